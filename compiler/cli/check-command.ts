@@ -1,0 +1,36 @@
+// `sbc check`: validate many policies in one run, run the tests written in them, and report like a linter
+// (diagnostics on stdout, a summary, exit 1 on errors or too many warnings).
+
+import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import { compilePolicy } from "../passes/index.js";
+import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
+import { counts, parseParams, printDiagnostics } from "./output.js";
+
+export interface CheckCommandOptions {
+  preset: string[];
+  param: string[];
+  format: string;
+  quiet?: boolean;
+  maxWarnings?: number;
+  color: boolean;
+}
+
+export async function runCheck(files: readonly string[], opts: CheckCommandOptions): Promise<number> {
+  if (files.length === 0 && opts.preset.length === 0) throw new UsageError("name at least one policy file (or --preset)");
+  const params = parseParams(opts.param);
+  const all: Diagnostic[] = [];
+  for (const f of files) {
+    const r = compilePolicy({ kind: "file", path: f }, { params, runTests: true });
+    if (r.filesRead.length === 0 && r.diagnostics.some((d) => d.code === "SBC0101")) throw new UsageError(r.diagnostics[0]!.message);
+    all.push(...r.diagnostics);
+  }
+  for (const p of opts.preset) all.push(...compilePolicy({ kind: "preset", name: p }, { params, runTests: true }).diagnostics);
+  printDiagnostics(all, { format: opts.format, color: opts.color, ...(opts.quiet ? { quiet: true } : {}) }, process.stdout);
+  const { errors, warnings } = counts(all);
+  if (errors > 0) return EXIT_FINDINGS;
+  if (opts.maxWarnings !== undefined && opts.maxWarnings >= 0 && warnings > opts.maxWarnings) {
+    process.stdout.write(`sbc: ${warnings} warnings exceed --max-warnings ${opts.maxWarnings}\n`);
+    return EXIT_FINDINGS;
+  }
+  return EXIT_OK;
+}

@@ -1,0 +1,107 @@
+// The `sbc` command line. This module only parses arguments; each command's implementation is imported when
+// that command runs, so `sbc --help` and `sbc --version` load nothing of the compiler.
+
+import { Command, CommanderError, Option } from "commander";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { EXIT_USAGE, UsageError } from "./exit.js";
+
+function version(): string {
+  // dist/compiler/cli/main.js or compiler/cli/main.ts → package.json three or two levels up.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "sbc") return pkg.version ?? "0.0.0";
+    } catch {
+      // keep looking
+    }
+    dir = dirname(dir);
+  }
+  return "0.0.0";
+}
+
+function collectParam(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parseMaxWarnings(v: string): number {
+  if (!/^-?\d+$/.test(v)) throw new UsageError(`--max-warnings takes a whole number, found \`${v}\``);
+  return Number(v);
+}
+
+export function buildProgram(): Command {
+  const program = new Command("sbc")
+    .description("Compile sandbox policies to Seatbelt, Landlock and seccomp; check them; evaluate them.")
+    .version(version(), "-V, --version", "print the version")
+    .helpOption("-h, --help", "show help")
+    .showSuggestionAfterError(true)
+    .exitOverride();
+
+  const formatOption = () => new Option("--format <format>", "diagnostics format").choices(["human", "json"]).default("human");
+
+  program
+    .command("compile")
+    .description("compile a policy (YAML) for a target")
+    .argument("[policy]", "policy file")
+    .option("--preset <name>", "compile a built-in preset instead of a file")
+    .requiredOption("-t, --target <target>", "what to emit: ir")
+    .option("-o, --output <file>", "write the result to a file (atomically) instead of stdout")
+    .option("-p, --param <name=path>", "bind a parameter (repeatable)", collectParam, [])
+    .option("--with-spans", "include source locations in the IR")
+    .addOption(formatOption())
+    .option("-q, --quiet", "report errors only, not warnings")
+    .option("--no-color", "never colour the output")
+    .action(async (policy: string | undefined, opts) => {
+      const { runCompile } = await import("./compile-command.js");
+      process.exitCode = await runCompile(policy, opts);
+    });
+
+  program
+    .command("check")
+    .description("validate policies and run the tests written in them (for pre-commit and CI)")
+    .argument("[files...]", "policy files")
+    .option("--preset <name>", "also check a built-in preset (repeatable)", collectParam, [])
+    .option("-p, --param <name=path>", "bind a parameter (repeatable)", collectParam, [])
+    .addOption(formatOption())
+    .option("-q, --quiet", "report errors only, not warnings")
+    .option("--max-warnings <n>", "fail when there are more warnings than this", parseMaxWarnings)
+    .option("--no-color", "never colour the output")
+    .action(async (files: string[], opts) => {
+      const { runCheck } = await import("./check-command.js");
+      process.exitCode = await runCheck(files, opts);
+    });
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  program.configureOutput({
+    writeErr: (s) => process.stderr.write(s),
+    writeOut: (s) => process.stdout.write(s),
+  });
+  if (argv.length <= 2) {
+    program.outputHelp();
+    return EXIT_USAGE;
+  }
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+      return EXIT_USAGE;
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`sbc: ${e.message}\n`);
+      if (e.help) process.stderr.write(`  help: ${e.help}\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`sbc: internal error: ${(e as Error)?.message ?? String(e)}\n`);
+    process.stderr.write("  this is a bug in sbc; please report it together with the input that caused it\n");
+    if (process.env.SBC_DEBUG) process.stderr.write(`${(e as Error)?.stack ?? ""}\n`);
+    return EXIT_USAGE;
+  }
+}

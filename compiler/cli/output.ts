@@ -1,0 +1,66 @@
+// The CLI's side effects: colour decisions, printing diagnostics, and writing artifacts atomically (a temp
+// file in the same directory, then rename), so an error never leaves a half-written output behind.
+
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import pc from "picocolors";
+import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import { renderHuman, summaryLine, toJson, type Painter } from "../diagnostics/render.js";
+import { UsageError } from "./exit.js";
+
+export function painter(stream: NodeJS.WriteStream, color: boolean): Painter | undefined {
+  const enabled = color && !process.env.NO_COLOR && (Boolean(process.env.FORCE_COLOR) || stream.isTTY === true);
+  if (!enabled) return undefined;
+  const c = pc.createColors(true);
+  return { red: c.red, yellow: c.yellow, blue: c.blue, cyan: c.cyan, bold: c.bold, dim: c.dim };
+}
+
+export function printDiagnostics(diagnostics: readonly Diagnostic[], opts: { format: string; color: boolean; quiet?: boolean }, stream: NodeJS.WriteStream): void {
+  const shown = opts.quiet ? diagnostics.filter((d) => d.severity === "error") : diagnostics;
+  if (opts.format === "json") {
+    stream.write(JSON.stringify({ diagnostics: shown.map(toJson), summary: counts(diagnostics) }, null, 2) + "\n");
+    return;
+  }
+  const paint = painter(stream, opts.color);
+  for (const d of shown) stream.write(renderHuman(d, paint) + "\n\n");
+  if (shown.length) stream.write(summaryLine(shown) + "\n");
+}
+
+export function counts(diagnostics: readonly Diagnostic[]): { errors: number; warnings: number } {
+  const errors = diagnostics.filter((d) => d.severity === "error").length;
+  return { errors, warnings: diagnostics.length - errors };
+}
+
+export function parseParams(list: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--param takes \`name=path\`, found \`${item}\``, "for example `--param workspace=/home/me/project`");
+    const k = item.slice(0, eq);
+    if (k in out) throw new UsageError(`--param \`${k}\` is given twice`);
+    out[k] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Write `data` to `path` so that readers see either the old file or the whole new one. */
+export function writeAtomic(path: string, data: string): void {
+  const tmp = join(dirname(path), `.${basename(path)}.sbc-tmp-${process.pid}-${Date.now().toString(36)}`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, "wx", 0o644);
+    writeSync(fd, data);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing was created
+    }
+    throw new UsageError(`cannot write \`${path}\`: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}

@@ -1,0 +1,97 @@
+// The one catalog of diagnostic codes. Codes are stable: once published a code keeps its meaning; a retired
+// code is never reused. docs/diagnostics.md and the JSON/SARIF rule lists are generated from this table.
+
+export type Severity = "error" | "warning";
+
+export interface CodeInfo {
+  /** Stable code, `SBC` + four digits. The first two digits name the family. */
+  readonly code: string;
+  /** Short kebab-case name, used in JSON output and docs anchors. */
+  readonly name: string;
+  readonly severity: Severity;
+  /** One sentence for the catalog. */
+  readonly summary: string;
+}
+
+function def(code: string, name: string, severity: Severity, summary: string): CodeInfo {
+  return { code, name, severity, summary };
+}
+
+export const CODES = {
+  // 01 — reading the file
+  fileUnreadable: def("SBC0101", "file-unreadable", "error", "A policy file (or a file it extends) cannot be read."),
+  notUtf8: def("SBC0102", "not-utf8", "error", "A policy file is not valid UTF-8 text."),
+  yamlSyntax: def("SBC0103", "yaml-syntax", "error", "The file is not well-formed YAML."),
+  duplicateKey: def("SBC0104", "duplicate-key", "error", "A mapping has the same key twice; YAML readers disagree on which one wins."),
+  multipleDocuments: def("SBC0105", "multiple-documents", "error", "A policy file holds more than one YAML document."),
+  emptyDocument: def("SBC0106", "empty-document", "error", "A policy file holds no policy."),
+  yamlUnsupported: def("SBC0107", "yaml-unsupported", "error", "The file uses a YAML feature that policies do not allow (custom tags, non-string keys)."),
+
+  // 02 — shape (JSON Schema)
+  unknownKey: def("SBC0201", "unknown-key", "error", "A key that the policy language does not define."),
+  wrongType: def("SBC0202", "wrong-type", "error", "A value has the wrong type (for example a list where a string is expected)."),
+  invalidValue: def("SBC0203", "invalid-value", "error", "A value is not one of the allowed words."),
+  missingKey: def("SBC0204", "missing-key", "error", "A required key is missing."),
+  schemaViolation: def("SBC0205", "schema-violation", "error", "A value breaks a constraint of the schema (pattern, range, length)."),
+  unsupportedVersion: def("SBC0206", "unsupported-version", "error", "The `sbc:` format version is not one this compiler reads."),
+  conflictingKeys: def("SBC0207", "conflicting-keys", "error", "Two keys that exclude each other are both present, or neither of a required pair is."),
+
+  // 03 — paths
+  relativePath: def("SBC0301", "relative-path", "error", "A path is relative; policies only take absolute paths or paths that start with a parameter."),
+  dotDotPath: def("SBC0302", "dot-dot-path", "error", "A path contains a `..` component, whose meaning depends on symlinks."),
+  controlCharPath: def("SBC0303", "control-char-path", "error", "A path contains a NUL or another control character."),
+  invalidUnicodePath: def("SBC0304", "invalid-unicode-path", "error", "A path is not valid Unicode (a lone surrogate), so it cannot be encoded as UTF-8."),
+  tildePath: def("SBC0305", "tilde-path", "error", "A path starts with `~`, which no kernel expands."),
+  pathNormalized: def("SBC0306", "path-normalized", "warning", "A path was spelled with `//`, `/./` or a trailing `/` and was normalized."),
+  invalidGlob: def("SBC0307", "invalid-glob", "error", "A glob pattern is malformed."),
+  misplacedParam: def("SBC0308", "misplaced-param", "error", "A `${param}` reference is not at the start of a path, or is malformed."),
+  emptyPath: def("SBC0309", "empty-path", "error", "A path is empty."),
+
+  // 04 — params
+  unknownParam: def("SBC0401", "unknown-param", "error", "A path refers to a parameter that is neither built in nor declared."),
+  paramCycle: def("SBC0402", "param-cycle", "error", "Parameter defaults refer to each other in a cycle."),
+  unboundParam: def("SBC0403", "unbound-param", "error", "A parameter has no value where one is needed."),
+  builtinParamRedefined: def("SBC0404", "builtin-param-redefined", "error", "A policy declares a parameter with the name of a built-in one."),
+  unusedParam: def("SBC0405", "unused-param", "warning", "A declared parameter is never used."),
+
+  // 05 — extends
+  extendsCycle: def("SBC0501", "extends-cycle", "error", "Policies extend each other in a cycle."),
+  extendsNotFound: def("SBC0502", "extends-not-found", "error", "A file named in `extends:` does not exist."),
+  unknownPreset: def("SBC0503", "unknown-preset", "error", "A name in `extends:` is not a preset (files must start with `./` or `../`)."),
+  extendsAbsolute: def("SBC0504", "extends-absolute", "error", "`extends:` names a file by absolute path; use a path relative to the policy."),
+
+  // 06 — filesystem
+  emptyAccess: def("SBC0601", "empty-access", "error", "A filesystem rule grants or denies no access."),
+  invalidProtect: def("SBC0602", "invalid-protect", "error", "A `protect:` entry is not a relative name inside the rule's path."),
+  deadRule: def("SBC0603", "dead-rule", "warning", "A filesystem rule never decides anything: another rule always takes precedence over it."),
+  protectNeedsAllow: def("SBC0604", "protect-needs-allow", "error", "`protect:` only makes sense on an `allow` rule over a `path:` subtree."),
+
+  // 07 — network
+  invalidPort: def("SBC0701", "invalid-port", "error", "A port or port range is malformed or out of 0–65535."),
+  invalidHost: def("SBC0702", "invalid-host", "error", "A host is not `any`, `loopback`, an IP address or a CIDR block."),
+  invalidEndpoint: def("SBC0703", "invalid-endpoint", "error", "A test endpoint is not of the form `host:port` or `[v6]:port`."),
+
+  // 08 — syscalls
+  unknownSyscall: def("SBC0801", "unknown-syscall", "error", "A syscall name is unknown on every supported architecture."),
+  unknownSyscallGroup: def("SBC0802", "unknown-syscall-group", "error", "A `@group` name is not a known syscall group."),
+  invalidCondition: def("SBC0803", "invalid-condition", "error", "An argument condition cannot be parsed."),
+  unknownConstant: def("SBC0804", "unknown-constant", "error", "A symbolic constant in an argument condition is unknown."),
+  valueOutOfRange: def("SBC0805", "value-out-of-range", "error", "A number does not fit in 64 bits."),
+  unknownErrno: def("SBC0806", "unknown-errno", "error", "An errno name is unknown, or an errno number is out of range."),
+  argIndexOutOfRange: def("SBC0807", "arg-index-out-of-range", "error", "Syscalls have arguments 0 to 5 only."),
+  unsatisfiableRule: def("SBC0808", "unsatisfiable-rule", "warning", "The conditions of a syscall rule can never all hold, so it never matches."),
+  duplicateSyscall: def("SBC0809", "duplicate-syscall", "warning", "A syscall is listed twice in one rule."),
+
+  // 09 — commands
+  emptyPrefix: def("SBC0901", "empty-prefix", "error", "A command rule has an empty prefix or an empty word."),
+
+  // 10 — tests written in the policy
+  testFailed: def("SBC1001", "test-failed", "error", "An expectation written in the policy's `tests:` does not hold."),
+  invalidTest: def("SBC1002", "invalid-test", "error", "A test names no query, or more than one."),
+} as const satisfies Record<string, CodeInfo>;
+
+export type CodeKey = keyof typeof CODES;
+
+export function allCodes(): CodeInfo[] {
+  return Object.values(CODES).sort((a, b) => a.code.localeCompare(b.code));
+}

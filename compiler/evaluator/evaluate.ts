@@ -1,0 +1,221 @@
+// The reference evaluator: the meaning of the IR, stated as code. Every backend's executable model is tested
+// against these functions. Each answer names the rule that decided it (null when a default decided).
+//
+// Precedence, as documented in docs/language.md:
+// - filesystem: among rules that match the path and mention the access, the most specific wins — the deeper
+//   anchor (a glob is anchored at its literal prefix), then exact > glob > subtree; at a tie, deny wins.
+//   No rule: deny.
+// - network: a matching deny rule wins over any allow; no rule: deny.
+// - syscalls: among matching rules the strictest action wins (kill-process > kill-thread > trap > errno >
+//   user-notif > log > allow); between rules with the same action, the later one in merge order. No rule:
+//   the default action.
+// - commands: every matching prefix rule counts and the strictest decision wins (forbidden > prompt > allow).
+//   No rule: the default decision.
+
+import type { Access } from "../language/access.js";
+import { cidrContains, LOOPBACK_CIDRS, parseCidr, parseIp, type IpAddress } from "../language/values.js";
+import { compileGlob, components, depth, globLiteralDepth, isWithin, parsePath, type GlobMatcher } from "../paths.js";
+import type { Action, ArgCondition, CommandRule, Decision, Effect, FsRule, IR, NetOp, NetRule, Protocol, SyscallRule } from "../ir/types.js";
+
+export class EvaluationError extends Error {}
+
+// ---- filesystem -------------------------------------------------------------------------------------------
+
+export interface FsVerdict {
+  readonly decision: Effect;
+  /** The deciding rule, or null when no rule matched (default deny). */
+  readonly rule: FsRule | null;
+  readonly ruleIndex: number | null;
+}
+
+interface CompiledFsRule {
+  readonly rule: FsRule;
+  readonly index: number;
+  readonly rank: readonly [number, number, number];
+  readonly matches: (path: string, parts: readonly string[]) => boolean;
+}
+
+const compiledFs = new WeakMap<IR, CompiledFsRule[]>();
+
+function checkBound(path: string): void {
+  if (!path.startsWith("/")) throw new EvaluationError(`the IR still has the symbolic path \`${path}\`; bind its parameters first (bindIr)`);
+}
+
+function compileFs(ir: IR): CompiledFsRule[] {
+  let c = compiledFs.get(ir);
+  if (c) return c;
+  c = ir.filesystem.map((rule, index) => {
+    checkBound(rule.path);
+    const effectRank = rule.effect === "deny" ? 1 : 0;
+    if (rule.kind === "glob") {
+      const parts = components(rule.path);
+      const m: GlobMatcher = compileGlob(parts);
+      return { rule, index, rank: [globLiteralDepth(parts), 1, effectRank] as const, matches: (_p: string, xs: readonly string[]) => m(xs) };
+    }
+    if (rule.kind === "exact") return { rule, index, rank: [depth(rule.path), 2, effectRank] as const, matches: (p: string) => p === rule.path };
+    return { rule, index, rank: [depth(rule.path), 0, effectRank] as const, matches: (p: string) => isWithin(p, rule.path) };
+  });
+  compiledFs.set(ir, c);
+  return c;
+}
+
+function greater(a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! > b[i]!;
+  return false;
+}
+
+/** Normalize a query path; `${param}` heads are resolved from the IR's bound params. */
+export function queryPath(ir: IR, path: string): string {
+  const parsed = parsePath(path);
+  const err = parsed.errors[0];
+  if (err || !parsed.template) throw new EvaluationError(err?.message ?? `invalid path \`${path}\``);
+  const t = parsed.template;
+  if (t.param === null) return t.components.length ? "/" + t.components.join("/") : "/";
+  const p = ir.params.find((q) => q.name === t.param);
+  if (!p || p.value === null) throw new EvaluationError(`parameter \`${t.param}\` has no value in this IR`);
+  const all = [...components(p.value), ...t.components];
+  return all.length ? "/" + all.join("/") : "/";
+}
+
+export function evaluateFs(ir: IR, access: Access, path: string): FsVerdict {
+  const p = queryPath(ir, path);
+  const parts = components(p);
+  let best: CompiledFsRule | undefined;
+  for (const c of compileFs(ir)) {
+    if (!c.rule.access.includes(access) || !c.matches(p, parts)) continue;
+    if (!best || greater(c.rank, best.rank)) best = c;
+  }
+  if (!best) return { decision: "deny", rule: null, ruleIndex: null };
+  return { decision: best.rule.effect, rule: best.rule, ruleIndex: best.index };
+}
+
+// ---- network ----------------------------------------------------------------------------------------------
+
+export interface NetQuery {
+  readonly op: NetOp;
+  readonly protocol?: Protocol;
+  /** An IP address (`127.0.0.1`, `::1`) or `localhost`. */
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface NetVerdict {
+  readonly decision: Effect;
+  readonly rule: NetRule | null;
+  readonly ruleIndex: number | null;
+}
+
+function hostMatches(rule: NetRule, ip: IpAddress): boolean {
+  if (rule.hosts === "any") return true;
+  if (rule.hosts === "loopback") return LOOPBACK_CIDRS.some((c) => cidrContains(c, ip));
+  return rule.hosts.some((h) => {
+    const c = parseCidr(h);
+    return c.ok && cidrContains(c.value, ip);
+  });
+}
+
+export function evaluateNetwork(ir: IR, q: NetQuery): NetVerdict {
+  const ip = q.host === "localhost" ? parseIp("127.0.0.1") : parseIp(q.host);
+  if (!ip) throw new EvaluationError(`\`${q.host}\` is not an IP address`);
+  if (!Number.isInteger(q.port) || q.port < 0 || q.port > 65535) throw new EvaluationError(`port \`${q.port}\` is out of 0–65535`);
+  const protocol = q.protocol ?? "tcp";
+  let allow: { rule: NetRule; index: number } | undefined;
+  for (let i = 0; i < ir.network.rules.length; i++) {
+    const r = ir.network.rules[i]!;
+    if (!r.ops.includes(q.op) || !r.protocols.includes(protocol) || !hostMatches(r, ip)) continue;
+    if (!r.ports.some(([lo, hi]) => q.port >= lo && q.port <= hi)) continue;
+    if (r.effect === "deny") return { decision: "deny", rule: r, ruleIndex: i };
+    allow ??= { rule: r, index: i };
+  }
+  return allow ? { decision: "allow", rule: allow.rule, ruleIndex: allow.index } : { decision: "deny", rule: null, ruleIndex: null };
+}
+
+export function evaluateUnix(ir: IR): Effect {
+  return ir.network.unix;
+}
+
+// ---- syscalls ---------------------------------------------------------------------------------------------
+
+export interface SyscallVerdict {
+  readonly action: Action;
+  readonly rule: SyscallRule | null;
+  readonly ruleIndex: number | null;
+}
+
+/** Higher is stricter; mirrors the kernel's precedence between filter results. */
+export const ACTION_STRICTNESS: Readonly<Record<Action["type"], number>> = {
+  allow: 0,
+  log: 1,
+  "user-notif": 2,
+  errno: 3,
+  trap: 4,
+  "kill-thread": 5,
+  "kill-process": 6,
+};
+
+const U64 = (1n << 64n) - 1n;
+
+export function conditionHolds(c: ArgCondition, args: readonly bigint[]): boolean {
+  const a = (args[c.arg] ?? 0n) & U64;
+  const v = BigInt(c.value);
+  switch (c.op) {
+    case "==":
+      return a === v;
+    case "!=":
+      return a !== v;
+    case "<":
+      return a < v;
+    case "<=":
+      return a <= v;
+    case ">":
+      return a > v;
+    case ">=":
+      return a >= v;
+    case "&==":
+      return (a & BigInt(c.mask!)) === v;
+  }
+}
+
+export function evaluateSyscall(ir: IR, syscall: string, args: readonly bigint[] = []): SyscallVerdict {
+  let best: { rule: SyscallRule; index: number } | undefined;
+  ir.syscalls.rules.forEach((rule, index) => {
+    if (!rule.syscalls.includes(syscall)) return;
+    if (!rule.conditions.every((c) => conditionHolds(c, args))) return;
+    if (!best || ACTION_STRICTNESS[rule.action.type] >= ACTION_STRICTNESS[best.rule.action.type]) best = { rule, index };
+  });
+  if (!best) return { action: ir.syscalls.defaultAction, rule: null, ruleIndex: null };
+  const b = best as { rule: SyscallRule; index: number };
+  return { action: b.rule.action, rule: b.rule, ruleIndex: b.index };
+}
+
+export function formatAction(a: Action): string {
+  return a.type === "errno" ? `errno(${a.errno})` : a.type;
+}
+
+export function sameAction(a: Action, b: Action): boolean {
+  return a.type === b.type && (a.type !== "errno" || a.errno === (b as { errno: number }).errno);
+}
+
+// ---- commands ---------------------------------------------------------------------------------------------
+
+export interface CommandVerdict {
+  readonly decision: Decision;
+  /** Every matching rule, in merge order. */
+  readonly matched: readonly CommandRule[];
+  /** The rule whose decision won (the first of the strictest), or null for the default. */
+  readonly rule: CommandRule | null;
+}
+
+const DECISION_STRICTNESS: Readonly<Record<Decision, number>> = { allow: 0, prompt: 1, forbidden: 2 };
+
+export function commandMatches(rule: CommandRule, argv: readonly string[]): boolean {
+  return rule.prefix.length <= argv.length && rule.prefix.every((alts, i) => alts.includes(argv[i]!));
+}
+
+export function evaluateCommand(ir: IR, argv: readonly string[]): CommandVerdict {
+  const matched = ir.commands.rules.filter((r) => commandMatches(r, argv));
+  if (!matched.length) return { decision: ir.commands.defaultDecision, matched, rule: null };
+  let rule = matched[0]!;
+  for (const r of matched) if (DECISION_STRICTNESS[r.decision] > DECISION_STRICTNESS[rule.decision]) rule = r;
+  return { decision: rule.decision, matched, rule };
+}

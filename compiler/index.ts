@@ -1,0 +1,30 @@
+// The library API of sbc: compile a policy (file, preset or text) to the IR, bind its parameters, ask the
+// reference evaluator about paths, sockets, syscalls and command lines, and render diagnostics.
+
+export { compilePolicy, STAGES, IR_CHECKS, type CompileOptions, type CompileResult, type PolicyInput, type Bindings, type Stage } from "./passes/index.js";
+export { presetNames } from "./passes/resolve-extends.js";
+export { runPolicyTests, TEST_PARAM_VALUES } from "./passes/run-tests.js";
+export * from "./ir/types.js";
+export { bindIr, freeParams } from "./ir/bind.js";
+export { irToJson, irEquals } from "./ir/serialize.js";
+export {
+  evaluateFs,
+  evaluateNetwork,
+  evaluateUnix,
+  evaluateSyscall,
+  evaluateCommand,
+  formatAction,
+  EvaluationError,
+  type FsVerdict,
+  type NetVerdict,
+  type NetQuery,
+  type SyscallVerdict,
+  type CommandVerdict,
+} from "./evaluator/evaluate.js";
+export { ACCESS_CLASSES, ACCESS_GROUPS, expandAccess, type Access } from "./language/access.js";
+export { POLICY_SCHEMA, FORMAT_VERSION } from "./language/schema.js";
+export type { Diagnostic, Label } from "./diagnostics/diagnostic.js";
+export { hasErrors } from "./diagnostics/diagnostic.js";
+export { Source, formatLocation, type Span } from "./diagnostics/source.js";
+export { renderHuman, renderHumanAll, toJson as diagnosticToJson } from "./diagnostics/render.js";
+export { CODES, allCodes, type CodeInfo } from "./diagnostics/codes.js";

@@ -1,0 +1,218 @@
+// The JSON Schema (draft 2020-12) of the YAML surface, written as data so that its word lists come from the
+// same constants the compiler uses. `npm run gen` writes it to schema/policy.schema.json for editors; the
+// loader validates against this object directly. Constraints that need a good message of their own
+// ("exactly one of allow/deny") are checked by the lowering pass, not here.
+
+import { ACCESS_CLASSES, ACCESS_GROUP_DESCRIPTIONS, ACCESS_WORDS } from "./access.js";
+
+export const SCHEMA_ID = "https://sbc.invalid/schema/policy.schema.json";
+export const FORMAT_VERSION = 1;
+
+export const ACTION_WORDS = ["allow", "log", "trap", "errno", "user-notif", "kill-thread", "kill-process"] as const;
+export const DECISION_WORDS = ["allow", "prompt", "forbidden"] as const;
+export const NETWORK_MODES = ["off", "on", "unix-only", "loopback"] as const;
+export const BUILTIN_PARAMS = ["workspace", "home", "tmpdir", "cwd"] as const;
+
+const str = (description: string, extra: Record<string, unknown> = {}) => ({ type: "string", description, ...extra });
+
+const accessSpec = {
+  description: `One access word or a list of them. Classes: ${ACCESS_CLASSES.join(", ")}. Groups: ${Object.entries(
+    ACCESS_GROUP_DESCRIPTIONS,
+  )
+    .map(([k, v]) => `${k} (${v})`)
+    .join("; ")}.`,
+  anyOf: [
+    { type: "string", enum: [...ACCESS_WORDS] },
+    { type: "array", items: { type: "string", enum: [...ACCESS_WORDS] } },
+  ],
+};
+
+const action = {
+  description: "What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.",
+  anyOf: [
+    { type: "string", enum: [...ACTION_WORDS] },
+    {
+      type: "object",
+      properties: {
+        errno: { anyOf: [{ type: "string", pattern: "^E[A-Z0-9]+$" }, { type: "integer", minimum: 0, maximum: 4095 }] },
+      },
+      required: ["errno"],
+      additionalProperties: false,
+    },
+  ],
+};
+
+const portSpec = {
+  anyOf: [
+    { type: "integer", minimum: 0, maximum: 65535 },
+    { type: "string", description: "A port or an inclusive range `lo-hi`." },
+  ],
+};
+
+const fsRule = {
+  type: "object",
+  description: "Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).",
+  properties: {
+    allow: accessSpec,
+    deny: accessSpec,
+    path: str("The path and everything beneath it."),
+    exact: str("This path only, not what is beneath it."),
+    glob: str("Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."),
+    protect: {
+      type: "array",
+      description: "Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).",
+      items: { type: "string" },
+    },
+    "if-missing": { type: "string", enum: ["skip", "error"], description: "What the loader does if the path does not exist at launch (default skip)." },
+    reason: str("Why the rule exists; shown by diagnostics and `debug`."),
+  },
+  additionalProperties: false,
+};
+
+const netRule = {
+  type: "object",
+  properties: {
+    allow: { anyOf: [{ type: "string", enum: ["connect", "bind"] }, { type: "array", items: { type: "string", enum: ["connect", "bind"] } }] },
+    deny: { anyOf: [{ type: "string", enum: ["connect", "bind"] }, { type: "array", items: { type: "string", enum: ["connect", "bind"] } }] },
+    protocol: { type: "string", enum: ["tcp", "udp", "any"], description: "Default tcp." },
+    hosts: {
+      description: "`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.",
+      anyOf: [{ type: "string", enum: ["any", "loopback"] }, { type: "array", items: { type: "string" } }],
+    },
+    ports: {
+      description: "Ports and ranges (`8000-8999`); default every port.",
+      anyOf: [portSpec.anyOf[0], portSpec.anyOf[1], { type: "array", items: portSpec }],
+    },
+    reason: str("Why the rule exists."),
+  },
+  additionalProperties: false,
+};
+
+const syscallRule = {
+  type: "object",
+  properties: {
+    syscalls: {
+      description: "Syscall names and `@group` names.",
+      anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }],
+    },
+    action,
+    args: {
+      type: "array",
+      description: "Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.",
+      items: { type: "string" },
+    },
+    reason: str("Why the rule exists."),
+  },
+  required: ["syscalls", "action"],
+  additionalProperties: false,
+};
+
+const commandRule = {
+  type: "object",
+  properties: {
+    prefix: {
+      description: "Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.",
+      anyOf: [
+        { type: "string" },
+        { type: "array", items: { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] } },
+      ],
+    },
+    decision: { type: "string", enum: [...DECISION_WORDS] },
+    reason: str("Why the rule exists."),
+  },
+  required: ["prefix", "decision"],
+  additionalProperties: false,
+};
+
+const fsTestProps = Object.fromEntries(
+  ACCESS_CLASSES.map((a) => [a, str(`Ask whether \`${a}\` on this path is allowed.`)]),
+);
+
+const testCase = {
+  type: "object",
+  description: "One expectation: a query and its expected answer.",
+  properties: {
+    name: str("A label for the test."),
+    ...fsTestProps,
+    connect: str("`host:port` (IPv6 as `[addr]:port`)."),
+    bind: str("`host:port` (IPv6 as `[addr]:port`)."),
+    protocol: { type: "string", enum: ["tcp", "udp"] },
+    unix: { type: "string", enum: ["connect"], description: "Ask whether AF_UNIX sockets may be used." },
+    syscall: str("A syscall name."),
+    args: { type: "array", items: { anyOf: [{ type: "integer" }, { type: "string" }] }, maxItems: 6 },
+    command: { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
+    expect: {
+      description: "allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.",
+      anyOf: [{ type: "string" }, action.anyOf[1]],
+    },
+  },
+  required: ["expect"],
+  additionalProperties: false,
+};
+
+export const POLICY_SCHEMA = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $id: SCHEMA_ID,
+  $comment: "Generated from compiler/language/schema.ts by `npm run gen`; do not edit.",
+  title: "sbc policy",
+  description: "A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.",
+  type: "object",
+  properties: {
+    sbc: { type: "integer", description: "Format version of the policy language; this compiler reads 1." },
+    name: str("Policy name.", { pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$", maxLength: 64 }),
+    description: str("What the policy is for."),
+    extends: {
+      description: "Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.",
+      anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }],
+    },
+    params: {
+      type: "object",
+      description: "Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.",
+      propertyNames: { pattern: "^[A-Za-z_][A-Za-z0-9_]*$" },
+      additionalProperties: {
+        anyOf: [
+          str("The default value."),
+          {
+            type: "object",
+            properties: { default: str("The default value."), description: str("What the parameter is.") },
+            additionalProperties: false,
+          },
+        ],
+      },
+    },
+    filesystem: { type: "array", description: "Filesystem rules. Anything no rule allows is denied.", items: fsRule },
+    network: {
+      description: "`off`, `on`, `unix-only`, `loopback`, or a detailed object.",
+      anyOf: [
+        { type: "string", enum: [...NETWORK_MODES] },
+        {
+          type: "object",
+          properties: {
+            unix: { type: "string", enum: ["allow", "deny"], description: "AF_UNIX sockets (default deny)." },
+            rules: { type: "array", items: netRule },
+          },
+          additionalProperties: false,
+        },
+      ],
+    },
+    syscalls: {
+      type: "object",
+      properties: {
+        default: action,
+        rules: { type: "array", items: syscallRule },
+      },
+      additionalProperties: false,
+    },
+    commands: {
+      type: "object",
+      properties: {
+        default: { type: "string", enum: [...DECISION_WORDS], description: "Decision for a command no rule matches (default prompt)." },
+        rules: { type: "array", items: commandRule },
+      },
+      additionalProperties: false,
+    },
+    tests: { type: "array", items: testCase },
+  },
+  required: ["sbc"],
+  additionalProperties: false,
+} as const;

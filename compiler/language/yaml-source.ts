@@ -1,0 +1,183 @@
+// Reading YAML text: syntax errors, duplicate keys and unsupported features become diagnostics with exact
+// spans, and a locator maps a JSON path (as used by the schema validator) back to the YAML node it came from.
+
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Pair } from "yaml";
+import { diag, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { span, type Source, type Span } from "../diagnostics/source.js";
+
+export type PathSegment = string | number;
+
+export interface Located {
+  /** The key of a mapping entry, when the path ends at one. */
+  readonly key?: Span;
+  /** The value (the whole node). */
+  readonly value: Span;
+  /** The YAML node, for sub-spans inside scalars. */
+  readonly node?: Node | undefined;
+}
+
+export interface YamlDocument {
+  readonly source: Source;
+  readonly value: unknown;
+  locate(path: readonly PathSegment[]): Located;
+  /** A span inside a string scalar (offsets into its value); the whole node when escapes make that unsafe. */
+  subSpan(path: readonly PathSegment[], index: number | undefined, length: number | undefined): Span;
+}
+
+function tidy(message: string): string {
+  const first = message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "").replace(/\.$/, "");
+  return first.charAt(0).toLowerCase() + first.slice(1);
+}
+
+function nodeSpan(source: Source, node: Node | null | undefined, fallback: Span): Span {
+  const r = node?.range;
+  if (!r) return fallback;
+  return span(source, r[0], r[1]);
+}
+
+export function parseYaml(source: Source): { doc?: YamlDocument; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(source.text, { prettyErrors: false, uniqueKeys: true, strict: true, lineCounter, version: "1.2" });
+  const list = Array.isArray(docs) ? docs : [];
+  if (list.length > 1) {
+    const second = list[1]!;
+    const at = second.range?.[0] ?? 0;
+    diagnostics.push(
+      diag("multipleDocuments", "the file holds more than one YAML document", {
+        span: span(source, at, Math.min(source.text.length, at + 3)),
+        spanLabel: "a second document starts here",
+        help: "put one policy in each file; use `extends:` to share rules between files",
+      }),
+    );
+  }
+  const doc = list[0] as Document.Parsed | undefined;
+  if (!doc) {
+    diagnostics.push(diag("emptyDocument", "the file holds no policy", { span: span(source, 0, 0), help: "a policy starts with `sbc: 1`" }));
+    return { diagnostics };
+  }
+  for (const e of doc.errors) {
+    const [start, end] = e.pos;
+    if (e.code === "DUPLICATE_KEY") {
+      diagnostics.push(duplicateKey(source, doc, start, end));
+    } else {
+      diagnostics.push(diag("yamlSyntax", tidy(e.message), { span: span(source, start, Math.max(end, start + 1)) }));
+    }
+  }
+  for (const w of doc.warnings) {
+    const [start, end] = w.pos;
+    diagnostics.push(diag("yamlUnsupported", tidy(w.message), { span: span(source, start, end), help: "policies use plain YAML: no custom tags" }));
+  }
+  if (diagnostics.length) return { diagnostics };
+
+  const whole = span(source, 0, source.text.length);
+  const bad = findUnsupported(doc, source, whole);
+  if (bad.length) return { diagnostics: bad };
+
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    return {
+      diagnostics: [diag("yamlUnsupported", `the document cannot be expanded: ${tidy(String((e as Error).message))}`, { span: span(source, 0, 0) })],
+    };
+  }
+  if (value === null || value === undefined) {
+    return { diagnostics: [diag("emptyDocument", "the file holds no policy", { span: span(source, 0, 0), help: "a policy starts with `sbc: 1`" })] };
+  }
+
+  const resolve = (n: unknown): Node | undefined => {
+    let cur = n as Node | undefined;
+    for (let i = 0; i < 100 && cur && isAlias(cur); i++) cur = cur.resolve(doc) as Node | undefined;
+    return cur;
+  };
+
+  const locate = (path: readonly PathSegment[]): Located => {
+    let node: Node | undefined = resolve(doc.contents);
+    let keySpan: Span | undefined;
+    let valueSpan: Span = nodeSpan(source, node, whole);
+    for (const seg of path) {
+      if (node && isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg)) as Pair<Node, Node> | undefined;
+        if (!pair) break;
+        keySpan = nodeSpan(source, pair.key, valueSpan);
+        const v = resolve(pair.value);
+        // A key with no value (`filesystem:`): point at the key.
+        valueSpan = v ? nodeSpan(source, v, keySpan) : keySpan;
+        node = v;
+      } else if (node && isSeq(node) && typeof seg === "number") {
+        const item = resolve(node.items[seg]);
+        if (!item) break;
+        keySpan = undefined;
+        valueSpan = nodeSpan(source, item, valueSpan);
+        node = item;
+      } else {
+        break;
+      }
+    }
+    return { ...(keySpan ? { key: keySpan } : {}), value: valueSpan, node };
+  };
+
+  const subSpan = (path: readonly PathSegment[], index: number | undefined, length: number | undefined): Span => {
+    const loc = locate(path);
+    const n = loc.node;
+    if (index === undefined || !n || !isScalar(n) || typeof n.value !== "string" || !n.range) return loc.value;
+    const raw = source.text.slice(n.range[0], n.range[1]);
+    const value = n.value;
+    let offset: number | undefined;
+    if (raw === value) offset = n.range[0];
+    else if ((raw === `"${value}"` && !value.includes("\\")) || (raw === `'${value}'` && !value.includes("'"))) offset = n.range[0] + 1;
+    if (offset === undefined) return loc.value;
+    const start = offset + Math.min(index, value.length);
+    const end = Math.min(offset + value.length, start + Math.max(length ?? 0, 1));
+    return span(source, start, Math.max(start, end));
+  };
+
+  return { doc: { source, value, locate, subSpan }, diagnostics };
+}
+
+function duplicateKey(source: Source, doc: Document.Parsed, start: number, end: number): Diagnostic {
+  const keyText = source.text.slice(start, end).trim() || "?";
+  let first: Span | undefined;
+  const visit = (n: unknown): void => {
+    if (first) return;
+    if (isMap(n)) {
+      const hit = n.items.find((p) => isScalar(p.key) && p.key.range && p.key.range[0] === start);
+      if (hit) {
+        const dup = n.items.find((p) => isScalar(p.key) && isScalar(hit.key) && p.key.value === hit.key.value && p !== hit);
+        if (dup && isScalar(dup.key) && dup.key.range) first = span(source, dup.key.range[0], dup.key.range[1]);
+        return;
+      }
+      for (const p of n.items) visit(p.value);
+    } else if (isSeq(n)) {
+      for (const item of n.items) visit(item);
+    } else if (isPair(n)) visit(n.value);
+  };
+  visit(doc.contents);
+  return diag("duplicateKey", `duplicate key \`${keyText}\``, {
+    span: span(source, start, Math.max(end, start + 1)),
+    spanLabel: "repeated here",
+    labels: first ? [{ span: first, message: "first defined here" }] : [],
+    help: "remove one of them; YAML tools disagree on which one wins",
+  });
+}
+
+/** Keys must be plain strings: a number or a collection as a key has no meaning in a policy. */
+function findUnsupported(doc: Document.Parsed, source: Source, whole: Span): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const visit = (n: unknown): void => {
+    if (isMap(n)) {
+      for (const p of n.items) {
+        const k = p.key as Node | null;
+        if (k && (!isScalar(k) || typeof k.value !== "string")) {
+          out.push(diag("yamlUnsupported", "mapping keys must be strings", { span: nodeSpan(source, k, whole), help: "quote the key if it is meant as text" }));
+        }
+        visit(p.value);
+      }
+    } else if (isSeq(n)) {
+      for (const item of n.items) visit(item);
+    }
+  };
+  visit(doc.contents);
+  return out;
+}

@@ -1,0 +1,379 @@
+// Lowering a schema-valid YAML value to the AST of one file. The schema has already checked shapes and
+// word lists; this pass checks what a schema says badly (exactly one of two keys), parses the small value
+// languages (paths, ports, hosts, conditions) and keeps a span on every node.
+
+import { closest, diag, type Diagnostic } from "../diagnostics/diagnostic.js";
+import type { Span } from "../diagnostics/source.js";
+import { parsePath, type PathIssue } from "../paths.js";
+import type { Action, Decision, Effect, NetOp, PatternKind, Protocol } from "../ir/types.js";
+import { expandSyscallGroup, isKnownSyscall, knownSyscallNames, SYSCALL_GROUPS } from "../linux-abi/index.js";
+import { ACCESS_CLASSES, expandAccess, type Access } from "./access.js";
+import type { CommandRuleNode, FsRuleNode, NetRuleNode, NetworkNode, ParamDecl, PathRef, PolicyFile, SyscallRuleNode, SyscallsNode, TestNode } from "./ast.js";
+import { formatCidr, mergeRanges, parseAction, parseCidr, parseCondition, parseEndpoint, parsePort, parseValue, formatIp, hex, type ValueIssue } from "./values.js";
+import type { PathSegment, YamlDocument } from "./yaml-source.js";
+
+type Obj = Record<string, unknown>;
+
+const asList = <T>(v: T | readonly T[] | undefined): readonly T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v as T]);
+
+export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const root = doc.value as Obj;
+  const at = (path: readonly PathSegment[]) => doc.locate(path).value;
+  const keyAt = (path: readonly PathSegment[]) => {
+    const l = doc.locate(path);
+    return l.key ?? l.value;
+  };
+  const report = (issue: ValueIssue | PathIssue, path: readonly PathSegment[]) => {
+    diagnostics.push(diag(issue.key, issue.message, { span: doc.subSpan(path, issue.index, issue.length), help: issue.help }));
+  };
+
+  const pathRef = (raw: string, path: readonly PathSegment[], what: string, glob = false): PathRef | undefined => {
+    const parsed = parsePath(raw, { glob, what });
+    for (const e of parsed.errors) report(e, path);
+    for (const w of parsed.warnings) report(w, path);
+    return parsed.template ? { template: parsed.template, span: at(path) } : undefined;
+  };
+
+  /** Exactly one of `keys` must be present; returns the one found. */
+  const exactlyOne = <K extends string>(o: Obj, path: readonly PathSegment[], keys: readonly K[], what: string): K | undefined => {
+    const present = keys.filter((k) => o[k] !== undefined);
+    if (present.length === 1) return present[0];
+    const list = keys.map((k) => `\`${k}\``).join(keys.length === 2 ? " or " : ", ");
+    if (present.length === 0) {
+      diagnostics.push(diag("conflictingKeys", `${what} needs one of ${list}`, { span: at(path) }));
+    } else {
+      diagnostics.push(
+        diag("conflictingKeys", `${what} has both \`${present[0]}\` and \`${present[1]}\``, {
+          span: keyAt([...path, present[1]!]),
+          labels: [{ span: keyAt([...path, present[0]!]), message: "first one here" }],
+          help: `a rule takes exactly one of ${list}; split it into two rules`,
+        }),
+      );
+    }
+    return undefined;
+  };
+
+  // ---- identity ----
+  const version = root.sbc as number;
+  const name = typeof root.name === "string" ? { value: root.name, span: at(["name"]) } : undefined;
+  const description = typeof root.description === "string" ? { value: root.description, span: at(["description"]) } : undefined;
+  const extendsList = asList(root.extends as string | string[] | undefined).map((v, i) => ({
+    value: v,
+    span: at(Array.isArray(root.extends) ? ["extends", i] : ["extends"]),
+  }));
+
+  // ---- params ----
+  const params: ParamDecl[] = [];
+  for (const [pname, pv] of Object.entries((root.params ?? {}) as Obj)) {
+    const p = ["params", pname];
+    const def = typeof pv === "string" ? pv : ((pv as Obj | null)?.default as string | undefined);
+    const valuePath = typeof pv === "string" ? p : [...p, "default"];
+    const ref = def === undefined ? undefined : pathRef(def, valuePath, `default of \`${pname}\``);
+    const d: ParamDecl = {
+      name: pname,
+      nameSpan: keyAt(p),
+      ...(ref ? { default: ref } : {}),
+      ...(typeof pv === "object" && pv && typeof (pv as Obj).description === "string" ? { description: (pv as Obj).description as string } : {}),
+    };
+    params.push(d);
+  }
+
+  // ---- filesystem ----
+  const filesystem: FsRuleNode[] = [];
+  ((root.filesystem ?? []) as Obj[]).forEach((r, i) => {
+    const p = ["filesystem", i];
+    const what = `filesystem rule ${i + 1}`;
+    const effect = exactlyOne(r, p, ["allow", "deny"] as const, what);
+    const kind = exactlyOne(r, p, ["path", "exact", "glob"] as const, what);
+    if (!effect || !kind) return;
+    const words = asList(r[effect] as string | string[]);
+    const access = expandAccess(words);
+    if (access.length === 0) {
+      diagnostics.push(diag("emptyAccess", `${what} ${effect === "allow" ? "allows" : "denies"} nothing`, { span: at([...p, effect]), help: "list at least one access, e.g. `read-only`" }));
+      return;
+    }
+    const patternKind: PatternKind = kind === "path" ? "subtree" : kind;
+    const ref = pathRef(r[kind] as string, [...p, kind], kind === "glob" ? "glob" : "path", kind === "glob");
+    if (!ref) return;
+    const protect: { value: readonly string[]; span: Span }[] = [];
+    if (r.protect !== undefined) {
+      if (effect !== "allow" || kind !== "path") {
+        diagnostics.push(
+          diag("protectNeedsAllow", "`protect:` only applies to an `allow` rule with `path:`", {
+            span: keyAt([...p, "protect"]),
+            help: "write the protected entries as their own `deny` rules instead",
+          }),
+        );
+      } else {
+        (r.protect as string[]).forEach((name, j) => {
+          const pp = [...p, "protect", j];
+          const parsed = parsePath("/" + name, { what: "protected name" });
+          const bad = name === "" || name.startsWith("/") || parsed.errors.length > 0 || parsed.warnings.length > 0;
+          if (bad) {
+            const first = parsed.errors[0];
+            diagnostics.push(
+              diag("invalidProtect", `\`${name}\` is not a name inside the rule's path`, {
+                span: at(pp),
+                help: first && first.key !== "pathNormalized" ? first.message : "write a relative name such as `.git` or `.github/workflows`",
+              }),
+            );
+          } else {
+            protect.push({ value: parsed.template!.components, span: at(pp) });
+          }
+        });
+      }
+    }
+    filesystem.push({
+      effect,
+      access,
+      accessSpan: at([...p, effect]),
+      kind: patternKind,
+      path: ref,
+      protect,
+      ifMissing: (r["if-missing"] as "skip" | "error" | undefined) ?? "skip",
+      ...(typeof r.reason === "string" ? { reason: r.reason } : {}),
+      span: at(p),
+    });
+  });
+
+  // ---- network ----
+  let network: NetworkNode | undefined;
+  if (typeof root.network === "string") {
+    network = { mode: root.network, rules: [], span: at(["network"]) };
+  } else if (root.network && typeof root.network === "object") {
+    const n = root.network as Obj;
+    const rules: NetRuleNode[] = [];
+    ((n.rules ?? []) as Obj[]).forEach((r, i) => {
+      const p = ["network", "rules", i];
+      const effect = exactlyOne(r, p, ["allow", "deny"] as const, `network rule ${i + 1}`);
+      if (!effect) return;
+      const ops = [...new Set(asList(r[effect] as NetOp | NetOp[]))].sort() as NetOp[];
+      const protocols: Protocol[] = r.protocol === "udp" ? ["udp"] : r.protocol === "any" ? ["tcp", "udp"] : ["tcp"];
+      let hosts: NetRuleNode["hosts"] = "any";
+      let okHosts = true;
+      if (Array.isArray(r.hosts)) {
+        const list: string[] = [];
+        (r.hosts as string[]).forEach((h, j) => {
+          const c = parseCidr(h);
+          if (!c.ok) {
+            report(c.issue, [...p, "hosts", j]);
+            okHosts = false;
+          } else list.push(formatCidr(c.value));
+        });
+        hosts = [...new Set(list)].sort();
+      } else if (r.hosts === "loopback") hosts = "loopback";
+      const ranges: [number, number][] = [];
+      let okPorts = true;
+      if (r.ports === undefined) ranges.push([0, 65535]);
+      else {
+        const items = Array.isArray(r.ports) ? (r.ports as (number | string)[]) : [r.ports as number | string];
+        items.forEach((item, j) => {
+          const pr = parsePort(item);
+          if (!pr.ok) {
+            report(pr.issue, Array.isArray(r.ports) ? [...p, "ports", j] : [...p, "ports"]);
+            okPorts = false;
+          } else ranges.push(pr.value);
+        });
+      }
+      if (ops.length === 0) {
+        diagnostics.push(diag("emptyAccess", `network rule ${i + 1} names no operation`, { span: at([...p, effect]), help: "write `connect`, `bind` or both" }));
+        return;
+      }
+      if (!okHosts || !okPorts) return;
+      rules.push({ effect, ops, protocols, hosts, ports: mergeRanges(ranges), ...(typeof r.reason === "string" ? { reason: r.reason } : {}), span: at(p) });
+    });
+    network = { ...(n.unix ? { unix: n.unix as Effect } : {}), rules, span: at(["network"]) };
+  }
+
+  // ---- syscalls ----
+  let syscalls: SyscallsNode | undefined;
+  const actionAt = (v: unknown, path: readonly PathSegment[]): Action | undefined => {
+    const a = parseAction(v);
+    if (!a.ok) {
+      report(a.issue, typeof v === "object" ? [...path, "errno"] : path);
+      return undefined;
+    }
+    return a.value;
+  };
+  if (root.syscalls && typeof root.syscalls === "object") {
+    const s = root.syscalls as Obj;
+    const defaultAction = s.default === undefined ? undefined : actionAt(s.default, ["syscalls", "default"]);
+    const rules: SyscallRuleNode[] = [];
+    ((s.rules ?? []) as Obj[]).forEach((r, i) => {
+      const p = ["syscalls", "rules", i];
+      const names: string[] = [];
+      let good = true;
+      const raw = asList(r.syscalls as string | string[]);
+      const seen = new Set<string>();
+      raw.forEach((nm, j) => {
+        const np = Array.isArray(r.syscalls) ? [...p, "syscalls", j] : [...p, "syscalls"];
+        if (seen.has(nm)) diagnostics.push(diag("duplicateSyscall", `\`${nm}\` is listed twice in syscall rule ${i + 1}`, { span: at(np) }));
+        seen.add(nm);
+        if (nm.startsWith("@")) {
+          const members = expandSyscallGroup(nm);
+          if (!members) {
+            const guess = closest(nm, Object.keys(SYSCALL_GROUPS));
+            diagnostics.push(
+              diag("unknownSyscallGroup", `unknown syscall group \`${nm}\``, {
+                span: at(np),
+                help: guess ? `did you mean \`${guess}\`?` : `groups: ${Object.keys(SYSCALL_GROUPS).sort().join(", ")}`,
+              }),
+            );
+            good = false;
+          } else names.push(...members);
+        } else if (!isKnownSyscall(nm)) {
+          const guess = closest(nm, knownSyscallNames());
+          diagnostics.push(diag("unknownSyscall", `unknown syscall \`${nm}\``, { span: at(np), help: guess ? `did you mean \`${guess}\`?` : undefined }));
+          good = false;
+        } else names.push(nm);
+      });
+      if (raw.length === 0) {
+        diagnostics.push(diag("emptyAccess", `syscall rule ${i + 1} names no syscall`, { span: at([...p, "syscalls"]) }));
+        good = false;
+      }
+      const action = actionAt(r.action, [...p, "action"]);
+      const conditions = ((r.args ?? []) as string[]).flatMap((c, j) => {
+        const pc = parseCondition(c);
+        if (!pc.ok) {
+          report(pc.issue, [...p, "args", j]);
+          good = false;
+          return [];
+        }
+        return [pc.value];
+      });
+      if (!good || !action) return;
+      rules.push({
+        syscalls: [...new Set(names)].sort(),
+        action,
+        conditions,
+        ...(typeof r.reason === "string" ? { reason: r.reason } : {}),
+        span: at(p),
+      });
+    });
+    syscalls = { ...(defaultAction ? { defaultAction: { value: defaultAction, span: at(["syscalls", "default"]) } } : {}), rules, span: at(["syscalls"]) };
+  }
+
+  // ---- commands ----
+  let commands: { defaultDecision?: { value: Decision; span: Span }; rules: CommandRuleNode[] } | undefined;
+  if (root.commands && typeof root.commands === "object") {
+    const c = root.commands as Obj;
+    const rules: CommandRuleNode[] = [];
+    ((c.rules ?? []) as Obj[]).forEach((r, i) => {
+      const p = ["commands", "rules", i];
+      const words: (readonly string[])[] =
+        typeof r.prefix === "string" ? r.prefix.split(/\s+/).filter(Boolean).map((w) => [w]) : (r.prefix as (string | string[])[]).map((w) => asList(w));
+      const empty = words.length === 0 || words.some((alts) => alts.length === 0 || alts.some((w) => w === ""));
+      if (empty) {
+        diagnostics.push(diag("emptyPrefix", `command rule ${i + 1} has an empty prefix or an empty word`, { span: at([...p, "prefix"]), help: "a prefix names at least the program, e.g. `[git, status]`" }));
+        return;
+      }
+      rules.push({
+        prefix: words.map((alts) => [...new Set(alts)].sort()),
+        decision: r.decision as Decision,
+        ...(typeof r.reason === "string" ? { reason: r.reason } : {}),
+        span: at(p),
+      });
+    });
+    commands = { ...(c.default ? { defaultDecision: { value: c.default as Decision, span: at(["commands", "default"]) } } : {}), rules };
+  }
+
+  // ---- tests ----
+  const tests: TestNode[] = [];
+  const queryKeys = [...ACCESS_CLASSES, "connect", "bind", "unix", "syscall", "command"] as const;
+  ((root.tests ?? []) as Obj[]).forEach((t, i) => {
+    const p = ["tests", i];
+    const present = queryKeys.filter((k) => t[k] !== undefined);
+    const nameOpt = typeof t.name === "string" ? { name: t.name } : {};
+    const sp = at(p);
+    if (present.length !== 1) {
+      diagnostics.push(
+        diag("invalidTest", present.length === 0 ? `test ${i + 1} asks nothing` : `test ${i + 1} asks more than one thing (${present.map((k) => `\`${k}\``).join(", ")})`, {
+          span: sp,
+          help: "a test has one query, e.g. `write: ${workspace}/.git/config`, and `expect:`",
+        }),
+      );
+      return;
+    }
+    const q = present[0]!;
+    const expect = t.expect;
+    const expectPath = [...p, "expect"];
+    const expectEffect = (): Effect | undefined => {
+      if (expect === "allow" || expect === "deny") return expect;
+      diagnostics.push(diag("invalidValue", `a ${q} test expects \`allow\` or \`deny\`, found \`${JSON.stringify(expect)}\``, { span: at(expectPath) }));
+      return undefined;
+    };
+    const misplaced = (key: string) => {
+      if (t[key] !== undefined) {
+        diagnostics.push(diag("invalidTest", `\`${key}\` does not apply to a ${q} test`, { span: keyAt([...p, key]) }));
+        return true;
+      }
+      return false;
+    };
+    if ((ACCESS_CLASSES as readonly string[]).includes(q)) {
+      const bad = misplaced("args") || misplaced("protocol");
+      const ref = pathRef(t[q] as string, [...p, q], "path");
+      const e = expectEffect();
+      if (ref && e && !bad) tests.push({ kind: "fs", access: q as Access, path: ref, expect: e, ...nameOpt, span: sp });
+    } else if (q === "connect" || q === "bind") {
+      const bad = misplaced("args");
+      const ep = parseEndpoint(t[q] as string);
+      if (!ep.ok) report(ep.issue, [...p, q]);
+      const e = expectEffect();
+      if (ep.ok && e && !bad) {
+        tests.push({ kind: "net", op: q, protocol: (t.protocol as Protocol | undefined) ?? "tcp", host: formatIp(ep.value.host), port: ep.value.port, expect: e, ...nameOpt, span: sp });
+      }
+    } else if (q === "unix") {
+      const bad = misplaced("args") || misplaced("protocol");
+      const e = expectEffect();
+      if (e && !bad) tests.push({ kind: "unix", expect: e, ...nameOpt, span: sp });
+    } else if (q === "syscall") {
+      const bad = misplaced("protocol");
+      const nm = t.syscall as string;
+      let good = !bad;
+      if (!isKnownSyscall(nm)) {
+        const guess = closest(nm, knownSyscallNames());
+        diagnostics.push(diag("unknownSyscall", `unknown syscall \`${nm}\``, { span: at([...p, "syscall"]), help: guess ? `did you mean \`${guess}\`?` : undefined }));
+        good = false;
+      }
+      const args = ((t.args ?? []) as (string | number)[]).map((a, j) => {
+        const v = parseValue(a);
+        if (!v.ok) {
+          report(v.issue, [...p, "args", j]);
+          good = false;
+          return "0x0";
+        }
+        return hex(v.value);
+      });
+      const action = actionAt(expect, expectPath);
+      if (good && action) tests.push({ kind: "syscall", syscall: nm, args, expect: action, ...nameOpt, span: sp });
+    } else {
+      const bad = misplaced("args") || misplaced("protocol");
+      const argv = typeof t.command === "string" ? t.command.split(/\s+/).filter(Boolean) : (t.command as string[]);
+      if (argv.length === 0) {
+        diagnostics.push(diag("invalidTest", `test ${i + 1} has an empty command`, { span: at([...p, "command"]) }));
+        return;
+      }
+      if (expect !== "allow" && expect !== "prompt" && expect !== "forbidden") {
+        diagnostics.push(diag("invalidValue", `a command test expects \`allow\`, \`prompt\` or \`forbidden\`, found \`${JSON.stringify(expect)}\``, { span: at(expectPath) }));
+        return;
+      }
+      if (!bad) tests.push({ kind: "command", argv, expect, ...nameOpt, span: sp });
+    }
+  });
+
+  const file: PolicyFile = {
+    source: doc.source,
+    version,
+    ...(name ? { name } : {}),
+    ...(description ? { description } : {}),
+    extends: extendsList,
+    params,
+    filesystem,
+    ...(network ? { network } : {}),
+    ...(syscalls ? { syscalls } : {}),
+    ...(commands ? { commands } : {}),
+    tests,
+  };
+  return { file, diagnostics };
+}

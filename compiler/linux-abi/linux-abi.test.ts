@@ -1,0 +1,231 @@
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+import {
+  ARCHES,
+  SYSCALL_GROUPS,
+  SYSCALL_GROUP_DESCRIPTIONS,
+  constantNames,
+  constantValue,
+  errnoName,
+  errnoNames,
+  errnoValue,
+  expandSyscallGroup,
+  isKnownSyscall,
+  knownSyscallNames,
+  syscallNumber,
+} from "./index.js";
+import { CONSTANTS } from "./constants.generated.js";
+import { SYSCALLS_AARCH64, SYSCALLS_X86_64 } from "./syscalls.generated.js";
+
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+describe("syscall numbers", () => {
+  it.each([
+    ["read", 0],
+    ["write", 1],
+    ["open", 2],
+    ["socket", 41],
+    ["ptrace", 101],
+    ["umount2", 166],
+    ["io_uring_setup", 425],
+    ["clone3", 435],
+  ])("x86_64 %s = %i", (name, nr) => {
+    expect(syscallNumber("x86_64", name)).toBe(nr);
+  });
+
+  it.each([
+    ["io_setup", 0],
+    ["fcntl", 25],
+    ["renameat", 38],
+    ["statfs", 43],
+    ["truncate", 45],
+    ["ftruncate", 46],
+    ["lseek", 62],
+    ["read", 63],
+    ["write", 64],
+    ["sendfile", 71],
+    ["newfstatat", 79],
+    ["fstat", 80],
+    ["ptrace", 117],
+    ["socket", 198],
+    ["mmap", 222],
+    ["fadvise64", 223],
+    ["io_uring_setup", 425],
+    ["clone3", 435],
+  ])("aarch64 %s = %i", (name, nr) => {
+    expect(syscallNumber("aarch64", name)).toBe(nr);
+  });
+
+  it("leaves legacy and 32-bit-only entries out of the aarch64 table", () => {
+    for (const name of ["open", "fork", "stat", "fcntl64", "mmap2", "llseek", "clock_gettime64", "sync_file_range2"]) {
+      expect(syscallNumber("aarch64", name), name).toBeUndefined();
+    }
+  });
+
+  it("contains no bookkeeping macros", () => {
+    for (const table of [SYSCALLS_X86_64, SYSCALLS_AARCH64]) {
+      expect(Object.hasOwn(table, "syscalls")).toBe(false);
+      expect(Object.hasOwn(table, "arch_specific_syscall")).toBe(false);
+    }
+  });
+
+  it("maps each number to at most one name per arch", () => {
+    for (const table of [SYSCALLS_X86_64, SYSCALLS_AARCH64]) {
+      const numbers = Object.values(table);
+      expect(new Set(numbers).size).toBe(numbers.length);
+    }
+  });
+
+  it("answers membership across arches and ignores prototype keys", () => {
+    expect(isKnownSyscall("open")).toBe(true); // x86_64 only
+    expect(isKnownSyscall("renameat")).toBe(true);
+    expect(isKnownSyscall("not_a_syscall")).toBe(false);
+    expect(isKnownSyscall("constructor")).toBe(false);
+    expect(syscallNumber("x86_64", "toString")).toBeUndefined();
+  });
+
+  it("lists the sorted union of names", () => {
+    const names = knownSyscallNames();
+    expect([...names]).toEqual([...names].sort());
+    expect(names).toContain("open");
+    expect(names).toContain("renameat");
+    expect(new Set(names).size).toBe(names.length);
+    expect(ARCHES).toEqual(["x86_64", "aarch64"]);
+  });
+});
+
+describe("constants", () => {
+  it.each([
+    ["AF_UNIX", 1n],
+    ["AF_INET", 2n],
+    ["AF_INET6", 10n],
+    ["AF_NETLINK", 16n],
+    ["CLONE_NEWUSER", 0x10000000n],
+    ["CLONE_THREAD", 0x10000n],
+    ["CLONE_INTO_CGROUP", 0x200000000n],
+    ["PROT_EXEC", 4n],
+    ["MAP_SHARED", 1n],
+    ["O_CREAT", 0x40n],
+    ["O_SYNC", 0x101000n],
+    ["O_NDELAY", 0x800n],
+    ["F_DUPFD_CLOEXEC", 1030n],
+    ["SOCK_STREAM", 1n],
+    ["SOCK_CLOEXEC", 0x80000n],
+    ["PR_SET_NO_NEW_PRIVS", 38n],
+    ["IPPROTO_TCP", 6n],
+    ["IPPROTO_MPTCP", 262n],
+    ["TIOCSTI", 0x5412n],
+    ["TCGETS", 0x5401n],
+  ])("%s = %i", (name, value) => {
+    expect(constantValue(name)).toBe(value);
+  });
+
+  it("excludes flags whose value differs on aarch64", () => {
+    for (const name of ["O_DIRECTORY", "O_NOFOLLOW", "O_DIRECT", "O_LARGEFILE", "O_TMPFILE", "MAP_32BIT"]) {
+      expect(constantValue(name), name).toBeUndefined();
+    }
+  });
+
+  it("stores canonical lowercase hex", () => {
+    for (const hex of Object.values(CONSTANTS)) expect(hex).toMatch(/^0x(0|[1-9a-f][0-9a-f]*)$/);
+    expect(constantValue("__proto__")).toBeUndefined();
+    expect(constantNames()).toContain("CLONE_NEWNS");
+    expect([...constantNames()]).toEqual([...constantNames()].sort());
+  });
+});
+
+describe("errno", () => {
+  it("has the asm-generic values", () => {
+    expect(errnoValue("EPERM")).toBe(1);
+    expect(errnoValue("EACCES")).toBe(13);
+    expect(errnoValue("ENOSYS")).toBe(38);
+    expect(errnoValue("EWOULDBLOCK")).toBe(11);
+    expect(errnoValue("EDEADLOCK")).toBe(35);
+    expect(errnoValue("hasOwnProperty")).toBeUndefined();
+  });
+
+  it("names a value by its canonical name, not an alias", () => {
+    expect(errnoName(11)).toBe("EAGAIN");
+    expect(errnoName(35)).toBe("EDEADLK");
+    expect(errnoName(1)).toBe("EPERM");
+    expect(errnoName(0)).toBeUndefined();
+  });
+
+  it("round-trips every canonical name", () => {
+    for (const name of errnoNames()) {
+      const canonical = errnoName(errnoValue(name)!);
+      expect(errnoValue(canonical!)).toBe(errnoValue(name));
+    }
+    expect(errnoNames()).toContain("EWOULDBLOCK");
+  });
+});
+
+describe("syscall groups", () => {
+  const groups = Object.keys(SYSCALL_GROUPS);
+
+  it("names every group with a leading @ and a description", () => {
+    expect(groups.length).toBeGreaterThanOrEqual(15);
+    for (const g of groups) {
+      expect(g).toMatch(/^@[a-z][a-z0-9-]*$/);
+      expect(SYSCALL_GROUP_DESCRIPTIONS[g], g).toBeTruthy();
+    }
+    expect(Object.keys(SYSCALL_GROUP_DESCRIPTIONS).sort()).toEqual([...groups].sort());
+  });
+
+  it("uses only syscalls known on some arch", () => {
+    for (const g of groups) {
+      for (const member of SYSCALL_GROUPS[g]!) {
+        if (member.startsWith("@")) expect(groups, `${g} -> ${member}`).toContain(member);
+        else expect(isKnownSyscall(member), `${g} -> ${member}`).toBe(true);
+      }
+    }
+  });
+
+  it("expands recursively into sorted, unique syscall names", () => {
+    for (const g of groups) {
+      const expanded = expandSyscallGroup(g)!;
+      expect(expanded.length, g).toBeGreaterThan(0);
+      expect(expanded).toEqual([...new Set(expanded)].sort());
+      for (const name of expanded) expect(isKnownSyscall(name), `${g} -> ${name}`).toBe(true);
+    }
+    const privileged = expandSyscallGroup("@privileged")!;
+    for (const sub of ["@clock", "@module", "@mount", "@raw-io", "@reboot", "@swap"]) {
+      for (const name of expandSyscallGroup(sub)!) expect(privileged, `${sub} -> ${name}`).toContain(name);
+    }
+    expect(privileged).toContain("chroot");
+  });
+
+  it("keeps clone out of @namespaces", () => {
+    expect(expandSyscallGroup("@namespaces")).toEqual(["setns", "unshare"]);
+  });
+
+  it("returns undefined for unknown groups", () => {
+    expect(expandSyscallGroup("@nope")).toBeUndefined();
+    expect(expandSyscallGroup("mount")).toBeUndefined();
+    expect(expandSyscallGroup("constructor")).toBeUndefined();
+  });
+});
+
+describe("generator", () => {
+  const hasHeaders = existsSync("/usr/include/asm-generic/unistd.h");
+  if (!hasHeaders) {
+    console.warn("skipping gen-linux-abi --check: /usr/include/asm-generic/unistd.h not found (apt-get install linux-libc-dev)");
+  }
+
+  it.skipIf(!hasHeaders)(
+    "reproduces the committed tables byte for byte (--check)",
+    () => {
+      const result = spawnSync("npx", ["tsx", "scripts/gen-linux-abi.ts", "--check"], {
+        cwd: REPO_ROOT,
+        encoding: "utf8",
+      });
+      expect(result.error).toBeUndefined();
+      expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
+    },
+    60_000,
+  );
+});

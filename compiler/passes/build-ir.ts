@@ -1,0 +1,275 @@
+// Stage `build-ir`: merge the linearized files into one policy and resolve parameters. Lists (filesystem,
+// network, syscall and command rules) are concatenated in merge order; single values (defaults, the unix
+// switch) take the last file's word; a network mode word replaces everything before it. User parameters with
+// a default are substituted; built-ins and parameters without a default stay symbolic unless bound.
+
+import { closest, diag, type Diagnostic } from "../diagnostics/diagnostic.js";
+import type { Span } from "../diagnostics/source.js";
+import { expandAccess } from "../language/access.js";
+import type { NetRuleNode, PathRef, PolicyFile } from "../language/ast.js";
+import { BUILTIN_PARAMS } from "../language/schema.js";
+import { formatTemplate, parsePath, type PathTemplate } from "../paths.js";
+import { IR_VERSION, type Action, type Commands, type Decision, type FsRule, type IR, type IRParam, type NetRule, type Network, type PolicyTest, type Syscalls } from "../ir/types.js";
+
+export type Bindings = Readonly<Record<string, string>>;
+
+const ALLOW: Action = { type: "allow" };
+
+function modeNetwork(mode: string, span: Span): { unix: "allow" | "deny"; rules: NetRule[] } {
+  const all = (hosts: "any" | "loopback"): NetRule => ({ effect: "allow", ops: ["bind", "connect"], protocols: ["tcp", "udp"], hosts, ports: [[0, 65535]], span });
+  switch (mode) {
+    case "on":
+      return { unix: "allow", rules: [all("any")] };
+    case "loopback":
+      return { unix: "allow", rules: [all("loopback")] };
+    case "unix-only":
+      return { unix: "allow", rules: [] };
+    default:
+      return { unix: "deny", rules: [] };
+  }
+}
+
+function netRule(n: NetRuleNode): NetRule {
+  return {
+    effect: n.effect,
+    ops: n.ops,
+    protocols: n.protocols,
+    hosts: n.hosts,
+    ports: n.ports,
+    ...(n.reason !== undefined ? { reason: n.reason } : {}),
+    span: n.span,
+  };
+}
+
+interface ParamInfo {
+  name: string;
+  builtin: boolean;
+  default?: PathRef;
+  description?: string;
+  span?: Span;
+}
+
+export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): { ir?: IR; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const entry = files[files.length - 1]!;
+
+  // ---- params ----
+  const params = new Map<string, ParamInfo>();
+  for (const b of BUILTIN_PARAMS) params.set(b, { name: b, builtin: true });
+  for (const f of files) {
+    for (const p of f.params) {
+      if ((BUILTIN_PARAMS as readonly string[]).includes(p.name)) {
+        diagnostics.push(diag("builtinParamRedefined", `\`${p.name}\` is a built-in parameter and cannot be declared`, { span: p.nameSpan, help: `bind it with \`--param ${p.name}=PATH\` instead` }));
+        continue;
+      }
+      params.set(p.name, {
+        name: p.name,
+        builtin: false,
+        ...(p.default ? { default: p.default } : {}),
+        ...(p.description !== undefined ? { description: p.description } : {}),
+        span: p.nameSpan,
+      });
+    }
+  }
+  const boundValues = new Map<string, string>();
+  for (const [k, v] of Object.entries(bindings).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (!params.has(k)) {
+      const guess = closest(k, params.keys());
+      diagnostics.push(diag("unknownParam", `\`--param ${k}\` binds a parameter the policy does not have`, { help: guess ? `did you mean \`${guess}\`?` : `parameters: ${[...params.keys()].sort().join(", ")}` }));
+      continue;
+    }
+    const parsed = parsePath(v, { what: `value of \`${k}\`` });
+    const err = parsed.errors[0];
+    if (err || !parsed.template || parsed.template.param !== null) {
+      diagnostics.push(diag(err?.key ?? "relativePath", err?.message ?? `value of \`${k}\` must be an absolute path, found \`${v}\``, { help: "bind parameters to absolute paths" }));
+      continue;
+    }
+    boundValues.set(k, formatTemplate(parsed.template));
+  }
+
+  const used = new Set<string>();
+  const deps = new Map<string, string>();
+  const resolving: string[] = [];
+  const memo = new Map<string, PathTemplate | null>();
+  /** Resolve a parameter to a template that is absolute or headed by a free (symbolic) parameter. */
+  const resolveParam = (name: string): PathTemplate | null => {
+    used.add(name);
+    if (memo.has(name)) return memo.get(name)!;
+    const bound = boundValues.get(name);
+    if (bound !== undefined) {
+      const t = parsePath(bound).template!;
+      memo.set(name, t);
+      return t;
+    }
+    const info = params.get(name)!;
+    if (!info.default) {
+      const t: PathTemplate = { param: name, components: [] };
+      memo.set(name, t);
+      return t;
+    }
+    if (resolving.includes(name)) {
+      const chain = [...resolving.slice(resolving.indexOf(name)), name].map((n) => `\`${n}\``).join(" → ");
+      diagnostics.push(diag("paramCycle", `parameter defaults form a cycle: ${chain}`, { span: info.default.span, help: "give one of them a default that does not refer to the others" }));
+      memo.set(name, null);
+      return null;
+    }
+    resolving.push(name);
+    if (info.default.template.param !== null) deps.set(name, info.default.template.param);
+    const t = resolveTemplate(info.default.template, info.default.span);
+    resolving.pop();
+    memo.set(name, t);
+    return t;
+  };
+  const resolveTemplate = (t: PathTemplate, at: Span): PathTemplate | null => {
+    if (t.param === null) return t;
+    if (!params.has(t.param)) {
+      const guess = closest(t.param, params.keys());
+      diagnostics.push(
+        diag("unknownParam", `unknown parameter \`\${${t.param}}\``, {
+          span: at,
+          help: guess ? `did you mean \`\${${guess}}\`?` : `declare it under \`params:\`; built-ins are ${BUILTIN_PARAMS.map((b) => `\`\${${b}}\``).join(", ")}`,
+        }),
+      );
+      return null;
+    }
+    const head = resolveParam(t.param);
+    if (!head) return null;
+    return { param: head.param, components: [...head.components, ...t.components] };
+  };
+  const resolvePath = (ref: PathRef): string | undefined => {
+    const t = resolveTemplate(ref.template, ref.span);
+    return t ? formatTemplate(t) : undefined;
+  };
+  // Resolve every declared default once, so cycles and unknown names in unused defaults are reported too.
+  for (const info of params.values()) if (info.default) resolveParam(info.name);
+  for (const info of params.values()) if (!info.builtin) used.delete(info.name);
+
+  // ---- filesystem ----
+  const filesystem: FsRule[] = [];
+  for (const f of files) {
+    for (const r of f.filesystem) {
+      const path = resolvePath(r.path);
+      if (path === undefined) continue;
+      filesystem.push({
+        effect: r.effect,
+        access: r.access,
+        kind: r.kind,
+        path,
+        ifMissing: r.ifMissing,
+        ...(r.reason !== undefined ? { reason: r.reason } : {}),
+        span: r.span,
+      });
+      for (const p of r.protect) {
+        const base = parsePath(path).template!;
+        filesystem.push({
+          effect: "deny",
+          access: expandAccess(["modify"]),
+          kind: "subtree",
+          path: formatTemplate({ param: base.param, components: [...base.components, ...p.value] }),
+          ifMissing: "skip",
+          protects: p.value.join("/"),
+          ...(r.reason !== undefined ? { reason: r.reason } : {}),
+          span: p.span,
+        });
+      }
+    }
+  }
+
+  // ---- network ----
+  let unix: "allow" | "deny" = "deny";
+  let netRules: NetRule[] = [];
+  let netSpan: Span | undefined;
+  for (const f of files) {
+    const n = f.network;
+    if (!n) continue;
+    netSpan = n.span;
+    if (n.mode !== undefined) {
+      const m = modeNetwork(n.mode, n.span);
+      unix = m.unix;
+      netRules = m.rules;
+    } else {
+      if (n.unix) unix = n.unix;
+      netRules.push(...n.rules.map(netRule));
+    }
+  }
+  const network: Network = { unix, rules: netRules, ...(netSpan ? { span: netSpan } : {}) };
+
+  // ---- syscalls ----
+  let defaultAction: Action = ALLOW;
+  let sysSpan: Span | undefined;
+  const sysRules: Syscalls["rules"][number][] = [];
+  for (const f of files) {
+    if (!f.syscalls) continue;
+    sysSpan = f.syscalls.span;
+    if (f.syscalls.defaultAction) defaultAction = f.syscalls.defaultAction.value;
+    for (const r of f.syscalls.rules) sysRules.push({ syscalls: r.syscalls, action: r.action, conditions: r.conditions, ...(r.reason !== undefined ? { reason: r.reason } : {}), span: r.span });
+  }
+  const syscalls: Syscalls = { defaultAction, rules: sysRules, ...(sysSpan ? { span: sysSpan } : {}) };
+
+  // ---- commands ----
+  let defaultDecision: Decision = "prompt";
+  const cmdRules: Commands["rules"][number][] = [];
+  for (const f of files) {
+    if (!f.commands) continue;
+    if (f.commands.defaultDecision) defaultDecision = f.commands.defaultDecision.value;
+    for (const r of f.commands.rules) cmdRules.push({ prefix: r.prefix, decision: r.decision, ...(r.reason !== undefined ? { reason: r.reason } : {}), span: r.span });
+  }
+
+  // ---- tests (the entry file's own) ----
+  const tests: PolicyTest[] = [];
+  for (const t of entry.tests) {
+    if (t.kind === "fs") {
+      const path = resolvePath(t.path);
+      if (path !== undefined) tests.push({ kind: "fs", access: t.access, path, expect: t.expect, ...(t.name !== undefined ? { name: t.name } : {}), span: t.span });
+    } else tests.push(t);
+  }
+
+  // ---- unused params (declared in the entry file and never referenced) ----
+  for (const name of [...used]) for (let d = deps.get(name); d !== undefined && !used.has(d); d = deps.get(d)) used.add(d);
+  for (const p of entry.params) {
+    const info = params.get(p.name);
+    if (info && !info.builtin && !used.has(p.name) && !boundValues.has(p.name)) {
+      diagnostics.push(diag("unusedParam", `parameter \`${p.name}\` is never used`, { span: p.nameSpan, help: "remove it, or refer to it as `${" + p.name + "}`" }));
+    }
+  }
+
+  // ---- the params that remain in the IR: free ones, and bound ones for the record ----
+  const irParams: IRParam[] = [];
+  const referenced = new Set<string>();
+  const note = (s: string) => {
+    const t = parsePath(s, { glob: true }).template;
+    if (t?.param) referenced.add(t.param);
+  };
+  filesystem.forEach((r) => note(r.path));
+  tests.forEach((t) => t.kind === "fs" && note(t.path));
+  for (const name of [...new Set([...referenced, ...boundValues.keys()])].sort()) {
+    const info = params.get(name)!;
+    if (!info.builtin && info.default && !boundValues.has(name)) continue;
+    irParams.push({
+      name,
+      builtin: info.builtin,
+      value: boundValues.get(name) ?? null,
+      ...(info.description !== undefined ? { description: info.description } : {}),
+      ...(info.span ? { span: info.span } : {}),
+    });
+  }
+
+  if (diagnostics.some((d) => d.severity === "error")) return { diagnostics };
+  const ir: IR = {
+    irVersion: IR_VERSION,
+    name: entry.name?.value ?? defaultName(entry),
+    ...(entry.description ? { description: entry.description.value } : {}),
+    params: irParams,
+    filesystem,
+    network,
+    syscalls,
+    commands: { defaultDecision, rules: cmdRules },
+    tests,
+  };
+  return { ir, diagnostics };
+}
+
+function defaultName(f: PolicyFile): string {
+  const base = f.source.path.split(/[\\/]/).pop() ?? "policy";
+  return base.replace(/\.(ya?ml|sbc)$/, "") || "policy";
+}

@@ -1,0 +1,24 @@
+// Check: an `allow` rule whose every access is also denied by a rule on the same pattern never decides
+// anything (deny wins a tie), which is almost always a mistake in the policy.
+
+import { diag, type Diagnostic } from "../../diagnostics/diagnostic.js";
+import type { IR } from "../../ir/types.js";
+
+export function deadFsRules(ir: IR): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  ir.filesystem.forEach((r, i) => {
+    if (r.effect !== "allow") return;
+    const denies = ir.filesystem.filter((s) => s.effect === "deny" && s.kind === r.kind && s.path === r.path);
+    if (!denies.length) return;
+    if (!r.access.every((a) => denies.some((d) => d.access.includes(a)))) return;
+    const first = denies[0]!;
+    out.push(
+      diag("deadRule", `filesystem rule ${i + 1} allows nothing: every access it allows on \`${r.path}\` is denied on the same path`, {
+        ...(r.span ? { span: r.span } : {}),
+        labels: first.span ? [{ span: first.span, message: "denied here; deny wins over allow on the same path" }] : [],
+        help: "remove the allow rule, or narrow the deny rule",
+      }),
+    );
+  });
+  return out;
+}

@@ -1,0 +1,57 @@
+// The compiler as an explicit list of named stages. `compilePolicy` runs them in order and stops after the
+// first stage that reports an error; `stopAfter` returns the state after a named stage (for debugging and
+// for tools that only need the IR).
+
+import { dedupeDiagnostics, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
+import type { IR } from "../ir/types.js";
+import type { PolicyFile } from "../language/ast.js";
+import { buildIr, type Bindings } from "./build-ir.js";
+import { deadFsRules } from "./checks/dead-fs-rules.js";
+import { unsatisfiableSyscallRules } from "./checks/unsatisfiable-syscall-rules.js";
+import { loadPolicyTree, type PolicyInput } from "./resolve-extends.js";
+import { runPolicyTests } from "./run-tests.js";
+
+export type { PolicyInput } from "./resolve-extends.js";
+export type { Bindings } from "./build-ir.js";
+
+/** Semantic checks on the IR, in the order they run. Each returns its findings. */
+export const IR_CHECKS: readonly { readonly name: string; readonly run: (ir: IR) => Diagnostic[] }[] = [
+  { name: "dead-fs-rules", run: deadFsRules },
+  { name: "unsatisfiable-syscall-rules", run: unsatisfiableSyscallRules },
+];
+
+export const STAGES = ["load", "build-ir", "check", "test"] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface CompileOptions {
+  readonly params?: Bindings;
+  readonly cwd?: string;
+  /** Run the policy's own `tests:` (the `check` command does; `compile` does not). */
+  readonly runTests?: boolean;
+  readonly stopAfter?: Stage;
+}
+
+export interface CompileResult {
+  readonly ir?: IR;
+  readonly files?: readonly PolicyFile[];
+  readonly diagnostics: Diagnostic[];
+  readonly filesRead: readonly string[];
+}
+
+export function compilePolicy(input: PolicyInput, options: CompileOptions = {}): CompileResult {
+  const diagnostics: Diagnostic[] = [];
+  const finish = (r: Omit<CompileResult, "diagnostics">): CompileResult => ({ ...r, diagnostics: sortDiagnostics(dedupeDiagnostics(diagnostics)) });
+  const failed = () => diagnostics.some((d) => d.severity === "error");
+
+  const loaded = loadPolicyTree(input, options.cwd ? { cwd: options.cwd } : {});
+  diagnostics.push(...loaded.diagnostics);
+  if (!loaded.files || failed() || options.stopAfter === "load") return finish({ ...(loaded.files ? { files: loaded.files } : {}), filesRead: loaded.filesRead });
+
+  const built = buildIr(loaded.files, options.params ?? {});
+  diagnostics.push(...built.diagnostics);
+  if (!built.ir || failed() || options.stopAfter === "build-ir") return finish({ ...(built.ir ? { ir: built.ir } : {}), files: loaded.files, filesRead: loaded.filesRead });
+
+  for (const check of IR_CHECKS) diagnostics.push(...check.run(built.ir));
+  if (options.runTests && options.stopAfter !== "check" && !failed()) diagnostics.push(...runPolicyTests(built.ir));
+  return finish({ ir: built.ir, files: loaded.files, filesRead: loaded.filesRead });
+}

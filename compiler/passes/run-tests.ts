@@ -1,0 +1,105 @@
+// Stage `test`: evaluate the expectations written in the policy's `tests:` with the reference evaluator.
+// Parameters that are still symbolic get stand-in values (documented in docs/language.md) so that tests can
+// speak about `${workspace}` without knowing where it will be.
+
+import { diag, type Diagnostic, type Label } from "../diagnostics/diagnostic.js";
+import { bindIr } from "../ir/bind.js";
+import type { IR, PolicyTest } from "../ir/types.js";
+import { evaluateCommand, evaluateFs, evaluateNetwork, evaluateSyscall, evaluateUnix, formatAction, sameAction } from "../evaluator/evaluate.js";
+
+export const TEST_PARAM_VALUES: Readonly<Record<string, string>> = {
+  workspace: "/home/user/project",
+  cwd: "/home/user/project",
+  home: "/home/user",
+  tmpdir: "/tmp",
+};
+
+export function testBindings(ir: IR): Record<string, string> {
+  const b: Record<string, string> = {};
+  for (const p of ir.params) if (p.value === null) b[p.name] = TEST_PARAM_VALUES[p.name] ?? `/unbound/${p.name}`;
+  return b;
+}
+
+function describe(t: PolicyTest): string {
+  switch (t.kind) {
+    case "fs":
+      return `${t.access} \`${t.path}\``;
+    case "net":
+      return `${t.op} ${t.protocol} \`${t.host.includes(":") ? `[${t.host}]` : t.host}:${t.port}\``;
+    case "unix":
+      return "unix sockets";
+    case "syscall":
+      return `syscall \`${t.syscall}\`${t.args.length ? `(${t.args.join(", ")})` : ""}`;
+    case "command":
+      return `command \`${t.argv.join(" ")}\``;
+  }
+}
+
+export function runPolicyTests(ir: IR): Diagnostic[] {
+  if (!ir.tests.length) return [];
+  const bound = bindIr(ir, testBindings(ir));
+  if (!bound.ir) return bound.diagnostics;
+  const b = bound.ir;
+  const out: Diagnostic[] = [];
+  b.tests.forEach((t, i) => {
+    let expected: string;
+    let got: string;
+    let decidedBy: Label | undefined;
+    let fallback = "";
+    switch (t.kind) {
+      case "fs": {
+        const v = evaluateFs(b, t.access, t.path);
+        expected = t.expect;
+        got = v.decision;
+        if (v.rule?.span) decidedBy = { span: v.rule.span, message: `decided by this rule (${v.rule.effect})` };
+        else fallback = " (no rule allows it)";
+        break;
+      }
+      case "net": {
+        const v = evaluateNetwork(b, { op: t.op, protocol: t.protocol, host: t.host, port: t.port });
+        expected = t.expect;
+        got = v.decision;
+        if (v.rule?.span) decidedBy = { span: v.rule.span, message: `decided by this rule (${v.rule.effect})` };
+        else fallback = " (no rule allows it)";
+        break;
+      }
+      case "unix": {
+        expected = t.expect;
+        got = evaluateUnix(b);
+        if (b.network.span) decidedBy = { span: b.network.span, message: `unix sockets: ${got}` };
+        break;
+      }
+      case "syscall": {
+        const v = evaluateSyscall(
+          b,
+          t.syscall,
+          t.args.map((a) => BigInt(a)),
+        );
+        expected = formatAction(t.expect);
+        got = formatAction(v.action);
+        if (sameAction(v.action, t.expect)) got = expected;
+        if (v.rule?.span) decidedBy = { span: v.rule.span, message: `decided by this rule (${formatAction(v.rule.action)})` };
+        else fallback = " (the default action)";
+        break;
+      }
+      case "command": {
+        const v = evaluateCommand(b, t.argv);
+        expected = t.expect;
+        got = v.decision;
+        if (v.rule?.span) decidedBy = { span: v.rule.span, message: `decided by this rule (${v.rule.decision})` };
+        else fallback = " (the default decision)";
+        break;
+      }
+    }
+    if (expected === got) return;
+    const orig = ir.tests[i]!;
+    const label = t.name ? `test \`${t.name}\`` : `test ${i + 1}`;
+    out.push(
+      diag("testFailed", `${label}: ${describe(orig)} is ${got}${fallback}, expected ${expected}`, {
+        ...(t.span ? { span: t.span } : {}),
+        labels: decidedBy ? [decidedBy] : [],
+      }),
+    );
+  });
+  return out;
+}

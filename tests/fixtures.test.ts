@@ -1,0 +1,84 @@
+// Golden tests over fixtures/<case>/: policy.yaml is compiled (with its own tests run) and every expected
+// output beside it is compared byte for byte: ir.json when it compiles, diagnostics.txt when there are
+// diagnostics. `npm run test:update` rewrites the goldens; read that diff like code. A file in a case folder
+// that no test reads is an error, so stale goldens cannot linger.
+
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { renderHumanAll } from "../compiler/diagnostics/render.js";
+import { irToJson } from "../compiler/ir/serialize.js";
+import { compilePolicy } from "../compiler/passes/index.js";
+
+const FIXTURES = join(import.meta.dirname, "..", "fixtures");
+const UPDATE = process.env.SBC_UPDATE_GOLDENS === "1";
+
+/** Inputs a case may have besides the files its policy reads. */
+const INPUTS = new Set(["policy.yaml", "params.json", "README.md"]);
+const OUTPUTS = ["ir.json", "diagnostics.txt"] as const;
+
+interface Outcome {
+  outputs: Partial<Record<(typeof OUTPUTS)[number], string>>;
+  read: Set<string>;
+  errors: number;
+}
+
+function compileCase(dir: string): Outcome {
+  const paramsFile = join(dir, "params.json");
+  const params = existsSync(paramsFile) ? (JSON.parse(readFileSync(paramsFile, "utf8")) as Record<string, string>) : {};
+  const r = compilePolicy({ kind: "file", path: "policy.yaml" }, { cwd: dir, params, runTests: true });
+  const outputs: Outcome["outputs"] = {};
+  if (r.ir && !r.diagnostics.some((d) => d.severity === "error")) outputs["ir.json"] = irToJson(r.ir);
+  if (r.diagnostics.length) outputs["diagnostics.txt"] = renderHumanAll(r.diagnostics);
+  const read = new Set(r.filesRead.filter((f) => f.startsWith(dir + "/")).map((f) => f.slice(dir.length + 1)));
+  return { outputs, read, errors: r.diagnostics.filter((d) => d.severity === "error").length };
+}
+
+const cases = existsSync(FIXTURES)
+  ? readdirSync(FIXTURES, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort()
+  : [];
+
+describe("golden fixtures", () => {
+  it("has the promised coverage: ≥30 valid and ≥40 invalid cases", () => {
+    let valid = 0;
+    let invalid = 0;
+    for (const c of cases) {
+      const o = compileCase(join(FIXTURES, c));
+      if (o.errors) invalid++;
+      else valid++;
+    }
+    expect(valid).toBeGreaterThanOrEqual(30);
+    expect(invalid).toBeGreaterThanOrEqual(40);
+  });
+
+  for (const c of cases) {
+    it(c, () => {
+      const dir = join(FIXTURES, c);
+      expect(existsSync(join(dir, "policy.yaml")), `${c} has no policy.yaml`).toBe(true);
+      const first = compileCase(dir);
+      const again = compileCase(dir);
+      expect(again.outputs, "compiling twice gives the same bytes").toEqual(first.outputs);
+
+      for (const name of OUTPUTS) {
+        const file = join(dir, name);
+        const want = first.outputs[name];
+        if (UPDATE) {
+          if (want === undefined) rmSync(file, { force: true });
+          else writeFileSync(file, want);
+          continue;
+        }
+        if (want === undefined) expect(existsSync(file), `${c}/${name} exists but the case produces no ${name}`).toBe(false);
+        else {
+          expect(existsSync(file), `${c}/${name} is missing; run npm run test:update and review it`).toBe(true);
+          expect(want).toBe(readFileSync(file, "utf8"));
+        }
+      }
+
+      const stray = readdirSync(dir).filter((f) => !INPUTS.has(f) && !(OUTPUTS as readonly string[]).includes(f) && !first.read.has(f));
+      expect(stray, `files in fixtures/${c} that no test reads`).toEqual([]);
+    });
+  }
+});
