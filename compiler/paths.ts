@@ -4,6 +4,7 @@
 // that cannot be encoded safely (control characters, lone surrogates) are errors.
 
 import type { CodeKey } from "./diagnostics/codes.js";
+import { oneLine } from "./diagnostics/diagnostic.js";
 
 /** A problem found in a path string; `index`/`length` are UTF-16 offsets into the raw string. */
 export interface PathIssue {
@@ -31,7 +32,7 @@ const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Quote user input for a message: backticks, with control characters made visible. */
 export function showPath(raw: string): string {
-  const visible = raw.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  const visible = oneLine(raw);
   const cut = visible.length > 80 ? visible.slice(0, 77) + "..." : visible;
   return `\`${cut}\``;
 }

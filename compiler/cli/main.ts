@@ -39,7 +39,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .exitOverride();
 
-  const formatOption = () => new Option("--format <format>", "diagnostics format").choices(["human", "json"]).default("human");
+  const formatOption = () => new Option("--format <format>", "diagnostics format").choices(["human", "json", "sarif"]).default("human");
 
   program
     .command("compile")
@@ -76,7 +76,17 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** A closed pipe (`sbc … | head`) ends the run quietly instead of with a stack trace. */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
+  quietOnClosedPipe(process.stdout);
+  quietOnClosedPipe(process.stderr);
   const program = buildProgram();
   program.configureOutput({
     writeErr: (s) => process.stderr.write(s),

@@ -5,7 +5,9 @@ import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } fro
 import { basename, dirname, join } from "node:path";
 import pc from "picocolors";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
-import { renderHuman, summaryLine, toJson, type Painter } from "../diagnostics/render.js";
+import { allCodes } from "../diagnostics/codes.js";
+import { renderHuman, summaryLine, toJson, toSarif, type Painter } from "../diagnostics/render.js";
+import { packageVersion } from "../package-root.js";
 import { UsageError } from "./exit.js";
 
 export function painter(stream: NodeJS.WriteStream, color: boolean): Painter | undefined {
@@ -19,6 +21,10 @@ export function printDiagnostics(diagnostics: readonly Diagnostic[], opts: { for
   const shown = opts.quiet ? diagnostics.filter((d) => d.severity === "error") : diagnostics;
   if (opts.format === "json") {
     stream.write(JSON.stringify({ diagnostics: shown.map(toJson), summary: counts(diagnostics) }, null, 2) + "\n");
+    return;
+  }
+  if (opts.format === "sarif") {
+    stream.write(JSON.stringify(toSarif(shown, packageVersion(), allCodes()), null, 2) + "\n");
     return;
   }
   const paint = painter(stream, opts.color);

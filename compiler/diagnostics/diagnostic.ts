@@ -31,6 +31,16 @@ export interface DiagnosticOptions {
   severity?: Severity;
 }
 
+/**
+ * Messages are one line whatever the input: control characters and lone surrogates that came from user
+ * input are shown as escapes, never printed raw (a newline or an escape sequence could forge output).
+ */
+export function oneLine(text: string): string {
+  return text
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
 export function diag(key: CodeKey, message: string, options: DiagnosticOptions = {}): Diagnostic {
   const info: CodeInfo = CODES[key];
   const d: {
@@ -39,12 +49,12 @@ export function diag(key: CodeKey, message: string, options: DiagnosticOptions =
     code: info.code,
     name: info.name,
     severity: options.severity ?? info.severity,
-    message,
+    message: oneLine(message),
     labels: options.labels ?? [],
   };
   if (options.span) d.span = options.span;
-  if (options.spanLabel !== undefined) d.spanLabel = options.spanLabel;
-  if (options.help !== undefined) d.help = options.help;
+  if (options.spanLabel !== undefined) d.spanLabel = oneLine(options.spanLabel);
+  if (options.help !== undefined) d.help = oneLine(options.help);
   return d;
 }
 
@@ -107,6 +117,11 @@ export function closest(input: string, candidates: Iterable<string>): string | u
     }
   }
   if (best === undefined) return undefined;
+  // A clipped word (`descr`, `proto`) is a prefix of what was meant.
+  if (bestScore > 0 && input.length >= 3) {
+    const prefixed = [...candidates].filter((c) => c.toLowerCase().startsWith(lower)).sort();
+    if (prefixed.length === 1) return prefixed[0];
+  }
   const limit = Math.max(1, Math.floor(Math.max(input.length, best.length) / 3));
   return bestScore <= limit ? best : undefined;
 }

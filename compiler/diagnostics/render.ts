@@ -22,8 +22,9 @@ const plain: Painter = {
   dim: (s) => s,
 };
 
+/** Tabs become four spaces; raw control characters in the source become U+FFFD so a frame cannot forge output. */
 function expandTabs(line: string): string {
-  return line.replace(/\t/g, "    ");
+  return line.replace(/\t/g, "    ").replace(/[\u0000-\u001f\u007f-\u009f]/g, "\ufffd");
 }
 
 /** Visible width of a prefix of a line, with tabs expanded the way expandTabs does. */
@@ -110,4 +111,35 @@ export function summaryLine(diagnostics: readonly Diagnostic[]): string {
   const warnings = diagnostics.length - errors;
   const part = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
   return `${part(errors, "error")}, ${part(warnings, "warning")}`;
+}
+
+/** SARIF 2.1.0, for code-scanning tools in CI. Rules come from the code catalog. */
+export function toSarif(diagnostics: readonly Diagnostic[], toolVersion: string, rules: readonly { code: string; name: string; summary: string }[]): Record<string, unknown> {
+  const region = (s: Span) => {
+    const l = location(s);
+    return { startLine: l.line, startColumn: l.column, endLine: l.endLine, endColumn: l.endColumn };
+  };
+  const physical = (s: Span) => ({ artifactLocation: { uri: s.source.path.split("\\").join("/") }, region: region(s) });
+  return {
+    $schema: "https://json.schemastore.org/sarif-2.1.0.json",
+    version: "2.1.0",
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: "sbc",
+            version: toolVersion,
+            rules: rules.map((r) => ({ id: r.code, name: r.name, shortDescription: { text: r.summary } })),
+          },
+        },
+        results: diagnostics.map((d) => ({
+          ruleId: d.code,
+          level: d.severity === "error" ? "error" : "warning",
+          message: { text: d.help ? `${d.message} (help: ${d.help})` : d.message },
+          ...(d.span ? { locations: [{ physicalLocation: physical(d.span) }] } : {}),
+          ...(d.labels.length ? { relatedLocations: d.labels.map((l, i) => ({ id: i, message: { text: l.message }, physicalLocation: physical(l.span) })) } : {}),
+        })),
+      },
+    ],
+  };
 }

@@ -3,23 +3,17 @@
 // mean", bad words point at the value, and the noise of `anyOf` branches is reduced to the branch whose
 // type matched.
 
-import { createRequire } from "node:module";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { closest, diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { CodeKey } from "../diagnostics/codes.js";
-import { POLICY_SCHEMA } from "./schema.js";
 import type { PathSegment, YamlDocument } from "./yaml-source.js";
 
-let validator: ValidateFunction | undefined;
+// The validator is compiled ahead of time from POLICY_SCHEMA (ajv standalone, strict, allErrors, verbose) by
+// `npm run gen`; tests/generated.test.ts proves it is current.
+import { validate as generatedValidate } from "./schema-validator.generated.js";
 
 function getValidator(): ValidateFunction {
-  if (!validator) {
-    const require = createRequire(import.meta.url);
-    const Ajv2020 = require("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js").default;
-    const ajv = new Ajv2020({ strict: true, allErrors: true, verbose: true });
-    validator = ajv.compile(POLICY_SCHEMA);
-  }
-  return validator;
+  return generatedValidate as unknown as ValidateFunction;
 }
 
 function pointerToPath(pointer: string): PathSegment[] {
@@ -89,8 +83,10 @@ function reduceAnyOf(errors: ErrorObject[]): ErrorObject[] {
     if (!a) return list;
     const prefix = a.schemaPath + "/";
     const branches = new Map<number, ErrorObject[]>();
+    const under = (e: ErrorObject) =>
+      e.schemaPath.startsWith(prefix) && (e.instancePath === a.instancePath || e.instancePath.startsWith(a.instancePath + "/"));
     for (const e of list) {
-      if (!e.schemaPath.startsWith(prefix)) continue;
+      if (!under(e)) continue;
       const idx = Number(e.schemaPath.slice(prefix.length).split("/")[0]);
       if (!branches.has(idx)) branches.set(idx, []);
       branches.get(idx)!.push(e);
@@ -98,7 +94,7 @@ function reduceAnyOf(errors: ErrorObject[]): ErrorObject[] {
     const typeMismatch = (idx: number, errs: ErrorObject[]) =>
       errs.some((e) => e.keyword === "type" && e.instancePath === a.instancePath && e.schemaPath === `${prefix}${idx}/type`);
     const fitting = [...branches.entries()].filter(([i, errs]) => !typeMismatch(i, errs)).sort((x, y) => x[1].length - y[1].length || x[0] - y[0]);
-    const inBranch = (e: ErrorObject) => e.schemaPath.startsWith(prefix);
+    const inBranch = under;
     if (fitting.length) {
       const keep = new Set(fitting[0]![1]);
       list = list.filter((e) => e !== a && (!inBranch(e) || keep.has(e)));

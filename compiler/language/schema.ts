@@ -159,7 +159,7 @@ export const POLICY_SCHEMA = {
   type: "object",
   properties: {
     sbc: { type: "integer", description: "Format version of the policy language; this compiler reads 1." },
-    name: str("Policy name.", { pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$", maxLength: 64 }),
+    name: str("Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.", { pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$" }),
     description: str("What the policy is for."),
     extends: {
       description: "Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.",
