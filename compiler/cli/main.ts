@@ -73,6 +73,22 @@ export function buildProgram(): Command {
       process.exitCode = await runCheck(files, opts);
     });
 
+  program
+    .command("eval")
+    .description("ask the reference evaluator about one access and show the rule that decides it")
+    .argument("[policy]", "policy file (or use --preset)")
+    .argument("<query...>", "ACCESS PATH | connect|bind HOST:PORT [tcp|udp] | unix | syscall NAME [ARG...] | command ARGV...")
+    .option("--preset <name>", "evaluate a built-in preset")
+    .option("-p, --param <name=path>", "bind a parameter (repeatable); built-ins default to this process's environment", collectParam, [])
+    .addOption(new Option("--format <format>", "output format").choices(["human", "json"]).default("human"))
+    .option("--no-color", "never colour the output")
+    .action(async (policy: string | undefined, query: string[], opts) => {
+      const { runEval } = await import("./eval-command.js");
+      // With --preset the first word of the query lands in [policy].
+      const words = opts.preset !== undefined && policy !== undefined ? [policy, ...query] : query;
+      process.exitCode = await runEval(opts.preset !== undefined ? undefined : policy, words, opts);
+    });
+
   return program;
 }
 

@@ -13,6 +13,7 @@
 //   No rule: the default decision.
 
 import type { Access } from "../language/access.js";
+import { errnoName } from "../linux-abi/index.js";
 import { cidrContains, LOOPBACK_CIDRS, parseCidr, parseIp, type IpAddress } from "../language/values.js";
 import { compileGlob, components, depth, globLiteralDepth, isWithin, parsePath, type GlobMatcher } from "../paths.js";
 import type { Action, ArgCondition, CommandRule, Decision, Effect, FsRule, IR, NetOp, NetRule, Protocol, SyscallRule } from "../ir/types.js";
@@ -189,7 +190,9 @@ export function evaluateSyscall(ir: IR, syscall: string, args: readonly bigint[]
 }
 
 export function formatAction(a: Action): string {
-  return a.type === "errno" ? `errno(${a.errno})` : a.type;
+  if (a.type !== "errno") return a.type;
+  const name = errnoName(a.errno);
+  return name ? `errno(${name})` : `errno(${a.errno})`;
 }
 
 export function sameAction(a: Action, b: Action): boolean {

@@ -1,0 +1,122 @@
+// `sbc eval`: ask the reference evaluator one question about a policy from the shell, and see which rule
+// decided. Built-in parameters default to this process's environment (workspace = current directory).
+
+import { ACCESS_CLASSES, type Access } from "../language/access.js";
+import { formatLocation } from "../diagnostics/source.js";
+import { bindIr } from "../ir/bind.js";
+import type { IR } from "../ir/types.js";
+import { evaluateCommand, evaluateFs, evaluateNetwork, evaluateSyscall, evaluateUnix, EvaluationError, formatAction } from "../evaluator/evaluate.js";
+import { parseEndpoint, parseValue, formatIp } from "../language/values.js";
+import { compilePolicy, type PolicyInput } from "../passes/index.js";
+import { environmentBindings } from "../passes/environment.js";
+import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
+import { parseParams, printDiagnostics } from "./output.js";
+
+export interface EvalCommandOptions {
+  preset?: string;
+  param: string[];
+  format: string;
+  color: boolean;
+}
+
+const USAGE = "a query is `ACCESS PATH` (e.g. `write ./x`), `connect|bind HOST:PORT [tcp|udp]`, `unix`, `syscall NAME [ARG…]` or `command ARGV…`";
+
+interface Answer {
+  query: string;
+  decision: string;
+  rule: { section: string; index: number; location: string | null; summary: string } | null;
+}
+
+function where(span: { source: unknown } | undefined): string | null {
+  return span ? formatLocation(span as never) : null;
+}
+
+function ask(ir: IR, words: readonly string[], cwd: string): Answer {
+  const [q, ...rest] = words;
+  if (!q) throw new UsageError("no query given", USAGE);
+  if ((ACCESS_CLASSES as readonly string[]).includes(q)) {
+    if (rest.length !== 1) throw new UsageError(`\`${q}\` takes one path`, USAGE);
+    const raw = rest[0]!;
+    const path = raw.startsWith("/") || raw.startsWith("${") ? raw : `${cwd === "/" ? "" : cwd}/${raw.replace(/^\.\//, "")}`;
+    const v = evaluateFs(ir, q as Access, path);
+    return {
+      query: `${q} ${path}`,
+      decision: v.decision,
+      rule: v.rule
+        ? { section: "filesystem", index: v.ruleIndex! + 1, location: where(v.rule.span), summary: `${v.rule.effect} ${v.rule.kind} ${v.rule.path}${v.rule.protects ? ` (protects ${v.rule.protects})` : ""}` }
+        : null,
+    };
+  }
+  if (q === "connect" || q === "bind") {
+    const ep = parseEndpoint(rest[0] ?? "");
+    if (!ep.ok) throw new UsageError(ep.issue.message, ep.issue.help);
+    const protocol = rest[1] ?? "tcp";
+    if (protocol !== "tcp" && protocol !== "udp") throw new UsageError(`protocol must be tcp or udp, found \`${protocol}\``);
+    const v = evaluateNetwork(ir, { op: q, protocol, host: formatIp(ep.value.host), port: ep.value.port });
+    return {
+      query: `${q} ${protocol} ${rest[0]}`,
+      decision: v.decision,
+      rule: v.rule ? { section: "network", index: v.ruleIndex! + 1, location: where(v.rule.span), summary: `${v.rule.effect} ${v.rule.ops.join(",")}` } : null,
+    };
+  }
+  if (q === "unix") return { query: "unix", decision: evaluateUnix(ir), rule: null };
+  if (q === "syscall") {
+    const [name, ...args] = rest;
+    if (!name) throw new UsageError("`syscall` takes a name", USAGE);
+    const values = args.map((a) => {
+      const v = parseValue(/^-?\d+$/.test(a) && Math.abs(Number(a)) < 2 ** 53 ? Number(a) : a);
+      if (!v.ok) throw new UsageError(v.issue.message, v.issue.help);
+      return v.value;
+    });
+    const v = evaluateSyscall(ir, name, values);
+    return {
+      query: `syscall ${name}(${args.join(", ")})`,
+      decision: formatAction(v.action),
+      rule: v.rule ? { section: "syscalls", index: v.ruleIndex! + 1, location: where(v.rule.span), summary: formatAction(v.rule.action) } : null,
+    };
+  }
+  if (q === "command") {
+    if (!rest.length) throw new UsageError("`command` takes the argv", USAGE);
+    const v = evaluateCommand(ir, rest);
+    const idx = v.rule ? ir.commands.rules.indexOf(v.rule) : -1;
+    return {
+      query: `command ${rest.join(" ")}`,
+      decision: v.decision,
+      rule: v.rule ? { section: "commands", index: idx + 1, location: where(v.rule.span), summary: `${v.rule.decision} ${v.rule.prefix.map((a) => (a.length > 1 ? `[${a.join("|")}]` : a[0])).join(" ")}` } : null,
+    };
+  }
+  throw new UsageError(`unknown query \`${q}\``, USAGE);
+}
+
+export async function runEval(policy: string | undefined, query: readonly string[], opts: EvalCommandOptions): Promise<number> {
+  if ((policy === undefined) === (opts.preset === undefined)) throw new UsageError("name a policy file or a --preset, not both and not neither");
+  const cwd = process.cwd();
+  const params = { ...environmentBindings(cwd), ...parseParams(opts.param) };
+  const input: PolicyInput = policy !== undefined ? { kind: "file", path: policy } : { kind: "preset", name: opts.preset! };
+  const r = compilePolicy(input, { stopAfter: "build-ir" });
+  if (policy !== undefined && r.filesRead.length === 0 && r.diagnostics.some((d) => d.code === "SBC0101")) throw new UsageError(r.diagnostics[0]!.message);
+  const errors = r.diagnostics.filter((d) => d.severity === "error");
+  if (!r.ir || errors.length) {
+    printDiagnostics(errors, { format: opts.format === "json" ? "json" : "human", color: opts.color }, process.stderr);
+    return EXIT_FINDINGS;
+  }
+  const wanted = Object.fromEntries(Object.entries(params).filter(([k]) => r.ir!.params.some((p) => p.name === k)));
+  const bound = bindIr(r.ir, wanted);
+  if (!bound.ir) {
+    printDiagnostics(bound.diagnostics, { format: opts.format === "json" ? "json" : "human", color: opts.color }, process.stderr);
+    return EXIT_FINDINGS;
+  }
+  let answer: Answer;
+  try {
+    answer = ask(bound.ir, query, cwd);
+  } catch (e) {
+    if (e instanceof EvaluationError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (opts.format === "json") process.stdout.write(JSON.stringify(answer, null, 2) + "\n");
+  else {
+    process.stdout.write(`${answer.decision}  ${answer.query}\n`);
+    process.stdout.write(answer.rule ? `  decided by ${answer.rule.section} rule ${answer.rule.index} (${answer.rule.summary})${answer.rule.location ? ` at ${answer.rule.location}` : ""}\n` : "  decided by the default\n");
+  }
+  return EXIT_OK;
+}
