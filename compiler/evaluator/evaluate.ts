@@ -3,14 +3,15 @@
 //
 // Precedence, as documented in docs/language.md:
 // - filesystem: among rules that match the path and mention the access, the most specific wins — the deeper
-//   anchor (a glob is anchored at its literal prefix), then exact > glob > subtree; at a tie, deny wins.
-//   No rule: deny.
-// - network: a matching deny rule wins over any allow; no rule: deny.
-// - syscalls: among matching rules the strictest action wins (kill-process > kill-thread > trap > errno >
-//   user-notif > log > allow); between rules with the same action, the later one in merge order. No rule:
-//   the default action.
-// - commands: every matching prefix rule counts and the strictest decision wins (forbidden > prompt > allow).
-//   No rule: the default decision.
+//   anchor (a glob is anchored at its literal prefix), then exact > glob > subtree; then the later layer
+//   (a file overrides the files it extends); at a full tie, deny wins. No rule: deny.
+// - network: among matching rules the latest layer decides; within it a deny wins over any allow. No rule:
+//   deny.
+// - syscalls: among matching rules the latest layer decides; within it the strictest action wins
+//   (kill-process > kill-thread > trap > errno > user-notif > log > allow), and between equal actions the
+//   later rule. No rule: the default action.
+// - commands: every matching prefix rule counts and the strictest decision wins (forbidden > prompt > allow),
+//   whatever file it came from: a policy cannot un-forbid what it extends. No rule: the default decision.
 
 import type { Access } from "../language/access.js";
 import { errnoName } from "../linux-abi/index.js";
@@ -32,7 +33,7 @@ export interface FsVerdict {
 interface CompiledFsRule {
   readonly rule: FsRule;
   readonly index: number;
-  readonly rank: readonly [number, number, number];
+  readonly rank: readonly [number, number, number, number];
   readonly matches: (path: string, parts: readonly string[]) => boolean;
 }
 
@@ -51,10 +52,10 @@ function compileFs(ir: IR): CompiledFsRule[] {
     if (rule.kind === "glob") {
       const parts = components(rule.path);
       const m: GlobMatcher = compileGlob(parts);
-      return { rule, index, rank: [globLiteralDepth(parts), 1, effectRank] as const, matches: (_p: string, xs: readonly string[]) => m(xs) };
+      return { rule, index, rank: [globLiteralDepth(parts), 1, rule.layer, effectRank] as const, matches: (_p: string, xs: readonly string[]) => m(xs) };
     }
-    if (rule.kind === "exact") return { rule, index, rank: [depth(rule.path), 2, effectRank] as const, matches: (p: string) => p === rule.path };
-    return { rule, index, rank: [depth(rule.path), 0, effectRank] as const, matches: (p: string) => isWithin(p, rule.path) };
+    if (rule.kind === "exact") return { rule, index, rank: [depth(rule.path), 2, rule.layer, effectRank] as const, matches: (p: string) => p === rule.path };
+    return { rule, index, rank: [depth(rule.path), 0, rule.layer, effectRank] as const, matches: (p: string) => isWithin(p, rule.path) };
   });
   compiledFs.set(ir, c);
   return c;
@@ -120,15 +121,15 @@ export function evaluateNetwork(ir: IR, q: NetQuery): NetVerdict {
   if (!ip) throw new EvaluationError(`\`${q.host}\` is not an IP address`);
   if (!Number.isInteger(q.port) || q.port < 0 || q.port > 65535) throw new EvaluationError(`port \`${q.port}\` is out of 0–65535`);
   const protocol = q.protocol ?? "tcp";
-  let allow: { rule: NetRule; index: number } | undefined;
+  let best: { rule: NetRule; index: number } | undefined;
   for (let i = 0; i < ir.network.rules.length; i++) {
     const r = ir.network.rules[i]!;
     if (!r.ops.includes(q.op) || !r.protocols.includes(protocol) || !hostMatches(r, ip)) continue;
     if (!r.ports.some(([lo, hi]) => q.port >= lo && q.port <= hi)) continue;
-    if (r.effect === "deny") return { decision: "deny", rule: r, ruleIndex: i };
-    allow ??= { rule: r, index: i };
+    // Keep the first rule of the best (layer, deny-over-allow) rank.
+    if (!best || r.layer > best.rule.layer || (r.layer === best.rule.layer && r.effect === "deny" && best.rule.effect === "allow")) best = { rule: r, index: i };
   }
-  return allow ? { decision: "allow", rule: allow.rule, ruleIndex: allow.index } : { decision: "deny", rule: null, ruleIndex: null };
+  return best ? { decision: best.rule.effect, rule: best.rule, ruleIndex: best.index } : { decision: "deny", rule: null, ruleIndex: null };
 }
 
 export function evaluateUnix(ir: IR): Effect {
@@ -182,7 +183,11 @@ export function evaluateSyscall(ir: IR, syscall: string, args: readonly bigint[]
   ir.syscalls.rules.forEach((rule, index) => {
     if (!rule.syscalls.includes(syscall)) return;
     if (!rule.conditions.every((c) => conditionHolds(c, args))) return;
-    if (!best || ACTION_STRICTNESS[rule.action.type] >= ACTION_STRICTNESS[best.rule.action.type]) best = { rule, index };
+    const better =
+      !best ||
+      rule.layer > best.rule.layer ||
+      (rule.layer === best.rule.layer && ACTION_STRICTNESS[rule.action.type] >= ACTION_STRICTNESS[best.rule.action.type]);
+    if (better) best = { rule, index };
   });
   if (!best) return { action: ir.syscalls.defaultAction, rule: null, ruleIndex: null };
   const b = best as { rule: SyscallRule; index: number };

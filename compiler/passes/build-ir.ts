@@ -15,8 +15,8 @@ export type Bindings = Readonly<Record<string, string>>;
 
 const ALLOW: Action = { type: "allow" };
 
-function modeNetwork(mode: string, span: Span): { unix: "allow" | "deny"; rules: NetRule[] } {
-  const all = (hosts: "any" | "loopback"): NetRule => ({ effect: "allow", ops: ["bind", "connect"], protocols: ["tcp", "udp"], hosts, ports: [[0, 65535]], span });
+function modeNetwork(mode: string, span: Span, layer: number): { unix: "allow" | "deny"; rules: NetRule[] } {
+  const all = (hosts: "any" | "loopback"): NetRule => ({ effect: "allow", ops: ["bind", "connect"], protocols: ["tcp", "udp"], hosts, ports: [[0, 65535]], layer, span });
   switch (mode) {
     case "on":
       return { unix: "allow", rules: [all("any")] };
@@ -29,13 +29,14 @@ function modeNetwork(mode: string, span: Span): { unix: "allow" | "deny"; rules:
   }
 }
 
-function netRule(n: NetRuleNode): NetRule {
+function netRule(n: NetRuleNode, layer: number): NetRule {
   return {
     effect: n.effect,
     ops: n.ops,
     protocols: n.protocols,
     hosts: n.hosts,
     ports: n.ports,
+    layer,
     ...(n.reason !== undefined ? { reason: n.reason } : {}),
     span: n.span,
   };
@@ -146,7 +147,7 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): 
 
   // ---- filesystem ----
   const filesystem: FsRule[] = [];
-  for (const f of files) {
+  for (const [layer, f] of files.entries()) {
     for (const r of f.filesystem) {
       const path = resolvePath(r.path);
       if (path === undefined) continue;
@@ -156,6 +157,7 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): 
         kind: r.kind,
         path,
         ifMissing: r.ifMissing,
+        layer,
         ...(r.reason !== undefined ? { reason: r.reason } : {}),
         span: r.span,
       });
@@ -167,6 +169,7 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): 
           kind: "subtree",
           path: formatTemplate({ param: base.param, components: [...base.components, ...p.value] }),
           ifMissing: "skip",
+          layer,
           protects: p.value.join("/"),
           ...(r.reason !== undefined ? { reason: r.reason } : {}),
           span: p.span,
@@ -179,17 +182,17 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): 
   let unix: "allow" | "deny" = "deny";
   let netRules: NetRule[] = [];
   let netSpan: Span | undefined;
-  for (const f of files) {
+  for (const [layer, f] of files.entries()) {
     const n = f.network;
     if (!n) continue;
     netSpan = n.span;
     if (n.mode !== undefined) {
-      const m = modeNetwork(n.mode, n.span);
+      const m = modeNetwork(n.mode, n.span, layer);
       unix = m.unix;
       netRules = m.rules;
     } else {
       if (n.unix) unix = n.unix;
-      netRules.push(...n.rules.map(netRule));
+      netRules.push(...n.rules.map((r) => netRule(r, layer)));
     }
   }
   const network: Network = { unix, rules: netRules, ...(netSpan ? { span: netSpan } : {}) };
@@ -198,11 +201,13 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): 
   let defaultAction: Action = ALLOW;
   let sysSpan: Span | undefined;
   const sysRules: Syscalls["rules"][number][] = [];
-  for (const f of files) {
+  for (const [layer, f] of files.entries()) {
     if (!f.syscalls) continue;
     sysSpan = f.syscalls.span;
     if (f.syscalls.defaultAction) defaultAction = f.syscalls.defaultAction.value;
-    for (const r of f.syscalls.rules) sysRules.push({ syscalls: r.syscalls, action: r.action, conditions: r.conditions, ...(r.reason !== undefined ? { reason: r.reason } : {}), span: r.span });
+    for (const r of f.syscalls.rules) {
+      sysRules.push({ syscalls: r.syscalls, action: r.action, conditions: r.conditions, layer, ...(r.reason !== undefined ? { reason: r.reason } : {}), span: r.span });
+    }
   }
   const syscalls: Syscalls = { defaultAction, rules: sysRules, ...(sysSpan ? { span: sysSpan } : {}) };
 

@@ -1,5 +1,5 @@
-// Check: an `allow` rule whose every access is also denied by a rule on the same pattern never decides
-// anything (deny wins a tie), which is almost always a mistake in the policy.
+// Check: an `allow` rule whose every access is also denied by a rule on the same pattern, in the same file or
+// a later one, never decides anything (deny wins a tie), which is almost always a mistake in the policy.
 
 import { diag, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import type { IR } from "../../ir/types.js";
@@ -8,7 +8,7 @@ export function deadFsRules(ir: IR): Diagnostic[] {
   const out: Diagnostic[] = [];
   ir.filesystem.forEach((r, i) => {
     if (r.effect !== "allow") return;
-    const denies = ir.filesystem.filter((s) => s.effect === "deny" && s.kind === r.kind && s.path === r.path);
+    const denies = ir.filesystem.filter((s) => s.effect === "deny" && s.kind === r.kind && s.path === r.path && s.layer >= r.layer);
     if (!denies.length) return;
     if (!r.access.every((a) => denies.some((d) => d.access.includes(a)))) return;
     const first = denies[0]!;
