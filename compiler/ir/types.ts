@@ -135,8 +135,9 @@ export interface Commands {
 
 // ---- tests written in the policy -------------------------------------------------------------------------
 
-export type PolicyTest =
-  | { readonly kind: "fs"; readonly access: Access; readonly path: string; readonly expect: Effect; readonly name?: string; readonly span?: Span }
+/** A test as written in the policy; `P` is how its path is held (an IR path string, or a front end's node). */
+export type PolicyTestOf<P> =
+  | { readonly kind: "fs"; readonly access: Access; readonly path: P; readonly expect: Effect; readonly name?: string; readonly span?: Span }
   | {
       readonly kind: "net";
       readonly op: NetOp;
@@ -150,3 +151,5 @@ export type PolicyTest =
   | { readonly kind: "unix"; readonly expect: Effect; readonly name?: string; readonly span?: Span }
   | { readonly kind: "syscall"; readonly syscall: string; readonly args: readonly string[]; readonly expect: Action; readonly name?: string; readonly span?: Span }
   | { readonly kind: "command"; readonly argv: readonly string[]; readonly expect: Decision; readonly name?: string; readonly span?: Span };
+
+export type PolicyTest = PolicyTestOf<string>;

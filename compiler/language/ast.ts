@@ -4,7 +4,7 @@
 import type { Source, Span } from "../diagnostics/source.js";
 import type { PathTemplate } from "../paths.js";
 import type { Access } from "./access.js";
-import type { Action, ArgCondition, Decision, Effect, NetOp, PatternKind, Protocol } from "../ir/types.js";
+import type { Action, CommandRule, Decision, Effect, NetRule, PatternKind, PolicyTestOf, SyscallRule } from "../ir/types.js";
 
 export interface Spanned<T> {
   readonly value: T;
@@ -49,15 +49,10 @@ export interface FsRuleNode {
   readonly span: Span;
 }
 
-export interface NetRuleNode {
-  readonly effect: Effect;
-  readonly ops: readonly NetOp[];
-  readonly protocols: readonly Protocol[];
-  readonly hosts: "any" | "loopback" | readonly string[];
-  readonly ports: readonly (readonly [number, number])[];
-  readonly reason?: string;
-  readonly span: Span;
-}
+/** A front end's node for an IR construct: the same fields, minus what merging adds, with a required span. */
+type Node<T, Added extends string = never> = T extends unknown ? Omit<T, "span" | Added> & { readonly span: Span } : never;
+
+export type NetRuleNode = Node<NetRule, "layer">;
 
 export interface NetworkNode {
   /** Set when the section is a mode word (`off`, `on`, ...): it then replaces what bases said. */
@@ -67,13 +62,7 @@ export interface NetworkNode {
   readonly span: Span;
 }
 
-export interface SyscallRuleNode {
-  readonly syscalls: readonly string[];
-  readonly action: Action;
-  readonly conditions: readonly ArgCondition[];
-  readonly reason?: string;
-  readonly span: Span;
-}
+export type SyscallRuleNode = Node<SyscallRule, "layer">;
 
 export interface SyscallsNode {
   readonly defaultAction?: Spanned<Action>;
@@ -81,30 +70,11 @@ export interface SyscallsNode {
   readonly span: Span;
 }
 
-export interface CommandRuleNode {
-  readonly prefix: readonly (readonly string[])[];
-  readonly decision: Decision;
-  readonly reason?: string;
-  readonly span: Span;
-}
+export type CommandRuleNode = Node<CommandRule>;
 
 export interface CommandsNode {
   readonly defaultDecision?: Spanned<Decision>;
   readonly rules: readonly CommandRuleNode[];
 }
 
-export type TestNode =
-  | { readonly kind: "fs"; readonly access: Access; readonly path: PathRef; readonly expect: Effect; readonly name?: string; readonly span: Span }
-  | {
-      readonly kind: "net";
-      readonly op: NetOp;
-      readonly protocol: Protocol;
-      readonly host: string;
-      readonly port: number;
-      readonly expect: Effect;
-      readonly name?: string;
-      readonly span: Span;
-    }
-  | { readonly kind: "unix"; readonly expect: Effect; readonly name?: string; readonly span: Span }
-  | { readonly kind: "syscall"; readonly syscall: string; readonly args: readonly string[]; readonly expect: Action; readonly name?: string; readonly span: Span }
-  | { readonly kind: "command"; readonly argv: readonly string[]; readonly expect: Decision; readonly name?: string; readonly span: Span };
+export type TestNode = Node<PolicyTestOf<PathRef>>;
