@@ -64,6 +64,8 @@ export function parsePath(raw: string, options: ParsePathOptions = {}): ParsedPa
   const errors: PathIssue[] = [];
   const warnings: PathIssue[] = [];
   const what = options.what ?? "path";
+  // "path `x`" reads well; for longer descriptions ("value of `workspace`") the input comes first.
+  const subject = /^[a-z ]+$/.test(what) ? `${what} ${showPath(raw)}` : `${showPath(raw)} (${what})`;
   if (raw.length === 0) {
     errors.push({ key: "emptyPath", message: `${what} is empty`, index: 0, length: 0 });
     return { errors, warnings };
@@ -72,7 +74,7 @@ export function parsePath(raw: string, options: ParsePathOptions = {}): ParsedPa
   if (surrogate >= 0) {
     errors.push({
       key: "invalidUnicodePath",
-      message: `${what} ${showPath(raw)} contains a lone UTF-16 surrogate and cannot be encoded as UTF-8`,
+      message: `${subject} contains a lone UTF-16 surrogate and cannot be encoded as UTF-8`,
       index: surrogate,
       length: 1,
     });
@@ -83,7 +85,7 @@ export function parsePath(raw: string, options: ParsePathOptions = {}): ParsedPa
     const code = raw.charCodeAt(control);
     errors.push({
       key: "controlCharPath",
-      message: `${what} ${showPath(raw)} contains the control character U+${code.toString(16).toUpperCase().padStart(4, "0")}`,
+      message: `${subject} contains the control character U+${code.toString(16).toUpperCase().padStart(4, "0")}`,
       index: control,
       length: 1,
       help: "control characters in paths confuse tools and logs; rename the file or match it with a glob",
@@ -93,7 +95,7 @@ export function parsePath(raw: string, options: ParsePathOptions = {}): ParsedPa
   if (raw.startsWith("~")) {
     errors.push({
       key: "tildePath",
-      message: `${what} ${showPath(raw)} starts with \`~\`, which is not expanded`,
+      message: `${subject} starts with \`~\`, which is not expanded`,
       index: 0,
       length: 1,
       help: `write \`\${home}${raw.slice(1).startsWith("/") || raw.length === 1 ? raw.slice(1) : "/" + raw.slice(1)}\``,
@@ -109,7 +111,7 @@ export function parsePath(raw: string, options: ParsePathOptions = {}): ParsedPa
     if (close < 0 || !PARAM_NAME.test(name)) {
       errors.push({
         key: "misplacedParam",
-        message: `malformed parameter reference in ${what} ${showPath(raw)}`,
+        message: `malformed parameter reference in ${subject}`,
         index: 0,
         length: close < 0 ? raw.length : close + 1,
         help: "a reference is `${name}`, where the name is letters, digits and `_`",
@@ -131,7 +133,7 @@ export function parsePath(raw: string, options: ParsePathOptions = {}): ParsedPa
   } else if (raw.startsWith("$")) {
     errors.push({
       key: "misplacedParam",
-      message: `${what} ${showPath(raw)} uses shell-style \`$\`; environment variables are not expanded`,
+      message: `${subject} uses shell-style \`$\`; environment variables are not expanded`,
       index: 0,
       length: 1,
       help: "parameters are written `${name}`, e.g. `${home}`",
@@ -141,7 +143,7 @@ export function parsePath(raw: string, options: ParsePathOptions = {}): ParsedPa
     const tail = raw.replace(/^(\.\/)+/, "");
     errors.push({
       key: "relativePath",
-      message: `${what} ${showPath(raw)} is relative`,
+      message: `${subject} is relative`,
       index: 0,
       length: raw.length,
       help: `paths are absolute or start with a parameter; for a path in the workspace write \`\${workspace}/${tail}\``,
@@ -179,7 +181,7 @@ export function parsePath(raw: string, options: ParsePathOptions = {}): ParsedPa
     } else if (part === "..") {
       errors.push({
         key: "dotDotPath",
-        message: `${what} ${showPath(raw)} contains \`..\``,
+        message: `${subject} contains \`..\``,
         index: at,
         length: 2,
         help: "`..` is resolved after symlinks by the kernel, so its meaning cannot be known when compiling; spell the path without it",
@@ -198,7 +200,7 @@ export function parsePath(raw: string, options: ParsePathOptions = {}): ParsedPa
   if (spellings.size) {
     warnings.push({
       key: "pathNormalized",
-      message: `${what} ${showPath(raw)} was normalized to \`${formatTemplate(template)}\``,
+      message: `${subject} was normalized to \`${formatTemplate(template)}\``,
       index: 0,
       length: raw.length,
       help: `it was spelled with ${[...spellings].sort().join(" and ")}; write the normalized form`,
@@ -229,11 +231,15 @@ export function joinComponents(parts: readonly string[]): string {
   return parts.length === 0 ? "/" : "/" + parts.join("/");
 }
 
-/** Substitute a bound parameter value (a normalized absolute path) into a template. */
-export function bindTemplate(t: PathTemplate, value: string | undefined): string | undefined {
+/**
+ * Substitute a bound parameter value (a normalized absolute path) into a template. In a glob the value is
+ * literal text, so its wildcard characters are escaped.
+ */
+export function bindTemplate(t: PathTemplate, value: string | undefined, glob = false): string | undefined {
   if (t.param === null) return joinComponents(t.components);
   if (value === undefined) return undefined;
-  return joinComponents([...components(value), ...t.components]);
+  const head = components(value).map(glob ? escapeGlob : (c: string) => c);
+  return joinComponents([...head, ...t.components]);
 }
 
 /** Is `path` equal to `base` or beneath it? Both normalized absolute paths. */
@@ -247,8 +253,18 @@ export function depth(path: string): number {
 
 // ---- globs -------------------------------------------------------------------------------------------
 
+/** Escape a literal path component for use inside a glob (a parameter's value spliced into `glob:`). */
+export function escapeGlob(component: string): string {
+  return component.replace(/[\\*?[\]]/g, "\\$&");
+}
+
 export function hasWildcard(component: string): boolean {
-  return /(^|[^\\])[*?[]/.test(component);
+  for (let i = 0; i < component.length; i++) {
+    const c = component[i];
+    if (c === "\\") i++;
+    else if (c === "*" || c === "?" || c === "[") return true;
+  }
+  return false;
 }
 
 function checkGlobComponent(part: string): string | undefined {
@@ -265,6 +281,11 @@ function checkGlobComponent(part: string): string | undefined {
       while (j < part.length && part[j] !== "]") j++;
       if (j >= part.length) return "an unclosed `[`";
       if (j === i + 1) return "an empty `[]` class";
+      try {
+        globComponentRegExp(part.slice(i, j + 1));
+      } catch {
+        return `an invalid class \`${part.slice(i, j + 1)}\` (a range must go from low to high)`;
+      }
       i = j;
     } else if (c === "]") {
       return "a `]` without `[`";

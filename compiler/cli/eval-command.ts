@@ -116,7 +116,7 @@ export async function runEval(policy: string | undefined, query: readonly string
   if (opts.format === "json") process.stdout.write(JSON.stringify(answer, null, 2) + "\n");
   else {
     process.stdout.write(`${answer.decision}  ${answer.query}\n`);
-    process.stdout.write(answer.rule ? `  decided by ${answer.rule.section} rule ${answer.rule.index} (${answer.rule.summary})${answer.rule.location ? ` at ${answer.rule.location}` : ""}\n` : "  decided by the default\n");
+    process.stdout.write(answer.rule ? `  decided by the ${answer.rule.section} rule ${answer.rule.summary}${answer.rule.location ? ` at ${answer.rule.location}` : ""}\n` : "  decided by the default\n");
   }
   return EXIT_OK;
 }

@@ -61,10 +61,11 @@ export const CODES = {
   extendsAbsolute: def("SBC0504", "extends-absolute", "error", "`extends:` names a file by absolute path; use a path relative to the policy."),
 
   // 06 — filesystem
-  emptyAccess: def("SBC0601", "empty-access", "error", "A filesystem rule grants or denies no access."),
+  emptyAccess: def("SBC0601", "empty-access", "error", "A rule grants or denies nothing (no access class, no network operation, no syscall)."),
   invalidProtect: def("SBC0602", "invalid-protect", "error", "A `protect:` entry is not a relative name inside the rule's path."),
   deadRule: def("SBC0603", "dead-rule", "warning", "A filesystem rule never decides anything: another rule always takes precedence over it."),
   protectNeedsAllow: def("SBC0604", "protect-needs-allow", "error", "`protect:` only makes sense on an `allow` rule over a `path:` subtree."),
+  shadowedDenyGlob: def("SBC0605", "shadowed-deny-glob", "warning", "A deny glob does not apply beneath a more specific allow rule, so some paths it was written for stay allowed."),
 
   // 07 — network
   invalidPort: def("SBC0701", "invalid-port", "error", "A port or port range is malformed or out of 0–65535."),

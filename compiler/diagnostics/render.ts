@@ -64,11 +64,8 @@ export function renderHuman(d: Diagnostic, paint: Painter = plain): string {
   }
   for (const label of d.labels) {
     const { line, column } = label.span.source.position(label.span.start);
-    if (!d.span || label.span.source !== d.span.source) {
-      out.push(`${indent}${paint.blue("::")} ${label.span.source.path}:${line}:${column}`);
-    } else {
-      out.push(`${indent}${paint.blue(" :")} ${label.span.source.path}:${line}:${column}`);
-    }
+    if (!d.span || label.span.source !== d.span.source) out.push(`${indent}${paint.blue(":::")} ${label.span.source.path}:${line}:${column}`);
+    else out.push(paint.blue(`${indent} |`));
     out.push(...frame(label.span, "-", label.message, gutter, paint, paint.cyan));
   }
   if (d.help) {

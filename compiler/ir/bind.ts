@@ -33,15 +33,15 @@ export function bindIr(ir: IR, bindings: Readonly<Record<string, string>>): { ir
     );
   }
   if (diagnostics.length) return { diagnostics };
-  const bind = (s: string) => {
+  const bind = (s: string, glob = false) => {
     const t = parseTemplate(s);
-    return bindTemplate(t, t.param === null ? undefined : values.get(t.param))!;
+    return bindTemplate(t, t.param === null ? undefined : values.get(t.param), glob)!;
   };
   return {
     ir: {
       ...ir,
       params: ir.params.map((p) => ({ ...p, value: values.get(p.name)! })),
-      filesystem: ir.filesystem.map((r) => ({ ...r, path: bind(r.path) })),
+      filesystem: ir.filesystem.map((r) => ({ ...r, path: bind(r.path, r.kind === "glob") })),
       tests: ir.tests.map((t) => (t.kind === "fs" ? { ...t, path: bind(t.path) } : t)),
     },
     diagnostics,

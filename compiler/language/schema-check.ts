@@ -162,7 +162,11 @@ export function checkSchema(doc: YamlDocument): Diagnostic[] {
           // propertyNames: the offending key itself.
           break;
         }
-        push("schemaViolation", `\`${String(e.data)}\` is not a valid \`${key}\` in ${where}`, { help: `it must match \`${String(e.params.pattern)}\`` });
+        if (path.length === 1 && path[0] === "name") {
+          push("schemaViolation", `\`${String(e.data)}\` is not a valid policy name`, {
+            help: "a name is letters, digits, `.`, `_` and `-`, starts with a letter or digit, and has at most 64 characters",
+          });
+        } else push("schemaViolation", `\`${String(e.data)}\` is not a valid \`${key}\` in ${where}`, { help: `it must match \`${String(e.params.pattern)}\`` });
         break;
       }
       case "propertyNames": {

@@ -4,11 +4,10 @@
 
 export const validate = validate20;
 export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://sbc.invalid/schema/policy.schema.json","$comment":"Generated from compiler/language/schema.ts by `npm run gen`; do not edit.","title":"sbc policy","description":"A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.","type":"object","properties":{"sbc":{"type":"integer","description":"Format version of the policy language; this compiler reads 1."},"name":{"type":"string","description":"Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"description":{"type":"string","description":"What the policy is for."},"extends":{"description":"Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"params":{"type":"object","description":"Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"anyOf":[{"type":"string","description":"The default value."},{"type":"object","properties":{"default":{"type":"string","description":"The default value."},"description":{"type":"string","description":"What the parameter is."}},"additionalProperties":false}]}},"filesystem":{"type":"array","description":"Filesystem rules. Anything no rule allows is denied.","items":{"type":"object","description":"Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).","properties":{"allow":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"deny":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"exact":{"type":"string","description":"This path only, not what is beneath it."},"glob":{"type":"string","description":"Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."},"protect":{"type":"array","description":"Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).","items":{"type":"string"}},"if-missing":{"type":"string","enum":["skip","error"],"description":"What the loader does if the path does not exist at launch (default skip)."},"reason":{"type":"string","description":"Why the rule exists; shown by diagnostics and `debug`."}},"additionalProperties":false}},"network":{"description":"`off`, `on`, `unix-only`, `loopback`, or a detailed object.","anyOf":[{"type":"string","enum":["off","on","unix-only","loopback"]},{"type":"object","properties":{"unix":{"type":"string","enum":["allow","deny"],"description":"AF_UNIX sockets (default deny)."},"rules":{"type":"array","items":{"type":"object","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"protocol":{"type":"string","enum":["tcp","udp","any"],"description":"Default tcp."},"hosts":{"description":"`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.","anyOf":[{"type":"string","enum":["any","loopback"]},{"type":"array","items":{"type":"string"}}]},"ports":{"description":"Ports and ranges (`8000-8999`); default every port.","anyOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","description":"A port or an inclusive range `lo-hi`."},{"type":"array","items":{"anyOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","description":"A port or an inclusive range `lo-hi`."}]}}]},"reason":{"type":"string","description":"Why the rule exists."}},"additionalProperties":false}}},"additionalProperties":false}]},"syscalls":{"type":"object","properties":{"default":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"anyOf":[{"type":"string","pattern":"^E[A-Z0-9]+$"},{"type":"integer","minimum":0,"maximum":4095}]}},"required":["errno"],"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"syscalls":{"description":"Syscall names and `@group` names.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"action":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"anyOf":[{"type":"string","pattern":"^E[A-Z0-9]+$"},{"type":"integer","minimum":0,"maximum":4095}]}},"required":["errno"],"additionalProperties":false}]},"args":{"type":"array","description":"Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"required":["syscalls","action"],"additionalProperties":false}}},"additionalProperties":false},"commands":{"type":"object","properties":{"default":{"type":"string","enum":["allow","prompt","forbidden"],"description":"Decision for a command no rule matches (default prompt)."},"rules":{"type":"array","items":{"type":"object","properties":{"prefix":{"description":"Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.","anyOf":[{"type":"string"},{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}}]},"decision":{"type":"string","enum":["allow","prompt","forbidden"]},"reason":{"type":"string","description":"Why the rule exists."}},"required":["prefix","decision"],"additionalProperties":false}}},"additionalProperties":false},"tests":{"type":"array","items":{"type":"object","description":"One expectation: a query and its expected answer.","properties":{"name":{"type":"string","description":"A label for the test."},"read":{"type":"string","description":"Ask whether `read` on this path is allowed."},"list":{"type":"string","description":"Ask whether `list` on this path is allowed."},"execute":{"type":"string","description":"Ask whether `execute` on this path is allowed."},"write":{"type":"string","description":"Ask whether `write` on this path is allowed."},"truncate":{"type":"string","description":"Ask whether `truncate` on this path is allowed."},"ioctl":{"type":"string","description":"Ask whether `ioctl` on this path is allowed."},"create-file":{"type":"string","description":"Ask whether `create-file` on this path is allowed."},"create-dir":{"type":"string","description":"Ask whether `create-dir` on this path is allowed."},"create-symlink":{"type":"string","description":"Ask whether `create-symlink` on this path is allowed."},"create-special":{"type":"string","description":"Ask whether `create-special` on this path is allowed."},"delete-file":{"type":"string","description":"Ask whether `delete-file` on this path is allowed."},"delete-dir":{"type":"string","description":"Ask whether `delete-dir` on this path is allowed."},"rename":{"type":"string","description":"Ask whether `rename` on this path is allowed."},"connect":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"bind":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"protocol":{"type":"string","enum":["tcp","udp"]},"unix":{"type":"string","enum":["connect"],"description":"Ask whether AF_UNIX sockets may be used."},"syscall":{"type":"string","description":"A syscall name."},"args":{"type":"array","items":{"anyOf":[{"type":"integer"},{"type":"string"}]},"maxItems":6},"command":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"expect":{"description":"allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.","anyOf":[{"type":"string"},{"type":"object","properties":{"errno":{"anyOf":[{"type":"string","pattern":"^E[A-Z0-9]+$"},{"type":"integer","minimum":0,"maximum":4095}]}},"required":["errno"],"additionalProperties":false}]}},"required":["expect"],"additionalProperties":false}}},"required":["sbc"],"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://sbc.invalid/schema/policy.schema.json","$comment":"Generated from compiler/language/schema.ts by `npm run gen`; do not edit.","title":"sbc policy","description":"A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.","type":"object","properties":{"sbc":{"type":"integer","description":"Format version of the policy language; this compiler reads 1."},"name":{"type":"string","description":"Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"description":{"type":"string","description":"What the policy is for."},"extends":{"description":"Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"params":{"type":"object","description":"Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"anyOf":[{"type":"string","description":"The default value."},{"type":"object","properties":{"default":{"type":"string","description":"The default value."},"description":{"type":"string","description":"What the parameter is."}},"additionalProperties":false}]}},"filesystem":{"type":"array","description":"Filesystem rules. Anything no rule allows is denied.","items":{"type":"object","description":"Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).","properties":{"allow":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"deny":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"exact":{"type":"string","description":"This path only, not what is beneath it."},"glob":{"type":"string","description":"Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."},"protect":{"type":"array","description":"Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).","items":{"type":"string"}},"if-missing":{"type":"string","enum":["skip","error"],"description":"What the loader does if the path does not exist at launch (default skip)."},"reason":{"type":"string","description":"Why the rule exists; shown by diagnostics and `debug`."}},"additionalProperties":false}},"network":{"description":"`off`, `on`, `unix-only`, `loopback`, or a detailed object.","anyOf":[{"type":"string","enum":["off","on","unix-only","loopback"]},{"type":"object","properties":{"unix":{"type":"string","enum":["allow","deny"],"description":"AF_UNIX sockets (default deny)."},"rules":{"type":"array","items":{"type":"object","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"protocol":{"type":"string","enum":["tcp","udp","any"],"description":"Default tcp."},"hosts":{"description":"`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.","anyOf":[{"type":"string","enum":["any","loopback"]},{"type":"array","items":{"type":"string"}}]},"ports":{"description":"Ports and ranges (`8000-8999`); default every port.","anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."},{"type":"array","items":{"anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."}]}}]},"reason":{"type":"string","description":"Why the rule exists."}},"additionalProperties":false}}},"additionalProperties":false}]},"syscalls":{"type":"object","properties":{"default":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"syscalls":{"description":"Syscall names and `@group` names.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"action":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"args":{"type":"array","description":"Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"required":["syscalls","action"],"additionalProperties":false}}},"additionalProperties":false},"commands":{"type":"object","properties":{"default":{"type":"string","enum":["allow","prompt","forbidden"],"description":"Decision for a command no rule matches (default prompt)."},"rules":{"type":"array","items":{"type":"object","properties":{"prefix":{"description":"Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.","anyOf":[{"type":"string"},{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}}]},"decision":{"type":"string","enum":["allow","prompt","forbidden"]},"reason":{"type":"string","description":"Why the rule exists."}},"required":["prefix","decision"],"additionalProperties":false}}},"additionalProperties":false},"tests":{"type":"array","items":{"type":"object","description":"One expectation: a query and its expected answer.","properties":{"name":{"type":"string","description":"A label for the test."},"read":{"type":"string","description":"Ask whether `read` on this path is allowed."},"list":{"type":"string","description":"Ask whether `list` on this path is allowed."},"execute":{"type":"string","description":"Ask whether `execute` on this path is allowed."},"write":{"type":"string","description":"Ask whether `write` on this path is allowed."},"truncate":{"type":"string","description":"Ask whether `truncate` on this path is allowed."},"ioctl":{"type":"string","description":"Ask whether `ioctl` on this path is allowed."},"create-file":{"type":"string","description":"Ask whether `create-file` on this path is allowed."},"create-dir":{"type":"string","description":"Ask whether `create-dir` on this path is allowed."},"create-symlink":{"type":"string","description":"Ask whether `create-symlink` on this path is allowed."},"create-special":{"type":"string","description":"Ask whether `create-special` on this path is allowed."},"delete-file":{"type":"string","description":"Ask whether `delete-file` on this path is allowed."},"delete-dir":{"type":"string","description":"Ask whether `delete-dir` on this path is allowed."},"rename":{"type":"string","description":"Ask whether `rename` on this path is allowed."},"connect":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"bind":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"protocol":{"type":"string","enum":["tcp","udp"]},"unix":{"type":"string","enum":["connect"],"description":"Ask whether AF_UNIX sockets may be used."},"syscall":{"type":"string","description":"A syscall name."},"args":{"type":"array","description":"Up to six argument values: numbers or constant expressions.","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}},"command":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"expect":{"description":"allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.","anyOf":[{"type":"string"},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]}},"required":["expect"],"additionalProperties":false}}},"required":["sbc"],"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", "u");
 const pattern5 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const pattern6 = new RegExp("^E[A-Z0-9]+$", "u");
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://sbc.invalid/schema/policy.schema.json" */;
@@ -994,38 +993,16 @@ vErrors.push(err67);
 }
 errors++;
 }
-if((typeof data33 == "number") && (isFinite(data33))){
-if(data33 > 65535 || isNaN(data33)){
-const err68 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[0],data:data33};
+var _valid8 = _errs109 === errors;
+valid33 = valid33 || _valid8;
+const _errs111 = errors;
+if(typeof data33 !== "string"){
+const err68 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[1],data:data33};
 if(vErrors === null){
 vErrors = [err68];
 }
 else {
 vErrors.push(err68);
-}
-errors++;
-}
-if(data33 < 0 || isNaN(data33)){
-const err69 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[0],data:data33};
-if(vErrors === null){
-vErrors = [err69];
-}
-else {
-vErrors.push(err69);
-}
-errors++;
-}
-}
-var _valid8 = _errs109 === errors;
-valid33 = valid33 || _valid8;
-const _errs111 = errors;
-if(typeof data33 !== "string"){
-const err70 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[1],data:data33};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
 }
 errors++;
 }
@@ -1040,59 +1017,37 @@ const _errs116 = errors;
 let valid36 = false;
 const _errs117 = errors;
 if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
-const err71 = {instancePath:instancePath+"/network/rules/" + i5+"/ports/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[0],data:data34};
+const err69 = {instancePath:instancePath+"/network/rules/" + i5+"/ports/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[0],data:data34};
 if(vErrors === null){
-vErrors = [err71];
+vErrors = [err69];
 }
 else {
-vErrors.push(err71);
+vErrors.push(err69);
 }
 errors++;
-}
-if((typeof data34 == "number") && (isFinite(data34))){
-if(data34 > 65535 || isNaN(data34)){
-const err72 = {instancePath:instancePath+"/network/rules/" + i5+"/ports/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[0],data:data34};
-if(vErrors === null){
-vErrors = [err72];
-}
-else {
-vErrors.push(err72);
-}
-errors++;
-}
-if(data34 < 0 || isNaN(data34)){
-const err73 = {instancePath:instancePath+"/network/rules/" + i5+"/ports/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[0],data:data34};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-}
 }
 var _valid9 = _errs117 === errors;
 valid36 = valid36 || _valid9;
 const _errs119 = errors;
 if(typeof data34 !== "string"){
-const err74 = {instancePath:instancePath+"/network/rules/" + i5+"/ports/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[1],data:data34};
+const err70 = {instancePath:instancePath+"/network/rules/" + i5+"/ports/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[1],data:data34};
 if(vErrors === null){
-vErrors = [err74];
+vErrors = [err70];
 }
 else {
-vErrors.push(err74);
+vErrors.push(err70);
 }
 errors++;
 }
 var _valid9 = _errs119 === errors;
 valid36 = valid36 || _valid9;
 if(!valid36){
-const err75 = {instancePath:instancePath+"/network/rules/" + i5+"/ports/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items,data:data34};
+const err71 = {instancePath:instancePath+"/network/rules/" + i5+"/ports/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items,data:data34};
 if(vErrors === null){
-vErrors = [err75];
+vErrors = [err71];
 }
 else {
-vErrors.push(err75);
+vErrors.push(err71);
 }
 errors++;
 }
@@ -1110,24 +1065,24 @@ vErrors = null;
 }
 }
 else {
-const err76 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2],data:data33};
+const err72 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2],data:data33};
 if(vErrors === null){
-vErrors = [err76];
+vErrors = [err72];
 }
 else {
-vErrors.push(err76);
+vErrors.push(err72);
 }
 errors++;
 }
 var _valid8 = _errs113 === errors;
 valid33 = valid33 || _valid8;
 if(!valid33){
-const err77 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports,data:data33};
+const err73 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports,data:data33};
 if(vErrors === null){
-vErrors = [err77];
+vErrors = [err73];
 }
 else {
-vErrors.push(err77);
+vErrors.push(err73);
 }
 errors++;
 }
@@ -1146,60 +1101,60 @@ vErrors = null;
 if(data25.reason !== undefined){
 let data35 = data25.reason;
 if(typeof data35 !== "string"){
-const err78 = {instancePath:instancePath+"/network/rules/" + i5+"/reason",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason,data:data35};
+const err74 = {instancePath:instancePath+"/network/rules/" + i5+"/reason",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason,data:data35};
 if(vErrors === null){
-vErrors = [err78];
+vErrors = [err74];
 }
 else {
-vErrors.push(err78);
+vErrors.push(err74);
 }
 errors++;
 }
 }
 }
 else {
-const err79 = {instancePath:instancePath+"/network/rules/" + i5,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].properties.rules.items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items,data:data25};
+const err75 = {instancePath:instancePath+"/network/rules/" + i5,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].properties.rules.items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items,data:data25};
 if(vErrors === null){
-vErrors = [err79];
+vErrors = [err75];
 }
 else {
-vErrors.push(err79);
+vErrors.push(err75);
 }
 errors++;
 }
 }
 }
 else {
-const err80 = {instancePath:instancePath+"/network/rules",schemaPath:"#/properties/network/anyOf/1/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules,data:data24};
+const err76 = {instancePath:instancePath+"/network/rules",schemaPath:"#/properties/network/anyOf/1/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules,data:data24};
 if(vErrors === null){
-vErrors = [err80];
+vErrors = [err76];
 }
 else {
-vErrors.push(err80);
+vErrors.push(err76);
 }
 errors++;
 }
 }
 }
 else {
-const err81 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1],data:data22};
+const err77 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1],data:data22};
 if(vErrors === null){
-vErrors = [err81];
+vErrors = [err77];
 }
 else {
-vErrors.push(err81);
+vErrors.push(err77);
 }
 errors++;
 }
 var _valid4 = _errs71 === errors;
 valid19 = valid19 || _valid4;
 if(!valid19){
-const err82 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf,parentSchema:schema31.properties.network,data:data22};
+const err78 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf,parentSchema:schema31.properties.network,data:data22};
 if(vErrors === null){
-vErrors = [err82];
+vErrors = [err78];
 }
 else {
-vErrors.push(err82);
+vErrors.push(err78);
 }
 errors++;
 }
@@ -1220,12 +1175,12 @@ let data36 = data.syscalls;
 if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
 for(const key7 in data36){
 if(!((key7 === "default") || (key7 === "rules"))){
-const err83 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls,data:data36};
+const err79 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls,data:data36};
 if(vErrors === null){
-vErrors = [err83];
+vErrors = [err79];
 }
 else {
-vErrors.push(err83);
+vErrors.push(err79);
 }
 errors++;
 }
@@ -1236,22 +1191,22 @@ const _errs127 = errors;
 let valid38 = false;
 const _errs128 = errors;
 if(typeof data37 !== "string"){
-const err84 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data37};
+const err80 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data37};
 if(vErrors === null){
-vErrors = [err84];
+vErrors = [err80];
 }
 else {
-vErrors.push(err84);
+vErrors.push(err80);
 }
 errors++;
 }
 if(!(((((((data37 === "allow") || (data37 === "log")) || (data37 === "trap")) || (data37 === "errno")) || (data37 === "user-notif")) || (data37 === "kill-thread")) || (data37 === "kill-process"))){
-const err85 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.default.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.default.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data37};
+const err81 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.default.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.default.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data37};
 if(vErrors === null){
-vErrors = [err85];
+vErrors = [err81];
 }
 else {
-vErrors.push(err85);
+vErrors.push(err81);
 }
 errors++;
 }
@@ -1260,23 +1215,23 @@ valid38 = valid38 || _valid10;
 const _errs130 = errors;
 if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
 if(data37.errno === undefined){
-const err86 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.default.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data37};
+const err82 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.default.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data37};
 if(vErrors === null){
-vErrors = [err86];
+vErrors = [err82];
 }
 else {
-vErrors.push(err86);
+vErrors.push(err82);
 }
 errors++;
 }
 for(const key8 in data37){
 if(!(key8 === "errno")){
-const err87 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data37};
+const err83 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data37};
 if(vErrors === null){
-vErrors = [err87];
+vErrors = [err83];
 }
 else {
-vErrors.push(err87);
+vErrors.push(err83);
 }
 errors++;
 }
@@ -1286,25 +1241,13 @@ let data38 = data37.errno;
 const _errs134 = errors;
 let valid40 = false;
 const _errs135 = errors;
-if(typeof data38 === "string"){
-if(!pattern6.test(data38)){
-const err88 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^E[A-Z0-9]+$"},message:"must match pattern \""+"^E[A-Z0-9]+$"+"\"",schema:"^E[A-Z0-9]+$",parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0],data:data38};
+if(typeof data38 !== "string"){
+const err84 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0],data:data38};
 if(vErrors === null){
-vErrors = [err88];
+vErrors = [err84];
 }
 else {
-vErrors.push(err88);
-}
-errors++;
-}
-}
-else {
-const err89 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0],data:data38};
-if(vErrors === null){
-vErrors = [err89];
-}
-else {
-vErrors.push(err89);
+vErrors.push(err84);
 }
 errors++;
 }
@@ -1312,46 +1255,24 @@ var _valid11 = _errs135 === errors;
 valid40 = valid40 || _valid11;
 const _errs137 = errors;
 if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
-const err90 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1],data:data38};
+const err85 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1],data:data38};
 if(vErrors === null){
-vErrors = [err90];
+vErrors = [err85];
 }
 else {
-vErrors.push(err90);
+vErrors.push(err85);
 }
 errors++;
-}
-if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 > 4095 || isNaN(data38)){
-const err91 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4095},message:"must be <= 4095",schema:4095,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1],data:data38};
-if(vErrors === null){
-vErrors = [err91];
-}
-else {
-vErrors.push(err91);
-}
-errors++;
-}
-if(data38 < 0 || isNaN(data38)){
-const err92 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1],data:data38};
-if(vErrors === null){
-vErrors = [err92];
-}
-else {
-vErrors.push(err92);
-}
-errors++;
-}
 }
 var _valid11 = _errs137 === errors;
 valid40 = valid40 || _valid11;
 if(!valid40){
-const err93 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno,data:data38};
+const err86 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno,data:data38};
 if(vErrors === null){
-vErrors = [err93];
+vErrors = [err86];
 }
 else {
-vErrors.push(err93);
+vErrors.push(err86);
 }
 errors++;
 }
@@ -1369,24 +1290,24 @@ vErrors = null;
 }
 }
 else {
-const err94 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.default.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data37};
+const err87 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.default.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data37};
 if(vErrors === null){
-vErrors = [err94];
+vErrors = [err87];
 }
 else {
-vErrors.push(err94);
+vErrors.push(err87);
 }
 errors++;
 }
 var _valid10 = _errs130 === errors;
 valid38 = valid38 || _valid10;
 if(!valid38){
-const err95 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf,parentSchema:schema31.properties.syscalls.properties.default,data:data37};
+const err88 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf,parentSchema:schema31.properties.syscalls.properties.default,data:data37};
 if(vErrors === null){
-vErrors = [err95];
+vErrors = [err88];
 }
 else {
-vErrors.push(err95);
+vErrors.push(err88);
 }
 errors++;
 }
@@ -1410,33 +1331,33 @@ for(let i10=0; i10<len10; i10++){
 let data40 = data39[i10];
 if(data40 && typeof data40 == "object" && !Array.isArray(data40)){
 if(data40.syscalls === undefined){
-const err96 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "syscalls"},message:"must have required property '"+"syscalls"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data40};
+const err89 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "syscalls"},message:"must have required property '"+"syscalls"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data40};
 if(vErrors === null){
-vErrors = [err96];
+vErrors = [err89];
 }
 else {
-vErrors.push(err96);
+vErrors.push(err89);
 }
 errors++;
 }
 if(data40.action === undefined){
-const err97 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "action"},message:"must have required property '"+"action"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data40};
+const err90 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "action"},message:"must have required property '"+"action"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data40};
 if(vErrors === null){
-vErrors = [err97];
+vErrors = [err90];
 }
 else {
-vErrors.push(err97);
+vErrors.push(err90);
 }
 errors++;
 }
 for(const key9 in data40){
 if(!((((key9 === "syscalls") || (key9 === "action")) || (key9 === "args")) || (key9 === "reason"))){
-const err98 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data40};
+const err91 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data40};
 if(vErrors === null){
-vErrors = [err98];
+vErrors = [err91];
 }
 else {
-vErrors.push(err98);
+vErrors.push(err91);
 }
 errors++;
 }
@@ -1447,12 +1368,12 @@ const _errs145 = errors;
 let valid44 = false;
 const _errs146 = errors;
 if(typeof data41 !== "string"){
-const err99 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0],data:data41};
+const err92 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0],data:data41};
 if(vErrors === null){
-vErrors = [err99];
+vErrors = [err92];
 }
 else {
-vErrors.push(err99);
+vErrors.push(err92);
 }
 errors++;
 }
@@ -1464,36 +1385,36 @@ const len11 = data41.length;
 for(let i11=0; i11<len11; i11++){
 let data42 = data41[i11];
 if(typeof data42 !== "string"){
-const err100 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls/" + i11,schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items,data:data42};
+const err93 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls/" + i11,schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items,data:data42};
 if(vErrors === null){
-vErrors = [err100];
+vErrors = [err93];
 }
 else {
-vErrors.push(err100);
+vErrors.push(err93);
 }
 errors++;
 }
 }
 }
 else {
-const err101 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1],data:data41};
+const err94 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1],data:data41};
 if(vErrors === null){
-vErrors = [err101];
+vErrors = [err94];
 }
 else {
-vErrors.push(err101);
+vErrors.push(err94);
 }
 errors++;
 }
 var _valid12 = _errs148 === errors;
 valid44 = valid44 || _valid12;
 if(!valid44){
-const err102 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls,data:data41};
+const err95 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls,data:data41};
 if(vErrors === null){
-vErrors = [err102];
+vErrors = [err95];
 }
 else {
-vErrors.push(err102);
+vErrors.push(err95);
 }
 errors++;
 }
@@ -1515,22 +1436,22 @@ const _errs153 = errors;
 let valid47 = false;
 const _errs154 = errors;
 if(typeof data43 !== "string"){
-const err103 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data43};
+const err96 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data43};
 if(vErrors === null){
-vErrors = [err103];
+vErrors = [err96];
 }
 else {
-vErrors.push(err103);
+vErrors.push(err96);
 }
 errors++;
 }
 if(!(((((((data43 === "allow") || (data43 === "log")) || (data43 === "trap")) || (data43 === "errno")) || (data43 === "user-notif")) || (data43 === "kill-thread")) || (data43 === "kill-process"))){
-const err104 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data43};
+const err97 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data43};
 if(vErrors === null){
-vErrors = [err104];
+vErrors = [err97];
 }
 else {
-vErrors.push(err104);
+vErrors.push(err97);
 }
 errors++;
 }
@@ -1539,23 +1460,23 @@ valid47 = valid47 || _valid13;
 const _errs156 = errors;
 if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
 if(data43.errno === undefined){
-const err105 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data43};
+const err98 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data43};
 if(vErrors === null){
-vErrors = [err105];
+vErrors = [err98];
 }
 else {
-vErrors.push(err105);
+vErrors.push(err98);
 }
 errors++;
 }
 for(const key10 in data43){
 if(!(key10 === "errno")){
-const err106 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data43};
+const err99 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data43};
 if(vErrors === null){
-vErrors = [err106];
+vErrors = [err99];
 }
 else {
-vErrors.push(err106);
+vErrors.push(err99);
 }
 errors++;
 }
@@ -1565,25 +1486,13 @@ let data44 = data43.errno;
 const _errs160 = errors;
 let valid49 = false;
 const _errs161 = errors;
-if(typeof data44 === "string"){
-if(!pattern6.test(data44)){
-const err107 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^E[A-Z0-9]+$"},message:"must match pattern \""+"^E[A-Z0-9]+$"+"\"",schema:"^E[A-Z0-9]+$",parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0],data:data44};
+if(typeof data44 !== "string"){
+const err100 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0],data:data44};
 if(vErrors === null){
-vErrors = [err107];
+vErrors = [err100];
 }
 else {
-vErrors.push(err107);
-}
-errors++;
-}
-}
-else {
-const err108 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0],data:data44};
-if(vErrors === null){
-vErrors = [err108];
-}
-else {
-vErrors.push(err108);
+vErrors.push(err100);
 }
 errors++;
 }
@@ -1591,46 +1500,24 @@ var _valid14 = _errs161 === errors;
 valid49 = valid49 || _valid14;
 const _errs163 = errors;
 if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
-const err109 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1],data:data44};
+const err101 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1],data:data44};
 if(vErrors === null){
-vErrors = [err109];
+vErrors = [err101];
 }
 else {
-vErrors.push(err109);
+vErrors.push(err101);
 }
 errors++;
-}
-if((typeof data44 == "number") && (isFinite(data44))){
-if(data44 > 4095 || isNaN(data44)){
-const err110 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4095},message:"must be <= 4095",schema:4095,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1],data:data44};
-if(vErrors === null){
-vErrors = [err110];
-}
-else {
-vErrors.push(err110);
-}
-errors++;
-}
-if(data44 < 0 || isNaN(data44)){
-const err111 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1],data:data44};
-if(vErrors === null){
-vErrors = [err111];
-}
-else {
-vErrors.push(err111);
-}
-errors++;
-}
 }
 var _valid14 = _errs163 === errors;
 valid49 = valid49 || _valid14;
 if(!valid49){
-const err112 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno,data:data44};
+const err102 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno,data:data44};
 if(vErrors === null){
-vErrors = [err112];
+vErrors = [err102];
 }
 else {
-vErrors.push(err112);
+vErrors.push(err102);
 }
 errors++;
 }
@@ -1648,24 +1535,24 @@ vErrors = null;
 }
 }
 else {
-const err113 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data43};
+const err103 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data43};
 if(vErrors === null){
-vErrors = [err113];
+vErrors = [err103];
 }
 else {
-vErrors.push(err113);
+vErrors.push(err103);
 }
 errors++;
 }
 var _valid13 = _errs156 === errors;
 valid47 = valid47 || _valid13;
 if(!valid47){
-const err114 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action,data:data43};
+const err104 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action,data:data43};
 if(vErrors === null){
-vErrors = [err114];
+vErrors = [err104];
 }
 else {
-vErrors.push(err114);
+vErrors.push(err104);
 }
 errors++;
 }
@@ -1688,24 +1575,24 @@ const len12 = data45.length;
 for(let i12=0; i12<len12; i12++){
 let data46 = data45[i12];
 if(typeof data46 !== "string"){
-const err115 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/args/" + i12,schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.args.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args.items,data:data46};
+const err105 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/args/" + i12,schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.args.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args.items,data:data46};
 if(vErrors === null){
-vErrors = [err115];
+vErrors = [err105];
 }
 else {
-vErrors.push(err115);
+vErrors.push(err105);
 }
 errors++;
 }
 }
 }
 else {
-const err116 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/args",schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.args.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args,data:data45};
+const err106 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/args",schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.args.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args,data:data45};
 if(vErrors === null){
-vErrors = [err116];
+vErrors = [err106];
 }
 else {
-vErrors.push(err116);
+vErrors.push(err106);
 }
 errors++;
 }
@@ -1713,48 +1600,48 @@ errors++;
 if(data40.reason !== undefined){
 let data47 = data40.reason;
 if(typeof data47 !== "string"){
-const err117 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/reason",schemaPath:"#/properties/syscalls/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.reason,data:data47};
+const err107 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/reason",schemaPath:"#/properties/syscalls/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.reason,data:data47};
 if(vErrors === null){
-vErrors = [err117];
+vErrors = [err107];
 }
 else {
-vErrors.push(err117);
+vErrors.push(err107);
 }
 errors++;
 }
 }
 }
 else {
-const err118 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data40};
+const err108 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data40};
 if(vErrors === null){
-vErrors = [err118];
+vErrors = [err108];
 }
 else {
-vErrors.push(err118);
+vErrors.push(err108);
 }
 errors++;
 }
 }
 }
 else {
-const err119 = {instancePath:instancePath+"/syscalls/rules",schemaPath:"#/properties/syscalls/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.type,parentSchema:schema31.properties.syscalls.properties.rules,data:data39};
+const err109 = {instancePath:instancePath+"/syscalls/rules",schemaPath:"#/properties/syscalls/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.type,parentSchema:schema31.properties.syscalls.properties.rules,data:data39};
 if(vErrors === null){
-vErrors = [err119];
+vErrors = [err109];
 }
 else {
-vErrors.push(err119);
+vErrors.push(err109);
 }
 errors++;
 }
 }
 }
 else {
-const err120 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.type,parentSchema:schema31.properties.syscalls,data:data36};
+const err110 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.type,parentSchema:schema31.properties.syscalls,data:data36};
 if(vErrors === null){
-vErrors = [err120];
+vErrors = [err110];
 }
 else {
-vErrors.push(err120);
+vErrors.push(err110);
 }
 errors++;
 }
@@ -1764,12 +1651,12 @@ let data48 = data.commands;
 if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
 for(const key11 in data48){
 if(!((key11 === "default") || (key11 === "rules"))){
-const err121 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands,data:data48};
+const err111 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands,data:data48};
 if(vErrors === null){
-vErrors = [err121];
+vErrors = [err111];
 }
 else {
-vErrors.push(err121);
+vErrors.push(err111);
 }
 errors++;
 }
@@ -1777,22 +1664,22 @@ errors++;
 if(data48.default !== undefined){
 let data49 = data48.default;
 if(typeof data49 !== "string"){
-const err122 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.default.type,parentSchema:schema31.properties.commands.properties.default,data:data49};
+const err112 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.default.type,parentSchema:schema31.properties.commands.properties.default,data:data49};
 if(vErrors === null){
-vErrors = [err122];
+vErrors = [err112];
 }
 else {
-vErrors.push(err122);
+vErrors.push(err112);
 }
 errors++;
 }
 if(!(((data49 === "allow") || (data49 === "prompt")) || (data49 === "forbidden"))){
-const err123 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.default.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.default.enum,parentSchema:schema31.properties.commands.properties.default,data:data49};
+const err113 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.default.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.default.enum,parentSchema:schema31.properties.commands.properties.default,data:data49};
 if(vErrors === null){
-vErrors = [err123];
+vErrors = [err113];
 }
 else {
-vErrors.push(err123);
+vErrors.push(err113);
 }
 errors++;
 }
@@ -1805,33 +1692,33 @@ for(let i13=0; i13<len13; i13++){
 let data51 = data50[i13];
 if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
 if(data51.prefix === undefined){
-const err124 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "prefix"},message:"must have required property '"+"prefix"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data51};
+const err114 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "prefix"},message:"must have required property '"+"prefix"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data51};
 if(vErrors === null){
-vErrors = [err124];
+vErrors = [err114];
 }
 else {
-vErrors.push(err124);
+vErrors.push(err114);
 }
 errors++;
 }
 if(data51.decision === undefined){
-const err125 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data51};
+const err115 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data51};
 if(vErrors === null){
-vErrors = [err125];
+vErrors = [err115];
 }
 else {
-vErrors.push(err125);
+vErrors.push(err115);
 }
 errors++;
 }
 for(const key12 in data51){
 if(!(((key12 === "prefix") || (key12 === "decision")) || (key12 === "reason"))){
-const err126 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands.properties.rules.items,data:data51};
+const err116 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands.properties.rules.items,data:data51};
 if(vErrors === null){
-vErrors = [err126];
+vErrors = [err116];
 }
 else {
-vErrors.push(err126);
+vErrors.push(err116);
 }
 errors++;
 }
@@ -1842,12 +1729,12 @@ const _errs182 = errors;
 let valid56 = false;
 const _errs183 = errors;
 if(typeof data52 !== "string"){
-const err127 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0],data:data52};
+const err117 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0],data:data52};
 if(vErrors === null){
-vErrors = [err127];
+vErrors = [err117];
 }
 else {
-vErrors.push(err127);
+vErrors.push(err117);
 }
 errors++;
 }
@@ -1862,12 +1749,12 @@ const _errs188 = errors;
 let valid59 = false;
 const _errs189 = errors;
 if(typeof data53 !== "string"){
-const err128 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0],data:data53};
+const err118 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0],data:data53};
 if(vErrors === null){
-vErrors = [err128];
+vErrors = [err118];
 }
 else {
-vErrors.push(err128);
+vErrors.push(err118);
 }
 errors++;
 }
@@ -1879,36 +1766,36 @@ const len15 = data53.length;
 for(let i15=0; i15<len15; i15++){
 let data54 = data53[i15];
 if(typeof data54 !== "string"){
-const err129 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14+"/" + i15,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items,data:data54};
+const err119 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14+"/" + i15,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items,data:data54};
 if(vErrors === null){
-vErrors = [err129];
+vErrors = [err119];
 }
 else {
-vErrors.push(err129);
+vErrors.push(err119);
 }
 errors++;
 }
 }
 }
 else {
-const err130 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1],data:data53};
+const err120 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1],data:data53};
 if(vErrors === null){
-vErrors = [err130];
+vErrors = [err120];
 }
 else {
-vErrors.push(err130);
+vErrors.push(err120);
 }
 errors++;
 }
 var _valid16 = _errs191 === errors;
 valid59 = valid59 || _valid16;
 if(!valid59){
-const err131 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items,data:data53};
+const err121 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items,data:data53};
 if(vErrors === null){
-vErrors = [err131];
+vErrors = [err121];
 }
 else {
-vErrors.push(err131);
+vErrors.push(err121);
 }
 errors++;
 }
@@ -1926,24 +1813,24 @@ vErrors = null;
 }
 }
 else {
-const err132 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1],data:data52};
+const err122 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1],data:data52};
 if(vErrors === null){
-vErrors = [err132];
+vErrors = [err122];
 }
 else {
-vErrors.push(err132);
+vErrors.push(err122);
 }
 errors++;
 }
 var _valid15 = _errs185 === errors;
 valid56 = valid56 || _valid15;
 if(!valid56){
-const err133 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix,data:data52};
+const err123 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix,data:data52};
 if(vErrors === null){
-vErrors = [err133];
+vErrors = [err123];
 }
 else {
-vErrors.push(err133);
+vErrors.push(err123);
 }
 errors++;
 }
@@ -1962,22 +1849,22 @@ vErrors = null;
 if(data51.decision !== undefined){
 let data55 = data51.decision;
 if(typeof data55 !== "string"){
-const err134 = {instancePath:instancePath+"/commands/rules/" + i13+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.decision.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data55};
+const err124 = {instancePath:instancePath+"/commands/rules/" + i13+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.decision.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data55};
 if(vErrors === null){
-vErrors = [err134];
+vErrors = [err124];
 }
 else {
-vErrors.push(err134);
+vErrors.push(err124);
 }
 errors++;
 }
 if(!(((data55 === "allow") || (data55 === "prompt")) || (data55 === "forbidden"))){
-const err135 = {instancePath:instancePath+"/commands/rules/" + i13+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.rules.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.rules.items.properties.decision.enum,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data55};
+const err125 = {instancePath:instancePath+"/commands/rules/" + i13+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.rules.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.rules.items.properties.decision.enum,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data55};
 if(vErrors === null){
-vErrors = [err135];
+vErrors = [err125];
 }
 else {
-vErrors.push(err135);
+vErrors.push(err125);
 }
 errors++;
 }
@@ -1985,48 +1872,48 @@ errors++;
 if(data51.reason !== undefined){
 let data56 = data51.reason;
 if(typeof data56 !== "string"){
-const err136 = {instancePath:instancePath+"/commands/rules/" + i13+"/reason",schemaPath:"#/properties/commands/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.reason,data:data56};
+const err126 = {instancePath:instancePath+"/commands/rules/" + i13+"/reason",schemaPath:"#/properties/commands/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.reason,data:data56};
 if(vErrors === null){
-vErrors = [err136];
+vErrors = [err126];
 }
 else {
-vErrors.push(err136);
+vErrors.push(err126);
 }
 errors++;
 }
 }
 }
 else {
-const err137 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.properties.rules.items.type,parentSchema:schema31.properties.commands.properties.rules.items,data:data51};
+const err127 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.properties.rules.items.type,parentSchema:schema31.properties.commands.properties.rules.items,data:data51};
 if(vErrors === null){
-vErrors = [err137];
+vErrors = [err127];
 }
 else {
-vErrors.push(err137);
+vErrors.push(err127);
 }
 errors++;
 }
 }
 }
 else {
-const err138 = {instancePath:instancePath+"/commands/rules",schemaPath:"#/properties/commands/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.type,parentSchema:schema31.properties.commands.properties.rules,data:data50};
+const err128 = {instancePath:instancePath+"/commands/rules",schemaPath:"#/properties/commands/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.type,parentSchema:schema31.properties.commands.properties.rules,data:data50};
 if(vErrors === null){
-vErrors = [err138];
+vErrors = [err128];
 }
 else {
-vErrors.push(err138);
+vErrors.push(err128);
 }
 errors++;
 }
 }
 }
 else {
-const err139 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.type,parentSchema:schema31.properties.commands,data:data48};
+const err129 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.type,parentSchema:schema31.properties.commands,data:data48};
 if(vErrors === null){
-vErrors = [err139];
+vErrors = [err129];
 }
 else {
-vErrors.push(err139);
+vErrors.push(err129);
 }
 errors++;
 }
@@ -2039,7 +1926,135 @@ for(let i16=0; i16<len16; i16++){
 let data58 = data57[i16];
 if(data58 && typeof data58 == "object" && !Array.isArray(data58)){
 if(data58.expect === undefined){
-const err140 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema31.properties.tests.items.required,parentSchema:schema31.properties.tests.items,data:data58};
+const err130 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema31.properties.tests.items.required,parentSchema:schema31.properties.tests.items,data:data58};
+if(vErrors === null){
+vErrors = [err130];
+}
+else {
+vErrors.push(err130);
+}
+errors++;
+}
+for(const key13 in data58){
+if(!(func1.call(schema31.properties.tests.items.properties, key13))){
+const err131 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items,data:data58};
+if(vErrors === null){
+vErrors = [err131];
+}
+else {
+vErrors.push(err131);
+}
+errors++;
+}
+}
+if(data58.name !== undefined){
+let data59 = data58.name;
+if(typeof data59 !== "string"){
+const err132 = {instancePath:instancePath+"/tests/" + i16+"/name",schemaPath:"#/properties/tests/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.name.type,parentSchema:schema31.properties.tests.items.properties.name,data:data59};
+if(vErrors === null){
+vErrors = [err132];
+}
+else {
+vErrors.push(err132);
+}
+errors++;
+}
+}
+if(data58.read !== undefined){
+let data60 = data58.read;
+if(typeof data60 !== "string"){
+const err133 = {instancePath:instancePath+"/tests/" + i16+"/read",schemaPath:"#/properties/tests/items/properties/read/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.read.type,parentSchema:schema31.properties.tests.items.properties.read,data:data60};
+if(vErrors === null){
+vErrors = [err133];
+}
+else {
+vErrors.push(err133);
+}
+errors++;
+}
+}
+if(data58.list !== undefined){
+let data61 = data58.list;
+if(typeof data61 !== "string"){
+const err134 = {instancePath:instancePath+"/tests/" + i16+"/list",schemaPath:"#/properties/tests/items/properties/list/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.list.type,parentSchema:schema31.properties.tests.items.properties.list,data:data61};
+if(vErrors === null){
+vErrors = [err134];
+}
+else {
+vErrors.push(err134);
+}
+errors++;
+}
+}
+if(data58.execute !== undefined){
+let data62 = data58.execute;
+if(typeof data62 !== "string"){
+const err135 = {instancePath:instancePath+"/tests/" + i16+"/execute",schemaPath:"#/properties/tests/items/properties/execute/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.execute.type,parentSchema:schema31.properties.tests.items.properties.execute,data:data62};
+if(vErrors === null){
+vErrors = [err135];
+}
+else {
+vErrors.push(err135);
+}
+errors++;
+}
+}
+if(data58.write !== undefined){
+let data63 = data58.write;
+if(typeof data63 !== "string"){
+const err136 = {instancePath:instancePath+"/tests/" + i16+"/write",schemaPath:"#/properties/tests/items/properties/write/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.write.type,parentSchema:schema31.properties.tests.items.properties.write,data:data63};
+if(vErrors === null){
+vErrors = [err136];
+}
+else {
+vErrors.push(err136);
+}
+errors++;
+}
+}
+if(data58.truncate !== undefined){
+let data64 = data58.truncate;
+if(typeof data64 !== "string"){
+const err137 = {instancePath:instancePath+"/tests/" + i16+"/truncate",schemaPath:"#/properties/tests/items/properties/truncate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.truncate.type,parentSchema:schema31.properties.tests.items.properties.truncate,data:data64};
+if(vErrors === null){
+vErrors = [err137];
+}
+else {
+vErrors.push(err137);
+}
+errors++;
+}
+}
+if(data58.ioctl !== undefined){
+let data65 = data58.ioctl;
+if(typeof data65 !== "string"){
+const err138 = {instancePath:instancePath+"/tests/" + i16+"/ioctl",schemaPath:"#/properties/tests/items/properties/ioctl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.ioctl.type,parentSchema:schema31.properties.tests.items.properties.ioctl,data:data65};
+if(vErrors === null){
+vErrors = [err138];
+}
+else {
+vErrors.push(err138);
+}
+errors++;
+}
+}
+if(data58["create-file"] !== undefined){
+let data66 = data58["create-file"];
+if(typeof data66 !== "string"){
+const err139 = {instancePath:instancePath+"/tests/" + i16+"/create-file",schemaPath:"#/properties/tests/items/properties/create-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-file"].type,parentSchema:schema31.properties.tests.items.properties["create-file"],data:data66};
+if(vErrors === null){
+vErrors = [err139];
+}
+else {
+vErrors.push(err139);
+}
+errors++;
+}
+}
+if(data58["create-dir"] !== undefined){
+let data67 = data58["create-dir"];
+if(typeof data67 !== "string"){
+const err140 = {instancePath:instancePath+"/tests/" + i16+"/create-dir",schemaPath:"#/properties/tests/items/properties/create-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-dir"].type,parentSchema:schema31.properties.tests.items.properties["create-dir"],data:data67};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -2048,9 +2063,11 @@ vErrors.push(err140);
 }
 errors++;
 }
-for(const key13 in data58){
-if(!(func1.call(schema31.properties.tests.items.properties, key13))){
-const err141 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items,data:data58};
+}
+if(data58["create-symlink"] !== undefined){
+let data68 = data58["create-symlink"];
+if(typeof data68 !== "string"){
+const err141 = {instancePath:instancePath+"/tests/" + i16+"/create-symlink",schemaPath:"#/properties/tests/items/properties/create-symlink/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-symlink"].type,parentSchema:schema31.properties.tests.items.properties["create-symlink"],data:data68};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -2060,10 +2077,10 @@ vErrors.push(err141);
 errors++;
 }
 }
-if(data58.name !== undefined){
-let data59 = data58.name;
-if(typeof data59 !== "string"){
-const err142 = {instancePath:instancePath+"/tests/" + i16+"/name",schemaPath:"#/properties/tests/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.name.type,parentSchema:schema31.properties.tests.items.properties.name,data:data59};
+if(data58["create-special"] !== undefined){
+let data69 = data58["create-special"];
+if(typeof data69 !== "string"){
+const err142 = {instancePath:instancePath+"/tests/" + i16+"/create-special",schemaPath:"#/properties/tests/items/properties/create-special/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-special"].type,parentSchema:schema31.properties.tests.items.properties["create-special"],data:data69};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -2073,10 +2090,10 @@ vErrors.push(err142);
 errors++;
 }
 }
-if(data58.read !== undefined){
-let data60 = data58.read;
-if(typeof data60 !== "string"){
-const err143 = {instancePath:instancePath+"/tests/" + i16+"/read",schemaPath:"#/properties/tests/items/properties/read/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.read.type,parentSchema:schema31.properties.tests.items.properties.read,data:data60};
+if(data58["delete-file"] !== undefined){
+let data70 = data58["delete-file"];
+if(typeof data70 !== "string"){
+const err143 = {instancePath:instancePath+"/tests/" + i16+"/delete-file",schemaPath:"#/properties/tests/items/properties/delete-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-file"].type,parentSchema:schema31.properties.tests.items.properties["delete-file"],data:data70};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -2086,10 +2103,10 @@ vErrors.push(err143);
 errors++;
 }
 }
-if(data58.list !== undefined){
-let data61 = data58.list;
-if(typeof data61 !== "string"){
-const err144 = {instancePath:instancePath+"/tests/" + i16+"/list",schemaPath:"#/properties/tests/items/properties/list/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.list.type,parentSchema:schema31.properties.tests.items.properties.list,data:data61};
+if(data58["delete-dir"] !== undefined){
+let data71 = data58["delete-dir"];
+if(typeof data71 !== "string"){
+const err144 = {instancePath:instancePath+"/tests/" + i16+"/delete-dir",schemaPath:"#/properties/tests/items/properties/delete-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-dir"].type,parentSchema:schema31.properties.tests.items.properties["delete-dir"],data:data71};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -2099,10 +2116,10 @@ vErrors.push(err144);
 errors++;
 }
 }
-if(data58.execute !== undefined){
-let data62 = data58.execute;
-if(typeof data62 !== "string"){
-const err145 = {instancePath:instancePath+"/tests/" + i16+"/execute",schemaPath:"#/properties/tests/items/properties/execute/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.execute.type,parentSchema:schema31.properties.tests.items.properties.execute,data:data62};
+if(data58.rename !== undefined){
+let data72 = data58.rename;
+if(typeof data72 !== "string"){
+const err145 = {instancePath:instancePath+"/tests/" + i16+"/rename",schemaPath:"#/properties/tests/items/properties/rename/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.rename.type,parentSchema:schema31.properties.tests.items.properties.rename,data:data72};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -2112,10 +2129,10 @@ vErrors.push(err145);
 errors++;
 }
 }
-if(data58.write !== undefined){
-let data63 = data58.write;
-if(typeof data63 !== "string"){
-const err146 = {instancePath:instancePath+"/tests/" + i16+"/write",schemaPath:"#/properties/tests/items/properties/write/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.write.type,parentSchema:schema31.properties.tests.items.properties.write,data:data63};
+if(data58.connect !== undefined){
+let data73 = data58.connect;
+if(typeof data73 !== "string"){
+const err146 = {instancePath:instancePath+"/tests/" + i16+"/connect",schemaPath:"#/properties/tests/items/properties/connect/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.connect.type,parentSchema:schema31.properties.tests.items.properties.connect,data:data73};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -2125,10 +2142,10 @@ vErrors.push(err146);
 errors++;
 }
 }
-if(data58.truncate !== undefined){
-let data64 = data58.truncate;
-if(typeof data64 !== "string"){
-const err147 = {instancePath:instancePath+"/tests/" + i16+"/truncate",schemaPath:"#/properties/tests/items/properties/truncate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.truncate.type,parentSchema:schema31.properties.tests.items.properties.truncate,data:data64};
+if(data58.bind !== undefined){
+let data74 = data58.bind;
+if(typeof data74 !== "string"){
+const err147 = {instancePath:instancePath+"/tests/" + i16+"/bind",schemaPath:"#/properties/tests/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.bind.type,parentSchema:schema31.properties.tests.items.properties.bind,data:data74};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -2138,10 +2155,10 @@ vErrors.push(err147);
 errors++;
 }
 }
-if(data58.ioctl !== undefined){
-let data65 = data58.ioctl;
-if(typeof data65 !== "string"){
-const err148 = {instancePath:instancePath+"/tests/" + i16+"/ioctl",schemaPath:"#/properties/tests/items/properties/ioctl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.ioctl.type,parentSchema:schema31.properties.tests.items.properties.ioctl,data:data65};
+if(data58.protocol !== undefined){
+let data75 = data58.protocol;
+if(typeof data75 !== "string"){
+const err148 = {instancePath:instancePath+"/tests/" + i16+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.protocol.type,parentSchema:schema31.properties.tests.items.properties.protocol,data:data75};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -2150,11 +2167,8 @@ vErrors.push(err148);
 }
 errors++;
 }
-}
-if(data58["create-file"] !== undefined){
-let data66 = data58["create-file"];
-if(typeof data66 !== "string"){
-const err149 = {instancePath:instancePath+"/tests/" + i16+"/create-file",schemaPath:"#/properties/tests/items/properties/create-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-file"].type,parentSchema:schema31.properties.tests.items.properties["create-file"],data:data66};
+if(!((data75 === "tcp") || (data75 === "udp"))){
+const err149 = {instancePath:instancePath+"/tests/" + i16+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.protocol.enum,parentSchema:schema31.properties.tests.items.properties.protocol,data:data75};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -2164,10 +2178,10 @@ vErrors.push(err149);
 errors++;
 }
 }
-if(data58["create-dir"] !== undefined){
-let data67 = data58["create-dir"];
-if(typeof data67 !== "string"){
-const err150 = {instancePath:instancePath+"/tests/" + i16+"/create-dir",schemaPath:"#/properties/tests/items/properties/create-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-dir"].type,parentSchema:schema31.properties.tests.items.properties["create-dir"],data:data67};
+if(data58.unix !== undefined){
+let data76 = data58.unix;
+if(typeof data76 !== "string"){
+const err150 = {instancePath:instancePath+"/tests/" + i16+"/unix",schemaPath:"#/properties/tests/items/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.unix.type,parentSchema:schema31.properties.tests.items.properties.unix,data:data76};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -2176,11 +2190,8 @@ vErrors.push(err150);
 }
 errors++;
 }
-}
-if(data58["create-symlink"] !== undefined){
-let data68 = data58["create-symlink"];
-if(typeof data68 !== "string"){
-const err151 = {instancePath:instancePath+"/tests/" + i16+"/create-symlink",schemaPath:"#/properties/tests/items/properties/create-symlink/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-symlink"].type,parentSchema:schema31.properties.tests.items.properties["create-symlink"],data:data68};
+if(!(data76 === "connect")){
+const err151 = {instancePath:instancePath+"/tests/" + i16+"/unix",schemaPath:"#/properties/tests/items/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.unix.enum,parentSchema:schema31.properties.tests.items.properties.unix,data:data76};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2190,10 +2201,10 @@ vErrors.push(err151);
 errors++;
 }
 }
-if(data58["create-special"] !== undefined){
-let data69 = data58["create-special"];
-if(typeof data69 !== "string"){
-const err152 = {instancePath:instancePath+"/tests/" + i16+"/create-special",schemaPath:"#/properties/tests/items/properties/create-special/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-special"].type,parentSchema:schema31.properties.tests.items.properties["create-special"],data:data69};
+if(data58.syscall !== undefined){
+let data77 = data58.syscall;
+if(typeof data77 !== "string"){
+const err152 = {instancePath:instancePath+"/tests/" + i16+"/syscall",schemaPath:"#/properties/tests/items/properties/syscall/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.syscall.type,parentSchema:schema31.properties.tests.items.properties.syscall,data:data77};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2203,10 +2214,17 @@ vErrors.push(err152);
 errors++;
 }
 }
-if(data58["delete-file"] !== undefined){
-let data70 = data58["delete-file"];
-if(typeof data70 !== "string"){
-const err153 = {instancePath:instancePath+"/tests/" + i16+"/delete-file",schemaPath:"#/properties/tests/items/properties/delete-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-file"].type,parentSchema:schema31.properties.tests.items.properties["delete-file"],data:data70};
+if(data58.args !== undefined){
+let data78 = data58.args;
+if(Array.isArray(data78)){
+const len17 = data78.length;
+for(let i17=0; i17<len17; i17++){
+let data79 = data78[i17];
+const _errs245 = errors;
+let valid67 = false;
+const _errs246 = errors;
+if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
+const err153 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.args.items.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[0],data:data79};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2215,11 +2233,11 @@ vErrors.push(err153);
 }
 errors++;
 }
-}
-if(data58["delete-dir"] !== undefined){
-let data71 = data58["delete-dir"];
-if(typeof data71 !== "string"){
-const err154 = {instancePath:instancePath+"/tests/" + i16+"/delete-dir",schemaPath:"#/properties/tests/items/properties/delete-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-dir"].type,parentSchema:schema31.properties.tests.items.properties["delete-dir"],data:data71};
+var _valid17 = _errs246 === errors;
+valid67 = valid67 || _valid17;
+const _errs248 = errors;
+if(typeof data79 !== "string"){
+const err154 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.args.items.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[1],data:data79};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2228,156 +2246,15 @@ vErrors.push(err154);
 }
 errors++;
 }
-}
-if(data58.rename !== undefined){
-let data72 = data58.rename;
-if(typeof data72 !== "string"){
-const err155 = {instancePath:instancePath+"/tests/" + i16+"/rename",schemaPath:"#/properties/tests/items/properties/rename/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.rename.type,parentSchema:schema31.properties.tests.items.properties.rename,data:data72};
+var _valid17 = _errs248 === errors;
+valid67 = valid67 || _valid17;
+if(!valid67){
+const err155 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.args.items.anyOf,parentSchema:schema31.properties.tests.items.properties.args.items,data:data79};
 if(vErrors === null){
 vErrors = [err155];
 }
 else {
 vErrors.push(err155);
-}
-errors++;
-}
-}
-if(data58.connect !== undefined){
-let data73 = data58.connect;
-if(typeof data73 !== "string"){
-const err156 = {instancePath:instancePath+"/tests/" + i16+"/connect",schemaPath:"#/properties/tests/items/properties/connect/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.connect.type,parentSchema:schema31.properties.tests.items.properties.connect,data:data73};
-if(vErrors === null){
-vErrors = [err156];
-}
-else {
-vErrors.push(err156);
-}
-errors++;
-}
-}
-if(data58.bind !== undefined){
-let data74 = data58.bind;
-if(typeof data74 !== "string"){
-const err157 = {instancePath:instancePath+"/tests/" + i16+"/bind",schemaPath:"#/properties/tests/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.bind.type,parentSchema:schema31.properties.tests.items.properties.bind,data:data74};
-if(vErrors === null){
-vErrors = [err157];
-}
-else {
-vErrors.push(err157);
-}
-errors++;
-}
-}
-if(data58.protocol !== undefined){
-let data75 = data58.protocol;
-if(typeof data75 !== "string"){
-const err158 = {instancePath:instancePath+"/tests/" + i16+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.protocol.type,parentSchema:schema31.properties.tests.items.properties.protocol,data:data75};
-if(vErrors === null){
-vErrors = [err158];
-}
-else {
-vErrors.push(err158);
-}
-errors++;
-}
-if(!((data75 === "tcp") || (data75 === "udp"))){
-const err159 = {instancePath:instancePath+"/tests/" + i16+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.protocol.enum,parentSchema:schema31.properties.tests.items.properties.protocol,data:data75};
-if(vErrors === null){
-vErrors = [err159];
-}
-else {
-vErrors.push(err159);
-}
-errors++;
-}
-}
-if(data58.unix !== undefined){
-let data76 = data58.unix;
-if(typeof data76 !== "string"){
-const err160 = {instancePath:instancePath+"/tests/" + i16+"/unix",schemaPath:"#/properties/tests/items/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.unix.type,parentSchema:schema31.properties.tests.items.properties.unix,data:data76};
-if(vErrors === null){
-vErrors = [err160];
-}
-else {
-vErrors.push(err160);
-}
-errors++;
-}
-if(!(data76 === "connect")){
-const err161 = {instancePath:instancePath+"/tests/" + i16+"/unix",schemaPath:"#/properties/tests/items/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.unix.enum,parentSchema:schema31.properties.tests.items.properties.unix,data:data76};
-if(vErrors === null){
-vErrors = [err161];
-}
-else {
-vErrors.push(err161);
-}
-errors++;
-}
-}
-if(data58.syscall !== undefined){
-let data77 = data58.syscall;
-if(typeof data77 !== "string"){
-const err162 = {instancePath:instancePath+"/tests/" + i16+"/syscall",schemaPath:"#/properties/tests/items/properties/syscall/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.syscall.type,parentSchema:schema31.properties.tests.items.properties.syscall,data:data77};
-if(vErrors === null){
-vErrors = [err162];
-}
-else {
-vErrors.push(err162);
-}
-errors++;
-}
-}
-if(data58.args !== undefined){
-let data78 = data58.args;
-if(Array.isArray(data78)){
-if(data78.length > 6){
-const err163 = {instancePath:instancePath+"/tests/" + i16+"/args",schemaPath:"#/properties/tests/items/properties/args/maxItems",keyword:"maxItems",params:{limit: 6},message:"must NOT have more than 6 items",schema:6,parentSchema:schema31.properties.tests.items.properties.args,data:data78};
-if(vErrors === null){
-vErrors = [err163];
-}
-else {
-vErrors.push(err163);
-}
-errors++;
-}
-const len17 = data78.length;
-for(let i17=0; i17<len17; i17++){
-let data79 = data78[i17];
-const _errs245 = errors;
-let valid67 = false;
-const _errs246 = errors;
-if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
-const err164 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.args.items.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[0],data:data79};
-if(vErrors === null){
-vErrors = [err164];
-}
-else {
-vErrors.push(err164);
-}
-errors++;
-}
-var _valid17 = _errs246 === errors;
-valid67 = valid67 || _valid17;
-const _errs248 = errors;
-if(typeof data79 !== "string"){
-const err165 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.args.items.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[1],data:data79};
-if(vErrors === null){
-vErrors = [err165];
-}
-else {
-vErrors.push(err165);
-}
-errors++;
-}
-var _valid17 = _errs248 === errors;
-valid67 = valid67 || _valid17;
-if(!valid67){
-const err166 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.args.items.anyOf,parentSchema:schema31.properties.tests.items.properties.args.items,data:data79};
-if(vErrors === null){
-vErrors = [err166];
-}
-else {
-vErrors.push(err166);
 }
 errors++;
 }
@@ -2395,12 +2272,12 @@ vErrors = null;
 }
 }
 else {
-const err167 = {instancePath:instancePath+"/tests/" + i16+"/args",schemaPath:"#/properties/tests/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.args.type,parentSchema:schema31.properties.tests.items.properties.args,data:data78};
+const err156 = {instancePath:instancePath+"/tests/" + i16+"/args",schemaPath:"#/properties/tests/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.args.type,parentSchema:schema31.properties.tests.items.properties.args,data:data78};
 if(vErrors === null){
-vErrors = [err167];
+vErrors = [err156];
 }
 else {
-vErrors.push(err167);
+vErrors.push(err156);
 }
 errors++;
 }
@@ -2411,12 +2288,12 @@ const _errs251 = errors;
 let valid68 = false;
 const _errs252 = errors;
 if(typeof data80 !== "string"){
-const err168 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[0],data:data80};
+const err157 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[0],data:data80};
 if(vErrors === null){
-vErrors = [err168];
+vErrors = [err157];
 }
 else {
-vErrors.push(err168);
+vErrors.push(err157);
 }
 errors++;
 }
@@ -2428,36 +2305,36 @@ const len18 = data80.length;
 for(let i18=0; i18<len18; i18++){
 let data81 = data80[i18];
 if(typeof data81 !== "string"){
-const err169 = {instancePath:instancePath+"/tests/" + i16+"/command/" + i18,schemaPath:"#/properties/tests/items/properties/command/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[1].items.type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1].items,data:data81};
+const err158 = {instancePath:instancePath+"/tests/" + i16+"/command/" + i18,schemaPath:"#/properties/tests/items/properties/command/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[1].items.type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1].items,data:data81};
 if(vErrors === null){
-vErrors = [err169];
+vErrors = [err158];
 }
 else {
-vErrors.push(err169);
+vErrors.push(err158);
 }
 errors++;
 }
 }
 }
 else {
-const err170 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.command.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1],data:data80};
+const err159 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.command.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1],data:data80};
 if(vErrors === null){
-vErrors = [err170];
+vErrors = [err159];
 }
 else {
-vErrors.push(err170);
+vErrors.push(err159);
 }
 errors++;
 }
 var _valid18 = _errs254 === errors;
 valid68 = valid68 || _valid18;
 if(!valid68){
-const err171 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.command.anyOf,parentSchema:schema31.properties.tests.items.properties.command,data:data80};
+const err160 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.command.anyOf,parentSchema:schema31.properties.tests.items.properties.command,data:data80};
 if(vErrors === null){
-vErrors = [err171];
+vErrors = [err160];
 }
 else {
-vErrors.push(err171);
+vErrors.push(err160);
 }
 errors++;
 }
@@ -2479,12 +2356,12 @@ const _errs259 = errors;
 let valid71 = false;
 const _errs260 = errors;
 if(typeof data82 !== "string"){
-const err172 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[0],data:data82};
+const err161 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[0],data:data82};
 if(vErrors === null){
-vErrors = [err172];
+vErrors = [err161];
 }
 else {
-vErrors.push(err172);
+vErrors.push(err161);
 }
 errors++;
 }
@@ -2493,23 +2370,23 @@ valid71 = valid71 || _valid19;
 const _errs262 = errors;
 if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
 if(data82.errno === undefined){
-const err173 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[1].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data82};
+const err162 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[1].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data82};
 if(vErrors === null){
-vErrors = [err173];
+vErrors = [err162];
 }
 else {
-vErrors.push(err173);
+vErrors.push(err162);
 }
 errors++;
 }
 for(const key14 in data82){
 if(!(key14 === "errno")){
-const err174 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data82};
+const err163 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data82};
 if(vErrors === null){
-vErrors = [err174];
+vErrors = [err163];
 }
 else {
-vErrors.push(err174);
+vErrors.push(err163);
 }
 errors++;
 }
@@ -2519,25 +2396,13 @@ let data83 = data82.errno;
 const _errs266 = errors;
 let valid73 = false;
 const _errs267 = errors;
-if(typeof data83 === "string"){
-if(!pattern6.test(data83)){
-const err175 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^E[A-Z0-9]+$"},message:"must match pattern \""+"^E[A-Z0-9]+$"+"\"",schema:"^E[A-Z0-9]+$",parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data83};
+if(typeof data83 !== "string"){
+const err164 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data83};
 if(vErrors === null){
-vErrors = [err175];
+vErrors = [err164];
 }
 else {
-vErrors.push(err175);
-}
-errors++;
-}
-}
-else {
-const err176 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data83};
-if(vErrors === null){
-vErrors = [err176];
-}
-else {
-vErrors.push(err176);
+vErrors.push(err164);
 }
 errors++;
 }
@@ -2545,46 +2410,24 @@ var _valid20 = _errs267 === errors;
 valid73 = valid73 || _valid20;
 const _errs269 = errors;
 if(!(((typeof data83 == "number") && (!(data83 % 1) && !isNaN(data83))) && (isFinite(data83)))){
-const err177 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data83};
+const err165 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data83};
 if(vErrors === null){
-vErrors = [err177];
+vErrors = [err165];
 }
 else {
-vErrors.push(err177);
+vErrors.push(err165);
 }
 errors++;
-}
-if((typeof data83 == "number") && (isFinite(data83))){
-if(data83 > 4095 || isNaN(data83)){
-const err178 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4095},message:"must be <= 4095",schema:4095,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data83};
-if(vErrors === null){
-vErrors = [err178];
-}
-else {
-vErrors.push(err178);
-}
-errors++;
-}
-if(data83 < 0 || isNaN(data83)){
-const err179 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data83};
-if(vErrors === null){
-vErrors = [err179];
-}
-else {
-vErrors.push(err179);
-}
-errors++;
-}
 }
 var _valid20 = _errs269 === errors;
 valid73 = valid73 || _valid20;
 if(!valid73){
-const err180 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno,data:data83};
+const err166 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno,data:data83};
 if(vErrors === null){
-vErrors = [err180];
+vErrors = [err166];
 }
 else {
-vErrors.push(err180);
+vErrors.push(err166);
 }
 errors++;
 }
@@ -2602,24 +2445,24 @@ vErrors = null;
 }
 }
 else {
-const err181 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data82};
+const err167 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data82};
 if(vErrors === null){
-vErrors = [err181];
+vErrors = [err167];
 }
 else {
-vErrors.push(err181);
+vErrors.push(err167);
 }
 errors++;
 }
 var _valid19 = _errs262 === errors;
 valid71 = valid71 || _valid19;
 if(!valid71){
-const err182 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf,parentSchema:schema31.properties.tests.items.properties.expect,data:data82};
+const err168 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf,parentSchema:schema31.properties.tests.items.properties.expect,data:data82};
 if(vErrors === null){
-vErrors = [err182];
+vErrors = [err168];
 }
 else {
-vErrors.push(err182);
+vErrors.push(err168);
 }
 errors++;
 }
@@ -2637,36 +2480,36 @@ vErrors = null;
 }
 }
 else {
-const err183 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.type,parentSchema:schema31.properties.tests.items,data:data58};
+const err169 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.type,parentSchema:schema31.properties.tests.items,data:data58};
 if(vErrors === null){
-vErrors = [err183];
+vErrors = [err169];
 }
 else {
-vErrors.push(err183);
+vErrors.push(err169);
 }
 errors++;
 }
 }
 }
 else {
-const err184 = {instancePath:instancePath+"/tests",schemaPath:"#/properties/tests/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.type,parentSchema:schema31.properties.tests,data:data57};
+const err170 = {instancePath:instancePath+"/tests",schemaPath:"#/properties/tests/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.type,parentSchema:schema31.properties.tests,data:data57};
 if(vErrors === null){
-vErrors = [err184];
+vErrors = [err170];
 }
 else {
-vErrors.push(err184);
+vErrors.push(err170);
 }
 errors++;
 }
 }
 }
 else {
-const err185 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+const err171 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
 if(vErrors === null){
-vErrors = [err185];
+vErrors = [err171];
 }
 else {
-vErrors.push(err185);
+vErrors.push(err171);
 }
 errors++;
 }

@@ -34,7 +34,7 @@ const action = {
     {
       type: "object",
       properties: {
-        errno: { anyOf: [{ type: "string", pattern: "^E[A-Z0-9]+$" }, { type: "integer", minimum: 0, maximum: 4095 }] },
+        errno: { description: "An errno name (EPERM) or number (0–4095).", anyOf: [{ type: "string" }, { type: "integer" }] },
       },
       required: ["errno"],
       additionalProperties: false,
@@ -44,7 +44,7 @@ const action = {
 
 const portSpec = {
   anyOf: [
-    { type: "integer", minimum: 0, maximum: 65535 },
+    { type: "integer", description: "A port, 0–65535." },
     { type: "string", description: "A port or an inclusive range `lo-hi`." },
   ],
 };
@@ -139,7 +139,7 @@ const testCase = {
     protocol: { type: "string", enum: ["tcp", "udp"] },
     unix: { type: "string", enum: ["connect"], description: "Ask whether AF_UNIX sockets may be used." },
     syscall: str("A syscall name."),
-    args: { type: "array", items: { anyOf: [{ type: "integer" }, { type: "string" }] }, maxItems: 6 },
+    args: { type: "array", description: "Up to six argument values: numbers or constant expressions.", items: { anyOf: [{ type: "integer" }, { type: "string" }] } },
     command: { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
     expect: {
       description: "allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.",

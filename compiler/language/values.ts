@@ -130,6 +130,8 @@ export function formatIp(ip: IpAddress): string {
     }
     i = j;
   }
+  // RFC 5952 §5: IPv4-mapped addresses keep the dotted quad.
+  if (ip.bits >> 32n === 0xffffn) return "::ffff:" + formatIp({ family: 4, bits: ip.bits & 0xffffffffn });
   const hexes = groups.map((g) => g.toString(16));
   if (best < 0) return hexes.join(":");
   return hexes.slice(0, best).join(":") + "::" + hexes.slice(best + bestLen).join(":");
@@ -168,15 +170,25 @@ export function formatCidr(c: Cidr): string {
   return `${formatIp(c)}/${c.prefix}`;
 }
 
-export function cidrContains(c: Cidr, ip: IpAddress): boolean {
+/** The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`), if it is one. */
+export function unmapIpv4(ip: IpAddress): IpAddress | undefined {
+  return ip.family === 6 && ip.bits >> 32n === 0xffffn ? { family: 4, bits: ip.bits & 0xffffffffn } : undefined;
+}
+
+/**
+ * Does the block contain the address? An IPv4 block also contains the IPv4-mapped IPv6 form of its
+ * addresses: a dual-stack socket connecting to `::ffff:169.254.169.254` reaches the IPv4 host.
+ */
+export function cidrContains(c: Cidr, address: IpAddress): boolean {
+  const ip = c.family === 4 ? (unmapIpv4(address) ?? address) : address;
   if (c.family !== ip.family) return false;
   const width = c.family === 4 ? 32 : 128;
   const shift = BigInt(width - c.prefix);
   return ip.bits >> shift === c.bits >> shift;
 }
 
-/** What `loopback` means: IPv4 loopback, IPv6 loopback, and IPv4 loopback mapped into IPv6. */
-export const LOOPBACK_CIDRS: readonly Cidr[] = ["127.0.0.0/8", "::1/128", "::ffff:127.0.0.0/104"].map((s) => {
+/** What `loopback` means: IPv4 loopback and IPv6 loopback (and, through cidrContains, IPv4 loopback mapped into IPv6). */
+export const LOOPBACK_CIDRS: readonly Cidr[] = ["127.0.0.0/8", "::1/128"].map((s) => {
   const c = parseCidr(s);
   if (!c.ok) throw new Error(s);
   return c.value;
@@ -355,4 +367,48 @@ export function parseAction(v: unknown): Parsed<Action> {
     return ok({ type: "errno", errno: e.value });
   }
   return fail({ key: "wrongType", message: "expected an action" });
+}
+
+// ---- words --------------------------------------------------------------------------------------------------
+
+/**
+ * Split a command line into words the way a POSIX shell would for plain text: whitespace separates, single
+ * quotes keep everything, double quotes keep everything but `\"` and `\\`, a backslash escapes the next
+ * character. No expansion of any kind happens.
+ */
+export function splitWords(s: string): Parsed<string[]> {
+  const words: string[] = [];
+  let cur = "";
+  let inWord = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === "'") {
+      const end = s.indexOf("'", i + 1);
+      if (end < 0) return fail({ key: "invalidValue", message: "unclosed `'` in a command line", index: i, length: 1 });
+      cur += s.slice(i + 1, end);
+      inWord = true;
+      i = end;
+    } else if (c === '"') {
+      let j = i + 1;
+      for (; j < s.length && s[j] !== '"'; j++) {
+        if (s[j] === "\\" && (s[j + 1] === '"' || s[j + 1] === "\\")) j++;
+        cur += s[j];
+      }
+      if (j >= s.length) return fail({ key: "invalidValue", message: 'unclosed `"` in a command line', index: i, length: 1 });
+      inWord = true;
+      i = j;
+    } else if (c === "\\" && i + 1 < s.length) {
+      cur += s[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(cur);
+      cur = "";
+      inWord = false;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(cur);
+  return ok(words);
 }

@@ -56,17 +56,20 @@ export function parseYaml(source: Source): { doc?: YamlDocument; diagnostics: Di
     diagnostics.push(diag("emptyDocument", "the file holds no policy", { span: span(source, 0, 0), help: "a policy starts with `sbc: 1`" }));
     return { diagnostics };
   }
-  for (const e of doc.errors) {
-    const [start, end] = e.pos;
-    if (e.code === "DUPLICATE_KEY") {
-      diagnostics.push(duplicateKey(source, doc, start, end));
-    } else {
-      diagnostics.push(diag("yamlSyntax", tidy(e.message), { span: span(source, start, Math.max(end, start + 1)) }));
-    }
-  }
+  for (const e of doc.errors) if (e.code === "DUPLICATE_KEY") diagnostics.push(duplicateKey(source, doc, e.pos[0]));
+  const syntax = doc.errors.filter((e) => e.code !== "DUPLICATE_KEY");
+  // One syntax error per file: after the first, the parser's view of the structure is a guess and what it
+  // reports next is usually a consequence of the first mistake.
+  if (syntax.length) diagnostics.push(syntaxError(source, syntax));
   for (const w of doc.warnings) {
     const [start, end] = w.pos;
-    diagnostics.push(diag("yamlUnsupported", tidy(w.message), { span: span(source, start, end), help: "policies use plain YAML: no custom tags" }));
+    const tag = /tag: (\S+)/.exec(w.message)?.[1];
+    diagnostics.push(
+      diag("yamlUnsupported", tag ? `unknown YAML tag \`${tag}\`` : tidy(w.message), {
+        span: span(source, start, end),
+        help: "policies are plain YAML without tags; write the value itself",
+      }),
+    );
   }
   if (diagnostics.length) return { diagnostics };
 
@@ -136,15 +139,52 @@ export function parseYaml(source: Source): { doc?: YamlDocument; diagnostics: Di
   return { doc: { source, value, locate, subSpan }, diagnostics };
 }
 
-function duplicateKey(source: Source, doc: Document.Parsed, start: number, end: number): Diagnostic {
-  const keyText = source.text.slice(start, end).trim() || "?";
+function syntaxError(source: Source, errors: readonly { code: string; message: string; pos: [number, number] }[]): Diagnostic {
+  const text = source.text;
+  // An over-indented key shows up as a multi-line implicit key: point at the line that is too deep.
+  const multi = errors.find((e) => e.code === "MULTILINE_IMPLICIT_KEY" && text.slice(e.pos[0], e.pos[1]).includes("\n"));
+  if (multi) {
+    const nl = text.lastIndexOf("\n", multi.pos[1] - 1) + 1;
+    let at = nl;
+    while (text[at] === " ") at++;
+    const end = Math.max(at + 1, Math.min(multi.pos[1], text.indexOf("\n", at) < 0 ? text.length : text.indexOf("\n", at)));
+    return diag("yamlSyntax", "this line is indented further than the key before it", {
+      span: span(source, at, end),
+      help: "keys of one mapping start at the same column",
+    });
+  }
+  const e = errors[0]!;
+  let [start, end] = e.pos;
+  const quote = /^Missing closing (["'])quote/.exec(e.message)?.[1];
+  if (quote) {
+    const open = text.lastIndexOf(quote, start - 1);
+    if (open >= 0) {
+      const lineEnd = text.indexOf("\n", open);
+      return diag("yamlSyntax", `unclosed ${quote === '"' ? "double" : "single"}-quoted string`, {
+        span: span(source, open, lineEnd < 0 ? text.length : lineEnd),
+        spanLabel: "starts here",
+        help: `add the closing \`${quote}\``,
+      });
+    }
+  }
+  // Point at the first visible character rather than at indentation.
+  while (start < text.length && text[start] === " ") start++;
+  if (end <= start) end = start + 1;
+  return diag("yamlSyntax", tidy(e.message), { span: span(source, start, end) });
+}
+
+function duplicateKey(source: Source, doc: Document.Parsed, start: number): Diagnostic {
   let first: Span | undefined;
+  let repeated: Span = span(source, start, start + 1);
+  let keyText = source.text.slice(start, start + 1);
   const visit = (n: unknown): void => {
     if (first) return;
     if (isMap(n)) {
       const hit = n.items.find((p) => isScalar(p.key) && p.key.range && p.key.range[0] === start);
-      if (hit) {
-        const dup = n.items.find((p) => isScalar(p.key) && isScalar(hit.key) && p.key.value === hit.key.value && p !== hit);
+      if (hit && isScalar(hit.key) && hit.key.range) {
+        repeated = span(source, hit.key.range[0], hit.key.range[1]);
+        keyText = String(hit.key.value);
+        const dup = n.items.find((p) => isScalar(p.key) && p.key.value === (hit.key as { value: unknown }).value && p !== hit);
         if (dup && isScalar(dup.key) && dup.key.range) first = span(source, dup.key.range[0], dup.key.range[1]);
         return;
       }
@@ -155,7 +195,7 @@ function duplicateKey(source: Source, doc: Document.Parsed, start: number, end: 
   };
   visit(doc.contents);
   return diag("duplicateKey", `duplicate key \`${keyText}\``, {
-    span: span(source, start, Math.max(end, start + 1)),
+    span: repeated,
     spanLabel: "repeated here",
     labels: first ? [{ span: first, message: "first defined here" }] : [],
     help: "remove one of them; YAML tools disagree on which one wins",

@@ -4,12 +4,12 @@
 
 import { closest, diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { Span } from "../diagnostics/source.js";
-import { parsePath, type PathIssue } from "../paths.js";
+import { hasWildcard, parsePath, showPath, type PathIssue } from "../paths.js";
 import type { Action, Decision, Effect, NetOp, PatternKind, Protocol } from "../ir/types.js";
 import { expandSyscallGroup, isKnownSyscall, knownSyscallNames, SYSCALL_GROUPS } from "../linux-abi/index.js";
 import { ACCESS_CLASSES, expandAccess, type Access } from "./access.js";
 import type { CommandRuleNode, FsRuleNode, NetRuleNode, NetworkNode, ParamDecl, PathRef, PolicyFile, SyscallRuleNode, SyscallsNode, TestNode } from "./ast.js";
-import { formatCidr, mergeRanges, parseAction, parseCidr, parseCondition, parseEndpoint, parsePort, parseValue, formatIp, hex, type ValueIssue } from "./values.js";
+import { formatCidr, formatIp, hex, mergeRanges, parseAction, parseCidr, parseCondition, parseEndpoint, parsePort, parseValue, splitWords, type ValueIssue } from "./values.js";
 import type { PathSegment, YamlDocument } from "./yaml-source.js";
 
 type Obj = Record<string, unknown>;
@@ -39,7 +39,8 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
   const exactlyOne = <K extends string>(o: Obj, path: readonly PathSegment[], keys: readonly K[], what: string): K | undefined => {
     const present = keys.filter((k) => o[k] !== undefined);
     if (present.length === 1) return present[0];
-    const list = keys.map((k) => `\`${k}\``).join(keys.length === 2 ? " or " : ", ");
+    const quoted = keys.map((k) => `\`${k}\``);
+    const list = quoted.length === 2 ? quoted.join(" or ") : `${quoted.slice(0, -1).join(", ")} or ${quoted[quoted.length - 1]}`;
     if (present.length === 0) {
       diagnostics.push(diag("conflictingKeys", `${what} needs one of ${list}`, { span: at(path) }));
     } else {
@@ -108,18 +109,24 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
       } else {
         (r.protect as string[]).forEach((name, j) => {
           const pp = [...p, "protect", j];
-          const parsed = parsePath("/" + name, { what: "protected name" });
-          const bad = name === "" || name.startsWith("/") || parsed.errors.length > 0 || parsed.warnings.length > 0;
-          if (bad) {
-            const first = parsed.errors[0];
-            diagnostics.push(
-              diag("invalidProtect", `\`${name}\` is not a name inside the rule's path`, {
-                span: at(pp),
-                help: first && first.key !== "pathNormalized" ? first.message : "write a relative name such as `.git` or `.github/workflows`",
-              }),
-            );
+          const parts = name.split("/").filter((x) => x !== "" && x !== ".");
+          const bad = (message: string, help?: string) => diagnostics.push(diag("invalidProtect", message, { span: at(pp), help }));
+          const checked = parsePath("/" + name, { what: "protected name" });
+          const hard = checked.errors.find((e) => e.key === "controlCharPath" || e.key === "invalidUnicodePath");
+          if (hard) bad(`protected name ${showPath(name)} ${hard.key === "controlCharPath" ? "contains a control character" : "is not valid Unicode"}`);
+          else if (parts.length === 0) bad("a protected name is empty", "write a name inside the rule's path, such as `.git`");
+          else if (name.startsWith("/")) bad(`protected name ${showPath(name)} is absolute`, `\`protect:\` takes names inside the rule's path; write \`${parts.join("/")}\``);
+          else if (parts.includes("..")) bad(`protected name ${showPath(name)} leaves the rule's path`, "a protected name must stay inside the rule's path; write a `deny` rule for other places");
+          else if (name.startsWith("~") || name.includes("${")) bad(`protected name ${showPath(name)} must be a plain name`, "`protect:` names are relative to the rule's path");
+          else if (parts.some(hasWildcard)) {
+            bad(`protected name ${showPath(name)} is a glob; \`protect:\` takes literal names`, "for a pattern, write a separate `deny: modify` rule with `glob:`");
           } else {
-            protect.push({ value: parsed.template!.components, span: at(pp) });
+            if (parts.join("/") !== name) {
+              diagnostics.push(
+                diag("pathNormalized", `protected name ${showPath(name)} was normalized to \`${parts.join("/")}\``, { span: at(pp), help: "write the normalized form" }),
+              );
+            }
+            protect.push({ value: parts, span: at(pp) });
           }
         });
       }
@@ -152,7 +159,10 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
       const protocols: Protocol[] = r.protocol === "udp" ? ["udp"] : r.protocol === "any" ? ["tcp", "udp"] : ["tcp"];
       let hosts: NetRuleNode["hosts"] = "any";
       let okHosts = true;
-      if (Array.isArray(r.hosts)) {
+      if (Array.isArray(r.hosts) && r.hosts.length === 0) {
+        diagnostics.push(diag("invalidHost", `\`hosts\` of network rule ${i + 1} is empty, so the rule matches nothing`, { span: at([...p, "hosts"]), help: "leave `hosts` out to mean any host" }));
+        okHosts = false;
+      } else if (Array.isArray(r.hosts)) {
         const list: string[] = [];
         (r.hosts as string[]).forEach((h, j) => {
           const c = parseCidr(h);
@@ -166,7 +176,10 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
       const ranges: [number, number][] = [];
       let okPorts = true;
       if (r.ports === undefined) ranges.push([0, 65535]);
-      else {
+      else if (Array.isArray(r.ports) && r.ports.length === 0) {
+        diagnostics.push(diag("invalidPort", `\`ports\` of network rule ${i + 1} is empty, so the rule matches nothing`, { span: at([...p, "ports"]), help: "leave `ports` out to mean every port" }));
+        okPorts = false;
+      } else {
         const items = Array.isArray(r.ports) ? (r.ports as (number | string)[]) : [r.ports as number | string];
         items.forEach((item, j) => {
           const pr = parsePort(item);
@@ -261,11 +274,24 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
     const rules: CommandRuleNode[] = [];
     ((c.rules ?? []) as Obj[]).forEach((r, i) => {
       const p = ["commands", "rules", i];
-      const words: (readonly string[])[] =
-        typeof r.prefix === "string" ? r.prefix.split(/\s+/).filter(Boolean).map((w) => [w]) : (r.prefix as (string | string[])[]).map((w) => asList(w));
-      const empty = words.length === 0 || words.some((alts) => alts.length === 0 || alts.some((w) => w === ""));
-      if (empty) {
-        diagnostics.push(diag("emptyPrefix", `command rule ${i + 1} has an empty prefix or an empty word`, { span: at([...p, "prefix"]), help: "a prefix names at least the program, e.g. `[git, status]`" }));
+      let words: (readonly string[])[];
+      if (typeof r.prefix === "string") {
+        const split = splitWords(r.prefix);
+        if (!split.ok) {
+          report(split.issue, [...p, "prefix"]);
+          return;
+        }
+        words = split.value.map((w) => [w]);
+      } else words = (r.prefix as (string | string[])[]).map((w) => asList(w));
+      const emptyAt = words.findIndex((alts) => alts.length === 0 || alts.some((w) => w === ""));
+      if (words.length === 0 || emptyAt >= 0) {
+        const where = emptyAt >= 0 && Array.isArray(r.prefix) ? [...p, "prefix", emptyAt] : [...p, "prefix"];
+        diagnostics.push(
+          diag("emptyPrefix", words.length === 0 ? `command rule ${i + 1} has an empty prefix` : `command rule ${i + 1} has an empty word in its prefix`, {
+            span: at(where),
+            help: "a prefix names at least the program, e.g. `[git, status]`",
+          }),
+        );
         return;
       }
       rules.push({
@@ -298,11 +324,17 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
     const q = present[0]!;
     const expect = t.expect;
     const expectPath = [...p, "expect"];
-    const expectEffect = (): Effect | undefined => {
-      if (expect === "allow" || expect === "deny") return expect;
-      diagnostics.push(diag("invalidValue", `a ${q} test expects \`allow\` or \`deny\`, found \`${JSON.stringify(expect)}\``, { span: at(expectPath) }));
+    const shown = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+    const expectWord = <W extends string>(words: readonly W[]): W | undefined => {
+      if (typeof expect === "string" && (words as readonly string[]).includes(expect)) return expect as W;
+      const guess = typeof expect === "string" ? closest(expect, words) : undefined;
+      const list = words.map((w) => `\`${w}\``).join(words.length === 2 ? " or " : ", ");
+      diagnostics.push(
+        diag("invalidValue", `a ${q} test expects ${list}, found \`${shown(expect)}\``, { span: at(expectPath), help: guess ? `did you mean \`${guess}\`?` : undefined }),
+      );
       return undefined;
     };
+    const expectEffect = () => expectWord(["allow", "deny"] as const);
     const misplaced = (key: string) => {
       if (t[key] !== undefined) {
         diagnostics.push(diag("invalidTest", `\`${key}\` does not apply to a ${q} test`, { span: keyAt([...p, key]) }));
@@ -336,7 +368,12 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
         diagnostics.push(diag("unknownSyscall", `unknown syscall \`${nm}\``, { span: at([...p, "syscall"]), help: guess ? `did you mean \`${guess}\`?` : undefined }));
         good = false;
       }
-      const args = ((t.args ?? []) as (string | number)[]).map((a, j) => {
+      const rawArgs = (t.args ?? []) as (string | number)[];
+      if (rawArgs.length > 6) {
+        diagnostics.push(diag("argIndexOutOfRange", `test ${i + 1} passes ${rawArgs.length} arguments; syscalls take at most 6`, { span: at([...p, "args", 6]) }));
+        good = false;
+      }
+      const args = rawArgs.slice(0, 6).map((a, j) => {
         const v = parseValue(a);
         if (!v.ok) {
           report(v.issue, [...p, "args", j]);
@@ -349,16 +386,21 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
       if (good && action) tests.push({ kind: "syscall", syscall: nm, args, expect: action, ...nameOpt, span: sp });
     } else {
       const bad = misplaced("args") || misplaced("protocol");
-      const argv = typeof t.command === "string" ? t.command.split(/\s+/).filter(Boolean) : (t.command as string[]);
+      let argv: string[];
+      if (typeof t.command === "string") {
+        const split = splitWords(t.command);
+        if (!split.ok) {
+          report(split.issue, [...p, "command"]);
+          return;
+        }
+        argv = split.value;
+      } else argv = t.command as string[];
       if (argv.length === 0) {
         diagnostics.push(diag("invalidTest", `test ${i + 1} has an empty command`, { span: at([...p, "command"]) }));
         return;
       }
-      if (expect !== "allow" && expect !== "prompt" && expect !== "forbidden") {
-        diagnostics.push(diag("invalidValue", `a command test expects \`allow\`, \`prompt\` or \`forbidden\`, found \`${JSON.stringify(expect)}\``, { span: at(expectPath) }));
-        return;
-      }
-      if (!bad) tests.push({ kind: "command", argv, expect, ...nameOpt, span: sp });
+      const decision = expectWord(["allow", "prompt", "forbidden"] as const);
+      if (decision && !bad) tests.push({ kind: "command", argv, expect: decision, ...nameOpt, span: sp });
     }
   });
 

@@ -8,7 +8,7 @@ import type { Span } from "../diagnostics/source.js";
 import { expandAccess } from "../language/access.js";
 import type { NetRuleNode, PathRef, PolicyFile } from "../language/ast.js";
 import { BUILTIN_PARAMS } from "../language/schema.js";
-import { formatTemplate, parsePath, type PathTemplate } from "../paths.js";
+import { escapeGlob, formatTemplate, parsePath, type PathTemplate } from "../paths.js";
 import { IR_VERSION, type Action, type Commands, type Decision, type FsRule, type IR, type IRParam, type NetRule, type Network, type PolicyTest, type Syscalls } from "../ir/types.js";
 
 export type Bindings = Readonly<Record<string, string>>;
@@ -121,7 +121,7 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): 
     memo.set(name, t);
     return t;
   };
-  const resolveTemplate = (t: PathTemplate, at: Span): PathTemplate | null => {
+  const resolveTemplate = (t: PathTemplate, at: Span, glob = false): PathTemplate | null => {
     if (t.param === null) return t;
     if (!params.has(t.param)) {
       const guess = closest(t.param, params.keys());
@@ -135,10 +135,12 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): 
     }
     const head = resolveParam(t.param);
     if (!head) return null;
-    return { param: head.param, components: [...head.components, ...t.components] };
+    // A parameter's value is a path, not a pattern: inside a glob its characters are literal.
+    const literal = glob ? head.components.map(escapeGlob) : head.components;
+    return { param: head.param, components: [...literal, ...t.components] };
   };
-  const resolvePath = (ref: PathRef): string | undefined => {
-    const t = resolveTemplate(ref.template, ref.span);
+  const resolvePath = (ref: PathRef, glob = false): string | undefined => {
+    const t = resolveTemplate(ref.template, ref.span, glob);
     return t ? formatTemplate(t) : undefined;
   };
   // Resolve every declared default once, so cycles and unknown names in unused defaults are reported too.
@@ -149,7 +151,7 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): 
   const filesystem: FsRule[] = [];
   for (const [layer, f] of files.entries()) {
     for (const r of f.filesystem) {
-      const path = resolvePath(r.path);
+      const path = resolvePath(r.path, r.kind === "glob");
       if (path === undefined) continue;
       filesystem.push({
         effect: r.effect,

@@ -7,6 +7,7 @@ import type { IR } from "../ir/types.js";
 import type { PolicyFile } from "../language/ast.js";
 import { buildIr, type Bindings } from "./build-ir.js";
 import { deadFsRules } from "./checks/dead-fs-rules.js";
+import { shadowedDenyGlobs } from "./checks/shadowed-deny-globs.js";
 import { unsatisfiableSyscallRules } from "./checks/unsatisfiable-syscall-rules.js";
 import { loadPolicyTree, type PolicyInput } from "./resolve-extends.js";
 import { runPolicyTests } from "./run-tests.js";
@@ -17,6 +18,7 @@ export type { Bindings } from "./build-ir.js";
 /** Semantic checks on the IR, in the order they run. Each returns its findings. */
 export const IR_CHECKS: readonly { readonly name: string; readonly run: (ir: IR) => Diagnostic[] }[] = [
   { name: "dead-fs-rules", run: deadFsRules },
+  { name: "shadowed-deny-globs", run: shadowedDenyGlobs },
   { name: "unsatisfiable-syscall-rules", run: unsatisfiableSyscallRules },
 ];
 

@@ -50,6 +50,14 @@ function displayPath(abs: string, cwd: string): string {
   return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : abs;
 }
 
+function errnoReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EISDIR") return "it is a directory";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  return code ?? String((e as Error).message);
+}
+
 export interface LoadOptions {
   readonly cwd?: string;
 }
@@ -62,13 +70,21 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
   const done = new Set<string>();
   const cache = new Map<string, PolicyFile | null>();
 
-  const loadOne = (id: string, abs: string | undefined, text: string | undefined, shownAs: string): PolicyFile | null => {
+  const loadOne = (id: string, abs: string | undefined, text: string | undefined, shownAs: string, ref: Spanned<string> | undefined): PolicyFile | null => {
     if (cache.has(id)) return cache.get(id)!;
     let source: Source | undefined;
     if (text !== undefined) source = new Source(shownAs, text);
     else {
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(abs!);
+      } catch (e) {
+        diagnostics.push(diag("fileUnreadable", `cannot read \`${shownAs}\`: ${errnoReason(e)}`, ref ? { span: ref.span } : {}));
+        cache.set(id, null);
+        return null;
+      }
       filesRead.push(abs!);
-      const d = decodeSource(shownAs, readFileSync(abs!));
+      const d = decodeSource(shownAs, bytes);
       diagnostics.push(...d.diagnostics);
       source = d.source;
     }
@@ -125,7 +141,7 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
 
   const visit = (id: string, abs: string | undefined, text: string | undefined, shownAs: string, stack: { id: string; ref?: Spanned<string> }[]): void => {
     if (done.has(id)) return;
-    const file = loadOne(id, abs, text, shownAs);
+    const file = loadOne(id, abs, text, shownAs, stack[stack.length - 1]?.ref);
     if (!file) return;
     const dir = id.startsWith("preset:") ? join(presetsDir()) : abs ? dirname(abs) : cwd;
     for (const ref of file.extends) {
@@ -161,9 +177,7 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
       real = realpathSync(abs);
       if (!statSync(real).isFile()) throw Object.assign(new Error("not a file"), { code: "EISDIR" });
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : code === "EACCES" ? "permission denied" : String((e as Error).message);
-      diagnostics.push(diag("fileUnreadable", `cannot read \`${input.path}\`: ${why}`));
+      diagnostics.push(diag("fileUnreadable", `cannot read \`${input.path}\`: ${errnoReason(e)}`));
       return { diagnostics, filesRead };
     }
     visit(real, real, undefined, input.path, []);

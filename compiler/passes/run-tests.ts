@@ -11,7 +11,8 @@ export const TEST_PARAM_VALUES: Readonly<Record<string, string>> = {
   workspace: "/home/user/project",
   cwd: "/home/user/project",
   home: "/home/user",
-  tmpdir: "/tmp",
+  // Distinct from (but inside) /tmp, so a policy can treat /tmp and ${tmpdir} differently and test it.
+  tmpdir: "/tmp/sbc-test-tmpdir",
 };
 
 export function testBindings(ir: IR): Record<string, string> {

@@ -1,19 +1,20 @@
-// Check: an `allow` rule whose every access is also denied by a rule on the same pattern, in the same file or
-// a later one, never decides anything (deny wins a tie), which is almost always a mistake in the policy.
+// Check: an `allow` rule whose every access is also denied by a rule on the same pattern in the same file never
+// decides anything (deny wins a tie), which is almost always a mistake. A later file denying what an earlier
+// one allowed is an override, not a mistake, and is not reported.
 
 import { diag, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import type { IR } from "../../ir/types.js";
 
 export function deadFsRules(ir: IR): Diagnostic[] {
   const out: Diagnostic[] = [];
-  ir.filesystem.forEach((r, i) => {
+  ir.filesystem.forEach((r) => {
     if (r.effect !== "allow") return;
-    const denies = ir.filesystem.filter((s) => s.effect === "deny" && s.kind === r.kind && s.path === r.path && s.layer >= r.layer);
+    const denies = ir.filesystem.filter((s) => s.effect === "deny" && s.kind === r.kind && s.path === r.path && s.layer === r.layer);
     if (!denies.length) return;
     if (!r.access.every((a) => denies.some((d) => d.access.includes(a)))) return;
     const first = denies[0]!;
     out.push(
-      diag("deadRule", `filesystem rule ${i + 1} allows nothing: every access it allows on \`${r.path}\` is denied on the same path`, {
+      diag("deadRule", `this rule allows nothing: every access it allows on \`${r.path}\` is denied on the same path`, {
         ...(r.span ? { span: r.span } : {}),
         labels: first.span ? [{ span: first.span, message: "denied here; deny wins over allow on the same path" }] : [],
         help: "remove the allow rule, or narrow the deny rule",

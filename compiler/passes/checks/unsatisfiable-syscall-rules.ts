@@ -57,10 +57,10 @@ function satisfiable(conds: readonly ArgCondition[]): boolean {
 
 export function unsatisfiableSyscallRules(ir: IR): Diagnostic[] {
   const out: Diagnostic[] = [];
-  ir.syscalls.rules.forEach((r, i) => {
+  ir.syscalls.rules.forEach((r) => {
     if (satisfiable(r.conditions)) return;
     out.push(
-      diag("unsatisfiableRule", `the conditions of syscall rule ${i + 1} can never all hold, so it never matches`, {
+      diag("unsatisfiableRule", `the conditions of this syscall rule can never all hold, so it never matches`, {
         ...(r.span ? { span: r.span } : {}),
         help: "conditions in one rule are joined with AND; for OR write separate rules",
       }),
