@@ -34,12 +34,23 @@ function width(text: string): number {
   return w;
 }
 
+/** Longest source line shown in a frame; longer lines are cut to a window around the span. */
+const MAX_FRAME_WIDTH = 160;
+
 function frame(span: Span, marker: string, label: string | undefined, gutter: number, paint: Painter, color: (s: string) => string): string[] {
   const { line, column } = span.source.position(span.start);
   const end = span.source.position(Math.max(span.start, span.end - 1));
-  const text = span.source.lineText(line);
-  const startCol = column - 1;
-  const endCol = end.line === line ? end.column : text.length;
+  let text = span.source.lineText(line);
+  let startCol = column - 1;
+  let endCol = end.line === line ? end.column : text.length;
+  if (text.length > MAX_FRAME_WIDTH) {
+    const from = Math.max(0, startCol - 40);
+    const to = Math.min(text.length, from + MAX_FRAME_WIDTH - 40);
+    const head = from > 0 ? "…" : "";
+    text = head + text.slice(from, to) + (to < text.length ? "…" : "");
+    startCol = startCol - from + head.length;
+    endCol = Math.min(endCol - from + head.length, text.length);
+  }
   const pad = " ".repeat(width(text.slice(0, startCol)));
   const carets = marker.repeat(Math.max(1, width(text.slice(startCol, Math.max(startCol + 1, endCol)))));
   const num = String(line).padStart(gutter);

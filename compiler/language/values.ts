@@ -196,10 +196,12 @@ export const LOOPBACK_CIDRS: readonly Cidr[] = ["127.0.0.0/8", "::1/128"].map((s
 
 /** `host:port`, `[v6]:port` or `localhost:port`. */
 export function parseEndpoint(s: string): Parsed<{ host: IpAddress; port: number }> {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
+  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(s);
+  const m = v6 ?? /^([^:]+):(\d+)$/.exec(s);
   if (!m) return fail({ key: "invalidEndpoint", message: `\`${s}\` is not \`host:port\``, help: "IPv6 addresses are written `[::1]:443`" });
   const hostText = m[1]!;
-  const ip = hostText === "localhost" ? parseIp("127.0.0.1") : parseIp(hostText);
+  const ip = hostText === "localhost" && !v6 ? parseIp("127.0.0.1") : parseIp(hostText);
+  if (ip && v6 && ip.family !== 6) return fail({ key: "invalidEndpoint", message: `\`${s}\` puts an IPv4 address in brackets`, help: `write \`${hostText}:${m[2]}\`` });
   if (!ip) return fail({ key: "invalidEndpoint", message: `\`${hostText}\` is not an IP address`, help: "tests name addresses, not host names: the sandbox sees addresses" });
   const port = Number(m[2]);
   if (port > 65535) return fail({ key: "invalidEndpoint", message: `port \`${m[2]}\` is out of 0–65535` });
@@ -232,6 +234,8 @@ function tokenize(s: string): Token[] | ValueIssue {
 function numberValue(text: string): bigint | undefined {
   const neg = text.startsWith("-");
   const body = (neg ? text.slice(1) : text).replace(/_/g, "");
+  // `0755` would be octal in C and decimal here: refuse to guess.
+  if (/^0\d/.test(body)) return undefined;
   let v: bigint;
   try {
     if (/^0[oO]/.test(body)) v = BigInt("0o" + body.slice(2));
@@ -257,6 +261,15 @@ function parseValueTokens(tokens: readonly Token[], whole: string): Parsed<bigin
       continue;
     }
     if (/^-?\d/.test(t.text)) {
+      if (/^-?0\d/.test(t.text.replace(/_/g, ""))) {
+        return fail({
+          key: "invalidCondition",
+          message: `\`${t.text}\` has a leading zero`,
+          index: t.index,
+          length: t.text.length,
+          help: `write \`0o${t.text.replace(/^-?0+/, "")}\` for octal or \`${t.text.replace(/^(-?)0+(?=\d)/, "$1")}\` for decimal`,
+        });
+      }
       const n = numberValue(t.text);
       if (n === undefined) return fail({ key: "valueOutOfRange", message: `\`${t.text}\` does not fit in 64 bits`, index: t.index, length: t.text.length });
       v |= n;
@@ -303,7 +316,7 @@ export function parseCondition(s: string): Parsed<ArgCondition> {
   if (!Array.isArray(tokens)) return fail(tokens);
   const help = "conditions look like `arg0 == AF_UNIX`, `arg2 <= 0x10` or `arg1 & CLONE_NEWUSER == 0`";
   const first = tokens[0];
-  const m = first ? /^arg(\d+)$/.exec(first.text) : null;
+  const m = first ? /^arg(0|[1-9]\d*)$/.exec(first.text) : null;
   if (!first || !m) {
     return fail({ key: "invalidCondition", message: `a condition starts with \`arg0\` … \`arg5\`, found \`${first?.text ?? ""}\``, index: first?.index ?? 0, length: first?.text.length ?? 0, help });
   }
@@ -312,6 +325,9 @@ export function parseCondition(s: string): Parsed<ArgCondition> {
   const opTok = tokens[1];
   if (!opTok) return fail({ key: "invalidCondition", message: `missing comparison after \`${first.text}\``, index: s.length, length: 0, help });
   if (opTok.text === "&") {
+    if (tokens.length < 3 || tokens[2]!.text === "==") {
+      return fail({ key: "invalidCondition", message: "a masked comparison needs a mask after `&`", index: opTok.index, length: 1, help: "write `argN & MASK == VALUE`" });
+    }
     const eq = tokens.findIndex((t, i) => i > 2 && t.text === "==");
     if (eq < 0) {
       const bad = tokens.find((t, i) => i > 2 && OPS.includes(t.text as CmpOp));

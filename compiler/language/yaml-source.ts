@@ -35,8 +35,69 @@ function nodeSpan(source: Source, node: Node | null | undefined, fallback: Span)
   return span(source, r[0], r[1]);
 }
 
+/** Deeper than any real policy (about six levels), far below what would exhaust the parser's stack. */
+export const MAX_NESTING = 64;
+
+/**
+ * Estimate how deeply the text nests, before parsing it: flow brackets outside quotes, and block indentation
+ * levels (a `- ` item marker counts as indentation). A recursive parser that runs out of stack can leave V8
+ * unable to compile regular expressions for the rest of the process, so too-deep input is refused up front.
+ */
+function nestingTooDeep(text: string): number | undefined {
+  const indents: number[] = [];
+  let flow = 0;
+  let i = 0;
+  while (i < text.length) {
+    // Line start: indentation, then compact `- ` markers (each one a level of its own).
+    let sp = 0;
+    while (text[i] === " ") {
+      sp++;
+      i++;
+    }
+    let markers = 0;
+    while (text[i] === "-" && (text[i + 1] === " " || text[i + 1] === "\n" || i + 1 === text.length)) {
+      markers++;
+      i++;
+      while (text[i] === " ") i++;
+    }
+    const blank = i >= text.length || text[i] === "\n" || text[i] === "#";
+    if (!blank || markers > 0) {
+      while (indents.length && indents[indents.length - 1]! >= sp) indents.pop();
+      indents.push(sp);
+      if (indents.length + markers + flow > MAX_NESTING) return Math.min(i, text.length - 1);
+    }
+    // Rest of the line: flow brackets outside quotes and comments.
+    let quote: string | undefined;
+    for (; i < text.length && (text[i] !== "\n" || quote); i++) {
+      const c = text[i]!;
+      if (quote) {
+        if (c === "\\" && quote === '"') i++;
+        else if (c === quote) quote = undefined;
+      } else if (c === '"' || c === "'") quote = c;
+      else if (c === "#" && (i === 0 || text[i - 1] === " ")) {
+        while (i + 1 < text.length && text[i + 1] !== "\n") i++;
+      } else if (c === "[" || c === "{") {
+        if (++flow + indents.length + markers > MAX_NESTING) return i;
+      } else if ((c === "]" || c === "}") && flow > 0) flow--;
+    }
+    i++;
+  }
+  return undefined;
+}
+
 export function parseYaml(source: Source): { doc?: YamlDocument; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
+  const deep = nestingTooDeep(source.text);
+  if (deep !== undefined) {
+    return {
+      diagnostics: [
+        diag("yamlUnsupported", `the document nests deeper than ${MAX_NESTING} levels`, {
+          span: span(source, deep, deep + 1),
+          help: "a policy needs only a few levels; this looks like generated or damaged input",
+        }),
+      ],
+    };
+  }
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(source.text, { prettyErrors: false, uniqueKeys: true, strict: true, lineCounter, version: "1.2" });
   const list = Array.isArray(docs) ? docs : [];
