@@ -279,8 +279,8 @@ function checkGlobComponent(part: string): string | undefined {
       if (part[j] === "!" || part[j] === "^") j++;
       if (part[j] === "]") j++;
       while (j < part.length && part[j] !== "]") j++;
+      // `[]x]` is a class holding `]` and `x`, so `[]` alone is an unclosed class, as in POSIX globs.
       if (j >= part.length) return "an unclosed `[`";
-      if (j === i + 1) return "an empty `[]` class";
       try {
         globComponentRegExp(part.slice(i, j + 1));
       } catch {

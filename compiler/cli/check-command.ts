@@ -1,7 +1,7 @@
 // `sbc check`: validate many policies in one run, run the tests written in them, and report like a linter
 // (diagnostics on stdout, a summary, exit 1 on errors or too many warnings).
 
-import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import { dedupeDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { compilePolicy } from "../passes/index.js";
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
 import { counts, parseParams, printDiagnostics } from "./output.js";
@@ -25,11 +25,14 @@ export async function runCheck(files: readonly string[], opts: CheckCommandOptio
     all.push(...r.diagnostics);
   }
   for (const p of opts.preset) all.push(...compilePolicy({ kind: "preset", name: p }, { params, runTests: true }).diagnostics);
-  printDiagnostics(all, { format: opts.format, color: opts.color, ...(opts.quiet ? { quiet: true } : {}) }, process.stdout);
-  const { errors, warnings } = counts(all);
+  // A base file shared by several policies is reported once, not once per policy.
+  const unique = dedupeDiagnostics(all);
+  printDiagnostics(unique, { format: opts.format, color: opts.color, ...(opts.quiet ? { quiet: true } : {}) }, process.stdout);
+  const { errors, warnings } = counts(unique);
   if (errors > 0) return EXIT_FINDINGS;
   if (opts.maxWarnings !== undefined && opts.maxWarnings >= 0 && warnings > opts.maxWarnings) {
-    process.stdout.write(`sbc: ${warnings} warnings exceed --max-warnings ${opts.maxWarnings}\n`);
+    // On stderr, so that --format json/sarif output on stdout stays parseable.
+    process.stderr.write(`sbc: ${warnings} warnings exceed --max-warnings ${opts.maxWarnings}\n`);
     return EXIT_FINDINGS;
   }
   return EXIT_OK;

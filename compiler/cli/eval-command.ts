@@ -2,6 +2,7 @@
 // decided. Built-in parameters default to this process's environment (workspace = current directory).
 
 import { ACCESS_CLASSES, type Access } from "../language/access.js";
+import { oneLine } from "../diagnostics/diagnostic.js";
 import { formatLocation } from "../diagnostics/source.js";
 import { bindIr } from "../ir/bind.js";
 import type { IR } from "../ir/types.js";
@@ -24,7 +25,7 @@ const USAGE = "a query is `ACCESS PATH` (e.g. `write ./x`), `connect|bind HOST:P
 interface Answer {
   query: string;
   decision: string;
-  rule: { section: string; index: number; location: string | null; summary: string } | null;
+  rule: { section: string; index: number; location: string | null; summary: string; reason?: string } | null;
 }
 
 function where(span: { source: unknown } | undefined): string | null {
@@ -43,7 +44,13 @@ function ask(ir: IR, words: readonly string[], cwd: string): Answer {
       query: `${q} ${path}`,
       decision: v.decision,
       rule: v.rule
-        ? { section: "filesystem", index: v.ruleIndex! + 1, location: where(v.rule.span), summary: `${v.rule.effect} ${v.rule.kind} ${v.rule.path}${v.rule.protects ? ` (protects ${v.rule.protects})` : ""}` }
+        ? {
+            section: "filesystem",
+            index: v.ruleIndex! + 1,
+            location: where(v.rule.span),
+            summary: `${v.rule.effect} ${v.rule.kind} ${v.rule.path}${v.rule.protects ? ` (protects ${v.rule.protects})` : ""}`,
+            ...(v.rule.reason ? { reason: v.rule.reason } : {}),
+          }
         : null,
     };
   }
@@ -56,10 +63,15 @@ function ask(ir: IR, words: readonly string[], cwd: string): Answer {
     return {
       query: `${q} ${protocol} ${rest[0]}`,
       decision: v.decision,
-      rule: v.rule ? { section: "network", index: v.ruleIndex! + 1, location: where(v.rule.span), summary: `${v.rule.effect} ${v.rule.ops.join(",")}` } : null,
+      rule: v.rule
+        ? { section: "network", index: v.ruleIndex! + 1, location: where(v.rule.span), summary: `${v.rule.effect} ${v.rule.ops.join(",")}`, ...(v.rule.reason ? { reason: v.rule.reason } : {}) }
+        : null,
     };
   }
-  if (q === "unix") return { query: "unix", decision: evaluateUnix(ir), rule: null };
+  if (q === "unix") {
+    if (rest.length) throw new UsageError("`unix` takes no arguments", USAGE);
+    return { query: "unix", decision: evaluateUnix(ir), rule: { section: "network", index: 0, location: where(ir.network.span), summary: `unix: ${ir.network.unix}` } };
+  }
   if (q === "syscall") {
     const [name, ...args] = rest;
     if (!name) throw new UsageError("`syscall` takes a name", USAGE);
@@ -72,7 +84,9 @@ function ask(ir: IR, words: readonly string[], cwd: string): Answer {
     return {
       query: `syscall ${name}(${args.join(", ")})`,
       decision: formatAction(v.action),
-      rule: v.rule ? { section: "syscalls", index: v.ruleIndex! + 1, location: where(v.rule.span), summary: formatAction(v.rule.action) } : null,
+      rule: v.rule
+        ? { section: "syscalls", index: v.ruleIndex! + 1, location: where(v.rule.span), summary: formatAction(v.rule.action), ...(v.rule.reason ? { reason: v.rule.reason } : {}) }
+        : null,
     };
   }
   if (q === "command") {
@@ -82,7 +96,15 @@ function ask(ir: IR, words: readonly string[], cwd: string): Answer {
     return {
       query: `command ${rest.join(" ")}`,
       decision: v.decision,
-      rule: v.rule ? { section: "commands", index: idx + 1, location: where(v.rule.span), summary: `${v.rule.decision} ${v.rule.prefix.map((a) => (a.length > 1 ? `[${a.join("|")}]` : a[0])).join(" ")}` } : null,
+      rule: v.rule
+        ? {
+            section: "commands",
+            index: idx + 1,
+            location: where(v.rule.span),
+            summary: `${v.rule.decision} ${v.rule.prefix.map((a) => (a.length > 1 ? `[${a.join("|")}]` : a[0])).join(" ")}`,
+            ...(v.rule.reason ? { reason: v.rule.reason } : {}),
+          }
+        : null,
     };
   }
   throw new UsageError(`unknown query \`${q}\``, USAGE);
@@ -91,16 +113,18 @@ function ask(ir: IR, words: readonly string[], cwd: string): Answer {
 export async function runEval(policy: string | undefined, query: readonly string[], opts: EvalCommandOptions): Promise<number> {
   if ((policy === undefined) === (opts.preset === undefined)) throw new UsageError("name a policy file or a --preset, not both and not neither");
   const cwd = process.cwd();
-  const params = { ...environmentBindings(cwd), ...parseParams(opts.param) };
   const input: PolicyInput = policy !== undefined ? { kind: "file", path: policy } : { kind: "preset", name: opts.preset! };
-  const r = compilePolicy(input, { stopAfter: "build-ir" });
+  const explicit = parseParams(opts.param);
+  const r = compilePolicy(input, { stopAfter: "build-ir", params: explicit });
   if (policy !== undefined && r.filesRead.length === 0 && r.diagnostics.some((d) => d.code === "SBC0101")) throw new UsageError(r.diagnostics[0]!.message);
   const errors = r.diagnostics.filter((d) => d.severity === "error");
   if (!r.ir || errors.length) {
     printDiagnostics(errors, { format: opts.format === "json" ? "json" : "human", color: opts.color }, process.stderr);
     return EXIT_FINDINGS;
   }
-  const wanted = Object.fromEntries(Object.entries(params).filter(([k]) => r.ir!.params.some((p) => p.name === k)));
+  // Built-ins the command line did not bind come from this process's environment.
+  const env = environmentBindings(cwd);
+  const wanted = Object.fromEntries(r.ir.params.filter((p) => p.value === null && env[p.name] !== undefined).map((p) => [p.name, env[p.name]!]));
   const bound = bindIr(r.ir, wanted);
   if (!bound.ir) {
     printDiagnostics(bound.diagnostics, { format: opts.format === "json" ? "json" : "human", color: opts.color }, process.stderr);
@@ -117,6 +141,7 @@ export async function runEval(policy: string | undefined, query: readonly string
   else {
     process.stdout.write(`${answer.decision}  ${answer.query}\n`);
     process.stdout.write(answer.rule ? `  decided by the ${answer.rule.section} rule ${answer.rule.summary}${answer.rule.location ? ` at ${answer.rule.location}` : ""}\n` : "  decided by the default\n");
+    if (answer.rule?.reason) process.stdout.write(`  reason: ${oneLine(answer.rule.reason)}\n`);
   }
   return EXIT_OK;
 }

@@ -11,7 +11,10 @@ import { packageVersion } from "../package-root.js";
 import { UsageError } from "./exit.js";
 
 export function painter(stream: NodeJS.WriteStream, color: boolean): Painter | undefined {
-  const enabled = color && !process.env.NO_COLOR && (Boolean(process.env.FORCE_COLOR) || stream.isTTY === true);
+  const force = process.env.FORCE_COLOR;
+  const forced = force !== undefined && force !== "" && force !== "0" && force !== "false";
+  const refused = force === "0" || force === "false";
+  const enabled = color && !process.env.NO_COLOR && !refused && (forced || stream.isTTY === true);
   if (!enabled) return undefined;
   const c = pc.createColors(true);
   return { red: c.red, yellow: c.yellow, blue: c.blue, cyan: c.cyan, bold: c.bold, dim: c.dim };
@@ -20,7 +23,7 @@ export function painter(stream: NodeJS.WriteStream, color: boolean): Painter | u
 export function printDiagnostics(diagnostics: readonly Diagnostic[], opts: { format: string; color: boolean; quiet?: boolean }, stream: NodeJS.WriteStream): void {
   const shown = opts.quiet ? diagnostics.filter((d) => d.severity === "error") : diagnostics;
   if (opts.format === "json") {
-    stream.write(JSON.stringify({ diagnostics: shown.map(toJson), summary: counts(diagnostics) }, null, 2) + "\n");
+    stream.write(JSON.stringify({ diagnostics: shown.map(toJson), summary: counts(shown) }, null, 2) + "\n");
     return;
   }
   if (opts.format === "sarif") {

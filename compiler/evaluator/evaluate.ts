@@ -5,8 +5,9 @@
 // - filesystem: among rules that match the path and mention the access, the most specific wins — the deeper
 //   anchor (a glob is anchored at its literal prefix), then exact > glob > subtree; then the later layer
 //   (a file overrides the files it extends); at a full tie, deny wins. No rule: deny.
-// - network: among matching rules the latest layer decides; within it a deny wins over any allow. No rule:
-//   deny.
+// - network: a matching deny wins over any allow, whatever file either came from (network rules are broad, so
+//   a later file's `allow connect` must not silently reopen an address an earlier file denied; a file that
+//   wants to drop inherited rules starts over with `mode:`). No rule: deny.
 // - syscalls: among matching rules the latest layer decides; within it the strictest action wins
 //   (kill-process > kill-thread > trap > errno > user-notif > log > allow), and between equal actions the
 //   later rule. No rule: the default action.
@@ -121,15 +122,15 @@ export function evaluateNetwork(ir: IR, q: NetQuery): NetVerdict {
   if (!ip) throw new EvaluationError(`\`${q.host}\` is not an IP address`);
   if (!Number.isInteger(q.port) || q.port < 0 || q.port > 65535) throw new EvaluationError(`port \`${q.port}\` is out of 0–65535`);
   const protocol = q.protocol ?? "tcp";
-  let best: { rule: NetRule; index: number } | undefined;
+  let allow: { rule: NetRule; index: number } | undefined;
   for (let i = 0; i < ir.network.rules.length; i++) {
     const r = ir.network.rules[i]!;
     if (!r.ops.includes(q.op) || !r.protocols.includes(protocol) || !hostMatches(r, ip)) continue;
     if (!r.ports.some(([lo, hi]) => q.port >= lo && q.port <= hi)) continue;
-    // Keep the first rule of the best (layer, deny-over-allow) rank.
-    if (!best || r.layer > best.rule.layer || (r.layer === best.rule.layer && r.effect === "deny" && best.rule.effect === "allow")) best = { rule: r, index: i };
+    if (r.effect === "deny") return { decision: "deny", rule: r, ruleIndex: i };
+    allow ??= { rule: r, index: i };
   }
-  return best ? { decision: best.rule.effect, rule: best.rule, ruleIndex: best.index } : { decision: "deny", rule: null, ruleIndex: null };
+  return allow ? { decision: "allow", rule: allow.rule, ruleIndex: allow.index } : { decision: "deny", rule: null, ruleIndex: null };
 }
 
 export function evaluateUnix(ir: IR): Effect {

@@ -16,8 +16,9 @@ export function bindIr(ir: IR, bindings: Readonly<Record<string, string>>): { ir
   for (const p of ir.params) if (p.value !== null) values.set(p.name, p.value);
   for (const [k, v] of Object.entries(bindings)) {
     const parsed = parsePath(v, { what: `value of \`${k}\`` });
-    if (!parsed.template || parsed.template.param !== null || parsed.errors.length) {
-      diagnostics.push(diag("relativePath", `value of \`${k}\` must be an absolute path, found \`${v}\``));
+    const err = parsed.errors[0];
+    if (err || !parsed.template || parsed.template.param !== null) {
+      diagnostics.push(diag(err?.key ?? "misplacedParam", err?.message ?? `value of \`${k}\` must be an absolute path, not a parameter reference`, { help: "bind parameters to absolute paths" }));
       continue;
     }
     if (!values.has(k)) values.set(k, formatTemplate(parsed.template));

@@ -66,7 +66,7 @@ export interface NetRule {
   readonly hosts: "any" | "loopback" | readonly string[];
   /** Inclusive port ranges, sorted and merged; [[0, 65535]] for every port. */
   readonly ports: readonly (readonly [number, number])[];
-  /** Position of the rule's file in merge order; see FsRule.layer. */
+  /** Position of the rule's file in merge order; recorded for tools, not used by network precedence. */
   readonly layer: number;
   readonly reason?: string;
   readonly span?: Span;
@@ -76,6 +76,7 @@ export interface Network {
   /** AF_UNIX sockets (pathname, abstract and socketpair). */
   readonly unix: Effect;
   readonly rules: readonly NetRule[];
+  /** The network section that last set `unix` (for messages). */
   readonly span?: Span;
 }
 

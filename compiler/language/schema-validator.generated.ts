@@ -4,7 +4,7 @@
 
 export const validate = validate20;
 export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://sbc.invalid/schema/policy.schema.json","$comment":"Generated from compiler/language/schema.ts by `npm run gen`; do not edit.","title":"sbc policy","description":"A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.","type":"object","properties":{"sbc":{"type":"integer","description":"Format version of the policy language; this compiler reads 1."},"name":{"type":"string","description":"Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"description":{"type":"string","description":"What the policy is for."},"extends":{"description":"Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"params":{"type":"object","description":"Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"anyOf":[{"type":"string","description":"The default value."},{"type":"object","properties":{"default":{"type":"string","description":"The default value."},"description":{"type":"string","description":"What the parameter is."}},"additionalProperties":false}]}},"filesystem":{"type":"array","description":"Filesystem rules. Anything no rule allows is denied.","items":{"type":"object","description":"Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).","properties":{"allow":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"deny":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"exact":{"type":"string","description":"This path only, not what is beneath it."},"glob":{"type":"string","description":"Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."},"protect":{"type":"array","description":"Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).","items":{"type":"string"}},"if-missing":{"type":"string","enum":["skip","error"],"description":"What the loader does if the path does not exist at launch (default skip)."},"reason":{"type":"string","description":"Why the rule exists; shown by diagnostics and `debug`."}},"additionalProperties":false}},"network":{"description":"`off`, `on`, `unix-only`, `loopback`, or a detailed object.","anyOf":[{"type":"string","enum":["off","on","unix-only","loopback"]},{"type":"object","properties":{"unix":{"type":"string","enum":["allow","deny"],"description":"AF_UNIX sockets (default deny)."},"rules":{"type":"array","items":{"type":"object","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"protocol":{"type":"string","enum":["tcp","udp","any"],"description":"Default tcp."},"hosts":{"description":"`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.","anyOf":[{"type":"string","enum":["any","loopback"]},{"type":"array","items":{"type":"string"}}]},"ports":{"description":"Ports and ranges (`8000-8999`); default every port.","anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."},{"type":"array","items":{"anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."}]}}]},"reason":{"type":"string","description":"Why the rule exists."}},"additionalProperties":false}}},"additionalProperties":false}]},"syscalls":{"type":"object","properties":{"default":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"syscalls":{"description":"Syscall names and `@group` names.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"action":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"args":{"type":"array","description":"Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"required":["syscalls","action"],"additionalProperties":false}}},"additionalProperties":false},"commands":{"type":"object","properties":{"default":{"type":"string","enum":["allow","prompt","forbidden"],"description":"Decision for a command no rule matches (default prompt)."},"rules":{"type":"array","items":{"type":"object","properties":{"prefix":{"description":"Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.","anyOf":[{"type":"string"},{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}}]},"decision":{"type":"string","enum":["allow","prompt","forbidden"]},"reason":{"type":"string","description":"Why the rule exists."}},"required":["prefix","decision"],"additionalProperties":false}}},"additionalProperties":false},"tests":{"type":"array","items":{"type":"object","description":"One expectation: a query and its expected answer.","properties":{"name":{"type":"string","description":"A label for the test."},"read":{"type":"string","description":"Ask whether `read` on this path is allowed."},"list":{"type":"string","description":"Ask whether `list` on this path is allowed."},"execute":{"type":"string","description":"Ask whether `execute` on this path is allowed."},"write":{"type":"string","description":"Ask whether `write` on this path is allowed."},"truncate":{"type":"string","description":"Ask whether `truncate` on this path is allowed."},"ioctl":{"type":"string","description":"Ask whether `ioctl` on this path is allowed."},"create-file":{"type":"string","description":"Ask whether `create-file` on this path is allowed."},"create-dir":{"type":"string","description":"Ask whether `create-dir` on this path is allowed."},"create-symlink":{"type":"string","description":"Ask whether `create-symlink` on this path is allowed."},"create-special":{"type":"string","description":"Ask whether `create-special` on this path is allowed."},"delete-file":{"type":"string","description":"Ask whether `delete-file` on this path is allowed."},"delete-dir":{"type":"string","description":"Ask whether `delete-dir` on this path is allowed."},"rename":{"type":"string","description":"Ask whether `rename` on this path is allowed."},"connect":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"bind":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"protocol":{"type":"string","enum":["tcp","udp"]},"unix":{"type":"string","enum":["connect"],"description":"Ask whether AF_UNIX sockets may be used."},"syscall":{"type":"string","description":"A syscall name."},"args":{"type":"array","description":"Up to six argument values: numbers or constant expressions.","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}},"command":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"expect":{"description":"allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.","anyOf":[{"type":"string"},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]}},"required":["expect"],"additionalProperties":false}}},"required":["sbc"],"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://sbc.invalid/schema/policy.schema.json","$comment":"Generated from compiler/language/schema.ts by `npm run gen`; do not edit.","title":"sbc policy","description":"A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.","type":"object","properties":{"sbc":{"type":"integer","description":"Format version of the policy language; this compiler reads 1."},"name":{"type":"string","description":"Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"description":{"type":"string","description":"What the policy is for."},"extends":{"description":"Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"params":{"type":"object","description":"Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"anyOf":[{"type":"string","description":"The default value."},{"type":"object","properties":{"default":{"type":"string","description":"The default value."},"description":{"type":"string","description":"What the parameter is."}},"additionalProperties":false}]}},"filesystem":{"type":"array","description":"Filesystem rules. Anything no rule allows is denied.","items":{"type":"object","description":"Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).","properties":{"allow":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"deny":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"exact":{"type":"string","description":"This path only, not what is beneath it."},"glob":{"type":"string","description":"Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."},"protect":{"type":"array","description":"Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).","items":{"type":"string"}},"if-missing":{"type":"string","enum":["skip","error"],"description":"What the loader does if the path does not exist at launch (default skip)."},"reason":{"type":"string","description":"Why the rule exists; kept in the IR and shown by `sbc eval`."}},"additionalProperties":false}},"network":{"description":"`off`, `on`, `unix-only`, `loopback`, or a detailed object.","anyOf":[{"type":"string","enum":["off","on","unix-only","loopback"]},{"type":"object","properties":{"mode":{"type":"string","enum":["off","on","unix-only","loopback"],"description":"Start over from this mode, dropping what extended files said, then apply `unix` and `rules`."},"unix":{"type":"string","enum":["allow","deny"],"description":"AF_UNIX sockets (default deny)."},"rules":{"type":"array","items":{"type":"object","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"protocol":{"type":"string","enum":["tcp","udp","any"],"description":"Default tcp."},"hosts":{"description":"`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.","anyOf":[{"type":"string","enum":["any","loopback"]},{"type":"array","items":{"type":"string"}}]},"ports":{"description":"Ports and ranges (`8000-8999`); default every port.","anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."},{"type":"array","items":{"anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."}]}}]},"reason":{"type":"string","description":"Why the rule exists."}},"additionalProperties":false}}},"additionalProperties":false}]},"syscalls":{"type":"object","properties":{"default":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"syscalls":{"description":"Syscall names and `@group` names.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"action":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"args":{"type":"array","description":"Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"required":["syscalls","action"],"additionalProperties":false}}},"additionalProperties":false},"commands":{"type":"object","properties":{"default":{"type":"string","enum":["allow","prompt","forbidden"],"description":"Decision for a command no rule matches (default prompt)."},"rules":{"type":"array","items":{"type":"object","properties":{"prefix":{"description":"Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.","anyOf":[{"type":"string"},{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}}]},"decision":{"type":"string","enum":["allow","prompt","forbidden"]},"reason":{"type":"string","description":"Why the rule exists."}},"required":["prefix","decision"],"additionalProperties":false}}},"additionalProperties":false},"tests":{"type":"array","items":{"type":"object","description":"One expectation: a query and its expected answer.","properties":{"name":{"type":"string","description":"A label for the test."},"read":{"type":"string","description":"Ask whether `read` on this path is allowed."},"list":{"type":"string","description":"Ask whether `list` on this path is allowed."},"execute":{"type":"string","description":"Ask whether `execute` on this path is allowed."},"write":{"type":"string","description":"Ask whether `write` on this path is allowed."},"truncate":{"type":"string","description":"Ask whether `truncate` on this path is allowed."},"ioctl":{"type":"string","description":"Ask whether `ioctl` on this path is allowed."},"create-file":{"type":"string","description":"Ask whether `create-file` on this path is allowed."},"create-dir":{"type":"string","description":"Ask whether `create-dir` on this path is allowed."},"create-symlink":{"type":"string","description":"Ask whether `create-symlink` on this path is allowed."},"create-special":{"type":"string","description":"Ask whether `create-special` on this path is allowed."},"delete-file":{"type":"string","description":"Ask whether `delete-file` on this path is allowed."},"delete-dir":{"type":"string","description":"Ask whether `delete-dir` on this path is allowed."},"rename":{"type":"string","description":"Ask whether `rename` on this path is allowed."},"connect":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"bind":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"protocol":{"type":"string","enum":["tcp","udp"]},"unix":{"type":"string","enum":["connect"],"description":"Ask whether AF_UNIX sockets may be used."},"syscall":{"type":"string","description":"A syscall name."},"args":{"type":"array","description":"Up to six argument values: numbers or constant expressions.","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}},"command":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"expect":{"description":"allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.","anyOf":[{"type":"string"},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]}},"required":["expect"],"additionalProperties":false}}},"required":["sbc"],"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", "u");
 const pattern5 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
@@ -648,7 +648,7 @@ valid19 = valid19 || _valid4;
 const _errs71 = errors;
 if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
 for(const key5 in data22){
-if(!((key5 === "unix") || (key5 === "rules"))){
+if(!(((key5 === "mode") || (key5 === "unix")) || (key5 === "rules"))){
 const err44 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.network.anyOf[1],data:data22};
 if(vErrors === null){
 vErrors = [err44];
@@ -659,10 +659,10 @@ vErrors.push(err44);
 errors++;
 }
 }
-if(data22.unix !== undefined){
-let data23 = data22.unix;
+if(data22.mode !== undefined){
+let data23 = data22.mode;
 if(typeof data23 !== "string"){
-const err45 = {instancePath:instancePath+"/network/unix",schemaPath:"#/properties/network/anyOf/1/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.unix.type,parentSchema:schema31.properties.network.anyOf[1].properties.unix,data:data23};
+const err45 = {instancePath:instancePath+"/network/mode",schemaPath:"#/properties/network/anyOf/1/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.mode.type,parentSchema:schema31.properties.network.anyOf[1].properties.mode,data:data23};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -671,8 +671,8 @@ vErrors.push(err45);
 }
 errors++;
 }
-if(!((data23 === "allow") || (data23 === "deny"))){
-const err46 = {instancePath:instancePath+"/network/unix",schemaPath:"#/properties/network/anyOf/1/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.unix.enum,parentSchema:schema31.properties.network.anyOf[1].properties.unix,data:data23};
+if(!((((data23 === "off") || (data23 === "on")) || (data23 === "unix-only")) || (data23 === "loopback"))){
+const err46 = {instancePath:instancePath+"/network/mode",schemaPath:"#/properties/network/anyOf/1/properties/mode/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.mode.enum,parentSchema:schema31.properties.network.anyOf[1].properties.mode,data:data23};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -682,16 +682,10 @@ vErrors.push(err46);
 errors++;
 }
 }
-if(data22.rules !== undefined){
-let data24 = data22.rules;
-if(Array.isArray(data24)){
-const len5 = data24.length;
-for(let i5=0; i5<len5; i5++){
-let data25 = data24[i5];
-if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
-for(const key6 in data25){
-if(!((((((key6 === "allow") || (key6 === "deny")) || (key6 === "protocol")) || (key6 === "hosts")) || (key6 === "ports")) || (key6 === "reason"))){
-const err47 = {instancePath:instancePath+"/network/rules/" + i5,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items,data:data25};
+if(data22.unix !== undefined){
+let data24 = data22.unix;
+if(typeof data24 !== "string"){
+const err47 = {instancePath:instancePath+"/network/unix",schemaPath:"#/properties/network/anyOf/1/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.unix.type,parentSchema:schema31.properties.network.anyOf[1].properties.unix,data:data24};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -700,14 +694,8 @@ vErrors.push(err47);
 }
 errors++;
 }
-}
-if(data25.allow !== undefined){
-let data26 = data25.allow;
-const _errs82 = errors;
-let valid24 = false;
-const _errs83 = errors;
-if(typeof data26 !== "string"){
-const err48 = {instancePath:instancePath+"/network/rules/" + i5+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0],data:data26};
+if(!((data24 === "allow") || (data24 === "deny"))){
+const err48 = {instancePath:instancePath+"/network/unix",schemaPath:"#/properties/network/anyOf/1/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.unix.enum,parentSchema:schema31.properties.network.anyOf[1].properties.unix,data:data24};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -716,8 +704,17 @@ vErrors.push(err48);
 }
 errors++;
 }
-if(!((data26 === "connect") || (data26 === "bind"))){
-const err49 = {instancePath:instancePath+"/network/rules/" + i5+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0].enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0],data:data26};
+}
+if(data22.rules !== undefined){
+let data25 = data22.rules;
+if(Array.isArray(data25)){
+const len5 = data25.length;
+for(let i5=0; i5<len5; i5++){
+let data26 = data25[i5];
+if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
+for(const key6 in data26){
+if(!((((((key6 === "allow") || (key6 === "deny")) || (key6 === "protocol")) || (key6 === "hosts")) || (key6 === "ports")) || (key6 === "reason"))){
+const err49 = {instancePath:instancePath+"/network/rules/" + i5,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items,data:data26};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -726,15 +723,14 @@ vErrors.push(err49);
 }
 errors++;
 }
-var _valid5 = _errs83 === errors;
-valid24 = valid24 || _valid5;
+}
+if(data26.allow !== undefined){
+let data27 = data26.allow;
+const _errs84 = errors;
+let valid24 = false;
 const _errs85 = errors;
-if(Array.isArray(data26)){
-const len6 = data26.length;
-for(let i6=0; i6<len6; i6++){
-let data27 = data26[i6];
 if(typeof data27 !== "string"){
-const err50 = {instancePath:instancePath+"/network/rules/" + i5+"/allow/" + i6,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items,data:data27};
+const err50 = {instancePath:instancePath+"/network/rules/" + i5+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0],data:data27};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -744,7 +740,7 @@ vErrors.push(err50);
 errors++;
 }
 if(!((data27 === "connect") || (data27 === "bind"))){
-const err51 = {instancePath:instancePath+"/network/rules/" + i5+"/allow/" + i6,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/1/items/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items.enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items,data:data27};
+const err51 = {instancePath:instancePath+"/network/rules/" + i5+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0].enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0],data:data27};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -753,10 +749,15 @@ vErrors.push(err51);
 }
 errors++;
 }
-}
-}
-else {
-const err52 = {instancePath:instancePath+"/network/rules/" + i5+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1],data:data26};
+var _valid5 = _errs85 === errors;
+valid24 = valid24 || _valid5;
+const _errs87 = errors;
+if(Array.isArray(data27)){
+const len6 = data27.length;
+for(let i6=0; i6<len6; i6++){
+let data28 = data27[i6];
+if(typeof data28 !== "string"){
+const err52 = {instancePath:instancePath+"/network/rules/" + i5+"/allow/" + i6,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items,data:data28};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -765,10 +766,8 @@ vErrors.push(err52);
 }
 errors++;
 }
-var _valid5 = _errs85 === errors;
-valid24 = valid24 || _valid5;
-if(!valid24){
-const err53 = {instancePath:instancePath+"/network/rules/" + i5+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow,data:data26};
+if(!((data28 === "connect") || (data28 === "bind"))){
+const err53 = {instancePath:instancePath+"/network/rules/" + i5+"/allow/" + i6,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/1/items/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items.enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items,data:data28};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -777,25 +776,10 @@ vErrors.push(err53);
 }
 errors++;
 }
-else {
-errors = _errs82;
-if(vErrors !== null){
-if(_errs82){
-vErrors.length = _errs82;
+}
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data25.deny !== undefined){
-let data28 = data25.deny;
-const _errs90 = errors;
-let valid27 = false;
-const _errs91 = errors;
-if(typeof data28 !== "string"){
-const err54 = {instancePath:instancePath+"/network/rules/" + i5+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0],data:data28};
+const err54 = {instancePath:instancePath+"/network/rules/" + i5+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1],data:data27};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -804,8 +788,10 @@ vErrors.push(err54);
 }
 errors++;
 }
-if(!((data28 === "connect") || (data28 === "bind"))){
-const err55 = {instancePath:instancePath+"/network/rules/" + i5+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0].enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0],data:data28};
+var _valid5 = _errs87 === errors;
+valid24 = valid24 || _valid5;
+if(!valid24){
+const err55 = {instancePath:instancePath+"/network/rules/" + i5+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow,data:data27};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -814,15 +800,25 @@ vErrors.push(err55);
 }
 errors++;
 }
-var _valid6 = _errs91 === errors;
-valid27 = valid27 || _valid6;
+else {
+errors = _errs84;
+if(vErrors !== null){
+if(_errs84){
+vErrors.length = _errs84;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data26.deny !== undefined){
+let data29 = data26.deny;
+const _errs92 = errors;
+let valid27 = false;
 const _errs93 = errors;
-if(Array.isArray(data28)){
-const len7 = data28.length;
-for(let i7=0; i7<len7; i7++){
-let data29 = data28[i7];
 if(typeof data29 !== "string"){
-const err56 = {instancePath:instancePath+"/network/rules/" + i5+"/deny/" + i7,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items,data:data29};
+const err56 = {instancePath:instancePath+"/network/rules/" + i5+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0],data:data29};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -832,7 +828,7 @@ vErrors.push(err56);
 errors++;
 }
 if(!((data29 === "connect") || (data29 === "bind"))){
-const err57 = {instancePath:instancePath+"/network/rules/" + i5+"/deny/" + i7,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/1/items/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items.enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items,data:data29};
+const err57 = {instancePath:instancePath+"/network/rules/" + i5+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0].enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0],data:data29};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -841,10 +837,15 @@ vErrors.push(err57);
 }
 errors++;
 }
-}
-}
-else {
-const err58 = {instancePath:instancePath+"/network/rules/" + i5+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1],data:data28};
+var _valid6 = _errs93 === errors;
+valid27 = valid27 || _valid6;
+const _errs95 = errors;
+if(Array.isArray(data29)){
+const len7 = data29.length;
+for(let i7=0; i7<len7; i7++){
+let data30 = data29[i7];
+if(typeof data30 !== "string"){
+const err58 = {instancePath:instancePath+"/network/rules/" + i5+"/deny/" + i7,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items,data:data30};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -853,10 +854,8 @@ vErrors.push(err58);
 }
 errors++;
 }
-var _valid6 = _errs93 === errors;
-valid27 = valid27 || _valid6;
-if(!valid27){
-const err59 = {instancePath:instancePath+"/network/rules/" + i5+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny,data:data28};
+if(!((data30 === "connect") || (data30 === "bind"))){
+const err59 = {instancePath:instancePath+"/network/rules/" + i5+"/deny/" + i7,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/1/items/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items.enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items,data:data30};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -865,22 +864,10 @@ vErrors.push(err59);
 }
 errors++;
 }
-else {
-errors = _errs90;
-if(vErrors !== null){
-if(_errs90){
-vErrors.length = _errs90;
+}
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data25.protocol !== undefined){
-let data30 = data25.protocol;
-if(typeof data30 !== "string"){
-const err60 = {instancePath:instancePath+"/network/rules/" + i5+"/protocol",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol,data:data30};
+const err60 = {instancePath:instancePath+"/network/rules/" + i5+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1],data:data29};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -889,8 +876,10 @@ vErrors.push(err60);
 }
 errors++;
 }
-if(!(((data30 === "tcp") || (data30 === "udp")) || (data30 === "any"))){
-const err61 = {instancePath:instancePath+"/network/rules/" + i5+"/protocol",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol.enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol,data:data30};
+var _valid6 = _errs95 === errors;
+valid27 = valid27 || _valid6;
+if(!valid27){
+const err61 = {instancePath:instancePath+"/network/rules/" + i5+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny,data:data29};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -899,14 +888,22 @@ vErrors.push(err61);
 }
 errors++;
 }
+else {
+errors = _errs92;
+if(vErrors !== null){
+if(_errs92){
+vErrors.length = _errs92;
 }
-if(data25.hosts !== undefined){
-let data31 = data25.hosts;
-const _errs100 = errors;
-let valid30 = false;
-const _errs101 = errors;
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data26.protocol !== undefined){
+let data31 = data26.protocol;
 if(typeof data31 !== "string"){
-const err62 = {instancePath:instancePath+"/network/rules/" + i5+"/hosts",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0],data:data31};
+const err62 = {instancePath:instancePath+"/network/rules/" + i5+"/protocol",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol,data:data31};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -915,8 +912,8 @@ vErrors.push(err62);
 }
 errors++;
 }
-if(!((data31 === "any") || (data31 === "loopback"))){
-const err63 = {instancePath:instancePath+"/network/rules/" + i5+"/hosts",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0].enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0],data:data31};
+if(!(((data31 === "tcp") || (data31 === "udp")) || (data31 === "any"))){
+const err63 = {instancePath:instancePath+"/network/rules/" + i5+"/protocol",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol.enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol,data:data31};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -925,15 +922,14 @@ vErrors.push(err63);
 }
 errors++;
 }
-var _valid7 = _errs101 === errors;
-valid30 = valid30 || _valid7;
+}
+if(data26.hosts !== undefined){
+let data32 = data26.hosts;
+const _errs102 = errors;
+let valid30 = false;
 const _errs103 = errors;
-if(Array.isArray(data31)){
-const len8 = data31.length;
-for(let i8=0; i8<len8; i8++){
-let data32 = data31[i8];
 if(typeof data32 !== "string"){
-const err64 = {instancePath:instancePath+"/network/rules/" + i5+"/hosts/" + i8,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[1].items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[1].items,data:data32};
+const err64 = {instancePath:instancePath+"/network/rules/" + i5+"/hosts",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0],data:data32};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -942,10 +938,8 @@ vErrors.push(err64);
 }
 errors++;
 }
-}
-}
-else {
-const err65 = {instancePath:instancePath+"/network/rules/" + i5+"/hosts",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[1],data:data31};
+if(!((data32 === "any") || (data32 === "loopback"))){
+const err65 = {instancePath:instancePath+"/network/rules/" + i5+"/hosts",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0].enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0],data:data32};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -956,8 +950,13 @@ errors++;
 }
 var _valid7 = _errs103 === errors;
 valid30 = valid30 || _valid7;
-if(!valid30){
-const err66 = {instancePath:instancePath+"/network/rules/" + i5+"/hosts",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts,data:data31};
+const _errs105 = errors;
+if(Array.isArray(data32)){
+const len8 = data32.length;
+for(let i8=0; i8<len8; i8++){
+let data33 = data32[i8];
+if(typeof data33 !== "string"){
+const err66 = {instancePath:instancePath+"/network/rules/" + i5+"/hosts/" + i8,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[1].items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[1].items,data:data33};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -966,25 +965,10 @@ vErrors.push(err66);
 }
 errors++;
 }
-else {
-errors = _errs100;
-if(vErrors !== null){
-if(_errs100){
-vErrors.length = _errs100;
+}
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data25.ports !== undefined){
-let data33 = data25.ports;
-const _errs108 = errors;
-let valid33 = false;
-const _errs109 = errors;
-if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
-const err67 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[0],data:data33};
+const err67 = {instancePath:instancePath+"/network/rules/" + i5+"/hosts",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[1],data:data32};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -993,11 +977,10 @@ vErrors.push(err67);
 }
 errors++;
 }
-var _valid8 = _errs109 === errors;
-valid33 = valid33 || _valid8;
-const _errs111 = errors;
-if(typeof data33 !== "string"){
-const err68 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[1],data:data33};
+var _valid7 = _errs105 === errors;
+valid30 = valid30 || _valid7;
+if(!valid30){
+const err68 = {instancePath:instancePath+"/network/rules/" + i5+"/hosts",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts,data:data32};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -1006,18 +989,25 @@ vErrors.push(err68);
 }
 errors++;
 }
-var _valid8 = _errs111 === errors;
-valid33 = valid33 || _valid8;
-const _errs113 = errors;
-if(Array.isArray(data33)){
-const len9 = data33.length;
-for(let i9=0; i9<len9; i9++){
-let data34 = data33[i9];
-const _errs116 = errors;
-let valid36 = false;
-const _errs117 = errors;
+else {
+errors = _errs102;
+if(vErrors !== null){
+if(_errs102){
+vErrors.length = _errs102;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data26.ports !== undefined){
+let data34 = data26.ports;
+const _errs110 = errors;
+let valid33 = false;
+const _errs111 = errors;
 if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
-const err69 = {instancePath:instancePath+"/network/rules/" + i5+"/ports/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[0],data:data34};
+const err69 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[0],data:data34};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -1026,11 +1016,11 @@ vErrors.push(err69);
 }
 errors++;
 }
-var _valid9 = _errs117 === errors;
-valid36 = valid36 || _valid9;
-const _errs119 = errors;
+var _valid8 = _errs111 === errors;
+valid33 = valid33 || _valid8;
+const _errs113 = errors;
 if(typeof data34 !== "string"){
-const err70 = {instancePath:instancePath+"/network/rules/" + i5+"/ports/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[1],data:data34};
+const err70 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[1],data:data34};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -1039,10 +1029,18 @@ vErrors.push(err70);
 }
 errors++;
 }
-var _valid9 = _errs119 === errors;
-valid36 = valid36 || _valid9;
-if(!valid36){
-const err71 = {instancePath:instancePath+"/network/rules/" + i5+"/ports/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items,data:data34};
+var _valid8 = _errs113 === errors;
+valid33 = valid33 || _valid8;
+const _errs115 = errors;
+if(Array.isArray(data34)){
+const len9 = data34.length;
+for(let i9=0; i9<len9; i9++){
+let data35 = data34[i9];
+const _errs118 = errors;
+let valid36 = false;
+const _errs119 = errors;
+if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+const err71 = {instancePath:instancePath+"/network/rules/" + i5+"/ports/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[0],data:data35};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -1051,21 +1049,11 @@ vErrors.push(err71);
 }
 errors++;
 }
-else {
-errors = _errs116;
-if(vErrors !== null){
-if(_errs116){
-vErrors.length = _errs116;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err72 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2],data:data33};
+var _valid9 = _errs119 === errors;
+valid36 = valid36 || _valid9;
+const _errs121 = errors;
+if(typeof data35 !== "string"){
+const err72 = {instancePath:instancePath+"/network/rules/" + i5+"/ports/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[1],data:data35};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -1074,10 +1062,10 @@ vErrors.push(err72);
 }
 errors++;
 }
-var _valid8 = _errs113 === errors;
-valid33 = valid33 || _valid8;
-if(!valid33){
-const err73 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports,data:data33};
+var _valid9 = _errs121 === errors;
+valid36 = valid36 || _valid9;
+if(!valid36){
+const err73 = {instancePath:instancePath+"/network/rules/" + i5+"/ports/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items,data:data35};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -1087,10 +1075,10 @@ vErrors.push(err73);
 errors++;
 }
 else {
-errors = _errs108;
+errors = _errs118;
 if(vErrors !== null){
-if(_errs108){
-vErrors.length = _errs108;
+if(_errs118){
+vErrors.length = _errs118;
 }
 else {
 vErrors = null;
@@ -1098,10 +1086,9 @@ vErrors = null;
 }
 }
 }
-if(data25.reason !== undefined){
-let data35 = data25.reason;
-if(typeof data35 !== "string"){
-const err74 = {instancePath:instancePath+"/network/rules/" + i5+"/reason",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason,data:data35};
+}
+else {
+const err74 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2],data:data34};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -1110,10 +1097,10 @@ vErrors.push(err74);
 }
 errors++;
 }
-}
-}
-else {
-const err75 = {instancePath:instancePath+"/network/rules/" + i5,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].properties.rules.items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items,data:data25};
+var _valid8 = _errs115 === errors;
+valid33 = valid33 || _valid8;
+if(!valid33){
+const err75 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports,data:data34};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -1122,10 +1109,22 @@ vErrors.push(err75);
 }
 errors++;
 }
-}
+else {
+errors = _errs110;
+if(vErrors !== null){
+if(_errs110){
+vErrors.length = _errs110;
 }
 else {
-const err76 = {instancePath:instancePath+"/network/rules",schemaPath:"#/properties/network/anyOf/1/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules,data:data24};
+vErrors = null;
+}
+}
+}
+}
+if(data26.reason !== undefined){
+let data36 = data26.reason;
+if(typeof data36 !== "string"){
+const err76 = {instancePath:instancePath+"/network/rules/" + i5+"/reason",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason,data:data36};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -1137,7 +1136,7 @@ errors++;
 }
 }
 else {
-const err77 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1],data:data22};
+const err77 = {instancePath:instancePath+"/network/rules/" + i5,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].properties.rules.items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items,data:data26};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -1146,15 +1145,39 @@ vErrors.push(err77);
 }
 errors++;
 }
-var _valid4 = _errs71 === errors;
-valid19 = valid19 || _valid4;
-if(!valid19){
-const err78 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf,parentSchema:schema31.properties.network,data:data22};
+}
+}
+else {
+const err78 = {instancePath:instancePath+"/network/rules",schemaPath:"#/properties/network/anyOf/1/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules,data:data25};
 if(vErrors === null){
 vErrors = [err78];
 }
 else {
 vErrors.push(err78);
+}
+errors++;
+}
+}
+}
+else {
+const err79 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1],data:data22};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+var _valid4 = _errs71 === errors;
+valid19 = valid19 || _valid4;
+if(!valid19){
+const err80 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf,parentSchema:schema31.properties.network,data:data22};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
 }
 errors++;
 }
@@ -1171,37 +1194,11 @@ vErrors = null;
 }
 }
 if(data.syscalls !== undefined){
-let data36 = data.syscalls;
-if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
-for(const key7 in data36){
+let data37 = data.syscalls;
+if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
+for(const key7 in data37){
 if(!((key7 === "default") || (key7 === "rules"))){
-const err79 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls,data:data36};
-if(vErrors === null){
-vErrors = [err79];
-}
-else {
-vErrors.push(err79);
-}
-errors++;
-}
-}
-if(data36.default !== undefined){
-let data37 = data36.default;
-const _errs127 = errors;
-let valid38 = false;
-const _errs128 = errors;
-if(typeof data37 !== "string"){
-const err80 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data37};
-if(vErrors === null){
-vErrors = [err80];
-}
-else {
-vErrors.push(err80);
-}
-errors++;
-}
-if(!(((((((data37 === "allow") || (data37 === "log")) || (data37 === "trap")) || (data37 === "errno")) || (data37 === "user-notif")) || (data37 === "kill-thread")) || (data37 === "kill-process"))){
-const err81 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.default.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.default.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data37};
+const err81 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls,data:data37};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1210,12 +1207,14 @@ vErrors.push(err81);
 }
 errors++;
 }
-var _valid10 = _errs128 === errors;
-valid38 = valid38 || _valid10;
+}
+if(data37.default !== undefined){
+let data38 = data37.default;
+const _errs129 = errors;
+let valid38 = false;
 const _errs130 = errors;
-if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
-if(data37.errno === undefined){
-const err82 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.default.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data37};
+if(typeof data38 !== "string"){
+const err82 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data38};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1224,9 +1223,8 @@ vErrors.push(err82);
 }
 errors++;
 }
-for(const key8 in data37){
-if(!(key8 === "errno")){
-const err83 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data37};
+if(!(((((((data38 === "allow") || (data38 === "log")) || (data38 === "trap")) || (data38 === "errno")) || (data38 === "user-notif")) || (data38 === "kill-thread")) || (data38 === "kill-process"))){
+const err83 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.default.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.default.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data38};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1235,14 +1233,12 @@ vErrors.push(err83);
 }
 errors++;
 }
-}
-if(data37.errno !== undefined){
-let data38 = data37.errno;
-const _errs134 = errors;
-let valid40 = false;
-const _errs135 = errors;
-if(typeof data38 !== "string"){
-const err84 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0],data:data38};
+var _valid10 = _errs130 === errors;
+valid38 = valid38 || _valid10;
+const _errs132 = errors;
+if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
+if(data38.errno === undefined){
+const err84 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.default.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data38};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1251,11 +1247,9 @@ vErrors.push(err84);
 }
 errors++;
 }
-var _valid11 = _errs135 === errors;
-valid40 = valid40 || _valid11;
-const _errs137 = errors;
-if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
-const err85 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1],data:data38};
+for(const key8 in data38){
+if(!(key8 === "errno")){
+const err85 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data38};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1264,10 +1258,14 @@ vErrors.push(err85);
 }
 errors++;
 }
-var _valid11 = _errs137 === errors;
-valid40 = valid40 || _valid11;
-if(!valid40){
-const err86 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno,data:data38};
+}
+if(data38.errno !== undefined){
+let data39 = data38.errno;
+const _errs136 = errors;
+let valid40 = false;
+const _errs137 = errors;
+if(typeof data39 !== "string"){
+const err86 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0],data:data39};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1276,21 +1274,11 @@ vErrors.push(err86);
 }
 errors++;
 }
-else {
-errors = _errs134;
-if(vErrors !== null){
-if(_errs134){
-vErrors.length = _errs134;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err87 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.default.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data37};
+var _valid11 = _errs137 === errors;
+valid40 = valid40 || _valid11;
+const _errs139 = errors;
+if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
+const err87 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1],data:data39};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1299,10 +1287,10 @@ vErrors.push(err87);
 }
 errors++;
 }
-var _valid10 = _errs130 === errors;
-valid38 = valid38 || _valid10;
-if(!valid38){
-const err88 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf,parentSchema:schema31.properties.syscalls.properties.default,data:data37};
+var _valid11 = _errs139 === errors;
+valid40 = valid40 || _valid11;
+if(!valid40){
+const err88 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno,data:data39};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1312,10 +1300,10 @@ vErrors.push(err88);
 errors++;
 }
 else {
-errors = _errs127;
+errors = _errs136;
 if(vErrors !== null){
-if(_errs127){
-vErrors.length = _errs127;
+if(_errs136){
+vErrors.length = _errs136;
 }
 else {
 vErrors = null;
@@ -1323,15 +1311,9 @@ vErrors = null;
 }
 }
 }
-if(data36.rules !== undefined){
-let data39 = data36.rules;
-if(Array.isArray(data39)){
-const len10 = data39.length;
-for(let i10=0; i10<len10; i10++){
-let data40 = data39[i10];
-if(data40 && typeof data40 == "object" && !Array.isArray(data40)){
-if(data40.syscalls === undefined){
-const err89 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "syscalls"},message:"must have required property '"+"syscalls"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data40};
+}
+else {
+const err89 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.default.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data38};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1340,8 +1322,10 @@ vErrors.push(err89);
 }
 errors++;
 }
-if(data40.action === undefined){
-const err90 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "action"},message:"must have required property '"+"action"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data40};
+var _valid10 = _errs132 === errors;
+valid38 = valid38 || _valid10;
+if(!valid38){
+const err90 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf,parentSchema:schema31.properties.syscalls.properties.default,data:data38};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1350,9 +1334,27 @@ vErrors.push(err90);
 }
 errors++;
 }
-for(const key9 in data40){
-if(!((((key9 === "syscalls") || (key9 === "action")) || (key9 === "args")) || (key9 === "reason"))){
-const err91 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data40};
+else {
+errors = _errs129;
+if(vErrors !== null){
+if(_errs129){
+vErrors.length = _errs129;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data37.rules !== undefined){
+let data40 = data37.rules;
+if(Array.isArray(data40)){
+const len10 = data40.length;
+for(let i10=0; i10<len10; i10++){
+let data41 = data40[i10];
+if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
+if(data41.syscalls === undefined){
+const err91 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "syscalls"},message:"must have required property '"+"syscalls"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data41};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1361,14 +1363,8 @@ vErrors.push(err91);
 }
 errors++;
 }
-}
-if(data40.syscalls !== undefined){
-let data41 = data40.syscalls;
-const _errs145 = errors;
-let valid44 = false;
-const _errs146 = errors;
-if(typeof data41 !== "string"){
-const err92 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0],data:data41};
+if(data41.action === undefined){
+const err92 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "action"},message:"must have required property '"+"action"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data41};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1377,15 +1373,9 @@ vErrors.push(err92);
 }
 errors++;
 }
-var _valid12 = _errs146 === errors;
-valid44 = valid44 || _valid12;
-const _errs148 = errors;
-if(Array.isArray(data41)){
-const len11 = data41.length;
-for(let i11=0; i11<len11; i11++){
-let data42 = data41[i11];
-if(typeof data42 !== "string"){
-const err93 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls/" + i11,schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items,data:data42};
+for(const key9 in data41){
+if(!((((key9 === "syscalls") || (key9 === "action")) || (key9 === "args")) || (key9 === "reason"))){
+const err93 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data41};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1395,9 +1385,13 @@ vErrors.push(err93);
 errors++;
 }
 }
-}
-else {
-const err94 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1],data:data41};
+if(data41.syscalls !== undefined){
+let data42 = data41.syscalls;
+const _errs147 = errors;
+let valid44 = false;
+const _errs148 = errors;
+if(typeof data42 !== "string"){
+const err94 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0],data:data42};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1408,8 +1402,13 @@ errors++;
 }
 var _valid12 = _errs148 === errors;
 valid44 = valid44 || _valid12;
-if(!valid44){
-const err95 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls,data:data41};
+const _errs150 = errors;
+if(Array.isArray(data42)){
+const len11 = data42.length;
+for(let i11=0; i11<len11; i11++){
+let data43 = data42[i11];
+if(typeof data43 !== "string"){
+const err95 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls/" + i11,schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items,data:data43};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1418,25 +1417,10 @@ vErrors.push(err95);
 }
 errors++;
 }
-else {
-errors = _errs145;
-if(vErrors !== null){
-if(_errs145){
-vErrors.length = _errs145;
+}
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data40.action !== undefined){
-let data43 = data40.action;
-const _errs153 = errors;
-let valid47 = false;
-const _errs154 = errors;
-if(typeof data43 !== "string"){
-const err96 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data43};
+const err96 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1],data:data42};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1445,8 +1429,10 @@ vErrors.push(err96);
 }
 errors++;
 }
-if(!(((((((data43 === "allow") || (data43 === "log")) || (data43 === "trap")) || (data43 === "errno")) || (data43 === "user-notif")) || (data43 === "kill-thread")) || (data43 === "kill-process"))){
-const err97 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data43};
+var _valid12 = _errs150 === errors;
+valid44 = valid44 || _valid12;
+if(!valid44){
+const err97 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls,data:data42};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1455,12 +1441,25 @@ vErrors.push(err97);
 }
 errors++;
 }
-var _valid13 = _errs154 === errors;
-valid47 = valid47 || _valid13;
+else {
+errors = _errs147;
+if(vErrors !== null){
+if(_errs147){
+vErrors.length = _errs147;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data41.action !== undefined){
+let data44 = data41.action;
+const _errs155 = errors;
+let valid47 = false;
 const _errs156 = errors;
-if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
-if(data43.errno === undefined){
-const err98 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data43};
+if(typeof data44 !== "string"){
+const err98 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data44};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1469,9 +1468,8 @@ vErrors.push(err98);
 }
 errors++;
 }
-for(const key10 in data43){
-if(!(key10 === "errno")){
-const err99 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data43};
+if(!(((((((data44 === "allow") || (data44 === "log")) || (data44 === "trap")) || (data44 === "errno")) || (data44 === "user-notif")) || (data44 === "kill-thread")) || (data44 === "kill-process"))){
+const err99 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data44};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1480,14 +1478,12 @@ vErrors.push(err99);
 }
 errors++;
 }
-}
-if(data43.errno !== undefined){
-let data44 = data43.errno;
-const _errs160 = errors;
-let valid49 = false;
-const _errs161 = errors;
-if(typeof data44 !== "string"){
-const err100 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0],data:data44};
+var _valid13 = _errs156 === errors;
+valid47 = valid47 || _valid13;
+const _errs158 = errors;
+if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
+if(data44.errno === undefined){
+const err100 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data44};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1496,11 +1492,9 @@ vErrors.push(err100);
 }
 errors++;
 }
-var _valid14 = _errs161 === errors;
-valid49 = valid49 || _valid14;
-const _errs163 = errors;
-if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
-const err101 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1],data:data44};
+for(const key10 in data44){
+if(!(key10 === "errno")){
+const err101 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data44};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1509,10 +1503,14 @@ vErrors.push(err101);
 }
 errors++;
 }
-var _valid14 = _errs163 === errors;
-valid49 = valid49 || _valid14;
-if(!valid49){
-const err102 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno,data:data44};
+}
+if(data44.errno !== undefined){
+let data45 = data44.errno;
+const _errs162 = errors;
+let valid49 = false;
+const _errs163 = errors;
+if(typeof data45 !== "string"){
+const err102 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0],data:data45};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1521,21 +1519,11 @@ vErrors.push(err102);
 }
 errors++;
 }
-else {
-errors = _errs160;
-if(vErrors !== null){
-if(_errs160){
-vErrors.length = _errs160;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err103 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data43};
+var _valid14 = _errs163 === errors;
+valid49 = valid49 || _valid14;
+const _errs165 = errors;
+if(!(((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45))) && (isFinite(data45)))){
+const err103 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1],data:data45};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1544,10 +1532,10 @@ vErrors.push(err103);
 }
 errors++;
 }
-var _valid13 = _errs156 === errors;
-valid47 = valid47 || _valid13;
-if(!valid47){
-const err104 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action,data:data43};
+var _valid14 = _errs165 === errors;
+valid49 = valid49 || _valid14;
+if(!valid49){
+const err104 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno,data:data45};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1557,10 +1545,10 @@ vErrors.push(err104);
 errors++;
 }
 else {
-errors = _errs153;
+errors = _errs162;
 if(vErrors !== null){
-if(_errs153){
-vErrors.length = _errs153;
+if(_errs162){
+vErrors.length = _errs162;
 }
 else {
 vErrors = null;
@@ -1568,14 +1556,9 @@ vErrors = null;
 }
 }
 }
-if(data40.args !== undefined){
-let data45 = data40.args;
-if(Array.isArray(data45)){
-const len12 = data45.length;
-for(let i12=0; i12<len12; i12++){
-let data46 = data45[i12];
-if(typeof data46 !== "string"){
-const err105 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/args/" + i12,schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.args.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args.items,data:data46};
+}
+else {
+const err105 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data44};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1584,10 +1567,10 @@ vErrors.push(err105);
 }
 errors++;
 }
-}
-}
-else {
-const err106 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/args",schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.args.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args,data:data45};
+var _valid13 = _errs158 === errors;
+valid47 = valid47 || _valid13;
+if(!valid47){
+const err106 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action,data:data44};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1596,11 +1579,26 @@ vErrors.push(err106);
 }
 errors++;
 }
+else {
+errors = _errs155;
+if(vErrors !== null){
+if(_errs155){
+vErrors.length = _errs155;
 }
-if(data40.reason !== undefined){
-let data47 = data40.reason;
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data41.args !== undefined){
+let data46 = data41.args;
+if(Array.isArray(data46)){
+const len12 = data46.length;
+for(let i12=0; i12<len12; i12++){
+let data47 = data46[i12];
 if(typeof data47 !== "string"){
-const err107 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/reason",schemaPath:"#/properties/syscalls/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.reason,data:data47};
+const err107 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/args/" + i12,schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.args.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args.items,data:data47};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1612,7 +1610,7 @@ errors++;
 }
 }
 else {
-const err108 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data40};
+const err108 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/args",schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.args.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args,data:data46};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1622,9 +1620,10 @@ vErrors.push(err108);
 errors++;
 }
 }
-}
-else {
-const err109 = {instancePath:instancePath+"/syscalls/rules",schemaPath:"#/properties/syscalls/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.type,parentSchema:schema31.properties.syscalls.properties.rules,data:data39};
+if(data41.reason !== undefined){
+let data48 = data41.reason;
+if(typeof data48 !== "string"){
+const err109 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/reason",schemaPath:"#/properties/syscalls/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.reason,data:data48};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1636,7 +1635,7 @@ errors++;
 }
 }
 else {
-const err110 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.type,parentSchema:schema31.properties.syscalls,data:data36};
+const err110 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data41};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1646,12 +1645,9 @@ vErrors.push(err110);
 errors++;
 }
 }
-if(data.commands !== undefined){
-let data48 = data.commands;
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-for(const key11 in data48){
-if(!((key11 === "default") || (key11 === "rules"))){
-const err111 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands,data:data48};
+}
+else {
+const err111 = {instancePath:instancePath+"/syscalls/rules",schemaPath:"#/properties/syscalls/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.type,parentSchema:schema31.properties.syscalls.properties.rules,data:data40};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1661,10 +1657,9 @@ vErrors.push(err111);
 errors++;
 }
 }
-if(data48.default !== undefined){
-let data49 = data48.default;
-if(typeof data49 !== "string"){
-const err112 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.default.type,parentSchema:schema31.properties.commands.properties.default,data:data49};
+}
+else {
+const err112 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.type,parentSchema:schema31.properties.syscalls,data:data37};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1673,8 +1668,13 @@ vErrors.push(err112);
 }
 errors++;
 }
-if(!(((data49 === "allow") || (data49 === "prompt")) || (data49 === "forbidden"))){
-const err113 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.default.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.default.enum,parentSchema:schema31.properties.commands.properties.default,data:data49};
+}
+if(data.commands !== undefined){
+let data49 = data.commands;
+if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
+for(const key11 in data49){
+if(!((key11 === "default") || (key11 === "rules"))){
+const err113 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands,data:data49};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1684,15 +1684,10 @@ vErrors.push(err113);
 errors++;
 }
 }
-if(data48.rules !== undefined){
-let data50 = data48.rules;
-if(Array.isArray(data50)){
-const len13 = data50.length;
-for(let i13=0; i13<len13; i13++){
-let data51 = data50[i13];
-if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
-if(data51.prefix === undefined){
-const err114 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "prefix"},message:"must have required property '"+"prefix"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data51};
+if(data49.default !== undefined){
+let data50 = data49.default;
+if(typeof data50 !== "string"){
+const err114 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.default.type,parentSchema:schema31.properties.commands.properties.default,data:data50};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1701,8 +1696,8 @@ vErrors.push(err114);
 }
 errors++;
 }
-if(data51.decision === undefined){
-const err115 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data51};
+if(!(((data50 === "allow") || (data50 === "prompt")) || (data50 === "forbidden"))){
+const err115 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.default.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.default.enum,parentSchema:schema31.properties.commands.properties.default,data:data50};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1711,9 +1706,16 @@ vErrors.push(err115);
 }
 errors++;
 }
-for(const key12 in data51){
-if(!(((key12 === "prefix") || (key12 === "decision")) || (key12 === "reason"))){
-const err116 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands.properties.rules.items,data:data51};
+}
+if(data49.rules !== undefined){
+let data51 = data49.rules;
+if(Array.isArray(data51)){
+const len13 = data51.length;
+for(let i13=0; i13<len13; i13++){
+let data52 = data51[i13];
+if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
+if(data52.prefix === undefined){
+const err116 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "prefix"},message:"must have required property '"+"prefix"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data52};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1722,14 +1724,8 @@ vErrors.push(err116);
 }
 errors++;
 }
-}
-if(data51.prefix !== undefined){
-let data52 = data51.prefix;
-const _errs182 = errors;
-let valid56 = false;
-const _errs183 = errors;
-if(typeof data52 !== "string"){
-const err117 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0],data:data52};
+if(data52.decision === undefined){
+const err117 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data52};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1738,18 +1734,9 @@ vErrors.push(err117);
 }
 errors++;
 }
-var _valid15 = _errs183 === errors;
-valid56 = valid56 || _valid15;
-const _errs185 = errors;
-if(Array.isArray(data52)){
-const len14 = data52.length;
-for(let i14=0; i14<len14; i14++){
-let data53 = data52[i14];
-const _errs188 = errors;
-let valid59 = false;
-const _errs189 = errors;
-if(typeof data53 !== "string"){
-const err118 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0],data:data53};
+for(const key12 in data52){
+if(!(((key12 === "prefix") || (key12 === "decision")) || (key12 === "reason"))){
+const err118 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands.properties.rules.items,data:data52};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1758,15 +1745,14 @@ vErrors.push(err118);
 }
 errors++;
 }
-var _valid16 = _errs189 === errors;
-valid59 = valid59 || _valid16;
-const _errs191 = errors;
-if(Array.isArray(data53)){
-const len15 = data53.length;
-for(let i15=0; i15<len15; i15++){
-let data54 = data53[i15];
-if(typeof data54 !== "string"){
-const err119 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14+"/" + i15,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items,data:data54};
+}
+if(data52.prefix !== undefined){
+let data53 = data52.prefix;
+const _errs184 = errors;
+let valid56 = false;
+const _errs185 = errors;
+if(typeof data53 !== "string"){
+const err119 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0],data:data53};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1775,10 +1761,18 @@ vErrors.push(err119);
 }
 errors++;
 }
-}
-}
-else {
-const err120 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1],data:data53};
+var _valid15 = _errs185 === errors;
+valid56 = valid56 || _valid15;
+const _errs187 = errors;
+if(Array.isArray(data53)){
+const len14 = data53.length;
+for(let i14=0; i14<len14; i14++){
+let data54 = data53[i14];
+const _errs190 = errors;
+let valid59 = false;
+const _errs191 = errors;
+if(typeof data54 !== "string"){
+const err120 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0],data:data54};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1789,8 +1783,13 @@ errors++;
 }
 var _valid16 = _errs191 === errors;
 valid59 = valid59 || _valid16;
-if(!valid59){
-const err121 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items,data:data53};
+const _errs193 = errors;
+if(Array.isArray(data54)){
+const len15 = data54.length;
+for(let i15=0; i15<len15; i15++){
+let data55 = data54[i15];
+if(typeof data55 !== "string"){
+const err121 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14+"/" + i15,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items,data:data55};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1799,21 +1798,10 @@ vErrors.push(err121);
 }
 errors++;
 }
-else {
-errors = _errs188;
-if(vErrors !== null){
-if(_errs188){
-vErrors.length = _errs188;
-}
-else {
-vErrors = null;
-}
-}
-}
 }
 }
 else {
-const err122 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1],data:data52};
+const err122 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1],data:data54};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1822,10 +1810,10 @@ vErrors.push(err122);
 }
 errors++;
 }
-var _valid15 = _errs185 === errors;
-valid56 = valid56 || _valid15;
-if(!valid56){
-const err123 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix,data:data52};
+var _valid16 = _errs193 === errors;
+valid59 = valid59 || _valid16;
+if(!valid59){
+const err123 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items,data:data54};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1835,10 +1823,10 @@ vErrors.push(err123);
 errors++;
 }
 else {
-errors = _errs182;
+errors = _errs190;
 if(vErrors !== null){
-if(_errs182){
-vErrors.length = _errs182;
+if(_errs190){
+vErrors.length = _errs190;
 }
 else {
 vErrors = null;
@@ -1846,10 +1834,9 @@ vErrors = null;
 }
 }
 }
-if(data51.decision !== undefined){
-let data55 = data51.decision;
-if(typeof data55 !== "string"){
-const err124 = {instancePath:instancePath+"/commands/rules/" + i13+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.decision.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data55};
+}
+else {
+const err124 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1],data:data53};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1858,8 +1845,10 @@ vErrors.push(err124);
 }
 errors++;
 }
-if(!(((data55 === "allow") || (data55 === "prompt")) || (data55 === "forbidden"))){
-const err125 = {instancePath:instancePath+"/commands/rules/" + i13+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.rules.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.rules.items.properties.decision.enum,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data55};
+var _valid15 = _errs187 === errors;
+valid56 = valid56 || _valid15;
+if(!valid56){
+const err125 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix,data:data53};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1868,11 +1857,22 @@ vErrors.push(err125);
 }
 errors++;
 }
+else {
+errors = _errs184;
+if(vErrors !== null){
+if(_errs184){
+vErrors.length = _errs184;
 }
-if(data51.reason !== undefined){
-let data56 = data51.reason;
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data52.decision !== undefined){
+let data56 = data52.decision;
 if(typeof data56 !== "string"){
-const err126 = {instancePath:instancePath+"/commands/rules/" + i13+"/reason",schemaPath:"#/properties/commands/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.reason,data:data56};
+const err126 = {instancePath:instancePath+"/commands/rules/" + i13+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.decision.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data56};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1881,10 +1881,8 @@ vErrors.push(err126);
 }
 errors++;
 }
-}
-}
-else {
-const err127 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.properties.rules.items.type,parentSchema:schema31.properties.commands.properties.rules.items,data:data51};
+if(!(((data56 === "allow") || (data56 === "prompt")) || (data56 === "forbidden"))){
+const err127 = {instancePath:instancePath+"/commands/rules/" + i13+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.rules.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.rules.items.properties.decision.enum,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data56};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1894,9 +1892,10 @@ vErrors.push(err127);
 errors++;
 }
 }
-}
-else {
-const err128 = {instancePath:instancePath+"/commands/rules",schemaPath:"#/properties/commands/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.type,parentSchema:schema31.properties.commands.properties.rules,data:data50};
+if(data52.reason !== undefined){
+let data57 = data52.reason;
+if(typeof data57 !== "string"){
+const err128 = {instancePath:instancePath+"/commands/rules/" + i13+"/reason",schemaPath:"#/properties/commands/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.reason,data:data57};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1908,7 +1907,7 @@ errors++;
 }
 }
 else {
-const err129 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.type,parentSchema:schema31.properties.commands,data:data48};
+const err129 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.properties.rules.items.type,parentSchema:schema31.properties.commands.properties.rules.items,data:data52};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1918,15 +1917,9 @@ vErrors.push(err129);
 errors++;
 }
 }
-if(data.tests !== undefined){
-let data57 = data.tests;
-if(Array.isArray(data57)){
-const len16 = data57.length;
-for(let i16=0; i16<len16; i16++){
-let data58 = data57[i16];
-if(data58 && typeof data58 == "object" && !Array.isArray(data58)){
-if(data58.expect === undefined){
-const err130 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema31.properties.tests.items.required,parentSchema:schema31.properties.tests.items,data:data58};
+}
+else {
+const err130 = {instancePath:instancePath+"/commands/rules",schemaPath:"#/properties/commands/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.type,parentSchema:schema31.properties.commands.properties.rules,data:data51};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1935,9 +1928,10 @@ vErrors.push(err130);
 }
 errors++;
 }
-for(const key13 in data58){
-if(!(func1.call(schema31.properties.tests.items.properties, key13))){
-const err131 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items,data:data58};
+}
+}
+else {
+const err131 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.type,parentSchema:schema31.properties.commands,data:data49};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1947,10 +1941,15 @@ vErrors.push(err131);
 errors++;
 }
 }
-if(data58.name !== undefined){
-let data59 = data58.name;
-if(typeof data59 !== "string"){
-const err132 = {instancePath:instancePath+"/tests/" + i16+"/name",schemaPath:"#/properties/tests/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.name.type,parentSchema:schema31.properties.tests.items.properties.name,data:data59};
+if(data.tests !== undefined){
+let data58 = data.tests;
+if(Array.isArray(data58)){
+const len16 = data58.length;
+for(let i16=0; i16<len16; i16++){
+let data59 = data58[i16];
+if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
+if(data59.expect === undefined){
+const err132 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema31.properties.tests.items.required,parentSchema:schema31.properties.tests.items,data:data59};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1959,11 +1958,9 @@ vErrors.push(err132);
 }
 errors++;
 }
-}
-if(data58.read !== undefined){
-let data60 = data58.read;
-if(typeof data60 !== "string"){
-const err133 = {instancePath:instancePath+"/tests/" + i16+"/read",schemaPath:"#/properties/tests/items/properties/read/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.read.type,parentSchema:schema31.properties.tests.items.properties.read,data:data60};
+for(const key13 in data59){
+if(!(func1.call(schema31.properties.tests.items.properties, key13))){
+const err133 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items,data:data59};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1973,10 +1970,10 @@ vErrors.push(err133);
 errors++;
 }
 }
-if(data58.list !== undefined){
-let data61 = data58.list;
-if(typeof data61 !== "string"){
-const err134 = {instancePath:instancePath+"/tests/" + i16+"/list",schemaPath:"#/properties/tests/items/properties/list/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.list.type,parentSchema:schema31.properties.tests.items.properties.list,data:data61};
+if(data59.name !== undefined){
+let data60 = data59.name;
+if(typeof data60 !== "string"){
+const err134 = {instancePath:instancePath+"/tests/" + i16+"/name",schemaPath:"#/properties/tests/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.name.type,parentSchema:schema31.properties.tests.items.properties.name,data:data60};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1986,10 +1983,10 @@ vErrors.push(err134);
 errors++;
 }
 }
-if(data58.execute !== undefined){
-let data62 = data58.execute;
-if(typeof data62 !== "string"){
-const err135 = {instancePath:instancePath+"/tests/" + i16+"/execute",schemaPath:"#/properties/tests/items/properties/execute/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.execute.type,parentSchema:schema31.properties.tests.items.properties.execute,data:data62};
+if(data59.read !== undefined){
+let data61 = data59.read;
+if(typeof data61 !== "string"){
+const err135 = {instancePath:instancePath+"/tests/" + i16+"/read",schemaPath:"#/properties/tests/items/properties/read/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.read.type,parentSchema:schema31.properties.tests.items.properties.read,data:data61};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1999,10 +1996,10 @@ vErrors.push(err135);
 errors++;
 }
 }
-if(data58.write !== undefined){
-let data63 = data58.write;
-if(typeof data63 !== "string"){
-const err136 = {instancePath:instancePath+"/tests/" + i16+"/write",schemaPath:"#/properties/tests/items/properties/write/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.write.type,parentSchema:schema31.properties.tests.items.properties.write,data:data63};
+if(data59.list !== undefined){
+let data62 = data59.list;
+if(typeof data62 !== "string"){
+const err136 = {instancePath:instancePath+"/tests/" + i16+"/list",schemaPath:"#/properties/tests/items/properties/list/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.list.type,parentSchema:schema31.properties.tests.items.properties.list,data:data62};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -2012,10 +2009,10 @@ vErrors.push(err136);
 errors++;
 }
 }
-if(data58.truncate !== undefined){
-let data64 = data58.truncate;
-if(typeof data64 !== "string"){
-const err137 = {instancePath:instancePath+"/tests/" + i16+"/truncate",schemaPath:"#/properties/tests/items/properties/truncate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.truncate.type,parentSchema:schema31.properties.tests.items.properties.truncate,data:data64};
+if(data59.execute !== undefined){
+let data63 = data59.execute;
+if(typeof data63 !== "string"){
+const err137 = {instancePath:instancePath+"/tests/" + i16+"/execute",schemaPath:"#/properties/tests/items/properties/execute/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.execute.type,parentSchema:schema31.properties.tests.items.properties.execute,data:data63};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -2025,10 +2022,10 @@ vErrors.push(err137);
 errors++;
 }
 }
-if(data58.ioctl !== undefined){
-let data65 = data58.ioctl;
-if(typeof data65 !== "string"){
-const err138 = {instancePath:instancePath+"/tests/" + i16+"/ioctl",schemaPath:"#/properties/tests/items/properties/ioctl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.ioctl.type,parentSchema:schema31.properties.tests.items.properties.ioctl,data:data65};
+if(data59.write !== undefined){
+let data64 = data59.write;
+if(typeof data64 !== "string"){
+const err138 = {instancePath:instancePath+"/tests/" + i16+"/write",schemaPath:"#/properties/tests/items/properties/write/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.write.type,parentSchema:schema31.properties.tests.items.properties.write,data:data64};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -2038,10 +2035,10 @@ vErrors.push(err138);
 errors++;
 }
 }
-if(data58["create-file"] !== undefined){
-let data66 = data58["create-file"];
-if(typeof data66 !== "string"){
-const err139 = {instancePath:instancePath+"/tests/" + i16+"/create-file",schemaPath:"#/properties/tests/items/properties/create-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-file"].type,parentSchema:schema31.properties.tests.items.properties["create-file"],data:data66};
+if(data59.truncate !== undefined){
+let data65 = data59.truncate;
+if(typeof data65 !== "string"){
+const err139 = {instancePath:instancePath+"/tests/" + i16+"/truncate",schemaPath:"#/properties/tests/items/properties/truncate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.truncate.type,parentSchema:schema31.properties.tests.items.properties.truncate,data:data65};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -2051,10 +2048,10 @@ vErrors.push(err139);
 errors++;
 }
 }
-if(data58["create-dir"] !== undefined){
-let data67 = data58["create-dir"];
-if(typeof data67 !== "string"){
-const err140 = {instancePath:instancePath+"/tests/" + i16+"/create-dir",schemaPath:"#/properties/tests/items/properties/create-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-dir"].type,parentSchema:schema31.properties.tests.items.properties["create-dir"],data:data67};
+if(data59.ioctl !== undefined){
+let data66 = data59.ioctl;
+if(typeof data66 !== "string"){
+const err140 = {instancePath:instancePath+"/tests/" + i16+"/ioctl",schemaPath:"#/properties/tests/items/properties/ioctl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.ioctl.type,parentSchema:schema31.properties.tests.items.properties.ioctl,data:data66};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -2064,10 +2061,10 @@ vErrors.push(err140);
 errors++;
 }
 }
-if(data58["create-symlink"] !== undefined){
-let data68 = data58["create-symlink"];
-if(typeof data68 !== "string"){
-const err141 = {instancePath:instancePath+"/tests/" + i16+"/create-symlink",schemaPath:"#/properties/tests/items/properties/create-symlink/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-symlink"].type,parentSchema:schema31.properties.tests.items.properties["create-symlink"],data:data68};
+if(data59["create-file"] !== undefined){
+let data67 = data59["create-file"];
+if(typeof data67 !== "string"){
+const err141 = {instancePath:instancePath+"/tests/" + i16+"/create-file",schemaPath:"#/properties/tests/items/properties/create-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-file"].type,parentSchema:schema31.properties.tests.items.properties["create-file"],data:data67};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -2077,10 +2074,10 @@ vErrors.push(err141);
 errors++;
 }
 }
-if(data58["create-special"] !== undefined){
-let data69 = data58["create-special"];
-if(typeof data69 !== "string"){
-const err142 = {instancePath:instancePath+"/tests/" + i16+"/create-special",schemaPath:"#/properties/tests/items/properties/create-special/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-special"].type,parentSchema:schema31.properties.tests.items.properties["create-special"],data:data69};
+if(data59["create-dir"] !== undefined){
+let data68 = data59["create-dir"];
+if(typeof data68 !== "string"){
+const err142 = {instancePath:instancePath+"/tests/" + i16+"/create-dir",schemaPath:"#/properties/tests/items/properties/create-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-dir"].type,parentSchema:schema31.properties.tests.items.properties["create-dir"],data:data68};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -2090,10 +2087,10 @@ vErrors.push(err142);
 errors++;
 }
 }
-if(data58["delete-file"] !== undefined){
-let data70 = data58["delete-file"];
-if(typeof data70 !== "string"){
-const err143 = {instancePath:instancePath+"/tests/" + i16+"/delete-file",schemaPath:"#/properties/tests/items/properties/delete-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-file"].type,parentSchema:schema31.properties.tests.items.properties["delete-file"],data:data70};
+if(data59["create-symlink"] !== undefined){
+let data69 = data59["create-symlink"];
+if(typeof data69 !== "string"){
+const err143 = {instancePath:instancePath+"/tests/" + i16+"/create-symlink",schemaPath:"#/properties/tests/items/properties/create-symlink/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-symlink"].type,parentSchema:schema31.properties.tests.items.properties["create-symlink"],data:data69};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -2103,10 +2100,10 @@ vErrors.push(err143);
 errors++;
 }
 }
-if(data58["delete-dir"] !== undefined){
-let data71 = data58["delete-dir"];
-if(typeof data71 !== "string"){
-const err144 = {instancePath:instancePath+"/tests/" + i16+"/delete-dir",schemaPath:"#/properties/tests/items/properties/delete-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-dir"].type,parentSchema:schema31.properties.tests.items.properties["delete-dir"],data:data71};
+if(data59["create-special"] !== undefined){
+let data70 = data59["create-special"];
+if(typeof data70 !== "string"){
+const err144 = {instancePath:instancePath+"/tests/" + i16+"/create-special",schemaPath:"#/properties/tests/items/properties/create-special/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-special"].type,parentSchema:schema31.properties.tests.items.properties["create-special"],data:data70};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -2116,10 +2113,10 @@ vErrors.push(err144);
 errors++;
 }
 }
-if(data58.rename !== undefined){
-let data72 = data58.rename;
-if(typeof data72 !== "string"){
-const err145 = {instancePath:instancePath+"/tests/" + i16+"/rename",schemaPath:"#/properties/tests/items/properties/rename/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.rename.type,parentSchema:schema31.properties.tests.items.properties.rename,data:data72};
+if(data59["delete-file"] !== undefined){
+let data71 = data59["delete-file"];
+if(typeof data71 !== "string"){
+const err145 = {instancePath:instancePath+"/tests/" + i16+"/delete-file",schemaPath:"#/properties/tests/items/properties/delete-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-file"].type,parentSchema:schema31.properties.tests.items.properties["delete-file"],data:data71};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -2129,10 +2126,10 @@ vErrors.push(err145);
 errors++;
 }
 }
-if(data58.connect !== undefined){
-let data73 = data58.connect;
-if(typeof data73 !== "string"){
-const err146 = {instancePath:instancePath+"/tests/" + i16+"/connect",schemaPath:"#/properties/tests/items/properties/connect/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.connect.type,parentSchema:schema31.properties.tests.items.properties.connect,data:data73};
+if(data59["delete-dir"] !== undefined){
+let data72 = data59["delete-dir"];
+if(typeof data72 !== "string"){
+const err146 = {instancePath:instancePath+"/tests/" + i16+"/delete-dir",schemaPath:"#/properties/tests/items/properties/delete-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-dir"].type,parentSchema:schema31.properties.tests.items.properties["delete-dir"],data:data72};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -2142,10 +2139,10 @@ vErrors.push(err146);
 errors++;
 }
 }
-if(data58.bind !== undefined){
-let data74 = data58.bind;
-if(typeof data74 !== "string"){
-const err147 = {instancePath:instancePath+"/tests/" + i16+"/bind",schemaPath:"#/properties/tests/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.bind.type,parentSchema:schema31.properties.tests.items.properties.bind,data:data74};
+if(data59.rename !== undefined){
+let data73 = data59.rename;
+if(typeof data73 !== "string"){
+const err147 = {instancePath:instancePath+"/tests/" + i16+"/rename",schemaPath:"#/properties/tests/items/properties/rename/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.rename.type,parentSchema:schema31.properties.tests.items.properties.rename,data:data73};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -2155,10 +2152,10 @@ vErrors.push(err147);
 errors++;
 }
 }
-if(data58.protocol !== undefined){
-let data75 = data58.protocol;
-if(typeof data75 !== "string"){
-const err148 = {instancePath:instancePath+"/tests/" + i16+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.protocol.type,parentSchema:schema31.properties.tests.items.properties.protocol,data:data75};
+if(data59.connect !== undefined){
+let data74 = data59.connect;
+if(typeof data74 !== "string"){
+const err148 = {instancePath:instancePath+"/tests/" + i16+"/connect",schemaPath:"#/properties/tests/items/properties/connect/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.connect.type,parentSchema:schema31.properties.tests.items.properties.connect,data:data74};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -2167,8 +2164,11 @@ vErrors.push(err148);
 }
 errors++;
 }
-if(!((data75 === "tcp") || (data75 === "udp"))){
-const err149 = {instancePath:instancePath+"/tests/" + i16+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.protocol.enum,parentSchema:schema31.properties.tests.items.properties.protocol,data:data75};
+}
+if(data59.bind !== undefined){
+let data75 = data59.bind;
+if(typeof data75 !== "string"){
+const err149 = {instancePath:instancePath+"/tests/" + i16+"/bind",schemaPath:"#/properties/tests/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.bind.type,parentSchema:schema31.properties.tests.items.properties.bind,data:data75};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -2178,10 +2178,10 @@ vErrors.push(err149);
 errors++;
 }
 }
-if(data58.unix !== undefined){
-let data76 = data58.unix;
+if(data59.protocol !== undefined){
+let data76 = data59.protocol;
 if(typeof data76 !== "string"){
-const err150 = {instancePath:instancePath+"/tests/" + i16+"/unix",schemaPath:"#/properties/tests/items/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.unix.type,parentSchema:schema31.properties.tests.items.properties.unix,data:data76};
+const err150 = {instancePath:instancePath+"/tests/" + i16+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.protocol.type,parentSchema:schema31.properties.tests.items.properties.protocol,data:data76};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -2190,8 +2190,8 @@ vErrors.push(err150);
 }
 errors++;
 }
-if(!(data76 === "connect")){
-const err151 = {instancePath:instancePath+"/tests/" + i16+"/unix",schemaPath:"#/properties/tests/items/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.unix.enum,parentSchema:schema31.properties.tests.items.properties.unix,data:data76};
+if(!((data76 === "tcp") || (data76 === "udp"))){
+const err151 = {instancePath:instancePath+"/tests/" + i16+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.protocol.enum,parentSchema:schema31.properties.tests.items.properties.protocol,data:data76};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2201,10 +2201,10 @@ vErrors.push(err151);
 errors++;
 }
 }
-if(data58.syscall !== undefined){
-let data77 = data58.syscall;
+if(data59.unix !== undefined){
+let data77 = data59.unix;
 if(typeof data77 !== "string"){
-const err152 = {instancePath:instancePath+"/tests/" + i16+"/syscall",schemaPath:"#/properties/tests/items/properties/syscall/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.syscall.type,parentSchema:schema31.properties.tests.items.properties.syscall,data:data77};
+const err152 = {instancePath:instancePath+"/tests/" + i16+"/unix",schemaPath:"#/properties/tests/items/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.unix.type,parentSchema:schema31.properties.tests.items.properties.unix,data:data77};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2213,18 +2213,8 @@ vErrors.push(err152);
 }
 errors++;
 }
-}
-if(data58.args !== undefined){
-let data78 = data58.args;
-if(Array.isArray(data78)){
-const len17 = data78.length;
-for(let i17=0; i17<len17; i17++){
-let data79 = data78[i17];
-const _errs245 = errors;
-let valid67 = false;
-const _errs246 = errors;
-if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
-const err153 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.args.items.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[0],data:data79};
+if(!(data77 === "connect")){
+const err153 = {instancePath:instancePath+"/tests/" + i16+"/unix",schemaPath:"#/properties/tests/items/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.unix.enum,parentSchema:schema31.properties.tests.items.properties.unix,data:data77};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2233,11 +2223,11 @@ vErrors.push(err153);
 }
 errors++;
 }
-var _valid17 = _errs246 === errors;
-valid67 = valid67 || _valid17;
-const _errs248 = errors;
-if(typeof data79 !== "string"){
-const err154 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.args.items.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[1],data:data79};
+}
+if(data59.syscall !== undefined){
+let data78 = data59.syscall;
+if(typeof data78 !== "string"){
+const err154 = {instancePath:instancePath+"/tests/" + i16+"/syscall",schemaPath:"#/properties/tests/items/properties/syscall/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.syscall.type,parentSchema:schema31.properties.tests.items.properties.syscall,data:data78};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2246,10 +2236,18 @@ vErrors.push(err154);
 }
 errors++;
 }
-var _valid17 = _errs248 === errors;
-valid67 = valid67 || _valid17;
-if(!valid67){
-const err155 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.args.items.anyOf,parentSchema:schema31.properties.tests.items.properties.args.items,data:data79};
+}
+if(data59.args !== undefined){
+let data79 = data59.args;
+if(Array.isArray(data79)){
+const len17 = data79.length;
+for(let i17=0; i17<len17; i17++){
+let data80 = data79[i17];
+const _errs247 = errors;
+let valid67 = false;
+const _errs248 = errors;
+if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
+const err155 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.args.items.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[0],data:data80};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2258,11 +2256,36 @@ vErrors.push(err155);
 }
 errors++;
 }
+var _valid17 = _errs248 === errors;
+valid67 = valid67 || _valid17;
+const _errs250 = errors;
+if(typeof data80 !== "string"){
+const err156 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.args.items.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[1],data:data80};
+if(vErrors === null){
+vErrors = [err156];
+}
 else {
-errors = _errs245;
+vErrors.push(err156);
+}
+errors++;
+}
+var _valid17 = _errs250 === errors;
+valid67 = valid67 || _valid17;
+if(!valid67){
+const err157 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.args.items.anyOf,parentSchema:schema31.properties.tests.items.properties.args.items,data:data80};
+if(vErrors === null){
+vErrors = [err157];
+}
+else {
+vErrors.push(err157);
+}
+errors++;
+}
+else {
+errors = _errs247;
 if(vErrors !== null){
-if(_errs245){
-vErrors.length = _errs245;
+if(_errs247){
+vErrors.length = _errs247;
 }
 else {
 vErrors = null;
@@ -2272,40 +2295,7 @@ vErrors = null;
 }
 }
 else {
-const err156 = {instancePath:instancePath+"/tests/" + i16+"/args",schemaPath:"#/properties/tests/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.args.type,parentSchema:schema31.properties.tests.items.properties.args,data:data78};
-if(vErrors === null){
-vErrors = [err156];
-}
-else {
-vErrors.push(err156);
-}
-errors++;
-}
-}
-if(data58.command !== undefined){
-let data80 = data58.command;
-const _errs251 = errors;
-let valid68 = false;
-const _errs252 = errors;
-if(typeof data80 !== "string"){
-const err157 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[0],data:data80};
-if(vErrors === null){
-vErrors = [err157];
-}
-else {
-vErrors.push(err157);
-}
-errors++;
-}
-var _valid18 = _errs252 === errors;
-valid68 = valid68 || _valid18;
-const _errs254 = errors;
-if(Array.isArray(data80)){
-const len18 = data80.length;
-for(let i18=0; i18<len18; i18++){
-let data81 = data80[i18];
-if(typeof data81 !== "string"){
-const err158 = {instancePath:instancePath+"/tests/" + i16+"/command/" + i18,schemaPath:"#/properties/tests/items/properties/command/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[1].items.type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1].items,data:data81};
+const err158 = {instancePath:instancePath+"/tests/" + i16+"/args",schemaPath:"#/properties/tests/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.args.type,parentSchema:schema31.properties.tests.items.properties.args,data:data79};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2315,9 +2305,13 @@ vErrors.push(err158);
 errors++;
 }
 }
-}
-else {
-const err159 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.command.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1],data:data80};
+if(data59.command !== undefined){
+let data81 = data59.command;
+const _errs253 = errors;
+let valid68 = false;
+const _errs254 = errors;
+if(typeof data81 !== "string"){
+const err159 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[0],data:data81};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2328,8 +2322,13 @@ errors++;
 }
 var _valid18 = _errs254 === errors;
 valid68 = valid68 || _valid18;
-if(!valid68){
-const err160 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.command.anyOf,parentSchema:schema31.properties.tests.items.properties.command,data:data80};
+const _errs256 = errors;
+if(Array.isArray(data81)){
+const len18 = data81.length;
+for(let i18=0; i18<len18; i18++){
+let data82 = data81[i18];
+if(typeof data82 !== "string"){
+const err160 = {instancePath:instancePath+"/tests/" + i16+"/command/" + i18,schemaPath:"#/properties/tests/items/properties/command/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[1].items.type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1].items,data:data82};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2338,25 +2337,10 @@ vErrors.push(err160);
 }
 errors++;
 }
-else {
-errors = _errs251;
-if(vErrors !== null){
-if(_errs251){
-vErrors.length = _errs251;
+}
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data58.expect !== undefined){
-let data82 = data58.expect;
-const _errs259 = errors;
-let valid71 = false;
-const _errs260 = errors;
-if(typeof data82 !== "string"){
-const err161 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[0],data:data82};
+const err161 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.command.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1],data:data81};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2365,12 +2349,10 @@ vErrors.push(err161);
 }
 errors++;
 }
-var _valid19 = _errs260 === errors;
-valid71 = valid71 || _valid19;
-const _errs262 = errors;
-if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
-if(data82.errno === undefined){
-const err162 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[1].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data82};
+var _valid18 = _errs256 === errors;
+valid68 = valid68 || _valid18;
+if(!valid68){
+const err162 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.command.anyOf,parentSchema:schema31.properties.tests.items.properties.command,data:data81};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2379,9 +2361,25 @@ vErrors.push(err162);
 }
 errors++;
 }
-for(const key14 in data82){
-if(!(key14 === "errno")){
-const err163 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data82};
+else {
+errors = _errs253;
+if(vErrors !== null){
+if(_errs253){
+vErrors.length = _errs253;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data59.expect !== undefined){
+let data83 = data59.expect;
+const _errs261 = errors;
+let valid71 = false;
+const _errs262 = errors;
+if(typeof data83 !== "string"){
+const err163 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[0],data:data83};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2390,14 +2388,12 @@ vErrors.push(err163);
 }
 errors++;
 }
-}
-if(data82.errno !== undefined){
-let data83 = data82.errno;
-const _errs266 = errors;
-let valid73 = false;
-const _errs267 = errors;
-if(typeof data83 !== "string"){
-const err164 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data83};
+var _valid19 = _errs262 === errors;
+valid71 = valid71 || _valid19;
+const _errs264 = errors;
+if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
+if(data83.errno === undefined){
+const err164 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[1].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data83};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2406,11 +2402,9 @@ vErrors.push(err164);
 }
 errors++;
 }
-var _valid20 = _errs267 === errors;
-valid73 = valid73 || _valid20;
-const _errs269 = errors;
-if(!(((typeof data83 == "number") && (!(data83 % 1) && !isNaN(data83))) && (isFinite(data83)))){
-const err165 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data83};
+for(const key14 in data83){
+if(!(key14 === "errno")){
+const err165 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data83};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2419,10 +2413,14 @@ vErrors.push(err165);
 }
 errors++;
 }
-var _valid20 = _errs269 === errors;
-valid73 = valid73 || _valid20;
-if(!valid73){
-const err166 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno,data:data83};
+}
+if(data83.errno !== undefined){
+let data84 = data83.errno;
+const _errs268 = errors;
+let valid73 = false;
+const _errs269 = errors;
+if(typeof data84 !== "string"){
+const err166 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data84};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2431,21 +2429,11 @@ vErrors.push(err166);
 }
 errors++;
 }
-else {
-errors = _errs266;
-if(vErrors !== null){
-if(_errs266){
-vErrors.length = _errs266;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err167 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data82};
+var _valid20 = _errs269 === errors;
+valid73 = valid73 || _valid20;
+const _errs271 = errors;
+if(!(((typeof data84 == "number") && (!(data84 % 1) && !isNaN(data84))) && (isFinite(data84)))){
+const err167 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data84};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2454,10 +2442,10 @@ vErrors.push(err167);
 }
 errors++;
 }
-var _valid19 = _errs262 === errors;
-valid71 = valid71 || _valid19;
-if(!valid71){
-const err168 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf,parentSchema:schema31.properties.tests.items.properties.expect,data:data82};
+var _valid20 = _errs271 === errors;
+valid73 = valid73 || _valid20;
+if(!valid73){
+const err168 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno,data:data84};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2467,10 +2455,10 @@ vErrors.push(err168);
 errors++;
 }
 else {
-errors = _errs259;
+errors = _errs268;
 if(vErrors !== null){
-if(_errs259){
-vErrors.length = _errs259;
+if(_errs268){
+vErrors.length = _errs268;
 }
 else {
 vErrors = null;
@@ -2480,7 +2468,7 @@ vErrors = null;
 }
 }
 else {
-const err169 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.type,parentSchema:schema31.properties.tests.items,data:data58};
+const err169 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data83};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2489,10 +2477,10 @@ vErrors.push(err169);
 }
 errors++;
 }
-}
-}
-else {
-const err170 = {instancePath:instancePath+"/tests",schemaPath:"#/properties/tests/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.type,parentSchema:schema31.properties.tests,data:data57};
+var _valid19 = _errs264 === errors;
+valid71 = valid71 || _valid19;
+if(!valid71){
+const err170 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf,parentSchema:schema31.properties.tests.items.properties.expect,data:data83};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2501,15 +2489,50 @@ vErrors.push(err170);
 }
 errors++;
 }
+else {
+errors = _errs261;
+if(vErrors !== null){
+if(_errs261){
+vErrors.length = _errs261;
+}
+else {
+vErrors = null;
+}
+}
+}
 }
 }
 else {
-const err171 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+const err171 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.type,parentSchema:schema31.properties.tests.items,data:data59};
 if(vErrors === null){
 vErrors = [err171];
 }
 else {
 vErrors.push(err171);
+}
+errors++;
+}
+}
+}
+else {
+const err172 = {instancePath:instancePath+"/tests",schemaPath:"#/properties/tests/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.type,parentSchema:schema31.properties.tests,data:data58};
+if(vErrors === null){
+vErrors = [err172];
+}
+else {
+vErrors.push(err172);
+}
+errors++;
+}
+}
+}
+else {
+const err173 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(vErrors === null){
+vErrors = [err173];
+}
+else {
+vErrors.push(err173);
 }
 errors++;
 }

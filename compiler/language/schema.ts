@@ -64,7 +64,7 @@ const fsRule = {
       items: { type: "string" },
     },
     "if-missing": { type: "string", enum: ["skip", "error"], description: "What the loader does if the path does not exist at launch (default skip)." },
-    reason: str("Why the rule exists; shown by diagnostics and `debug`."),
+    reason: str("Why the rule exists; kept in the IR and shown by `sbc eval`."),
   },
   additionalProperties: false,
 };
@@ -188,6 +188,11 @@ export const POLICY_SCHEMA = {
         {
           type: "object",
           properties: {
+            mode: {
+              type: "string",
+              enum: [...NETWORK_MODES],
+              description: "Start over from this mode, dropping what extended files said, then apply `unix` and `rules`.",
+            },
             unix: { type: "string", enum: ["allow", "deny"], description: "AF_UNIX sockets (default deny)." },
             rules: { type: "array", items: netRule },
           },

@@ -196,7 +196,7 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
       if (!okHosts || !okPorts) return;
       rules.push({ effect, ops, protocols, hosts, ports: mergeRanges(ranges), ...(typeof r.reason === "string" ? { reason: r.reason } : {}), span: at(p) });
     });
-    network = { ...(n.unix ? { unix: n.unix as Effect } : {}), rules, span: at(["network"]) };
+    network = { ...(typeof n.mode === "string" ? { mode: n.mode } : {}), ...(n.unix ? { unix: n.unix as Effect } : {}), rules, span: at(["network"]) };
   }
 
   // ---- syscalls ----
@@ -374,7 +374,10 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
         good = false;
       }
       const args = rawArgs.slice(0, 6).map((a, j) => {
-        const v = parseValue(a);
+        // YAML reads `0644` as the decimal 644; C readers expect octal. Refuse the ambiguity, as conditions do.
+        const node = doc.locate([...p, "args", j]).node;
+        const rawText = node?.range ? doc.source.text.slice(node.range[0], node.range[1]) : "";
+        const v = typeof a === "number" && /^[-+]?0\d/.test(rawText) ? parseValue(rawText) : parseValue(a);
         if (!v.ok) {
           report(v.issue, [...p, "args", j]);
           good = false;

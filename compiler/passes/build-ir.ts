@@ -173,7 +173,6 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): 
           ifMissing: "skip",
           layer,
           protects: p.value.join("/"),
-          ...(r.reason !== undefined ? { reason: r.reason } : {}),
           span: p.span,
         });
       }
@@ -187,15 +186,17 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): 
   for (const [layer, f] of files.entries()) {
     const n = f.network;
     if (!n) continue;
-    netSpan = n.span;
     if (n.mode !== undefined) {
       const m = modeNetwork(n.mode, n.span, layer);
       unix = m.unix;
       netRules = m.rules;
-    } else {
-      if (n.unix) unix = n.unix;
-      netRules.push(...n.rules.map((r) => netRule(r, layer)));
+      netSpan = n.span;
     }
+    if (n.unix) {
+      unix = n.unix;
+      netSpan = n.span;
+    }
+    netRules.push(...n.rules.map((r) => netRule(r, layer)));
   }
   const network: Network = { unix, rules: netRules, ...(netSpan ? { span: netSpan } : {}) };
 

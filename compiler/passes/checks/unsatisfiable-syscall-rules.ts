@@ -43,6 +43,16 @@ function satisfiable(conds: readonly ArgCondition[]): boolean {
       }
     }
     if (lo > hi) return false;
+    // Masked compares must agree with each other and with an exact value on the bits they share.
+    const masked = cs.filter((c) => c.op === "&==").map((c) => ({ m: BigInt(c.mask!), v: BigInt(c.value) }));
+    for (let i = 0; i < masked.length; i++) {
+      for (let j = i + 1; j < masked.length; j++) {
+        const a = masked[i]!;
+        const b = masked[j]!;
+        if (((a.v ^ b.v) & a.m & b.m) !== 0n) return false;
+      }
+      if (lo === hi && (lo & masked[i]!.m) !== masked[i]!.v) return false;
+    }
     if (hi - lo < 64n) {
       let any = false;
       for (let x = lo; x <= hi && !any; x++) {
