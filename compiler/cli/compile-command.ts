@@ -15,6 +15,7 @@ export interface CompileCommandOptions {
   output?: string;
   param: string[];
   withSpans?: boolean;
+  stopAfter?: "build-ir" | "check";
   format: string;
   quiet?: boolean;
   color: boolean;
@@ -30,7 +31,7 @@ export async function runCompile(policy: string | undefined, opts: CompileComman
   }
   const params = parseParams(opts.param);
   const input: PolicyInput = policy !== undefined ? { kind: "file", path: policy } : { kind: "preset", name: opts.preset! };
-  const result = compilePolicy(input, { params });
+  const result = compilePolicy(input, { params, ...(opts.stopAfter ? { stopAfter: opts.stopAfter } : {}) });
   if (!result.ir && result.filesRead.length === 0 && policy !== undefined && result.diagnostics.some((d) => d.code === "SBC0101")) {
     throw new UsageError(result.diagnostics[0]!.message);
   }

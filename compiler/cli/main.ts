@@ -50,6 +50,7 @@ export function buildProgram(): Command {
     .option("-o, --output <file>", "write the result to a file (atomically) instead of stdout")
     .option("-p, --param <name=path>", "bind a parameter (repeatable)", collectParam, [])
     .option("--with-spans", "include source locations in the IR")
+    .addOption(new Option("--stop-after <stage>", "stop after a compiler stage (IR targets): build-ir skips the checks").choices(["build-ir", "check"]))
     .addOption(formatOption())
     .option("-q, --quiet", "report errors only, not warnings")
     .option("--no-color", "never colour the output")

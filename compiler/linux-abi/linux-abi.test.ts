@@ -212,11 +212,13 @@ describe("syscall groups", () => {
 
 describe("generator", () => {
   const hasHeaders = existsSync("/usr/include/asm-generic/unistd.h");
-  if (!hasHeaders) {
+  // In CI the headers are installed by scripts/install-test-deps.sh, so their absence is a failure there.
+  const required = Boolean(process.env.CI);
+  if (!hasHeaders && !required) {
     console.warn("skipping gen-linux-abi --check: /usr/include/asm-generic/unistd.h not found (apt-get install linux-libc-dev)");
   }
 
-  it.skipIf(!hasHeaders)(
+  it.skipIf(!hasHeaders && !required)(
     "reproduces the committed tables byte for byte (--check)",
     () => {
       const result = spawnSync("npx", ["tsx", "scripts/gen-linux-abi.ts", "--check"], {

@@ -3,13 +3,16 @@
 // one allowed is an override, not a mistake, and is not reported.
 
 import { diag, type Diagnostic } from "../../diagnostics/diagnostic.js";
-import type { IR } from "../../ir/types.js";
+import type { FsRule, IR } from "../../ir/types.js";
 
 export function deadFsRules(ir: IR): Diagnostic[] {
   const out: Diagnostic[] = [];
+  const key = (r: FsRule) => `${r.layer}\0${r.kind}\0${r.path}`;
+  const deniesAt = new Map<string, FsRule[]>();
+  for (const r of ir.filesystem) if (r.effect === "deny") deniesAt.set(key(r), [...(deniesAt.get(key(r)) ?? []), r]);
   ir.filesystem.forEach((r) => {
     if (r.effect !== "allow") return;
-    const denies = ir.filesystem.filter((s) => s.effect === "deny" && s.kind === r.kind && s.path === r.path && s.layer === r.layer);
+    const denies = deniesAt.get(key(r)) ?? [];
     if (!denies.length) return;
     if (!r.access.every((a) => denies.some((d) => d.access.includes(a)))) return;
     const first = denies[0]!;

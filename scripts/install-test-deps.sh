@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests need and that a fresh machine may lack. Idempotent; run by .ci/run.
+#   linux-libc-dev, libc6-dev: the uapi and glibc headers that compiler/linux-abi is generated from; the test
+#                              suite regenerates the tables and fails on a difference.
+set -euo pipefail
+need=()
+for pkg in linux-libc-dev libc6-dev; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-test-deps: missing ${need[*]}; run as root: apt-get install ${need[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}"
