@@ -34,14 +34,24 @@ function compileCase(dir: string): Outcome {
   return { outputs, read, errors: r.diagnostics.filter((d) => d.severity === "error").length };
 }
 
+/** fixtures/data/ holds inputs that are not policies (peer filters, foreign profiles), each with a provenance note. */
+const DATA_DIR = "data";
+
 const cases = existsSync(FIXTURES)
   ? readdirSync(FIXTURES, { withFileTypes: true })
-      .filter((e) => e.isDirectory())
+      .filter((e) => e.isDirectory() && e.name !== DATA_DIR)
       .map((e) => e.name)
       .sort()
   : [];
 
 describe("golden fixtures", () => {
+  it("names every case ok-* (compiles) or err-* (does not)", () => {
+    for (const c of cases) {
+      const o = compileCase(join(FIXTURES, c));
+      expect(c.startsWith(o.errors ? "err-" : "ok-"), `${c}: ${o.errors ? "has errors" : "compiles"}`).toBe(true);
+    }
+  });
+
   it("has the promised coverage: ≥30 valid and ≥40 invalid cases", () => {
     let valid = 0;
     let invalid = 0;

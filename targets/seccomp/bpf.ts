@@ -1,0 +1,124 @@
+// Classic BPF as seccomp uses it: opcodes, the `seccomp_data` layout, return actions, and the 8-byte
+// `struct sock_filter` encoding. Shared by the code generator, the interpreter, the verifier and the
+// disassembler of this target; nothing here knows about policies.
+
+// ---- opcode fields (linux/bpf_common.h) ----
+export const BPF_LD = 0x00;
+export const BPF_LDX = 0x01;
+export const BPF_ST = 0x02;
+export const BPF_STX = 0x03;
+export const BPF_ALU = 0x04;
+export const BPF_JMP = 0x05;
+export const BPF_RET = 0x06;
+export const BPF_MISC = 0x07;
+
+export const BPF_W = 0x00;
+export const BPF_H = 0x08;
+export const BPF_B = 0x10;
+
+export const BPF_IMM = 0x00;
+export const BPF_ABS = 0x20;
+export const BPF_IND = 0x40;
+export const BPF_MEM = 0x60;
+export const BPF_LEN = 0x80;
+export const BPF_MSH = 0xa0;
+
+export const BPF_ADD = 0x00;
+export const BPF_SUB = 0x10;
+export const BPF_MUL = 0x20;
+export const BPF_DIV = 0x30;
+export const BPF_OR = 0x40;
+export const BPF_AND = 0x50;
+export const BPF_LSH = 0x60;
+export const BPF_RSH = 0x70;
+export const BPF_NEG = 0x80;
+export const BPF_MOD = 0x90;
+export const BPF_XOR = 0xa0;
+
+export const BPF_JA = 0x00;
+export const BPF_JEQ = 0x10;
+export const BPF_JGT = 0x20;
+export const BPF_JGE = 0x30;
+export const BPF_JSET = 0x40;
+
+export const BPF_K = 0x00;
+export const BPF_X = 0x08;
+export const BPF_A = 0x10; // for BPF_RET
+
+export const BPF_TAX = 0x00;
+export const BPF_TXA = 0x80;
+
+export const BPF_MEMWORDS = 16;
+/** BPF_MAXINSNS: the kernel's limit on one filter. */
+export const BPF_MAXINSNS = 4096;
+
+export const bpfClass = (code: number) => code & 0x07;
+export const bpfSize = (code: number) => code & 0x18;
+export const bpfMode = (code: number) => code & 0xe0;
+export const bpfOp = (code: number) => code & 0xf0;
+export const bpfSrc = (code: number) => code & 0x08;
+export const bpfRval = (code: number) => code & 0x18;
+export const bpfMiscOp = (code: number) => code & 0xf8;
+
+// ---- struct seccomp_data (linux/seccomp.h): int nr; __u32 arch; __u64 instruction_pointer; __u64 args[6]; ----
+export const SECCOMP_DATA_SIZE = 64;
+export const OFFSET_NR = 0;
+export const OFFSET_ARCH = 4;
+export const OFFSET_IP_LO = 8;
+export const OFFSET_IP_HI = 12;
+/** Offset of the low (`hi = false`) or high 32-bit word of argument `i`, on a little-endian machine. */
+export function argOffset(i: number, hi: boolean): number {
+  return 16 + i * 8 + (hi ? 4 : 0);
+}
+
+// ---- return values (linux/seccomp.h) ----
+export const SECCOMP_RET_KILL_PROCESS = 0x80000000;
+export const SECCOMP_RET_KILL_THREAD = 0x00000000;
+export const SECCOMP_RET_TRAP = 0x00030000;
+export const SECCOMP_RET_ERRNO = 0x00050000;
+export const SECCOMP_RET_USER_NOTIF = 0x7fc00000;
+export const SECCOMP_RET_TRACE = 0x7ff00000;
+export const SECCOMP_RET_LOG = 0x7ffc0000;
+export const SECCOMP_RET_ALLOW = 0x7fff0000;
+export const SECCOMP_RET_ACTION_FULL = 0xffff0000;
+export const SECCOMP_RET_DATA = 0x0000ffff;
+
+// ---- audit arch values (linux/audit.h) ----
+export const AUDIT_ARCH_X86_64 = 0xc000003e;
+export const AUDIT_ARCH_AARCH64 = 0xc00000b7;
+export const AUDIT_ARCH_I386 = 0x40000003;
+/** x32 syscalls run under AUDIT_ARCH_X86_64 with this bit set in the number. */
+export const X32_SYSCALL_BIT = 0x40000000;
+
+/** One `struct sock_filter`: u16 code, u8 jt, u8 jf, u32 k. */
+export interface Insn {
+  readonly code: number;
+  readonly jt: number;
+  readonly jf: number;
+  readonly k: number;
+}
+
+export const insn = (code: number, k = 0, jt = 0, jf = 0): Insn => ({ code, jt, jf, k: k >>> 0 });
+
+/** Little-endian `struct sock_filter[]`, as the kernel and `bwrap --seccomp` read it. */
+export function encode(program: readonly Insn[]): Uint8Array {
+  const out = new Uint8Array(program.length * 8);
+  const view = new DataView(out.buffer);
+  program.forEach((i, n) => {
+    view.setUint16(n * 8, i.code, true);
+    view.setUint8(n * 8 + 2, i.jt);
+    view.setUint8(n * 8 + 3, i.jf);
+    view.setUint32(n * 8 + 4, i.k >>> 0, true);
+  });
+  return out;
+}
+
+export function decode(bytes: Uint8Array): Insn[] {
+  if (bytes.length % 8 !== 0) throw new Error(`a filter is a whole number of 8-byte instructions, got ${bytes.length} bytes`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: Insn[] = [];
+  for (let n = 0; n < bytes.length; n += 8) {
+    out.push({ code: view.getUint16(n, true), jt: view.getUint8(n + 2), jf: view.getUint8(n + 3), k: view.getUint32(n + 4, true) });
+  }
+  return out;
+}
