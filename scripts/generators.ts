@@ -25,6 +25,7 @@ function diagnosticsDoc(): string {
     "08": "Syscall rules",
     "09": "Command rules",
     "10": "Tests written in the policy",
+    "20": "The seccomp target",
   };
   const lines = [
     "<!-- Generated from compiler/diagnostics/codes.ts by `npm run gen`; do not edit. -->",

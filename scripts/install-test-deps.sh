@@ -2,9 +2,10 @@
 # Installs the Debian packages the tests need and that a fresh machine may lack. Idempotent; run by .ci/run.
 #   linux-libc-dev, libc6-dev: the uapi and glibc headers that compiler/linux-abi is generated from; the test
 #                              suite regenerates the tables and fails on a difference.
+#   gcc:                       builds native/seccomp-probe.c, which loads compiled filters into real processes.
 set -euo pipefail
 need=()
-for pkg in linux-libc-dev libc6-dev; do
+for pkg in linux-libc-dev libc6-dev gcc; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -eq 0 ]; then

@@ -1,6 +1,6 @@
 // Golden tests over fixtures/<case>/: policy.yaml is compiled (with its own tests run) and every expected
-// output beside it is compared byte for byte: ir.json when it compiles, diagnostics.txt when there are
-// diagnostics. `npm run test:update` rewrites the goldens; read that diff like code. A file in a case folder
+// output beside it is compared byte for byte: ir.json and seccomp.x86_64.txt (the filter's disassembly) when
+// it compiles, diagnostics.txt when there are diagnostics (the compiler's and the targets'). `npm run test:update` rewrites the goldens; read that diff like code. A file in a case folder
 // that no test reads is an error, so stale goldens cannot linger.
 
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -9,13 +9,16 @@ import { describe, expect, it } from "vitest";
 import { renderHumanAll } from "../compiler/diagnostics/render.js";
 import { irToJson } from "../compiler/ir/serialize.js";
 import { compilePolicy } from "../compiler/passes/index.js";
+import { sortDiagnostics } from "../compiler/diagnostics/diagnostic.js";
+import { disassemble } from "../targets/seccomp/disassemble.js";
+import { compileSeccomp } from "../targets/seccomp/index.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures");
 const UPDATE = process.env.SBC_UPDATE_GOLDENS === "1";
 
 /** Inputs a case may have besides the files its policy reads. */
 const INPUTS = new Set(["policy.yaml", "params.json", "README.md"]);
-const OUTPUTS = ["ir.json", "diagnostics.txt"] as const;
+const OUTPUTS = ["ir.json", "diagnostics.txt", "seccomp.x86_64.txt"] as const;
 
 interface Outcome {
   outputs: Partial<Record<(typeof OUTPUTS)[number], string>>;
@@ -28,8 +31,14 @@ function compileCase(dir: string): Outcome {
   const params = existsSync(paramsFile) ? (JSON.parse(readFileSync(paramsFile, "utf8")) as Record<string, string>) : {};
   const r = compilePolicy({ kind: "file", path: "policy.yaml" }, { cwd: dir, params, runTests: true });
   const outputs: Outcome["outputs"] = {};
-  if (r.ir && !r.diagnostics.some((d) => d.severity === "error")) outputs["ir.json"] = irToJson(r.ir);
-  if (r.diagnostics.length) outputs["diagnostics.txt"] = renderHumanAll(r.diagnostics);
+  const diagnostics = [...r.diagnostics];
+  if (r.ir && !r.diagnostics.some((d) => d.severity === "error")) {
+    outputs["ir.json"] = irToJson(r.ir);
+    const s = compileSeccomp(r.ir, ["x86_64"]);
+    diagnostics.push(...s.diagnostics);
+    if (s.filter) outputs["seccomp.x86_64.txt"] = disassemble(s.filter.program, { comment: (pc) => s.filter!.comments.get(pc) });
+  }
+  if (diagnostics.length) outputs["diagnostics.txt"] = renderHumanAll(sortDiagnostics(diagnostics));
   const read = new Set(r.filesRead.filter((f) => f.startsWith(dir + "/")).map((f) => f.slice(dir.length + 1)));
   return { outputs, read, errors: r.diagnostics.filter((d) => d.severity === "error").length };
 }

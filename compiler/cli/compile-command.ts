@@ -2,12 +2,10 @@
 // stderr; on any error nothing is written.
 
 import { closest } from "../diagnostics/diagnostic.js";
-import { irToJson } from "../ir/serialize.js";
 import { compilePolicy, type PolicyInput } from "../passes/index.js";
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
 import { parseParams, printDiagnostics, writeAtomic } from "./output.js";
-
-export const TARGETS = ["ir"] as const;
+import { parseArches, TARGETS } from "./targets.js";
 
 export interface CompileCommandOptions {
   target: string;
@@ -15,6 +13,7 @@ export interface CompileCommandOptions {
   output?: string;
   param: string[];
   withSpans?: boolean;
+  arch?: string;
   stopAfter?: "build-ir" | "check";
   format: string;
   quiet?: boolean;
@@ -22,10 +21,13 @@ export interface CompileCommandOptions {
 }
 
 export async function runCompile(policy: string | undefined, opts: CompileCommandOptions): Promise<number> {
-  if (!(TARGETS as readonly string[]).includes(opts.target)) {
-    const guess = closest(opts.target, TARGETS);
-    throw new UsageError(`unknown target \`${opts.target}\``, guess ? `did you mean \`${guess}\`?` : `targets: ${TARGETS.join(", ")}`);
+  const target = Object.hasOwn(TARGETS, opts.target) ? TARGETS[opts.target]! : undefined;
+  if (!target) {
+    const names = Object.keys(TARGETS);
+    const guess = closest(opts.target, names);
+    throw new UsageError(`unknown target \`${opts.target}\``, guess ? `did you mean \`${guess}\`?` : `targets: ${names.join(", ")}`);
   }
+  const arches = parseArches(opts.arch);
   if ((policy === undefined) === (opts.preset === undefined)) {
     throw new UsageError(policy === undefined ? "name a policy file or a --preset" : "name a policy file or a --preset, not both");
   }
@@ -35,10 +37,16 @@ export async function runCompile(policy: string | undefined, opts: CompileComman
   if (!result.ir && result.filesRead.length === 0 && policy !== undefined && result.diagnostics.some((d) => d.code === "SBC0101")) {
     throw new UsageError(result.diagnostics[0]!.message);
   }
-  printDiagnostics(result.diagnostics, { format: opts.format, color: opts.color, ...(opts.quiet ? { quiet: true } : {}) }, process.stderr);
-  if (!result.ir || result.diagnostics.some((d) => d.severity === "error")) return EXIT_FINDINGS;
-  const text = irToJson(result.ir, { spans: Boolean(opts.withSpans) });
-  if (opts.output) writeAtomic(opts.output, text);
-  else process.stdout.write(text);
+  const failed = !result.ir || result.diagnostics.some((d) => d.severity === "error");
+  const emitted = failed ? undefined : await target.emit(result.ir!, { arches, withSpans: Boolean(opts.withSpans) });
+  const all = [...result.diagnostics, ...(emitted?.diagnostics ?? [])];
+  printDiagnostics(all, { format: opts.format, color: opts.color, ...(opts.quiet ? { quiet: true } : {}) }, process.stderr);
+  if (failed || !emitted?.output || all.some((d) => d.severity === "error")) return EXIT_FINDINGS;
+  const out = emitted.output;
+  if (opts.output) writeAtomic(opts.output, out);
+  else {
+    if (typeof out !== "string" && process.stdout.isTTY) throw new UsageError(`target \`${opts.target}\` is binary; write it with \`-o FILE\` or redirect stdout`);
+    process.stdout.write(out);
+  }
   return EXIT_OK;
 }

@@ -53,12 +53,13 @@ export function parseParams(list: readonly string[]): Record<string, string> {
 }
 
 /** Write `data` to `path` so that readers see either the old file or the whole new one. */
-export function writeAtomic(path: string, data: string): void {
+export function writeAtomic(path: string, data: string | Uint8Array): void {
   const tmp = join(dirname(path), `.${basename(path)}.sbc-tmp-${process.pid}-${Date.now().toString(36)}`);
   let fd: number | undefined;
   try {
     fd = openSync(tmp, "wx", 0o644);
-    writeSync(fd, data);
+    if (typeof data === "string") writeSync(fd, data);
+    else writeSync(fd, data);
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;

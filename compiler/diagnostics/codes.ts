@@ -86,6 +86,10 @@ export const CODES = {
   // 09 — commands
   emptyPrefix: def("SBC0901", "empty-prefix", "error", "A command rule has an empty prefix or an empty word."),
 
+  // 20 — the seccomp target
+  seccompTooLarge: def("SBC2001", "seccomp-too-large", "error", "The compiled seccomp filter exceeds the kernel's limit of 4096 instructions."),
+  seccompImpliedDeny: def("SBC2002", "seccomp-implied-deny", "warning", "A syscall rule allows what the network section forbids; on Linux the stricter of the two applies."),
+
   // 10 — tests written in the policy
   testFailed: def("SBC1001", "test-failed", "error", "An expectation written in the policy's `tests:` does not hold."),
   invalidTest: def("SBC1002", "invalid-test", "error", "A test names no query, or more than one."),

@@ -29,6 +29,11 @@ export function syscallNumber(arch: Arch, name: string): number | undefined {
   return table === undefined ? undefined : own(table, name);
 }
 
+/** Every syscall of `arch`, name → number. */
+export function syscallTable(arch: Arch): Readonly<Record<string, number>> {
+  return SYSCALL_TABLES[arch];
+}
+
 /** True if `name` is a syscall on at least one supported arch. */
 export function isKnownSyscall(name: string): boolean {
   return ARCHES.some((arch) => Object.hasOwn(SYSCALL_TABLES[arch], name));

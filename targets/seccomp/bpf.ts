@@ -98,13 +98,25 @@ export interface Insn {
   readonly k: number;
 }
 
+/** Build an instruction. Note the argument order (k before the jump offsets), which reads like assembly. */
 export const insn = (code: number, k = 0, jt = 0, jf = 0): Insn => ({ code, jt, jf, k: k >>> 0 });
 
-/** Little-endian `struct sock_filter[]`, as the kernel and `bwrap --seccomp` read it. */
+/** The largest errno a SECCOMP_RET_ERRNO can deliver; the kernel caps larger data to it. */
+export const MAX_ERRNO = 4095;
+/** Instructions summed over a stack of filters, with a penalty of 4 per filter (seccomp_attach_filter). */
+export const MAX_INSNS_PER_PATH = 32768;
+
+/** Little-endian `struct sock_filter[]`, as the kernel and `bwrap --seccomp` read it. Return values (k) are u32. */
 export function encode(program: readonly Insn[]): Uint8Array {
   const out = new Uint8Array(program.length * 8);
   const view = new DataView(out.buffer);
   program.forEach((i, n) => {
+    // A field that does not fit would be silently wrapped by DataView: a far jump would become a wrong one.
+    if (!(Number.isInteger(i.code) && i.code >= 0 && i.code <= 0xffff)) throw new RangeError(`instruction ${n}: code ${i.code} does not fit in 16 bits`);
+    if (!(Number.isInteger(i.jt) && i.jt >= 0 && i.jt <= 255 && Number.isInteger(i.jf) && i.jf >= 0 && i.jf <= 255)) {
+      throw new RangeError(`instruction ${n}: jump offsets ${i.jt}/${i.jf} do not fit in 8 bits`);
+    }
+    if (!(Number.isInteger(i.k) && i.k >= -0x80000000 && i.k <= 0xffffffff)) throw new RangeError(`instruction ${n}: k ${i.k} does not fit in 32 bits`);
     view.setUint16(n * 8, i.code, true);
     view.setUint8(n * 8 + 2, i.jt);
     view.setUint8(n * 8 + 3, i.jf);

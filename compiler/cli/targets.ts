@@ -1,0 +1,55 @@
+// The targets `sbc compile` can emit, each loaded only when asked for. A target turns the checked IR into
+// bytes or text, with its own diagnostics (fidelity warnings, size limits).
+
+import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import type { IR } from "../ir/types.js";
+import { ARCHES, type Arch } from "../linux-abi/index.js";
+import { irToJson } from "../ir/serialize.js";
+import { packageVersion } from "../package-root.js";
+import { UsageError } from "./exit.js";
+
+export interface TargetOptions {
+  readonly arches: readonly Arch[];
+  readonly withSpans: boolean;
+}
+
+export interface TargetOutput {
+  readonly output?: string | Uint8Array;
+  readonly diagnostics: Diagnostic[];
+}
+
+type Emitter = (ir: IR, options: TargetOptions) => Promise<TargetOutput>;
+
+async function seccomp(ir: IR, options: TargetOptions, format: "bin" | "c" | "disasm" | "json"): Promise<TargetOutput> {
+  const { compileSeccomp } = await import("../../targets/seccomp/index.js");
+  const r = compileSeccomp(ir, options.arches);
+  if (!r.filter) return { diagnostics: r.diagnostics };
+  const f = r.filter;
+  const emit = await import("../../targets/seccomp/emit.js");
+  const { disassemble, describeInsn } = await import("../../targets/seccomp/disassemble.js");
+  const text =
+    format === "bin"
+      ? emit.emitBinary(f)
+      : format === "c"
+        ? emit.emitCHeader(f, ir.name, packageVersion(), (i, pc) => describeInsn(i, pc))
+        : format === "json"
+          ? emit.emitJson(f, ir.name)
+          : disassemble(f.program, { comment: (pc: number) => f.comments.get(pc) });
+  return { output: text, diagnostics: r.diagnostics };
+}
+
+export const TARGETS: Readonly<Record<string, { readonly description: string; readonly emit: Emitter }>> = {
+  ir: { description: "the IR as JSON", emit: async (ir, o) => ({ output: irToJson(ir, { spans: o.withSpans }), diagnostics: [] }) },
+  seccomp: { description: "seccomp-BPF: raw struct sock_filter bytes", emit: (ir, o) => seccomp(ir, o, "bin") },
+  "seccomp-c": { description: "seccomp-BPF as a C header (sock_filter array and sock_fprog)", emit: (ir, o) => seccomp(ir, o, "c") },
+  "seccomp-disasm": { description: "seccomp-BPF disassembly", emit: (ir, o) => seccomp(ir, o, "disasm") },
+  "seccomp-json": { description: "seccomp-BPF as JSON", emit: (ir, o) => seccomp(ir, o, "json") },
+};
+
+export function parseArches(value: string | undefined): Arch[] {
+  if (value === undefined) return ["x86_64"];
+  const list = value.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const a of list) if (!(ARCHES as readonly string[]).includes(a)) throw new UsageError(`unknown arch \`${a}\``, `arches: ${ARCHES.join(", ")}`);
+  if (!list.length) throw new UsageError("--arch needs at least one arch");
+  return [...new Set(list)] as Arch[];
+}

@@ -1,0 +1,10 @@
+import { readFileSync } from "node:fs";
+import { importOciSeccomp } from "./compiler/importers/oci-seccomp.js";
+import { compilePolicy } from "./compiler/passes/index.js";
+import { renderHumanAll } from "./compiler/diagnostics/render.js";
+import { emitOciSeccomp } from "./targets/oci-seccomp/emit.js";
+const r = importOciSeccomp(readFileSync(process.argv[2]!, "utf8"), { path: "fixtures/data/oci/moby-seccomp-default.json" });
+const c = compilePolicy({ kind: "text", path: "imported.yaml", text: r.yaml! });
+const e = emitOciSeccomp(c.ir!, {});
+process.stdout.write(e.json ?? "");
+process.stderr.write(renderHumanAll(e.diagnostics));

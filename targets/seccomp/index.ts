@@ -1,0 +1,47 @@
+// The seccomp-BPF backend: IR in, one classic-BPF filter out (for one arch or several), with the
+// diagnostics that say where Linux enforcement differs from the policy's wording. See
+// docs/targets/seccomp.md for the lowering and what the network section implies.
+
+import { diag, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
+import type { IR } from "../../compiler/ir/types.js";
+import type { Arch } from "../../compiler/linux-abi/index.js";
+import { BPF_MAXINSNS, type Insn } from "./bpf.js";
+import { generate } from "./codegen.js";
+import { lowerFilter } from "./lower.js";
+import { syscallName } from "./semantics.js";
+
+export interface SeccompFilter {
+  readonly arches: readonly Arch[];
+  readonly program: readonly Insn[];
+  readonly comments: ReadonlyMap<number, string>;
+  /** Ranges of equal verdict per arch: the size of the dispatch tree. */
+  readonly rangeCount: Readonly<Record<string, number>>;
+}
+
+export function compileSeccomp(ir: IR, arches: readonly Arch[]): { filter?: SeccompFilter; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const lowered = lowerFilter(ir, arches, syscallName);
+  const implied = new Set(lowered.implications.rules.filter((r) => r.action.type !== "allow").map((r) => r.syscall));
+  for (const rule of ir.syscalls.rules) {
+    if (rule.action.type !== "allow" && rule.action.type !== "log") continue;
+    const hit = rule.syscalls.filter((s) => implied.has(s));
+    if (!hit.length) continue;
+    diagnostics.push(
+      diag("seccompImpliedDeny", `this rule allows ${hit.map((s) => `\`${s}\``).join(", ")}, which the network section forbids; seccomp keeps the stricter answer`, {
+        ...(rule.span ? { span: rule.span } : {}),
+        ...(ir.network.span ? { labels: [{ span: ir.network.span, message: "the network section" }] } : {}),
+        help: "allow the sockets in `network:` (or set `network: on`) if the program needs them",
+      }),
+    );
+  }
+  const { program, comments } = generate(lowered.root);
+  if (program.length > BPF_MAXINSNS) {
+    diagnostics.push(
+      diag("seccompTooLarge", `the seccomp filter has ${program.length} instructions; the kernel accepts at most ${BPF_MAXINSNS}`, {
+        help: "compile one filter per arch (`--arch`), or merge syscall rules with equal conditions",
+      }),
+    );
+    return { diagnostics };
+  }
+  return { filter: { arches, program, comments, rangeCount: lowered.rangeCount }, diagnostics };
+}

@@ -1,0 +1,53 @@
+// What a compiled filter must answer for one syscall event, stated with the IR's reference evaluator: the
+// specification that the interpreter's results are compared against in tests. It adds to evaluateSyscall
+// only what is specific to seccomp: the arch check, the x32 range on x86_64, numbers that are not syscalls
+// of the arch, and the network section's implied rules (combined by "the stricter action wins").
+
+import { ACTION_STRICTNESS, conditionHolds, evaluateSyscall } from "../../compiler/evaluator/evaluate.js";
+import type { Action, IR } from "../../compiler/ir/types.js";
+import { syscallTable, type Arch } from "../../compiler/linux-abi/index.js";
+import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "./bpf.js";
+import { networkImplications, type Implications } from "./network-implications.js";
+
+export const AUDIT_ARCH: Readonly<Record<Arch, number>> = { x86_64: AUDIT_ARCH_X86_64, aarch64: AUDIT_ARCH_AARCH64 };
+
+/** A foreign arch, and on x86_64 an x32 syscall number, are refused with this action. */
+export const FOREIGN_ACTION: Action = { type: "kill-process" };
+
+export function stricter(a: Action, b: Action): Action {
+  // On a tie the policy's own syscall rule (a) is kept, so its errno number survives.
+  return ACTION_STRICTNESS[b.type] > ACTION_STRICTNESS[a.type] ? b : a;
+}
+
+export function impliedAction(imp: Implications, name: string, args: readonly bigint[]): Action {
+  for (const r of imp.rules) if (r.syscall === name && r.conditions.every((c) => conditionHolds(c, args))) return r.action;
+  return { type: "allow" };
+}
+
+const namesByNumber = new Map<Arch, Map<number, string>>();
+export function syscallName(arch: Arch, nr: number): string | undefined {
+  let m = namesByNumber.get(arch);
+  if (!m) {
+    m = new Map(Object.entries(syscallTable(arch)).map(([n, v]) => [v, n]));
+    namesByNumber.set(arch, m);
+  }
+  return m.get(nr);
+}
+
+export interface SeccompEvent {
+  readonly arch: number;
+  /** The syscall number as the kernel presents it: a u32. */
+  readonly nr: number;
+  readonly args?: readonly bigint[];
+}
+
+export function expectedAction(ir: IR, arches: readonly Arch[], event: SeccompEvent, imp: Implications = networkImplications(ir)): Action {
+  const arch = arches.find((a) => AUDIT_ARCH[a] === event.arch >>> 0);
+  if (!arch) return FOREIGN_ACTION;
+  const nr = event.nr >>> 0;
+  if (arch === "x86_64" && nr >= X32_SYSCALL_BIT) return FOREIGN_ACTION;
+  const name = syscallName(arch, nr);
+  if (name === undefined) return ir.syscalls.defaultAction;
+  const args = event.args ?? [];
+  return stricter(evaluateSyscall(ir, name, args).action, impliedAction(imp, name, args));
+}

@@ -1,0 +1,137 @@
+// The seccomp backend against the IR's meaning: random policies (rules with conditions, layers, every
+// action, network settings) are compiled, verified like the kernel would, and run by the BPF interpreter on
+// random syscall events; every answer must equal the reference (targets/seccomp/semantics.ts). Plus the
+// properties that matter for speed: unconditional allows stay in the kernel's action cache, nothing else
+// does by accident, and every number reaches its verdict through a short path.
+
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { Action, ArgCondition, CmpOp, IR, NetRule, SyscallRule } from "../compiler/ir/types.js";
+import { syscallNumber, type Arch } from "../compiler/linux-abi/index.js";
+import { cacheEligible } from "../targets/seccomp/action-cache.js";
+import { actionValue } from "../targets/seccomp/actions.js";
+import { AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "../targets/seccomp/bpf.js";
+import { compileSeccomp } from "../targets/seccomp/index.js";
+import { runFilter } from "../targets/seccomp/interpreter.js";
+import { networkImplications } from "../targets/seccomp/network-implications.js";
+import { AUDIT_ARCH, expectedAction, syscallName } from "../targets/seccomp/semantics.js";
+import { verifyFilter } from "../targets/seccomp/verifier.js";
+import { makeIr } from "./support/ir.js";
+
+const NAMES = ["read", "write", "socket", "socketpair", "getppid", "clone", "personality", "ioctl", "io_uring_setup", "openat"] as const;
+const VALUES = [0n, 1n, 2n, 9n, 10n, 0x10n, 0xffn, 0x7fffffffn, 0x80000000n, 0xffffffffn, 1n << 32n, (1n << 32n) + 1n, 0x1_0000_0005n, (1n << 63n), (1n << 64n) - 1n];
+const OPS: readonly CmpOp[] = ["==", "!=", "<", "<=", ">", ">=", "&=="];
+const hex = (v: bigint) => "0x" + v.toString(16);
+
+const valueArb = fc.oneof(fc.constantFrom(...VALUES), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }));
+const condArb: fc.Arbitrary<ArgCondition> = fc
+  .record({ arg: fc.integer({ min: 0, max: 5 }), op: fc.constantFrom(...OPS), value: valueArb, mask: valueArb })
+  .map(({ arg, op, value, mask }) => (op === "&==" ? { arg, op, mask: hex(mask), value: hex(value & mask) } : { arg, op, value: hex(value) }));
+const actionArb: fc.Arbitrary<Action> = fc.oneof(
+  fc.constantFrom<Action>({ type: "allow" }, { type: "log" }, { type: "trap" }, { type: "kill-thread" }, { type: "kill-process" }, { type: "user-notif" }),
+  fc.integer({ min: 0, max: 4095 }).map((errno): Action => ({ type: "errno", errno })),
+);
+const ruleArb: fc.Arbitrary<SyscallRule> = fc.record({
+  syscalls: fc.uniqueArray(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 3 }).map((xs) => [...xs].sort()),
+  action: actionArb,
+  conditions: fc.array(condArb, { maxLength: 3 }),
+  layer: fc.integer({ min: 0, max: 2 }),
+});
+const netArb: fc.Arbitrary<{ unix: "allow" | "deny"; rules: NetRule[] }> = fc.record({
+  unix: fc.constantFrom("allow" as const, "deny" as const),
+  rules: fc.constantFrom<NetRule[]>(
+    [],
+    [{ effect: "allow", ops: ["connect"], protocols: ["tcp"], hosts: "any", ports: [[443, 443]], layer: 0 }],
+    [{ effect: "allow", ops: ["bind", "connect"], protocols: ["tcp", "udp"], hosts: "any", ports: [[0, 65535]], layer: 0 }],
+  ),
+});
+const irArb: fc.Arbitrary<IR> = fc
+  .record({ rules: fc.array(ruleArb, { maxLength: 8 }), dflt: actionArb, net: netArb })
+  .map(({ rules, dflt, net }) => {
+    // Rules are in merge order: layers never decrease along the list.
+    const sorted = [...rules].sort((a, b) => a.layer - b.layer);
+    return makeIr({ syscallRules: sorted, defaultAction: dflt, unix: net.unix, netRules: net.rules });
+  });
+
+function eventArb(arch: Arch) {
+  const nrs = NAMES.map((n) => syscallNumber(arch, n)).filter((n): n is number => n !== undefined);
+  return fc.record({
+    nr: fc.oneof(fc.constantFrom(...nrs), fc.integer({ min: 0, max: 500 }), fc.constantFrom(X32_SYSCALL_BIT | 41, 0xffffffff, 0x3fffffff)),
+    args: fc.array(valueArb, { minLength: 6, maxLength: 6 }),
+    foreign: fc.boolean().map((b) => b && Math.random() < 0.1),
+  });
+}
+
+function check(ir: IR, arches: readonly Arch[], events: { arch: number; nr: number; args: bigint[] }[]): void {
+  const out = compileSeccomp(ir, arches);
+  expect(out.filter, out.diagnostics.map((d) => d.message).join("; ")).toBeDefined();
+  const program = out.filter!.program;
+  expect(verifyFilter(program)).toEqual({ ok: true });
+  for (const e of events) {
+    const want = actionValue(expectedAction(ir, arches, e));
+    const got = runFilter(program, { nr: e.nr, arch: e.arch, args: e.args }).ret >>> 0;
+    if (got !== want) expect({ event: { ...e, args: e.args.map(hex) }, got: got.toString(16) }).toEqual({ event: { ...e, args: e.args.map(hex) }, got: want.toString(16) });
+  }
+}
+
+describe("seccomp backend = reference semantics", () => {
+  for (const arches of [["x86_64"], ["aarch64"], ["x86_64", "aarch64"]] as const) {
+    it(`random policies, random events (${arches.join("+")})`, () => {
+      fc.assert(
+        fc.property(irArb, fc.array(fc.tuple(fc.constantFrom(...arches), eventArb(arches[0])), { minLength: 20, maxLength: 60 }), (ir, evs) => {
+          check(
+            ir,
+            arches,
+            evs.map(([a, e]) => ({ arch: e.foreign ? 0x40000003 : AUDIT_ARCH[a], nr: e.nr, args: e.args })),
+          );
+        }),
+        { numRuns: 150 },
+      );
+    });
+  }
+
+  it("two OR'd rules on one syscall that test different arguments (the libseccomp 2.5.4/2.6.1 miscompile)", () => {
+    // Default ERRNO(1); getppid allowed if a1 > 0 && a3 == 1, or if (a5 & 0xF00000000) == 0x100000000 && a1 <= 0x100000000.
+    const ir = makeIr({
+      defaultAction: { type: "errno", errno: 1 },
+      unix: "allow",
+      netRules: [{ effect: "allow", ops: ["bind", "connect"], protocols: ["tcp", "udp"], hosts: "any", ports: [[0, 65535]], layer: 0 }],
+      syscallRules: [
+        { syscalls: ["getppid"], action: { type: "allow" }, conditions: [{ arg: 1, op: ">", value: "0x0" }, { arg: 3, op: "==", value: "0x1" }], layer: 0 },
+        { syscalls: ["getppid"], action: { type: "allow" }, conditions: [{ arg: 5, op: "&==", mask: "0xf00000000", value: "0x100000000" }, { arg: 1, op: "<=", value: "0x100000000" }], layer: 0 },
+      ],
+    });
+    const nr = syscallNumber("x86_64", "getppid")!;
+    // Matches neither rule; libseccomp's filter allows it.
+    const bypass = { arch: AUDIT_ARCH_X86_64, nr, args: [0n, 0n, 0n, 1n, 0n, 0x700000000n] };
+    expect(expectedAction(ir, ["x86_64"], bypass)).toEqual({ type: "errno", errno: 1 });
+    const rnd = fc.sample(fc.array(fc.constantFrom(0n, 1n, 0x100000000n, 0x100000001n, 0x700000000n, 0xf00000000n, 0x1f00000000n), { minLength: 6, maxLength: 6 }), 400);
+    check(ir, ["x86_64"], [bypass, ...rnd.map((args) => ({ arch: AUDIT_ARCH_X86_64, nr, args }))]);
+  });
+});
+
+describe("the kernel's action cache", () => {
+  it("every number whose verdict is an unconditional ALLOW is cacheable, and no other number is", () => {
+    fc.assert(
+      fc.property(irArb, (ir) => {
+        const out = compileSeccomp(ir, ["x86_64"]);
+        const program = out.filter!.program;
+        for (let nr = 0; nr <= 470; nr++) {
+          const name = syscallName("x86_64", nr);
+          const rules = name ? ir.syscalls.rules.filter((r) => r.syscalls.includes(name)) : [];
+          // Constant-allow when the verdict does not depend on arguments and is ALLOW.
+          const probe = (args: bigint[]) => actionValue(expectedAction(ir, ["x86_64"], { arch: AUDIT_ARCH_X86_64, nr, args }));
+          const samples = [[0n, 0n, 0n, 0n, 0n, 0n], ...fc.sample(fc.array(valueArb, { minLength: 6, maxLength: 6 }), 30)];
+          const allAllow = samples.every((a) => probe(a) === 0x7fff0000);
+          const eligible = cacheEligible(program, AUDIT_ARCH_X86_64, nr);
+          if (eligible) expect(allAllow, `nr ${nr} (${name}) is cached but not always allowed`).toBe(true);
+          // A verdict that tests no argument must be cacheable when it allows.
+          const implied = networkImplications(ir).rules.filter((r) => r.syscall === name);
+          const unconditional = rules.every((r) => r.conditions.length === 0) && implied.every((r) => r.conditions.length === 0);
+          if (allAllow && unconditional) expect(eligible, `nr ${nr} (${name}) is always allowed but not cacheable`).toBe(true);
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
