@@ -1,0 +1,69 @@
+// The seccomp targets through the CLI: the bytes on disk are the compiled program, the other formats carry
+// the same program, --arch selects the filter, and the CLI refuses what would go wrong (binary to a terminal
+// is tested in-process only for the message; unknown arches are usage errors).
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { compilePolicy } from "../compiler/index.js";
+import { decode, encode } from "../targets/seccomp/bpf.js";
+import { compileSeccomp } from "../targets/seccomp/index.js";
+import { ensureBuilt, sbc, STACK_TRACE } from "./support/cli.js";
+import { tempDir } from "./support/tmp.js";
+
+beforeAll(() => ensureBuilt());
+
+const expected = (arches: ("x86_64" | "aarch64")[]) => compileSeccomp(compilePolicy({ kind: "preset", name: "workspace-write" }).ir!, arches).filter!.program;
+
+describe("sbc compile -t seccomp*", () => {
+  it("-t seccomp -o writes exactly the compiled struct sock_filter bytes", async () => {
+    const dir = tempDir();
+    const out = join(dir, "ww.bpf");
+    const r = await sbc(["compile", "--preset", "workspace-write", "-t", "seccomp", "-o", out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe("");
+    expect(decode(new Uint8Array(readFileSync(out)))).toEqual(expected(["x86_64"]));
+  });
+
+  it("--arch x86_64,aarch64 gives one filter for both, aarch64 alone another", async () => {
+    const dir = tempDir();
+    for (const [arches, file] of [[["x86_64", "aarch64"], "both.bpf"], [["aarch64"], "arm.bpf"]] as const) {
+      const r = await sbc(["compile", "--preset", "workspace-write", "-t", "seccomp", "--arch", arches.join(","), "-o", join(dir, file)]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(decode(new Uint8Array(readFileSync(join(dir, file))))).toEqual(expected([...arches]));
+    }
+  });
+
+  it("-t seccomp-json carries the same program (array and base64)", async () => {
+    const r = await sbc(["compile", "--preset", "workspace-write", "-t", "seccomp-json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { arches: string[]; length: number; instructions: number[][]; base64: string };
+    const p = expected(["x86_64"]);
+    expect(j.arches).toEqual(["x86_64"]);
+    expect(j.length).toBe(p.length);
+    expect(j.instructions).toEqual(p.map((i) => [i.code, i.jt, i.jf, i.k >>> 0]));
+    expect(Buffer.from(j.base64, "base64")).toEqual(Buffer.from(encode(p)));
+  });
+
+  it("-t seccomp-c declares the array and its sock_fprog with the right length", async () => {
+    const r = await sbc(["compile", "--preset", "workspace-write", "-t", "seccomp-c"]);
+    expect(r.code, r.stderr).toBe(0);
+    const p = expected(["x86_64"]);
+    expect(r.stdout).toContain(`static struct sock_filter sbc_workspace_write_filter[${p.length}] = {`);
+    expect(r.stdout).toContain(`.len = ${p.length},`);
+    expect(r.stdout.match(/^\t\{ 0x/gm)?.length).toBe(p.length);
+  });
+
+  it("-t seccomp-disasm prints one line per instruction", async () => {
+    const r = await sbc(["compile", "--preset", "workspace-write", "-t", "seccomp-disasm"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trimEnd().split("\n").length).toBe(expected(["x86_64"]).length);
+  });
+
+  it("an unknown arch is a usage error (exit 2) without a stack trace", async () => {
+    const r = await sbc(["compile", "--preset", "workspace-write", "-t", "seccomp", "--arch", "riscv64"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown arch `riscv64`/);
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+});
