@@ -25,7 +25,9 @@ function diagnosticsDoc(): string {
     "08": "Syscall rules",
     "09": "Command rules",
     "10": "Tests written in the policy",
+    "11": "Importing foreign profiles",
     "20": "The seccomp target",
+    "21": "The OCI seccomp target",
   };
   const lines = [
     "<!-- Generated from compiler/diagnostics/codes.ts by `npm run gen`; do not edit. -->",

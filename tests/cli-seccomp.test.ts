@@ -67,3 +67,35 @@ describe("sbc compile -t seccomp*", () => {
     expect(r.stderr).not.toMatch(STACK_TRACE);
   });
 });
+
+describe("sbc import oci-seccomp and -t oci-seccomp", () => {
+  const docker = join(import.meta.dirname, "..", "fixtures", "data", "oci", "moby-seccomp-default.json");
+
+  it("imports Docker's profile to the golden YAML, with warnings on stderr and exit 0", async () => {
+    const r = await sbc(["import", "oci-seccomp", docker]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(readFileSync(join(import.meta.dirname, "..", "fixtures", "data", "oci", "moby-seccomp-default.imported.yaml"), "utf8"));
+    expect(r.stderr).toMatch(/warning\[SBC1102\]/);
+  });
+
+  it("the imported policy compiles back to the golden OCI profile", async () => {
+    const dir = tempDir();
+    const yaml = join(dir, "docker.yaml");
+    expect((await sbc(["import", "oci-seccomp", docker, "-o", yaml, "-q"])).code).toBe(0);
+    const r = await sbc(["compile", yaml, "-t", "oci-seccomp"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(readFileSync(join(import.meta.dirname, "..", "fixtures", "data", "oci", "moby-seccomp-default.exported.json"), "utf8"));
+  });
+
+  it("rejects an unknown format, a missing file and broken JSON with the right exit codes", async () => {
+    const dir = tempDir();
+    expect((await sbc(["import", "oci-secomp", docker])).code).toBe(2);
+    expect((await sbc(["import", "oci-seccomp", join(dir, "nope.json")])).code).toBe(2);
+    const bad = join(dir, "bad.json");
+    await import("node:fs").then((fs) => fs.writeFileSync(bad, '{"defaultAction": '));
+    const r = await sbc(["import", "oci-seccomp", bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error\[SBC1101\]/);
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+});

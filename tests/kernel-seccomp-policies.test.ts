@@ -53,6 +53,11 @@ const CALLS: readonly (ProbeCall & { label: string; volatile?: boolean })[] = [
   { label: "clone(bad flags)", nr: nr("unshare"), args: [BAD] },
   { label: "x32 getppid", nr: X32_SYSCALL_BIT | nr("getppid"), volatile: true },
   { label: "unknown number 999", nr: 999 },
+  { label: "syscall(-1)", nr: 0xffffffff },
+  { label: "personality(PER_LINUX)", nr: nr("personality"), args: [0n] },
+  { label: "personality(0x0008)", nr: nr("personality"), args: [8n] },
+  { label: "socket(AF_VSOCK)", nr: nr("socket"), args: [40n, SOCK_STREAM, 0n] },
+  { label: "socket(AF_ALG)", nr: nr("socket"), args: [38n, 5n, 0n] },
 ];
 
 /** A pid differs between probe runs: compare what kind of answer it was, and that it was a success. */
@@ -84,6 +89,9 @@ function expectMatches(label: string, action: Action, got: ProbeResult, baseline
 function policies(): { name: string; ir: IR }[] {
   const out: { name: string; ir: IR }[] = [];
   for (const p of presetNames()) out.push({ name: `preset ${p}`, ir: compilePolicy({ kind: "preset", name: p }).ir! });
+  // Docker's default profile, as sbc imports it (fixtures/data/oci): the real-world input.
+  const docker = compilePolicy({ kind: "file", path: "moby-seccomp-default.imported.yaml" }, { cwd: join(FIXTURES, "data", "oci") });
+  out.push({ name: "Docker's default profile (imported)", ir: docker.ir! });
   for (const c of readdirSync(FIXTURES).filter((d) => d.startsWith("ok-")).sort()) {
     const r = compilePolicy({ kind: "file", path: "policy.yaml" }, { cwd: join(FIXTURES, c) });
     if (r.ir) out.push({ name: c, ir: r.ir });

@@ -46,11 +46,12 @@ const netArb: fc.Arbitrary<{ unix: "allow" | "deny"; rules: NetRule[] }> = fc.re
   ),
 });
 const irArb: fc.Arbitrary<IR> = fc
-  .record({ rules: fc.array(ruleArb, { maxLength: 8 }), dflt: actionArb, net: netArb })
-  .map(({ rules, dflt, net }) => {
+  .record({ rules: fc.array(ruleArb, { maxLength: 8 }), dflt: actionArb, net: netArb, foreign: fc.option(actionArb, { nil: undefined }) })
+  .map(({ rules, dflt, net, foreign }) => {
     // Rules are in merge order: layers never decrease along the list.
     const sorted = [...rules].sort((a, b) => a.layer - b.layer);
-    return makeIr({ syscallRules: sorted, defaultAction: dflt, unix: net.unix, netRules: net.rules });
+    const ir = makeIr({ syscallRules: sorted, defaultAction: dflt, unix: net.unix, netRules: net.rules });
+    return foreign ? { ...ir, syscalls: { ...ir.syscalls, foreignArchAction: foreign } } : ir;
   });
 
 function eventArb(arch: Arch) {

@@ -46,8 +46,8 @@ export function buildProgram(): Command {
     .description("compile a policy (YAML) for a target")
     .argument("[policy]", "policy file")
     .option("--preset <name>", "compile a built-in preset instead of a file")
-    .requiredOption("-t, --target <target>", "what to emit: ir, seccomp (raw BPF), seccomp-c, seccomp-disasm, seccomp-json")
-    .option("--arch <arches>", "for seccomp targets: x86_64, aarch64, or both comma-separated (one multi-arch filter); default x86_64")
+    .requiredOption("-t, --target <target>", "what to emit: ir, seccomp (raw BPF), seccomp-c, seccomp-disasm, seccomp-json, oci-seccomp")
+    .option("--arch <arches>", "for seccomp targets: x86_64, aarch64, or both comma-separated (one multi-arch filter); default x86_64 (oci-seccomp: both)")
     .option("-o, --output <file>", "write the result to a file (atomically) instead of stdout")
     .option("-p, --param <name=path>", "bind a parameter (repeatable)", collectParam, [])
     .option("--with-spans", "include source locations in the IR")
@@ -73,6 +73,23 @@ export function buildProgram(): Command {
     .action(async (files: string[], opts) => {
       const { runCheck } = await import("./check-command.js");
       process.exitCode = await runCheck(files, opts);
+    });
+
+  program
+    .command("import")
+    .description("turn a foreign profile into an sbc policy (YAML)")
+    .argument("<format>", "the profile's format: oci-seccomp (Docker/OCI seccomp JSON)")
+    .argument("<file>", "the profile")
+    .option("-o, --output <file>", "write the policy to a file (atomically) instead of stdout")
+    .option("--arch <arch>", "the container's architecture, for arch-specific entries: x86_64 (default) or aarch64")
+    .option("--cap <capability>", "a capability the container has, for cap-specific entries (repeatable), e.g. CAP_SYS_ADMIN", collectParam, [])
+    .option("--min-kernel <version>", "the host kernel, for minKernel entries (default: every minKernel condition holds)")
+    .addOption(formatOption())
+    .option("-q, --quiet", "report errors only, not warnings")
+    .option("--no-color", "never colour the output")
+    .action(async (format: string, file: string, opts) => {
+      const { runImport } = await import("./import-command.js");
+      process.exitCode = await runImport(format, file, opts);
     });
 
   program

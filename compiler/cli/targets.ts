@@ -9,7 +9,8 @@ import { packageVersion } from "../package-root.js";
 import { UsageError } from "./exit.js";
 
 export interface TargetOptions {
-  readonly arches: readonly Arch[];
+  /** From --arch; each target has its own default when absent. */
+  readonly arches: readonly Arch[] | undefined;
   readonly withSpans: boolean;
 }
 
@@ -22,7 +23,7 @@ type Emitter = (ir: IR, options: TargetOptions) => Promise<TargetOutput>;
 
 async function seccomp(ir: IR, options: TargetOptions, format: "bin" | "c" | "disasm" | "json"): Promise<TargetOutput> {
   const { compileSeccomp } = await import("../../targets/seccomp/index.js");
-  const r = compileSeccomp(ir, options.arches);
+  const r = compileSeccomp(ir, options.arches ?? ["x86_64"]);
   if (!r.filter) return { diagnostics: r.diagnostics };
   const f = r.filter;
   const emit = await import("../../targets/seccomp/emit.js");
@@ -44,10 +45,18 @@ export const TARGETS: Readonly<Record<string, { readonly description: string; re
   "seccomp-c": { description: "seccomp-BPF as a C header (sock_filter array and sock_fprog)", emit: (ir, o) => seccomp(ir, o, "c") },
   "seccomp-disasm": { description: "seccomp-BPF disassembly", emit: (ir, o) => seccomp(ir, o, "disasm") },
   "seccomp-json": { description: "seccomp-BPF as JSON", emit: (ir, o) => seccomp(ir, o, "json") },
+  "oci-seccomp": {
+    description: "the syscalls section as a Docker/OCI seccomp profile",
+    emit: async (ir, o) => {
+      const { emitOciSeccomp } = await import("../../targets/oci-seccomp/emit.js");
+      const r = emitOciSeccomp(ir, o.arches ? { arches: o.arches } : {});
+      return { ...(r.json !== undefined ? { output: r.json } : {}), diagnostics: r.diagnostics };
+    },
+  },
 };
 
-export function parseArches(value: string | undefined): Arch[] {
-  if (value === undefined) return ["x86_64"];
+export function parseArches(value: string | undefined): Arch[] | undefined {
+  if (value === undefined) return undefined;
   const list = value.split(",").map((s) => s.trim()).filter(Boolean);
   for (const a of list) if (!(ARCHES as readonly string[]).includes(a)) throw new UsageError(`unknown arch \`${a}\``, `arches: ${ARCHES.join(", ")}`);
   if (!list.length) throw new UsageError("--arch needs at least one arch");

@@ -86,9 +86,19 @@ export const CODES = {
   // 09 — commands
   emptyPrefix: def("SBC0901", "empty-prefix", "error", "A command rule has an empty prefix or an empty word."),
 
+  // 11 — importing foreign profiles
+  importSyntax: def("SBC1101", "import-syntax", "error", "A foreign profile is not well-formed JSON."),
+  importEntriesLeftOut: def("SBC1102", "import-entries-left-out", "warning", "Profile entries whose includes/excludes do not hold for the chosen arch, capabilities and kernel were left out."),
+  importUnknownSyscall: def("SBC1103", "import-unknown-syscall", "warning", "Syscall names sbc does not know were left out of the import; they get the default action."),
+  importInterpreted: def("SBC1104", "import-interpreted", "warning", "Part of a profile is imported the way runtimes apply it, or narrower, rather than as written."),
+
   // 20 — the seccomp target
   seccompTooLarge: def("SBC2001", "seccomp-too-large", "error", "The compiled seccomp filter exceeds the kernel's limit of 4096 instructions."),
   seccompImpliedDeny: def("SBC2002", "seccomp-implied-deny", "warning", "A syscall rule allows what the network section forbids; on Linux the stricter of the two applies."),
+
+  // 21 — the OCI seccomp target
+  ociInexpressible: def("SBC2101", "oci-inexpressible", "error", "The IR cannot be written as an OCI seccomp profile that a runtime accepts with the same meaning."),
+  ociNeedsRuntime: def("SBC2102", "oci-needs-runtime", "warning", "The exported profile needs something from whoever runs it (a notify listener) or differs from the IR where OCI has no words for it."),
 
   // 10 — tests written in the policy
   testFailed: def("SBC1001", "test-failed", "error", "An expectation written in the policy's `tests:` does not hold."),

@@ -3,7 +3,7 @@
 // libseccomp's rule resolution). Semantic round trips against an OCI evaluator live with the target, in
 // targets/oci-seccomp/emit.test.ts.
 
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
@@ -48,6 +48,11 @@ const codes = (ds: readonly Diagnostic[]) => ds.map((d) => `${d.severity}:${d.co
 describe("Docker's default profile", () => {
   const json = readFileSync(MOBY, "utf8");
 
+  it("sits in fixtures/data/oci/ with its goldens and nothing else", () => {
+    const files = ["README.md", "moby-seccomp-default.exported.json", "moby-seccomp-default.imported.yaml", "moby-seccomp-default.json"];
+    expect(readdirSync(DATA).sort()).toEqual(files);
+  });
+
   it("imports to the golden policy", () => {
     const r = importOciSeccomp(json, { path: "moby-seccomp-default.json" });
     expect(r.yaml).toBeDefined();
@@ -69,11 +74,11 @@ describe("Docker's default profile", () => {
 
   it("warns once about the entries left out and once about unknown names", () => {
     const r = importOciSeccomp(json, { path: "moby-seccomp-default.json" });
-    expect(r.diagnostics.map((d) => d.code).sort()).toEqual(["SBC0801", "SBC0808"]);
+    expect(r.diagnostics.map((d) => d.code).sort()).toEqual(["SBC1102", "SBC1103"]);
     expect(r.diagnostics.every((d) => d.severity === "warning")).toBe(true);
-    const dropped = r.diagnostics.find((d) => d.code === "SBC0808")!;
+    const dropped = r.diagnostics.find((d) => d.code === "SBC1102")!;
     expect(dropped.message).toBe("19 of 33 entries do not apply to x86_64 with no capabilities and were left out (5 for other architectures, 14 for other capabilities)");
-    const unknown = r.diagnostics.find((d) => d.code === "SBC0801")!;
+    const unknown = r.diagnostics.find((d) => d.code === "SBC1103")!;
     for (const n of ["chown32", "mseal", "cachestat", "socketcall", "_llseek"]) expect(unknown.message).toContain(`\`${n}\``);
     expect(r.yaml).not.toMatch(/\bchown32\b[^,\n]*\n\s+action/);
   });
@@ -106,7 +111,7 @@ describe("Docker's default profile", () => {
     const old = compiled(json, { minKernel: "4.4" }).ir;
     expect(act(old, "ptrace")).toEqual(EPERM);
     const r = importText(json, { minKernel: "4.4" });
-    expect(r.diagnostics.find((d) => d.code === "SBC0808")!.message).toContain("1 for other kernels");
+    expect(r.diagnostics.find((d) => d.code === "SBC1102")!.message).toContain("1 for other kernels");
   });
 });
 
@@ -210,7 +215,7 @@ describe("small profiles", () => {
     expect(["mount", "umount2", "iopl", "ioperm", "pidfd_getfd", "kcmp"].map((s) => act(none.ir, s).type)).toEqual(["errno", "allow", "allow", "allow", "allow", "errno"]);
     expect(none.yaml).toContain("# syscalls[1]: conditional (excludes.caps CAP_SYS_ADMIN); applies to x86_64 with no capabilities");
     expect(none.yaml).toContain("# syscalls[0]: left out, needs CAP_SYS_ADMIN");
-    const d = none.diagnostics.find((x) => x.code === "SBC0808")!;
+    const d = none.diagnostics.find((x) => x.code === "SBC1102")!;
     expect(d.message).toBe("2 of 6 entries do not apply to x86_64 with no capabilities and were left out (1 for other capabilities, 1 for other kernels)");
     expect(d.severity).toBe("warning");
     const other = compiled(profile, { caps: ["CAP_SYS_ADMIN"], arch: "aarch64", minKernel: "5.4" });
@@ -219,7 +224,7 @@ describe("small profiles", () => {
 
   it("leaves unknown syscall names out with a warning naming them", () => {
     const r = compiled({ ...base, syscalls: [{ names: ["read", "frobnicate", "chown32"], action: "SCMP_ACT_ALLOW" }] });
-    const w = r.diagnostics.find((d) => d.code === "SBC0801")!;
+    const w = r.diagnostics.find((d) => d.code === "SBC1103")!;
     expect(w.severity).toBe("warning");
     expect(w.message).toBe("2 syscall names are unknown to sbc and left out: `frobnicate`, `chown32`");
     expect(r.yaml).toContain("- syscalls: [read]");
@@ -286,8 +291,8 @@ describe("small profiles", () => {
       ],
     });
     expect(r.diagnostics.map((d) => d.message)).toEqual([
-      "syscalls[0] and syscalls[1] can both match `ioctl` with different actions; sbc applies the stricter one",
-      "syscalls[1] and syscalls[2] can both match `ioctl` with different actions; sbc applies the stricter one",
+      "syscalls[0] and syscalls[1] can both match `ioctl` with different actions; sbc applies its own precedence, the stricter action (between two errno values, the later entry)",
+      "syscalls[1] and syscalls[2] can both match `ioctl` with different actions; sbc applies its own precedence, the stricter action (between two errno values, the later entry)",
     ]);
     expect(act(r.ir, "ioctl", 1, 0x5412)).toEqual({ type: "kill-process" });
     expect(act(r.ir, "ioctl", 1, 0)).toEqual(ALLOW);
@@ -322,7 +327,7 @@ describe("profiles that cannot be imported", () => {
 
   it("reports malformed JSON with its place", () => {
     const r = importText('{"defaultAction": "SCMP_ACT_ALLOW",\n "syscalls": [}');
-    expect(codes(r.diagnostics)).toEqual(["error:SBC0103"]);
+    expect(codes(r.diagnostics)).toEqual(["error:SBC1101"]);
     expect(r.diagnostics[0]!.message).toBe("the profile is not valid JSON: expected a value, found `}`");
     expect(r.diagnostics[0]!.span!.source.position(r.diagnostics[0]!.span!.start)).toEqual({ line: 2, column: 15 });
   });

@@ -36,6 +36,7 @@ import { closest, diag, sortDiagnostics, type Diagnostic, type DiagnosticOptions
 import type { CodeKey } from "../diagnostics/codes.js";
 import { span, Source, type Span } from "../diagnostics/source.js";
 import type { Action } from "../ir/types.js";
+import { hex } from "../language/values.js";
 import { errnoName, errnoValue, isKnownSyscall } from "../linux-abi/index.js";
 
 export interface OciImportOptions {
@@ -60,14 +61,10 @@ export interface OciImportResult {
  * Replace the right-hand sides when the catalog gains the import family.
  */
 const IMPORT_CODES = {
-  /** The text is not JSON. */
-  syntax: "yamlSyntax",
-  /** Entries whose `includes`/`excludes` do not hold for the container were left out. */
-  droppedEntries: "unsatisfiableRule",
-  /** Syscall names sbc does not know were left out. */
-  unknownSyscall: "unknownSyscall",
-  /** Something was imported narrower than, or differently from, what the author wrote. */
-  narrowed: "invalidValue",
+  syntax: "importSyntax",
+  droppedEntries: "importEntriesLeftOut",
+  unknownSyscall: "importUnknownSyscall",
+  interpreted: "importInterpreted",
 } as const satisfies Record<string, CodeKey>;
 
 const U64 = (1n << 64n) - 1n;
@@ -715,10 +712,6 @@ function yamlString(s: string): string {
   return out + '"';
 }
 
-function hex(v: bigint): string {
-  return "0x" + v.toString(16);
-}
-
 function condText(c: Cond): string {
   return c.op === "&==" ? `arg${c.arg} & ${hex(c.mask!)} == ${hex(c.value)}` : `arg${c.arg} ${c.op} ${hex(c.value)}`;
 }
@@ -807,12 +800,12 @@ export function importOciSeccomp(json: string, options: OciImportOptions): OciIm
   const defaultKey = actionKey(profile.defaultAction, profile.defaultErrnoRet);
   const defaultAction = toSbcAction(profile.defaultAction, profile.defaultErrnoRet);
   if (profile.defaultAction === "SCMP_ACT_TRACE") {
-    warn(IMPORT_CODES.narrowed, "the default action `SCMP_ACT_TRACE` becomes `{ errno: ENOSYS }`", {
+    warn(IMPORT_CODES.interpreted, "the default action `SCMP_ACT_TRACE` becomes `{ errno: ENOSYS }`", {
       help: "with no tracer attached the kernel fails a traced call with ENOSYS; a tracer could have let it run",
     });
   }
   if (profile.flags.length) {
-    warn(IMPORT_CODES.narrowed, `the filter flags ${profile.flags.map((f) => `\`${f}\``).join(", ")} are not imported`, {
+    warn(IMPORT_CODES.interpreted, `the filter flags ${profile.flags.map((f) => `\`${f}\``).join(", ")} are not imported`, {
       ...(profile.flagsSpan ? { span: profile.flagsSpan } : {}),
       help: "flags change logging and speculation mitigations, not which calls are allowed",
     });
@@ -838,7 +831,7 @@ export function importOciSeccomp(json: string, options: OciImportOptions): OciIm
       continue;
     }
     if (e.action === "SCMP_ACT_TRACE") {
-      warn(IMPORT_CODES.narrowed, `\`SCMP_ACT_TRACE\` in syscalls[${e.pos}] becomes \`{ errno: ENOSYS }\``, {
+      warn(IMPORT_CODES.interpreted, `\`SCMP_ACT_TRACE\` in syscalls[${e.pos}] becomes \`{ errno: ENOSYS }\``, {
         span: e.span,
         help: "with no tracer attached the kernel fails a traced call with ENOSYS; a tracer could have let it run",
       });
@@ -859,7 +852,7 @@ export function importOciSeccomp(json: string, options: OciImportOptions): OciIm
     if (unknownHere.length) note(e.pos, `syscalls[${e.pos}]: not imported, unknown to sbc on x86_64 and aarch64: ${unknownHere.map(word).join(", ")}`);
     for (const a of e.args) {
       if (a.op === "SCMP_CMP_MASKED_EQ" && (a.valueTwo & ~a.value & U64) !== 0n) {
-        warn(IMPORT_CODES.narrowed, `in syscalls[${e.pos}], \`valueTwo\` ${hex(a.valueTwo)} has bits outside the mask ${hex(a.value)}; libseccomp ignores them, and so does this import`, {
+        warn(IMPORT_CODES.interpreted, `in syscalls[${e.pos}], \`valueTwo\` ${hex(a.valueTwo)} has bits outside the mask ${hex(a.value)}; libseccomp ignores them, and so does this import`, {
           span: a.span,
         });
       }
@@ -870,7 +863,7 @@ export function importOciSeccomp(json: string, options: OciImportOptions): OciIm
     const split = [...counts.values()].some((n) => n > 1);
     if (split) {
       const arg = [...counts.entries()].find(([, n]) => n > 1)![0];
-      warn(IMPORT_CODES.narrowed, `syscalls[${e.pos}] compares arg${arg} more than once; runc and crun make each comparison a rule of its own (OR), and so does this import`, {
+      warn(IMPORT_CODES.interpreted, `syscalls[${e.pos}] compares arg${arg} more than once; runc and crun make each comparison a rule of its own (OR), and so does this import`, {
         span: e.span,
         help: "libseccomp cannot AND two comparisons of one argument; if AND was meant, the profile does not say what it means",
       });
@@ -913,8 +906,8 @@ export function importOciSeccomp(json: string, options: OciImportOptions): OciIm
   }
   for (const { a, b, names } of [...ambiguous.values()].sort((p, q) => p.a.entry.pos - q.a.entry.pos || p.b.entry.pos - q.b.entry.pos)) {
     warn(
-      IMPORT_CODES.narrowed,
-      `syscalls[${a.entry.pos}] and syscalls[${b.entry.pos}] can both match ${names.map((n) => `\`${n}\``).join(", ")} with different actions; sbc applies the stricter one`,
+      IMPORT_CODES.interpreted,
+      `syscalls[${a.entry.pos}] and syscalls[${b.entry.pos}] can both match ${names.map((n) => `\`${n}\``).join(", ")} with different actions; sbc applies its own precedence, the stricter action (between two errno values, the later entry)`,
       {
         span: b.entry.span,
         labels: [{ span: a.entry.span, message: "overlaps this entry" }],
@@ -951,9 +944,16 @@ export function importOciSeccomp(json: string, options: OciImportOptions): OciIm
   const base = options.path.split(/[\\/]/).pop() ?? options.path;
   lines.push(...comment("", `Imported by sbc from the OCI seccomp profile ${word(base)} for ${assumptions}.`));
   lines.push(...comment("", "Only the syscall filter is imported; the profile's architectures and flags are not."));
+  lines.push(...comment("", "A seccomp profile restricts syscalls only, so files and the network are left open here: extend this"));
+  lines.push(...comment("", "policy, or narrow those sections, to fence them too."));
   lines.push("sbc: 1");
   lines.push(`name: ${policyName(options.path)}`);
   lines.push(`description: ${yamlString(`Syscall filter imported from the OCI seccomp profile ${base} (${assumptions})`)}`);
+  lines.push("filesystem:");
+  lines.push("  - allow: read-write");
+  lines.push("    path: /");
+  lines.push("    reason: the profile does not restrict files");
+  lines.push("network: on");
   lines.push("syscalls:");
   lines.push(`  default: ${actionYaml(defaultAction)}`);
   const ruleLines: string[] = [];

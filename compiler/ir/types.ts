@@ -113,6 +113,8 @@ export interface SyscallRule {
 
 export interface Syscalls {
   readonly defaultAction: Action;
+  /** For a seccomp filter: a process of another arch, or an x32 syscall on x86_64. Absent: kill-process. */
+  readonly foreignArchAction?: Action;
   readonly rules: readonly SyscallRule[];
   readonly span?: Span;
 }

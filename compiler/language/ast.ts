@@ -66,6 +66,7 @@ export type SyscallRuleNode = Node<SyscallRule, "layer">;
 
 export interface SyscallsNode {
   readonly defaultAction?: Spanned<Action>;
+  readonly foreignArch?: Spanned<Action>;
   readonly rules: readonly SyscallRuleNode[];
   readonly span: Span;
 }

@@ -4,7 +4,7 @@
 
 export const validate = validate20;
 export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://sbc.invalid/schema/policy.schema.json","$comment":"Generated from compiler/language/schema.ts by `npm run gen`; do not edit.","title":"sbc policy","description":"A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.","type":"object","properties":{"sbc":{"type":"integer","description":"Format version of the policy language; this compiler reads 1."},"name":{"type":"string","description":"Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"description":{"type":"string","description":"What the policy is for."},"extends":{"description":"Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"params":{"type":"object","description":"Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"anyOf":[{"type":"string","description":"The default value."},{"type":"object","properties":{"default":{"type":"string","description":"The default value."},"description":{"type":"string","description":"What the parameter is."}},"additionalProperties":false}]}},"filesystem":{"type":"array","description":"Filesystem rules. Anything no rule allows is denied.","items":{"type":"object","description":"Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).","properties":{"allow":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"deny":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"exact":{"type":"string","description":"This path only, not what is beneath it."},"glob":{"type":"string","description":"Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."},"protect":{"type":"array","description":"Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).","items":{"type":"string"}},"if-missing":{"type":"string","enum":["skip","error"],"description":"What the loader does if the path does not exist at launch (default skip)."},"reason":{"type":"string","description":"Why the rule exists; kept in the IR and shown by `sbc eval`."}},"additionalProperties":false}},"network":{"description":"`off`, `on`, `unix-only`, `loopback`, or a detailed object.","anyOf":[{"type":"string","enum":["off","on","unix-only","loopback"]},{"type":"object","properties":{"mode":{"type":"string","enum":["off","on","unix-only","loopback"],"description":"Start over from this mode, dropping what extended files said, then apply `unix` and `rules`."},"unix":{"type":"string","enum":["allow","deny"],"description":"AF_UNIX sockets (default deny)."},"rules":{"type":"array","items":{"type":"object","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"protocol":{"type":"string","enum":["tcp","udp","any"],"description":"Default tcp."},"hosts":{"description":"`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.","anyOf":[{"type":"string","enum":["any","loopback"]},{"type":"array","items":{"type":"string"}}]},"ports":{"description":"Ports and ranges (`8000-8999`); default every port.","anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."},{"type":"array","items":{"anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."}]}}]},"reason":{"type":"string","description":"Why the rule exists."}},"additionalProperties":false}}},"additionalProperties":false}]},"syscalls":{"type":"object","properties":{"default":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"syscalls":{"description":"Syscall names and `@group` names.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"action":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"args":{"type":"array","description":"Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"required":["syscalls","action"],"additionalProperties":false}}},"additionalProperties":false},"commands":{"type":"object","properties":{"default":{"type":"string","enum":["allow","prompt","forbidden"],"description":"Decision for a command no rule matches (default prompt)."},"rules":{"type":"array","items":{"type":"object","properties":{"prefix":{"description":"Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.","anyOf":[{"type":"string"},{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}}]},"decision":{"type":"string","enum":["allow","prompt","forbidden"]},"reason":{"type":"string","description":"Why the rule exists."}},"required":["prefix","decision"],"additionalProperties":false}}},"additionalProperties":false},"tests":{"type":"array","items":{"type":"object","description":"One expectation: a query and its expected answer.","properties":{"name":{"type":"string","description":"A label for the test."},"read":{"type":"string","description":"Ask whether `read` on this path is allowed."},"list":{"type":"string","description":"Ask whether `list` on this path is allowed."},"execute":{"type":"string","description":"Ask whether `execute` on this path is allowed."},"write":{"type":"string","description":"Ask whether `write` on this path is allowed."},"truncate":{"type":"string","description":"Ask whether `truncate` on this path is allowed."},"ioctl":{"type":"string","description":"Ask whether `ioctl` on this path is allowed."},"create-file":{"type":"string","description":"Ask whether `create-file` on this path is allowed."},"create-dir":{"type":"string","description":"Ask whether `create-dir` on this path is allowed."},"create-symlink":{"type":"string","description":"Ask whether `create-symlink` on this path is allowed."},"create-special":{"type":"string","description":"Ask whether `create-special` on this path is allowed."},"delete-file":{"type":"string","description":"Ask whether `delete-file` on this path is allowed."},"delete-dir":{"type":"string","description":"Ask whether `delete-dir` on this path is allowed."},"rename":{"type":"string","description":"Ask whether `rename` on this path is allowed."},"connect":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"bind":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"protocol":{"type":"string","enum":["tcp","udp"]},"unix":{"type":"string","enum":["connect"],"description":"Ask whether AF_UNIX sockets may be used."},"syscall":{"type":"string","description":"A syscall name."},"args":{"type":"array","description":"Up to six argument values: numbers or constant expressions.","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}},"command":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"expect":{"description":"allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.","anyOf":[{"type":"string"},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]}},"required":["expect"],"additionalProperties":false}}},"required":["sbc"],"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://sbc.invalid/schema/policy.schema.json","$comment":"Generated from compiler/language/schema.ts by `npm run gen`; do not edit.","title":"sbc policy","description":"A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.","type":"object","properties":{"sbc":{"type":"integer","description":"Format version of the policy language; this compiler reads 1."},"name":{"type":"string","description":"Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"description":{"type":"string","description":"What the policy is for."},"extends":{"description":"Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"params":{"type":"object","description":"Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"anyOf":[{"type":"string","description":"The default value."},{"type":"object","properties":{"default":{"type":"string","description":"The default value."},"description":{"type":"string","description":"What the parameter is."}},"additionalProperties":false}]}},"filesystem":{"type":"array","description":"Filesystem rules. Anything no rule allows is denied.","items":{"type":"object","description":"Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).","properties":{"allow":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"deny":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"exact":{"type":"string","description":"This path only, not what is beneath it."},"glob":{"type":"string","description":"Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."},"protect":{"type":"array","description":"Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).","items":{"type":"string"}},"if-missing":{"type":"string","enum":["skip","error"],"description":"What the loader does if the path does not exist at launch (default skip)."},"reason":{"type":"string","description":"Why the rule exists; kept in the IR and shown by `sbc eval`."}},"additionalProperties":false}},"network":{"description":"`off`, `on`, `unix-only`, `loopback`, or a detailed object.","anyOf":[{"type":"string","enum":["off","on","unix-only","loopback"]},{"type":"object","properties":{"mode":{"type":"string","enum":["off","on","unix-only","loopback"],"description":"Start over from this mode, dropping what extended files said, then apply `unix` and `rules`."},"unix":{"type":"string","enum":["allow","deny"],"description":"AF_UNIX sockets (default deny)."},"rules":{"type":"array","items":{"type":"object","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"protocol":{"type":"string","enum":["tcp","udp","any"],"description":"Default tcp."},"hosts":{"description":"`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.","anyOf":[{"type":"string","enum":["any","loopback"]},{"type":"array","items":{"type":"string"}}]},"ports":{"description":"Ports and ranges (`8000-8999`); default every port.","anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."},{"type":"array","items":{"anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."}]}}]},"reason":{"type":"string","description":"Why the rule exists."}},"additionalProperties":false}}},"additionalProperties":false}]},"syscalls":{"type":"object","properties":{"default":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"foreign-arch":{"description":"What a seccomp filter does to a process of another architecture (and to x32 syscalls on x86_64): kill-process by default.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"syscalls":{"description":"Syscall names and `@group` names.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"action":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"args":{"type":"array","description":"Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"required":["syscalls","action"],"additionalProperties":false}}},"additionalProperties":false},"commands":{"type":"object","properties":{"default":{"type":"string","enum":["allow","prompt","forbidden"],"description":"Decision for a command no rule matches (default prompt)."},"rules":{"type":"array","items":{"type":"object","properties":{"prefix":{"description":"Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.","anyOf":[{"type":"string"},{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}}]},"decision":{"type":"string","enum":["allow","prompt","forbidden"]},"reason":{"type":"string","description":"Why the rule exists."}},"required":["prefix","decision"],"additionalProperties":false}}},"additionalProperties":false},"tests":{"type":"array","items":{"type":"object","description":"One expectation: a query and its expected answer.","properties":{"name":{"type":"string","description":"A label for the test."},"read":{"type":"string","description":"Ask whether `read` on this path is allowed."},"list":{"type":"string","description":"Ask whether `list` on this path is allowed."},"execute":{"type":"string","description":"Ask whether `execute` on this path is allowed."},"write":{"type":"string","description":"Ask whether `write` on this path is allowed."},"truncate":{"type":"string","description":"Ask whether `truncate` on this path is allowed."},"ioctl":{"type":"string","description":"Ask whether `ioctl` on this path is allowed."},"create-file":{"type":"string","description":"Ask whether `create-file` on this path is allowed."},"create-dir":{"type":"string","description":"Ask whether `create-dir` on this path is allowed."},"create-symlink":{"type":"string","description":"Ask whether `create-symlink` on this path is allowed."},"create-special":{"type":"string","description":"Ask whether `create-special` on this path is allowed."},"delete-file":{"type":"string","description":"Ask whether `delete-file` on this path is allowed."},"delete-dir":{"type":"string","description":"Ask whether `delete-dir` on this path is allowed."},"rename":{"type":"string","description":"Ask whether `rename` on this path is allowed."},"connect":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"bind":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"protocol":{"type":"string","enum":["tcp","udp"]},"unix":{"type":"string","enum":["connect"],"description":"Ask whether AF_UNIX sockets may be used."},"syscall":{"type":"string","description":"A syscall name."},"args":{"type":"array","description":"Up to six argument values: numbers or constant expressions.","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}},"command":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"expect":{"description":"allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.","anyOf":[{"type":"string"},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]}},"required":["expect"],"additionalProperties":false}}},"required":["sbc"],"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", "u");
 const pattern5 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
@@ -1197,7 +1197,7 @@ if(data.syscalls !== undefined){
 let data37 = data.syscalls;
 if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
 for(const key7 in data37){
-if(!((key7 === "default") || (key7 === "rules"))){
+if(!(((key7 === "default") || (key7 === "foreign-arch")) || (key7 === "rules"))){
 const err81 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls,data:data37};
 if(vErrors === null){
 vErrors = [err81];
@@ -1346,15 +1346,13 @@ vErrors = null;
 }
 }
 }
-if(data37.rules !== undefined){
-let data40 = data37.rules;
-if(Array.isArray(data40)){
-const len10 = data40.length;
-for(let i10=0; i10<len10; i10++){
-let data41 = data40[i10];
-if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
-if(data41.syscalls === undefined){
-const err91 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "syscalls"},message:"must have required property '"+"syscalls"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data41};
+if(data37["foreign-arch"] !== undefined){
+let data40 = data37["foreign-arch"];
+const _errs142 = errors;
+let valid41 = false;
+const _errs143 = errors;
+if(typeof data40 !== "string"){
+const err91 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0],data:data40};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1363,8 +1361,8 @@ vErrors.push(err91);
 }
 errors++;
 }
-if(data41.action === undefined){
-const err92 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "action"},message:"must have required property '"+"action"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data41};
+if(!(((((((data40 === "allow") || (data40 === "log")) || (data40 === "trap")) || (data40 === "errno")) || (data40 === "user-notif")) || (data40 === "kill-thread")) || (data40 === "kill-process"))){
+const err92 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0],data:data40};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1373,9 +1371,12 @@ vErrors.push(err92);
 }
 errors++;
 }
-for(const key9 in data41){
-if(!((((key9 === "syscalls") || (key9 === "action")) || (key9 === "args")) || (key9 === "reason"))){
-const err93 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data41};
+var _valid12 = _errs143 === errors;
+valid41 = valid41 || _valid12;
+const _errs145 = errors;
+if(data40 && typeof data40 == "object" && !Array.isArray(data40)){
+if(data40.errno === undefined){
+const err93 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].required,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data40};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1384,14 +1385,9 @@ vErrors.push(err93);
 }
 errors++;
 }
-}
-if(data41.syscalls !== undefined){
-let data42 = data41.syscalls;
-const _errs147 = errors;
-let valid44 = false;
-const _errs148 = errors;
-if(typeof data42 !== "string"){
-const err94 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0],data:data42};
+for(const key9 in data40){
+if(!(key9 === "errno")){
+const err94 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data40};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1400,15 +1396,14 @@ vErrors.push(err94);
 }
 errors++;
 }
-var _valid12 = _errs148 === errors;
-valid44 = valid44 || _valid12;
+}
+if(data40.errno !== undefined){
+let data41 = data40.errno;
+const _errs149 = errors;
+let valid43 = false;
 const _errs150 = errors;
-if(Array.isArray(data42)){
-const len11 = data42.length;
-for(let i11=0; i11<len11; i11++){
-let data43 = data42[i11];
-if(typeof data43 !== "string"){
-const err95 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls/" + i11,schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items,data:data43};
+if(typeof data41 !== "string"){
+const err95 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[0],data:data41};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1417,10 +1412,11 @@ vErrors.push(err95);
 }
 errors++;
 }
-}
-}
-else {
-const err96 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1],data:data42};
+var _valid13 = _errs150 === errors;
+valid43 = valid43 || _valid13;
+const _errs152 = errors;
+if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
+const err96 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[1],data:data41};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1429,10 +1425,10 @@ vErrors.push(err96);
 }
 errors++;
 }
-var _valid12 = _errs150 === errors;
-valid44 = valid44 || _valid12;
-if(!valid44){
-const err97 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls,data:data42};
+var _valid13 = _errs152 === errors;
+valid43 = valid43 || _valid13;
+if(!valid43){
+const err97 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno,data:data41};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1442,10 +1438,10 @@ vErrors.push(err97);
 errors++;
 }
 else {
-errors = _errs147;
+errors = _errs149;
 if(vErrors !== null){
-if(_errs147){
-vErrors.length = _errs147;
+if(_errs149){
+vErrors.length = _errs149;
 }
 else {
 vErrors = null;
@@ -1453,13 +1449,9 @@ vErrors = null;
 }
 }
 }
-if(data41.action !== undefined){
-let data44 = data41.action;
-const _errs155 = errors;
-let valid47 = false;
-const _errs156 = errors;
-if(typeof data44 !== "string"){
-const err98 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data44};
+}
+else {
+const err98 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data40};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1468,8 +1460,10 @@ vErrors.push(err98);
 }
 errors++;
 }
-if(!(((((((data44 === "allow") || (data44 === "log")) || (data44 === "trap")) || (data44 === "errno")) || (data44 === "user-notif")) || (data44 === "kill-thread")) || (data44 === "kill-process"))){
-const err99 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data44};
+var _valid12 = _errs145 === errors;
+valid41 = valid41 || _valid12;
+if(!valid41){
+const err99 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf,parentSchema:schema31.properties.syscalls.properties["foreign-arch"],data:data40};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1478,12 +1472,27 @@ vErrors.push(err99);
 }
 errors++;
 }
-var _valid13 = _errs156 === errors;
-valid47 = valid47 || _valid13;
-const _errs158 = errors;
-if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
-if(data44.errno === undefined){
-const err100 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data44};
+else {
+errors = _errs142;
+if(vErrors !== null){
+if(_errs142){
+vErrors.length = _errs142;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data37.rules !== undefined){
+let data42 = data37.rules;
+if(Array.isArray(data42)){
+const len10 = data42.length;
+for(let i10=0; i10<len10; i10++){
+let data43 = data42[i10];
+if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
+if(data43.syscalls === undefined){
+const err100 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "syscalls"},message:"must have required property '"+"syscalls"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data43};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1492,9 +1501,8 @@ vErrors.push(err100);
 }
 errors++;
 }
-for(const key10 in data44){
-if(!(key10 === "errno")){
-const err101 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data44};
+if(data43.action === undefined){
+const err101 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "action"},message:"must have required property '"+"action"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data43};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1503,14 +1511,9 @@ vErrors.push(err101);
 }
 errors++;
 }
-}
-if(data44.errno !== undefined){
-let data45 = data44.errno;
-const _errs162 = errors;
-let valid49 = false;
-const _errs163 = errors;
-if(typeof data45 !== "string"){
-const err102 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0],data:data45};
+for(const key10 in data43){
+if(!((((key10 === "syscalls") || (key10 === "action")) || (key10 === "args")) || (key10 === "reason"))){
+const err102 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data43};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1519,11 +1522,14 @@ vErrors.push(err102);
 }
 errors++;
 }
-var _valid14 = _errs163 === errors;
-valid49 = valid49 || _valid14;
-const _errs165 = errors;
-if(!(((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45))) && (isFinite(data45)))){
-const err103 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1],data:data45};
+}
+if(data43.syscalls !== undefined){
+let data44 = data43.syscalls;
+const _errs160 = errors;
+let valid47 = false;
+const _errs161 = errors;
+if(typeof data44 !== "string"){
+const err103 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0],data:data44};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1532,10 +1538,15 @@ vErrors.push(err103);
 }
 errors++;
 }
-var _valid14 = _errs165 === errors;
-valid49 = valid49 || _valid14;
-if(!valid49){
-const err104 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno,data:data45};
+var _valid14 = _errs161 === errors;
+valid47 = valid47 || _valid14;
+const _errs163 = errors;
+if(Array.isArray(data44)){
+const len11 = data44.length;
+for(let i11=0; i11<len11; i11++){
+let data45 = data44[i11];
+if(typeof data45 !== "string"){
+const err104 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls/" + i11,schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items,data:data45};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1544,21 +1555,10 @@ vErrors.push(err104);
 }
 errors++;
 }
-else {
-errors = _errs162;
-if(vErrors !== null){
-if(_errs162){
-vErrors.length = _errs162;
-}
-else {
-vErrors = null;
-}
-}
-}
 }
 }
 else {
-const err105 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data44};
+const err105 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1],data:data44};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1567,10 +1567,10 @@ vErrors.push(err105);
 }
 errors++;
 }
-var _valid13 = _errs158 === errors;
-valid47 = valid47 || _valid13;
+var _valid14 = _errs163 === errors;
+valid47 = valid47 || _valid14;
 if(!valid47){
-const err106 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action,data:data44};
+const err106 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls,data:data44};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1580,10 +1580,10 @@ vErrors.push(err106);
 errors++;
 }
 else {
-errors = _errs155;
+errors = _errs160;
 if(vErrors !== null){
-if(_errs155){
-vErrors.length = _errs155;
+if(_errs160){
+vErrors.length = _errs160;
 }
 else {
 vErrors = null;
@@ -1591,14 +1591,13 @@ vErrors = null;
 }
 }
 }
-if(data41.args !== undefined){
-let data46 = data41.args;
-if(Array.isArray(data46)){
-const len12 = data46.length;
-for(let i12=0; i12<len12; i12++){
-let data47 = data46[i12];
-if(typeof data47 !== "string"){
-const err107 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/args/" + i12,schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.args.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args.items,data:data47};
+if(data43.action !== undefined){
+let data46 = data43.action;
+const _errs168 = errors;
+let valid50 = false;
+const _errs169 = errors;
+if(typeof data46 !== "string"){
+const err107 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data46};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1607,10 +1606,8 @@ vErrors.push(err107);
 }
 errors++;
 }
-}
-}
-else {
-const err108 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/args",schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.args.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args,data:data46};
+if(!(((((((data46 === "allow") || (data46 === "log")) || (data46 === "trap")) || (data46 === "errno")) || (data46 === "user-notif")) || (data46 === "kill-thread")) || (data46 === "kill-process"))){
+const err108 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data46};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1619,11 +1616,12 @@ vErrors.push(err108);
 }
 errors++;
 }
-}
-if(data41.reason !== undefined){
-let data48 = data41.reason;
-if(typeof data48 !== "string"){
-const err109 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/reason",schemaPath:"#/properties/syscalls/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.reason,data:data48};
+var _valid15 = _errs169 === errors;
+valid50 = valid50 || _valid15;
+const _errs171 = errors;
+if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
+if(data46.errno === undefined){
+const err109 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data46};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1632,10 +1630,9 @@ vErrors.push(err109);
 }
 errors++;
 }
-}
-}
-else {
-const err110 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data41};
+for(const key11 in data46){
+if(!(key11 === "errno")){
+const err110 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data46};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1645,9 +1642,13 @@ vErrors.push(err110);
 errors++;
 }
 }
-}
-else {
-const err111 = {instancePath:instancePath+"/syscalls/rules",schemaPath:"#/properties/syscalls/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.type,parentSchema:schema31.properties.syscalls.properties.rules,data:data40};
+if(data46.errno !== undefined){
+let data47 = data46.errno;
+const _errs175 = errors;
+let valid52 = false;
+const _errs176 = errors;
+if(typeof data47 !== "string"){
+const err111 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0],data:data47};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1656,10 +1657,11 @@ vErrors.push(err111);
 }
 errors++;
 }
-}
-}
-else {
-const err112 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.type,parentSchema:schema31.properties.syscalls,data:data37};
+var _valid16 = _errs176 === errors;
+valid52 = valid52 || _valid16;
+const _errs178 = errors;
+if(!(((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47))) && (isFinite(data47)))){
+const err112 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1],data:data47};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1668,13 +1670,10 @@ vErrors.push(err112);
 }
 errors++;
 }
-}
-if(data.commands !== undefined){
-let data49 = data.commands;
-if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
-for(const key11 in data49){
-if(!((key11 === "default") || (key11 === "rules"))){
-const err113 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands,data:data49};
+var _valid16 = _errs178 === errors;
+valid52 = valid52 || _valid16;
+if(!valid52){
+const err113 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno,data:data47};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1683,11 +1682,21 @@ vErrors.push(err113);
 }
 errors++;
 }
+else {
+errors = _errs175;
+if(vErrors !== null){
+if(_errs175){
+vErrors.length = _errs175;
 }
-if(data49.default !== undefined){
-let data50 = data49.default;
-if(typeof data50 !== "string"){
-const err114 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.default.type,parentSchema:schema31.properties.commands.properties.default,data:data50};
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err114 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data46};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1696,8 +1705,10 @@ vErrors.push(err114);
 }
 errors++;
 }
-if(!(((data50 === "allow") || (data50 === "prompt")) || (data50 === "forbidden"))){
-const err115 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.default.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.default.enum,parentSchema:schema31.properties.commands.properties.default,data:data50};
+var _valid15 = _errs171 === errors;
+valid50 = valid50 || _valid15;
+if(!valid50){
+const err115 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action,data:data46};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1706,16 +1717,26 @@ vErrors.push(err115);
 }
 errors++;
 }
+else {
+errors = _errs168;
+if(vErrors !== null){
+if(_errs168){
+vErrors.length = _errs168;
 }
-if(data49.rules !== undefined){
-let data51 = data49.rules;
-if(Array.isArray(data51)){
-const len13 = data51.length;
-for(let i13=0; i13<len13; i13++){
-let data52 = data51[i13];
-if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
-if(data52.prefix === undefined){
-const err116 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "prefix"},message:"must have required property '"+"prefix"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data52};
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data43.args !== undefined){
+let data48 = data43.args;
+if(Array.isArray(data48)){
+const len12 = data48.length;
+for(let i12=0; i12<len12; i12++){
+let data49 = data48[i12];
+if(typeof data49 !== "string"){
+const err116 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/args/" + i12,schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.args.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args.items,data:data49};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1724,8 +1745,10 @@ vErrors.push(err116);
 }
 errors++;
 }
-if(data52.decision === undefined){
-const err117 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data52};
+}
+}
+else {
+const err117 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/args",schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.args.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args,data:data48};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1734,9 +1757,11 @@ vErrors.push(err117);
 }
 errors++;
 }
-for(const key12 in data52){
-if(!(((key12 === "prefix") || (key12 === "decision")) || (key12 === "reason"))){
-const err118 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands.properties.rules.items,data:data52};
+}
+if(data43.reason !== undefined){
+let data50 = data43.reason;
+if(typeof data50 !== "string"){
+const err118 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/reason",schemaPath:"#/properties/syscalls/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.reason,data:data50};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1746,13 +1771,9 @@ vErrors.push(err118);
 errors++;
 }
 }
-if(data52.prefix !== undefined){
-let data53 = data52.prefix;
-const _errs184 = errors;
-let valid56 = false;
-const _errs185 = errors;
-if(typeof data53 !== "string"){
-const err119 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0],data:data53};
+}
+else {
+const err119 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data43};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1761,18 +1782,10 @@ vErrors.push(err119);
 }
 errors++;
 }
-var _valid15 = _errs185 === errors;
-valid56 = valid56 || _valid15;
-const _errs187 = errors;
-if(Array.isArray(data53)){
-const len14 = data53.length;
-for(let i14=0; i14<len14; i14++){
-let data54 = data53[i14];
-const _errs190 = errors;
-let valid59 = false;
-const _errs191 = errors;
-if(typeof data54 !== "string"){
-const err120 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0],data:data54};
+}
+}
+else {
+const err120 = {instancePath:instancePath+"/syscalls/rules",schemaPath:"#/properties/syscalls/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.type,parentSchema:schema31.properties.syscalls.properties.rules,data:data42};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1781,15 +1794,10 @@ vErrors.push(err120);
 }
 errors++;
 }
-var _valid16 = _errs191 === errors;
-valid59 = valid59 || _valid16;
-const _errs193 = errors;
-if(Array.isArray(data54)){
-const len15 = data54.length;
-for(let i15=0; i15<len15; i15++){
-let data55 = data54[i15];
-if(typeof data55 !== "string"){
-const err121 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14+"/" + i15,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items,data:data55};
+}
+}
+else {
+const err121 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.type,parentSchema:schema31.properties.syscalls,data:data37};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1799,9 +1807,12 @@ vErrors.push(err121);
 errors++;
 }
 }
-}
-else {
-const err122 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1],data:data54};
+if(data.commands !== undefined){
+let data51 = data.commands;
+if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
+for(const key12 in data51){
+if(!((key12 === "default") || (key12 === "rules"))){
+const err122 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands,data:data51};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1810,10 +1821,11 @@ vErrors.push(err122);
 }
 errors++;
 }
-var _valid16 = _errs193 === errors;
-valid59 = valid59 || _valid16;
-if(!valid59){
-const err123 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items,data:data54};
+}
+if(data51.default !== undefined){
+let data52 = data51.default;
+if(typeof data52 !== "string"){
+const err123 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.default.type,parentSchema:schema31.properties.commands.properties.default,data:data52};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1822,21 +1834,8 @@ vErrors.push(err123);
 }
 errors++;
 }
-else {
-errors = _errs190;
-if(vErrors !== null){
-if(_errs190){
-vErrors.length = _errs190;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err124 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1],data:data53};
+if(!(((data52 === "allow") || (data52 === "prompt")) || (data52 === "forbidden"))){
+const err124 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.default.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.default.enum,parentSchema:schema31.properties.commands.properties.default,data:data52};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1845,10 +1844,16 @@ vErrors.push(err124);
 }
 errors++;
 }
-var _valid15 = _errs187 === errors;
-valid56 = valid56 || _valid15;
-if(!valid56){
-const err125 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix,data:data53};
+}
+if(data51.rules !== undefined){
+let data53 = data51.rules;
+if(Array.isArray(data53)){
+const len13 = data53.length;
+for(let i13=0; i13<len13; i13++){
+let data54 = data53[i13];
+if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
+if(data54.prefix === undefined){
+const err125 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "prefix"},message:"must have required property '"+"prefix"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data54};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1857,22 +1862,8 @@ vErrors.push(err125);
 }
 errors++;
 }
-else {
-errors = _errs184;
-if(vErrors !== null){
-if(_errs184){
-vErrors.length = _errs184;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data52.decision !== undefined){
-let data56 = data52.decision;
-if(typeof data56 !== "string"){
-const err126 = {instancePath:instancePath+"/commands/rules/" + i13+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.decision.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data56};
+if(data54.decision === undefined){
+const err126 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data54};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1881,8 +1872,9 @@ vErrors.push(err126);
 }
 errors++;
 }
-if(!(((data56 === "allow") || (data56 === "prompt")) || (data56 === "forbidden"))){
-const err127 = {instancePath:instancePath+"/commands/rules/" + i13+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.rules.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.rules.items.properties.decision.enum,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data56};
+for(const key13 in data54){
+if(!(((key13 === "prefix") || (key13 === "decision")) || (key13 === "reason"))){
+const err127 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands.properties.rules.items,data:data54};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1892,10 +1884,13 @@ vErrors.push(err127);
 errors++;
 }
 }
-if(data52.reason !== undefined){
-let data57 = data52.reason;
-if(typeof data57 !== "string"){
-const err128 = {instancePath:instancePath+"/commands/rules/" + i13+"/reason",schemaPath:"#/properties/commands/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.reason,data:data57};
+if(data54.prefix !== undefined){
+let data55 = data54.prefix;
+const _errs197 = errors;
+let valid59 = false;
+const _errs198 = errors;
+if(typeof data55 !== "string"){
+const err128 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0],data:data55};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1904,10 +1899,18 @@ vErrors.push(err128);
 }
 errors++;
 }
-}
-}
-else {
-const err129 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.properties.rules.items.type,parentSchema:schema31.properties.commands.properties.rules.items,data:data52};
+var _valid17 = _errs198 === errors;
+valid59 = valid59 || _valid17;
+const _errs200 = errors;
+if(Array.isArray(data55)){
+const len14 = data55.length;
+for(let i14=0; i14<len14; i14++){
+let data56 = data55[i14];
+const _errs203 = errors;
+let valid62 = false;
+const _errs204 = errors;
+if(typeof data56 !== "string"){
+const err129 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0],data:data56};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1916,10 +1919,15 @@ vErrors.push(err129);
 }
 errors++;
 }
-}
-}
-else {
-const err130 = {instancePath:instancePath+"/commands/rules",schemaPath:"#/properties/commands/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.type,parentSchema:schema31.properties.commands.properties.rules,data:data51};
+var _valid18 = _errs204 === errors;
+valid62 = valid62 || _valid18;
+const _errs206 = errors;
+if(Array.isArray(data56)){
+const len15 = data56.length;
+for(let i15=0; i15<len15; i15++){
+let data57 = data56[i15];
+if(typeof data57 !== "string"){
+const err130 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14+"/" + i15,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items,data:data57};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1931,7 +1939,7 @@ errors++;
 }
 }
 else {
-const err131 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.type,parentSchema:schema31.properties.commands,data:data49};
+const err131 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1],data:data56};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1940,16 +1948,10 @@ vErrors.push(err131);
 }
 errors++;
 }
-}
-if(data.tests !== undefined){
-let data58 = data.tests;
-if(Array.isArray(data58)){
-const len16 = data58.length;
-for(let i16=0; i16<len16; i16++){
-let data59 = data58[i16];
-if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
-if(data59.expect === undefined){
-const err132 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema31.properties.tests.items.required,parentSchema:schema31.properties.tests.items,data:data59};
+var _valid18 = _errs206 === errors;
+valid62 = valid62 || _valid18;
+if(!valid62){
+const err132 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items,data:data56};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1958,9 +1960,21 @@ vErrors.push(err132);
 }
 errors++;
 }
-for(const key13 in data59){
-if(!(func1.call(schema31.properties.tests.items.properties, key13))){
-const err133 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items,data:data59};
+else {
+errors = _errs203;
+if(vErrors !== null){
+if(_errs203){
+vErrors.length = _errs203;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err133 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1],data:data55};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1969,11 +1983,10 @@ vErrors.push(err133);
 }
 errors++;
 }
-}
-if(data59.name !== undefined){
-let data60 = data59.name;
-if(typeof data60 !== "string"){
-const err134 = {instancePath:instancePath+"/tests/" + i16+"/name",schemaPath:"#/properties/tests/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.name.type,parentSchema:schema31.properties.tests.items.properties.name,data:data60};
+var _valid17 = _errs200 === errors;
+valid59 = valid59 || _valid17;
+if(!valid59){
+const err134 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix,data:data55};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1982,11 +1995,22 @@ vErrors.push(err134);
 }
 errors++;
 }
+else {
+errors = _errs197;
+if(vErrors !== null){
+if(_errs197){
+vErrors.length = _errs197;
 }
-if(data59.read !== undefined){
-let data61 = data59.read;
-if(typeof data61 !== "string"){
-const err135 = {instancePath:instancePath+"/tests/" + i16+"/read",schemaPath:"#/properties/tests/items/properties/read/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.read.type,parentSchema:schema31.properties.tests.items.properties.read,data:data61};
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data54.decision !== undefined){
+let data58 = data54.decision;
+if(typeof data58 !== "string"){
+const err135 = {instancePath:instancePath+"/commands/rules/" + i13+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.decision.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data58};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1995,11 +2019,8 @@ vErrors.push(err135);
 }
 errors++;
 }
-}
-if(data59.list !== undefined){
-let data62 = data59.list;
-if(typeof data62 !== "string"){
-const err136 = {instancePath:instancePath+"/tests/" + i16+"/list",schemaPath:"#/properties/tests/items/properties/list/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.list.type,parentSchema:schema31.properties.tests.items.properties.list,data:data62};
+if(!(((data58 === "allow") || (data58 === "prompt")) || (data58 === "forbidden"))){
+const err136 = {instancePath:instancePath+"/commands/rules/" + i13+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.rules.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.rules.items.properties.decision.enum,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data58};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -2009,10 +2030,10 @@ vErrors.push(err136);
 errors++;
 }
 }
-if(data59.execute !== undefined){
-let data63 = data59.execute;
-if(typeof data63 !== "string"){
-const err137 = {instancePath:instancePath+"/tests/" + i16+"/execute",schemaPath:"#/properties/tests/items/properties/execute/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.execute.type,parentSchema:schema31.properties.tests.items.properties.execute,data:data63};
+if(data54.reason !== undefined){
+let data59 = data54.reason;
+if(typeof data59 !== "string"){
+const err137 = {instancePath:instancePath+"/commands/rules/" + i13+"/reason",schemaPath:"#/properties/commands/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.reason,data:data59};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -2022,10 +2043,9 @@ vErrors.push(err137);
 errors++;
 }
 }
-if(data59.write !== undefined){
-let data64 = data59.write;
-if(typeof data64 !== "string"){
-const err138 = {instancePath:instancePath+"/tests/" + i16+"/write",schemaPath:"#/properties/tests/items/properties/write/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.write.type,parentSchema:schema31.properties.tests.items.properties.write,data:data64};
+}
+else {
+const err138 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.properties.rules.items.type,parentSchema:schema31.properties.commands.properties.rules.items,data:data54};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -2035,10 +2055,9 @@ vErrors.push(err138);
 errors++;
 }
 }
-if(data59.truncate !== undefined){
-let data65 = data59.truncate;
-if(typeof data65 !== "string"){
-const err139 = {instancePath:instancePath+"/tests/" + i16+"/truncate",schemaPath:"#/properties/tests/items/properties/truncate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.truncate.type,parentSchema:schema31.properties.tests.items.properties.truncate,data:data65};
+}
+else {
+const err139 = {instancePath:instancePath+"/commands/rules",schemaPath:"#/properties/commands/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.type,parentSchema:schema31.properties.commands.properties.rules,data:data53};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -2048,10 +2067,9 @@ vErrors.push(err139);
 errors++;
 }
 }
-if(data59.ioctl !== undefined){
-let data66 = data59.ioctl;
-if(typeof data66 !== "string"){
-const err140 = {instancePath:instancePath+"/tests/" + i16+"/ioctl",schemaPath:"#/properties/tests/items/properties/ioctl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.ioctl.type,parentSchema:schema31.properties.tests.items.properties.ioctl,data:data66};
+}
+else {
+const err140 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.type,parentSchema:schema31.properties.commands,data:data51};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -2061,10 +2079,15 @@ vErrors.push(err140);
 errors++;
 }
 }
-if(data59["create-file"] !== undefined){
-let data67 = data59["create-file"];
-if(typeof data67 !== "string"){
-const err141 = {instancePath:instancePath+"/tests/" + i16+"/create-file",schemaPath:"#/properties/tests/items/properties/create-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-file"].type,parentSchema:schema31.properties.tests.items.properties["create-file"],data:data67};
+if(data.tests !== undefined){
+let data60 = data.tests;
+if(Array.isArray(data60)){
+const len16 = data60.length;
+for(let i16=0; i16<len16; i16++){
+let data61 = data60[i16];
+if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
+if(data61.expect === undefined){
+const err141 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema31.properties.tests.items.required,parentSchema:schema31.properties.tests.items,data:data61};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -2073,11 +2096,9 @@ vErrors.push(err141);
 }
 errors++;
 }
-}
-if(data59["create-dir"] !== undefined){
-let data68 = data59["create-dir"];
-if(typeof data68 !== "string"){
-const err142 = {instancePath:instancePath+"/tests/" + i16+"/create-dir",schemaPath:"#/properties/tests/items/properties/create-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-dir"].type,parentSchema:schema31.properties.tests.items.properties["create-dir"],data:data68};
+for(const key14 in data61){
+if(!(func1.call(schema31.properties.tests.items.properties, key14))){
+const err142 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items,data:data61};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -2087,10 +2108,10 @@ vErrors.push(err142);
 errors++;
 }
 }
-if(data59["create-symlink"] !== undefined){
-let data69 = data59["create-symlink"];
-if(typeof data69 !== "string"){
-const err143 = {instancePath:instancePath+"/tests/" + i16+"/create-symlink",schemaPath:"#/properties/tests/items/properties/create-symlink/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-symlink"].type,parentSchema:schema31.properties.tests.items.properties["create-symlink"],data:data69};
+if(data61.name !== undefined){
+let data62 = data61.name;
+if(typeof data62 !== "string"){
+const err143 = {instancePath:instancePath+"/tests/" + i16+"/name",schemaPath:"#/properties/tests/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.name.type,parentSchema:schema31.properties.tests.items.properties.name,data:data62};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -2100,10 +2121,10 @@ vErrors.push(err143);
 errors++;
 }
 }
-if(data59["create-special"] !== undefined){
-let data70 = data59["create-special"];
-if(typeof data70 !== "string"){
-const err144 = {instancePath:instancePath+"/tests/" + i16+"/create-special",schemaPath:"#/properties/tests/items/properties/create-special/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-special"].type,parentSchema:schema31.properties.tests.items.properties["create-special"],data:data70};
+if(data61.read !== undefined){
+let data63 = data61.read;
+if(typeof data63 !== "string"){
+const err144 = {instancePath:instancePath+"/tests/" + i16+"/read",schemaPath:"#/properties/tests/items/properties/read/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.read.type,parentSchema:schema31.properties.tests.items.properties.read,data:data63};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -2113,10 +2134,10 @@ vErrors.push(err144);
 errors++;
 }
 }
-if(data59["delete-file"] !== undefined){
-let data71 = data59["delete-file"];
-if(typeof data71 !== "string"){
-const err145 = {instancePath:instancePath+"/tests/" + i16+"/delete-file",schemaPath:"#/properties/tests/items/properties/delete-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-file"].type,parentSchema:schema31.properties.tests.items.properties["delete-file"],data:data71};
+if(data61.list !== undefined){
+let data64 = data61.list;
+if(typeof data64 !== "string"){
+const err145 = {instancePath:instancePath+"/tests/" + i16+"/list",schemaPath:"#/properties/tests/items/properties/list/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.list.type,parentSchema:schema31.properties.tests.items.properties.list,data:data64};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -2126,10 +2147,10 @@ vErrors.push(err145);
 errors++;
 }
 }
-if(data59["delete-dir"] !== undefined){
-let data72 = data59["delete-dir"];
-if(typeof data72 !== "string"){
-const err146 = {instancePath:instancePath+"/tests/" + i16+"/delete-dir",schemaPath:"#/properties/tests/items/properties/delete-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-dir"].type,parentSchema:schema31.properties.tests.items.properties["delete-dir"],data:data72};
+if(data61.execute !== undefined){
+let data65 = data61.execute;
+if(typeof data65 !== "string"){
+const err146 = {instancePath:instancePath+"/tests/" + i16+"/execute",schemaPath:"#/properties/tests/items/properties/execute/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.execute.type,parentSchema:schema31.properties.tests.items.properties.execute,data:data65};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -2139,10 +2160,10 @@ vErrors.push(err146);
 errors++;
 }
 }
-if(data59.rename !== undefined){
-let data73 = data59.rename;
-if(typeof data73 !== "string"){
-const err147 = {instancePath:instancePath+"/tests/" + i16+"/rename",schemaPath:"#/properties/tests/items/properties/rename/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.rename.type,parentSchema:schema31.properties.tests.items.properties.rename,data:data73};
+if(data61.write !== undefined){
+let data66 = data61.write;
+if(typeof data66 !== "string"){
+const err147 = {instancePath:instancePath+"/tests/" + i16+"/write",schemaPath:"#/properties/tests/items/properties/write/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.write.type,parentSchema:schema31.properties.tests.items.properties.write,data:data66};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -2152,10 +2173,10 @@ vErrors.push(err147);
 errors++;
 }
 }
-if(data59.connect !== undefined){
-let data74 = data59.connect;
-if(typeof data74 !== "string"){
-const err148 = {instancePath:instancePath+"/tests/" + i16+"/connect",schemaPath:"#/properties/tests/items/properties/connect/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.connect.type,parentSchema:schema31.properties.tests.items.properties.connect,data:data74};
+if(data61.truncate !== undefined){
+let data67 = data61.truncate;
+if(typeof data67 !== "string"){
+const err148 = {instancePath:instancePath+"/tests/" + i16+"/truncate",schemaPath:"#/properties/tests/items/properties/truncate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.truncate.type,parentSchema:schema31.properties.tests.items.properties.truncate,data:data67};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -2165,10 +2186,10 @@ vErrors.push(err148);
 errors++;
 }
 }
-if(data59.bind !== undefined){
-let data75 = data59.bind;
-if(typeof data75 !== "string"){
-const err149 = {instancePath:instancePath+"/tests/" + i16+"/bind",schemaPath:"#/properties/tests/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.bind.type,parentSchema:schema31.properties.tests.items.properties.bind,data:data75};
+if(data61.ioctl !== undefined){
+let data68 = data61.ioctl;
+if(typeof data68 !== "string"){
+const err149 = {instancePath:instancePath+"/tests/" + i16+"/ioctl",schemaPath:"#/properties/tests/items/properties/ioctl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.ioctl.type,parentSchema:schema31.properties.tests.items.properties.ioctl,data:data68};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -2178,10 +2199,10 @@ vErrors.push(err149);
 errors++;
 }
 }
-if(data59.protocol !== undefined){
-let data76 = data59.protocol;
-if(typeof data76 !== "string"){
-const err150 = {instancePath:instancePath+"/tests/" + i16+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.protocol.type,parentSchema:schema31.properties.tests.items.properties.protocol,data:data76};
+if(data61["create-file"] !== undefined){
+let data69 = data61["create-file"];
+if(typeof data69 !== "string"){
+const err150 = {instancePath:instancePath+"/tests/" + i16+"/create-file",schemaPath:"#/properties/tests/items/properties/create-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-file"].type,parentSchema:schema31.properties.tests.items.properties["create-file"],data:data69};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -2190,8 +2211,11 @@ vErrors.push(err150);
 }
 errors++;
 }
-if(!((data76 === "tcp") || (data76 === "udp"))){
-const err151 = {instancePath:instancePath+"/tests/" + i16+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.protocol.enum,parentSchema:schema31.properties.tests.items.properties.protocol,data:data76};
+}
+if(data61["create-dir"] !== undefined){
+let data70 = data61["create-dir"];
+if(typeof data70 !== "string"){
+const err151 = {instancePath:instancePath+"/tests/" + i16+"/create-dir",schemaPath:"#/properties/tests/items/properties/create-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-dir"].type,parentSchema:schema31.properties.tests.items.properties["create-dir"],data:data70};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2201,10 +2225,10 @@ vErrors.push(err151);
 errors++;
 }
 }
-if(data59.unix !== undefined){
-let data77 = data59.unix;
-if(typeof data77 !== "string"){
-const err152 = {instancePath:instancePath+"/tests/" + i16+"/unix",schemaPath:"#/properties/tests/items/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.unix.type,parentSchema:schema31.properties.tests.items.properties.unix,data:data77};
+if(data61["create-symlink"] !== undefined){
+let data71 = data61["create-symlink"];
+if(typeof data71 !== "string"){
+const err152 = {instancePath:instancePath+"/tests/" + i16+"/create-symlink",schemaPath:"#/properties/tests/items/properties/create-symlink/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-symlink"].type,parentSchema:schema31.properties.tests.items.properties["create-symlink"],data:data71};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2213,8 +2237,11 @@ vErrors.push(err152);
 }
 errors++;
 }
-if(!(data77 === "connect")){
-const err153 = {instancePath:instancePath+"/tests/" + i16+"/unix",schemaPath:"#/properties/tests/items/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.unix.enum,parentSchema:schema31.properties.tests.items.properties.unix,data:data77};
+}
+if(data61["create-special"] !== undefined){
+let data72 = data61["create-special"];
+if(typeof data72 !== "string"){
+const err153 = {instancePath:instancePath+"/tests/" + i16+"/create-special",schemaPath:"#/properties/tests/items/properties/create-special/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-special"].type,parentSchema:schema31.properties.tests.items.properties["create-special"],data:data72};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2224,10 +2251,10 @@ vErrors.push(err153);
 errors++;
 }
 }
-if(data59.syscall !== undefined){
-let data78 = data59.syscall;
-if(typeof data78 !== "string"){
-const err154 = {instancePath:instancePath+"/tests/" + i16+"/syscall",schemaPath:"#/properties/tests/items/properties/syscall/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.syscall.type,parentSchema:schema31.properties.tests.items.properties.syscall,data:data78};
+if(data61["delete-file"] !== undefined){
+let data73 = data61["delete-file"];
+if(typeof data73 !== "string"){
+const err154 = {instancePath:instancePath+"/tests/" + i16+"/delete-file",schemaPath:"#/properties/tests/items/properties/delete-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-file"].type,parentSchema:schema31.properties.tests.items.properties["delete-file"],data:data73};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2237,17 +2264,10 @@ vErrors.push(err154);
 errors++;
 }
 }
-if(data59.args !== undefined){
-let data79 = data59.args;
-if(Array.isArray(data79)){
-const len17 = data79.length;
-for(let i17=0; i17<len17; i17++){
-let data80 = data79[i17];
-const _errs247 = errors;
-let valid67 = false;
-const _errs248 = errors;
-if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
-const err155 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.args.items.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[0],data:data80};
+if(data61["delete-dir"] !== undefined){
+let data74 = data61["delete-dir"];
+if(typeof data74 !== "string"){
+const err155 = {instancePath:instancePath+"/tests/" + i16+"/delete-dir",schemaPath:"#/properties/tests/items/properties/delete-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-dir"].type,parentSchema:schema31.properties.tests.items.properties["delete-dir"],data:data74};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2256,11 +2276,11 @@ vErrors.push(err155);
 }
 errors++;
 }
-var _valid17 = _errs248 === errors;
-valid67 = valid67 || _valid17;
-const _errs250 = errors;
-if(typeof data80 !== "string"){
-const err156 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.args.items.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[1],data:data80};
+}
+if(data61.rename !== undefined){
+let data75 = data61.rename;
+if(typeof data75 !== "string"){
+const err156 = {instancePath:instancePath+"/tests/" + i16+"/rename",schemaPath:"#/properties/tests/items/properties/rename/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.rename.type,parentSchema:schema31.properties.tests.items.properties.rename,data:data75};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2269,10 +2289,11 @@ vErrors.push(err156);
 }
 errors++;
 }
-var _valid17 = _errs250 === errors;
-valid67 = valid67 || _valid17;
-if(!valid67){
-const err157 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.args.items.anyOf,parentSchema:schema31.properties.tests.items.properties.args.items,data:data80};
+}
+if(data61.connect !== undefined){
+let data76 = data61.connect;
+if(typeof data76 !== "string"){
+const err157 = {instancePath:instancePath+"/tests/" + i16+"/connect",schemaPath:"#/properties/tests/items/properties/connect/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.connect.type,parentSchema:schema31.properties.tests.items.properties.connect,data:data76};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2281,21 +2302,11 @@ vErrors.push(err157);
 }
 errors++;
 }
-else {
-errors = _errs247;
-if(vErrors !== null){
-if(_errs247){
-vErrors.length = _errs247;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err158 = {instancePath:instancePath+"/tests/" + i16+"/args",schemaPath:"#/properties/tests/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.args.type,parentSchema:schema31.properties.tests.items.properties.args,data:data79};
+if(data61.bind !== undefined){
+let data77 = data61.bind;
+if(typeof data77 !== "string"){
+const err158 = {instancePath:instancePath+"/tests/" + i16+"/bind",schemaPath:"#/properties/tests/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.bind.type,parentSchema:schema31.properties.tests.items.properties.bind,data:data77};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2305,13 +2316,10 @@ vErrors.push(err158);
 errors++;
 }
 }
-if(data59.command !== undefined){
-let data81 = data59.command;
-const _errs253 = errors;
-let valid68 = false;
-const _errs254 = errors;
-if(typeof data81 !== "string"){
-const err159 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[0],data:data81};
+if(data61.protocol !== undefined){
+let data78 = data61.protocol;
+if(typeof data78 !== "string"){
+const err159 = {instancePath:instancePath+"/tests/" + i16+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.protocol.type,parentSchema:schema31.properties.tests.items.properties.protocol,data:data78};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2320,15 +2328,8 @@ vErrors.push(err159);
 }
 errors++;
 }
-var _valid18 = _errs254 === errors;
-valid68 = valid68 || _valid18;
-const _errs256 = errors;
-if(Array.isArray(data81)){
-const len18 = data81.length;
-for(let i18=0; i18<len18; i18++){
-let data82 = data81[i18];
-if(typeof data82 !== "string"){
-const err160 = {instancePath:instancePath+"/tests/" + i16+"/command/" + i18,schemaPath:"#/properties/tests/items/properties/command/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[1].items.type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1].items,data:data82};
+if(!((data78 === "tcp") || (data78 === "udp"))){
+const err160 = {instancePath:instancePath+"/tests/" + i16+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.protocol.enum,parentSchema:schema31.properties.tests.items.properties.protocol,data:data78};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2338,9 +2339,10 @@ vErrors.push(err160);
 errors++;
 }
 }
-}
-else {
-const err161 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.command.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1],data:data81};
+if(data61.unix !== undefined){
+let data79 = data61.unix;
+if(typeof data79 !== "string"){
+const err161 = {instancePath:instancePath+"/tests/" + i16+"/unix",schemaPath:"#/properties/tests/items/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.unix.type,parentSchema:schema31.properties.tests.items.properties.unix,data:data79};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2349,10 +2351,8 @@ vErrors.push(err161);
 }
 errors++;
 }
-var _valid18 = _errs256 === errors;
-valid68 = valid68 || _valid18;
-if(!valid68){
-const err162 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.command.anyOf,parentSchema:schema31.properties.tests.items.properties.command,data:data81};
+if(!(data79 === "connect")){
+const err162 = {instancePath:instancePath+"/tests/" + i16+"/unix",schemaPath:"#/properties/tests/items/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.unix.enum,parentSchema:schema31.properties.tests.items.properties.unix,data:data79};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2361,25 +2361,11 @@ vErrors.push(err162);
 }
 errors++;
 }
-else {
-errors = _errs253;
-if(vErrors !== null){
-if(_errs253){
-vErrors.length = _errs253;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data59.expect !== undefined){
-let data83 = data59.expect;
-const _errs261 = errors;
-let valid71 = false;
-const _errs262 = errors;
-if(typeof data83 !== "string"){
-const err163 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[0],data:data83};
+if(data61.syscall !== undefined){
+let data80 = data61.syscall;
+if(typeof data80 !== "string"){
+const err163 = {instancePath:instancePath+"/tests/" + i16+"/syscall",schemaPath:"#/properties/tests/items/properties/syscall/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.syscall.type,parentSchema:schema31.properties.tests.items.properties.syscall,data:data80};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2388,12 +2374,18 @@ vErrors.push(err163);
 }
 errors++;
 }
-var _valid19 = _errs262 === errors;
-valid71 = valid71 || _valid19;
-const _errs264 = errors;
-if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
-if(data83.errno === undefined){
-const err164 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[1].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data83};
+}
+if(data61.args !== undefined){
+let data81 = data61.args;
+if(Array.isArray(data81)){
+const len17 = data81.length;
+for(let i17=0; i17<len17; i17++){
+let data82 = data81[i17];
+const _errs260 = errors;
+let valid70 = false;
+const _errs261 = errors;
+if(!(((typeof data82 == "number") && (!(data82 % 1) && !isNaN(data82))) && (isFinite(data82)))){
+const err164 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.args.items.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[0],data:data82};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2402,9 +2394,11 @@ vErrors.push(err164);
 }
 errors++;
 }
-for(const key14 in data83){
-if(!(key14 === "errno")){
-const err165 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data83};
+var _valid19 = _errs261 === errors;
+valid70 = valid70 || _valid19;
+const _errs263 = errors;
+if(typeof data82 !== "string"){
+const err165 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.args.items.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[1],data:data82};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2413,14 +2407,10 @@ vErrors.push(err165);
 }
 errors++;
 }
-}
-if(data83.errno !== undefined){
-let data84 = data83.errno;
-const _errs268 = errors;
-let valid73 = false;
-const _errs269 = errors;
-if(typeof data84 !== "string"){
-const err166 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data84};
+var _valid19 = _errs263 === errors;
+valid70 = valid70 || _valid19;
+if(!valid70){
+const err166 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.args.items.anyOf,parentSchema:schema31.properties.tests.items.properties.args.items,data:data82};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2429,11 +2419,21 @@ vErrors.push(err166);
 }
 errors++;
 }
-var _valid20 = _errs269 === errors;
-valid73 = valid73 || _valid20;
-const _errs271 = errors;
-if(!(((typeof data84 == "number") && (!(data84 % 1) && !isNaN(data84))) && (isFinite(data84)))){
-const err167 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data84};
+else {
+errors = _errs260;
+if(vErrors !== null){
+if(_errs260){
+vErrors.length = _errs260;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err167 = {instancePath:instancePath+"/tests/" + i16+"/args",schemaPath:"#/properties/tests/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.args.type,parentSchema:schema31.properties.tests.items.properties.args,data:data81};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2442,10 +2442,14 @@ vErrors.push(err167);
 }
 errors++;
 }
-var _valid20 = _errs271 === errors;
-valid73 = valid73 || _valid20;
-if(!valid73){
-const err168 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno,data:data84};
+}
+if(data61.command !== undefined){
+let data83 = data61.command;
+const _errs266 = errors;
+let valid71 = false;
+const _errs267 = errors;
+if(typeof data83 !== "string"){
+const err168 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[0],data:data83};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2454,21 +2458,15 @@ vErrors.push(err168);
 }
 errors++;
 }
-else {
-errors = _errs268;
-if(vErrors !== null){
-if(_errs268){
-vErrors.length = _errs268;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err169 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data83};
+var _valid20 = _errs267 === errors;
+valid71 = valid71 || _valid20;
+const _errs269 = errors;
+if(Array.isArray(data83)){
+const len18 = data83.length;
+for(let i18=0; i18<len18; i18++){
+let data84 = data83[i18];
+if(typeof data84 !== "string"){
+const err169 = {instancePath:instancePath+"/tests/" + i16+"/command/" + i18,schemaPath:"#/properties/tests/items/properties/command/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[1].items.type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1].items,data:data84};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2477,10 +2475,10 @@ vErrors.push(err169);
 }
 errors++;
 }
-var _valid19 = _errs264 === errors;
-valid71 = valid71 || _valid19;
-if(!valid71){
-const err170 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf,parentSchema:schema31.properties.tests.items.properties.expect,data:data83};
+}
+}
+else {
+const err170 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.command.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1],data:data83};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2489,11 +2487,116 @@ vErrors.push(err170);
 }
 errors++;
 }
+var _valid20 = _errs269 === errors;
+valid71 = valid71 || _valid20;
+if(!valid71){
+const err171 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.command.anyOf,parentSchema:schema31.properties.tests.items.properties.command,data:data83};
+if(vErrors === null){
+vErrors = [err171];
+}
 else {
-errors = _errs261;
+vErrors.push(err171);
+}
+errors++;
+}
+else {
+errors = _errs266;
 if(vErrors !== null){
-if(_errs261){
-vErrors.length = _errs261;
+if(_errs266){
+vErrors.length = _errs266;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data61.expect !== undefined){
+let data85 = data61.expect;
+const _errs274 = errors;
+let valid74 = false;
+const _errs275 = errors;
+if(typeof data85 !== "string"){
+const err172 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[0],data:data85};
+if(vErrors === null){
+vErrors = [err172];
+}
+else {
+vErrors.push(err172);
+}
+errors++;
+}
+var _valid21 = _errs275 === errors;
+valid74 = valid74 || _valid21;
+const _errs277 = errors;
+if(data85 && typeof data85 == "object" && !Array.isArray(data85)){
+if(data85.errno === undefined){
+const err173 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[1].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data85};
+if(vErrors === null){
+vErrors = [err173];
+}
+else {
+vErrors.push(err173);
+}
+errors++;
+}
+for(const key15 in data85){
+if(!(key15 === "errno")){
+const err174 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data85};
+if(vErrors === null){
+vErrors = [err174];
+}
+else {
+vErrors.push(err174);
+}
+errors++;
+}
+}
+if(data85.errno !== undefined){
+let data86 = data85.errno;
+const _errs281 = errors;
+let valid76 = false;
+const _errs282 = errors;
+if(typeof data86 !== "string"){
+const err175 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data86};
+if(vErrors === null){
+vErrors = [err175];
+}
+else {
+vErrors.push(err175);
+}
+errors++;
+}
+var _valid22 = _errs282 === errors;
+valid76 = valid76 || _valid22;
+const _errs284 = errors;
+if(!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))){
+const err176 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data86};
+if(vErrors === null){
+vErrors = [err176];
+}
+else {
+vErrors.push(err176);
+}
+errors++;
+}
+var _valid22 = _errs284 === errors;
+valid76 = valid76 || _valid22;
+if(!valid76){
+const err177 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno,data:data86};
+if(vErrors === null){
+vErrors = [err177];
+}
+else {
+vErrors.push(err177);
+}
+errors++;
+}
+else {
+errors = _errs281;
+if(vErrors !== null){
+if(_errs281){
+vErrors.length = _errs281;
 }
 else {
 vErrors = null;
@@ -2503,36 +2606,71 @@ vErrors = null;
 }
 }
 else {
-const err171 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.type,parentSchema:schema31.properties.tests.items,data:data59};
+const err178 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data85};
 if(vErrors === null){
-vErrors = [err171];
+vErrors = [err178];
 }
 else {
-vErrors.push(err171);
+vErrors.push(err178);
+}
+errors++;
+}
+var _valid21 = _errs277 === errors;
+valid74 = valid74 || _valid21;
+if(!valid74){
+const err179 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf,parentSchema:schema31.properties.tests.items.properties.expect,data:data85};
+if(vErrors === null){
+vErrors = [err179];
+}
+else {
+vErrors.push(err179);
+}
+errors++;
+}
+else {
+errors = _errs274;
+if(vErrors !== null){
+if(_errs274){
+vErrors.length = _errs274;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err180 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.type,parentSchema:schema31.properties.tests.items,data:data61};
+if(vErrors === null){
+vErrors = [err180];
+}
+else {
+vErrors.push(err180);
 }
 errors++;
 }
 }
 }
 else {
-const err172 = {instancePath:instancePath+"/tests",schemaPath:"#/properties/tests/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.type,parentSchema:schema31.properties.tests,data:data58};
+const err181 = {instancePath:instancePath+"/tests",schemaPath:"#/properties/tests/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.type,parentSchema:schema31.properties.tests,data:data60};
 if(vErrors === null){
-vErrors = [err172];
+vErrors = [err181];
 }
 else {
-vErrors.push(err172);
+vErrors.push(err181);
 }
 errors++;
 }
 }
 }
 else {
-const err173 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+const err182 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
 if(vErrors === null){
-vErrors = [err173];
+vErrors = [err182];
 }
 else {
-vErrors.push(err173);
+vErrors.push(err182);
 }
 errors++;
 }

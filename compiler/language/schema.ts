@@ -204,6 +204,10 @@ export const POLICY_SCHEMA = {
       type: "object",
       properties: {
         default: action,
+        "foreign-arch": {
+          ...action,
+          description: "What a seccomp filter does to a process of another architecture (and to x32 syscalls on x86_64): kill-process by default.",
+        },
         rules: { type: "array", items: syscallRule },
       },
       additionalProperties: false,

@@ -212,6 +212,7 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
   if (root.syscalls && typeof root.syscalls === "object") {
     const s = root.syscalls as Obj;
     const defaultAction = s.default === undefined ? undefined : actionAt(s.default, ["syscalls", "default"]);
+    const foreignArch = s["foreign-arch"] === undefined ? undefined : actionAt(s["foreign-arch"], ["syscalls", "foreign-arch"]);
     const rules: SyscallRuleNode[] = [];
     ((s.rules ?? []) as Obj[]).forEach((r, i) => {
       const p = ["syscalls", "rules", i];
@@ -264,7 +265,12 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
         span: at(p),
       });
     });
-    syscalls = { ...(defaultAction ? { defaultAction: { value: defaultAction, span: at(["syscalls", "default"]) } } : {}), rules, span: at(["syscalls"]) };
+    syscalls = {
+      ...(defaultAction ? { defaultAction: { value: defaultAction, span: at(["syscalls", "default"]) } } : {}),
+      ...(foreignArch ? { foreignArch: { value: foreignArch, span: at(["syscalls", "foreign-arch"]) } } : {}),
+      rules,
+      span: at(["syscalls"]),
+    };
   }
 
   // ---- commands ----

@@ -202,17 +202,19 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): 
 
   // ---- syscalls ----
   let defaultAction: Action = ALLOW;
+  let foreignArchAction: Action | undefined;
   let sysSpan: Span | undefined;
   const sysRules: Syscalls["rules"][number][] = [];
   for (const [layer, f] of files.entries()) {
     if (!f.syscalls) continue;
     sysSpan = f.syscalls.span;
     if (f.syscalls.defaultAction) defaultAction = f.syscalls.defaultAction.value;
+    if (f.syscalls.foreignArch) foreignArchAction = f.syscalls.foreignArch.value;
     for (const r of f.syscalls.rules) {
       sysRules.push({ syscalls: r.syscalls, action: r.action, conditions: r.conditions, layer, ...(r.reason !== undefined ? { reason: r.reason } : {}), span: r.span });
     }
   }
-  const syscalls: Syscalls = { defaultAction, rules: sysRules, ...(sysSpan ? { span: sysSpan } : {}) };
+  const syscalls: Syscalls = { defaultAction, ...(foreignArchAction ? { foreignArchAction } : {}), rules: sysRules, ...(sysSpan ? { span: sysSpan } : {}) };
 
   // ---- commands ----
   let defaultDecision: Decision = "prompt";

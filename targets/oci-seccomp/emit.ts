@@ -4,21 +4,27 @@
 //
 // The two precedence rules differ. The IR: among matching rules the latest layer decides, then the strictest
 // action, then the later rule. libseccomp, behind runc and crun, has no precedence between actions at all
-// (src/db.c `db_rule_add`): per syscall the first rule without conditions decides every call and later rules
-// are dropped; conditional rules of one action are OR-ed; conditional rules of different actions that can
-// match the same call either fail to load (-EEXIST) or resolve in the order of libseccomp's decision tree. So
-// an IR where a later-layer `allow` overlaps an earlier `errno` cannot be written as the same rules.
+// (src/db.c `db_rule_add`): per syscall the first rule without conditions decides every call and the other
+// rules are dropped; conditional rules of one action are OR-ed; conditional rules of different actions that
+// can match the same call either fail to load (-EEXIST) or resolve in the order of libseccomp's decision tree,
+// which sorts by argument and operator. So an IR where a later-layer `allow` overlaps an earlier `errno`
+// cannot be written as the same rules.
 //
-// The approach, exact in every case: per syscall, order the IR rules that name it by the IR's precedence
-// (layer, strictness, position); the first matching one decides. Each rule's conditions are turned into a
-// union of "terms" — at most one comparison per argument, which is all a libseccomp rule can hold (runc and
-// crun split a rule with two comparisons of one argument into an OR). The calls an action A gets are then
-//     ⋃ over rules r with action A of  region(r) minus the regions of the higher-ranked rules of other actions,
-// computed with set algebra on terms (an interval that no single comparison expresses is cut into aligned
-// blocks, each a MASKED_EQ). The regions of different actions are disjoint by construction, so libseccomp
-// never sees two actions for one call; the regions of the default action are not written. A region that
-// covers every call becomes one rule without conditions. The algebra is exact; the only failure is size: a
-// syscall whose rules need more than MAX_TERMS terms is refused with a diagnostic naming its rules.
+// The approach, exact in every case: per syscall, a decision tree over the six arguments. The rules naming the
+// syscall are ranked by the IR's precedence (layer, strictness, position), so the first one that matches
+// decides. At argument i the values are partitioned by the conditions on argument i of the rules still in
+// play (sets of u64 are held as binary decision diagrams over the 64 bits, so `!=`, ranges and masks combine
+// exactly); each part keeps the rules whose condition holds on all of it, and the next argument is split the
+// same way. A node stops as soon as its first rule has no condition left: that rule decides; with no rule left
+// the default does. Parts whose subtrees give the same answers are merged. Each path to an answer that is not
+// the default becomes entries with at most one comparison per argument (runc and crun split a rule with two
+// comparisons of one argument into an OR): a set that one comparison cannot express is written as a few — two
+// ranges, or intervals cut into aligned blocks (MASKED_EQ), or the diagram's cubes, whichever is shortest.
+// Trees over every order of the constrained arguments (up to four of them) are tried and the smallest wins.
+// Paths are disjoint, so libseccomp never sees two actions for one call, and a path covering every call becomes
+// one entry without conditions, alone for its syscall. The only failure is size: a syscall that needs more
+// than MAX_TERMS entries is refused with a diagnostic naming its rules. (libseccomp's bad-architecture action
+// is SCMP_ACT_KILL, kill-thread; OCI profiles cannot change it.)
 //
 // Runtime details this output accounts for (runc libcontainer/seccomp, crun src/libcrun/seccomp.c):
 // - entries whose action equals the default are skipped by both runtimes (libseccomp refuses them), so none
@@ -33,12 +39,12 @@
 // `architectures` lists SCMP_ARCH_X86_64 and SCMP_ARCH_AARCH64 (or `options.arches`). The 32-bit ABIs (X86,
 // X32, ARM) are left out on purpose: the IR's names and conditions describe the 64-bit ABIs, and the compat
 // ABIs differ (socketcall and ipc multiplex calls, x32 has its own numbers), so calls through them hit
-// libseccomp's bad-architecture action (kill) — narrower, never wider.
+// libseccomp's bad-architecture action (kill) and never run.
 
 import { diag, sortDiagnostics, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
 import type { CodeKey } from "../../compiler/diagnostics/codes.js";
 import { ACTION_STRICTNESS, sameAction } from "../../compiler/evaluator/evaluate.js";
-import type { Action, ArgCondition, IR, SyscallRule } from "../../compiler/ir/types.js";
+import type { Action, ArgCondition, IR } from "../../compiler/ir/types.js";
 import { errnoValue, knownSyscallNames, syscallNumber, type Arch } from "../../compiler/linux-abi/index.js";
 
 export type OciArch = "x86_64" | "aarch64";
@@ -59,332 +65,351 @@ export interface OciEmitResult {
  * Replace the right-hand sides when the catalog gains this target's family.
  */
 const EXPORT_CODES = {
-  /** The IR cannot be written as a profile a runtime accepts. */
-  inexpressible: "invalidValue",
-  /** The profile needs something from whoever runs it. */
-  needsRuntime: "invalidValue",
+  inexpressible: "ociInexpressible",
+  needsRuntime: "ociNeedsRuntime",
 } as const satisfies Record<string, CodeKey>;
 
 const U64 = (1n << 64n) - 1n;
 const ENOSYS = errnoValue("ENOSYS") ?? 38;
-/** Most terms one syscall may need before the target gives up. */
+/** Most entries one syscall may need before the target gives up. */
 export const MAX_TERMS = 256;
 
 const ARCH_NAMES: Readonly<Record<OciArch, string>> = { x86_64: "SCMP_ARCH_X86_64", aarch64: "SCMP_ARCH_AARCH64" };
 
-// ---- one argument: atoms ---------------------------------------------------------------------------------------
-// An atom is one comparison of one argument, the unit a libseccomp rule holds. Operations return unions of
-// atoms (`Atom[]`), or ALL for "every value".
-
-type Atom = { readonly k: "==" | "!=" | "<" | "<=" | ">" | ">="; readonly v: bigint } | { readonly k: "&"; readonly m: bigint; readonly v: bigint };
-const ALL = "all" as const;
-type Union = readonly Atom[] | typeof ALL;
-
 class TooComplex extends Error {}
 
-/** The canonical form of an atom: ALL, [] (nothing) or one atom. */
-function norm(a: Atom): Union {
-  switch (a.k) {
-    case "<":
-      return a.v === 0n ? [] : a.v === 1n ? [{ k: "==", v: 0n }] : [a];
-    case "<=":
-      return a.v === U64 ? ALL : a.v === 0n ? [{ k: "==", v: 0n }] : [a];
-    case ">":
-      return a.v === U64 ? [] : a.v === U64 - 1n ? [{ k: "==", v: U64 }] : [a];
-    case ">=":
-      return a.v === 0n ? ALL : a.v === U64 ? [{ k: "==", v: U64 }] : [a];
-    case "&":
-      if ((a.v & ~a.m) !== 0n) return [];
-      if (a.m === 0n) return ALL;
-      return a.m === U64 ? [{ k: "==", v: a.v }] : [a];
-    default:
-      return [a];
+// ---- sets of u64: binary decision diagrams ---------------------------------------------------------------------
+// Reduced, ordered, hash-consed; the root tests bit 63. Node 0 is the empty set, node 1 every value.
+
+const EMPTY = 0;
+const ALL = 1;
+
+class Bdd {
+  private readonly bit: number[] = [-1, -1];
+  private readonly lo: number[] = [0, 1];
+  private readonly hi: number[] = [0, 1];
+  private readonly unique = new Map<string, number>();
+  private readonly memo = new Map<string, number>();
+
+  private mk(bit: number, lo: number, hi: number): number {
+    if (lo === hi) return lo;
+    const key = `${bit},${lo},${hi}`;
+    let n = this.unique.get(key);
+    if (n === undefined) {
+      n = this.bit.length;
+      this.bit.push(bit);
+      this.lo.push(lo);
+      this.hi.push(hi);
+      this.unique.set(key, n);
+    }
+    return n;
+  }
+
+  private apply(op: "and" | "or", a: number, b: number): number {
+    if (op === "and") {
+      if (a === EMPTY || b === EMPTY) return EMPTY;
+      if (a === ALL) return b;
+      if (b === ALL || a === b) return a;
+    } else {
+      if (a === ALL || b === ALL) return ALL;
+      if (a === EMPTY) return b;
+      if (b === EMPTY || a === b) return a;
+    }
+    if (a > b) [a, b] = [b, a];
+    const key = `${op}${a},${b}`;
+    const hit = this.memo.get(key);
+    if (hit !== undefined) return hit;
+    const top = Math.max(this.bit[a]!, this.bit[b]!);
+    const [a0, a1] = this.bit[a] === top ? [this.lo[a]!, this.hi[a]!] : [a, a];
+    const [b0, b1] = this.bit[b] === top ? [this.lo[b]!, this.hi[b]!] : [b, b];
+    const r = this.mk(top, this.apply(op, a0, b0), this.apply(op, a1, b1));
+    this.memo.set(key, r);
+    return r;
+  }
+
+  and(a: number, b: number): number {
+    return this.apply("and", a, b);
+  }
+  or(a: number, b: number): number {
+    return this.apply("or", a, b);
+  }
+  not(a: number): number {
+    if (a <= ALL) return 1 - a;
+    const key = `not${a}`;
+    const hit = this.memo.get(key);
+    if (hit !== undefined) return hit;
+    const r = this.mk(this.bit[a]!, this.not(this.lo[a]!), this.not(this.hi[a]!));
+    this.memo.set(key, r);
+    return r;
+  }
+
+  /** {x : x & m == v}. */
+  cube(m: bigint, v: bigint): number {
+    if ((v & ~m & U64) !== 0n) return EMPTY;
+    let n = ALL;
+    for (let i = 0; i < 64; i++) {
+      const b = 1n << BigInt(i);
+      if (!(m & b)) continue;
+      n = v & b ? this.mk(i, EMPTY, n) : this.mk(i, n, EMPTY);
+    }
+    return n;
+  }
+  /** {x : x <= h}. */
+  atMost(h: bigint): number {
+    let n = ALL;
+    for (let i = 0; i < 64; i++) n = h & (1n << BigInt(i)) ? this.mk(i, ALL, n) : this.mk(i, n, EMPTY);
+    return n;
+  }
+  range(lo: bigint, hi: bigint): number {
+    if (lo > hi) return EMPTY;
+    return this.and(this.atMost(hi), lo === 0n ? ALL : this.not(this.atMost(lo - 1n)));
+  }
+
+  condition(c: ArgCondition): number {
+    const v = BigInt(c.value);
+    switch (c.op) {
+      case "==":
+        return this.cube(U64, v);
+      case "!=":
+        return this.not(this.cube(U64, v));
+      case "<":
+        return v === 0n ? EMPTY : this.atMost(v - 1n);
+      case "<=":
+        return this.atMost(v);
+      case ">":
+        return this.not(this.atMost(v));
+      case ">=":
+        return v === 0n ? ALL : this.not(this.atMost(v - 1n));
+      case "&==":
+        return this.cube(BigInt(c.mask!), v);
+    }
+  }
+
+  /** The smallest element (undefined for the empty set). */
+  min(n: number): bigint | undefined {
+    if (n === EMPTY) return undefined;
+    let x = 0n;
+    while (n !== ALL) {
+      if (this.lo[n] !== EMPTY) n = this.lo[n]!;
+      else {
+        x |= 1n << BigInt(this.bit[n]!);
+        n = this.hi[n]!;
+      }
+    }
+    return x;
+  }
+  max(n: number): bigint | undefined {
+    if (n === EMPTY) return undefined;
+    let x = U64;
+    while (n !== ALL) {
+      if (this.hi[n] !== EMPTY) n = this.hi[n]!;
+      else {
+        x &= ~(1n << BigInt(this.bit[n]!));
+        n = this.lo[n]!;
+      }
+    }
+    return x;
+  }
+
+  /** The set as disjoint cubes (x & m == v), or undefined when there are more than `cap`. */
+  cubes(n: number, cap: number): { m: bigint; v: bigint }[] | undefined {
+    const out: { m: bigint; v: bigint }[] = [];
+    const walk = (node: number, m: bigint, v: bigint): boolean => {
+      if (node === EMPTY) return true;
+      if (node === ALL) {
+        out.push({ m, v });
+        return out.length <= cap;
+      }
+      const b = 1n << BigInt(this.bit[node]!);
+      return walk(this.lo[node]!, m | b, v) && walk(this.hi[node]!, m | b, v | b);
+    };
+    return walk(n, 0n, 0n) ? out : undefined;
+  }
+
+  /** The set as disjoint intervals in order, or undefined when there are more than `cap`. */
+  intervals(n: number, cap: number): [bigint, bigint][] | undefined {
+    const out: [bigint, bigint][] = [];
+    const outside = this.not(n);
+    let x = this.min(n);
+    while (x !== undefined) {
+      if (out.length >= cap) return undefined;
+      const gap = this.min(this.and(outside, this.range(x, U64)));
+      if (gap === undefined) {
+        out.push([x, U64]);
+        break;
+      }
+      out.push([x, gap - 1n]);
+      x = this.min(this.and(n, this.range(gap, U64)));
+    }
+    return out;
   }
 }
 
-function interval(a: Atom): [bigint, bigint] | undefined {
-  switch (a.k) {
-    case "==":
-      return [a.v, a.v];
-    case "<":
-      return [0n, a.v - 1n];
-    case "<=":
-      return [0n, a.v];
-    case ">":
-      return [a.v + 1n, U64];
-    case ">=":
-      return [a.v, U64];
-    default:
-      return undefined;
-  }
-}
+// ---- sets written as comparisons ---------------------------------------------------------------------------------
 
-function holds(a: Atom, x: bigint): boolean {
-  switch (a.k) {
-    case "==":
-      return x === a.v;
-    case "!=":
-      return x !== a.v;
-    case "<":
-      return x < a.v;
-    case "<=":
-      return x <= a.v;
-    case ">":
-      return x > a.v;
-    case ">=":
-      return x >= a.v;
-    case "&":
-      return (x & a.m) === a.v;
-  }
-}
+/** One comparison of one argument, the unit a libseccomp rule holds. */
+type Atom = { readonly k: "==" | "!=" | "<" | ">"; readonly v: bigint } | { readonly k: "&"; readonly m: bigint; readonly v: bigint };
 
-/** [lo, hi] as aligned power-of-two blocks, each a (mask, value) cube. */
-function blocks(lo: bigint, hi: bigint): { m: bigint; v: bigint }[] {
-  const out: { m: bigint; v: bigint }[] = [];
+/** [lo, hi] (not every value) as few comparisons as possible: one, or aligned blocks. */
+function intervalAtoms(lo: bigint, hi: bigint): Atom[] {
+  if (lo === hi) return [{ k: "==", v: lo }];
+  if (lo === 0n) return [{ k: "<", v: hi + 1n }];
+  if (hi === U64) return [{ k: ">", v: lo - 1n }];
+  const out: Atom[] = [];
   let x = lo;
   while (x <= hi) {
     let size = 1n;
-    while (size < 1n << 64n && (x & (size * 2n - 1n)) === 0n && x + size * 2n - 1n <= hi) size *= 2n;
-    out.push({ m: U64 ^ (size - 1n), v: x });
-    if (x + size - 1n === U64) break;
+    while ((x & (size * 2n - 1n)) === 0n && x + size * 2n - 1n <= hi) size *= 2n;
+    out.push(size === 1n ? { k: "==", v: x } : { k: "&", m: U64 ^ (size - 1n), v: x });
     x += size;
   }
   return out;
 }
 
-/** [lo, hi] as few atoms as possible. */
-function fromInterval(lo: bigint, hi: bigint): Union {
-  if (lo > hi) return [];
-  if (lo === 0n && hi === U64) return ALL;
-  if (lo === hi) return [{ k: "==", v: lo }];
-  if (lo === 0n) return [{ k: "<=", v: hi }];
-  if (hi === U64) return [{ k: ">=", v: lo }];
-  return blocks(lo, hi).flatMap((b) => asAtoms(norm({ k: "&", m: b.m, v: b.v })));
+/** Enough for any one interval (at most 126 aligned blocks); sets that need more are refused. */
+const MAX_ATOMS = 128;
+
+/** A set of values (not empty, not every value) as a union of comparisons: the shortest form found. */
+function express(bdd: Bdd, set: number): Atom[] {
+  const lo = bdd.min(set)!;
+  const hi = bdd.max(set)!;
+  if (bdd.range(lo, hi) === set) return intervalAtoms(lo, hi);
+  const out = bdd.not(set);
+  const clo = bdd.min(out)!;
+  const chi = bdd.max(out)!;
+  if (clo === chi) return [{ k: "!=", v: clo }];
+  if (bdd.range(clo, chi) === out) return [...intervalAtoms(0n, clo - 1n), ...intervalAtoms(chi + 1n, U64)];
+  const byIntervals = bdd.intervals(set, 16)?.flatMap(([a, b]) => intervalAtoms(a, b));
+  const byCubes = bdd.cubes(set, MAX_ATOMS)?.map((c): Atom => (c.m === U64 ? { k: "==", v: c.v } : { k: "&", m: c.m, v: c.v }));
+  const best = byIntervals && (!byCubes || byIntervals.length <= byCubes.length) ? byIntervals : byCubes;
+  if (!best || best.length > MAX_ATOMS) throw new TooComplex();
+  return best;
 }
 
-function asAtoms(u: Union): readonly Atom[] {
-  if (u === ALL) throw new Error("internal: a bounded set cannot be every value");
-  return u;
+// ---- per syscall: the decision tree --------------------------------------------------------------------------------
+
+interface RankedRule {
+  readonly index: number;
+  readonly action: Action;
+  /** The rule's conditions on each argument, as one set per argument. */
+  readonly sets: readonly number[];
 }
 
-function unite(...us: Union[]): Union {
-  return us.includes(ALL) ? ALL : us.flatMap((u) => u as readonly Atom[]);
+type Tree =
+  | { readonly t: "leaf"; readonly action: Action; readonly rules: readonly number[]; readonly key: string }
+  | { readonly t: "node"; readonly arg: number; readonly branches: readonly { readonly set: number; readonly child: Tree }[]; readonly key: string };
+
+function actionKey(a: Action): string {
+  return a.type === "errno" ? `errno(${a.errno})` : a.type;
 }
 
-/** The smallest x' >= x with (x' & m) == v, if any. */
-function nextWithBits(x: bigint, m: bigint, v: bigint): bigint | undefined {
-  if ((x & m) === v) return x;
-  for (let i = 0n; i < 64n; i++) {
-    const bit = 1n << i;
-    if (x & bit || (m & bit && !(v & bit))) continue;
-    const high = U64 ^ ((bit << 1n) - 1n);
-    if ((x & m & high) !== (v & high)) continue;
-    return (x & high) | bit | (v & (bit - 1n));
-  }
-  return undefined;
+/** Two trees of one shape (same key) with their deciding rules combined. */
+function mergeTrees(a: Tree, b: Tree): Tree {
+  if (a.t === "leaf" && b.t === "leaf") return { ...a, rules: [...new Set([...a.rules, ...b.rules])].sort((x, y) => x - y) };
+  if (a.t === "node" && b.t === "node") return { ...a, branches: a.branches.map((br, i) => ({ set: br.set, child: mergeTrees(br.child, b.branches[i]!.child) })) };
+  throw new Error("internal: merging trees of different shapes");
 }
 
-function sameAtom(a: Atom, b: Atom): boolean {
-  return a.k === b.k && a.v === b.v && (a.k !== "&" || a.m === (b as { m: bigint }).m);
-}
-
-/** a ∩ b for canonical atoms. */
-function intersect(a: Atom, b: Atom): readonly Atom[] {
-  if (sameAtom(a, b)) return [a];
-  if (a.k === "==") return holds(b, a.v) ? [a] : [];
-  if (b.k === "==") return holds(a, b.v) ? [b] : [];
-  const ia = interval(a);
-  const ib = interval(b);
-  if (ia && ib) {
-    const lo = ia[0] > ib[0] ? ia[0] : ib[0];
-    const hi = ia[1] < ib[1] ? ia[1] : ib[1];
-    if (lo === ia[0] && hi === ia[1]) return [a];
-    if (lo === ib[0] && hi === ib[1]) return [b];
-    return asAtoms(fromInterval(lo, hi));
-  }
-  if (a.k === "!=" && b.k === "!=") {
-    const [p, q] = a.v < b.v ? [a.v, b.v] : [b.v, a.v];
-    return asAtoms(unite(p === 0n ? [] : fromInterval(0n, p - 1n), fromInterval(p + 1n, q - 1n), q === U64 ? [] : fromInterval(q + 1n, U64)));
-  }
-  if (a.k === "!=" || b.k === "!=") {
-    const [ne, other] = a.k === "!=" ? [a, b] : [b, a];
-    if (!holds(other, ne.v)) return [other];
-    const io = interval(other);
-    if (io) return asAtoms(unite(ne.v === 0n ? [] : fromInterval(io[0], ne.v - 1n), ne.v === U64 ? [] : fromInterval(ne.v + 1n, io[1])));
-    // A masked cube without one point: cubes that agree with the point above a free bit and differ at it.
-    const cube = other as { m: bigint; v: bigint };
-    const free = U64 ^ cube.m;
-    const out: Atom[] = [];
-    for (let i = 63n; i >= 0n; i--) {
-      const bit = 1n << i;
-      if (!(free & bit)) continue;
-      const above = free & (U64 ^ ((bit << 1n) - 1n));
-      out.push(...asAtoms(norm({ k: "&", m: cube.m | above | bit, v: cube.v | (ne.v & above) | (~ne.v & bit) })));
+/** The tree that tests the arguments in `order` (the arguments some rule constrains). */
+function decisionTree(bdd: Bdd, ranked: readonly RankedRule[], def: Action, order: readonly number[]): Tree {
+  const memo = new Map<string, Tree>();
+  let nodes = 0;
+  const build = (pos: number, live: readonly RankedRule[]): Tree => {
+    const top = live[0];
+    if (!top) return { t: "leaf", action: def, rules: [], key: `=${actionKey(def)}` };
+    if (order.slice(pos).every((a) => top.sets[a] === ALL)) return { t: "leaf", action: top.action, rules: [top.index], key: `=${actionKey(top.action)}` };
+    const memoKey = `${pos}|${live.map((r) => r.index).join(",")}`;
+    const hit = memo.get(memoKey);
+    if (hit) return hit;
+    if (++nodes > MAX_TERMS * 16) throw new TooComplex();
+    const arg = order[pos]!;
+    let parts = [ALL];
+    for (const s of new Set(live.map((r) => r.sets[arg]!))) {
+      if (s === ALL) continue;
+      const out = bdd.not(s);
+      parts = parts.flatMap((p) => [bdd.and(p, s), bdd.and(p, out)].filter((x) => x !== EMPTY));
     }
-    return out;
-  }
-  if (a.k === "&" && b.k === "&") {
-    if (((a.v ^ b.v) & a.m & b.m) !== 0n) return [];
-    const m = a.m | b.m;
-    if (m === a.m) return [a];
-    if (m === b.m) return [b];
-    return asAtoms(norm({ k: "&", m, v: a.v | b.v }));
-  }
-  // A masked cube and an interval.
-  const [cube, other] = (a.k === "&" ? [a, b] : [b, a]) as [{ m: bigint; v: bigint }, Atom];
-  const [lo, hi] = interval(other)!;
-  const max = cube.v | (U64 ^ cube.m);
-  if (cube.v >= lo && max <= hi) return [a.k === "&" ? a : b];
-  const first = nextWithBits(lo, cube.m, cube.v);
-  if (first === undefined || first > hi) return [];
-  return blocks(lo, hi).flatMap((blk) => (((blk.v ^ cube.v) & blk.m & cube.m) !== 0n ? [] : asAtoms(norm({ k: "&", m: blk.m | cube.m, v: blk.v | cube.v }))));
+    // Merge the parts whose subtrees answer alike, in the order of their smallest values.
+    const byKey = new Map<string, { set: number; child: Tree }>();
+    const sorted = parts.map((set) => ({ set, min: bdd.min(set)! })).sort((x, y) => (x.min < y.min ? -1 : 1));
+    for (const { set } of sorted) {
+      const child = build(pos + 1, live.filter((r) => bdd.and(set, r.sets[arg]!) === set));
+      const g = byKey.get(child.key);
+      byKey.set(child.key, g ? { set: bdd.or(g.set, set), child: mergeTrees(g.child, child) } : { set, child });
+    }
+    const branches = [...byKey.values()];
+    const tree: Tree =
+      branches.length === 1
+        ? branches[0]!.child
+        : { t: "node", arg, branches, key: `${arg}(${branches.map((b) => `${b.set}:${b.child.key}`).join(";")})` };
+    memo.set(memoKey, tree);
+    return tree;
+  };
+  return build(0, ranked);
 }
 
-/** Every value not in a (a canonical atom), as a union of atoms. */
-function complement(a: Atom): readonly Atom[] {
-  switch (a.k) {
-    case "==":
-      return [{ k: "!=", v: a.v }];
-    case "!=":
-      return [{ k: "==", v: a.v }];
-    case "<":
-      return asAtoms(norm({ k: ">=", v: a.v }));
-    case "<=":
-      return asAtoms(norm({ k: ">", v: a.v }));
-    case ">":
-      return asAtoms(norm({ k: "<=", v: a.v }));
-    case ">=":
-      return asAtoms(norm({ k: "<", v: a.v }));
-    case "&": {
-      const out: Atom[] = [];
-      for (let i = 63n; i >= 0n; i--) {
-        const bit = 1n << i;
-        if (a.m & bit) out.push(...asAtoms(norm({ k: "&", m: bit, v: ~a.v & bit })));
+function permutations(xs: readonly number[]): number[][] {
+  if (xs.length <= 1) return [[...xs]];
+  return xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
+}
+
+/** Orders of the constrained arguments worth trying: all of them for up to four arguments. */
+function orders(args: readonly number[]): number[][] {
+  if (args.length <= 4) return permutations(args);
+  return [[...args], [...args].reverse()];
+}
+
+/** The paths of the cheapest tree over the orders tried (the first of equals, so the output is stable). */
+function cheapestPaths(bdd: Bdd, ranked: readonly RankedRule[], def: Action): Path[] {
+  const constrained = [0, 1, 2, 3, 4, 5].filter((a) => ranked.some((r) => r.sets[a] !== ALL));
+  let best: Path[] | undefined;
+  let bestCount = Infinity;
+  for (const order of orders(constrained)) {
+    try {
+      const ps = paths(bdd, decisionTree(bdd, ranked, def, order), def, Math.min(MAX_TERMS, bestCount - 1));
+      const count = ps.reduce((n, p) => n + p.terms.length, 0);
+      if (count < bestCount) {
+        best = ps;
+        bestCount = count;
       }
-      return out;
+    } catch (e) {
+      if (!(e instanceof TooComplex)) throw e;
     }
   }
+  if (!best) throw new TooComplex();
+  return best;
 }
 
-function subsetAtom(a: Atom, b: Atom): boolean {
-  return complement(b).every((c) => intersect(a, c).length === 0);
-}
-
-// ---- six arguments: terms --------------------------------------------------------------------------------------
-
-/** A conjunction: at most one atom per argument (undefined: any value). */
+/** Conjunctions: at most one comparison per argument (undefined: any value). */
 type Term = readonly (Atom | undefined)[];
-const TOP: Term = [undefined, undefined, undefined, undefined, undefined, undefined];
 
-function atomKey(a: Atom): string {
-  return a.k === "&" ? `&${a.m.toString(16)}=${a.v.toString(16)}` : `${a.k}${a.v.toString(16)}`;
+interface Path {
+  readonly action: Action;
+  readonly rules: readonly number[];
+  readonly terms: readonly Term[];
 }
 
-function termKey(t: Term): string {
-  return t.map((a) => (a ? atomKey(a) : "*")).join(" ");
-}
-
-function product(perArg: readonly (readonly (Atom | undefined)[])[]): Term[] {
-  let out: (Atom | undefined)[][] = [[]];
-  for (const options of perArg) {
-    const next: (Atom | undefined)[][] = [];
-    for (const prefix of out) for (const o of options) next.push([...prefix, o]);
-    if (next.length > MAX_TERMS * 4) throw new TooComplex();
-    out = next;
-  }
+/** The tree's paths to answers other than the default, each as terms. */
+function paths(bdd: Bdd, tree: Tree, def: Action, cap: number): Path[] {
+  const out: Path[] = [];
+  let count = 0;
+  const walk = (t: Tree, sets: readonly (number | undefined)[]) => {
+    if (t.t === "node") {
+      for (const b of t.branches) walk(b.child, sets.map((s, i) => (i === t.arg ? b.set : s)));
+      return;
+    }
+    if (sameAction(t.action, def)) return;
+    let terms: (Atom | undefined)[][] = [[]];
+    for (const s of sets) {
+      const atoms: (Atom | undefined)[] = s === undefined || s === ALL ? [undefined] : express(bdd, s);
+      terms = terms.flatMap((prefix) => atoms.map((a) => [...prefix, a]));
+      if (count + terms.length > cap) throw new TooComplex();
+    }
+    count += terms.length;
+    out.push({ action: t.action, rules: t.rules, terms });
+  };
+  walk(tree, [undefined, undefined, undefined, undefined, undefined, undefined]);
   return out;
-}
-
-function intersectTerms(s: Term, t: Term): Term[] {
-  const perArg: (readonly (Atom | undefined)[])[] = [];
-  for (let i = 0; i < 6; i++) {
-    const a = s[i];
-    const b = t[i];
-    if (!a || !b) perArg.push([a ?? b]);
-    else {
-      const u = intersect(a, b);
-      if (!u.length) return [];
-      perArg.push(u);
-    }
-  }
-  return product(perArg);
-}
-
-function complementTerm(t: Term): Term[] {
-  const out: Term[] = [];
-  t.forEach((a, i) => {
-    if (!a) return;
-    for (const c of complement(a)) out.push(TOP.map((_, j) => (j === i ? c : undefined)));
-  });
-  return out;
-}
-
-function subsetTerm(s: Term, t: Term): boolean {
-  return t.every((b, i) => !b || (s[i] !== undefined && subsetAtom(s[i]!, b)));
-}
-
-/** Drop repeated terms and terms inside another term; keeps the first of each. */
-function simplify(terms: readonly Term[]): Term[] {
-  const seen = new Set<string>();
-  const unique = terms.filter((t) => {
-    const k = termKey(t);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-  if (unique.length > MAX_TERMS * 4) throw new TooComplex();
-  return unique.filter((t, i) => !unique.some((u, j) => j !== i && subsetTerm(t, u) && !(subsetTerm(u, t) && j > i)));
-}
-
-function subtract(region: readonly Term[], minus: readonly Term[]): Term[] {
-  let cur = [...region];
-  for (const s of minus) {
-    const next: Term[] = [];
-    for (const r of cur) {
-      if (!intersectTerms(r, s).length) next.push(r);
-      else if (!subsetTerm(r, s)) for (const c of complementTerm(s)) next.push(...intersectTerms(r, c));
-    }
-    cur = simplify(next);
-    if (cur.length > MAX_TERMS) throw new TooComplex();
-  }
-  return cur;
-}
-
-function overlaps(a: readonly Term[], b: readonly Term[]): boolean {
-  return a.some((s) => b.some((t) => intersectTerms(s, t).length > 0));
-}
-
-function toAtom(c: ArgCondition): Atom {
-  const v = BigInt(c.value);
-  return c.op === "&==" ? { k: "&", m: BigInt(c.mask!), v } : { k: c.op, v };
-}
-
-/** The calls a rule matches, as a union of terms. */
-function region(rule: SyscallRule): Term[] {
-  const perArg: (readonly (Atom | undefined)[])[] = [];
-  for (let i = 0; i < 6; i++) {
-    let u: Union = ALL;
-    for (const c of rule.conditions) {
-      if (c.arg !== i) continue;
-      const n = norm(toAtom(c));
-      if (n === ALL) continue;
-      if (!n.length) return [];
-      u = u === ALL ? n : simplifyAtoms(u.flatMap((x) => intersect(x, n[0]!)));
-      if (!u.length) return [];
-    }
-    perArg.push(u === ALL ? [undefined] : u);
-  }
-  return simplify(product(perArg));
-}
-
-function simplifyAtoms(atoms: readonly Atom[]): Atom[] {
-  const seen = new Set<string>();
-  return atoms.filter((a) => {
-    const k = atomKey(a);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }
 
 // ---- JSON ------------------------------------------------------------------------------------------------------
@@ -405,14 +430,7 @@ function writeJson(v: JsonValue, indent = ""): string {
   return `{\n${entries.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${writeJson(x, inner)}`).join(",\n")}\n${indent}}`;
 }
 
-const OCI_OP: Readonly<Record<Exclude<Atom["k"], "&">, string>> = {
-  "==": "SCMP_CMP_EQ",
-  "!=": "SCMP_CMP_NE",
-  "<": "SCMP_CMP_LT",
-  "<=": "SCMP_CMP_LE",
-  ">": "SCMP_CMP_GT",
-  ">=": "SCMP_CMP_GE",
-};
+const OCI_OP: Readonly<Record<Exclude<Atom["k"], "&">, string>> = { "==": "SCMP_CMP_EQ", "!=": "SCMP_CMP_NE", "<": "SCMP_CMP_LT", ">": "SCMP_CMP_GT" };
 
 function ociArgs(t: Term): JsonValue[] {
   const out: JsonValue[] = [];
@@ -443,22 +461,11 @@ function ociAction(a: Action): { action: string; errnoRet?: number } {
   }
 }
 
-function actionKey(a: Action): string {
-  return a.type === "errno" ? `errno(${a.errno})` : a.type;
+function termKey(t: Term): string {
+  return t.map((a) => (!a ? "*" : a.k === "&" ? `&${a.m.toString(16)}=${a.v.toString(16)}` : `${a.k}${a.v.toString(16)}`)).join(" ");
 }
 
 // ---- the target ------------------------------------------------------------------------------------------------
-
-interface Piece {
-  readonly syscall: string;
-  readonly action: Action;
-  readonly term: Term;
-  /** The IR rule the calls come from (0-based), and the higher-ranked rules that took some of them. */
-  readonly origin: number;
-  readonly minus: readonly number[];
-  /** Position of the term in its rule's region, for a stable order. */
-  readonly order: number;
-}
 
 export function emitOciSeccomp(ir: IR, options: OciEmitOptions = {}): OciEmitResult {
   const diagnostics: Diagnostic[] = [];
@@ -474,36 +481,38 @@ export function emitOciSeccomp(ir: IR, options: OciEmitOptions = {}): OciEmitRes
     );
   }
 
-  const syscalls = [...new Set(rules.flatMap((r) => r.syscalls))].sort();
-  const regions = new Map<number, Term[]>();
-  const regionOf = (i: number): Term[] => {
-    let r = regions.get(i);
-    if (!r) regions.set(i, (r = region(rules[i]!)));
-    return r;
-  };
-  const pieces: Piece[] = [];
-  for (const s of syscalls) {
+  const foreign = ir.syscalls.foreignArchAction;
+  if (foreign && foreign.type !== "kill-process" && foreign.type !== "kill-thread") {
+    diagnostics.push(
+      diag(EXPORT_CODES.needsRuntime, "`syscalls.foreign-arch` is not exported: runtimes kill other architectures' calls (libseccomp's bad-arch action)", {
+        ...(ir.syscalls.span ? { span: ir.syscalls.span } : {}),
+        severity: "warning",
+        help: "the exported profile is stricter here than the policy",
+      }),
+    );
+  }
+
+  const bdd = new Bdd();
+  const sets = rules.map((r) => {
+    const perArg = [ALL, ALL, ALL, ALL, ALL, ALL];
+    for (const c of r.conditions) perArg[c.arg] = bdd.and(perArg[c.arg]!, bdd.condition(c));
+    return perArg;
+  });
+  const pieces: { syscall: string; action: Action; rules: readonly number[]; term: Term; order: number }[] = [];
+  for (const s of [...new Set(rules.flatMap((r) => r.syscalls))].sort()) {
     const ranked = rules
       .map((rule, index) => ({ rule, index }))
-      .filter((x) => x.rule.syscalls.includes(s))
+      .filter((x) => x.rule.syscalls.includes(s) && !sets[x.index]!.includes(EMPTY))
       .sort((x, y) => y.rule.layer - x.rule.layer || ACTION_STRICTNESS[y.rule.action.type] - ACTION_STRICTNESS[x.rule.action.type] || y.index - x.index);
     try {
-      // Rules ranked below one that matches every call never decide anything.
-      const cut = ranked.findIndex((x) => regionOf(x.index).some((t) => t.every((a) => !a)));
-      const live = cut < 0 ? ranked : ranked.slice(0, cut + 1);
-      const regionsHere = live.map((x) => regionOf(x.index));
-      live.forEach((x, i) => {
-        if (sameAction(x.rule.action, def)) return;
-        const above = live.slice(0, i).map((y, j) => ({ y, reg: regionsHere[j]! })).filter((z) => !sameAction(z.y.rule.action, x.rule.action) && overlaps(z.reg, regionsHere[i]!));
-        const terms = subtract(regionsHere[i]!, above.flatMap((z) => z.reg));
-        terms.forEach((term, order) => pieces.push({ syscall: s, action: x.rule.action, term, origin: x.index, minus: above.map((z) => z.y.index).sort((p, q) => p - q), order }));
-      });
+      const cheapest = cheapestPaths(bdd, ranked.map((x) => ({ index: x.index, action: x.rule.action, sets: sets[x.index]! })), def);
+      for (const p of cheapest) for (const term of p.terms) pieces.push({ syscall: s, action: p.action, rules: p.rules, term, order: pieces.length });
     } catch (e) {
       if (!(e instanceof TooComplex)) throw e;
-      const first = ranked[0]!.rule;
+      const first = ranked[0]?.rule;
       diagnostics.push(
         diag(EXPORT_CODES.inexpressible, `the rules for \`${s}\` need more than ${MAX_TERMS} seccomp rules to express exactly`, {
-          ...(first.span ? { span: first.span } : {}),
+          ...(first?.span ? { span: first.span } : {}),
           labels: ranked.slice(1).flatMap((x) => (x.rule.span ? [{ span: x.rule.span, message: "also decides this syscall" }] : [])),
           help: `the rules are ${ranked.map((x) => `rule ${x.index + 1}`).join(", ")}; fewer overlapping conditions of different actions make the profile smaller`,
         }),
@@ -514,7 +523,7 @@ export function emitOciSeccomp(ir: IR, options: OciEmitOptions = {}): OciEmitRes
   // runc refuses SCMP_ACT_NOTIFY on write; every SCMP_ACT_NOTIFY needs a listener.
   const notifyWrite = pieces.find((p) => p.syscall === "write" && p.action.type === "user-notif");
   if (notifyWrite) {
-    const r = rules[notifyWrite.origin]!;
+    const r = rules[notifyWrite.rules[0]!]!;
     diagnostics.push(
       diag(EXPORT_CODES.inexpressible, "runc refuses `user-notif` for `write`", {
         ...(r.span ? { span: r.span } : {}),
@@ -532,27 +541,23 @@ export function emitOciSeccomp(ir: IR, options: OciEmitOptions = {}): OciEmitRes
   }
   if (diagnostics.some((d) => d.severity === "error")) return { diagnostics: sortDiagnostics(diagnostics) };
 
-  // Group the pieces of all syscalls into entries.
-  const groups = new Map<string, { piece: Piece; names: string[] }>();
+  // Entries: the pieces of all syscalls with the same rules, action and comparisons, in the order of their rules.
+  const groups = new Map<string, { first: (typeof pieces)[number]; names: string[] }>();
   for (const p of pieces) {
-    const key = `${p.origin}|${actionKey(p.action)}|${termKey(p.term)}|${p.minus.join(",")}`;
+    const key = `${p.rules.join(",")}|${actionKey(p.action)}|${termKey(p.term)}`;
     const g = groups.get(key);
-    if (g) {
-      g.names.push(p.syscall);
-      if (p.order < g.piece.order) g.piece = p;
-    } else groups.set(key, { piece: p, names: [p.syscall] });
+    if (g) g.names.push(p.syscall);
+    else groups.set(key, { first: p, names: [p.syscall] });
   }
-  const ordered = [...groups.entries()].sort(([ka, a], [kb, b]) => a.piece.origin - b.piece.origin || a.piece.order - b.piece.order || (ka < kb ? -1 : ka > kb ? 1 : 0));
-  const entries: JsonValue[] = ordered.map(([, { piece, names }]) => {
-    const r = rules[piece.origin]!;
-    const from = `sbc rule ${piece.origin + 1}${r.reason !== undefined ? `: ${r.reason}` : ""}`;
-    const except = piece.minus.length ? ` (except where ${piece.minus.map((m) => `rule ${m + 1}`).join(", ")} decides)` : "";
-    const args = ociArgs(piece.term);
+  const ordered = [...groups.values()].sort((a, b) => (a.first.rules[0] ?? -1) - (b.first.rules[0] ?? -1) || a.first.order - b.first.order);
+  const entries: JsonValue[] = ordered.map(({ first, names }) => {
+    const args = ociArgs(first.term);
+    const from = first.rules.map((i) => `${i + 1}${rules[i]!.reason !== undefined ? ` (${rules[i]!.reason})` : ""}`);
     return {
       names: [...names].sort(),
-      ...ociAction(piece.action),
+      ...ociAction(first.action),
       ...(args.length ? { args } : {}),
-      comment: from + except,
+      comment: `sbc rule${from.length > 1 ? "s" : ""} ${from.join(", ")}`,
     };
   });
 
@@ -565,7 +570,8 @@ export function emitOciSeccomp(ir: IR, options: OciEmitOptions = {}): OciEmitRes
       entries.push({
         names: guard,
         ...ociAction(def),
-        comment: "the default action, so runtimes skip this entry; it names the highest syscall number sbc knows so that runc's -ENOSYS stub for newer syscalls leaves every known syscall on the default",
+        comment:
+          "the default action, so runtimes skip this entry; it names the highest syscall number sbc knows so that runc's -ENOSYS stub for newer syscalls leaves every known syscall on the default",
       });
     }
   }

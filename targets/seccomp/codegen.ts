@@ -4,8 +4,9 @@
 // a jump farther than 255 instructions goes through a `ja` trampoline, or through a copy of the RET it
 // targets, which costs the same and runs one instruction less.
 
-import { BPF_ABS, BPF_ALU, BPF_AND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W, argOffset, insn, OFFSET_ARCH, OFFSET_NR, type Insn } from "./bpf.js";
+import { BPF_MAXINSNS, BPF_ABS, BPF_ALU, BPF_AND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W, argOffset, insn, OFFSET_ARCH, OFFSET_NR, type Insn } from "./bpf.js";
 import { wordKey, type DNode, type JumpOp, type Word } from "./lower.js";
+import { threadJumps, topoOrder, type TNode } from "./thread.js";
 
 const JUMP: Readonly<Record<JumpOp, number>> = { jeq: BPF_JEQ, jgt: BPF_JGT, jge: BPF_JGE, jset: BPF_JSET };
 
@@ -14,7 +15,7 @@ function offsetOf(w: Word): number {
 }
 
 /** What A holds: a word, possibly masked. */
-const stateOf = (n: Extract<DNode, { kind: "test" }>) => `${wordKey(n.word)}&${n.mask ?? ""}`;
+const stateOf = (n: Extract<TNode, { kind: "test" }>) => `${wordKey(n.word)}&${n.mask ?? ""}`;
 
 interface Slot {
   code: number;
@@ -25,37 +26,18 @@ interface Slot {
   comment?: string;
 }
 
-/** Reverse post-order from the root: a topological order of the DAG. */
-function order(root: DNode): DNode[] {
-  const seen = new Set<number>();
-  const post: DNode[] = [];
-  const stack: { n: DNode; i: number }[] = [{ n: root, i: 0 }];
-  seen.add(root.id);
-  while (stack.length) {
-    const top = stack[stack.length - 1]!;
-    const kids = top.n.kind === "test" ? [top.n.yes, top.n.no] : [];
-    if (top.i < kids.length) {
-      const c = kids[top.i++]!;
-      if (!seen.has(c.id)) {
-        seen.add(c.id);
-        stack.push({ n: c, i: 0 });
-      }
-    } else {
-      post.push(top.n);
-      stack.pop();
-    }
-  }
-  return post.reverse();
-}
-
 export interface Generated {
+  /** Empty when the program would exceed BPF_MAXINSNS; `size` then says by how much. */
   readonly program: Insn[];
+  readonly size: number;
   /** A note per pc, for the disassembly. */
   readonly comments: ReadonlyMap<number, string>;
 }
 
-export function generate(root: DNode): Generated {
-  const nodes = order(root);
+export function generate(dag: DNode): Generated {
+  const root = threadJumps(dag);
+  // Reverse post-order: every edge points forward. Children are visited yes-then-no, so `no` usually falls through.
+  const nodes = topoOrder(root, (n) => (n.kind === "test" ? [n.yes, n.no] : []));
   // The A state on entry to each node: known only when every predecessor leaves the same one.
   const entry = new Map<number, string | null>();
   entry.set(root.id, null);
@@ -70,7 +52,7 @@ export function generate(root: DNode): Generated {
 
   const head = new Map<number, Slot>();
   const slots: Slot[] = [];
-  const pending: { slot: Slot; yes: DNode; no: DNode }[] = [];
+  const pending: { slot: Slot; yes: TNode; no: TNode }[] = [];
   for (const n of nodes) {
     if (n.kind === "ret") {
       const s: Slot = { code: BPF_RET | BPF_K, k: n.value };
@@ -93,25 +75,29 @@ export function generate(root: DNode): Generated {
     p.slot.jf = head.get(p.no.id)!;
   }
 
+  // Past the kernel's limit there is nothing to lay out: the caller reports the size.
+  if (slots.length > BPF_MAXINSNS) return { program: [], comments: new Map(), size: slots.length };
+
   // Far jumps: retarget through a trampoline placed right after the jump, until every offset fits in 8 bits.
+  // Each pass fixes every far jump it sees (inserting from the end, so earlier indexes stay valid).
   for (;;) {
     const pc = new Map<Slot, number>(slots.map((s, i) => [s, i]));
-    let changed = false;
-    for (let i = 0; i < slots.length && !changed; i++) {
-      const s = slots[i]!;
-      if ((s.code & 0x07) !== BPF_JMP || (s.code & 0xf0) === BPF_JA) continue;
-      for (const side of ["jt", "jf"] as const) {
-        const target = s[side]!;
-        if (pc.get(target)! - i - 1 <= 255) continue;
-        const isRet = (target.code & 0x07) === BPF_RET;
-        const tramp: Slot = isRet ? { code: target.code, k: target.k } : { code: BPF_JMP | BPF_JA, k: 0, jt: target };
-        slots.splice(i + 1, 0, tramp);
-        s[side] = tramp;
-        changed = true;
-        break;
-      }
+    const far: { at: number; side: "jt" | "jf" }[] = [];
+    slots.forEach((s, i) => {
+      if ((s.code & 0x07) !== BPF_JMP || (s.code & 0xf0) === BPF_JA) return;
+      for (const side of ["jt", "jf"] as const) if (pc.get(s[side]!)! - i - 1 > 255) far.push({ at: i, side });
+    });
+    if (!far.length) break;
+    for (let n = far.length - 1; n >= 0; n--) {
+      const { at, side } = far[n]!;
+      const s = slots[at]!;
+      const target = s[side]!;
+      const isRet = (target.code & 0x07) === BPF_RET;
+      const tramp: Slot = isRet ? { code: target.code, k: target.k } : { code: BPF_JMP | BPF_JA, k: 0, jt: target };
+      slots.splice(at + 1, 0, tramp);
+      s[side] = tramp;
     }
-    if (!changed) break;
+    if (slots.length > BPF_MAXINSNS) return { program: [], comments: new Map(), size: slots.length };
   }
 
   const pc = new Map<Slot, number>(slots.map((s, i) => [s, i]));
@@ -125,5 +111,5 @@ export function generate(root: DNode): Generated {
     if (jt < 0 || jf < 0 || jt > 255 || jf > 255) throw new Error(`internal: jump offsets ${jt}/${jf} at ${i}`);
     return insn(s.code, s.k, jt, jf);
   });
-  return { program, comments };
+  return { program, comments, size: program.length };
 }

@@ -34,10 +34,10 @@ export function compileSeccomp(ir: IR, arches: readonly Arch[]): { filter?: Secc
       }),
     );
   }
-  const { program, comments } = generate(lowered.root);
-  if (program.length > BPF_MAXINSNS) {
+  const { program, comments, size } = generate(lowered.root);
+  if (size > BPF_MAXINSNS) {
     diagnostics.push(
-      diag("seccompTooLarge", `the seccomp filter has ${program.length} instructions; the kernel accepts at most ${BPF_MAXINSNS}`, {
+      diag("seccompTooLarge", `the seccomp filter would have at least ${size} instructions; the kernel accepts at most ${BPF_MAXINSNS}`, {
         help: "compile one filter per arch (`--arch`), or merge syscall rules with equal conditions",
       }),
     );

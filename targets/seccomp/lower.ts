@@ -10,7 +10,7 @@ import { syscallTable, type Arch } from "../../compiler/linux-abi/index.js";
 import { actionValue } from "./actions.js";
 import { X32_SYSCALL_BIT } from "./bpf.js";
 import { networkImplications, type Implications } from "./network-implications.js";
-import { AUDIT_ARCH, FOREIGN_ACTION, stricter } from "./semantics.js";
+import { AUDIT_ARCH, foreignAction, stricter } from "./semantics.js";
 
 /** What a test looks at: the syscall number, the arch, or one 32-bit half of an argument. */
 export type Word = { readonly kind: "nr" } | { readonly kind: "arch" } | { readonly kind: "arg"; readonly arg: number; readonly hi: boolean };
@@ -125,6 +125,17 @@ export function syscallVerdict(g: Graph, ir: IR, imp: Implications, name: string
     .filter(({ rule }) => rule.syscalls.includes(name))
     // The evaluator's precedence as a total order: later layer, then stricter action, then later rule.
     .sort((a, b) => b.rule.layer - a.rule.layer || ACTION_STRICTNESS[b.rule.action.type] - ACTION_STRICTNESS[a.rule.action.type] || b.index - a.index);
+  // Within a run of equal layer and strictness whose rules all have the same action, the order cannot
+  // change the answer; source order tests the values as the author listed them (often the common first).
+  for (let i = 0; i < candidates.length; ) {
+    let j = i + 1;
+    const same = (k: number) =>
+      candidates[k]!.rule.layer === candidates[i]!.rule.layer && actionValue(candidates[k]!.rule.action) === actionValue(candidates[i]!.rule.action);
+    while (j < candidates.length && same(j)) j++;
+    const run = candidates.slice(i, j).sort((a, b) => a.index - b.index);
+    candidates.splice(i, j - i, ...run);
+    i = j;
+  }
   let policy = g.ret(ir.syscalls.defaultAction);
   const firstUnconditional = candidates.findIndex((c) => c.rule.conditions.length === 0);
   const live = firstUnconditional >= 0 ? candidates.slice(0, firstUnconditional + 1) : candidates;
@@ -171,21 +182,89 @@ export function syscallRanges(g: Graph, ir: IR, imp: Implications, arch: Arch): 
   if (arch === "x86_64") {
     // x32 syscalls share AUDIT_ARCH_X86_64 and set bit 30 of the number: never let them reach the default.
     push(at, X32_SYSCALL_BIT - 1, dflt);
-    push(X32_SYSCALL_BIT, 0xffffffff, g.ret(FOREIGN_ACTION));
+    push(X32_SYSCALL_BIT, 0xfffffffe, g.ret(foreignAction(ir)));
+    // -1 is what a tracer writes to skip a syscall: the default action, as for any non-syscall number.
+    push(0xffffffff, 0xffffffff, dflt);
   } else push(at, 0xffffffff, dflt);
   return ranges;
 }
 
-/** A balanced tree of `jge` over ranges: every number reaches its verdict in ⌈log2 ranges⌉ tests. */
+/** Above this many ranges the optimal tree search is skipped for the plain balanced tree (cost grows as n³). */
+const OPTIMAL_TREE_LIMIT = 96;
+
+/**
+ * The dispatch tree over ranges. Its depth is that of a balanced `jge` tree (⌈log2 ranges⌉ tests for every
+ * number, allowed or denied), and within that depth it uses as few tests as possible: a span made of one
+ * background verdict and a few isolated numbers is a chain of `jeq` (one test per number instead of two
+ * `jge`), chosen by dynamic programming over spans and depth budgets.
+ */
 export function rangeTree(g: Graph, ranges: readonly Range[], names: (nr: number) => string | undefined): DNode {
-  const build = (i: number, j: number): DNode => {
+  const n = ranges.length;
+  const label = (op: string, v: number) => {
+    const name = names(v);
+    return `nr ${op} ${v}${name ? ` (${name})` : ""}`;
+  };
+  const jge = (mid: number, hi: DNode, lo: DNode) => g.test({ kind: "nr" }, "jge", ranges[mid]!.lo, hi, lo, undefined, label(">=", ranges[mid]!.lo));
+  const balanced = (i: number, j: number): DNode => {
     if (i === j) return ranges[i]!.verdict;
     const mid = (i + j + 1) >> 1;
-    const lo = ranges[mid]!.lo;
-    const name = names(lo);
-    return g.test({ kind: "nr" }, "jge", lo, build(mid, j), build(i, mid - 1), undefined, `nr >= ${lo}${name ? ` (${name})` : ""}`);
+    return jge(mid, balanced(mid, j), balanced(i, mid - 1));
   };
-  return build(0, ranges.length - 1);
+  if (n > OPTIMAL_TREE_LIMIT) return balanced(0, n - 1);
+
+  /** Span i..j as one background verdict plus single numbers of other verdicts: those numbers, or undefined. */
+  const isolated = (i: number, j: number): { background: DNode; singles: Range[] } | undefined => {
+    let background: DNode | undefined;
+    for (let k = i; k <= j && !background; k++) if (ranges[k]!.lo !== ranges[k]!.hi) background = ranges[k]!.verdict;
+    background ??= ranges[j]!.verdict;
+    const singles: Range[] = [];
+    for (let k = i; k <= j; k++) {
+      const r = ranges[k]!;
+      if (r.verdict === background) continue;
+      if (r.lo !== r.hi) return undefined;
+      singles.push(r);
+    }
+    return { background, singles };
+  };
+
+  const budget = Math.ceil(Math.log2(n));
+  type Plan = { cost: number; kind: "leaf" } | { cost: number; kind: "chain" } | { cost: number; kind: "split"; mid: number };
+  const memo = new Map<number, Plan | null>();
+  const plan = (i: number, j: number, d: number): Plan | null => {
+    if (i === j) return { cost: 0, kind: "leaf" };
+    if (d === 0) return null;
+    const key = (i * n + j) * (budget + 1) + d;
+    if (memo.has(key)) return memo.get(key)!;
+    let best: Plan | null = null;
+    const iso = isolated(i, j);
+    if (iso && iso.singles.length <= d) best = { cost: iso.singles.length, kind: "chain" };
+    for (let mid = i + 1; mid <= j; mid++) {
+      const a = plan(i, mid - 1, d - 1);
+      if (!a || (best && a.cost + 1 >= best.cost)) continue;
+      const b = plan(mid, j, d - 1);
+      if (!b) continue;
+      const cost = 1 + a.cost + b.cost;
+      // Prefer the split nearest the middle on a tie, so equal trees come out the same on every run.
+      if (!best || cost < best.cost) best = { cost, kind: "split", mid };
+    }
+    memo.set(key, best);
+    return best;
+  };
+  const build = (i: number, j: number, d: number): DNode => {
+    const p = plan(i, j, d)!;
+    if (p.kind === "leaf") return ranges[i]!.verdict;
+    if (p.kind === "chain") {
+      const iso = isolated(i, j)!;
+      let node = iso.background;
+      for (let k = iso.singles.length - 1; k >= 0; k--) {
+        const s = iso.singles[k]!;
+        node = g.test({ kind: "nr" }, "jeq", s.lo, s.verdict, node, undefined, label("==", s.lo));
+      }
+      return node;
+    }
+    return jge(p.mid, build(p.mid, j, d - 1), build(i, p.mid - 1, d - 1));
+  };
+  return build(0, n - 1, budget);
 }
 
 export interface LoweredFilter {
@@ -198,7 +277,7 @@ export function lowerFilter(ir: IR, arches: readonly Arch[], names: (arch: Arch,
   const g = new Graph();
   const imp = networkImplications(ir);
   const rangeCount: Record<string, number> = {};
-  let root = g.ret(FOREIGN_ACTION);
+  let root = g.ret(foreignAction(ir));
   for (let i = arches.length - 1; i >= 0; i--) {
     const arch = arches[i]!;
     const ranges = syscallRanges(g, ir, imp, arch);

@@ -11,8 +11,12 @@ import { networkImplications, type Implications } from "./network-implications.j
 
 export const AUDIT_ARCH: Readonly<Record<Arch, number>> = { x86_64: AUDIT_ARCH_X86_64, aarch64: AUDIT_ARCH_AARCH64 };
 
-/** A foreign arch, and on x86_64 an x32 syscall number, are refused with this action. */
+/** A foreign arch, and on x86_64 an x32 syscall number, are refused with this action unless the policy says. */
 export const FOREIGN_ACTION: Action = { type: "kill-process" };
+
+export function foreignAction(ir: IR): Action {
+  return ir.syscalls.foreignArchAction ?? FOREIGN_ACTION;
+}
 
 export function stricter(a: Action, b: Action): Action {
   // On a tie the policy's own syscall rule (a) is kept, so its errno number survives.
@@ -43,9 +47,11 @@ export interface SeccompEvent {
 
 export function expectedAction(ir: IR, arches: readonly Arch[], event: SeccompEvent, imp: Implications = networkImplications(ir)): Action {
   const arch = arches.find((a) => AUDIT_ARCH[a] === event.arch >>> 0);
-  if (!arch) return FOREIGN_ACTION;
+  if (!arch) return foreignAction(ir);
   const nr = event.nr >>> 0;
-  if (arch === "x86_64" && nr >= X32_SYSCALL_BIT) return FOREIGN_ACTION;
+  // x32 numbers have bit 30 set; -1 is not one of them: a tracer sets it to skip a syscall (the kernel
+  // answers ENOSYS), and killing the tracee there would break debuggers, so it gets the default action.
+  if (arch === "x86_64" && nr >= X32_SYSCALL_BIT && nr !== 0xffffffff) return foreignAction(ir);
   const name = syscallName(arch, nr);
   if (name === undefined) return ir.syscalls.defaultAction;
   const args = event.args ?? [];

@@ -1,0 +1,467 @@
+// The OCI seccomp target and its executable model. The model, `ociOutcome` below, is what runc/crun plus
+// libseccomp do with a profile, written from their sources rather than from the target's code:
+//
+//   Docker keeps an entry when every `includes` condition holds and no `excludes` condition does (moby/profiles
+//   seccomp_linux.go). runc and crun skip entries whose action (errno included; SCMP_ACT_KILL is KILL_THREAD)
+//   equals the default, and turn an entry with two comparisons of one argument into one rule per comparison.
+//   libseccomp makes no comparison for a MASKED_EQ with mask 0 and compares `valueTwo & value` otherwise; for
+//   a syscall, the first rule without comparisons decides every call; otherwise a call gets the action of
+//   the rules it matches when they agree, the default when it matches none, and an undefined result (load
+//   failure or decision-tree order) when matching rules disagree.
+//
+// SCMP_ACT_TRACE is modelled as errno ENOSYS, what the kernel answers with no tracer attached.
+//
+// Properties: the target's output, under the model, agrees with `evaluateSyscall` on random multi-layer IRs
+// and never leaves a call undefined; Docker's default profile imported, compiled and exported agrees with the
+// original profile under the model and with `evaluateSyscall` on the imported policy.
+
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { evaluateSyscall } from "../../compiler/evaluator/evaluate.js";
+import { importOciSeccomp } from "../../compiler/importers/oci-seccomp.js";
+import type { Action, ArgCondition, CmpOp, IR, SyscallRule } from "../../compiler/ir/types.js";
+import { isKnownSyscall } from "../../compiler/linux-abi/index.js";
+import { compilePolicy } from "../../compiler/passes/index.js";
+import { makeIr } from "../../tests/support/ir.js";
+import { emitOciSeccomp, MAX_TERMS } from "./emit.js";
+
+const DATA = join(import.meta.dirname, "..", "..", "fixtures", "data", "oci");
+const UPDATE = process.env.SBC_UPDATE_GOLDENS === "1";
+const U64 = (1n << 64n) - 1n;
+
+// ---- the model -------------------------------------------------------------------------------------------------
+
+interface OciArg {
+  readonly index: number;
+  readonly value: bigint;
+  readonly valueTwo?: bigint;
+  readonly op: string;
+}
+interface OciConditions {
+  readonly arches?: readonly string[];
+  readonly caps?: readonly string[];
+  readonly minKernel?: string;
+}
+interface OciRule {
+  readonly names?: readonly string[];
+  readonly name?: string;
+  readonly action: string;
+  readonly errnoRet?: number;
+  readonly args?: readonly OciArg[];
+  readonly includes?: OciConditions;
+  readonly excludes?: OciConditions;
+}
+interface OciProfile {
+  readonly defaultAction: string;
+  readonly defaultErrnoRet?: number;
+  readonly syscalls?: readonly OciRule[];
+}
+
+/** JSON.parse with `value`/`valueTwo` kept exact (they are u64). */
+function parseProfile(text: string): OciProfile {
+  const quoted = text.replace(/"(value|valueTwo)"(\s*):(\s*)(\d+)/g, '"$1"$2:$3"$4"');
+  return JSON.parse(quoted, (k, v) => ((k === "value" || k === "valueTwo") && typeof v === "string" ? BigInt(v) : v)) as OciProfile;
+}
+
+interface Container {
+  /** libseccomp's name of the architecture, as `includes.arches` spells it. */
+  readonly arch: string;
+  readonly caps: readonly string[];
+  /** [major, minor]; undefined: newer than every minKernel. */
+  readonly kernel?: readonly [number, number];
+}
+const UNPRIVILEGED_AMD64: Container = { arch: "amd64", caps: [] };
+
+type Outcome = { readonly action: Action } | { readonly undefinedAmong: readonly Action[] };
+
+function kernelAtLeast(c: Container, v: string): boolean {
+  if (!c.kernel) return true;
+  const [maj, min] = v.split(".").map(Number) as [number, number];
+  return c.kernel[0] > maj || (c.kernel[0] === maj && c.kernel[1] >= min);
+}
+
+function applies(r: OciRule, c: Container): boolean {
+  const ex = r.excludes;
+  if (ex?.arches?.includes(c.arch) || ex?.caps?.some((x) => c.caps.includes(x)) || (ex?.minKernel && kernelAtLeast(c, ex.minKernel))) return false;
+  const inc = r.includes;
+  if (inc?.arches?.length && !inc.arches.includes(c.arch)) return false;
+  if (inc?.caps?.some((x) => !c.caps.includes(x))) return false;
+  return !(inc?.minKernel && !kernelAtLeast(c, inc.minKernel));
+}
+
+function runtimeAction(action: string, errnoRet: number | undefined): string {
+  const a = action === "SCMP_ACT_KILL" ? "SCMP_ACT_KILL_THREAD" : action;
+  return a === "SCMP_ACT_ERRNO" || a === "SCMP_ACT_TRACE" ? `${a}/${errnoRet ?? 1}` : a;
+}
+
+function toAction(action: string, errnoRet: number | undefined): Action {
+  switch (action) {
+    case "SCMP_ACT_ALLOW":
+      return { type: "allow" };
+    case "SCMP_ACT_LOG":
+      return { type: "log" };
+    case "SCMP_ACT_NOTIFY":
+      return { type: "user-notif" };
+    case "SCMP_ACT_TRAP":
+      return { type: "trap" };
+    case "SCMP_ACT_KILL":
+    case "SCMP_ACT_KILL_THREAD":
+      return { type: "kill-thread" };
+    case "SCMP_ACT_KILL_PROCESS":
+      return { type: "kill-process" };
+    case "SCMP_ACT_ERRNO":
+      return { type: "errno", errno: errnoRet ?? 1 };
+    case "SCMP_ACT_TRACE":
+      return { type: "errno", errno: 38 };
+    default:
+      throw new Error(`unknown action ${action}`);
+  }
+}
+
+function compares(a: OciArg, args: readonly bigint[]): boolean {
+  const x = args[a.index] ?? 0n;
+  switch (a.op) {
+    case "SCMP_CMP_EQ":
+      return x === a.value;
+    case "SCMP_CMP_NE":
+      return x !== a.value;
+    case "SCMP_CMP_LT":
+      return x < a.value;
+    case "SCMP_CMP_LE":
+      return x <= a.value;
+    case "SCMP_CMP_GT":
+      return x > a.value;
+    case "SCMP_CMP_GE":
+      return x >= a.value;
+    case "SCMP_CMP_MASKED_EQ":
+      return (x & a.value) === ((a.valueTwo ?? 0n) & a.value);
+    default:
+      throw new Error(`unknown op ${a.op}`);
+  }
+}
+
+function ociOutcome(p: OciProfile, syscall: string, args: readonly bigint[], c: Container): Outcome {
+  const def = runtimeAction(p.defaultAction, p.defaultErrnoRet);
+  const rules: { key: string; action: Action; args: OciArg[] }[] = [];
+  for (const r of p.syscalls ?? []) {
+    if (!applies(r, c) || !(r.names ?? [r.name]).includes(syscall)) continue;
+    const key = runtimeAction(r.action, r.errnoRet);
+    if (key === def) continue;
+    const action = toAction(r.action, r.errnoRet);
+    const all = r.args ?? [];
+    const split = all.some((a, i) => all.findIndex((b) => b.index === a.index) !== i);
+    const pieces = split ? all.map((a) => [a]) : [all];
+    for (const piece of pieces) rules.push({ key, action, args: piece.filter((a) => !(a.op === "SCMP_CMP_MASKED_EQ" && a.value === 0n)) });
+  }
+  const first = rules.find((r) => r.args.length === 0);
+  if (first) return { action: first.action };
+  const matching = rules.filter((r) => r.args.every((a) => compares(a, args)));
+  if (!matching.length) return { action: toAction(p.defaultAction, p.defaultErrnoRet) };
+  const keys = new Set(matching.map((r) => r.key));
+  return keys.size === 1 ? { action: matching[0]!.action } : { undefinedAmong: matching.map((r) => r.action) };
+}
+
+function exported(ir: IR, arches?: ("x86_64" | "aarch64")[]): OciProfile {
+  const r = emitOciSeccomp(ir, arches ? { arches } : {});
+  expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+  return parseProfile(r.json!);
+}
+
+// ---- generators ------------------------------------------------------------------------------------------------
+
+const VALUES = [0n, 1n, 2n, 3n, 7n, 8n, 0x10n, 0xffn, 0x100n, 0xffffffffn, U64 - 1n, U64];
+const MASKS = [1n, 2n, 3n, 0x10n, 0xf0n, 0xffn, 0xffff_ffff_0000_0000n, U64 ^ 1n, U64 ^ 0xffn];
+const OPS: readonly CmpOp[] = ["==", "!=", "<", "<=", ">", ">=", "&=="];
+const SYSCALLS = ["read", "openat", "clone", "socket"];
+const ACTIONS: readonly Action[] = [
+  { type: "allow" },
+  { type: "log" },
+  { type: "trap" },
+  { type: "user-notif" },
+  { type: "kill-thread" },
+  { type: "kill-process" },
+  { type: "errno", errno: 1 },
+  { type: "errno", errno: 13 },
+];
+const hex = (v: bigint) => "0x" + v.toString(16);
+
+const conditionArb: fc.Arbitrary<ArgCondition> = fc
+  .tuple(fc.integer({ min: 0, max: 2 }), fc.constantFrom(...OPS), fc.constantFrom(...VALUES), fc.constantFrom(...MASKS), fc.boolean())
+  .map(([arg, op, v, m, inside]) => (op === "&==" ? { arg, op, mask: hex(m), value: hex(inside ? v & m : v) } : { arg, op, value: hex(v) }));
+
+const ruleArb: fc.Arbitrary<SyscallRule> = fc
+  .tuple(fc.subarray(SYSCALLS, { minLength: 1 }), fc.constantFrom(...ACTIONS), fc.array(conditionArb, { maxLength: 3 }), fc.integer({ min: 0, max: 2 }))
+  .map(([syscalls, action, conditions, layer]) => ({ syscalls: [...syscalls].sort(), action, conditions, layer }));
+
+const irArb: fc.Arbitrary<IR> = fc
+  .tuple(fc.array(ruleArb, { maxLength: 6 }), fc.constantFrom(...ACTIONS.filter((a) => a.type !== "user-notif")))
+  .map(([rules, defaultAction]) => makeIr({ syscallRules: [...rules].sort((a, b) => a.layer - b.layer), defaultAction }));
+
+/** Argument values near every boundary the generated conditions draw. */
+const argValueArb = fc.oneof(
+  fc.constantFrom(...VALUES),
+  fc.constantFrom(...VALUES).map((v) => (v + 1n) & U64),
+  fc.constantFrom(...VALUES).map((v) => (v - 1n) & U64),
+  fc.tuple(fc.constantFrom(...MASKS), fc.bigInt({ min: 0n, max: U64 })).map(([m, r]) => r & m),
+  fc.bigInt({ min: 0n, max: U64 }),
+);
+const argsArb = fc.array(argValueArb, { minLength: 3, maxLength: 3 });
+
+// ---- the target ------------------------------------------------------------------------------------------------
+
+describe("the OCI seccomp target", () => {
+  it("means what evaluateSyscall means, for random layered IRs", () => {
+    let refused = 0;
+    fc.assert(
+      fc.property(irArb, fc.array(fc.tuple(fc.constantFrom(...SYSCALLS), argsArb), { minLength: 1, maxLength: 12 }), (ir, queries) => {
+        const r = emitOciSeccomp(ir);
+        if (!r.json) {
+          // Exactness may cost too many entries; then the target must say so, and nothing else.
+          const errors = r.diagnostics.filter((d) => d.severity === "error");
+          expect(errors.length).toBeGreaterThan(0);
+          for (const d of errors) expect(d.message).toMatch(new RegExp(`^the rules for \`\\w+\` need more than ${MAX_TERMS} seccomp rules to express exactly$`));
+          refused++;
+          return;
+        }
+        const profile = parseProfile(r.json);
+        for (const [s, args] of queries) {
+          expect(ociOutcome(profile, s, args, UNPRIVILEGED_AMD64)).toEqual({ action: evaluateSyscall(ir, s, args).action });
+        }
+      }),
+      { numRuns: 400, seed: 20260601 },
+    );
+    expect(refused).toBeLessThan(400 / 20);
+  });
+
+  it("imports back to a policy with the same meaning", () => {
+    fc.assert(
+      fc.property(irArb, fc.array(fc.tuple(fc.constantFrom(...SYSCALLS), argsArb), { minLength: 1, maxLength: 8 }), (ir, queries) => {
+        const r = emitOciSeccomp(ir);
+        if (!r.json) return;
+        const back = importOciSeccomp(r.json, { path: "exported.json" });
+        expect(back.diagnostics).toEqual([]);
+        const c = compilePolicy({ kind: "text", path: "back.yaml", text: back.yaml! });
+        expect(c.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+        for (const [s, args] of queries) expect(evaluateSyscall(c.ir!, s, args).action).toEqual(evaluateSyscall(ir, s, args).action);
+      }),
+      { numRuns: 150, seed: 7 },
+    );
+  });
+
+  it("writes every operator, masked compares as value = mask and valueTwo = value", () => {
+    const conditions: ArgCondition[] = [
+      { arg: 0, op: "==", value: "0x1" },
+      { arg: 1, op: "!=", value: "0x2" },
+      { arg: 2, op: "<", value: "0x3" },
+      { arg: 3, op: "<=", value: "0x4" },
+      { arg: 4, op: ">", value: "0x5" },
+      { arg: 5, op: "&==", mask: "0xff00", value: "0x1200" },
+    ];
+    const ir = makeIr({ defaultAction: { type: "errno", errno: 1 }, syscallRules: [{ syscalls: ["ioctl"], action: { type: "allow" }, conditions, layer: 0 }, { syscalls: ["read"], action: { type: "allow" }, conditions: [{ arg: 0, op: ">=", value: "0x6" }], layer: 0 }] });
+    const p = exported(ir);
+    expect(p.syscalls![0]!.args).toEqual([
+      { index: 0, value: 1n, op: "SCMP_CMP_EQ" },
+      { index: 1, value: 2n, op: "SCMP_CMP_NE" },
+      { index: 2, value: 3n, op: "SCMP_CMP_LT" },
+      { index: 3, value: 5n, op: "SCMP_CMP_LT" },
+      { index: 4, value: 5n, op: "SCMP_CMP_GT" },
+      { index: 5, value: 0xff00n, valueTwo: 0x1200n, op: "SCMP_CMP_MASKED_EQ" },
+    ]);
+    expect(p.syscalls![1]!.args).toEqual([{ index: 0, value: 5n, op: "SCMP_CMP_GT" }]);
+  });
+
+  it("resolves a later, laxer rule over an earlier, stricter one exactly", () => {
+    // Layer 0 refuses every socket family but AF_UNIX; layer 1 re-allows AF_INET. The IR allows AF_INET by
+    // the later layer; libseccomp given both rules would see two actions for AF_INET.
+    const ir = makeIr({
+      syscallRules: [
+        { syscalls: ["socket"], action: { type: "errno", errno: 97 }, conditions: [{ arg: 0, op: "!=", value: "0x1" }], layer: 0, reason: "local sockets only" },
+        { syscalls: ["socket"], action: { type: "allow" }, conditions: [{ arg: 0, op: "==", value: "0x2" }], layer: 1 },
+      ],
+    });
+    const r = emitOciSeccomp(ir);
+    expect(r.diagnostics).toEqual([]);
+    expect(JSON.parse(r.json!).syscalls).toEqual([
+      { names: ["socket"], action: "SCMP_ACT_ERRNO", errnoRet: 97, args: [{ index: 0, value: 0, op: "SCMP_CMP_EQ" }], comment: "sbc rule 1 (local sockets only)" },
+      { names: ["socket"], action: "SCMP_ACT_ERRNO", errnoRet: 97, args: [{ index: 0, value: 2, op: "SCMP_CMP_GT" }], comment: "sbc rule 1 (local sockets only)" },
+    ]);
+    for (const d of [0n, 1n, 2n, 3n, 10n]) expect(ociOutcome(parseProfile(r.json!), "socket", [d], UNPRIVILEGED_AMD64)).toEqual({ action: evaluateSyscall(ir, "socket", [d]).action });
+  });
+
+  it("never puts two comparisons of one argument in an entry", () => {
+    const ir = makeIr({
+      syscallRules: [
+        {
+          syscalls: ["socket"],
+          action: { type: "errno", errno: 97 },
+          conditions: [
+            { arg: 0, op: "!=", value: "0x1" },
+            { arg: 0, op: "!=", value: "0x2" },
+            { arg: 0, op: "!=", value: "0xa" },
+          ],
+          layer: 0,
+        },
+      ],
+    });
+    const p = exported(ir);
+    for (const e of p.syscalls!) expect(new Set(e.args!.map((a) => a.index)).size).toBe(e.args!.length);
+    expect(p.syscalls!.map((e) => e.args)).toEqual([
+      [{ index: 0, value: 0n, op: "SCMP_CMP_EQ" }],
+      [{ index: 0, value: 3n, op: "SCMP_CMP_EQ" }],
+      [{ index: 0, value: U64 ^ 3n, valueTwo: 4n, op: "SCMP_CMP_MASKED_EQ" }],
+      [{ index: 0, value: U64 ^ 1n, valueTwo: 8n, op: "SCMP_CMP_MASKED_EQ" }],
+      [{ index: 0, value: 10n, op: "SCMP_CMP_GT" }],
+    ]);
+    for (let d = 0n; d < 14n; d++) expect(ociOutcome(p, "socket", [d], UNPRIVILEGED_AMD64)).toEqual({ action: evaluateSyscall(ir, "socket", [d]).action });
+  });
+
+  it("writes the default action, and guards it against runc's -ENOSYS stub", () => {
+    const rules: SyscallRule[] = [{ syscalls: ["read"], action: { type: "allow" }, conditions: [], layer: 0 }];
+    const kill = JSON.parse(emitOciSeccomp(makeIr({ defaultAction: { type: "kill-process" }, syscallRules: rules })).json!);
+    expect(kill.defaultAction).toBe("SCMP_ACT_KILL_PROCESS");
+    expect(kill.defaultErrnoRet).toBeUndefined();
+    expect(kill.syscalls.at(-1)).toMatchObject({ names: ["set_mempolicy_home_node"], action: "SCMP_ACT_KILL_PROCESS" });
+    const eperm = JSON.parse(emitOciSeccomp(makeIr({ defaultAction: { type: "errno", errno: 1 }, syscallRules: rules })).json!);
+    expect(eperm).toMatchObject({ defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 1 });
+    expect(eperm.syscalls.at(-1)).toMatchObject({ names: ["set_mempolicy_home_node"], action: "SCMP_ACT_ERRNO", errnoRet: 1 });
+    for (const defaultAction of [{ type: "allow" }, { type: "log" }, { type: "errno", errno: 38 }] as Action[]) {
+      const p = JSON.parse(emitOciSeccomp(makeIr({ defaultAction, syscallRules: rules })).json!);
+      expect(p.syscalls.map((e: OciRule) => e.names)).toEqual(defaultAction.type === "allow" ? [] : [["read"]]);
+    }
+  });
+
+  it("lists the requested architectures", () => {
+    expect(JSON.parse(emitOciSeccomp(makeIr(), { arches: ["aarch64"] }).json!).architectures).toEqual(["SCMP_ARCH_AARCH64"]);
+    expect(JSON.parse(emitOciSeccomp(makeIr()).json!).architectures).toEqual(["SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64"]);
+  });
+
+  it("refuses what runc refuses and warns that user-notif needs a listener", () => {
+    const notifyDefault = emitOciSeccomp(makeIr({ defaultAction: { type: "user-notif" } }));
+    expect(notifyDefault.json).toBeUndefined();
+    expect(notifyDefault.diagnostics.map((d) => d.message)).toEqual(["runc refuses `user-notif` as the default syscall action"]);
+    const notifyWrite = emitOciSeccomp(makeIr({ syscallRules: [{ syscalls: ["write"], action: { type: "user-notif" }, conditions: [], layer: 0 }] }));
+    expect(notifyWrite.json).toBeUndefined();
+    expect(notifyWrite.diagnostics.filter((d) => d.severity === "error").map((d) => d.message)).toEqual(["runc refuses `user-notif` for `write`"]);
+    const notify = emitOciSeccomp(makeIr({ syscallRules: [{ syscalls: ["openat"], action: { type: "user-notif" }, conditions: [], layer: 0 }] }));
+    expect(notify.json).toBeDefined();
+    expect(notify.diagnostics.map((d) => `${d.severity} ${d.message}`)).toEqual(["warning `user-notif` needs a supervisor: the container's seccomp config must set `listenerPath`"]);
+  });
+
+  it("fails, naming the rules, when exactness needs too many entries", () => {
+    // A range with ragged ends takes about 120 aligned blocks to write; three of them multiply.
+    const ragged: ArgCondition[] = [0, 1, 2].flatMap((arg) => [
+      { arg, op: ">=", value: "0x3" },
+      { arg, op: "<=", value: "0xfffffffffffffff0" },
+    ]);
+    const ir = makeIr({
+      defaultAction: { type: "errno", errno: 1 },
+      syscallRules: [
+        { syscalls: ["ioctl"], action: { type: "allow" }, conditions: [], layer: 0 },
+        { syscalls: ["ioctl"], action: { type: "kill-process" }, conditions: ragged, layer: 1 },
+      ],
+    });
+    const r = emitOciSeccomp(ir);
+    expect(r.json).toBeUndefined();
+    expect(r.diagnostics.map((d) => d.message)).toEqual([`the rules for \`ioctl\` need more than ${MAX_TERMS} seccomp rules to express exactly`]);
+    expect(r.diagnostics[0]!.help).toBe("the rules are rule 2, rule 1; fewer overlapping conditions of different actions make the profile smaller");
+  });
+
+  it("writes the same bytes twice", () => {
+    fc.assert(
+      fc.property(irArb, (ir) => {
+        expect(emitOciSeccomp(ir).json).toBe(emitOciSeccomp(ir).json);
+      }),
+      { numRuns: 50, seed: 3 },
+    );
+  });
+});
+
+// ---- Docker's default profile, round trip ------------------------------------------------------------------------
+
+describe("Docker's default profile, imported and exported", () => {
+  const text = readFileSync(join(DATA, "moby-seccomp-default.json"), "utf8");
+  const original = parseProfile(text);
+  const imported = importOciSeccomp(text, { path: "moby-seccomp-default.json" });
+  const c = compilePolicy({ kind: "text", path: "moby-seccomp-default.imported.yaml", text: imported.yaml! });
+  const ir = c.ir!;
+
+  it("exports to the golden profile", () => {
+    const r = emitOciSeccomp(ir);
+    expect(r.diagnostics).toEqual([]);
+    const file = join(DATA, "moby-seccomp-default.exported.json");
+    if (UPDATE) writeFileSync(file, r.json!);
+    else {
+      expect(existsSync(file), `${file} is missing; run npm run test:update and review it`).toBe(true);
+      expect(r.json).toBe(readFileSync(file, "utf8"));
+    }
+  });
+
+  const names = [...new Set((original.syscalls ?? []).flatMap((r) => r.names ?? []))].sort();
+  const known = names.filter(isKnownSyscall);
+  const unknown = names.filter((n) => !isKnownSyscall(n));
+  const ns = [0x20000n, 0x8000000n, 0x2000000n, 0x4000000n, 0x10000000n, 0x20000000n, 0x40000000n]; // CLONE_NEW*
+  const plain = [0x100n, 0x200n, 0x400n, 0x800n, 0x10000n, 0x3d0f00n, 0x11n]; // CLONE_VM… and a fork's SIGCHLD
+  const cloneFlagsArb = fc.tuple(fc.subarray(ns), fc.subarray(plain)).map(([a, b]) => [...a, ...b].reduce((x, y) => x | y, 0n));
+  const profileValueArb = fc.oneof(
+    fc.constantFrom(0n, 8n, 0x20000n, 0x20008n, 0xffffffffn, 1n, 0x20001n, 0x100000000n), // personality
+    fc.integer({ min: 0, max: 50 }).map(BigInt), // socket domains, AF_ALG = 38, AF_VSOCK = 40
+    cloneFlagsArb,
+    fc.bigInt({ min: 0n, max: U64 }),
+  );
+  const dockerArgsArb = fc.array(profileValueArb, { minLength: 6, maxLength: 6 });
+  const syscallArb = fc.oneof(fc.constantFrom(...known), fc.constantFrom("socket", "clone", "personality", "clone3", "ptrace"));
+
+  it("imports to a policy that agrees with the original profile", () => {
+    fc.assert(
+      fc.property(syscallArb, dockerArgsArb, (s, args) => {
+        const want = ociOutcome(original, s, args, UNPRIVILEGED_AMD64);
+        expect(want).toEqual({ action: evaluateSyscall(ir, s, args).action });
+      }),
+      { numRuns: 3000, seed: 42 },
+    );
+  });
+
+  it("exports to a profile that agrees with the original one", () => {
+    const back = exported(ir);
+    fc.assert(
+      fc.property(syscallArb, dockerArgsArb, fc.constantFrom("amd64", "arm64"), (s, args, arch) => {
+        const want = ociOutcome(original, s, args, UNPRIVILEGED_AMD64);
+        expect(ociOutcome(back, s, args, { arch, caps: [] })).toEqual(want);
+      }),
+      { numRuns: 3000, seed: 43 },
+    );
+  });
+
+  it("checks the values the profile's conditions test", () => {
+    const back = exported(ir);
+    const cases: [string, bigint[]][] = [
+      ["socket", [37n]],
+      ["socket", [38n]],
+      ["socket", [39n]],
+      ["socket", [40n]],
+      ["socket", [41n]],
+      ["personality", [0xffffffffn]],
+      ["personality", [0x20008n]],
+      ["personality", [0x20009n]],
+      ["clone", [0x1200011n]],
+      ["clone", [0x1200011n | 0x10000000n]],
+      ["clone", [0x20000n]],
+    ];
+    for (const [s, args] of cases) {
+      const want = ociOutcome(original, s, args, UNPRIVILEGED_AMD64);
+      expect(evaluateSyscall(ir, s, args).action, `${s}(${args})`).toEqual((want as { action: Action }).action);
+      expect(ociOutcome(back, s, args, UNPRIVILEGED_AMD64), `${s}(${args})`).toEqual(want);
+    }
+  });
+
+  it("is narrower for the names sbc does not know: they get the default action", () => {
+    expect(unknown.length).toBeGreaterThan(0);
+    const back = exported(ir);
+    for (const s of unknown) {
+      expect(evaluateSyscall(ir, s).action).toEqual({ type: "errno", errno: 1 });
+      expect(ociOutcome(back, s, [], UNPRIVILEGED_AMD64)).toEqual({ action: { type: "errno", errno: 1 } });
+    }
+  });
+});
