@@ -3,9 +3,10 @@
 #   linux-libc-dev, libc6-dev: the uapi and glibc headers that compiler/linux-abi is generated from; the test
 #                              suite regenerates the tables and fails on a difference.
 #   gcc:                       builds native/seccomp-probe.c, which loads compiled filters into real processes.
+#   bubblewrap:                `bwrap --seccomp FD` is the first consumer of the raw filter bytes; a test runs it.
 set -euo pipefail
 need=()
-for pkg in linux-libc-dev libc6-dev gcc; do
+for pkg in linux-libc-dev libc6-dev gcc bubblewrap; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -eq 0 ]; then
