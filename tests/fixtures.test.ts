@@ -1,6 +1,7 @@
 // Golden tests over fixtures/<case>/: policy.yaml is compiled (with its own tests run) and every expected
 // output beside it is compared byte for byte: ir.json and seccomp.x86_64.txt (the filter's disassembly) when
-// it compiles, diagnostics.txt when there are diagnostics (the compiler's and the targets'). `npm run test:update` rewrites the goldens; read that diff like code. A file in a case folder
+// it compiles, landlock.json (the ABI 7 table, with the test stand-ins for unbound parameters), and
+// diagnostics.txt when there are diagnostics (the compiler's and the targets'). `npm run test:update` rewrites the goldens; read that diff like code. A file in a case folder
 // that no test reads is an error, so stale goldens cannot linger.
 
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -12,13 +13,17 @@ import { compilePolicy } from "../compiler/passes/index.js";
 import { sortDiagnostics } from "../compiler/diagnostics/diagnostic.js";
 import { disassemble } from "../targets/seccomp/disassemble.js";
 import { compileSeccomp } from "../targets/seccomp/index.js";
+import { bindIr } from "../compiler/ir/bind.js";
+import { testBindings } from "../compiler/passes/run-tests.js";
+import { tableToJson } from "../targets/landlock/emit.js";
+import { lowerLandlock } from "../targets/landlock/lower.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures");
 const UPDATE = process.env.SBC_UPDATE_GOLDENS === "1";
 
 /** Inputs a case may have besides the files its policy reads. */
 const INPUTS = new Set(["policy.yaml", "params.json", "README.md"]);
-const OUTPUTS = ["ir.json", "diagnostics.txt", "seccomp.x86_64.txt"] as const;
+const OUTPUTS = ["ir.json", "diagnostics.txt", "seccomp.x86_64.txt", "landlock.json"] as const;
 
 interface Outcome {
   outputs: Partial<Record<(typeof OUTPUTS)[number], string>>;
@@ -37,6 +42,11 @@ function compileCase(dir: string): Outcome {
     const s = compileSeccomp(r.ir, ["x86_64"]);
     diagnostics.push(...s.diagnostics);
     if (s.filter) outputs["seccomp.x86_64.txt"] = disassemble(s.filter.program, { comment: (pc) => s.filter!.comments.get(pc) });
+    // Landlock needs concrete paths: the policy-test stand-ins bind whatever is still symbolic.
+    const bound = bindIr(r.ir, testBindings(r.ir)).ir!;
+    const l = lowerLandlock(bound, { abi: 7 });
+    diagnostics.push(...l.diagnostics);
+    if (l.table) outputs["landlock.json"] = tableToJson(l.table);
   }
   if (diagnostics.length) outputs["diagnostics.txt"] = renderHumanAll(sortDiagnostics(diagnostics));
   const read = new Set(r.filesRead.filter((f) => f.startsWith(dir + "/")).map((f) => f.slice(dir.length + 1)));

@@ -13,6 +13,9 @@ export interface CompileCommandOptions {
   output?: string;
   param: string[];
   withSpans?: boolean;
+  abi?: string;
+  compat?: "best-effort" | "soft-requirement" | "hard-requirement";
+  strict?: boolean;
   arch?: string;
   stopAfter?: "build-ir" | "check";
   format: string;
@@ -38,7 +41,20 @@ export async function runCompile(policy: string | undefined, opts: CompileComman
     throw new UsageError(result.diagnostics[0]!.message);
   }
   const failed = !result.ir || result.diagnostics.some((d) => d.severity === "error");
-  const emitted = failed ? undefined : await target.emit(result.ir!, { arches, withSpans: Boolean(opts.withSpans) });
+  let abi: number | undefined;
+  if (opts.abi !== undefined) {
+    if (!/^[1-9]\d*$/.test(opts.abi) || Number(opts.abi) > 7) throw new UsageError(`--abi takes a Landlock ABI from 1 to 7, found \`${opts.abi}\``);
+    abi = Number(opts.abi);
+  }
+  const emitted = failed
+    ? undefined
+    : await target.emit(result.ir!, {
+        arches,
+        withSpans: Boolean(opts.withSpans),
+        ...(abi !== undefined ? { abi } : {}),
+        ...(opts.compat ? { compat: opts.compat } : {}),
+        ...(opts.strict ? { strict: true } : {}),
+      });
   const all = [...result.diagnostics, ...(emitted?.diagnostics ?? [])];
   printDiagnostics(all, { format: opts.format, color: opts.color, ...(opts.quiet ? { quiet: true } : {}) }, process.stderr);
   if (failed || !emitted?.output || all.some((d) => d.severity === "error")) return EXIT_FINDINGS;

@@ -9,6 +9,10 @@ import { packageVersion } from "../package-root.js";
 import { UsageError } from "./exit.js";
 
 export interface TargetOptions {
+  /** Landlock: the ABI to build the table for (default 7), the compatibility level, and --strict. */
+  readonly abi?: number;
+  readonly compat?: "best-effort" | "soft-requirement" | "hard-requirement";
+  readonly strict?: boolean;
   /** From --arch; each target has its own default when absent. */
   readonly arches: readonly Arch[] | undefined;
   readonly withSpans: boolean;
@@ -39,12 +43,22 @@ async function seccomp(ir: IR, options: TargetOptions, format: "bin" | "c" | "di
   return { output: text, diagnostics: r.diagnostics };
 }
 
+async function landlock(ir: IR, o: TargetOptions, format: "json" | "c"): Promise<TargetOutput> {
+  const { lowerLandlock } = await import("../../targets/landlock/lower.js");
+  const { tableToJson, tableToCHeader } = await import("../../targets/landlock/emit.js");
+  const r = lowerLandlock(ir, { abi: o.abi ?? 7, ...(o.compat ? { compat: o.compat } : {}), ...(o.strict ? { strict: true } : {}) });
+  if (!r.table) return { diagnostics: r.diagnostics };
+  return { output: format === "json" ? tableToJson(r.table) : tableToCHeader(r.table, packageVersion()), diagnostics: r.diagnostics };
+}
+
 export const TARGETS: Readonly<Record<string, { readonly description: string; readonly emit: Emitter }>> = {
   ir: { description: "the IR as JSON", emit: async (ir, o) => ({ output: irToJson(ir, { spans: o.withSpans }), diagnostics: [] }) },
   seccomp: { description: "seccomp-BPF: raw struct sock_filter bytes", emit: (ir, o) => seccomp(ir, o, "bin") },
   "seccomp-c": { description: "seccomp-BPF as a C header (sock_filter array and sock_fprog)", emit: (ir, o) => seccomp(ir, o, "c") },
   "seccomp-disasm": { description: "seccomp-BPF disassembly", emit: (ir, o) => seccomp(ir, o, "disasm") },
   "seccomp-json": { description: "seccomp-BPF as JSON", emit: (ir, o) => seccomp(ir, o, "json") },
+  landlock: { description: "the Landlock rule table as JSON", emit: (ir, o) => landlock(ir, o, "json") },
+  "landlock-c": { description: "the Landlock rule table as a C header", emit: (ir, o) => landlock(ir, o, "c") },
   "oci-seccomp": {
     description: "the syscalls section as a Docker/OCI seccomp profile",
     emit: async (ir, o) => {

@@ -1,0 +1,295 @@
+// Lowering the IR's filesystem and network sections to a Landlock rule table. Landlock is an allow-list of
+// rights granted beneath inodes, so each IR access class is one or more rights, and each right gets its own
+// set of grants: an allow region of the IR becomes a grant at its root, and a deny carved out of it becomes
+// a "children" grant that the launcher expands over the entries that exist at launch, skipping the carved
+// path. Whatever Landlock cannot say exactly is lowered to something narrower, with a diagnostic naming the
+// rule (`--strict` makes those errors). See docs/targets/landlock.md.
+
+import { diag, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
+import type { Span } from "../../compiler/diagnostics/source.js";
+import type { Access } from "../../compiler/language/access.js";
+import type { FsRule, IR, NetOp } from "../../compiler/ir/types.js";
+import { components, globLiteralDepth, joinComponents } from "../../compiler/paths.js";
+import { ACCESS_FS, ACCESS_NET, SCOPE, abiMasks } from "./abi.js";
+
+/** The Landlock rights each IR access class needs. */
+export const RIGHTS_OF: Readonly<Record<Access, number>> = {
+  read: ACCESS_FS.read_file,
+  list: ACCESS_FS.read_dir,
+  execute: ACCESS_FS.execute,
+  write: ACCESS_FS.write_file,
+  truncate: ACCESS_FS.truncate,
+  ioctl: ACCESS_FS.ioctl_dev,
+  "create-file": ACCESS_FS.make_reg,
+  "create-dir": ACCESS_FS.make_dir,
+  "create-symlink": ACCESS_FS.make_sym,
+  "create-special": ACCESS_FS.make_char | ACCESS_FS.make_block | ACCESS_FS.make_fifo | ACCESS_FS.make_sock,
+  "delete-file": ACCESS_FS.remove_file,
+  "delete-dir": ACCESS_FS.remove_dir,
+  rename: ACCESS_FS.refer,
+};
+
+/** Classes whose rights only concern files: an `exact:` allow of them can be granted on the file itself. */
+const FILE_CLASSES: ReadonlySet<Access> = new Set(["read", "execute", "write", "truncate", "ioctl"]);
+
+export type Compat = "best-effort" | "soft-requirement" | "hard-requirement";
+
+export interface FsGrant {
+  /** Absolute path of the grant. */
+  readonly path: string;
+  readonly access: number;
+  /**
+   * `beneath`: a rule on the path; `file`: a rule only if the path is a file at launch (an `exact:` allow);
+   * `children`: a rule on each entry of the directory that exists at launch, except the paths in `except`
+   * (relative, possibly nested: the launcher descends along them).
+   */
+  readonly mode: "beneath" | "file" | "children";
+  readonly except?: readonly string[];
+  readonly ifMissing: "skip" | "error";
+}
+
+export interface LandlockTable {
+  readonly landlockTable: 1;
+  readonly policy: string;
+  readonly abi: number;
+  readonly compat: Compat;
+  readonly handledAccessFs: number;
+  readonly handledAccessNet: number;
+  readonly scoped: number;
+  readonly restrictFlags: number;
+  readonly fs: readonly FsGrant[];
+  readonly net: readonly { readonly port: number; readonly access: number }[];
+  /** The lowest ABI that enforces everything this table restricts. */
+  readonly requiredAbi: number;
+}
+
+export interface LowerOptions {
+  readonly abi: number;
+  readonly compat?: Compat;
+  readonly strict?: boolean;
+}
+
+interface Node {
+  readonly path: string;
+  readonly parts: readonly string[];
+  /** Rules anchored here, after globs and exact rules were turned into subtrees. */
+  rules: { effect: "allow" | "deny"; layer: number; kind: number; rule: FsRule }[];
+}
+
+/** The IR's precedence (depth, kind, layer, deny over allow); a glob or exact deny turned into a subtree keeps its kind. */
+function rank(a: { effect: string; layer: number; parts: number; kind: number }): number[] {
+  return [a.parts, a.kind, a.layer, a.effect === "deny" ? 1 : 0];
+}
+
+const KIND_RANK = { subtree: 0, glob: 1, exact: 2 } as const;
+
+function greater(a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! > b[i]!;
+  return false;
+}
+
+export function lowerLandlock(ir: IR, options: LowerOptions): { table?: LandlockTable; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const unbound = ir.params.filter((p) => p.value === null).map((p) => p.name);
+  if (unbound.length) {
+    return {
+      diagnostics: [
+        diag("unboundParam", `the Landlock target needs every parameter bound; ${unbound.map((n) => `\`${n}\``).join(", ")} ${unbound.length === 1 ? "is" : "are"} not`, {
+          help: "bind them with `--param name=PATH` (sbc exec binds the built-ins from the environment)",
+        }),
+      ],
+    };
+  }
+  const masks = abiMasks(options.abi);
+  const narrow = (message: string, span: Span | undefined, help?: string) =>
+    diagnostics.push(diag("landlockNarrowed", message, { ...(span ? { span } : {}), ...(help ? { help } : {}), severity: options.strict ? "error" : "warning" }));
+
+  // ---- filesystem, per Landlock right ----
+  const grants = new Map<string, { path: string; access: number; mode: FsGrant["mode"]; except?: string[]; ifMissing: "skip" | "error" }>();
+  const addGrant = (path: string, bit: number, mode: FsGrant["mode"], except: string[] | undefined, ifMissing: "skip" | "error") => {
+    const ex = except ? [...except].sort() : undefined;
+    const key = `${mode}\0${path}\0${ex?.join("\0") ?? ""}\0${ifMissing}`;
+    const g = grants.get(key);
+    if (g) g.access |= bit;
+    else grants.set(key, { path, access: bit, mode, ...(ex ? { except: ex } : {}), ifMissing });
+  };
+  const reported = new Set<FsRule>();
+  const once = (r: FsRule, f: () => void) => {
+    if (!reported.has(r)) {
+      reported.add(r);
+      f();
+    }
+  };
+
+  const carvedOut = new Map<string, { root: string; path: string; span: Span | undefined }>();
+  const everything = ir.filesystem.some((r) => r.effect === "allow" && r.kind === "subtree" && r.path === "/" && r.access.length === 13) && !ir.filesystem.some((r) => r.effect === "deny");
+  const fsHandled = everything ? 0 : masks.fs;
+
+  if (!everything) {
+    for (const [cls, rights] of Object.entries(RIGHTS_OF) as [Access, number][]) {
+      const bits = rights & masks.fs;
+      if (!bits) continue;
+      const nodes = new Map<string, Node>();
+      const nodeAt = (path: string) => {
+        let n = nodes.get(path);
+        if (!n) nodes.set(path, (n = { path, parts: components(path), rules: [] }));
+        return n;
+      };
+      const fileAllows: FsRule[] = [];
+      for (const r of ir.filesystem) {
+        if (!r.access.includes(cls)) continue;
+        if (r.kind === "subtree") nodeAt(r.path).rules.push({ effect: r.effect, layer: r.layer, kind: KIND_RANK.subtree, rule: r });
+        else if (r.kind === "exact") {
+          if (r.effect === "deny") {
+            // Landlock cannot deny one path without what is beneath it: deny the subtree (narrower).
+            nodeAt(r.path).rules.push({ effect: "deny", layer: r.layer, kind: KIND_RANK.exact, rule: r });
+            const within = (x: string, base: string) => base === "/" || x === base || x.startsWith(base + "/");
+            const beneath = ir.filesystem.some((a) => a.effect === "allow" && a.access.includes(cls) && (within(a.path, r.path) || (a.kind !== "exact" && within(r.path, a.path))));
+            if (beneath) once(r, () => narrow(`Landlock cannot deny \`${r.path}\` alone; it is enforced as a deny of everything beneath it too`, r.span, "if the path is a directory, allows beneath it are lost on Linux"));
+          } else if (FILE_CLASSES.has(cls)) fileAllows.push(r);
+          else once(r, () => narrow(`Landlock cannot grant \`${cls}\` on \`${r.path}\` without everything beneath it; the rule is dropped`, r.span, "use `path:` to grant the whole subtree"));
+        } else {
+          if (r.effect === "allow") {
+            once(r, () => narrow(`Landlock cannot match globs; the allow rule \`${r.path}\` is dropped`, r.span, "list the paths, or allow their common directory with `path:`"));
+          } else {
+            const parts = components(r.path).slice(0, globLiteralDepth(components(r.path)));
+            const prefix = joinComponents(parts.map((c) => c.replace(/\\(.)/g, "$1")));
+            once(r, () =>
+              narrow(`Landlock cannot match globs; the deny glob \`${r.path}\` is enforced as a deny of all of \`${prefix}\``, r.span, "a deny glob costs its whole literal directory on Linux; narrow the glob's prefix to limit that"),
+            );
+            nodeAt(prefix).rules.push({ effect: "deny", layer: r.layer, kind: KIND_RANK.glob, rule: r });
+          }
+        }
+      }
+      // Effective decision beneath each node: the best rule among the rules anchored at it and its ancestors.
+      const sorted = [...nodes.values()].sort((a, b) => a.parts.length - b.parts.length || (a.path < b.path ? -1 : 1));
+      const decision = new Map<string, { effect: "allow" | "deny"; rank: number[]; ifMissing: "skip" | "error" }>();
+      const parentOf = (n: Node): Node | undefined => {
+        for (let k = n.parts.length - 1; k >= 0; k--) {
+          const p = nodes.get(joinComponents(n.parts.slice(0, k)));
+          if (p) return p;
+        }
+        return undefined;
+      };
+      for (const n of sorted) {
+        let best = parentOf(n) ? decision.get(parentOf(n)!.path) : undefined;
+        for (const r of n.rules) {
+          const rk = rank({ effect: r.effect, layer: r.layer, parts: n.parts.length, kind: r.kind });
+          if (!best || greater(rk, best.rank)) best = { effect: r.effect, rank: rk, ifMissing: r.rule.ifMissing };
+        }
+        decision.set(n.path, best ?? { effect: "deny", rank: [-1], ifMissing: "skip" });
+      }
+      for (const n of sorted) {
+        const d = decision.get(n.path)!;
+        const parent = parentOf(n);
+        if (d.effect !== "allow" || (parent && decision.get(parent.path)!.effect === "allow")) continue;
+        // n roots an allow region: every deny node inside it, not below another deny, is carved out.
+        // n roots an allow region: the deny nodes whose every node between them and n allows are carved out.
+        const carved = sorted.filter((m) => {
+          if (m.parts.length <= n.parts.length || decision.get(m.path)!.effect !== "deny") return false;
+          let p = parentOf(m);
+          while (p && p !== n && decision.get(p.path)!.effect === "allow") p = parentOf(p);
+          return p === n;
+        });
+        if (!carved.length) addGrant(n.path, bits, "beneath", undefined, d.ifMissing);
+        else {
+          addGrant(n.path, bits, "children", carved.map((m) => m.parts.slice(n.parts.length).join("/")), d.ifMissing);
+          for (const m of carved) carvedOut.set(`${n.path}\0${m.path}`, { root: n.path, path: m.path, span: m.rules[0]?.rule.span });
+        }
+      }
+      for (const r of fileAllows) addGrant(r.path, bits, "file", undefined, r.ifMissing);
+    }
+  }
+
+  const byRoot = new Map<string, { paths: Set<string>; span: Span | undefined }>();
+  for (const c of carvedOut.values()) {
+    const e = byRoot.get(c.root) ?? { paths: new Set<string>(), span: c.span };
+    e.paths.add(c.path.slice(c.root === "/" ? 1 : c.root.length + 1));
+    byRoot.set(c.root, e);
+  }
+  for (const [root, e] of [...byRoot].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const names = [...e.paths].sort().map((p) => `\`${p}\``).join(", ");
+    narrow(
+      `Landlock cannot deny ${names} inside the allowed \`${root}\`: its entries are granted one by one at launch, so entries created directly in \`${root}\` afterwards get nothing`,
+      e.span,
+      "that is the cost of keeping names such as `.git` read-only on Linux; `sbc debug landlock` shows the expansion",
+    );
+  }
+
+  // ---- network ----
+  let netHandled = 0;
+  const net: { port: number; access: number }[] = [];
+  const openNet =
+    ir.network.unix === "allow" &&
+    !ir.network.rules.some((r) => r.effect === "deny") &&
+    ir.network.rules.some((r) => r.effect === "allow" && r.hosts === "any" && r.ports.length === 1 && r.ports[0]![0] === 0 && r.ports[0]![1] === 65535 && r.ops.length === 2 && r.protocols.includes("tcp"));
+  if (!openNet && masks.net) {
+    netHandled = masks.net;
+    for (const [op, bit] of [
+      ["connect", ACCESS_NET.connect_tcp],
+      ["bind", ACCESS_NET.bind_tcp],
+    ] as [NetOp, number][]) {
+      const rules = ir.network.rules.filter((r) => r.ops.includes(op) && r.protocols.includes("tcp"));
+      const allowed = new Uint8Array(65536);
+      for (const r of rules) {
+        if (r.effect !== "allow") continue;
+        if (r.hosts !== "any") {
+          narrow(`Landlock sees TCP ports, not hosts: the ${op} rule for \`${Array.isArray(r.hosts) ? r.hosts.join(", ") : r.hosts}\` is not enforced for those hosts and its ports stay closed on Linux`, r.span, "allow the ports for any host if the program needs them");
+          continue;
+        }
+        for (const [lo, hi] of r.ports) for (let p = lo; p <= hi; p++) allowed[p] = 1;
+      }
+      for (const r of rules) {
+        if (r.effect !== "deny") continue;
+        if (r.hosts !== "any") narrow(`Landlock sees TCP ports, not hosts: the ${op} deny for \`${Array.isArray(r.hosts) ? r.hosts.join(", ") : r.hosts}\` closes its ports for every host on Linux`, r.span);
+        for (const [lo, hi] of r.ports) for (let p = lo; p <= hi; p++) allowed[p] = 0;
+      }
+      if (allowed.every((v) => v === 1)) {
+        netHandled &= ~bit; // every port: leave the operation unhandled
+        continue;
+      }
+      for (let p = 0; p < 65536; p++) if (allowed[p]) net.push({ port: p, access: bit });
+    }
+    const merged = new Map<number, number>();
+    for (const e of net) merged.set(e.port, (merged.get(e.port) ?? 0) | e.access);
+    net.length = 0;
+    for (const [port, access] of [...merged].sort((a, b) => a[0] - b[0])) net.push({ port, access });
+  }
+  if (ir.network.rules.some((r) => r.protocols.includes("udp") && r.effect === "allow") && !openNet) {
+    narrow("Landlock does not restrict UDP: UDP is allowed or denied as a whole by the seccomp filter on Linux", ir.network.span);
+  }
+
+  // ---- scopes ----
+  const scoped = ir.network.unix === "deny" ? SCOPE.abstract_unix_socket & masks.scoped : 0;
+
+  // ---- the lowest ABI that enforces it all ----
+  const fsAll = [...grants.values()].reduce((m, g) => m | g.access, 0);
+  let requiredAbi = fsHandled || netHandled || scoped ? 1 : 0;
+  const need = (abi: number) => (requiredAbi = Math.max(requiredAbi, abi));
+  if (fsHandled & ACCESS_FS.truncate) need(3);
+  if (fsHandled & ACCESS_FS.refer && fsAll & ACCESS_FS.refer) need(2);
+  if (fsHandled & ACCESS_FS.ioctl_dev) need(5);
+  if (netHandled) need(4);
+  if (scoped) need(6);
+
+  const fs = [...grants.values()]
+    .map((g) => ({ ...g }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.mode < b.mode ? -1 : a.mode > b.mode ? 1 : a.access - b.access));
+  if (diagnostics.some((d) => d.severity === "error")) return { diagnostics };
+  return {
+    table: {
+      landlockTable: 1,
+      policy: ir.name,
+      abi: options.abi,
+      compat: options.compat ?? "hard-requirement",
+      handledAccessFs: fsHandled,
+      handledAccessNet: netHandled,
+      scoped,
+      restrictFlags: 0,
+      fs,
+      net,
+      requiredAbi,
+    },
+    diagnostics,
+  };
+}
