@@ -95,6 +95,26 @@ export function buildProgram(): Command {
       process.exitCode = await runImport(format, file, opts);
     });
 
+  const execCommand = (parent: Command, name: string, description: string, debug: boolean) =>
+    parent
+      .command(name)
+      .description(description)
+      .argument("[policy]", "policy file (or use --preset)")
+      .argument("<command...>", "the command and its arguments, after `--`")
+      .option("--preset <name>", "run under a built-in preset")
+      .option("-p, --param <name=path>", "bind a parameter (repeatable); built-ins default to this process's environment", collectParam, [])
+      .addOption(new Option("--compat <level>", "what to do on a kernel that cannot enforce everything").choices(["best-effort", "soft-requirement", "hard-requirement"]).default("hard-requirement"))
+      .option("--no-color", "never colour the output")
+      .action(async (policy: string | undefined, command: string[], opts) => {
+        const { runExec } = await import("./exec-command.js");
+        // With --preset the first word of the command lands in [policy].
+        const argv = opts.preset !== undefined && policy !== undefined ? [policy, ...command] : command;
+        process.exitCode = await runExec(opts.preset !== undefined ? undefined : policy, argv, { ...opts, debug });
+      });
+  execCommand(program, "exec", "run a command under a policy (Linux: Landlock and seccomp through the native loader)", false);
+  const debug = program.command("debug").description("show what a target enforces, then run a command under it");
+  execCommand(debug, "landlock", "print the effective Landlock rules after ABI negotiation and launch-time expansion, then run the command", true);
+
   program
     .command("eval")
     .description("ask the reference evaluator about one access and show the rule that decides it")

@@ -46,12 +46,28 @@ export function networkImplications(ir: IR): Implications {
   if (open) return { rules: [], allowedDomains: "all" };
   const domains: string[] = [];
   if (net.unix === "allow") domains.push("AF_UNIX");
-  if (net.rules.some((r) => r.effect === "allow")) domains.push("AF_INET", "AF_INET6");
+  const tcp = net.rules.some((r) => r.effect === "allow" && r.protocols.includes("tcp"));
+  const udp = net.rules.some((r) => r.effect === "allow" && r.protocols.includes("udp"));
+  if (tcp || udp) domains.push("AF_INET", "AF_INET6");
   const deny: Action = { type: "errno", errno: IMPLIED_ERRNO };
   const allow: Action = { type: "allow" };
   const rules: ImpliedRule[] = [];
-  for (const d of domains) {
-    rules.push({ syscall: "socket", conditions: [{ arg: 0, op: "==", value: hex(constantValue(d)!) }], action: allow, reason: `the network section allows ${d} sockets` });
+  const c = (name: string) => hex(constantValue(name)!);
+  if (net.unix === "allow") rules.push({ syscall: "socket", conditions: [{ arg: 0, op: "==", value: c("AF_UNIX") }], action: allow, reason: "the network section allows AF_UNIX sockets" });
+  for (const d of ["AF_INET", "AF_INET6"]) {
+    // Only plain TCP and UDP: Landlock's port rules see classic TCP only (not MPTCP, SCTP or raw sockets),
+    // and do not see UDP at all, so a socket kind the policy does not allow must not be created.
+    const type = (t: string) => ({ arg: 1, op: "&==" as const, mask: "0xf", value: c(t) });
+    if (tcp) {
+      for (const proto of ["0x0", c("IPPROTO_TCP")]) {
+        rules.push({ syscall: "socket", conditions: [{ arg: 0, op: "==", value: c(d) }, type("SOCK_STREAM"), { arg: 2, op: "==", value: proto }], action: allow, reason: `the network section allows TCP over ${d}` });
+      }
+    }
+    if (udp) {
+      for (const proto of ["0x0", c("IPPROTO_UDP")]) {
+        rules.push({ syscall: "socket", conditions: [{ arg: 0, op: "==", value: c(d) }, type("SOCK_DGRAM"), { arg: 2, op: "==", value: proto }], action: allow, reason: `the network section allows UDP over ${d}` });
+      }
+    }
   }
   rules.push({ syscall: "socket", conditions: [], action: deny, reason: "the network section allows no other socket domain" });
   if (net.unix !== "allow") rules.push({ syscall: "socketpair", conditions: [], action: deny, reason: "the network section denies unix sockets" });

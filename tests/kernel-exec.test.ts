@@ -1,0 +1,128 @@
+// sbc exec on the real kernel: the presets and realistic policies, each command run through the native
+// loader (Landlock + seccomp). Every check observes the effect (the file written or not, the errno) rather
+// than trusting the plan. Work happens in temp directories only; "outside" is a directory under /var/tmp
+// that no preset makes writable.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect } from "vitest";
+import { ensureBuilt, BIN, childEnv } from "./support/cli.js";
+import { describeKernel, itKernel } from "./support/kernel.js";
+
+const LOADER = join(import.meta.dirname, "..", "native", "build", "sbc-loader");
+let ws = "";
+let outside = "";
+
+function exec(args: string[], script: string, cwd = ws) {
+  const r = spawnSync(process.execPath, [BIN, "exec", ...args, "--", "sh", "-c", script], { cwd, encoding: "utf8", env: childEnv(), timeout: 30_000 });
+  return { status: r.status, out: r.stdout, err: r.stderr };
+}
+
+describeKernel("sbc exec (Landlock + seccomp through the loader)", () => {
+  beforeAll(() => {
+    ensureBuilt();
+    if (!existsSync(LOADER)) spawnSync(process.execPath, [join(import.meta.dirname, "..", "scripts", "build-native.mjs")], { stdio: "inherit" });
+    ws = mkdtempSync("/tmp/sbc-ws-");
+    outside = mkdtempSync("/var/tmp/sbc-outside-");
+    mkdirSync(join(ws, "src"));
+    mkdirSync(join(ws, "lib"));
+    writeFileSync(join(ws, "src", "a.txt"), "hello\n");
+    writeFileSync(join(ws, "README.md"), "readme\n");
+    symlinkSync(outside, join(ws, "src", "escape"));
+    spawnSync("git", ["init", "-q"], { cwd: ws });
+    spawnSync("git", ["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "init"], { cwd: ws });
+  });
+  afterAll(() => {
+    rmSync(ws, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  itKernel("the loader was built by the install step", () => {
+    expect(existsSync(LOADER)).toBe(true);
+  });
+
+  itKernel("workspace-write: writing inside the workspace works, also a truncate and a rename between its directories", () => {
+    const r = exec(["--preset", "workspace-write"], "echo more >> src/a.txt && : > README.md && mv src/a.txt lib/a.txt && echo new > lib/b.txt && echo ok");
+    expect(r.status, r.err).toBe(0);
+    expect(r.out.trim()).toBe("ok");
+    expect(readFileSync(join(ws, "lib", "a.txt"), "utf8")).toBe("hello\nmore\n");
+    expect(readFileSync(join(ws, "README.md"), "utf8")).toBe("");
+  });
+
+  itKernel("workspace-write: writing outside fails with EACCES and creates nothing", () => {
+    const r = exec(["--preset", "workspace-write"], `echo x > ${outside}/x; echo status=$?`);
+    expect(r.out.trim()).toBe("status=2");
+    expect(r.err).toMatch(/Permission denied/);
+    expect(existsSync(join(outside, "x"))).toBe(false);
+  });
+
+  itKernel("workspace-write: a symlink inside the workspace pointing outside grants nothing", () => {
+    const r = exec(["--preset", "workspace-write"], "echo x > src/escape/x; echo status=$?");
+    expect(r.out.trim()).toBe("status=2");
+    expect(existsSync(join(outside, "x"))).toBe(false);
+  });
+
+  itKernel("workspace-write: reading system files and executing /usr/bin work", () => {
+    const r = exec(["--preset", "workspace-write"], "head -c 1 /etc/passwd >/dev/null && /usr/bin/true && echo ok");
+    expect(r.status, r.err).toBe(0);
+    expect(r.out.trim()).toBe("ok");
+  });
+
+  itKernel("workspace-write: .git stays read-only — git commit is refused, git status reads", () => {
+    const r = exec(["--preset", "workspace-write"], "git status --porcelain >/dev/null && echo read-ok; git -c user.email=t@t -c user.name=t commit -q --allow-empty -m x; echo commit=$?; touch .git/x; echo touch=$?");
+    expect(r.out).toMatch(/read-ok/);
+    expect(r.out).toMatch(/commit=128/);
+    expect(r.out).toMatch(/touch=1/);
+    expect(existsSync(join(ws, ".git", "x"))).toBe(false);
+  });
+
+  itKernel("workspace-write: the documented cost — a new entry directly in the workspace root is refused", () => {
+    const r = exec(["--preset", "workspace-write"], "touch brand-new; echo status=$?");
+    expect(r.out.trim()).toBe("status=1");
+    expect(existsSync(join(ws, "brand-new"))).toBe(false);
+  });
+
+  itKernel("workspace-write: network off — a TCP socket is refused, and so is AF_UNIX", () => {
+    const r = exec(["--preset", "workspace-write"], `python3 -c "
+import socket
+for fam in (socket.AF_INET, socket.AF_UNIX):
+    try:
+        socket.socket(fam, socket.SOCK_STREAM); print('ok')
+    except OSError as e: print(e.errno)
+"`);
+    expect(r.out.trim().split("\n")).toEqual(["1", "1"]);
+  });
+
+  itKernel("a policy with unix sockets allowed: AF_UNIX works, TCP connect to a port without a rule gets EACCES", () => {
+    const policy = join(ws, "..", `unix-${process.pid}.yaml`);
+    writeFileSync(policy, "sbc: 1\nextends: workspace-write\nnetwork:\n  unix: allow\n  rules:\n    - allow: connect\n      ports: [443]\n");
+    const r = exec([policy], `python3 -c "
+import socket
+a, b = socket.socketpair(); a.send(b'x'); print(b.recv(1).decode())
+s = socket.socket()
+try:
+    s.connect(('127.0.0.1', 9)); print('connected')
+except OSError as e: print(e.errno)
+"`);
+    rmSync(policy);
+    expect(r.out.trim().split("\n")).toEqual(["x", "13"]);
+  });
+
+  itKernel("read-only: nothing in the workspace can be written", () => {
+    const r = exec(["--preset", "read-only"], "echo x >> src/a.txt 2>/dev/null; echo status=$?; cat README.md >/dev/null && echo read-ok");
+    expect(r.out).toMatch(/status=2/);
+    expect(r.out).toMatch(/read-ok/);
+  });
+
+  itKernel("full-access really is unrestricted", () => {
+    const r = exec(["--preset", "full-access"], `echo x > ${outside}/full && python3 -c "import socket; socket.socket(); print('net-ok')"`);
+    expect(r.status, r.err).toBe(0);
+    expect(r.out.trim()).toBe("net-ok");
+    expect(existsSync(join(outside, "full"))).toBe(true);
+  });
+
+  itKernel("the command's exit status is returned", () => {
+    expect(exec(["--preset", "workspace-write"], "exit 7").status).toBe(7);
+  });
+});
