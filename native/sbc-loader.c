@@ -1,0 +1,563 @@
+/* sbc-loader: apply a fully resolved sandbox plan (a Landlock ruleset, a seccomp filter) to this process, then
+ * exec a command. `sbc exec` decides everything and resolves every path; the loader only checks that the plan is
+ * well formed and hands it to the kernel, refusing rather than weakening it. See native/README.md for the plan
+ * format, the exit statuses and the --report lines.
+ *
+ *   sbc-loader --probe                                 prints `landlock-abi=N errata=0xE seccomp=0|1`
+ *   sbc-loader [--report] --plan-fd N -- CMD ARGS...   reads the plan from fd N, applies it, execvp(CMD)
+ *
+ * The Landlock structs and constants are our own (Debian 12's <linux/landlock.h> predates ABI 4); their layout
+ * is the kernel's uapi include/uapi/linux/landlock.h. */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Landlock's syscalls were added after the syscall tables were unified: the same numbers on every architecture. */
+#ifndef __NR_landlock_create_ruleset
+#define __NR_landlock_create_ruleset 444
+#endif
+#ifndef __NR_landlock_add_rule
+#define __NR_landlock_add_rule 445
+#endif
+#ifndef __NR_landlock_restrict_self
+#define __NR_landlock_restrict_self 446
+#endif
+
+/* Exit statuses, as env(1) uses them: the loader's own failure, a command that cannot run, one that is missing. */
+#define EXIT_LOADER 125
+#define EXIT_CANNOT_EXEC 126
+#define EXIT_NOT_FOUND 127
+
+/* A plan is a few kilobytes; a seccomp filter at the kernel's 4096-instruction limit is 64 KiB of hex. */
+#define MAX_PLAN_BYTES (64u << 20)
+/* struct sock_fprog.len is an unsigned short: a longer program cannot be handed to the kernel at all. */
+#define MAX_FILTER_INSNS 0xffff
+
+/* ---- Landlock uapi (include/uapi/linux/landlock.h) ---- */
+
+#define LL_CREATE_RULESET_VERSION (1u << 0)
+#define LL_CREATE_RULESET_ERRATA (1u << 1)
+#define LL_RULE_PATH_BENEATH 1
+#define LL_RULE_NET_PORT 2
+
+#define LL_ACCESS_FS_EXECUTE (1ull << 0)
+#define LL_ACCESS_FS_WRITE_FILE (1ull << 1)
+#define LL_ACCESS_FS_READ_FILE (1ull << 2)
+#define LL_ACCESS_FS_TRUNCATE (1ull << 14)
+#define LL_ACCESS_FS_IOCTL_DEV (1ull << 15)
+#define LL_ACCESS_FS_RESOLVE_UNIX (1ull << 16)
+/* The rights the kernel accepts in a rule on something that is not a directory (security/landlock/fs.c
+ * ACCESS_FILE). RESOLVE_UNIX is ABI 9; an older kernel rejects it when the ruleset is created, so listing it
+ * here changes nothing there. */
+#define LL_ACCESS_FILE                                                                                          \
+  (LL_ACCESS_FS_EXECUTE | LL_ACCESS_FS_WRITE_FILE | LL_ACCESS_FS_READ_FILE | LL_ACCESS_FS_TRUNCATE |           \
+   LL_ACCESS_FS_IOCTL_DEV | LL_ACCESS_FS_RESOLVE_UNIX)
+
+/* The struct grows one u64 per ABI that added a kind of handled access; the kernel reads only `size` bytes, so
+ * passing the prefix a plan needs keeps older kernels happy (copy_struct_from_user semantics). */
+struct ll_ruleset_attr {
+  uint64_t handled_access_fs; /* ABI 1: 8 bytes */
+  uint64_t handled_access_net; /* ABI 4: 16 bytes */
+  uint64_t scoped;            /* ABI 6: 24 bytes */
+};
+
+struct ll_path_beneath_attr {
+  uint64_t allowed_access;
+  int32_t parent_fd;
+} __attribute__((packed));
+
+struct ll_net_port_attr {
+  uint64_t allowed_access;
+  uint64_t port; /* host byte order */
+};
+
+_Static_assert(sizeof(struct ll_path_beneath_attr) == 12, "landlock_path_beneath_attr is packed, 12 bytes");
+_Static_assert(sizeof(struct ll_net_port_attr) == 16, "landlock_net_port_attr is 16 bytes");
+
+static long ll_create_ruleset(const struct ll_ruleset_attr *attr, size_t size, uint32_t flags) {
+  return syscall(__NR_landlock_create_ruleset, attr, size, flags);
+}
+static long ll_add_rule(int ruleset_fd, int type, const void *attr) {
+  return syscall(__NR_landlock_add_rule, ruleset_fd, type, attr, 0);
+}
+static long ll_restrict_self(int ruleset_fd, uint32_t flags) {
+  return syscall(__NR_landlock_restrict_self, ruleset_fd, flags);
+}
+
+/* The kernel's Landlock ABI version, or 0 when Landlock is not built in (ENOSYS), disabled at boot
+ * (EOPNOTSUPP) or hidden from us (a container's seccomp profile). */
+static long landlock_abi(void) {
+  long abi = ll_create_ruleset(NULL, 0, LL_CREATE_RULESET_VERSION);
+  return abi < 0 ? 0 : abi;
+}
+
+/* ---- the plan ---- */
+
+enum missing_policy { MISSING_SKIP, MISSING_ERROR };
+
+struct fs_rule {
+  uint64_t mask;
+  enum missing_policy missing;
+  const char *encoded; /* the path as the plan spells it: one printable field, used in every message */
+  char *path;          /* decoded */
+};
+
+struct net_rule {
+  uint64_t mask;
+  uint64_t port;
+};
+
+struct plan {
+  long abi;
+  uint64_t handled_fs, handled_net, scoped, restrict_flags;
+  struct fs_rule *fs;
+  size_t n_fs;
+  struct net_rule *net;
+  size_t n_net;
+  struct sock_filter *filter; /* NULL when the plan has no seccomp line */
+  unsigned short filter_len;
+};
+
+static void die(int status, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+static void die(int status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("sbc-loader: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  exit(status);
+}
+
+/* One step of applying the plan failed: name the step and what the kernel said. */
+#define fail_step(step_fmt, ...) die(EXIT_LOADER, step_fmt ": %s", __VA_ARGS__, strerror(errno))
+
+#define bad_plan(line, fmt, ...) die(EXIT_LOADER, "plan line %u: " fmt, (line), __VA_ARGS__)
+
+/* User input quoted in a message, kept on one line: bytes outside 0x20-0x7e become `%XX`, and long input is cut.
+ * Rotates over a few static buffers, enough for every argument of one message. */
+static const char *shown(const char *s) {
+  enum { SHOWN_MAX = 96, SHOWN_BUFFERS = 4 };
+  static char buffers[SHOWN_BUFFERS][SHOWN_MAX * 3 + 4];
+  static int next;
+  char *out = buffers[next++ % SHOWN_BUFFERS], *o = out;
+  size_t i = 0;
+  for (; s[i] && i < SHOWN_MAX; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c >= 0x20 && c <= 0x7e) *o++ = (char)c;
+    else o += sprintf(o, "%%%02X", c);
+  }
+  strcpy(o, s[i] ? "..." : "");
+  return out;
+}
+
+static void *xcalloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size);
+  if (!p) die(EXIT_LOADER, "out of memory");
+  return p;
+}
+
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* `0x` and 1 to 16 hex digits. */
+static int parse_mask(const char *s, uint64_t *out) {
+  if (s[0] != '0' || s[1] != 'x' || s[2] == '\0') return -1;
+  size_t n = strlen(s + 2);
+  if (n > 16) return -1;
+  uint64_t v = 0;
+  for (const char *p = s + 2; *p; p++) {
+    int d = hex_digit(*p);
+    if (d < 0) return -1;
+    v = v << 4 | (uint64_t)d;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Plain decimal, no sign, no leading zeros (other than `0` itself), at most `max`. */
+static int parse_decimal(const char *s, uint64_t max, uint64_t *out) {
+  if (s[0] == '\0' || (s[0] == '0' && s[1] != '\0')) return -1;
+  uint64_t v = 0;
+  for (const char *p = s; *p; p++) {
+    if (*p < '0' || *p > '9') return -1;
+    v = v * 10 + (uint64_t)(*p - '0');
+    if (v > max) return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Percent-decoding of an absolute path. The encoding is strict (every byte outside 0x21-0x7e, and `%`, is
+ * `%XX`), so a raw byte outside that range means the plan's writer has a bug; refuse it rather than guess. */
+static char *decode_path(const char *s, unsigned line) {
+  char *out = xcalloc(strlen(s) + 1, 1), *o = out;
+  for (const char *p = s; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c < 0x21 || c > 0x7e) bad_plan(line, "byte 0x%02x in path `%s` must be percent-encoded", c, shown(s));
+    if (c != '%') {
+      *o++ = (char)c;
+      continue;
+    }
+    int hi = hex_digit(p[1]), lo = hi < 0 ? -1 : hex_digit(p[2]);
+    if (hi < 0 || lo < 0) bad_plan(line, "`%%` not followed by two hex digits in `%s`", shown(s));
+    if (hi == 0 && lo == 0) bad_plan(line, "`%%00` in `%s`: a path cannot contain NUL", shown(s));
+    *o++ = (char)(hi << 4 | lo);
+    p += 2;
+  }
+  *o = '\0';
+  if (out[0] != '/') bad_plan(line, "`%s` is not an absolute path", shown(s));
+  return out;
+}
+
+/* Raw little-endian `struct sock_filter` records in hex (u16 code, u8 jt, u8 jf, u32 k), as encode() in
+ * targets/seccomp/bpf.ts produces them; decoded field by field so the format does not depend on the host. */
+static void parse_filter(const char *hex, unsigned line, struct plan *plan) {
+  size_t n = strlen(hex);
+  if (n == 0 || n % 16 != 0)
+    bad_plan(line, "the seccomp filter is %zu hex digits, not a whole number of 8-byte instructions", n);
+  size_t count = n / 16;
+  if (count > MAX_FILTER_INSNS)
+    bad_plan(line, "the seccomp filter has %zu instructions, more than %d", count, MAX_FILTER_INSNS);
+  struct sock_filter *insns = xcalloc(count, sizeof *insns);
+  for (size_t i = 0; i < count; i++) {
+    unsigned char b[8];
+    for (int j = 0; j < 8; j++) {
+      int hi = hex_digit(hex[i * 16 + j * 2]), lo = hex_digit(hex[i * 16 + j * 2 + 1]);
+      if (hi < 0 || lo < 0) bad_plan(line, "the seccomp filter is not hex (instruction %zu)", i);
+      b[j] = (unsigned char)(hi << 4 | lo);
+    }
+    insns[i].code = (uint16_t)(b[0] | b[1] << 8);
+    insns[i].jt = b[2];
+    insns[i].jf = b[3];
+    insns[i].k = (uint32_t)b[4] | (uint32_t)b[5] << 8 | (uint32_t)b[6] << 16 | (uint32_t)b[7] << 24;
+  }
+  plan->filter = insns;
+  plan->filter_len = (unsigned short)count;
+}
+
+#define MAX_FIELDS 5
+
+/* Splits `line` in place at single spaces. Returns the field count, or -1 on an empty field (a leading,
+ * trailing or doubled space) or more than MAX_FIELDS fields. */
+static int split_fields(char *line, char **fields) {
+  int n = 0;
+  for (char *p = line;;) {
+    if (n == MAX_FIELDS) return -1;
+    fields[n++] = p;
+    char *space = strchr(p, ' ');
+    if (!space) break;
+    *space = '\0';
+    p = space + 1;
+  }
+  for (int i = 0; i < n; i++)
+    if (fields[i][0] == '\0') return -1;
+  return n;
+}
+
+enum header_field { H_ABI, H_HANDLED_FS, H_HANDLED_NET, H_SCOPED, H_RESTRICT_FLAGS, H_COUNT };
+static const char *const HEADER_NAMES[H_COUNT] = {"abi", "handled-fs", "handled-net", "scoped", "restrict-flags"};
+
+/* Parses and checks the whole plan before anything is applied, so a malformed plan changes nothing. */
+static void parse_plan(char *text, size_t size, struct plan *plan) {
+  if (memchr(text, '\0', size)) die(EXIT_LOADER, "the plan contains a NUL byte");
+  /* Upper bounds for the rule arrays: one rule per line at most. */
+  size_t lines_max = 1;
+  for (size_t i = 0; i < size; i++) lines_max += text[i] == '\n';
+  plan->fs = xcalloc(lines_max, sizeof *plan->fs);
+  plan->net = xcalloc(lines_max, sizeof *plan->net);
+
+  int seen[H_COUNT] = {0}; /* the line of each header directive, 0 until seen */
+  int ended = 0, rules_started = 0;
+  unsigned line = 0;
+  char *cursor = text, *end_of_text = text + size;
+  while (cursor < end_of_text) {
+    char *nl = memchr(cursor, '\n', (size_t)(end_of_text - cursor));
+    if (!nl) nl = end_of_text; /* a last line without its newline is accepted */
+    *nl = '\0';
+    char *raw = cursor;
+    cursor = nl + 1;
+    line++;
+
+    if (ended) bad_plan(line, "%s", "text after `end`");
+    if (line == 1) {
+      if (strcmp(raw, "sbc-loader-plan 1") != 0) bad_plan(line, "%s", "expected `sbc-loader-plan 1`");
+      continue;
+    }
+    if (raw[0] == '\0') bad_plan(line, "%s", "an empty line");
+    char *f[MAX_FIELDS];
+    int nf = split_fields(raw, f);
+    if (nf < 0) bad_plan(line, "%s", "fields must be separated by single spaces");
+    const char *d = f[0];
+
+    int header = -1;
+    for (int h = 0; h < H_COUNT; h++)
+      if (strcmp(d, HEADER_NAMES[h]) == 0) header = h;
+    if (header >= 0) {
+      if (nf != 2) bad_plan(line, "expected `%s VALUE`", d);
+      if (seen[header]) bad_plan(line, "`%s` given twice", d);
+      if (rules_started) bad_plan(line, "`%s` after the first rule", d);
+      seen[header] = (int)line;
+      uint64_t v;
+      if (header == H_ABI) {
+        if (parse_decimal(f[1], 1000, &v) != 0) bad_plan(line, "`%s` is not an ABI version", shown(f[1]));
+        plan->abi = (long)v;
+        continue;
+      }
+      if (parse_mask(f[1], &v) != 0) bad_plan(line, "`%s` is not a 0x hex mask", shown(f[1]));
+      if (header == H_HANDLED_FS) plan->handled_fs = v;
+      else if (header == H_HANDLED_NET) plan->handled_net = v;
+      else if (header == H_SCOPED) plan->scoped = v;
+      else if (header == H_RESTRICT_FLAGS) {
+        if (v > UINT32_MAX) bad_plan(line, "restrict-flags `%s` does not fit in 32 bits", f[1]);
+        plan->restrict_flags = v;
+      }
+      continue;
+    }
+
+    if (strcmp(d, "end") == 0) {
+      if (nf != 1) bad_plan(line, "%s", "expected `end`");
+      ended = 1;
+      continue;
+    }
+    int is_rule = strcmp(d, "fs") == 0 || strcmp(d, "net") == 0 || strcmp(d, "seccomp") == 0;
+    if (!is_rule) bad_plan(line, "unknown directive `%s`", shown(d));
+    if (!rules_started) {
+      for (int h = 0; h < H_COUNT; h++)
+        if (!seen[h])
+          bad_plan(line, "`%s` before `%s`: the header must be complete before the first rule", d, HEADER_NAMES[h]);
+      rules_started = 1;
+    }
+
+    if (strcmp(d, "fs") == 0) {
+      if (nf != 4) bad_plan(line, "%s", "expected `fs MASK skip|error PATH`");
+      struct fs_rule *r = &plan->fs[plan->n_fs];
+      if (parse_mask(f[1], &r->mask) != 0) bad_plan(line, "`%s` is not a 0x hex mask", shown(f[1]));
+      if (r->mask == 0) bad_plan(line, "%s", "an fs rule with an empty mask");
+      if (r->mask & ~plan->handled_fs)
+        bad_plan(line, "mask %s has rights outside handled-fs 0x%llx", f[1], (unsigned long long)plan->handled_fs);
+      if (strcmp(f[2], "skip") == 0) r->missing = MISSING_SKIP;
+      else if (strcmp(f[2], "error") == 0) r->missing = MISSING_ERROR;
+      else bad_plan(line, "`%s` is neither `skip` nor `error`", shown(f[2]));
+      r->path = decode_path(f[3], line);
+      r->encoded = f[3];
+      plan->n_fs++;
+    } else if (strcmp(d, "net") == 0) {
+      if (nf != 3) bad_plan(line, "%s", "expected `net MASK PORT`");
+      struct net_rule *r = &plan->net[plan->n_net];
+      if (parse_mask(f[1], &r->mask) != 0) bad_plan(line, "`%s` is not a 0x hex mask", shown(f[1]));
+      if (r->mask == 0) bad_plan(line, "%s", "a net rule with an empty mask");
+      if (r->mask & ~plan->handled_net)
+        bad_plan(line, "mask %s has rights outside handled-net 0x%llx", f[1], (unsigned long long)plan->handled_net);
+      if (parse_decimal(f[2], 65535, &r->port) != 0) bad_plan(line, "`%s` is not a port (0-65535)", shown(f[2]));
+      plan->n_net++;
+    } else {
+      if (nf != 2) bad_plan(line, "%s", "expected `seccomp HEX`");
+      if (plan->filter) bad_plan(line, "%s", "a second `seccomp` line");
+      parse_filter(f[1], line, plan);
+    }
+  }
+  if (line == 0) die(EXIT_LOADER, "the plan is empty");
+  if (!ended) bad_plan(line + 1, "%s", "the plan ends without `end`");
+  for (int h = 0; h < H_COUNT; h++)
+    if (!seen[h]) bad_plan(line, "the plan has no `%s`", HEADER_NAMES[h]);
+  int handles = (plan->handled_fs | plan->handled_net | plan->scoped) != 0;
+  if (plan->abi == 0 && handles)
+    bad_plan((unsigned)seen[H_ABI], "%s", "`abi 0` (no Landlock) with handled rights or scopes");
+  if (!handles && plan->restrict_flags != 0)
+    bad_plan((unsigned)seen[H_RESTRICT_FLAGS], "%s", "restrict-flags without a ruleset (nothing is handled)");
+}
+
+static char *read_plan(int fd, size_t *size) {
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  if (!buf) die(EXIT_LOADER, "out of memory");
+  for (;;) {
+    if (n == cap) {
+      if (cap >= MAX_PLAN_BYTES) die(EXIT_LOADER, "the plan is larger than %u bytes", MAX_PLAN_BYTES);
+      cap *= 2;
+      char *bigger = realloc(buf, cap);
+      if (!bigger) die(EXIT_LOADER, "out of memory");
+      buf = bigger;
+    }
+    ssize_t r = read(fd, buf + n, cap - n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      fail_step("read(plan fd %d)", fd);
+    }
+    if (r == 0) break;
+    n += (size_t)r;
+  }
+  close(fd);
+  *size = n;
+  return buf;
+}
+
+/* ---- applying it ---- */
+
+static int report;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+  if (!report) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+/* Opens the rule's path (following symlinks: a rule binds the inode it resolves to) and adds the rule, masked
+ * to the file rights when the inode is not a directory. A missing path is skipped or fatal as the plan says. */
+static void add_fs_rule(int ruleset, const struct fs_rule *r) {
+  int fd = open(r->path, O_PATH | O_CLOEXEC);
+  if (fd < 0) {
+    int missing = errno == ENOENT || errno == ENOTDIR || errno == ELOOP;
+    if (missing && r->missing == MISSING_SKIP) {
+      say("skipped fs %s: %s", r->encoded, strerror(errno));
+      return;
+    }
+    fail_step("open(%s)", r->encoded);
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) fail_step("fstat(%s)", r->encoded);
+  int is_dir = S_ISDIR(st.st_mode);
+  uint64_t mask = is_dir ? r->mask : r->mask & LL_ACCESS_FILE;
+  if (mask == 0) {
+    say("skipped fs %s: not a directory, and 0x%llx has no file rights", r->encoded, (unsigned long long)r->mask);
+    close(fd);
+    return;
+  }
+  struct ll_path_beneath_attr attr = {.allowed_access = mask, .parent_fd = fd};
+  if (ll_add_rule(ruleset, LL_RULE_PATH_BENEATH, &attr) != 0) fail_step("landlock_add_rule(%s)", r->encoded);
+  close(fd);
+  say("applied fs 0x%llx/0x%llx %s %s", (unsigned long long)r->mask, (unsigned long long)mask, is_dir ? "DIR" : "FILE",
+      r->encoded);
+}
+
+/* Creates the ruleset and adds every rule; -1 when the plan handles nothing (no ruleset at all). */
+static int build_ruleset(const struct plan *plan) {
+  if (plan->abi > 0) {
+    long have = landlock_abi();
+    if (have < plan->abi) die(EXIT_LOADER, "the plan needs Landlock ABI %ld, this kernel has %ld", plan->abi, have);
+  }
+  if ((plan->handled_fs | plan->handled_net | plan->scoped) == 0) return -1;
+  struct ll_ruleset_attr attr = {
+      .handled_access_fs = plan->handled_fs, .handled_access_net = plan->handled_net, .scoped = plan->scoped};
+  size_t size = plan->scoped ? 24 : plan->handled_net ? 16 : 8;
+  int ruleset = (int)ll_create_ruleset(&attr, size, 0);
+  if (ruleset < 0) fail_step("landlock_create_ruleset(size %zu)", size);
+
+  for (size_t i = 0; i < plan->n_fs; i++) add_fs_rule(ruleset, &plan->fs[i]);
+  for (size_t i = 0; i < plan->n_net; i++) {
+    const struct net_rule *r = &plan->net[i];
+    struct ll_net_port_attr na = {.allowed_access = r->mask, .port = r->port};
+    if (ll_add_rule(ruleset, LL_RULE_NET_PORT, &na) != 0)
+      fail_step("landlock_add_rule(port %llu)", (unsigned long long)r->port);
+    say("applied net 0x%llx %llu", (unsigned long long)r->mask, (unsigned long long)r->port);
+  }
+  return ruleset;
+}
+
+static void restrict_self(const struct plan *plan, int ruleset) {
+  if (ll_restrict_self(ruleset, (uint32_t)plan->restrict_flags) != 0)
+    fail_step("landlock_restrict_self(flags 0x%llx)", (unsigned long long)plan->restrict_flags);
+  close(ruleset);
+  say("landlock abi=%ld handled-fs=0x%llx handled-net=0x%llx scoped=0x%llx restrict-flags=0x%llx", plan->abi,
+      (unsigned long long)plan->handled_fs, (unsigned long long)plan->handled_net, (unsigned long long)plan->scoped,
+      (unsigned long long)plan->restrict_flags);
+}
+
+static int install_filter(const struct sock_fprog *prog) {
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) == 0) return 0;
+  if (errno != ENOSYS) return -1;
+  /* Kernels before 3.17 have no seccomp(2); the prctl form installs the same filter. */
+  return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0);
+}
+
+/* Whether seccomp filters can be installed: with a NULL program the kernel fails with EFAULT after it has
+ * accepted the mode, and with EINVAL (or ENOSYS) when filter mode is not there. */
+static int seccomp_available(void) {
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, NULL) != 0 && errno == ENOSYS)
+    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, NULL, 0, 0);
+  return errno == EFAULT;
+}
+
+static int probe(void) {
+  long abi = landlock_abi();
+  long errata = abi > 0 ? ll_create_ruleset(NULL, 0, LL_CREATE_RULESET_ERRATA) : 0;
+  /* Kernels older than the errata flag reject it with EINVAL: no erratum is known fixed there. */
+  if (errata < 0) errata = 0;
+  printf("landlock-abi=%ld errata=0x%lx seccomp=%d\n", abi, (unsigned long)errata, seccomp_available());
+  return fflush(stdout) == 0 ? 0 : EXIT_LOADER;
+}
+
+static void usage(void) __attribute__((noreturn));
+static void usage(void) {
+  die(EXIT_LOADER, "usage: `sbc-loader --probe` or `sbc-loader [--report] --plan-fd N -- CMD [ARGS...]`");
+}
+
+int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--probe") == 0) return probe();
+
+  int plan_fd = -1, i = 1;
+  for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    if (strcmp(argv[i], "--report") == 0) {
+      report = 1;
+    } else if (strcmp(argv[i], "--plan-fd") == 0 && i + 1 < argc) {
+      uint64_t v;
+      if (parse_decimal(argv[++i], INT_MAX, &v) != 0)
+        die(EXIT_LOADER, "--plan-fd `%s` is not a file descriptor", shown(argv[i]));
+      plan_fd = (int)v;
+    } else {
+      usage();
+    }
+  }
+  if (plan_fd < 0 || i + 1 >= argc) usage();
+  if (plan_fd <= 2) die(EXIT_LOADER, "--plan-fd %d: stdin, stdout and stderr belong to the command", plan_fd);
+  char **command = &argv[i + 1];
+
+  size_t size;
+  char *text = read_plan(plan_fd, &size);
+  struct plan plan = {0};
+  parse_plan(text, size, &plan);
+
+  int ruleset = build_ruleset(&plan);
+  /* Without CAP_SYS_ADMIN the kernel requires no_new_privs for both; we set it even with the capability, so the
+   * sandbox cannot be left through a set-user-ID program. A plan that restricts nothing leaves it alone. */
+  if ((ruleset >= 0 || plan.filter) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    fail_step("%s", "prctl(PR_SET_NO_NEW_PRIVS)");
+  if (ruleset >= 0) restrict_self(&plan, ruleset);
+  else say("landlock none");
+
+  if (plan.filter) {
+    /* Reported before installing: the filter may deny write(2). */
+    say("seccomp %u instructions", (unsigned)plan.filter_len);
+    fflush(stderr);
+    struct sock_fprog prog = {.len = plan.filter_len, .filter = plan.filter};
+    if (install_filter(&prog) != 0) fail_step("%s", "seccomp(SECCOMP_SET_MODE_FILTER)");
+  } else {
+    say("seccomp none");
+  }
+
+  execvp(command[0], command);
+  int err = errno;
+  die(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC, "execvp(%s): %s", shown(command[0]), strerror(err));
+}

@@ -1,0 +1,370 @@
+// native/sbc-loader on the real kernel: hand-written plans over temporary directories, each checked by what a
+// sandboxed `sh` or `python3` can and cannot do afterwards. This pins down the loader's protocol (plan format,
+// exit statuses, --report lines) and the Landlock behaviour `sbc exec` relies on: file masking, symlinks,
+// REFER, TRUNCATE, TCP ports, and the seccomp filter installed last. Commands only ever write inside the
+// temporary directories.
+
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { expect, it } from "vitest";
+import { errnoValue, syscallNumber } from "../compiler/linux-abi/index.js";
+import { ACCESS_FS, ACCESS_NET, SCOPE } from "../targets/landlock/abi.js";
+import {
+  AUDIT_ARCH_X86_64,
+  BPF_ABS,
+  BPF_JEQ,
+  BPF_JMP,
+  BPF_K,
+  BPF_LD,
+  BPF_RET,
+  BPF_W,
+  OFFSET_ARCH,
+  OFFSET_NR,
+  SECCOMP_RET_ALLOW,
+  SECCOMP_RET_ERRNO,
+  encode,
+  insn,
+} from "../targets/seccomp/bpf.js";
+import { LOADER_TEST_ABI, describeLoader, encodePath, probeLoader, runLoader } from "./support/loader.js";
+import { tempDir } from "./support/tmp.js";
+
+function errno(name: string): number {
+  const n = errnoValue(name);
+  if (n === undefined) throw new Error(`no errno \`${name}\``);
+  return n;
+}
+const EACCES = errno("EACCES");
+const EXDEV = errno("EXDEV");
+const EPERM = errno("EPERM");
+const ECONNREFUSED = errno("ECONNREFUSED");
+const GETPPID = (() => {
+  const n = syscallNumber("x86_64", "getppid");
+  if (n === undefined) throw new Error("no x86_64 syscall `getppid`");
+  return n;
+})();
+
+const FS = ACCESS_FS;
+/** Everything ABI 5-7 can handle on the filesystem. */
+const ALL_FS = 0xffff;
+/** What `sh`, `python3` and the dynamic loader need from the rest of the system: read and execute. */
+const READ_EXEC = FS.execute | FS.read_file | FS.read_dir;
+/** The system's own python, not a version-manager shim that would need to write its own state. */
+const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+interface PlanSpec {
+  abi?: number;
+  handledFs?: number;
+  handledNet?: number;
+  scoped?: number;
+  restrictFlags?: number;
+  fs?: ReadonlyArray<readonly [mask: number, missing: "skip" | "error", path: string]>;
+  net?: ReadonlyArray<readonly [mask: number, port: number]>;
+  seccomp?: Uint8Array;
+}
+
+/** A plan in the loader's text format. Defaults: ABI 7, every fs right handled, no net, no scopes. */
+function plan(spec: PlanSpec): string {
+  const lines = [
+    "sbc-loader-plan 1",
+    `abi ${spec.abi ?? LOADER_TEST_ABI}`,
+    `handled-fs ${hex(spec.handledFs ?? ALL_FS)}`,
+    `handled-net ${hex(spec.handledNet ?? 0)}`,
+    `scoped ${hex(spec.scoped ?? 0)}`,
+    `restrict-flags ${hex(spec.restrictFlags ?? 0)}`,
+    ...(spec.fs ?? []).map(([mask, missing, path]) => `fs ${hex(mask)} ${missing} ${encodePath(path)}`),
+    ...(spec.net ?? []).map(([mask, port]) => `net ${hex(mask)} ${port}`),
+    ...(spec.seccomp ? [`seccomp ${Buffer.from(spec.seccomp).toString("hex")}`] : []),
+    "end",
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/** A fresh, fully resolved temporary directory (Landlock rules bind inodes, so paths are given resolved). */
+function scratch(): string {
+  return realpathSync(tempDir("sbc-loader-"));
+}
+
+/** Read and execute everywhere, plus `extra` rules: the usual shape of a plan. */
+function fsPlan(extra: PlanSpec["fs"], more: Omit<PlanSpec, "fs"> = {}): string {
+  return plan({ ...more, fs: [[READ_EXEC, "error", "/"], ...(extra ?? [])] });
+}
+
+const sh = (script: string) => ["sh", "-c", script];
+const py = (script: string) => [PYTHON, "-c", script];
+/** A python snippet that runs `call` and prints `ok` or the errno it failed with. */
+const pyTry = (call: string) => py(`import os, socket\ntry:\n    ${call}\n    print("ok")\nexcept OSError as e:\n    print(e.errno)`);
+
+describeLoader("sbc-loader", () => {
+  it("--probe reports the kernel's Landlock ABI, its errata and seccomp", () => {
+    const p = probeLoader();
+    expect(p.line).toMatch(/^landlock-abi=\d+ errata=0x[0-9a-f]+ seccomp=1$/);
+    expect(p.landlockAbi).toBeGreaterThanOrEqual(LOADER_TEST_ABI);
+  });
+
+  it("lets the command write inside an allowed directory", () => {
+    const t = scratch();
+    mkdirSync(join(t, "rw"));
+    const r = runLoader(fsPlan([[ALL_FS, "error", join(t, "rw")]]), sh(`echo hello > ${t}/rw/f && cat ${t}/rw/f`));
+    expect(r).toMatchObject({ status: 0, stdout: "hello\n", stderr: "" });
+    expect(readFileSync(join(t, "rw", "f"), "utf8")).toBe("hello\n");
+  });
+
+  it("denies writing outside with EACCES and creates nothing", () => {
+    const t = scratch();
+    mkdirSync(join(t, "rw"));
+    mkdirSync(join(t, "other"));
+    const r = runLoader(fsPlan([[ALL_FS, "error", join(t, "rw")]]), pyTry(`open("${t}/other/f", "w")`));
+    expect(r).toMatchObject({ status: 0, stdout: `${EACCES}\n` });
+    const s = runLoader(fsPlan([[ALL_FS, "error", join(t, "rw")]]), sh(`echo x > ${t}/other/f; echo x > ${t}/f`));
+    expect(s.status).not.toBe(0);
+    expect(s.stderr).toContain("Permission denied");
+    expect(existsSync(join(t, "other", "f"))).toBe(false);
+    expect(existsSync(join(t, "f"))).toBe(false);
+  });
+
+  it("reads /etc/hostname and executes /usr/bin/true with read rights on /", () => {
+    const r = runLoader(fsPlan([]), sh("cat /etc/hostname && /usr/bin/true && echo ran"));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${readFileSync("/etc/hostname", "utf8")}ran\n`);
+  });
+
+  it("exits 126 when Landlock denies executing the command", () => {
+    const r = runLoader(plan({ fs: [[FS.read_file | FS.read_dir, "error", "/"]] }), ["/usr/bin/true"]);
+    expect(r.status).toBe(126);
+    expect(r.stderr).toBe("sbc-loader: execvp(/usr/bin/true): Permission denied\n");
+  });
+
+  it("grants nothing through a symlink inside the allowed directory that points outside", () => {
+    const t = scratch();
+    mkdirSync(join(t, "rw"));
+    mkdirSync(join(t, "outside"));
+    writeFileSync(join(t, "outside", "existing"), "keep\n");
+    symlinkSync(join(t, "outside"), join(t, "rw", "to-dir"));
+    symlinkSync(join(t, "outside", "existing"), join(t, "rw", "to-file"));
+    const p = fsPlan([[ALL_FS, "error", join(t, "rw")]]);
+    expect(runLoader(p, pyTry(`open("${t}/rw/to-dir/new", "w")`)).stdout).toBe(`${EACCES}\n`);
+    expect(runLoader(p, pyTry(`open("${t}/rw/to-file", "a").write("x")`)).stdout).toBe(`${EACCES}\n`);
+    expect(existsSync(join(t, "outside", "new"))).toBe(false);
+    expect(readFileSync(join(t, "outside", "existing"), "utf8")).toBe("keep\n");
+  });
+
+  it("masks directory rights off a rule on a file, and the file rule works", () => {
+    const t = scratch();
+    const file = join(t, "notes.txt");
+    writeFileSync(file, "one\n");
+    const r = runLoader(fsPlan([[ALL_FS, "error", file]]), sh(`echo two >> ${file}; echo x > ${t}/sibling`), { report: true });
+    const fileMask = FS.execute | FS.write_file | FS.read_file | FS.truncate | FS.ioctl_dev;
+    expect(r.stderr).toContain(`applied fs 0xffff/${hex(fileMask)} FILE ${file}\n`);
+    expect(r.stderr).toContain(`applied fs ${hex(READ_EXEC)}/${hex(READ_EXEC)} DIR /\n`);
+    expect(r.stderr).toContain(`cannot create ${t}/sibling: Permission denied`);
+    expect(readFileSync(file, "utf8")).toBe("one\ntwo\n");
+    expect(existsSync(join(t, "sibling"))).toBe(false);
+  });
+
+  it("skips a rule whose only rights are directory rights when its path is a file", () => {
+    const t = scratch();
+    const file = join(t, "f");
+    writeFileSync(file, "");
+    const r = runLoader(fsPlan([[FS.make_reg | FS.read_dir, "error", file]]), ["true"], { report: true });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`skipped fs ${file}: not a directory, and 0x108 has no file rights\n`);
+  });
+
+  it("skips a missing path marked `skip` and fails 125 on one marked `error`", () => {
+    const t = scratch();
+    const missing = join(t, "no", "such");
+    const skipped = runLoader(fsPlan([[ALL_FS, "skip", missing]]), sh("echo ran"), { report: true });
+    expect(skipped).toMatchObject({ status: 0, stdout: "ran\n" });
+    expect(skipped.stderr).toContain(`skipped fs ${missing}: No such file or directory\n`);
+
+    const failed = runLoader(fsPlan([[ALL_FS, "error", missing]]), sh("echo ran"));
+    expect(failed).toMatchObject({ status: 125, stdout: "", stderr: `sbc-loader: open(${missing}): No such file or directory\n` });
+  });
+
+  it("encodes paths with spaces, `%` and non-ASCII bytes as one field", () => {
+    const t = scratch();
+    const odd = join(t, "a b%c é");
+    mkdirSync(odd);
+    expect(encodePath(odd)).toBe(`${t}/a%20b%25c%20%C3%A9`);
+    const r = runLoader(fsPlan([[ALL_FS, "error", odd]]), ["sh", "-c", 'echo ok > "$1/f"', "sh", odd], { report: true });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`applied fs 0xffff/0xffff DIR ${encodePath(odd)}\n`);
+    expect(readFileSync(join(odd, "f"), "utf8")).toBe("ok\n");
+  });
+
+  it("renames across two allowed directories with REFER, and fails with EXDEV without it", () => {
+    const t = scratch();
+    for (const d of ["a", "b"]) mkdirSync(join(t, d));
+    writeFileSync(join(t, "a", "f"), "moved\n");
+    const rename = pyTry(`os.rename("${t}/a/f", "${t}/b/f")`);
+    const noRefer = ALL_FS & ~FS.refer;
+    const denied = runLoader(fsPlan([[noRefer, "error", join(t, "a")], [noRefer, "error", join(t, "b")]]), rename);
+    expect(denied.stdout).toBe(`${EXDEV}\n`);
+    expect(existsSync(join(t, "a", "f"))).toBe(true);
+
+    const allowed = runLoader(fsPlan([[ALL_FS, "error", join(t, "a")], [ALL_FS, "error", join(t, "b")]]), rename);
+    expect(allowed.stdout).toBe("ok\n");
+    expect(readFileSync(join(t, "b", "f"), "utf8")).toBe("moved\n");
+  });
+
+  it("truncates an existing file only with TRUNCATE", () => {
+    const t = scratch();
+    mkdirSync(join(t, "d"));
+    const file = join(t, "d", "data");
+    writeFileSync(file, "content\n");
+    const truncate = pyTry(`open("${file}", "w")`);
+    const denied = runLoader(fsPlan([[ALL_FS & ~FS.truncate, "error", join(t, "d")]]), truncate);
+    expect(denied.stdout).toBe(`${EACCES}\n`);
+    expect(readFileSync(file, "utf8")).toBe("content\n");
+
+    const allowed = runLoader(fsPlan([[ALL_FS, "error", join(t, "d")]]), truncate);
+    expect(allowed.stdout).toBe("ok\n");
+    expect(readFileSync(file, "utf8")).toBe("");
+  });
+
+  it("denies TCP connect with EACCES when net is handled, and lets it through to a port with a rule", async () => {
+    const port = await closedPort();
+    const connect = pyTry(`socket.create_connection(("127.0.0.1", ${port}), timeout=10)`);
+    const netOnly = { handledFs: 0, handledNet: ACCESS_NET.bind_tcp | ACCESS_NET.connect_tcp };
+
+    const denied = runLoader(plan(netOnly), connect);
+    expect(denied).toMatchObject({ status: 0, stdout: `${EACCES}\n` });
+
+    const allowed = runLoader(plan({ ...netOnly, net: [[ACCESS_NET.connect_tcp, port]] }), connect, { report: true });
+    expect(allowed).toMatchObject({ status: 0, stdout: `${ECONNREFUSED}\n` });
+    expect(allowed.stderr).toContain(`applied net 0x2 ${port}\n`);
+    expect(allowed.stderr).toContain("landlock abi=7 handled-fs=0x0 handled-net=0x3 scoped=0x0 restrict-flags=0x0\n");
+  });
+
+  it("scopes signals to the sandbox with a 24-byte ruleset", () => {
+    // Signal 0 only checks permission: the parent (this test worker) receives nothing either way.
+    const signalParent = pyTry("os.kill(os.getppid(), 0)");
+    const scoped = runLoader(plan({ handledFs: 0, scoped: SCOPE.signal }), signalParent, { report: true });
+    expect(scoped).toMatchObject({ status: 0, stdout: `${EPERM}\n` });
+    expect(scoped.stderr).toContain("landlock abi=7 handled-fs=0x0 handled-net=0x0 scoped=0x2 restrict-flags=0x0\n");
+    expect(runLoader(plan({ handledFs: 0, scoped: SCOPE.abstract_unix_socket }), signalParent).stdout).toBe("ok\n");
+  });
+
+  it("fails 125 naming the step and the errno when the kernel refuses one", () => {
+    const cases: Array<[PlanSpec, string]> = [
+      // An ABI 9 right (RESOLVE_UNIX) on an ABI 7 kernel.
+      [{ handledFs: 1 << 16 }, "landlock_create_ruleset(size 8): Invalid argument"],
+      // A rule on a socket (this process's stdout, through /proc): Landlock rules need a filesystem inode.
+      [{ fs: [[FS.read_file, "error", "/proc/self/fd/1"]] }, "landlock_add_rule(/proc/self/fd/1): File descriptor in bad state"],
+      // LANDLOCK_RESTRICT_SELF_TSYNC is ABI 8.
+      [{ restrictFlags: 1 << 3 }, "landlock_restrict_self(flags 0x8): Invalid argument"],
+      [{ abi: 0, handledFs: 0, seccomp: encode([insn(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), insn(0xffff)]) }, "seccomp(SECCOMP_SET_MODE_FILTER): Invalid argument"],
+    ];
+    for (const [spec, message] of cases) {
+      const r = runLoader(plan(spec), sh("echo ran"));
+      expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 125, stdout: "", stderr: `sbc-loader: ${message}\n` });
+    }
+  });
+
+  it("installs the plan's seccomp filter last", () => {
+    const filter = getppidErrnoFilter(1234);
+    // syscall(2) reports the failure through errno; glibc's getppid() does not check for one (getppid cannot fail),
+    // so os.getppid() shows the raw -errno the filter made the kernel return.
+    const check = py(
+      `import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nr = libc.syscall(${GETPPID})\nprint(r, ctypes.get_errno(), os.getppid())`,
+    );
+    const alone = runLoader(plan({ abi: 0, handledFs: 0, seccomp: filter }), check, { report: true });
+    expect(alone).toMatchObject({ status: 0, stdout: "-1 1234 -1234\n", stderr: "landlock none\nseccomp 6 instructions\n" });
+
+    // With Landlock too: the filter comes after landlock_restrict_self, and both hold.
+    const t = scratch();
+    const both = runLoader(fsPlan([], { seccomp: filter }), [...check.slice(0, 2), `${check[2]}\nopen("${t}/f", "w")`]);
+    expect(both.stdout).toBe("-1 1234 -1234\n");
+    expect(both.stderr).toContain("PermissionError");
+    expect(existsSync(join(t, "f"))).toBe(false);
+
+    const without = runLoader(plan({ abi: 0, handledFs: 0 }), check);
+    expect(without.stdout).toBe(`${process.pid} 0 ${process.pid}\n`);
+  });
+
+  it("refuses a plan that needs a newer Landlock ABI than the kernel's", () => {
+    const kernel = probeLoader().landlockAbi;
+    const r = runLoader(plan({ abi: kernel + 1 }), sh("echo ran"));
+    expect(r).toMatchObject({
+      status: 125,
+      stdout: "",
+      stderr: `sbc-loader: the plan needs Landlock ABI ${kernel + 1}, this kernel has ${kernel}\n`,
+    });
+  });
+
+  it("refuses malformed plans with the line at fault, before running anything", () => {
+    const t = scratch();
+    const good = fsPlan([[ALL_FS, "error", t]]).split("\n");
+    // good: 1 header, 2 abi, 3 handled-fs, 4 handled-net, 5 scoped, 6 restrict-flags, 7 fs /, 8 fs t, 9 end
+    const withLine = (n: number, text: string) => good.map((l, i) => (i === n - 1 ? text : l)).join("\n");
+    const cases: Array<[string, string]> = [
+      [withLine(1, "sbc-loader-plan 2"), "plan line 1: expected `sbc-loader-plan 1`"],
+      [withLine(8, "frobnicate 1"), "plan line 8: unknown directive `frobnicate`"],
+      [withLine(3, "handled-fs 0xfffg"), "plan line 3: `0xfffg` is not a 0x hex mask"],
+      [withLine(3, "handled-fs ffff"), "plan line 3: `ffff` is not a 0x hex mask"],
+      [withLine(8, "fs 0xffff error tmp/x"), "plan line 8: `tmp/x` is not an absolute path"],
+      [withLine(8, "fs 0x10000 error /tmp"), "plan line 8: mask 0x10000 has rights outside handled-fs 0xffff"],
+      [withLine(8, "fs 0x0 error /tmp"), "plan line 8: an fs rule with an empty mask"],
+      [withLine(8, "fs 0x1 maybe /tmp"), "plan line 8: `maybe` is neither `skip` nor `error`"],
+      [withLine(8, "fs 0x1 skip /a%2"), "plan line 8: `%` not followed by two hex digits in `/a%2`"],
+      [withLine(8, "fs 0x1  skip /tmp"), "plan line 8: fields must be separated by single spaces"],
+      [withLine(8, "fs\t0x1 skip /tmp"), "plan line 8: unknown directive `fs%090x1`"],
+      [withLine(8, "fs 0x1 skip /caf\u00e9"), "plan line 8: byte 0xc3 in path `/caf%C3%A9` must be percent-encoded"],
+      [withLine(8, "net 0x2 443"), "plan line 8: mask 0x2 has rights outside handled-net 0x0"],
+      [withLine(8, "seccomp 0600000000007f"), "plan line 8: the seccomp filter is 14 hex digits, not a whole number of 8-byte instructions"],
+      [withLine(8, "seccomp 06000000zz00ff7f"), "plan line 8: the seccomp filter is not hex (instruction 0)"],
+      [withLine(8, "abi 7"), "plan line 8: `abi` given twice"],
+      [withLine(8, ""), "plan line 8: an empty line"],
+      [good.filter((l) => l !== "end").join("\n"), "plan line 9: the plan ends without `end`"],
+      [`${good.join("\n")}fs 0x1 skip /tmp\n`, "plan line 10: text after `end`"],
+      [good.filter((l) => !l.startsWith("scoped")).join("\n"), "plan line 6: `fs` before `scoped`: the header must be complete before the first rule"],
+      [plan({ abi: 0 }), "plan line 2: `abi 0` (no Landlock) with handled rights or scopes"],
+      ["", "the plan is empty"],
+    ];
+    for (const [text, message] of cases) {
+      const r = runLoader(text, sh(`echo ran > ${t}/ran`));
+      expect({ status: r.status, stderr: r.stderr }, JSON.stringify(text)).toEqual({ status: 125, stderr: `sbc-loader: ${message}\n` });
+    }
+    expect(existsSync(join(t, "ran"))).toBe(false);
+  });
+
+  it("exits 127 for a command that does not exist and 126 for one that is not executable", () => {
+    const t = scratch();
+    const notFound = runLoader(fsPlan([]), [join(t, "no-such-command")]);
+    expect(notFound).toMatchObject({ status: 127, stderr: `sbc-loader: execvp(${t}/no-such-command): No such file or directory\n` });
+    expect(runLoader(fsPlan([]), ["sbc-no-such-command-on-path"]).status).toBe(127);
+
+    writeFileSync(join(t, "script"), "#!/bin/sh\necho ran\n");
+    chmodSync(join(t, "script"), 0o644);
+    const notExecutable = runLoader(plan({ abi: 0, handledFs: 0 }), [join(t, "script")]);
+    expect(notExecutable).toMatchObject({ status: 126, stdout: "" });
+  });
+});
+
+/** A filter that fails getppid with `errno` on x86_64 and allows everything else. */
+function getppidErrnoFilter(errnoValueToReturn: number): Uint8Array {
+  return encode([
+    insn(BPF_LD | BPF_W | BPF_ABS, OFFSET_ARCH),
+    insn(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 3),
+    insn(BPF_LD | BPF_W | BPF_ABS, OFFSET_NR),
+    insn(BPF_JMP | BPF_JEQ | BPF_K, GETPPID, 0, 1),
+    insn(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | errnoValueToReturn),
+    insn(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  ]);
+}
+
+/** A loopback TCP port with nothing listening: bound by the kernel's choice, then released. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      if (address === null || typeof address === "string") return reject(new Error("no TCP address"));
+      server.close(() => resolve(address.port));
+    });
+  });
+}
