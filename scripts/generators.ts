@@ -28,6 +28,7 @@ function diagnosticsDoc(): string {
     "11": "Importing foreign profiles",
     "20": "The seccomp target",
     "21": "The OCI seccomp target",
+    "22": "The Landlock target",
   };
   const lines = [
     "<!-- Generated from compiler/diagnostics/codes.ts by `npm run gen`; do not edit. -->",
