@@ -70,16 +70,10 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   const cwd = process.cwd();
   const explicit = parseParams(opts.param);
   const input: PolicyInput = policy !== undefined ? { kind: "file", path: policy } : { kind: "preset", name: opts.preset! };
-  const first = compilePolicy(input, { stopAfter: "build-ir" });
-  if (!first.ir) {
-    if (policy !== undefined && first.filesRead.length === 0 && first.diagnostics.some((d) => d.code === "SBC0101")) throw new UsageError(first.diagnostics[0]!.message);
-    printDiagnostics(first.diagnostics, { format: "human", color: opts.color, quiet: true }, process.stderr);
-    return EXIT_FINDINGS;
-  }
-  const env = environmentBindings(cwd);
-  const used = new Set(first.ir.params.map((p) => p.name));
-  const bindings = { ...Object.fromEntries(Object.entries(env).filter(([k]) => used.has(k))), ...explicit };
+  // Built-ins are always known parameters, so binding them all is safe whatever the policy uses.
+  const bindings = { ...environmentBindings(cwd), ...explicit };
   const compiled = compilePolicy(input, { params: bindings });
+  if (policy !== undefined && compiled.filesRead.length === 0 && compiled.diagnostics.some((d) => d.code === "SBC0101")) throw new UsageError(compiled.diagnostics[0]!.message);
   const errors = compiled.diagnostics.filter((d) => d.severity === "error");
   if (!compiled.ir || errors.length) {
     printDiagnostics(errors, { format: "human", color: opts.color }, process.stderr);

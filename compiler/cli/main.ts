@@ -100,7 +100,7 @@ export function buildProgram(): Command {
       .command(name)
       .description(description)
       .argument("[policy]", "policy file (or use --preset)")
-      .argument("<command...>", "the command and its arguments, after `--`")
+      .argument("[command...]", "the command and its arguments, after `--`")
       .option("--preset <name>", "run under a built-in preset")
       .option("-p, --param <name=path>", "bind a parameter (repeatable); built-ins default to this process's environment", collectParam, [])
       .addOption(new Option("--compat <level>", "what to do on a kernel that cannot enforce everything").choices(["best-effort", "soft-requirement", "hard-requirement"]).default("hard-requirement"))

@@ -1,0 +1,102 @@
+// Where `sbc exec --preset workspace-write -- CMD…` spends its time, step by step, in one fresh Node process:
+// the same steps as runExec in compiler/cli/exec-command.ts, from the same built modules (dist/, what
+// bin/sbc.js runs), each timed with process.hrtime.bigint(). Prints one JSON object of milliseconds per step on
+// stdout; exits 0 only if the command ran under the plan and exited 0. Node's own start-up (before this file's
+// first line) is not in it: bench/exec.ts times `node -e 0` for that.
+//
+// Plain JavaScript run by plain `node`, not tsx: a TypeScript loader would add its own cost to every import.
+//
+//   node bench/exec/phases.mjs PRESET -- CMD ARGS…     (in the workspace directory)
+
+const t0 = process.hrtime.bigint();
+const marks = [];
+let last = t0;
+const mark = (name) => {
+  const now = process.hrtime.bigint();
+  marks.push([name, Number(now - last) / 1e6]);
+  last = now;
+};
+
+const dist = new URL("../../dist/", import.meta.url);
+const [preset, sep, ...argv] = process.argv.slice(2);
+if (!preset || sep !== "--" || !argv.length) {
+  process.stderr.write("usage: node bench/exec/phases.mjs PRESET -- CMD ARGS…\n");
+  process.exit(2);
+}
+
+await import(new URL("compiler/cli/main.js", dist).href);
+mark("import the CLI (commander)");
+await import(new URL("compiler/cli/exec-command.js", dist).href);
+const { compilePolicy } = await import(new URL("compiler/passes/index.js", dist).href);
+const { environmentBindings } = await import(new URL("compiler/passes/environment.js", dist).href);
+mark("import the compiler (exec-command.js)");
+
+const input = { kind: "preset", name: preset };
+// As sbc exec does: one compile with every built-in bound from the environment.
+const compiled = compilePolicy(input, { params: environmentBindings(process.cwd()) });
+if (!compiled.ir || compiled.diagnostics.some((d) => d.severity === "error")) throw new Error("the preset does not compile with the built-ins bound");
+const ir = compiled.ir;
+mark("compile: load, merge, bind, check");
+
+const { spawn, spawnSync } = await import("node:child_process");
+const { readdirSync, statSync } = await import("node:fs");
+const { fileURLToPath } = await import("node:url");
+const loader = fileURLToPath(new URL("../../native/build/sbc-loader", import.meta.url));
+const probe = spawnSync(loader, ["--probe"], { encoding: "utf8" });
+const m = /landlock-abi=(\d+)/.exec(probe.stdout ?? "");
+if (probe.status !== 0 || !m) throw new Error(`sbc-loader --probe failed: ${probe.stderr}`);
+const kernelAbi = Math.min(Number(m[1]), 7);
+mark("sbc-loader --probe");
+
+const { lowerLandlock } = await import(new URL("targets/landlock/lower.js", dist).href);
+const { compileSeccomp } = await import(new URL("targets/seccomp/index.js", dist).href);
+const { encode } = await import(new URL("targets/seccomp/bpf.js", dist).href);
+const { buildPlan } = await import(new URL("targets/landlock/plan.js", dist).href);
+mark("import the Landlock and seccomp targets");
+
+const full = lowerLandlock(ir, { abi: 7 });
+if (!full.table) throw new Error("no Landlock table");
+let table = kernelAbi > 0 ? lowerLandlock(ir, { abi: kernelAbi, compat: "hard-requirement" }).table : undefined;
+if (kernelAbi < full.table.requiredAbi) throw new Error(`the kernel's Landlock ABI ${kernelAbi} is below the policy's ${full.table.requiredAbi}`);
+if (table && table.handledAccessFs === 0 && table.handledAccessNet === 0 && table.scoped === 0) table = undefined;
+mark("Landlock lowering (ABI 7, then the kernel's)");
+
+const arch = process.arch === "x64" ? "x86_64" : "aarch64";
+const filter = compileSeccomp(ir, [arch]);
+if (!filter.filter) throw new Error("no seccomp filter");
+const bytes = encode(filter.filter.program);
+mark("seccomp compile and encode");
+
+const realFs = {
+  kind(path) {
+    try {
+      return statSync(path).isDirectory() ? "dir" : "file";
+    } catch {
+      return undefined;
+    }
+  },
+  list(path) {
+    try {
+      return readdirSync(path);
+    } catch {
+      return [];
+    }
+  },
+};
+const plan = buildPlan(table, bytes, realFs);
+if (plan.missing.length) throw new Error(`missing: ${plan.missing.join(", ")}`);
+mark("plan: expand over the filesystem");
+
+const code = await new Promise((resolve) => {
+  const child = spawn(loader, ["--plan-fd", "3", "--", ...argv], { stdio: ["inherit", "inherit", "inherit", "pipe"] });
+  child.stdio[3].on("error", () => undefined);
+  child.stdio[3].end(plan.text);
+  child.on("error", () => resolve(125));
+  child.on("exit", (c, s) => resolve(c ?? (s ? 128 : 1)));
+});
+mark("loader applies the plan and runs the command");
+
+const out = Object.fromEntries(marks);
+out.total = Number(process.hrtime.bigint() - t0) / 1e6;
+process.stdout.write(`${JSON.stringify(out)}\n`);
+process.exitCode = code;
