@@ -125,4 +125,20 @@ except OSError as e: print(e.errno)
   itKernel("the command's exit status is returned", () => {
     expect(exec(["--preset", "workspace-write"], "exit 7").status).toBe(7);
   });
+
+  itKernel("a one-word command after --preset runs (`sbc exec --preset P -- true`)", () => {
+    for (const [cmd, want] of [["true", 0], ["false", 1]] as const) {
+      const r = spawnSync(process.execPath, [BIN, "exec", "--preset", "workspace-write", "--", cmd], { cwd: ws, encoding: "utf8", env: childEnv() });
+      expect(r.status, r.stderr).toBe(want);
+    }
+  });
+
+  itKernel("sbc debug landlock prints the negotiation, the grants and the expansion, then runs the command", () => {
+    const r = spawnSync(process.execPath, [BIN, "debug", "landlock", "--preset", "workspace-write", "--", "true"], { cwd: ws, encoding: "utf8", env: childEnv() });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/kernel Landlock ABI \d/);
+    expect(r.stderr).toMatch(/children .* except .*\.git/);
+    expect(r.stderr).toMatch(/carved out .*\/\.git/);
+    expect(r.stderr).toMatch(/applied fs 0x/);
+  });
 });
