@@ -5,7 +5,7 @@
 // `debug landlock` prints what is enforced, dropped and narrowed before it runs the command.
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { join } from "node:path";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
@@ -35,23 +35,6 @@ function fail(message: string, help?: string): number {
   process.stderr.write(`sbc: ${message}\n${help ? `  help: ${help}\n` : ""}`);
   return EXIT_CANNOT_RUN;
 }
-
-const realFs = {
-  kind(path: string): "dir" | "file" | undefined {
-    try {
-      return statSync(path).isDirectory() ? "dir" : "file";
-    } catch {
-      return undefined;
-    }
-  },
-  list(path: string): string[] {
-    try {
-      return readdirSync(path);
-    } catch {
-      return [];
-    }
-  },
-};
 
 export async function runExec(policy: string | undefined, argv: readonly string[], opts: ExecOptions): Promise<number> {
   if ((policy === undefined) === (opts.preset === undefined)) throw new UsageError("name a policy file or a --preset, not both and not neither");
@@ -90,7 +73,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   const { lowerLandlock } = await import("../../targets/landlock/lower.js");
   const { compileSeccomp } = await import("../../targets/seccomp/index.js");
   const { encode } = await import("../../targets/seccomp/bpf.js");
-  const { buildPlan } = await import("../../targets/landlock/plan.js");
+  const { buildPlan, liveFs } = await import("../../targets/landlock/plan.js");
 
   const full = lowerLandlock(ir, { abi: 7 });
   if (!full.table) {
@@ -115,7 +98,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
     printDiagnostics(filter.diagnostics, { format: "human", color: opts.color }, process.stderr);
     return EXIT_FINDINGS;
   }
-  const plan = buildPlan(table, encode(filter.filter.program), realFs);
+  const plan = buildPlan(table, encode(filter.filter.program), liveFs);
   if (plan.missing.length) return fail(`the policy requires ${plan.missing.map((p) => `\`${p}\``).join(", ")} to exist (if-missing: error)`);
   for (const n of notes) process.stderr.write(`sbc: ${n}\n`);
 

@@ -4,6 +4,7 @@
 // loader itself decides nothing. The filesystem is reached through the `fs` argument, so tests can use a
 // snapshot and `sbc exec` the real thing.
 
+import { readdirSync, statSync } from "node:fs";
 import type { LandlockTable } from "./lower.js";
 import { fsRightNames } from "./abi.js";
 
@@ -13,6 +14,24 @@ export interface LaunchFs {
   /** Entry names of a directory, or [] if it cannot be read. */
   list(path: string): string[];
 }
+
+/** The filesystem as it is now (symlinks followed, as the loader's open() will follow them). */
+export const liveFs: LaunchFs = {
+  kind(path) {
+    try {
+      return statSync(path).isDirectory() ? "dir" : "file";
+    } catch {
+      return undefined;
+    }
+  },
+  list(path) {
+    try {
+      return readdirSync(path);
+    } catch {
+      return [];
+    }
+  },
+};
 
 export interface Plan {
   readonly text: string;
