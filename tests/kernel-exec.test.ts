@@ -122,6 +122,58 @@ except OSError as e: print(e.errno)
     expect(existsSync(join(outside, "full"))).toBe(true);
   });
 
+  itKernel("a realistic policy (fixtures/ok-python-venv): the venv and the cache are writable, the sources are not, HTTPS only", () => {
+    const home = mkdtempSync("/var/tmp/sbc-home-");
+    const proj = mkdtempSync("/var/tmp/sbc-py-");
+    try {
+      mkdirSync(join(proj, ".venv"));
+      mkdirSync(join(proj, "src"));
+      mkdirSync(join(home, ".cache", "pip"), { recursive: true });
+      mkdirSync(join(home, "tmp"));
+      const policy = join(import.meta.dirname, "..", "fixtures", "ok-python-venv", "policy.yaml");
+      const r = exec(
+        [policy, "--param", `home=${home}`, "--param", `tmpdir=${join(home, "tmp")}`],
+        `echo x > .venv/pyvenv.cfg && echo c > ${home}/.cache/pip/entry && echo ok; echo y > src/main.py; echo src=$?; python3 -c "
+import socket
+s = socket.socket()
+for port in (443, 80):
+    try:
+        s2 = socket.socket(); s2.settimeout(0.2); s2.connect(('127.0.0.1', port)); print(port, 'connected')
+    except OSError as e: print(port, e.errno)
+"`,
+        proj,
+      );
+      expect(r.out).toMatch(/^ok$/m);
+      expect(r.out).toMatch(/src=2/);
+      // 443 passes Landlock (nothing listens: ECONNREFUSED 111); 80 is refused by Landlock (EACCES 13).
+      expect(r.out).toMatch(/443 111/);
+      expect(r.out).toMatch(/80 13/);
+      expect(existsSync(join(proj, "src", "main.py"))).toBe(false);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+      rmSync(proj, { recursive: true, force: true });
+    }
+  });
+
+  itKernel("a realistic policy (fixtures/ok-node-project): node_modules and the npm cache are writable, .npmrc is not", () => {
+    const home = mkdtempSync("/var/tmp/sbc-home-");
+    const proj = mkdtempSync("/var/tmp/sbc-node-");
+    try {
+      mkdirSync(join(proj, "node_modules"));
+      mkdirSync(join(home, ".npm"));
+      mkdirSync(join(home, "tmp"));
+      writeFileSync(join(home, ".npmrc"), "registry=https://registry.npmjs.org/\n");
+      const policy = join(import.meta.dirname, "..", "fixtures", "ok-node-project", "policy.yaml");
+      const r = exec([policy, "--param", `home=${home}`, "--param", `tmpdir=${join(home, "tmp")}`], `mkdir node_modules/left-pad && echo m > node_modules/left-pad/index.js && mkdir ${home}/.npm/_cacache && cat ${home}/.npmrc >/dev/null && echo ok; echo z >> ${home}/.npmrc; echo npmrc=$?`, proj);
+      expect(r.out).toMatch(/^ok$/m);
+      expect(r.out).toMatch(/npmrc=2/);
+      expect(readFileSync(join(home, ".npmrc"), "utf8")).toBe("registry=https://registry.npmjs.org/\n");
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+      rmSync(proj, { recursive: true, force: true });
+    }
+  });
+
   itKernel("the command's exit status is returned", () => {
     expect(exec(["--preset", "workspace-write"], "exit 7").status).toBe(7);
   });
