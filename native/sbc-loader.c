@@ -10,6 +10,7 @@
  * is the kernel's uapi include/uapi/linux/landlock.h. */
 
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -108,11 +109,19 @@ static long landlock_abi(void) {
 
 enum missing_policy { MISSING_SKIP, MISSING_ERROR };
 
+/* `fs`: a rule on the path; `fs-file`: a rule only if the path is not a directory (an exact rule on a file);
+ * `fs-children`: a rule on each entry of the directory that exists now, except the listed relative paths,
+ * descending into an entry when an except path goes deeper. */
+enum fs_kind { FS_BENEATH, FS_FILE, FS_CHILDREN };
+
 struct fs_rule {
+  enum fs_kind kind;
   uint64_t mask;
   enum missing_policy missing;
   const char *encoded; /* the path as the plan spells it: one printable field, used in every message */
   char *path;          /* decoded */
+  char **except;       /* fs-children: decoded relative paths */
+  int n_except;
 };
 
 struct net_rule {
@@ -227,6 +236,27 @@ static char *decode_path(const char *s, unsigned line) {
   return out;
 }
 
+/* An except path of `fs-children`: percent-decoded like a path, but relative, with no empty, `.` or `..`
+ * component, since it names entries beneath the rule's directory. */
+static char *decode_relative(const char *s, unsigned line) {
+  size_t n = strlen(s);
+  char *prefixed = xcalloc(n + 2, 1);
+  prefixed[0] = '/';
+  memcpy(prefixed + 1, s, n);
+  char *abs = decode_path(prefixed, line);
+  free(prefixed);
+  char *rel = abs + 1;
+  if (rel[0] == '\0') bad_plan(line, "%s", "an empty except path");
+  for (char *c = rel; c;) {
+    char *slash = strchr(c, '/');
+    size_t len = slash ? (size_t)(slash - c) : strlen(c);
+    if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+      bad_plan(line, "except path `%s` must be relative, without empty, `.` or `..` components", shown(s));
+    c = slash ? slash + 1 : NULL;
+  }
+  return rel;
+}
+
 /* Raw little-endian `struct sock_filter` records in hex (u16 code, u8 jt, u8 jf, u32 k), as encode() in
  * targets/seccomp/bpf.ts produces them; decoded field by field so the format does not depend on the host. */
 static void parse_filter(const char *hex, unsigned line, struct plan *plan) {
@@ -253,7 +283,7 @@ static void parse_filter(const char *hex, unsigned line, struct plan *plan) {
   plan->filter_len = (unsigned short)count;
 }
 
-#define MAX_FIELDS 5
+#define MAX_FIELDS 68 /* `fs-children MASK MISSING PATH` and up to 64 except paths */
 
 /* Splits `line` in place at single spaces. Returns the field count, or -1 on an empty field (a leading,
  * trailing or doubled space) or more than MAX_FIELDS fields. */
@@ -337,7 +367,8 @@ static void parse_plan(char *text, size_t size, struct plan *plan) {
       ended = 1;
       continue;
     }
-    int is_rule = strcmp(d, "fs") == 0 || strcmp(d, "net") == 0 || strcmp(d, "seccomp") == 0;
+    int is_fs = strcmp(d, "fs") == 0 || strcmp(d, "fs-file") == 0 || strcmp(d, "fs-children") == 0;
+    int is_rule = is_fs || strcmp(d, "net") == 0 || strcmp(d, "seccomp") == 0;
     if (!is_rule) bad_plan(line, "unknown directive `%s`", shown(d));
     if (!rules_started) {
       for (int h = 0; h < H_COUNT; h++)
@@ -346,9 +377,11 @@ static void parse_plan(char *text, size_t size, struct plan *plan) {
       rules_started = 1;
     }
 
-    if (strcmp(d, "fs") == 0) {
-      if (nf != 4) bad_plan(line, "%s", "expected `fs MASK skip|error PATH`");
+    if (is_fs) {
       struct fs_rule *r = &plan->fs[plan->n_fs];
+      r->kind = strcmp(d, "fs") == 0 ? FS_BENEATH : strcmp(d, "fs-file") == 0 ? FS_FILE : FS_CHILDREN;
+      if (r->kind != FS_CHILDREN && nf != 4) bad_plan(line, "expected `%s MASK skip|error PATH`", d);
+      if (r->kind == FS_CHILDREN && nf < 5) bad_plan(line, "%s", "expected `fs-children MASK skip|error PATH EXCEPT...`");
       if (parse_mask(f[1], &r->mask) != 0) bad_plan(line, "`%s` is not a 0x hex mask", shown(f[1]));
       if (r->mask == 0) bad_plan(line, "%s", "an fs rule with an empty mask");
       if (r->mask & ~plan->handled_fs)
@@ -358,6 +391,11 @@ static void parse_plan(char *text, size_t size, struct plan *plan) {
       else bad_plan(line, "`%s` is neither `skip` nor `error`", shown(f[2]));
       r->path = decode_path(f[3], line);
       r->encoded = f[3];
+      if (r->kind == FS_CHILDREN) {
+        r->n_except = nf - 4;
+        r->except = xcalloc((size_t)r->n_except, sizeof *r->except);
+        for (int i = 0; i < r->n_except; i++) r->except[i] = decode_relative(f[4 + i], line);
+      }
       plan->n_fs++;
     } else if (strcmp(d, "net") == 0) {
       if (nf != 3) bad_plan(line, "%s", "expected `net MASK PORT`");
@@ -452,6 +490,49 @@ static void add_fs_rule(int ruleset, const struct fs_rule *r) {
       r->encoded);
 }
 
+/* Adds a rule on `path` (an entry found while expanding): the same as an `fs` line that skips when missing. */
+static void add_entry_rule(int ruleset, uint64_t mask, char *path) {
+  struct fs_rule r = {.kind = FS_BENEATH, .mask = mask, .missing = MISSING_SKIP, .encoded = path, .path = path};
+  add_fs_rule(ruleset, &r);
+}
+
+/* `fs-children`: a rule on each entry of `dir` except the carved ones. `except` holds the remaining relative
+ * paths; an entry that an except path names exactly is left out, one that an except path goes through is
+ * descended into (a file there has nothing beneath it to carve, so it gets its rule). Entries created after
+ * this point get nothing from this directive: that is the documented cost of a carve-out. */
+static void expand_children(int ruleset, uint64_t mask, const char *dir, char **except, int n_except) {
+  DIR *d = opendir(dir);
+  if (!d) fail_step("opendir(%s)", dir);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    const char *name = e->d_name;
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) continue;
+    size_t nlen = strlen(name);
+    int carved = 0, n_deeper = 0;
+    char **deeper = xcalloc((size_t)n_except + 1, sizeof *deeper);
+    for (int i = 0; i < n_except; i++) {
+      const char *x = except[i];
+      if (strncmp(x, name, nlen) != 0) continue;
+      if (x[nlen] == '\0') carved = 1;
+      else if (x[nlen] == '/') deeper[n_deeper++] = (char *)x + nlen + 1;
+    }
+    size_t dlen = strlen(dir);
+    char *child = xcalloc(dlen + nlen + 2, 1);
+    snprintf(child, dlen + nlen + 2, "%s%s%s", dir, dir[dlen - 1] == '/' ? "" : "/", name);
+    if (carved) {
+      say("carved out %s", child);
+    } else if (n_deeper > 0) {
+      struct stat st;
+      if (stat(child, &st) == 0 && S_ISDIR(st.st_mode)) expand_children(ruleset, mask, child, deeper, n_deeper);
+      else add_entry_rule(ruleset, mask, child);
+    } else {
+      add_entry_rule(ruleset, mask, child);
+    }
+    free(deeper);
+  }
+  closedir(d);
+}
+
 /* Creates the ruleset and adds every rule; -1 when the plan handles nothing (no ruleset at all). */
 static int build_ruleset(const struct plan *plan) {
   if (plan->abi > 0) {
@@ -465,7 +546,31 @@ static int build_ruleset(const struct plan *plan) {
   int ruleset = (int)ll_create_ruleset(&attr, size, 0);
   if (ruleset < 0) fail_step("landlock_create_ruleset(size %zu)", size);
 
-  for (size_t i = 0; i < plan->n_fs; i++) add_fs_rule(ruleset, &plan->fs[i]);
+  for (size_t i = 0; i < plan->n_fs; i++) {
+    const struct fs_rule *r = &plan->fs[i];
+    if (r->kind == FS_BENEATH) {
+      add_fs_rule(ruleset, r);
+      continue;
+    }
+    struct stat st;
+    if (stat(r->path, &st) != 0) {
+      int missing = errno == ENOENT || errno == ENOTDIR || errno == ELOOP;
+      if (missing && r->missing == MISSING_SKIP) {
+        say("skipped %s %s: %s", r->kind == FS_FILE ? "fs-file" : "fs-children", r->encoded, strerror(errno));
+        continue;
+      }
+      fail_step("stat(%s)", r->encoded);
+    }
+    if (r->kind == FS_FILE) {
+      if (S_ISDIR(st.st_mode)) say("skipped fs-file %s: a directory (an exact rule cannot cover one)", r->encoded);
+      else add_fs_rule(ruleset, r);
+    } else if (!S_ISDIR(st.st_mode)) {
+      say("skipped fs-children %s: not a directory", r->encoded);
+    } else {
+      say("expanding %s entry by entry", r->encoded);
+      expand_children(ruleset, r->mask, r->path, r->except, r->n_except);
+    }
+  }
   for (size_t i = 0; i < plan->n_net; i++) {
     const struct net_rule *r = &plan->net[i];
     struct ll_net_port_attr na = {.allowed_access = r->mask, .port = r->port};

@@ -174,6 +174,18 @@ for port in (443, 80):
     }
   });
 
+  itKernel("ahead of time: `sbc compile -t linux` gives a bundle the loader applies without sbc", () => {
+    const bundle = join(ws, "..", `ws-${process.pid}.plan`);
+    const c = spawnSync(process.execPath, [BIN, "compile", "--preset", "workspace-write", "-t", "linux", "-q", "-o", bundle, "-p", `workspace=${ws}`, "-p", "home=/root", "-p", "tmpdir=/var/tmp/sbc-none"], { encoding: "utf8", env: childEnv() });
+    expect(c.status, c.stderr).toBe(0);
+    const r = spawnSync("sh", ["-c", `"${LOADER}" --plan-fd 3 -- sh -c 'echo aot > src/aot.txt && echo wrote; touch .git/aot; echo git=$?; echo x > ${outside}/aot; echo out=$?' 3< "${bundle}"`], { cwd: ws, encoding: "utf8" });
+    rmSync(bundle);
+    expect(r.stdout).toMatch(/wrote/);
+    expect(r.stdout).toMatch(/git=1/);
+    expect(r.stdout).toMatch(/out=2/);
+    expect(existsSync(join(outside, "aot"))).toBe(false);
+  });
+
   itKernel("the command's exit status is returned", () => {
     expect(exec(["--preset", "workspace-write"], "exit 7").status).toBe(7);
   });

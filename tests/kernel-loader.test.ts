@@ -104,6 +104,35 @@ describeLoader("sbc-loader", () => {
     expect(p.landlockAbi).toBeGreaterThanOrEqual(LOADER_TEST_ABI);
   });
 
+  it("fs-children grants every entry but the carved ones, descending along a nested except path", () => {
+    const t = scratch();
+    for (const d of ["root/src", "root/.git/hooks", "root/deep/keep", "root/deep/secret"]) mkdirSync(join(t, d), { recursive: true });
+    writeFileSync(join(t, "root", "file.txt"), "f\n");
+    const text = fsPlan([]).replace("end\n", `fs-children ${hex(ALL_FS)} error ${encodePath(join(t, "root"))} .git deep/secret\nend\n`);
+    const r = runLoader(
+      text,
+      sh(
+        `cd ${t}/root && echo a > src/a && echo b >> file.txt && echo c > deep/keep/c && echo ok; ` +
+          `touch .git/hooks/x; echo git=$?; touch deep/secret/x; echo secret=$?; touch new; echo new=$?`,
+      ),
+      { report: true },
+    );
+    expect(r.stdout).toBe("ok\ngit=1\nsecret=1\nnew=1\n");
+    expect(r.stderr).toMatch(/carved out .*\/root\/\.git\n/);
+    expect(r.stderr).toMatch(/carved out .*\/root\/deep\/secret\n/);
+    expect(existsSync(join(t, "root", ".git", "hooks", "x"))).toBe(false);
+  });
+
+  it("fs-file applies to a file and is skipped for a directory", () => {
+    const t = scratch();
+    mkdirSync(join(t, "dir"));
+    writeFileSync(join(t, "f"), "");
+    const text = fsPlan([]).replace("end\n", `fs-file ${hex(FS.write_file)} skip ${encodePath(join(t, "f"))}\nfs-file ${hex(FS.write_file)} skip ${encodePath(join(t, "dir"))}\nend\n`);
+    const r = runLoader(text, sh(`echo x >> ${t}/f && echo file-ok; echo y > ${t}/dir/g; echo dir=$?`), { report: true });
+    expect(r.stdout).toBe("file-ok\ndir=2\n");
+    expect(r.stderr).toMatch(/skipped fs-file .*\/dir: a directory/);
+  });
+
   it("lets the command write inside an allowed directory", () => {
     const t = scratch();
     mkdirSync(join(t, "rw"));

@@ -73,7 +73,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   const { lowerLandlock } = await import("../../targets/landlock/lower.js");
   const { compileSeccomp } = await import("../../targets/seccomp/index.js");
   const { encode } = await import("../../targets/seccomp/bpf.js");
-  const { buildPlan, liveFs } = await import("../../targets/landlock/plan.js");
+  const { buildPlan } = await import("../../targets/landlock/plan.js");
 
   const full = lowerLandlock(ir, { abi: 7 });
   if (!full.table) {
@@ -98,8 +98,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
     printDiagnostics(filter.diagnostics, { format: "human", color: opts.color }, process.stderr);
     return EXIT_FINDINGS;
   }
-  const plan = buildPlan(table, encode(filter.filter.program), liveFs);
-  if (plan.missing.length) return fail(`the policy requires ${plan.missing.map((p) => `\`${p}\``).join(", ")} to exist (if-missing: error)`);
+  const plan = buildPlan(table, encode(filter.filter.program));
   for (const n of notes) process.stderr.write(`sbc: ${n}\n`);
 
   if (opts.debug) {
@@ -115,11 +114,12 @@ export async function runExec(policy: string | undefined, argv: readonly string[
       lines.push("grants:");
       for (const g of table.fs) lines.push(`  ${g.mode} ${g.path}${g.except ? ` except ${g.except.join(", ")}` : ""}: ${fsRightNames(g.access).join(" ")}`);
       for (const n of table.net) lines.push(`  tcp port ${n.port}: ${netRightNames(n.access).join(" ")}`);
-      lines.push("at launch:", ...plan.report.map((r) => `  ${r}`));
+      if (plan.report.length) lines.push("at launch:", ...plan.report.map((r) => `  ${r}`));
     } else lines.push("no Landlock ruleset");
     lines.push(`seccomp: ${filter.filter.program.length} instructions for ${arch}`);
     const narrowed: Diagnostic[] = [...full.diagnostics, ...filter.diagnostics];
     if (narrowed.length) lines.push("narrowed or dropped by the compiler:", ...narrowed.map((d) => `  ${d.code}: ${d.message}`));
+    lines.push("the loader's report follows (what it applied, expanded, carved out and skipped):");
     process.stderr.write(lines.join("\n") + "\n");
   }
 

@@ -46,7 +46,7 @@ export function buildProgram(): Command {
     .description("compile a policy (YAML) for a target")
     .argument("[policy]", "policy file")
     .option("--preset <name>", "compile a built-in preset instead of a file")
-    .requiredOption("-t, --target <target>", "what to emit: ir, seccomp (raw BPF), seccomp-c, seccomp-disasm, seccomp-json, oci-seccomp, landlock, landlock-c")
+    .requiredOption("-t, --target <target>", "what to emit: ir, seccomp (raw BPF), seccomp-c, seccomp-disasm, seccomp-json, oci-seccomp, landlock, landlock-c, linux")
     .option("--abi <n>", "for landlock targets: the Landlock ABI to build the table for, 1–7 (default 7)")
     .addOption(new Option("--compat <level>", "for landlock targets: what a launcher does on an older kernel").choices(["best-effort", "soft-requirement", "hard-requirement"]))
     .option("--strict", "for landlock targets: make every narrowing an error instead of a warning")

@@ -59,6 +59,22 @@ export const TARGETS: Readonly<Record<string, { readonly description: string; re
   "seccomp-json": { description: "seccomp-BPF as JSON", emit: (ir, o) => seccomp(ir, o, "json") },
   landlock: { description: "the Landlock rule table as JSON", emit: (ir, o) => landlock(ir, o, "json") },
   "landlock-c": { description: "the Landlock rule table as a C header", emit: (ir, o) => landlock(ir, o, "c") },
+  linux: {
+    description: "the Linux bundle: the Landlock table and the seccomp filter as the plan sbc-loader applies",
+    emit: async (ir, o) => {
+      const { lowerLandlock } = await import("../../targets/landlock/lower.js");
+      const { buildPlan } = await import("../../targets/landlock/plan.js");
+      const { compileSeccomp } = await import("../../targets/seccomp/index.js");
+      const { encode } = await import("../../targets/seccomp/bpf.js");
+      const l = lowerLandlock(ir, { abi: o.abi ?? 7, ...(o.compat ? { compat: o.compat } : {}), ...(o.strict ? { strict: true } : {}) });
+      const s = compileSeccomp(ir, o.arches ?? ["x86_64"]);
+      const diagnostics = [...l.diagnostics, ...s.diagnostics];
+      if (!l.table || !s.filter) return { diagnostics };
+      const t = l.table;
+      const restricts = t.handledAccessFs || t.handledAccessNet || t.scoped;
+      return { output: buildPlan(restricts ? t : undefined, encode(s.filter.program)).text, diagnostics };
+    },
+  },
   "oci-seccomp": {
     description: "the syscalls section as a Docker/OCI seccomp profile",
     emit: async (ir, o) => {

@@ -15,7 +15,7 @@ export interface AppliedRule {
   readonly access: number;
 }
 
-/** What the launcher hands the loader: one rule per existing inode, masked to file rights on files. */
+/** The rules the loader ends up adding (native/sbc-loader.c): one per existing inode, masked to file rights on files. */
 export function expandTable(table: LandlockTable, fs: Snapshot): AppliedRule[] {
   const out: AppliedRule[] = [];
   const add = (path: string, access: number) => {
@@ -31,8 +31,10 @@ export function expandTable(table: LandlockTable, fs: Snapshot): AppliedRule[] {
       const name = components(child).pop()!;
       const deeper = except.filter((e) => e[0] === name);
       if (!deeper.length) add(child, access);
-      else if (deeper.every((e) => e.length > 1)) expand(child, access, deeper.map((e) => e.slice(1)));
-      // an except path that ends here is carved out
+      else if (deeper.some((e) => e.length === 1)) continue; // an except path ends here: carved out
+      // An except path goes through this entry: descend, unless it is a file (nothing beneath to carve).
+      else if (fs.get(child) === "dir") expand(child, access, deeper.map((e) => e.slice(1)));
+      else add(child, access);
     }
   };
   for (const g of table.fs) {
