@@ -39,7 +39,6 @@ const ir = compiled.ir;
 mark("compile: load, merge, bind, check");
 
 const { spawn, spawnSync } = await import("node:child_process");
-const { readdirSync, statSync } = await import("node:fs");
 const { fileURLToPath } = await import("node:url");
 const loader = fileURLToPath(new URL("../../native/build/sbc-loader", import.meta.url));
 const probe = spawnSync(loader, ["--probe"], { encoding: "utf8" });
@@ -67,25 +66,8 @@ if (!filter.filter) throw new Error("no seccomp filter");
 const bytes = encode(filter.filter.program);
 mark("seccomp compile and encode");
 
-const realFs = {
-  kind(path) {
-    try {
-      return statSync(path).isDirectory() ? "dir" : "file";
-    } catch {
-      return undefined;
-    }
-  },
-  list(path) {
-    try {
-      return readdirSync(path);
-    } catch {
-      return [];
-    }
-  },
-};
-const plan = buildPlan(table, bytes, realFs);
-if (plan.missing.length) throw new Error(`missing: ${plan.missing.join(", ")}`);
-mark("plan: expand over the filesystem");
+const plan = buildPlan(table, bytes);
+mark("plan: write the loader's plan");
 
 const code = await new Promise((resolve) => {
   const child = spawn(loader, ["--plan-fd", "3", "--", ...argv], { stdio: ["inherit", "inherit", "inherit", "pipe"] });
