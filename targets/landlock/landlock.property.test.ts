@@ -91,14 +91,24 @@ describe("Landlock lowering = the IR, or narrower and announced", () => {
         const carves = lowerLandlock(makeIr({ filesystem: rules }), { abi: 7 }).table!.fs.some((g) => g.mode === "children");
         check(rules, fs, !carves);
       }),
-      { numRuns: 600 },
+      { numRuns: 1000 },
     );
   });
   it("subtree, exact and glob rules: never wider, narrower only when announced", () => {
     fc.assert(
       fc.property(fc.array(ruleArb(["subtree", "exact", "glob"]), { maxLength: 6 }), snapshotArb, (rules, fs) => check(rules, fs, false)),
-      { numRuns: 600 },
+      { numRuns: 1000 },
     );
+  });
+});
+
+describe("regressions found by the properties", () => {
+  it("an exact allow tied with an exact deny on the same file grants nothing (deny wins the tie)", () => {
+    const rules: FsRule[] = [
+      { effect: "deny", access: ["read", "create-special"], kind: "exact", path: "/b/a", ifMissing: "skip", layer: 0 },
+      { effect: "allow", access: ["read", "create-dir"], kind: "exact", path: "/b/a", ifMissing: "skip", layer: 0 },
+    ];
+    check(rules, new Map([["/", "dir"], ["/b", "dir"], ["/b/a", "file"]]), false);
   });
 });
 

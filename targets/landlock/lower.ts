@@ -9,6 +9,7 @@ import { diag, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js"
 import type { Span } from "../../compiler/diagnostics/source.js";
 import type { Access } from "../../compiler/language/access.js";
 import type { FsRule, IR, NetOp } from "../../compiler/ir/types.js";
+import { evaluateFs } from "../../compiler/evaluator/evaluate.js";
 import { components, globLiteralDepth, joinComponents } from "../../compiler/paths.js";
 import { ACCESS_FS, ACCESS_NET, SCOPE, abiMasks } from "./abi.js";
 
@@ -197,7 +198,9 @@ export function lowerLandlock(ir: IR, options: LowerOptions): { table?: Landlock
           for (const m of carved) carvedOut.set(`${n.path}\0${m.path}`, { root: n.path, path: m.path, span: m.rules[0]?.rule.span });
         }
       }
-      for (const r of fileAllows) addGrant(r.path, bits, "file", undefined, r.ifMissing);
+      // An exact allow is granted on its file only where it decides: a deny of equal or higher rank at that
+      // path (or an ancestor's deny that outranks it) keeps the file closed.
+      for (const r of fileAllows) if (evaluateFs(ir, cls, r.path).decision === "allow") addGrant(r.path, bits, "file", undefined, r.ifMissing);
     }
   }
 
