@@ -130,7 +130,8 @@ export function threadJumps(root: DNode): TNode {
     if (facts === undefined || n.kind !== "test") continue; // unreachable after threading, or a leaf
     // The dispatch on nr and arch is a balanced tree already; facts about arguments are what pay off.
     if (n.word.kind !== "arg") {
-      for (const t of [n.yes, n.no]) if (!incoming.has(t.id)) incoming.set(t.id, new Map());
+      // Its edges carry no facts about arguments: whatever another path knows does not hold on these.
+      for (const t of [n.yes, n.no]) incoming.set(t.id, new Map());
       continue;
     }
     for (const outcome of [true, false]) {
