@@ -5,7 +5,7 @@
 // path. Whatever Landlock cannot say exactly is lowered to something narrower, with a diagnostic naming the
 // rule (`--strict` makes those errors). See docs/targets/landlock.md.
 
-import { diag, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
+import { diag, type Diagnostic, type Label } from "../../compiler/diagnostics/diagnostic.js";
 import type { Span } from "../../compiler/diagnostics/source.js";
 import type { Access } from "../../compiler/language/access.js";
 import type { FsRule, IR, NetOp } from "../../compiler/ir/types.js";
@@ -102,8 +102,8 @@ export function lowerLandlock(ir: IR, options: LowerOptions): { table?: Landlock
     };
   }
   const masks = abiMasks(options.abi);
-  const narrow = (message: string, span: Span | undefined, help?: string) =>
-    diagnostics.push(diag("landlockNarrowed", message, { ...(span ? { span } : {}), ...(help ? { help } : {}), severity: options.strict ? "error" : "warning" }));
+  const narrow = (message: string, span: Span | undefined, help?: string, labels: Label[] = []) =>
+    diagnostics.push(diag("landlockNarrowed", message, { ...(span ? { span } : {}), ...(help ? { help } : {}), labels, severity: options.strict ? "error" : "warning" }));
 
   // ---- filesystem, per Landlock right ----
   const grants = new Map<string, { path: string; access: number; mode: FsGrant["mode"]; except?: string[]; ifMissing: "skip" | "error" }>();
@@ -122,7 +122,7 @@ export function lowerLandlock(ir: IR, options: LowerOptions): { table?: Landlock
     }
   };
 
-  const carvedOut = new Map<string, { root: string; path: string; span: Span | undefined }>();
+  const carvedOut = new Map<string, { root: string; rootSpan: Span | undefined; path: string; span: Span | undefined }>();
   const everything = ir.filesystem.some((r) => r.effect === "allow" && r.kind === "subtree" && r.path === "/" && r.access.length === 13) && !ir.filesystem.some((r) => r.effect === "deny");
   const fsHandled = everything ? 0 : masks.fs;
 
@@ -195,7 +195,8 @@ export function lowerLandlock(ir: IR, options: LowerOptions): { table?: Landlock
         if (!carved.length) addGrant(n.path, bits, "beneath", undefined, d.ifMissing);
         else {
           addGrant(n.path, bits, "children", carved.map((m) => m.parts.slice(n.parts.length).join("/")), d.ifMissing);
-          for (const m of carved) carvedOut.set(`${n.path}\0${m.path}`, { root: n.path, path: m.path, span: m.rules[0]?.rule.span });
+          const rootSpan = n.rules.find((r) => r.effect === "allow")?.rule.span;
+          for (const m of carved) carvedOut.set(`${n.path}\0${m.path}`, { root: n.path, rootSpan, path: m.path, span: m.rules[0]?.rule.span });
         }
       }
       // An exact allow is granted on its file only where it decides: a deny of equal or higher rank at that
@@ -204,18 +205,25 @@ export function lowerLandlock(ir: IR, options: LowerOptions): { table?: Landlock
     }
   }
 
-  const byRoot = new Map<string, { paths: Set<string>; span: Span | undefined }>();
+  // One diagnostic per expanded root: at the allow rule whose tree is expanded, with a label on each deny
+  // that carves it (a `protect:` entry, a deny rule).
+  const byRoot = new Map<string, { paths: Set<string>; span: Span | undefined; carvers: Map<Span, string> }>();
   for (const c of carvedOut.values()) {
-    const e = byRoot.get(c.root) ?? { paths: new Set<string>(), span: c.span };
+    const e = byRoot.get(c.root) ?? { paths: new Set<string>(), span: c.rootSpan, carvers: new Map<Span, string>() };
     e.paths.add(c.path.slice(c.root === "/" ? 1 : c.root.length + 1));
+    if (c.span && !e.carvers.has(c.span)) e.carvers.set(c.span, c.path);
     byRoot.set(c.root, e);
   }
   for (const [root, e] of [...byRoot].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const names = [...e.paths].sort().map((p) => `\`${p}\``).join(", ");
+    const labels = [...e.carvers]
+      .sort(([a], [b]) => (a.source.path < b.source.path ? -1 : a.source.path > b.source.path ? 1 : a.start - b.start))
+      .map(([span, path]) => ({ span, message: `carves out \`${path}\`` }));
     narrow(
       `Landlock cannot deny ${names} inside the allowed \`${root}\`: its entries are granted one by one at launch, so entries created directly in \`${root}\` afterwards get nothing`,
-      e.span,
+      e.span ?? labels[0]?.span,
       "that is the cost of keeping names such as `.git` read-only on Linux; `sbc debug landlock` shows the expansion",
+      e.span ? labels : labels.slice(1),
     );
   }
 
