@@ -4,7 +4,7 @@
 import { dedupeDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { compilePolicy } from "../passes/index.js";
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
-import { counts, parseParams, printDiagnostics } from "./output.js";
+import { counts, parseParams, printDiagnostics, throwIfEntryUnreadable } from "./output.js";
 
 export interface CheckCommandOptions {
   preset: string[];
@@ -21,7 +21,7 @@ export async function runCheck(files: readonly string[], opts: CheckCommandOptio
   const all: Diagnostic[] = [];
   for (const f of files) {
     const r = compilePolicy({ kind: "file", path: f }, { params, runTests: true });
-    if (r.filesRead.length === 0 && r.diagnostics.some((d) => d.code === "SBC0101")) throw new UsageError(r.diagnostics[0]!.message);
+    throwIfEntryUnreadable(r);
     all.push(...r.diagnostics);
   }
   for (const p of opts.preset) all.push(...compilePolicy({ kind: "preset", name: p }, { params, runTests: true }).diagnostics);

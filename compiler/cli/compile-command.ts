@@ -4,7 +4,7 @@
 import { closest } from "../diagnostics/diagnostic.js";
 import { compilePolicy, type PolicyInput } from "../passes/index.js";
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
-import { parseParams, printDiagnostics, writeAtomic } from "./output.js";
+import { parseParams, printDiagnostics, throwIfEntryUnreadable, writeAtomic } from "./output.js";
 import { parseArches, TARGETS } from "./targets.js";
 
 export interface CompileCommandOptions {
@@ -37,9 +37,7 @@ export async function runCompile(policy: string | undefined, opts: CompileComman
   const params = parseParams(opts.param);
   const input: PolicyInput = policy !== undefined ? { kind: "file", path: policy } : { kind: "preset", name: opts.preset! };
   const result = compilePolicy(input, { params, ...(opts.stopAfter ? { stopAfter: opts.stopAfter } : {}) });
-  if (!result.ir && result.filesRead.length === 0 && policy !== undefined && result.diagnostics.some((d) => d.code === "SBC0101")) {
-    throw new UsageError(result.diagnostics[0]!.message);
-  }
+  if (policy !== undefined) throwIfEntryUnreadable(result);
   const failed = !result.ir || result.diagnostics.some((d) => d.severity === "error");
   let abi: number | undefined;
   if (opts.abi !== undefined) {

@@ -11,7 +11,7 @@ import { parseEndpoint, parseValue, formatIp } from "../language/values.js";
 import { compilePolicy, type PolicyInput } from "../passes/index.js";
 import { environmentBindings } from "../passes/environment.js";
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
-import { parseParams, printDiagnostics } from "./output.js";
+import { parseParams, printDiagnostics, throwIfEntryUnreadable } from "./output.js";
 
 export interface EvalCommandOptions {
   preset?: string;
@@ -116,7 +116,7 @@ export async function runEval(policy: string | undefined, query: readonly string
   const input: PolicyInput = policy !== undefined ? { kind: "file", path: policy } : { kind: "preset", name: opts.preset! };
   const explicit = parseParams(opts.param);
   const r = compilePolicy(input, { stopAfter: "build-ir", params: explicit });
-  if (policy !== undefined && r.filesRead.length === 0 && r.diagnostics.some((d) => d.code === "SBC0101")) throw new UsageError(r.diagnostics[0]!.message);
+  if (policy !== undefined) throwIfEntryUnreadable(r);
   const errors = r.diagnostics.filter((d) => d.severity === "error");
   if (!r.ir || errors.length) {
     printDiagnostics(errors, { format: opts.format === "json" ? "json" : "human", color: opts.color }, process.stderr);

@@ -14,7 +14,7 @@ import { environmentBindings } from "../passes/environment.js";
 import { packageRoot } from "../package-root.js";
 import type { Arch } from "../linux-abi/index.js";
 import { EXIT_FINDINGS, UsageError } from "./exit.js";
-import { parseParams, printDiagnostics } from "./output.js";
+import { parseParams, printDiagnostics, throwIfEntryUnreadable } from "./output.js";
 
 /** The command could not be run under the policy (like env(1)'s 125): nothing of the command ran. */
 export const EXIT_CANNOT_RUN = 125;
@@ -56,7 +56,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   // Built-ins are always known parameters, so binding them all is safe whatever the policy uses.
   const bindings = { ...environmentBindings(cwd), ...explicit };
   const compiled = compilePolicy(input, { params: bindings });
-  if (policy !== undefined && compiled.filesRead.length === 0 && compiled.diagnostics.some((d) => d.code === "SBC0101")) throw new UsageError(compiled.diagnostics[0]!.message);
+  if (policy !== undefined) throwIfEntryUnreadable(compiled);
   const errors = compiled.diagnostics.filter((d) => d.severity === "error");
   if (!compiled.ir || errors.length) {
     printDiagnostics(errors, { format: "human", color: opts.color }, process.stderr);

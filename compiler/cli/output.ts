@@ -5,7 +5,7 @@ import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } fro
 import { basename, dirname, join } from "node:path";
 import pc from "picocolors";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
-import { allCodes } from "../diagnostics/codes.js";
+import { allCodes, CODES } from "../diagnostics/codes.js";
 import { renderHuman, summaryLine, toJson, toSarif, type Painter } from "../diagnostics/render.js";
 import { packageVersion } from "../package-root.js";
 import { UsageError } from "./exit.js";
@@ -38,6 +38,15 @@ export function printDiagnostics(diagnostics: readonly Diagnostic[], opts: { for
 export function counts(diagnostics: readonly Diagnostic[]): { errors: number; warnings: number } {
   const errors = diagnostics.filter((d) => d.severity === "error").length;
   return { errors, warnings: diagnostics.length - errors };
+}
+
+/**
+ * A policy file named on the command line that cannot be read is a usage error (exit 2), not a policy
+ * finding: the compiler reports it as SBC0101 with no file read, and every command turns it into this.
+ */
+export function throwIfEntryUnreadable(result: { filesRead: readonly string[]; diagnostics: readonly Diagnostic[] }): void {
+  const d = result.diagnostics.find((x) => x.code === CODES.fileUnreadable.code);
+  if (result.filesRead.length === 0 && d) throw new UsageError(d.message);
 }
 
 export function parseParams(list: readonly string[]): Record<string, string> {
