@@ -70,6 +70,9 @@ export function abiMasks(abi: number): AbiMasks {
   return { fs, net, scoped, restrictFlags };
 }
 
+/** A mask as the table and the loader's plan write it. */
+export const hexMask = (n: number): string => "0x" + (n >>> 0).toString(16);
+
 export function fsRightNames(mask: number): FsRight[] {
   return (Object.keys(ACCESS_FS) as FsRight[]).filter((k) => (mask & ACCESS_FS[k]) !== 0);
 }

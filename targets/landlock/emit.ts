@@ -2,10 +2,9 @@
 // header for build-time embedding. The launcher (`sbc exec`) reads the table in memory, not these files.
 
 import { prettyJson } from "../../compiler/ir/serialize.js";
-import { fsRightNames, netRightNames, scopeNames } from "./abi.js";
+import { fsRightNames, hexMask, netRightNames, scopeNames } from "./abi.js";
 import type { LandlockTable } from "./lower.js";
 
-const hex = (n: number) => "0x" + (n >>> 0).toString(16);
 
 export function tableToJson(t: LandlockTable): string {
   const doc = {
@@ -14,12 +13,12 @@ export function tableToJson(t: LandlockTable): string {
     abi: t.abi,
     requiredAbi: t.requiredAbi,
     compat: t.compat,
-    handledAccessFs: { mask: hex(t.handledAccessFs), rights: fsRightNames(t.handledAccessFs) },
-    handledAccessNet: { mask: hex(t.handledAccessNet), rights: netRightNames(t.handledAccessNet) },
-    scoped: { mask: hex(t.scoped), scopes: scopeNames(t.scoped) },
-    restrictFlags: hex(t.restrictFlags),
-    fs: t.fs.map((g) => ({ path: g.path, mode: g.mode, ...(g.except ? { except: g.except } : {}), ifMissing: g.ifMissing, mask: hex(g.access), rights: fsRightNames(g.access) })),
-    net: t.net.map((n) => ({ port: n.port, mask: hex(n.access), rights: netRightNames(n.access) })),
+    handledAccessFs: { mask: hexMask(t.handledAccessFs), rights: fsRightNames(t.handledAccessFs) },
+    handledAccessNet: { mask: hexMask(t.handledAccessNet), rights: netRightNames(t.handledAccessNet) },
+    scoped: { mask: hexMask(t.scoped), scopes: scopeNames(t.scoped) },
+    restrictFlags: hexMask(t.restrictFlags),
+    fs: t.fs.map((g) => ({ path: g.path, mode: g.mode, ...(g.except ? { except: g.except } : {}), ifMissing: g.ifMissing, mask: hexMask(g.access), rights: fsRightNames(g.access) })),
+    net: t.net.map((n) => ({ port: n.port, mask: hexMask(n.access), rights: netRightNames(n.access) })),
   };
   return prettyJson(doc) + "\n";
 }
@@ -49,19 +48,19 @@ export function tableToCHeader(t: LandlockTable, version: string): string {
     "#endif",
     "",
     `static const uint32_t sbc_${id}_abi = ${t.abi};`,
-    `static const uint64_t sbc_${id}_handled_access_fs = ${hex(t.handledAccessFs)};`,
-    `static const uint64_t sbc_${id}_handled_access_net = ${hex(t.handledAccessNet)};`,
-    `static const uint64_t sbc_${id}_scoped = ${hex(t.scoped)};`,
+    `static const uint64_t sbc_${id}_handled_access_fs = ${hexMask(t.handledAccessFs)};`,
+    `static const uint64_t sbc_${id}_handled_access_net = ${hexMask(t.handledAccessNet)};`,
+    `static const uint64_t sbc_${id}_scoped = ${hexMask(t.scoped)};`,
     "",
   ];
   t.fs.forEach((g, i) => {
     if (g.except) lines.push(`static const char *const sbc_${id}_except_${i}[] = { ${[...g.except.map(cString), "0"].join(", ")} };`);
   });
   lines.push(`static const struct sbc_ll_fs_rule sbc_${id}_fs[${t.fs.length || 1}] = {`);
-  t.fs.forEach((g, i) => lines.push(`\t{ ${cString(g.path)}, ${hex(g.access)}, ${modes[g.mode]}, ${g.ifMissing === "error" ? 1 : 0}, ${g.except ? `sbc_${id}_except_${i}` : "0"} }, /* ${fsRightNames(g.access).join(" ")} */`));
+  t.fs.forEach((g, i) => lines.push(`\t{ ${cString(g.path)}, ${hexMask(g.access)}, ${modes[g.mode]}, ${g.ifMissing === "error" ? 1 : 0}, ${g.except ? `sbc_${id}_except_${i}` : "0"} }, /* ${fsRightNames(g.access).join(" ")} */`));
   lines.push("};", `static const unsigned sbc_${id}_fs_count = ${t.fs.length};`, "");
   lines.push(`static const struct sbc_ll_net_rule sbc_${id}_net[${t.net.length || 1}] = {`);
-  for (const n of t.net) lines.push(`\t{ ${n.port}, ${hex(n.access)} },`);
+  for (const n of t.net) lines.push(`\t{ ${n.port}, ${hexMask(n.access)} },`);
   lines.push("};", `static const unsigned sbc_${id}_net_count = ${t.net.length};`, "", `#endif /* ${guard} */`, "");
   return lines.join("\n");
 }

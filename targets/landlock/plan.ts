@@ -4,7 +4,7 @@
 // policy; targets/landlock/model.ts models the same expansion for the tests.
 
 import type { LandlockTable } from "./lower.js";
-import { fsRightNames } from "./abi.js";
+import { fsRightNames, hexMask } from "./abi.js";
 
 export interface Plan {
   readonly text: string;
@@ -18,15 +18,14 @@ export function encodePath(p: string): string {
   return out;
 }
 
-const hex = (n: number) => "0x" + (n >>> 0).toString(16);
 
 export function buildPlan(table: LandlockTable | undefined, seccomp: Uint8Array | undefined): Plan {
   const lines = ["sbc-loader-plan 1"];
   const report: string[] = [];
   if (table) {
-    lines.push(`abi ${table.abi}`, `handled-fs ${hex(table.handledAccessFs)}`, `handled-net ${hex(table.handledAccessNet)}`, `scoped ${hex(table.scoped)}`, `restrict-flags ${hex(table.restrictFlags)}`);
+    lines.push(`abi ${table.abi}`, `handled-fs ${hexMask(table.handledAccessFs)}`, `handled-net ${hexMask(table.handledAccessNet)}`, `scoped ${hexMask(table.scoped)}`, `restrict-flags ${hexMask(table.restrictFlags)}`);
     for (const g of table.fs) {
-      const head = `${hex(g.access)} ${g.ifMissing} ${encodePath(g.path)}`;
+      const head = `${hexMask(g.access)} ${g.ifMissing} ${encodePath(g.path)}`;
       if (g.mode === "beneath") lines.push(`fs ${head}`);
       else if (g.mode === "file") lines.push(`fs-file ${head}`);
       else {
@@ -35,7 +34,7 @@ export function buildPlan(table: LandlockTable | undefined, seccomp: Uint8Array 
         report.push(`${g.path} is granted entry by entry at launch, except ${(g.except ?? []).join(", ")} [${fsRightNames(g.access).join(",")}]; new entries directly in it get nothing`);
       }
     }
-    for (const n of table.net) lines.push(`net ${hex(n.access)} ${n.port}`);
+    for (const n of table.net) lines.push(`net ${hexMask(n.access)} ${n.port}`);
   } else {
     lines.push("abi 0", "handled-fs 0x0", "handled-net 0x0", "scoped 0x0", "restrict-flags 0x0");
   }

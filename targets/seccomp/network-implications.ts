@@ -5,6 +5,7 @@
 // other. Documented in docs/targets/seccomp.md.
 
 import type { Action, ArgCondition, IR, NetRule } from "../../compiler/ir/types.js";
+import { hex } from "../../compiler/language/values.js";
 import { constantValue } from "../../compiler/linux-abi/index.js";
 
 export const IMPLIED_ERRNO = 1; // EPERM, as a socket(2) refused by policy reports it
@@ -38,7 +39,6 @@ function allowsEverything(r: NetRule): boolean {
   );
 }
 
-const hex = (v: bigint) => "0x" + v.toString(16);
 
 export function networkImplications(ir: IR): Implications {
   const net = ir.network;
