@@ -4,13 +4,20 @@
  * format, the exit statuses and the --report lines.
  *
  *   sbc-loader --probe                                 prints `landlock-abi=N errata=0xE seccomp=0|1`
- *   sbc-loader [--report] --plan-fd N -- CMD ARGS...   reads the plan from fd N, applies it, execvp(CMD)
+ *   sbc-loader [--report] [--param NAME=PATH]... --plan-fd N -- CMD ARGS...
+ *                                                      reads the plan from fd N, applies it, execvp(CMD)
+ *
+ * A plan may leave parameters symbolic (`param` lines, paths that start with `${name}`): their values come from
+ * --param, or for the built-ins from this process (workspace and cwd: the working directory; home: $HOME;
+ * tmpdir: $TMPDIR or /tmp). The plan states where it assumes each value lies; the loader checks that and
+ * refuses to run otherwise, since a table lowered for one placement can be wrong for another.
  *
  * The Landlock structs and constants are our own (Debian 12's <linux/landlock.h> predates ABI 4); their layout
  * is the kernel's uapi include/uapi/linux/landlock.h. */
 
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <pwd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -129,7 +136,22 @@ struct net_rule {
   uint64_t port;
 };
 
+/* A symbolic parameter of the plan: its resolved value, and the anchors it must lie apart from (neither inside
+ * nor around), each marked when it may also be equal. */
+struct param {
+  const char *name;
+  char *value;
+  char **refs;
+  int *may_equal;
+  int n_refs;
+  unsigned line;
+};
+
+#define MAX_PARAMS 64
+
 struct plan {
+  struct param params[MAX_PARAMS];
+  int n_params;
   long abi;
   uint64_t handled_fs, handled_net, scoped, restrict_flags;
   struct fs_rule *fs;
@@ -216,7 +238,36 @@ static int parse_decimal(const char *s, uint64_t max, uint64_t *out) {
 
 /* Percent-decoding of an absolute path. The encoding is strict (every byte outside 0x21-0x7e, and `%`, is
  * `%XX`), so a raw byte outside that range means the plan's writer has a bug; refuse it rather than guess. */
+static char *decode_literal(const char *s, unsigned line);
+static const struct plan *current_plan;
+
+static const struct param *find_param(const struct plan *plan, const char *name, size_t len) {
+  for (int i = 0; i < plan->n_params; i++)
+    if (strlen(plan->params[i].name) == len && strncmp(plan->params[i].name, name, len) == 0) return &plan->params[i];
+  return NULL;
+}
+
+/* A path field: percent-encoded and absolute, or `${name}` (+ `/rest`) for a parameter the plan declared. */
 static char *decode_path(const char *s, unsigned line) {
+  if (s[0] != '$') return decode_literal(s, line);
+  const char *close = strchr(s, '}');
+  if (s[1] != '{' || !close || (close[1] != '\0' && close[1] != '/'))
+    bad_plan(line, "`%s` is neither an absolute path nor `${name}/...`", shown(s));
+  const struct param *p = current_plan ? find_param(current_plan, s + 2, (size_t)(close - s - 2)) : NULL;
+  if (!p) bad_plan(line, "`%s` names a parameter that no `param` line declares", shown(s));
+  if (close[1] == '\0') {
+    char *v = xcalloc(strlen(p->value) + 1, 1);
+    strcpy(v, p->value);
+    return v;
+  }
+  char *rest = decode_literal(close + 1, line);
+  char *out = xcalloc(strlen(p->value) + strlen(rest) + 1, 1);
+  sprintf(out, "%s%s", p->value, rest);
+  free(rest);
+  return out;
+}
+
+static char *decode_literal(const char *s, unsigned line) {
   char *out = xcalloc(strlen(s) + 1, 1), *o = out;
   for (const char *p = s; *p; p++) {
     unsigned char c = (unsigned char)*p;
@@ -257,6 +308,16 @@ static char *decode_relative(const char *s, unsigned line) {
   return rel;
 }
 
+/* An except path written from a parameter (`${name}/rest`): substituted, then made relative to the rule's
+ * directory, which it must lie strictly beneath. */
+static char *decode_param_except(const char *s, const char *dir, unsigned line) {
+  char *abs = decode_path(s, line);
+  size_t n = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
+  if (strncmp(abs, dir, n) != 0 || abs[n] != '/' || abs[n + 1] == '\0')
+    bad_plan(line, "except path `%s` (here `%s`) is not beneath `%s`", shown(s), shown(abs), shown(dir));
+  return abs + n + 1;
+}
+
 /* Raw little-endian `struct sock_filter` records in hex (u16 code, u8 jt, u8 jf, u32 k), as encode() in
  * targets/seccomp/bpf.ts produces them; decoded field by field so the format does not depend on the host. */
 static void parse_filter(const char *hex, unsigned line, struct plan *plan) {
@@ -283,7 +344,7 @@ static void parse_filter(const char *hex, unsigned line, struct plan *plan) {
   plan->filter_len = (unsigned short)count;
 }
 
-#define MAX_FIELDS 68 /* `fs-children MASK MISSING PATH` and up to 64 except paths */
+#define MAX_FIELDS 1024 /* `fs-children MASK MISSING PATH EXCEPT...`, `param NAME ANCHOR...` */
 
 /* Splits `line` in place at single spaces. Returns the field count, or -1 on an empty field (a leading,
  * trailing or doubled space) or more than MAX_FIELDS fields. */
@@ -302,12 +363,113 @@ static int split_fields(char *line, char **fields) {
   return n;
 }
 
+/* ---- symbolic parameters ---- */
+
+static const char **cli_param_names, **cli_param_values;
+static int n_cli_params;
+
+static int valid_param_name(const char *s) {
+  if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_')) return 0;
+  for (s++; *s; s++)
+    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_')) return 0;
+  return 1;
+}
+
+/* An absolute path without empty, `.` or `..` components (a trailing slash is dropped), resolved through
+ * symlinks when it exists: rules bind inodes, so the placement check must compare where paths really lead. */
+static char *canonical_value(const char *name, const char *v, unsigned line) {
+  if (v[0] != '/') bad_plan(line, "parameter `%s` = `%s` is not an absolute path", name, shown(v));
+  size_t n = strlen(v);
+  while (n > 1 && v[n - 1] == '/') n--;
+  char *copy = xcalloc(n + 1, 1);
+  memcpy(copy, v, n);
+  for (char *c = copy + 1; c && *c;) {
+    char *slash = strchr(c, '/');
+    size_t len = slash ? (size_t)(slash - c) : strlen(c);
+    if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+      bad_plan(line, "parameter `%s` = `%s` has an empty, `.` or `..` component", name, shown(v));
+    c = slash ? slash + 1 : NULL;
+  }
+  char *real = realpath(copy, NULL);
+  if (real) {
+    free(copy);
+    return real;
+  }
+  return copy;
+}
+
+/* The value of a parameter the plan declares: --param, else the built-ins from this process. */
+static char *resolve_param(const char *name, unsigned line) {
+  const char *v = NULL;
+  for (int i = 0; i < n_cli_params; i++)
+    if (strcmp(cli_param_names[i], name) == 0) v = cli_param_values[i];
+  char cwd[PATH_MAX];
+  if (!v && (strcmp(name, "workspace") == 0 || strcmp(name, "cwd") == 0)) {
+    if (!getcwd(cwd, sizeof cwd)) fail_step("%s", "getcwd");
+    v = cwd;
+  }
+  if (!v && strcmp(name, "home") == 0) {
+    v = getenv("HOME");
+    if (!v || v[0] != '/') {
+      struct passwd *pw = getpwuid(getuid());
+      v = pw ? pw->pw_dir : NULL;
+    }
+  }
+  if (!v && strcmp(name, "tmpdir") == 0) {
+    const char *const vars[] = {"TMPDIR", "TMP", "TEMP"};
+    for (int i = 0; i < 3 && !v; i++)
+      if (getenv(vars[i]) && getenv(vars[i])[0] == '/') v = getenv(vars[i]);
+    if (!v) v = "/tmp";
+  }
+  if (!v) bad_plan(line, "parameter `%s` has no value: pass --param %s=PATH", name, name);
+  char *value = canonical_value(name, v, line);
+  if (strcmp(value, "/") == 0)
+    bad_plan(line, "parameter `%s` is `/`: the plan was compiled for a value apart from its other paths; compile it with --param %s=/", name, name);
+  return value;
+}
+
+/* Is `a` equal to `b` or beneath it? */
+static int path_within(const char *a, const char *b) {
+  size_t n = strlen(b);
+  return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
+}
+
+/* The plan's placement of each parameter: apart from each anchor (neither inside nor around it), or also
+ * equal where the plan marks it `=`. A table lowered for that placement can be wider than the policy for
+ * another one, so anything else is refused before a rule is added. */
+static void check_placement(const struct plan *plan) {
+  for (int i = 0; i < plan->n_params; i++) {
+    const struct param *p = &plan->params[i];
+    for (int j = 0; j < p->n_refs; j++) {
+      char *anchor = decode_path(p->refs[j], p->line);
+      char *real = realpath(anchor, NULL);
+      const char *at = real ? real : anchor;
+      int same = strcmp(p->value, at) == 0;
+      if ((same && !p->may_equal[j]) || (!same && (path_within(p->value, at) || path_within(at, p->value)))) {
+        /* The hint binds every parameter, so the recompiled plan has nothing left to assume. */
+        char hint[4096] = "";
+        for (int k = 0; k < plan->n_params; k++) {
+          size_t used = strlen(hint);
+          snprintf(hint + used, sizeof hint - used, " --param %s=%s", plan->params[k].name, shown(plan->params[k].value));
+        }
+        die(EXIT_LOADER,
+            "plan line %u: the plan assumes ${%s} (here `%s`) is neither inside nor around `%s`%s (here `%s`); compile the "
+            "plan for these values: sbc compile -t linux%s",
+            p->line, p->name, shown(p->value), shown(p->refs[j]), p->may_equal[j] ? " unless equal to it" : "", shown(at), hint);
+      }
+      free(real);
+      free(anchor);
+    }
+  }
+}
+
 enum header_field { H_ABI, H_HANDLED_FS, H_HANDLED_NET, H_SCOPED, H_RESTRICT_FLAGS, H_COUNT };
 static const char *const HEADER_NAMES[H_COUNT] = {"abi", "handled-fs", "handled-net", "scoped", "restrict-flags"};
 
 /* Parses and checks the whole plan before anything is applied, so a malformed plan changes nothing. */
 static void parse_plan(char *text, size_t size, struct plan *plan) {
   if (memchr(text, '\0', size)) die(EXIT_LOADER, "the plan contains a NUL byte");
+  current_plan = plan;
   /* Upper bounds for the rule arrays: one rule per line at most. */
   size_t lines_max = 1;
   for (size_t i = 0; i < size; i++) lines_max += text[i] == '\n';
@@ -367,6 +529,26 @@ static void parse_plan(char *text, size_t size, struct plan *plan) {
       ended = 1;
       continue;
     }
+    if (strcmp(d, "param") == 0) {
+      if (nf < 2) bad_plan(line, "%s", "expected `param NAME [ANCHOR...]`");
+      if (rules_started) bad_plan(line, "%s", "`param` after the first rule");
+      if (!valid_param_name(f[1])) bad_plan(line, "`%s` is not a parameter name", shown(f[1]));
+      if (find_param(plan, f[1], strlen(f[1]))) bad_plan(line, "parameter `%s` declared twice", f[1]);
+      if (plan->n_params == MAX_PARAMS) bad_plan(line, "more than %d parameters", MAX_PARAMS);
+      struct param *p = &plan->params[plan->n_params];
+      p->name = f[1];
+      p->line = line;
+      p->n_refs = nf - 2;
+      p->refs = xcalloc((size_t)p->n_refs + 1, sizeof *p->refs);
+      p->may_equal = xcalloc((size_t)p->n_refs + 1, sizeof *p->may_equal);
+      for (int j = 0; j < p->n_refs; j++) {
+        p->may_equal[j] = f[2 + j][0] == '=';
+        p->refs[j] = f[2 + j] + p->may_equal[j];
+      }
+      p->value = resolve_param(p->name, line);
+      plan->n_params++;
+      continue;
+    }
     int is_fs = strcmp(d, "fs") == 0 || strcmp(d, "fs-file") == 0 || strcmp(d, "fs-children") == 0;
     int is_rule = is_fs || strcmp(d, "net") == 0 || strcmp(d, "seccomp") == 0;
     if (!is_rule) bad_plan(line, "unknown directive `%s`", shown(d));
@@ -394,7 +576,8 @@ static void parse_plan(char *text, size_t size, struct plan *plan) {
       if (r->kind == FS_CHILDREN) {
         r->n_except = nf - 4;
         r->except = xcalloc((size_t)r->n_except, sizeof *r->except);
-        for (int i = 0; i < r->n_except; i++) r->except[i] = decode_relative(f[4 + i], line);
+        for (int i = 0; i < r->n_except; i++)
+          r->except[i] = f[4 + i][0] == '$' ? decode_param_except(f[4 + i], r->path, line) : decode_relative(f[4 + i], line);
       }
       plan->n_fs++;
     } else if (strcmp(d, "net") == 0) {
@@ -421,6 +604,7 @@ static void parse_plan(char *text, size_t size, struct plan *plan) {
     bad_plan((unsigned)seen[H_ABI], "%s", "`abi 0` (no Landlock) with handled rights or scopes");
   if (!handles && plan->restrict_flags != 0)
     bad_plan((unsigned)seen[H_RESTRICT_FLAGS], "%s", "restrict-flags without a ruleset (nothing is handled)");
+  check_placement(plan);
 }
 
 static char *read_plan(int fd, size_t *size) {
@@ -616,7 +800,7 @@ static int probe(void) {
 
 static void usage(void) __attribute__((noreturn));
 static void usage(void) {
-  die(EXIT_LOADER, "usage: `sbc-loader --probe` or `sbc-loader [--report] --plan-fd N -- CMD [ARGS...]`");
+  die(EXIT_LOADER, "usage: `sbc-loader --probe` or `sbc-loader [--report] [--param NAME=PATH]... --plan-fd N -- CMD [ARGS...]`");
 }
 
 int main(int argc, char **argv) {
@@ -626,6 +810,17 @@ int main(int argc, char **argv) {
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     if (strcmp(argv[i], "--report") == 0) {
       report = 1;
+    } else if (strcmp(argv[i], "--param") == 0 && i + 1 < argc) {
+      const char *kv = argv[++i], *eq = strchr(kv, '=');
+      if (!eq || eq == kv) die(EXIT_LOADER, "--param `%s`: expected NAME=PATH", shown(kv));
+      char *name = xcalloc((size_t)(eq - kv) + 1, 1);
+      memcpy(name, kv, (size_t)(eq - kv));
+      if (!valid_param_name(name)) die(EXIT_LOADER, "--param `%s`: `%s` is not a parameter name", shown(kv), shown(name));
+      cli_param_names = realloc(cli_param_names, (size_t)(n_cli_params + 1) * sizeof *cli_param_names);
+      cli_param_values = realloc(cli_param_values, (size_t)(n_cli_params + 1) * sizeof *cli_param_values);
+      if (!cli_param_names || !cli_param_values) die(EXIT_LOADER, "out of memory");
+      cli_param_names[n_cli_params] = name;
+      cli_param_values[n_cli_params++] = eq + 1;
     } else if (strcmp(argv[i], "--plan-fd") == 0 && i + 1 < argc) {
       uint64_t v;
       if (parse_decimal(argv[++i], INT_MAX, &v) != 0)
@@ -643,6 +838,7 @@ int main(int argc, char **argv) {
   char *text = read_plan(plan_fd, &size);
   struct plan plan = {0};
   parse_plan(text, size, &plan);
+  for (int k = 0; k < plan.n_params; k++) say("param %s=%s", plan.params[k].name, plan.params[k].value);
 
   int ruleset = build_ruleset(&plan);
   /* Without CAP_SYS_ADMIN the kernel requires no_new_privs for both; we set it even with the capability, so the

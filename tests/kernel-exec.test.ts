@@ -186,6 +186,39 @@ for port in (443, 80):
     expect(existsSync(join(outside, "aot"))).toBe(false);
   });
 
+  itKernel("ahead of time with symbolic params: the loader substitutes them and refuses a placement the table was not built for", () => {
+    const bundle = join(outside, "symbolic.plan");
+    const c = spawnSync(process.execPath, [BIN, "compile", "--preset", "workspace-write", "-t", "linux", "-q", "-o", bundle], { encoding: "utf8", env: childEnv() });
+    expect(c.status, c.stderr).toBe(0);
+    expect(readFileSync(bundle, "utf8")).toMatch(/^param workspace .*\/tmp/m);
+    const run = (cwd: string, env: NodeJS.ProcessEnv, marker: string) =>
+      spawnSync("sh", ["-c", `"${LOADER}" --plan-fd 3 -- sh -c 'echo x > ${marker} && echo wrote; touch .git/sym; echo git=$?' 3< "${bundle}"`], { cwd, encoding: "utf8", env });
+    // ws lies under /tmp, which the preset grants as a whole: that grant would cover ws/.git, so the loader
+    // must refuse before running anything.
+    const refused = run(ws, { ...process.env, TMPDIR: outside }, "refused.txt");
+    expect(refused.status).toBe(125);
+    expect(refused.stderr).toMatch(/assumes \$\{workspace\} .* neither inside nor around `\/tmp`/);
+    expect(refused.stderr).toMatch(/--param workspace=/);
+    expect(existsSync(join(ws, "refused.txt"))).toBe(false);
+    // A workspace apart from /tmp (and from $TMPDIR) runs, fenced like `sbc exec`.
+    const ws2 = mkdtempSync("/var/tmp/sbc-ws-sym-");
+    try {
+      mkdirSync(join(ws2, ".git"));
+      mkdirSync(join(ws2, "src"));
+      const tmp2 = mkdtempSync("/var/tmp/sbc-tmp-sym-");
+      // (Into src/: new entries directly in the workspace get nothing, the documented cost of the carve-out.)
+      const ok = run(ws2, { ...process.env, TMPDIR: tmp2 }, "src/inside.txt");
+      rmSync(tmp2, { recursive: true, force: true });
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(ok.stdout).toMatch(/wrote/);
+      expect(ok.stdout).toMatch(/git=1/);
+      expect(existsSync(join(ws2, ".git", "sym"))).toBe(false);
+    } finally {
+      rmSync(ws2, { recursive: true, force: true });
+      rmSync(bundle, { force: true });
+    }
+  });
+
   itKernel("the command's exit status is returned", () => {
     expect(exec(["--preset", "workspace-write"], "exit 7").status).toBe(7);
   });

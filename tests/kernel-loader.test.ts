@@ -350,6 +350,11 @@ describeLoader("sbc-loader", () => {
       [good.filter((l) => l !== "end").join("\n"), "plan line 9: the plan ends without `end`"],
       [`${good.join("\n")}fs 0x1 skip /tmp\n`, "plan line 10: text after `end`"],
       [good.filter((l) => !l.startsWith("scoped")).join("\n"), "plan line 6: `fs` before `scoped`: the header must be complete before the first rule"],
+      [withLine(8, "fs 0x1 skip ${nope}/x"), "plan line 8: `${nope}/x` names a parameter that no `param` line declares"],
+      [withLine(8, "fs 0x1 skip ${a"), "plan line 8: `${a` is neither an absolute path nor `${name}/...`"],
+      [withLine(7, "param 9x"), "plan line 7: `9x` is not a parameter name"],
+      [withLine(8, "param sbc_test_unset"), "plan line 8: `param` after the first rule"],
+      [withLine(7, "param sbc_test_unset"), "plan line 7: parameter `sbc_test_unset` has no value: pass --param sbc_test_unset=PATH"],
       [plan({ abi: 0 }), "plan line 2: `abi 0` (no Landlock) with handled rights or scopes"],
       ["", "the plan is empty"],
     ];

@@ -1,6 +1,7 @@
 // Landlock tables for every ABI, as goldens: the presets compiled for ABI 1 to 7 (fixtures/data/landlock/),
 // so a change in how rights are gated per version shows up as a reviewed diff. `SBC_UPDATE_GOLDENS=1`
-// rewrites them; a file in that folder that no test writes is an error.
+// rewrites them; a file in that folder that no test writes is an error. Also each preset with its parameters
+// left symbolic.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -36,6 +37,22 @@ describe("Landlock tables per ABI (goldens)", () => {
         }
       });
     }
+  }
+  // The same presets with their parameters left symbolic (ABI 7), as `sbc compile -t landlock` emits them
+  // without --param: the grants name `${workspace}` and the table states the placement it assumes.
+  for (const preset of PRESETS) {
+    const name = `${preset}.symbolic.json`;
+    expected.add(name);
+    it(name, () => {
+      const ir = compilePolicy({ kind: "preset", name: preset }).ir!;
+      const text = tableToJson(lowerLandlock(ir, { abi: 7 }).table!);
+      const file = join(DIR, name);
+      if (UPDATE) writeFileSync(file, text);
+      else {
+        expect(existsSync(file), `${name} is missing; run npm run test:update`).toBe(true);
+        expect(text).toBe(readFileSync(file, "utf8"));
+      }
+    });
   }
   it("holds no file that no test writes", () => {
     if (UPDATE) return;

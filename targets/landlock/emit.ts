@@ -19,6 +19,7 @@ export function tableToJson(t: LandlockTable): string {
     restrictFlags: hexMask(t.restrictFlags),
     fs: t.fs.map((g) => ({ path: g.path, mode: g.mode, ...(g.except ? { except: g.except } : {}), ifMissing: g.ifMissing, mask: hexMask(g.access), rights: fsRightNames(g.access) })),
     net: t.net.map((n) => ({ port: n.port, mask: hexMask(n.access), rights: netRightNames(n.access) })),
+    ...(t.params ? { params: t.params.map((p) => ({ name: p.name, apart: p.apart, apartOrSame: p.apartOrSame })) } : {}),
   };
   return prettyJson(doc) + "\n";
 }
@@ -61,6 +62,25 @@ export function tableToCHeader(t: LandlockTable, version: string): string {
   lines.push("};", `static const unsigned sbc_${id}_fs_count = ${t.fs.length};`, "");
   lines.push(`static const struct sbc_ll_net_rule sbc_${id}_net[${t.net.length || 1}] = {`);
   for (const n of t.net) lines.push(`\t{ ${n.port}, ${hexMask(n.access)} },`);
-  lines.push("};", `static const unsigned sbc_${id}_net_count = ${t.net.length};`, "", `#endif /* ${guard} */`, "");
+  lines.push("};", `static const unsigned sbc_${id}_net_count = ${t.net.length};`, "");
+  if (t.params?.length) {
+    // Symbolic parameters: paths in the rules that start with `${name}` take the parameter's value at launch,
+    // which must lie apart from (neither inside nor around) each `apart` path, and apart from or equal to
+    // each `apart_or_same` path; the table is only right for such values.
+    lines.push(
+      "#ifndef SBC_LL_PARAM_TYPES",
+      "#define SBC_LL_PARAM_TYPES",
+      "struct sbc_ll_param { const char *name; const char *const *apart; const char *const *apart_or_same; };",
+      "#endif",
+    );
+    t.params.forEach((p, i) => {
+      lines.push(`static const char *const sbc_${id}_param_${i}_apart[] = { ${[...p.apart.map(cString), "0"].join(", ")} };`);
+      lines.push(`static const char *const sbc_${id}_param_${i}_apart_or_same[] = { ${[...p.apartOrSame.map(cString), "0"].join(", ")} };`);
+    });
+    lines.push(`static const struct sbc_ll_param sbc_${id}_params[${t.params.length}] = {`);
+    t.params.forEach((p, i) => lines.push(`\t{ ${cString(p.name)}, sbc_${id}_param_${i}_apart, sbc_${id}_param_${i}_apart_or_same },`));
+    lines.push("};", `static const unsigned sbc_${id}_param_count = ${t.params.length};`, "");
+  }
+  lines.push(`#endif /* ${guard} */`, "");
   return lines.join("\n");
 }

@@ -8,11 +8,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { evaluateFs } from "../../compiler/evaluator/evaluate.js";
 import { ACCESS_CLASSES, type Access } from "../../compiler/language/access.js";
-import type { FsRule } from "../../compiler/ir/types.js";
+import type { FsRule, IR } from "../../compiler/ir/types.js";
+import { bindIr } from "../../compiler/ir/bind.js";
 import { makeIr } from "../../tests/support/ir.js";
 import { ABIS, abiMasks, ACCESS_FS } from "./abi.js";
-import { lowerLandlock, RIGHTS_OF } from "./lower.js";
-import { expandTable, landlockAllows, type Snapshot } from "./model.js";
+import { lowerLandlock, RIGHTS_OF, type LandlockTable } from "./lower.js";
+import { expandTable, landlockAllows, resolveTable, type Snapshot } from "./model.js";
 
 const NAMES = ["a", "b", ".git"];
 const pathArb = fc.array(fc.constantFrom(...NAMES), { minLength: 0, maxLength: 3 }).map((xs) => (xs.length ? "/" + xs.join("/") : "/"));
@@ -44,11 +45,16 @@ const snapshotArb: fc.Arbitrary<Snapshot> = fc.subarray(
 function check(rules: FsRule[], fs: Snapshot, exact: boolean) {
   const ir = makeIr({ filesystem: [...rules].sort((x, y) => x.layer - y.layer) });
   const lowered = lowerLandlock(ir, { abi: 7 });
-  const table = lowered.table!;
+  checkTable(ir, lowered.table!, lowered.diagnostics.some((d) => d.code === "SBC2201"), fs, exact, JSON.stringify(rules));
+}
+
+const PROBES = ["/", "/a", "/b", "/.git", "/a/a", "/a/b", "/a/.git", "/b/a", "/a/.git/a", "/a/a/b", "/a/a/new", "/new", "/c", "/c/d", "/c/d/a", "/c/d/.git", "/c/d/.git/a"];
+
+/** `ir` is bound; `table` is concrete (a symbolic one resolved for the same values). */
+function checkTable(ir: IR, table: LandlockTable, announced: boolean, fs: Snapshot, exact: boolean, rules: string) {
   const applied = expandTable(table, fs);
-  const announced = lowered.diagnostics.some((d) => d.code === "SBC2201");
   const grantRoots = new Set(table.fs.map((g) => g.path));
-  const paths = ["/", "/a", "/b", "/.git", "/a/a", "/a/b", "/a/.git", "/b/a", "/a/.git/a", "/a/a/b", "/a/a/new", "/new"];
+  const paths = PROBES;
   for (const p of paths) {
     // Nothing can exist beneath a file.
     const parts = p.split("/").filter(Boolean);
@@ -61,7 +67,7 @@ function check(rules: FsRule[], fs: Snapshot, exact: boolean) {
       for (let bit = 1; bit <= 1 << 15; bit <<= 1) {
         if (!(RIGHTS_OF[cls] & bit)) continue;
         const got = landlockAllows(table, applied, p, bit);
-        const where = `${cls} ${p} (right 0x${bit.toString(16)}) rules=${JSON.stringify(rules)} fs=${JSON.stringify([...fs])} table=${JSON.stringify(table.fs)}`;
+        const where = `${cls} ${p} (right 0x${bit.toString(16)}) rules=${rules} fs=${JSON.stringify([...fs])} table=${JSON.stringify(table.fs)}`;
         if (got && !want) expect.fail(`Landlock allows what the IR denies: ${where}`);
         if (!got && want) {
           // Creating or removing a granted path itself needs the right on its parent (documented).
@@ -99,6 +105,88 @@ describe("Landlock lowering = the IR, or narrower and announced", () => {
       fc.property(fc.array(ruleArb(["subtree", "exact", "glob"]), { maxLength: 6 }), snapshotArb, (rules, fs) => check(rules, fs, false)),
       { numRuns: 1000 },
     );
+  });
+});
+
+// Symbolic parameters: the table is lowered once with `${p}` and `${q}` free, then resolved for random values
+// the way the loader does. Where the loader accepts the values, the table must be the IR bound to them, or
+// narrower and announced; and a table without carve-outs, globs or exact rules must be exact.
+const SYMBOLIC_PATHS = ["/", "/a", "/b", "/a/a", "/a/b", "/b/a", "/c", "${p}", "${p}/a", "${p}/.git", "${q}", "${q}/a"];
+const VALUES = ["/a", "/b", "/a/a", "/a/b", "/b/a", "/c", "/c/d", "/"];
+const symbolicRuleArb = (kinds: readonly FsRule["kind"][]): fc.Arbitrary<FsRule> =>
+  fc.record({
+    effect: fc.constantFrom("allow" as const, "deny" as const),
+    access: fc.subarray([...ACCESS_CLASSES], { minLength: 1 }),
+    kind: fc.constantFrom(...kinds),
+    path: fc.constantFrom(...SYMBOLIC_PATHS),
+    ifMissing: fc.constant("skip" as const),
+    layer: fc.integer({ min: 0, max: 1 }),
+  }).map((r) => (r.kind === "glob" ? { ...r, path: r.path === "/" ? "/*" : r.path + "/*" } : r));
+
+const SYMBOLIC_RUNS = Number(process.env.SBC_PROPERTY_RUNS ?? 1000);
+
+function checkSymbolic(rules: FsRule[], values: { p: string; q: string }, snapshot: Snapshot, exactIfSimple: boolean): boolean {
+  const base = makeIr({ filesystem: [...rules].sort((x, y) => x.layer - y.layer) });
+  const ir: IR = { ...base, params: [{ name: "p", builtin: false, value: null }, { name: "q", builtin: false, value: null }] };
+  const lowered = lowerLandlock(ir, { abi: 7 });
+  const resolved = resolveTable(lowered.table!, values);
+  if (!resolved.table) return false;
+  const bound = bindIr(ir, values).ir!;
+  // Every grant's root exists as a directory (a missing one is skipped: not what this checks).
+  const fs = new Map(snapshot);
+  for (const g of resolved.table.fs) {
+    const parts = g.path.split("/").filter(Boolean);
+    for (let i = 1; i <= parts.length; i++) fs.set("/" + parts.slice(0, i).join("/"), "dir");
+  }
+  const simple = exactIfSimple && !resolved.table.fs.some((g) => g.mode === "children");
+  checkTable(bound, resolved.table, lowered.diagnostics.some((d) => d.code === "SBC2201"), fs, simple, `${JSON.stringify(rules)} values=${JSON.stringify(values)}`);
+  return true;
+}
+
+describe("symbolic parameters: the table resolved at launch = the IR bound to the same values", () => {
+  const valuesArb = fc.record({ p: fc.constantFrom(...VALUES), q: fc.constantFrom(...VALUES) });
+  it("subtree rules: exact where nothing is carved out, whenever the loader accepts the values", () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.array(symbolicRuleArb(["subtree"]), { maxLength: 6 }), valuesArb, snapshotArb, (rules, values, fs) => {
+        if (checkSymbolic(rules, values, fs, true)) accepted++;
+      }),
+      { numRuns: SYMBOLIC_RUNS },
+    );
+    // The check must not pass by refusing everything.
+    expect(accepted).toBeGreaterThan(SYMBOLIC_RUNS / 4);
+  });
+  it("subtree, exact and glob rules: never wider, narrower only when announced", () => {
+    fc.assert(
+      fc.property(fc.array(symbolicRuleArb(["subtree", "exact", "glob"]), { maxLength: 6 }), valuesArb, snapshotArb, (rules, values, fs) => {
+        checkSymbolic(rules, values, fs, false);
+      }),
+      { numRuns: SYMBOLIC_RUNS },
+    );
+  });
+  it("refuses a placement that would widen: workspace-write's shape with the workspace inside /tmp", () => {
+    const rules: FsRule[] = [
+      { effect: "allow", access: [...ACCESS_CLASSES], kind: "subtree", path: "/c", ifMissing: "skip", layer: 0 },
+      { effect: "allow", access: [...ACCESS_CLASSES], kind: "subtree", path: "${p}", ifMissing: "skip", layer: 0 },
+      { effect: "deny", access: ["write"], kind: "subtree", path: "${p}/.git", ifMissing: "skip", layer: 0 },
+    ];
+    const ir: IR = { ...makeIr({ filesystem: rules }), params: [{ name: "p", builtin: false, value: null }] };
+    const table = lowerLandlock(ir, { abi: 7 }).table!;
+    expect(table.params).toEqual([{ name: "p", apart: ["/c"], apartOrSame: [] }]);
+    // Inside /c, the /c grant would cover ${p}/.git: the loader must refuse rather than apply it.
+    expect(resolveTable(table, { p: "/c/d" }).refused).toBeDefined();
+    expect(resolveTable(table, { p: "/a" }).table).toBeDefined();
+  });
+  it("accepts equality where it changes nothing: two plain read-write roots", () => {
+    const rules: FsRule[] = [
+      { effect: "allow", access: [...ACCESS_CLASSES], kind: "subtree", path: "/c", ifMissing: "skip", layer: 0 },
+      { effect: "allow", access: [...ACCESS_CLASSES], kind: "subtree", path: "${p}", ifMissing: "skip", layer: 0 },
+    ];
+    const ir: IR = { ...makeIr({ filesystem: rules }), params: [{ name: "p", builtin: false, value: null }] };
+    const table = lowerLandlock(ir, { abi: 7 }).table!;
+    expect(table.params).toEqual([{ name: "p", apart: [], apartOrSame: ["/c"] }]);
+    expect(resolveTable(table, { p: "/c" }).table).toBeDefined();
+    expect(resolveTable(table, { p: "/c/d" }).refused).toBeDefined();
   });
 });
 

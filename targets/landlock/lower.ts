@@ -10,7 +10,9 @@ import type { Span } from "../../compiler/diagnostics/source.js";
 import type { Access } from "../../compiler/language/access.js";
 import type { FsRule, IR, NetOp } from "../../compiler/ir/types.js";
 import { evaluateFs } from "../../compiler/evaluator/evaluate.js";
-import { components, globLiteralDepth, joinComponents } from "../../compiler/paths.js";
+import { bindIr } from "../../compiler/ir/bind.js";
+import { ACCESS_CLASSES } from "../../compiler/language/access.js";
+import { components, globLiteralDepth, isWithin, joinComponents, parseTemplate } from "../../compiler/paths.js";
 import { ACCESS_FS, ACCESS_NET, SCOPE, abiMasks } from "./abi.js";
 
 /** The Landlock rights each IR access class needs. */
@@ -42,11 +44,25 @@ export interface FsGrant {
   /**
    * `beneath`: a rule on the path; `file`: a rule only if the path is a file at launch (an `exact:` allow);
    * `children`: a rule on each entry of the directory that exists at launch, except the paths in `except`
-   * (relative, possibly nested: the launcher descends along them).
+   * (relative, possibly nested: the launcher descends along them; in a symbolic table an entry may also be
+   * `${name}/…`, a path beneath the grant once the parameter is substituted).
    */
   readonly mode: "beneath" | "file" | "children";
   readonly except?: readonly string[];
   readonly ifMissing: "skip" | "error";
+}
+
+/**
+ * A parameter the table leaves symbolic: grants name it as `${name}/…`, and the launcher substitutes its value.
+ * The table was computed as if the value lay apart from every other anchor of the policy (neither inside nor
+ * around it): `apart` lists the anchors that must be so, `apartOrSame` those that may also equal it (the
+ * table is then still exact, because neither holds a rule beneath it and both decide every class alike). The
+ * launcher checks both against the real values and refuses to run otherwise; the value must not be `/`.
+ */
+export interface TableParam {
+  readonly name: string;
+  readonly apart: readonly string[];
+  readonly apartOrSame: readonly string[];
 }
 
 export interface LandlockTable {
@@ -62,6 +78,8 @@ export interface LandlockTable {
   readonly net: readonly { readonly port: number; readonly access: number }[];
   /** The lowest ABI that enforces everything this table restricts. */
   readonly requiredAbi: number;
+  /** Parameters left symbolic, with the placement the table assumes; absent when every path is concrete. */
+  readonly params?: readonly TableParam[];
 }
 
 export interface LowerOptions {
@@ -90,17 +108,108 @@ function greater(a: readonly number[], b: readonly number[]): boolean {
 }
 
 export function lowerLandlock(ir: IR, options: LowerOptions): { table?: LandlockTable; diagnostics: Diagnostic[] } {
-  const diagnostics: Diagnostic[] = [];
-  const unbound = ir.params.filter((p) => p.value === null).map((p) => p.name);
-  if (unbound.length) {
-    return {
-      diagnostics: [
-        diag("unboundParam", `the Landlock target needs every parameter bound; ${unbound.map((n) => `\`${n}\``).join(", ")} ${unbound.length === 1 ? "is" : "are"} not`, {
-          help: "bind them with `--param name=PATH` (sbc exec binds the built-ins from the environment)",
-        }),
-      ],
-    };
+  const free = freeFsParams(ir);
+  if (!free.length) return lowerBound(ir, options);
+  return lowerSymbolic(ir, free, options);
+}
+
+// ---- symbolic parameters ----
+//
+// Precedence compares rules on one chain of ancestors, so a table depends on the values of its parameters
+// only through which anchors lie inside which. A free parameter is lowered as a placeholder directory
+// directly under `/` that no other anchor can be inside or around; the table is then right for every value
+// with that placement, and the launcher checks the placement before it applies anything (fail closed).
+
+/** Free params that filesystem rules are anchored at, sorted. */
+function freeFsParams(ir: IR): string[] {
+  const free = new Set(ir.params.filter((p) => p.value === null).map((p) => p.name));
+  const used = new Set<string>();
+  for (const r of ir.filesystem) {
+    const t = parseTemplate(r.path);
+    if (t.param !== null && free.has(t.param)) used.add(t.param);
   }
+  return [...used].sort();
+}
+
+/** U+F8FF (private use) cannot come from a policy's literal paths in practice, and is checked against them. */
+const PLACEHOLDER_MARK = "\uf8ff";
+
+function lowerSymbolic(ir: IR, free: readonly string[], options: LowerOptions): { table?: LandlockTable; diagnostics: Diagnostic[] } {
+  const literalFirst = new Set(ir.filesystem.filter((r) => parseTemplate(r.path).param === null).map((r) => components(r.path)[0]));
+  let mark = PLACEHOLDER_MARK;
+  while (free.some((n) => literalFirst.has(`${mark}${n}`))) mark += PLACEHOLDER_MARK;
+  const placeholder = new Map(free.map((n) => [n, `/${mark}${n}`]));
+  // Free params no filesystem rule uses (only tests, say) get a placeholder too; the table does not name them.
+  const unused = Object.fromEntries(ir.params.filter((p) => p.value === null && !placeholder.has(p.name)).map((p) => [p.name, `/${mark}${p.name}`]));
+  const bound = bindIr(ir, { ...unused, ...Object.fromEntries(placeholder) }).ir!;
+  const r = lowerBound(bound, options);
+
+  // Back from placeholders to `${name}`, in the table and in every message.
+  const back = (s: string) => {
+    for (const [n, ph] of placeholder) s = s.split(ph).join(`\${${n}}`);
+    return s;
+  };
+  const diagnostics = r.diagnostics.map((d) => ({
+    ...d,
+    message: back(d.message),
+    ...(d.help !== undefined ? { help: back(d.help) } : {}),
+    labels: d.labels.map((l) => ({ ...l, message: back(l.message) })),
+  }));
+  if (!r.table) return { diagnostics };
+
+  // The anchors of the bound policy: a rule's path, or a glob's literal directory.
+  const anchorOf = (rule: FsRule) => {
+    if (rule.kind !== "glob") return rule.path;
+    const parts = components(rule.path);
+    return joinComponents(parts.slice(0, globLiteralDepth(parts)).map((c) => c.replace(/\\(.)/g, "$1")));
+  };
+  const anchors = bound.filesystem.map((rule) => ({ rule, at: anchorOf(rule) }));
+  // Only subtree rules exactly at the root, and nothing anchored beneath it.
+  const simpleRoot = (root: string) => anchors.every(({ rule, at }) => !isWithin(at, root) || (at === root && rule.kind === "subtree"));
+  const decisions = (b: IR, path: string) => ACCESS_CLASSES.map((c) => evaluateFs(b, c, path).decision).join();
+
+  const params: TableParam[] = [];
+  for (const name of free) {
+    const ph = placeholder.get(name)!;
+    const apart = new Set<string>();
+    const apartOrSame = new Set<string>();
+    const others = new Set<string>();
+    for (const { at } of anchors) {
+      if (at === "/" || isWithin(at, ph)) continue;
+      const root = [...placeholder].find(([, p]) => isWithin(at, p));
+      if (root) {
+        if (root[0] > name) others.add(root[1]); // each pair of params once
+      } else others.add(at);
+    }
+    for (const other of others) {
+      const shown = back(other);
+      // May the value equal `other`? Only if that changes nothing: neither has a rule beneath it, and the
+      // merged node decides every class as each did alone.
+      let same = false;
+      if (simpleRoot(ph) && simpleRoot(other)) {
+        const merged = bindIr(ir, { ...unused, ...Object.fromEntries([...placeholder].map(([n, p]) => [n, n === name ? other : p])) }).ir!;
+        const alone = decisions(bound, ph);
+        same = alone === decisions(bound, other) && alone === decisions(merged, other);
+      }
+      (same ? apartOrSame : apart).add(shown);
+    }
+    params.push({ name, apart: [...apart].sort(), apartOrSame: [...apartOrSame].sort() });
+  }
+  // An except entry under a placeholder (only possible beneath `/`: params lie apart from every other anchor)
+  // is written from the parameter, `${name}/rest`, and the launcher makes it relative again.
+  const backExcept = (root: string, e: string) => {
+    if (back(root).startsWith("${")) return e;
+    const full = back(joinComponents([...components(root), ...e.split("/")]));
+    return full.startsWith("${") ? full : e;
+  };
+  const fs = r.table.fs
+    .map((g) => ({ ...g, path: back(g.path), ...(g.except ? { except: g.except.map((e) => backExcept(g.path, e)).sort() } : {}) }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.mode < b.mode ? -1 : a.mode > b.mode ? 1 : a.access - b.access));
+  return { table: { ...r.table, fs, params }, diagnostics };
+}
+
+function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
   const masks = abiMasks(options.abi);
   const narrow = (message: string, span: Span | undefined, help?: string, labels: Label[] = []) =>
     diagnostics.push(diag("landlockNarrowed", message, { ...(span ? { span } : {}), ...(help ? { help } : {}), labels, severity: options.strict ? "error" : "warning" }));

@@ -60,3 +60,50 @@ export function landlockAllows(table: LandlockTable, rules: readonly AppliedRule
   if (right & CONTENT_RIGHTS && path === "/") return false;
   return rules.some((r) => (r.access & right) !== 0 && isWithin(at, r.path));
 }
+
+/**
+ * What the loader does with a table's symbolic parameters (native/sbc-loader.c, `param` lines): substitute
+ * the values and check the placement the table assumes. Paths here are taken as they are (the loader also
+ * resolves symlinks first). Returns the concrete table, or why the loader refuses it.
+ */
+export function resolveTable(table: LandlockTable, values: Readonly<Record<string, string>>): { table?: LandlockTable; refused?: string } {
+  if (!table.params?.length) return { table };
+  const subst = (p: string): string => {
+    const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}(\/.*)?$/.exec(p);
+    if (!m) return p;
+    const v = values[m[1]!];
+    if (v === undefined) throw new Error(`no value for \${${m[1]}}`);
+    return v === "/" ? (m[2] ?? "/") : v + (m[2] ?? "");
+  };
+  for (const p of table.params) {
+    const v = values[p.name];
+    if (v === undefined) return { refused: `parameter \`${p.name}\` has no value` };
+    if (v === "/") return { refused: `parameter \`${p.name}\` is \`/\`` };
+    for (const [anchors, mayEqual] of [
+      [p.apart, false],
+      [p.apartOrSame, true],
+    ] as const) {
+      for (const a of anchors) {
+        const at = subst(a);
+        const same = at === v;
+        if ((same && !mayEqual) || (!same && (isWithin(v, at) || isWithin(at, v)))) return { refused: `\${${p.name}} = ${v} is not apart from ${a} = ${at}` };
+      }
+    }
+  }
+  const { params: _params, ...rest } = table;
+  const relative = (root: string, e: string) => {
+    if (!e.startsWith("${")) return e;
+    const abs = subst(e);
+    if (!isWithin(abs, root) || abs === root) throw new Error(`except ${e} = ${abs} is not beneath ${root}`);
+    return components(abs).slice(components(root).length).join("/");
+  };
+  return {
+    table: {
+      ...rest,
+      fs: table.fs.map((g) => {
+        const path = subst(g.path);
+        return { ...g, path, ...(g.except ? { except: g.except.map((e) => relative(path, e)) } : {}) };
+      }),
+    },
+  };
+}

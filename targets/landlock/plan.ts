@@ -12,6 +12,7 @@ export interface Plan {
   readonly report: readonly string[];
 }
 
+/** Percent-encodes a path so any byte string is one field; a leading `${name}` stays as it is (the loader substitutes it). */
 export function encodePath(p: string): string {
   let out = "";
   for (const b of Buffer.from(p, "utf8")) out += b > 0x20 && b < 0x7f && b !== 0x25 ? String.fromCharCode(b) : "%" + b.toString(16).toUpperCase().padStart(2, "0");
@@ -24,13 +25,19 @@ export function buildPlan(table: LandlockTable | undefined, seccomp: Uint8Array 
   const report: string[] = [];
   if (table) {
     lines.push(`abi ${table.abi}`, `handled-fs ${hexMask(table.handledAccessFs)}`, `handled-net ${hexMask(table.handledAccessNet)}`, `scoped ${hexMask(table.scoped)}`, `restrict-flags ${hexMask(table.restrictFlags)}`);
+    // A symbolic parameter: the launcher resolves it, then checks the placement the table assumes (an
+    // anchor it must lie apart from, or `=anchor`: apart from or equal to).
+    for (const p of table.params ?? []) {
+      lines.push(["param", p.name, ...p.apart.map(encodePath), ...p.apartOrSame.map((a) => "=" + encodePath(a))].join(" "));
+      report.push(`\${${p.name}} is resolved at launch; the table assumes it is neither inside nor around ${[...p.apart, ...p.apartOrSame.map((a) => `${a} (or equal to it)`)].join(", ") || "any other path"}`);
+    }
     for (const g of table.fs) {
       const head = `${hexMask(g.access)} ${g.ifMissing} ${encodePath(g.path)}`;
       if (g.mode === "beneath") lines.push(`fs ${head}`);
       else if (g.mode === "file") lines.push(`fs-file ${head}`);
       else {
         // Except paths are relative: encode them as paths and drop the leading slash.
-        lines.push(`fs-children ${head} ${(g.except ?? []).map((e) => encodePath("/" + e).slice(1)).join(" ")}`);
+        lines.push(`fs-children ${head} ${(g.except ?? []).map((e) => (e.startsWith("${") ? encodePath(e) : encodePath("/" + e).slice(1))).join(" ")}`);
         report.push(`${g.path} is granted entry by entry at launch, except ${(g.except ?? []).join(", ")} [${fsRightNames(g.access).join(",")}]; new entries directly in it get nothing`);
       }
     }
