@@ -14,7 +14,7 @@ import { loadavg } from "node:os";
 import { join, relative } from "node:path";
 import { machine } from "./seccomp/setup.js";
 import { commandTable, phaseTable, recordInDoc, BEGIN } from "./exec/report.js";
-import { CODEX_VERSION, EMPTY_PLAN, LOADER, REPO, SBC_BIN, WORK, ensureCodex, ensureDist, ensureLoader, makeWorkspace, probeKernel, workspacePlan, type Codex } from "./exec/setup.js";
+import { CODEX_VERSION, EMPTY_PLAN, LOADER, REPO, SBC_BIN, SBC_CMD, WORK, ensureCodex, ensureDist, ensureLoader, makeWorkspace, probeKernel, workspacePlan, type Codex } from "./exec/setup.js";
 import { measure, median, pairedDelta, type Command } from "./exec/timing.js";
 
 const DOC = join(REPO, "docs", "benchmarks.md");
@@ -138,12 +138,18 @@ function run(options: Options, ws: string, kernelAbi: number, codex: Codex | und
     log(`NOTE: ${execNote}`);
   }
 
-  checkConfinement("sbc exec", [process.execPath, SBC_BIN, "exec", "--preset", PRESET, "--"], ws, env);
+  checkConfinement("sbc exec", [SBC_CMD, "exec", "--preset", PRESET, "--"], ws, env);
+  checkConfinement("sbc exec (Node CLI)", [process.execPath, SBC_BIN, "exec", "--preset", PRESET, "--"], ws, env);
+  // Is bin/sbc's fast path taken here? Then the command runs in the very process spawned (no Node between).
+  const pidProbe = spawnSync(SBC_CMD, ["exec", "--preset", PRESET, "--", "sh", "-c", "echo $$"], { cwd: ws, env, encoding: "utf8" });
+  const fast = Number(pidProbe.stdout.trim()) === pidProbe.pid;
+  log(`bin/sbc fast path: ${fast ? "taken" : "NOT taken (the loader refused the precompiled plan here; bin/sbc ran the Node CLI)"}`);
   const codexArgs = ["sandbox", "-c", `sandbox_mode="${PRESET}"`, "--", "true"];
   if (codex) checkConfinement("codex sandbox", [codex.native, ...codexArgs.slice(0, -1)], ws, env);
   log("confinement check: under both tools README.md is writable and .git is not");
 
-  const sbcShown = `node bin/sbc.js exec --preset ${PRESET} -- ${execArgv.join(" ")}`;
+  const sbcShown = `bin/sbc exec --preset ${PRESET} -- ${execArgv.join(" ")}`;
+  const sbcNodeShown = `node bin/sbc.js exec --preset ${PRESET} -- ${execArgv.join(" ")}`;
   const codexShown = `codex sandbox -c sandbox_mode='"${PRESET}"' -- true`;
   const commands: Command[] = [
     { key: "true", shown: TRUE, what: "plain `true`: the floor of a spawn", file: TRUE, args: [] },
@@ -151,7 +157,8 @@ function run(options: Options, ws: string, kernelAbi: number, codex: Codex | und
     { key: "loader-plan", shown: `native/build/sbc-loader --plan-fd 3 -- ${TRUE}`, what: `the loader with the ${PRESET} plan (${plan.fsRules} fs rules, ${plan.insns}-insn seccomp filter)`, file: LOADER, args: ["--plan-fd", "3", "--", TRUE], fd3: planFile },
     { key: "node", shown: "node -e 0", what: "Node start-up alone", file: process.execPath, args: ["-e", "0"] },
     { key: "sbc-version", shown: "node bin/sbc.js --version", what: "Node start-up + sbc's CLI module (commander)", file: process.execPath, args: [SBC_BIN, "--version"] },
-    { key: "sbc-exec", shown: sbcShown, what: "**sbc exec**: the full CLI, as a user runs it", file: process.execPath, args: [SBC_BIN, "exec", "--preset", PRESET, "--", ...execArgv] },
+    { key: "sbc-exec", shown: sbcShown, what: `**sbc exec**, as a user runs it (the \`sbc\` command npm installs; fast path ${fast ? "taken" : "NOT taken"})`, file: SBC_CMD, args: ["exec", "--preset", PRESET, "--", ...execArgv] },
+    { key: "sbc-exec-node", shown: sbcNodeShown, what: "sbc exec through the Node CLI: compiles the preset for this environment (any policy file, any option)", file: process.execPath, args: [SBC_BIN, "exec", "--preset", PRESET, "--", ...execArgv] },
     { key: "phases", shown: `node bench/exec/phases.mjs ${PRESET} -- true`, what: "sbc exec's steps, instrumented", file: process.execPath, args: [PHASES, PRESET, "--", "true"] },
   ];
   if (codex) {
@@ -197,9 +204,10 @@ function run(options: Options, ws: string, kernelAbi: number, codex: Codex | und
     if (!(ratio < 1)) missed = `sbc exec takes ${f(med("sbc-exec"))} ms, codex sandbox (native) ${f(med("codex-native"))} ms: ${ratio.toFixed(2)}× the peer (target: below it)`;
   } else lines.push(`sbc exec ÷ codex sandbox: not measured (${skipped?.split("\n")[0]}).`);
   lines.push(`The loader alone − plain \`true\`: ${d(pairedDelta(s("loader-empty"), s("true")))} ms; the loader with the ${PRESET} plan − plain \`true\`: ${d(pairedDelta(s("loader-plan"), s("true")))} ms (medians of paired differences).`);
-  lines.push(`Node start-up floor: \`node -e 0\` ${f(med("node"))} ms, \`sbc --version\` ${f(med("sbc-version"))} ms; sbc exec − \`sbc --version\`: ${d(pairedDelta(s("sbc-exec"), s("sbc-version")))} ms of importing and compiling the policy and launching the loader.`);
+  if (codex) lines.push(`sbc exec through the Node CLI ÷ codex sandbox (native): ${(med("sbc-exec-node") / med("codex-native")).toFixed(2)}.`);
+  lines.push(`Node start-up floor: \`node -e 0\` ${f(med("node"))} ms, \`sbc --version\` ${f(med("sbc-version"))} ms; sbc exec through the Node CLI − \`sbc --version\`: ${d(pairedDelta(s("sbc-exec-node"), s("sbc-version")))} ms of importing and compiling the policy and launching the loader.`);
   if (execNote) lines.push(execNote);
-  const phaseText = phaseTable(phases, s("node"), s("sbc-exec"));
+  const phaseText = phaseTable(phases, s("node"), s("sbc-exec-node"));
   const verdict = !codex ? "Target: not checked (no peer measured)." : missed ? `Target: **missed**: ${missed}.` : "Target: met (sbc exec is faster than codex sandbox's native binary).";
   const body = `${header}\n\n${table}\n\n${lines.map((l) => `- ${l}`).join("\n")}\n\n${phaseText}\n\n${verdict}\n`;
   process.stdout.write(`\n${body}\n`);

@@ -6,6 +6,8 @@
  *   sbc-loader --probe                                 prints `landlock-abi=N errata=0xE seccomp=0|1`
  *   sbc-loader [--report] [--param NAME=PATH]... --plan-fd N -- CMD ARGS...
  *                                                      reads the plan from fd N, applies it, execvp(CMD)
+ *   sbc-loader --check [--param NAME=PATH]... --plan-fd N
+ *                                                      exits 0 if that plan would be applied here, else 1
  *
  * A plan may leave parameters symbolic (`param` lines, paths that start with `${name}`): their values come from
  * --param, or for the built-ins from this process (workspace and cwd: the working directory; home: $HOME;
@@ -163,7 +165,11 @@ struct plan {
 };
 
 static void die(int status, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+/* `--check`: answer only whether the plan would be applied here, by the exit status, without a message. */
+static int checking;
+
 static void die(int status, const char *fmt, ...) {
+  if (checking) exit(1);
   va_list ap;
   va_start(ap, fmt);
   fputs("sbc-loader: ", stderr);
@@ -800,7 +806,7 @@ static int probe(void) {
 
 static void usage(void) __attribute__((noreturn));
 static void usage(void) {
-  die(EXIT_LOADER, "usage: `sbc-loader --probe` or `sbc-loader [--report] [--param NAME=PATH]... --plan-fd N -- CMD [ARGS...]`");
+  die(EXIT_LOADER, "usage: `sbc-loader --probe`, `sbc-loader --check [--param NAME=PATH]... --plan-fd N` or `sbc-loader [--report] [--param NAME=PATH]... --plan-fd N -- CMD [ARGS...]`");
 }
 
 int main(int argc, char **argv) {
@@ -810,6 +816,8 @@ int main(int argc, char **argv) {
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     if (strcmp(argv[i], "--report") == 0) {
       report = 1;
+    } else if (strcmp(argv[i], "--check") == 0) {
+      checking = 1;
     } else if (strcmp(argv[i], "--param") == 0 && i + 1 < argc) {
       const char *kv = argv[++i], *eq = strchr(kv, '=');
       if (!eq || eq == kv) die(EXIT_LOADER, "--param `%s`: expected NAME=PATH", shown(kv));
@@ -829,6 +837,18 @@ int main(int argc, char **argv) {
     } else {
       usage();
     }
+  }
+  if (checking) {
+    /* Everything the real run checks before its first rule: the plan, the parameters and their placement,
+     * the kernel's Landlock ABI and seccomp. Exit 0 when it would go ahead, 1 (silently) otherwise. */
+    if (plan_fd <= 2 || i != argc) exit(1);
+    size_t size;
+    char *text = read_plan(plan_fd, &size);
+    struct plan plan = {0};
+    parse_plan(text, size, &plan);
+    if (plan.abi > 0 && landlock_abi() < plan.abi) exit(1);
+    if (plan.filter && !seccomp_available()) exit(1);
+    return 0;
   }
   if (plan_fd < 0 || i + 1 >= argc) usage();
   if (plan_fd <= 2) die(EXIT_LOADER, "--plan-fd %d: stdin, stdout and stderr belong to the command", plan_fd);

@@ -33,8 +33,8 @@ export function phaseTable(phases: readonly Record<string, number>[], nodeStart:
   for (const name of names) rows.push(`| ${name} | ${ms(median(phases.map((p) => p[name]!)))} |`);
   const sum = median(nodeStart.ms) + names.reduce((acc, name) => acc + median(phases.map((p) => p[name]!)), 0);
   rows.push(`| sum of the medians above | ${ms(sum)} |`);
-  rows.push(`| *measured: \`sbc exec\` whole process (median)* | *${ms(median(sbcExec.ms))}* |`);
-  return `| step of \`sbc exec\` (in-process, \`bench/exec/phases.mjs\`) | median ms |\n|---|---:|\n${rows.join("\n")}`;
+  rows.push(`| *measured: \`node bin/sbc.js exec\` whole process (median)* | *${ms(median(sbcExec.ms))}* |`);
+  return `| step of \`sbc exec\` through the Node CLI (in-process, \`bench/exec/phases.mjs\`) | median ms |\n|---|---:|\n${rows.join("\n")}`;
 }
 
 /** Replace what lies between the exec markers in `path`, leaving the rest of the document alone. */

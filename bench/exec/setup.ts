@@ -17,6 +17,8 @@ export { REPO };
 export const WORK = join(REPO, "node_modules", ".cache", "sbc-bench");
 export const LOADER = join(REPO, "native", "build", "sbc-loader");
 export const SBC_BIN = join(REPO, "bin", "sbc.js");
+/** The `sbc` command npm installs: a shell script with the `exec --preset` fast path, else the Node CLI. */
+export const SBC_CMD = join(REPO, "bin", "sbc");
 
 /** The plan that applies nothing: the loader's own cost (parse, no Landlock, no seccomp, execvp). */
 export const EMPTY_PLAN = "sbc-loader-plan 1\nabi 0\nhandled-fs 0x0\nhandled-net 0x0\nscoped 0x0\nrestrict-flags 0x0\nend\n";

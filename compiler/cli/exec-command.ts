@@ -129,9 +129,17 @@ export async function runExec(policy: string | undefined, argv: readonly string[
     const pipe = child.stdio[3] as NodeJS.WritableStream;
     pipe.on("error", () => undefined);
     pipe.end(plan.text);
-    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => child.kill(sig));
+    const forwarded = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+    for (const sig of forwarded) process.on(sig, () => child.kill(sig));
     child.on("error", (e) => resolve(fail(`cannot start the loader: ${e.message}`)));
-    // A command killed by a signal exits like a shell reports it: 128 + the signal number.
-    child.on("exit", (code, signal) => resolve(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 1) : 1)));
+    // Exit the way the command did, as the fast path in bin/sbc (which execs the loader in place) does: a
+    // command killed by a signal kills sbc with the same signal; 128 + its number if that signal cannot.
+    child.on("exit", (code, signal) => {
+      if (signal) {
+        for (const sig of forwarded) process.removeAllListeners(sig);
+        process.kill(process.pid, signal);
+      }
+      resolve(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 1) : 1));
+    });
   });
 }

@@ -1,0 +1,49 @@
+// Precompiles the presets into loader plans (dist/plans/<preset>.<arch>.plan), so that `sbc exec --preset NAME
+// -- CMD` can run without starting Node: bin/sbc hands the plan straight to native/build/sbc-loader. Each plan
+// is exactly what `sbc compile --preset NAME -t linux --arch ARCH` prints: Landlock ABI 7 with the parameters
+// left symbolic, so the loader substitutes the workspace, home and temp dir, and refuses (bin/sbc then falls
+// back to the full CLI) when they lie where the table was not computed for. Run by `npm run build`, after tsc.
+//
+//   node scripts/build-plans.mjs [--check]   --check: exit 1 if a plan on disk differs from a fresh one
+
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..");
+const OUT = join(REPO, "dist", "plans");
+const ARCHES = ["x86_64", "aarch64"];
+
+const load = (p) => import(pathToFileURL(join(REPO, "dist", p)).href);
+const { compilePolicy, presetNames } = await load("compiler/index.js");
+const { TARGETS } = await load("compiler/cli/targets.js");
+
+/** The plan text for one preset and arch, the way `sbc compile -t linux` makes it; throws on an error. */
+async function presetPlan(name, arch) {
+  const r = compilePolicy({ kind: "preset", name });
+  const errors = r.diagnostics.filter((d) => d.severity === "error");
+  if (!r.ir || errors.length) throw new Error(`preset ${name}: ${errors.map((d) => d.message).join("; ")}`);
+  const out = await TARGETS.linux.emit(r.ir, { arches: [arch], withSpans: false });
+  if (typeof out.output !== "string") throw new Error(`preset ${name} (${arch}): ${out.diagnostics.map((d) => d.message).join("; ")}`);
+  return out.output;
+}
+
+const check = process.argv.includes("--check");
+let stale = 0;
+mkdirSync(OUT, { recursive: true });
+for (const name of presetNames()) {
+  for (const arch of ARCHES) {
+    const file = join(OUT, `${name}.${arch}.plan`);
+    const text = await presetPlan(name, arch);
+    if (check) {
+      if (!existsSync(file) || readFileSync(file, "utf8") !== text) {
+        process.stderr.write(`build-plans: ${file} is stale\n`);
+        stale++;
+      }
+      continue;
+    }
+    writeFileSync(`${file}.tmp`, text);
+    renameSync(`${file}.tmp`, file);
+  }
+}
+process.exit(stale ? 1 : 0);

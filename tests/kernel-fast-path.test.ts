@@ -1,0 +1,108 @@
+// The `sbc exec --preset NAME -- CMD` fast path of bin/sbc: the precompiled plans are what `sbc compile -t
+// linux` emits today, the fast path is really taken where the loader accepts the plan (the command then runs
+// in the very process the caller spawned: no Node in between), it confines exactly like the Node CLI, it falls
+// back to the Node CLI where the plan's placement does not hold (a workspace inside /tmp), and both paths exit
+// the way the command did, signals included.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { childEnv, ensureBuilt } from "./support/cli.js";
+import { describeKernel, itKernel } from "./support/kernel.js";
+
+const REPO = join(import.meta.dirname, "..");
+const SBC = join(REPO, "bin", "sbc");
+const LOADER = join(REPO, "native", "build", "sbc-loader");
+
+describe("precompiled preset plans", () => {
+  it("are byte for byte what `sbc compile --preset NAME -t linux --arch ARCH` emits now", () => {
+    ensureBuilt();
+    const r = spawnSync(process.execPath, [join(REPO, "scripts", "build-plans.mjs"), "--check"], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+  });
+});
+
+let ws = "";
+let wsInTmp = "";
+let outside = "";
+let tmp = "";
+
+/** Runs `bin/sbc exec --preset P -- sh -c SCRIPT`; `pid` is the process the caller spawned. */
+function run(cwd: string, script: string, env: Record<string, string | undefined> = {}, preset = "workspace-write") {
+  const r = spawnSync(SBC, ["exec", "--preset", preset, "--", "sh", "-c", script], { cwd, encoding: "utf8", env: childEnv({ TMPDIR: tmp, ...env }), timeout: 30_000 });
+  return { status: r.status, signal: r.signal, out: r.stdout, err: r.stderr, pid: r.pid };
+}
+
+const PROBE = `echo hi > src/a.txt; echo src=$?; touch .git/x 2>/dev/null; echo git=$?; (echo x > OUTSIDE/x) 2>/dev/null; echo out=$?; echo $$`;
+
+describeKernel("the fast path of `sbc exec --preset`", () => {
+  beforeAll(() => {
+    ensureBuilt();
+    if (!existsSync(LOADER)) spawnSync(process.execPath, [join(REPO, "scripts", "build-native.mjs")], { stdio: "inherit" });
+    // Apart from /tmp and from each other: the placement the precompiled workspace-write plan assumes.
+    ws = mkdtempSync("/var/tmp/sbc-fast-ws-");
+    tmp = mkdtempSync("/var/tmp/sbc-fast-tmp-");
+    outside = mkdtempSync("/var/tmp/sbc-fast-out-");
+    wsInTmp = mkdtempSync("/tmp/sbc-fast-ws-");
+    for (const w of [ws, wsInTmp]) {
+      mkdirSync(join(w, ".git"));
+      mkdirSync(join(w, "src"));
+      writeFileSync(join(w, "src", "a.txt"), "");
+    }
+  });
+  afterAll(() => {
+    for (const d of [ws, tmp, outside, wsInTmp]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  itKernel("runs the command in the spawned process itself, confined like the Node CLI", () => {
+    const fast = run(ws, PROBE.replace("OUTSIDE", outside));
+    expect(fast.status, fast.err).toBe(0);
+    const lines = fast.out.trim().split("\n");
+    expect(lines.slice(0, 3)).toEqual(["src=0", "git=1", "out=2"]);
+    // No Node in between: the shell is the process the caller spawned.
+    expect(Number(lines[3])).toBe(fast.pid);
+    expect(existsSync(join(ws, ".git", "x"))).toBe(false);
+    expect(existsSync(join(outside, "x"))).toBe(false);
+
+    const slow = run(ws, PROBE.replace("OUTSIDE", outside), { SBC_NO_FAST_PATH: "1" });
+    expect(slow.status, slow.err).toBe(0);
+    const slowLines = slow.out.trim().split("\n");
+    expect(slowLines.slice(0, 3)).toEqual(lines.slice(0, 3));
+    expect(Number(slowLines[3])).not.toBe(slow.pid);
+  });
+
+  itKernel("read-only and full-access take it too", () => {
+    const ro = run(ws, "echo > src/b.txt 2>/dev/null; echo w=$?; cat /etc/hostname >/dev/null; echo r=$?; echo $$", {}, "read-only");
+    expect(ro.out.trim().split("\n")).toEqual(["w=2", "r=0", String(ro.pid)]);
+    const full = run(ws, `echo x > ${outside}/full && echo w=$?; echo $$`, {}, "full-access");
+    expect(full.out.trim().split("\n")).toEqual(["w=0", String(full.pid)]);
+    expect(existsSync(join(outside, "full"))).toBe(true);
+  });
+
+  itKernel("falls back to the Node CLI where the plan's placement does not hold: a workspace inside /tmp", () => {
+    const r = run(wsInTmp, PROBE.replace("OUTSIDE", outside));
+    expect(r.status, r.err).toBe(0);
+    const lines = r.out.trim().split("\n");
+    expect(lines.slice(0, 3)).toEqual(["src=0", "git=1", "out=2"]);
+    expect(Number(lines[3])).not.toBe(r.pid);
+    expect(r.err).toBe("");
+  });
+
+  itKernel("exits the way the command did on both paths: its status, or the signal that killed it", () => {
+    for (const env of [{}, { SBC_NO_FAST_PATH: "1" }]) {
+      expect(run(ws, "exit 7", env).status).toBe(7);
+      const killed = run(ws, "kill -TERM $$", env);
+      expect({ status: killed.status, signal: killed.signal }).toEqual({ status: null, signal: "SIGTERM" });
+    }
+  });
+
+  itKernel("other forms and unknown presets go to the Node CLI", () => {
+    const r = spawnSync(SBC, ["exec", "--preset", "no-such-preset", "--", "true"], { cwd: ws, encoding: "utf8", env: childEnv() });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/unknown preset `no-such-preset`/);
+    const v = spawnSync(SBC, ["--version"], { encoding: "utf8", env: childEnv() });
+    expect(v.status).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
