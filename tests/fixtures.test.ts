@@ -22,7 +22,7 @@ const FIXTURES = join(import.meta.dirname, "..", "fixtures");
 const UPDATE = process.env.SBC_UPDATE_GOLDENS === "1";
 
 /** Inputs a case may have besides the files its policy reads. */
-const INPUTS = new Set(["policy.yaml", "params.json", "README.md"]);
+const INPUTS = new Set(["policy.yaml", "policy.sbc", "params.json", "README.md"]);
 const OUTPUTS = ["ir.json", "diagnostics.txt", "seccomp.x86_64.txt", "landlock.json"] as const;
 
 interface Outcome {
