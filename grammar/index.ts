@@ -2,7 +2,7 @@
 // gives (for the compiler). Importing this module is cheap: chevrotain is loaded and the parser built only
 // when the first DSL file is parsed.
 
-import { diag, type Diagnostic } from "../compiler/diagnostics/diagnostic.js";
+import { diag, sortDiagnostics, type Diagnostic } from "../compiler/diagnostics/diagnostic.js";
 import { span, type Source } from "../compiler/diagnostics/source.js";
 import { MAX_NESTING, type YamlDocument } from "../compiler/language/yaml-source.js";
 import type { DslFile } from "./ast.js";
@@ -55,7 +55,7 @@ export function parseDsl(source: Source): DslParseResult {
   parser.input = lexed.tokens;
   const cst = parser.file();
   diagnostics.push(...syntaxDiagnostics(source, parser.errors));
-  if (diagnostics.length) return { diagnostics };
+  if (diagnostics.length) return { diagnostics: sortDiagnostics(diagnostics) };
   const ast = cstToAst(source, cst, lexed.comments);
   const d = dslToDocument(ast);
   return d.doc ? { ast, doc: d.doc, diagnostics: d.diagnostics } : { ast, diagnostics: d.diagnostics };

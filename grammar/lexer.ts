@@ -150,7 +150,7 @@ export function decodeString(raw: string): { value: string; issues: { kind: "unt
         issues.push({ kind: "escape", at: i, length: len, what: raw.slice(i, i + len) });
         i += len - 1;
       }
-    } else if (code < 0x20 || code === 0x7f) {
+    } else if (code < 0x20) {
       issues.push({ kind: "control", at: i, length: 1, what: `U+${hex4(code)}` });
       value += c;
     } else value += c;
@@ -166,13 +166,37 @@ function isEscapedQuote(raw: string): boolean {
   return n % 2 === 1;
 }
 
+/** The end of a single-quoted run `'...'` starting at `at`, on the same line, or undefined. */
+function singleQuoted(text: string, at: number): number | undefined {
+  for (let i = at + 1; i < text.length; i++) {
+    const c = text[i];
+    if (c === "\n" || c === "\r") return undefined;
+    if (c === "'") return i + 1;
+  }
+  return undefined;
+}
+
 /** Lex a whole file: tokens for the parser, comments for the printer, and lexical diagnostics. */
 export function lexDsl(source: Source): LexResult {
   const t = dslTokens();
   const r = t.lexer.tokenize(source.text);
   const diagnostics: Diagnostic[] = [];
+  let coveredUntil = -1;
   for (const e of r.errors) {
+    if (e.offset < coveredUntil) continue;
     const ch = String.fromCodePoint(source.text.codePointAt(e.offset)!);
+    const single = ch === "'" ? singleQuoted(source.text, e.offset) : undefined;
+    if (single !== undefined) {
+      // One diagnostic for `'text'`, not one per quote and one per character between them.
+      coveredUntil = single;
+      diagnostics.push(
+        diag("dslUnexpectedCharacter", "strings use double quotes, not `'`", {
+          span: span(source, e.offset, single),
+          help: `write \`${JSON.stringify(source.text.slice(e.offset + 1, single - 1))}\``,
+        }),
+      );
+      continue;
+    }
     const code = ch.codePointAt(0)!;
     const control = code < 0x20 || (code >= 0x7f && code <= 0x9f);
     diagnostics.push(
