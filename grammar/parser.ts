@@ -32,7 +32,7 @@ function buildParser(validate: boolean): DslParser {
 
   class Parser extends Base {
     constructor() {
-      super([...t.all], { recoveryEnabled: true, maxLookahead: 3, errorMessageProvider: dslErrorMessages(), skipValidations: !validate });
+      super([...t.all], { recoveryEnabled: true, maxLookahead: 2, errorMessageProvider: dslErrorMessages(), skipValidations: !validate });
       const $ = this as unknown as ParserDsl;
       const R = this as unknown as Record<string, Rule>;
       const words = (list: TokenType[], label: string) => $.OR(list.map((tok) => ({ ALT: () => $.CONSUME(tok, { LABEL: label }) })));

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import vm from "node:vm";
 import fc from "fast-check";
 import { parse as parseYamlText } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -320,6 +321,28 @@ describe("the parser", () => {
 
   it("is built once per process", () => {
     expect(dslParser()).toBe(dslParser());
+  });
+});
+
+describe("the railroad diagrams", () => {
+  it("the committed page draws one diagram per grammar rule with its local scripts only", () => {
+    const html = readFileSync(join(REPO, "docs", "dsl-syntax-diagrams.generated.html"), "utf8");
+    const refs = [...html.matchAll(/(?:src|href)='([^']+)'/g)].map((m) => m[1]!);
+    expect(refs.length).toBeGreaterThan(0);
+    for (const r of refs) {
+      expect(r.startsWith("./dsl-diagrams/"), r).toBe(true);
+      expect(existsSync(join(REPO, "docs", r)), r).toBe(true);
+    }
+    // Run the page's renderer (no DOM needed for the drawing itself) on the grammar embedded in the page.
+    const sandbox: Record<string, unknown> = {};
+    sandbox.window = sandbox;
+    vm.createContext(sandbox);
+    for (const f of ["vendor/railroad-diagrams.js", "src/diagrams_builder.js"]) vm.runInContext(readFileSync(join(REPO, "docs", "dsl-diagrams", f), "utf8"), sandbox);
+    const grammar = JSON.parse(/window\.serializedGrammar = (\[[\s\S]*?\]);\n<\/script>/.exec(html)![1]!) as { name: string }[];
+    sandbox.grammar = grammar;
+    const out = vm.runInContext("diagrams_builder.buildSyntaxDiagramsText(grammar)", sandbox) as string;
+    expect(grammar.map((r) => r.name)).toEqual(expect.arrayContaining(["file", "policy", "fsRule", "syscallRule", "test", "value", "list"]));
+    expect(out.match(/<svg/g)?.length).toBe(grammar.length);
   });
 });
 
