@@ -10,6 +10,7 @@ import vm from "node:vm";
 import fc from "fast-check";
 import { parse as parseYamlText } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
+import { renderHumanAll } from "../compiler/diagnostics/render.js";
 import { Source, type Span } from "../compiler/diagnostics/source.js";
 import { irToJson } from "../compiler/ir/serialize.js";
 import { compilePolicy } from "../compiler/passes/index.js";
@@ -321,6 +322,44 @@ describe("the parser", () => {
 
   it("is built once per process", () => {
     expect(dslParser()).toBe(dslParser());
+  });
+});
+
+/** Fenced blocks of one language in docs/language.md, with the line of their opening fence. */
+function docBlocks(language: string): { line: number; text: string }[] {
+  const lines = readFileSync(join(REPO, "docs", "language.md"), "utf8").split("\n");
+  const out: { line: number; text: string }[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i] !== "```" + language) continue;
+    const start = i + 1;
+    const body: string[] = [];
+    for (i++; i < lines.length && lines[i] !== "```"; i++) body.push(lines[i]!);
+    out.push({ line: start, text: body.join("\n") + "\n" });
+  }
+  return out;
+}
+
+describe("docs/language.md §15", () => {
+  const sbcBlocks = docBlocks("sbc");
+  const yamlBlocks = docBlocks("yaml");
+  const examples = sbcBlocks.filter((b) => !b.text.startsWith("# error example"));
+
+  it("shows each DSL block beside the YAML block it reads like (same document)", () => {
+    expect(examples.length).toBeGreaterThanOrEqual(10);
+    for (const b of examples) {
+      const twin = yamlBlocks.filter((y) => y.line < b.line).pop()!;
+      const whole = /^(?:sbc|policy)\b/m.test(b.text);
+      const dsl = parseDsl(new Source(`language.md:${b.line}`, whole ? b.text : `policy {\n${b.text}}\n`));
+      expect(dsl.diagnostics.map((d) => d.message), `language.md:${b.line}`).toEqual([]);
+      expect(dsl.doc!.value, `language.md:${b.line} against the YAML at line ${twin.line}`).toEqual(parseYamlText(twin.text));
+    }
+  });
+
+  it("shows the exact output of its error example", () => {
+    const example = sbcBlocks.find((b) => b.text.startsWith("# error example"))!;
+    const output = docBlocks("text").find((t) => t.line > example.line)!;
+    const r = parseDsl(new Source("example.sbc", example.text));
+    expect(renderHumanAll(r.diagnostics).trim()).toBe(output.text.trim());
   });
 });
 
