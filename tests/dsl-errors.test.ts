@@ -2,7 +2,8 @@
 // recovery reports several in one run; hostile input (deep nesting, control characters, bad bytes) is refused
 // with a diagnostic, never a crash. Errors past syntax come from the shared passes with the YAML codes.
 
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import fc from "fast-check";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderHumanAll } from "../compiler/diagnostics/render.js";
@@ -11,6 +12,7 @@ import { compilePolicy } from "../compiler/passes/index.js";
 import { decodeSource, loadSource } from "../compiler/passes/load-file.js";
 import { MAX_NESTING } from "../compiler/language/yaml-source.js";
 import { parseDsl } from "../grammar/index.js";
+import { REPO } from "./support/cli.js";
 import { tempDir } from "./support/tmp.js";
 
 /** `CODE line:col message` for each diagnostic of parsing `text`. */
@@ -193,6 +195,47 @@ describe("hostile and degenerate input", () => {
     writeFileSync(join(dir, "p.sbc"), Buffer.from([0x73, 0x62, 0x63, 0x20, 0x31, 0x0a, 0xff, 0xfe]));
     const r = compilePolicy({ kind: "file", path: "p.sbc" }, { cwd: dir });
     expect(r.diagnostics.map((d) => d.code)).toEqual(["SBC0102"]);
+  });
+});
+
+describe("never a crash", () => {
+  const RUNS = Number(process.env.SBC_PROPERTY_RUNS ?? 200);
+  const twins = readdirSync(join(REPO, "fixtures"))
+    .filter((c) => c.startsWith("ok-"))
+    .map((c) => readFileSync(join(REPO, "fixtures", c, "policy.sbc"), "utf8"));
+
+  /** Every diagnostic has a code and a span inside the text; the parse either fails or gives a document. */
+  const wellFormed = (text: string) => {
+    const r = parseDsl(new Source("t.sbc", text));
+    for (const d of r.diagnostics) {
+      expect(d.code).toMatch(/^SBC\d{4}$/);
+      expect(d.span, d.message).toBeDefined();
+      expect(d.span!.start).toBeGreaterThanOrEqual(0);
+      expect(d.span!.end).toBeLessThanOrEqual(text.length);
+      expect(d.message).not.toMatch(/\n/);
+    }
+    if (r.diagnostics.length === 0) expect(r.doc).toBeDefined();
+    else expect(r.doc).toBeUndefined();
+  };
+
+  it("property: any text gives diagnostics or a document, never an exception", () => {
+    const alphabet = fc.constantFrom(..."{}[],=\"\\#\n ab-_@.01".split(""), "allow ", "policy ", "sbc 1 ", "rule ", "errno ", "expect ", "path ");
+    fc.assert(fc.property(fc.oneof(fc.string({ unit: "binary", maxLength: 200 }), fc.array(alphabet, { maxLength: 80 }).map((a) => a.join(""))), wellFormed), { numRuns: RUNS });
+  });
+
+  it("property: a valid twin with a few characters deleted, doubled or replaced still never throws", () => {
+    const edit = fc.tuple(fc.constantFrom(...twins), fc.array(fc.tuple(fc.nat(), fc.constantFrom("", "{", "}", "[", "]", ",", '"', "x", "\n")), { minLength: 1, maxLength: 4 }));
+    fc.assert(
+      fc.property(edit, ([text, edits]) => {
+        let t = text;
+        for (const [at, insert] of edits) {
+          const i = at % (t.length + 1);
+          t = t.slice(0, i) + insert + t.slice(i + 1);
+        }
+        wellFormed(t);
+      }),
+      { numRuns: RUNS },
+    );
   });
 });
 
