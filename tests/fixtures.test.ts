@@ -55,10 +55,12 @@ function compileCase(dir: string): Outcome {
 
 /** fixtures/data/ holds inputs that are not policies (peer filters, foreign profiles), each with a provenance note. */
 const DATA_DIR = "data";
+/** fixtures/format/ holds the formatter's input/output pairs (tests/fmt.test.ts). */
+const FORMAT_DIR = "format";
 
 const cases = existsSync(FIXTURES)
   ? readdirSync(FIXTURES, { withFileTypes: true })
-      .filter((e) => e.isDirectory() && e.name !== DATA_DIR)
+      .filter((e) => e.isDirectory() && e.name !== DATA_DIR && e.name !== FORMAT_DIR)
       .map((e) => e.name)
       .sort()
   : [];

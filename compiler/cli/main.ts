@@ -95,6 +95,19 @@ export function buildProgram(): Command {
       process.exitCode = await runImport(format, file, opts);
     });
 
+  program
+    .command("fmt")
+    .description("format policies (.sbc through the DSL printer, YAML through Prettier); stdout unless --check or --write")
+    .argument("<files...>", "policy files (.sbc, .yaml or .yml)")
+    .option("--check", "list the files that are not formatted and exit 1 if there are any")
+    .option("--write", "rewrite the files that are not formatted (atomically)")
+    .addOption(formatOption())
+    .option("--no-color", "never colour the output")
+    .action(async (files: string[], opts) => {
+      const { runFmt } = await import("./fmt-command.js");
+      process.exitCode = await runFmt(files, opts);
+    });
+
   const execCommand = (parent: Command, name: string, description: string, debug: boolean) =>
     parent
       .command(name)
