@@ -5,10 +5,12 @@
 import { diag, sortDiagnostics, type Diagnostic } from "../compiler/diagnostics/diagnostic.js";
 import { span, type Source } from "../compiler/diagnostics/source.js";
 import { MAX_NESTING, type YamlDocument } from "../compiler/language/yaml-source.js";
+import type { CstNode } from "chevrotain";
+import { CODES } from "../compiler/diagnostics/codes.js";
 import type { DslFile } from "./ast.js";
 import { cstToAst } from "./cst-to-ast.js";
 import { lexDsl } from "./lexer.js";
-import { dslParser } from "./parser.js";
+import { dslParser, MAX_SYNTAX_ERRORS, TooManySyntaxErrors } from "./parser.js";
 import { syntaxDiagnostics } from "./syntax-messages.js";
 import { dslToDocument } from "./to-document.js";
 
@@ -33,7 +35,16 @@ export interface DslParseResult {
 
 export function parseDsl(source: Source): DslParseResult {
   const lexed = lexDsl(source);
-  const diagnostics = [...lexed.diagnostics];
+  const diagnostics = lexed.diagnostics.slice(0, MAX_SYNTAX_ERRORS);
+  if (lexed.diagnostics.length > MAX_SYNTAX_ERRORS) {
+    diagnostics.push(
+      diag("dslSyntax", `too many errors; stopped after ${MAX_SYNTAX_ERRORS}`, {
+        span: diagnostics[diagnostics.length - 1]!.span ?? span(source, 0, 0),
+        help: "this does not look like a DSL policy; is it the right file?",
+      }),
+    );
+    return { diagnostics };
+  }
   // A recursive-descent parser would exhaust the stack on absurd nesting; refuse it before parsing, as the
   // YAML reader does.
   let depth = 0;
@@ -53,9 +64,23 @@ export function parseDsl(source: Source): DslParseResult {
   }
   const parser = dslParser();
   parser.input = lexed.tokens;
-  const cst = parser.file();
+  let cst: CstNode | undefined;
+  try {
+    cst = parser.file();
+  } catch (e) {
+    if (!(e instanceof TooManySyntaxErrors)) throw e;
+  }
   diagnostics.push(...syntaxDiagnostics(source, parser.errors));
-  if (diagnostics.length) return { diagnostics: sortDiagnostics(diagnostics) };
+  if (!cst) {
+    const last = diagnostics.filter((d) => d.code === CODES.dslSyntax.code).pop();
+    diagnostics.push(
+      diag("dslSyntax", `too many errors; stopped after ${MAX_SYNTAX_ERRORS}`, {
+        span: last?.span ?? span(source, 0, 0),
+        help: "fix the first errors and run again; later ones are often consequences of them",
+      }),
+    );
+  }
+  if (diagnostics.length || !cst) return { diagnostics: sortDiagnostics(diagnostics) };
   const ast = cstToAst(source, cst, lexed.comments);
   const d = dslToDocument(ast);
   return d.doc ? { ast, doc: d.doc, diagnostics: d.diagnostics } : { ast, diagnostics: d.diagnostics };

@@ -15,6 +15,16 @@ export interface DslParser extends CstParser {
   file(): CstNode;
 }
 
+/** Syntax errors reported for one file at most; parsing stops at the next one. */
+export const MAX_SYNTAX_ERRORS = 25;
+
+/** Thrown (not a recognition exception, so chevrotain does not recover from it) to stop parsing. */
+export class TooManySyntaxErrors extends Error {
+  constructor() {
+    super(`more than ${MAX_SYNTAX_ERRORS} syntax errors`);
+  }
+}
+
 let instance: DslParser | undefined;
 
 /** The process's parser. `validate` runs chevrotain's grammar checks (tests do; the compiler skips them). */
@@ -200,6 +210,17 @@ function buildParser(validate: boolean): DslParser {
       });
 
       this.performSelfAnalysis();
+    }
+
+    /**
+     * Chevrotain's recovery inside a repetition recurses once per error it recovers from, so a file with
+     * thousands of errors in one block would exhaust the stack. Stop after MAX_SYNTAX_ERRORS: nobody reads
+     * more, and the rest are usually consequences of the first ones.
+     */
+    SAVE_ERROR(error: unknown): unknown {
+      const self = this as unknown as { _errors: unknown[] };
+      if (self._errors.length >= MAX_SYNTAX_ERRORS) throw new TooManySyntaxErrors();
+      return (Base.prototype as unknown as { SAVE_ERROR(e: unknown): unknown }).SAVE_ERROR.call(this, error);
     }
   }
 

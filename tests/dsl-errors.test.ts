@@ -12,6 +12,7 @@ import { compilePolicy } from "../compiler/passes/index.js";
 import { decodeSource, loadSource } from "../compiler/passes/load-file.js";
 import { MAX_NESTING } from "../compiler/language/yaml-source.js";
 import { parseDsl } from "../grammar/index.js";
+import { MAX_SYNTAX_ERRORS } from "../grammar/parser.js";
 import { REPO } from "./support/cli.js";
 import { tempDir } from "./support/tmp.js";
 
@@ -178,6 +179,18 @@ describe("hostile and degenerate input", () => {
     // Just under the limit parses (the schema then refuses the shape, but that is not a syntax error).
     const ok = `sbc 1 policy p { extends ${"[".repeat(MAX_NESTING - 1)}a${"]".repeat(MAX_NESTING - 1)} }`;
     expect(errors(ok)).toEqual([]);
+  });
+
+  it("stops after MAX_SYNTAX_ERRORS errors instead of exhausting the stack on thousands of them", () => {
+    const rules = Array.from({ length: 5000 }, (_, i) => `    allow read pth "/srv/${i}"`).join("\n");
+    const e = errors(`sbc 1\npolicy p {\n  filesystem {\n${rules}\n  }\n}\n`);
+    expect(e.length).toBe(MAX_SYNTAX_ERRORS + 1);
+    expect(e[MAX_SYNTAX_ERRORS]).toMatch(/^SBC1205 \d+:\d+ too many errors; stopped after 25$/);
+    const lexical = errors("$ ".repeat(10_000));
+    expect(lexical.length).toBe(MAX_SYNTAX_ERRORS + 1);
+    expect(lexical[MAX_SYNTAX_ERRORS]).toMatch(/too many errors; stopped after 25$/);
+    // The parser is usable again afterwards.
+    expect(errors("sbc 1 policy p {}")).toEqual([]);
   });
 
   it("an empty file, blank lines and comments only: no policy", () => {
