@@ -91,19 +91,43 @@ function didYouMean(found: IToken, words: readonly string[]): string | undefined
   return guess ? `did you mean \`${guess}\`?` : undefined;
 }
 
+/** Help that depends on what was found rather than on what was expected: the usual slips. */
+function foundHelp(found: IToken, ruleName: string): string | undefined {
+  switch (found.tokenType.name) {
+    case "EOF":
+      return "a closing `}` is missing: every `{` needs its `}`";
+    case "Comma":
+      return "a list is written in brackets: `[443, 8080]`";
+    case "Equals":
+      return "`=` only gives a parameter its default; elsewhere a keyword is followed by its value, as in `reason \"...\"`";
+    case "Sbc":
+      return ruleName === "policy" ? "`sbc 1` comes first, before `policy`" : undefined;
+    default:
+      return undefined;
+  }
+}
+
+const withHelp = (message: string, help: string | undefined) => (help ? `${message}${SEP}${help}` : message);
+
 export function dslErrorMessages(): IParserErrorMessageProvider {
   return {
     buildMismatchTokenMessage({ expected, actual, previous, ruleName }) {
       const contents = BLOCK_CONTENTS[ruleName];
       if (expected.name === "RCurly" && contents) {
         const where = ruleName === "policy" ? "the policy" : `\`${ruleName}\``;
-        const help = didYouMean(actual, contents.words) ?? contents.shape;
+        const help = foundHelp(actual, ruleName) ?? didYouMean(actual, contents.words) ?? contents.shape;
         return `expected ${contents.what} or \`}\` in ${where}, found ${describeFound(actual)}${SEP}${help}`;
       }
       if (expected.name === "LCurly" && ruleName === "policy") {
         return `expected \`{\`${after(previous, ruleName)}, found ${describeFound(actual)}${SEP}a policy is written \`policy NAME { ... }\`; quote a name that is not a single word`;
       }
-      return `expected ${describeType(expected)}${after(previous, ruleName)}, found ${describeFound(actual)}`;
+      if (ruleName === "test" && expected.name === "Word") {
+        return withHelp(
+          `expected what the test asks (an access class, \`connect\`, \`bind\`, \`unix\`, \`syscall\` or \`command\`)${after(previous, ruleName)}, found ${describeFound(actual)}`,
+          foundHelp(actual, ruleName) ?? "a test is `expect ANSWER QUERY VALUE`, e.g. `expect deny write \"/etc/passwd\"`",
+        );
+      }
+      return withHelp(`expected ${describeType(expected)}${after(previous, ruleName)}, found ${describeFound(actual)}`, foundHelp(actual, ruleName));
     },
     buildNotAllInputParsedMessage({ firstRedundant }) {
       const help =
@@ -118,16 +142,22 @@ export function dslErrorMessages(): IParserErrorMessageProvider {
       const found = actual[0]!;
       const firsts = expectedPathsPerAlt.flatMap((alt) => alt.map((path) => path[0]).filter((x): x is TokenType => x !== undefined));
       if (ruleName === "value" || ruleName === "scalar" || ruleName === "action") {
-        const what = ruleName === "action" ? "an action (a word such as `allow` or `kill-process`, or `errno NAME`)" : "a value (a word, a string, an integer or a list)";
-        return `expected ${what}${after(previous, ruleName)}, found ${describeFound(found)}${SEP}free text such as a path is written as a string: \`"..."\``;
+        const action = ruleName === "action";
+        const what = action ? "an action (a word such as `allow` or `kill-process`, or `errno NAME`)" : "a value (a word, a string, an integer or a list)";
+        const help =
+          foundHelp(found, ruleName) ??
+          (action
+            ? "actions: `allow`, `log`, `trap`, `errno`, `errno NAME`, `user-notif`, `kill-thread`, `kill-process`"
+            : 'free text such as a path is written as a string: `"..."`');
+        return withHelp(`expected ${what}${after(previous, ruleName)}, found ${describeFound(found)}`, help);
       }
       const described = orList(firsts.map(describeType));
-      const help = didYouMean(found, firsts.map((f) => (f.LABEL ?? f.name).replace(/^'|'$/g, "")));
-      return `expected ${described}${after(previous, ruleName)}, found ${describeFound(found)}${help ? SEP + help : ""}`;
+      const help = foundHelp(found, ruleName) ?? didYouMean(found, firsts.map((f) => (f.LABEL ?? f.name).replace(/^'|'$/g, "")));
+      return withHelp(`expected ${described}${after(previous, ruleName)}, found ${describeFound(found)}`, help);
     },
     buildEarlyExitMessage({ expectedIterationPaths, actual, previous, ruleName }) {
       const firsts = expectedIterationPaths.map((p) => p[0]).filter((x): x is TokenType => x !== undefined);
-      return `expected ${orList(firsts.map(describeType))}${after(previous, ruleName)}, found ${describeFound(actual[0]!)}`;
+      return withHelp(`expected ${orList(firsts.map(describeType))}${after(previous, ruleName)}, found ${describeFound(actual[0]!)}`, foundHelp(actual[0]!, ruleName));
     },
   };
 }

@@ -108,6 +108,17 @@ policy p {
     ]);
   });
 
+  it("helps with the usual slips: a bare comma list, `=` after a keyword, a missing `}`, `sbc` inside the policy", () => {
+    const help = (text: string) => parseDsl(new Source("t.sbc", text)).diagnostics.map((d) => d.help);
+    expect(help("sbc 1 policy p { network { allow connect ports 443, 8080 } }")).toEqual(["a list is written in brackets: `[443, 8080]`"]);
+    expect(help('sbc 1 policy p { description = "x" }')[0]).toMatch(/^`=` only gives a parameter its default/);
+    expect(help('sbc 1 policy p { filesystem { allow read path "/x"')).toEqual(["a closing `}` is missing: every `{` needs its `}`"]);
+    expect(help("policy p { sbc 1 }")).toEqual(["`sbc 1` comes first, before `policy`"]);
+    expect(errors("sbc 1 policy p { tests { expect allow } }")).toEqual([
+      "SBC1205 1:39 expected what the test asks (an access class, `connect`, `bind`, `unix`, `syscall` or `command`) after `allow`, found `}`",
+    ]);
+  });
+
   it("reports statements outside the policy block", () => {
     expect(errors('sbc 1\nfilesystem {\n  allow read path "/a"\n}\n')[0]).toBe("SBC1205 2:1 unexpected `filesystem` after the end of the policy");
   });
