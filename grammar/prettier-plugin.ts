@@ -1,7 +1,7 @@
 // A Prettier 3 plugin for `.sbc` files: the DSL parser as a Prettier parser and the DSL printer as a Prettier
 // printer, with Prettier's own comment placement (comments are kept beside the tree by the parser, attached
 // to the nearest statement, clause or value here, and printed where they were). `sbc fmt` uses it; so can
-// an editor's Prettier integration: `plugins: ["sbc/grammar/prettier-plugin"]`.
+// Prettier itself: `prettier --plugin ./node_modules/sbc/dist/grammar/prettier-plugin.js policy.sbc`.
 
 import type { AstPath, Doc, Plugin } from "prettier";
 import { Source } from "../compiler/diagnostics/source.js";

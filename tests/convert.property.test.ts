@@ -2,7 +2,8 @@
 // policy-arbitrary.ts) is written as a document tree (ir-to-document.ts), printed as YAML and as DSL, and
 // compiled again; the IR must come back identical (`irEquals`). The DSL text must also be a fixed point of
 // the formatter. And random document trees with tricky values in every free position (keywords, non-words,
-// escapes) print as DSL and as YAML and read back identical. Runs: SBC_PROPERTY_RUNS (default 150).
+// escapes) print as DSL and as YAML and read back identical. Comments inserted at random lines of either
+// syntax survive formatting and conversion both ways. Runs: SBC_PROPERTY_RUNS (default 150).
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -18,6 +19,8 @@ import { printBuiltDsl } from "../grammar/print.js";
 import { Source } from "../compiler/diagnostics/source.js";
 import { parseYaml } from "../compiler/language/yaml-source.js";
 import { parseDsl } from "../grammar/index.js";
+import { allCommentTexts } from "../compiler/language/document-comments.js";
+import { readDocument, writeDocument } from "../grammar/convert.js";
 import { documentArb, singleFileIrArb } from "./support/policy-arbitrary.js";
 
 const RUNS = Number(process.env.SBC_PROPERTY_RUNS ?? 150);
@@ -136,3 +139,67 @@ describe("document → text → document (the spelling of every value)", () => {
     );
   }, TIME);
 });
+
+describe("comments through conversions", () => {
+  /** `yaml` with comment lines and end-of-line comments inserted where `plan` says; returns the texts. */
+  function withComments(yaml: string, plan: readonly { line: number; own: boolean; indent: number }[]): { text: string; texts: string[] } {
+    const lines = yaml.split("\n");
+    const before = new Map<number, string[]>();
+    const texts: string[] = [];
+    plan.forEach((p, i) => {
+      const at = p.line % lines.length;
+      if (p.own) {
+        before.set(at, [...(before.get(at) ?? []), `${" ".repeat(p.indent)}# own ${i}`]);
+        texts.push(` own ${i}`);
+      } else if (lines[at]!.trim() !== "" && !lines[at]!.includes(" # ")) {
+        lines[at] += ` # end ${i}`;
+        texts.push(` end ${i}`);
+      }
+    });
+    const out = lines.flatMap((l, i) => [...(before.get(i) ?? []), l]);
+    return { text: out.join("\n"), texts: texts.sort() };
+  }
+  const commentTexts = (text: string, syntax: "dsl" | "yaml") => allCommentTexts(readDocument(new Source(`p.${syntax === "dsl" ? "sbc" : "yaml"}`, text), syntax).comments!).sort();
+  const planArb = fc.array(fc.record({ line: fc.nat(), own: fc.boolean(), indent: fc.constantFrom(0, 2, 4, 6) }), { maxLength: 8 });
+
+  it("every comment survives YAML → DSL → YAML, the IR does not change, and a second round changes nothing", () => {
+    fc.assert(
+      fc.property(singleFileIrArb, planArb, (ir, plan) => {
+        const doc = documentOf(ir);
+        const { text, texts } = withComments(documentToYaml(doc), plan);
+        expectSameIr(compileText("p.yaml", text), ir, text);
+        expect(commentTexts(text, "yaml"), text).toEqual(texts);
+        const read = readDocument(new Source("p.yaml", text), "yaml");
+        const dsl = writeDocument(read.value!, read.comments, "dsl");
+        expect(commentTexts(dsl, "dsl"), dsl).toEqual(texts);
+        expectSameIr(compileText("p.sbc", dsl), ir, dsl);
+        const readDsl = readDocument(new Source("p.sbc", dsl), "dsl");
+        const yaml = writeDocument(readDsl.value!, readDsl.comments, "yaml");
+        expect(commentTexts(yaml, "yaml"), yaml).toEqual(texts);
+        const again = readDocument(new Source("p.yaml", yaml), "yaml");
+        expect(writeDocument(again.value!, again.comments, "dsl"), yaml).toBe(dsl);
+      }),
+      { numRuns: RUNS },
+    );
+  }, TIME);
+
+  it("every comment survives formatting a DSL file and DSL → YAML → DSL; formatting is idempotent", async () => {
+    await fc.assert(
+      fc.asyncProperty(singleFileIrArb, planArb, async (ir, plan) => {
+        const built = documentToDsl(documentOf(ir));
+        const { text, texts } = withComments(printBuiltDsl(built.file, built.comments), plan);
+        const formatted = await prettierFormat(text, "dsl", "p.sbc");
+        expect(commentTexts(formatted, "dsl"), formatted).toEqual(texts);
+        expect(await prettierFormat(formatted, "dsl", "p.sbc")).toBe(formatted);
+        expectSameIr(compileText("p.sbc", formatted), ir, formatted);
+        const read = readDocument(new Source("p.sbc", text), "dsl");
+        const yaml = writeDocument(read.value!, read.comments, "yaml");
+        expect(commentTexts(yaml, "yaml"), yaml).toEqual(texts);
+        const back = readDocument(new Source("p.yaml", yaml), "yaml");
+        expect(commentTexts(writeDocument(back.value!, back.comments, "dsl"), "dsl")).toEqual(texts);
+      }),
+      { numRuns: Math.max(1, Math.ceil(RUNS / 3)) },
+    );
+  }, TIME);
+});
+
