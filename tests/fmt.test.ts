@@ -116,6 +116,11 @@ describe("the meaning check", () => {
     await expect(formatPolicy(source, "dsl", async (t) => t.replace("# keep me", ""))).rejects.toThrow(/lose or change a comment/);
   });
 
+  it("names Prettier's YAML printer when YAML output would change", async () => {
+    const yaml = new Source("p.yaml", "sbc: 1\ndescription: a\n");
+    await expect(formatPolicy(yaml, "yaml", async (t) => t.replace("a", "b"))).rejects.toThrow("formatting `p.yaml` (Prettier's YAML printer) would change its meaning");
+  });
+
   it("accepts Prettier's own output", async () => {
     const r = await formatPolicy(source, "dsl", prettierFormat);
     expect(r.formatted).toContain("# keep me");

@@ -63,7 +63,10 @@ export async function formatPolicy(source: Source, syntax: PolicySyntax, format:
   // The formatter's own output must mean what the input meant, comments included.
   const after = parsePolicy(new Source(source.path, formatted), syntax);
   if (after.value === undefined || !isDeepStrictEqual(after.value, before.value)) {
-    throw new Error(`formatting \`${source.path}\` would change its meaning${after.value === undefined ? " (the output does not parse)" : ""}; the file was left alone`);
+    // For YAML the printer is Prettier's: it is known to turn a quoted `\n` escape into a line break and lose
+    // the blanks around it. Say whose output it was, so the report reaches the right project.
+    const whose = syntax === "yaml" ? " (Prettier's YAML printer)" : "";
+    throw new Error(`formatting \`${source.path}\`${whose} would change its meaning${after.value === undefined ? " (the output does not parse)" : ""}; the file was left alone`);
   }
   // Statements may move (the printer has a fixed statement order), and their comments with them.
   if (!isDeepStrictEqual([...after.comments].sort(), [...before.comments].sort())) throw new Error(`formatting \`${source.path}\` would lose or change a comment; the file was left alone`);
