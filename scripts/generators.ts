@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { allCodes } from "../compiler/diagnostics/codes.js";
 import { POLICY_SCHEMA } from "../compiler/language/schema.js";
+import { diagramFiles } from "../grammar/diagrams.js";
 
 export const REPO_ROOT = join(import.meta.dirname, "..");
 
@@ -26,6 +27,7 @@ function diagnosticsDoc(): string {
     "09": "Command rules",
     "10": "Tests written in the policy",
     "11": "Importing foreign profiles",
+    "12": "DSL syntax",
     "20": "The seccomp target",
     "21": "The OCI seccomp target",
     "22": "The Landlock target",
@@ -79,5 +81,6 @@ export function generatedFiles(): GeneratedFile[] {
     { path: "compiler/language/schema-validator.generated.ts", content: standaloneValidator() },
     { path: "schema/policy.schema.json", content: JSON.stringify(POLICY_SCHEMA, null, 2) + "\n" },
     { path: "docs/diagnostics.md", content: diagnosticsDoc() },
+    ...diagramFiles(),
   ];
 }

@@ -22,7 +22,7 @@ const FIXTURES = join(import.meta.dirname, "..", "fixtures");
 const UPDATE = process.env.SBC_UPDATE_GOLDENS === "1";
 
 /** Inputs a case may have besides the files its policy reads. */
-const INPUTS = new Set(["policy.yaml", "params.json", "README.md"]);
+const INPUTS = new Set(["policy.yaml", "policy.sbc", "params.json", "README.md"]);
 const OUTPUTS = ["ir.json", "diagnostics.txt", "seccomp.x86_64.txt", "landlock.json"] as const;
 
 interface Outcome {
@@ -55,10 +55,12 @@ function compileCase(dir: string): Outcome {
 
 /** fixtures/data/ holds inputs that are not policies (peer filters, foreign profiles), each with a provenance note. */
 const DATA_DIR = "data";
+/** fixtures/format/ holds the formatter's input/output pairs (tests/fmt.test.ts). */
+const FORMAT_DIR = "format";
 
 const cases = existsSync(FIXTURES)
   ? readdirSync(FIXTURES, { withFileTypes: true })
-      .filter((e) => e.isDirectory() && e.name !== DATA_DIR)
+      .filter((e) => e.isDirectory() && e.name !== DATA_DIR && e.name !== FORMAT_DIR)
       .map((e) => e.name)
       .sort()
   : [];

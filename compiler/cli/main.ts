@@ -95,6 +95,33 @@ export function buildProgram(): Command {
       process.exitCode = await runImport(format, file, opts);
     });
 
+  program
+    .command("convert")
+    .description("rewrite a policy in the other syntax (DSL `.sbc` ⇄ YAML), comments kept")
+    .argument("<policy>", "policy file (.sbc, .yaml or .yml)")
+    .requiredOption("--to <syntax>", "the syntax to write: dsl or yaml")
+    .option("-o, --output <file>", "write the result to a file (atomically) instead of stdout")
+    .addOption(formatOption())
+    .option("-q, --quiet", "report errors only, not warnings")
+    .option("--no-color", "never colour the output")
+    .action(async (policy: string, opts) => {
+      const { runConvert } = await import("./convert-command.js");
+      process.exitCode = await runConvert(policy, opts);
+    });
+
+  program
+    .command("fmt")
+    .description("format policies (.sbc through the DSL printer, YAML through Prettier); stdout unless --check or --write")
+    .argument("<files...>", "policy files (.sbc, .yaml or .yml)")
+    .option("--check", "list the files that are not formatted and exit 1 if there are any")
+    .option("--write", "rewrite the files that are not formatted (atomically)")
+    .addOption(formatOption())
+    .option("--no-color", "never colour the output")
+    .action(async (files: string[], opts) => {
+      const { runFmt } = await import("./fmt-command.js");
+      process.exitCode = await runFmt(files, opts);
+    });
+
   const execCommand = (parent: Command, name: string, description: string, debug: boolean) =>
     parent
       .command(name)

@@ -92,6 +92,15 @@ export const CODES = {
   importUnknownSyscall: def("SBC1103", "import-unknown-syscall", "warning", "Syscall names sbc does not know were left out of the import; they get the default action."),
   importInterpreted: def("SBC1104", "import-interpreted", "warning", "Part of a profile is imported the way runtimes apply it, or narrower, rather than as written."),
 
+  // 12 — DSL syntax
+  dslUnexpectedCharacter: def("SBC1201", "dsl-unexpected-character", "error", "A character that cannot start any token of the DSL (outside strings and comments)."),
+  dslUnterminatedString: def("SBC1202", "dsl-unterminated-string", "error", "A DSL string has no closing `\"` on its line."),
+  dslInvalidEscape: def("SBC1203", "dsl-invalid-escape", "error", "A DSL string contains a backslash escape that JSON does not define."),
+  dslControlCharacter: def("SBC1204", "dsl-control-character", "error", "A DSL string contains a raw control character; write it as an escape."),
+  dslSyntax: def("SBC1205", "dsl-syntax", "error", "The DSL text does not follow the grammar (a missing brace, a misplaced or unknown word)."),
+  dslTooDeep: def("SBC1206", "dsl-too-deep", "error", "Lists or blocks in a DSL file nest deeper than any policy needs."),
+  dslIntegerRange: def("SBC1207", "dsl-integer-range", "error", "A DSL integer is too large to be represented exactly."),
+
   // 20 — the seccomp target
   seccompTooLarge: def("SBC2001", "seccomp-too-large", "error", "The compiled seccomp filter exceeds the kernel's limit of 4096 instructions."),
   seccompImpliedDeny: def("SBC2002", "seccomp-implied-deny", "warning", "A syscall rule allows what the network section forbids; on Linux the stricter of the two applies."),

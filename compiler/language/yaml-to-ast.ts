@@ -381,8 +381,8 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
       }
       const args = rawArgs.slice(0, 6).map((a, j) => {
         // YAML reads `0644` as the decimal 644; C readers expect octal. Refuse the ambiguity, as conditions do.
-        const node = doc.locate([...p, "args", j]).node;
-        const rawText = node?.range ? doc.source.text.slice(node.range[0], node.range[1]) : "";
+        const written = doc.locate([...p, "args", j]).value;
+        const rawText = doc.source.text.slice(written.start, written.end);
         const v = typeof a === "number" && /^[-+]?0\d/.test(rawText) ? parseValue(rawText) : parseValue(a);
         if (!v.ok) {
           report(v.issue, [...p, "args", j]);

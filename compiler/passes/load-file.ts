@@ -9,6 +9,7 @@ import { FORMAT_VERSION } from "../language/schema.js";
 import { checkSchema } from "../language/schema-check.js";
 import { yamlToAst } from "../language/yaml-to-ast.js";
 import { parseYaml } from "../language/yaml-source.js";
+import { isDslPath, parseDsl } from "../../grammar/index.js";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -43,7 +44,8 @@ export function decodeSource(path: string, bytes: Uint8Array): { source?: Source
 }
 
 export function loadSource(source: Source): { file?: PolicyFile; diagnostics: Diagnostic[] } {
-  const parsed = parseYaml(source);
+  // A `.sbc` file is the DSL; it gives the same document tree as YAML, so everything after this line is shared.
+  const parsed = isDslPath(source.path) ? parseDsl(source) : parseYaml(source);
   if (!parsed.doc) return { diagnostics: parsed.diagnostics };
   const doc = parsed.doc;
   const root = doc.value;

@@ -1,0 +1,246 @@
+// The DSL grammar as a chevrotain parser. One instance per process, built on the first `.sbc` file (building
+// analyses the grammar, which takes milliseconds that a YAML-only run should not pay). Error recovery is on,
+// so one run reports several syntax errors; the messages come from `syntax-messages.ts`, not chevrotain.
+
+import type { CstNode, CstParser, IToken, TokenType } from "chevrotain";
+import { ACCESS_CLASSES } from "../compiler/language/access.js";
+import { chevrotain } from "./chevrotain.js";
+import { dslTokens, KEYWORDS } from "./lexer.js";
+import { dslErrorMessages } from "./syntax-messages.js";
+
+/** Words that end an `errno` action instead of being its value (`expect errno syscall ptrace`). */
+export const ERRNO_STOP_WORDS: ReadonlySet<string> = new Set([...KEYWORDS, ...ACCESS_CLASSES, "connect", "bind", "unix", "syscall", "command"]);
+
+export interface DslParser extends CstParser {
+  file(): CstNode;
+}
+
+/** Syntax errors reported for one file at most; parsing stops at the next one. */
+export const MAX_SYNTAX_ERRORS = 25;
+
+/** Thrown (not a recognition exception, so chevrotain does not recover from it) to stop parsing. */
+export class TooManySyntaxErrors extends Error {
+  constructor() {
+    super(`more than ${MAX_SYNTAX_ERRORS} syntax errors`);
+  }
+}
+
+let instance: DslParser | undefined;
+
+/** The process's parser. `validate` runs chevrotain's grammar checks (tests do; the compiler skips them). */
+export function dslParser(options: { validate?: boolean } = {}): DslParser {
+  if (instance && !options.validate) return instance;
+  const built = buildParser(options.validate ?? false);
+  if (!options.validate) instance = built;
+  return built;
+}
+
+function buildParser(validate: boolean): DslParser {
+  const { CstParser: Base, tokenMatcher } = chevrotain();
+  const t = dslTokens();
+  const k = t.keyword;
+
+  class Parser extends Base {
+    constructor() {
+      super([...t.all], { recoveryEnabled: true, maxLookahead: 2, errorMessageProvider: dslErrorMessages(), skipValidations: !validate });
+      const $ = this as unknown as ParserDsl;
+      const R = this as unknown as Record<string, Rule>;
+      const words = (list: TokenType[], label: string) => $.OR(list.map((tok) => ({ ALT: () => $.CONSUME(tok, { LABEL: label }) })));
+      const keywordValue = (tok: TokenType) => {
+        $.CONSUME(tok, { LABEL: "keyword" });
+        $.SUBRULE(R.value, { LABEL: "value" });
+      };
+      const block = (tok: TokenType, item: () => CstNode) => {
+        $.CONSUME(tok, { LABEL: "keyword" });
+        $.CONSUME(t.LCurly, { LABEL: "open" });
+        $.MANY(() => $.SUBRULE(item, { LABEL: "items" }));
+        $.CONSUME(t.RCurly, { LABEL: "close" });
+      };
+
+      $.RULE("file", () => {
+        $.OPTION(() => $.SUBRULE(R.version));
+        $.OPTION2(() => $.SUBRULE(R.policy));
+      });
+      $.RULE("version", () => keywordValue(k.sbc));
+      $.RULE("policy", () => {
+        $.CONSUME(k.policy, { LABEL: "keyword" });
+        $.OPTION(() => words([t.Word, t.StringLiteral], "name"));
+        $.CONSUME(t.LCurly, { LABEL: "open" });
+        $.MANY(() => $.SUBRULE(R.statement, { LABEL: "statements" }));
+        $.CONSUME(t.RCurly, { LABEL: "close" });
+      });
+      $.RULE("statement", () =>
+        $.OR([
+          { ALT: () => $.SUBRULE(R.description) },
+          { ALT: () => $.SUBRULE(R.extends) },
+          { ALT: () => $.SUBRULE(R.params) },
+          { ALT: () => $.SUBRULE(R.filesystem) },
+          { ALT: () => $.SUBRULE(R.network) },
+          { ALT: () => $.SUBRULE(R.syscalls) },
+          { ALT: () => $.SUBRULE(R.commands) },
+          { ALT: () => $.SUBRULE(R.tests) },
+        ]),
+      );
+      $.RULE("description", () => keywordValue(k.description));
+      $.RULE("extends", () => keywordValue(k.extends));
+
+      $.RULE("params", () => block(k.params, R.param));
+      $.RULE("param", () => {
+        words([t.Word, t.StringLiteral], "name");
+        $.OPTION(() => {
+          $.CONSUME(t.Equals, { LABEL: "equals" });
+          $.SUBRULE(R.value, { LABEL: "default" });
+        });
+        $.MANY(() => $.SUBRULE(R.paramClause, { LABEL: "clauses" }));
+      });
+      $.RULE("paramClause", () => keywordValue(k.description));
+
+      $.RULE("filesystem", () => block(k.filesystem, R.fsRule));
+      $.RULE("fsRule", () => {
+        words([k.allow, k.deny], "head");
+        $.SUBRULE(R.value, { LABEL: "subject" });
+        $.MANY(() => $.SUBRULE(R.fsClause, { LABEL: "clauses" }));
+      });
+      $.RULE("fsClause", () => {
+        words([k.path, k.exact, k.glob, k.protect, k["if-missing"], k.reason], "keyword");
+        $.SUBRULE(R.value, { LABEL: "value" });
+      });
+
+      $.RULE("network", () => {
+        $.CONSUME(k.network, { LABEL: "keyword" });
+        $.OR([
+          {
+            ALT: () => {
+              $.CONSUME(t.LCurly, { LABEL: "open" });
+              $.MANY(() => $.SUBRULE(R.networkItem, { LABEL: "items" }));
+              $.CONSUME(t.RCurly, { LABEL: "close" });
+            },
+          },
+          { ALT: () => $.SUBRULE(R.value, { LABEL: "value" }) },
+        ]);
+      });
+      $.RULE("networkItem", () =>
+        $.OR([{ ALT: () => $.SUBRULE(R.networkSetting, { LABEL: "setting" }) }, { ALT: () => $.SUBRULE(R.netRule, { LABEL: "rule" }) }]),
+      );
+      $.RULE("networkSetting", () => {
+        words([k.mode, k.unix], "keyword");
+        $.SUBRULE(R.value, { LABEL: "value" });
+      });
+      $.RULE("netRule", () => {
+        words([k.allow, k.deny], "head");
+        $.SUBRULE(R.value, { LABEL: "subject" });
+        $.MANY(() => $.SUBRULE(R.netClause, { LABEL: "clauses" }));
+      });
+      $.RULE("netClause", () => {
+        words([k.protocol, k.hosts, k.ports, k.reason], "keyword");
+        $.SUBRULE(R.value, { LABEL: "value" });
+      });
+
+      $.RULE("syscalls", () => block(k.syscalls, R.syscallsItem));
+      $.RULE("syscallsItem", () =>
+        $.OR([{ ALT: () => $.SUBRULE(R.syscallsSetting, { LABEL: "setting" }) }, { ALT: () => $.SUBRULE(R.syscallRule, { LABEL: "rule" }) }]),
+      );
+      $.RULE("syscallsSetting", () => {
+        words([k.default, k["foreign-arch"]], "keyword");
+        $.SUBRULE(R.action, { LABEL: "value" });
+      });
+      $.RULE("syscallRule", () => {
+        $.CONSUME(k.rule, { LABEL: "head" });
+        $.SUBRULE(R.value, { LABEL: "subject" });
+        $.SUBRULE(R.action, { LABEL: "action" });
+        $.MANY(() => $.SUBRULE(R.syscallClause, { LABEL: "clauses" }));
+      });
+      $.RULE("syscallClause", () => {
+        words([k.args, k.reason], "keyword");
+        $.SUBRULE(R.value, { LABEL: "value" });
+      });
+      $.RULE("action", () =>
+        $.OR({
+          IGNORE_AMBIGUITIES: true,
+          DEF: [
+            {
+              ALT: () => {
+                $.CONSUME(k.errno, { LABEL: "errno" });
+                $.OPTION({ GATE: () => errnoValueFollows($.LA(1)), DEF: () => $.SUBRULE(R.scalar, { LABEL: "value" }) });
+              },
+            },
+            { ALT: () => $.SUBRULE2(R.scalar, { LABEL: "value" }) },
+          ],
+        }),
+      );
+
+      $.RULE("commands", () => block(k.commands, R.commandsItem));
+      $.RULE("commandsItem", () =>
+        $.OR([{ ALT: () => $.SUBRULE(R.commandsSetting, { LABEL: "setting" }) }, { ALT: () => $.SUBRULE(R.commandRule, { LABEL: "rule" }) }]),
+      );
+      $.RULE("commandsSetting", () => keywordValue(k.default));
+      $.RULE("commandRule", () => {
+        words([k.allow, k.prompt, k.forbidden], "head");
+        $.SUBRULE(R.value, { LABEL: "subject" });
+        $.MANY(() => $.SUBRULE(R.commandClause, { LABEL: "clauses" }));
+      });
+      $.RULE("commandClause", () => keywordValue(k.reason));
+
+      $.RULE("tests", () => block(k.tests, R.test));
+      $.RULE("test", () => {
+        $.CONSUME(k.expect, { LABEL: "head" });
+        $.SUBRULE(R.action, { LABEL: "action" });
+        $.CONSUME(t.Word, { LABEL: "query" });
+        $.SUBRULE(R.value, { LABEL: "subject" });
+        $.MANY(() => $.SUBRULE(R.testClause, { LABEL: "clauses" }));
+      });
+      $.RULE("testClause", () => {
+        words([k.protocol, k.args, k.name], "keyword");
+        $.SUBRULE(R.value, { LABEL: "value" });
+      });
+
+      $.RULE("value", () => $.OR([{ ALT: () => $.SUBRULE(R.scalar, { LABEL: "scalar" }) }, { ALT: () => $.SUBRULE(R.list, { LABEL: "list" }) }]));
+      $.RULE("scalar", () => words([t.Word, t.StringLiteral, t.Integer], "token"));
+      $.RULE("list", () => {
+        $.CONSUME(t.LBracket, { LABEL: "open" });
+        $.OPTION(() => {
+          $.SUBRULE(R.value, { LABEL: "items" });
+          $.MANY(() => {
+            $.CONSUME(t.Comma);
+            $.SUBRULE2(R.value, { LABEL: "items" });
+          });
+          $.OPTION2(() => $.CONSUME2(t.Comma));
+        });
+        $.CONSUME(t.RBracket, { LABEL: "close" });
+      });
+
+      this.performSelfAnalysis();
+    }
+
+    /**
+     * Chevrotain's recovery inside a repetition recurses once per error it recovers from, so a file with
+     * thousands of errors in one block would exhaust the stack. Stop after MAX_SYNTAX_ERRORS: nobody reads
+     * more, and the rest are usually consequences of the first ones.
+     */
+    SAVE_ERROR(error: unknown): unknown {
+      const self = this as unknown as { _errors: unknown[] };
+      if (self._errors.length >= MAX_SYNTAX_ERRORS) throw new TooManySyntaxErrors();
+      return (Base.prototype as unknown as { SAVE_ERROR(e: unknown): unknown }).SAVE_ERROR.call(this, error);
+    }
+  }
+
+  const errnoValueFollows = (next: IToken): boolean =>
+    tokenMatcher(next, t.Integer) || tokenMatcher(next, t.StringLiteral) || (tokenMatcher(next, t.Word) && !ERRNO_STOP_WORDS.has(next.image));
+
+  return new Parser() as unknown as DslParser;
+}
+
+/** The parts of chevrotain's protected DSL the grammar uses, with the rules as properties. */
+type Rule = (idx?: number) => CstNode;
+interface ParserDsl {
+  RULE(name: string, body: () => unknown): Rule;
+  CONSUME(tok: TokenType, opts?: { LABEL?: string }): IToken;
+  CONSUME2(tok: TokenType, opts?: { LABEL?: string }): IToken;
+  SUBRULE(rule: Rule, opts?: { LABEL?: string }): CstNode;
+  SUBRULE2(rule: Rule, opts?: { LABEL?: string }): CstNode;
+  OPTION(def: (() => unknown) | { GATE: () => boolean; DEF: () => unknown }): unknown;
+  OPTION2(def: () => unknown): unknown;
+  MANY(def: () => unknown): void;
+  OR(alts: { ALT: () => unknown }[] | { IGNORE_AMBIGUITIES: boolean; DEF: { ALT: () => unknown }[] }): unknown;
+  LA(i: number): IToken;
+}
