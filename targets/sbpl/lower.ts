@@ -8,12 +8,12 @@
 import { diag, type Diagnostic, type Label } from "../../compiler/diagnostics/diagnostic.js";
 import type { Span } from "../../compiler/diagnostics/source.js";
 import { evaluateFs } from "../../compiler/evaluator/evaluate.js";
-import type { Access } from "../../compiler/language/access.js";
+import { ACCESS_CLASSES, type Access } from "../../compiler/language/access.js";
 import { cidrContains, parseCidr, parseIp, type Cidr } from "../../compiler/language/values.js";
 import type { FsRule, IR, NetRule } from "../../compiler/ir/types.js";
 import { globLiteralDepth, hasWildcard, parsePath, type PathTemplate } from "../../compiler/paths.js";
 import { BASE_DEVICES, BASE_RULES, DEVICE_OPERATIONS, REMOTE_NETWORK_RULES, type BaseDevice } from "./base.js";
-import { accessesFor, FILE_OPERATION_ORDER, MOVE_OPERATIONS, type VnodeClass } from "./operations.js";
+import { accessesFor, FILE_OPERATION_ORDER, MOVE_OPERATIONS, VNODE_CLASSES, type VnodeClass } from "./operations.js";
 import { canonicalComponents, commentText, GlobRegexError, globToRegexes, MAX_LITERAL_BYTES, sbplRegexLiteral, sbplString, utf8Length } from "./strings.js";
 
 export interface SbplOptions {
@@ -206,7 +206,10 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
         }
       }
     }
-    const depth = rule.kind === "glob" ? globLiteralDepth(parts) : parts.length;
+    // Precedence is sbc's, applied to the paths as macOS spells them: `/tmp/x` is `/private/tmp/x`, one
+    // component deeper, so a rule about either spelling of a file is ranked against the other correctly.
+    const canonicalExtra = t.param === null && canonicalComponents(literalParts).length > literalParts.length ? 1 : 0;
+    const depth = (rule.kind === "glob" ? globLiteralDepth(parts) : parts.length) + canonicalExtra;
     lowered.push({ rule, index, region, rank: [depth, KIND_RANK[rule.kind], rule.layer, rule.effect === "deny" ? 1 : 0] });
   });
   if (diagnostics.some((d) => d.severity === "error")) return { defines: [], diagnostics };
@@ -269,17 +272,24 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
   const termsFor = (operation: string, vnode: VnodeClass): Term[] => {
     const need = accessesFor(operation, vnode);
     if (!need.length) return [];
-    const out: Term[] = [];
-    const seen = new Set<string>();
+    // The allows that grant every needed class, each with what is carved out of it: the denies of a
+    // needed class that may overlap it and outrank it (or whose rank depends on parameters), and for
+    // operations that move entries the guards around read denies.
+    const allows: { r: LoweredRule; denies: Set<LoweredRule>; guards: Set<(typeof guards)[number]> }[] = [];
     for (const r of lowered) {
       const grants = need.filter((a) => r.rule.access.includes(a));
       if (!grants.length) continue;
       if (grants.length < need.length) {
-        if (!coveredByBase(r, operation, covered)) noteNarrowing(narrowedRules, r.index, operation, need, grants, r.rule.effect);
+        if (!coveredByBase(r, operation, covered)) {
+          const everywhere = VNODE_CLASSES.every((v) => accessesFor(operation, v).join() === need.join());
+          noteNarrowing(narrowedRules, r.index, everywhere ? "" : `on ${VNODE_LABELS[vnode]}, `, operation, need, grants, r.rule.effect);
+        }
         if (r.rule.effect === "allow") continue;
       }
       if (r.rule.effect !== "allow") continue;
-      const carves: string[] = [];
+      // The base already grants this operation on this device, whatever the kind of file.
+      if (coveredByBase(r, operation, covered)) continue;
+      const denies = new Set<LoweredRule>();
       for (const s of lowered) {
         if (s.rule.effect !== "deny" || !need.some((a) => s.rule.access.includes(a)) || !mayOverlap(r.region, s.region)) continue;
         const cmp = compareRank(s, r);
@@ -294,41 +304,56 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
             }),
           );
         }
-        carves.push(...carvesOf(s.region));
+        denies.add(s);
       }
-      if (MOVE_OPERATIONS.includes(operation)) {
-        for (const g of guards) if (mayOverlap(r.region, g.region)) carves.push(...g.carves);
-      }
-      // A rule inside another allow that nothing is carved out of adds nothing.
-      if (lowered.some((t) => t !== r && subsumes(t, r, need, lowered))) continue;
+      const gs = new Set(MOVE_OPERATIONS.includes(operation) ? guards.filter((g) => mayOverlap(r.region, g.region)) : []);
+      allows.push({ r, denies, guards: gs });
+    }
+    // An allow inside another one's subtree adds nothing when everything carved out of the outer one
+    // (where it touches the inner one) is carved out of the inner one too.
+    const redundant = (a: (typeof allows)[number]): boolean =>
+      allows.some((t) => {
+        if (t === a || t.r.region.kind !== "subtree") return false;
+        const everything = t.r.region.path.root === null && t.r.region.anchor.length === 0;
+        if (!everything && (t.r.region.path.root !== a.r.region.path.root || !startsWith(a.r.region.anchor, t.r.region.anchor))) return false;
+        // Two allows over the same subtree: keep the first.
+        if (a.r.region.kind === "subtree" && t.r.region.path.root === a.r.region.path.root && t.r.region.anchor.length === a.r.region.anchor.length && t.r.index > a.r.index) return false;
+        for (const s of t.denies) if (mayOverlap(a.r.region, s.region) && !a.denies.has(s)) return false;
+        for (const g of t.guards) if (mayOverlap(a.r.region, g.region) && !a.guards.has(g)) return false;
+        return true;
+      });
+    const out: Term[] = [];
+    const seen = new Set<string>();
+    for (const a of allows) {
+      if (redundant(a)) continue;
+      const carves = [...[...a.denies].sort((x, y) => x.index - y.index).flatMap((s) => carvesOf(s.region)), ...[...a.guards].flatMap((g) => g.carves)];
       const unique = [...new Set(carves)];
-      const filter = filterOf(r.region);
+      const filter = filterOf(a.r.region);
       const text = unique.length ? `(require-all ${filter}\n${unique.map((c) => `  ${c}`).join("\n")})` : filter;
       if (seen.has(text)) continue;
       seen.add(text);
-      out.push({ comment: ruleComment(r.rule, r.index), text });
+      out.push({ comment: ruleComment(a.r.rule, a.r.index), text });
     }
     return out;
   };
 
   const fileSections: string[] = [];
-  const groups = new Map<string, { ops: string[]; dir: Term[]; other: Term[] }>();
+  const groups = new Map<string, { ops: string[]; byClass: Term[][] }>();
   for (const op of FILE_OPERATION_ORDER) {
-    const dir = termsFor(op, "directory");
-    const other = termsFor(op, "other");
-    if (!dir.length && !other.length) continue;
-    const key = JSON.stringify([dir, other]);
+    const byClass = VNODE_CLASSES.map((v) => termsFor(op, v));
+    if (byClass.every((t) => !t.length)) continue;
+    const key = JSON.stringify(byClass);
     const g = groups.get(key);
     if (g) g.ops.push(op);
-    else groups.set(key, { ops: [op], dir, other });
+    else groups.set(key, { ops: [op], byClass });
   }
-  for (const g of groups.values()) fileSections.push(renderFileRule(g.ops, g.dir, g.other));
+  for (const g of groups.values()) fileSections.push(renderFileRule(g.ops, g.byClass));
 
   for (const [index, clauses] of narrowedRules) {
     const r = ir.filesystem[index]!;
     const grants = r.effect === "allow";
     diagnostics.push(
-      diag("sbplNarrowed", `Seatbelt checks ${[...clauses].join("; ")}: the profile ${grants ? "grants none of them" : "denies all of them"} for ${describeRule(r)}`, {
+      diag("sbplNarrowed", `Seatbelt cannot ${grants ? "grant" : "deny"} exactly what ${describeRule(r)} says: ${[...clauses].join("; ")}`, {
         ...where(r.span),
         help: grants ? "grant the other classes too, or accept that macOS withholds these operations here" : "deny the other classes too, to say what macOS enforces",
       }),
@@ -373,6 +398,17 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
   if (diagnostics.some((d) => d.severity === "error")) return { defines: [], diagnostics };
 
   // ---- assembly ----
+  if (unrestricted(ir)) {
+    const text = [
+      `; Seatbelt profile for the sbc policy \`${commentText(ir.name)}\`, generated by sbc: do not edit.`,
+      ...(ir.description ? [`; ${commentText(ir.description)}`] : []),
+      "(version 1)",
+      "; the policy allows every file access and every socket, and denies nothing: no sandbox is the same thing",
+      "(allow default)",
+      "",
+    ].join("\n");
+    return { profile: text, defines: [], diagnostics };
+  }
   const lines: string[] = [];
   lines.push(`; Seatbelt profile for the sbc policy \`${commentText(ir.name)}\`, generated by sbc: do not edit.`);
   if (ir.description) lines.push(`; ${commentText(ir.description)}`);
@@ -385,7 +421,8 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
   if (fileSections.length) lines.push(...fileSections.flatMap((s) => [s]));
   else lines.push("; the policy grants no file access");
   lines.push("", "; ---- network ----", ...net.lines);
-  if (net.remote) for (const b of REMOTE_NETWORK_RULES) lines.push(`; ${b.reason}`, b.text);
+  // With `unix: allow`, the mDNSResponder socket is already covered.
+  if (net.remote) for (const b of REMOTE_NETWORK_RULES) if (ir.network.unix !== "allow" || !b.text.includes("unix-socket")) lines.push(`; ${b.reason}`, b.text);
   const body = lines.join("\n") + "\n";
   const finished = writer.finish(body, [...symbolic].sort());
   let text = finished.text;
@@ -397,14 +434,13 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
   return { profile: text, defines: options.params === "param" ? finished.defines : [], diagnostics };
 }
 
-/** `t` is an allow of every needed class over a subtree holding all of `r`'s region, and no deny touches it. */
-function subsumes(t: LoweredRule, r: LoweredRule, need: readonly Access[], all: readonly LoweredRule[]): boolean {
-  if (t.rule.effect !== "allow" || t.region.kind !== "subtree" || !need.every((a) => t.rule.access.includes(a))) return false;
-  const everything = t.region.path.root === null && t.region.anchor.length === 0;
-  if (!everything && (t.region.path.root !== r.region.path.root || !startsWith(r.region.anchor, t.region.anchor))) return false;
-  // Equal regions: keep the first of them.
-  if (t.region.path.root === r.region.path.root && t.region.anchor.length === r.region.anchor.length && r.region.kind === "subtree" && t.index > r.index) return false;
-  return !all.some((s) => s.rule.effect === "deny" && need.some((a) => s.rule.access.includes(a)) && mayOverlap(t.region, s.region));
+/** Every access everywhere, every socket, no deny: the policy restricts nothing Seatbelt checks. */
+function unrestricted(ir: IR): boolean {
+  const fs = ir.filesystem.some((r) => r.effect === "allow" && r.kind === "subtree" && r.path === "/" && r.access.length === ACCESS_CLASSES.length);
+  const net = ir.network.rules.some(
+    (r) => r.effect === "allow" && r.hosts === "any" && r.ops.length === 2 && r.protocols.length === 2 && r.ports.length === 1 && r.ports[0]![0] === 0 && r.ports[0]![1] === 65535,
+  );
+  return fs && net && ir.network.unix === "allow" && !ir.filesystem.some((r) => r.effect === "deny") && !ir.network.rules.some((r) => r.effect === "deny");
 }
 
 function ruleComment(rule: FsRule, index: number): string {
@@ -412,22 +448,53 @@ function ruleComment(rule: FsRule, index: number): string {
   return commentText(`rule ${index}: ${describeRule(rule)}${why ? ` — ${why}` : ""}`);
 }
 
-function noteNarrowing(map: Map<number, Set<string>>, index: number, operation: string, need: readonly Access[], has: readonly Access[], effect: string): void {
+function noteNarrowing(map: Map<number, Set<string>>, index: number, scope: string, operation: string, need: readonly Access[], has: readonly Access[], effect: string): void {
   const set = map.get(index) ?? new Set<string>();
-  const list = (xs: readonly Access[]) => xs.map((a) => `\`${a}\``).join(", ");
-  set.add(`${list(need)} with one operation, \`${operation}\`, and the rule ${effect === "allow" ? "grants" : "denies"} only ${list(has)}`);
+  const list = (xs: readonly Access[], and: string) => {
+    const q = xs.map((a) => `\`${a}\``);
+    return q.length > 1 ? `${q.slice(0, -1).join(", ")} ${and} ${q[q.length - 1]}` : q.join("");
+  };
+  const allowed = effect === "allow";
+  set.add(`${scope}${list(need, "and")} are one operation (\`${operation}\`) and the rule ${allowed ? "grants" : "denies"} only ${list(has, "and")}, so ${allowed ? `none of them is granted` : "all of them are denied"}`);
   map.set(index, set);
 }
 
-function renderFileRule(ops: readonly string[], dir: readonly Term[], other: readonly Term[]): string {
-  const same = JSON.stringify(dir) === JSON.stringify(other);
+/** The `vnode-type` filter for a set of kinds of file (`directory`, `regular`, `other`). */
+const VNODE_FILTERS: Readonly<Record<string, string>> = {
+  directory: "(vnode-type DIRECTORY)",
+  regular: "(vnode-type REGULAR-FILE)",
+  other: "(require-all (require-not (vnode-type DIRECTORY)) (require-not (vnode-type REGULAR-FILE)))",
+  "directory,regular": "(require-any (vnode-type DIRECTORY) (vnode-type REGULAR-FILE))",
+  "directory,other": "(require-not (vnode-type REGULAR-FILE))",
+  "regular,other": "(require-not (vnode-type DIRECTORY))",
+};
+const VNODE_LABELS: Readonly<Record<string, string>> = {
+  directory: "directories",
+  regular: "regular files",
+  other: "devices, sockets and FIFOs",
+  "directory,regular": "directories and regular files",
+  "directory,other": "everything but regular files",
+  "regular,other": "everything but directories",
+};
+
+function renderFileRule(ops: readonly string[], byClass: readonly (readonly Term[])[]): string {
   const indent = (s: string, n: number) => s.split("\n").map((l) => " ".repeat(n) + l).join("\n");
   const list = (ts: readonly Term[], n: number) => ts.map((t) => `${" ".repeat(n)}; ${t.comment}\n${indent(t.text, n)}`).join("\n");
-  if (same) return `(allow ${ops.join(" ")}\n${list(dir, 2)})`;
-  const parts: string[] = [];
-  const qualified = (vnode: string, ts: readonly Term[]) => `  (require-all ${vnode}\n    (require-any\n${list(ts, 6)}))`;
-  if (dir.length) parts.push(`  ; directories: the classes that apply to them (list)\n${qualified("(vnode-type DIRECTORY)", dir)}`);
-  if (other.length) parts.push(`  ; everything but directories (read)\n${qualified("(require-not (vnode-type DIRECTORY))", other)}`);
+  // Kinds of file with the same terms share one filter.
+  const classes = new Map<string, { kinds: string[]; terms: readonly Term[] }>();
+  byClass.forEach((terms, i) => {
+    if (!terms.length) return;
+    const key = JSON.stringify(terms);
+    const c = classes.get(key);
+    if (c) c.kinds.push(VNODE_CLASSES[i]!);
+    else classes.set(key, { kinds: [VNODE_CLASSES[i]!], terms });
+  });
+  const all = [...classes.values()];
+  if (all.length === 1 && all[0]!.kinds.length === VNODE_CLASSES.length) return `(allow ${ops.join(" ")}\n${list(all[0]!.terms, 2)})`;
+  const parts = all.map(({ kinds, terms }) => {
+    const k = kinds.join(",");
+    return `  ; ${VNODE_LABELS[k]}\n  (require-all ${VNODE_FILTERS[k]}\n    (require-any\n${list(terms, 6)}))`;
+  });
   return `(allow ${ops.join(" ")}\n${parts.join("\n")})`;
 }
 
@@ -481,6 +548,20 @@ interface NetItems {
   readonly remote: boolean;
 }
 
+/** Filters several to a line (a rule may list a thousand ports), within 110 columns. */
+function wrap(items: readonly string[], indent: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const x of items) {
+    if (line && indent + line.length + 1 + x.length > 110) {
+      lines.push(line);
+      line = x;
+    } else line = line ? `${line} ${x}` : x;
+  }
+  if (line) lines.push(line);
+  return lines.map((l) => " ".repeat(indent) + l).join("\n");
+}
+
 function coversLoopback(hosts: readonly string[]): boolean {
   const v4 = parseIp("127.0.0.1")!;
   const v6 = parseIp("::1")!;
@@ -509,6 +590,8 @@ function lowerNetwork(ir: IR, diagnostics: Diagnostic[]): NetItems {
         host = "*";
         narrowed(r, "cannot deny all of loopback exactly (`localhost` misses `::ffff:127.0.0.1`), so the profile denies these ports on every host", "deny the ports on every host to say what macOS enforces");
       }
+    } else if (r.hosts.includes("0.0.0.0/0") && r.hosts.includes("::/0")) {
+      host = "*";
     } else if (r.effect === "allow") {
       if (coversLoopback(r.hosts)) host = "localhost";
       narrowed(
@@ -554,8 +637,8 @@ function lowerNetwork(ir: IR, diagnostics: Diagnostic[]): NetItems {
     const a = [...new Set(allow[op])];
     const d = [...new Set(deny[op])];
     if (!a.length) continue;
-    if (!d.length) lines.push(`(allow ${op}\n${a.map((x) => `  ${x}`).join("\n")})`);
-    else lines.push(`(allow ${op}\n  (require-all\n    (require-any\n${a.map((x) => `      ${x}`).join("\n")})\n${d.map((x) => `    (require-not ${x})`).join("\n")}))`);
+    if (!d.length) lines.push(`(allow ${op}\n${wrap(a, 2)})`);
+    else lines.push(`(allow ${op}\n  (require-all\n    (require-any\n${wrap(a, 6)})\n${wrap(d.map((x) => `(require-not ${x})`), 4)}))`);
   }
   if (ir.network.unix === "allow") {
     lines.push(

@@ -9,6 +9,7 @@ import type { Access } from "../../compiler/language/access.js";
  * the ones peers' profiles use (Codex, sandbox-runtime, Nix, Chromium). Notes:
  * - `read` (a file's contents) and `list` (a directory's entries) are both `file-read-data` (and
  *   `file-read-xattr`); the profile tells them apart with `(vnode-type DIRECTORY)`, see ACCESS_VNODE.
+ *   `truncate` applies to regular files only, so `file-write-data` elsewhere needs `write` alone.
  * - `file-clone` (clonefile(2), `cp -c`) copies a file's contents without reading it, so it is a read.
  * - `write` covers the file's attributes too (mode, owner, times, flags, xattrs, ACL): Seatbelt checks them
  *   separately and Landlock does not restrict them, so they follow the contents. `file-write-setugid` is
@@ -34,9 +35,20 @@ export const FILE_OPERATIONS: Readonly<Record<Access, readonly string[]>> = {
   rename: ["file-write-create", "file-write-unlink", "file-link"],
 };
 
-/** The kind of file an access class applies to; classes not listed apply to every kind. */
-export type VnodeClass = "directory" | "other";
-export const ACCESS_VNODE: Readonly<Partial<Record<Access, VnodeClass>>> = { read: "other", list: "directory" };
+/**
+ * The kinds of file Seatbelt's `vnode-type` tells apart that matter here: directories, regular files, and
+ * everything else (devices, sockets, FIFOs). An access class applies to the kinds listed (all when absent):
+ * `read` to what is not a directory and `list` to directories (both are `file-read-data`), and `truncate`
+ * only to regular files, as in Landlock (truncating a device is meaningless), so writing `/dev/null` or a
+ * socket needs `write` alone.
+ */
+export type VnodeClass = "directory" | "regular" | "other";
+export const VNODE_CLASSES: readonly VnodeClass[] = ["directory", "regular", "other"];
+export const ACCESS_VNODE: Readonly<Partial<Record<Access, readonly VnodeClass[]>>> = {
+  read: ["regular", "other"],
+  list: ["directory"],
+  truncate: ["regular"],
+};
 
 /** Every file operation the table uses, in the order the profile lists them. */
 export const FILE_OPERATION_ORDER: readonly string[] = [
@@ -63,7 +75,7 @@ export function accessesFor(operation: string, vnode: VnodeClass): Access[] {
   const out: Access[] = [];
   for (const [a, ops] of Object.entries(FILE_OPERATIONS) as [Access, readonly string[]][]) {
     const only = ACCESS_VNODE[a];
-    if (ops.includes(operation) && (only === undefined || only === vnode)) out.push(a);
+    if (ops.includes(operation) && (only === undefined || only.includes(vnode))) out.push(a);
   }
   return out;
 }
