@@ -166,6 +166,26 @@ describe("SBPL strings", () => {
       expect(readSbpl(out.profile!).diagnostics).toEqual([]);
     }
   });
+
+  it("a deny glob over a hostile directory matches that directory's files and nothing else", () => {
+    for (const p of HOSTILE) {
+      const dir = p.replace(/[\\*?[\]]/g, "\\$&");
+      const text = `sbc: 1\nname: hostile\nfilesystem:\n  - allow: read-only\n    path: /w\n  - allow: read-only\n    path: /tmp\n  - deny: read\n    glob: ${JSON.stringify(dir + "/*.pem")}\n`;
+      const out = compile(text, "inline");
+      const profile = out.profile!;
+      for (const h of topLevelHeads(tokenize(profile))) expect(h).toMatch(/^(version 1|deny default|allow [a-z*-]+)$/);
+      const read = readSbpl(profile);
+      expect(read.diagnostics).toEqual([]);
+      const regexes = [...profile.matchAll(/\(require-not \(regex (#?"(?:[^"\\]|\\.)*")\)\)/g)].map((m) => tokenize(m[1]!)[0] as { v: string; raw: boolean });
+      expect(regexes.length).toBeGreaterThan(0);
+      for (const r of regexes) {
+        const re = sbplRegexToJs(r.raw ? r.v.replace(/\\"/g, '"') : r.v);
+        expect(re.test(canonicalPath(p) + "/key.pem"), `${p}: ${r.v}`).toBe(true);
+        expect(re.test(canonicalPath(p) + "/key.txt")).toBe(false);
+        expect(re.test(canonicalPath(p) + "x/key.pem")).toBe(false);
+      }
+    }
+  });
 });
 
 // ---- glob → regex ----
