@@ -166,16 +166,13 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
 
   // ---- rules and their regions ----
   const lowered: LoweredRule[] = [];
+  /** Inline mode: the rules each parameter without a value keeps out of the profile. */
+  const needValue = new Map<string, FsRule[]>();
   ir.filesystem.forEach((rule, index) => {
     const t = ruleTemplate(rule);
     if (t.param !== null) {
       if (!unbound.has(t.param) || options.params === "inline") {
-        diagnostics.push(
-          diag("sbplNeedsValue", `parameter \`${t.param}\` has no value, so \`${rule.path}\` cannot be written into the profile`, {
-            ...where(rule.span),
-            help: `bind it with \`--param ${t.param}=PATH\`, or compile with \`--sbpl-params\` to leave it to sandbox-exec's \`-D\``,
-          }),
-        );
+        needValue.set(t.param, [...(needValue.get(t.param) ?? []), rule]);
         return;
       }
       if (rule.kind === "glob") {
@@ -212,6 +209,16 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
     const depth = (rule.kind === "glob" ? globLiteralDepth(parts) : parts.length) + canonicalExtra;
     lowered.push({ rule, index, region, rank: [depth, KIND_RANK[rule.kind], rule.layer, rule.effect === "deny" ? 1 : 0] });
   });
+  for (const [param, rules] of needValue) {
+    const [first, ...rest] = rules;
+    diagnostics.push(
+      diag("sbplNeedsValue", `parameter \`${param}\` has no value, so \`${first!.path}\`${rest.length ? ` and ${rest.length} more path${rest.length > 1 ? "s" : ""}` : ""} cannot be written into the profile`, {
+        ...where(first!.span),
+        labels: rest.filter((r) => r.span).map((r) => ({ span: r.span!, message: `\`${r.path}\` too` }) satisfies Label),
+        help: `bind it with \`--param ${param}=PATH\`, or compile with \`--sbpl-params\` to leave it to sandbox-exec's \`-D\``,
+      }),
+    );
+  }
   if (diagnostics.some((d) => d.severity === "error")) return { defines: [], diagnostics };
 
   const filterOf = (r: Region): string => {
