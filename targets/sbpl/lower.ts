@@ -57,6 +57,9 @@ interface LoweredRule {
   readonly rank: readonly [number, number, number, number];
 }
 
+/** Access classes whose operations can move an entry away (see MOVE_OPERATIONS). */
+const MOVE_CLASSES: ReadonlySet<Access> = new Set<Access>(["create-file", "create-dir", "create-symlink", "create-special", "delete-file", "delete-dir", "rename"]);
+
 const KIND_RANK: Readonly<Record<FsRule["kind"], number>> = { subtree: 0, glob: 1, exact: 2 };
 
 /** An IR path's parameter and components (globs keep their escapes; a literal path has none). */
@@ -133,6 +136,11 @@ function occursIn(hay: readonly string[], needle: readonly string[], suffixOnly:
     if (needle.every((n, i) => hay[k + i] === n)) return true;
   }
   return false;
+}
+
+/** Every path of `inner` lies in the subtree `outer` (known only with the same root). */
+function within(inner: Region, outer: Region): boolean {
+  return outer.kind === "subtree" && inner.path.root === outer.path.root && startsWith(inner.anchor, outer.anchor);
 }
 
 /** Whether two regions may share a path (conservative: true when it cannot be ruled out). */
@@ -228,6 +236,15 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
     }
     return `(${r.kind === "exact" ? "literal" : "subpath"} ${writer.expr(r.path)})`;
   };
+  /** A deny's region as a positive filter (case-folded regexes; a subtree as both `literal` and `subpath`). */
+  const positiveOf = (r: Region): string => {
+    if (r.kind === "glob") {
+      const res = r.foldedRegexes!.map((x) => `(regex ${sbplRegexLiteral(x)})`);
+      return res.length === 1 ? res[0]! : `(require-any ${res.join(" ")})`;
+    }
+    const e = writer.expr(r.path);
+    return r.kind === "exact" ? `(literal ${e})` : `(require-any (literal ${e}) (subpath ${e}))`;
+  };
   const carvesOf = (r: Region): string[] => {
     if (r.kind === "glob") return r.foldedRegexes!.map((x) => `(require-not (regex ${sbplRegexLiteral(x)}))`);
     const e = writer.expr(r.path);
@@ -236,19 +253,44 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
   };
 
   // ---- move guards: what a read deny keeps in place ----
-  const guards: { region: Region; carves: string[]; rule: LoweredRule }[] = [];
+  /** `exempt`: subtrees a deeper allow makes readable again, where the guard does not apply. */
+  const guards: { region: Region; carves: string[]; rule: LoweredRule; exempt?: Region[] }[] = [];
   for (const s of lowered) {
     if (s.rule.effect !== "deny" || !s.rule.access.includes("read")) continue;
-    guards.push({ region: s.region, carves: carvesOf(s.region), rule: s });
+    // What a deeper allow makes readable again inside the deny may move freely (a scratch directory
+    // inside a denied /tmp): the guard is the deny's region without those allows.
+    const reopened = lowered.filter((a) => a.rule.effect === "allow" && a.rule.access.includes("read") && mayOverlap(a.region, s.region) && compareRank(a, s) === 1);
+    if (!reopened.length) guards.push({ region: s.region, carves: carvesOf(s.region), rule: s });
+    else {
+      const inner = [positiveOf(s.region), ...reopened.map((a) => `(require-not ${filterOf(a.region)})`)];
+      guards.push({ region: s.region, carves: [`(require-not (require-all ${inner.join(" ")}))`], rule: s, exempt: reopened.map((a) => a.region) });
+    }
     const { root, parts } = s.region.path;
     const glob = s.region.kind === "glob";
-    const literalCount = glob ? s.region.anchor.length : parts.length;
+    // The literal part as the kernel spells it (`/var/f` is `/private/var/f`, whose ancestors include
+    // `/private`). For a glob it is the directory its matches lie in, so it is an ancestor too.
+    const literal = s.region.anchor;
+    if (root !== null) {
+      // Params mode: the directories above the parameter are not known, so they cannot be kept in place.
+      // (An allow beneath the same parameter cannot reach above it.)
+      const moves = lowered.some((a) => a.rule.effect === "allow" && a.rule.access.some((c) => MOVE_CLASSES.has(c)) && a.region.path.root !== root);
+      if (moves) {
+        diagnostics.push(
+          diag("sbplNarrowed", `the directories above \`\${${root}}\` are not known in params mode, so moving one of them could take \`${s.rule.path}\` out of its read deny`, {
+            ...where(s.rule.span),
+            severity: "warning",
+            help: `bind \`${root}\` (inline mode) to keep its ancestors in place too`,
+          }),
+        );
+      }
+    }
+    /** How many of the glob's own components (as written) are literal. */
+    const literalCount = glob ? globLiteralDepth(parts) : parts.length;
     // Ancestors: every proper prefix of the literal part (for a glob, the literal part itself too), but
     // not `/`, which cannot move. Above a parameter nothing is known.
-    for (let k = root === null ? 1 : 0; k < (glob ? literalCount + 1 : literalCount); k++) {
-      const ref: PathRef = { root, parts: glob ? parts.slice(0, k).map(unescape) : parts.slice(0, k) };
-      const anchor = root === null ? canonicalComponents(ref.parts) : ref.parts;
-      const region: Region = { kind: "exact", path: ref, anchor };
+    for (let k = root === null ? 1 : 0; k < (glob ? literal.length + 1 : literal.length); k++) {
+      const ref: PathRef = { root, parts: literal.slice(0, k) };
+      const region: Region = { kind: "exact", path: ref, anchor: ref.parts };
       guards.push({ region, carves: carvesOf(region), rule: s });
     }
     if (s.region.kind === "glob") {
@@ -313,7 +355,9 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
         }
         denies.add(s);
       }
-      const gs = new Set(MOVE_OPERATIONS.includes(operation) ? guards.filter((g) => mayOverlap(r.region, g.region)) : []);
+      // An allow wholly inside a deny that outranks it grants nothing.
+      if ([...denies].some((s) => s.region.kind === "subtree" && within(r.region, s.region))) continue;
+      const gs = new Set(MOVE_OPERATIONS.includes(operation) ? guards.filter((g) => mayOverlap(r.region, g.region) && !(g.exempt ?? []).some((e) => within(r.region, e))) : []);
       allows.push({ r, denies, guards: gs });
     }
     // An allow inside another one's subtree adds nothing when everything carved out of the outer one
