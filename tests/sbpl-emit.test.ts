@@ -159,6 +159,24 @@ describe("SBPL move guards around read denies (S8)", () => {
     expect(ask(p, "file-read-data", "/Users/u/.ssh/id_rsa")).toBe("deny");
   });
 
+  it("leaves what a deeper allow reopens free to move (a scratch dir inside a denied /tmp)", () => {
+    const out = inline("filesystem:\n  - allow: read-write\n    path: /\n  - deny: read-write\n    path: /tmp\n  - allow: read-write\n    path: ${tmpdir}\n");
+    const p = read(out);
+    expect(ask(p, "file-write-create", "/private/tmp/sbc-test-tmpdir/build", "DIRECTORY")).toBe("allow");
+    expect(ask(p, "file-write-unlink", "/private/tmp/sbc-test-tmpdir/a.o")).toBe("allow");
+    expect(ask(p, "file-write-unlink", "/private/tmp/other")).toBe("deny");
+    expect(ask(p, "file-write-unlink", "/private/tmp", "DIRECTORY")).toBe("deny");
+    expect(ask(p, "file-write-unlink", "/private", "DIRECTORY")).toBe("deny");
+  });
+
+  it("in params mode says that the directories above a parameter cannot be kept in place", () => {
+    const ir = irOf("filesystem:\n  - allow: read-write\n    path: /\n  - deny: read\n    path: ${home}/.ssh\n");
+    const out = compileSbpl(ir, { params: "param" });
+    expect(codes(out)).toEqual([CODES.sbplNarrowed.code]);
+    expect(out.diagnostics[0]!.message).toContain("directories above `${home}`");
+    expect(out.profile).toContain('(require-not (literal (param "home")))');
+  });
+
   it("guards the fixed directories of a glob, and says what a `**` glob leaves open", () => {
     const g = inline("filesystem:\n  - allow: read-write\n    path: /w\n  - deny: read\n    glob: /w/*/key.pem\n  - deny: read\n    glob: /w/**/*.env\n");
     const q = read(g);

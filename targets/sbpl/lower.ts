@@ -119,7 +119,13 @@ function where(span: Span | undefined): { span?: Span } {
 
 /** 1 when `a` outranks `b`, -1 when `b` outranks `a`, 0 when equal, undefined when it depends on parameters. */
 function compareRank(a: LoweredRule, b: LoweredRule): number | undefined {
-  if (a.region.path.root !== b.region.path.root) return undefined;
+  if (a.region.path.root !== b.region.path.root) {
+    // A parameter's value is at least `/`, so a path beneath it is at least as deep as its own tail: deeper
+    // than a literal path with fewer components, whatever the value.
+    if (a.region.path.root !== null && b.region.path.root === null && a.rank[0] > b.rank[0]) return 1;
+    if (b.region.path.root !== null && a.region.path.root === null && b.rank[0] > a.rank[0]) return -1;
+    return undefined;
+  }
   for (let i = 0; i < 4; i++) if (a.rank[i] !== b.rank[i]) return a.rank[i]! > b.rank[i]! ? 1 : -1;
   return 0;
 }
