@@ -31,6 +31,7 @@ function diagnosticsDoc(): string {
     "20": "The seccomp target",
     "21": "The OCI seccomp target",
     "22": "The Landlock target",
+    "23": "The SBPL (Seatbelt) target",
   };
   const lines = [
     "<!-- Generated from compiler/diagnostics/codes.ts by `npm run gen`; do not edit. -->",

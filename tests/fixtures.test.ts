@@ -1,6 +1,7 @@
 // Golden tests over fixtures/<case>/: policy.yaml is compiled (with its own tests run) and every expected
 // output beside it is compared byte for byte: ir.json and seccomp.x86_64.txt (the filter's disassembly) when
-// it compiles, landlock.json (the ABI 7 table, with the test stand-ins for unbound parameters), and
+// it compiles, landlock.json (the ABI 7 table, with the test stand-ins for unbound parameters), profile.sb
+// (the Seatbelt profile, paths inline, from the same bound IR), and
 // diagnostics.txt when there are diagnostics (the compiler's and the targets'). `npm run test:update` rewrites the goldens; read that diff like code. A file in a case folder
 // that no test reads is an error, so stale goldens cannot linger.
 
@@ -17,13 +18,14 @@ import { bindIr } from "../compiler/ir/bind.js";
 import { testBindings } from "../compiler/passes/run-tests.js";
 import { tableToJson } from "../targets/landlock/emit.js";
 import { lowerLandlock } from "../targets/landlock/lower.js";
+import { compileSbpl } from "../targets/sbpl/index.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures");
 const UPDATE = process.env.SBC_UPDATE_GOLDENS === "1";
 
 /** Inputs a case may have besides the files its policy reads. */
 const INPUTS = new Set(["policy.yaml", "policy.sbc", "params.json", "README.md"]);
-const OUTPUTS = ["ir.json", "diagnostics.txt", "seccomp.x86_64.txt", "landlock.json"] as const;
+const OUTPUTS = ["ir.json", "diagnostics.txt", "seccomp.x86_64.txt", "landlock.json", "profile.sb"] as const;
 
 interface Outcome {
   outputs: Partial<Record<(typeof OUTPUTS)[number], string>>;
@@ -47,6 +49,10 @@ function compileCase(dir: string): Outcome {
     const l = lowerLandlock(bound, { abi: 7 });
     diagnostics.push(...l.diagnostics);
     if (l.table) outputs["landlock.json"] = tableToJson(l.table);
+    // The Seatbelt profile, paths inline, from the same bound IR.
+    const sb = compileSbpl(bound, { params: "inline" });
+    diagnostics.push(...sb.diagnostics);
+    if (sb.profile !== undefined) outputs["profile.sb"] = sb.profile;
   }
   if (diagnostics.length) outputs["diagnostics.txt"] = renderHumanAll(sortDiagnostics(diagnostics));
   const read = new Set(r.filesRead.filter((f) => f.startsWith(dir + "/")).map((f) => f.slice(dir.length + 1)));

@@ -6,14 +6,13 @@
 
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { constants as osConstants } from "node:os";
 import { join } from "node:path";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { compilePolicy, type PolicyInput } from "../passes/index.js";
 import { environmentBindings } from "../passes/environment.js";
 import { packageRoot } from "../package-root.js";
 import type { Arch } from "../linux-abi/index.js";
-import { EXIT_FINDINGS, UsageError } from "./exit.js";
+import { EXIT_FINDINGS, UsageError, exitLikeChild, forwardSignals } from "./exit.js";
 import { parseParams, printDiagnostics, throwIfEntryUnreadable } from "./output.js";
 
 /** The command could not be run under the policy (like env(1)'s 125): nothing of the command ran. */
@@ -40,7 +39,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   if ((policy === undefined) === (opts.preset === undefined)) throw new UsageError("name a policy file or a --preset, not both and not neither");
   if (!argv.length) throw new UsageError("name the command to run after `--`", "for example `sbc exec --preset workspace-write -- make test`");
   if (process.platform !== "linux") {
-    return fail(`sbc exec runs on Linux (Landlock and seccomp); this is ${process.platform}`, "on macOS use `sbc debug seatbelt` once the SBPL target is available");
+    return fail(`sbc exec runs on Linux (Landlock and seccomp); this is ${process.platform}`, "on macOS use `sbc debug seatbelt`, which runs the command under the policy compiled to a Seatbelt profile");
   }
   const loader = loaderPath();
   if (!existsSync(loader)) {
@@ -129,17 +128,8 @@ export async function runExec(policy: string | undefined, argv: readonly string[
     const pipe = child.stdio[3] as NodeJS.WritableStream;
     pipe.on("error", () => undefined);
     pipe.end(plan.text);
-    const forwarded = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-    for (const sig of forwarded) process.on(sig, () => child.kill(sig));
+    forwardSignals(child);
     child.on("error", (e) => resolve(fail(`cannot start the loader: ${e.message}`)));
-    // Exit the way the command did, as the fast path in bin/sbc (which execs the loader in place) does: a
-    // command killed by a signal kills sbc with the same signal; 128 + its number if that signal cannot.
-    child.on("exit", (code, signal) => {
-      if (signal) {
-        for (const sig of forwarded) process.removeAllListeners(sig);
-        process.kill(process.pid, signal);
-      }
-      resolve(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 1) : 1));
-    });
+    child.on("exit", (code, signal) => resolve(exitLikeChild(code, signal)));
   });
 }

@@ -46,10 +46,11 @@ export function buildProgram(): Command {
     .description("compile a policy (YAML) for a target")
     .argument("[policy]", "policy file")
     .option("--preset <name>", "compile a built-in preset instead of a file")
-    .requiredOption("-t, --target <target>", "what to emit: ir, seccomp (raw BPF), seccomp-c, seccomp-disasm, seccomp-json, oci-seccomp, landlock, landlock-c, linux")
+    .requiredOption("-t, --target <target>", "what to emit: ir, seccomp (raw BPF), seccomp-c, seccomp-disasm, seccomp-json, oci-seccomp, landlock, landlock-c, linux, sbpl (macOS Seatbelt)")
     .option("--abi <n>", "for landlock targets: the Landlock ABI to build the table for, 1–7 (default 7)")
     .addOption(new Option("--compat <level>", "for landlock targets: what a launcher does on an older kernel").choices(["best-effort", "soft-requirement", "hard-requirement"]))
     .option("--strict", "for landlock targets: make every narrowing an error instead of a warning")
+    .option("--sbpl-params", "for -t sbpl: pass every path as a sandbox-exec -D parameter (listed at the top of the profile) instead of writing it into the profile; parameters without a value stay for the caller to define")
     .option("--arch <arches>", "for seccomp targets: x86_64, aarch64, or both comma-separated (one multi-arch filter); default x86_64 (oci-seccomp: both)")
     .option("-o, --output <file>", "write the result to a file (atomically) instead of stdout")
     .option("-p, --param <name=path>", "bind a parameter (repeatable)", collectParam, [])
@@ -60,6 +61,10 @@ export function buildProgram(): Command {
     .option("--no-color", "never colour the output")
     .action(async (policy: string | undefined, opts) => {
       const { runCompile } = await import("./compile-command.js");
+      if (opts.sbplParams) {
+        if (opts.target !== "sbpl") throw new UsageError("--sbpl-params goes with `-t sbpl`");
+        opts.target = "sbpl-params";
+      }
       process.exitCode = await runCompile(policy, opts);
     });
 
@@ -141,6 +146,21 @@ export function buildProgram(): Command {
   execCommand(program, "exec", "run a command under a policy (Linux: Landlock and seccomp through the native loader)", false);
   const debug = program.command("debug").description("show what a target enforces, then run a command under it");
   execCommand(debug, "landlock", "print the effective Landlock rules after ABI negotiation and launch-time expansion, then run the command", true);
+
+  debug
+    .command("seatbelt")
+    .description("print the Seatbelt profile and the sandbox-exec command line, then run the command under it (macOS)")
+    .argument("[policy]", "policy file (or use --preset)")
+    .argument("[command...]", "the command and its arguments, after `--`")
+    .option("--preset <name>", "run under a built-in preset")
+    .option("-p, --param <name=path>", "bind a parameter (repeatable); built-ins default to this process's environment", collectParam, [])
+    .option("--no-color", "never colour the output")
+    .action(async (policy: string | undefined, command: string[], opts) => {
+      const { runSeatbelt } = await import("./seatbelt-command.js");
+      // With --preset the first word of the command lands in [policy].
+      const argv = opts.preset !== undefined && policy !== undefined ? [policy, ...command] : command;
+      process.exitCode = await runSeatbelt(opts.preset !== undefined ? undefined : policy, argv, opts);
+    });
 
   program
     .command("eval")

@@ -51,6 +51,12 @@ async function landlock(ir: IR, o: TargetOptions, format: "json" | "c"): Promise
   return { output: format === "json" ? tableToJson(r.table) : tableToCHeader(r.table, packageVersion()), diagnostics: r.diagnostics };
 }
 
+async function sbpl(ir: IR, params: "inline" | "param"): Promise<TargetOutput> {
+  const { compileSbpl } = await import("../../targets/sbpl/index.js");
+  const r = compileSbpl(ir, { params });
+  return { ...(r.profile !== undefined ? { output: r.profile } : {}), diagnostics: r.diagnostics };
+}
+
 export const TARGETS: Readonly<Record<string, { readonly description: string; readonly emit: Emitter }>> = {
   ir: { description: "the IR as JSON", emit: async (ir, o) => ({ output: irToJson(ir, { spans: o.withSpans }), diagnostics: [] }) },
   seccomp: { description: "seccomp-BPF: raw struct sock_filter bytes", emit: (ir, o) => seccomp(ir, o, "bin") },
@@ -74,6 +80,11 @@ export const TARGETS: Readonly<Record<string, { readonly description: string; re
       const restricts = t.handledAccessFs || t.handledAccessNet || t.scoped;
       return { output: buildPlan(restricts ? t : undefined, encode(s.filter.program)).text, diagnostics };
     },
+  },
+  sbpl: { description: "a macOS Seatbelt profile (SBPL) for sandbox-exec -p, paths written inline", emit: (ir) => sbpl(ir, "inline") },
+  "sbpl-params": {
+    description: "the Seatbelt profile with every path as a sandbox-exec -D parameter (the same as -t sbpl --sbpl-params)",
+    emit: (ir) => sbpl(ir, "param"),
   },
   "oci-seccomp": {
     description: "the syscalls section as a Docker/OCI seccomp profile",

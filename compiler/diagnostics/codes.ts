@@ -108,6 +108,18 @@ export const CODES = {
   // 22 — the Landlock target
   landlockNarrowed: def("SBC2201", "landlock-narrowed", "warning", "Landlock cannot express a rule exactly; the table enforces something strictly narrower (an error with --strict)."),
 
+  // 23 — SBPL: emitting profiles (the 2300s; targets/sbpl/lower.ts)
+  sbplNarrowed: def("SBC2301", "sbpl-narrowed", "warning", "Seatbelt cannot express a rule exactly; the profile enforces something strictly narrower, or the warning says what stays open."),
+  sbplSyscallsIgnored: def("SBC2302", "sbpl-syscalls-ignored", "warning", "Seatbelt has no syscall filter, so the policy's own syscall rules are not enforced on macOS."),
+  sbplNeedsValue: def("SBC2303", "sbpl-needs-value", "error", "A path needs a parameter's value to be written into the profile (inline mode, or a glob in param mode)."),
+  sbplStringTooLong: def("SBC2304", "sbpl-string-too-long", "error", "A path or regex would make a string literal longer than sandbox-exec accepts."),
+  sbplParamOrder: def("SBC2305", "sbpl-param-order", "warning", "In param mode, which of two rules anchored at different parameters is more specific is unknown; the profile lets the deny win."),
+
+  // 23 — SBPL: reading profiles (the 2350s; targets/sbpl/reader.ts)
+  sbplSyntax: def("SBC2351", "sbpl-syntax", "error", "An SBPL profile is not well-formed (unbalanced parentheses, a bad string or escape)."),
+  sbplUnsupported: def("SBC2352", "sbpl-unsupported", "error", "An SBPL profile uses a construct sbc's reader does not model (`import`, procedures, an unmodelled filter or regex feature)."),
+  sbplInvalidRule: def("SBC2353", "sbpl-invalid-rule", "error", "An SBPL form is malformed: a rule without an operation, a filter with the wrong arguments, an address Seatbelt rejects."),
+
   // 21 — the OCI seccomp target
   ociInexpressible: def("SBC2101", "oci-inexpressible", "error", "The IR cannot be written as an OCI seccomp profile that a runtime accepts with the same meaning."),
   ociNeedsRuntime: def("SBC2102", "oci-needs-runtime", "warning", "The exported profile needs something from whoever runs it (a notify listener) or differs from the IR where OCI has no words for it."),
