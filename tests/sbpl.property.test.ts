@@ -382,6 +382,13 @@ function checkFs(bound: IR, c: Compiled, paths: readonly string[], symbolic: Rea
   };
   const canonicals = [...new Set(paths.map((p) => macCanonical(queryPath(bound, p))))];
   checkMoveGuards(bound, c, canonicals, symbolic);
+  // No access class stands for set-id bits (operations.ts), so nothing may grant them — unless the policy
+  // restricts nothing at all and the profile is `(allow default)`, no sandbox, by design.
+  const noSandbox = c.profile.rules.some((r) => r.effect === "allow" && r.operations.includes("default"));
+  for (const canonical of noSandbox ? [] : canonicals) {
+    const v = ask(c, "file-write-setugid", { path: canonical, attrs: { "vnode-type": "REGULAR-FILE" } }, () => c.text);
+    if (v.decision === "allow") expect.fail(`${c.mode}: the profile grants file-write-setugid on ${canonical}\n${c.text}`);
+  }
   for (const canonical of canonicals) {
     for (const a of ACCESS_CLASSES) {
       const want = macVerdict(bound, a, canonical);
