@@ -231,10 +231,14 @@ describe("SBPL network", () => {
     expect(out.profile).toContain('(global-name "com.apple.trustd.agent")');
   });
 
-  it("remote hosts without unix sockets still get name resolution", () => {
+  it("remote hosts with unix sockets denied: the resolver socket stays closed, as the policy says, with a warning", () => {
     const out = inline("network:\n  rules:\n    - allow: connect\n      ports: [443]\n");
-    expect(out.profile).toContain('(remote unix-socket (path-literal "/private/var/run/mDNSResponder"))');
-    expect(out.profile).not.toContain("(remote unix-socket))");
+    expect(out.profile).not.toContain("mDNSResponder");
+    expect(out.profile).not.toContain("unix-socket");
+    expect(codes(out)).toEqual([CODES.sbplResolverClosed.code]);
+    const open = inline("network:\n  unix: allow\n  rules:\n    - allow: connect\n      ports: [443]\n");
+    expect(open.profile).toContain("(allow network-outbound (remote unix-socket))");
+    expect(codes(open)).toEqual([]);
   });
 
   it("the full-access preset is (allow default)", () => {
@@ -248,13 +252,15 @@ describe("SBPL network", () => {
     expect(out.profile).toContain('(remote tcp "localhost:3128")');
     expect(out.profile).not.toMatch(/\(local ip|127\.0\.0\.1/);
     expect(out.profile).not.toContain("mDNSResponder");
-    expect(out.diagnostics).toEqual([]);
+    // `localhost` misses the IPv4-mapped loopback the IR includes: announced on the rule.
+    expect(codes(out)).toEqual([CODES.sbplNarrowed.code]);
+    expect(out.diagnostics[0]!.message).toMatch(/::ffff:127\.0\.0\.1/);
   });
 
   it("a deny is carved out of the allow, not placed after it (S12)", () => {
     const out = inline("network:\n  rules:\n    - allow: connect\n      ports: [22, 443]\n    - deny: connect\n      hosts: loopback\n      ports: [22]\n");
     expect(out.profile).toContain('(require-not (remote tcp "*:22"))');
-    expect(codes(out)).toEqual([CODES.sbplNarrowed.code]);
+    expect(codes(out)).toEqual([CODES.sbplNarrowed.code, CODES.sbplResolverClosed.code]);
   });
 
   it("an allow for addresses Seatbelt cannot name is dropped, with a warning", () => {

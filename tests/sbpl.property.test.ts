@@ -13,8 +13,7 @@
 // spelling. Queries are asked in the canonical spelling.
 //
 // A few unannounced differences are excused, each by a predicate scoped to the emitter's construction with
-// its counterexample beside it (move guards, case-folded denies, the IPv4-mapped loopback, the resolver
-// socket, base devices). The run count comes from SBC_PROPERTY_RUNS (default 200).
+// its counterexample beside it (move guards, case-folded denies, base devices). The run count comes from SBC_PROPERTY_RUNS (default 200).
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -308,23 +307,6 @@ const isPrefix = (prefix: readonly string[], xs: readonly string[]) => prefix.le
 
 
 /**
- * `localhost` in a Seatbelt address misses the IPv4-mapped loopback `::ffff:127.0.0.1` (sandbox-runtime),
- * which the IR's `loopback` covers; the emitter announces this for a loopback deny but not for an allow.
- * Counterexample: fixture ok-network-loopback (`allow: [bind, connect], hosts: loopback`): connecting to
- * [::ffff:127.0.0.1]:22 is allowed by the IR and denied by `(remote ip "localhost:*")`, unannounced.
- */
-const MAPPED_LOOPBACK = "::ffff:127.0.0.1";
-
-/**
- * Once the policy reaches remote hosts the profile lets name resolution through: `(remote unix-socket
- * (path-literal "/private/var/run/mDNSResponder"))` (targets/sbpl/base.ts REMOTE_NETWORK_RULES), even when the
- * policy says `unix: deny`. Documented there, not announced.
- */
-function resolverSocketGrant(ir: IR, operation: string, path: string): boolean {
-  return operation === "network-outbound" && path === "/private/var/run/mDNSResponder" && ir.network.rules.some((r) => r.effect === "allow" && r.ops.includes("connect") && r.hosts === "any");
-}
-
-/**
  * Check every (access class, path) query: `bound` is the IR with every parameter bound (the reference), `c`
  * the profile compiled from it (or from its unbound form), `paths` the query paths in any spelling.
  */
@@ -425,7 +407,7 @@ function checkNet(ir: IR, c: Compiled, queries: readonly NetCase[], unixPaths: r
       const where = () => `${c.mode}: ${q.op} ${q.protocol} ${q.host}:${q.port} as ${op}; IR: ${want}\n${rules()}`;
       const v = ask(c, op, input, where);
       if (v.decision === "allow" && want === "deny") expect.fail(`the profile is wider than the IR: ${where()}\ndecided by: ${c.text.slice(v.span.start, v.span.end)}`);
-      if (v.decision === "deny" && want === "allow" && !announced(q) && q.host !== MAPPED_LOOPBACK) expect.fail(`the profile is narrower than the IR, unannounced: ${where()}`);
+      if (v.decision === "deny" && want === "allow" && !announced(q)) expect.fail(`the profile is narrower than the IR, unannounced: ${where()}`);
     }
   }
   const unix = evaluateUnix(ir);
@@ -436,7 +418,6 @@ function checkNet(ir: IR, c: Compiled, queries: readonly NetCase[], unixPaths: r
     ] as const) {
       const where = () => `${c.mode}: unix ${path} as ${op}; IR: ${unix}\n${rules()}`;
       const v = ask(c, op, { [side]: { kind: "unix", path } }, where);
-      if (v.decision === "allow" && unix === "deny" && resolverSocketGrant(ir, op, path)) continue;
       expect(v.decision, where()).toBe(unix);
     }
   }

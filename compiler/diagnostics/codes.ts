@@ -114,6 +114,7 @@ export const CODES = {
   sbplNeedsValue: def("SBC2303", "sbpl-needs-value", "error", "A path needs a parameter's value to be written into the profile (inline mode, or a glob in param mode)."),
   sbplStringTooLong: def("SBC2304", "sbpl-string-too-long", "error", "A path or regex would make a string literal longer than sandbox-exec accepts."),
   sbplParamOrder: def("SBC2305", "sbpl-param-order", "warning", "In param mode, which of two rules anchored at different parameters is more specific is unknown; the profile lets the deny win."),
+  sbplResolverClosed: def("SBC2306", "sbpl-resolver-closed", "warning", "The policy reaches remote hosts but denies unix sockets, and macOS resolves host names through a unix socket: names do not resolve under the profile."),
 
   // 23 — SBPL: reading profiles (the 2350s; targets/sbpl/reader.ts)
   sbplSyntax: def("SBC2351", "sbpl-syntax", "error", "An SBPL profile is not well-formed (unbalanced parentheses, a bad string or escape)."),

@@ -478,8 +478,18 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
   if (fileSections.length) lines.push(...fileSections.flatMap((s) => [s]));
   else lines.push("; the policy grants no file access");
   lines.push("", "; ---- network ----", ...net.lines);
-  // With `unix: allow`, the mDNSResponder socket is already covered.
-  if (net.remote) for (const b of REMOTE_NETWORK_RULES) if (ir.network.unix !== "allow" || !b.text.includes("unix-socket")) lines.push(`; ${b.reason}`, b.text);
+  // With `unix: allow`, the mDNSResponder socket is already covered; with `unix: deny` it stays closed, as the
+  // policy says, and the warning says what that costs on macOS.
+  if (net.remote) {
+    for (const b of REMOTE_NETWORK_RULES) if (!b.text.includes("unix-socket")) lines.push(`; ${b.reason}`, b.text);
+    if (ir.network.unix !== "allow")
+      diagnostics.push(
+        diag("sbplResolverClosed", "macOS resolves host names through mDNSResponder's unix socket, which the policy's `unix: deny` closes: programs under the profile can connect to addresses but not look up names", {
+          ...(ir.network.span ? { span: ir.network.span } : {}),
+          help: "allow unix sockets (`network: {unix: allow}`) if the command needs name resolution on macOS",
+        }),
+      );
+  }
   const body = lines.join("\n") + "\n";
   const finished = writer.finish(body, [...symbolic].sort());
   let text = finished.text;
@@ -642,8 +652,14 @@ function lowerNetwork(ir: IR, diagnostics: Diagnostic[]): NetItems {
     let host: string | undefined;
     if (r.hosts === "any") host = "*";
     else if (r.hosts === "loopback") {
-      if (r.effect === "allow") host = "localhost";
-      else {
+      if (r.effect === "allow") {
+        host = "localhost";
+        narrowed(
+          r,
+          "`localhost` is 127.0.0.1 and ::1: the IPv4-mapped `::ffff:127.0.0.1` that the policy's loopback includes stays closed on macOS",
+          "programs reach loopback as 127.0.0.1 or ::1; only one that uses the mapped form is affected",
+        );
+      } else {
         host = "*";
         narrowed(r, "cannot deny all of loopback exactly (`localhost` misses `::ffff:127.0.0.1`), so the profile denies these ports on every host", "deny the ports on every host to say what macOS enforces");
       }
