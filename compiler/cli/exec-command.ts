@@ -8,12 +8,12 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
-import { compilePolicy, type PolicyInput } from "../passes/index.js";
 import { environmentBindings } from "../passes/environment.js";
 import { packageRoot } from "../package-root.js";
 import type { Arch } from "../linux-abi/index.js";
 import { EXIT_FINDINGS, UsageError, exitLikeChild, forwardSignals } from "./exit.js";
-import { parseParams, printDiagnostics, throwIfEntryUnreadable } from "./output.js";
+import { compileForRun } from "./compile-for-run.js";
+import { parseParams, printDiagnostics } from "./output.js";
 
 /** The command could not be run under the policy (like env(1)'s 125): nothing of the command ran. */
 export const EXIT_CANNOT_RUN = 125;
@@ -51,16 +51,9 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   // ---- compile ----
   const cwd = process.cwd();
   const explicit = parseParams(opts.param);
-  const input: PolicyInput = policy !== undefined ? { kind: "file", path: policy } : { kind: "preset", name: opts.preset! };
   // Built-ins are always known parameters, so binding them all is safe whatever the policy uses.
-  const bindings = { ...environmentBindings(cwd), ...explicit };
-  const compiled = compilePolicy(input, { params: bindings });
-  if (policy !== undefined) throwIfEntryUnreadable(compiled);
-  const errors = compiled.diagnostics.filter((d) => d.severity === "error");
-  if (!compiled.ir || errors.length) {
-    printDiagnostics(errors, { format: "human", color: opts.color }, process.stderr);
-    return EXIT_FINDINGS;
-  }
+  const compiled = compileForRun(policy, opts.preset, { ...environmentBindings(cwd), ...explicit }, opts.color);
+  if ("status" in compiled) return compiled.status;
   const ir = compiled.ir;
 
   // ---- what the kernel offers ----

@@ -5,11 +5,11 @@
 
 import { spawn } from "node:child_process";
 import { realpathSync } from "node:fs";
-import { compilePolicy, type PolicyInput } from "../passes/index.js";
 import { environmentBindings } from "../passes/environment.js";
 import { EXIT_FINDINGS, UsageError, exitLikeChild, forwardSignals } from "./exit.js";
 import { EXIT_CANNOT_RUN } from "./exec-command.js";
-import { parseParams, printDiagnostics, throwIfEntryUnreadable } from "./output.js";
+import { compileForRun } from "./compile-for-run.js";
+import { parseParams, printDiagnostics } from "./output.js";
 
 /** The only sandbox-exec sbc runs: an absolute path, never looked up in PATH (a planted copy would win). */
 export const SANDBOX_EXEC = "/usr/bin/sandbox-exec";
@@ -66,14 +66,8 @@ export async function runSeatbelt(policy: string | undefined, argv: readonly str
   const env = environmentBindings(process.cwd());
   // Built-ins are always known parameters, so binding them all is safe whatever the policy uses.
   const bindings = darwin ? canonicalBindings({ ...env, ...explicit }) : { ...env, ...explicit };
-  const input: PolicyInput = policy !== undefined ? { kind: "file", path: policy } : { kind: "preset", name: opts.preset! };
-  const compiled = compilePolicy(input, { params: bindings });
-  if (policy !== undefined) throwIfEntryUnreadable(compiled);
-  const errors = compiled.diagnostics.filter((d) => d.severity === "error");
-  if (!compiled.ir || errors.length) {
-    printDiagnostics(errors, { format: "human", color: opts.color }, process.stderr);
-    return EXIT_FINDINGS;
-  }
+  const compiled = compileForRun(policy, opts.preset, bindings, opts.color);
+  if ("status" in compiled) return compiled.status;
 
   const { compileSbpl, placeholder } = await import("../../targets/sbpl/index.js");
   const out = compileSbpl(compiled.ir, { params: "param" });

@@ -21,7 +21,12 @@ export interface SbplOptions {
 }
 
 export interface SbplOutput {
+  /** The profile text; undefined when there are errors. */
   readonly profile?: string;
+  /**
+   * The `-D KEY=VALUE` pairs sandbox-exec needs (param mode), sorted by key; [] inline. A parameter the IR
+   * has no value for appears with the value `${name}`: the caller must replace it with a canonical path.
+   */
   readonly defines: readonly (readonly [string, string])[];
   readonly diagnostics: Diagnostic[];
 }

@@ -1,0 +1,21 @@
+// The compile step of the commands that run a program under a policy (`exec`, `debug landlock`, `debug
+// seatbelt`): the policy named by a file or a preset, with the run's bindings; errors are printed the way every
+// command prints them, and an unreadable policy file is a usage error.
+
+import type { IR } from "../ir/types.js";
+import { compilePolicy, type Bindings, type PolicyInput } from "../passes/index.js";
+import { EXIT_FINDINGS } from "./exit.js";
+import { printDiagnostics, throwIfEntryUnreadable } from "./output.js";
+
+/** The IR to run under, or the exit status after the policy's errors were printed to stderr. */
+export function compileForRun(policy: string | undefined, preset: string | undefined, bindings: Bindings, color: boolean): { ir: IR } | { status: number } {
+  const input: PolicyInput = policy !== undefined ? { kind: "file", path: policy } : { kind: "preset", name: preset! };
+  const compiled = compilePolicy(input, { params: bindings });
+  if (policy !== undefined) throwIfEntryUnreadable(compiled);
+  const errors = compiled.diagnostics.filter((d) => d.severity === "error");
+  if (!compiled.ir || errors.length) {
+    printDiagnostics(errors, { format: "human", color }, process.stderr);
+    return { status: EXIT_FINDINGS };
+  }
+  return { ir: compiled.ir };
+}
