@@ -42,9 +42,14 @@ export function readDocument(source: Source, syntax: PolicySyntax): ReadDocument
   return { value: r.doc.value as Record<string, unknown>, comments: yamlComments(r.doc), diagnostics: r.diagnostics };
 }
 
+const YAML_MODELINE = /^\s*yaml-language-server:/;
+
 /** A document tree (and its comments) as text in `syntax`. Deterministic: same tree, same bytes. */
 export function writeDocument(value: Record<string, unknown>, comments: DocumentComments | undefined, syntax: PolicySyntax): string {
   if (syntax === "yaml") return documentToYaml(value, comments);
+  // `# yaml-language-server: $schema=…` tells a YAML editor which schema to use: it means nothing in a `.sbc`
+  // file, so it is not carried over (the presets start with one).
+  if (comments) comments = { ...comments, head: comments.head.filter((c) => !YAML_MODELINE.test(c)) };
   const built = documentToDsl(value, comments);
   return printBuiltDsl(built.file, built.comments);
 }

@@ -51,8 +51,10 @@ describe("YAML → DSL → YAML keeps the IR and the comments", () => {
       const back = convert(join(dir, "policy.sbc"), dsl.text, "dsl", "yaml");
       expect(irOf(join(dir, "policy.yaml"), back.text)).toBe(want);
       expect(dsl.comments).toEqual(commentsOf(file, text, "yaml"));
-      expect(back.comments).toEqual(dsl.comments);
-      expect(commentsOf("back.yaml", back.text, "yaml")).toEqual(dsl.comments);
+      // Every comment but the YAML editor's schema line, which a .sbc file leaves out.
+      const kept = dsl.comments.filter((c) => !c.startsWith("yaml-language-server:"));
+      expect(back.comments).toEqual(kept);
+      expect(commentsOf("back.yaml", back.text, "yaml")).toEqual(kept);
     });
   }
 });
@@ -124,6 +126,14 @@ describe("sbc convert", () => {
     expect([a.code, a.stderr]).toEqual([0, ""]);
     expect(a.stdout).toBe('# why this policy\n\nsbc 1\n\npolicy p {\n  filesystem {\n    allow read path "/usr" # system files\n  }\n}\n');
     expect(b.stdout).toBe(a.stdout);
+  });
+
+  it("leaves the YAML editor's schema line out of a .sbc file", async () => {
+    const dir = writeFiles(tempDir(), { "p.yaml": `# yaml-language-server: $schema=../schema/policy.schema.json\n${yaml}` });
+    const r = await sbc(["convert", "p.yaml", "--to", "dsl"], { cwd: dir });
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(r.stdout).not.toContain("yaml-language-server");
+    expect(r.stdout.startsWith("# why this policy\n")).toBe(true);
   });
 
   it("-o writes the file; the result converts back", async () => {

@@ -43,7 +43,7 @@ export function buildProgram(): Command {
 
   program
     .command("compile")
-    .description("compile a policy (YAML) for a target")
+    .description("compile a policy (YAML or the sbc DSL) for a target")
     .argument("[policy]", "policy file")
     .option("--preset <name>", "compile a built-in preset instead of a file")
     .requiredOption("-t, --target <target>", "what to emit: ir, seccomp (raw BPF), seccomp-c, seccomp-disasm, seccomp-json, oci-seccomp, landlock, landlock-c, linux, sbpl (macOS Seatbelt)")
