@@ -47,6 +47,26 @@ const blocks = DOCS.flatMap((f) => fencedBlocks(f, readFileSync(join(ROOT, f), "
 const policies = blocks.filter((b) => isPolicy(b.text));
 const fragments = blocks.filter((b) => !isPolicy(b.text));
 
+// A ```sbc block of README.md is the DSL twin of the ```yaml policy just before it: it compiles, its own
+// tests pass, and it gives the same IR.
+const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+const dslBlocks = fencedBlocks("README.md", readme, "sbc");
+
+describe("DSL policies in the README", () => {
+  it("has at least one", () => expect(dslBlocks.length).toBeGreaterThan(0));
+  for (const b of dslBlocks) {
+    it(b.id, () => {
+      const line = Number(b.id.split("#")[1]);
+      const before = policies.filter((p) => p.file === "README.md" && Number(p.id.split("#")[1]) < line).pop();
+      expect(before, `${b.id}: no \`\`\`yaml policy before it`).toBeDefined();
+      const dsl = compilePolicy({ kind: "text", path: `${b.id}.sbc`, text: b.text }, { runTests: true, cwd: ROOT });
+      const yaml = compilePolicy({ kind: "text", path: before!.id, text: before!.text }, { runTests: true, cwd: ROOT });
+      expect(dsl.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.code} ${d.message}`)).toEqual([]);
+      expect(irToJson(dsl.ir!)).toBe(irToJson(yaml.ir!));
+    });
+  }
+});
+
 describe("policies in the documentation", () => {
   it(`checks at least ${MIN_CHECKED} complete policies`, () => {
     expect(policies.length).toBeGreaterThanOrEqual(MIN_CHECKED);
