@@ -5,8 +5,9 @@
 // the way the command did, signals included.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { childEnv, ensureBuilt } from "./support/cli.js";
 import { describeKernel, itKernel } from "./support/kernel.js";
@@ -16,6 +17,20 @@ const SBC = join(REPO, "bin", "sbc");
 const LOADER = join(REPO, "native", "build", "sbc-loader");
 
 describe("precompiled preset plans", () => {
+  it("bin/sbc finds its package through a relative symlink (as npm links it), with CDPATH set", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sbc-link-"));
+    try {
+      mkdirSync(join(dir, ".bin"));
+      symlinkSync(relative(join(dir, ".bin"), SBC), join(dir, ".bin", "sbc"));
+      // Called as `.bin/sbc` with the directory itself in CDPATH: a `cd` that consults CDPATH prints where it went.
+      const r = spawnSync(".bin/sbc", ["--version"], { cwd: dir, encoding: "utf8", env: childEnv({ CDPATH: dir }) });
+      expect([r.status, r.stderr]).toEqual([0, ""]);
+      expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("are byte for byte what `sbc compile --preset NAME -t linux --arch ARCH` emits now", () => {
     ensureBuilt();
     const r = spawnSync(process.execPath, [join(REPO, "scripts", "build-plans.mjs"), "--check"], { encoding: "utf8" });
