@@ -3,6 +3,7 @@
 // presets, the meaning check that refuses a formatter which changes a policy, and the command's modes.
 // `npm run test:update` rewrites the .formatted and .error files; read that diff like code.
 
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -210,5 +211,22 @@ describe("Prettier is loaded only by the commands that format", () => {
   it("`sbc fmt` does (control)", async () => {
     const dir = writeFiles(tempDir(), { "p.sbc": policy });
     expect(prettierUrls(await loaded(["fmt", "--check", "p.sbc"], dir)).length).toBeGreaterThan(0);
+  });
+});
+
+describe("the plugin in Prettier itself", () => {
+  beforeAll(() => ensureBuilt());
+  it("loads by its package name, `sbc/prettier-plugin`, and formats like `sbc fmt`", async () => {
+    const messy = 'sbc 1\npolicy p {\nfilesystem {\n  allow   read path "/usr"   # system\n}\n}\n';
+    // Prettier's own CLI, resolving the plugin the way a project's .prettierrc names it.
+    const bin = join(REPO, "node_modules", "prettier", "bin", "prettier.cjs");
+    const dir = writeFiles(tempDir(), { "p.sbc": messy });
+    // Run from the package (it resolves `sbc` to itself, as a project resolves its dependency).
+    const viaPrettier = spawnSync(process.execPath, [bin, "--plugin", "sbc/prettier-plugin", join(dir, "p.sbc")], { cwd: REPO, encoding: "utf8" });
+    expect([viaPrettier.status, viaPrettier.stderr]).toEqual([0, ""]);
+    const ours = await sbc(["fmt", "p.sbc"], { cwd: dir });
+    expect(ours.code).toBe(0);
+    expect(viaPrettier.stdout).toBe(ours.stdout);
+    expect(viaPrettier.stdout).toContain('allow read path "/usr" # system');
   });
 });
