@@ -53,7 +53,7 @@ const firstDsl = m("tokens") + m("build") + m("firstParse");
 
 const rows: [string, Phase | number, string][] = [
   ["load chevrotain (`require` of its one-file bundle)", "load", "once per process, on the first `.sbc` file"],
-  ["create the tokens and the lexer", "tokens", "once per process"],
+  ["create the token types (the scanner is our own loop)", "tokens", "once per process"],
   ["build the parser (`performSelfAnalysis`, validations skipped)", "build", "once per process"],
   [`first parse of \`bench/inputs/preset-${PRESET}.sbc\` (lex, parse, AST, document tree)`, "firstParse", "includes V8 warming up the parser"],
   ["later parses of the same file (median of each process's runs)", "steady", `${repeats} parses per process`],

@@ -3,7 +3,7 @@
 // expected (`unix allow`, `extends default`). Strings are lexed leniently and checked here, so one bad string
 // is one diagnostic and the parser still sees a string token.
 
-import type { IToken, Lexer, TokenType } from "chevrotain";
+import type { IToken, TokenType } from "chevrotain";
 import { diag, type Diagnostic } from "../compiler/diagnostics/diagnostic.js";
 import { span, type Source } from "../compiler/diagnostics/source.js";
 import type { DslComment } from "./ast.js";
@@ -63,11 +63,12 @@ export interface DslTokens {
   readonly Comment: TokenType;
   readonly keyword: Readonly<Record<Keyword, TokenType>>;
   readonly all: readonly TokenType[];
-  readonly lexer: Lexer;
 }
 
 let tokens: DslTokens | undefined;
 let keywordByImage: ReadonlyMap<string, TokenType> = new Map();
+/** The scanner's patterns in the order they are tried (the first that matches wins); no type: skipped. */
+let scanRules: readonly (readonly [RegExp, TokenType | undefined])[] = [];
 
 const tokenName = (k: string) => k.replace(/(^|-)([a-z])/g, (_, _d, c: string) => c.toUpperCase());
 
@@ -96,12 +97,21 @@ export function dslTokens(): DslTokens {
   // analyse and try). The parser still knows them as tokens, each also a Word.
   const keyword = Object.fromEntries(KEYWORDS.map((k) => [k, createToken({ name: tokenName(k), pattern: Lexer.NA, categories: [Word], label: `'${k}'` })])) as Record<Keyword, TokenType>;
   const all = [WhiteSpace, Comment, StringLiteral, Integer, LCurly, RCurly, LBracket, RBracket, Comma, Equals, ...Object.values(keyword), Identifier, Word];
-  const lexer = new Lexer(
-    [WhiteSpace, Comment, StringLiteral, Integer, LCurly, RCurly, LBracket, RBracket, Comma, Equals, Identifier],
-    { positionTracking: "onlyOffset", skipValidations: true },
-  );
   keywordByImage = new Map(KEYWORDS.map((k) => [k as string, keyword[k]]));
-  tokens = { Word, Identifier, StringLiteral, Integer, LCurly, RCurly, LBracket, RBracket, Comma, Equals, Comment, keyword, all, lexer };
+  tokens = { Word, Identifier, StringLiteral, Integer, LCurly, RCurly, LBracket, RBracket, Comma, Equals, Comment, keyword, all };
+  scanRules = [
+    [/[ \t\r\n]+/y, undefined],
+    [/#[^\n\r]*/y, Comment],
+    [/"(?:[^"\\\n\r]|\\[^\n\r]?)*"?/y, StringLiteral],
+    [/-?[0-9]+/y, Integer],
+    [/\{/y, LCurly],
+    [/\}/y, RCurly],
+    [/\[/y, LBracket],
+    [/\]/y, RBracket],
+    [/,/y, Comma],
+    [/=/y, Equals],
+    [new RegExp(WORD_PATTERN.source, "y"), Identifier],
+  ];
   return tokens;
 }
 
@@ -179,17 +189,46 @@ function singleQuoted(text: string, at: number): number | undefined {
   return undefined;
 }
 
+/**
+ * The scanner: the token patterns tried in order at each offset, the first match taken (as chevrotain's lexer
+ * does), words that are keywords retyped by lookup. A run of characters no pattern starts is one error at its
+ * first character. Our own loop rather than chevrotain's Lexer, whose construction alone costs the first DSL
+ * file about 5 ms (bench/dsl.ts); the tokens are the shape its lexer makes with `positionTracking: "onlyOffset"`.
+ */
+export function scan(text: string, t: DslTokens = dslTokens()): { tokens: IToken[]; comments: IToken[]; errors: { offset: number }[] } {
+  const tokens: IToken[] = [];
+  const comments: IToken[] = [];
+  const errors: { offset: number }[] = [];
+  let errorRun = false;
+  for (let at = 0; at < text.length; ) {
+    let matched = false;
+    for (const [re, type] of scanRules) {
+      re.lastIndex = at;
+      const m = re.exec(text);
+      if (!m) continue;
+      matched = true;
+      errorRun = false;
+      const image = m[0];
+      if (type) {
+        const kind = type === t.Identifier ? (keywordByImage.get(image) ?? type) : type;
+        const token = { image, startOffset: at, tokenType: kind, tokenTypeIdx: kind.tokenTypeIdx! } as IToken;
+        (type === t.Comment ? comments : tokens).push(token);
+      }
+      at += image.length;
+      break;
+    }
+    if (matched) continue;
+    if (!errorRun) errors.push({ offset: at });
+    errorRun = true;
+    at += text.codePointAt(at)! > 0xffff ? 2 : 1;
+  }
+  return { tokens, comments, errors };
+}
+
 /** Lex a whole file: tokens for the parser, comments for the printer, and lexical diagnostics. */
 export function lexDsl(source: Source): LexResult {
   const t = dslTokens();
-  const r = t.lexer.tokenize(source.text);
-  for (const tok of r.tokens) {
-    const k = tok.tokenType === t.Identifier ? keywordByImage.get(tok.image) : undefined;
-    if (k) {
-      tok.tokenType = k;
-      tok.tokenTypeIdx = k.tokenTypeIdx!;
-    }
-  }
+  const r = scan(source.text, t);
   const diagnostics: Diagnostic[] = [];
   let coveredUntil = -1;
   for (const e of r.errors) {
@@ -255,7 +294,7 @@ export function lexDsl(source: Source): LexResult {
       }
     }
   }
-  const comments: DslComment[] = ((r.groups.comments ?? []) as IToken[]).map((c) => ({
+  const comments: DslComment[] = r.comments.map((c) => ({
     kind: "comment",
     text: c.image,
     span: span(source, c.startOffset, c.startOffset + c.image.length),
