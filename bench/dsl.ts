@@ -7,15 +7,14 @@
 //   tsx bench/dsl.ts [--quick] [--no-write]
 
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { machine } from "./seccomp/setup.js";
+import { recordInDoc } from "./record.js";
 
 const REPO = join(import.meta.dirname, "..");
 const DOC = join(REPO, "docs", "benchmarks.md");
-const BEGIN = "<!-- bench:dsl:begin -->";
-const END = "<!-- bench:dsl:end -->";
 const PRESET = "workspace-write";
 const AIM_MS = 10;
 
@@ -77,11 +76,7 @@ ${runs} fresh Node processes (\`bench/dsl/phases.mjs\` on dist/), each timing ev
 ${table}`;
 console.log(body);
 if (write) {
-  const doc = readFileSync(DOC, "utf8");
-  const b = doc.indexOf(BEGIN);
-  const e = doc.indexOf(END);
-  if (b < 0 || e < b) throw new Error(`${DOC} has no ${BEGIN} … ${END} section`);
-  writeFileSync(DOC, `${doc.slice(0, b + BEGIN.length)}\n${body.trim()}\n${doc.slice(e)}`);
+  recordInDoc(DOC, "dsl", body);
   log(`recorded in docs/benchmarks.md`);
 }
 if (firstDsl > AIM_MS) {

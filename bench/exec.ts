@@ -13,7 +13,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join, relative } from "node:path";
 import { machine } from "./seccomp/setup.js";
-import { commandTable, phaseTable, recordInDoc, BEGIN } from "./exec/report.js";
+import { commandTable, phaseTable } from "./exec/report.js";
+import { beginMarker, recordInDoc } from "./record.js";
 import { CODEX_VERSION, EMPTY_PLAN, LOADER, REPO, SBC_BIN, SBC_CMD, WORK, ensureCodex, ensureDist, ensureLoader, makeWorkspace, probeKernel, workspacePlan, type Codex } from "./exec/setup.js";
 import { measure, median, pairedDelta, type Command } from "./exec/timing.js";
 
@@ -214,8 +215,8 @@ function run(options: Options, ws: string, kernelAbi: number, codex: Codex | und
   if (codex) process.stdout.write(`Codex command lines (CODEX_HOME=${CODEX_HOME}):\n  ${codex.native} ${codexArgs.map((a) => (/["' ]/.test(a) ? `'${a}'` : a)).join(" ")}\n  ${codex.shim} ${codexArgs.map((a) => (/["' ]/.test(a) ? `'${a}'` : a)).join(" ")}\n\n`);
 
   if (options.write) {
-    recordInDoc(DOC, body);
-    log(`recorded in ${relative(REPO, DOC)} (between \`${BEGIN}\` and its end marker)`);
+    recordInDoc(DOC, "exec", body);
+    log(`recorded in ${relative(REPO, DOC)} (between \`${beginMarker("exec")}\` and its end marker)`);
   } else log(`not recorded in ${relative(REPO, DOC)} (a partial run: --quick, --no-write, --runs, or no Codex)`);
   if (missed) {
     log(`sbc misses the target: ${missed}`);

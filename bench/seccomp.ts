@@ -16,7 +16,8 @@ import { compileSeccomp } from "../targets/seccomp/index.js";
 import { expectedAction } from "../targets/seccomp/semantics.js";
 import { compileLibseccomp, libseccompRules } from "./seccomp/libseccomp.js";
 import { ARCH, compareDeciders, executedFor, pathStats, probeVectors, verdictOf, type PathStats } from "./seccomp/metrics.js";
-import { BEGIN, GENERATOR_LABEL, missedTargets, recordInDoc, table, type InputResult, type TimedCall } from "./seccomp/report.js";
+import { GENERATOR_LABEL, missedTargets, table, type InputResult, type TimedCall } from "./seccomp/report.js";
+import { beginMarker, recordInDoc } from "./record.js";
 import { REPO, buildBench, ensureTools, libseccompVersion, machine } from "./seccomp/setup.js";
 import { timeCall, type TimingOptions } from "./seccomp/timing.js";
 
@@ -226,8 +227,8 @@ function main(): number {
   process.stdout.write(`\n${body}\n`);
 
   if (options.write) {
-    recordInDoc(DOC, body);
-    log(`recorded in ${relative(REPO, DOC)} (between \`${BEGIN}\` and its end marker)`);
+    recordInDoc(DOC, "seccomp", body);
+    log(`recorded in ${relative(REPO, DOC)} (between \`${beginMarker("seccomp")}\` and its end marker)`);
   } else log(`not recorded in ${relative(REPO, DOC)} (a partial run: --quick, --no-kernel, --no-write, --iters or --reps)`);
   if (misses.length) {
     log(`sbc misses ${misses.length} target(s):`);

@@ -1,10 +1,7 @@
 // The exec benchmark's tables (markdown, printed and recorded in docs/benchmarks.md between the exec markers).
 
-import { readFileSync, writeFileSync } from "node:fs";
 import { median, pairedDelta, stats, type Command, type Samples } from "./timing.js";
 
-export const BEGIN = "<!-- bench:exec:begin -->";
-export const END = "<!-- bench:exec:end -->";
 
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const signed = (x: number) => `${x >= 0 ? "+" : "−"}${ms(Math.abs(x))}`;
@@ -37,11 +34,3 @@ export function phaseTable(phases: readonly Record<string, number>[], nodeStart:
   return `| step of \`sbc exec\` through the Node CLI (in-process, \`bench/exec/phases.mjs\`) | median ms |\n|---|---:|\n${rows.join("\n")}`;
 }
 
-/** Replace what lies between the exec markers in `path`, leaving the rest of the document alone. */
-export function recordInDoc(path: string, body: string): void {
-  const doc = readFileSync(path, "utf8");
-  const begin = doc.indexOf(BEGIN);
-  const end = doc.indexOf(END);
-  if (begin < 0 || end < begin) throw new Error(`${path} has no \`${BEGIN}\` … \`${END}\` section to write the table into`);
-  writeFileSync(path, `${doc.slice(0, begin + BEGIN.length)}\n${body.trim()}\n${doc.slice(end)}`);
-}

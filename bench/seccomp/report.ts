@@ -2,7 +2,6 @@
 // comparison with the targets of the issue: fewer instructions than libseccomp's binary tree, and a lower mean
 // and max path on every input.
 
-import { readFileSync, writeFileSync } from "node:fs";
 import { errnoName } from "../../compiler/linux-abi/index.js";
 import type { PathStats } from "./metrics.js";
 import type { Timing } from "./timing.js";
@@ -106,14 +105,4 @@ export function missedTargets(results: readonly InputResult[]): string[] {
   return misses;
 }
 
-export const BEGIN = "<!-- bench:seccomp:begin -->";
-export const END = "<!-- bench:seccomp:end -->";
 
-/** Replace what lies between the markers in `path`, leaving the rest of the document alone. */
-export function recordInDoc(path: string, body: string): void {
-  const doc = readFileSync(path, "utf8");
-  const begin = doc.indexOf(BEGIN);
-  const end = doc.indexOf(END);
-  if (begin < 0 || end < begin) throw new Error(`${path} has no \`${BEGIN}\` … \`${END}\` section to write the table into`);
-  writeFileSync(path, `${doc.slice(0, begin + BEGIN.length)}\n${body.trim()}\n${doc.slice(end)}`);
-}
