@@ -5,12 +5,11 @@
 import { diag, sortDiagnostics, type Diagnostic } from "../compiler/diagnostics/diagnostic.js";
 import { span, type Source } from "../compiler/diagnostics/source.js";
 import { MAX_NESTING, type YamlDocument } from "../compiler/language/yaml-source.js";
-import type { CstNode } from "chevrotain";
 import { CODES } from "../compiler/diagnostics/codes.js";
 import type { DslFile } from "./ast.js";
 import { cstToAst } from "./cst-to-ast.js";
 import { lexDsl } from "./lexer.js";
-import { dslParser, MAX_SYNTAX_ERRORS, TooManySyntaxErrors } from "./parser.js";
+import { MAX_SYNTAX_ERRORS, parseDslTokens } from "./parser.js";
 import { syntaxDiagnostics } from "./syntax-messages.js";
 import { dslToDocument } from "./to-document.js";
 
@@ -62,15 +61,8 @@ export function parseDsl(source: Source): DslParseResult {
       }
     } else if (n === "RBracket" || n === "RCurly") depth = Math.max(0, depth - 1);
   }
-  const parser = dslParser();
-  parser.input = lexed.tokens;
-  let cst: CstNode | undefined;
-  try {
-    cst = parser.file();
-  } catch (e) {
-    if (!(e instanceof TooManySyntaxErrors)) throw e;
-  }
-  diagnostics.push(...syntaxDiagnostics(source, parser.errors));
+  const { cst, errors } = parseDslTokens(lexed.tokens);
+  diagnostics.push(...syntaxDiagnostics(source, errors));
   if (!cst) {
     const last = diagnostics.filter((d) => d.code === CODES.dslSyntax.code).pop();
     diagnostics.push(

@@ -1,11 +1,15 @@
-// Files generated from the compiler's own tables: the published JSON Schema and the diagnostics catalog.
+// Files generated from the compiler's own tables: the published JSON Schema, the diagnostics catalog, the
+// DSL's syntax diagrams and lookahead table.
 // `npm run gen` writes them; tests/generated.test.ts fails when a committed copy has drifted.
 
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { allCodes } from "../compiler/diagnostics/codes.js";
 import { POLICY_SCHEMA } from "../compiler/language/schema.js";
+import { chevrotain } from "../grammar/chevrotain.js";
 import { diagramFiles } from "../grammar/diagrams.js";
+import { computeLookaheadTable, lookaheadTableModule } from "../grammar/lookahead.js";
+import { dslParser, MAX_LOOKAHEAD } from "../grammar/parser.js";
 
 export const REPO_ROOT = join(import.meta.dirname, "..");
 
@@ -83,5 +87,6 @@ export function generatedFiles(): GeneratedFile[] {
     { path: "schema/policy.schema.json", content: JSON.stringify(POLICY_SCHEMA, null, 2) + "\n" },
     { path: "docs/diagnostics.md", content: diagnosticsDoc() },
     ...diagramFiles(),
+    { path: "grammar/lookahead.generated.ts", content: lookaheadTableModule(computeLookaheadTable(dslParser(), chevrotain(), MAX_LOOKAHEAD)) },
   ];
 }

@@ -1,6 +1,8 @@
 // One fresh Node process of `bench/dsl.ts`: loads the built DSL front end (dist/), then times, in order,
-// loading chevrotain, building the parser, the first parse of a preset twin, steady-state parses of it, and
-// the YAML reader on the same preset for comparison. Prints one JSON line. Not a test.
+// loading chevrotain, creating the token types, building the quick parser (from the stored lookahead table),
+// the first parse of a preset twin, steady-state parses of it, the first file with a syntax error (which
+// builds the analysed parser), the YAML reader on the same preset for comparison, and building a parser with
+// chevrotain's validations. Prints one JSON line. Not a test.
 //
 //   node bench/dsl/phases.mjs <repo> <twin.sbc> <preset.yaml> <repeats>
 
@@ -18,7 +20,7 @@ const { Source } = await import(dist("compiler/diagnostics/source.js"));
 const { parseYaml } = await import(dist("compiler/language/yaml-source.js"));
 const { parseDsl } = await import(dist("grammar/index.js"));
 const { chevrotain } = await import(dist("grammar/chevrotain.js"));
-const { dslParser } = await import(dist("grammar/parser.js"));
+const { dslParser, quickDslParser, builtParsers } = await import(dist("grammar/parser.js"));
 const { dslTokens } = await import(dist("grammar/lexer.js"));
 const dslText = readFileSync(twin, "utf8");
 const yamlText = readFileSync(preset, "utf8");
@@ -30,7 +32,7 @@ t = now();
 dslTokens();
 const tokens = now() - t;
 t = now();
-dslParser();
+if (!quickDslParser()) throw new Error("the stored lookahead table does not fit: no quick parser");
 const build = now() - t;
 t = now();
 const first = parseDsl(new Source("p.sbc", dslText));
@@ -42,6 +44,13 @@ for (let i = 0; i < repeats; i++) {
   parseDsl(new Source("p.sbc", dslText));
   dslTimes.push(now() - t);
 }
+if (builtParsers().analysed) throw new Error("a valid file built the analysed parser");
+// The twin with its last closing brace removed: one syntax error, reported by the analysed parser.
+const broken = dslText.slice(0, dslText.lastIndexOf("}"));
+t = now();
+const bad = parseDsl(new Source("p.sbc", broken));
+const errorFirst = now() - t;
+if (bad.diagnostics.length === 0 || !builtParsers().analysed) throw new Error("the broken twin did not go to the analysed parser");
 t = now();
 parseYaml(new Source("p.yaml", yamlText));
 const yamlFirst = now() - t;
@@ -54,4 +63,4 @@ for (let i = 0; i < repeats; i++) {
 t = now();
 dslParser({ validate: true });
 const validated = now() - t;
-console.log(JSON.stringify({ load, tokens, build, firstParse, steady: median(dslTimes), yamlFirst, yamlSteady: median(yamlTimes), validated }));
+console.log(JSON.stringify({ load, tokens, build, firstParse, steady: median(dslTimes), errorFirst, yamlFirst, yamlSteady: median(yamlTimes), validated }));
