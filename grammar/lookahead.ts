@@ -158,7 +158,13 @@ export function installLookahead(parser: CstParser, table: LookaheadTable, chev:
       alternatives.push(paths);
     }
     const key = p.fullRuleNameToShort[d.rule]! | METHOD_KEY[d.kind] | d.idx;
-    functions.set(key, d.kind === "Alternation" ? alternationLookahead(alternatives, d.gated, chev.tokenMatcher) : optionalLookahead(alternatives[0]!, chev.tokenMatcher));
+    const oneToken = !d.gated && alternatives.every((alt) => alt.every((path) => path.length === 1));
+    const fn = oneToken
+      ? oneTokenLookahead(alternatives, d.kind === "Alternation")
+      : d.kind === "Alternation"
+        ? alternationLookahead(alternatives, d.gated, chev.tokenMatcher)
+        : optionalLookahead(alternatives[0]!, chev.tokenMatcher);
+    functions.set(key, fn);
   }
   for (const [key, fn] of functions) p.lookAheadFuncsCache.set(key, fn);
   Object.defineProperty(p, "gastProductionsCache", {
@@ -190,6 +196,27 @@ function alternationLookahead(alternatives: TokenType[][][], gated: boolean, tok
     }
     return undefined;
   };
+}
+
+/**
+ * A decision on the next token alone (most of the grammar's): a table from token type index to the first
+ * alternative it starts, a token also starting the alternatives of its categories (a keyword is a Word).
+ * The same answers as the general functions below, in one lookup.
+ */
+function oneTokenLookahead(alternatives: TokenType[][][], alternation: boolean): LookaheadFunction {
+  const choice: number[] = [];
+  alternatives.forEach((alt, a) => {
+    for (const [type] of alt) {
+      for (const idx of [type!.tokenTypeIdx!, ...(type!.categoryMatches ?? [])]) if (choice[idx] === undefined) choice[idx] = a;
+    }
+  });
+  return alternation
+    ? function (this: ParserInternals) {
+        return choice[this.LA(1).tokenTypeIdx];
+      }
+    : function (this: ParserInternals) {
+        return choice[this.LA(1).tokenTypeIdx] !== undefined;
+      };
 }
 
 /** Whether one of the body's paths matches. */

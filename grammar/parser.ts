@@ -1,5 +1,5 @@
 // The DSL grammar as chevrotain parsers, built on the first `.sbc` file, never for YAML. Two instances share
-// the rules: a quick parser for valid files, built from a stored lookahead table in about a millisecond, and
+// the rules: a quick parser for valid files, built from a stored lookahead table in about 3 ms, and
 // the analysed parser (chevrotain's `performSelfAnalysis`, about 15 ms), built only when a file has a syntax
 // error. The analysed parser recovers, so one run reports several syntax errors; the messages come from
 // `syntax-messages.ts`, not chevrotain. docs/dsl-syntax.md ("How the parser starts") says why and how.
