@@ -33,7 +33,7 @@ export interface LookaheadDecision {
   readonly kind: DecisionKind;
   /** The occurrence: 2 for `OPTION2`, 0 for `OPTION`. */
   readonly idx: number;
-  /** Alternations only: some alternative has a GATE, which the function must call. */
+  /** Alternations only: some alternative has a GATE. The quick parser declines such a table (none in the grammar). */
   readonly gated: boolean;
   /**
    * For each alternative (an optional production has one: entering its body), the token sequences that
@@ -125,48 +125,38 @@ interface ParserInternals {
   fullRuleNameToShort: Record<string, number>;
   lookAheadFuncsCache: Map<number, LookaheadFunction>;
   selfAnalysisDone: boolean;
+  maxLookahead: number;
   LA(i: number): IToken;
 }
-type LookaheadFunction = (this: ParserInternals, alternatives?: readonly { GATE?: () => boolean }[]) => number | boolean | undefined;
+type LookaheadFunction = (this: ParserInternals) => number | boolean | undefined;
 
 /**
  * Makes a parser whose rules are defined (and whose constructor has not called `performSelfAnalysis`) ready to
  * parse valid input, with the table's lookahead. Returns false, leaving the parser unusable, when the table
- * does not fit: another chevrotain, other rules, or a token it does not know.
+ * does not fit: another chevrotain or lookahead depth, other rules, a gated alternation, or a token it does
+ * not know.
  */
 export function installLookahead(parser: CstParser, table: LookaheadTable, chev: Chevrotain, tokens: readonly TokenType[]): boolean {
   const p = parser as unknown as ParserInternals;
-  if (table.chevrotain !== chev.VERSION) return false;
+  if (table.chevrotain !== chev.VERSION || table.maxLookahead !== p.maxLookahead) return false;
   if (!(p.lookAheadFuncsCache instanceof Map) || typeof p.fullRuleNameToShort !== "object") return false;
   if (p.definedRulesNames.length !== table.rules.length || p.definedRulesNames.some((r, i) => r !== table.rules[i])) return false;
   const byName = new Map<string, TokenType>(tokens.map((t) => [t.name, t]));
   byName.set(chev.EOF.name, chev.EOF);
-  const functions = new Map<number, LookaheadFunction>();
   for (const d of table.decisions) {
-    const alternatives: TokenType[][][] = [];
-    for (const alt of d.alternatives) {
-      const paths: TokenType[][] = [];
-      for (const path of alt) {
-        const types: TokenType[] = [];
-        for (const name of path) {
-          const type = byName.get(name);
-          if (!type) return false;
-          types.push(type);
-        }
-        paths.push(types);
-      }
-      alternatives.push(paths);
-    }
-    const key = p.fullRuleNameToShort[d.rule]! | METHOD_KEY[d.kind] | d.idx;
-    const oneToken = !d.gated && alternatives.every((alt) => alt.every((path) => path.length === 1));
+    // Gates are not in this grammar; a gated alternation would need the GATE calls chevrotain makes.
+    if (d.gated) return false;
+    const alternatives = d.alternatives.map((alt) => alt.map((path) => path.map((name) => byName.get(name))));
+    if (alternatives.some((alt) => alt.some((path) => path.includes(undefined)))) return false;
+    const alts = alternatives as TokenType[][][];
+    const oneToken = alts.every((alt) => alt.every((path) => path.length === 1));
     const fn = oneToken
-      ? oneTokenLookahead(alternatives, d.kind === "Alternation")
+      ? oneTokenLookahead(alts, d.kind === "Alternation")
       : d.kind === "Alternation"
-        ? alternationLookahead(alternatives, d.gated, chev.tokenMatcher)
-        : optionalLookahead(alternatives[0]!, chev.tokenMatcher);
-    functions.set(key, fn);
+        ? alternationLookahead(alts, chev.tokenMatcher)
+        : optionalLookahead(alts[0]!, chev.tokenMatcher);
+    p.lookAheadFuncsCache.set(p.fullRuleNameToShort[d.rule]! | METHOD_KEY[d.kind] | d.idx, fn);
   }
-  for (const [key, fn] of functions) p.lookAheadFuncsCache.set(key, fn);
   Object.defineProperty(p, "gastProductionsCache", {
     configurable: true,
     get() {
@@ -184,14 +174,10 @@ const matches = (parser: ParserInternals, path: readonly TokenType[], tokenMatch
   return true;
 };
 
-/** The index of the first alternative whose gate (if any) is open and one of whose paths matches, as chevrotain's. */
-function alternationLookahead(alternatives: TokenType[][][], gated: boolean, tokenMatcher: Matcher): LookaheadFunction {
-  return function (this: ParserInternals, orAlts) {
+/** The index of the first alternative one of whose paths matches, as chevrotain's. */
+function alternationLookahead(alternatives: TokenType[][][], tokenMatcher: Matcher): LookaheadFunction {
+  return function (this: ParserInternals) {
     for (let a = 0; a < alternatives.length; a++) {
-      if (gated) {
-        const gate = orAlts?.[a]?.GATE;
-        if (gate !== undefined && gate.call(this) === false) continue;
-      }
       for (const path of alternatives[a]!) if (matches(this, path, tokenMatcher)) return a;
     }
     return undefined;

@@ -126,7 +126,6 @@ function buildParser(validate: boolean): DslParser {
  */
 export function buildQuickParser(table: LookaheadTable): DslParser | undefined {
   const chev = chevrotain();
-  if (chev.VERSION !== table.chevrotain || table.maxLookahead !== MAX_LOOKAHEAD) return undefined;
   const t = dslTokens();
   let installed = false;
 
