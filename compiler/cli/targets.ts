@@ -78,7 +78,7 @@ export const TARGETS: Readonly<Record<string, { readonly description: string; re
       if (!l.table || !s.filter) return { diagnostics };
       const t = l.table;
       const restricts = t.handledAccessFs || t.handledAccessNet || t.scoped;
-      return { output: buildPlan(restricts ? t : undefined, encode(s.filter.program)).text, diagnostics };
+      return { output: buildPlan(restricts ? t : undefined, encode(s.filter.program), { mounts: t.mounts }).text, diagnostics };
     },
   },
   sbpl: { description: "a macOS Seatbelt profile (SBPL) for sandbox-exec -p, paths written inline", emit: (ir) => sbpl(ir, "inline") },

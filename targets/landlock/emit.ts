@@ -17,9 +17,19 @@ export function tableToJson(t: LandlockTable): string {
     handledAccessNet: { mask: hexMask(t.handledAccessNet), rights: netRightNames(t.handledAccessNet) },
     scoped: { mask: hexMask(t.scoped), scopes: scopeNames(t.scoped) },
     restrictFlags: hexMask(t.restrictFlags),
-    fs: t.fs.map((g) => ({ path: g.path, mode: g.mode, ...(g.except ? { except: g.except } : {}), ifMissing: g.ifMissing, mask: hexMask(g.access), rights: fsRightNames(g.access) })),
+    fs: t.fs.map((g) => ({
+      path: g.path,
+      mode: g.mode,
+      ...(g.except ? { except: g.except } : {}),
+      ...(g.mountEnforced ? { mountEnforced: g.mountEnforced } : {}),
+      ifMissing: g.ifMissing,
+      mask: hexMask(g.access),
+      rights: fsRightNames(g.access),
+    })),
     net: t.net.map((n) => ({ port: n.port, mask: hexMask(n.access), rights: netRightNames(n.access) })),
     ...(t.params ? { params: t.params.map((p) => ({ name: p.name, apart: p.apart, apartOrSame: p.apartOrSame })) } : {}),
+    // The mount layer `sbc exec` applies in a mount namespace (docs/targets/landlock.md); [] when none is needed.
+    mounts: t.mounts.map((m) => ({ path: m.path, ...(m.file ? { file: true } : {}), writable: m.writable, executable: m.executable })),
   };
   return prettyJson(doc) + "\n";
 }
@@ -44,7 +54,8 @@ export function tableToCHeader(t: LandlockTable, version: string): string {
     "#ifndef SBC_LL_TYPES",
     "#define SBC_LL_TYPES",
     "enum sbc_ll_mode { SBC_LL_BENEATH, SBC_LL_FILE, SBC_LL_CHILDREN };",
-    "struct sbc_ll_fs_rule { const char *path; uint64_t access; enum sbc_ll_mode mode; int error_if_missing; const char *const *except; };",
+    "struct sbc_ll_fs_rule { const char *path; uint64_t access; enum sbc_ll_mode mode; int error_if_missing; const char *const *except; const char *const *mount_enforced; };",
+    "struct sbc_ll_mount { const char *path; int writable; int executable; int file_only; };",
     "struct sbc_ll_net_rule { uint64_t port; uint64_t access; };",
     "#endif",
     "",
@@ -56,10 +67,20 @@ export function tableToCHeader(t: LandlockTable, version: string): string {
   ];
   t.fs.forEach((g, i) => {
     if (g.except) lines.push(`static const char *const sbc_${id}_except_${i}[] = { ${[...g.except.map(cString), "0"].join(", ")} };`);
+    if (g.mountEnforced) lines.push(`static const char *const sbc_${id}_mount_enforced_${i}[] = { ${[...g.mountEnforced.map(cString), "0"].join(", ")} };`);
   });
   lines.push(`static const struct sbc_ll_fs_rule sbc_${id}_fs[${t.fs.length || 1}] = {`);
-  t.fs.forEach((g, i) => lines.push(`\t{ ${cString(g.path)}, ${hexMask(g.access)}, ${modes[g.mode]}, ${g.ifMissing === "error" ? 1 : 0}, ${g.except ? `sbc_${id}_except_${i}` : "0"} }, /* ${fsRightNames(g.access).join(" ")} */`));
+  t.fs.forEach((g, i) =>
+    lines.push(
+      `\t{ ${cString(g.path)}, ${hexMask(g.access)}, ${modes[g.mode]}, ${g.ifMissing === "error" ? 1 : 0}, ${g.except ? `sbc_${id}_except_${i}` : "0"}, ${g.mountEnforced ? `sbc_${id}_mount_enforced_${i}` : "0"} }, /* ${fsRightNames(g.access).join(" ")} */`,
+    ),
+  );
   lines.push("};", `static const unsigned sbc_${id}_fs_count = ${t.fs.length};`, "");
+  // The mount layer: in a private mount namespace, each path's subtree is (not) writable and (not) executable
+  // until a deeper entry; `/` first. Empty when the policy needs no namespace.
+  lines.push(`static const struct sbc_ll_mount sbc_${id}_mounts[${t.mounts.length || 1}] = {`);
+  for (const m of t.mounts) lines.push(`\t{ ${cString(m.path)}, ${m.writable ? 1 : 0}, ${m.executable ? 1 : 0}, ${m.file ? 1 : 0} },`);
+  lines.push("};", `static const unsigned sbc_${id}_mount_count = ${t.mounts.length};`, "");
   lines.push(`static const struct sbc_ll_net_rule sbc_${id}_net[${t.net.length || 1}] = {`);
   for (const n of t.net) lines.push(`\t{ ${n.port}, ${hexMask(n.access)} },`);
   lines.push("};", `static const unsigned sbc_${id}_net_count = ${t.net.length};`, "");

@@ -14,6 +14,8 @@ import { bindIr } from "../../compiler/ir/bind.js";
 import { ACCESS_CLASSES } from "../../compiler/language/access.js";
 import { components, globLiteralDepth, isWithin, joinComponents, parseTemplate } from "../../compiler/paths.js";
 import { ACCESS_FS, ACCESS_NET, SCOPE, abiMasks } from "./abi.js";
+import { lowerMounts, mountAt, MODIFY_CLASSES, type MountLayer, type MountNode } from "./mounts.js";
+import { classRegions, type ClassRegions, type RegionNarrowing, type RegionNode } from "./regions.js";
 
 /** The Landlock rights each IR access class needs. */
 export const RIGHTS_OF: Readonly<Record<Access, number>> = {
@@ -32,9 +34,6 @@ export const RIGHTS_OF: Readonly<Record<Access, number>> = {
   rename: ACCESS_FS.refer,
 };
 
-/** Classes whose rights only concern files: an `exact:` allow of them can be granted on the file itself. */
-const FILE_CLASSES: ReadonlySet<Access> = new Set(["read", "execute", "write", "truncate", "ioctl"]);
-
 export type Compat = "best-effort" | "soft-requirement" | "hard-requirement";
 
 export interface FsGrant {
@@ -49,6 +48,12 @@ export interface FsGrant {
    */
   readonly mode: "beneath" | "file" | "children";
   readonly except?: readonly string[];
+  /**
+   * The `except` entries the mount layer enforces by itself (a read-only or noexec mount at that path): in a
+   * mount namespace the launcher leaves them out of the expansion, and a grant with no other entry is granted
+   * whole. Without a namespace they are carved like the rest.
+   */
+  readonly mountEnforced?: readonly string[];
   readonly ifMissing: "skip" | "error";
 }
 
@@ -80,31 +85,16 @@ export interface LandlockTable {
   readonly requiredAbi: number;
   /** Parameters left symbolic, with the placement the table assumes; absent when every path is concrete. */
   readonly params?: readonly TableParam[];
+  /** The mount layer applied in a mount namespace (mounts.ts); empty when the policy needs none. */
+  readonly mounts: readonly MountNode[];
 }
 
 export interface LowerOptions {
   readonly abi: number;
   readonly compat?: Compat;
   readonly strict?: boolean;
-}
-
-interface Node {
-  readonly path: string;
-  readonly parts: readonly string[];
-  /** Rules anchored here, after globs and exact rules were turned into subtrees. */
-  rules: { effect: "allow" | "deny"; layer: number; kind: number; rule: FsRule }[];
-}
-
-/** The IR's precedence (depth, kind, layer, deny over allow); a glob or exact deny turned into a subtree keeps its kind. */
-function rank(a: { effect: string; layer: number; parts: number; kind: number }): number[] {
-  return [a.parts, a.kind, a.layer, a.effect === "deny" ? 1 : 0];
-}
-
-const KIND_RANK = { subtree: 0, glob: 1, exact: 2 } as const;
-
-function greater(a: readonly number[], b: readonly number[]): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! > b[i]!;
-  return false;
+  /** The policy's `linux.namespaces`: with `never` the mount layer is not used, so its carve-outs cost again. */
+  readonly namespaces?: "auto" | "require" | "never";
 }
 
 export function lowerLandlock(ir: IR, options: LowerOptions): { table?: LandlockTable; diagnostics: Diagnostic[] } {
@@ -203,9 +193,15 @@ function lowerSymbolic(ir: IR, free: readonly string[], options: LowerOptions): 
     return full.startsWith("${") ? full : e;
   };
   const fs = r.table.fs
-    .map((g) => ({ ...g, path: back(g.path), ...(g.except ? { except: g.except.map((e) => backExcept(g.path, e)).sort() } : {}) }))
+    .map((g) => ({
+      ...g,
+      path: back(g.path),
+      ...(g.except ? { except: g.except.map((e) => backExcept(g.path, e)).sort() } : {}),
+      ...(g.mountEnforced ? { mountEnforced: g.mountEnforced.map((e) => backExcept(g.path, e)).sort() } : {}),
+    }))
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.mode < b.mode ? -1 : a.mode > b.mode ? 1 : a.access - b.access));
-  return { table: { ...r.table, fs, params }, diagnostics };
+  const mounts = r.table.mounts.map((m) => ({ ...m, path: back(m.path) }));
+  return { table: { ...r.table, fs, params, mounts }, diagnostics };
 }
 
 function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; diagnostics: Diagnostic[] } {
@@ -215,13 +211,14 @@ function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; dia
     diagnostics.push(diag("landlockNarrowed", message, { ...(span ? { span } : {}), ...(help ? { help } : {}), labels, severity: options.strict ? "error" : "warning" }));
 
   // ---- filesystem, per Landlock right ----
-  const grants = new Map<string, { path: string; access: number; mode: FsGrant["mode"]; except?: string[]; ifMissing: "skip" | "error" }>();
-  const addGrant = (path: string, bit: number, mode: FsGrant["mode"], except: string[] | undefined, ifMissing: "skip" | "error") => {
+  const grants = new Map<string, { path: string; access: number; mode: FsGrant["mode"]; except?: string[]; mountEnforced?: string[]; ifMissing: "skip" | "error" }>();
+  const addGrant = (path: string, bit: number, mode: FsGrant["mode"], except: string[] | undefined, enforced: readonly string[], ifMissing: "skip" | "error") => {
     const ex = except ? [...except].sort() : undefined;
-    const key = `${mode}\0${path}\0${ex?.join("\0") ?? ""}\0${ifMissing}`;
+    const me = ex?.filter((e) => enforced.includes(e));
+    const key = `${mode}\0${path}\0${ex?.map((e) => (me?.includes(e) ? "!" : "") + e).join("\0") ?? ""}\0${ifMissing}`;
     const g = grants.get(key);
     if (g) g.access |= bit;
-    else grants.set(key, { path, access: bit, mode, ...(ex ? { except: ex } : {}), ifMissing });
+    else grants.set(key, { path, access: bit, mode, ...(ex ? { except: ex } : {}), ...(me?.length ? { mountEnforced: me } : {}), ifMissing });
   };
   const reported = new Set<FsRule>();
   const once = (r: FsRule, f: () => void) => {
@@ -235,65 +232,47 @@ function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; dia
   const everything = ir.filesystem.some((r) => r.effect === "allow" && r.kind === "subtree" && r.path === "/" && r.access.length === 13) && !ir.filesystem.some((r) => r.effect === "deny");
   const fsHandled = everything ? 0 : masks.fs;
 
+  // Each class's regions, computed once; what they approximate is announced when the class is lowered (and
+  // only if the ABI has a right for it), in class order.
+  const regions = new Map<Access, ClassRegions>();
+  const approximations = new Map<Access, RegionNarrowing[]>();
+  const regionsOf = (cls: Access): ClassRegions => {
+    let r = regions.get(cls);
+    if (!r) {
+      const found: RegionNarrowing[] = [];
+      regions.set(cls, (r = classRegions(ir, cls, (n) => found.push(n))));
+      approximations.set(cls, found);
+    }
+    return r;
+  };
+  const announce = (cls: Access, n: RegionNarrowing) => {
+    const r = n.rule;
+    if (n.kind === "exact-deny") {
+      if (n.allowBeneath) once(r, () => narrow(`Landlock cannot deny \`${r.path}\` alone; it is enforced as a deny of everything beneath it too`, r.span, "if the path is a directory, allows beneath it are lost on Linux"));
+    } else if (n.kind === "exact-allow-dir") once(r, () => narrow(`Landlock cannot grant \`${cls}\` on \`${r.path}\` without everything beneath it; the rule is dropped`, r.span, "use `path:` to grant the whole subtree"));
+    else if (n.kind === "allow-glob") once(r, () => narrow(`Landlock cannot match globs; the allow rule \`${r.path}\` is dropped`, r.span, "list the paths, or allow their common directory with `path:`"));
+    else once(r, () => narrow(`Landlock cannot match globs; the deny glob \`${r.path}\` is enforced as a deny of all of \`${n.prefix}\``, r.span, "a deny glob costs its whole literal directory on Linux; narrow the glob's prefix to limit that"));
+  };
+
+  // The mount layer, read off the same regions: which carve-outs it enforces by itself in a namespace.
+  const mounts: MountLayer = everything ? { nodes: [], narrowings: [] } : lowerMounts(ir, regionsOf);
+  const namespaces = options.namespaces ?? "auto";
+  const enforcedByMount = (cls: Access, path: string): boolean => {
+    const m = mountAt(mounts, path);
+    if (!m) return false;
+    return (MODIFY_CLASSES.has(cls) && !m.writable) || (cls === "execute" && !m.executable);
+  };
+
   if (!everything) {
     for (const [cls, rights] of Object.entries(RIGHTS_OF) as [Access, number][]) {
       const bits = rights & masks.fs;
       if (!bits) continue;
-      const nodes = new Map<string, Node>();
-      const nodeAt = (path: string) => {
-        let n = nodes.get(path);
-        if (!n) nodes.set(path, (n = { path, parts: components(path), rules: [] }));
-        return n;
-      };
-      const fileAllows: FsRule[] = [];
-      for (const r of ir.filesystem) {
-        if (!r.access.includes(cls)) continue;
-        if (r.kind === "subtree") nodeAt(r.path).rules.push({ effect: r.effect, layer: r.layer, kind: KIND_RANK.subtree, rule: r });
-        else if (r.kind === "exact") {
-          if (r.effect === "deny") {
-            // Landlock cannot deny one path without what is beneath it: deny the subtree (narrower).
-            nodeAt(r.path).rules.push({ effect: "deny", layer: r.layer, kind: KIND_RANK.exact, rule: r });
-            const within = (x: string, base: string) => base === "/" || x === base || x.startsWith(base + "/");
-            const beneath = ir.filesystem.some((a) => a.effect === "allow" && a.access.includes(cls) && (within(a.path, r.path) || (a.kind !== "exact" && within(r.path, a.path))));
-            if (beneath) once(r, () => narrow(`Landlock cannot deny \`${r.path}\` alone; it is enforced as a deny of everything beneath it too`, r.span, "if the path is a directory, allows beneath it are lost on Linux"));
-          } else if (FILE_CLASSES.has(cls)) fileAllows.push(r);
-          else once(r, () => narrow(`Landlock cannot grant \`${cls}\` on \`${r.path}\` without everything beneath it; the rule is dropped`, r.span, "use `path:` to grant the whole subtree"));
-        } else {
-          if (r.effect === "allow") {
-            once(r, () => narrow(`Landlock cannot match globs; the allow rule \`${r.path}\` is dropped`, r.span, "list the paths, or allow their common directory with `path:`"));
-          } else {
-            const parts = components(r.path).slice(0, globLiteralDepth(components(r.path)));
-            const prefix = joinComponents(parts.map((c) => c.replace(/\\(.)/g, "$1")));
-            once(r, () =>
-              narrow(`Landlock cannot match globs; the deny glob \`${r.path}\` is enforced as a deny of all of \`${prefix}\``, r.span, "a deny glob costs its whole literal directory on Linux; narrow the glob's prefix to limit that"),
-            );
-            nodeAt(prefix).rules.push({ effect: "deny", layer: r.layer, kind: KIND_RANK.glob, rule: r });
-          }
-        }
-      }
-      // Effective decision beneath each node: the best rule among the rules anchored at it and its ancestors.
-      const sorted = [...nodes.values()].sort((a, b) => a.parts.length - b.parts.length || (a.path < b.path ? -1 : 1));
-      const decision = new Map<string, { effect: "allow" | "deny"; rank: number[]; ifMissing: "skip" | "error" }>();
-      const parentOf = (n: Node): Node | undefined => {
-        for (let k = n.parts.length - 1; k >= 0; k--) {
-          const p = nodes.get(joinComponents(n.parts.slice(0, k)));
-          if (p) return p;
-        }
-        return undefined;
-      };
-      for (const n of sorted) {
-        let best = parentOf(n) ? decision.get(parentOf(n)!.path) : undefined;
-        for (const r of n.rules) {
-          const rk = rank({ effect: r.effect, layer: r.layer, parts: n.parts.length, kind: r.kind });
-          if (!best || greater(rk, best.rank)) best = { effect: r.effect, rank: rk, ifMissing: r.rule.ifMissing };
-        }
-        decision.set(n.path, best ?? { effect: "deny", rank: [-1], ifMissing: "skip" });
-      }
+      const { nodes: sorted, decision, parentOf, fileAllows } = regionsOf(cls);
+      for (const n of approximations.get(cls) ?? []) announce(cls, n);
       for (const n of sorted) {
         const d = decision.get(n.path)!;
         const parent = parentOf(n);
         if (d.effect !== "allow" || (parent && decision.get(parent.path)!.effect === "allow")) continue;
-        // n roots an allow region: every deny node inside it, not below another deny, is carved out.
         // n roots an allow region: the deny nodes whose every node between them and n allows are carved out.
         const carved = sorted.filter((m) => {
           if (m.parts.length <= n.parts.length || decision.get(m.path)!.effect !== "deny") return false;
@@ -301,16 +280,37 @@ function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; dia
           while (p && p !== n && decision.get(p.path)!.effect === "allow") p = parentOf(p);
           return p === n;
         });
-        if (!carved.length) addGrant(n.path, bits, "beneath", undefined, d.ifMissing);
+        if (!carved.length) addGrant(n.path, bits, "beneath", undefined, [], d.ifMissing);
         else {
-          addGrant(n.path, bits, "children", carved.map((m) => m.parts.slice(n.parts.length).join("/")), d.ifMissing);
+          const rel = (m: RegionNode) => m.parts.slice(n.parts.length).join("/");
+          const enforced = carved.filter((m) => enforcedByMount(cls, m.path)).map(rel);
+          addGrant(n.path, bits, "children", carved.map(rel), enforced, d.ifMissing);
           const rootSpan = n.rules.find((r) => r.effect === "allow")?.rule.span;
-          for (const m of carved) carvedOut.set(`${n.path}\0${m.path}`, { root: n.path, rootSpan, path: m.path, span: m.rules[0]?.rule.span });
+          // A carve-out the mount layer enforces costs nothing in a namespace; it is announced where it does cost.
+          for (const m of carved) if (namespaces === "never" || !enforcedByMount(cls, m.path)) carvedOut.set(`${n.path}\0${m.path}`, { root: n.path, rootSpan, path: m.path, span: m.rules[0]?.rule.span });
         }
       }
       // An exact allow is granted on its file only where it decides: a deny of equal or higher rank at that
       // path (or an ancestor's deny that outranks it) keeps the file closed.
-      for (const r of fileAllows) if (evaluateFs(ir, cls, r.path).decision === "allow") addGrant(r.path, bits, "file", undefined, r.ifMissing);
+      for (const r of fileAllows) if (evaluateFs(ir, cls, r.path).decision === "allow") addGrant(r.path, bits, "file", undefined, [], r.ifMissing);
+    }
+  }
+
+  // The mount layer's own narrowings: only where it is used.
+  if (namespaces !== "never") {
+    for (const n of mounts.narrowings) {
+      const classes = n.classes.map((c) => `\`${c}\``).join(", ");
+      const [message, help] =
+        n.kind === "read-only-region"
+          ? [
+              `in a mount namespace \`${n.path}\` stays read-only, because the policy does not allow \`write\` there: ${classes} fail with EROFS`,
+              "the mount layer makes a path writable where `write` is allowed (chmod and utimes follow `write`); allow `write` there too, or run with `--namespaces never`",
+            ]
+          : [
+              `in a mount namespace \`${n.path}\` is held read-only from launch: if it does not exist then, it cannot be created during the run, although the policy allows ${classes}`,
+              "a missing read-only name gets an empty read-only mount point for the run, which is what keeps protected names such as `.git` from being created",
+            ];
+      diagnostics.push(diag("mountNarrowed", message, { ...(n.rule.span ? { span: n.rule.span } : {}), help, labels: [], severity: options.strict ? "error" : "warning" }));
     }
   }
 
@@ -409,6 +409,7 @@ function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; dia
       fs,
       net,
       requiredAbi,
+      mounts: mounts.nodes,
     },
     diagnostics,
   };
