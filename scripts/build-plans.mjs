@@ -6,7 +6,8 @@
 //
 //   node scripts/build-plans.mjs [--check]   --check: exit 1 if a plan on disk differs from a fresh one
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -45,5 +46,35 @@ for (const name of presetNames()) {
     writeFileSync(`${file}.tmp`, text);
     renameSync(`${file}.tmp`, file);
   }
+}
+
+// dist/build-id: a hash of everything that decides what a compiled plan holds (the compiler's JavaScript, the
+// presets, the version). The plan cache keys on it (compiler/cli/plan-cache.ts, bin/sbc), so a plan compiled
+// by another build is never reused.
+function buildId() {
+  const h = createHash("sha256");
+  h.update(`sbc ${JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version}\n`);
+  const files = [];
+  const walk = (dir, rel) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(dir, e.name), `${rel}${e.name}/`);
+      else if (e.name.endsWith(".js")) files.push(`dist/${rel}${e.name}`);
+    }
+  };
+  walk(join(REPO, "dist"), "");
+  for (const f of readdirSync(join(REPO, "presets"))) if (f.endsWith(".yaml")) files.push(`presets/${f}`);
+  for (const f of files.sort()) h.update(`${f}\0`).update(readFileSync(join(REPO, f))).update("\0");
+  return h.digest("hex");
+}
+const id = buildId();
+const idFile = join(REPO, "dist", "build-id");
+if (check) {
+  if (!existsSync(idFile) || readFileSync(idFile, "utf8") !== `${id}\n`) {
+    process.stderr.write(`build-plans: ${idFile} is stale\n`);
+    stale++;
+  }
+} else {
+  writeFileSync(`${idFile}.tmp`, `${id}\n`);
+  renameSync(`${idFile}.tmp`, idFile);
 }
 process.exit(stale ? 1 : 0);

@@ -7,8 +7,8 @@ import { compilePolicy, type Bindings, type PolicyInput } from "../passes/index.
 import { EXIT_FINDINGS } from "./exit.js";
 import { printDiagnostics, throwIfEntryUnreadable } from "./output.js";
 
-/** The IR to run under, or the exit status after the policy's errors were printed to stderr. */
-export function compileForRun(policy: string | undefined, preset: string | undefined, bindings: Bindings, color: boolean): { ir: IR } | { status: number } {
+/** The IR to run under and the files it came from, or the exit status after the policy's errors were printed to stderr. */
+export function compileForRun(policy: string | undefined, preset: string | undefined, bindings: Bindings, color: boolean): { ir: IR; filesRead: readonly string[] } | { status: number } {
   const input: PolicyInput = policy !== undefined ? { kind: "file", path: policy } : { kind: "preset", name: preset! };
   const compiled = compilePolicy(input, { params: bindings });
   if (policy !== undefined) throwIfEntryUnreadable(compiled);
@@ -17,5 +17,5 @@ export function compileForRun(policy: string | undefined, preset: string | undef
     printDiagnostics(errors, { format: "human", color }, process.stderr);
     return { status: EXIT_FINDINGS };
   }
-  return { ir: compiled.ir };
+  return { ir: compiled.ir, filesRead: compiled.filesRead };
 }

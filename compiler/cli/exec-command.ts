@@ -1,7 +1,9 @@
 // `sbc exec` and `sbc debug landlock`: run a command under a policy on Linux. The policy is compiled here —
-// built-in parameters from this process (workspace = the current directory), the Landlock table for the
-// running kernel's ABI, the seccomp filter for this architecture — the table's carve-outs are expanded over
-// the filesystem as it is now, and the native loader applies the resulting plan and execs the command.
+// built-in parameters bound the way the native loader binds them (workspace = the current directory), the
+// Landlock table for the running kernel's ABI with its mount layer, the seccomp filter for this
+// architecture — and the native loader applies the resulting plan: in a private mount namespace when it can
+// get one (and the policy lets it), else Landlock and seccomp alone, then execs the command. The plan is also
+// stored in the plan cache, so the next run of the same policy here starts without Node (bin/sbc).
 // `debug landlock` prints what is enforced, dropped and narrowed before it runs the command.
 
 import { spawn, spawnSync } from "node:child_process";
@@ -14,25 +16,42 @@ import type { Arch } from "../linux-abi/index.js";
 import { EXIT_FINDINGS, UsageError, exitLikeChild, forwardSignals } from "./exit.js";
 import { compileForRun } from "./compile-for-run.js";
 import { parseParams, printDiagnostics } from "./output.js";
+import { buildId, cacheInput, loaderCacheKey, planCacheDir, sha256File, storePlan } from "./plan-cache.js";
 
 /** The command could not be run under the policy (like env(1)'s 125): nothing of the command ran. */
 export const EXIT_CANNOT_RUN = 125;
+
+export type NamespacesMode = "auto" | "require" | "never";
 
 export interface ExecOptions {
   preset?: string;
   param: string[];
   compat?: "best-effort" | "soft-requirement" | "hard-requirement";
+  /** The run's choice, over the policy's `linux.namespaces`. */
+  namespaces?: NamespacesMode;
+  /** `--no-cache`: neither store the plan nor (in bin/sbc) look it up. */
+  cache?: boolean;
   debug?: boolean;
   color: boolean;
 }
 
-function loaderPath(): string {
+export function loaderPath(): string {
   return join(packageRoot(), "native", "build", "sbc-loader");
 }
 
 function fail(message: string, help?: string): number {
   process.stderr.write(`sbc: ${message}\n${help ? `  help: ${help}\n` : ""}`);
   return EXIT_CANNOT_RUN;
+}
+
+/** `sbc-loader --probe`, parsed; undefined when the loader cannot answer. */
+export function probeKernel(loader: string): { landlockAbi: number; seccomp: boolean; namespaces: string; ioUring: string; line: string } | { error: string } {
+  const probe = spawnSync(loader, ["--probe"], { encoding: "utf8" });
+  const line = (probe.stdout ?? "").trim();
+  const field = (name: string) => new RegExp(`(?:^| )${name}=(\\S+)`).exec(line)?.[1];
+  const abi = field("landlock-abi");
+  if (probe.status !== 0 || abi === undefined) return { error: (probe.stderr || probe.error?.message || line || "no answer").trim() };
+  return { landlockAbi: Number(abi), seccomp: field("seccomp") === "1", namespaces: field("namespaces") ?? "unknown", ioUring: field("io-uring") ?? "unknown", line };
 }
 
 export async function runExec(policy: string | undefined, argv: readonly string[], opts: ExecOptions): Promise<number> {
@@ -48,40 +67,44 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   const arch: Arch | undefined = process.arch === "x64" ? "x86_64" : process.arch === "arm64" ? "aarch64" : undefined;
   if (!arch) return fail(`no seccomp support for the ${process.arch} architecture`);
 
-  // ---- compile ----
-  const cwd = process.cwd();
+  // ---- compile, with the built-ins the loader binds (so this plan is the one bin/sbc finds in the cache) ----
   const explicit = parseParams(opts.param);
-  // Built-ins are always known parameters, so binding them all is safe whatever the policy uses.
-  const compiled = compileForRun(policy, opts.preset, { ...environmentBindings(cwd), ...explicit }, opts.color);
+  const build = buildId();
+  const input = build ? cacheInput(build, opts.namespaces, policy !== undefined ? { file: policy } : { preset: opts.preset! }) : undefined;
+  const keyed = input ? loaderCacheKey(loader, input, opts.param) : undefined;
+  const compat = opts.compat ?? "hard-requirement";
+  const compiled = compileForRun(policy, opts.preset, { ...(keyed?.builtins ?? environmentBindings(process.cwd())), ...explicit }, opts.color);
   if ("status" in compiled) return compiled.status;
   const ir = compiled.ir;
+  const policyMode: NamespacesMode = (ir as { linux?: { namespaces?: NamespacesMode } }).linux?.namespaces ?? "auto";
+  const mode = opts.namespaces ?? policyMode;
 
   // ---- what the kernel offers ----
-  const probe = spawnSync(loader, ["--probe"], { encoding: "utf8" });
-  const m = /landlock-abi=(\d+)/.exec(probe.stdout ?? "");
-  if (probe.status !== 0 || !m) return fail(`the loader could not probe the kernel: ${(probe.stderr || probe.error?.message || "").trim()}`);
-  const kernelAbi = Math.min(Number(m[1]), 7);
+  const probe = probeKernel(loader);
+  if ("error" in probe) return fail(`the loader could not probe the kernel: ${probe.error}`);
+  const kernelAbi = Math.min(probe.landlockAbi, 7);
 
   const { lowerLandlock } = await import("../../targets/landlock/lower.js");
   const { compileSeccomp } = await import("../../targets/seccomp/index.js");
   const { encode } = await import("../../targets/seccomp/bpf.js");
   const { buildPlan } = await import("../../targets/landlock/plan.js");
 
-  const full = lowerLandlock(ir, { abi: 7 });
+  const full = lowerLandlock(ir, { abi: 7, namespaces: mode });
   if (!full.table) {
     printDiagnostics(full.diagnostics, { format: "human", color: opts.color }, process.stderr);
     return EXIT_FINDINGS;
   }
-  const compat = opts.compat ?? "hard-requirement";
   const notes: string[] = [];
-  let table = kernelAbi > 0 ? lowerLandlock(ir, { abi: kernelAbi, compat }).table : undefined;
+  let table = kernelAbi > 0 ? lowerLandlock(ir, { abi: kernelAbi, compat, namespaces: mode }).table : undefined;
   const needed = full.table.requiredAbi;
+  let exact = true;
   if (kernelAbi < needed) {
     const what = kernelAbi === 0 ? "this kernel has no Landlock" : `this kernel has Landlock ABI ${kernelAbi}, the policy needs ${needed} to be enforced in full`;
     if (compat === "hard-requirement") return fail(`${what}; not running the command (compatibility: hard-requirement)`, "pass `--compat best-effort` to run with what the kernel can enforce, or `--compat soft-requirement` to run without Landlock");
+    exact = false;
     if (compat === "soft-requirement") {
       table = undefined;
-      notes.push(`${what}: running WITHOUT Landlock (compatibility: soft-requirement); only the seccomp filter applies`);
+      notes.push(`${what}: running WITHOUT Landlock (compatibility: soft-requirement); only the seccomp filter${full.table.mounts.length ? " and the mount layer apply" : " applies"}`);
     } else notes.push(`${what}: running with what ABI ${kernelAbi} enforces (compatibility: best-effort)`);
   }
   if (table && table.handledAccessFs === 0 && table.handledAccessNet === 0 && table.scoped === 0) table = undefined;
@@ -90,12 +113,26 @@ export async function runExec(policy: string | undefined, argv: readonly string[
     printDiagnostics(filter.diagnostics, { format: "human", color: opts.color }, process.stderr);
     return EXIT_FINDINGS;
   }
-  const plan = buildPlan(table, encode(filter.filter.program));
+  // Cache only what bin/sbc could look up: the default compatibility, no debugging, an exact plan.
+  const cacheDir = planCacheDir();
+  const caching = keyed !== undefined && cacheDir !== undefined && opts.cache !== false && !process.env.SBC_NO_CACHE && !opts.debug && compat === "hard-requirement" && exact;
+  const deps = caching ? compiled.filesRead.map((path) => ({ path, sha256: sha256File(path) })) : [];
+  const plan = buildPlan(table, encode(filter.filter.program), { mounts: full.table.mounts, namespaces: policyMode, ...(caching ? { cacheKey: keyed!.key, deps } : {}) });
+  if (caching) {
+    const why = storePlan(cacheDir!, keyed!.key, plan.text);
+    if (why) notes.push(`not caching the plan: ${why}`);
+  }
   for (const n of notes) process.stderr.write(`sbc: ${n}\n`);
 
   if (opts.debug) {
     const lines: string[] = [];
     lines.push(`sbc debug landlock: policy \`${ir.name}\`, kernel Landlock ABI ${kernelAbi}, table ABI ${table?.abi ?? "none"}, compatibility ${compat}`);
+    lines.push(`mount namespace: ${mode}${opts.namespaces ? " (this run)" : policyMode !== "auto" ? " (the policy)" : ""}; the kernel offers: ${probe.namespaces}`);
+    if (full.table.mounts.length) {
+      lines.push("mount layer (in a namespace):");
+      for (const m of full.table.mounts) lines.push(`  ${m.path}${m.file ? " (a file)" : ""}: ${m.writable ? "rw" : "ro"} ${m.executable ? "exec" : "noexec"}`);
+      if (plan.fallbackNote) lines.push(`without a namespace: ${plan.fallbackNote}`);
+    } else lines.push("mount layer: none needed");
     if (table) {
       const { fsRightNames, netRightNames, scopeNames } = await import("../../targets/landlock/abi.js");
       lines.push(`handled fs: ${fsRightNames(table.handledAccessFs).join(" ") || "none"}`);
@@ -104,20 +141,24 @@ export async function runExec(policy: string | undefined, argv: readonly string[
       const dropped = full.table.handledAccessFs & ~table.handledAccessFs;
       if (dropped) lines.push(`NOT enforced on this kernel: ${fsRightNames(dropped).join(" ")}`);
       lines.push("grants:");
-      for (const g of table.fs) lines.push(`  ${g.mode} ${g.path}${g.except ? ` except ${g.except.join(", ")}` : ""}: ${fsRightNames(g.access).join(" ")}`);
+      for (const g of table.fs) {
+        const ex = g.except?.map((e) => (g.mountEnforced?.includes(e) ? `${e} (mount)` : e));
+        lines.push(`  ${g.mode} ${g.path}${ex ? ` except ${ex.join(", ")}` : ""}: ${fsRightNames(g.access).join(" ")}`);
+      }
       for (const n of table.net) lines.push(`  tcp port ${n.port}: ${netRightNames(n.access).join(" ")}`);
-      if (plan.report.length) lines.push("at launch:", ...plan.report.map((r) => `  ${r}`));
     } else lines.push("no Landlock ruleset");
+    if (plan.report.length) lines.push("at launch:", ...plan.report.map((r) => `  ${r}`));
     lines.push(`seccomp: ${filter.filter.program.length} instructions for ${arch}`);
     const narrowed: Diagnostic[] = [...full.diagnostics, ...filter.diagnostics];
     if (narrowed.length) lines.push("narrowed or dropped by the compiler:", ...narrowed.map((d) => `  ${d.code}: ${d.message}`));
-    lines.push("the loader's report follows (what it applied, expanded, carved out and skipped):");
+    lines.push("the loader's report follows (what it mounted, applied, expanded, carved out and skipped):");
     process.stderr.write(lines.join("\n") + "\n");
   }
 
   // ---- run ----
+  const args = [...(opts.debug ? ["--report"] : []), ...(opts.namespaces ? ["--namespaces", opts.namespaces] : []), "--plan-fd", "3", "--", ...argv];
   return await new Promise<number>((resolve) => {
-    const child = spawn(loader, [...(opts.debug ? ["--report"] : []), "--plan-fd", "3", "--", ...argv], { stdio: ["inherit", "inherit", "inherit", "pipe"] });
+    const child = spawn(loader, args, { stdio: ["inherit", "inherit", "inherit", "pipe"] });
     const pipe = child.stdio[3] as NodeJS.WritableStream;
     pipe.on("error", () => undefined);
     pipe.end(plan.text);

@@ -136,6 +136,14 @@ export function buildProgram(): Command {
       .option("--preset <name>", "run under a built-in preset")
       .option("-p, --param <name=path>", "bind a parameter (repeatable); built-ins default to this process's environment", collectParam, [])
       .addOption(new Option("--compat <level>", "what to do on a kernel that cannot enforce everything").choices(["best-effort", "soft-requirement", "hard-requirement"]).default("hard-requirement"))
+      .addOption(
+        new Option("--namespaces <mode>", "whether to use a private mount namespace: auto (when one can be had; else Landlock alone, said in one line), require, never; overrides the policy's linux.namespaces").choices([
+          "auto",
+          "require",
+          "never",
+        ]),
+      )
+      .option("--no-cache", "neither look up nor store the compiled plan in the plan cache")
       .option("--no-color", "never colour the output")
       .action(async (policy: string | undefined, command: string[], opts) => {
         const { runExec } = await import("./exec-command.js");
@@ -160,6 +168,15 @@ export function buildProgram(): Command {
       // With --preset the first word of the command lands in [policy].
       const argv = opts.preset !== undefined && policy !== undefined ? [policy, ...command] : command;
       process.exitCode = await runSeatbelt(opts.preset !== undefined ? undefined : policy, argv, opts);
+    });
+
+  program
+    .command("doctor")
+    .description("say what this machine offers `sbc exec` (Landlock, seccomp, mount namespaces, io_uring) and which mechanism it will use")
+    .addOption(new Option("--format <format>", "output format").choices(["human", "json"]).default("human"))
+    .action(async (opts) => {
+      const { runDoctor } = await import("./doctor-command.js");
+      process.exitCode = await runDoctor(opts);
     });
 
   program
