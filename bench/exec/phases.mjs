@@ -28,19 +28,23 @@ await import(new URL("compiler/cli/main.js", dist).href);
 mark("import the CLI (commander)");
 await import(new URL("compiler/cli/exec-command.js", dist).href);
 const { compilePolicy } = await import(new URL("compiler/passes/index.js", dist).href);
-const { environmentBindings } = await import(new URL("compiler/passes/environment.js", dist).href);
+const { buildId, cacheInput, loaderCacheKey, planCacheDir, sha256File, storePlan } = await import(new URL("compiler/cli/plan-cache.js", dist).href);
 mark("import the compiler (exec-command.js)");
-
-const input = { kind: "preset", name: preset };
-// As sbc exec does: one compile with every built-in bound from the environment.
-const compiled = compilePolicy(input, { params: environmentBindings(process.cwd()) });
-if (!compiled.ir || compiled.diagnostics.some((d) => d.severity === "error")) throw new Error("the preset does not compile with the built-ins bound");
-const ir = compiled.ir;
-mark("compile: load, merge, bind, check");
 
 const { spawn, spawnSync } = await import("node:child_process");
 const { fileURLToPath } = await import("node:url");
 const loader = fileURLToPath(new URL("../../native/build/sbc-loader", import.meta.url));
+// As sbc exec does: the built-ins as the loader binds them, and the key the plan is stored under.
+const keyed = loaderCacheKey(loader, cacheInput(buildId() ?? "none", undefined, { preset }), []);
+if (!keyed) throw new Error("sbc-loader --cache-key failed");
+mark("sbc-loader --cache-key (the built-ins, the cache key)");
+
+const input = { kind: "preset", name: preset };
+const compiled = compilePolicy(input, { params: keyed.builtins });
+if (!compiled.ir || compiled.diagnostics.some((d) => d.severity === "error")) throw new Error("the preset does not compile with the built-ins bound");
+const ir = compiled.ir;
+mark("compile: load, merge, bind, check");
+
 const probe = spawnSync(loader, ["--probe"], { encoding: "utf8" });
 const m = /landlock-abi=(\d+)/.exec(probe.stdout ?? "");
 if (probe.status !== 0 || !m) throw new Error(`sbc-loader --probe failed: ${probe.stderr}`);
@@ -66,8 +70,15 @@ if (!filter.filter) throw new Error("no seccomp filter");
 const bytes = encode(filter.filter.program);
 mark("seccomp compile and encode");
 
-const plan = buildPlan(table, bytes);
+const deps = compiled.filesRead.map((path) => ({ path, sha256: sha256File(path) }));
+const plan = buildPlan(table, bytes, { mounts: full.table.mounts, cacheKey: keyed.key, deps });
 mark("plan: write the loader's plan");
+
+// Into a throwaway directory: the phases must not fill the run's plan cache.
+const dir = planCacheDir({ SBC_CACHE_DIR: `${planCacheDir() ?? "/tmp"}-phases` });
+const why = storePlan(dir, keyed.key, plan.text);
+if (why) throw new Error(why);
+mark("store the plan in the plan cache");
 
 const code = await new Promise((resolve) => {
   const child = spawn(loader, ["--plan-fd", "3", "--", ...argv], { stdio: ["inherit", "inherit", "inherit", "pipe"] });

@@ -21,7 +21,7 @@ export const SBC_BIN = join(REPO, "bin", "sbc.js");
 export const SBC_CMD = join(REPO, "bin", "sbc");
 
 /** The plan that applies nothing: the loader's own cost (parse, no Landlock, no seccomp, execvp). */
-export const EMPTY_PLAN = "sbc-loader-plan 1\nabi 0\nhandled-fs 0x0\nhandled-net 0x0\nscoped 0x0\nrestrict-flags 0x0\nend\n";
+export const EMPTY_PLAN = "sbc-loader-plan 2\nabi 0\nhandled-fs 0x0\nhandled-net 0x0\nscoped 0x0\nrestrict-flags 0x0\nnamespaces never\nend\n";
 
 /** The Codex CLI release measured; the reference notes (shared/reference/codex-sandbox.md §2.7) are for it. */
 export const CODEX_VERSION = "0.169.0";
