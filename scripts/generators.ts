@@ -34,8 +34,9 @@ function diagnosticsDoc(): string {
     "12": "DSL syntax",
     "20": "The seccomp target",
     "21": "The OCI seccomp target",
-    "22": "The Landlock target",
+    "22": "The Linux target (Landlock and the mount layer)",
     "23": "The SBPL (Seatbelt) target",
+    "25": "Running a command under a policy (`sbc exec`)",
   };
   const lines = [
     "<!-- Generated from compiler/diagnostics/codes.ts by `npm run gen`; do not edit. -->",

@@ -9,7 +9,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import { diag, type Diagnostic } from "../diagnostics/diagnostic.js";
+import type { CodeKey } from "../diagnostics/codes.js";
+import type { Span } from "../diagnostics/source.js";
 import { environmentBindings } from "../passes/environment.js";
 import { packageRoot } from "../package-root.js";
 import type { Arch } from "../linux-abi/index.js";
@@ -42,6 +44,24 @@ export function loaderPath(): string {
 function fail(message: string, help?: string): number {
   process.stderr.write(`sbc: ${message}\n${help ? `  help: ${help}\n` : ""}`);
   return EXIT_CANNOT_RUN;
+}
+
+/** The policy cannot be enforced as written here: a coded diagnostic at the rule that asks for it, and 125. */
+function refuse(key: CodeKey, message: string, span: Span | undefined, help: string, color: boolean): number {
+  printDiagnostics([diag(key, message, { span, help })], { format: "human", color }, process.stderr);
+  return EXIT_CANNOT_RUN;
+}
+
+/** Where the policy asks for what an ABI added: a rule of the kind that needs it (for the diagnostic's span). */
+function abiReason(ir: import("../ir/types.js").IR, abi: number): { what: string; span: Span | undefined } {
+  if (abi >= 6) return { what: "abstract unix sockets denied (Landlock's abstract-unix scope)", span: ir.network.span };
+  if (abi >= 4 && ir.network.rules.length) {
+    const r = ir.network.rules.find((x) => x.protocols.includes("tcp")) ?? ir.network.rules[0]!;
+    return { what: "TCP ports restricted (Landlock's network rights)", span: r.span ?? ir.network.span };
+  }
+  const r = ir.filesystem.find((x) => x.span) ?? ir.filesystem[0];
+  const right = abi >= 5 ? "device ioctls" : abi >= 3 ? "truncation" : "renames between directories";
+  return { what: `the filesystem restricted, ${right} included`, span: r?.span };
 }
 
 /** `sbc-loader --probe`, parsed; undefined when the loader cannot answer. */
@@ -100,7 +120,10 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   let exact = true;
   if (kernelAbi < needed) {
     const what = kernelAbi === 0 ? "this kernel has no Landlock" : `this kernel has Landlock ABI ${kernelAbi}, the policy needs ${needed} to be enforced in full`;
-    if (compat === "hard-requirement") return fail(`${what}; not running the command (compatibility: hard-requirement)`, "pass `--compat best-effort` to run with what the kernel can enforce, or `--compat soft-requirement` to run without Landlock");
+    if (compat === "hard-requirement") {
+      const why = abiReason(ir, needed);
+      return refuse("execLandlockAbi", `${what} (${why.what}); the command is not run`, why.span, "pass `--compat best-effort` to run with what the kernel can enforce, or `--compat soft-requirement` to run without Landlock; `sbc doctor` shows what the kernel has", opts.color);
+    }
     exact = false;
     if (compat === "soft-requirement") {
       table = undefined;
@@ -113,6 +136,14 @@ export async function runExec(policy: string | undefined, argv: readonly string[
     printDiagnostics(filter.diagnostics, { format: "human", color: opts.color }, process.stderr);
     return EXIT_FINDINGS;
   }
+  // A mount namespace the policy or the run requires, on a machine that cannot give one.
+  if (mode === "require" && full.table.mounts.length && probe.namespaces.startsWith("none")) {
+    const [, step, errno] = probe.namespaces.split(":");
+    const span = opts.namespaces ? undefined : (ir as { linux?: { span?: Span } }).linux?.span;
+    const asked = opts.namespaces ? "`--namespaces require`" : "the policy (`linux.namespaces: require`)";
+    return refuse("execNoNamespace", `${asked} requires a mount namespace, and none can be created here: ${step ?? "?"} failed with ${errno ?? "?"}; the command is not run`, span, "`sbc doctor` says why; `--namespaces auto` runs with Landlock alone and says what that loses", opts.color);
+  }
+
   // Cache only what bin/sbc could look up: the default compatibility, no debugging, an exact plan.
   const cacheDir = planCacheDir();
   const caching = keyed !== undefined && cacheDir !== undefined && opts.cache !== false && !process.env.SBC_NO_CACHE && !opts.debug && compat === "hard-requirement" && exact;

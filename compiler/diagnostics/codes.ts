@@ -105,7 +105,7 @@ export const CODES = {
   seccompTooLarge: def("SBC2001", "seccomp-too-large", "error", "The compiled seccomp filter exceeds the kernel's limit of 4096 instructions."),
   seccompImpliedDeny: def("SBC2002", "seccomp-implied-deny", "warning", "A syscall rule allows what the network section forbids; on Linux the stricter of the two applies."),
 
-  // 22 — the Landlock target
+  // 22 — the Linux target: Landlock and the mount layer
   landlockNarrowed: def("SBC2201", "landlock-narrowed", "warning", "Landlock cannot express a rule exactly; the table enforces something strictly narrower (an error with --strict)."),
   mountNarrowed: def("SBC2202", "mount-narrowed", "warning", "In a mount namespace, `sbc exec` enforces a rule more narrowly than written: a path stays read-only where the policy allows changes without `write`, or a read-only name missing at launch cannot be created during the run (an error with --strict)."),
 
@@ -121,6 +121,11 @@ export const CODES = {
   sbplSyntax: def("SBC2351", "sbpl-syntax", "error", "An SBPL profile is not well-formed (unbalanced parentheses, a bad string or escape)."),
   sbplUnsupported: def("SBC2352", "sbpl-unsupported", "error", "An SBPL profile uses a construct sbc's reader does not model (`import`, procedures, an unmodelled filter or regex feature)."),
   sbplInvalidRule: def("SBC2353", "sbpl-invalid-rule", "error", "An SBPL form is malformed: a rule without an operation, a filter with the wrong arguments, an address Seatbelt rejects."),
+
+  // 25 — running a command under a policy (sbc exec): what this machine cannot do as the policy says
+  execUnprotectable: def("SBC2501", "exec-unprotectable", "error", "A denied or protected name is a symbolic link (or a `.git` file) whose target cannot be resolved, so sbc cannot protect what it points at; the command is not run."),
+  execNoNamespace: def("SBC2502", "exec-no-namespace", "error", "The policy or the run requires a mount namespace (`linux.namespaces: require`, `--namespaces require`) and none can be created on this machine; the command is not run."),
+  execLandlockAbi: def("SBC2503", "exec-landlock-abi", "error", "The kernel's Landlock ABI cannot enforce the policy, and the compatibility level is hard-requirement; the command is not run."),
 
   // 21 — the OCI seccomp target
   ociInexpressible: def("SBC2101", "oci-inexpressible", "error", "The IR cannot be written as an OCI seccomp profile that a runtime accepts with the same meaning."),
