@@ -13,7 +13,7 @@ import { actionValue } from "../targets/seccomp/actions.js";
 import { AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "../targets/seccomp/bpf.js";
 import { compileSeccomp } from "../targets/seccomp/index.js";
 import { runFilter } from "../targets/seccomp/interpreter.js";
-import { networkImplications } from "../targets/seccomp/network-implications.js";
+import { networkImplications } from "../compiler/evaluator/network-syscalls.js";
 import { AUDIT_ARCH, expectedAction, syscallName } from "../targets/seccomp/semantics.js";
 import { verifyFilter } from "../targets/seccomp/verifier.js";
 import { makeIr } from "./support/ir.js";

@@ -9,7 +9,7 @@ import type { Action, ArgCondition, IR } from "../../compiler/ir/types.js";
 import { syscallTable, type Arch } from "../../compiler/linux-abi/index.js";
 import { actionValue } from "./actions.js";
 import { X32_SYSCALL_BIT } from "./bpf.js";
-import { networkImplications, type Implications } from "./network-implications.js";
+import { networkImplications, type Implications } from "../../compiler/evaluator/network-syscalls.js";
 import { AUDIT_ARCH, foreignAction, stricter } from "./semantics.js";
 
 /** What a test looks at: the syscall number, the arch, or one 32-bit half of an argument. */

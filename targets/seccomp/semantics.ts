@@ -7,7 +7,7 @@ import { ACTION_STRICTNESS, conditionHolds, evaluateSyscall } from "../../compil
 import type { Action, IR } from "../../compiler/ir/types.js";
 import { syscallTable, type Arch } from "../../compiler/linux-abi/index.js";
 import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "./bpf.js";
-import { networkImplications, type Implications } from "./network-implications.js";
+import { networkImplications, type Implications } from "../../compiler/evaluator/network-syscalls.js";
 
 export const AUDIT_ARCH: Readonly<Record<Arch, number>> = { x86_64: AUDIT_ARCH_X86_64, aarch64: AUDIT_ARCH_AARCH64 };
 

@@ -2,11 +2,12 @@
 // refuse to create the sockets a policy never allows, and it must refuse io_uring, which can create sockets
 // and do I/O without passing through the syscall filter. These implied rules are combined with the policy's
 // own syscall rules by "the stricter action wins", like two stacked filters: neither section can widen the
-// other. Documented in docs/targets/seccomp.md.
+// other. This is IR semantics, not a backend's choice, so it lives beside the reference evaluator; the
+// seccomp backend compiles it. Documented in docs/targets/seccomp.md.
 
-import type { Action, ArgCondition, IR, NetRule } from "../../compiler/ir/types.js";
-import { hex } from "../../compiler/language/values.js";
-import { constantValue } from "../../compiler/linux-abi/index.js";
+import type { Action, ArgCondition, IR, NetRule } from "../ir/types.js";
+import { hex } from "../language/values.js";
+import { constantValue } from "../linux-abi/index.js";
 
 export const IMPLIED_ERRNO = 1; // EPERM, as a socket(2) refused by policy reports it
 
