@@ -54,7 +54,7 @@ const CLAUSE_ORDER: Readonly<Record<string, readonly string[]>> = {
   "unix-rule": ["path", "reason"],
   "syscall-rule": ["args", "reason"],
   "command-rule": ["reason"],
-  test: ["protocol", "args", "name"],
+  test: ["protocol", "args", "path", "abstract", "name"],
 };
 
 /** Indices of `items` sorted by `rank`, keeping the written order among equals. */
