@@ -126,7 +126,7 @@ function askUnix(ir: IR, words: readonly string[], absolute: (raw: string) => st
   const v = evaluateUnix(ir, { op, path });
   const by = v.by;
   const pathRule = (rule: UnixPathRule, index: number) => ({
-    section: "unix paths",
+    section: "unix",
     index: index + 1,
     location: where(rule.span),
     summary: `${rule.effect} ${rule.ops.join(",")} ${rule.path}`,
@@ -179,7 +179,9 @@ export async function runEval(policy: string | undefined, query: readonly string
   if (opts.format === "json") process.stdout.write(JSON.stringify(answer, null, 2) + "\n");
   else {
     process.stdout.write(`${answer.decision}  ${answer.query}\n`);
-    process.stdout.write(answer.rule ? `  decided by the ${answer.rule.section} rule ${answer.rule.summary}${answer.rule.location ? ` at ${answer.rule.location}` : ""}\n` : "  decided by the default\n");
+    // Index 0 is a setting of a section or a rule the section implies, not one of its numbered rules.
+    const by = answer.rule && (answer.rule.index === 0 ? `the ${answer.rule.section} section: ${answer.rule.summary}` : `the ${answer.rule.section} rule ${answer.rule.summary}`);
+    process.stdout.write(by ? `  decided by ${by}${answer.rule!.location ? ` at ${answer.rule!.location}` : ""}\n` : "  decided by the default\n");
     if (answer.rule?.reason) process.stdout.write(`  reason: ${oneLine(answer.rule.reason)}\n`);
   }
   return EXIT_OK;
