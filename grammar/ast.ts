@@ -75,8 +75,9 @@ export interface DslClause {
 
 /**
  * `KEYWORD VALUE` as a statement of its own: `description "..."`, `extends [...]`, `network off` in the
- * policy; `mode`, `unix` in `network { }`; `default`, `foreign-arch` in `syscalls { }`; `default` in
- * `commands { }`. The value is a `DslAction` only for the two syscall settings.
+ * policy; `mode`, `unix` in `network { }`; `pairs`, `abstract` in `unix { }`; `default`, `foreign-arch` in
+ * `syscalls { }`; `default` in `commands { }`; `namespaces` in `linux { }`. The value is a `DslAction` only
+ * for the two syscall settings.
  */
 export interface DslSetting {
   readonly kind: "setting";
@@ -115,6 +116,15 @@ export interface DslNetRule {
   readonly span: Span;
 }
 
+/** In `unix { }` (inside `network { }`): `allow|deny OPS` then clauses `path|reason`. */
+export interface DslUnixRule {
+  readonly kind: "unix-rule";
+  readonly effect: DslKeyword;
+  readonly ops: DslValue;
+  readonly clauses: readonly DslClause[];
+  readonly span: Span;
+}
+
 /** In `syscalls { }`: `rule SYSCALLS ACTION` then clauses `args|reason`. */
 export interface DslSyscallRule {
   readonly kind: "syscall-rule";
@@ -146,13 +156,15 @@ export interface DslTest {
   readonly span: Span;
 }
 
-export type DslBlockItem = DslSetting | DslParam | DslFsRule | DslNetRule | DslSyscallRule | DslCommandRule | DslTest;
+export type DslBlockItem = DslSetting | DslParam | DslFsRule | DslNetRule | DslUnixRule | DslSyscallRule | DslCommandRule | DslTest | DslBlock;
 
 /**
- * `KEYWORD { ... }`: `params`, `filesystem`, `network`, `syscalls`, `commands`, `tests`. Which items a block
- * holds follows from its keyword (the parser admits no others): params → DslParam; filesystem → DslFsRule;
- * network → DslSetting (mode, unix) and DslNetRule; syscalls → DslSetting (default, foreign-arch) and
- * DslSyscallRule; commands → DslSetting (default) and DslCommandRule; tests → DslTest.
+ * `KEYWORD { ... }`: `params`, `filesystem`, `network`, `syscalls`, `commands`, `linux`, `tests`, and `unix`
+ * inside `network`. Which items a block holds follows from its keyword (the parser admits no others): params →
+ * DslParam; filesystem → DslFsRule; network → DslSetting (mode, unix), a `unix` DslBlock and DslNetRule; unix →
+ * DslSetting (pairs, abstract) and DslUnixRule; syscalls → DslSetting (default, foreign-arch) and
+ * DslSyscallRule; commands → DslSetting (default) and DslCommandRule; linux → DslSetting (namespaces); tests →
+ * DslTest.
  */
 export interface DslBlock {
   readonly kind: "block";

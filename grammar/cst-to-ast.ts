@@ -94,13 +94,28 @@ export function cstToAst(source: Source, cst: CstNode, comments: readonly DslCom
       }
       case "network": {
         const s = node(n, "setting");
-        if (s) return setting(s);
+        if (s) {
+          const u = node(s, "unix");
+          if (!u) return setting(s);
+          return token(u, "open") ? block(u) : setting(u);
+        }
         const r = must(node(n, "rule"), "network rule");
         const head = keyword(must(token(r, "head"), "effect"));
         const ops = value(must(node(r, "subject"), "operations"));
         const clauses = nodes(r, "clauses").map(clause);
         return { kind: "net-rule", effect: head, ops, clauses, span: ruleSpan(head.span, ops.span, clauses) };
       }
+      case "unix": {
+        const s = node(n, "setting");
+        if (s) return setting(s);
+        const r = must(node(n, "rule"), "unix path rule");
+        const head = keyword(must(token(r, "head"), "effect"));
+        const ops = value(must(node(r, "subject"), "operations"));
+        const clauses = nodes(r, "clauses").map(clause);
+        return { kind: "unix-rule", effect: head, ops, clauses, span: ruleSpan(head.span, ops.span, clauses) };
+      }
+      case "linux":
+        return setting(n);
       case "syscalls": {
         const s = node(n, "setting");
         if (s) return actionSetting(s);

@@ -4,7 +4,7 @@
 
 import { attachComments, type DocumentComments, type RawComment, type StatementSpan } from "../compiler/language/document-comments.js";
 import type { PathSegment } from "../compiler/language/yaml-source.js";
-import type { DslFile } from "./ast.js";
+import type { DslBlock, DslFile } from "./ast.js";
 
 export function dslStatementSpans(file: DslFile): StatementSpan[] {
   const source = file.span.source;
@@ -22,13 +22,20 @@ export function dslStatementSpans(file: DslFile): StatementSpan[] {
       continue;
     }
     add([key], s.span.start, s.close.end, true);
-    let rule = 0;
-    s.items.forEach((item, i) => {
-      if (item.kind === "param") add([key, item.name.value], item.span.start, item.span.end);
-      else if (key === "filesystem" || key === "tests") add([key, i], item.span.start, item.span.end);
-      else if (item.kind === "setting") add([key, item.keyword.value], item.span.start, item.span.end);
-      else add([key, "rules", rule++], item.span.start, item.span.end);
-    });
+    const items = (prefix: PathSegment[], block: DslBlock, rulesKey: string) => {
+      let rule = 0;
+      block.items.forEach((item, i) => {
+        if (item.kind === "param") add([...prefix, item.name.value], item.span.start, item.span.end);
+        else if (key === "filesystem" || key === "tests") add([...prefix, i], item.span.start, item.span.end);
+        else if (item.kind === "setting") add([...prefix, item.keyword.value], item.span.start, item.span.end);
+        else if (item.kind === "block") {
+          // `unix { }` in `network { }`: a block statement of its own, whose rules are `paths:`.
+          add([...prefix, item.keyword.value], item.span.start, item.close.end, true);
+          items([...prefix, item.keyword.value], item, "paths");
+        } else add([...prefix, rulesKey, rule++], item.span.start, item.span.end);
+      });
+    };
+    items([key], s, "rules");
   }
   return out;
 }

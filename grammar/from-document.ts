@@ -135,7 +135,18 @@ export function documentToDsl(doc: Obj, documentComments?: DocumentComments): Bu
   else if (doc.network && typeof doc.network === "object") {
     const n = doc.network as Obj;
     const items: DslBlockItem[] = [];
-    for (const k of ["mode", "unix"]) if (n[k] !== undefined) items.push(bind(["network", k], setting(k, value(n[k], "word"))) as DslBlockItem);
+    if (n.mode !== undefined) items.push(bind(["network", "mode"], setting("mode", value(n.mode, "word"))) as DslBlockItem);
+    if (n.unix && typeof n.unix === "object" && !Array.isArray(n.unix)) {
+      const u = n.unix as Obj;
+      const unixItems: DslBlockItem[] = [];
+      for (const k of ["pairs", "abstract"]) if (u[k] !== undefined) unixItems.push(bind(["network", "unix", k], setting(k, value(u[k], "word"))) as DslBlockItem);
+      ((u.paths ?? []) as Obj[]).forEach((r, i) => {
+        const effect = r.allow !== undefined ? "allow" : "deny";
+        const node: DslBlockItem = { kind: "unix-rule", effect: keyword(effect), ops: value(r[effect], "word"), clauses: clausesOf(r, ["allow", "deny"]), span: NO_SPAN };
+        unixItems.push(bind(["network", "unix", "paths", i], node) as DslBlockItem);
+      });
+      items.push(bind(["network", "unix"], block("unix", unixItems)) as DslBlockItem);
+    } else if (n.unix !== undefined) items.push(bind(["network", "unix"], setting("unix", value(n.unix, "word"))) as DslBlockItem);
     ((n.rules ?? []) as Obj[]).forEach((r, i) => {
       const effect = r.allow !== undefined ? "allow" : "deny";
       const node: DslBlockItem = { kind: "net-rule", effect: keyword(effect), ops: value(r[effect], "word"), clauses: clausesOf(r, ["allow", "deny"]), span: NO_SPAN };
@@ -175,9 +186,15 @@ export function documentToDsl(doc: Obj, documentComments?: DocumentComments): Bu
     statements.push(bind(["commands"], block("commands", items)) as DslStatement);
   }
 
+  if (doc.linux && typeof doc.linux === "object" && !Array.isArray(doc.linux)) {
+    const l = doc.linux as Obj;
+    const items = Object.entries(l).map(([k, v]) => bind(["linux", k], setting(k, value(v, "word"))) as DslBlockItem);
+    statements.push(bind(["linux"], block("linux", items)) as DslStatement);
+  }
+
   if (Array.isArray(doc.tests)) {
     const items = (doc.tests as Obj[]).map((t, i) => {
-      const query = Object.keys(t).find((k) => !["expect", "protocol", "args", "name"].includes(k)) ?? "unix";
+      const query = Object.keys(t).find((k) => !["expect", "protocol", "args", "path", "abstract", "name"].includes(k)) ?? "unix";
       const v = t[query];
       // A command given as a list is words; as one string (split by the compiler) it stays a string.
       const spelling: Spelling = query === "unix" || query === "syscall" || (query === "command" && Array.isArray(v)) ? "word" : "string";
@@ -219,8 +236,8 @@ export function documentToDsl(doc: Obj, documentComments?: DocumentComments): Bu
 
 /**
  * Comments whose place differs between the surfaces: the file's head and tail, the `name:` line (which is the
- * `policy NAME {` line), and a comment at the end of a block's first line (Prettier reads that as a comment
- * before the block's first item, so it is put there directly).
+ * `policy NAME {` line), and a comment at the end of a block's first line, nested blocks (`unix { }`)
+ * included (Prettier reads that as a comment before the block's first item, so it is put there directly).
  */
 function placeSpecialComments(dc: DocumentComments, attached: Map<unknown, NodeComments>, file: DslFile, policy: DslPolicy): void {
   attached.set(file, { before: dc.head, end: dc.tail });
@@ -230,9 +247,11 @@ function placeSpecialComments(dc: DocumentComments, attached: Map<unknown, NodeC
     if (nameComments.trailing !== undefined && policy.name) attached.set(policy.name, { before: [], trailing: nameComments.trailing, end: [] });
     else if (nameComments.trailing !== undefined) attached.set(policy, { before: [...nameComments.before, nameComments.trailing], end: [] });
   }
-  for (const s of policy.statements) {
+  const blocks = (items: readonly (DslStatement | DslBlockItem)[]): DslBlock[] =>
+    items.flatMap((i) => (i.kind === "block" ? [i, ...blocks(i.items)] : []));
+  for (const s of blocks(policy.statements)) {
     const c = attached.get(s) as StatementComments | undefined;
-    if (!c || c.trailing === undefined || s.kind !== "block") continue;
+    if (!c || c.trailing === undefined) continue;
     const first = s.items[0];
     const moved: StatementComments = { before: c.before, end: s.items.length ? c.end : [c.trailing, ...c.end] };
     attached.set(s, moved);

@@ -178,6 +178,7 @@ function defineRules(parser: CstParser, t: DslTokens, tokenMatcher: (token: ITok
       { ALT: () => $.SUBRULE(R.network) },
       { ALT: () => $.SUBRULE(R.syscalls) },
       { ALT: () => $.SUBRULE(R.commands) },
+      { ALT: () => $.SUBRULE(R.linux) },
       { ALT: () => $.SUBRULE(R.tests) },
     ]),
   );
@@ -222,8 +223,33 @@ function defineRules(parser: CstParser, t: DslTokens, tokenMatcher: (token: ITok
   $.RULE("networkItem", () =>
     $.OR([{ ALT: () => $.SUBRULE(R.networkSetting, { LABEL: "setting" }) }, { ALT: () => $.SUBRULE(R.netRule, { LABEL: "rule" }) }]),
   );
-  $.RULE("networkSetting", () => {
-    words([k.mode, k.unix], "keyword");
+  $.RULE("networkSetting", () => $.OR([{ ALT: () => keywordValue(k.mode) }, { ALT: () => $.SUBRULE(R.unix, { LABEL: "unix" }) }]));
+  // `unix allow|deny`, or `unix { ... }` with the settings `pairs`, `abstract` and path rules.
+  $.RULE("unix", () => {
+    $.CONSUME(k.unix, { LABEL: "keyword" });
+    $.OR([
+      {
+        ALT: () => {
+          $.CONSUME(t.LCurly, { LABEL: "open" });
+          $.MANY(() => $.SUBRULE(R.unixItem, { LABEL: "items" }));
+          $.CONSUME(t.RCurly, { LABEL: "close" });
+        },
+      },
+      { ALT: () => $.SUBRULE(R.value, { LABEL: "value" }) },
+    ]);
+  });
+  $.RULE("unixItem", () => $.OR([{ ALT: () => $.SUBRULE(R.unixSetting, { LABEL: "setting" }) }, { ALT: () => $.SUBRULE(R.unixRule, { LABEL: "rule" }) }]));
+  $.RULE("unixSetting", () => {
+    words([k.pairs, k.abstract], "keyword");
+    $.SUBRULE(R.value, { LABEL: "value" });
+  });
+  $.RULE("unixRule", () => {
+    words([k.allow, k.deny], "head");
+    $.SUBRULE(R.value, { LABEL: "subject" });
+    $.MANY(() => $.SUBRULE(R.unixClause, { LABEL: "clauses" }));
+  });
+  $.RULE("unixClause", () => {
+    words([k.path, k.reason], "keyword");
     $.SUBRULE(R.value, { LABEL: "value" });
   });
   $.RULE("netRule", () => {
@@ -281,6 +307,9 @@ function defineRules(parser: CstParser, t: DslTokens, tokenMatcher: (token: ITok
   });
   $.RULE("commandClause", () => keywordValue(k.reason));
 
+  $.RULE("linux", () => block(k.linux, R.linuxSetting));
+  $.RULE("linuxSetting", () => keywordValue(k.namespaces));
+
   $.RULE("tests", () => block(k.tests, R.test));
   $.RULE("test", () => {
     $.CONSUME(k.expect, { LABEL: "head" });
@@ -290,7 +319,7 @@ function defineRules(parser: CstParser, t: DslTokens, tokenMatcher: (token: ITok
     $.MANY(() => $.SUBRULE(R.testClause, { LABEL: "clauses" }));
   });
   $.RULE("testClause", () => {
-    words([k.protocol, k.args, k.name], "keyword");
+    words([k.protocol, k.args, k.path, k.abstract, k.name], "keyword");
     $.SUBRULE(R.value, { LABEL: "value" });
   });
 

@@ -21,6 +21,7 @@ const VISITOR_KEYS: Readonly<Record<string, readonly string[]>> = {
   param: ["name", "default", "clauses"],
   "fs-rule": ["access", "clauses"],
   "net-rule": ["ops", "clauses"],
+  "unix-rule": ["ops", "clauses"],
   "syscall-rule": ["syscalls", "action", "clauses"],
   "command-rule": ["prefix", "clauses"],
   test: ["expect", "value", "clauses"],

@@ -45,15 +45,16 @@ type AnyNode = { readonly kind: string; readonly span: { readonly start: number;
 
 // ---- canonical orders --------------------------------------------------------------------------------------
 
-const STATEMENT_ORDER = ["description", "extends", "params", "filesystem", "network", "syscalls", "commands", "tests"];
-const SETTING_ORDER = ["mode", "unix", "default", "foreign-arch"];
+const STATEMENT_ORDER = ["description", "extends", "params", "filesystem", "network", "syscalls", "commands", "linux", "tests"];
+const SETTING_ORDER = ["mode", "unix", "pairs", "abstract", "default", "foreign-arch", "namespaces"];
 const CLAUSE_ORDER: Readonly<Record<string, readonly string[]>> = {
   param: ["description"],
   "fs-rule": ["path", "exact", "glob", "protect", "if-missing", "reason"],
   "net-rule": ["protocol", "hosts", "ports", "reason"],
+  "unix-rule": ["path", "reason"],
   "syscall-rule": ["args", "reason"],
   "command-rule": ["reason"],
-  test: ["protocol", "args", "name"],
+  test: ["protocol", "args", "path", "abstract", "name"],
 };
 
 /** Indices of `items` sorted by `rank`, keeping the written order among equals. */
@@ -73,9 +74,9 @@ function statementRank(s: DslStatement): number {
   return rankIn(STATEMENT_ORDER, s.keyword.value);
 }
 
-/** Settings first, in their documented order; rules, params and tests after, as written. */
+/** Settings (and `unix { }`, a setting written as a block) first, in their documented order; rules, params and tests after, as written. */
 function itemRank(item: DslBlockItem): number {
-  return item.kind === "setting" ? rankIn(SETTING_ORDER, item.keyword.value) : SETTING_ORDER.length;
+  return item.kind === "setting" || item.kind === "block" ? rankIn(SETTING_ORDER, item.keyword.value) : SETTING_ORDER.length;
 }
 
 // ---- blank lines ---------------------------------------------------------------------------------------------
@@ -144,7 +145,8 @@ export function printDsl(path: PrintPath, options: PrintOptions, print: (path: P
       return printStatement([path.call(print, "name"), p.default ? [" = ", path.call(print, "default")] : ""], path, print);
     }
     case "fs-rule":
-    case "net-rule": {
+    case "net-rule":
+    case "unix-rule": {
       const r = node as unknown as { effect: { value: string } };
       return printStatement([r.effect.value, " ", path.call(print, node.kind === "fs-rule" ? "access" : "ops")], path, print);
     }

@@ -10,7 +10,7 @@ import { span, type Source } from "../compiler/diagnostics/source.js";
 /** The message and the help travel through chevrotain as one string, split here. */
 const SEP = "\u0000";
 
-const STATEMENTS = ["description", "extends", "params", "filesystem", "network", "syscalls", "commands", "tests"];
+const STATEMENTS = ["description", "extends", "params", "filesystem", "network", "syscalls", "commands", "linux", "tests"];
 
 /**
  * What may come next inside each block, for the error where neither a known word nor the closing `}` came:
@@ -27,7 +27,12 @@ const BLOCK_CONTENTS: Record<string, { what: string; words: string[]; shape: str
   network: {
     what: "a setting, a rule, a clause",
     words: ["mode", "unix", "allow", "deny", "protocol", "hosts", "ports", "reason"],
-    shape: "`mode MODE`, `unix allow|deny`, or a rule `allow|deny OPS` with optional `protocol`, `hosts`, `ports`, `reason`",
+    shape: "`mode MODE`, `unix allow|deny`, `unix { ... }`, or a rule `allow|deny OPS` with optional `protocol`, `hosts`, `ports`, `reason`",
+  },
+  unix: {
+    what: "a setting, a rule, a clause",
+    words: ["pairs", "abstract", "allow", "deny", "path", "reason"],
+    shape: "`pairs allow|deny`, `abstract allow|deny`, or a path rule `allow|deny OPS path \"...\"` with an optional `reason`",
   },
   syscalls: {
     what: "a setting, a rule, a clause",
@@ -39,10 +44,15 @@ const BLOCK_CONTENTS: Record<string, { what: string; words: string[]; shape: str
     words: ["default", "allow", "prompt", "forbidden", "reason"],
     shape: "`default DECISION`, or a rule `allow|prompt|forbidden PREFIX` with an optional `reason`",
   },
+  linux: {
+    what: "a setting",
+    words: ["namespaces"],
+    shape: "`namespaces auto|require|never`",
+  },
   tests: {
     what: "a test, a clause",
-    words: ["expect", "protocol", "args", "name"],
-    shape: "a test is `expect ANSWER QUERY VALUE`, then optional `protocol`, `args`, `name`",
+    words: ["expect", "protocol", "args", "path", "abstract", "name"],
+    shape: "a test is `expect ANSWER QUERY VALUE`, then optional `protocol`, `args`, `path`, `abstract`, `name`",
   },
 };
 

@@ -87,20 +87,25 @@ export function dslToDocument(file: DslFile): { doc?: YamlDocument; diagnostics:
     return [items, { value: b.span, children }];
   };
 
-  /** A block of settings and rules: settings become keys, rules the `rules:` list (left out when empty). */
+  /**
+   * A block of settings and rules: settings become keys, a nested block (`unix { }`) a mapping, rules the
+   * `rules:` list (`paths:` in `unix { }`), left out when empty.
+   */
   const settingsBlock = (b: DslBlock, rule: (item: DslBlockItem) => Built): Built => {
     const o = new ObjBuilder(diagnostics, "setting");
     const rules: unknown[] = [];
     const ruleLocs = new Map<string, Loc>();
+    const rulesKey = b.keyword.value === "unix" ? "paths" : "rules";
     for (const item of b.items) {
       if (item.kind === "setting") o.set(item.keyword.value, item.keyword.span, action(item.value));
+      else if (item.kind === "block") o.set(item.keyword.value, item.keyword.span, settingsBlock(item, rule));
       else {
         const [v, l] = rule(item);
         ruleLocs.set(String(rules.length), l);
         rules.push(v);
       }
     }
-    if (rules.length) o.set("rules", b.keyword.span, [rules, { value: b.span, children: ruleLocs }]);
+    if (rules.length) o.set(rulesKey, b.keyword.span, [rules, { value: b.span, children: ruleLocs }]);
     return [o.value, o.loc(b.span)];
   };
 
@@ -120,6 +125,7 @@ export function dslToDocument(file: DslFile): { doc?: YamlDocument; diagnostics:
         o.set(item.effect.value, item.effect.span, value(item.access));
         break;
       case "net-rule":
+      case "unix-rule":
         o.set(item.effect.value, item.effect.span, value(item.ops));
         break;
       case "syscall-rule":

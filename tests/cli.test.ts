@@ -91,12 +91,12 @@ describe("basics", () => {
 });
 
 describe("compile", () => {
-  it("a preset to IR: exit 0, valid JSON with irVersion 1 on stdout, nothing on stderr", async () => {
+  it("a preset to IR: exit 0, valid JSON with irVersion 2 on stdout, nothing on stderr", async () => {
     const r = await sbc(["compile", "--preset", "workspace-write", "-t", "ir"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const ir = JSON.parse(r.stdout) as { irVersion: number; name: string; filesystem: unknown[] };
-    expect(ir.irVersion).toBe(1);
+    expect(ir.irVersion).toBe(2);
     expect(ir.name).toBe("workspace-write");
     expect(ir.filesystem.length).toBeGreaterThan(0);
     expect(r.stdout.endsWith("\n")).toBe(true);
@@ -177,7 +177,7 @@ describe("compile -o", () => {
     const out = writeFiles(tempDir("sbc-out-"), { "out.json": "OLD\n" });
     const r = await sbc(["compile", join(dir, "clean.yaml"), "-t", "ir", "-o", join(out, "out.json")]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(readFileSync(join(out, "out.json"), "utf8"))).toMatchObject({ irVersion: 1, name: "clean" });
+    expect(JSON.parse(readFileSync(join(out, "out.json"), "utf8"))).toMatchObject({ irVersion: 2, name: "clean" });
     expect(readdirSync(out)).toEqual(["out.json"]);
   });
 
@@ -356,5 +356,51 @@ describe("garbage input never produces a stack trace", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("SBC0102");
     noStack(r);
+  });
+});
+
+describe("sbc eval: unix sockets and the syscalls the network section implies", () => {
+  it("answers socketpair, a socket path and an abstract name, naming what decided", async () => {
+    const pair = await sbc(["eval", "--preset", "read-only", "unix", "socketpair"], { cwd: dir });
+    expect(pair.code, pair.stderr).toBe(0);
+    expect(pair.stdout).toBe("allow  unix socketpair\n  decided by the network section: unix pairs: allow at presets/read-only.yaml:16:10\n");
+    const docker = await sbc(["eval", "--preset", "read-only", "unix", "connect", "/var/run/docker.sock"], { cwd: dir });
+    expect(docker.stdout).toBe("deny  unix connect /var/run/docker.sock\n  decided by the default\n");
+    const abstract = await sbc(["eval", "--preset", "full-access", "--format", "json", "unix", "connect", "@/tmp/.X11-unix/X0"], { cwd: dir });
+    expect(JSON.parse(abstract.stdout)).toEqual({
+      query: "unix connect @/tmp/.X11-unix/X0",
+      decision: "allow",
+      rule: { section: "network", index: 0, location: "presets/full-access.yaml:11:10", summary: "unix abstract: allow" },
+    });
+  });
+
+  it("binding asks the filesystem too: the socket file must be creatable", async () => {
+    const policy = join(dir, "sockets.yaml");
+    writeFileSync(policy, "sbc: 1\nfilesystem:\n  - allow: create-special\n    path: /srv/run\nnetwork:\n  unix:\n    paths:\n      - allow: bind\n        path: /srv\n");
+    const ok = await sbc(["eval", policy, "--format", "json", "unix", "bind", "/srv/run/app.sock"], { cwd: dir });
+    expect(JSON.parse(ok.stdout)).toMatchObject({ decision: "allow", rule: { section: "filesystem", index: 1 } });
+    const noFile = await sbc(["eval", policy, "--format", "json", "unix", "bind", "/srv/app.sock"], { cwd: dir });
+    expect(JSON.parse(noFile.stdout)).toMatchObject({ decision: "deny", rule: null });
+    const noRule = await sbc(["eval", policy, "--format", "json", "unix", "connect", "/srv/run/app.sock"], { cwd: dir });
+    expect(JSON.parse(noRule.stdout)).toMatchObject({ decision: "deny", rule: null });
+  });
+
+  it("a syscall answer includes the network section's implied rules, and says so", async () => {
+    const r = await sbc(["eval", "--preset", "read-only", "syscall", "socketpair", "AF_UNIX", "SOCK_DGRAM"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(
+      "errno(EPERM)  syscall socketpair(AF_UNIX, SOCK_DGRAM)\n  decided by the network section: implied errno(EPERM) at presets/read-only.yaml:16:10\n  reason: the network section allows no other socket pair\n",
+    );
+    const stream = await sbc(["eval", "--preset", "read-only", "syscall", "socketpair", "AF_UNIX", "SOCK_STREAM"], { cwd: dir });
+    expect(stream.stdout.split("\n")[0]).toBe("allow  syscall socketpair(AF_UNIX, SOCK_STREAM)");
+  });
+
+  it("a unix query without its socket, or an abstract bind, is a usage error", async () => {
+    for (const q of [["unix"], ["unix", "connect"], ["unix", "bind", "@name"], ["unix", "listen", "/x"]]) {
+      const r = await sbc(["eval", "--preset", "read-only", ...q], { cwd: dir });
+      expect(r.code, q.join(" ")).toBe(2);
+      expect(r.stderr, q.join(" ")).toMatch(/^sbc: /);
+      noStack(r);
+    }
   });
 });

@@ -8,7 +8,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { irEquals, irToJson } from "../compiler/ir/serialize.js";
-import type { IR } from "../compiler/ir/types.js";
+import { IR_VERSION, type IR } from "../compiler/ir/types.js";
 import { documentToYaml } from "../compiler/language/document-to-yaml.js";
 import { irToDocument } from "../compiler/language/ir-to-document.js";
 import { compilePolicy } from "../compiler/passes/index.js";
@@ -82,13 +82,14 @@ describe("IR → document → text → IR", () => {
 
   it("refuses IRs that no single file can hold, with the reason", () => {
     const base: IR = {
-      irVersion: 1,
+      irVersion: IR_VERSION,
       name: "p",
       params: [],
       filesystem: [{ effect: "allow", access: ["read"], kind: "subtree", path: "/a", ifMissing: "skip", layer: 1 }],
-      network: { unix: "deny", rules: [] },
+      network: { unix: { pairs: "deny", abstract: "deny", paths: [] }, rules: [] },
       syscalls: { defaultAction: { type: "allow" }, rules: [] },
       commands: { defaultDecision: "prompt", rules: [] },
+      linux: { namespaces: "auto" },
       tests: [],
     };
     expect(irToDocument(base)).toEqual({ ok: false, reason: "filesystem rule 1 comes from an extended file (layer 1)" });
@@ -96,6 +97,8 @@ describe("IR → document → text → IR", () => {
     expect(irToDocument(bound).ok).toBe(false);
     const orphan: IR = { ...base, filesystem: [{ ...base.filesystem[0]!, layer: 0, effect: "deny", protects: ".git", path: "/a/.git" }] };
     expect(irToDocument(orphan).ok).toBe(false);
+    const inherited: IR = { ...base, filesystem: [], network: { unix: { pairs: "deny", abstract: "deny", paths: [{ effect: "allow", ops: ["connect"], path: "/s", layer: 2 }] }, rules: [] } };
+    expect(irToDocument(inherited)).toEqual({ ok: false, reason: "unix path rule 1 comes from an extended file (layer 2)" });
   });
 });
 

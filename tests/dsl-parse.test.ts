@@ -339,7 +339,7 @@ function docBlocks(language: string): { line: number; text: string }[] {
   return out;
 }
 
-describe("docs/language.md §15", () => {
+describe("docs/language.md §16", () => {
   const sbcBlocks = docBlocks("sbc");
   const yamlBlocks = docBlocks("yaml");
   const examples = sbcBlocks.filter((b) => !b.text.startsWith("# error example"));

@@ -8,12 +8,14 @@
 //   the files it extends); at a full tie, deny wins. No rule: deny.
 //
 // Rules carry a `layer` (the position of their file in merge order). Most properties draw it from {0, 1, 2};
-// the ones that state the single-file rule use one layer.
+// the ones that state the single-file rule use one layer. Unix path rules follow the filesystem's rule for
+// subtrees, and a syscall's answer combines the syscall section with what the network section implies.
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { evaluateCommand, evaluateFs, evaluateNetwork, evaluateSyscall, type NetQuery } from "../compiler/evaluator/evaluate.js";
-import type { Action, ArgCondition, CmpOp, CommandRule, Decision, Effect, FsRule, NetOp, NetRule, PatternKind, Protocol, SyscallRule } from "../compiler/ir/types.js";
+import { conditionHolds, evaluateCommand, evaluateFs, evaluateNetwork, evaluateSyscall, evaluateSyscallRules, evaluateUnix, type NetQuery } from "../compiler/evaluator/evaluate.js";
+import { networkSyscalls } from "../compiler/evaluator/network-syscalls.js";
+import type { Action, ArgCondition, CmpOp, CommandRule, Decision, Effect, FsRule, NetOp, NetRule, PatternKind, Protocol, SyscallRule, UnixPathRule, UnixSockets } from "../compiler/ir/types.js";
 import type { Access } from "../compiler/language/access.js";
 import { makeIr } from "./support/ir.js";
 
@@ -545,7 +547,7 @@ describe("syscall precedence", () => {
           const matching = rules.filter((r) => r.syscalls.includes(q.syscall) && r.conditions.every((c) => naiveCondition(c, q.args)));
           const wantType = matching.length ? STRICTNESS[Math.max(...matching.map((r) => STRICTNESS.indexOf(r.action.type)))] : dflt.type;
           for (const order of [rules, shuffled]) {
-            const v = evaluateSyscall(makeIr({ syscallRules: order, defaultAction: dflt }), q.syscall, q.args);
+            const v = evaluateSyscallRules(makeIr({ syscallRules: order, defaultAction: dflt }), q.syscall, q.args);
             expect(v.action.type).toBe(wantType);
             if (!matching.length) expect(v).toEqual({ action: dflt, rule: null, ruleIndex: null });
           }
@@ -559,8 +561,8 @@ describe("syscall precedence", () => {
     fc.assert(
       fc.property(withShuffle(fc.array(syscallRuleArbIn(layerArb), { maxLength: 6 })), actionArb, fc.array(syscallQueryArb, { minLength: 1, maxLength: 5 }), ([rules, shuffled], dflt, queries) => {
         for (const q of queries) {
-          const a = evaluateSyscall(makeIr({ syscallRules: rules, defaultAction: dflt }), q.syscall, q.args);
-          const b = evaluateSyscall(makeIr({ syscallRules: shuffled, defaultAction: dflt }), q.syscall, q.args);
+          const a = evaluateSyscallRules(makeIr({ syscallRules: rules, defaultAction: dflt }), q.syscall, q.args);
+          const b = evaluateSyscallRules(makeIr({ syscallRules: shuffled, defaultAction: dflt }), q.syscall, q.args);
           expect(b.action.type).toBe(a.action.type);
           const want = naiveSyscall(rules, dflt, q.syscall, q.args);
           expect(a.action).toEqual(want.action);
@@ -577,7 +579,7 @@ describe("syscall precedence", () => {
       fc.property(fc.constantFrom(1, 13, 38), fc.constantFrom(1, 13, 38), fc.constantFrom(...SYSCALLS), (e1, e2, syscall) => {
         const first: SyscallRule = { syscalls: [syscall], action: { type: "errno", errno: e1 }, conditions: [], layer: 0 };
         const second: SyscallRule = { syscalls: [syscall], action: { type: "errno", errno: e2 }, conditions: [], layer: 0 };
-        const v = evaluateSyscall(makeIr({ syscallRules: [first, second] }), syscall);
+        const v = evaluateSyscallRules(makeIr({ syscallRules: [first, second] }), syscall);
         expect(v.action).toEqual({ type: "errno", errno: e2 });
         expect(v.rule).toBe(second);
         expect(v.ruleIndex).toBe(1);
@@ -592,9 +594,124 @@ describe("syscall precedence", () => {
       { syscalls: ["socket"], action: { type: "errno", errno: 13 }, conditions: [], layer: 0 },
     ];
     const ir = makeIr({ syscallRules: rules });
-    expect(evaluateSyscall(ir, "socket", [1n]).action).toEqual({ type: "errno", errno: 13 });
-    expect(evaluateSyscall(ir, "socket", [2n]).action).toEqual({ type: "kill-process" });
-    expect(evaluateSyscall(ir, "read").action).toEqual({ type: "allow" });
+    expect(evaluateSyscallRules(ir, "socket", [1n]).action).toEqual({ type: "errno", errno: 13 });
+    expect(evaluateSyscallRules(ir, "socket", [2n]).action).toEqual({ type: "kill-process" });
+    expect(evaluateSyscallRules(ir, "read").action).toEqual({ type: "allow" });
+  });
+});
+
+describe("syscalls and the network section", () => {
+  const UNIX_CALLS = ["socket", "socketpair", "connect", "bind", "io_uring_setup", "read"];
+  const unixArb: fc.Arbitrary<UnixSockets> = fc.record({
+    pairs: effectArb,
+    abstract: effectArb,
+    paths: fc.array(fc.record({ effect: effectArb, ops: fc.subarray<NetOp>(["bind", "connect"], { minLength: 1 }), path: fc.constantFrom("/", "/a", "/a/b"), layer: layerArb }), { maxLength: 3 }),
+  });
+  const ruleArb: fc.Arbitrary<SyscallRule> = fc.record({
+    syscalls: fc.subarray(UNIX_CALLS, { minLength: 1 }),
+    action: actionArb,
+    conditions: fc.array(fc.record({ arg: fc.constantFrom(0, 1), op: fc.constant<CmpOp>("=="), value: fc.constantFrom("0x1", "0x2", "0x5") }), { maxLength: 1 }),
+    layer: layerArb,
+  });
+
+  it("(k) a call gets the stricter of the syscall section's answer and the implied rule's, the section's on a tie", () => {
+    fc.assert(
+      fc.property(unixArb, fc.boolean(), fc.array(ruleArb, { maxLength: 4 }), actionArb, fc.constantFrom(...UNIX_CALLS), fc.tuple(fc.constantFrom(0n, 1n, 2n, 10n), fc.constantFrom(1n, 2n, 5n, 0x80801n)), (unix, ip, rules, dflt, syscall, args) => {
+        const netRules: NetRule[] = ip ? [{ effect: "allow", ops: ["connect"], protocols: ["tcp"], hosts: "any", ports: [[443, 443]], layer: 0 }] : [];
+        const ir = makeIr({ unix, netRules, syscallRules: [...rules].sort((a, b) => a.layer - b.layer), defaultAction: dflt });
+        const own = evaluateSyscallRules(ir, syscall, args);
+        const implied = networkSyscalls(ir).rules.find((r) => r.syscall === syscall && r.conditions.every((c) => conditionHolds(c, args)));
+        const v = evaluateSyscall(ir, syscall, args);
+        if (!implied || STRICTNESS.indexOf(implied.action.type) <= STRICTNESS.indexOf(own.action.type)) expect(v).toEqual(own);
+        else expect(v).toEqual({ action: implied.action, rule: null, ruleIndex: null, implied });
+      }),
+      RUNS,
+    );
+  });
+
+  it("(k) `network: off` keeps stream and seqpacket pairs and refuses every socket; no section refuses pairs too", () => {
+    const off = makeIr({ unix: { pairs: "allow", abstract: "deny", paths: [] } });
+    for (const [type, want] of [[1n, "allow"], [5n, "allow"], [0x80001n, "allow"], [2n, "errno"]] as const) {
+      expect(evaluateSyscall(off, "socketpair", [1n, type]).action.type, `socketpair(AF_UNIX, ${type})`).toBe(want);
+    }
+    expect(evaluateSyscall(off, "socketpair", [2n, 1n]).action.type).toBe("errno");
+    for (const d of [1n, 2n, 10n, 16n]) expect(evaluateSyscall(off, "socket", [d, 1n]).action.type).toBe("errno");
+    expect(evaluateSyscall(makeIr(), "socketpair", [1n, 1n]).action.type).toBe("errno");
+  });
+});
+
+// ---- unix sockets ------------------------------------------------------------------------------------------
+
+const unixRuleArb: fc.Arbitrary<UnixPathRule> = fc.record({
+  effect: effectArb,
+  ops: fc.subarray<NetOp>(["bind", "connect"], { minLength: 1 }),
+  path: literalPathArb,
+  layer: layerArb,
+});
+
+/** The documented rule, naively: among the rules that list the operation and contain the path, the deepest, then the later layer, then deny. */
+function naiveUnix(rules: readonly UnixPathRule[], op: NetOp, path: string): UnixPathRule | null {
+  const q = partsOf(path);
+  const matching = rules.filter((r) => r.ops.includes(op) && partsOf(r.path).every((c, i) => q[i] === c) && partsOf(r.path).length <= q.length);
+  let best: UnixPathRule | null = null;
+  const key = (r: UnixPathRule) => [partsOf(r.path).length, r.layer, r.effect === "deny" ? 1 : 0];
+  for (const r of matching) {
+    if (!best) best = r;
+    else {
+      const a = key(r);
+      const b = key(best);
+      const i = a.findIndex((x, j) => x !== b[j]);
+      if (i >= 0 && a[i]! > b[i]!) best = r;
+    }
+  }
+  return best;
+}
+
+describe("unix socket precedence", () => {
+  it("(l) a socket path: the deepest rule, then the later file, then deny; in any order; no rule is deny", () => {
+    fc.assert(
+      fc.property(withShuffle(fc.array(unixRuleArb, { maxLength: 6 })), fc.constantFrom<NetOp>("bind", "connect"), literalPartsArb, ([rules, shuffled], op, parts) => {
+        const path = toPath([...parts, "s.sock"]);
+        const want = naiveUnix(rules, op, path);
+        for (const order of [rules, shuffled]) {
+          const ir = makeIr({ unix: { pairs: "deny", abstract: "deny", paths: order }, filesystem: [fsRule("allow", ["create-special"], "subtree", "/")] });
+          const v = evaluateUnix(ir, { op, path });
+          expect(v.decision).toBe(want?.effect ?? "deny");
+          if (op === "connect" || v.by.kind === "path-rule") {
+            expect(v.by.kind).toBe("path-rule");
+            if (v.by.kind === "path-rule") expect(v.by.rule).toEqual(want);
+          } else expect(want?.effect).toBe("allow");
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it("(l) binding needs the path rule and the filesystem's create-special; the filesystem decides when the rule allows", () => {
+    fc.assert(
+      fc.property(fc.array(unixRuleArb, { maxLength: 4 }), fc.array(fsRuleArbIn(layerArb), { maxLength: 4 }), literalPartsArb, (rules, fs, parts) => {
+        const path = toPath([...parts, "s.sock"]);
+        const withSpecial = fs.map((r) => ({ ...r, access: [...new Set<Access>([...r.access, "create-special"])] }));
+        const ir = makeIr({ unix: { pairs: "deny", abstract: "deny", paths: rules }, filesystem: withSpecial });
+        const byRule = naiveUnix(rules, "bind", path)?.effect ?? "deny";
+        const byFile = evaluateFs(ir, "create-special", path);
+        const v = evaluateUnix(ir, { op: "bind", path });
+        expect(v.decision).toBe(byRule === "allow" && byFile.decision === "allow" ? "allow" : "deny");
+        if (byRule === "allow") expect(v.by).toMatchObject({ kind: "filesystem", rule: byFile.rule });
+      }),
+      RUNS,
+    );
+  });
+
+  it("(l) socket pairs and abstract names are their settings, whatever the path rules say", () => {
+    fc.assert(
+      fc.property(effectArb, effectArb, fc.array(unixRuleArb, { maxLength: 4 }), (pairs, abstract, paths) => {
+        const ir = makeIr({ unix: { pairs, abstract, paths } });
+        expect(evaluateUnix(ir, { op: "socketpair" })).toEqual({ decision: pairs, by: { kind: "pairs" } });
+        expect(evaluateUnix(ir, { op: "connect", abstract: "x" })).toEqual({ decision: abstract, by: { kind: "abstract" } });
+      }),
+      RUNS,
+    );
   });
 });
 

@@ -22,6 +22,7 @@ const AF_INET = 2n;
 const AF_INET6 = 10n;
 const AF_NETLINK = 16n;
 const SOCK_STREAM = 1n;
+const SOCK_DGRAM = 2n;
 const NULL = 0n;
 const BAD = 0xffffffffn;
 
@@ -38,6 +39,10 @@ const CALLS: readonly (ProbeCall & { label: string; volatile?: boolean })[] = [
   { label: "socket(AF_NETLINK)", nr: nr("socket"), args: [AF_NETLINK, 3n, 0n] },
   { label: "socket(hi word set)", nr: nr("socket"), args: [(1n << 32n) | AF_UNIX, SOCK_STREAM, 0n] },
   { label: "socketpair(NULL)", nr: nr("socketpair"), args: [AF_UNIX, SOCK_STREAM, 0n, NULL] },
+  { label: "socketpair(SOCK_DGRAM, NULL)", nr: nr("socketpair"), args: [AF_UNIX, SOCK_DGRAM, 0n, NULL] },
+  { label: "socketpair(AF_INET, NULL)", nr: nr("socketpair"), args: [AF_INET, SOCK_STREAM, 0n, NULL] },
+  { label: "connect(-1)", nr: nr("connect"), args: [BAD, NULL, 0n] },
+  { label: "bind(-1)", nr: nr("bind"), args: [BAD, NULL, 0n] },
   { label: "personality(query)", nr: nr("personality"), args: [BAD] },
   { label: "ptrace(bad request)", nr: nr("ptrace"), args: [BAD, 0n, 0n, 0n] },
   { label: "process_vm_readv(bad pid)", nr: nr("process_vm_readv"), args: [0n, NULL, 0n, NULL, 0n, 0n] },

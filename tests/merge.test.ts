@@ -96,24 +96,55 @@ describe("sections: what replaces and what appends", () => {
   it("a network mode word replaces everything a base said about the network", () => {
     const base = { "base.yaml": "sbc: 1\nnetwork:\n  unix: allow\n  rules:\n    - allow: connect\n      ports: [443]\n" };
     const off = compileIn("sbc: 1\nextends: ./base.yaml\nnetwork: off\n", base);
-    expect(off.network.unix).toBe("deny");
+    // `off` closes named sockets; a socket pair reaches nothing outside the sandbox.
+    expect(off.network.unix).toMatchObject({ pairs: "allow", abstract: "deny", paths: [] });
     expect(off.network.rules).toEqual([]);
     const loop = compileIn("sbc: 1\nextends: ./base.yaml\nnetwork: loopback\n", base);
-    expect(loop.network.unix).toBe("allow");
+    expect(loop.network.unix).toMatchObject({ pairs: "allow", abstract: "allow", paths: [{ effect: "allow", ops: ["bind", "connect"], path: "/", layer: 1 }] });
     expect(loop.network.rules).toHaveLength(1);
     expect(loop.network.rules[0]!.hosts).toBe("loopback");
+  });
+
+  it("unix: a word replaces every unix setting and path rule; a mapping replaces what it names and appends paths", () => {
+    const base = {
+      "base.yaml": "sbc: 1\nnetwork:\n  unix:\n    pairs: allow\n    paths:\n      - allow: connect\n        path: /run/a.sock\n",
+    };
+    const unixPaths = (ir: IR) => ir.network.unix.paths.map((r) => [r.effect, r.ops.join(","), r.path, r.layer]);
+    const word = compileIn("sbc: 1\nextends: ./base.yaml\nnetwork:\n  unix: deny\n", base);
+    expect(word.network.unix).toMatchObject({ pairs: "deny", abstract: "deny", paths: [] });
+    const allow = compileIn("sbc: 1\nextends: ./base.yaml\nnetwork:\n  unix: allow\n", base);
+    expect(allow.network.unix).toMatchObject({ pairs: "allow", abstract: "allow" });
+    expect(unixPaths(allow)).toEqual([["allow", "bind,connect", "/", 1]]);
+    const more = compileIn("sbc: 1\nextends: ./base.yaml\nnetwork:\n  unix:\n    abstract: allow\n    paths:\n      - deny: [connect, bind]\n        path: /run\n", base);
+    expect(more.network.unix).toMatchObject({ pairs: "allow", abstract: "allow" });
+    expect(unixPaths(more)).toEqual([
+      ["allow", "connect", "/run/a.sock", 0],
+      ["deny", "bind,connect", "/run", 1],
+    ]);
+    // A mode word starts over from its own unix settings.
+    const mode = compileIn("sbc: 1\nextends: ./base.yaml\nnetwork:\n  mode: off\n  unix:\n    paths:\n      - allow: bind\n        path: /w\n", base);
+    expect(mode.network.unix).toMatchObject({ pairs: "allow", abstract: "deny" });
+    expect(unixPaths(mode)).toEqual([["allow", "bind", "/w", 1]]);
+  });
+
+  it("linux.namespaces: the last file that sets it wins; auto when nobody does", () => {
+    const base = { "base.yaml": "sbc: 1\nlinux:\n  namespaces: require\n" };
+    expect(compileIn("sbc: 1\n").linux).toEqual({ namespaces: "auto" });
+    expect(compileIn("sbc: 1\nextends: ./base.yaml\n", base).linux.namespaces).toBe("require");
+    expect(compileIn("sbc: 1\nextends: ./base.yaml\nlinux: {}\n", base).linux.namespaces).toBe("require");
+    expect(compileIn("sbc: 1\nextends: ./base.yaml\nlinux:\n  namespaces: never\n", base).linux.namespaces).toBe("never");
   });
 
   it("detailed network rules append to a base's, and the unix switch is kept unless restated", () => {
     const base = { "base.yaml": "sbc: 1\nnetwork: on\n" };
     const ir = compileIn("sbc: 1\nextends: ./base.yaml\nnetwork:\n  rules:\n    - deny: connect\n      ports: [22]\n", base);
-    expect(ir.network.unix).toBe("allow");
+    expect(ir.network.unix).toMatchObject({ pairs: "allow", abstract: "allow", paths: [{ path: "/" }] });
     expect(ir.network.rules.map((r) => [r.effect, r.hosts, r.ports])).toEqual([
       ["allow", "any", [[0, 65535]]],
       ["deny", "any", [[22, 22]]],
     ]);
     const unixOff = compileIn("sbc: 1\nextends: ./base.yaml\nnetwork:\n  unix: deny\n", base);
-    expect(unixOff.network.unix).toBe("deny");
+    expect(unixOff.network.unix).toMatchObject({ pairs: "deny", abstract: "deny", paths: [] });
     expect(unixOff.network.rules).toHaveLength(1);
   });
 
@@ -144,11 +175,11 @@ describe("sections: what replaces and what appends", () => {
     expect(silent.commands.defaultDecision).toBe("forbidden");
   });
 
-  it("the defaults when nobody says anything: syscalls allow, commands prompt, network off", () => {
+  it("the defaults when nobody says anything: syscalls allow, commands prompt, no socket at all", () => {
     const ir = compileIn("sbc: 1\n");
     expect(ir.syscalls.defaultAction).toEqual({ type: "allow" });
     expect(ir.commands.defaultDecision).toBe("prompt");
-    expect(ir.network).toMatchObject({ unix: "deny", rules: [] });
+    expect(ir.network).toMatchObject({ unix: { pairs: "deny", abstract: "deny", paths: [] }, rules: [] });
   });
 
   it("tests are not inherited from bases", () => {

@@ -241,6 +241,46 @@ describe("SBPL network", () => {
     expect(codes(open)).toEqual([]);
   });
 
+  it("unix path rules: each allow with the denies that outrank it carved out, for connect and bind apart", () => {
+    const out = inline(
+      "network:\n  unix:\n    paths:\n      - allow: [bind, connect]\n        path: /tmp/app\n      - deny: connect\n        path: /tmp/app/admin\n      - allow: connect\n        path: /tmp/app/admin/public.sock\n",
+    );
+    expect(out.profile).toContain("(allow system-socket (socket-domain AF_UNIX))");
+    expect(out.profile).toContain('(require-not (remote unix-socket (subpath "/private/tmp/app/admin")))');
+    const p = read(out);
+    const unix = (op: "network-outbound" | "network-bind", path: string) => {
+      const side = op === "network-outbound" ? "remote" : "local";
+      const verdicts = PRECEDENCES.map((precedence) => evaluateOp(p, op, { [side]: { kind: "unix", path } }, new Map(), { precedence }).decision);
+      expect(new Set(verdicts).size, `${op} ${path}`).toBe(1);
+      return verdicts[0];
+    };
+    expect(unix("network-outbound", "/private/tmp/app/s.sock")).toBe("allow");
+    expect(unix("network-outbound", "/private/tmp/app/admin/s.sock")).toBe("deny");
+    expect(unix("network-outbound", "/private/tmp/app/admin/public.sock")).toBe("allow");
+    expect(unix("network-outbound", "/private/var/run/docker.sock")).toBe("deny");
+    // The deny is about connecting: binding beneath it stays allowed (and needs the file rule too).
+    expect(unix("network-bind", "/private/tmp/app/admin/s.sock")).toBe("allow");
+    expect(unix("network-bind", "/private/tmp/other.sock")).toBe("deny");
+  });
+
+  it("socket pairs need no rule, and no named socket means no AF_UNIX socket at all", () => {
+    const off = inline("network: off\n");
+    expect(off.profile).not.toContain("system-socket");
+    expect(codes(off)).toEqual([]);
+    // A policy that denies pairs cannot be enforced: Seatbelt checks nothing when a pair is created.
+    const denied = inline("network:\n  unix: deny\n");
+    expect(codes(denied)).toEqual([CODES.sbplNarrowed.code]);
+    expect(denied.diagnostics[0]!.message).toContain("socket pairs stay open on macOS");
+  });
+
+  it("the resolver socket is reachable where the policy's unix rules allow connecting to it", () => {
+    const rules = "  rules:\n    - allow: connect\n      ports: [443]\n";
+    const open = inline(`network:\n  unix:\n    pairs: allow\n    paths:\n      - allow: connect\n        path: /var/run/mDNSResponder\n${rules}`);
+    expect(codes(open)).toEqual([]);
+    const narrow = inline(`network:\n  unix:\n    pairs: allow\n    paths:\n      - allow: connect\n        path: /var/run/docker.sock\n${rules}`);
+    expect(codes(narrow)).toEqual([CODES.sbplResolverClosed.code]);
+  });
+
   it("the full-access preset is (allow default)", () => {
     const r = compilePolicy({ kind: "preset", name: "full-access" });
     const out = compileSbpl(r.ir!, { params: "inline" });
@@ -282,7 +322,8 @@ describe("SBPL params mode", () => {
     expect(out.defines).toEqual([
       ["path.0", "/"],
       ["path.1", "/dev/null"],
-      ["path.2", "/private/tmp"],
+      ["path.2", "/dev/shm"],
+      ["path.3", "/private/tmp"],
       ["tmpdir", "${tmpdir}"],
       ["workspace", "${workspace}"],
     ]);

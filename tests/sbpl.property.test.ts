@@ -21,9 +21,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Diagnostic } from "../compiler/diagnostics/diagnostic.js";
 import { Source, type Span } from "../compiler/diagnostics/source.js";
-import { evaluateFs, evaluateNetwork, evaluateUnix, queryPath } from "../compiler/evaluator/evaluate.js";
+import { evaluateFs, evaluateNetwork, queryPath } from "../compiler/evaluator/evaluate.js";
 import { bindIr } from "../compiler/ir/bind.js";
-import type { Effect, FsRule, IR, NetOp, NetRule, Protocol } from "../compiler/ir/types.js";
+import type { Effect, FsRule, IR, NetOp, NetRule, Protocol, UnixSockets } from "../compiler/ir/types.js";
 import { ACCESS_CLASSES, ACCESS_GROUPS, type Access } from "../compiler/language/access.js";
 import { compilePolicy } from "../compiler/passes/index.js";
 import { testBindings } from "../compiler/passes/run-tests.js";
@@ -34,7 +34,7 @@ import { compileSbpl } from "../targets/sbpl/index.js";
 import { evaluateOp, PRECEDENCES, type SbplVerdict } from "../targets/sbpl/model.js";
 import { ACCESS_VNODE, accessesFor, FILE_OPERATIONS, MOVE_OPERATIONS, NETWORK_OPERATIONS, VNODE_CLASSES, type VnodeClass } from "../targets/sbpl/operations.js";
 import { readSbpl, type SbplProfile } from "../targets/sbpl/reader.js";
-import { makeIr } from "./support/ir.js";
+import { makeIr, unixWord } from "./support/ir.js";
 
 const RUNS = { numRuns: Number(process.env.SBC_PROPERTY_RUNS ?? 200) };
 /** Long runs of the properties need more than vitest's default time. */
@@ -410,17 +410,57 @@ function checkNet(ir: IR, c: Compiled, queries: readonly NetCase[], unixPaths: r
       if (v.decision === "deny" && want === "allow" && !announced(q)) expect.fail(`the profile is narrower than the IR, unannounced: ${where()}`);
     }
   }
-  const unix = evaluateUnix(ir);
+  checkUnix(ir, c, unixPaths);
+}
+
+/**
+ * sbc's precedence for unix path rules (subtrees: the deeper path, then the later layer, then deny) applied to
+ * the socket the kernel sees, as macVerdict does for files: a rule applies when it contains either spelling,
+ * and ranks by its depth in the canonical spelling. Written here from the documented rule.
+ */
+function macUnixVerdict(ir: IR, op: NetOp, canonical: string): { decision: Effect; rule: number | null } {
+  let best: { rank: number[]; index: number; effect: Effect } | undefined;
+  ir.network.unix.paths.forEach((r, index) => {
+    if (!r.ops.includes(op)) return;
+    const rc = components(r.path);
+    if (!spellings(canonical).some((sp) => isPrefix(rc, components(sp)))) return;
+    const rank = [rc.length + (rc.length >= 1 && ALIASED.includes(rc[0]!) ? 1 : 0), r.layer, r.effect === "deny" ? 1 : 0];
+    if (!best || greater(rank, best.rank)) best = { rank, index, effect: r.effect };
+  });
+  return best ? { decision: best.effect, rule: best.index } : { decision: "deny", rule: null };
+}
+
+/**
+ * Pathname sockets: `network-outbound` to a unix address is the IR's connect, `network-bind` its bind (the
+ * socket file's creation is a file operation, checked by checkFs). Exact, but where a param-order warning
+ * names a unix rule that applies. `system-socket` for AF_UNIX where a unix path is allowed, never without a
+ * unix path rule that allows.
+ */
+function checkUnix(ir: IR, c: Compiled, unixPaths: readonly string[]): void {
+  const paramOrder = rulesNamedBy(c.diagnostics, CODES.sbplParamOrder.code);
+  const rules = () => `unix=${show(ir.network.unix)}\ndiagnostics=${JSON.stringify(c.diagnostics.map((d) => `${d.code} ${d.message}`))}\n${c.text}`;
   for (const path of unixPaths) {
-    for (const [op, side] of [
-      ["network-outbound", "remote"],
-      ["network-bind", "local"],
+    for (const [op, operation, side] of [
+      ["connect", "network-outbound", "remote"],
+      ["bind", "network-bind", "local"],
     ] as const) {
-      const where = () => `${c.mode}: unix ${path} as ${op}; IR: ${unix}\n${rules()}`;
-      const v = ask(c, op, { [side]: { kind: "unix", path } }, where);
-      expect(v.decision, where()).toBe(unix);
+      const want = macUnixVerdict(ir, op, path);
+      const where = () => `${c.mode}: unix ${op} ${path} as ${operation}; IR on a Mac: ${want.decision}${want.rule === null ? "" : ` (unix rule ${want.rule})`}\n${rules()}`;
+      const v = ask(c, operation, { [side]: { kind: "unix", path } }, where);
+      if (v.decision === "allow" && want.decision === "deny") expect.fail(`the profile is wider than the IR: ${where()}\ndecided by: ${c.text.slice(v.span.start, v.span.end)}`);
+      if (v.decision === "deny" && want.decision === "allow") {
+        const announced = ir.network.unix.paths.some((r) => paramOrder.has(spanKey(r.span) ?? "") && r.ops.includes(op));
+        if (!announced) expect.fail(`the profile is narrower than the IR, unannounced: ${where()}`);
+      }
     }
   }
+  // A socket must be created before it connects or binds; the profile grants creating one only if some rule
+  // may let it do either.
+  const socket = ask(c, "system-socket", { attrs: { "socket-domain": "AF_UNIX" } }, rules).decision;
+  const noSandbox = c.profile.rules.some((r) => r.effect === "allow" && r.operations.includes("default"));
+  const used = unixPaths.some((path) => macUnixVerdict(ir, "connect", path).decision === "allow" || macUnixVerdict(ir, "bind", path).decision === "allow");
+  if (used) expect(socket, `system-socket AF_UNIX is needed\n${rules()}`).toBe("allow");
+  if (!noSandbox && !ir.network.unix.paths.some((r) => r.effect === "allow")) expect(socket, `system-socket AF_UNIX is not needed\n${rules()}`).toBe("deny");
 }
 
 // ---- random policies ----------------------------------------------------------------------------------------
@@ -476,10 +516,11 @@ function fsRuleArb(abc: Alphabet, withParams: boolean): fc.Arbitrary<FsRule> {
 }
 
 /** An IR over the alphabet, its rules in merge order (layer 0 first). */
-function irOf(rules: readonly FsRule[], net: { rules: readonly NetRule[]; unix: Effect } = { rules: [], unix: "deny" }): IR {
+function irOf(rules: readonly FsRule[], net: { rules: readonly NetRule[]; unix: UnixSockets } = { rules: [], unix: unixWord("deny") }): IR {
   const sorted = withSpans([...rules].sort((x, y) => x.layer - y.layer), "fs-rule");
-  const ir = makeIr({ filesystem: sorted, netRules: withSpans(net.rules, "net-rule"), unix: net.unix });
-  const symbolic = sorted.some((r) => r.path.startsWith("${workspace}"));
+  const unix = { ...net.unix, paths: withSpans([...net.unix.paths].sort((x, y) => x.layer - y.layer), "unix-rule") };
+  const ir = makeIr({ filesystem: sorted, netRules: withSpans(net.rules, "net-rule"), unix });
+  const symbolic = sorted.some((r) => r.path.startsWith("${workspace}")) || unix.paths.some((r) => r.path.startsWith("${workspace}"));
   return symbolic ? { ...ir, params: [{ name: "workspace", builtin: true, value: null }] } : ir;
 }
 
@@ -533,7 +574,24 @@ const netCaseArb: fc.Arbitrary<NetCase> = fc.record({
   host: fc.constantFrom(...HOSTS),
   port: fc.constantFrom(...QUERY_PORTS),
 });
-const UNIX_PATHS = ["/private/tmp/s.sock", "/private/var/run/mDNSResponder"];
+/** Unix sections over both macOS spellings, a parameter, three layers, and each operation apart. */
+const unixArb: fc.Arbitrary<UnixSockets> = fc.oneof(
+  fc.constantFrom<Effect>("allow", "deny").map(unixWord),
+  fc.record({
+    pairs: fc.constantFrom<Effect>("allow", "deny"),
+    abstract: fc.constantFrom<Effect>("allow", "deny"),
+    paths: fc.array(
+      fc.record({
+        effect: fc.constantFrom<Effect>("allow", "deny"),
+        ops: fc.subarray<NetOp>(["bind", "connect"], { minLength: 1 }),
+        path: fc.constantFrom("/", "/tmp", "/private/tmp", "/tmp/s", "/private/tmp/s/x.sock", "/var/run", "/a", "${workspace}", "${workspace}/s"),
+        layer: fc.integer({ min: 0, max: 2 }),
+      }),
+      { maxLength: 4 },
+    ),
+  }),
+);
+const UNIX_PATHS = ["/private/tmp/s.sock", "/private/tmp/s/x.sock", "/private/tmp/s/y", "/private/var/run/mDNSResponder", "/a/b.sock", "/w/s/c.sock", "/w/d.sock"];
 
 /** The indices of the rules whose paths start with a parameter. */
 function symbolicRules(ir: IR): Set<number> {
@@ -587,11 +645,14 @@ describe("SBPL profiles = the IR, or narrower and announced", () => {
     );
   }, TIMEOUT);
 
-  it("network: TCP and UDP, connect and bind, loopback, CIDRs and port sets, and unix sockets", () => {
+  it("network: TCP and UDP, connect and bind, loopback, CIDRs and port sets, and unix path rules over both spellings and a parameter", () => {
     fc.assert(
-      fc.property(fc.array(netRuleArb, { maxLength: 4 }), fc.constantFrom<Effect>("allow", "deny"), fc.array(netCaseArb, { minLength: 1, maxLength: 8 }), (rules, unix, queries) => {
+      fc.property(fc.array(netRuleArb, { maxLength: 4 }), unixArb, fc.array(netCaseArb, { minLength: 1, maxLength: 8 }), (rules, unix, queries) => {
         const ir = irOf([], { rules, unix });
-        for (const mode of ["inline", "param"] as const) checkNet(ir, compile(ir, mode, {})!, queries, UNIX_PATHS);
+        const values = { workspace: "/w" };
+        const bound = bindIr(ir, values).ir!;
+        checkNet(bound, compile(bound, "inline", values)!, queries, UNIX_PATHS);
+        checkNet(bound, compile(ir, "param", values)!, queries, UNIX_PATHS);
       }),
       RUNS,
     );
@@ -613,7 +674,13 @@ function checkPolicy(ir: IR, extraPaths: readonly string[]): void {
     ...Object.values(values).flatMap((v) => [v, join2(v, ["c"]), join2(v, [".git", "config"]), join2(v, [".env"])]),
     ...bound.tests.flatMap((t) => (t.kind === "fs" && t.path.startsWith("/") ? [t.path] : [])),
   ];
-  const unixPaths = ["/private/tmp/s.sock"];
+  const unixPaths = [
+    "/private/tmp/s.sock",
+    "/private/var/run/docker.sock",
+    "/private/var/run/mDNSResponder",
+    ...Object.values(values).map((v) => macCanonical(join2(v, ["s.sock"]))),
+    ...bound.network.unix.paths.map((r) => macCanonical(join2(r.path, ["s.sock"]))),
+  ];
   const inline = compile(bound, "inline", values);
   if (inline) {
     checkFs(bound, inline, paths);

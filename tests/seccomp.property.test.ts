@@ -6,20 +6,21 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Action, ArgCondition, CmpOp, IR, NetRule, SyscallRule } from "../compiler/ir/types.js";
+import type { Action, ArgCondition, CmpOp, FsRule, IR, NetRule, SyscallRule, UnixSockets } from "../compiler/ir/types.js";
+import { evaluateSyscall } from "../compiler/evaluator/evaluate.js";
 import { syscallNumber, type Arch } from "../compiler/linux-abi/index.js";
 import { cacheEligible } from "../targets/seccomp/action-cache.js";
 import { actionValue } from "../targets/seccomp/actions.js";
 import { AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "../targets/seccomp/bpf.js";
 import { compileSeccomp } from "../targets/seccomp/index.js";
 import { runFilter } from "../targets/seccomp/interpreter.js";
-import { networkImplications } from "../targets/seccomp/network-implications.js";
+import { networkSyscalls } from "../compiler/evaluator/network-syscalls.js";
 import { AUDIT_ARCH, expectedAction, syscallName } from "../targets/seccomp/semantics.js";
 import { verifyFilter } from "../targets/seccomp/verifier.js";
-import { makeIr } from "./support/ir.js";
+import { makeIr, unixWord } from "./support/ir.js";
 
-const NAMES = ["read", "write", "socket", "socketpair", "getppid", "clone", "personality", "ioctl", "io_uring_setup", "openat"] as const;
-const VALUES = [0n, 1n, 2n, 9n, 10n, 0x10n, 0xffn, 0x7fffffffn, 0x80000000n, 0xffffffffn, 1n << 32n, (1n << 32n) + 1n, 0x1_0000_0005n, (1n << 63n), (1n << 64n) - 1n];
+const NAMES = ["read", "write", "socket", "socketpair", "connect", "bind", "getppid", "clone", "personality", "ioctl", "io_uring_setup", "openat"] as const;
+const VALUES = [0n, 1n, 2n, 5n, 9n, 10n, 0x10n, 0xffn, 0x80001n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 1n << 32n, (1n << 32n) + 1n, 0x1_0000_0005n, (1n << 63n), (1n << 64n) - 1n];
 const OPS: readonly CmpOp[] = ["==", "!=", "<", "<=", ">", ">=", "&=="];
 const hex = (v: bigint) => "0x" + v.toString(16);
 
@@ -37,20 +38,43 @@ const ruleArb: fc.Arbitrary<SyscallRule> = fc.record({
   conditions: fc.array(condArb, { maxLength: 3 }),
   layer: fc.integer({ min: 0, max: 2 }),
 });
-const netArb: fc.Arbitrary<{ unix: "allow" | "deny"; rules: NetRule[] }> = fc.record({
-  unix: fc.constantFrom("allow" as const, "deny" as const),
+/**
+ * Unix sections that reach every branch of network-syscalls.ts: pairs and abstract names on and off, path
+ * rules at `/` and below it, allowing and denying each operation.
+ */
+const unixArb: fc.Arbitrary<UnixSockets> = fc.oneof(
+  fc.constantFrom("allow" as const, "deny" as const).map(unixWord),
+  fc.record({
+    pairs: fc.constantFrom("allow" as const, "deny" as const),
+    abstract: fc.constantFrom("allow" as const, "deny" as const),
+    paths: fc.array(
+      fc.record({
+        effect: fc.constantFrom("allow" as const, "deny" as const),
+        ops: fc.subarray(["bind", "connect"] as const, { minLength: 1 }),
+        path: fc.constantFrom("/", "/run", "/w/s"),
+        layer: fc.integer({ min: 0, max: 1 }),
+      }),
+      { maxLength: 3 },
+    ),
+  }),
+);
+const netArb: fc.Arbitrary<{ unix: UnixSockets; rules: NetRule[] }> = fc.record({
+  unix: unixArb,
   rules: fc.constantFrom<NetRule[]>(
     [],
     [{ effect: "allow", ops: ["connect"], protocols: ["tcp"], hosts: "any", ports: [[443, 443]], layer: 0 }],
+    [{ effect: "allow", ops: ["bind"], protocols: ["udp"], hosts: "loopback", ports: [[53, 53]], layer: 0 }],
     [{ effect: "allow", ops: ["bind", "connect"], protocols: ["tcp", "udp"], hosts: "any", ports: [[0, 65535]], layer: 0 }],
   ),
 });
+/** Whether the filesystem lets a socket file be created somewhere: it decides whether binding narrows. */
+const fsArb: fc.Arbitrary<FsRule[]> = fc.constantFrom<FsRule[]>([], [{ effect: "allow", access: ["create-special"], kind: "subtree", path: "/w", ifMissing: "skip", layer: 0 }]);
 const irArb: fc.Arbitrary<IR> = fc
-  .record({ rules: fc.array(ruleArb, { maxLength: 8 }), dflt: actionArb, net: netArb, foreign: fc.option(actionArb, { nil: undefined }) })
-  .map(({ rules, dflt, net, foreign }) => {
+  .record({ rules: fc.array(ruleArb, { maxLength: 8 }), dflt: actionArb, net: netArb, fs: fsArb, foreign: fc.option(actionArb, { nil: undefined }) })
+  .map(({ rules, dflt, net, fs, foreign }) => {
     // Rules are in merge order: layers never decrease along the list.
     const sorted = [...rules].sort((a, b) => a.layer - b.layer);
-    const ir = makeIr({ syscallRules: sorted, defaultAction: dflt, unix: net.unix, netRules: net.rules });
+    const ir = makeIr({ syscallRules: sorted, defaultAction: dflt, unix: net.unix, netRules: net.rules, filesystem: fs });
     return foreign ? { ...ir, syscalls: { ...ir.syscalls, foreignArchAction: foreign } } : ir;
   });
 
@@ -130,6 +154,36 @@ describe("seccomp backend = reference semantics", () => {
   });
 });
 
+describe("the network section's sockets: evaluateSyscall = the compiled filter", () => {
+  // Every domain Linux knows (AF_UNSPEC … AF_MCTP and one past), every type with and without the flags that
+  // share its argument, and the protocols the implied rules name.
+  const DOMAINS = Array.from({ length: 47 }, (_, i) => BigInt(i));
+  const TYPES = [1n, 2n, 3n, 4n, 5n, 6n, 10n].flatMap((t) => [t, t | 0x80800n]);
+  const PROTOCOLS = [0n, 6n, 17n, 262n];
+  it("socket and socketpair, for every domain, type and protocol", () => {
+    fc.assert(
+      fc.property(netArb, fsArb, fc.option(ruleArb, { nil: undefined }), (net, fs, rule) => {
+        const ir = makeIr({ unix: net.unix, netRules: net.rules, filesystem: fs, syscallRules: rule ? [rule] : [] });
+        const program = compileSeccomp(ir, ["x86_64"]).filter!.program;
+        for (const name of ["socket", "socketpair"] as const) {
+          const nr = syscallNumber("x86_64", name)!;
+          for (const d of DOMAINS) {
+            for (const t of TYPES) {
+              for (const p of PROTOCOLS) {
+                const args = [d, t, p, 0n, 0n, 0n];
+                const want = actionValue(evaluateSyscall(ir, name, args).action);
+                const got = runFilter(program, { nr, arch: AUDIT_ARCH_X86_64, args }).ret >>> 0;
+                if (got !== want) expect({ name, args: args.map(hex), got: got.toString(16) }).toEqual({ name, args: args.map(hex), got: want.toString(16) });
+              }
+            }
+          }
+        }
+      }),
+      { numRuns: Math.ceil(Number(process.env.SBC_PROPERTY_RUNS ?? 400) / 20) },
+    );
+  }, 120_000);
+});
+
 describe("the kernel's action cache", () => {
   it("every number whose verdict is an unconditional ALLOW is cacheable, and no other number is", () => {
     fc.assert(
@@ -146,7 +200,7 @@ describe("the kernel's action cache", () => {
           const eligible = cacheEligible(program, AUDIT_ARCH_X86_64, nr);
           if (eligible) expect(allAllow, `nr ${nr} (${name}) is cached but not always allowed`).toBe(true);
           // A verdict that tests no argument must be cacheable when it allows.
-          const implied = networkImplications(ir).rules.filter((r) => r.syscall === name);
+          const implied = networkSyscalls(ir).rules.filter((r) => r.syscall === name);
           const unconditional = rules.every((r) => r.conditions.length === 0) && implied.every((r) => r.conditions.length === 0);
           if (allAllow && unconditional) expect(eligible, `nr ${nr} (${name}) is always allowed but not cacheable`).toBe(true);
         }

@@ -5,7 +5,7 @@ import { ACCESS_CLASSES, type Access } from "../language/access.js";
 import { oneLine } from "../diagnostics/diagnostic.js";
 import { formatLocation } from "../diagnostics/source.js";
 import { bindIr } from "../ir/bind.js";
-import type { IR } from "../ir/types.js";
+import type { IR, UnixPathRule } from "../ir/types.js";
 import { evaluateCommand, evaluateFs, evaluateNetwork, evaluateSyscall, evaluateUnix, EvaluationError, formatAction } from "../evaluator/evaluate.js";
 import { parseEndpoint, parseValue, formatIp } from "../language/values.js";
 import { compilePolicy, type PolicyInput } from "../passes/index.js";
@@ -20,7 +20,8 @@ export interface EvalCommandOptions {
   color: boolean;
 }
 
-const USAGE = "a query is `ACCESS PATH` (e.g. `write ./x`), `connect|bind HOST:PORT [tcp|udp]`, `unix`, `syscall NAME [ARG…]` or `command ARGV…`";
+const USAGE =
+  "a query is `ACCESS PATH` (e.g. `write ./x`), `connect|bind HOST:PORT [tcp|udp]`, `unix socketpair`, `unix connect|bind PATH`, `unix connect @NAME`, `syscall NAME [ARG…]` or `command ARGV…`";
 
 interface Answer {
   query: string;
@@ -35,10 +36,10 @@ function where(span: { source: unknown } | undefined): string | null {
 function ask(ir: IR, words: readonly string[], cwd: string): Answer {
   const [q, ...rest] = words;
   if (!q) throw new UsageError("no query given", USAGE);
+  const absolute = (raw: string) => (raw.startsWith("/") || raw.startsWith("${") ? raw : `${cwd === "/" ? "" : cwd}/${raw.replace(/^\.\//, "")}`);
   if ((ACCESS_CLASSES as readonly string[]).includes(q)) {
     if (rest.length !== 1) throw new UsageError(`\`${q}\` takes one path`, USAGE);
-    const raw = rest[0]!;
-    const path = raw.startsWith("/") || raw.startsWith("${") ? raw : `${cwd === "/" ? "" : cwd}/${raw.replace(/^\.\//, "")}`;
+    const path = absolute(rest[0]!);
     const v = evaluateFs(ir, q as Access, path);
     return {
       query: `${q} ${path}`,
@@ -68,10 +69,7 @@ function ask(ir: IR, words: readonly string[], cwd: string): Answer {
         : null,
     };
   }
-  if (q === "unix") {
-    if (rest.length) throw new UsageError("`unix` takes no arguments", USAGE);
-    return { query: "unix", decision: evaluateUnix(ir), rule: { section: "network", index: 0, location: where(ir.network.span), summary: `unix: ${ir.network.unix}` } };
-  }
+  if (q === "unix") return askUnix(ir, rest, absolute);
   if (q === "syscall") {
     const [name, ...args] = rest;
     if (!name) throw new UsageError("`syscall` takes a name", USAGE);
@@ -86,7 +84,9 @@ function ask(ir: IR, words: readonly string[], cwd: string): Answer {
       decision: formatAction(v.action),
       rule: v.rule
         ? { section: "syscalls", index: v.ruleIndex! + 1, location: where(v.rule.span), summary: formatAction(v.rule.action), ...(v.rule.reason ? { reason: v.rule.reason } : {}) }
-        : null,
+        : v.implied
+          ? { section: "network", index: 0, location: where(ir.network.span), summary: `implied ${formatAction(v.implied.action)}`, reason: v.implied.reason }
+          : null,
     };
   }
   if (q === "command") {
@@ -108,6 +108,45 @@ function ask(ir: IR, words: readonly string[], cwd: string): Answer {
     };
   }
   throw new UsageError(`unknown query \`${q}\``, USAGE);
+}
+
+function askUnix(ir: IR, words: readonly string[], absolute: (raw: string) => string): Answer {
+  const [op, target, ...extra] = words;
+  const u = ir.network.unix;
+  if (op === "socketpair" && target === undefined) {
+    return { query: "unix socketpair", decision: u.pairs, rule: { section: "network", index: 0, location: where(u.span), summary: `unix pairs: ${u.pairs}` } };
+  }
+  if ((op !== "connect" && op !== "bind") || target === undefined || extra.length) throw new UsageError("`unix` takes `socketpair`, `connect PATH`, `bind PATH` or `connect @NAME`", USAGE);
+  if (target.startsWith("@")) {
+    if (op === "bind") throw new UsageError("binding abstract names is not restricted: `unix bind` takes a path", USAGE);
+    const name = target.slice(1);
+    return { query: `unix connect @${name}`, decision: u.abstract, rule: { section: "network", index: 0, location: where(u.span), summary: `unix abstract: ${u.abstract}` } };
+  }
+  const path = absolute(target);
+  const v = evaluateUnix(ir, { op, path });
+  const by = v.by;
+  const pathRule = (rule: UnixPathRule, index: number) => ({
+    section: "unix",
+    index: index + 1,
+    location: where(rule.span),
+    summary: `${rule.effect} ${rule.ops.join(",")} ${rule.path}`,
+    ...(rule.reason ? { reason: rule.reason } : {}),
+  });
+  let rule: Answer["rule"] = null;
+  if (by.kind === "path-rule" && by.rule) rule = pathRule(by.rule, by.ruleIndex!);
+  else if (by.kind === "filesystem") {
+    // Binding creates the socket file: a filesystem rule decides when the path rule allows it.
+    rule = by.rule
+      ? {
+          section: "filesystem",
+          index: by.ruleIndex! + 1,
+          location: where(by.rule.span),
+          summary: `${by.rule.effect} create-special ${by.rule.kind} ${by.rule.path} (binding creates the socket file; ${pathRule(by.pathRule, by.pathRuleIndex).summary} allows it)`,
+          ...(by.rule.reason ? { reason: by.rule.reason } : {}),
+        }
+      : null;
+  }
+  return { query: `unix ${op} ${path}`, decision: v.decision, rule };
 }
 
 export async function runEval(policy: string | undefined, query: readonly string[], opts: EvalCommandOptions): Promise<number> {
@@ -140,7 +179,9 @@ export async function runEval(policy: string | undefined, query: readonly string
   if (opts.format === "json") process.stdout.write(JSON.stringify(answer, null, 2) + "\n");
   else {
     process.stdout.write(`${answer.decision}  ${answer.query}\n`);
-    process.stdout.write(answer.rule ? `  decided by the ${answer.rule.section} rule ${answer.rule.summary}${answer.rule.location ? ` at ${answer.rule.location}` : ""}\n` : "  decided by the default\n");
+    // Index 0 is a setting of a section or a rule the section implies, not one of its numbered rules.
+    const by = answer.rule && (answer.rule.index === 0 ? `the ${answer.rule.section} section: ${answer.rule.summary}` : `the ${answer.rule.section} rule ${answer.rule.summary}`);
+    process.stdout.write(by ? `  decided by ${by}${answer.rule!.location ? ` at ${answer.rule!.location}` : ""}\n` : "  decided by the default\n");
     if (answer.rule?.reason) process.stdout.write(`  reason: ${oneLine(answer.rule.reason)}\n`);
   }
   return EXIT_OK;

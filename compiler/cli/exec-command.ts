@@ -96,7 +96,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   const compiled = compileForRun(policy, opts.preset, { ...(keyed?.builtins ?? environmentBindings(process.cwd())), ...explicit }, opts.color);
   if ("status" in compiled) return compiled.status;
   const ir = compiled.ir;
-  const policyMode: NamespacesMode = (ir as { linux?: { namespaces?: NamespacesMode } }).linux?.namespaces ?? "auto";
+  const policyMode: NamespacesMode = ir.linux.namespaces;
   const mode = opts.namespaces ?? policyMode;
 
   // ---- what the kernel offers ----
@@ -139,7 +139,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   // A mount namespace the policy or the run requires, on a machine that cannot give one.
   if (mode === "require" && full.table.mounts.length && probe.namespaces.startsWith("none")) {
     const [, step, errno] = probe.namespaces.split(":");
-    const span = opts.namespaces ? undefined : (ir as { linux?: { span?: Span } }).linux?.span;
+    const span = opts.namespaces ? undefined : ir.linux.span;
     const asked = opts.namespaces ? "`--namespaces require`" : "the policy (`linux.namespaces: require`)";
     return refuse("execNoNamespace", `${asked} requires a mount namespace, and none can be created here: ${step ?? "?"} failed with ${errno ?? "?"}; the command is not run`, span, "`sbc doctor` says why; `--namespaces auto` runs with Landlock alone and says what that loses", opts.color);
   }

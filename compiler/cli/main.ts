@@ -183,7 +183,7 @@ export function buildProgram(): Command {
     .command("eval")
     .description("ask the reference evaluator about one access and show the rule that decides it")
     .argument("[policy]", "policy file (or use --preset)")
-    .argument("[query...]", "ACCESS PATH | connect|bind HOST:PORT [tcp|udp] | unix | syscall NAME [ARG...] | command ARGV...")
+    .argument("[query...]", "ACCESS PATH | connect|bind HOST:PORT [tcp|udp] | unix socketpair | unix connect|bind PATH | unix connect @NAME | syscall NAME [ARG...] | command ARGV...")
     .option("--preset <name>", "evaluate a built-in preset")
     .option("-p, --param <name=path>", "bind a parameter (repeatable); built-ins default to this process's environment", collectParam, [])
     .addOption(new Option("--format <format>", "output format").choices(["human", "json"]).default("human"))

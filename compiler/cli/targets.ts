@@ -46,7 +46,7 @@ async function seccomp(ir: IR, options: TargetOptions, format: "bin" | "c" | "di
 async function landlock(ir: IR, o: TargetOptions, format: "json" | "c"): Promise<TargetOutput> {
   const { lowerLandlock } = await import("../../targets/landlock/lower.js");
   const { tableToJson, tableToCHeader } = await import("../../targets/landlock/emit.js");
-  const r = lowerLandlock(ir, { abi: o.abi ?? 7, ...(o.compat ? { compat: o.compat } : {}), ...(o.strict ? { strict: true } : {}) });
+  const r = lowerLandlock(ir, { abi: o.abi ?? 7, namespaces: ir.linux.namespaces, ...(o.compat ? { compat: o.compat } : {}), ...(o.strict ? { strict: true } : {}) });
   if (!r.table) return { diagnostics: r.diagnostics };
   return { output: format === "json" ? tableToJson(r.table) : tableToCHeader(r.table, packageVersion()), diagnostics: r.diagnostics };
 }
@@ -72,13 +72,13 @@ export const TARGETS: Readonly<Record<string, { readonly description: string; re
       const { buildPlan } = await import("../../targets/landlock/plan.js");
       const { compileSeccomp } = await import("../../targets/seccomp/index.js");
       const { encode } = await import("../../targets/seccomp/bpf.js");
-      const l = lowerLandlock(ir, { abi: o.abi ?? 7, ...(o.compat ? { compat: o.compat } : {}), ...(o.strict ? { strict: true } : {}) });
+      const l = lowerLandlock(ir, { abi: o.abi ?? 7, namespaces: ir.linux.namespaces, ...(o.compat ? { compat: o.compat } : {}), ...(o.strict ? { strict: true } : {}) });
       const s = compileSeccomp(ir, o.arches ?? ["x86_64"]);
       const diagnostics = [...l.diagnostics, ...s.diagnostics];
       if (!l.table || !s.filter) return { diagnostics };
       const t = l.table;
       const restricts = t.handledAccessFs || t.handledAccessNet || t.scoped;
-      return { output: buildPlan(restricts ? t : undefined, encode(s.filter.program), { mounts: t.mounts }).text, diagnostics };
+      return { output: buildPlan(restricts ? t : undefined, encode(s.filter.program), { mounts: t.mounts, namespaces: ir.linux.namespaces }).text, diagnostics };
     },
   },
   sbpl: { description: "a macOS Seatbelt profile (SBPL) for sandbox-exec -p, paths written inline", emit: (ir) => sbpl(ir, "inline") },

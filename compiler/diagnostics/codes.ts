@@ -104,6 +104,12 @@ export const CODES = {
   // 20 — the seccomp target
   seccompTooLarge: def("SBC2001", "seccomp-too-large", "error", "The compiled seccomp filter exceeds the kernel's limit of 4096 instructions."),
   seccompImpliedDeny: def("SBC2002", "seccomp-implied-deny", "warning", "A syscall rule allows what the network section forbids; on Linux the stricter of the two applies."),
+  seccompUnixPaths: def(
+    "SBC2003",
+    "seccomp-unix-paths",
+    "warning",
+    "Linux cannot tell unix socket paths apart when a socket connects or binds, so the seccomp filter refuses more than the policy: connect(2), bind(2) or socket(AF_UNIX).",
+  ),
 
   // 22 — the Linux target: Landlock and the mount layer
   landlockNarrowed: def("SBC2201", "landlock-narrowed", "warning", "Landlock cannot express a rule exactly; the table enforces something strictly narrower (an error with --strict)."),

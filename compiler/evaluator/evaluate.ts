@@ -8,9 +8,13 @@
 // - network: a matching deny wins over any allow, whatever file either came from (network rules are broad, so
 //   a later file's `allow connect` must not silently reopen an address an earlier file denied; a file that
 //   wants to drop inherited rules starts over with `mode:`). No rule: deny.
+// - unix sockets: pairs and abstract names by their setting; a pathname by the path rules, with the
+//   filesystem's precedence for subtrees (the deeper path, then the later layer, then deny; no rule: deny).
+//   Binding also creates the socket file, so it needs the filesystem's `create-special` there too.
 // - syscalls: among matching rules the latest layer decides; within it the strictest action wins
 //   (kill-process > kill-thread > trap > errno > user-notif > log > allow), and between equal actions the
-//   later rule. No rule: the default action.
+//   later rule. No rule: the default action. The syscalls the network section implies
+//   (network-syscalls.ts) are combined with that answer as a second filter would be: the stricter wins.
 // - commands: every matching prefix rule counts and the strictest decision wins (forbidden > prompt > allow),
 //   whatever file it came from: a policy cannot un-forbid what it extends. No rule: the default decision.
 
@@ -18,7 +22,8 @@ import type { Access } from "../language/access.js";
 import { errnoName } from "../linux-abi/index.js";
 import { cidrContains, LOOPBACK_CIDRS, parseCidr, parseIp, type IpAddress } from "../language/values.js";
 import { compileGlob, components, depth, globLiteralDepth, isWithin, parsePath, type GlobMatcher } from "../paths.js";
-import type { Action, ArgCondition, CommandRule, Decision, Effect, FsRule, IR, NetOp, NetRule, Protocol, SyscallRule } from "../ir/types.js";
+import type { Action, ArgCondition, CommandRule, Decision, Effect, FsRule, IR, NetOp, NetRule, Protocol, SyscallRule, UnixOp, UnixPathRule } from "../ir/types.js";
+import { impliedRuleFor, networkSyscalls, type ImpliedRule } from "./network-syscalls.js";
 
 export class EvaluationError extends Error {}
 
@@ -133,16 +138,66 @@ export function evaluateNetwork(ir: IR, q: NetQuery): NetVerdict {
   return allow ? { decision: "allow", rule: allow.rule, ruleIndex: allow.index } : { decision: "deny", rule: null, ruleIndex: null };
 }
 
-export function evaluateUnix(ir: IR): Effect {
-  return ir.network.unix;
+// ---- unix sockets -------------------------------------------------------------------------------------------
+
+/** A socket pair; binding or connecting a pathname socket; connecting (or sending) to an abstract name. */
+export type UnixQuery =
+  | { readonly op: "socketpair" }
+  | { readonly op: UnixOp; readonly path: string }
+  | { readonly op: "connect"; readonly abstract: string };
+
+export interface UnixPathVerdict {
+  readonly decision: Effect;
+  /** The deciding path rule, or null when none matched (default deny). */
+  readonly rule: UnixPathRule | null;
+  readonly ruleIndex: number | null;
+}
+
+/** What decided a unix query: a setting, a path rule, or (binding, where the path rule allows) the filesystem. */
+export type UnixDecider =
+  | { readonly kind: "pairs" | "abstract" }
+  | ({ readonly kind: "path-rule" } & Omit<UnixPathVerdict, "decision">)
+  | { readonly kind: "filesystem"; readonly rule: FsRule | null; readonly ruleIndex: number | null; readonly pathRule: UnixPathRule; readonly pathRuleIndex: number };
+
+export interface UnixVerdict {
+  readonly decision: Effect;
+  readonly by: UnixDecider;
+}
+
+/** The unix path rules alone: may `op` happen at `path`? (`path` absolute, or a bound parameter head.) */
+export function evaluateUnixPath(ir: IR, op: UnixOp, path: string): UnixPathVerdict {
+  const p = queryPath(ir, path);
+  let best: { rule: UnixPathRule; index: number; rank: [number, number, number] } | undefined;
+  ir.network.unix.paths.forEach((rule, index) => {
+    checkBound(rule.path);
+    if (!rule.ops.includes(op) || !isWithin(p, rule.path)) return;
+    const rank: [number, number, number] = [depth(rule.path), rule.layer, rule.effect === "deny" ? 1 : 0];
+    if (!best || greater(rank, best.rank)) best = { rule, index, rank };
+  });
+  if (!best) return { decision: "deny", rule: null, ruleIndex: null };
+  const b = best as { rule: UnixPathRule; index: number };
+  return { decision: b.rule.effect, rule: b.rule, ruleIndex: b.index };
+}
+
+export function evaluateUnix(ir: IR, q: UnixQuery): UnixVerdict {
+  if (q.op === "socketpair") return { decision: ir.network.unix.pairs, by: { kind: "pairs" } };
+  if ("abstract" in q) return { decision: ir.network.unix.abstract, by: { kind: "abstract" } };
+  const v = evaluateUnixPath(ir, q.op, q.path);
+  if (q.op === "connect" || v.decision === "deny") return { decision: v.decision, by: { kind: "path-rule", rule: v.rule, ruleIndex: v.ruleIndex } };
+  // Binding creates the socket file: the filesystem must allow creating a special file there too.
+  const fs = evaluateFs(ir, "create-special", q.path);
+  return { decision: fs.decision, by: { kind: "filesystem", rule: fs.rule, ruleIndex: fs.ruleIndex, pathRule: v.rule!, pathRuleIndex: v.ruleIndex! } };
 }
 
 // ---- syscalls ---------------------------------------------------------------------------------------------
 
 export interface SyscallVerdict {
   readonly action: Action;
+  /** The policy's syscall rule that decided, or null (the default, or an implied rule). */
   readonly rule: SyscallRule | null;
   readonly ruleIndex: number | null;
+  /** Set when a rule the network section implies was stricter than the syscall section's answer. */
+  readonly implied?: ImpliedRule;
 }
 
 /** Higher is stricter; mirrors the kernel's precedence between filter results. */
@@ -179,7 +234,25 @@ export function conditionHolds(c: ArgCondition, args: readonly bigint[]): boolea
   }
 }
 
+/**
+ * What a call gets on Linux: the syscall section's answer (`evaluateSyscallRules`) and the rules the network
+ * section implies, combined as two stacked filters are — the stricter action wins, and on a tie the syscall
+ * rule's answer stands (so its errno number survives).
+ */
 export function evaluateSyscall(ir: IR, syscall: string, args: readonly bigint[] = []): SyscallVerdict {
+  const own = evaluateSyscallRules(ir, syscall, args);
+  const implied = impliedRuleFor(networkSyscalls(ir), syscall, (c) => conditionHolds(c, args));
+  if (!implied || stricterAction(own.action, implied.action) === own.action) return own;
+  return { action: implied.action, rule: null, ruleIndex: null, implied };
+}
+
+/** The stricter of two actions; on a tie, the first. */
+export function stricterAction(a: Action, b: Action): Action {
+  return ACTION_STRICTNESS[b.type] > ACTION_STRICTNESS[a.type] ? b : a;
+}
+
+/** The syscall section alone, without what the network section implies (what an OCI profile carries). */
+export function evaluateSyscallRules(ir: IR, syscall: string, args: readonly bigint[] = []): SyscallVerdict {
   let best: { rule: SyscallRule; index: number } | undefined;
   ir.syscalls.rules.forEach((rule, index) => {
     if (!rule.syscalls.includes(syscall)) return;

@@ -43,7 +43,8 @@ export function bindIr(ir: IR, bindings: Readonly<Record<string, string>>): { ir
       ...ir,
       params: ir.params.map((p) => ({ ...p, value: values.get(p.name)! })),
       filesystem: ir.filesystem.map((r) => ({ ...r, path: bind(r.path, r.kind === "glob") })),
-      tests: ir.tests.map((t) => (t.kind === "fs" ? { ...t, path: bind(t.path) } : t)),
+      network: { ...ir.network, unix: { ...ir.network.unix, paths: ir.network.unix.paths.map((r) => ({ ...r, path: bind(r.path) })) } },
+      tests: ir.tests.map((t) => (t.kind === "fs" || (t.kind === "unix" && "path" in t) ? { ...t, path: bind(t.path) } : t)),
     },
     diagnostics,
   };

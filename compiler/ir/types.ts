@@ -7,7 +7,7 @@
 import type { Span } from "../diagnostics/source.js";
 import type { Access } from "../language/access.js";
 
-export const IR_VERSION = 1;
+export const IR_VERSION = 2;
 
 export interface IR {
   readonly irVersion: typeof IR_VERSION;
@@ -18,6 +18,7 @@ export interface IR {
   readonly network: Network;
   readonly syscalls: Syscalls;
   readonly commands: Commands;
+  readonly linux: LinuxLaunch;
   readonly tests: readonly PolicyTest[];
 }
 
@@ -73,10 +74,40 @@ export interface NetRule {
 }
 
 export interface Network {
-  /** AF_UNIX sockets (pathname, abstract and socketpair). */
-  readonly unix: Effect;
+  readonly unix: UnixSockets;
+  /** IP rules. */
   readonly rules: readonly NetRule[];
-  /** The network section that last set `unix` (for messages). */
+  /** The `network:` section of the last file that has one (for messages). */
+  readonly span?: Span;
+}
+
+/**
+ * AF_UNIX sockets. A socket pair reaches nothing outside the sandbox; a named socket (a path, or an abstract
+ * name) reaches whoever bound it, so those are the network.
+ */
+export interface UnixSockets {
+  /** socketpair(2): stream and seqpacket pairs whose both ends the sandbox holds. */
+  readonly pairs: Effect;
+  /** Connecting or sending to abstract-namespace sockets bound outside the sandbox. */
+  readonly abstract: Effect;
+  /** Pathname sockets, by subtree; the filesystem's precedence for subtrees; no rule: deny. */
+  readonly paths: readonly UnixPathRule[];
+  /** The network section that last set a unix setting (for messages). */
+  readonly span?: Span;
+}
+
+/** Binding a socket file, or connecting (and sending) to one: the operations of IP rules. */
+export type UnixOp = NetOp;
+
+export interface UnixPathRule {
+  readonly effect: Effect;
+  /** Sorted. */
+  readonly ops: readonly UnixOp[];
+  /** Normalized: `/abs/path` or `${param}/rest`, a subtree. */
+  readonly path: string;
+  /** Position of the rule's file in merge order; breaks ties of depth, as for filesystem rules. */
+  readonly layer: number;
+  readonly reason?: string;
   readonly span?: Span;
 }
 
@@ -136,6 +167,17 @@ export interface Commands {
   readonly rules: readonly CommandRule[];
 }
 
+// ---- how the Linux launcher may enforce the policy ------------------------------------------------------
+
+/** `auto`: a private mount namespace when one can be created; `require`: refuse without one; `never`: none. */
+export type NamespacesMode = "auto" | "require" | "never";
+
+export interface LinuxLaunch {
+  readonly namespaces: NamespacesMode;
+  /** The `linux:` section that set `namespaces` last. */
+  readonly span?: Span;
+}
+
 // ---- tests written in the policy -------------------------------------------------------------------------
 
 /** A test as written in the policy; `P` is how its path is held (an IR path string, or a front end's node). */
@@ -151,7 +193,9 @@ export type PolicyTestOf<P> =
       readonly name?: string;
       readonly span?: Span;
     }
-  | { readonly kind: "unix"; readonly expect: Effect; readonly name?: string; readonly span?: Span }
+  | { readonly kind: "unix"; readonly op: "socketpair"; readonly expect: Effect; readonly name?: string; readonly span?: Span }
+  | { readonly kind: "unix"; readonly op: UnixOp; readonly path: P; readonly expect: Effect; readonly name?: string; readonly span?: Span }
+  | { readonly kind: "unix"; readonly op: "connect"; readonly abstract: string; readonly expect: Effect; readonly name?: string; readonly span?: Span }
   | { readonly kind: "syscall"; readonly syscall: string; readonly args: readonly string[]; readonly expect: Action; readonly name?: string; readonly span?: Span }
   | { readonly kind: "command"; readonly argv: readonly string[]; readonly expect: Decision; readonly name?: string; readonly span?: Span };
 

@@ -4,7 +4,7 @@
 import type { Source, Span } from "../diagnostics/source.js";
 import type { PathTemplate } from "../paths.js";
 import type { Access } from "./access.js";
-import type { Action, CommandRule, Decision, Effect, NetRule, PatternKind, PolicyTestOf, SyscallRule } from "../ir/types.js";
+import type { Action, CommandRule, Decision, Effect, NamespacesMode, NetRule, PatternKind, PolicyTestOf, SyscallRule, UnixOp } from "../ir/types.js";
 
 export interface Spanned<T> {
   readonly value: T;
@@ -27,6 +27,7 @@ export interface PolicyFile {
   readonly network?: NetworkNode;
   readonly syscalls?: SyscallsNode;
   readonly commands?: CommandsNode;
+  readonly linux?: LinuxNode;
   readonly tests: readonly TestNode[];
 }
 
@@ -57,8 +58,26 @@ export type NetRuleNode = Node<NetRule, "layer">;
 export interface NetworkNode {
   /** Set when the section is a mode word (`off`, `on`, ...): it then replaces what bases said. */
   readonly mode?: string;
-  readonly unix?: Effect;
+  readonly unix?: UnixNode;
   readonly rules: readonly NetRuleNode[];
+  readonly span: Span;
+}
+
+/** `unix: allow|deny` replaces every unix setting; the detailed form changes what it names. */
+export type UnixNode =
+  | { readonly kind: "word"; readonly value: Effect; readonly span: Span }
+  | { readonly kind: "detail"; readonly pairs?: Effect; readonly abstract?: Effect; readonly paths: readonly UnixPathRuleNode[]; readonly span: Span };
+
+export interface UnixPathRuleNode {
+  readonly effect: Effect;
+  readonly ops: readonly UnixOp[];
+  readonly path: PathRef;
+  readonly reason?: string;
+  readonly span: Span;
+}
+
+export interface LinuxNode {
+  readonly namespaces?: Spanned<NamespacesMode>;
   readonly span: Span;
 }
 

@@ -30,7 +30,7 @@ export function emptyComments(): DocumentComments {
 export const pathKey = (path: readonly PathSegment[]): string => JSON.stringify(path);
 
 /** Sections whose entries are statements of their own (`default`, `rules`, …), not one value. */
-const BLOCK_SECTIONS = new Set(["network", "syscalls", "commands"]);
+const BLOCK_SECTIONS = new Set(["network", "syscalls", "commands", "linux"]);
 const LIST_SECTIONS = new Set(["filesystem", "tests"]);
 
 /**
@@ -45,6 +45,11 @@ export function statementOf(path: readonly PathSegment[]): PathSegment[] {
   if (top === "params" || LIST_SECTIONS.has(top)) return second === undefined ? [top] : [top, second];
   if (BLOCK_SECTIONS.has(top) && second !== undefined) {
     if (second === "rules") return third === undefined ? [top] : [top, "rules", third];
+    // `network.unix` as a mapping is a block of its own: `pairs`, `abstract` and each path rule are statements.
+    if (top === "network" && second === "unix" && third !== undefined) {
+      if (third === "paths") return path[3] === undefined ? [top, second] : [top, second, "paths", path[3]];
+      return [top, second, third];
+    }
     return [top, second];
   }
   return [top];
@@ -52,6 +57,7 @@ export function statementOf(path: readonly PathSegment[]): PathSegment[] {
 
 /** Is the statement a block (its own comments may sit after its last inner statement)? */
 export function isBlockStatement(path: readonly PathSegment[], value: unknown): boolean {
+  if (path.length === 2 && path[0] === "network" && path[1] === "unix") return value !== null && typeof value === "object" && !Array.isArray(value);
   if (path.length !== 1) return false;
   const top = path[0];
   if (top === "params" || (typeof top === "string" && LIST_SECTIONS.has(top))) return true;
@@ -121,7 +127,13 @@ export function statementPaths(value: unknown): { path: PathSegment[]; block: bo
     else if (BLOCK_SECTIONS.has(key) && v && typeof v === "object") {
       for (const [k2, v2] of Object.entries(v as Record<string, unknown>)) {
         if (k2 === "rules" && Array.isArray(v2)) v2.forEach((_, i) => out.push({ path: [key, "rules", i], block: false }));
-        else out.push({ path: [key, k2], block: false });
+        else if (isBlockStatement([key, k2], v2)) {
+          out.push({ path: [key, k2], block: true });
+          for (const [k3, v3] of Object.entries(v2 as Record<string, unknown>)) {
+            if (k3 === "paths" && Array.isArray(v3)) v3.forEach((_, i) => out.push({ path: [key, k2, "paths", i], block: false }));
+            else out.push({ path: [key, k2, k3], block: false });
+          }
+        } else out.push({ path: [key, k2], block: false });
       }
     }
   }

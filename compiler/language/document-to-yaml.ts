@@ -9,18 +9,20 @@ import type { PathSegment } from "./yaml-source.js";
 import { ACCESS_CLASSES } from "./access.js";
 
 /** Key order of each kind of mapping, as the docs and presets write them. Unknown keys keep their place after. */
-const TOP = ["sbc", "name", "description", "extends", "params", "filesystem", "network", "syscalls", "commands", "tests"];
+const TOP = ["sbc", "name", "description", "extends", "params", "filesystem", "network", "syscalls", "commands", "linux", "tests"];
 const FS_RULE = ["allow", "deny", "path", "exact", "glob", "protect", "if-missing", "reason"];
 const NET = ["mode", "unix", "rules"];
 const NET_RULE = ["allow", "deny", "protocol", "hosts", "ports", "reason"];
+const UNIX = ["pairs", "abstract", "paths"];
+const UNIX_PATH_RULE = ["allow", "deny", "path", "reason"];
 const SYSCALLS = ["default", "foreign-arch", "rules"];
 const SYSCALL_RULE = ["syscalls", "action", "args", "reason"];
 const COMMANDS = ["default", "rules"];
 const COMMAND_RULE = ["prefix", "decision", "reason"];
 const PARAM = ["default", "description"];
-const TEST = [...ACCESS_CLASSES, "connect", "bind", "unix", "syscall", "command", "protocol", "args", "expect", "name"];
+const TEST = [...ACCESS_CLASSES, "connect", "bind", "unix", "syscall", "command", "path", "abstract", "protocol", "args", "expect", "name"];
 /** Top-level keys that start a section (a blank line before them). */
-const SECTIONS = new Set(["params", "filesystem", "network", "syscalls", "commands", "tests"]);
+const SECTIONS = new Set(["params", "filesystem", "network", "syscalls", "commands", "linux", "tests"]);
 
 function keyOrderAt(path: readonly PathSegment[]): readonly string[] | undefined {
   const [a, b, c] = path;
@@ -30,6 +32,8 @@ function keyOrderAt(path: readonly PathSegment[]): readonly string[] | undefined
   if (a === "params" && path.length === 2) return PARAM;
   if (a === "network" && path.length === 1) return NET;
   if (a === "network" && b === "rules" && typeof c === "number" && path.length === 3) return NET_RULE;
+  if (a === "network" && b === "unix" && path.length === 2) return UNIX;
+  if (a === "network" && b === "unix" && c === "paths" && path.length === 4) return UNIX_PATH_RULE;
   if (a === "syscalls" && path.length === 1) return SYSCALLS;
   if (a === "syscalls" && b === "rules" && typeof c === "number" && path.length === 3) return SYSCALL_RULE;
   if (a === "commands" && path.length === 1) return COMMANDS;

@@ -7,7 +7,7 @@
 import { ACCESS_GROUPS, expandAccess, type Access } from "./access.js";
 import { BUILTIN_PARAMS } from "./schema.js";
 import { formatTemplate, parsePath } from "../paths.js";
-import type { Action, ArgCondition, FsRule, IR, NetRule, PolicyTest, SyscallRule } from "../ir/types.js";
+import type { Action, ArgCondition, FsRule, IR, NetRule, PolicyTest, SyscallRule, UnixSockets } from "../ir/types.js";
 
 export type DocumentValue = Record<string, unknown>;
 
@@ -45,6 +45,7 @@ function build(ir: IR): DocumentValue {
   if (syscalls) doc.syscalls = syscalls;
   const commands = commandsOf(ir);
   if (commands) doc.commands = commands;
+  if (ir.linux.namespaces !== "auto") doc.linux = { namespaces: ir.linux.namespaces };
   if (ir.tests.length) doc.tests = ir.tests.map(testOf);
   return doc;
 }
@@ -133,10 +134,27 @@ function netRuleOf(r: NetRule, i: number): DocumentValue {
   return entry;
 }
 
+function unixOf(u: UnixSockets): string | DocumentValue | undefined {
+  const [only] = u.paths;
+  const everyPath = u.paths.length === 1 && only!.effect === "allow" && only!.path === "/" && only!.ops.length === 2 && only!.reason === undefined && only!.layer === 0;
+  if (u.pairs === "allow" && u.abstract === "allow" && everyPath) return "allow";
+  const paths = u.paths.map((r, i): DocumentValue => {
+    checkLayer(r.layer, `unix path rule ${i + 1}`);
+    return { [r.effect]: r.ops.length === 1 ? r.ops[0] : [...r.ops], path: r.path, ...(r.reason !== undefined ? { reason: r.reason } : {}) };
+  });
+  const out: DocumentValue = {
+    ...(u.pairs === "allow" ? { pairs: "allow" } : {}),
+    ...(u.abstract === "allow" ? { abstract: "allow" } : {}),
+    ...(paths.length ? { paths } : {}),
+  };
+  return Object.keys(out).length ? out : undefined;
+}
+
 function networkOf(ir: IR): DocumentValue | undefined {
   const n = ir.network;
-  if (n.unix === "deny" && n.rules.length === 0) return undefined;
-  return { ...(n.unix === "allow" ? { unix: "allow" } : {}), ...(n.rules.length ? { rules: n.rules.map(netRuleOf) } : {}) };
+  const unix = unixOf(n.unix);
+  if (unix === undefined && n.rules.length === 0) return undefined;
+  return { ...(unix !== undefined ? { unix } : {}), ...(n.rules.length ? { rules: n.rules.map(netRuleOf) } : {}) };
 }
 
 export function actionOf(a: Action): string | { errno: number } {
@@ -196,7 +214,7 @@ function testOf(t: PolicyTest): DocumentValue {
     case "net":
       return { [t.op]: endpointOf(t.host, t.port), ...(t.protocol === "udp" ? { protocol: "udp" } : {}), expect: t.expect, ...name };
     case "unix":
-      return { unix: "connect", expect: t.expect, ...name };
+      return { unix: t.op, ...("path" in t ? { path: t.path } : "abstract" in t ? { abstract: t.abstract } : {}), expect: t.expect, ...name };
     case "syscall":
       return { syscall: t.syscall, ...(t.args.length ? { args: [...t.args] } : {}), expect: actionOf(t.expect), ...name };
     case "command":

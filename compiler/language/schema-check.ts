@@ -32,6 +32,7 @@ export function describePath(path: readonly PathSegment[]): string {
   if (a === "filesystem") return typeof b === "number" ? `filesystem rule ${b + 1}` : "`filesystem`";
   if (a === "network") {
     if (b === "rules") return typeof c === "number" ? `network rule ${c + 1}` : "`network.rules`";
+    if (b === "unix") return c === "paths" ? (typeof d === "number" ? `unix path rule ${d + 1}` : "`network.unix.paths`") : "`network.unix`";
     return "`network`";
   }
   if (a === "syscalls") {
@@ -44,7 +45,6 @@ export function describePath(path: readonly PathSegment[]): string {
   }
   if (a === "tests") return typeof b === "number" ? `test ${b + 1}` : "`tests`";
   if (a === "params") return typeof b === "string" ? `parameter \`${b}\`` : "`params`";
-  void d;
   return `\`${String(a)}\``;
 }
 

@@ -4,7 +4,7 @@
 
 export const validate = validate20;
 export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://sbc.invalid/schema/policy.schema.json","$comment":"Generated from compiler/language/schema.ts by `npm run gen`; do not edit.","title":"sbc policy","description":"A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.","type":"object","properties":{"sbc":{"type":"integer","description":"Format version of the policy language; this compiler reads 1."},"name":{"type":"string","description":"Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"description":{"type":"string","description":"What the policy is for."},"extends":{"description":"Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"params":{"type":"object","description":"Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"anyOf":[{"type":"string","description":"The default value."},{"type":"object","properties":{"default":{"type":"string","description":"The default value."},"description":{"type":"string","description":"What the parameter is."}},"additionalProperties":false}]}},"filesystem":{"type":"array","description":"Filesystem rules. Anything no rule allows is denied.","items":{"type":"object","description":"Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).","properties":{"allow":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"deny":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"exact":{"type":"string","description":"This path only, not what is beneath it."},"glob":{"type":"string","description":"Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."},"protect":{"type":"array","description":"Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).","items":{"type":"string"}},"if-missing":{"type":"string","enum":["skip","error"],"description":"What the loader does if the path does not exist at launch (default skip)."},"reason":{"type":"string","description":"Why the rule exists; kept in the IR and shown by `sbc eval`."}},"additionalProperties":false}},"network":{"description":"`off`, `on`, `unix-only`, `loopback`, or a detailed object.","anyOf":[{"type":"string","enum":["off","on","unix-only","loopback"]},{"type":"object","properties":{"mode":{"type":"string","enum":["off","on","unix-only","loopback"],"description":"Start over from this mode, dropping what extended files said, then apply `unix` and `rules`."},"unix":{"type":"string","enum":["allow","deny"],"description":"AF_UNIX sockets (default deny)."},"rules":{"type":"array","items":{"type":"object","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"protocol":{"type":"string","enum":["tcp","udp","any"],"description":"Default tcp."},"hosts":{"description":"`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.","anyOf":[{"type":"string","enum":["any","loopback"]},{"type":"array","items":{"type":"string"}}]},"ports":{"description":"Ports and ranges (`8000-8999`); default every port.","anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."},{"type":"array","items":{"anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."}]}}]},"reason":{"type":"string","description":"Why the rule exists."}},"additionalProperties":false}}},"additionalProperties":false}]},"syscalls":{"type":"object","properties":{"default":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"foreign-arch":{"description":"What a seccomp filter does to a process of another architecture (and to x32 syscalls on x86_64): kill-process by default.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"syscalls":{"description":"Syscall names and `@group` names.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"action":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"args":{"type":"array","description":"Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"required":["syscalls","action"],"additionalProperties":false}}},"additionalProperties":false},"commands":{"type":"object","properties":{"default":{"type":"string","enum":["allow","prompt","forbidden"],"description":"Decision for a command no rule matches (default prompt)."},"rules":{"type":"array","items":{"type":"object","properties":{"prefix":{"description":"Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.","anyOf":[{"type":"string"},{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}}]},"decision":{"type":"string","enum":["allow","prompt","forbidden"]},"reason":{"type":"string","description":"Why the rule exists."}},"required":["prefix","decision"],"additionalProperties":false}}},"additionalProperties":false},"tests":{"type":"array","items":{"type":"object","description":"One expectation: a query and its expected answer.","properties":{"name":{"type":"string","description":"A label for the test."},"read":{"type":"string","description":"Ask whether `read` on this path is allowed."},"list":{"type":"string","description":"Ask whether `list` on this path is allowed."},"execute":{"type":"string","description":"Ask whether `execute` on this path is allowed."},"write":{"type":"string","description":"Ask whether `write` on this path is allowed."},"truncate":{"type":"string","description":"Ask whether `truncate` on this path is allowed."},"ioctl":{"type":"string","description":"Ask whether `ioctl` on this path is allowed."},"create-file":{"type":"string","description":"Ask whether `create-file` on this path is allowed."},"create-dir":{"type":"string","description":"Ask whether `create-dir` on this path is allowed."},"create-symlink":{"type":"string","description":"Ask whether `create-symlink` on this path is allowed."},"create-special":{"type":"string","description":"Ask whether `create-special` on this path is allowed."},"delete-file":{"type":"string","description":"Ask whether `delete-file` on this path is allowed."},"delete-dir":{"type":"string","description":"Ask whether `delete-dir` on this path is allowed."},"rename":{"type":"string","description":"Ask whether `rename` on this path is allowed."},"connect":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"bind":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"protocol":{"type":"string","enum":["tcp","udp"]},"unix":{"type":"string","enum":["connect"],"description":"Ask whether AF_UNIX sockets may be used."},"syscall":{"type":"string","description":"A syscall name."},"args":{"type":"array","description":"Up to six argument values: numbers or constant expressions.","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}},"command":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"expect":{"description":"allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.","anyOf":[{"type":"string"},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]}},"required":["expect"],"additionalProperties":false}}},"required":["sbc"],"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://sbc.invalid/schema/policy.schema.json","$comment":"Generated from compiler/language/schema.ts by `npm run gen`; do not edit.","title":"sbc policy","description":"A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.","type":"object","properties":{"sbc":{"type":"integer","description":"Format version of the policy language; this compiler reads 1."},"name":{"type":"string","description":"Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"description":{"type":"string","description":"What the policy is for."},"extends":{"description":"Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"params":{"type":"object","description":"Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"anyOf":[{"type":"string","description":"The default value."},{"type":"object","properties":{"default":{"type":"string","description":"The default value."},"description":{"type":"string","description":"What the parameter is."}},"additionalProperties":false}]}},"filesystem":{"type":"array","description":"Filesystem rules. Anything no rule allows is denied.","items":{"type":"object","description":"Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).","properties":{"allow":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"deny":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"exact":{"type":"string","description":"This path only, not what is beneath it."},"glob":{"type":"string","description":"Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."},"protect":{"type":"array","description":"Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).","items":{"type":"string"}},"if-missing":{"type":"string","enum":["skip","error"],"description":"What the loader does if the path does not exist at launch (default skip)."},"reason":{"type":"string","description":"Why the rule exists; kept in the IR and shown by `sbc eval`."}},"additionalProperties":false}},"network":{"description":"`off`, `on`, `unix-only`, `loopback`, or a detailed object.","anyOf":[{"type":"string","enum":["off","on","unix-only","loopback"]},{"type":"object","properties":{"mode":{"type":"string","enum":["off","on","unix-only","loopback"],"description":"Start over from this mode, dropping what extended files said, then apply `unix` and `rules`."},"unix":{"description":"AF_UNIX sockets: `allow` or `deny` (pairs, abstract names and every path), or the detailed form.","anyOf":[{"type":"string","enum":["allow","deny"]},{"type":"object","properties":{"pairs":{"type":"string","enum":["allow","deny"],"description":"socketpair(2): pairs whose both ends the sandbox holds."},"abstract":{"type":"string","enum":["allow","deny"],"description":"Connecting or sending to abstract-namespace sockets bound outside the sandbox."},"paths":{"type":"array","description":"Pathname sockets; the deepest path wins, then the later file, then deny. No rule: deny.","items":{"type":"object","description":"Allow or deny binding (creating the socket file) and connecting to pathname sockets beneath a path.","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"reason":{"type":"string","description":"Why the rule exists."}},"required":["path"],"additionalProperties":false}}},"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"protocol":{"type":"string","enum":["tcp","udp","any"],"description":"Default tcp."},"hosts":{"description":"`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.","anyOf":[{"type":"string","enum":["any","loopback"]},{"type":"array","items":{"type":"string"}}]},"ports":{"description":"Ports and ranges (`8000-8999`); default every port.","anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."},{"type":"array","items":{"anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."}]}}]},"reason":{"type":"string","description":"Why the rule exists."}},"additionalProperties":false}}},"additionalProperties":false}]},"syscalls":{"type":"object","properties":{"default":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"foreign-arch":{"description":"What a seccomp filter does to a process of another architecture (and to x32 syscalls on x86_64): kill-process by default.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"syscalls":{"description":"Syscall names and `@group` names.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"action":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"args":{"type":"array","description":"Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"required":["syscalls","action"],"additionalProperties":false}}},"additionalProperties":false},"commands":{"type":"object","properties":{"default":{"type":"string","enum":["allow","prompt","forbidden"],"description":"Decision for a command no rule matches (default prompt)."},"rules":{"type":"array","items":{"type":"object","properties":{"prefix":{"description":"Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.","anyOf":[{"type":"string"},{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}}]},"decision":{"type":"string","enum":["allow","prompt","forbidden"]},"reason":{"type":"string","description":"Why the rule exists."}},"required":["prefix","decision"],"additionalProperties":false}}},"additionalProperties":false},"linux":{"type":"object","description":"How the Linux launcher (`sbc exec`) may enforce the policy.","properties":{"namespaces":{"type":"string","enum":["auto","require","never"],"description":"auto (default): a private mount namespace when one can be created; require: refuse to run without one; never: Landlock and seccomp alone."}},"additionalProperties":false},"tests":{"type":"array","items":{"type":"object","description":"One expectation: a query and its expected answer.","properties":{"name":{"type":"string","description":"A label for the test."},"read":{"type":"string","description":"Ask whether `read` on this path is allowed."},"list":{"type":"string","description":"Ask whether `list` on this path is allowed."},"execute":{"type":"string","description":"Ask whether `execute` on this path is allowed."},"write":{"type":"string","description":"Ask whether `write` on this path is allowed."},"truncate":{"type":"string","description":"Ask whether `truncate` on this path is allowed."},"ioctl":{"type":"string","description":"Ask whether `ioctl` on this path is allowed."},"create-file":{"type":"string","description":"Ask whether `create-file` on this path is allowed."},"create-dir":{"type":"string","description":"Ask whether `create-dir` on this path is allowed."},"create-symlink":{"type":"string","description":"Ask whether `create-symlink` on this path is allowed."},"create-special":{"type":"string","description":"Ask whether `create-special` on this path is allowed."},"delete-file":{"type":"string","description":"Ask whether `delete-file` on this path is allowed."},"delete-dir":{"type":"string","description":"Ask whether `delete-dir` on this path is allowed."},"rename":{"type":"string","description":"Ask whether `rename` on this path is allowed."},"connect":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"bind":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"protocol":{"type":"string","enum":["tcp","udp"]},"unix":{"type":"string","enum":["socketpair","connect","bind"],"description":"Ask about AF_UNIX sockets: `socketpair`, or `connect`/`bind` with `path:` (or `connect` with `abstract:`)."},"path":{"type":"string","description":"With `unix: connect` or `unix: bind`: the socket's path."},"abstract":{"type":"string","description":"With `unix: connect`: an abstract socket name."},"syscall":{"type":"string","description":"A syscall name."},"args":{"type":"array","description":"Up to six argument values: numbers or constant expressions.","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}},"command":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"expect":{"description":"allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.","anyOf":[{"type":"string"},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]}},"required":["expect"],"additionalProperties":false}}},"required":["sbc"],"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", "u");
 const pattern5 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
@@ -684,8 +684,11 @@ errors++;
 }
 if(data22.unix !== undefined){
 let data24 = data22.unix;
+const _errs77 = errors;
+let valid21 = false;
+const _errs78 = errors;
 if(typeof data24 !== "string"){
-const err47 = {instancePath:instancePath+"/network/unix",schemaPath:"#/properties/network/anyOf/1/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.unix.type,parentSchema:schema31.properties.network.anyOf[1].properties.unix,data:data24};
+const err47 = {instancePath:instancePath+"/network/unix",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[0],data:data24};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -695,7 +698,7 @@ vErrors.push(err47);
 errors++;
 }
 if(!((data24 === "allow") || (data24 === "deny"))){
-const err48 = {instancePath:instancePath+"/network/unix",schemaPath:"#/properties/network/anyOf/1/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.unix.enum,parentSchema:schema31.properties.network.anyOf[1].properties.unix,data:data24};
+const err48 = {instancePath:instancePath+"/network/unix",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.unix.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[0].enum,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[0],data:data24};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -704,17 +707,13 @@ vErrors.push(err48);
 }
 errors++;
 }
-}
-if(data22.rules !== undefined){
-let data25 = data22.rules;
-if(Array.isArray(data25)){
-const len5 = data25.length;
-for(let i5=0; i5<len5; i5++){
-let data26 = data25[i5];
-if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
-for(const key6 in data26){
-if(!((((((key6 === "allow") || (key6 === "deny")) || (key6 === "protocol")) || (key6 === "hosts")) || (key6 === "ports")) || (key6 === "reason"))){
-const err49 = {instancePath:instancePath+"/network/rules/" + i5,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items,data:data26};
+var _valid5 = _errs78 === errors;
+valid21 = valid21 || _valid5;
+const _errs80 = errors;
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+for(const key6 in data24){
+if(!(((key6 === "pairs") || (key6 === "abstract")) || (key6 === "paths"))){
+const err49 = {instancePath:instancePath+"/network/unix",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1],data:data24};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -724,13 +723,10 @@ vErrors.push(err49);
 errors++;
 }
 }
-if(data26.allow !== undefined){
-let data27 = data26.allow;
-const _errs84 = errors;
-let valid24 = false;
-const _errs85 = errors;
-if(typeof data27 !== "string"){
-const err50 = {instancePath:instancePath+"/network/rules/" + i5+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0],data:data27};
+if(data24.pairs !== undefined){
+let data25 = data24.pairs;
+if(typeof data25 !== "string"){
+const err50 = {instancePath:instancePath+"/network/unix/pairs",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/pairs/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.pairs.type,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.pairs,data:data25};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -739,8 +735,8 @@ vErrors.push(err50);
 }
 errors++;
 }
-if(!((data27 === "connect") || (data27 === "bind"))){
-const err51 = {instancePath:instancePath+"/network/rules/" + i5+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0].enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0],data:data27};
+if(!((data25 === "allow") || (data25 === "deny"))){
+const err51 = {instancePath:instancePath+"/network/unix/pairs",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/pairs/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.pairs.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.pairs.enum,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.pairs,data:data25};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -749,15 +745,11 @@ vErrors.push(err51);
 }
 errors++;
 }
-var _valid5 = _errs85 === errors;
-valid24 = valid24 || _valid5;
-const _errs87 = errors;
-if(Array.isArray(data27)){
-const len6 = data27.length;
-for(let i6=0; i6<len6; i6++){
-let data28 = data27[i6];
-if(typeof data28 !== "string"){
-const err52 = {instancePath:instancePath+"/network/rules/" + i5+"/allow/" + i6,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items,data:data28};
+}
+if(data24.abstract !== undefined){
+let data26 = data24.abstract;
+if(typeof data26 !== "string"){
+const err52 = {instancePath:instancePath+"/network/unix/abstract",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/abstract/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.abstract.type,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.abstract,data:data26};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -766,8 +758,8 @@ vErrors.push(err52);
 }
 errors++;
 }
-if(!((data28 === "connect") || (data28 === "bind"))){
-const err53 = {instancePath:instancePath+"/network/rules/" + i5+"/allow/" + i6,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/1/items/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items.enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items,data:data28};
+if(!((data26 === "allow") || (data26 === "deny"))){
+const err53 = {instancePath:instancePath+"/network/unix/abstract",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/abstract/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.abstract.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.abstract.enum,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.abstract,data:data26};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -777,9 +769,15 @@ vErrors.push(err53);
 errors++;
 }
 }
-}
-else {
-const err54 = {instancePath:instancePath+"/network/rules/" + i5+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1],data:data27};
+if(data24.paths !== undefined){
+let data27 = data24.paths;
+if(Array.isArray(data27)){
+const len5 = data27.length;
+for(let i5=0; i5<len5; i5++){
+let data28 = data27[i5];
+if(data28 && typeof data28 == "object" && !Array.isArray(data28)){
+if(data28.path === undefined){
+const err54 = {instancePath:instancePath+"/network/unix/paths/" + i5,schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/paths/items/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.required,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items,data:data28};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -788,10 +786,9 @@ vErrors.push(err54);
 }
 errors++;
 }
-var _valid5 = _errs87 === errors;
-valid24 = valid24 || _valid5;
-if(!valid24){
-const err55 = {instancePath:instancePath+"/network/rules/" + i5+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow,data:data27};
+for(const key7 in data28){
+if(!((((key7 === "allow") || (key7 === "deny")) || (key7 === "path")) || (key7 === "reason"))){
+const err55 = {instancePath:instancePath+"/network/unix/paths/" + i5,schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/paths/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items,data:data28};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -800,25 +797,14 @@ vErrors.push(err55);
 }
 errors++;
 }
-else {
-errors = _errs84;
-if(vErrors !== null){
-if(_errs84){
-vErrors.length = _errs84;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data26.deny !== undefined){
-let data29 = data26.deny;
-const _errs92 = errors;
-let valid27 = false;
+if(data28.allow !== undefined){
+let data29 = data28.allow;
 const _errs93 = errors;
+let valid26 = false;
+const _errs94 = errors;
 if(typeof data29 !== "string"){
-const err56 = {instancePath:instancePath+"/network/rules/" + i5+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0],data:data29};
+const err56 = {instancePath:instancePath+"/network/unix/paths/" + i5+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/paths/items/properties/allow/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.allow.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.allow.anyOf[0],data:data29};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -828,7 +814,7 @@ vErrors.push(err56);
 errors++;
 }
 if(!((data29 === "connect") || (data29 === "bind"))){
-const err57 = {instancePath:instancePath+"/network/rules/" + i5+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0].enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0],data:data29};
+const err57 = {instancePath:instancePath+"/network/unix/paths/" + i5+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/paths/items/properties/allow/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.allow.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.allow.anyOf[0].enum,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.allow.anyOf[0],data:data29};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -837,15 +823,15 @@ vErrors.push(err57);
 }
 errors++;
 }
-var _valid6 = _errs93 === errors;
-valid27 = valid27 || _valid6;
-const _errs95 = errors;
+var _valid6 = _errs94 === errors;
+valid26 = valid26 || _valid6;
+const _errs96 = errors;
 if(Array.isArray(data29)){
-const len7 = data29.length;
-for(let i7=0; i7<len7; i7++){
-let data30 = data29[i7];
+const len6 = data29.length;
+for(let i6=0; i6<len6; i6++){
+let data30 = data29[i6];
 if(typeof data30 !== "string"){
-const err58 = {instancePath:instancePath+"/network/rules/" + i5+"/deny/" + i7,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items,data:data30};
+const err58 = {instancePath:instancePath+"/network/unix/paths/" + i5+"/allow/" + i6,schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/paths/items/properties/allow/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.allow.anyOf[1].items.type,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.allow.anyOf[1].items,data:data30};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -855,7 +841,7 @@ vErrors.push(err58);
 errors++;
 }
 if(!((data30 === "connect") || (data30 === "bind"))){
-const err59 = {instancePath:instancePath+"/network/rules/" + i5+"/deny/" + i7,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/1/items/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items.enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items,data:data30};
+const err59 = {instancePath:instancePath+"/network/unix/paths/" + i5+"/allow/" + i6,schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/paths/items/properties/allow/anyOf/1/items/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.allow.anyOf[1].items.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.allow.anyOf[1].items.enum,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.allow.anyOf[1].items,data:data30};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -867,7 +853,7 @@ errors++;
 }
 }
 else {
-const err60 = {instancePath:instancePath+"/network/rules/" + i5+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1],data:data29};
+const err60 = {instancePath:instancePath+"/network/unix/paths/" + i5+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/paths/items/properties/allow/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.allow.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.allow.anyOf[1],data:data29};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -876,10 +862,10 @@ vErrors.push(err60);
 }
 errors++;
 }
-var _valid6 = _errs95 === errors;
-valid27 = valid27 || _valid6;
-if(!valid27){
-const err61 = {instancePath:instancePath+"/network/rules/" + i5+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny,data:data29};
+var _valid6 = _errs96 === errors;
+valid26 = valid26 || _valid6;
+if(!valid26){
+const err61 = {instancePath:instancePath+"/network/unix/paths/" + i5+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/paths/items/properties/allow/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.allow.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.allow,data:data29};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -889,10 +875,10 @@ vErrors.push(err61);
 errors++;
 }
 else {
-errors = _errs92;
+errors = _errs93;
 if(vErrors !== null){
-if(_errs92){
-vErrors.length = _errs92;
+if(_errs93){
+vErrors.length = _errs93;
 }
 else {
 vErrors = null;
@@ -900,10 +886,13 @@ vErrors = null;
 }
 }
 }
-if(data26.protocol !== undefined){
-let data31 = data26.protocol;
+if(data28.deny !== undefined){
+let data31 = data28.deny;
+const _errs101 = errors;
+let valid29 = false;
+const _errs102 = errors;
 if(typeof data31 !== "string"){
-const err62 = {instancePath:instancePath+"/network/rules/" + i5+"/protocol",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol,data:data31};
+const err62 = {instancePath:instancePath+"/network/unix/paths/" + i5+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/paths/items/properties/deny/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.deny.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.deny.anyOf[0],data:data31};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -912,8 +901,8 @@ vErrors.push(err62);
 }
 errors++;
 }
-if(!(((data31 === "tcp") || (data31 === "udp")) || (data31 === "any"))){
-const err63 = {instancePath:instancePath+"/network/rules/" + i5+"/protocol",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol.enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol,data:data31};
+if(!((data31 === "connect") || (data31 === "bind"))){
+const err63 = {instancePath:instancePath+"/network/unix/paths/" + i5+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/paths/items/properties/deny/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.deny.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.deny.anyOf[0].enum,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.deny.anyOf[0],data:data31};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -922,14 +911,15 @@ vErrors.push(err63);
 }
 errors++;
 }
-}
-if(data26.hosts !== undefined){
-let data32 = data26.hosts;
-const _errs102 = errors;
-let valid30 = false;
-const _errs103 = errors;
+var _valid7 = _errs102 === errors;
+valid29 = valid29 || _valid7;
+const _errs104 = errors;
+if(Array.isArray(data31)){
+const len7 = data31.length;
+for(let i7=0; i7<len7; i7++){
+let data32 = data31[i7];
 if(typeof data32 !== "string"){
-const err64 = {instancePath:instancePath+"/network/rules/" + i5+"/hosts",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0],data:data32};
+const err64 = {instancePath:instancePath+"/network/unix/paths/" + i5+"/deny/" + i7,schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/paths/items/properties/deny/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.deny.anyOf[1].items.type,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.deny.anyOf[1].items,data:data32};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -938,8 +928,8 @@ vErrors.push(err64);
 }
 errors++;
 }
-if(!((data32 === "any") || (data32 === "loopback"))){
-const err65 = {instancePath:instancePath+"/network/rules/" + i5+"/hosts",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0].enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0],data:data32};
+if(!((data32 === "connect") || (data32 === "bind"))){
+const err65 = {instancePath:instancePath+"/network/unix/paths/" + i5+"/deny/" + i7,schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/paths/items/properties/deny/anyOf/1/items/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.deny.anyOf[1].items.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.deny.anyOf[1].items.enum,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.deny.anyOf[1].items,data:data32};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -948,15 +938,10 @@ vErrors.push(err65);
 }
 errors++;
 }
-var _valid7 = _errs103 === errors;
-valid30 = valid30 || _valid7;
-const _errs105 = errors;
-if(Array.isArray(data32)){
-const len8 = data32.length;
-for(let i8=0; i8<len8; i8++){
-let data33 = data32[i8];
-if(typeof data33 !== "string"){
-const err66 = {instancePath:instancePath+"/network/rules/" + i5+"/hosts/" + i8,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[1].items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[1].items,data:data33};
+}
+}
+else {
+const err66 = {instancePath:instancePath+"/network/unix/paths/" + i5+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/paths/items/properties/deny/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.deny.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.deny.anyOf[1],data:data31};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -965,10 +950,10 @@ vErrors.push(err66);
 }
 errors++;
 }
-}
-}
-else {
-const err67 = {instancePath:instancePath+"/network/rules/" + i5+"/hosts",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[1],data:data32};
+var _valid7 = _errs104 === errors;
+valid29 = valid29 || _valid7;
+if(!valid29){
+const err67 = {instancePath:instancePath+"/network/unix/paths/" + i5+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/paths/items/properties/deny/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.deny.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.deny,data:data31};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -977,10 +962,22 @@ vErrors.push(err67);
 }
 errors++;
 }
-var _valid7 = _errs105 === errors;
-valid30 = valid30 || _valid7;
-if(!valid30){
-const err68 = {instancePath:instancePath+"/network/rules/" + i5+"/hosts",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts,data:data32};
+else {
+errors = _errs101;
+if(vErrors !== null){
+if(_errs101){
+vErrors.length = _errs101;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data28.path !== undefined){
+let data33 = data28.path;
+if(typeof data33 !== "string"){
+const err68 = {instancePath:instancePath+"/network/unix/paths/" + i5+"/path",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/paths/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.path.type,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.path,data:data33};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -989,25 +986,11 @@ vErrors.push(err68);
 }
 errors++;
 }
-else {
-errors = _errs102;
-if(vErrors !== null){
-if(_errs102){
-vErrors.length = _errs102;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data26.ports !== undefined){
-let data34 = data26.ports;
-const _errs110 = errors;
-let valid33 = false;
-const _errs111 = errors;
-if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
-const err69 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[0],data:data34};
+if(data28.reason !== undefined){
+let data34 = data28.reason;
+if(typeof data34 !== "string"){
+const err69 = {instancePath:instancePath+"/network/unix/paths/" + i5+"/reason",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/paths/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.reason.type,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.properties.reason,data:data34};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -1016,11 +999,10 @@ vErrors.push(err69);
 }
 errors++;
 }
-var _valid8 = _errs111 === errors;
-valid33 = valid33 || _valid8;
-const _errs113 = errors;
-if(typeof data34 !== "string"){
-const err70 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[1],data:data34};
+}
+}
+else {
+const err70 = {instancePath:instancePath+"/network/unix/paths/" + i5,schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/paths/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items.type,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.items,data:data28};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -1029,18 +1011,10 @@ vErrors.push(err70);
 }
 errors++;
 }
-var _valid8 = _errs113 === errors;
-valid33 = valid33 || _valid8;
-const _errs115 = errors;
-if(Array.isArray(data34)){
-const len9 = data34.length;
-for(let i9=0; i9<len9; i9++){
-let data35 = data34[i9];
-const _errs118 = errors;
-let valid36 = false;
-const _errs119 = errors;
-if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
-const err71 = {instancePath:instancePath+"/network/rules/" + i5+"/ports/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[0],data:data35};
+}
+}
+else {
+const err71 = {instancePath:instancePath+"/network/unix/paths",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths.type,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].properties.paths,data:data27};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -1049,11 +1023,10 @@ vErrors.push(err71);
 }
 errors++;
 }
-var _valid9 = _errs119 === errors;
-valid36 = valid36 || _valid9;
-const _errs121 = errors;
-if(typeof data35 !== "string"){
-const err72 = {instancePath:instancePath+"/network/rules/" + i5+"/ports/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[1],data:data35};
+}
+}
+else {
+const err72 = {instancePath:instancePath+"/network/unix",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.unix.anyOf[1],data:data24};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -1062,15 +1035,122 @@ vErrors.push(err72);
 }
 errors++;
 }
-var _valid9 = _errs121 === errors;
-valid36 = valid36 || _valid9;
-if(!valid36){
-const err73 = {instancePath:instancePath+"/network/rules/" + i5+"/ports/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items,data:data35};
+var _valid5 = _errs80 === errors;
+valid21 = valid21 || _valid5;
+if(!valid21){
+const err73 = {instancePath:instancePath+"/network/unix",schemaPath:"#/properties/network/anyOf/1/properties/unix/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.unix.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.unix,data:data24};
 if(vErrors === null){
 vErrors = [err73];
 }
 else {
 vErrors.push(err73);
+}
+errors++;
+}
+else {
+errors = _errs77;
+if(vErrors !== null){
+if(_errs77){
+vErrors.length = _errs77;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data22.rules !== undefined){
+let data35 = data22.rules;
+if(Array.isArray(data35)){
+const len8 = data35.length;
+for(let i8=0; i8<len8; i8++){
+let data36 = data35[i8];
+if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
+for(const key8 in data36){
+if(!((((((key8 === "allow") || (key8 === "deny")) || (key8 === "protocol")) || (key8 === "hosts")) || (key8 === "ports")) || (key8 === "reason"))){
+const err74 = {instancePath:instancePath+"/network/rules/" + i8,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items,data:data36};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+}
+if(data36.allow !== undefined){
+let data37 = data36.allow;
+const _errs118 = errors;
+let valid35 = false;
+const _errs119 = errors;
+if(typeof data37 !== "string"){
+const err75 = {instancePath:instancePath+"/network/rules/" + i8+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0],data:data37};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+if(!((data37 === "connect") || (data37 === "bind"))){
+const err76 = {instancePath:instancePath+"/network/rules/" + i8+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0].enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[0],data:data37};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+var _valid8 = _errs119 === errors;
+valid35 = valid35 || _valid8;
+const _errs121 = errors;
+if(Array.isArray(data37)){
+const len9 = data37.length;
+for(let i9=0; i9<len9; i9++){
+let data38 = data37[i9];
+if(typeof data38 !== "string"){
+const err77 = {instancePath:instancePath+"/network/rules/" + i8+"/allow/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items,data:data38};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+if(!((data38 === "connect") || (data38 === "bind"))){
+const err78 = {instancePath:instancePath+"/network/rules/" + i8+"/allow/" + i9,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/1/items/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items.enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].items,data:data38};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+}
+}
+else {
+const err79 = {instancePath:instancePath+"/network/rules/" + i8+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf[1],data:data37};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+var _valid8 = _errs121 === errors;
+valid35 = valid35 || _valid8;
+if(!valid35){
+const err80 = {instancePath:instancePath+"/network/rules/" + i8+"/allow",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/allow/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.allow,data:data37};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
 }
 errors++;
 }
@@ -1086,34 +1166,87 @@ vErrors = null;
 }
 }
 }
-}
-else {
-const err74 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2],data:data34};
+if(data36.deny !== undefined){
+let data39 = data36.deny;
+const _errs126 = errors;
+let valid38 = false;
+const _errs127 = errors;
+if(typeof data39 !== "string"){
+const err81 = {instancePath:instancePath+"/network/rules/" + i8+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0],data:data39};
 if(vErrors === null){
-vErrors = [err74];
+vErrors = [err81];
 }
 else {
-vErrors.push(err74);
+vErrors.push(err81);
 }
 errors++;
 }
-var _valid8 = _errs115 === errors;
-valid33 = valid33 || _valid8;
-if(!valid33){
-const err75 = {instancePath:instancePath+"/network/rules/" + i5+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports,data:data34};
+if(!((data39 === "connect") || (data39 === "bind"))){
+const err82 = {instancePath:instancePath+"/network/rules/" + i8+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0].enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[0],data:data39};
 if(vErrors === null){
-vErrors = [err75];
+vErrors = [err82];
 }
 else {
-vErrors.push(err75);
+vErrors.push(err82);
+}
+errors++;
+}
+var _valid9 = _errs127 === errors;
+valid38 = valid38 || _valid9;
+const _errs129 = errors;
+if(Array.isArray(data39)){
+const len10 = data39.length;
+for(let i10=0; i10<len10; i10++){
+let data40 = data39[i10];
+if(typeof data40 !== "string"){
+const err83 = {instancePath:instancePath+"/network/rules/" + i8+"/deny/" + i10,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items,data:data40};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+if(!((data40 === "connect") || (data40 === "bind"))){
+const err84 = {instancePath:instancePath+"/network/rules/" + i8+"/deny/" + i10,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/1/items/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items.enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].items,data:data40};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+}
+else {
+const err85 = {instancePath:instancePath+"/network/rules/" + i8+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf[1],data:data39};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+var _valid9 = _errs129 === errors;
+valid38 = valid38 || _valid9;
+if(!valid38){
+const err86 = {instancePath:instancePath+"/network/rules/" + i8+"/deny",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/deny/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.deny,data:data39};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
 }
 errors++;
 }
 else {
-errors = _errs110;
+errors = _errs126;
 if(vErrors !== null){
-if(_errs110){
-vErrors.length = _errs110;
+if(_errs126){
+vErrors.length = _errs126;
 }
 else {
 vErrors = null;
@@ -1121,63 +1254,284 @@ vErrors = null;
 }
 }
 }
-if(data26.reason !== undefined){
-let data36 = data26.reason;
-if(typeof data36 !== "string"){
-const err76 = {instancePath:instancePath+"/network/rules/" + i5+"/reason",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason,data:data36};
+if(data36.protocol !== undefined){
+let data41 = data36.protocol;
+if(typeof data41 !== "string"){
+const err87 = {instancePath:instancePath+"/network/rules/" + i8+"/protocol",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol,data:data41};
 if(vErrors === null){
-vErrors = [err76];
+vErrors = [err87];
 }
 else {
-vErrors.push(err76);
+vErrors.push(err87);
+}
+errors++;
+}
+if(!(((data41 === "tcp") || (data41 === "udp")) || (data41 === "any"))){
+const err88 = {instancePath:instancePath+"/network/rules/" + i8+"/protocol",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol.enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.protocol,data:data41};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+}
+if(data36.hosts !== undefined){
+let data42 = data36.hosts;
+const _errs136 = errors;
+let valid41 = false;
+const _errs137 = errors;
+if(typeof data42 !== "string"){
+const err89 = {instancePath:instancePath+"/network/rules/" + i8+"/hosts",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0],data:data42};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+if(!((data42 === "any") || (data42 === "loopback"))){
+const err90 = {instancePath:instancePath+"/network/rules/" + i8+"/hosts",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0].enum,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[0],data:data42};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+var _valid10 = _errs137 === errors;
+valid41 = valid41 || _valid10;
+const _errs139 = errors;
+if(Array.isArray(data42)){
+const len11 = data42.length;
+for(let i11=0; i11<len11; i11++){
+let data43 = data42[i11];
+if(typeof data43 !== "string"){
+const err91 = {instancePath:instancePath+"/network/rules/" + i8+"/hosts/" + i11,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[1].items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[1].items,data:data43};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
 }
 errors++;
 }
 }
 }
 else {
-const err77 = {instancePath:instancePath+"/network/rules/" + i5,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].properties.rules.items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items,data:data26};
+const err92 = {instancePath:instancePath+"/network/rules/" + i8+"/hosts",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf[1],data:data42};
 if(vErrors === null){
-vErrors = [err77];
+vErrors = [err92];
 }
 else {
-vErrors.push(err77);
+vErrors.push(err92);
+}
+errors++;
+}
+var _valid10 = _errs139 === errors;
+valid41 = valid41 || _valid10;
+if(!valid41){
+const err93 = {instancePath:instancePath+"/network/rules/" + i8+"/hosts",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/hosts/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.hosts,data:data42};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+else {
+errors = _errs136;
+if(vErrors !== null){
+if(_errs136){
+vErrors.length = _errs136;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data36.ports !== undefined){
+let data44 = data36.ports;
+const _errs144 = errors;
+let valid44 = false;
+const _errs145 = errors;
+if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
+const err94 = {instancePath:instancePath+"/network/rules/" + i8+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[0],data:data44};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+var _valid11 = _errs145 === errors;
+valid44 = valid44 || _valid11;
+const _errs147 = errors;
+if(typeof data44 !== "string"){
+const err95 = {instancePath:instancePath+"/network/rules/" + i8+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[1],data:data44};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+var _valid11 = _errs147 === errors;
+valid44 = valid44 || _valid11;
+const _errs149 = errors;
+if(Array.isArray(data44)){
+const len12 = data44.length;
+for(let i12=0; i12<len12; i12++){
+let data45 = data44[i12];
+const _errs152 = errors;
+let valid47 = false;
+const _errs153 = errors;
+if(!(((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45))) && (isFinite(data45)))){
+const err96 = {instancePath:instancePath+"/network/rules/" + i8+"/ports/" + i12,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[0],data:data45};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
+}
+errors++;
+}
+var _valid12 = _errs153 === errors;
+valid47 = valid47 || _valid12;
+const _errs155 = errors;
+if(typeof data45 !== "string"){
+const err97 = {instancePath:instancePath+"/network/rules/" + i8+"/ports/" + i12,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[1],data:data45};
+if(vErrors === null){
+vErrors = [err97];
+}
+else {
+vErrors.push(err97);
+}
+errors++;
+}
+var _valid12 = _errs155 === errors;
+valid47 = valid47 || _valid12;
+if(!valid47){
+const err98 = {instancePath:instancePath+"/network/rules/" + i8+"/ports/" + i12,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items,data:data45};
+if(vErrors === null){
+vErrors = [err98];
+}
+else {
+vErrors.push(err98);
+}
+errors++;
+}
+else {
+errors = _errs152;
+if(vErrors !== null){
+if(_errs152){
+vErrors.length = _errs152;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err99 = {instancePath:instancePath+"/network/rules/" + i8+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2],data:data44};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+var _valid11 = _errs149 === errors;
+valid44 = valid44 || _valid11;
+if(!valid44){
+const err100 = {instancePath:instancePath+"/network/rules/" + i8+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports,data:data44};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
+}
+errors++;
+}
+else {
+errors = _errs144;
+if(vErrors !== null){
+if(_errs144){
+vErrors.length = _errs144;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data36.reason !== undefined){
+let data46 = data36.reason;
+if(typeof data46 !== "string"){
+const err101 = {instancePath:instancePath+"/network/rules/" + i8+"/reason",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason,data:data46};
+if(vErrors === null){
+vErrors = [err101];
+}
+else {
+vErrors.push(err101);
 }
 errors++;
 }
 }
 }
 else {
-const err78 = {instancePath:instancePath+"/network/rules",schemaPath:"#/properties/network/anyOf/1/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules,data:data25};
+const err102 = {instancePath:instancePath+"/network/rules/" + i8,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].properties.rules.items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items,data:data36};
 if(vErrors === null){
-vErrors = [err78];
+vErrors = [err102];
 }
 else {
-vErrors.push(err78);
+vErrors.push(err102);
 }
 errors++;
 }
 }
 }
 else {
-const err79 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1],data:data22};
+const err103 = {instancePath:instancePath+"/network/rules",schemaPath:"#/properties/network/anyOf/1/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules,data:data35};
 if(vErrors === null){
-vErrors = [err79];
+vErrors = [err103];
 }
 else {
-vErrors.push(err79);
+vErrors.push(err103);
+}
+errors++;
+}
+}
+}
+else {
+const err104 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1],data:data22};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
 }
 errors++;
 }
 var _valid4 = _errs71 === errors;
 valid19 = valid19 || _valid4;
 if(!valid19){
-const err80 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf,parentSchema:schema31.properties.network,data:data22};
+const err105 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf,parentSchema:schema31.properties.network,data:data22};
 if(vErrors === null){
-vErrors = [err80];
+vErrors = [err105];
 }
 else {
-vErrors.push(err80);
+vErrors.push(err105);
 }
 errors++;
 }
@@ -1194,383 +1548,11 @@ vErrors = null;
 }
 }
 if(data.syscalls !== undefined){
-let data37 = data.syscalls;
-if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
-for(const key7 in data37){
-if(!(((key7 === "default") || (key7 === "foreign-arch")) || (key7 === "rules"))){
-const err81 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls,data:data37};
-if(vErrors === null){
-vErrors = [err81];
-}
-else {
-vErrors.push(err81);
-}
-errors++;
-}
-}
-if(data37.default !== undefined){
-let data38 = data37.default;
-const _errs129 = errors;
-let valid38 = false;
-const _errs130 = errors;
-if(typeof data38 !== "string"){
-const err82 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data38};
-if(vErrors === null){
-vErrors = [err82];
-}
-else {
-vErrors.push(err82);
-}
-errors++;
-}
-if(!(((((((data38 === "allow") || (data38 === "log")) || (data38 === "trap")) || (data38 === "errno")) || (data38 === "user-notif")) || (data38 === "kill-thread")) || (data38 === "kill-process"))){
-const err83 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.default.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.default.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data38};
-if(vErrors === null){
-vErrors = [err83];
-}
-else {
-vErrors.push(err83);
-}
-errors++;
-}
-var _valid10 = _errs130 === errors;
-valid38 = valid38 || _valid10;
-const _errs132 = errors;
-if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
-if(data38.errno === undefined){
-const err84 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.default.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data38};
-if(vErrors === null){
-vErrors = [err84];
-}
-else {
-vErrors.push(err84);
-}
-errors++;
-}
-for(const key8 in data38){
-if(!(key8 === "errno")){
-const err85 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data38};
-if(vErrors === null){
-vErrors = [err85];
-}
-else {
-vErrors.push(err85);
-}
-errors++;
-}
-}
-if(data38.errno !== undefined){
-let data39 = data38.errno;
-const _errs136 = errors;
-let valid40 = false;
-const _errs137 = errors;
-if(typeof data39 !== "string"){
-const err86 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0],data:data39};
-if(vErrors === null){
-vErrors = [err86];
-}
-else {
-vErrors.push(err86);
-}
-errors++;
-}
-var _valid11 = _errs137 === errors;
-valid40 = valid40 || _valid11;
-const _errs139 = errors;
-if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
-const err87 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1],data:data39};
-if(vErrors === null){
-vErrors = [err87];
-}
-else {
-vErrors.push(err87);
-}
-errors++;
-}
-var _valid11 = _errs139 === errors;
-valid40 = valid40 || _valid11;
-if(!valid40){
-const err88 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno,data:data39};
-if(vErrors === null){
-vErrors = [err88];
-}
-else {
-vErrors.push(err88);
-}
-errors++;
-}
-else {
-errors = _errs136;
-if(vErrors !== null){
-if(_errs136){
-vErrors.length = _errs136;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err89 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.default.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data38};
-if(vErrors === null){
-vErrors = [err89];
-}
-else {
-vErrors.push(err89);
-}
-errors++;
-}
-var _valid10 = _errs132 === errors;
-valid38 = valid38 || _valid10;
-if(!valid38){
-const err90 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf,parentSchema:schema31.properties.syscalls.properties.default,data:data38};
-if(vErrors === null){
-vErrors = [err90];
-}
-else {
-vErrors.push(err90);
-}
-errors++;
-}
-else {
-errors = _errs129;
-if(vErrors !== null){
-if(_errs129){
-vErrors.length = _errs129;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data37["foreign-arch"] !== undefined){
-let data40 = data37["foreign-arch"];
-const _errs142 = errors;
-let valid41 = false;
-const _errs143 = errors;
-if(typeof data40 !== "string"){
-const err91 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0],data:data40};
-if(vErrors === null){
-vErrors = [err91];
-}
-else {
-vErrors.push(err91);
-}
-errors++;
-}
-if(!(((((((data40 === "allow") || (data40 === "log")) || (data40 === "trap")) || (data40 === "errno")) || (data40 === "user-notif")) || (data40 === "kill-thread")) || (data40 === "kill-process"))){
-const err92 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0],data:data40};
-if(vErrors === null){
-vErrors = [err92];
-}
-else {
-vErrors.push(err92);
-}
-errors++;
-}
-var _valid12 = _errs143 === errors;
-valid41 = valid41 || _valid12;
-const _errs145 = errors;
-if(data40 && typeof data40 == "object" && !Array.isArray(data40)){
-if(data40.errno === undefined){
-const err93 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].required,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data40};
-if(vErrors === null){
-vErrors = [err93];
-}
-else {
-vErrors.push(err93);
-}
-errors++;
-}
-for(const key9 in data40){
-if(!(key9 === "errno")){
-const err94 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data40};
-if(vErrors === null){
-vErrors = [err94];
-}
-else {
-vErrors.push(err94);
-}
-errors++;
-}
-}
-if(data40.errno !== undefined){
-let data41 = data40.errno;
-const _errs149 = errors;
-let valid43 = false;
-const _errs150 = errors;
-if(typeof data41 !== "string"){
-const err95 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[0],data:data41};
-if(vErrors === null){
-vErrors = [err95];
-}
-else {
-vErrors.push(err95);
-}
-errors++;
-}
-var _valid13 = _errs150 === errors;
-valid43 = valid43 || _valid13;
-const _errs152 = errors;
-if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
-const err96 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[1],data:data41};
-if(vErrors === null){
-vErrors = [err96];
-}
-else {
-vErrors.push(err96);
-}
-errors++;
-}
-var _valid13 = _errs152 === errors;
-valid43 = valid43 || _valid13;
-if(!valid43){
-const err97 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno,data:data41};
-if(vErrors === null){
-vErrors = [err97];
-}
-else {
-vErrors.push(err97);
-}
-errors++;
-}
-else {
-errors = _errs149;
-if(vErrors !== null){
-if(_errs149){
-vErrors.length = _errs149;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err98 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data40};
-if(vErrors === null){
-vErrors = [err98];
-}
-else {
-vErrors.push(err98);
-}
-errors++;
-}
-var _valid12 = _errs145 === errors;
-valid41 = valid41 || _valid12;
-if(!valid41){
-const err99 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf,parentSchema:schema31.properties.syscalls.properties["foreign-arch"],data:data40};
-if(vErrors === null){
-vErrors = [err99];
-}
-else {
-vErrors.push(err99);
-}
-errors++;
-}
-else {
-errors = _errs142;
-if(vErrors !== null){
-if(_errs142){
-vErrors.length = _errs142;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data37.rules !== undefined){
-let data42 = data37.rules;
-if(Array.isArray(data42)){
-const len10 = data42.length;
-for(let i10=0; i10<len10; i10++){
-let data43 = data42[i10];
-if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
-if(data43.syscalls === undefined){
-const err100 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "syscalls"},message:"must have required property '"+"syscalls"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data43};
-if(vErrors === null){
-vErrors = [err100];
-}
-else {
-vErrors.push(err100);
-}
-errors++;
-}
-if(data43.action === undefined){
-const err101 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "action"},message:"must have required property '"+"action"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data43};
-if(vErrors === null){
-vErrors = [err101];
-}
-else {
-vErrors.push(err101);
-}
-errors++;
-}
-for(const key10 in data43){
-if(!((((key10 === "syscalls") || (key10 === "action")) || (key10 === "args")) || (key10 === "reason"))){
-const err102 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data43};
-if(vErrors === null){
-vErrors = [err102];
-}
-else {
-vErrors.push(err102);
-}
-errors++;
-}
-}
-if(data43.syscalls !== undefined){
-let data44 = data43.syscalls;
-const _errs160 = errors;
-let valid47 = false;
-const _errs161 = errors;
-if(typeof data44 !== "string"){
-const err103 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0],data:data44};
-if(vErrors === null){
-vErrors = [err103];
-}
-else {
-vErrors.push(err103);
-}
-errors++;
-}
-var _valid14 = _errs161 === errors;
-valid47 = valid47 || _valid14;
-const _errs163 = errors;
-if(Array.isArray(data44)){
-const len11 = data44.length;
-for(let i11=0; i11<len11; i11++){
-let data45 = data44[i11];
-if(typeof data45 !== "string"){
-const err104 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls/" + i11,schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items,data:data45};
-if(vErrors === null){
-vErrors = [err104];
-}
-else {
-vErrors.push(err104);
-}
-errors++;
-}
-}
-}
-else {
-const err105 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1],data:data44};
-if(vErrors === null){
-vErrors = [err105];
-}
-else {
-vErrors.push(err105);
-}
-errors++;
-}
-var _valid14 = _errs163 === errors;
-valid47 = valid47 || _valid14;
-if(!valid47){
-const err106 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls,data:data44};
+let data47 = data.syscalls;
+if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
+for(const key9 in data47){
+if(!(((key9 === "default") || (key9 === "foreign-arch")) || (key9 === "rules"))){
+const err106 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls,data:data47};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1579,25 +1561,14 @@ vErrors.push(err106);
 }
 errors++;
 }
-else {
-errors = _errs160;
-if(vErrors !== null){
-if(_errs160){
-vErrors.length = _errs160;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data43.action !== undefined){
-let data46 = data43.action;
-const _errs168 = errors;
-let valid50 = false;
-const _errs169 = errors;
-if(typeof data46 !== "string"){
-const err107 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data46};
+if(data47.default !== undefined){
+let data48 = data47.default;
+const _errs163 = errors;
+let valid49 = false;
+const _errs164 = errors;
+if(typeof data48 !== "string"){
+const err107 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data48};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1606,8 +1577,8 @@ vErrors.push(err107);
 }
 errors++;
 }
-if(!(((((((data46 === "allow") || (data46 === "log")) || (data46 === "trap")) || (data46 === "errno")) || (data46 === "user-notif")) || (data46 === "kill-thread")) || (data46 === "kill-process"))){
-const err108 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data46};
+if(!(((((((data48 === "allow") || (data48 === "log")) || (data48 === "trap")) || (data48 === "errno")) || (data48 === "user-notif")) || (data48 === "kill-thread")) || (data48 === "kill-process"))){
+const err108 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.default.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.default.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data48};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1616,12 +1587,12 @@ vErrors.push(err108);
 }
 errors++;
 }
-var _valid15 = _errs169 === errors;
-valid50 = valid50 || _valid15;
-const _errs171 = errors;
-if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
-if(data46.errno === undefined){
-const err109 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data46};
+var _valid13 = _errs164 === errors;
+valid49 = valid49 || _valid13;
+const _errs166 = errors;
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+if(data48.errno === undefined){
+const err109 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.default.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data48};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1630,9 +1601,9 @@ vErrors.push(err109);
 }
 errors++;
 }
-for(const key11 in data46){
-if(!(key11 === "errno")){
-const err110 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data46};
+for(const key10 in data48){
+if(!(key10 === "errno")){
+const err110 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data48};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1642,13 +1613,13 @@ vErrors.push(err110);
 errors++;
 }
 }
-if(data46.errno !== undefined){
-let data47 = data46.errno;
-const _errs175 = errors;
-let valid52 = false;
-const _errs176 = errors;
-if(typeof data47 !== "string"){
-const err111 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0],data:data47};
+if(data48.errno !== undefined){
+let data49 = data48.errno;
+const _errs170 = errors;
+let valid51 = false;
+const _errs171 = errors;
+if(typeof data49 !== "string"){
+const err111 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0],data:data49};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1657,11 +1628,11 @@ vErrors.push(err111);
 }
 errors++;
 }
-var _valid16 = _errs176 === errors;
-valid52 = valid52 || _valid16;
-const _errs178 = errors;
-if(!(((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47))) && (isFinite(data47)))){
-const err112 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1],data:data47};
+var _valid14 = _errs171 === errors;
+valid51 = valid51 || _valid14;
+const _errs173 = errors;
+if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
+const err112 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1],data:data49};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1670,10 +1641,10 @@ vErrors.push(err112);
 }
 errors++;
 }
-var _valid16 = _errs178 === errors;
-valid52 = valid52 || _valid16;
-if(!valid52){
-const err113 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno,data:data47};
+var _valid14 = _errs173 === errors;
+valid51 = valid51 || _valid14;
+if(!valid51){
+const err113 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno,data:data49};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1683,10 +1654,10 @@ vErrors.push(err113);
 errors++;
 }
 else {
-errors = _errs175;
+errors = _errs170;
 if(vErrors !== null){
-if(_errs175){
-vErrors.length = _errs175;
+if(_errs170){
+vErrors.length = _errs170;
 }
 else {
 vErrors = null;
@@ -1696,7 +1667,7 @@ vErrors = null;
 }
 }
 else {
-const err114 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data46};
+const err114 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.default.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data48};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1705,10 +1676,10 @@ vErrors.push(err114);
 }
 errors++;
 }
-var _valid15 = _errs171 === errors;
-valid50 = valid50 || _valid15;
-if(!valid50){
-const err115 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action,data:data46};
+var _valid13 = _errs166 === errors;
+valid49 = valid49 || _valid13;
+if(!valid49){
+const err115 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf,parentSchema:schema31.properties.syscalls.properties.default,data:data48};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1718,10 +1689,10 @@ vErrors.push(err115);
 errors++;
 }
 else {
-errors = _errs168;
+errors = _errs163;
 if(vErrors !== null){
-if(_errs168){
-vErrors.length = _errs168;
+if(_errs163){
+vErrors.length = _errs163;
 }
 else {
 vErrors = null;
@@ -1729,14 +1700,13 @@ vErrors = null;
 }
 }
 }
-if(data43.args !== undefined){
-let data48 = data43.args;
-if(Array.isArray(data48)){
-const len12 = data48.length;
-for(let i12=0; i12<len12; i12++){
-let data49 = data48[i12];
-if(typeof data49 !== "string"){
-const err116 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/args/" + i12,schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.args.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args.items,data:data49};
+if(data47["foreign-arch"] !== undefined){
+let data50 = data47["foreign-arch"];
+const _errs176 = errors;
+let valid52 = false;
+const _errs177 = errors;
+if(typeof data50 !== "string"){
+const err116 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0],data:data50};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1745,10 +1715,8 @@ vErrors.push(err116);
 }
 errors++;
 }
-}
-}
-else {
-const err117 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/args",schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.args.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args,data:data48};
+if(!(((((((data50 === "allow") || (data50 === "log")) || (data50 === "trap")) || (data50 === "errno")) || (data50 === "user-notif")) || (data50 === "kill-thread")) || (data50 === "kill-process"))){
+const err117 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0],data:data50};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1757,11 +1725,12 @@ vErrors.push(err117);
 }
 errors++;
 }
-}
-if(data43.reason !== undefined){
-let data50 = data43.reason;
-if(typeof data50 !== "string"){
-const err118 = {instancePath:instancePath+"/syscalls/rules/" + i10+"/reason",schemaPath:"#/properties/syscalls/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.reason,data:data50};
+var _valid15 = _errs177 === errors;
+valid52 = valid52 || _valid15;
+const _errs179 = errors;
+if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
+if(data50.errno === undefined){
+const err118 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].required,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data50};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1770,10 +1739,9 @@ vErrors.push(err118);
 }
 errors++;
 }
-}
-}
-else {
-const err119 = {instancePath:instancePath+"/syscalls/rules/" + i10,schemaPath:"#/properties/syscalls/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data43};
+for(const key11 in data50){
+if(!(key11 === "errno")){
+const err119 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data50};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1783,9 +1751,13 @@ vErrors.push(err119);
 errors++;
 }
 }
-}
-else {
-const err120 = {instancePath:instancePath+"/syscalls/rules",schemaPath:"#/properties/syscalls/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.type,parentSchema:schema31.properties.syscalls.properties.rules,data:data42};
+if(data50.errno !== undefined){
+let data51 = data50.errno;
+const _errs183 = errors;
+let valid54 = false;
+const _errs184 = errors;
+if(typeof data51 !== "string"){
+const err120 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[0],data:data51};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1794,10 +1766,11 @@ vErrors.push(err120);
 }
 errors++;
 }
-}
-}
-else {
-const err121 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.type,parentSchema:schema31.properties.syscalls,data:data37};
+var _valid16 = _errs184 === errors;
+valid54 = valid54 || _valid16;
+const _errs186 = errors;
+if(!(((typeof data51 == "number") && (!(data51 % 1) && !isNaN(data51))) && (isFinite(data51)))){
+const err121 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[1],data:data51};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1806,13 +1779,10 @@ vErrors.push(err121);
 }
 errors++;
 }
-}
-if(data.commands !== undefined){
-let data51 = data.commands;
-if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
-for(const key12 in data51){
-if(!((key12 === "default") || (key12 === "rules"))){
-const err122 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands,data:data51};
+var _valid16 = _errs186 === errors;
+valid54 = valid54 || _valid16;
+if(!valid54){
+const err122 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno,data:data51};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1821,11 +1791,21 @@ vErrors.push(err122);
 }
 errors++;
 }
+else {
+errors = _errs183;
+if(vErrors !== null){
+if(_errs183){
+vErrors.length = _errs183;
 }
-if(data51.default !== undefined){
-let data52 = data51.default;
-if(typeof data52 !== "string"){
-const err123 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.default.type,parentSchema:schema31.properties.commands.properties.default,data:data52};
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err123 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data50};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1834,8 +1814,10 @@ vErrors.push(err123);
 }
 errors++;
 }
-if(!(((data52 === "allow") || (data52 === "prompt")) || (data52 === "forbidden"))){
-const err124 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.default.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.default.enum,parentSchema:schema31.properties.commands.properties.default,data:data52};
+var _valid15 = _errs179 === errors;
+valid52 = valid52 || _valid15;
+if(!valid52){
+const err124 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf,parentSchema:schema31.properties.syscalls.properties["foreign-arch"],data:data50};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1844,16 +1826,27 @@ vErrors.push(err124);
 }
 errors++;
 }
+else {
+errors = _errs176;
+if(vErrors !== null){
+if(_errs176){
+vErrors.length = _errs176;
 }
-if(data51.rules !== undefined){
-let data53 = data51.rules;
-if(Array.isArray(data53)){
-const len13 = data53.length;
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data47.rules !== undefined){
+let data52 = data47.rules;
+if(Array.isArray(data52)){
+const len13 = data52.length;
 for(let i13=0; i13<len13; i13++){
-let data54 = data53[i13];
-if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
-if(data54.prefix === undefined){
-const err125 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "prefix"},message:"must have required property '"+"prefix"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data54};
+let data53 = data52[i13];
+if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
+if(data53.syscalls === undefined){
+const err125 = {instancePath:instancePath+"/syscalls/rules/" + i13,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "syscalls"},message:"must have required property '"+"syscalls"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data53};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1862,8 +1855,8 @@ vErrors.push(err125);
 }
 errors++;
 }
-if(data54.decision === undefined){
-const err126 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data54};
+if(data53.action === undefined){
+const err126 = {instancePath:instancePath+"/syscalls/rules/" + i13,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "action"},message:"must have required property '"+"action"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data53};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1872,9 +1865,9 @@ vErrors.push(err126);
 }
 errors++;
 }
-for(const key13 in data54){
-if(!(((key13 === "prefix") || (key13 === "decision")) || (key13 === "reason"))){
-const err127 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands.properties.rules.items,data:data54};
+for(const key12 in data53){
+if(!((((key12 === "syscalls") || (key12 === "action")) || (key12 === "args")) || (key12 === "reason"))){
+const err127 = {instancePath:instancePath+"/syscalls/rules/" + i13,schemaPath:"#/properties/syscalls/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data53};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1884,13 +1877,13 @@ vErrors.push(err127);
 errors++;
 }
 }
-if(data54.prefix !== undefined){
-let data55 = data54.prefix;
-const _errs197 = errors;
-let valid59 = false;
-const _errs198 = errors;
-if(typeof data55 !== "string"){
-const err128 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0],data:data55};
+if(data53.syscalls !== undefined){
+let data54 = data53.syscalls;
+const _errs194 = errors;
+let valid58 = false;
+const _errs195 = errors;
+if(typeof data54 !== "string"){
+const err128 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0],data:data54};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1899,18 +1892,15 @@ vErrors.push(err128);
 }
 errors++;
 }
-var _valid17 = _errs198 === errors;
-valid59 = valid59 || _valid17;
-const _errs200 = errors;
-if(Array.isArray(data55)){
-const len14 = data55.length;
+var _valid17 = _errs195 === errors;
+valid58 = valid58 || _valid17;
+const _errs197 = errors;
+if(Array.isArray(data54)){
+const len14 = data54.length;
 for(let i14=0; i14<len14; i14++){
-let data56 = data55[i14];
-const _errs203 = errors;
-let valid62 = false;
-const _errs204 = errors;
-if(typeof data56 !== "string"){
-const err129 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0],data:data56};
+let data55 = data54[i14];
+if(typeof data55 !== "string"){
+const err129 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/syscalls/" + i14,schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items,data:data55};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1919,15 +1909,10 @@ vErrors.push(err129);
 }
 errors++;
 }
-var _valid18 = _errs204 === errors;
-valid62 = valid62 || _valid18;
-const _errs206 = errors;
-if(Array.isArray(data56)){
-const len15 = data56.length;
-for(let i15=0; i15<len15; i15++){
-let data57 = data56[i15];
-if(typeof data57 !== "string"){
-const err130 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14+"/" + i15,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items,data:data57};
+}
+}
+else {
+const err130 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1],data:data54};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1936,10 +1921,10 @@ vErrors.push(err130);
 }
 errors++;
 }
-}
-}
-else {
-const err131 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1],data:data56};
+var _valid17 = _errs197 === errors;
+valid58 = valid58 || _valid17;
+if(!valid58){
+const err131 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls,data:data54};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1948,10 +1933,25 @@ vErrors.push(err131);
 }
 errors++;
 }
-var _valid18 = _errs206 === errors;
-valid62 = valid62 || _valid18;
-if(!valid62){
-const err132 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix/" + i14,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items,data:data56};
+else {
+errors = _errs194;
+if(vErrors !== null){
+if(_errs194){
+vErrors.length = _errs194;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data53.action !== undefined){
+let data56 = data53.action;
+const _errs202 = errors;
+let valid61 = false;
+const _errs203 = errors;
+if(typeof data56 !== "string"){
+const err132 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data56};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1960,21 +1960,8 @@ vErrors.push(err132);
 }
 errors++;
 }
-else {
-errors = _errs203;
-if(vErrors !== null){
-if(_errs203){
-vErrors.length = _errs203;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err133 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1],data:data55};
+if(!(((((((data56 === "allow") || (data56 === "log")) || (data56 === "trap")) || (data56 === "errno")) || (data56 === "user-notif")) || (data56 === "kill-thread")) || (data56 === "kill-process"))){
+const err133 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data56};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1983,10 +1970,12 @@ vErrors.push(err133);
 }
 errors++;
 }
-var _valid17 = _errs200 === errors;
-valid59 = valid59 || _valid17;
-if(!valid59){
-const err134 = {instancePath:instancePath+"/commands/rules/" + i13+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix,data:data55};
+var _valid18 = _errs203 === errors;
+valid61 = valid61 || _valid18;
+const _errs205 = errors;
+if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
+if(data56.errno === undefined){
+const err134 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data56};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1995,22 +1984,9 @@ vErrors.push(err134);
 }
 errors++;
 }
-else {
-errors = _errs197;
-if(vErrors !== null){
-if(_errs197){
-vErrors.length = _errs197;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data54.decision !== undefined){
-let data58 = data54.decision;
-if(typeof data58 !== "string"){
-const err135 = {instancePath:instancePath+"/commands/rules/" + i13+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.decision.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data58};
+for(const key13 in data56){
+if(!(key13 === "errno")){
+const err135 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data56};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -2019,8 +1995,14 @@ vErrors.push(err135);
 }
 errors++;
 }
-if(!(((data58 === "allow") || (data58 === "prompt")) || (data58 === "forbidden"))){
-const err136 = {instancePath:instancePath+"/commands/rules/" + i13+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.rules.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.rules.items.properties.decision.enum,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data58};
+}
+if(data56.errno !== undefined){
+let data57 = data56.errno;
+const _errs209 = errors;
+let valid63 = false;
+const _errs210 = errors;
+if(typeof data57 !== "string"){
+const err136 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0],data:data57};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -2029,11 +2011,11 @@ vErrors.push(err136);
 }
 errors++;
 }
-}
-if(data54.reason !== undefined){
-let data59 = data54.reason;
-if(typeof data59 !== "string"){
-const err137 = {instancePath:instancePath+"/commands/rules/" + i13+"/reason",schemaPath:"#/properties/commands/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.reason,data:data59};
+var _valid19 = _errs210 === errors;
+valid63 = valid63 || _valid19;
+const _errs212 = errors;
+if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
+const err137 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1],data:data57};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -2042,10 +2024,10 @@ vErrors.push(err137);
 }
 errors++;
 }
-}
-}
-else {
-const err138 = {instancePath:instancePath+"/commands/rules/" + i13,schemaPath:"#/properties/commands/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.properties.rules.items.type,parentSchema:schema31.properties.commands.properties.rules.items,data:data54};
+var _valid19 = _errs212 === errors;
+valid63 = valid63 || _valid19;
+if(!valid63){
+const err138 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno,data:data57};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -2054,10 +2036,21 @@ vErrors.push(err138);
 }
 errors++;
 }
+else {
+errors = _errs209;
+if(vErrors !== null){
+if(_errs209){
+vErrors.length = _errs209;
+}
+else {
+vErrors = null;
+}
+}
+}
 }
 }
 else {
-const err139 = {instancePath:instancePath+"/commands/rules",schemaPath:"#/properties/commands/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.type,parentSchema:schema31.properties.commands.properties.rules,data:data53};
+const err139 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data56};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -2066,10 +2059,10 @@ vErrors.push(err139);
 }
 errors++;
 }
-}
-}
-else {
-const err140 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.type,parentSchema:schema31.properties.commands,data:data51};
+var _valid18 = _errs205 === errors;
+valid61 = valid61 || _valid18;
+if(!valid61){
+const err140 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action,data:data56};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -2078,16 +2071,26 @@ vErrors.push(err140);
 }
 errors++;
 }
+else {
+errors = _errs202;
+if(vErrors !== null){
+if(_errs202){
+vErrors.length = _errs202;
 }
-if(data.tests !== undefined){
-let data60 = data.tests;
-if(Array.isArray(data60)){
-const len16 = data60.length;
-for(let i16=0; i16<len16; i16++){
-let data61 = data60[i16];
-if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
-if(data61.expect === undefined){
-const err141 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema31.properties.tests.items.required,parentSchema:schema31.properties.tests.items,data:data61};
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data53.args !== undefined){
+let data58 = data53.args;
+if(Array.isArray(data58)){
+const len15 = data58.length;
+for(let i15=0; i15<len15; i15++){
+let data59 = data58[i15];
+if(typeof data59 !== "string"){
+const err141 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/args/" + i15,schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.args.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args.items,data:data59};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -2096,9 +2099,10 @@ vErrors.push(err141);
 }
 errors++;
 }
-for(const key14 in data61){
-if(!(func1.call(schema31.properties.tests.items.properties, key14))){
-const err142 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items,data:data61};
+}
+}
+else {
+const err142 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/args",schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.args.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args,data:data58};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -2108,10 +2112,10 @@ vErrors.push(err142);
 errors++;
 }
 }
-if(data61.name !== undefined){
-let data62 = data61.name;
-if(typeof data62 !== "string"){
-const err143 = {instancePath:instancePath+"/tests/" + i16+"/name",schemaPath:"#/properties/tests/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.name.type,parentSchema:schema31.properties.tests.items.properties.name,data:data62};
+if(data53.reason !== undefined){
+let data60 = data53.reason;
+if(typeof data60 !== "string"){
+const err143 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/reason",schemaPath:"#/properties/syscalls/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.reason,data:data60};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -2121,10 +2125,9 @@ vErrors.push(err143);
 errors++;
 }
 }
-if(data61.read !== undefined){
-let data63 = data61.read;
-if(typeof data63 !== "string"){
-const err144 = {instancePath:instancePath+"/tests/" + i16+"/read",schemaPath:"#/properties/tests/items/properties/read/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.read.type,parentSchema:schema31.properties.tests.items.properties.read,data:data63};
+}
+else {
+const err144 = {instancePath:instancePath+"/syscalls/rules/" + i13,schemaPath:"#/properties/syscalls/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data53};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -2134,10 +2137,9 @@ vErrors.push(err144);
 errors++;
 }
 }
-if(data61.list !== undefined){
-let data64 = data61.list;
-if(typeof data64 !== "string"){
-const err145 = {instancePath:instancePath+"/tests/" + i16+"/list",schemaPath:"#/properties/tests/items/properties/list/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.list.type,parentSchema:schema31.properties.tests.items.properties.list,data:data64};
+}
+else {
+const err145 = {instancePath:instancePath+"/syscalls/rules",schemaPath:"#/properties/syscalls/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.type,parentSchema:schema31.properties.syscalls.properties.rules,data:data52};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -2147,10 +2149,9 @@ vErrors.push(err145);
 errors++;
 }
 }
-if(data61.execute !== undefined){
-let data65 = data61.execute;
-if(typeof data65 !== "string"){
-const err146 = {instancePath:instancePath+"/tests/" + i16+"/execute",schemaPath:"#/properties/tests/items/properties/execute/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.execute.type,parentSchema:schema31.properties.tests.items.properties.execute,data:data65};
+}
+else {
+const err146 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.type,parentSchema:schema31.properties.syscalls,data:data47};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -2160,10 +2161,12 @@ vErrors.push(err146);
 errors++;
 }
 }
-if(data61.write !== undefined){
-let data66 = data61.write;
-if(typeof data66 !== "string"){
-const err147 = {instancePath:instancePath+"/tests/" + i16+"/write",schemaPath:"#/properties/tests/items/properties/write/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.write.type,parentSchema:schema31.properties.tests.items.properties.write,data:data66};
+if(data.commands !== undefined){
+let data61 = data.commands;
+if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
+for(const key14 in data61){
+if(!((key14 === "default") || (key14 === "rules"))){
+const err147 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands,data:data61};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -2173,10 +2176,10 @@ vErrors.push(err147);
 errors++;
 }
 }
-if(data61.truncate !== undefined){
-let data67 = data61.truncate;
-if(typeof data67 !== "string"){
-const err148 = {instancePath:instancePath+"/tests/" + i16+"/truncate",schemaPath:"#/properties/tests/items/properties/truncate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.truncate.type,parentSchema:schema31.properties.tests.items.properties.truncate,data:data67};
+if(data61.default !== undefined){
+let data62 = data61.default;
+if(typeof data62 !== "string"){
+const err148 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.default.type,parentSchema:schema31.properties.commands.properties.default,data:data62};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -2185,11 +2188,8 @@ vErrors.push(err148);
 }
 errors++;
 }
-}
-if(data61.ioctl !== undefined){
-let data68 = data61.ioctl;
-if(typeof data68 !== "string"){
-const err149 = {instancePath:instancePath+"/tests/" + i16+"/ioctl",schemaPath:"#/properties/tests/items/properties/ioctl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.ioctl.type,parentSchema:schema31.properties.tests.items.properties.ioctl,data:data68};
+if(!(((data62 === "allow") || (data62 === "prompt")) || (data62 === "forbidden"))){
+const err149 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.default.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.default.enum,parentSchema:schema31.properties.commands.properties.default,data:data62};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -2199,10 +2199,15 @@ vErrors.push(err149);
 errors++;
 }
 }
-if(data61["create-file"] !== undefined){
-let data69 = data61["create-file"];
-if(typeof data69 !== "string"){
-const err150 = {instancePath:instancePath+"/tests/" + i16+"/create-file",schemaPath:"#/properties/tests/items/properties/create-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-file"].type,parentSchema:schema31.properties.tests.items.properties["create-file"],data:data69};
+if(data61.rules !== undefined){
+let data63 = data61.rules;
+if(Array.isArray(data63)){
+const len16 = data63.length;
+for(let i16=0; i16<len16; i16++){
+let data64 = data63[i16];
+if(data64 && typeof data64 == "object" && !Array.isArray(data64)){
+if(data64.prefix === undefined){
+const err150 = {instancePath:instancePath+"/commands/rules/" + i16,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "prefix"},message:"must have required property '"+"prefix"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data64};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -2211,11 +2216,8 @@ vErrors.push(err150);
 }
 errors++;
 }
-}
-if(data61["create-dir"] !== undefined){
-let data70 = data61["create-dir"];
-if(typeof data70 !== "string"){
-const err151 = {instancePath:instancePath+"/tests/" + i16+"/create-dir",schemaPath:"#/properties/tests/items/properties/create-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-dir"].type,parentSchema:schema31.properties.tests.items.properties["create-dir"],data:data70};
+if(data64.decision === undefined){
+const err151 = {instancePath:instancePath+"/commands/rules/" + i16,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data64};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2224,11 +2226,9 @@ vErrors.push(err151);
 }
 errors++;
 }
-}
-if(data61["create-symlink"] !== undefined){
-let data71 = data61["create-symlink"];
-if(typeof data71 !== "string"){
-const err152 = {instancePath:instancePath+"/tests/" + i16+"/create-symlink",schemaPath:"#/properties/tests/items/properties/create-symlink/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-symlink"].type,parentSchema:schema31.properties.tests.items.properties["create-symlink"],data:data71};
+for(const key15 in data64){
+if(!(((key15 === "prefix") || (key15 === "decision")) || (key15 === "reason"))){
+const err152 = {instancePath:instancePath+"/commands/rules/" + i16,schemaPath:"#/properties/commands/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands.properties.rules.items,data:data64};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2238,10 +2238,13 @@ vErrors.push(err152);
 errors++;
 }
 }
-if(data61["create-special"] !== undefined){
-let data72 = data61["create-special"];
-if(typeof data72 !== "string"){
-const err153 = {instancePath:instancePath+"/tests/" + i16+"/create-special",schemaPath:"#/properties/tests/items/properties/create-special/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-special"].type,parentSchema:schema31.properties.tests.items.properties["create-special"],data:data72};
+if(data64.prefix !== undefined){
+let data65 = data64.prefix;
+const _errs231 = errors;
+let valid70 = false;
+const _errs232 = errors;
+if(typeof data65 !== "string"){
+const err153 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0],data:data65};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2250,11 +2253,18 @@ vErrors.push(err153);
 }
 errors++;
 }
-}
-if(data61["delete-file"] !== undefined){
-let data73 = data61["delete-file"];
-if(typeof data73 !== "string"){
-const err154 = {instancePath:instancePath+"/tests/" + i16+"/delete-file",schemaPath:"#/properties/tests/items/properties/delete-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-file"].type,parentSchema:schema31.properties.tests.items.properties["delete-file"],data:data73};
+var _valid20 = _errs232 === errors;
+valid70 = valid70 || _valid20;
+const _errs234 = errors;
+if(Array.isArray(data65)){
+const len17 = data65.length;
+for(let i17=0; i17<len17; i17++){
+let data66 = data65[i17];
+const _errs237 = errors;
+let valid73 = false;
+const _errs238 = errors;
+if(typeof data66 !== "string"){
+const err154 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix/" + i17,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0],data:data66};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2263,11 +2273,15 @@ vErrors.push(err154);
 }
 errors++;
 }
-}
-if(data61["delete-dir"] !== undefined){
-let data74 = data61["delete-dir"];
-if(typeof data74 !== "string"){
-const err155 = {instancePath:instancePath+"/tests/" + i16+"/delete-dir",schemaPath:"#/properties/tests/items/properties/delete-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-dir"].type,parentSchema:schema31.properties.tests.items.properties["delete-dir"],data:data74};
+var _valid21 = _errs238 === errors;
+valid73 = valid73 || _valid21;
+const _errs240 = errors;
+if(Array.isArray(data66)){
+const len18 = data66.length;
+for(let i18=0; i18<len18; i18++){
+let data67 = data66[i18];
+if(typeof data67 !== "string"){
+const err155 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix/" + i17+"/" + i18,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items,data:data67};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2277,10 +2291,9 @@ vErrors.push(err155);
 errors++;
 }
 }
-if(data61.rename !== undefined){
-let data75 = data61.rename;
-if(typeof data75 !== "string"){
-const err156 = {instancePath:instancePath+"/tests/" + i16+"/rename",schemaPath:"#/properties/tests/items/properties/rename/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.rename.type,parentSchema:schema31.properties.tests.items.properties.rename,data:data75};
+}
+else {
+const err156 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix/" + i17,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1],data:data66};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2289,11 +2302,10 @@ vErrors.push(err156);
 }
 errors++;
 }
-}
-if(data61.connect !== undefined){
-let data76 = data61.connect;
-if(typeof data76 !== "string"){
-const err157 = {instancePath:instancePath+"/tests/" + i16+"/connect",schemaPath:"#/properties/tests/items/properties/connect/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.connect.type,parentSchema:schema31.properties.tests.items.properties.connect,data:data76};
+var _valid21 = _errs240 === errors;
+valid73 = valid73 || _valid21;
+if(!valid73){
+const err157 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix/" + i17,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items,data:data66};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2302,11 +2314,21 @@ vErrors.push(err157);
 }
 errors++;
 }
+else {
+errors = _errs237;
+if(vErrors !== null){
+if(_errs237){
+vErrors.length = _errs237;
 }
-if(data61.bind !== undefined){
-let data77 = data61.bind;
-if(typeof data77 !== "string"){
-const err158 = {instancePath:instancePath+"/tests/" + i16+"/bind",schemaPath:"#/properties/tests/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.bind.type,parentSchema:schema31.properties.tests.items.properties.bind,data:data77};
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err158 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1],data:data65};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2315,11 +2337,10 @@ vErrors.push(err158);
 }
 errors++;
 }
-}
-if(data61.protocol !== undefined){
-let data78 = data61.protocol;
-if(typeof data78 !== "string"){
-const err159 = {instancePath:instancePath+"/tests/" + i16+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.protocol.type,parentSchema:schema31.properties.tests.items.properties.protocol,data:data78};
+var _valid20 = _errs234 === errors;
+valid70 = valid70 || _valid20;
+if(!valid70){
+const err159 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix,data:data65};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2328,8 +2349,22 @@ vErrors.push(err159);
 }
 errors++;
 }
-if(!((data78 === "tcp") || (data78 === "udp"))){
-const err160 = {instancePath:instancePath+"/tests/" + i16+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.protocol.enum,parentSchema:schema31.properties.tests.items.properties.protocol,data:data78};
+else {
+errors = _errs231;
+if(vErrors !== null){
+if(_errs231){
+vErrors.length = _errs231;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data64.decision !== undefined){
+let data68 = data64.decision;
+if(typeof data68 !== "string"){
+const err160 = {instancePath:instancePath+"/commands/rules/" + i16+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.decision.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data68};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2338,11 +2373,8 @@ vErrors.push(err160);
 }
 errors++;
 }
-}
-if(data61.unix !== undefined){
-let data79 = data61.unix;
-if(typeof data79 !== "string"){
-const err161 = {instancePath:instancePath+"/tests/" + i16+"/unix",schemaPath:"#/properties/tests/items/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.unix.type,parentSchema:schema31.properties.tests.items.properties.unix,data:data79};
+if(!(((data68 === "allow") || (data68 === "prompt")) || (data68 === "forbidden"))){
+const err161 = {instancePath:instancePath+"/commands/rules/" + i16+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.rules.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.rules.items.properties.decision.enum,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data68};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2351,8 +2383,11 @@ vErrors.push(err161);
 }
 errors++;
 }
-if(!(data79 === "connect")){
-const err162 = {instancePath:instancePath+"/tests/" + i16+"/unix",schemaPath:"#/properties/tests/items/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.unix.enum,parentSchema:schema31.properties.tests.items.properties.unix,data:data79};
+}
+if(data64.reason !== undefined){
+let data69 = data64.reason;
+if(typeof data69 !== "string"){
+const err162 = {instancePath:instancePath+"/commands/rules/" + i16+"/reason",schemaPath:"#/properties/commands/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.reason,data:data69};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2362,10 +2397,9 @@ vErrors.push(err162);
 errors++;
 }
 }
-if(data61.syscall !== undefined){
-let data80 = data61.syscall;
-if(typeof data80 !== "string"){
-const err163 = {instancePath:instancePath+"/tests/" + i16+"/syscall",schemaPath:"#/properties/tests/items/properties/syscall/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.syscall.type,parentSchema:schema31.properties.tests.items.properties.syscall,data:data80};
+}
+else {
+const err163 = {instancePath:instancePath+"/commands/rules/" + i16,schemaPath:"#/properties/commands/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.properties.rules.items.type,parentSchema:schema31.properties.commands.properties.rules.items,data:data64};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2375,17 +2409,9 @@ vErrors.push(err163);
 errors++;
 }
 }
-if(data61.args !== undefined){
-let data81 = data61.args;
-if(Array.isArray(data81)){
-const len17 = data81.length;
-for(let i17=0; i17<len17; i17++){
-let data82 = data81[i17];
-const _errs260 = errors;
-let valid70 = false;
-const _errs261 = errors;
-if(!(((typeof data82 == "number") && (!(data82 % 1) && !isNaN(data82))) && (isFinite(data82)))){
-const err164 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.args.items.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[0],data:data82};
+}
+else {
+const err164 = {instancePath:instancePath+"/commands/rules",schemaPath:"#/properties/commands/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.type,parentSchema:schema31.properties.commands.properties.rules,data:data63};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2394,11 +2420,10 @@ vErrors.push(err164);
 }
 errors++;
 }
-var _valid19 = _errs261 === errors;
-valid70 = valid70 || _valid19;
-const _errs263 = errors;
-if(typeof data82 !== "string"){
-const err165 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.args.items.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[1],data:data82};
+}
+}
+else {
+const err165 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.type,parentSchema:schema31.properties.commands,data:data61};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2407,10 +2432,13 @@ vErrors.push(err165);
 }
 errors++;
 }
-var _valid19 = _errs263 === errors;
-valid70 = valid70 || _valid19;
-if(!valid70){
-const err166 = {instancePath:instancePath+"/tests/" + i16+"/args/" + i17,schemaPath:"#/properties/tests/items/properties/args/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.args.items.anyOf,parentSchema:schema31.properties.tests.items.properties.args.items,data:data82};
+}
+if(data.linux !== undefined){
+let data70 = data.linux;
+if(data70 && typeof data70 == "object" && !Array.isArray(data70)){
+for(const key16 in data70){
+if(!(key16 === "namespaces")){
+const err166 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.linux,data:data70};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2419,21 +2447,11 @@ vErrors.push(err166);
 }
 errors++;
 }
-else {
-errors = _errs260;
-if(vErrors !== null){
-if(_errs260){
-vErrors.length = _errs260;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err167 = {instancePath:instancePath+"/tests/" + i16+"/args",schemaPath:"#/properties/tests/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.args.type,parentSchema:schema31.properties.tests.items.properties.args,data:data81};
+if(data70.namespaces !== undefined){
+let data71 = data70.namespaces;
+if(typeof data71 !== "string"){
+const err167 = {instancePath:instancePath+"/linux/namespaces",schemaPath:"#/properties/linux/properties/namespaces/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.linux.properties.namespaces.type,parentSchema:schema31.properties.linux.properties.namespaces,data:data71};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2442,14 +2460,8 @@ vErrors.push(err167);
 }
 errors++;
 }
-}
-if(data61.command !== undefined){
-let data83 = data61.command;
-const _errs266 = errors;
-let valid71 = false;
-const _errs267 = errors;
-if(typeof data83 !== "string"){
-const err168 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[0],data:data83};
+if(!(((data71 === "auto") || (data71 === "require")) || (data71 === "never"))){
+const err168 = {instancePath:instancePath+"/linux/namespaces",schemaPath:"#/properties/linux/properties/namespaces/enum",keyword:"enum",params:{allowedValues: schema31.properties.linux.properties.namespaces.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.linux.properties.namespaces.enum,parentSchema:schema31.properties.linux.properties.namespaces,data:data71};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2458,15 +2470,10 @@ vErrors.push(err168);
 }
 errors++;
 }
-var _valid20 = _errs267 === errors;
-valid71 = valid71 || _valid20;
-const _errs269 = errors;
-if(Array.isArray(data83)){
-const len18 = data83.length;
-for(let i18=0; i18<len18; i18++){
-let data84 = data83[i18];
-if(typeof data84 !== "string"){
-const err169 = {instancePath:instancePath+"/tests/" + i16+"/command/" + i18,schemaPath:"#/properties/tests/items/properties/command/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[1].items.type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1].items,data:data84};
+}
+}
+else {
+const err169 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.linux.type,parentSchema:schema31.properties.linux,data:data70};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2476,9 +2483,15 @@ vErrors.push(err169);
 errors++;
 }
 }
-}
-else {
-const err170 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.command.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1],data:data83};
+if(data.tests !== undefined){
+let data72 = data.tests;
+if(Array.isArray(data72)){
+const len19 = data72.length;
+for(let i19=0; i19<len19; i19++){
+let data73 = data72[i19];
+if(data73 && typeof data73 == "object" && !Array.isArray(data73)){
+if(data73.expect === undefined){
+const err170 = {instancePath:instancePath+"/tests/" + i19,schemaPath:"#/properties/tests/items/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema31.properties.tests.items.required,parentSchema:schema31.properties.tests.items,data:data73};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2487,10 +2500,9 @@ vErrors.push(err170);
 }
 errors++;
 }
-var _valid20 = _errs269 === errors;
-valid71 = valid71 || _valid20;
-if(!valid71){
-const err171 = {instancePath:instancePath+"/tests/" + i16+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.command.anyOf,parentSchema:schema31.properties.tests.items.properties.command,data:data83};
+for(const key17 in data73){
+if(!(func1.call(schema31.properties.tests.items.properties, key17))){
+const err171 = {instancePath:instancePath+"/tests/" + i19,schemaPath:"#/properties/tests/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items,data:data73};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2499,25 +2511,11 @@ vErrors.push(err171);
 }
 errors++;
 }
-else {
-errors = _errs266;
-if(vErrors !== null){
-if(_errs266){
-vErrors.length = _errs266;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data61.expect !== undefined){
-let data85 = data61.expect;
-const _errs274 = errors;
-let valid74 = false;
-const _errs275 = errors;
-if(typeof data85 !== "string"){
-const err172 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[0],data:data85};
+if(data73.name !== undefined){
+let data74 = data73.name;
+if(typeof data74 !== "string"){
+const err172 = {instancePath:instancePath+"/tests/" + i19+"/name",schemaPath:"#/properties/tests/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.name.type,parentSchema:schema31.properties.tests.items.properties.name,data:data74};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2526,12 +2524,11 @@ vErrors.push(err172);
 }
 errors++;
 }
-var _valid21 = _errs275 === errors;
-valid74 = valid74 || _valid21;
-const _errs277 = errors;
-if(data85 && typeof data85 == "object" && !Array.isArray(data85)){
-if(data85.errno === undefined){
-const err173 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[1].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data85};
+}
+if(data73.read !== undefined){
+let data75 = data73.read;
+if(typeof data75 !== "string"){
+const err173 = {instancePath:instancePath+"/tests/" + i19+"/read",schemaPath:"#/properties/tests/items/properties/read/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.read.type,parentSchema:schema31.properties.tests.items.properties.read,data:data75};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2540,9 +2537,11 @@ vErrors.push(err173);
 }
 errors++;
 }
-for(const key15 in data85){
-if(!(key15 === "errno")){
-const err174 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data85};
+}
+if(data73.list !== undefined){
+let data76 = data73.list;
+if(typeof data76 !== "string"){
+const err174 = {instancePath:instancePath+"/tests/" + i19+"/list",schemaPath:"#/properties/tests/items/properties/list/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.list.type,parentSchema:schema31.properties.tests.items.properties.list,data:data76};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2552,13 +2551,10 @@ vErrors.push(err174);
 errors++;
 }
 }
-if(data85.errno !== undefined){
-let data86 = data85.errno;
-const _errs281 = errors;
-let valid76 = false;
-const _errs282 = errors;
-if(typeof data86 !== "string"){
-const err175 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data86};
+if(data73.execute !== undefined){
+let data77 = data73.execute;
+if(typeof data77 !== "string"){
+const err175 = {instancePath:instancePath+"/tests/" + i19+"/execute",schemaPath:"#/properties/tests/items/properties/execute/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.execute.type,parentSchema:schema31.properties.tests.items.properties.execute,data:data77};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2567,11 +2563,11 @@ vErrors.push(err175);
 }
 errors++;
 }
-var _valid22 = _errs282 === errors;
-valid76 = valid76 || _valid22;
-const _errs284 = errors;
-if(!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))){
-const err176 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data86};
+}
+if(data73.write !== undefined){
+let data78 = data73.write;
+if(typeof data78 !== "string"){
+const err176 = {instancePath:instancePath+"/tests/" + i19+"/write",schemaPath:"#/properties/tests/items/properties/write/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.write.type,parentSchema:schema31.properties.tests.items.properties.write,data:data78};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2580,10 +2576,11 @@ vErrors.push(err176);
 }
 errors++;
 }
-var _valid22 = _errs284 === errors;
-valid76 = valid76 || _valid22;
-if(!valid76){
-const err177 = {instancePath:instancePath+"/tests/" + i16+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno,data:data86};
+}
+if(data73.truncate !== undefined){
+let data79 = data73.truncate;
+if(typeof data79 !== "string"){
+const err177 = {instancePath:instancePath+"/tests/" + i19+"/truncate",schemaPath:"#/properties/tests/items/properties/truncate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.truncate.type,parentSchema:schema31.properties.tests.items.properties.truncate,data:data79};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2592,21 +2589,11 @@ vErrors.push(err177);
 }
 errors++;
 }
-else {
-errors = _errs281;
-if(vErrors !== null){
-if(_errs281){
-vErrors.length = _errs281;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err178 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data85};
+if(data73.ioctl !== undefined){
+let data80 = data73.ioctl;
+if(typeof data80 !== "string"){
+const err178 = {instancePath:instancePath+"/tests/" + i19+"/ioctl",schemaPath:"#/properties/tests/items/properties/ioctl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.ioctl.type,parentSchema:schema31.properties.tests.items.properties.ioctl,data:data80};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2615,10 +2602,11 @@ vErrors.push(err178);
 }
 errors++;
 }
-var _valid21 = _errs277 === errors;
-valid74 = valid74 || _valid21;
-if(!valid74){
-const err179 = {instancePath:instancePath+"/tests/" + i16+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf,parentSchema:schema31.properties.tests.items.properties.expect,data:data85};
+}
+if(data73["create-file"] !== undefined){
+let data81 = data73["create-file"];
+if(typeof data81 !== "string"){
+const err179 = {instancePath:instancePath+"/tests/" + i19+"/create-file",schemaPath:"#/properties/tests/items/properties/create-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-file"].type,parentSchema:schema31.properties.tests.items.properties["create-file"],data:data81};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2627,21 +2615,11 @@ vErrors.push(err179);
 }
 errors++;
 }
-else {
-errors = _errs274;
-if(vErrors !== null){
-if(_errs274){
-vErrors.length = _errs274;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err180 = {instancePath:instancePath+"/tests/" + i16,schemaPath:"#/properties/tests/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.type,parentSchema:schema31.properties.tests.items,data:data61};
+if(data73["create-dir"] !== undefined){
+let data82 = data73["create-dir"];
+if(typeof data82 !== "string"){
+const err180 = {instancePath:instancePath+"/tests/" + i19+"/create-dir",schemaPath:"#/properties/tests/items/properties/create-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-dir"].type,parentSchema:schema31.properties.tests.items.properties["create-dir"],data:data82};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2651,9 +2629,10 @@ vErrors.push(err180);
 errors++;
 }
 }
-}
-else {
-const err181 = {instancePath:instancePath+"/tests",schemaPath:"#/properties/tests/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.type,parentSchema:schema31.properties.tests,data:data60};
+if(data73["create-symlink"] !== undefined){
+let data83 = data73["create-symlink"];
+if(typeof data83 !== "string"){
+const err181 = {instancePath:instancePath+"/tests/" + i19+"/create-symlink",schemaPath:"#/properties/tests/items/properties/create-symlink/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-symlink"].type,parentSchema:schema31.properties.tests.items.properties["create-symlink"],data:data83};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2663,14 +2642,465 @@ vErrors.push(err181);
 errors++;
 }
 }
-}
-else {
-const err182 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(data73["create-special"] !== undefined){
+let data84 = data73["create-special"];
+if(typeof data84 !== "string"){
+const err182 = {instancePath:instancePath+"/tests/" + i19+"/create-special",schemaPath:"#/properties/tests/items/properties/create-special/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-special"].type,parentSchema:schema31.properties.tests.items.properties["create-special"],data:data84};
 if(vErrors === null){
 vErrors = [err182];
 }
 else {
 vErrors.push(err182);
+}
+errors++;
+}
+}
+if(data73["delete-file"] !== undefined){
+let data85 = data73["delete-file"];
+if(typeof data85 !== "string"){
+const err183 = {instancePath:instancePath+"/tests/" + i19+"/delete-file",schemaPath:"#/properties/tests/items/properties/delete-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-file"].type,parentSchema:schema31.properties.tests.items.properties["delete-file"],data:data85};
+if(vErrors === null){
+vErrors = [err183];
+}
+else {
+vErrors.push(err183);
+}
+errors++;
+}
+}
+if(data73["delete-dir"] !== undefined){
+let data86 = data73["delete-dir"];
+if(typeof data86 !== "string"){
+const err184 = {instancePath:instancePath+"/tests/" + i19+"/delete-dir",schemaPath:"#/properties/tests/items/properties/delete-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-dir"].type,parentSchema:schema31.properties.tests.items.properties["delete-dir"],data:data86};
+if(vErrors === null){
+vErrors = [err184];
+}
+else {
+vErrors.push(err184);
+}
+errors++;
+}
+}
+if(data73.rename !== undefined){
+let data87 = data73.rename;
+if(typeof data87 !== "string"){
+const err185 = {instancePath:instancePath+"/tests/" + i19+"/rename",schemaPath:"#/properties/tests/items/properties/rename/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.rename.type,parentSchema:schema31.properties.tests.items.properties.rename,data:data87};
+if(vErrors === null){
+vErrors = [err185];
+}
+else {
+vErrors.push(err185);
+}
+errors++;
+}
+}
+if(data73.connect !== undefined){
+let data88 = data73.connect;
+if(typeof data88 !== "string"){
+const err186 = {instancePath:instancePath+"/tests/" + i19+"/connect",schemaPath:"#/properties/tests/items/properties/connect/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.connect.type,parentSchema:schema31.properties.tests.items.properties.connect,data:data88};
+if(vErrors === null){
+vErrors = [err186];
+}
+else {
+vErrors.push(err186);
+}
+errors++;
+}
+}
+if(data73.bind !== undefined){
+let data89 = data73.bind;
+if(typeof data89 !== "string"){
+const err187 = {instancePath:instancePath+"/tests/" + i19+"/bind",schemaPath:"#/properties/tests/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.bind.type,parentSchema:schema31.properties.tests.items.properties.bind,data:data89};
+if(vErrors === null){
+vErrors = [err187];
+}
+else {
+vErrors.push(err187);
+}
+errors++;
+}
+}
+if(data73.protocol !== undefined){
+let data90 = data73.protocol;
+if(typeof data90 !== "string"){
+const err188 = {instancePath:instancePath+"/tests/" + i19+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.protocol.type,parentSchema:schema31.properties.tests.items.properties.protocol,data:data90};
+if(vErrors === null){
+vErrors = [err188];
+}
+else {
+vErrors.push(err188);
+}
+errors++;
+}
+if(!((data90 === "tcp") || (data90 === "udp"))){
+const err189 = {instancePath:instancePath+"/tests/" + i19+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.protocol.enum,parentSchema:schema31.properties.tests.items.properties.protocol,data:data90};
+if(vErrors === null){
+vErrors = [err189];
+}
+else {
+vErrors.push(err189);
+}
+errors++;
+}
+}
+if(data73.unix !== undefined){
+let data91 = data73.unix;
+if(typeof data91 !== "string"){
+const err190 = {instancePath:instancePath+"/tests/" + i19+"/unix",schemaPath:"#/properties/tests/items/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.unix.type,parentSchema:schema31.properties.tests.items.properties.unix,data:data91};
+if(vErrors === null){
+vErrors = [err190];
+}
+else {
+vErrors.push(err190);
+}
+errors++;
+}
+if(!(((data91 === "socketpair") || (data91 === "connect")) || (data91 === "bind"))){
+const err191 = {instancePath:instancePath+"/tests/" + i19+"/unix",schemaPath:"#/properties/tests/items/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.unix.enum,parentSchema:schema31.properties.tests.items.properties.unix,data:data91};
+if(vErrors === null){
+vErrors = [err191];
+}
+else {
+vErrors.push(err191);
+}
+errors++;
+}
+}
+if(data73.path !== undefined){
+let data92 = data73.path;
+if(typeof data92 !== "string"){
+const err192 = {instancePath:instancePath+"/tests/" + i19+"/path",schemaPath:"#/properties/tests/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.path.type,parentSchema:schema31.properties.tests.items.properties.path,data:data92};
+if(vErrors === null){
+vErrors = [err192];
+}
+else {
+vErrors.push(err192);
+}
+errors++;
+}
+}
+if(data73.abstract !== undefined){
+let data93 = data73.abstract;
+if(typeof data93 !== "string"){
+const err193 = {instancePath:instancePath+"/tests/" + i19+"/abstract",schemaPath:"#/properties/tests/items/properties/abstract/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.abstract.type,parentSchema:schema31.properties.tests.items.properties.abstract,data:data93};
+if(vErrors === null){
+vErrors = [err193];
+}
+else {
+vErrors.push(err193);
+}
+errors++;
+}
+}
+if(data73.syscall !== undefined){
+let data94 = data73.syscall;
+if(typeof data94 !== "string"){
+const err194 = {instancePath:instancePath+"/tests/" + i19+"/syscall",schemaPath:"#/properties/tests/items/properties/syscall/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.syscall.type,parentSchema:schema31.properties.tests.items.properties.syscall,data:data94};
+if(vErrors === null){
+vErrors = [err194];
+}
+else {
+vErrors.push(err194);
+}
+errors++;
+}
+}
+if(data73.args !== undefined){
+let data95 = data73.args;
+if(Array.isArray(data95)){
+const len20 = data95.length;
+for(let i20=0; i20<len20; i20++){
+let data96 = data95[i20];
+const _errs303 = errors;
+let valid82 = false;
+const _errs304 = errors;
+if(!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96)))){
+const err195 = {instancePath:instancePath+"/tests/" + i19+"/args/" + i20,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.args.items.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[0],data:data96};
+if(vErrors === null){
+vErrors = [err195];
+}
+else {
+vErrors.push(err195);
+}
+errors++;
+}
+var _valid22 = _errs304 === errors;
+valid82 = valid82 || _valid22;
+const _errs306 = errors;
+if(typeof data96 !== "string"){
+const err196 = {instancePath:instancePath+"/tests/" + i19+"/args/" + i20,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.args.items.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[1],data:data96};
+if(vErrors === null){
+vErrors = [err196];
+}
+else {
+vErrors.push(err196);
+}
+errors++;
+}
+var _valid22 = _errs306 === errors;
+valid82 = valid82 || _valid22;
+if(!valid82){
+const err197 = {instancePath:instancePath+"/tests/" + i19+"/args/" + i20,schemaPath:"#/properties/tests/items/properties/args/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.args.items.anyOf,parentSchema:schema31.properties.tests.items.properties.args.items,data:data96};
+if(vErrors === null){
+vErrors = [err197];
+}
+else {
+vErrors.push(err197);
+}
+errors++;
+}
+else {
+errors = _errs303;
+if(vErrors !== null){
+if(_errs303){
+vErrors.length = _errs303;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err198 = {instancePath:instancePath+"/tests/" + i19+"/args",schemaPath:"#/properties/tests/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.args.type,parentSchema:schema31.properties.tests.items.properties.args,data:data95};
+if(vErrors === null){
+vErrors = [err198];
+}
+else {
+vErrors.push(err198);
+}
+errors++;
+}
+}
+if(data73.command !== undefined){
+let data97 = data73.command;
+const _errs309 = errors;
+let valid83 = false;
+const _errs310 = errors;
+if(typeof data97 !== "string"){
+const err199 = {instancePath:instancePath+"/tests/" + i19+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[0],data:data97};
+if(vErrors === null){
+vErrors = [err199];
+}
+else {
+vErrors.push(err199);
+}
+errors++;
+}
+var _valid23 = _errs310 === errors;
+valid83 = valid83 || _valid23;
+const _errs312 = errors;
+if(Array.isArray(data97)){
+const len21 = data97.length;
+for(let i21=0; i21<len21; i21++){
+let data98 = data97[i21];
+if(typeof data98 !== "string"){
+const err200 = {instancePath:instancePath+"/tests/" + i19+"/command/" + i21,schemaPath:"#/properties/tests/items/properties/command/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[1].items.type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1].items,data:data98};
+if(vErrors === null){
+vErrors = [err200];
+}
+else {
+vErrors.push(err200);
+}
+errors++;
+}
+}
+}
+else {
+const err201 = {instancePath:instancePath+"/tests/" + i19+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.command.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1],data:data97};
+if(vErrors === null){
+vErrors = [err201];
+}
+else {
+vErrors.push(err201);
+}
+errors++;
+}
+var _valid23 = _errs312 === errors;
+valid83 = valid83 || _valid23;
+if(!valid83){
+const err202 = {instancePath:instancePath+"/tests/" + i19+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.command.anyOf,parentSchema:schema31.properties.tests.items.properties.command,data:data97};
+if(vErrors === null){
+vErrors = [err202];
+}
+else {
+vErrors.push(err202);
+}
+errors++;
+}
+else {
+errors = _errs309;
+if(vErrors !== null){
+if(_errs309){
+vErrors.length = _errs309;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data73.expect !== undefined){
+let data99 = data73.expect;
+const _errs317 = errors;
+let valid86 = false;
+const _errs318 = errors;
+if(typeof data99 !== "string"){
+const err203 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[0],data:data99};
+if(vErrors === null){
+vErrors = [err203];
+}
+else {
+vErrors.push(err203);
+}
+errors++;
+}
+var _valid24 = _errs318 === errors;
+valid86 = valid86 || _valid24;
+const _errs320 = errors;
+if(data99 && typeof data99 == "object" && !Array.isArray(data99)){
+if(data99.errno === undefined){
+const err204 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[1].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data99};
+if(vErrors === null){
+vErrors = [err204];
+}
+else {
+vErrors.push(err204);
+}
+errors++;
+}
+for(const key18 in data99){
+if(!(key18 === "errno")){
+const err205 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data99};
+if(vErrors === null){
+vErrors = [err205];
+}
+else {
+vErrors.push(err205);
+}
+errors++;
+}
+}
+if(data99.errno !== undefined){
+let data100 = data99.errno;
+const _errs324 = errors;
+let valid88 = false;
+const _errs325 = errors;
+if(typeof data100 !== "string"){
+const err206 = {instancePath:instancePath+"/tests/" + i19+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data100};
+if(vErrors === null){
+vErrors = [err206];
+}
+else {
+vErrors.push(err206);
+}
+errors++;
+}
+var _valid25 = _errs325 === errors;
+valid88 = valid88 || _valid25;
+const _errs327 = errors;
+if(!(((typeof data100 == "number") && (!(data100 % 1) && !isNaN(data100))) && (isFinite(data100)))){
+const err207 = {instancePath:instancePath+"/tests/" + i19+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data100};
+if(vErrors === null){
+vErrors = [err207];
+}
+else {
+vErrors.push(err207);
+}
+errors++;
+}
+var _valid25 = _errs327 === errors;
+valid88 = valid88 || _valid25;
+if(!valid88){
+const err208 = {instancePath:instancePath+"/tests/" + i19+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno,data:data100};
+if(vErrors === null){
+vErrors = [err208];
+}
+else {
+vErrors.push(err208);
+}
+errors++;
+}
+else {
+errors = _errs324;
+if(vErrors !== null){
+if(_errs324){
+vErrors.length = _errs324;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err209 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data99};
+if(vErrors === null){
+vErrors = [err209];
+}
+else {
+vErrors.push(err209);
+}
+errors++;
+}
+var _valid24 = _errs320 === errors;
+valid86 = valid86 || _valid24;
+if(!valid86){
+const err210 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf,parentSchema:schema31.properties.tests.items.properties.expect,data:data99};
+if(vErrors === null){
+vErrors = [err210];
+}
+else {
+vErrors.push(err210);
+}
+errors++;
+}
+else {
+errors = _errs317;
+if(vErrors !== null){
+if(_errs317){
+vErrors.length = _errs317;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err211 = {instancePath:instancePath+"/tests/" + i19,schemaPath:"#/properties/tests/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.type,parentSchema:schema31.properties.tests.items,data:data73};
+if(vErrors === null){
+vErrors = [err211];
+}
+else {
+vErrors.push(err211);
+}
+errors++;
+}
+}
+}
+else {
+const err212 = {instancePath:instancePath+"/tests",schemaPath:"#/properties/tests/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.type,parentSchema:schema31.properties.tests,data:data72};
+if(vErrors === null){
+vErrors = [err212];
+}
+else {
+vErrors.push(err212);
+}
+errors++;
+}
+}
+}
+else {
+const err213 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(vErrors === null){
+vErrors = [err213];
+}
+else {
+vErrors.push(err213);
 }
 errors++;
 }

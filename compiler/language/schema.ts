@@ -12,6 +12,8 @@ export const ACTION_WORDS = ["allow", "log", "trap", "errno", "user-notif", "kil
 export const DECISION_WORDS = ["allow", "prompt", "forbidden"] as const;
 export const NETWORK_MODES = ["off", "on", "unix-only", "loopback"] as const;
 export const BUILTIN_PARAMS = ["workspace", "home", "tmpdir", "cwd"] as const;
+export const NAMESPACES_MODES = ["auto", "require", "never"] as const;
+export const UNIX_TEST_OPS = ["socketpair", "connect", "bind"] as const;
 
 const str = (description: string, extra: Record<string, unknown> = {}) => ({ type: "string", description, ...extra });
 
@@ -69,11 +71,13 @@ const fsRule = {
   additionalProperties: false,
 };
 
+const netOps = { anyOf: [{ type: "string", enum: ["connect", "bind"] }, { type: "array", items: { type: "string", enum: ["connect", "bind"] } }] };
+
 const netRule = {
   type: "object",
   properties: {
-    allow: { anyOf: [{ type: "string", enum: ["connect", "bind"] }, { type: "array", items: { type: "string", enum: ["connect", "bind"] } }] },
-    deny: { anyOf: [{ type: "string", enum: ["connect", "bind"] }, { type: "array", items: { type: "string", enum: ["connect", "bind"] } }] },
+    allow: netOps,
+    deny: netOps,
     protocol: { type: "string", enum: ["tcp", "udp", "any"], description: "Default tcp." },
     hosts: {
       description: "`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.",
@@ -86,6 +90,35 @@ const netRule = {
     reason: str("Why the rule exists."),
   },
   additionalProperties: false,
+};
+
+const unixPathRule = {
+  type: "object",
+  description: "Allow or deny binding (creating the socket file) and connecting to pathname sockets beneath a path.",
+  properties: {
+    allow: netOps,
+    deny: netOps,
+    path: str("The path and everything beneath it."),
+    reason: str("Why the rule exists."),
+  },
+  required: ["path"],
+  additionalProperties: false,
+};
+
+const unixSpec = {
+  description: "AF_UNIX sockets: `allow` or `deny` (pairs, abstract names and every path), or the detailed form.",
+  anyOf: [
+    { type: "string", enum: ["allow", "deny"] },
+    {
+      type: "object",
+      properties: {
+        pairs: { type: "string", enum: ["allow", "deny"], description: "socketpair(2): pairs whose both ends the sandbox holds." },
+        abstract: { type: "string", enum: ["allow", "deny"], description: "Connecting or sending to abstract-namespace sockets bound outside the sandbox." },
+        paths: { type: "array", description: "Pathname sockets; the deepest path wins, then the later file, then deny. No rule: deny.", items: unixPathRule },
+      },
+      additionalProperties: false,
+    },
+  ],
 };
 
 const syscallRule = {
@@ -137,7 +170,13 @@ const testCase = {
     connect: str("`host:port` (IPv6 as `[addr]:port`)."),
     bind: str("`host:port` (IPv6 as `[addr]:port`)."),
     protocol: { type: "string", enum: ["tcp", "udp"] },
-    unix: { type: "string", enum: ["connect"], description: "Ask whether AF_UNIX sockets may be used." },
+    unix: {
+      type: "string",
+      enum: [...UNIX_TEST_OPS],
+      description: "Ask about AF_UNIX sockets: `socketpair`, or `connect`/`bind` with `path:` (or `connect` with `abstract:`).",
+    },
+    path: str("With `unix: connect` or `unix: bind`: the socket's path."),
+    abstract: str("With `unix: connect`: an abstract socket name."),
     syscall: str("A syscall name."),
     args: { type: "array", description: "Up to six argument values: numbers or constant expressions.", items: { anyOf: [{ type: "integer" }, { type: "string" }] } },
     command: { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
@@ -193,7 +232,7 @@ export const POLICY_SCHEMA = {
               enum: [...NETWORK_MODES],
               description: "Start over from this mode, dropping what extended files said, then apply `unix` and `rules`.",
             },
-            unix: { type: "string", enum: ["allow", "deny"], description: "AF_UNIX sockets (default deny)." },
+            unix: unixSpec,
             rules: { type: "array", items: netRule },
           },
           additionalProperties: false,
@@ -217,6 +256,18 @@ export const POLICY_SCHEMA = {
       properties: {
         default: { type: "string", enum: [...DECISION_WORDS], description: "Decision for a command no rule matches (default prompt)." },
         rules: { type: "array", items: commandRule },
+      },
+      additionalProperties: false,
+    },
+    linux: {
+      type: "object",
+      description: "How the Linux launcher (`sbc exec`) may enforce the policy.",
+      properties: {
+        namespaces: {
+          type: "string",
+          enum: [...NAMESPACES_MODES],
+          description: "auto (default): a private mount namespace when one can be created; require: refuse to run without one; never: Landlock and seccomp alone.",
+        },
       },
       additionalProperties: false,
     },

@@ -5,10 +5,10 @@
 import { closest, diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { Span } from "../diagnostics/source.js";
 import { hasWildcard, parsePath, showPath, type PathIssue } from "../paths.js";
-import type { Action, Decision, Effect, NetOp, PatternKind, Protocol } from "../ir/types.js";
+import type { Action, Decision, Effect, NamespacesMode, NetOp, PatternKind, Protocol } from "../ir/types.js";
 import { expandSyscallGroup, isKnownSyscall, knownSyscallNames, SYSCALL_GROUPS } from "../linux-abi/index.js";
 import { ACCESS_CLASSES, expandAccess, type Access } from "./access.js";
-import type { CommandRuleNode, FsRuleNode, NetRuleNode, NetworkNode, ParamDecl, PathRef, PolicyFile, SyscallRuleNode, SyscallsNode, TestNode } from "./ast.js";
+import type { CommandRuleNode, FsRuleNode, LinuxNode, NetRuleNode, NetworkNode, ParamDecl, PathRef, PolicyFile, SyscallRuleNode, SyscallsNode, TestNode, UnixNode, UnixPathRuleNode } from "./ast.js";
 import { formatCidr, formatIp, hex, mergeRanges, parseAction, parseCidr, parseCondition, parseEndpoint, parsePort, parseValue, splitWords, type ValueIssue } from "./values.js";
 import type { PathSegment, YamlDocument } from "./yaml-source.js";
 
@@ -196,7 +196,34 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
       if (!okHosts || !okPorts) return;
       rules.push({ effect, ops, protocols, hosts, ports: mergeRanges(ranges), ...(typeof r.reason === "string" ? { reason: r.reason } : {}), span: at(p) });
     });
-    network = { ...(typeof n.mode === "string" ? { mode: n.mode } : {}), ...(n.unix ? { unix: n.unix as Effect } : {}), rules, span: at(["network"]) };
+    let unix: UnixNode | undefined;
+    if (typeof n.unix === "string") unix = { kind: "word", value: n.unix as Effect, span: at(["network", "unix"]) };
+    else if (n.unix && typeof n.unix === "object") {
+      const u = n.unix as Obj;
+      const paths: UnixPathRuleNode[] = [];
+      ((u.paths ?? []) as Obj[]).forEach((r, i) => {
+        const p = ["network", "unix", "paths", i];
+        const what = `unix path rule ${i + 1}`;
+        const effect = exactlyOne(r, p, ["allow", "deny"] as const, what);
+        if (!effect) return;
+        const ops = [...new Set(asList(r[effect] as NetOp | NetOp[]))].sort() as NetOp[];
+        const ref = pathRef(r.path as string, [...p, "path"], "path");
+        if (ops.length === 0) {
+          diagnostics.push(diag("emptyAccess", `${what} names no operation`, { span: at([...p, effect]), help: "write `connect`, `bind` or both" }));
+          return;
+        }
+        if (!ref) return;
+        paths.push({ effect, ops, path: ref, ...(typeof r.reason === "string" ? { reason: r.reason } : {}), span: at(p) });
+      });
+      unix = {
+        kind: "detail",
+        ...(typeof u.pairs === "string" ? { pairs: u.pairs as Effect } : {}),
+        ...(typeof u.abstract === "string" ? { abstract: u.abstract as Effect } : {}),
+        paths,
+        span: at(["network", "unix"]),
+      };
+    }
+    network = { ...(typeof n.mode === "string" ? { mode: n.mode } : {}), ...(unix ? { unix } : {}), rules, span: at(["network"]) };
   }
 
   // ---- syscalls ----
@@ -310,6 +337,16 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
     commands = { ...(c.default ? { defaultDecision: { value: c.default as Decision, span: at(["commands", "default"]) } } : {}), rules };
   }
 
+  // ---- linux ----
+  let linux: LinuxNode | undefined;
+  if (root.linux && typeof root.linux === "object") {
+    const l = root.linux as Obj;
+    linux = {
+      ...(typeof l.namespaces === "string" ? { namespaces: { value: l.namespaces as NamespacesMode, span: at(["linux", "namespaces"]) } } : {}),
+      span: at(["linux"]),
+    };
+  }
+
   // ---- tests ----
   const tests: TestNode[] = [];
   const queryKeys = [...ACCESS_CLASSES, "connect", "bind", "unix", "syscall", "command"] as const;
@@ -348,13 +385,14 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
       }
       return false;
     };
+    const unixKeys = () => misplaced("path") || misplaced("abstract");
     if ((ACCESS_CLASSES as readonly string[]).includes(q)) {
-      const bad = misplaced("args") || misplaced("protocol");
+      const bad = misplaced("args") || misplaced("protocol") || unixKeys();
       const ref = pathRef(t[q] as string, [...p, q], "path");
       const e = expectEffect();
       if (ref && e && !bad) tests.push({ kind: "fs", access: q as Access, path: ref, expect: e, ...nameOpt, span: sp });
     } else if (q === "connect" || q === "bind") {
-      const bad = misplaced("args");
+      const bad = misplaced("args") || unixKeys();
       const ep = parseEndpoint(t[q] as string);
       if (!ep.ok) report(ep.issue, [...p, q]);
       const e = expectEffect();
@@ -363,10 +401,35 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
       }
     } else if (q === "unix") {
       const bad = misplaced("args") || misplaced("protocol");
+      const op = t.unix as "socketpair" | NetOp;
       const e = expectEffect();
-      if (e && !bad) tests.push({ kind: "unix", expect: e, ...nameOpt, span: sp });
+      const forms = "a unix test is `unix: socketpair`, `unix: connect` or `unix: bind` with `path: P`, or `unix: connect` with `abstract: NAME`";
+      if (op === "socketpair") {
+        const extra = ["path", "abstract"].find((k) => t[k] !== undefined);
+        if (extra) diagnostics.push(diag("invalidTest", `\`${extra}\` does not apply to a \`unix: socketpair\` test`, { span: keyAt([...p, extra]), help: "a socket pair has no address" }));
+        else if (e && !bad) tests.push({ kind: "unix", op, expect: e, ...nameOpt, span: sp });
+      } else if (t.path !== undefined && t.abstract !== undefined) {
+        diagnostics.push(
+          diag("invalidTest", `test ${i + 1} names both a \`path\` and an \`abstract\` name`, {
+            span: keyAt([...p, "abstract"]),
+            labels: [{ span: keyAt([...p, "path"]), message: "the path" }],
+            help: forms,
+          }),
+        );
+      } else if (t.abstract !== undefined) {
+        if (op === "bind") {
+          diagnostics.push(
+            diag("invalidTest", "`abstract` does not apply to a `unix: bind` test: binding abstract names is not restricted", { span: keyAt([...p, "abstract"]), help: forms }),
+          );
+        } else if (e && !bad) tests.push({ kind: "unix", op, abstract: t.abstract as string, expect: e, ...nameOpt, span: sp });
+      } else if (t.path !== undefined) {
+        const ref = pathRef(t.path as string, [...p, "path"], "path");
+        if (ref && e && !bad) tests.push({ kind: "unix", op, path: ref, expect: e, ...nameOpt, span: sp });
+      } else {
+        diagnostics.push(diag("invalidTest", `\`unix: ${op}\` needs the socket's \`path:\`${op === "connect" ? " or its `abstract:` name" : ""}`, { span: at([...p, "unix"]), help: forms }));
+      }
     } else if (q === "syscall") {
-      const bad = misplaced("protocol");
+      const bad = misplaced("protocol") || unixKeys();
       const nm = t.syscall as string;
       let good = !bad;
       if (!isKnownSyscall(nm)) {
@@ -394,7 +457,7 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
       const action = actionAt(expect, expectPath);
       if (good && action) tests.push({ kind: "syscall", syscall: nm, args, expect: action, ...nameOpt, span: sp });
     } else {
-      const bad = misplaced("args") || misplaced("protocol");
+      const bad = misplaced("args") || misplaced("protocol") || unixKeys();
       let argv: string[];
       if (typeof t.command === "string") {
         const split = splitWords(t.command);
@@ -424,6 +487,7 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
     ...(network ? { network } : {}),
     ...(syscalls ? { syscalls } : {}),
     ...(commands ? { commands } : {}),
+    ...(linux ? { linux } : {}),
     tests,
   };
   return { file, diagnostics };

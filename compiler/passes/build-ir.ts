@@ -1,7 +1,8 @@
 // Stage `build-ir`: merge the linearized files into one policy and resolve parameters. Lists (filesystem,
-// network, syscall and command rules) are concatenated in merge order; single values (defaults, the unix
-// switch) take the last file's word; a network mode word replaces everything before it. User parameters with
-// a default are substituted; built-ins and parameters without a default stay symbolic unless bound.
+// network, unix path, syscall and command rules) are concatenated in merge order; single values (defaults,
+// the unix settings, `linux.namespaces`) take the last file's word; a network mode word replaces everything
+// before it, and `unix: allow|deny` every unix setting before it. User parameters with a default are
+// substituted; built-ins and parameters without a default stay symbolic unless bound.
 
 import { closest, diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { Span } from "../diagnostics/source.js";
@@ -9,23 +10,36 @@ import { expandAccess } from "../language/access.js";
 import type { NetRuleNode, PathRef, PolicyFile } from "../language/ast.js";
 import { BUILTIN_PARAMS } from "../language/schema.js";
 import { escapeGlob, formatTemplate, parsePath, type PathTemplate } from "../paths.js";
-import { IR_VERSION, type Action, type Commands, type Decision, type FsRule, type IR, type IRParam, type NetRule, type Network, type PolicyTest, type Syscalls } from "../ir/types.js";
+import { IR_VERSION, type Action, type Commands, type Decision, type Effect, type FsRule, type IR, type IRParam, type LinuxLaunch, type NetRule, type Network, type PolicyTest, type Syscalls, type UnixPathRule } from "../ir/types.js";
 
 export type Bindings = Readonly<Record<string, string>>;
 
 const ALLOW: Action = { type: "allow" };
 
-function modeNetwork(mode: string, span: Span, layer: number): { unix: "allow" | "deny"; rules: NetRule[] } {
+interface UnixState {
+  pairs: Effect;
+  abstract: Effect;
+  paths: UnixPathRule[];
+}
+
+/** Every pathname socket: bind and connect beneath `/`. */
+function everyPath(layer: number, span: Span): UnixPathRule {
+  return { effect: "allow", ops: ["bind", "connect"], path: "/", layer, span };
+}
+
+/** What a mode word starts over from. Only `off` keeps named sockets closed; socket pairs reach nothing outside. */
+function modeNetwork(mode: string, span: Span, layer: number): { unix: UnixState; rules: NetRule[] } {
   const all = (hosts: "any" | "loopback"): NetRule => ({ effect: "allow", ops: ["bind", "connect"], protocols: ["tcp", "udp"], hosts, ports: [[0, 65535]], layer, span });
+  const named: UnixState = { pairs: "allow", abstract: "allow", paths: [everyPath(layer, span)] };
   switch (mode) {
     case "on":
-      return { unix: "allow", rules: [all("any")] };
+      return { unix: named, rules: [all("any")] };
     case "loopback":
-      return { unix: "allow", rules: [all("loopback")] };
+      return { unix: named, rules: [all("loopback")] };
     case "unix-only":
-      return { unix: "allow", rules: [] };
+      return { unix: named, rules: [] };
     default:
-      return { unix: "deny", rules: [] };
+      return { unix: { pairs: "allow", abstract: "deny", paths: [] }, rules: [] };
   }
 }
 
@@ -180,25 +194,40 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): 
   }
 
   // ---- network ----
-  let unix: "allow" | "deny" = "deny";
+  let unix: UnixState = { pairs: "deny", abstract: "deny", paths: [] };
+  let unixSpan: Span | undefined;
   let netRules: NetRule[] = [];
   let netSpan: Span | undefined;
   for (const [layer, f] of files.entries()) {
     const n = f.network;
     if (!n) continue;
+    netSpan = n.span;
     if (n.mode !== undefined) {
       const m = modeNetwork(n.mode, n.span, layer);
       unix = m.unix;
       netRules = m.rules;
-      netSpan = n.span;
+      unixSpan = n.span;
     }
-    if (n.unix) {
-      unix = n.unix;
-      netSpan = n.span;
+    const u = n.unix;
+    if (u?.kind === "word") {
+      unix = { pairs: u.value, abstract: u.value, paths: u.value === "allow" ? [everyPath(layer, u.span)] : [] };
+      unixSpan = n.span;
+    } else if (u) {
+      const paths = [...unix.paths];
+      for (const r of u.paths) {
+        const path = resolvePath(r.path);
+        if (path !== undefined) paths.push({ effect: r.effect, ops: r.ops, path, layer, ...(r.reason !== undefined ? { reason: r.reason } : {}), span: r.span });
+      }
+      unix = { pairs: u.pairs ?? unix.pairs, abstract: u.abstract ?? unix.abstract, paths };
+      unixSpan = n.span;
     }
     netRules.push(...n.rules.map((r) => netRule(r, layer)));
   }
-  const network: Network = { unix, rules: netRules, ...(netSpan ? { span: netSpan } : {}) };
+  const network: Network = {
+    unix: { pairs: unix.pairs, abstract: unix.abstract, paths: unix.paths, ...(unixSpan ? { span: unixSpan } : {}) },
+    rules: netRules,
+    ...(netSpan ? { span: netSpan } : {}),
+  };
 
   // ---- syscalls ----
   let defaultAction: Action = ALLOW;
@@ -225,12 +254,20 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): 
     for (const r of f.commands.rules) cmdRules.push({ prefix: r.prefix, decision: r.decision, ...(r.reason !== undefined ? { reason: r.reason } : {}), span: r.span });
   }
 
+  // ---- linux ----
+  let linux: LinuxLaunch = { namespaces: "auto" };
+  for (const f of files) if (f.linux?.namespaces) linux = { namespaces: f.linux.namespaces.value, span: f.linux.namespaces.span };
+
   // ---- tests (the entry file's own) ----
   const tests: PolicyTest[] = [];
   for (const t of entry.tests) {
+    const name = t.name !== undefined ? { name: t.name } : {};
     if (t.kind === "fs") {
       const path = resolvePath(t.path);
-      if (path !== undefined) tests.push({ kind: "fs", access: t.access, path, expect: t.expect, ...(t.name !== undefined ? { name: t.name } : {}), span: t.span });
+      if (path !== undefined) tests.push({ kind: "fs", access: t.access, path, expect: t.expect, ...name, span: t.span });
+    } else if (t.kind === "unix" && "path" in t) {
+      const path = resolvePath(t.path);
+      if (path !== undefined) tests.push({ kind: "unix", op: t.op, path, expect: t.expect, ...name, span: t.span });
     } else tests.push(t);
   }
 
@@ -251,7 +288,8 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): 
     if (t?.param) referenced.add(t.param);
   };
   filesystem.forEach((r) => note(r.path));
-  tests.forEach((t) => t.kind === "fs" && note(t.path));
+  network.unix.paths.forEach((r) => note(r.path));
+  tests.forEach((t) => (t.kind === "fs" || (t.kind === "unix" && "path" in t)) && note(t.path));
   for (const name of [...new Set([...referenced, ...boundValues.keys()])].sort()) {
     const info = params.get(name)!;
     if (!info.builtin && info.default && !boundValues.has(name)) continue;
@@ -274,6 +312,7 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): 
     network,
     syscalls,
     commands: { defaultDecision, rules: cmdRules },
+    linux,
     tests,
   };
   return { ir, diagnostics };

@@ -28,7 +28,7 @@ function describe(t: PolicyTest): string {
     case "net":
       return `${t.op} ${t.protocol} \`${t.host.includes(":") ? `[${t.host}]` : t.host}:${t.port}\``;
     case "unix":
-      return "unix sockets";
+      return t.op === "socketpair" ? "unix socketpair" : "abstract" in t ? `unix ${t.op} to the abstract name \`${t.abstract}\`` : `unix ${t.op} \`${t.path}\``;
     case "syscall":
       return `syscall \`${t.syscall}\`${t.args.length ? `(${t.args.join(", ")})` : ""}`;
     case "command":
@@ -65,9 +65,19 @@ export function runPolicyTests(ir: IR): Diagnostic[] {
         break;
       }
       case "unix": {
+        const v = evaluateUnix(b, t);
         expected = t.expect;
-        got = evaluateUnix(b);
-        if (b.network.span) decidedBy = { span: b.network.span, message: `unix sockets: ${got}` };
+        got = v.decision;
+        const by = v.by;
+        if (by.kind !== "path-rule" && by.kind !== "filesystem") {
+          if (b.network.unix.span) decidedBy = { span: b.network.unix.span, message: `decided by the unix setting \`${by.kind}: ${got}\`` };
+          else fallback = " (no network section allows it)";
+        } else if (by.kind === "path-rule") {
+          if (by.rule?.span) decidedBy = { span: by.rule.span, message: `decided by this unix path rule (${by.rule.effect})` };
+          else fallback = " (no unix path rule allows it)";
+        } else if (by.kind === "filesystem" && by.rule?.span) {
+          decidedBy = { span: by.rule.span, message: `decided by this filesystem rule (${by.rule.effect}): binding creates the socket file, which needs \`create-special\`` };
+        } else fallback = " (binding creates the socket file, and no filesystem rule allows `create-special` there)";
         break;
       }
       case "syscall": {
@@ -80,7 +90,10 @@ export function runPolicyTests(ir: IR): Diagnostic[] {
         got = formatAction(v.action);
         if (sameAction(v.action, t.expect)) got = expected;
         if (v.rule?.span) decidedBy = { span: v.rule.span, message: `decided by this rule (${formatAction(v.rule.action)})` };
-        else fallback = " (the default action)";
+        else if (v.implied) {
+          if (b.network.span) decidedBy = { span: b.network.span, message: `decided by the network section: ${v.implied.reason}` };
+          else fallback = ` (${v.implied.reason})`;
+        } else fallback = " (the default action)";
         break;
       }
       case "command": {

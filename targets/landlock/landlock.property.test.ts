@@ -11,7 +11,7 @@ import { ACCESS_CLASSES, type Access } from "../../compiler/language/access.js";
 import type { FsRule, IR } from "../../compiler/ir/types.js";
 import { bindIr } from "../../compiler/ir/bind.js";
 import { makeIr } from "../../tests/support/ir.js";
-import { ABIS, abiMasks, ACCESS_FS } from "./abi.js";
+import { ABIS, abiMasks, ACCESS_FS, SCOPE } from "./abi.js";
 import { lowerLandlock, RIGHTS_OF, type LandlockTable } from "./lower.js";
 import { expandTable, landlockAllows, resolveTable, type Snapshot } from "./model.js";
 
@@ -225,6 +225,24 @@ describe("ABI masks", () => {
     expect(abiMasks(5).fs).toBe(0xffff);
     expect(abiMasks(6)).toMatchObject({ scoped: 0x3 });
     expect(abiMasks(7)).toMatchObject({ fs: 0xffff, net: 0x3, scoped: 0x3, restrictFlags: 0x7 });
+  });
+  it("the abstract-unix scope is set exactly when abstract names are denied and the ABI has scopes (6)", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          pairs: fc.constantFrom("allow" as const, "deny" as const),
+          abstract: fc.constantFrom("allow" as const, "deny" as const),
+          paths: fc.array(fc.record({ effect: fc.constantFrom("allow" as const, "deny" as const), ops: fc.subarray(["bind", "connect"] as const, { minLength: 1 }), path: pathArb, layer: fc.constant(0) }), { maxLength: 2 }),
+        }),
+        fc.constantFrom(...ABIS),
+        (unix, abi) => {
+          const t = lowerLandlock(makeIr({ unix }), { abi }).table!;
+          expect(t.scoped & SCOPE.abstract_unix_socket).toBe(unix.abstract === "deny" && abi >= 6 ? SCOPE.abstract_unix_socket : 0);
+          expect(t.scoped & SCOPE.signal).toBe(0);
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
   it("a table never handles or grants a right its ABI does not have", () => {
     fc.assert(

@@ -10,6 +10,7 @@ import type { Span } from "../../compiler/diagnostics/source.js";
 import type { Access } from "../../compiler/language/access.js";
 import type { FsRule, IR, NetOp } from "../../compiler/ir/types.js";
 import { evaluateFs } from "../../compiler/evaluator/evaluate.js";
+import { unixOpen } from "../../compiler/evaluator/network-syscalls.js";
 import { bindIr } from "../../compiler/ir/bind.js";
 import { ACCESS_CLASSES } from "../../compiler/language/access.js";
 import { components, globLiteralDepth, isWithin, joinComponents, parseTemplate } from "../../compiler/paths.js";
@@ -340,7 +341,7 @@ function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; dia
   let netHandled = 0;
   const net: { port: number; access: number }[] = [];
   const openNet =
-    ir.network.unix === "allow" &&
+    unixOpen(ir.network.unix) &&
     !ir.network.rules.some((r) => r.effect === "deny") &&
     ir.network.rules.some((r) => r.effect === "allow" && r.hosts === "any" && r.ports.length === 1 && r.ports[0]![0] === 0 && r.ports[0]![1] === 65535 && r.ops.length === 2 && r.protocols.includes("tcp"));
   if (!openNet && masks.net) {
@@ -380,7 +381,8 @@ function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; dia
   }
 
   // ---- scopes ----
-  const scoped = ir.network.unix === "deny" ? SCOPE.abstract_unix_socket & masks.scoped : 0;
+  // Abstract names bound outside the sandbox: what the abstract-unix scope refuses (connect and send).
+  const scoped = ir.network.unix.abstract === "deny" ? SCOPE.abstract_unix_socket & masks.scoped : 0;
 
   // ---- the lowest ABI that enforces it all ----
   const fsAll = [...grants.values()].reduce((m, g) => m | g.access, 0);

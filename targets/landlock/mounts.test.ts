@@ -27,6 +27,7 @@ describe("the mount layer of the presets", () => {
       "/ ro exec",
       "/tmp rw exec",
       "/dev/null (file) rw exec",
+      "/dev/shm rw exec",
       "/home/user/project rw exec",
       "/home/user/project/.agents ro exec",
       "/home/user/project/.codex ro exec",

@@ -11,15 +11,15 @@
 //
 // SCMP_ACT_TRACE is modelled as errno ENOSYS, what the kernel answers with no tracer attached.
 //
-// Properties: the target's output, under the model, agrees with `evaluateSyscall` on random multi-layer IRs
+// Properties: the target's output, under the model, agrees with `evaluateSyscallRules` (the syscall section alone) on random multi-layer IRs
 // and never leaves a call undefined; Docker's default profile imported, compiled and exported agrees with the
-// original profile under the model and with `evaluateSyscall` on the imported policy.
+// original profile under the model and with `evaluateSyscallRules` on the imported policy.
 
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { evaluateSyscall } from "../../compiler/evaluator/evaluate.js";
+import { evaluateSyscallRules } from "../../compiler/evaluator/evaluate.js";
 import { importOciSeccomp } from "../../compiler/importers/oci-seccomp.js";
 import type { Action, ArgCondition, CmpOp, IR, SyscallRule } from "../../compiler/ir/types.js";
 import { isKnownSyscall } from "../../compiler/linux-abi/index.js";
@@ -227,7 +227,7 @@ describe("the OCI seccomp target", () => {
         }
         const profile = parseProfile(r.json);
         for (const [s, args] of queries) {
-          expect(ociOutcome(profile, s, args, UNPRIVILEGED_AMD64)).toEqual({ action: evaluateSyscall(ir, s, args).action });
+          expect(ociOutcome(profile, s, args, UNPRIVILEGED_AMD64)).toEqual({ action: evaluateSyscallRules(ir, s, args).action });
         }
       }),
       { numRuns: 400, seed: 20260601 },
@@ -244,7 +244,7 @@ describe("the OCI seccomp target", () => {
         expect(back.diagnostics).toEqual([]);
         const c = compilePolicy({ kind: "text", path: "back.yaml", text: back.yaml! });
         expect(c.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-        for (const [s, args] of queries) expect(evaluateSyscall(c.ir!, s, args).action).toEqual(evaluateSyscall(ir, s, args).action);
+        for (const [s, args] of queries) expect(evaluateSyscallRules(c.ir!, s, args).action).toEqual(evaluateSyscallRules(ir, s, args).action);
       }),
       { numRuns: 150, seed: 7 },
     );
@@ -287,7 +287,7 @@ describe("the OCI seccomp target", () => {
       { names: ["socket"], action: "SCMP_ACT_ERRNO", errnoRet: 97, args: [{ index: 0, value: 0, op: "SCMP_CMP_EQ" }], comment: "sbc rule 1 (local sockets only)" },
       { names: ["socket"], action: "SCMP_ACT_ERRNO", errnoRet: 97, args: [{ index: 0, value: 2, op: "SCMP_CMP_GT" }], comment: "sbc rule 1 (local sockets only)" },
     ]);
-    for (const d of [0n, 1n, 2n, 3n, 10n]) expect(ociOutcome(parseProfile(r.json!), "socket", [d], UNPRIVILEGED_AMD64)).toEqual({ action: evaluateSyscall(ir, "socket", [d]).action });
+    for (const d of [0n, 1n, 2n, 3n, 10n]) expect(ociOutcome(parseProfile(r.json!), "socket", [d], UNPRIVILEGED_AMD64)).toEqual({ action: evaluateSyscallRules(ir, "socket", [d]).action });
   });
 
   it("never puts two comparisons of one argument in an entry", () => {
@@ -314,7 +314,7 @@ describe("the OCI seccomp target", () => {
       [{ index: 0, value: U64 ^ 1n, valueTwo: 8n, op: "SCMP_CMP_MASKED_EQ" }],
       [{ index: 0, value: 10n, op: "SCMP_CMP_GT" }],
     ]);
-    for (let d = 0n; d < 14n; d++) expect(ociOutcome(p, "socket", [d], UNPRIVILEGED_AMD64)).toEqual({ action: evaluateSyscall(ir, "socket", [d]).action });
+    for (let d = 0n; d < 14n; d++) expect(ociOutcome(p, "socket", [d], UNPRIVILEGED_AMD64)).toEqual({ action: evaluateSyscallRules(ir, "socket", [d]).action });
   });
 
   it("writes the default action, and guards it against runc's -ENOSYS stub", () => {
@@ -417,7 +417,7 @@ describe("Docker's default profile, imported and exported", () => {
     fc.assert(
       fc.property(syscallArb, dockerArgsArb, (s, args) => {
         const want = ociOutcome(original, s, args, UNPRIVILEGED_AMD64);
-        expect(want).toEqual({ action: evaluateSyscall(ir, s, args).action });
+        expect(want).toEqual({ action: evaluateSyscallRules(ir, s, args).action });
       }),
       { numRuns: 3000, seed: 42 },
     );
@@ -451,7 +451,7 @@ describe("Docker's default profile, imported and exported", () => {
     ];
     for (const [s, args] of cases) {
       const want = ociOutcome(original, s, args, UNPRIVILEGED_AMD64);
-      expect(evaluateSyscall(ir, s, args).action, `${s}(${args})`).toEqual((want as { action: Action }).action);
+      expect(evaluateSyscallRules(ir, s, args).action, `${s}(${args})`).toEqual((want as { action: Action }).action);
       expect(ociOutcome(back, s, args, UNPRIVILEGED_AMD64), `${s}(${args})`).toEqual(want);
     }
   });
@@ -460,7 +460,7 @@ describe("Docker's default profile, imported and exported", () => {
     expect(unknown.length).toBeGreaterThan(0);
     const back = exported(ir);
     for (const s of unknown) {
-      expect(evaluateSyscall(ir, s).action).toEqual({ type: "errno", errno: 1 });
+      expect(evaluateSyscallRules(ir, s).action).toEqual({ type: "errno", errno: 1 });
       expect(ociOutcome(back, s, [], UNPRIVILEGED_AMD64)).toEqual({ action: { type: "errno", errno: 1 } });
     }
   });

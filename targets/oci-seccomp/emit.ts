@@ -1,6 +1,7 @@
 // The OCI seccomp target: the IR's syscall section as a runtime-spec `linux.seccomp` profile (the JSON that
 // Docker's `--security-opt seccomp=FILE`, runc and crun read) that a container runtime enforces with exactly
-// the meaning `evaluateSyscall` gives the IR. Network implications are not this target's business.
+// the meaning `evaluateSyscallRules` gives the IR's syscall section; what the network section implies
+// (`evaluateSyscall` adds it) is not this target's business: a container's network is the runtime's.
 //
 // The two precedence rules differ. The IR: among matching rules the latest layer decides, then the strictest
 // action, then the later rule. libseccomp, behind runc and crun, has no precedence between actions at all

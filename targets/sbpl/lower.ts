@@ -10,8 +10,9 @@ import type { Span } from "../../compiler/diagnostics/source.js";
 import { evaluateFs } from "../../compiler/evaluator/evaluate.js";
 import { ACCESS_CLASSES, type Access } from "../../compiler/language/access.js";
 import { cidrContains, parseCidr, parseIp, type Cidr } from "../../compiler/language/values.js";
-import type { FsRule, IR, NetRule } from "../../compiler/ir/types.js";
-import { globLiteralDepth, hasWildcard, parsePath, type PathTemplate } from "../../compiler/paths.js";
+import type { FsRule, IR, NetOp, NetRule, UnixPathRule } from "../../compiler/ir/types.js";
+import { unixOpen } from "../../compiler/evaluator/network-syscalls.js";
+import { components, globLiteralDepth, hasWildcard, parsePath, type PathTemplate } from "../../compiler/paths.js";
 import { BASE_DEVICES, BASE_RULES, DEVICE_OPERATIONS, REMOTE_NETWORK_RULES, type BaseDevice } from "./base.js";
 import { accessesFor, FILE_OPERATION_ORDER, MOVE_OPERATIONS, VNODE_CLASSES, type VnodeClass } from "./operations.js";
 import { canonicalComponents, commentText, GlobRegexError, globToRegexes, MAX_LITERAL_BYTES, sbplRegexLiteral, sbplString, utf8Length } from "./strings.js";
@@ -186,7 +187,7 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
   // ---- rules and their regions ----
   const lowered: LoweredRule[] = [];
   /** Inline mode: the rules each parameter without a value keeps out of the profile. */
-  const needValue = new Map<string, FsRule[]>();
+  const needValue = new Map<string, { path: string; span?: Span }[]>();
   ir.filesystem.forEach((rule, index) => {
     const t = ruleTemplate(rule);
     if (t.param !== null) {
@@ -227,6 +228,21 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
     const canonicalExtra = t.param === null && canonicalComponents(literalParts).length > literalParts.length ? 1 : 0;
     const depth = (rule.kind === "glob" ? globLiteralDepth(parts) : parts.length) + canonicalExtra;
     lowered.push({ rule, index, region, rank: [depth, KIND_RANK[rule.kind], rule.layer, rule.effect === "deny" ? 1 : 0] });
+  });
+  // Unix path rules need the same: a value inline, a `(param …)` in param mode.
+  const unixRules: LoweredUnixRule[] = [];
+  ir.network.unix.paths.forEach((rule, index) => {
+    const t = parsePath(rule.path).template;
+    if (!t) throw new Error(`not a normalized IR path: ${rule.path}`);
+    if (t.param !== null) {
+      if (!unbound.has(t.param) || options.params === "inline") {
+        needValue.set(t.param, [...(needValue.get(t.param) ?? []), rule]);
+        return;
+      }
+      symbolic.add(t.param);
+    }
+    const anchor = t.param === null ? canonicalComponents(t.components) : [...t.components];
+    unixRules.push({ rule, index, path: { root: t.param, parts: t.components }, anchor, rank: [anchor.length, rule.layer, rule.effect === "deny" ? 1 : 0] });
   });
   for (const [param, rules] of needValue) {
     const [first, ...rest] = rules;
@@ -435,6 +451,7 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
 
   // ---- network ----
   const net = lowerNetwork(ir, diagnostics);
+  const unix = lowerUnix(unixRules, writer, diagnostics);
 
   // ---- syscalls and commands ----
   if (!syscallsArePresetDefault(ir)) {
@@ -482,18 +499,29 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
   lines.push("; ---- filesystem ----");
   if (fileSections.length) lines.push(...fileSections.flatMap((s) => [s]));
   else lines.push("; the policy grants no file access");
-  lines.push("", "; ---- network ----", ...net.lines);
-  // With `unix: allow`, the mDNSResponder socket is already covered; with `unix: deny` it stays closed, as the
-  // policy says, and the warning says what that costs on macOS.
+  const netLines = [...net.lines, ...unix.lines];
+  lines.push("", "; ---- network ----", ...(netLines.length ? netLines : ["; the policy allows no sockets"]));
+  // Where the policy's unix rules allow connecting to the mDNSResponder socket it is already covered;
+  // elsewhere it stays closed, as the policy says, and the warning says what that costs on macOS.
   if (net.remote) {
     for (const b of REMOTE_NETWORK_RULES) if (!b.text.includes("unix-socket")) lines.push(`; ${b.reason}`, b.text);
-    if (ir.network.unix !== "allow")
+    if (!unix.connects(MDNS_RESPONDER)) {
+      const span = ir.network.unix.span ?? ir.network.span;
       diagnostics.push(
-        diag("sbplResolverClosed", "macOS resolves host names through mDNSResponder's unix socket, which the policy's `unix: deny` closes: programs under the profile can connect to addresses but not look up names", {
-          ...(ir.network.span ? { span: ir.network.span } : {}),
-          help: "allow unix sockets (`network: {unix: allow}`) if the command needs name resolution on macOS",
+        diag("sbplResolverClosed", "macOS resolves host names through mDNSResponder's unix socket, which the policy's unix rules keep closed: programs under the profile can connect to addresses but not look up names", {
+          ...(span ? { span } : {}),
+          help: "allow connecting to `/var/run/mDNSResponder` in `network.unix.paths` if the command needs name resolution on macOS",
         }),
       );
+    }
+  }
+  if (ir.network.unix.pairs === "deny" && ir.network.unix.span) {
+    diagnostics.push(
+      diag("sbplNarrowed", "Seatbelt checks no operation when a program creates a socket pair, so socket pairs stay open on macOS although the policy denies them", {
+        span: ir.network.unix.span,
+        help: "a socket pair reaches nothing outside the sandbox; allow `pairs` to say what macOS does",
+      }),
+    );
   }
   const body = lines.join("\n") + "\n";
   const finished = writer.finish(body, [...symbolic].sort());
@@ -512,7 +540,7 @@ function unrestricted(ir: IR): boolean {
   const net = ir.network.rules.some(
     (r) => r.effect === "allow" && r.hosts === "any" && r.ops.length === 2 && r.protocols.length === 2 && r.ports.length === 1 && r.ports[0]![0] === 0 && r.ports[0]![1] === 65535,
   );
-  return fs && net && ir.network.unix === "allow" && !ir.filesystem.some((r) => r.effect === "deny") && !ir.network.rules.some((r) => r.effect === "deny");
+  return fs && net && unixOpen(ir.network.unix) && !ir.filesystem.some((r) => r.effect === "deny") && !ir.network.rules.some((r) => r.effect === "deny");
 }
 
 function ruleComment(rule: FsRule, index: number): string {
@@ -718,15 +746,94 @@ function lowerNetwork(ir: IR, diagnostics: Diagnostic[]): NetItems {
     if (!d.length) lines.push(`(allow ${op}\n${wrap(a, 2)})`);
     else lines.push(`(allow ${op}\n  (require-all\n    (require-any\n${wrap(a, 6)})\n${wrap(d.map((x) => `(require-not ${x})`), 4)}))`);
   }
-  if (ir.network.unix === "allow") {
-    lines.push(
-      "; AF_UNIX sockets (the policy's `unix: allow`): creating them, connecting, and binding socket files",
-      "(allow system-socket (socket-domain AF_UNIX))",
-      "(allow network-outbound (remote unix-socket))",
-      "(allow network-bind (local unix-socket))",
-    );
-  }
-  if (!lines.length) lines.push("; the policy allows no sockets");
   return { lines, remote };
+}
+
+// ---- unix sockets --------------------------------------------------------------------------------------------
+
+/** The mDNSResponder socket, as the kernel spells it: name resolution goes through it. */
+const MDNS_RESPONDER = "/private/var/run/mDNSResponder";
+
+interface LoweredUnixRule {
+  readonly rule: UnixPathRule;
+  readonly index: number;
+  readonly path: PathRef;
+  /** Components below the root, in the kernel's spelling when the root is `/`. */
+  readonly anchor: readonly string[];
+  /** sbc's precedence for subtrees, comparable between rules with the same root: depth, layer, effect. */
+  readonly rank: readonly [number, number, number];
+}
+
+/** As compareRank: 1 when `a` outranks `b`, -1 when `b` outranks `a`, undefined when parameters decide. */
+function compareUnix(a: LoweredUnixRule, b: LoweredUnixRule): number | undefined {
+  if (a.path.root !== b.path.root) {
+    if (a.path.root !== null && b.path.root === null && a.rank[0] > b.rank[0]) return 1;
+    if (b.path.root !== null && a.path.root === null && b.rank[0] > a.rank[0]) return -1;
+    return undefined;
+  }
+  for (let i = 0; i < 3; i++) if (a.rank[i] !== b.rank[i]) return a.rank[i]! > b.rank[i]! ? 1 : -1;
+  return 0;
+}
+
+const UNIX_SIDES: readonly { op: NetOp; operation: string; side: "remote" | "local" }[] = [
+  { op: "connect", operation: "network-outbound", side: "remote" },
+  { op: "bind", operation: "network-bind", side: "local" },
+];
+
+/**
+ * Pathname sockets: for each operation, one term per allow rule with the denies that outrank it carved out
+ * (`(require-not (remote unix-socket (subpath D)))`), so the filter is exactly where sbc's precedence says
+ * allow. Binding also creates the socket file, which the filesystem section grants or not
+ * (`file-write-create`), as the policy's `create-special` says. macOS has no abstract names, and Seatbelt
+ * checks nothing when a socket pair is created, so pairs need no rule.
+ */
+function lowerUnix(rules: readonly LoweredUnixRule[], writer: PathWriter, diagnostics: Diagnostic[]): { lines: string[]; connects: (canonical: string) => boolean } {
+  const lines: string[] = [];
+  const paramOrder = new Set<string>();
+  const within = (inner: LoweredUnixRule, outer: LoweredUnixRule) => inner.path.root === outer.path.root && startsWith(inner.anchor, outer.anchor);
+  const mayOverlap = (a: LoweredUnixRule, b: LoweredUnixRule) => a.path.root !== b.path.root || startsWith(a.anchor, b.anchor) || startsWith(b.anchor, a.anchor);
+  const everything = (r: LoweredUnixRule) => r.path.root === null && r.anchor.length === 0;
+  for (const { op, operation, side } of UNIX_SIDES) {
+    const address = (r: LoweredUnixRule) => (everything(r) ? `(${side} unix-socket)` : `(${side} unix-socket (subpath ${writer.expr(r.path)}))`);
+    const terms: Term[] = [];
+    const seen = new Set<string>();
+    for (const a of rules) {
+      if (a.rule.effect !== "allow" || !a.rule.ops.includes(op)) continue;
+      const denies = rules.filter((d) => d.rule.effect === "deny" && d.rule.ops.includes(op) && mayOverlap(a, d) && compareUnix(d, a) !== -1);
+      // An allow wholly inside a deny that outranks it grants nothing.
+      if (denies.some((d) => compareUnix(d, a) === 1 && within(a, d))) continue;
+      for (const d of denies) {
+        if (compareUnix(d, a) !== undefined || paramOrder.has(`${d.index}:${a.index}`)) continue;
+        paramOrder.add(`${d.index}:${a.index}`);
+        diagnostics.push(
+          diag("sbplParamOrder", `whether unix deny \`${d.rule.path}\` or allow \`${a.rule.path}\` is more specific depends on the parameters' values; the profile lets the deny win`, {
+            ...where(d.rule.span),
+            labels: a.rule.span ? [{ span: a.rule.span, message: "the allow it is carved out of" } satisfies Label] : [],
+            help: "bind the parameters (inline mode) for exact precedence",
+          }),
+        );
+      }
+      const carves = denies.sort((x, y) => x.index - y.index).map((d) => `(require-not ${address(d)})`);
+      const text = carves.length ? `(require-all ${address(a)}\n${carves.map((c) => `  ${c}`).join("\n")})` : address(a);
+      if (seen.has(text)) continue;
+      seen.add(text);
+      terms.push({ comment: commentText(`unix rule ${a.index}: allow ${a.rule.ops.join(",")} path \`${a.rule.path}\`${a.rule.reason ? ` — ${a.rule.reason}` : ""}`), text });
+    }
+    if (!terms.length) continue;
+    if (terms.length === 1 && !terms[0]!.text.includes("\n")) lines.push(`; ${terms[0]!.comment}`, `(allow ${operation} ${terms[0]!.text})`);
+    else lines.push(`(allow ${operation}\n${terms.map((t) => `  ; ${t.comment}\n${t.text.split("\n").map((l) => "  " + l).join("\n")}`).join("\n")})`);
+  }
+  if (lines.length) lines.unshift("; AF_UNIX sockets: creating them, and connecting and binding where the policy's unix rules allow", "(allow system-socket (socket-domain AF_UNIX))");
+  /** Whether the profile lets a socket connect to `canonical` (literal rules only; a parameter's rules are not known). */
+  const connects = (canonical: string): boolean => {
+    const parts = components(canonical);
+    let best: LoweredUnixRule | undefined;
+    for (const r of rules) {
+      if (r.path.root !== null || !r.rule.ops.includes("connect") || !startsWith(parts, r.anchor)) continue;
+      if (!best || compareUnix(r, best) === 1) best = r;
+    }
+    return best?.rule.effect === "allow";
+  };
+  return { lines, connects };
 }
 

@@ -3,6 +3,7 @@
 // docs/targets/seccomp.md for the lowering and what the network section implies.
 
 import { diag, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
+import type { Implications } from "../../compiler/evaluator/network-syscalls.js";
 import type { IR } from "../../compiler/ir/types.js";
 import type { Arch } from "../../compiler/linux-abi/index.js";
 import { BPF_MAXINSNS, type Insn } from "./bpf.js";
@@ -34,6 +35,7 @@ export function compileSeccomp(ir: IR, arches: readonly Arch[]): { filter?: Secc
       }),
     );
   }
+  diagnostics.push(...unixNarrowings(ir, lowered.implications));
   const { program, comments, size } = generate(lowered.root);
   if (size > BPF_MAXINSNS) {
     diagnostics.push(
@@ -44,4 +46,28 @@ export function compileSeccomp(ir: IR, arches: readonly Arch[]): { filter?: Secc
     return { diagnostics };
   }
   return { filter: { arches, program, comments, rangeCount: lowered.rangeCount }, diagnostics };
+}
+
+/** SBC2003: where the filter refuses more than the unix section, because Linux cannot tell paths apart. */
+function unixNarrowings(ir: IR, imp: Implications): Diagnostic[] {
+  const u = ir.network.unix;
+  return imp.unixNarrowings.map((n) => {
+    const rule = u.paths.find((r) => r.effect === "allow" && r.ops.includes(n.op)) ?? u.paths.find((r) => r.effect === "allow");
+    const span = rule?.span ?? u.span;
+    const instead =
+      n.refuses === "socket"
+        ? "the seccomp filter refuses socket(AF_UNIX), so only socket pairs remain"
+        : `the seccomp filter refuses ${n.refuses}(2) outright${n.refuses === "connect" ? ", so no socket in the sandbox can connect" : ", so no socket in the sandbox can bind"}`;
+    const why =
+      n.op === "connect"
+        ? "Linux cannot limit connecting to named unix sockets by path (Landlock learns it in ABI 9)"
+        : "Linux sees binding a unix socket only as creating a socket file (`create-special`), which the filesystem allows where the unix rules do not allow binding";
+    return diag("seccompUnixPaths", `${why}: ${instead}`, {
+      ...(span ? { span } : {}),
+      help:
+        n.op === "connect"
+          ? "allow `connect` at `/` if programs in the sandbox must connect to unix sockets on Linux"
+          : "allow `bind` wherever the filesystem allows `create-special`, or deny `create-special` where binding is not allowed",
+    });
+  });
 }

@@ -4,13 +4,13 @@
 // so identical verdicts (and identical argument programs) are one node, and a test whose two outcomes are
 // the same node disappears.
 
-import { ACTION_STRICTNESS } from "../../compiler/evaluator/evaluate.js";
+import { ACTION_STRICTNESS, stricterAction } from "../../compiler/evaluator/evaluate.js";
 import type { Action, ArgCondition, IR } from "../../compiler/ir/types.js";
 import { syscallTable, type Arch } from "../../compiler/linux-abi/index.js";
 import { actionValue } from "./actions.js";
 import { X32_SYSCALL_BIT } from "./bpf.js";
-import { networkImplications, type Implications } from "./network-implications.js";
-import { AUDIT_ARCH, foreignAction, stricter } from "./semantics.js";
+import { networkSyscalls, type Implications } from "../../compiler/evaluator/network-syscalls.js";
+import { AUDIT_ARCH, foreignAction } from "./semantics.js";
 
 /** What a test looks at: the syscall number, the arch, or one 32-bit half of an argument. */
 export type Word = { readonly kind: "nr" } | { readonly kind: "arch" } | { readonly kind: "arg"; readonly arg: number; readonly hi: boolean };
@@ -149,7 +149,7 @@ export function syscallVerdict(g: Graph, ir: IR, imp: Implications, name: string
   return mapLeaves(g, policy, (a) => {
     const key = actionValue(a);
     let n = byAction.get(key);
-    if (!n) byAction.set(key, (n = mapLeaves(g, impliedNode, (b) => g.ret(stricter(a, b)))));
+    if (!n) byAction.set(key, (n = mapLeaves(g, impliedNode, (b) => g.ret(stricterAction(a, b)))));
     return n;
   });
 }
@@ -275,7 +275,7 @@ export interface LoweredFilter {
 
 export function lowerFilter(ir: IR, arches: readonly Arch[], names: (arch: Arch, nr: number) => string | undefined): LoweredFilter {
   const g = new Graph();
-  const imp = networkImplications(ir);
+  const imp = networkSyscalls(ir);
   const rangeCount: Record<string, number> = {};
   let root = g.ret(foreignAction(ir));
   for (let i = arches.length - 1; i >= 0; i--) {

@@ -1,13 +1,12 @@
 // What a compiled filter must answer for one syscall event, stated with the IR's reference evaluator: the
 // specification that the interpreter's results are compared against in tests. It adds to evaluateSyscall
-// only what is specific to seccomp: the arch check, the x32 range on x86_64, numbers that are not syscalls
-// of the arch, and the network section's implied rules (combined by "the stricter action wins").
+// (which already combines the syscall rules with what the network section implies) only what is specific to
+// seccomp: the arch check, the x32 range on x86_64, and numbers that are not syscalls of the arch.
 
-import { ACTION_STRICTNESS, conditionHolds, evaluateSyscall } from "../../compiler/evaluator/evaluate.js";
+import { evaluateSyscall } from "../../compiler/evaluator/evaluate.js";
 import type { Action, IR } from "../../compiler/ir/types.js";
 import { syscallTable, type Arch } from "../../compiler/linux-abi/index.js";
 import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "./bpf.js";
-import { networkImplications, type Implications } from "./network-implications.js";
 
 export const AUDIT_ARCH: Readonly<Record<Arch, number>> = { x86_64: AUDIT_ARCH_X86_64, aarch64: AUDIT_ARCH_AARCH64 };
 
@@ -16,16 +15,6 @@ export const FOREIGN_ACTION: Action = { type: "kill-process" };
 
 export function foreignAction(ir: IR): Action {
   return ir.syscalls.foreignArchAction ?? FOREIGN_ACTION;
-}
-
-export function stricter(a: Action, b: Action): Action {
-  // On a tie the policy's own syscall rule (a) is kept, so its errno number survives.
-  return ACTION_STRICTNESS[b.type] > ACTION_STRICTNESS[a.type] ? b : a;
-}
-
-export function impliedAction(imp: Implications, name: string, args: readonly bigint[]): Action {
-  for (const r of imp.rules) if (r.syscall === name && r.conditions.every((c) => conditionHolds(c, args))) return r.action;
-  return { type: "allow" };
 }
 
 const namesByNumber = new Map<Arch, Map<number, string>>();
@@ -45,7 +34,7 @@ export interface SeccompEvent {
   readonly args?: readonly bigint[];
 }
 
-export function expectedAction(ir: IR, arches: readonly Arch[], event: SeccompEvent, imp: Implications = networkImplications(ir)): Action {
+export function expectedAction(ir: IR, arches: readonly Arch[], event: SeccompEvent): Action {
   const arch = arches.find((a) => AUDIT_ARCH[a] === event.arch >>> 0);
   if (!arch) return foreignAction(ir);
   const nr = event.nr >>> 0;
@@ -55,5 +44,5 @@ export function expectedAction(ir: IR, arches: readonly Arch[], event: SeccompEv
   const name = syscallName(arch, nr);
   if (name === undefined) return ir.syscalls.defaultAction;
   const args = event.args ?? [];
-  return stricter(evaluateSyscall(ir, name, args).action, impliedAction(imp, name, args));
+  return evaluateSyscall(ir, name, args).action;
 }

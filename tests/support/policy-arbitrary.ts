@@ -23,9 +23,12 @@ import {
   type FsRule,
   type IR,
   type IRParam,
+  type LinuxLaunch,
   type NetRule,
   type PolicyTest,
   type SyscallRule,
+  type UnixPathRule,
+  type UnixSockets,
 } from "../../compiler/ir/types.js";
 
 const BUILTINS = ["workspace", "home", "tmpdir", "cwd"] as const;
@@ -115,6 +118,18 @@ const netRuleArb: fc.Arbitrary<NetRule> = fc
   })
   .map((r) => ({ effect: r.effect, ops: r.ops, protocols: r.protocols, hosts: r.hosts, ports: r.ports, layer: 0, ...(r.reason !== undefined ? { reason: r.reason } : {}) }));
 
+const unixPathRuleArb: fc.Arbitrary<UnixPathRule> = fc
+  .record({ effect: effectArb, ops: fc.subarray(["bind", "connect"] as const, { minLength: 1 }), path: literalPathArb, reason: optional(textArb) })
+  .map((r) => ({ effect: r.effect, ops: r.ops, path: r.path, layer: 0, ...(r.reason !== undefined ? { reason: r.reason } : {}) }));
+
+/** The unix section: what `unix: allow|deny` gives, or any mix of settings and path rules. */
+const unixArb: fc.Arbitrary<UnixSockets> = fc.oneof(
+  effectArb.map((e): UnixSockets => ({ pairs: e, abstract: e, paths: e === "allow" ? [{ effect: "allow", ops: ["bind", "connect"], path: "/", layer: 0 }] : [] })),
+  fc.record({ pairs: effectArb, abstract: effectArb, paths: fc.array(unixPathRuleArb, { maxLength: 3 }) }),
+);
+
+const linuxArb: fc.Arbitrary<LinuxLaunch> = fc.constantFrom("auto" as const, "require" as const, "never" as const).map((namespaces) => ({ namespaces }));
+
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
   fc.constantFrom<Action>({ type: "allow" }, { type: "log" }, { type: "trap" }, { type: "kill-thread" }, { type: "kill-process" }, { type: "user-notif" }),
   fc.integer({ min: 0, max: 4095 }).map((errno): Action => ({ type: "errno", errno })),
@@ -154,7 +169,13 @@ const testArb: fc.Arbitrary<PolicyTest> = fc.oneof(
       name: optional(textArb),
     })
     .map((t) => named({ kind: "net" as const, op: t.op, protocol: t.protocol, host: t.host, port: t.port, expect: t.expect }, t.name)),
-  fc.record({ expect: effectArb, name: optional(textArb) }).map((t) => named({ kind: "unix" as const, expect: t.expect }, t.name)),
+  fc.record({ expect: effectArb, name: optional(textArb) }).map((t) => named({ kind: "unix" as const, op: "socketpair" as const, expect: t.expect }, t.name)),
+  fc
+    .record({ op: fc.constantFrom("connect" as const, "bind" as const), path: literalPathArb, expect: effectArb, name: optional(textArb) })
+    .map((t) => named({ kind: "unix" as const, op: t.op, path: t.path, expect: t.expect }, t.name)),
+  fc
+    .record({ abstract: fc.constantFrom("sock", "a b", "@x", "é"), expect: effectArb, name: optional(textArb) })
+    .map((t) => named({ kind: "unix" as const, op: "connect" as const, abstract: t.abstract, expect: t.expect }, t.name)),
   fc
     .record({ syscall: fc.constantFrom(...SYSCALLS), args: fc.array(u64Arb.map(hex), { maxLength: 6 }), expect: actionArb, name: optional(textArb) })
     .map((t) => named({ kind: "syscall" as const, syscall: t.syscall, args: t.args, expect: t.expect }, t.name)),
@@ -163,15 +184,16 @@ const testArb: fc.Arbitrary<PolicyTest> = fc.oneof(
     .map((t) => named({ kind: "command" as const, argv: t.argv, expect: t.expect }, t.name)),
 );
 
-/** The parameters an IR lists: those its paths (rules and filesystem tests) refer to, free. */
-function paramsOf(filesystem: readonly FsRule[], tests: readonly PolicyTest[], descriptions: Readonly<Record<string, string | undefined>>): IRParam[] {
+/** The parameters an IR lists: those its paths (filesystem and unix rules, their tests) refer to, free. */
+function paramsOf(filesystem: readonly FsRule[], unix: UnixSockets, tests: readonly PolicyTest[], descriptions: Readonly<Record<string, string | undefined>>): IRParam[] {
   const used = new Set<string>();
   const note = (p: string) => {
     const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}/.exec(p);
     if (m) used.add(m[1]!);
   };
   filesystem.forEach((r) => note(r.path));
-  tests.forEach((t) => t.kind === "fs" && note(t.path));
+  unix.paths.forEach((r) => note(r.path));
+  tests.forEach((t) => (t.kind === "fs" || (t.kind === "unix" && "path" in t)) && note(t.path));
   return [...used].sort().map((name) => {
     const builtin = (BUILTINS as readonly string[]).includes(name);
     const description = builtin ? undefined : descriptions[name];
@@ -186,13 +208,14 @@ export const singleFileIrArb: fc.Arbitrary<IR> = fc
     description: optional(textArb),
     descriptions: fc.record({ data: optional(textArb), out_dir: optional(textArb) }),
     filesystem: fc.array(fsEntryArb, { maxLength: 5 }).map((xs) => xs.flat()),
-    unix: effectArb,
+    unix: unixArb,
     netRules: fc.array(netRuleArb, { maxLength: 3 }),
     defaultAction: actionArb,
     foreign: optional(actionArb),
     syscallRules: fc.array(syscallRuleArb, { maxLength: 3 }),
     defaultDecision: decisionArb,
     commandRules: fc.array(commandRuleArb, { maxLength: 3 }),
+    linux: linuxArb,
     tests: fc.array(testArb, { maxLength: 5 }),
   })
   .map(
@@ -200,11 +223,12 @@ export const singleFileIrArb: fc.Arbitrary<IR> = fc
       irVersion: IR_VERSION,
       name: g.name,
       ...(g.description !== undefined ? { description: g.description } : {}),
-      params: paramsOf(g.filesystem, g.tests, g.descriptions),
+      params: paramsOf(g.filesystem, g.unix, g.tests, g.descriptions),
       filesystem: g.filesystem,
       network: { unix: g.unix, rules: g.netRules },
       syscalls: { defaultAction: g.defaultAction, ...(g.foreign ? { foreignArchAction: g.foreign } : {}), rules: g.syscallRules },
       commands: { defaultDecision: g.defaultDecision, rules: g.commandRules },
+      linux: g.linux,
       tests: g.tests,
     }),
   );
@@ -265,7 +289,25 @@ export const documentArb: fc.Arbitrary<Record<string, unknown>> = some(
         some(
           fc.record({
             mode: opt(trickyStringArb),
-            unix: opt(trickyStringArb),
+            unix: opt(
+              fc.oneof(
+                trickyStringArb,
+                some(
+                  fc.record({
+                    pairs: opt(trickyStringArb),
+                    abstract: opt(trickyStringArb),
+                    paths: opt(
+                      fc.array(
+                        fc
+                          .tuple(fc.constantFrom("allow", "deny"), listOrOne(trickyStringArb), some(fc.record({ path: opt(trickyStringArb), reason: opt(trickyStringArb) })))
+                          .map(([e, ops, rest]) => ({ [e]: ops, ...rest })),
+                        { minLength: 1, maxLength: 2 },
+                      ),
+                    ),
+                  }),
+                ),
+              ),
+            ),
             rules: opt(
               fc.array(
                 fc
@@ -315,6 +357,7 @@ export const documentArb: fc.Arbitrary<Record<string, unknown>> = some(
         }),
       ),
     ),
+    linux: opt(some(fc.record({ namespaces: opt(trickyStringArb) }))),
     tests: opt(
       fc.array(
         fc
@@ -322,7 +365,15 @@ export const documentArb: fc.Arbitrary<Record<string, unknown>> = some(
             fc.constantFrom(...ACCESS_CLASSES, "connect", "bind", "unix", "syscall", "command"),
             listOrOne(trickyStringArb),
             actionValueArb,
-            some(fc.record({ protocol: opt(trickyStringArb), args: opt(fc.array(fc.oneof(fc.integer({ min: -3, max: 1 << 20 }), trickyStringArb), { maxLength: 3 })), name: opt(trickyStringArb) })),
+            some(
+              fc.record({
+                protocol: opt(trickyStringArb),
+                args: opt(fc.array(fc.oneof(fc.integer({ min: -3, max: 1 << 20 }), trickyStringArb), { maxLength: 3 })),
+                path: opt(trickyStringArb),
+                abstract: opt(trickyStringArb),
+                name: opt(trickyStringArb),
+              }),
+            ),
           )
           .map(([q, v, expect, rest]) => ({ [q]: v, expect, ...rest })),
         { maxLength: 3 },
