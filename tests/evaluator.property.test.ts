@@ -668,6 +668,18 @@ function naiveUnix(rules: readonly UnixPathRule[], op: NetOp, path: string): Uni
 }
 
 describe("unix socket precedence", () => {
+  it("regression: two rules of equal rank decide alike, whichever the list names first", () => {
+    // Found by the property below (seed 397559167 before seeds were fixed): the test demanded one of two tied
+    // rules by identity; the verdict and the deciding rank are what the precedence rule fixes.
+    const a: UnixPathRule = { effect: "deny", ops: ["bind", "connect"], path: "/", layer: 1 };
+    const b: UnixPathRule = { effect: "deny", ops: ["connect"], path: "/", layer: 1 };
+    for (const paths of [[a, b], [b, a]]) {
+      const v = evaluateUnix(makeIr({ unix: { pairs: "deny", abstract: "deny", paths } }), { op: "connect", path: "/s.sock" });
+      expect(v.decision).toBe("deny");
+      expect(v.by.kind === "path-rule" && v.by.rule).toMatchObject({ effect: "deny", path: "/", layer: 1 });
+    }
+  });
+
   it("(l) a socket path: the deepest rule, then the later file, then deny; in any order; no rule is deny", () => {
     fc.assert(
       fc.property(withShuffle(fc.array(unixRuleArb, { maxLength: 6 })), fc.constantFrom<NetOp>("bind", "connect"), literalPartsArb, ([rules, shuffled], op, parts) => {
@@ -679,7 +691,9 @@ describe("unix socket precedence", () => {
           expect(v.decision).toBe(want?.effect ?? "deny");
           if (op === "connect" || v.by.kind === "path-rule") {
             expect(v.by.kind).toBe("path-rule");
-            if (v.by.kind === "path-rule") expect(v.by.rule).toEqual(want);
+            // Rules of equal rank (depth, layer, effect) decide alike; which of them is named follows the order.
+            const rank = (r: UnixPathRule | null) => (r ? [partsOf(r.path).length, r.layer, r.effect] : null);
+            if (v.by.kind === "path-rule") expect(rank(v.by.rule)).toEqual(rank(want));
           } else expect(want?.effect).toBe("allow");
         }
       }),
