@@ -21,10 +21,10 @@ export function encodePath(p: string): string {
 
 
 export function buildPlan(table: LandlockTable | undefined, seccomp: Uint8Array | undefined): Plan {
-  const lines = ["sbc-loader-plan 1"];
+  const lines = ["sbc-loader-plan 2"];
   const report: string[] = [];
   if (table) {
-    lines.push(`abi ${table.abi}`, `handled-fs ${hexMask(table.handledAccessFs)}`, `handled-net ${hexMask(table.handledAccessNet)}`, `scoped ${hexMask(table.scoped)}`, `restrict-flags ${hexMask(table.restrictFlags)}`);
+    lines.push(`abi ${table.abi}`, `handled-fs ${hexMask(table.handledAccessFs)}`, `handled-net ${hexMask(table.handledAccessNet)}`, `scoped ${hexMask(table.scoped)}`, `restrict-flags ${hexMask(table.restrictFlags)}`, "namespaces auto");
     // A symbolic parameter: the launcher resolves it, then checks the placement the table assumes (an
     // anchor it must lie apart from, or `=anchor`: apart from or equal to).
     for (const p of table.params ?? []) {
@@ -43,7 +43,7 @@ export function buildPlan(table: LandlockTable | undefined, seccomp: Uint8Array 
     }
     for (const n of table.net) lines.push(`net ${hexMask(n.access)} ${n.port}`);
   } else {
-    lines.push("abi 0", "handled-fs 0x0", "handled-net 0x0", "scoped 0x0", "restrict-flags 0x0");
+    lines.push("abi 0", "handled-fs 0x0", "handled-net 0x0", "scoped 0x0", "restrict-flags 0x0", "namespaces auto");
   }
   if (seccomp) lines.push(`seccomp ${Buffer.from(seccomp).toString("hex")}`);
   lines.push("end", "");
