@@ -73,8 +73,10 @@ void cache_key(const char *input, char out[65], int print) {
 
 char *cache_read(const char *dir, const char key[65], size_t *size) {
   int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (dfd < 0) fail_step("cache directory %s", enc(dir));
   struct stat st;
+  if (dfd < 0 && (errno == ELOOP || errno == ENOTDIR) && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
+    die(EXIT_LOADER, "cache directory %s is a symlink", enc(dir));
+  if (dfd < 0) fail_step("cache directory %s", enc(dir));
   if (fstat(dfd, &st) != 0) fail_step("fstat(%s)", enc(dir));
   uid_t me = geteuid();
   if (st.st_uid != me)
@@ -87,6 +89,7 @@ char *cache_read(const char *dir, const char key[65], size_t *size) {
   int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     if (errno == ENOENT) die(EXIT_LOADER, "no cached plan %s", enc(shown_path));
+    if (errno == ELOOP) die(EXIT_LOADER, "cached plan %s is a symlink", enc(shown_path));
     fail_step("open(%s)", enc(shown_path));
   }
   close(dfd);
