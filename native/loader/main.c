@@ -192,10 +192,14 @@ static void restore_signals(void) {
 
 /* Ends this process the way the command ended: its status, or the signal that killed it, re-raised with the
  * default action (and without a second core dump). */
+static void reraise(int sig) __attribute__((noreturn));
 static void exit_like(int status) __attribute__((noreturn));
 static void exit_like(int status) {
   if (WIFEXITED(status)) exit(WEXITSTATUS(status));
-  int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
+  reraise(WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL);
+}
+
+static void reraise(int sig) {
   struct rlimit none = {0, 0};
   setrlimit(RLIMIT_CORE, &none);
   struct sigaction sa;
@@ -258,11 +262,13 @@ static char *decode_created(const char *s) {
   return out;
 }
 
-static void read_child(int fd, struct child_report *rep) {
+/* Reads the child's status lines to EOF (the child closes its end after `ok`, or exits). -1 when the pipe
+ * cannot be read: then nothing is known about the child, not even whether the command already runs. */
+static int read_child(int fd, struct child_report *rep) {
   char *text;
   size_t size;
   memset(rep, 0, sizeof *rep);
-  if (read_all(fd, 64u << 20, &text, &size) != 0) return;
+  if (read_all(fd, 64u << 20, &text, &size) != 0) return -1;
   for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     if (strncmp(line, "created ", 8) == 0) {
       rep->created = xrealloc(rep->created, (size_t)rep->n_created + 1, sizeof *rep->created);
@@ -279,6 +285,7 @@ static void read_child(int fd, struct child_report *rep) {
     }
   }
   free(text);
+  return 0;
 }
 
 static void close_inherited_fds(void) {
@@ -336,7 +343,14 @@ static void run_namespace(struct plan *plan, char **command, enum ns_mode mode) 
       step = "fork", err = fork_errno;
       close(fds[0]);
     } else {
-      read_child(fds[0], &rep);
+      if (read_child(fds[0], &rep) != 0) {
+        /* Never a fallback: the command might be running already, and would run twice. */
+        int e = errno;
+        kill(pid, SIGKILL);
+        wait_for(pid);
+        errno = e;
+        fail_step("%s", "read(status pipe of the namespace child)");
+      }
       close(fds[0]);
       if (rep.ok) {
         /* The command runs. Keep only stderr; wait; then, once no descendant is left (a daemon the command
@@ -360,10 +374,11 @@ static void run_namespace(struct plan *plan, char **command, enum ns_mode mode) 
       child_pid = 0;
       for (int i = rep.n_created - 1; i >= 0; i--) remove_created(rep.created[i]);
       if (rep.refusal) die(EXIT_LOADER, "%s", rep.refusal);
-      if (status >= 0 && WIFSIGNALED(status) && signal_received) {
-        /* Stopped by a signal sent to us (or by the terminal) during set-up: end the same way, run nothing. */
+      if (signal_received) {
+        /* A signal sent to us (or by the terminal) during set-up: end the way it asked, run nothing. */
         restore_signals();
-        exit_like(status);
+        if (status >= 0 && WIFSIGNALED(status)) exit_like(status);
+        reraise(signal_received);
       }
       if (rep.fail_step) {
         step = rep.fail_step;

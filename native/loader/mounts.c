@@ -324,8 +324,9 @@ static void unescape_octal(char *s) {
   *o = '\0';
 }
 
-/* Every mount point (field 5 of /proc/self/mountinfo), each once. Their flags are read later, from the mount
- * each path leads to, so a mount hidden under another one cannot lend its flags to the one in sight. */
+/* Every mount point (field 5 of /proc/self/mountinfo). Only those beneath a target matter (and are then taken
+ * once each); their flags are read from the mount each path leads to, so a mount hidden under another one
+ * cannot lend its flags to the one in sight. */
 static void read_mountinfo(void) {
   int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
   if (fd < 0) setup_fail("mountinfo", errno);
@@ -344,9 +345,6 @@ static void read_mountinfo(void) {
     if (end) *end = '\0';
     unescape_octal(field);
     if (field[0] != '/') continue;
-    int seen = 0;
-    for (int i = 0; i < n_host_mounts && !seen; i++) seen = strcmp(host_mounts[i].path, field) == 0;
-    if (seen) continue;
     host_mounts = xrealloc(host_mounts, (size_t)n_host_mounts + 1, sizeof *host_mounts);
     host_mounts[n_host_mounts++] = (struct host_mount){.path = xstrdup(field)};
   }
@@ -466,6 +464,8 @@ static void phase_a(struct plan *plan) {
     }
     int region_ro, region_noexec;
     region_of(w->real, &region_ro, &region_noexec);
+    const struct target *known = find_target(full);
+    if (known && !known->created) refuse_changed(full); /* missing for one line, present for another */
     if (m->ro && !region_ro) {
       struct target *t = add_target(full, 1, m->noexec, missing[k].line);
       if (!t->created) {
@@ -500,12 +500,17 @@ static void phase_a(struct plan *plan) {
     t->host_ro = (sv.f_flag & ST_RDONLY) != 0;
     t->host_noexec = (sv.f_flag & ST_NOEXEC) != 0;
   }
+  int n_relevant = 0;
   for (int i = 0; i < n_host_mounts; i++) {
-    struct host_mount *h = &host_mounts[i];
-    int below_target = 0;
-    for (int k = 0; k < n_targets && !below_target; k++) below_target = !targets[k].created && path_below(h->path, targets[k].real);
-    if (below_target) h->known = host_flags(h->path, &h->ro, &h->noexec) == 0;
+    struct host_mount h = host_mounts[i];
+    int below_target = 0, seen = 0;
+    for (int k = 0; k < n_targets && !below_target; k++) below_target = !targets[k].created && path_below(h.path, targets[k].real);
+    for (int k = 0; k < n_relevant && below_target && !seen; k++) seen = strcmp(host_mounts[k].path, h.path) == 0;
+    if (!below_target || seen) continue;
+    h.known = host_flags(h.path, &h.ro, &h.noexec) == 0;
+    host_mounts[n_relevant++] = h;
   }
+  n_host_mounts = n_relevant;
 
   /* Pins: wherever the command could rename or replace a directory or link that leads to a target (its
    * parent is writable), a bind of the thing over itself makes it a mount point: EBUSY. */
