@@ -282,9 +282,10 @@ static void add_pin(const char *path, int link, dev_t dev, ino_t ino, int line) 
   add_line(&p->lines, &p->n_lines, line);
 }
 
-/* Records what a walk went through, for the pins decided once every target is known. */
+/* Records what a walk went through, for the pins decided once every target is known. Each walk is allocated
+ * on its own: pointers to it are kept while more walks are added. */
 struct pending_walk {
-  struct walk w;
+  struct walk *w;
   int line;
 };
 static struct pending_walk *walks;
@@ -292,8 +293,9 @@ static int n_walks;
 
 static struct walk *new_walk(int line) {
   walks = xrealloc(walks, (size_t)n_walks + 1, sizeof *walks);
-  walks[n_walks].line = line;
-  return &walks[n_walks++].w;
+  struct walk *w = xcalloc(1, sizeof *w);
+  walks[n_walks++] = (struct pending_walk){.w = w, .line = line};
+  return w;
 }
 
 static void not_applied(struct plan *plan, int line, const char *fmt, const char *arg) {
@@ -515,7 +517,7 @@ static void phase_a(struct plan *plan) {
   /* Pins: wherever the command could rename or replace a directory or link that leads to a target (its
    * parent is writable), a bind of the thing over itself makes it a mount point: EBUSY. */
   for (int k = 0; k < n_walks; k++) {
-    struct walk *w = &walks[k].w;
+    struct walk *w = walks[k].w;
     const struct mount_line *m = &plan->mounts[walks[k].line];
     if (!m->ro && !m->noexec) continue; /* a writable root has nothing to keep in place */
     for (int i = 0; i < w->n_links; i++)
@@ -582,7 +584,7 @@ static int clear_flags(const char *real, uint64_t bits) {
 static uint64_t set_above(const struct target *t) {
   uint64_t bits = (root_ro ? SBC_MOUNT_ATTR_RDONLY : 0) | (root_noexec ? SBC_MOUNT_ATTR_NOEXEC : 0);
   for (int i = 0; i < n_targets; i++)
-    if (&targets[i] != t && path_below(t->real, targets[i].real))
+    if (path_below(t->real, targets[i].real))
       bits |= (targets[i].ro ? SBC_MOUNT_ATTR_RDONLY : 0) | (targets[i].noexec ? SBC_MOUNT_ATTR_NOEXEC : 0);
   return bits;
 }
