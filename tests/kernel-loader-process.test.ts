@@ -176,6 +176,12 @@ describeLoader("sbc-loader modes and process structure", () => {
     expect(viaShell.stdout).toBe("status=137\n");
   });
 
+  it("a loader started with SIGCHLD ignored still reports the command's status", () => {
+    const w = workspace();
+    const ignoringChld = ["python3", "-c", "import os, signal, sys\nsignal.signal(signal.SIGCHLD, signal.SIG_IGN)\nos.execvp(sys.argv[1], sys.argv[1:])"];
+    expect(runLoader(wsPlan(w), ["sh", "-c", "exit 5"], { cwd: w, wrap: ignoringChld }).status).toBe(5);
+  });
+
   for (const [sig, trap] of [["SIGTERM", "TERM"], ["SIGINT", "INT"], ["SIGHUP", "HUP"], ["SIGUSR1", "USR1"]] as const) {
     it(`${sig} sent to the loader reaches the command`, async () => {
       const w = workspace();

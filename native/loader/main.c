@@ -153,6 +153,7 @@ static void drop_mount_enforced(struct plan *plan) {
 static const int FORWARDED[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGQUIT};
 enum { N_FORWARDED = sizeof FORWARDED / sizeof FORWARDED[0] };
 static struct sigaction original_actions[N_FORWARDED];
+static struct sigaction original_sigchld;
 static sigset_t original_mask;
 static volatile sig_atomic_t child_pid;
 static volatile sig_atomic_t signal_received;
@@ -172,6 +173,12 @@ static void install_forwarding(void) {
   /* Blocked until fork has returned: a handler that ran in the child before it resets them could signal the
    * wrong process. */
   sigprocmask(SIG_BLOCK, &block, &original_mask);
+  /* With SIGCHLD ignored (inherited from the caller) children are reaped by the kernel and waitpid cannot
+   * report the command's status: the parent needs the default while it waits. */
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigaction(SIGCHLD, &dfl, &original_sigchld);
   for (int i = 0; i < N_FORWARDED; i++) {
     sigaction(FORWARDED[i], NULL, &original_actions[i]);
     /* A signal the caller ignores (a background job's SIGINT) stays ignored, for the command too. */
@@ -187,6 +194,7 @@ static void install_forwarding(void) {
 
 static void restore_signals(void) {
   for (int i = 0; i < N_FORWARDED; i++) sigaction(FORWARDED[i], &original_actions[i], NULL);
+  sigaction(SIGCHLD, &original_sigchld, NULL);
   sigprocmask(SIG_SETMASK, &original_mask, NULL);
 }
 
@@ -214,10 +222,12 @@ static void reraise(int sig) {
   exit(128 + sig);
 }
 
+/* The child's wait status. A wait that fails says nothing about how the command ended: that is a failure of
+ * the loader (125), never a success. */
 static int wait_for(pid_t pid) {
   int status;
   while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return -1;
+    if (errno != EINTR) fail_step("waitpid(%d)", (int)pid);
   return status;
 }
 
@@ -368,7 +378,7 @@ static void run_namespace(struct plan *plan, char **command, enum ns_mode mode) 
         }
         if (!left)
           for (int i = rep.n_created - 1; i >= 0; i--) remove_created(rep.created[i]);
-        exit_like(status < 0 ? 0 : status);
+        exit_like(status);
       }
       int status = wait_for(pid);
       child_pid = 0;
@@ -377,7 +387,7 @@ static void run_namespace(struct plan *plan, char **command, enum ns_mode mode) 
       if (signal_received) {
         /* A signal sent to us (or by the terminal) during set-up: end the way it asked, run nothing. */
         restore_signals();
-        if (status >= 0 && WIFSIGNALED(status)) exit_like(status);
+        if (WIFSIGNALED(status)) exit_like(status);
         reraise(signal_received);
       }
       if (rep.fail_step) {
@@ -385,8 +395,8 @@ static void run_namespace(struct plan *plan, char **command, enum ns_mode mode) 
         err = rep.fail_errno;
       } else {
         step = "child";
-        if (status >= 0 && WIFSIGNALED(status)) child_death = xstrdup(signal_name(WTERMSIG(status)));
-        else child_death = xasprintf("status %d", status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        if (WIFSIGNALED(status)) child_death = xstrdup(signal_name(WTERMSIG(status)));
+        else child_death = xasprintf("status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
       }
     }
     restore_signals();
