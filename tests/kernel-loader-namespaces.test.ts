@@ -4,12 +4,12 @@
 // Workspaces live under /var/tmp, owned by the user who runs the loader (root without capabilities cannot
 // write into a directory it does not own).
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { ACCESS_FS } from "../targets/landlock/abi.js";
-import { NOBODY, describeLoader, encodePath, planText, runLoader, type LoaderOptions, type PlanSpec } from "./support/loader.js";
+import { NOBODY, describeLoader, encodePath, loaderArgv, planText, runLoader, type LoaderOptions, type LoaderRun, type PlanSpec } from "./support/loader.js";
 
 const FS = ACCESS_FS;
 const READ_EXEC = FS.execute | FS.read_file | FS.read_dir;
@@ -225,6 +225,35 @@ describeLoader("sbc-loader namespace mode (the mount layer)", () => {
     });
   }
 
+  it("a run that made a directory leaves it while another run relies on it (no rmdir under a concurrent run's mount)", async () => {
+    const w = workspace("nobody");
+    const plan = nsPlan(w, [[`${w}/.agents`, "ro", "exec"]], ["!.agents"]);
+    // A makes .agents and ends after 1 s; B starts meanwhile (it finds .agents there) and writes into it after A has ended.
+    const a = runLoaderAsync(plan, ["sh", "-c", "sleep 1"], { cwd: w, asNobody: true });
+    await sleep(400);
+    const b = runLoaderAsync(plan, ["sh", "-c", "sleep 1.5; mkdir -p .agents/evil 2>/dev/null; echo b=$?"], { cwd: w, asNobody: true });
+    expect((await a).status).toBe(0);
+    expect((await b).stdout).toBe("b=1\n");
+    expect(existsSync(join(w, ".agents", "evil"))).toBe(false);
+    // A could not remove it while B held it: an empty directory is left, and later runs cover it as existing.
+    expect(existsSync(join(w, ".agents"))).toBe(true);
+  });
+
+  it("a run whose background process outlives it marks the directories it relied on, so their maker keeps them", async () => {
+    const w = workspace("nobody");
+    const plan = nsPlan(w, [[`${w}/.agents`, "ro", "exec"]], ["!.agents"]);
+    const a = runLoaderAsync(plan, ["sh", "-c", "sleep 1.2"], { cwd: w, asNobody: true });
+    await sleep(400);
+    // B's command returns at once; its background process writes after A has ended.
+    const b = runLoader(plan, ["sh", "-c", "(sleep 1.5; mkdir .agents/evil 2>/dev/null; echo $? > late.txt) >/dev/null 2>&1 &"], { cwd: w, asNobody: true });
+    expect(b.status).toBe(0);
+    expect(existsSync(join(w, ".agents", ".sbc-in-use"))).toBe(true);
+    expect((await a).status).toBe(0);
+    await sleep(1600);
+    expect(readFileSync(join(w, "late.txt"), "utf8")).toBe("1\n");
+    expect(existsSync(join(w, ".agents", "evil"))).toBe(false);
+  });
+
   it("a dangling protected symlink is refused with 125 and nothing runs, in both modes", () => {
     const w = workspace("root");
     symlinkSync("meta/repo.git", join(w, ".git"));
@@ -304,3 +333,20 @@ describeLoader("sbc-loader namespace mode (the mount layer)", () => {
     expect(encodePath(w)).toBe(w);
   });
 });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** runLoader without blocking the test: the plan on fd 3, stdout and stderr collected. */
+function runLoaderAsync(plan: string, argv: readonly string[], options: LoaderOptions): Promise<LoaderRun> {
+  const full = loaderArgv(argv, options);
+  return new Promise((resolve, reject) => {
+    const child = spawn(full[0]!, full.slice(1), { cwd: options.cwd, stdio: ["ignore", "pipe", "pipe", "pipe"] });
+    (child.stdio[3] as NodeJS.WritableStream).end(plan);
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
+}

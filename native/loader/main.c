@@ -17,6 +17,7 @@
 
 #include "loader.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -231,8 +233,77 @@ static int wait_for(pid_t pid) {
   return status;
 }
 
-/* Removes one directory the child created, if it is still an empty directory: rmdir only, through the real
- * path without following a link the command may have put on the way. */
+/* ---- directories made for missing names, and runs that share them ----
+ *
+ * A directory made for a missing protected name is removed by the run that made it, once nothing of that run
+ * is left. Another run in the same place may meanwhile have found it existing and bound it read-only in its
+ * own namespace; an rmdir on the host detaches that mount there, and the name would be free to create inside
+ * that run. So every run share-locks (flock) each empty directory at a protected path before its child looks
+ * at the paths, and holds the lock until it ends; the maker removes a directory only under an exclusive lock
+ * it gets at once. A run that ends while a process it started still runs leaves a marker file in those
+ * directories: a directory with something in it is never removed. */
+
+#define IN_USE_MARKER ".sbc-in-use"
+
+struct held_locks {
+  int *fds;
+  int n;
+};
+
+static int dir_is_empty(int fd) {
+  int dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dup_fd < 0) return 0;
+  DIR *d = fdopendir(dup_fd);
+  if (!d) {
+    close(dup_fd);
+    return 0;
+  }
+  int empty = 1;
+  for (struct dirent *e; empty && (e = readdir(d)) != NULL;)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) empty = 0;
+  closedir(d);
+  return empty;
+}
+
+static void lock_shared_dirs(const struct plan *plan, struct held_locks *locks) {
+  memset(locks, 0, sizeof *locks);
+  for (size_t i = 1; i < plan->n_mounts; i++) {
+    if (!plan->mounts[i].ro) continue;
+    int fd = open(plan->mounts[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (!dir_is_empty(fd)) {
+      close(fd);
+      continue;
+    }
+    /* A maker holds its exclusive lock only for one rmdir; one held for long is not a maker's, and is waited
+     * for no more than a moment. */
+    int locked = 0;
+    for (int tries = 0; tries < 200 && !locked; tries++) {
+      if (flock(fd, LOCK_SH | LOCK_NB) == 0) locked = 1;
+      else if (errno == EWOULDBLOCK || errno == EINTR) usleep(1000);
+      else break;
+    }
+    if (!locked) {
+      say("cannot lock %s: %s", enc(plan->mounts[i].path), strerror(errno));
+      close(fd);
+      continue;
+    }
+    locks->fds = xrealloc(locks->fds, (size_t)locks->n + 1, sizeof *locks->fds);
+    locks->fds[locks->n++] = fd;
+  }
+}
+
+/* The run ends while a process it started still runs: directories it relied on must outlive it. */
+static void mark_in_use(const struct held_locks *locks) {
+  for (int i = 0; i < locks->n; i++) {
+    if (!dir_is_empty(locks->fds[i])) continue;
+    int fd = openat(locks->fds[i], IN_USE_MARKER, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+    if (fd >= 0) close(fd);
+  }
+}
+
+/* Removes one directory the child made, if it is still an empty directory that no other run holds: rmdir
+ * only, through the real parent directory opened without following a link the command may have put there. */
 static void remove_created(const char *path) {
   char *parent = xstrdup(path);
   char *slash = strrchr(parent, '/');
@@ -242,10 +313,10 @@ static void remove_created(const char *path) {
   }
   *slash = '\0';
   int pfd = open_real(parent, O_PATH | O_DIRECTORY);
-  if (pfd >= 0) {
-    (void)unlinkat(pfd, slash + 1, AT_REMOVEDIR);
-    close(pfd);
-  }
+  int dfd = pfd < 0 ? -1 : openat(pfd, slash + 1, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd >= 0 && flock(dfd, LOCK_EX | LOCK_NB) == 0) (void)unlinkat(pfd, slash + 1, AT_REMOVEDIR);
+  if (dfd >= 0) close(dfd);
+  if (pfd >= 0) close(pfd);
   free(parent);
 }
 
@@ -298,13 +369,25 @@ static int read_child(int fd, struct child_report *rep) {
   return 0;
 }
 
-static void close_inherited_fds(void) {
+static int int_order(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+/* Closes stdin, stdout and every fd from 3 up, except the held locks. */
+static void close_inherited_fds(const struct held_locks *locks) {
   close(0);
   close(1);
-  if (syscall(__NR_close_range, 3u, ~0u, 0u) == 0) return;
+  int *keep = xcalloc((size_t)locks->n + 1, sizeof *keep);
+  memcpy(keep, locks->fds, (size_t)locks->n * sizeof *keep);
+  qsort(keep, (size_t)locks->n, sizeof *keep, int_order);
   struct rlimit rl;
   long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 65536 ? (long)rl.rlim_cur : 65536;
-  for (long fd = 3; fd < max; fd++) close((int)fd);
+  unsigned from = 3;
+  for (int i = 0; i <= locks->n; i++) {
+    unsigned to = i < locks->n ? (unsigned)keep[i] : ~0u; /* close [from, to) */
+    if (to > from && syscall(__NR_close_range, from, to == ~0u ? ~0u : to - 1, 0u) != 0)
+      for (long fd = from; fd < (to == ~0u ? max : (long)to); fd++) close((int)fd);
+    if (i < locks->n) from = (unsigned)keep[i] + 1;
+  }
+  free(keep);
 }
 
 /* The child: everything happens here, then exec. */
@@ -337,7 +420,9 @@ static void run_namespace(struct plan *plan, char **command, enum ns_mode mode) 
   struct child_report rep;
   memset(&rep, 0, sizeof rep);
   char *child_death = NULL;
+  struct held_locks locks = {0};
   if (!step) {
+    lock_shared_dirs(plan, &locks);
     install_forwarding();
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -365,7 +450,7 @@ static void run_namespace(struct plan *plan, char **command, enum ns_mode mode) 
       if (rep.ok) {
         /* The command runs. Keep only stderr; wait; then, once no descendant is left (a daemon the command
          * started still uses the namespace), remove what the child created. */
-        close_inherited_fds();
+        close_inherited_fds(&locks);
         int status = wait_for(pid);
         int left = 0;
         for (;;) {
@@ -378,6 +463,8 @@ static void run_namespace(struct plan *plan, char **command, enum ns_mode mode) 
         }
         if (!left)
           for (int i = rep.n_created - 1; i >= 0; i--) remove_created(rep.created[i]);
+        else
+          mark_in_use(&locks);
         exit_like(status);
       }
       int status = wait_for(pid);
@@ -401,6 +488,7 @@ static void run_namespace(struct plan *plan, char **command, enum ns_mode mode) 
     }
     restore_signals();
   }
+  for (int i = 0; i < locks.n; i++) close(locks.fds[i]); /* Landlock alone relies on no mount */
   prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
   free(cwd);
 
