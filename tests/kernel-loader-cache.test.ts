@@ -9,7 +9,7 @@ import { chmodSync, linkSync, mkdirSync, mkdtempSync, readFileSync, realpathSync
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { ACCESS_FS } from "../targets/landlock/abi.js";
-import { NOBODY, describeLoader, encodePath, loaderPath, planText, probeLoader, runLoader, SETPRIV_NOBODY } from "./support/loader.js";
+import { NOBODY, describeLoaderAsRoot, encodePath, loaderPath, planText, probeLoader, runLoader, SETPRIV_NOBODY } from "./support/loader.js";
 
 const READ_EXEC = ACCESS_FS.execute | ACCESS_FS.read_file | ACCESS_FS.read_dir;
 
@@ -69,7 +69,7 @@ function setup(): { e: Env; cache: string; input: string; key: string; file: str
 const cached = (s: ReturnType<typeof setup>, check: boolean, asNobody = false) =>
   loader([...(check ? ["--check"] : []), "--cache-dir", s.cache, "--cache-input", s.input, "--cached", ...(check ? [] : ["--", "sh", "-c", "echo ran"])], s.e, asNobody);
 
-describeLoader("sbc-loader plan cache, dep lines, SHA-256 and --probe", () => {
+describeLoaderAsRoot("sbc-loader plan cache, dep lines, SHA-256 and --probe", () => {
   it("--cache-key prints the key and the built-in values; the key is SHA-256 of the documented text", () => {
     const e = { cwd: dir("sbc-cache-ws-"), home: dir("sbc-cache-home-"), tmp: dir("sbc-cache-tmp-") };
     const odd = join(e.cwd, "a b");

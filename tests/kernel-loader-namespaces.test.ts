@@ -9,7 +9,7 @@ import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync,
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { ACCESS_FS } from "../targets/landlock/abi.js";
-import { NOBODY, describeLoader, encodePath, loaderArgv, planText, runLoader, type LoaderOptions, type LoaderRun, type PlanSpec } from "./support/loader.js";
+import { NOBODY, describeLoaderAsRoot, encodePath, loaderArgv, planText, runLoader, type LoaderOptions, type LoaderRun, type PlanSpec } from "./support/loader.js";
 
 const FS = ACCESS_FS;
 const READ_EXEC = FS.execute | FS.read_file | FS.read_dir;
@@ -69,7 +69,7 @@ function tryAll(calls: Readonly<Record<string, string>>): string[] {
 const lines = (r: { stdout: string }) => r.stdout.trim().split("\n");
 const as = (who: User, cwd: string, more: LoaderOptions = {}): LoaderOptions => ({ cwd, asNobody: who === "nobody", ...more });
 
-describeLoader("sbc-loader namespace mode (the mount layer)", () => {
+describeLoaderAsRoot("sbc-loader namespace mode (the mount layer)", () => {
   for (const who of USERS) {
     it(`a writable root is granted whole, while .git is read-only and cannot be removed or renamed (${who})`, () => {
       const w = workspace(who, [".git", "src"], { "old.txt": "old\n" });

@@ -25,7 +25,7 @@ import {
   encode,
   insn,
 } from "../targets/seccomp/bpf.js";
-import { NOBODY, NO_USERNS_WRAPPER, describeLoader, encodePath, loaderPath, planText, probeLoader, runLoader, SETPRIV_NOBODY } from "./support/loader.js";
+import { NOBODY, NO_USERNS_WRAPPER, describeLoaderAsRoot, encodePath, loaderPath, planText, probeLoader, runLoader, SETPRIV_NOBODY } from "./support/loader.js";
 
 const READ_EXEC = ACCESS_FS.execute | ACCESS_FS.read_file | ACCESS_FS.read_dir;
 const WRITE = 0x7ff2;
@@ -90,7 +90,7 @@ function underFilter(action: number, plan: string, argv: readonly string[], inne
 
 const FALLBACK_DEFAULT = "running with Landlock alone: the mount layer's protections are missing";
 
-describeLoader("sbc-loader modes and process structure", () => {
+describeLoaderAsRoot("sbc-loader modes and process structure", () => {
   it("a plan with mount lines runs in a new mount namespace; `never`, or a plan without mount lines, stays in the caller's", () => {
     const w = workspace();
     const own = readlinkSync("/proc/self/ns/mnt");

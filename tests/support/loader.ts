@@ -255,3 +255,45 @@ export function describeLoader(name: string, fn: () => void): void {
     describe.skip(name, fn);
   }
 }
+
+type RootSupport = { ok: true } | { ok: false; reason: string };
+let rootSupport: RootSupport | undefined;
+
+/** Whether the tests that switch users and namespaces can run: root, setpriv and python3, and namespaces for both. */
+function checkRootSupport(): RootSupport {
+  if (process.getuid?.() !== 0) return { ok: false, reason: "these loader tests run as root (they switch to uid 65534 and make mount namespaces)" };
+  for (const tool of ["setpriv", "python3", "unshare"]) {
+    if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) return { ok: false, reason: `\`${tool}\` is not installed` };
+  }
+  try {
+    const admin = probeLoader().namespaces;
+    const user = probeLoader({ asNobody: true }).namespaces;
+    if (admin !== "admin" || user !== "user") return { ok: false, reason: `mount namespaces are not available here (root: ${admin}, uid ${NOBODY}: ${user})` };
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message };
+  }
+  return { ok: true };
+}
+
+/**
+ * describeLoader for tests that need root (to run the loader as uid 65534, chown, or wrap it in namespaces) and
+ * working mount namespaces for root and for 65534: skipped with a printed reason elsewhere, a failure instead
+ * under SBC_REQUIRE_KERNEL=1.
+ */
+export function describeLoaderAsRoot(name: string, fn: () => void): void {
+  const s = loaderSupport();
+  if (!s.ok) return describeLoader(name, fn);
+  rootSupport ??= checkRootSupport();
+  const r = rootSupport;
+  if (r.ok) return describeLoader(name, fn);
+  if (process.env.SBC_REQUIRE_KERNEL === "1") {
+    describe(name, () =>
+      it("can switch users and make namespaces", () => {
+        throw new Error(`SBC_REQUIRE_KERNEL=1 but these loader tests cannot run: ${r.reason}`);
+      }),
+    );
+  } else {
+    console.warn(`loader tests skipped: ${r.reason} (set SBC_REQUIRE_KERNEL=1 to make this a failure)`);
+    describe.skip(name, fn);
+  }
+}
