@@ -219,9 +219,12 @@ describeLoaderAsRoot("sbc-loader namespace mode (the mount layer)", () => {
       const w = workspace(who, ["ro", "rw"]);
       // A throwaway mount namespace (as root) where w/ro is a read-only bind: the loader runs inside it.
       const wrap = ["unshare", "--mount", "--propagation", "private", "sh", "-c", `mount --bind ${w}/ro ${w}/ro && mount -o remount,bind,ro ${w}/ro && exec "$@"`, "sh"];
-      const r = runLoader(nsPlan(w), tryAll({ ro: `open("ro/x", "w")`, rw: `open("rw/x", "w").write("x")`, top: `open("t", "w").write("t")` }), as(who, w, { wrap, report: true }));
+      const r = runLoader(nsPlan(w), tryAll({ ro: `open("ro/x", "w")`, rw: `open("rw/x", "w").write("x")`, top: `open("t", "w").write("t")` }), as(who, w, { wrap }));
       expect(lines(r)).toEqual(["ro=EROFS", "rw=ok", "top=ok"]);
-      expect(r.stderr).toContain(`host read-only ${w}/ro stays read-only\n`);
+      // And a writable root that is itself read-only on the host stays so, and says so.
+      const whole = runLoader(nsPlan(`${w}/ro`), tryAll({ top: `open("x", "w")` }), as(who, `${w}/ro`, { wrap, report: true }));
+      expect(lines(whole)).toEqual(["top=EROFS"]);
+      expect(whole.stderr).toContain(`host read-only ${w}/ro stays read-only\n`);
     });
   }
 

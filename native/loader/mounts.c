@@ -3,11 +3,13 @@
  *
  * Phase A resolves each line's path component by component (resolve.c) into targets (real paths), the places
  * to pin (symlinks and directories on the way that the command could otherwise rename or replace) and the
- * names to create; nothing changes yet. Phase B makes every mount read-only (or noexec) at once, then clones
- * each target over itself with its attributes, deepest last, creates and covers missing protected names, and
- * pins. A line is applied in full when all of that worked; Landlock then trusts it for the `!` entries.
+ * names to create; nothing changes yet. Phase B clones every target first, while every mount still has the
+ * host's flags, then makes every mount read-only (or noexec) at once, attaches the clones over their targets,
+ * shallowest first, with their attributes set, creates and covers missing protected names, and pins. A line
+ * is applied in full when all of that worked; Landlock then trusts it for the `!` entries.
  *
- * The host's flags are never cleared: a mount read-only (or noexec) on the host stays so. */
+ * No flag is ever cleared: a writable target is a clone taken before everything was made read-only, so it and
+ * every mount beneath it keep exactly the host's flags (read-only or noexec on the host stays so). */
 
 #include "loader.h"
 
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -182,7 +185,7 @@ struct target {
   int n_missing;
   dev_t dev;         /* existing: what phase A saw (created: the base) */
   ino_t ino;
-  int host_ro, host_noexec; /* the flags of the mount the path is on, before step 1 */
+  int tree;         /* existing: its clone, taken before step 1 (-1 until then) */
   int depth, order;
   int *lines;
   int n_lines;
@@ -197,18 +200,10 @@ struct pin {
   int n_lines;
 };
 
-struct host_mount {
-  char *path;
-  int known; /* the flags could be read (else nothing is cleared on it) */
-  int ro, noexec;
-};
-
 static struct target *targets;
 static int n_targets;
 static struct pin *pins;
 static int n_pins;
-static struct host_mount *host_mounts;
-static int n_host_mounts;
 static int root_ro, root_noexec;
 
 static void add_line(int **lines, int *n, int line) {
@@ -240,6 +235,7 @@ static struct target *add_target(const char *real, int ro, int noexec, int line)
     t = &targets[n_targets];
     memset(t, 0, sizeof *t);
     t->real = xstrdup(real);
+    t->tree = -1;
     t->depth = path_depth(real);
     t->order = n_targets++;
   }
@@ -312,60 +308,6 @@ static void refuse_changed(const char *real) {
   die(EXIT_LOADER, "%s changed while sbc set up the mount namespace; run the command again", enc(real));
 }
 
-/* Decodes the octal escapes of /proc/self/mountinfo (`\040` for a space) in place. */
-static void unescape_octal(char *s) {
-  char *o = s;
-  for (char *p = s; *p; p++) {
-    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
-      *o++ = (char)((p[1] - '0') << 6 | (p[2] - '0') << 3 | (p[3] - '0'));
-      p += 3;
-    } else {
-      *o++ = *p;
-    }
-  }
-  *o = '\0';
-}
-
-/* Every mount point (field 5 of /proc/self/mountinfo). Only those beneath a target matter (and are then taken
- * once each); their flags are read from the mount each path leads to, so a mount hidden under another one
- * cannot lend its flags to the one in sight. */
-static void read_mountinfo(void) {
-  int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) setup_fail("mountinfo", errno);
-  char *text;
-  size_t size;
-  if (read_all(fd, 64u << 20, &text, &size) != 0) setup_fail("mountinfo", errno);
-  close(fd);
-  for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-    char *field = line;
-    for (int i = 0; i < 4 && field; i++) {
-      field = strchr(field, ' ');
-      if (field) field++;
-    }
-    if (!field) continue;
-    char *end = strchr(field, ' ');
-    if (end) *end = '\0';
-    unescape_octal(field);
-    if (field[0] != '/') continue;
-    host_mounts = xrealloc(host_mounts, (size_t)n_host_mounts + 1, sizeof *host_mounts);
-    host_mounts[n_host_mounts++] = (struct host_mount){.path = xstrdup(field)};
-  }
-  free(text);
-}
-
-/* The flags of the mount a path is on, as the host set them (read before step 1). */
-static int host_flags(const char *real, int *ro, int *noexec) {
-  int fd = open_real(real, O_PATH | O_NOFOLLOW);
-  if (fd < 0) return -1;
-  struct statvfs sv;
-  int r = fstatvfs(fd, &sv);
-  close(fd);
-  if (r != 0) return -1;
-  *ro = (sv.f_flag & ST_RDONLY) != 0;
-  *noexec = (sv.f_flag & ST_NOEXEC) != 0;
-  return 0;
-}
-
 /* Resolves one line (plan order) into targets, or a missing record, a refusal or "not applied". */
 static void resolve_line(struct plan *plan, int i, struct walk **missing_walk) {
   struct mount_line *m = &plan->mounts[i];
@@ -430,7 +372,6 @@ static int missing_by_depth(const void *a, const void *b) {
 }
 
 static void phase_a(struct plan *plan) {
-  read_mountinfo();
   root_ro = plan->mounts[0].ro;
   root_noexec = plan->mounts[0].noexec;
   for (size_t i = 0; i < plan->n_mounts; i++) plan->mounts[i].applied = 1;
@@ -489,31 +430,6 @@ static void phase_a(struct plan *plan) {
   }
   free(missing);
 
-  /* The host's flags, before step 1 makes every mount read-only. */
-  for (int i = 0; i < n_targets; i++) {
-    struct target *t = &targets[i];
-    if (t->created) continue;
-    int fd = open_real(t->real, O_PATH | O_NOFOLLOW);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || st.st_dev != t->dev || st.st_ino != t->ino) refuse_changed(t->real);
-    struct statvfs sv;
-    if (fstatvfs(fd, &sv) != 0) setup_fail("fstatvfs", errno);
-    close(fd);
-    t->host_ro = (sv.f_flag & ST_RDONLY) != 0;
-    t->host_noexec = (sv.f_flag & ST_NOEXEC) != 0;
-  }
-  int n_relevant = 0;
-  for (int i = 0; i < n_host_mounts; i++) {
-    struct host_mount h = host_mounts[i];
-    int below_target = 0, seen = 0;
-    for (int k = 0; k < n_targets && !below_target; k++) below_target = !targets[k].created && path_below(h.path, targets[k].real);
-    for (int k = 0; k < n_relevant && below_target && !seen; k++) seen = strcmp(host_mounts[k].path, h.path) == 0;
-    if (!below_target || seen) continue;
-    h.known = host_flags(h.path, &h.ro, &h.noexec) == 0;
-    host_mounts[n_relevant++] = h;
-  }
-  n_host_mounts = n_relevant;
-
   /* Pins: wherever the command could rename or replace a directory or link that leads to a target (its
    * parent is writable), a bind of the thing over itself makes it a mount point: EBUSY. */
   for (int k = 0; k < n_walks; k++) {
@@ -569,59 +485,37 @@ static void phase_a(struct plan *plan) {
 
 /* ---- phase B: apply ---- */
 
-/* Clears `bits` on the mount at `real` (a mount root) where the host did not have them. */
-static int clear_flags(const char *real, uint64_t bits) {
-  int fd = open_real(real, O_PATH | O_NOFOLLOW);
-  if (fd < 0) return -1;
-  int r = sys_mount_setattr(fd, "", AT_EMPTY_PATH, 0, bits);
-  int e = errno;
-  close(fd);
-  errno = e;
-  return r;
-}
-
-/* The attributes step 1 or a shallower target set above `t`: only those may need clearing. */
-static uint64_t set_above(const struct target *t) {
-  uint64_t bits = (root_ro ? SBC_MOUNT_ATTR_RDONLY : 0) | (root_noexec ? SBC_MOUNT_ATTR_NOEXEC : 0);
-  for (int i = 0; i < n_targets; i++)
-    if (path_below(t->real, targets[i].real))
-      bits |= (targets[i].ro ? SBC_MOUNT_ATTR_RDONLY : 0) | (targets[i].noexec ? SBC_MOUNT_ATTR_NOEXEC : 0);
-  return bits;
-}
-
-static void mount_existing(struct plan *plan, struct target *t) {
+/* Opens a target's real path and checks it is what phase A saw. */
+static int open_target(const struct target *t) {
   int fd = open_real(t->real, O_PATH | O_NOFOLLOW);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0 || st.st_dev != t->dev || st.st_ino != t->ino) refuse_changed(t->real);
-  int tree = sys_open_tree(fd, "", SBC_OPEN_TREE_CLONE | SBC_OPEN_TREE_CLOEXEC | SBC_AT_RECURSIVE | AT_EMPTY_PATH);
-  if (tree < 0) setup_fail("open_tree", errno);
-  uint64_t set = (t->ro ? SBC_MOUNT_ATTR_RDONLY : 0) | (t->noexec ? SBC_MOUNT_ATTR_NOEXEC : 0);
-  if (set && sys_mount_setattr(tree, "", AT_EMPTY_PATH | SBC_AT_RECURSIVE, set, 0) != 0) setup_fail("mount_setattr", errno);
-  if (sys_move_mount(tree, "", fd, "", SBC_MOVE_MOUNT_F_EMPTY_PATH | SBC_MOVE_MOUNT_T_EMPTY_PATH) != 0)
-    setup_fail("move_mount", errno);
-  close(tree);
-  close(fd);
+  return fd;
+}
 
-  /* Clearing works only once attached, one mount at a time, and never where the host had the flag. */
-  uint64_t clear = set_above(t) & ((t->ro ? 0 : SBC_MOUNT_ATTR_RDONLY) | (t->noexec ? 0 : SBC_MOUNT_ATTR_NOEXEC));
-  if (clear) {
-    uint64_t bits = clear & ~((t->host_ro ? SBC_MOUNT_ATTR_RDONLY : 0) | (t->host_noexec ? SBC_MOUNT_ATTR_NOEXEC : 0));
-    if (bits && clear_flags(t->real, bits) != 0) setup_fail("mount_setattr", errno);
-    if ((clear & SBC_MOUNT_ATTR_RDONLY) && t->host_ro) say("host read-only %s stays read-only", enc(t->real));
-    if ((clear & SBC_MOUNT_ATTR_NOEXEC) && t->host_noexec) say("host noexec %s stays noexec", enc(t->real));
-    for (int i = 0; i < n_host_mounts; i++) {
-      const struct host_mount *h = &host_mounts[i];
-      if (!path_below(h->path, t->real)) continue;
-      if (!h->known) {
-        say("host mount %s: flags unknown, left as set", enc(h->path));
-        continue;
-      }
-      uint64_t sub = clear & ~((h->ro ? SBC_MOUNT_ATTR_RDONLY : 0) | (h->noexec ? SBC_MOUNT_ATTR_NOEXEC : 0));
-      if ((clear & SBC_MOUNT_ATTR_RDONLY) && h->ro) say("host read-only %s stays read-only", enc(h->path));
-      if (sub && clear_flags(h->path, sub) != 0) say("host mount %s stays as set: %s", enc(h->path), strerror(errno));
-    }
+/* Before step 1: a clone of the target's tree, which keeps the host's flags on every mount in it, with the
+ * target's own attributes set (setting works on a detached tree; nothing is ever cleared). */
+static void clone_target(struct target *t) {
+  int fd = open_target(t);
+  if (!t->ro && report) {
+    struct statvfs sv;
+    if (fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_RDONLY)) say("host read-only %s stays read-only", enc(t->real));
   }
-  (void)plan;
+  t->tree = sys_open_tree(fd, "", SBC_OPEN_TREE_CLONE | SBC_OPEN_TREE_CLOEXEC | SBC_AT_RECURSIVE | AT_EMPTY_PATH);
+  if (t->tree < 0) setup_fail("open_tree", errno);
+  uint64_t set = (t->ro ? SBC_MOUNT_ATTR_RDONLY : 0) | (t->noexec ? SBC_MOUNT_ATTR_NOEXEC : 0);
+  if (set && sys_mount_setattr(t->tree, "", AT_EMPTY_PATH | SBC_AT_RECURSIVE, set, 0) != 0) setup_fail("mount_setattr", errno);
+  close(fd);
+}
+
+/* After step 1 and every shallower target: the clone goes over whatever the path leads to now. */
+static void attach_target(struct target *t) {
+  int fd = open_target(t);
+  if (sys_move_mount(t->tree, "", fd, "", SBC_MOVE_MOUNT_F_EMPTY_PATH | SBC_MOVE_MOUNT_T_EMPTY_PATH) != 0)
+    setup_fail("move_mount", errno);
+  close(t->tree);
+  t->tree = -1;
+  close(fd);
   say("mounted %s %s %s", t->ro ? "ro" : "rw", t->noexec ? "noexec" : "exec", enc(t->real));
 }
 
@@ -689,18 +583,31 @@ static void make_pin(struct plan *plan, const struct pin *p) {
 }
 
 static void phase_b(struct plan *plan) {
+  struct target *sorted = xcalloc((size_t)n_targets, sizeof *sorted);
+  memcpy(sorted, targets, (size_t)n_targets * sizeof *sorted);
+  qsort(sorted, (size_t)n_targets, sizeof *sorted, by_depth);
+
+  /* One clone fd per existing target is open at once: make room for them (given back before the exec). */
+  struct rlimit old, more;
+  int raised = 0;
+  if (getrlimit(RLIMIT_NOFILE, &old) == 0 && old.rlim_cur != RLIM_INFINITY && (rlim_t)n_targets + 64 > old.rlim_cur) {
+    more = old;
+    more.rlim_cur = old.rlim_max == RLIM_INFINITY || (rlim_t)n_targets + 64 < old.rlim_max ? (rlim_t)n_targets + 64 : old.rlim_max;
+    raised = setrlimit(RLIMIT_NOFILE, &more) == 0;
+  }
+  for (int i = 0; i < n_targets; i++)
+    if (!sorted[i].created) clone_target(&sorted[i]);
+
   uint64_t root = (root_ro ? SBC_MOUNT_ATTR_RDONLY : 0) | (root_noexec ? SBC_MOUNT_ATTR_NOEXEC : 0);
   if (root && sys_mount_setattr(AT_FDCWD, "/", SBC_AT_RECURSIVE, root, 0) != 0) setup_fail("mount_setattr", errno);
   say("mounted %s %s /", root_ro ? "ro" : "rw", root_noexec ? "noexec" : "exec");
 
-  struct target *sorted = xcalloc((size_t)n_targets, sizeof *sorted);
-  memcpy(sorted, targets, (size_t)n_targets * sizeof *sorted);
-  qsort(sorted, (size_t)n_targets, sizeof *sorted, by_depth);
   for (int i = 0; i < n_targets; i++) {
     if (sorted[i].created) mount_created(plan, &sorted[i]);
-    else mount_existing(plan, &sorted[i]);
+    else attach_target(&sorted[i]);
   }
   free(sorted);
+  if (raised && setrlimit(RLIMIT_NOFILE, &old) != 0) setup_fail("setrlimit", errno);
   for (int i = 0; i < n_pins; i++) make_pin(plan, &pins[i]);
 }
 
