@@ -189,7 +189,7 @@ static void carve_target(struct grant *grants, size_t n, const char *t, uint64_t
       uint64_t bits = g->parts[k].mask & m;
       if (!bits) continue;
       char **except = xcalloc((size_t)g->parts[k].n_except + 1, sizeof *except);
-      memcpy(except, g->parts[k].except, (size_t)g->parts[k].n_except * sizeof *except);
+      if (g->parts[k].n_except) memcpy(except, g->parts[k].except, (size_t)g->parts[k].n_except * sizeof *except);
       except[g->parts[k].n_except] = xstrdup(rel);
       g->parts[k].mask &= ~bits;
       add_part(g, bits, except, g->parts[k].n_except + 1);

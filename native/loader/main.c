@@ -376,8 +376,10 @@ static void close_inherited_fds(const struct held_locks *locks) {
   close(0);
   close(1);
   int *keep = xcalloc((size_t)locks->n + 1, sizeof *keep);
-  memcpy(keep, locks->fds, (size_t)locks->n * sizeof *keep);
-  qsort(keep, (size_t)locks->n, sizeof *keep, int_order);
+  if (locks->n) {
+    memcpy(keep, locks->fds, (size_t)locks->n * sizeof *keep);
+    qsort(keep, (size_t)locks->n, sizeof *keep, int_order);
+  }
   struct rlimit rl;
   long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 65536 ? (long)rl.rlim_cur : 65536;
   unsigned from = 3;

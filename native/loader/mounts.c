@@ -584,8 +584,10 @@ static void make_pin(struct plan *plan, const struct pin *p) {
 
 static void phase_b(struct plan *plan) {
   struct target *sorted = xcalloc((size_t)n_targets, sizeof *sorted);
-  memcpy(sorted, targets, (size_t)n_targets * sizeof *sorted);
-  qsort(sorted, (size_t)n_targets, sizeof *sorted, by_depth);
+  if (n_targets) {
+    memcpy(sorted, targets, (size_t)n_targets * sizeof *sorted);
+    qsort(sorted, (size_t)n_targets, sizeof *sorted, by_depth);
+  }
 
   /* One clone fd per existing target is open at once: make room for them (given back before the exec). */
   struct rlimit old, more;
