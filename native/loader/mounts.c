@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,9 +83,15 @@ void setup_fail(const char *step, int err) {
   fail_step("%s", step);
 }
 
-static void tell_parent(const char *fmt, const char *arg) {
-  char *line = xasprintf(fmt, arg);
-  if (write_all(status_fd, line, strlen(line)) != 0) setup_fail("status-pipe", errno);
+static void tell_parent(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void tell_parent(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *line = NULL;
+  int n = vasprintf(&line, fmt, ap);
+  va_end(ap);
+  if (n < 0) die(EXIT_LOADER, "out of memory");
+  if (write_all(status_fd, line, (size_t)n) != 0) setup_fail("status-pipe", errno);
   free(line);
 }
 
@@ -294,10 +301,15 @@ static struct walk *new_walk(int line) {
   return w;
 }
 
-static void not_applied(struct plan *plan, int line, const char *fmt, const char *arg) {
+static void not_applied(struct plan *plan, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void not_applied(struct plan *plan, int line, const char *fmt, ...) {
   struct mount_line *m = &plan->mounts[line];
   if (m->applied) {
-    char *why = xasprintf(fmt, arg);
+    va_list ap;
+    va_start(ap, fmt);
+    char *why = NULL;
+    if (vasprintf(&why, fmt, ap) < 0) die(EXIT_LOADER, "out of memory");
+    va_end(ap);
     say("not applied mount %s: %s", m->encoded, why);
     free(why);
   }
