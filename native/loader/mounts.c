@@ -157,6 +157,11 @@ char *namespace_probe(void) {
     int t = sys_open_tree(AT_FDCWD, "/", SBC_OPEN_TREE_CLONE | SBC_OPEN_TREE_CLOEXEC | SBC_AT_RECURSIVE);
     if (t < 0) setup_fail("open_tree", errno);
     if (sys_move_mount(t, "", AT_FDCWD, "/", SBC_MOVE_MOUNT_F_EMPTY_PATH) != 0) setup_fail("move_mount", errno);
+    /* What a missing protected name needs: a new read-only tmpfs (made, not attached). */
+    int fs = (int)syscall(SBC_NR_fsopen, "tmpfs", SBC_FSOPEN_CLOEXEC);
+    if (fs < 0) setup_fail("fsopen", errno);
+    if (syscall(SBC_NR_fsconfig, fs, SBC_FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0) setup_fail("fsconfig", errno);
+    if (syscall(SBC_NR_fsmount, fs, SBC_FSMOUNT_CLOEXEC, (unsigned)SBC_MOUNT_ATTR_RDONLY) < 0) setup_fail("fsmount", errno);
     const char *ok = kind == NS_KIND_ADMIN ? "ok admin\n" : "ok user\n";
     (void)write_all(status_fd, ok, strlen(ok));
     _exit(0);
