@@ -1,19 +1,20 @@
-// Builds the Linux loader that `sbc exec` runs (native/sbc-loader.c → native/build/sbc-loader). It runs from
+// Builds the Linux loader that `sbc exec` runs (native/loader/*.c → native/build/sbc-loader). It runs from
 // npm's `install` lifecycle, so it must never fail an install: without Linux or a C compiler, or when the
-// build fails, it prints one line saying why `sbc exec` will not be available and exits 0. A hash of the source
-// and flags is kept beside the binary, and the binary is rebuilt only when that changes.
+// build fails, it prints one line saying why `sbc exec` will not be available and exits 0. A hash of the
+// sources (every file in native/loader/, names included) and flags is kept beside the binary, and the binary
+// is rebuilt only when that changes.
 //
 // Plain Node ESM without dependencies: it runs before anything else of the package is built or installed.
 // `buildLoader()` is exported for the tests (tests/support/loader.ts), which build the same way.
 
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { delimiter, dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..");
-const SOURCE = join(REPO, "native", "sbc-loader.c");
+const SOURCE_DIR = join(REPO, "native", "loader");
 const OUT_DIR = join(REPO, "native", "build");
 const BINARY = join(OUT_DIR, "sbc-loader");
 const HASH_FILE = `${BINARY}.sha256`;
@@ -61,14 +62,19 @@ function removeStale() {
  */
 export function buildLoader() {
   if (process.platform !== "linux") return { ok: false, reason: `the loader needs Linux, this is ${process.platform}` };
-  let source;
+  let sources;
   try {
-    source = readFileSync(SOURCE);
+    // Sorted, so the hash does not depend on the directory's order; headers count, only .c files are compiled.
+    const names = readdirSync(SOURCE_DIR).filter((n) => n.endsWith(".c") || n.endsWith(".h")).sort();
+    sources = names.map((name) => ({ name, path: join(SOURCE_DIR, name), text: readFileSync(join(SOURCE_DIR, name)) }));
   } catch (e) {
-    return { ok: false, reason: `cannot read ${relative(REPO, SOURCE)}: ${e.message}` };
+    return { ok: false, reason: `cannot read ${relative(REPO, SOURCE_DIR)}: ${e.message}` };
   }
+  if (!sources.some((s) => s.name === "main.c")) return { ok: false, reason: `${relative(REPO, SOURCE_DIR)} has no main.c` };
   // Compiler-independent on purpose: a prebuilt, current binary is used even where no compiler is installed.
-  const hash = createHash("sha256").update(source).update(`\0${CFLAGS.join(" ")}`).digest("hex");
+  const digest = createHash("sha256");
+  for (const s of sources) digest.update(`${s.name}\0${s.text.length}\0`).update(s.text);
+  const hash = digest.update(`\0${CFLAGS.join(" ")}`).digest("hex");
   if (existsSync(BINARY) && readText(HASH_FILE)?.trim() === hash) return { ok: true, path: BINARY, built: false };
 
   const cc = findCompiler();
@@ -84,12 +90,13 @@ export function buildLoader() {
   }
   // Build under a unique name and rename: parallel test workers may build at the same time.
   const partial = `${BINARY}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
-  const r = spawnSync(cc, [...CFLAGS, "-o", partial, SOURCE], { encoding: "utf8", timeout: 120_000 });
+  const units = sources.filter((s) => s.name.endsWith(".c")).map((s) => s.path);
+  const r = spawnSync(cc, [...CFLAGS, "-o", partial, ...units], { encoding: "utf8", timeout: 120_000 });
   if (r.status !== 0) {
     rmSync(partial, { force: true });
     removeStale();
     const detail = (r.error?.message ?? `${r.stderr}${r.stdout}`).trim() || `exit status ${r.status ?? r.signal}`;
-    return { ok: false, reason: `\`${cc} ${CFLAGS.join(" ")}\` failed on ${relative(REPO, SOURCE)}: ${detail}` };
+    return { ok: false, reason: `\`${cc} ${CFLAGS.join(" ")}\` failed on ${relative(REPO, SOURCE_DIR)}/*.c: ${detail}` };
   }
   try {
     renameSync(partial, BINARY);

@@ -50,10 +50,13 @@ describeKernel("sbc exec (Landlock + seccomp through the loader)", () => {
     expect(readFileSync(join(ws, "README.md"), "utf8")).toBe("");
   });
 
-  itKernel("workspace-write: writing outside fails with EACCES and creates nothing", () => {
+  itKernel("workspace-write: writing outside fails (EROFS in the mount namespace, EACCES from Landlock alone) and creates nothing", () => {
     const r = exec(["--preset", "workspace-write"], `echo x > ${outside}/x; echo status=$?`);
     expect(r.out.trim()).toBe("status=2");
-    expect(r.err).toMatch(/Permission denied/);
+    expect(r.err).toMatch(/Read-only file system/);
+    const never = exec(["--preset", "workspace-write", "--namespaces", "never"], `echo x > ${outside}/x; echo status=$?`);
+    expect(never.out.trim()).toBe("status=2");
+    expect(never.err).toMatch(/Permission denied/);
     expect(existsSync(join(outside, "x"))).toBe(false);
   });
 
@@ -77,9 +80,14 @@ describeKernel("sbc exec (Landlock + seccomp through the loader)", () => {
     expect(existsSync(join(ws, ".git", "x"))).toBe(false);
   });
 
-  itKernel("workspace-write: the documented cost — a new entry directly in the workspace root is refused", () => {
-    const r = exec(["--preset", "workspace-write"], "touch brand-new; echo status=$?");
-    expect(r.out.trim()).toBe("status=1");
+  itKernel("workspace-write: a new entry directly in the workspace works in the mount namespace; Landlock alone refuses it (its documented cost)", () => {
+    const r = exec(["--preset", "workspace-write"], "touch brand-new; echo status=$?; mkdir build && rmdir build && echo dirs-ok");
+    expect(r.out.trim().split("\n")).toEqual(["status=0", "dirs-ok"]);
+    expect(existsSync(join(ws, "brand-new"))).toBe(true);
+    rmSync(join(ws, "brand-new"));
+    const never = exec(["--preset", "workspace-write", "--namespaces", "never"], "touch brand-new; echo status=$?");
+    expect(never.out.trim()).toBe("status=1");
+    expect(never.err).not.toMatch(/no mount namespace/); // chosen, so not announced
     expect(existsSync(join(ws, "brand-new"))).toBe(false);
   });
 
@@ -230,12 +238,19 @@ for port in (443, 80):
     }
   });
 
-  itKernel("sbc debug landlock prints the negotiation, the grants and the expansion, then runs the command", () => {
+  itKernel("sbc debug landlock prints the negotiation, the mount layer, the grants and the expansion, then runs the command", () => {
     const r = spawnSync(process.execPath, [BIN, "debug", "landlock", "--preset", "workspace-write", "--", "true"], { cwd: ws, encoding: "utf8", env: childEnv() });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/kernel Landlock ABI \d/);
-    expect(r.stderr).toMatch(/children .* except .*\.git/);
-    expect(r.stderr).toMatch(/carved out .*\/\.git/);
+    expect(r.stderr).toMatch(/^mount namespace: auto; the kernel offers: (admin|user)$/m);
+    expect(r.stderr).toMatch(/^ {2}\/: ro exec$/m);
+    expect(r.stderr).toMatch(/\/\.git: ro exec$/m);
+    expect(r.stderr).toMatch(/children .* except .*\.git \(mount\)/);
+    expect(r.stderr).toMatch(/^granting .* whole: every except entry is mount-enforced$/m);
     expect(r.stderr).toMatch(/applied fs 0x/);
+    // Without the namespace, the same plan carves .git out entry by entry.
+    const never = spawnSync(process.execPath, [BIN, "debug", "landlock", "--preset", "workspace-write", "--namespaces", "never", "--", "true"], { cwd: ws, encoding: "utf8", env: childEnv() });
+    expect(never.status, never.stderr).toBe(0);
+    expect(never.stderr).toMatch(/carved out .*\/\.git/);
   });
 });

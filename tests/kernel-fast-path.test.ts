@@ -1,8 +1,9 @@
 // The `sbc exec --preset NAME -- CMD` fast path of bin/sbc: the precompiled plans are what `sbc compile -t
-// linux` emits today, the fast path is really taken where the loader accepts the plan (the command then runs
-// in the very process the caller spawned: no Node in between), it confines exactly like the Node CLI, it falls
-// back to the Node CLI where the plan's placement does not hold (a workspace inside /tmp), and both paths exit
-// the way the command did, signals included.
+// linux` emits today, the fast path is really taken where the loader accepts the plan (no Node in between: the
+// command runs in the very process the caller spawned, or — in a mount namespace, where the loader stays as the
+// parent to clean up — in its child), it confines exactly like the Node CLI, it falls back to the Node CLI where
+// the plan's placement does not hold (a workspace inside /tmp) and takes the plan cache the next time, and both
+// paths exit the way the command did, signals included.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -49,7 +50,13 @@ function run(cwd: string, script: string, env: Record<string, string | undefined
   return { status: r.status, signal: r.signal, out: r.stdout, err: r.stderr, pid: r.pid };
 }
 
-const PROBE = `echo hi > src/a.txt; echo src=$?; touch .git/x 2>/dev/null; echo git=$?; (echo x > OUTSIDE/x) 2>/dev/null; echo out=$?; echo $$`;
+const PROBE = `echo hi > src/a.txt; echo src=$?; touch .git/x 2>/dev/null; echo git=$?; (echo x > OUTSIDE/x) 2>/dev/null; echo out=$?; echo $$ $PPID`;
+
+/** How the command was started, from its last line `$$ $PPID`: by the process the caller spawned, or through Node. */
+function launcher(r: { out: string; pid: number | undefined }): "itself" | "its child" | "node" {
+  const [pid, ppid] = r.out.trim().split("\n").pop()!.split(" ").map(Number);
+  return pid === r.pid ? "itself" : ppid === r.pid ? "its child" : "node";
+}
 
 describeKernel("the fast path of `sbc exec --preset`", () => {
   beforeAll(() => {
@@ -70,13 +77,13 @@ describeKernel("the fast path of `sbc exec --preset`", () => {
     for (const d of [ws, tmp, outside, wsInTmp]) if (d) rmSync(d, { recursive: true, force: true });
   });
 
-  itKernel("runs the command in the spawned process itself, confined like the Node CLI", () => {
+  itKernel("runs the command without Node, in the loader's mount namespace, confined like the Node CLI", () => {
     const fast = run(ws, PROBE.replace("OUTSIDE", outside));
     expect(fast.status, fast.err).toBe(0);
     const lines = fast.out.trim().split("\n");
     expect(lines.slice(0, 3)).toEqual(["src=0", "git=1", "out=2"]);
-    // No Node in between: the shell is the process the caller spawned.
-    expect(Number(lines[3])).toBe(fast.pid);
+    // No Node in between: the loader the caller spawned stays as the parent of the command.
+    expect(launcher(fast)).toBe("its child");
     expect(existsSync(join(ws, ".git", "x"))).toBe(false);
     expect(existsSync(join(outside, "x"))).toBe(false);
 
@@ -84,24 +91,30 @@ describeKernel("the fast path of `sbc exec --preset`", () => {
     expect(slow.status, slow.err).toBe(0);
     const slowLines = slow.out.trim().split("\n");
     expect(slowLines.slice(0, 3)).toEqual(lines.slice(0, 3));
-    expect(Number(slowLines[3])).not.toBe(slow.pid);
+    expect(launcher(slow)).toBe("node");
   });
 
-  itKernel("read-only and full-access take it too", () => {
-    const ro = run(ws, "echo > src/b.txt 2>/dev/null; echo w=$?; cat /etc/hostname >/dev/null; echo r=$?; echo $$", {}, "read-only");
-    expect(ro.out.trim().split("\n")).toEqual(["w=2", "r=0", String(ro.pid)]);
-    const full = run(ws, `echo x > ${outside}/full && echo w=$?; echo $$`, {}, "full-access");
-    expect(full.out.trim().split("\n")).toEqual(["w=0", String(full.pid)]);
+  itKernel("read-only takes it too; full-access, which restricts nothing, execs the command in the spawned process", () => {
+    const ro = run(ws, "echo > src/b.txt 2>/dev/null; echo w=$?; cat /etc/hostname >/dev/null; echo r=$?; echo $$ $PPID", {}, "read-only");
+    expect(ro.out.trim().split("\n").slice(0, 2)).toEqual(["w=2", "r=0"]);
+    expect(launcher(ro)).toBe("its child");
+    const full = run(ws, `echo x > ${outside}/full && echo w=$?; echo $$ $PPID`, {}, "full-access");
+    expect(full.out.trim().split("\n")[0]).toBe("w=0");
+    expect(launcher(full)).toBe("itself");
     expect(existsSync(join(outside, "full"))).toBe(true);
   });
 
-  itKernel("falls back to the Node CLI where the plan's placement does not hold: a workspace inside /tmp", () => {
+  itKernel("falls back to the Node CLI where the plan's placement does not hold (a workspace inside /tmp), then takes the plan it cached", () => {
     const r = run(wsInTmp, PROBE.replace("OUTSIDE", outside));
     expect(r.status, r.err).toBe(0);
     const lines = r.out.trim().split("\n");
     expect(lines.slice(0, 3)).toEqual(["src=0", "git=1", "out=2"]);
-    expect(Number(lines[3])).not.toBe(r.pid);
+    expect(launcher(r)).toBe("node");
     expect(r.err).toBe("");
+    const again = run(wsInTmp, PROBE.replace("OUTSIDE", outside));
+    expect(again.out.trim().split("\n").slice(0, 3)).toEqual(lines.slice(0, 3));
+    expect(launcher(again)).toBe("its child");
+    expect(again.err).toBe("");
   });
 
   itKernel("exits the way the command did on both paths: its status, or the signal that killed it", () => {

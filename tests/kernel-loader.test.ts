@@ -1,8 +1,9 @@
-// native/sbc-loader on the real kernel: hand-written plans over temporary directories, each checked by what a
-// sandboxed `sh` or `python3` can and cannot do afterwards. This pins down the loader's protocol (plan format,
-// exit statuses, --report lines) and the Landlock behaviour `sbc exec` relies on: file masking, symlinks,
-// REFER, TRUNCATE, TCP ports, and the seccomp filter installed last. Commands only ever write inside the
-// temporary directories.
+// native/build/sbc-loader on the real kernel: hand-written plans (format 2, Landlock alone: no mount lines)
+// over temporary directories, each checked by what a sandboxed `sh` or `python3` can and cannot do afterwards.
+// This pins down the loader's protocol (plan format, every parse error, exit statuses, --report lines) and the
+// Landlock behaviour `sbc exec` relies on: file masking, symlinks, REFER, TRUNCATE, TCP ports, and the seccomp
+// filter installed last. The mount layer, the process structure, symlink safety and the cache have their own
+// files (kernel-loader-*.test.ts). Commands only ever write inside the temporary directories.
 
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -26,7 +27,7 @@ import {
   encode,
   insn,
 } from "../targets/seccomp/bpf.js";
-import { LOADER_TEST_ABI, describeLoader, encodePath, probeLoader, runLoader } from "./support/loader.js";
+import { LOADER_TEST_ABI, describeLoader, encodePath, planText, probeLoader, runLoader, type PlanSpec } from "./support/loader.js";
 import { tempDir } from "./support/tmp.js";
 
 function errno(name: string): number {
@@ -54,33 +55,8 @@ const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
-interface PlanSpec {
-  abi?: number;
-  handledFs?: number;
-  handledNet?: number;
-  scoped?: number;
-  restrictFlags?: number;
-  fs?: ReadonlyArray<readonly [mask: number, missing: "skip" | "error", path: string]>;
-  net?: ReadonlyArray<readonly [mask: number, port: number]>;
-  seccomp?: Uint8Array;
-}
-
-/** A plan in the loader's text format. Defaults: ABI 7, every fs right handled, no net, no scopes. */
-function plan(spec: PlanSpec): string {
-  const lines = [
-    "sbc-loader-plan 1",
-    `abi ${spec.abi ?? LOADER_TEST_ABI}`,
-    `handled-fs ${hex(spec.handledFs ?? ALL_FS)}`,
-    `handled-net ${hex(spec.handledNet ?? 0)}`,
-    `scoped ${hex(spec.scoped ?? 0)}`,
-    `restrict-flags ${hex(spec.restrictFlags ?? 0)}`,
-    ...(spec.fs ?? []).map(([mask, missing, path]) => `fs ${hex(mask)} ${missing} ${encodePath(path)}`),
-    ...(spec.net ?? []).map(([mask, port]) => `net ${hex(mask)} ${port}`),
-    ...(spec.seccomp ? [`seccomp ${Buffer.from(spec.seccomp).toString("hex")}`] : []),
-    "end",
-  ];
-  return lines.join("\n") + "\n";
-}
+/** A plan in the loader's text format (format 2, `namespaces auto`, no mount lines: Landlock alone). */
+const plan = (spec: PlanSpec) => planText(spec);
 
 /** A fresh, fully resolved temporary directory (Landlock rules bind inodes, so paths are given resolved). */
 function scratch(): string {
@@ -100,7 +76,7 @@ const pyTry = (call: string) => py(`import os, socket\ntry:\n    ${call}\n    pr
 describeLoader("sbc-loader", () => {
   it("--probe reports the kernel's Landlock ABI, its errata and seccomp", () => {
     const p = probeLoader();
-    expect(p.line).toMatch(/^landlock-abi=\d+ errata=0x[0-9a-f]+ seccomp=1$/);
+    expect(p.line).toMatch(/^landlock-abi=\d+ errata=0x[0-9a-f]+ seccomp=1 namespaces=\S+ io-uring=\S+$/);
     expect(p.landlockAbi).toBeGreaterThanOrEqual(LOADER_TEST_ABI);
   });
 
@@ -301,7 +277,7 @@ describeLoader("sbc-loader", () => {
       `import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nr = libc.syscall(${GETPPID})\nprint(r, ctypes.get_errno(), os.getppid())`,
     );
     const alone = runLoader(plan({ abi: 0, handledFs: 0, seccomp: filter }), check, { report: true });
-    expect(alone).toMatchObject({ status: 0, stdout: "-1 1234 -1234\n", stderr: "landlock none\nseccomp 6 instructions\n" });
+    expect(alone).toMatchObject({ status: 0, stdout: "-1 1234 -1234\n", stderr: "landlock none\ncapabilities dropped\nseccomp 6 instructions\n" });
 
     // With Landlock too: the filter comes after landlock_restrict_self, and both hold.
     const t = scratch();
@@ -327,34 +303,35 @@ describeLoader("sbc-loader", () => {
   it("refuses malformed plans with the line at fault, before running anything", () => {
     const t = scratch();
     const good = fsPlan([[ALL_FS, "error", t]]).split("\n");
-    // good: 1 header, 2 abi, 3 handled-fs, 4 handled-net, 5 scoped, 6 restrict-flags, 7 fs /, 8 fs t, 9 end
+    // good: 1 header, 2 abi, 3 handled-fs, 4 handled-net, 5 scoped, 6 restrict-flags, 7 namespaces, 8 fs /, 9 fs t, 10 end
     const withLine = (n: number, text: string) => good.map((l, i) => (i === n - 1 ? text : l)).join("\n");
     const cases: Array<[string, string]> = [
-      [withLine(1, "sbc-loader-plan 2"), "plan line 1: expected `sbc-loader-plan 1`"],
-      [withLine(8, "frobnicate 1"), "plan line 8: unknown directive `frobnicate`"],
+      [withLine(1, "sbc-loader-plan 1"), "plan line 1: plan format 1 is not supported by this loader; recompile"],
+      [withLine(1, "sbc-loader-plan 3"), "plan line 1: expected `sbc-loader-plan 2`"],
+      [withLine(9, "frobnicate 1"), "plan line 9: unknown directive `frobnicate`"],
       [withLine(3, "handled-fs 0xfffg"), "plan line 3: `0xfffg` is not a 0x hex mask"],
       [withLine(3, "handled-fs ffff"), "plan line 3: `ffff` is not a 0x hex mask"],
-      [withLine(8, "fs 0xffff error tmp/x"), "plan line 8: `tmp/x` is not an absolute path"],
-      [withLine(8, "fs 0x10000 error /tmp"), "plan line 8: mask 0x10000 has rights outside handled-fs 0xffff"],
-      [withLine(8, "fs 0x0 error /tmp"), "plan line 8: an fs rule with an empty mask"],
-      [withLine(8, "fs 0x1 maybe /tmp"), "plan line 8: `maybe` is neither `skip` nor `error`"],
-      [withLine(8, "fs 0x1 skip /a%2"), "plan line 8: `%` not followed by two hex digits in `/a%2`"],
-      [withLine(8, "fs 0x1  skip /tmp"), "plan line 8: fields must be separated by single spaces"],
-      [withLine(8, "fs\t0x1 skip /tmp"), "plan line 8: unknown directive `fs%090x1`"],
-      [withLine(8, "fs 0x1 skip /caf\u00e9"), "plan line 8: byte 0xc3 in path `/caf%C3%A9` must be percent-encoded"],
-      [withLine(8, "net 0x2 443"), "plan line 8: mask 0x2 has rights outside handled-net 0x0"],
-      [withLine(8, "seccomp 0600000000007f"), "plan line 8: the seccomp filter is 14 hex digits, not a whole number of 8-byte instructions"],
-      [withLine(8, "seccomp 06000000zz00ff7f"), "plan line 8: the seccomp filter is not hex (instruction 0)"],
-      [withLine(8, "abi 7"), "plan line 8: `abi` given twice"],
-      [withLine(8, ""), "plan line 8: an empty line"],
-      [good.filter((l) => l !== "end").join("\n"), "plan line 9: the plan ends without `end`"],
-      [`${good.join("\n")}fs 0x1 skip /tmp\n`, "plan line 10: text after `end`"],
-      [good.filter((l) => !l.startsWith("scoped")).join("\n"), "plan line 6: `fs` before `scoped`: the header must be complete before the first rule"],
-      [withLine(8, "fs 0x1 skip ${nope}/x"), "plan line 8: `${nope}/x` names a parameter that no `param` line declares"],
-      [withLine(8, "fs 0x1 skip ${a"), "plan line 8: `${a` is neither an absolute path nor `${name}/...`"],
-      [withLine(7, "param 9x"), "plan line 7: `9x` is not a parameter name"],
-      [withLine(8, "param sbc_test_unset"), "plan line 8: `param` after the first rule"],
-      [withLine(7, "param sbc_test_unset"), "plan line 7: parameter `sbc_test_unset` has no value: pass --param sbc_test_unset=PATH"],
+      [withLine(9, "fs 0xffff error tmp/x"), "plan line 9: `tmp/x` is not an absolute path"],
+      [withLine(9, "fs 0x10000 error /tmp"), "plan line 9: mask 0x10000 has rights outside handled-fs 0xffff"],
+      [withLine(9, "fs 0x0 error /tmp"), "plan line 9: an fs rule with an empty mask"],
+      [withLine(9, "fs 0x1 maybe /tmp"), "plan line 9: `maybe` is neither `skip` nor `error`"],
+      [withLine(9, "fs 0x1 skip /a%2"), "plan line 9: `%` not followed by two hex digits in `/a%2`"],
+      [withLine(9, "fs 0x1  skip /tmp"), "plan line 9: fields must be separated by single spaces"],
+      [withLine(9, "fs\t0x1 skip /tmp"), "plan line 9: unknown directive `fs%090x1`"],
+      [withLine(9, "fs 0x1 skip /caf\u00e9"), "plan line 9: byte 0xc3 in path `/caf%C3%A9` must be percent-encoded"],
+      [withLine(9, "net 0x2 443"), "plan line 9: mask 0x2 has rights outside handled-net 0x0"],
+      [withLine(9, "seccomp 0600000000007f"), "plan line 9: the seccomp filter is 14 hex digits, not a whole number of 8-byte instructions"],
+      [withLine(9, "seccomp 06000000zz00ff7f"), "plan line 9: the seccomp filter is not hex (instruction 0)"],
+      [withLine(9, "abi 7"), "plan line 9: `abi` given twice"],
+      [withLine(9, ""), "plan line 9: an empty line"],
+      [good.filter((l) => l !== "end").join("\n"), "plan line 10: the plan ends without `end`"],
+      [`${good.join("\n")}fs 0x1 skip /tmp\n`, "plan line 11: text after `end`"],
+      [good.filter((l) => !l.startsWith("scoped")).join("\n"), "plan line 7: `fs` before `scoped`: the header must be complete before the first rule"],
+      [withLine(9, "fs 0x1 skip ${nope}/x"), "plan line 9: `${nope}/x` names a parameter that no `param` line declares"],
+      [withLine(9, "fs 0x1 skip ${a"), "plan line 9: `${a` is neither an absolute path nor `${name}/...`"],
+      [withLine(8, "param 9x"), "plan line 8: `9x` is not a parameter name"],
+      [withLine(9, "param sbc_test_unset"), "plan line 9: `param` after the first rule"],
+      [withLine(8, "param sbc_test_unset"), "plan line 8: parameter `sbc_test_unset` has no value: pass --param sbc_test_unset=PATH"],
       [plan({ abi: 0 }), "plan line 2: `abi 0` (no Landlock) with handled rights or scopes"],
       ["", "the plan is empty"],
     ];
@@ -363,6 +340,58 @@ describeLoader("sbc-loader", () => {
       expect({ status: r.status, stderr: r.stderr }, JSON.stringify(text)).toEqual({ status: 125, stderr: `sbc-loader: ${message}\n` });
     }
     expect(existsSync(join(t, "ran"))).toBe(false);
+  });
+
+  it("refuses malformed format-2 directives (namespaces, cache-key, dep, fallback-note, mount, `!`) with their line", () => {
+    const t = scratch();
+    const key = "a".repeat(64);
+    const header = ["sbc-loader-plan 2", "abi 7", "handled-fs 0xffff", "handled-net 0x0", "scoped 0x0", "restrict-flags 0x0"];
+    // Lines 1-6 are `header`; line 7 is `namespaces auto` unless a case says otherwise.
+    const text = (...lines: string[]) => [...header, ...lines, "end", ""].join("\n");
+    const ns = "namespaces auto";
+    const root = "mount / ro exec";
+    const ws = `mount ${t} rw exec`;
+    const cases: Array<[string, string]> = [
+      [text("fs 0xd skip /"), "plan line 7: `fs` before `namespaces`: the header must be complete before the first rule"],
+      [text("namespaces maybe"), "plan line 7: `maybe` is not `auto`, `require` or `never`"],
+      [text(ns, "namespaces never"), "plan line 8: `namespaces` given twice"],
+      [text("namespaces"), "plan line 7: expected `namespaces VALUE`"],
+      [text(`cache-key ${key}`, ns), "plan line 7: `cache-key` before `namespaces`: the header comes first"],
+      [text("param workspace", ns), "plan line 7: `param` before `namespaces`: the header comes first"],
+      [text(ns, "cache-key ABC"), "plan line 8: `ABC` is not 64 lowercase hex digits"],
+      [text(ns, `cache-key ${key.toUpperCase()}`), `plan line 8: \`${key.toUpperCase()}\` is not 64 lowercase hex digits`],
+      [text(ns, `cache-key ${key}`, `cache-key ${key}`), "plan line 9: `cache-key` given twice"],
+      [text(ns, root, `cache-key ${key}`), "plan line 9: `cache-key` after the first rule"],
+      [text(ns, `dep /etc/hostname`), "plan line 8: expected `dep PATH SHA256`"],
+      [text(ns, `dep etc/hostname ${key}`), "plan line 8: `etc/hostname` is not an absolute path"],
+      [text(ns, `dep /etc/hostname ${key}0`), `plan line 8: \`${key}0\` is not 64 lowercase hex digits`],
+      [text(ns, "fs 0xd skip /", `dep /etc/hostname ${key}`), "plan line 9: `dep` after the first rule"],
+      [text(ns, "fallback-note a", "fallback-note b"), "plan line 9: `fallback-note` given twice"],
+      [text(ns, "fallback-note no\u00e9"), "plan line 8: byte 0xc3 in text `no%C3%A9` must be percent-encoded"],
+      [text(ns, "fallback-note a%0"), "plan line 8: `%` not followed by two hex digits in `a%0`"],
+      [text(ns, "mount / ro"), "plan line 8: expected `mount PATH rw|ro exec|noexec`"],
+      [text(ns, ws), `plan line 8: the first \`mount\` line must be \`mount / ...\`, not \`${t}\``],
+      [text(ns, root, "mount / rw exec"), "plan line 9: `mount /` given twice"],
+      [text(ns, root, `mount ${t} rx exec`), "plan line 9: `rx` is neither `rw` nor `ro`"],
+      [text(ns, root, `mount ${t} ro nox`), "plan line 9: `nox` is neither `exec` nor `noexec`"],
+      [text(ns, root, `mount ${t}/a/../b ro exec`), `plan line 9: mount path \`${t}/a/../b\` (here \`${t}/a/../b\`) has an empty, \`.\` or \`..\` component`],
+      [text(ns, root, `mount ${t}/ ro exec`), `plan line 9: mount path \`${t}/\` (here \`${t}/\`) has an empty, \`.\` or \`..\` component`],
+      [text(ns, root, `mount ${t}/.git ro exec`, ws), `plan line 10: mount path \`${t}\` (here \`${t}\`) is above the earlier mount line 9 (\`${t}/.git\`): mount lines come parents first`],
+      [text(ns, root, ws, `fs-children 0x7ff2 skip ${t} !.git`), `plan line 10: \`!.git\`: no \`mount\` line for \`${t}/.git\``],
+      [text(ns, root, ws, `mount ${t}/.git rw exec`, `fs-children 0x7ff2 skip ${t} !.git`), "plan line 11: `!.git`: mount line 10 (`rw exec`) does not deny every right of 0x7ff2"],
+      [text(ns, root, ws, `mount ${t}/.git ro exec`, `fs-children 0x7ff3 skip ${t} !.git`), "plan line 11: `!.git`: mount line 10 (`ro exec`) does not deny every right of 0x7ff3"],
+      [text(ns, root, ws, `mount ${t}/.git ro noexec`, `fs-children 0x7ff6 skip ${t} !.git`), "plan line 11: `!.git`: mount line 10 (`ro noexec`) does not deny every right of 0x7ff6"],
+      [text(ns, root, ws, `fs-children 0x7ff2 skip ${t} !`), "plan line 10: an empty except path"],
+      [text(ns, root, ...Array.from({ length: 4096 }, (_, i) => `mount ${t}/d${i} ro exec`)), "plan line 4104: more than 4096 `mount` lines"],
+    ];
+    for (const [plan, message] of cases) {
+      const r = runLoader(plan, sh(`echo ran > ${t}/ran`));
+      expect({ status: r.status, stderr: r.stderr }, plan.slice(0, 400)).toEqual({ status: 125, stderr: `sbc-loader: ${message}\n` });
+    }
+    expect(existsSync(join(t, "ran"))).toBe(false);
+    // The same shapes, well formed, run: `!` on a line whose mount denies everything, `ro noexec` covering EXECUTE too.
+    const ok = text(ns, root, ws, `mount ${t}/.git ro noexec`, `fs 0xd skip /`, `fs-children 0x7ff3 skip ${t} !.git`, `fallback-note a%20note`, "");
+    expect(runLoader(ok.replace(`fallback-note a%20note\n\nend`, "end"), sh("echo ran")).stdout).toBe("ran\n");
   });
 
   it("exits 127 for a command that does not exist and 126 for one that is not executable", () => {

@@ -1,7 +1,8 @@
 // Running the built `sbc` command (bin/sbc.js → dist/) in a child process.
 
 import { execSync, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const REPO = join(import.meta.dirname, "..", "..");
@@ -29,10 +30,25 @@ export interface RunOptions {
   readonly nodeArgs?: readonly string[];
 }
 
-/** The environment of a child: ours, without colour switches, plus `extra`. */
+let planCache: string | undefined;
+
+/**
+ * A plan cache of this test process's own (`sbc exec` stores every plan it runs): tests never read or fill the
+ * user's, and each test file starts cold. Removed when the process ends.
+ */
+export function testPlanCache(): string {
+  if (!planCache) {
+    const dir = mkdtempSync(join(tmpdir(), "sbc-test-plans-"));
+    planCache = join(dir, "plans");
+    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return planCache;
+}
+
+/** The environment of a child: ours, without colour switches or cache settings, with a private plan cache, plus `extra`. */
 export function childEnv(extra: Readonly<Record<string, string | undefined>> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ["FORCE_COLOR", "NO_COLOR", "SBC_DEBUG", "NODE_OPTIONS"]) delete env[k];
+  const env: NodeJS.ProcessEnv = { ...process.env, SBC_CACHE_DIR: testPlanCache() };
+  for (const k of ["FORCE_COLOR", "NO_COLOR", "SBC_DEBUG", "NODE_OPTIONS", "SBC_NO_CACHE", "SBC_NO_FAST_PATH"]) delete env[k];
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
     else env[k] = v;

@@ -1,0 +1,633 @@
+/* sbc-loader: apply a compiled sandbox plan (a mount layer in a private mount namespace, a Landlock ruleset, a
+ * seccomp filter) to this process, then exec a command. `sbc exec` decides everything; the loader checks that
+ * the plan is well formed and hands it to the kernel, refusing rather than weakening it. native/README.md is
+ * the reference: plan format, exit statuses, messages, the namespace sequence, the cache's checks.
+ *
+ *   sbc-loader --probe
+ *   sbc-loader [--report] [--param NAME=PATH]... [--namespaces MODE] --plan-fd N -- CMD ARGS...
+ *   sbc-loader --check [--param NAME=PATH]... [--namespaces MODE] --plan-fd N
+ *   sbc-loader --cache-key [--param NAME=PATH]... --cache-input TEXT
+ *   sbc-loader [--report] [--param...] [--namespaces MODE] --cache-dir DIR --cache-input TEXT --cached -- CMD...
+ *   sbc-loader --check [--param...] [--namespaces MODE] --cache-dir DIR --cache-input TEXT --cached
+ *
+ * A plan with mount lines runs in namespace mode: this process stays outside as the parent (it forwards
+ * signals, waits, removes the directories the child created) and a child sets up the namespace and execs.
+ * Without mount lines, or where no namespace can be made and the plan allows it, one process does it all
+ * with Landlock alone (the fallback prints one line saying so). */
+
+#include "loader.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+#ifndef __NR_close_range
+#define __NR_close_range 436
+#endif
+
+/* ---- seccomp ---- */
+
+static int install_filter(const struct sock_fprog *prog) {
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) == 0) return 0;
+  if (errno != ENOSYS) return -1;
+  /* Kernels before 3.17 have no seccomp(2); the prctl form installs the same filter. */
+  return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0);
+}
+
+/* Whether seccomp filters can be installed: with a NULL program the kernel fails with EFAULT after it has
+ * accepted the mode, and with EINVAL (or ENOSYS) when filter mode is not there. */
+static int seccomp_available(void) {
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, NULL) != 0 && errno == ENOSYS)
+    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, NULL, 0, 0);
+  return errno == EFAULT;
+}
+
+/* ---- capabilities ---- */
+
+static int cap_last_cap(void) {
+  int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 63;
+  char buf[16] = {0};
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  uint64_t v;
+  if (n <= 0) return 63;
+  buf[strcspn(buf, "\n")] = '\0';
+  return parse_decimal(buf, 63, &v) == 0 ? (int)v : 63;
+}
+
+/* No capability survives the exec: the bounding set and the ambient set are emptied and the inheritable set
+ * cleared, so exec computes empty permitted and effective sets, root included. Without CAP_SETPCAP the bounding
+ * set cannot be changed; no_new_privs then keeps exec from granting anything from it. */
+static void drop_capabilities(void) {
+  if (has_effective_cap(CAP_SETPCAP)) {
+    int last = cap_last_cap();
+    for (int c = 0; c <= last; c++)
+      if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL) fail_step("prctl(PR_CAPBSET_DROP, %d)", c);
+  } else {
+    say("capability bounding set kept: no CAP_SETPCAP here (no_new_privs keeps exec from using it)");
+  }
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+    fail_step("%s", "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
+  struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct d[2];
+  if (syscall(SYS_capget, &h, d) != 0) fail_step("%s", "capget");
+  d[0].inheritable = d[1].inheritable = 0;
+  if (syscall(SYS_capset, &h, d) != 0) fail_step("%s", "capset");
+  say("capabilities dropped");
+}
+
+/* ---- the last steps, in both modes ---- */
+
+static void check_abi(const struct plan *plan) {
+  if (plan->abi > 0) {
+    long have = landlock_abi();
+    if (have < plan->abi) die(EXIT_LOADER, "the plan needs Landlock ABI %ld, this kernel has %ld", plan->abi, have);
+  }
+}
+
+static void enforce_and_exec(const struct plan *plan, char **command) __attribute__((noreturn));
+static void enforce_and_exec(const struct plan *plan, char **command) {
+  int ruleset = build_ruleset(plan);
+  int restricts = ruleset >= 0 || plan->filter || plan->n_mounts > 0;
+  /* Without CAP_SYS_ADMIN the kernel requires no_new_privs for both; we set it even with the capability, so the
+   * sandbox cannot be left through a set-user-ID program. A plan that restricts nothing leaves it alone. */
+  if (restricts && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail_step("%s", "prctl(PR_SET_NO_NEW_PRIVS)");
+  if (ruleset >= 0) restrict_self(plan, ruleset);
+  else say("landlock none");
+  if (restricts) drop_capabilities();
+
+  if (plan->filter) {
+    /* Reported before installing: the filter may deny write(2). */
+    say("seccomp %u instructions", (unsigned)plan->filter_len);
+    struct sock_fprog prog = {.len = plan->filter_len, .filter = plan->filter};
+    if (install_filter(&prog) != 0) fail_step("%s", "seccomp(SECCOMP_SET_MODE_FILTER)");
+  } else {
+    say("seccomp none");
+  }
+
+  execvp(command[0], command);
+  int err = errno;
+  die(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC, "execvp(%s): %s", shown(command[0]), strerror(err));
+}
+
+/* In namespace mode, a `!` entry is left to the mount layer when its mount line was applied in full. */
+static void drop_mount_enforced(struct plan *plan) {
+  for (size_t i = 0; i < plan->n_fs; i++) {
+    struct fs_rule *r = &plan->fs[i];
+    for (int k = 0; k < r->n_except; k++) {
+      if (!r->except[k].mount_enforced) continue;
+      char *full = path_join(r->path, r->except[k].rel);
+      int found = 0, applied = 1;
+      for (size_t j = 0; j < plan->n_mounts; j++)
+        if (strcmp(plan->mounts[j].path, full) == 0) {
+          found = 1;
+          applied &= plan->mounts[j].applied;
+        }
+      r->except[k].dropped = found && applied;
+      free(full);
+    }
+  }
+}
+
+/* ---- namespace mode: the parent ---- */
+
+/* The signals the parent passes on to the command. SIGINT and SIGQUIT only when a process sent them: the
+ * terminal sends them to the whole foreground process group, which the command is in already. */
+static const int FORWARDED[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGQUIT};
+enum { N_FORWARDED = sizeof FORWARDED / sizeof FORWARDED[0] };
+static struct sigaction original_actions[N_FORWARDED];
+static struct sigaction original_sigchld;
+static sigset_t original_mask;
+static volatile sig_atomic_t child_pid;
+static volatile sig_atomic_t signal_received;
+
+static void forward(int sig, siginfo_t *info, void *context) {
+  (void)context;
+  int saved = errno;
+  signal_received = sig;
+  if (!((sig == SIGINT || sig == SIGQUIT) && info && info->si_code > 0) && child_pid > 0) kill((pid_t)child_pid, sig);
+  errno = saved;
+}
+
+static void install_forwarding(void) {
+  sigset_t block;
+  sigemptyset(&block);
+  for (int i = 0; i < N_FORWARDED; i++) sigaddset(&block, FORWARDED[i]);
+  /* Blocked until fork has returned: a handler that ran in the child before it resets them could signal the
+   * wrong process. */
+  sigprocmask(SIG_BLOCK, &block, &original_mask);
+  /* With SIGCHLD ignored (inherited from the caller) children are reaped by the kernel and waitpid cannot
+   * report the command's status: the parent needs the default while it waits. */
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigaction(SIGCHLD, &dfl, &original_sigchld);
+  for (int i = 0; i < N_FORWARDED; i++) {
+    sigaction(FORWARDED[i], NULL, &original_actions[i]);
+    /* A signal the caller ignores (a background job's SIGINT) stays ignored, for the command too. */
+    if (original_actions[i].sa_handler == SIG_IGN) continue;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = forward;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    sigaction(FORWARDED[i], &sa, NULL);
+  }
+}
+
+static void restore_signals(void) {
+  for (int i = 0; i < N_FORWARDED; i++) sigaction(FORWARDED[i], &original_actions[i], NULL);
+  sigaction(SIGCHLD, &original_sigchld, NULL);
+  sigprocmask(SIG_SETMASK, &original_mask, NULL);
+}
+
+/* Ends this process the way the command ended: its status, or the signal that killed it, re-raised with the
+ * default action (and without a second core dump). */
+static void reraise(int sig) __attribute__((noreturn));
+static void exit_like(int status) __attribute__((noreturn));
+static void exit_like(int status) {
+  if (WIFEXITED(status)) exit(WEXITSTATUS(status));
+  reraise(WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL);
+}
+
+static void reraise(int sig) {
+  struct rlimit none = {0, 0};
+  setrlimit(RLIMIT_CORE, &none);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  sigaction(sig, &sa, NULL);
+  sigset_t unblock;
+  sigemptyset(&unblock);
+  sigaddset(&unblock, sig);
+  sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+  kill(getpid(), sig);
+  exit(128 + sig);
+}
+
+/* The child's wait status. A wait that fails says nothing about how the command ended: that is a failure of
+ * the loader (125), never a success. */
+static int wait_for(pid_t pid) {
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) fail_step("waitpid(%d)", (int)pid);
+  return status;
+}
+
+/* ---- directories made for missing names, and runs that share them ----
+ *
+ * A directory made for a missing protected name is removed by the run that made it, once nothing of that run
+ * is left. Another run in the same place may meanwhile have found it existing and bound it read-only in its
+ * own namespace; an rmdir on the host detaches that mount there, and the name would be free to create inside
+ * that run. So every run share-locks (flock) each empty directory at a protected path before its child looks
+ * at the paths, and holds the lock until it ends; the maker removes a directory only under an exclusive lock
+ * it gets at once. A run that ends while a process it started still runs leaves a marker file in those
+ * directories: a directory with something in it is never removed. */
+
+#define IN_USE_MARKER ".sbc-in-use"
+
+struct held_locks {
+  int *fds;
+  int n;
+};
+
+static int dir_is_empty(int fd) {
+  int dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dup_fd < 0) return 0;
+  DIR *d = fdopendir(dup_fd);
+  if (!d) {
+    close(dup_fd);
+    return 0;
+  }
+  int empty = 1;
+  for (struct dirent *e; empty && (e = readdir(d)) != NULL;)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) empty = 0;
+  closedir(d);
+  return empty;
+}
+
+static void lock_shared_dirs(const struct plan *plan, struct held_locks *locks) {
+  memset(locks, 0, sizeof *locks);
+  for (size_t i = 1; i < plan->n_mounts; i++) {
+    if (!plan->mounts[i].ro) continue;
+    int fd = open(plan->mounts[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (!dir_is_empty(fd)) {
+      close(fd);
+      continue;
+    }
+    /* A maker holds its exclusive lock only for one rmdir; one held for long is not a maker's, and is waited
+     * for no more than a moment. */
+    int locked = 0;
+    for (int tries = 0; tries < 200 && !locked; tries++) {
+      if (flock(fd, LOCK_SH | LOCK_NB) == 0) locked = 1;
+      else if (errno == EWOULDBLOCK || errno == EINTR) usleep(1000);
+      else break;
+    }
+    if (!locked) {
+      say("cannot lock %s: %s", enc(plan->mounts[i].path), strerror(errno));
+      close(fd);
+      continue;
+    }
+    locks->fds = xrealloc(locks->fds, (size_t)locks->n + 1, sizeof *locks->fds);
+    locks->fds[locks->n++] = fd;
+  }
+}
+
+/* The run ends while a process it started still runs: directories it relied on must outlive it. */
+static void mark_in_use(const struct held_locks *locks) {
+  for (int i = 0; i < locks->n; i++) {
+    if (!dir_is_empty(locks->fds[i])) continue;
+    int fd = openat(locks->fds[i], IN_USE_MARKER, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+    if (fd >= 0) close(fd);
+  }
+}
+
+/* Removes one directory the child made, if it is still an empty directory that no other run holds: rmdir
+ * only, through the real parent directory opened without following a link the command may have put there. */
+static void remove_created(const char *path) {
+  char *parent = xstrdup(path);
+  char *slash = strrchr(parent, '/');
+  if (!slash || slash == parent || slash[1] == '\0') {
+    free(parent);
+    return;
+  }
+  *slash = '\0';
+  int pfd = open_real(parent, O_PATH | O_DIRECTORY);
+  int dfd = pfd < 0 ? -1 : openat(pfd, slash + 1, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd >= 0 && flock(dfd, LOCK_EX | LOCK_NB) == 0) (void)unlinkat(pfd, slash + 1, AT_REMOVEDIR);
+  if (dfd >= 0) close(dfd);
+  if (pfd >= 0) close(pfd);
+  free(parent);
+}
+
+struct child_report {
+  char **created;
+  int n_created;
+  int ok;
+  char *fail_step; /* `fail STEP ERRNO` */
+  int fail_errno;
+  char *refusal; /* `refuse TEXT` */
+};
+
+static char *decode_created(const char *s) {
+  char *out = xcalloc(strlen(s) + 1, 1), *o = out;
+  for (const char *p = s; *p; p++) {
+    int hi = p[0] == '%' ? hex_digit(p[1]) : -1, lo = hi < 0 ? -1 : hex_digit(p[2]);
+    if (hi >= 0 && lo >= 0) {
+      *o++ = (char)(hi << 4 | lo);
+      p += 2;
+    } else {
+      *o++ = *p;
+    }
+  }
+  return out;
+}
+
+/* Reads the child's status lines to EOF (the child closes its end after `ok`, or exits). -1 when the pipe
+ * cannot be read: then nothing is known about the child, not even whether the command already runs. */
+static int read_child(int fd, struct child_report *rep) {
+  char *text;
+  size_t size;
+  memset(rep, 0, sizeof *rep);
+  if (read_all(fd, 64u << 20, &text, &size) != 0) return -1;
+  for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    if (strncmp(line, "created ", 8) == 0) {
+      rep->created = xrealloc(rep->created, (size_t)rep->n_created + 1, sizeof *rep->created);
+      rep->created[rep->n_created++] = decode_created(line + 8);
+    } else if (strcmp(line, "ok") == 0) {
+      rep->ok = 1;
+    } else if (strncmp(line, "fail ", 5) == 0 && !rep->fail_step) {
+      char *sp = strchr(line + 5, ' ');
+      if (sp) *sp = '\0';
+      rep->fail_step = xstrdup(line + 5);
+      rep->fail_errno = sp ? errno_from_name(sp + 1) : 0;
+    } else if (strncmp(line, "refuse ", 7) == 0 && !rep->refusal) {
+      rep->refusal = xstrdup(line + 7);
+    }
+  }
+  free(text);
+  return 0;
+}
+
+static int int_order(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+/* Closes stdin, stdout and every fd from 3 up, except the held locks. */
+static void close_inherited_fds(const struct held_locks *locks) {
+  close(0);
+  close(1);
+  int *keep = xcalloc((size_t)locks->n + 1, sizeof *keep);
+  if (locks->n) {
+    memcpy(keep, locks->fds, (size_t)locks->n * sizeof *keep);
+    qsort(keep, (size_t)locks->n, sizeof *keep, int_order);
+  }
+  struct rlimit rl;
+  long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 65536 ? (long)rl.rlim_cur : 65536;
+  unsigned from = 3;
+  for (int i = 0; i <= locks->n; i++) {
+    unsigned to = i < locks->n ? (unsigned)keep[i] : ~0u; /* close [from, to) */
+    if (to > from && syscall(__NR_close_range, from, to == ~0u ? ~0u : to - 1, 0u) != 0)
+      for (long fd = from; fd < (to == ~0u ? max : (long)to); fd++) close((int)fd);
+    if (i < locks->n) from = (unsigned)keep[i] + 1;
+  }
+  free(keep);
+}
+
+/* The child: everything happens here, then exec. */
+static void namespace_child(struct plan *plan, char **command, int write_fd, pid_t parent, const char *cwd) __attribute__((noreturn));
+static void namespace_child(struct plan *plan, char **command, int write_fd, pid_t parent, const char *cwd) {
+  restore_signals();
+  status_fd = write_fd;
+  status_open = 1;
+  /* If the loader dies, so does the command: it must not outlive the process that cleans up after it. */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) setup_fail("pdeathsig", errno);
+  if (getppid() != parent) _exit(EXIT_LOADER);
+  namespace_setup(plan, cwd);
+  drop_mount_enforced(plan);
+  if (write_all(status_fd, "ok\n", 3) != 0) _exit(EXIT_LOADER);
+  status_open = 0;
+  close(status_fd);
+  status_fd = -1;
+  enforce_and_exec(plan, command);
+}
+
+/* Runs the plan in namespace mode. Returns only when no namespace could be made and the mode allows the
+ * fallback; the caller then applies the plan with Landlock alone, in this process. */
+static void run_namespace(struct plan *plan, char **command, enum ns_mode mode) {
+  char *cwd = getcwd(NULL, 0);
+  const char *step = NULL;
+  int err = 0;
+  int fds[2] = {-1, -1};
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) step = "subreaper", err = errno;
+  else if (pipe2(fds, O_CLOEXEC) != 0) step = "pipe", err = errno;
+  struct child_report rep;
+  memset(&rep, 0, sizeof rep);
+  char *child_death = NULL;
+  struct held_locks locks = {0};
+  if (!step) {
+    lock_shared_dirs(plan, &locks);
+    install_forwarding();
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(fds[0]);
+      namespace_child(plan, command, fds[1], parent, cwd);
+    }
+    int fork_errno = errno;
+    child_pid = pid > 0 ? pid : 0;
+    sigprocmask(SIG_SETMASK, &original_mask, NULL);
+    close(fds[1]);
+    if (pid < 0) {
+      step = "fork", err = fork_errno;
+      close(fds[0]);
+    } else {
+      if (read_child(fds[0], &rep) != 0) {
+        /* Never a fallback: the command might be running already, and would run twice. */
+        int e = errno;
+        kill(pid, SIGKILL);
+        wait_for(pid);
+        errno = e;
+        fail_step("%s", "read(status pipe of the namespace child)");
+      }
+      close(fds[0]);
+      if (rep.ok) {
+        /* The command runs. Keep only stderr; wait; then, once no descendant is left (a daemon the command
+         * started still uses the namespace), remove what the child created. */
+        close_inherited_fds(&locks);
+        int status = wait_for(pid);
+        int left = 0;
+        for (;;) {
+          int st;
+          pid_t r = waitpid(-1, &st, WNOHANG);
+          if (r > 0) continue;
+          if (r == 0) left = 1;
+          if (r < 0 && errno == EINTR) continue;
+          break;
+        }
+        if (!left)
+          for (int i = rep.n_created - 1; i >= 0; i--) remove_created(rep.created[i]);
+        else
+          mark_in_use(&locks);
+        exit_like(status);
+      }
+      int status = wait_for(pid);
+      child_pid = 0;
+      for (int i = rep.n_created - 1; i >= 0; i--) remove_created(rep.created[i]);
+      if (rep.refusal) die(EXIT_LOADER, "%s", rep.refusal);
+      if (signal_received) {
+        /* A signal sent to us (or by the terminal) during set-up: end the way it asked, run nothing. */
+        restore_signals();
+        if (WIFSIGNALED(status)) exit_like(status);
+        reraise(signal_received);
+      }
+      if (rep.fail_step) {
+        step = rep.fail_step;
+        err = rep.fail_errno;
+      } else {
+        step = "child";
+        if (WIFSIGNALED(status)) child_death = xstrdup(signal_name(WTERMSIG(status)));
+        else child_death = xasprintf("status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+      }
+    }
+    restore_signals();
+  }
+  for (int i = 0; i < locks.n; i++) close(locks.fds[i]); /* Landlock alone relies on no mount */
+  prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+  free(cwd);
+
+  const char *what = child_death ? child_death : errno_name(err);
+  if (mode == NS_REQUIRE) {
+    if (!checking) {
+      char *detail = child_death ? xasprintf("child: %s", child_death) : xasprintf("%s: %s", step, strerror(err));
+      char *line = xasprintf(
+          "sbc-loader: the policy requires a mount namespace, and none can be created here: %s\n"
+          "sbc-loader: help: `sbc doctor` shows what this machine lacks\n",
+          detail);
+      (void)write_all(2, line, strlen(line));
+    }
+    exit(checking ? 1 : EXIT_LOADER);
+  }
+  char *note = plan->fallback_note ? shown_all(plan->fallback_note) : xstrdup("the mount layer's protections are missing");
+  char *line = xasprintf("sbc: no mount namespace here (%s: %s); running with Landlock alone: %s\n", step, what, note);
+  (void)write_all(2, line, strlen(line));
+  free(line);
+  free(note);
+}
+
+/* ---- --probe ---- */
+
+static int probe(void) {
+  long abi = landlock_abi();
+  long errata = abi > 0 ? landlock_errata() : 0;
+  char *ns = namespace_probe();
+  char io_uring[32] = "absent";
+  int fd = open("/proc/sys/kernel/io_uring_disabled", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char buf[16] = {0};
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n > 0 ? strcspn(buf, "\n") : 0] = '\0';
+    uint64_t v;
+    snprintf(io_uring, sizeof io_uring, "%s", n > 0 && parse_decimal(buf, 1000, &v) == 0 ? buf : "unknown");
+  } else if (errno != ENOENT) {
+    snprintf(io_uring, sizeof io_uring, "unknown");
+  }
+  printf("landlock-abi=%ld errata=0x%lx seccomp=%d namespaces=%s io-uring=%s\n", abi, (unsigned long)errata,
+         seccomp_available(), ns, io_uring);
+  return fflush(stdout) == 0 ? 0 : EXIT_LOADER;
+}
+
+/* ---- the command line ---- */
+
+static void usage(void) __attribute__((noreturn));
+static void usage(void) {
+  die(EXIT_LOADER,
+      "usage: `sbc-loader --probe`, `sbc-loader --cache-key [--param NAME=PATH]... --cache-input TEXT`, "
+      "`sbc-loader [--check] [--report] [--param NAME=PATH]... [--namespaces auto|require|never] "
+      "(--plan-fd N | --cache-dir DIR --cache-input TEXT --cached) [-- CMD [ARGS...]]`");
+}
+
+int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--probe") == 0) return probe();
+
+  int plan_fd = -1, i = 1, key_only = 0, cached = 0, cli_mode = -1;
+  const char *cache_dir = NULL, *cache_input = NULL;
+  for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    const char *a = argv[i];
+    int has_value = i + 1 < argc;
+    if (strcmp(a, "--report") == 0) {
+      report = 1;
+    } else if (strcmp(a, "--check") == 0) {
+      checking = 1;
+    } else if (strcmp(a, "--cached") == 0) {
+      cached = 1;
+    } else if (strcmp(a, "--cache-key") == 0) {
+      key_only = 1;
+    } else if (strcmp(a, "--cache-dir") == 0 && has_value) {
+      cache_dir = argv[++i];
+    } else if (strcmp(a, "--cache-input") == 0 && has_value) {
+      cache_input = argv[++i];
+    } else if (strcmp(a, "--namespaces") == 0 && has_value) {
+      const char *m = argv[++i];
+      cli_mode = strcmp(m, "auto") == 0 ? NS_AUTO : strcmp(m, "require") == 0 ? NS_REQUIRE : strcmp(m, "never") == 0 ? NS_NEVER : -1;
+      if (cli_mode < 0) die(EXIT_LOADER, "--namespaces `%s`: expected auto, require or never", shown(m));
+    } else if (strcmp(a, "--param") == 0 && has_value) {
+      const char *kv = argv[++i], *eq = strchr(kv, '=');
+      if (!eq || eq == kv) die(EXIT_LOADER, "--param `%s`: expected NAME=PATH", shown(kv));
+      char *name = xcalloc((size_t)(eq - kv) + 1, 1);
+      memcpy(name, kv, (size_t)(eq - kv));
+      if (!valid_param_name(name)) die(EXIT_LOADER, "--param `%s`: `%s` is not a parameter name", shown(kv), shown(name));
+      cli_param_names = xrealloc(cli_param_names, (size_t)n_cli_params + 1, sizeof *cli_param_names);
+      cli_param_values = xrealloc(cli_param_values, (size_t)n_cli_params + 1, sizeof *cli_param_values);
+      cli_param_names[n_cli_params] = name;
+      cli_param_values[n_cli_params++] = eq + 1;
+    } else if (strcmp(a, "--plan-fd") == 0 && has_value) {
+      uint64_t v;
+      if (parse_decimal(argv[++i], INT_MAX, &v) != 0) die(EXIT_LOADER, "--plan-fd `%s` is not a file descriptor", shown(argv[i]));
+      plan_fd = (int)v;
+    } else {
+      usage();
+    }
+  }
+  int has_command = i + 1 < argc;
+  if (key_only) {
+    if (checking || cached || plan_fd >= 0 || cache_dir || i != argc || !cache_input) usage();
+    char key[65];
+    cache_key(cache_input, key, 1);
+    return 0;
+  }
+  if (cached ? (plan_fd >= 0 || !cache_dir || !cache_input) : (plan_fd < 0 || cache_dir || cache_input)) usage();
+  if (checking ? i != argc : !has_command) usage();
+  if (!cached && plan_fd <= 2) die(EXIT_LOADER, "--plan-fd %d: stdin, stdout and stderr belong to the command", plan_fd);
+
+  size_t size;
+  char key[65] = "";
+  char *text;
+  if (cached) {
+    cache_key(cache_input, key, 0);
+    text = cache_read(cache_dir, key, &size);
+  } else {
+    text = read_plan_fd(plan_fd, &size);
+  }
+  struct plan plan;
+  memset(&plan, 0, sizeof plan);
+  parse_plan(text, size, &plan);
+  if (cached && (!plan.has_cache_key || strcmp(plan.cache_key, key) != 0))
+    die(EXIT_LOADER, "the cached plan %s.plan is stale: it was not compiled for this key", key);
+  check_deps(&plan);
+  check_abi(&plan);
+  enum ns_mode mode = cli_mode >= 0 ? (enum ns_mode)cli_mode : plan.namespaces;
+
+  if (checking) {
+    /* Everything the real run checks before its first step: the plan, the parameters and their placement, the
+     * `dep` files, the kernel's Landlock ABI and seccomp, and a namespace when the plan requires one. */
+    if (plan.filter && !seccomp_available()) exit(1);
+    if (plan.n_mounts > 0 && mode == NS_REQUIRE && strncmp(namespace_probe(), "none", 4) == 0) exit(1);
+    return 0;
+  }
+  char **command = &argv[i + 1];
+  for (int k = 0; k < plan.n_params; k++) say("param %s=%s", plan.params[k].name, enc(plan.params[k].value));
+
+  if (plan.n_mounts > 0 && mode != NS_NEVER) run_namespace(&plan, command, mode);
+  else if (plan.n_mounts > 0) say("namespaces never: Landlock alone");
+  enforce_and_exec(&plan, command);
+}
