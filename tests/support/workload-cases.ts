@@ -113,6 +113,13 @@ const protectedWrite = (s: Situation): Outcome => (s.preset === "full-access" ? 
 const metadataOutside = (s: Situation): Outcome => (s.preset !== "full-access" && viaMounts(s) ? "EROFS" : "ok");
 /** /tmp, $TMPDIR and /dev/shm: writable roots of workspace-write. */
 const scratch = (s: Situation): Outcome => (s.preset === "read-only" ? refused(s) : "ok");
+/**
+ * A new entry directly in /tmp, or in a directory between /tmp and a workspace placed under it. Landlock
+ * alone cannot keep `.git` read-only inside the /tmp grant except by granting /tmp entry by entry down to
+ * the workspace, so those directories get nothing of their own: the carve-out's cost reaches /tmp.
+ */
+const newInTmp = (s: Situation): Outcome =>
+  s.preset === "workspace-write" && !viaMounts(s) && s.placement === "tmp" ? "EACCES" : scratch(s);
 /** A socket of a family `network: off` refuses (seccomp: EPERM, in both enforcements). */
 const socketRefused = (s: Situation): Outcome => (s.preset === "full-access" ? "ok" : "EPERM");
 /** Removing a `.git` that is a file or a symlink: pinned by a mount in namespace mode (EBUSY). */
@@ -343,7 +350,7 @@ export const CASES: readonly WorkloadCase[] = [
     workspace: "main",
     script: 'f=$(mktemp /tmp/sbc-wl.XXXXXX) && echo x > "$f" && rm "$f" && echo "mktemp ok"',
     happened: printed("mktemp ok"),
-    expect: scratch,
+    expect: newInTmp,
   },
   {
     id: "mktemp-tmpdir",
@@ -532,8 +539,8 @@ export const CASES: readonly WorkloadCase[] = [
     workspace: "links",
     script: "echo x > link-up/via-up.txt && echo written",
     happened: (o) => existsSync(join(o.ws, "..", "via-up.txt")),
-    // Under /tmp the parent is inside the /tmp writable root: allowed, as the policy says.
-    expect: (s) => (s.preset === "workspace-write" && s.placement === "tmp" ? "ok" : protectedWrite(s)),
+    // Under /tmp the parent is inside the /tmp writable root: allowed, as the policy says (but see newInTmp).
+    expect: (s) => (s.preset === "workspace-write" && s.placement === "tmp" ? newInTmp(s) : protectedWrite(s)),
   },
   {
     id: "symlink-git",

@@ -565,7 +565,8 @@ export function runCells(s: Shared, cells: readonly Cell[], jobs = defaultJobs()
     p.catch(() => undefined); // a test awaits it; an unawaited rejection must not end the run
     results.set(cellId(c), p);
   }
-  const queue = [...cells];
+  // Longest first, so that the last cells to start are short ones (the order of the tests does not change).
+  const queue = [...cells].sort((a, b) => Number(b.heavy) - Number(a.heavy));
   const started = performance.now();
   const worker = async () => {
     for (let c = queue.shift(); c; c = queue.shift()) {
