@@ -8,7 +8,7 @@
 
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import { ensureBuilt } from "./support/cli.js";
 import { describeLoader } from "./support/loader.js";
 import { CASES, casesFor, PRESETS, type User } from "./support/workload-cases.js";
@@ -19,6 +19,8 @@ import {
   execArgv,
   fallbackLines,
   FALLBACK_LINE,
+  mismatchSummary,
+  selectedByEnv,
   isFallback,
   namespaceSupport,
   prepareShared,
@@ -68,11 +70,12 @@ describe("the Real workloads table of docs/targets/landlock.md", () => {
   });
 });
 
+const NOT_SELECTED = "not selected by SBC_WORKLOAD_CELLS";
 const warned = new Set<string>();
 /** `it` when `support` is ok; otherwise a failure under SBC_REQUIRE_KERNEL=1, else a skip with a printed reason. */
-function itWith(support: Support, name: string, fn: () => Promise<void> | void, timeout?: number): void {
+function itWith(support: Support, name: string, fn: (ctx: TestContext) => Promise<void> | void, timeout?: number): void {
   if (support.ok) return void it(name, fn, timeout);
-  if (REQUIRE) return void it(name, () => expect.fail(`SBC_REQUIRE_KERNEL=1 but this cannot run here: ${support.reason}`));
+  if (REQUIRE && support.reason !== NOT_SELECTED) return void it(name, () => expect.fail(`SBC_REQUIRE_KERNEL=1 but this cannot run here: ${support.reason}`));
   if (!warned.has(support.reason)) {
     warned.add(support.reason);
     console.warn(`workload tests skipped: ${support.reason} (set SBC_REQUIRE_KERNEL=1 to make this a failure)`);
@@ -93,7 +96,7 @@ const describeCell = (c: Cell) =>
 describeLoader("real workloads through `sbc exec`", () => {
   let shared: Shared | undefined;
   let results = new Map<string, Promise<CellResult>>();
-  const runnable = CELLS.filter((c) => cellSupport(c).ok);
+  const runnable = CELLS.filter((c) => cellSupport(c).ok && selectedByEnv(c));
 
   beforeAll(() => {
     if (!toolSupport().ok) return;
@@ -112,6 +115,8 @@ describeLoader("real workloads through `sbc exec`", () => {
         `workloads: ${done.length} cells, ${done.reduce((n, r) => n + r.cases.size, 0)} case runs; slowest cells: ${slowest.map((r) => `${cellId(r.cell)} ${(r.ms / 1000).toFixed(1)} s`).join(", ")}; all done ${(total / 1000).toFixed(1)} s after the first started`,
       );
     }
+    const mismatches = mismatchSummary(done);
+    if (mismatches.length) console.log(`workloads: outcomes that differ from the expected ones\n  ${mismatches.join("\n  ")}`);
     if (shared) removeShared(shared);
   }, 120_000);
 
@@ -122,7 +127,7 @@ describeLoader("real workloads through `sbc exec`", () => {
   };
 
   for (const cell of CELLS) {
-    const support = cellSupport(cell);
+    const support: Support = selectedByEnv(cell) ? cellSupport(cell) : { ok: false, reason: NOT_SELECTED };
     describe(describeCell(cell), () => {
       const fallback = isFallback(cell.launch);
       itWith(
@@ -164,12 +169,12 @@ describeLoader("real workloads through `sbc exec`", () => {
         itWith(
           support,
           c.id,
-          async (ctx?: { skip: (note?: string) => void }) => {
+          async (ctx) => {
             const rec = (await result(cell)).cases.get(c.id);
             if (!rec) throw new Error(`no record of ${c.id}`);
             if (rec.skipped !== undefined) {
               console.warn(`${cellId(cell)} › ${c.id} skipped: ${rec.skipped}`);
-              ctx?.skip(rec.skipped);
+              ctx.skip(rec.skipped);
               return;
             }
             expect(rec.observed, rec.detail).toBe(rec.expected);

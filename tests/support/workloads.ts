@@ -549,7 +549,7 @@ export async function runCell(s: Shared, cell: Cell): Promise<CellResult> {
       }
       const o: Observation = { ...ctx, user: cell.user, status: got.status, output: got.output, before: before.get(c.id) };
       const observed = judge(c, o, expected);
-      const detail = `${label} › ${c.id}: expected ${expected}, observed ${observed} (exit ${got.status})\n$ ${c.script}\n${tail(got.output)}`;
+      const detail = `${label} › ${c.id}: expected ${expected}, observed ${observed} (exit ${got.status})\n$ ${c.script}\n${tail(got.output)}\n`;
       records.set(c.id, { id: c.id, expected, observed, detail, ms: got.ms });
     }
   }
@@ -587,6 +587,24 @@ export function runCells(s: Shared, cells: readonly Cell[], jobs = defaultJobs()
 export function defaultJobs(): number {
   const n = Number(process.env.SBC_WORKLOAD_JOBS);
   return Number.isInteger(n) && n > 0 ? n : Math.max(1, Math.min(availableParallelism(), 4));
+}
+
+/** One line per (case, expected, observed) that differ, with the cells it happened in: the overview of a run. */
+export function mismatchSummary(results: readonly CellResult[]): string[] {
+  const groups = new Map<string, string[]>();
+  for (const r of results)
+    for (const c of r.cases.values()) {
+      if (c.observed === undefined || c.observed === c.expected) continue;
+      const key = `${c.id}: expected ${c.expected}, observed ${c.observed}`;
+      groups.set(key, [...(groups.get(key) ?? []), cellId(r.cell)]);
+    }
+  return [...groups].map(([key, cells]) => `${key} — ${cells.length} cell${cells.length === 1 ? "" : "s"}: ${cells.join(" ")}`);
+}
+
+/** SBC_WORKLOAD_CELLS: a regular expression on cell ids (`PRESET.PLACEMENT.USER.LAUNCH`) to run only some cells. */
+export function selectedByEnv(c: Cell): boolean {
+  const pattern = process.env.SBC_WORKLOAD_CELLS;
+  return pattern === undefined || pattern === "" || new RegExp(pattern).test(cellId(c));
 }
 
 // ---- the launcher's own line ----
