@@ -74,7 +74,7 @@ export interface WorkloadCase {
   readonly policy?: "noexec";
   /** Shell (sh) run with the workspace as current directory; stderr goes with stdout. Cases with the same script share one run of it. */
   readonly script: string;
-  /** Slow (npm, pip, a policy file's Node start): run in the cells that cover every preset, placement and user, not in every cell. */
+  /** Slow (npm, pip, a policy file's Node start): run in the cells that cover every preset, placement and user, not in every cell (`node --test` keeps child processes in every cell). */
   readonly heavy?: boolean;
   /** Run after the other cases of its workspace, because under full-access it breaks what they need. */
   readonly last?: boolean;
@@ -191,6 +191,7 @@ export const CASES: readonly WorkloadCase[] = [
   },
   {
     id: "npm-test",
+    heavy: true,
     family: "node",
     title: "`npm test` whose test spawns children (`spawnSync`, `execFileSync`, `exec`)",
     workspace: "main",

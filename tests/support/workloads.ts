@@ -70,14 +70,14 @@ const USERS: readonly User[] = ["root", "nobody"];
  * the fallback for the presets that have a mount layer (full-access has none, so it never needs a
  * namespace: checked separately), the user namespace way for uid 65534 and the seccomp way for root (root
  * in a throwaway user namespace would hold CAP_SYS_ADMIN there and get its mount namespace after all); and
- * `--namespaces never` once. The slow cases (npm, pip, a policy file) run in every namespace cell of
- * workspace-write (the mode agents work in), and elsewhere in two cells per preset and enforcement chosen so
- * that they still meet both placements and both users.
+ * `--namespaces never` once. The slow cases (npm, pip, a policy file) run in two cells per preset and
+ * enforcement, chosen so that they still meet both placements and both users (and, over the presets, every
+ * pair of them).
  */
 export const CELLS: readonly Cell[] = [
   ...PRESETS.flatMap((preset) =>
     PLACEMENTS.flatMap((placement) =>
-      USERS.map((user): Cell => ({ preset, placement, user, launch: "fast", heavy: preset === "workspace-write" || (placement === "home") === (user === "root") })),
+      USERS.map((user): Cell => ({ preset, placement, user, launch: "fast", heavy: (placement === "home") === (user === (preset === "read-only" ? "nobody" : "root")) })),
     ),
   ),
   { preset: "workspace-write", placement: "home", user: "nobody", launch: "node", heavy: false },
