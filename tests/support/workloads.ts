@@ -53,7 +53,7 @@ export interface Cell {
   readonly placement: Placement;
   readonly user: User;
   readonly launch: Launch;
-  /** Whether the slow cases (npm, pip) run here too. */
+  /** Whether the slow cases (npm, pip, a policy file) run here too. */
   readonly heavy: boolean;
 }
 
@@ -74,25 +74,19 @@ const USERS: readonly User[] = ["root", "nobody"];
  * enforcement, chosen so that they still meet both placements and both users (and, over the presets, every
  * pair of them).
  */
+const slowCasesIn = (preset: Preset, placement: Placement, user: User): boolean => (placement === "home") === (user === (preset === "read-only" ? "nobody" : "root"));
+
 export const CELLS: readonly Cell[] = [
   ...PRESETS.flatMap((preset) =>
     PLACEMENTS.flatMap((placement) =>
-      USERS.map((user): Cell => ({ preset, placement, user, launch: "fast", heavy: (placement === "home") === (user === (preset === "read-only" ? "nobody" : "root")) })),
+      USERS.map((user): Cell => ({ preset, placement, user, launch: "fast", heavy: slowCasesIn(preset, placement, user) })),
     ),
   ),
   { preset: "workspace-write", placement: "home", user: "nobody", launch: "node", heavy: false },
   { preset: "read-only", placement: "tmp", user: "root", launch: "node", heavy: false },
   ...(["read-only", "workspace-write"] as const).flatMap((preset) =>
     PLACEMENTS.flatMap((placement) =>
-      USERS.map(
-        (user): Cell => ({
-          preset,
-          placement,
-          user,
-          launch: user === "root" ? "fallback-seccomp" : "fallback-userns",
-          heavy: (placement === "home") === (user === (preset === "read-only" ? "nobody" : "root")),
-        }),
-      ),
+      USERS.map((user): Cell => ({ preset, placement, user, launch: user === "root" ? "fallback-seccomp" : "fallback-userns", heavy: slowCasesIn(preset, placement, user) })),
     ),
   ),
   { preset: "workspace-write", placement: "tmp", user: "root", launch: "never", heavy: false },
@@ -102,7 +96,7 @@ export const CELLS: readonly Cell[] = [
 
 export type Support = { ok: true } | { ok: false; reason: string };
 
-const TOOLS = ["node", "npm", "cc", "make", "git", "tar", "setpriv", "unshare", "timeout", "sed", "mktemp"] as const;
+const TOOLS = ["node", "npm", "cc", "make", "git", "tar", "bash", "setpriv", "unshare", "timeout", "sed", "mktemp"] as const;
 
 function sh(script: string, env: NodeJS.ProcessEnv = { PATH: commandPath() }): { status: number | null; out: string } {
   const r = spawnSync("/bin/sh", ["-c", script], { encoding: "utf8", env, timeout: 60_000 });
