@@ -17,8 +17,11 @@ import {
   cellId,
   cellSupport,
   execArgv,
+  errnosIn,
   fallbackLines,
   FALLBACK_LINE,
+  judge,
+  parseRun,
   mismatchSummary,
   selectedByEnv,
   isFallback,
@@ -233,6 +236,42 @@ describeLoader("real workloads through `sbc exec`", () => {
       expect(r.stderr.split("\n").filter((l) => l !== "")).toHaveLength(1);
       expect(fallbackLines(r.stderr)).toHaveLength(1);
     });
+  });
+});
+
+describe("the workload harness", () => {
+  it("splits a run at the markers, with each case's status, output and duration; a case cut short has no record", () => {
+    const parsed = parseRun(["@@case a 10.000000", "one", "two", "@@status a 0 10.250000", "@@case b 11.0", "x", "@@status b 2 11.5", "@@case c 12.0", "hung"].join("\n"));
+    expect([...parsed.keys()]).toEqual(["a", "b"]);
+    expect(parsed.get("a")).toEqual({ status: 0, output: "one\ntwo", ms: 250 });
+    expect(parsed.get("b")).toMatchObject({ status: 2, output: "x" });
+  });
+
+  it("names the errnos a tool printed, first seen first, from strerror texts or errno names", () => {
+    expect(errnosIn("sed: couldn't open temporary file ./sedX: Permission denied")).toEqual(["EACCES"]);
+    expect(errnosIn("npm error code EROFS\nnpm error syscall mkdir\n... Permission denied")).toEqual(["EROFS", "EACCES"]);
+    expect(errnosIn("ln: failed to create hard link 'a' => 'b': Invalid cross-device link")).toEqual(["EXDEV"]);
+    expect(errnosIn("x: error while loading shared libraries: x: failed to map segment from shared object")).toEqual(["noexec"]);
+    expect(errnosIn("all fine")).toEqual([]);
+  });
+
+  it("judges by exit status and effect together, preferring the expected errno when several are named", () => {
+    const c = CASES.find((x) => x.id === "edit-subdir")!;
+    const base = { ws: "/nonexistent", cell: {} as never, user: "root" as const, before: undefined };
+    const judged = (status: number, output: string, happened: boolean, expected = "ok") => judge({ ...c, happened: () => happened }, { ...base, status, output }, expected);
+    expect(judged(0, "", true)).toBe("ok");
+    expect(judged(1, "Permission denied ... Read-only file system", false, "EROFS")).toBe("EROFS");
+    expect(judged(1, "Permission denied ... Read-only file system", false, "ok")).toBe("EACCES");
+    expect(judged(3, "no errno here", false)).toBe("failed (exit 3)");
+    expect(judged(0, "", false)).toBe("exit 0, but nothing happened");
+    expect(judged(1, "", true)).toBe("happened, but exit 1");
+    expect(judged(124, "", false)).toMatch(/timed out/);
+  });
+
+  it("renders an outcome that depends on the placement or the user as such", () => {
+    const table = renderOutcomeTable();
+    expect(table).toMatch(/\| EROFS under ~, ok under \/tmp \|/);
+    expect(table).toMatch(/\| ok as root, EPERM as uid 65534 \|/);
   });
 });
 
