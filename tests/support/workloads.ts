@@ -28,12 +28,17 @@ import {
 } from "./workload-cases.js";
 
 const REPO = join(import.meta.dirname, "..", "..");
+/**
+ * The sbc under test: this checkout, or the one whose root SBC_WORKLOAD_TREE names (to try a build of another
+ * worktree against these expectations; it needs its own `npm run build` and loader).
+ */
+const TREE = process.env.SBC_WORKLOAD_TREE || REPO;
 /** The shell entry point, which may take the fast path (the loader without Node). */
-export const SBC = join(REPO, "bin", "sbc");
+export const SBC = join(TREE, "bin", "sbc");
 export const FIXTURES = join(REPO, "fixtures", "data", "workloads");
 const NOEXEC_POLICY = join(FIXTURES, "policies", "noexec.yaml");
 const NO_UNSHARE_POLICY = join(FIXTURES, "policies", "no-unshare.yaml");
-const LOADER = join(REPO, "native", "build", "sbc-loader");
+const LOADER = join(TREE, "native", "build", "sbc-loader");
 const NOBODY = 65534;
 
 /**
@@ -189,7 +194,7 @@ export function prepareShared(): Shared {
   run(["tar", "cf", join(shared.assets, "archive.tar"), "--owner=0", "--group=0", "--numeric-owner", "-C", join(FIXTURES, "archive"), "unpacked"], root);
 
   for (const c of CASES) writeFileSync(join(shared.cases, `${c.id}.sh`), `${c.script}\n`);
-  run([process.execPath, join(REPO, "bin", "sbc.js"), "compile", NO_UNSHARE_POLICY, "-t", "linux", "-q", "-o", shared.noUnsharePlan], root);
+  run([process.execPath, join(TREE, "bin", "sbc.js"), "compile", NO_UNSHARE_POLICY, "-t", "linux", "-q", "-o", shared.noUnsharePlan], root);
 
   // The main workspace: the fixture project, committed, then one tracked file changed.
   const project = join(shared.templates, "project");
