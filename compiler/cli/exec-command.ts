@@ -106,7 +106,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
 
   const { lowerLandlock } = await import("../../targets/landlock/lower.js");
   const { compileSeccomp } = await import("../../targets/seccomp/index.js");
-  const { encode } = await import("../../targets/seccomp/bpf.js");
+  const { allowsEverything, encode } = await import("../../targets/seccomp/bpf.js");
   const { buildPlan } = await import("../../targets/landlock/plan.js");
 
   const full = lowerLandlock(ir, { abi: 7, namespaces: mode });
@@ -148,7 +148,9 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   const cacheDir = planCacheDir();
   const caching = keyed !== undefined && cacheDir !== undefined && opts.cache !== false && !process.env.SBC_NO_CACHE && !opts.debug && compat === "hard-requirement" && exact;
   const deps = caching ? compiled.filesRead.map((path) => ({ path, sha256: sha256File(path) })) : [];
-  const plan = buildPlan(table, encode(filter.filter.program), { mounts: full.table.mounts, namespaces: policyMode, ...(caching ? { cacheKey: keyed!.key, deps } : {}) });
+  // A filter that allows everything restricts nothing: no filter, so full access means no sandbox at all.
+  const bytes = allowsEverything(filter.filter.program) ? undefined : encode(filter.filter.program);
+  const plan = buildPlan(table, bytes, { mounts: full.table.mounts, namespaces: policyMode, ...(caching ? { cacheKey: keyed!.key, deps } : {}) });
   if (caching) {
     const why = storePlan(cacheDir!, keyed!.key, plan.text);
     if (why) notes.push(`not caching the plan: ${why}`);
@@ -179,7 +181,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
       for (const n of table.net) lines.push(`  tcp port ${n.port}: ${netRightNames(n.access).join(" ")}`);
     } else lines.push("no Landlock ruleset");
     if (plan.report.length) lines.push("at launch:", ...plan.report.map((r) => `  ${r}`));
-    lines.push(`seccomp: ${filter.filter.program.length} instructions for ${arch}`);
+    lines.push(bytes ? `seccomp: ${filter.filter.program.length} instructions for ${arch}` : "seccomp: none (the filter would allow every syscall)");
     const narrowed: Diagnostic[] = [...full.diagnostics, ...filter.diagnostics];
     if (narrowed.length) lines.push("narrowed or dropped by the compiler:", ...narrowed.map((d) => `  ${d.code}: ${d.message}`));
     lines.push("the loader's report follows (what it mounted, applied, expanded, carved out and skipped):");

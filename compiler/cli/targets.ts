@@ -71,14 +71,15 @@ export const TARGETS: Readonly<Record<string, { readonly description: string; re
       const { lowerLandlock } = await import("../../targets/landlock/lower.js");
       const { buildPlan } = await import("../../targets/landlock/plan.js");
       const { compileSeccomp } = await import("../../targets/seccomp/index.js");
-      const { encode } = await import("../../targets/seccomp/bpf.js");
+      const { allowsEverything, encode } = await import("../../targets/seccomp/bpf.js");
       const l = lowerLandlock(ir, { abi: o.abi ?? 7, namespaces: ir.linux.namespaces, ...(o.compat ? { compat: o.compat } : {}), ...(o.strict ? { strict: true } : {}) });
       const s = compileSeccomp(ir, o.arches ?? ["x86_64"]);
       const diagnostics = [...l.diagnostics, ...s.diagnostics];
       if (!l.table || !s.filter) return { diagnostics };
       const t = l.table;
       const restricts = t.handledAccessFs || t.handledAccessNet || t.scoped;
-      return { output: buildPlan(restricts ? t : undefined, encode(s.filter.program), { mounts: t.mounts, namespaces: ir.linux.namespaces }).text, diagnostics };
+      const filter = allowsEverything(s.filter.program) ? undefined : encode(s.filter.program);
+      return { output: buildPlan(restricts ? t : undefined, filter, { mounts: t.mounts, namespaces: ir.linux.namespaces }).text, diagnostics };
     },
   },
   sbpl: { description: "a macOS Seatbelt profile (SBPL) for sandbox-exec -p, paths written inline", emit: (ir) => sbpl(ir, "inline") },

@@ -107,6 +107,15 @@ export const MAX_ERRNO = 4095;
 export const MAX_INSNS_PER_PATH = 32768;
 
 /** Little-endian `struct sock_filter[]`, as the kernel and `bwrap --seccomp` read it. Return values (k) are u32. */
+/**
+ * Whether a program allows every syscall whatever its path: every return is `RET ALLOW` with a constant (a
+ * `RET A` could return anything). Such a filter restricts nothing, so a launcher need not install it (nor set
+ * no_new_privs for it): full access means no sandbox at all.
+ */
+export function allowsEverything(program: readonly Insn[]): boolean {
+  return program.every((i) => (i.code & 0x07) !== BPF_RET || (i.code === (BPF_RET | BPF_K) && i.k >>> 0 === SECCOMP_RET_ALLOW));
+}
+
 export function encode(program: readonly Insn[]): Uint8Array {
   const out = new Uint8Array(program.length * 8);
   const view = new DataView(out.buffer);
