@@ -294,7 +294,7 @@ describeLoaderAsRoot("sbc-loader namespace mode (the mount layer)", () => {
       const r = runLoader(nsPlan(w, [[`${w}/.git`, "ro", "exec"]], ["!.git"], { namespaces }), ["sh", "-c", "echo ran > ran.txt"], { cwd: w });
       expect({ status: r.status, stderr: r.stderr }).toEqual({
         status: 125,
-        stderr: `sbc-loader: ${w}/.git (${w}/.git) is a symlink to ${w}/meta/repo.git, which does not exist: sbc cannot protect what it points at; remove the link or create its target\n`,
+        stderr: `sbc-loader: ${w}/.git is a symlink to ${w}/meta/repo.git, which does not exist: sbc cannot protect what it points at; remove the link or create its target\n`,
       });
       expect(existsSync(join(w, "ran.txt"))).toBe(false);
     }
@@ -340,7 +340,7 @@ describeLoaderAsRoot("sbc-loader namespace mode (the mount layer)", () => {
     writeFileSync(join(w, ".git"), `gitdir: ${w}/nowhere\n`);
     const r = runLoader(nsPlan(w, [[`${w}/.git`, "ro", "exec"]], ["!.git"]), ["sh", "-c", "echo ran > ran.txt"], { cwd: w });
     expect(r.status).toBe(125);
-    expect(r.stderr).toBe(`sbc-loader: ${w}/.git (${w}/.git) is a gitfile that names the gitdir ${w}/nowhere, which does not resolve: sbc cannot protect what it points at; fix or remove the file\n`);
+    expect(r.stderr).toBe(`sbc-loader: ${w}/.git is a gitfile that names the gitdir ${w}/nowhere, which does not resolve: sbc cannot protect what it points at; fix or remove the file\n`);
     expect(existsSync(join(w, "ran.txt"))).toBe(false);
   });
 

@@ -147,12 +147,12 @@ describeLoader("sbc-loader symlink safety (Landlock alone)", () => {
     const dangling = runLoader(plan([[WRITE, w, ".git"]]), ["sh", "-c", `echo > ${marker}`]);
     expect({ status: dangling.status, stderr: dangling.stderr }).toEqual({
       status: 125,
-      stderr: `sbc-loader: ${w}/.git (${w}/.git) is a symlink to ${w}/nowhere, which does not exist: sbc cannot protect what it points at; remove the link or create its target\n`,
+      stderr: `sbc-loader: ${w}/.git is a symlink to ${w}/nowhere, which does not exist: sbc cannot protect what it points at; remove the link or create its target\n`,
     });
     const loop = runLoader(plan([[WRITE, w, "loop/x"]]), ["sh", "-c", `echo > ${marker}`]);
     expect({ status: loop.status, stderr: loop.stderr }).toEqual({
       status: 125,
-      stderr: `sbc-loader: ${w}/loop/x (${w}/loop/x) goes through ${w}/loop, a symlink to ${w}/loop, which loops: sbc cannot protect what it points at; remove the link or create its target\n`,
+      stderr: `sbc-loader: ${w}/loop/x goes through ${w}/loop, a symlink to ${w}/loop, which loops: sbc cannot protect what it points at; remove the link or create its target\n`,
     });
     expect(existsSync(marker)).toBe(false);
   });
@@ -164,6 +164,6 @@ describeLoader("sbc-loader symlink safety (Landlock alone)", () => {
     const r = runLoader(plan([[WRITE, w, ".git"]]), ["true"]);
     const e = encodePath(w);
     expect(r.status).toBe(125);
-    expect(r.stderr).toBe(`sbc-loader: ${e}/.git (${e}/.git) is a symlink to ${e}/no%09where, which does not exist: sbc cannot protect what it points at; remove the link or create its target\n`);
+    expect(r.stderr).toBe(`sbc-loader: ${e}/.git is a symlink to ${e}/no%09where, which does not exist: sbc cannot protect what it points at; remove the link or create its target\n`);
   });
 });

@@ -13,6 +13,9 @@ import { diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { CodeKey } from "../diagnostics/codes.js";
 import type { Span } from "../diagnostics/source.js";
 import { environmentBindings } from "../passes/environment.js";
+import { evaluateFs } from "../evaluator/evaluate.js";
+import type { IR } from "../ir/types.js";
+import type { LandlockTable } from "../../targets/landlock/lower.js";
 import { packageRoot } from "../package-root.js";
 import type { Arch } from "../linux-abi/index.js";
 import { EXIT_FINDINGS, UsageError, exitLikeChild, forwardSignals } from "./exit.js";
@@ -52,16 +55,31 @@ function refuse(key: CodeKey, message: string, span: Span | undefined, help: str
   return EXIT_CANNOT_RUN;
 }
 
-/** Where the policy asks for what an ABI added: a rule of the kind that needs it (for the diagnostic's span). */
-function abiReason(ir: import("../ir/types.js").IR, abi: number): { what: string; span: Span | undefined } {
-  if (abi >= 6) return { what: "abstract unix sockets denied (Landlock's abstract-unix scope)", span: ir.network.span };
-  if (abi >= 4 && ir.network.rules.length) {
-    const r = ir.network.rules.find((x) => x.protocols.includes("tcp")) ?? ir.network.rules[0]!;
-    return { what: "TCP ports restricted (Landlock's network rights)", span: r.span ?? ir.network.span };
-  }
-  const r = ir.filesystem.find((x) => x.span) ?? ir.filesystem[0];
-  const right = abi >= 5 ? "device ioctls" : abi >= 3 ? "truncation" : "renames between directories";
-  return { what: `the filesystem restricted, ${right} included`, span: r?.span };
+/**
+ * What the kernel lacks first, and where the policy asks for it (for the diagnostic's span): with no Landlock
+ * at all the filesystem rules; else the first right the table handles that came after the kernel's ABI.
+ */
+function abiReason(ir: IR, table: LandlockTable, kernelAbi: number, ACCESS_FS: { refer: number; truncate: number; ioctl_dev: number }): { what: string; span: Span | undefined } {
+  const fsRule = ir.filesystem.find((x) => x.span) ?? ir.filesystem[0];
+  const netRule = ir.network.rules.find((x) => x.protocols.includes("tcp") && x.span);
+  const needs: [number, boolean, string, Span | undefined][] = [
+    [1, table.handledAccessFs !== 0, "the policy restricts the filesystem", fsRule?.span],
+    [2, (table.handledAccessFs & ACCESS_FS.refer) !== 0 && table.fs.some((g) => (g.access & ACCESS_FS.refer) !== 0), "renames between directories, which the policy allows somewhere", fsRule?.span],
+    [3, (table.handledAccessFs & ACCESS_FS.truncate) !== 0, "truncating files, which the policy restricts", fsRule?.span],
+    [4, table.handledAccessNet !== 0, "TCP ports, which the network section restricts", netRule?.span ?? ir.network.span],
+    [5, (table.handledAccessFs & ACCESS_FS.ioctl_dev) !== 0, "device ioctls, which the policy restricts", fsRule?.span],
+    [6, table.scoped !== 0, "abstract unix sockets outside the sandbox, which the policy denies", ir.network.unix.span ?? ir.network.span],
+  ];
+  const first = needs.find(([abi, needed]) => needed && abi > kernelAbi);
+  return first ? { what: first[2], span: first[3] } : { what: "the policy", span: undefined };
+}
+
+/** The loader's `--check --explain` on a plan: the protected name it would refuse, and why; undefined otherwise. */
+function checkPlan(loader: string, text: string, namespaces: NamespacesMode | undefined): { path: string; why: string } | undefined {
+  const r = spawnSync(loader, ["--check", "--explain", ...(namespaces ? ["--namespaces", namespaces] : []), "--plan-fd", "0"], { input: text, encoding: "utf8" });
+  const m = /^refuse (\S+) (.*)$/m.exec(r.stdout ?? "");
+  if (r.status !== 1 || !m) return undefined;
+  return { path: Buffer.from(m[1]!.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), "latin1").toString("utf8"), why: m[2]! };
 }
 
 /** `sbc-loader --probe`, parsed; undefined when the loader cannot answer. */
@@ -121,7 +139,8 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   if (kernelAbi < needed) {
     const what = kernelAbi === 0 ? "this kernel has no Landlock" : `this kernel has Landlock ABI ${kernelAbi}, the policy needs ${needed} to be enforced in full`;
     if (compat === "hard-requirement") {
-      const why = abiReason(ir, needed);
+      const { ACCESS_FS } = await import("../../targets/landlock/abi.js");
+      const why = abiReason(ir, full.table, kernelAbi, ACCESS_FS);
       return refuse("execLandlockAbi", `${what} (${why.what}); the command is not run`, why.span, "pass `--compat best-effort` to run with what the kernel can enforce, or `--compat soft-requirement` to run without Landlock; `sbc doctor` shows what the kernel has", opts.color);
     }
     exact = false;
@@ -142,6 +161,14 @@ export async function runExec(policy: string | undefined, argv: readonly string[
     const span = opts.namespaces ? undefined : ir.linux.span;
     const asked = opts.namespaces ? "`--namespaces require`" : "the policy (`linux.namespaces: require`)";
     return refuse("execNoNamespace", `${asked} requires a mount namespace, and none can be created here: ${step ?? "?"} failed with ${errno ?? "?"}; the command is not run`, span, "`sbc doctor` says why; `--namespaces auto` runs with Landlock alone and says what that loses", opts.color);
+  }
+
+  // A protected name the loader would refuse (a link that points nowhere, a broken gitfile): said here, at the
+  // rule that protects it, before anything runs. The loader's own check decides, so the two cannot disagree.
+  const refusal = checkPlan(loader, buildPlan(table, undefined, { mounts: full.table.mounts, namespaces: policyMode }).text, opts.namespaces);
+  if (refusal) {
+    const rule = ir.filesystem.find((r) => r.effect === "deny" && r.path === refusal.path) ?? evaluateFs(ir, "write", refusal.path).rule;
+    return refuse("execUnprotectable", `${refusal.why}; the command is not run`, rule?.span, "sbc protects what a protected or denied name points at: a link to nothing could be given a target by the command", opts.color);
   }
 
   // Cache only what bin/sbc could look up: the default compatibility, no debugging, an exact plan.

@@ -230,8 +230,8 @@ static void carve_resolved(struct grant *grants, size_t n) {
         if (S_ISREG(w.mode) && strcmp(last, ".git") == 0) {
           char *why;
           if (read_gitfile(w.real, w.parent, &targets[1], &targets[2], &why, NULL, NULL) < 0)
-            die(EXIT_LOADER, "%s (%s) is a gitfile that %s: sbc cannot protect what it points at; fix or remove the file",
-                spelled, enc(lexical), why);
+            die(EXIT_LOADER, "%s is a gitfile that %s: sbc cannot protect what it points at; fix or remove the file",
+                spelled_path(spelled, lexical), why);
         }
       }
       for (int t = 0; t < 3; t++)

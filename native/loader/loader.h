@@ -246,6 +246,12 @@ void walk_free(struct walk *w);
  * X and of the commondir (for pins), when not NULL. */
 int read_gitfile(const char *real_file, const char *real_dir, char **gitdir, char **commondir, char **why,
                  struct walk *gitdir_walk, struct walk *commondir_walk);
+/* How a message names a plan path: `${workspace}/.git (/w/.git)`, or the path alone when it has no parameter. */
+char *spelled_path(const char *encoded, const char *path);
+struct plan;
+/* The refusal a run would meet at a protected name (a dangling link, an unresolvable gitfile), with the name's
+ * lexical path in *path, or NULL. `namespace_mode`: the mount lines count, and `!` entries are theirs. */
+char *refusal_scan(const struct plan *plan, int namespace_mode, char **path);
 
 /* The refusal message for a name that resolves to nothing: names the plan's spelling and what is wrong. */
 char *dangling_message(const char *encoded, const char *path, const struct walk *w);

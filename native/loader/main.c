@@ -549,7 +549,7 @@ static void usage(void) {
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "--probe") == 0) return probe();
 
-  int plan_fd = -1, i = 1, key_only = 0, cached = 0, cli_mode = -1;
+  int plan_fd = -1, i = 1, key_only = 0, cached = 0, cli_mode = -1, explain = 0;
   const char *cache_dir = NULL, *cache_input = NULL;
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     const char *a = argv[i];
@@ -558,6 +558,8 @@ int main(int argc, char **argv) {
       report = 1;
     } else if (strcmp(a, "--check") == 0) {
       checking = 1;
+    } else if (strcmp(a, "--explain") == 0) {
+      explain = 1;
     } else if (strcmp(a, "--cached") == 0) {
       cached = 1;
     } else if (strcmp(a, "--cache-key") == 0) {
@@ -597,7 +599,10 @@ int main(int argc, char **argv) {
   }
   if (cached ? (plan_fd >= 0 || !cache_dir || !cache_input) : (plan_fd < 0 || cache_dir || cache_input)) usage();
   if (checking ? i != argc : !has_command) usage();
-  if (!cached && plan_fd <= 2) die(EXIT_LOADER, "--plan-fd %d: stdin, stdout and stderr belong to the command", plan_fd);
+  if (explain && !checking) usage();
+  /* A check runs no command, so its plan may come on stdin. */
+  if (!cached && plan_fd <= 2 && !(checking && plan_fd == 0))
+    die(EXIT_LOADER, "--plan-fd %d: stdin, stdout and stderr belong to the command", plan_fd);
 
   size_t size;
   char key[65] = "";
@@ -621,7 +626,23 @@ int main(int argc, char **argv) {
     /* Everything the real run checks before its first step: the plan, the parameters and their placement, the
      * `dep` files, the kernel's Landlock ABI and seccomp, and a namespace when the plan requires one. */
     if (plan.filter && !seccomp_available()) exit(1);
-    if (plan.n_mounts > 0 && mode == NS_REQUIRE && strncmp(namespace_probe(), "none", 4) == 0) exit(1);
+    int ns = plan.n_mounts > 0 && mode != NS_NEVER;
+    if (ns && mode == NS_REQUIRE) {
+      const char *probe = namespace_probe();
+      if (strncmp(probe, "none", 4) == 0) {
+        if (explain) printf("no-namespace %s\n", probe);
+        exit(1);
+      }
+    }
+    /* A protected name the run would refuse (in a namespace if one is to be tried, else for Landlock alone;
+     * `auto` may end in either, and the two scans differ only in whose the `!` entries are). */
+    char *where = NULL;
+    char *why = refusal_scan(&plan, ns, &where);
+    if (!why && ns && mode == NS_AUTO) why = refusal_scan(&plan, 0, &where);
+    if (why) {
+      if (explain) printf("refuse %s %s\n", enc(where), why);
+      exit(1);
+    }
     return 0;
   }
   char **command = &argv[i + 1];

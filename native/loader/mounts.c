@@ -366,8 +366,8 @@ static void resolve_line(struct plan *plan, int i, struct walk **missing_walk) {
     char *gitdir, *commondir, *why;
     struct walk *gw = new_walk(i), *cw = new_walk(i);
     if (read_gitfile(w->real, w->parent, &gitdir, &commondir, &why, gw, cw) < 0)
-      die(EXIT_LOADER, "%s (%s) is a gitfile that %s: sbc cannot protect what it points at; fix or remove the file",
-          m->encoded, enc(m->path), why);
+      die(EXIT_LOADER, "%s is a gitfile that %s: sbc cannot protect what it points at; fix or remove the file",
+          spelled_path(m->encoded, m->path), why);
     if (gitdir) {
       struct target *g = add_target(gitdir, m->ro, m->noexec, i);
       g->dev = gw->dev;

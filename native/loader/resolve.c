@@ -265,12 +265,80 @@ int read_gitfile(const char *real_file, const char *real_dir, char **gitdir, cha
   return 1;
 }
 
+/* `${workspace}/.git (/w/.git)`, or the path alone when the plan spelled it without a parameter. */
+char *spelled_path(const char *encoded, const char *path) {
+  const char *plain = enc(path);
+  return strcmp(encoded, plain) == 0 ? xstrdup(plain) : xasprintf("%s (%s)", encoded, plain);
+}
+
 char *dangling_message(const char *encoded, const char *path, const struct walk *w) {
   const char *what = w->err == ELOOP ? "which loops" : "which does not exist";
+  char *name = spelled_path(encoded, path);
+  char *out;
   if (strcmp(w->dangling, path) == 0)
-    return xasprintf("%s (%s) is a symlink to %s, %s: sbc cannot protect what it points at; remove the link or create its target",
-                     encoded, enc(path), enc(w->dangling_target), what);
-  return xasprintf("%s (%s) goes through %s, a symlink to %s, %s: sbc cannot protect what it points at; remove the link or "
-                   "create its target",
-                   encoded, enc(path), enc(w->dangling), enc(w->dangling_target), what);
+    out = xasprintf("%s is a symlink to %s, %s: sbc cannot protect what it points at; remove the link or create its target", name,
+                    enc(w->dangling_target), what);
+  else
+    out = xasprintf("%s goes through %s, a symlink to %s, %s: sbc cannot protect what it points at; remove the link or create its target",
+                    name, enc(w->dangling), enc(w->dangling_target), what);
+  free(name);
+  return out;
+}
+
+/* Why the plan would be refused here because of a protected name (a dangling link on the way, a gitfile whose
+ * gitdir or commondir does not resolve), or NULL: what the run checks in phase A and the Landlock step, without
+ * changing anything. `--check --explain` reports it, so that `sbc exec` can name the policy's rule. *path gets
+ * the lexical path of the name. */
+static char *refusal_at(const char *start, const char *rel, const char *lexical, const char *spelled, char **path) {
+  struct walk w;
+  walk_path(start, rel, 0, &w);
+  char *why = NULL;
+  if (w.status == WALK_DANGLING) why = dangling_message(spelled, lexical, &w);
+  else if (w.status == WALK_FOUND && S_ISREG(w.mode)) {
+    const char *slash = strrchr(lexical, '/');
+    if (strcmp(slash ? slash + 1 : lexical, ".git") == 0) {
+      char *gitdir = NULL, *commondir = NULL, *what = NULL;
+      if (read_gitfile(w.real, w.parent, &gitdir, &commondir, &what, NULL, NULL) < 0)
+      {
+        char *name = spelled_path(spelled, lexical);
+        why = xasprintf("%s is a gitfile that %s: sbc cannot protect what it points at; fix or remove the file", name, what);
+        free(name);
+      }
+      free(gitdir);
+      free(commondir);
+    }
+  }
+  walk_free(&w);
+  if (why) *path = xstrdup(lexical);
+  return why;
+}
+
+char *refusal_scan(const struct plan *plan, int namespace_mode, char **path) {
+  for (size_t i = 1; namespace_mode && i < plan->n_mounts; i++) {
+    const struct mount_line *m = &plan->mounts[i];
+    if (m->file || (!m->ro && !m->noexec)) continue;
+    char *why = refusal_at("/", m->path + 1, m->path, m->encoded, path);
+    if (why) return why;
+  }
+  for (size_t i = 0; i < plan->n_fs; i++) {
+    const struct fs_rule *r = &plan->fs[i];
+    if (r->kind != FS_CHILDREN) continue;
+    char *root = realpath(r->path, NULL);
+    if (!root) continue; /* a missing grant has nothing to carve */
+    for (int k = 0; k < r->n_except; k++) {
+      /* In a namespace a `!` entry is the mount layer's, checked above. */
+      if (namespace_mode && r->except[k].mount_enforced) continue;
+      char *lexical = path_join(r->path, r->except[k].rel);
+      char *spelled = xasprintf("%s/%s", r->encoded, enc(r->except[k].rel));
+      char *why = refusal_at(root, r->except[k].rel, lexical, spelled, path);
+      free(lexical);
+      free(spelled);
+      if (why) {
+        free(root);
+        return why;
+      }
+    }
+    free(root);
+  }
+  return NULL;
 }
