@@ -161,9 +161,9 @@ function run(options: Options, ws: string, kernelAbi: number, codex: Codex | und
   // points it made), so the command is its child: the fast path shows as a command whose parent is the very
   // process spawned (no Node between).
   const fastPath = (args: readonly string[]) => {
-    const r = spawnSync(SBC_CMD, [...args, "--", "sh", "-c", "echo $$ $PPID"], { cwd: ws, env, encoding: "utf8" });
-    const [pid, ppid] = r.stdout.trim().split(" ").map(Number);
-    return pid === r.pid || ppid === r.pid;
+    const r = spawnSync(SBC_CMD, [...args, "--", "sh", "-c", "echo $$ $PPID $(cat /proc/$PPID/comm)"], { cwd: ws, env, encoding: "utf8" });
+    const [pid, ppid, parent] = r.stdout.trim().split(" ");
+    return Number(pid) === r.pid || (Number(ppid) === r.pid && parent === "sbc-loader");
   };
   const fast = fastPath(["exec", "--preset", PRESET]);
   const fastPolicy = fastPath(["exec", POLICY]);

@@ -50,12 +50,15 @@ function run(cwd: string, script: string, env: Record<string, string | undefined
   return { status: r.status, signal: r.signal, out: r.stdout, err: r.stderr, pid: r.pid };
 }
 
-const PROBE = `echo hi > src/a.txt; echo src=$?; touch .git/x 2>/dev/null; echo git=$?; (echo x > OUTSIDE/x) 2>/dev/null; echo out=$?; echo $$ $PPID`;
+const PROBE = `echo hi > src/a.txt; echo src=$?; touch .git/x 2>/dev/null; echo git=$?; (echo x > OUTSIDE/x) 2>/dev/null; echo out=$?; echo $$ $PPID $(cat /proc/$PPID/comm)`;
 
-/** How the command was started, from its last line `$$ $PPID`: by the process the caller spawned, or through Node. */
+/**
+ * How the command was started, from its last line `$$ $PPID COMM-OF-PPID`: as the process the caller spawned
+ * (the loader exec'd it), as the child of that loader (a namespace), or through Node.
+ */
 function launcher(r: { out: string; pid: number | undefined }): "itself" | "its child" | "node" {
-  const [pid, ppid] = r.out.trim().split("\n").pop()!.split(" ").map(Number);
-  return pid === r.pid ? "itself" : ppid === r.pid ? "its child" : "node";
+  const [pid, ppid, parent] = r.out.trim().split("\n").pop()!.split(" ");
+  return Number(pid) === r.pid ? "itself" : Number(ppid) === r.pid && parent === "sbc-loader" ? "its child" : "node";
 }
 
 describeKernel("the fast path of `sbc exec --preset`", () => {
@@ -95,10 +98,10 @@ describeKernel("the fast path of `sbc exec --preset`", () => {
   });
 
   itKernel("read-only takes it too; full-access, which restricts nothing, execs the command in the spawned process", () => {
-    const ro = run(ws, "echo > src/b.txt 2>/dev/null; echo w=$?; cat /etc/hostname >/dev/null; echo r=$?; echo $$ $PPID", {}, "read-only");
+    const ro = run(ws, "echo > src/b.txt 2>/dev/null; echo w=$?; cat /etc/hostname >/dev/null; echo r=$?; echo $$ $PPID $(cat /proc/$PPID/comm)", {}, "read-only");
     expect(ro.out.trim().split("\n").slice(0, 2)).toEqual(["w=2", "r=0"]);
     expect(launcher(ro)).toBe("its child");
-    const full = run(ws, `echo x > ${outside}/full && echo w=$?; echo $$ $PPID`, {}, "full-access");
+    const full = run(ws, `echo x > ${outside}/full && echo w=$?; echo $$ $PPID $(cat /proc/$PPID/comm)`, {}, "full-access");
     expect(full.out.trim().split("\n")[0]).toBe("w=0");
     expect(launcher(full)).toBe("itself");
     expect(existsSync(join(outside, "full"))).toBe(true);
