@@ -7,7 +7,7 @@
 
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { packageRoot } from "../package-root.js";
 
@@ -85,6 +85,18 @@ export function unsafeCacheDir(dir: string): string | undefined {
   return undefined;
 }
 
+/** When a store leaves more plans than this, the least recently stored go, down to KEEP_PLANS. */
+export const MAX_PLANS = 500;
+export const KEEP_PLANS = 400;
+
+/** Keeps the directory bounded: a workspace directory each makes an entry, and nothing else removes them. */
+function prune(dir: string): void {
+  const plans = readdirSync(dir).filter((f) => /^[0-9a-f]{64}\.plan$/.test(f));
+  if (plans.length <= MAX_PLANS) return;
+  const byAge = plans.map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs })).sort((a, b) => a.t - b.t || (a.f < b.f ? -1 : 1));
+  for (const { f } of byAge.slice(0, plans.length - KEEP_PLANS)) rmSync(join(dir, f), { force: true });
+}
+
 /**
  * Stores a plan under its key: created mode 0600 beside its final name and renamed into place, so a reader
  * sees a whole plan or none. Returns why nothing was stored, or undefined.
@@ -107,6 +119,7 @@ export function storePlan(dir: string, key: string, text: string): string | unde
       closeSync(fd);
     }
     renameSync(tmp, join(dir, `${key}.plan`));
+    prune(dir);
     return undefined;
   } catch (e) {
     rmSync(tmp, { force: true });
