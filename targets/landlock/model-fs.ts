@@ -48,7 +48,7 @@ export type Lookup =
   | { readonly node: FsNode; readonly parent: FsNode | null; readonly name: string }
   /** Every component but the last exists, the last does not: where a create would put it. */
   | { readonly missing: true; readonly parent: FsNode; readonly name: string }
-  | { readonly errno: "ENOENT" | "ENOTDIR" | "ELOOP" };
+  | { readonly errno: "ENOENT" | "ENOTDIR" | "ELOOP"; readonly missingAt?: { readonly parent: FsNode; readonly name: string } };
 
 export function splitPath(path: string): string[] {
   return path.split("/").filter((c) => c !== "" && c !== ".");
@@ -176,7 +176,7 @@ export class FsModel {
       const next = cur.children!.get(c);
       if (!next) {
         if (last && !queue.length) return { missing: true, parent: cur, name: c };
-        return { errno: "ENOENT" };
+        return { errno: "ENOENT", missingAt: { parent: cur, name: c } };
       }
       if (next.kind === "symlink" && (!last || followLast)) {
         if (++links > MAX_SYMLINKS) return { errno: "ELOOP" };
@@ -244,6 +244,12 @@ export class FsModel {
     if (dir.children!.has(name)) throw new Error(`${this.pathOf(dir)}/${name} exists`);
     const extra = { ...(node.target !== undefined ? { target: node.target } : {}), ...(node.content !== undefined ? { content: node.content } : {}) };
     return this.attach(dir, name, this.newNode(node.kind, name, dir, extra, node.ino));
+  }
+
+  /** The other entries of `node`'s inode (hard links), in the tree as it is now. */
+  hardLinksOf(node: FsNode): FsNode[] {
+    if (node.kind === "dir") return [];
+    return [...this.nodes()].filter((n) => n.ino === node.ino && n !== node);
   }
 
   /** The tree as text, one line per entry: for failure messages. */

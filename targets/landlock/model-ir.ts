@@ -1,7 +1,9 @@
 // What the IR says about one system call of the model (model.ts `Op`) on a filesystem as it is now: the access
 // classes the call exercises, at which paths. A call is allowed by the IR when every class is allowed at the
-// lexical path it was made with and at the real path of the object it touches (a symlink's target, the entry a
-// create makes). The property tests and the kernel differential test hold the model — and the kernel — to it.
+// lexical path it was made with, at the real path of the object it touches (a symlink's target, the entry a
+// create makes), and at the object's origin — where it was at launch, or where it was created: a file moved
+// or hard-linked elsewhere is still the file the policy spoke of there. The property tests and the kernel
+// differential test hold the model — and the kernel — to it.
 
 import type { Access } from "../../compiler/language/access.js";
 import type { IR } from "../../compiler/ir/types.js";
@@ -12,8 +14,12 @@ import type { Op } from "./model.js";
 export interface IrCheck {
   readonly cls: Access;
   readonly path: string;
-  /** `lexical`: the path as the call spelled it; `real`: where it really is. */
-  readonly as: "lexical" | "real";
+  /** `lexical`: the path as the call spelled it; `real`: where it really is; `origin`: where the object came from. */
+  readonly as: "lexical" | "real" | "origin";
+  /** What is checked: the object (an existing one), or the entry a create makes (`parent` and `name`). */
+  readonly node?: FsNode;
+  readonly parent?: FsNode;
+  readonly name?: string;
 }
 
 export interface IrVerdict {
@@ -24,36 +30,51 @@ export interface IrVerdict {
   readonly denied: readonly IrCheck[];
 }
 
+/** Where each inode came from: its real path(s) at launch, or where the run created it. */
+export type Origins = ReadonlyMap<number, readonly string[]>;
+
+/** The origins of everything in `fs` (at launch). */
+export function originsAtLaunch(fs: FsModel): Map<number, string[]> {
+  const m = new Map<number, string[]>();
+  for (const n of fs.nodes()) m.set(n.ino, [...(m.get(n.ino) ?? []), fs.pathOf(n)]);
+  return m;
+}
+
 const CREATE_OF: Readonly<Record<FsNode["kind"], Access>> = { dir: "create-dir", file: "create-file", symlink: "create-symlink", fifo: "create-special" };
 const DELETE_OF: Readonly<Record<FsNode["kind"], Access>> = { dir: "delete-dir", file: "delete-file", symlink: "delete-file", fifo: "delete-file" };
 
+function followedClasses(op: Op["op"], n: FsNode): Access[] {
+  return op === "read" ? [n.kind === "dir" ? "list" : "read"] : op === "list" ? ["list"] : op === "map-exec" ? ["read", "execute"] : op === "chmod" ? ["write"] : [op as Access];
+}
+
 /** A path the IR can evaluate: absolute, without `.`/`..` (the lexical probe paths and real paths are). */
-function normal(p: string): string {
+export function normalPath(p: string): string {
   const parts = splitPath(p);
   return parts.length ? "/" + parts.join("/") : "/";
 }
 
 /**
- * The classes `op` needs, at its lexical and real paths, on `fs` as it is before the call. Calls that cannot
- * touch anything (the path does not resolve, the entry to create exists) need nothing: whatever the kernel
- * answers them, it grants nothing.
+ * The classes `op` needs, and where, on `fs` as it is before the call. Calls that cannot touch anything (the
+ * path does not resolve, the entry to create exists) need nothing: whatever the kernel answers them, it
+ * grants nothing.
  */
-export function irChecks(ir: IR, fs: FsModel, op: Op): IrCheck[] {
+export function irChecks(fs: FsModel, op: Op, origins?: Origins): IrCheck[] {
   const out: IrCheck[] = [];
-  const at = (cls: Access, lexical: string, real: string) => {
-    out.push({ cls, path: normal(lexical), as: "lexical" }, { cls, path: real, as: "real" });
+  const onObject = (cls: Access, lexical: string, node: FsNode) => {
+    const real = fs.pathOf(node);
+    out.push({ cls, path: normalPath(lexical), as: "lexical", node }, { cls, path: real, as: "real", node });
+    for (const o of origins?.get(node.ino) ?? []) if (o !== real) out.push({ cls, path: o, as: "origin", node });
   };
-  const followed = () => {
-    const r = fs.lookup(op.path, true);
-    return "node" in r ? r.node : undefined;
+  const onEntry = (cls: Access, lexical: string, parent: FsNode, name: string) => {
+    out.push({ cls, path: normalPath(lexical), as: "lexical", parent, name }, { cls, path: joinPath(fs.pathOf(parent), name), as: "real", parent, name });
   };
-  /** The entry a non-following call names: its real parent and name, and the node if it exists. */
+  /** The entry a non-following call names: its real parent, its name, and the node if it exists. */
   const entry = (p: string) => {
     const r = fs.lookup(p, false);
     if ("errno" in r) return undefined;
-    if ("missing" in r) return { real: joinPath(fs.pathOf(r.parent), r.name), dir: r.parent, node: undefined };
+    if ("missing" in r) return { dir: r.parent, name: r.name, node: undefined };
     if (!r.parent) return undefined; // `/` itself
-    return { real: joinPath(fs.pathOf(r.parent), r.name), dir: r.parent, node: r.node };
+    return { dir: r.parent, name: r.name, node: r.node };
   };
   switch (op.op) {
     case "read":
@@ -63,12 +84,9 @@ export function irChecks(ir: IR, fs: FsModel, op: Op): IrCheck[] {
     case "execute":
     case "map-exec":
     case "chmod": {
-      const n = followed();
-      if (!n) return out;
-      const real = fs.pathOf(n);
-      const classes: Access[] =
-        op.op === "read" ? [n.kind === "dir" ? "list" : "read"] : op.op === "list" ? ["list"] : op.op === "map-exec" ? ["read", "execute"] : op.op === "chmod" ? ["write"] : [op.op];
-      for (const c of classes) at(c, op.path, real);
+      const r = fs.lookup(op.path, true);
+      if (!("node" in r)) return out;
+      for (const c of followedClasses(op.op, r.node)) onObject(c, op.path, r.node);
       return out;
     }
     case "create-file":
@@ -77,15 +95,14 @@ export function irChecks(ir: IR, fs: FsModel, op: Op): IrCheck[] {
     case "create-fifo": {
       const e = entry(op.path);
       if (!e || e.node) return out;
-      const cls: Access = op.op === "create-fifo" ? "create-special" : op.op;
-      at(cls, op.path, e.real);
+      onEntry(op.op === "create-fifo" ? "create-special" : op.op, op.path, e.dir, e.name);
       return out;
     }
     case "unlink":
     case "rmdir": {
       const e = entry(op.path);
       if (!e?.node) return out;
-      at(DELETE_OF[e.node.kind], op.path, e.real);
+      onObject(DELETE_OF[e.node.kind], op.path, e.node);
       return out;
     }
     case "rename":
@@ -93,36 +110,22 @@ export function irChecks(ir: IR, fs: FsModel, op: Op): IrCheck[] {
       const from = entry(op.path);
       const to = entry(op.to);
       if (!from?.node || !to || to.node) return out;
-      const crossDir = from.dir !== to.dir;
-      if (crossDir) {
-        at("rename", op.path, from.real);
-        at("rename", op.to, to.real);
+      if (from.dir !== to.dir) {
+        onObject("rename", op.path, from.node);
+        onEntry("rename", op.to, to.dir, to.name);
       }
-      if (op.op === "link") {
-        at(CREATE_OF[from.node.kind], op.to, to.real);
-        // The same inode under a second name: what the new name allows, the old one must allow too.
-        for (const c of ["read", "write", "truncate", "execute"] as const) {
-          const newAllows = [op.to, to.real].every((p) => evaluateFs(ir, c, p).decision === "allow");
-          if (newAllows) at(c, op.path, from.real);
-        }
-        return out;
-      }
-      // A move takes the entry and everything beneath it from its old paths to the new ones.
-      const walk = (n: FsNode, rel: string) => {
-        const sub = (p: string) => (rel ? p + "/" + rel : p);
-        at(DELETE_OF[n.kind], sub(op.path), sub(from.real));
-        at(CREATE_OF[n.kind], sub(op.to), sub(to.real));
-        if (n.kind === "dir") for (const [name, c] of n.children!) walk(c, rel ? rel + "/" + name : name);
-      };
-      walk(from.node, "");
+      // A move takes the entry from its name (and what is beneath it along: each keeps its origin, so what it
+      // may have done there is checked on every later call); a link gives the inode one more name.
+      if (op.op === "rename") onObject(DELETE_OF[from.node.kind], op.path, from.node);
+      onEntry(CREATE_OF[from.node.kind], op.to, to.dir, to.name);
       return out;
     }
   }
 }
 
-/** The IR's verdict on `op` (bound IR; `fs` as it is before the call). */
-export function irVerdict(ir: IR, fs: FsModel, op: Op): IrVerdict {
-  const checks = irChecks(ir, fs, op).map((c) => ({ ...c, decision: evaluateFs(ir, c.cls, c.path).decision }));
+/** The IR's verdict on `op` (bound IR; `fs` as it is before the call; `origins` of the inodes, if tracked). */
+export function irVerdict(ir: IR, fs: FsModel, op: Op, origins?: Origins): IrVerdict {
+  const checks = irChecks(fs, op, origins).map((c) => ({ ...c, decision: evaluateFs(ir, c.cls, c.path).decision }));
   const denied = checks.filter((c) => c.decision === "deny");
   return { allowed: denied.length === 0, checks, denied };
 }

@@ -144,9 +144,17 @@ export interface Amendments {
    * writable directory the link then leads to (native/loader/mounts.c does this).
    */
   readonly pinRealAncestors: boolean;
+  /**
+   * A line's path that leads elsewhere (through a symlink, or a gitfile to its repository) carries to its
+   * target only the attributes the line changes (against the line lexically above it); the other attribute
+   * stays what the target's own region says. A gitfile's repository takes only the denying ones (`ro`,
+   * `noexec`). The design gives the target both attributes of the line, so a line written for `noexec` made
+   * what its link points at writable, and a writable `.git` line made its repository writable (chmod, utimes).
+   */
+  readonly onlyWhatTheLineChanges: boolean;
 }
 
-export const SPEC_AMENDMENTS: Amendments = { pinRealAncestors: true };
+export const SPEC_AMENDMENTS: Amendments = { pinRealAncestors: true, onlyWhatTheLineChanges: true };
 
 class Refusal extends Error {}
 
@@ -235,7 +243,21 @@ function applyMounts(plan: ParsedPlan, fs: FsModel, mounts: Map<number, MountPoi
       continue;
     }
     const comps = splitPath(m.path);
+    // The attributes the line changes, against the nearest line lexically above it.
+    let above: PlanMount = root;
+    for (let j = 1; j < i; j++) if (isWithin(m.path, plan.mounts[j]!.path) && plan.mounts[j]!.path !== m.path && plan.mounts[j]!.path.length > above.path.length) above = plan.mounts[j]!;
+    const changes = { ro: m.ro !== above.ro, noexec: m.noexec !== above.noexec };
+    /** The attributes for a target the line reaches elsewhere (`denyingOnly`: a gitfile's repository). */
+    const carried = (real: string, denyingOnly: boolean) => {
+      if (!amend.onlyWhatTheLineChanges) return { ro: m.ro, noexec: m.noexec };
+      const r = region(real);
+      return {
+        ro: changes.ro && (m.ro || !denyingOnly) ? m.ro : r.ro,
+        noexec: changes.noexec && (m.noexec || !denyingOnly) ? m.noexec : r.noexec,
+      };
+    };
     let cur = "/";
+    let viaLink = false;
     let missing: string[] | undefined;
     for (let k = 0; k < comps.length; k++) {
       const c = comps[k]!;
@@ -252,6 +274,7 @@ function applyMounts(plan: ParsedPlan, fs: FsModel, mounts: Map<number, MountPoi
         const r = fs.realpath(next);
         if (typeof r !== "string") refuse(m, { status: "dangling", real: cur, link: next, links: [], dirs: [] });
         cur = r as string;
+        viaLink = true;
         continue;
       }
       if (!last && node.kind === "dir" && !region(next).ro) addPin(next, false, i);
@@ -266,15 +289,18 @@ function applyMounts(plan: ParsedPlan, fs: FsModel, mounts: Map<number, MountPoi
       } else if (m.noexec) notApplied(i, `${joinPath(cur, missing.join("/"))} does not exist`);
       continue;
     }
-    addTarget(cur, m.ro, m.noexec, i);
+    const attrs = viaLink ? carried(cur, false) : { ro: m.ro, noexec: m.noexec };
+    addTarget(cur, attrs.ro, attrs.noexec, i);
     // A worktree's or submodule's `.git` file: its repository gets the same attributes.
     const node = fs.at(cur)!;
     if (comps[comps.length - 1] === ".git" && node.kind === "file") {
       const g = readGitfile(fs, node, parentPath(cur));
       if (g && "why" in g) throw new Refusal(`${m.path} (${cur}) is a gitfile that ${g.why}: sbc cannot protect what it points at`);
       if (g) {
-        addTarget(g.gitdir, m.ro, m.noexec, i);
-        if (g.commondir) addTarget(g.commondir, m.ro, m.noexec, i);
+        for (const t of [g.gitdir, ...(g.commondir ? [g.commondir] : [])]) {
+          const a = carried(t, true);
+          addTarget(t, a.ro, a.noexec, i);
+        }
       }
     }
   }
