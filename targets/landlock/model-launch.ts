@@ -152,9 +152,23 @@ export interface Amendments {
    * what its link points at writable, and a writable `.git` line made its repository writable (chmod, utimes).
    */
   readonly onlyWhatTheLineChanges: boolean;
+  /**
+   * Pins and the mount points for missing names are decided once every line is resolved, from the regions
+   * all the targets make (the design: from the lines resolved so far), a pin where the parent of the pinned
+   * entry is writable (the design: for a directory, where the directory itself is), and only on the way to
+   * a line that denies (`ro` or `noexec`): a writable line has nothing to keep in place. Missing names are
+   * created shallowest first. The design's order pinned entries whose parent a later line made read-only
+   * (EXDEV where the kernel says EROFS) (native/loader/mounts.c does this).
+   */
+  readonly decideAfterResolving: boolean;
+  /**
+   * A line that leads through a symlink that does not resolve is refused only when it denies: a writable
+   * root that leads nowhere has nothing to enforce (native/loader/mounts.c does this; the design refuses).
+   */
+  readonly refuseOnlyDenying: boolean;
 }
 
-export const SPEC_AMENDMENTS: Amendments = { pinRealAncestors: true, onlyWhatTheLineChanges: true };
+export const SPEC_AMENDMENTS: Amendments = { pinRealAncestors: true, onlyWhatTheLineChanges: true, decideAfterResolving: true, refuseOnlyDenying: true };
 
 class Refusal extends Error {}
 
@@ -232,6 +246,19 @@ function applyMounts(plan: ParsedPlan, fs: FsModel, mounts: Map<number, MountPoi
     throw new Refusal(`${m.path} goes through ${w.link}, a symlink to ${target}, which does not resolve: sbc cannot protect what it points at`);
   };
 
+  const later = amend.decideAfterResolving;
+  const pinCandidates: { path: string; link: boolean; parent: string; line: number }[] = [];
+  const missingNames: { line: number; base: string; missing: string[] }[] = [];
+  /** §2.2: a read-only name missing where it could be created is held by an empty read-only mount point. */
+  const decideMissing = ({ line: i, base: cur, missing }: { line: number; base: string; missing: string[] }) => {
+    const m = plan.mounts[i]!;
+    const base = fs.at(cur);
+    if (m.ro && !region(cur).ro) {
+      if (base?.kind !== "dir") notApplied(i, `${cur} is not a directory: cannot create ${missing.join("/")}`);
+      else addTarget(joinPath(cur, missing.join("/")), true, m.noexec, i, { created: { base: cur, missing } });
+    } else if (m.noexec) notApplied(i, `${joinPath(cur, missing.join("/"))} does not exist`);
+  };
+
   // Phase A, in plan order.
   for (let i = 1; i < plan.mounts.length; i++) {
     const m = plan.mounts[i]!;
@@ -270,23 +297,30 @@ function applyMounts(plan: ParsedPlan, fs: FsModel, mounts: Map<number, MountPoi
         break;
       }
       if (node.kind === "symlink") {
-        if (!region(cur).ro) addPin(next, true, i);
+        if (later) pinCandidates.push({ path: next, link: true, parent: cur, line: i });
+        else if (!region(cur).ro) addPin(next, true, i);
         const r = fs.realpath(next);
-        if (typeof r !== "string") refuse(m, { status: "dangling", real: cur, link: next, links: [], dirs: [] });
+        if (typeof r !== "string") {
+          if (later && amend.refuseOnlyDenying && !m.ro && !m.noexec) {
+            missing = [];
+            break;
+          }
+          refuse(m, { status: "dangling", real: cur, link: next, links: [], dirs: [] });
+        }
         cur = r as string;
         viaLink = true;
         continue;
       }
-      if (!last && node.kind === "dir" && !region(next).ro) addPin(next, false, i);
+      if (!last && node.kind === "dir") {
+        if (later) pinCandidates.push({ path: next, link: false, parent: cur, line: i });
+        else if (!region(next).ro) addPin(next, false, i);
+      }
       cur = next;
     }
     if (missing) {
-      // §2.2: a read-only name missing where it could be created is held by an empty read-only mount point.
-      const base = fs.at(cur);
-      if (m.ro && !region(cur).ro) {
-        if (base?.kind !== "dir") notApplied(i, `${cur} is not a directory: cannot create ${missing.join("/")}`);
-        else addTarget(joinPath(cur, missing.join("/")), true, m.noexec, i, { created: { base: cur, missing } });
-      } else if (m.noexec) notApplied(i, `${joinPath(cur, missing.join("/"))} does not exist`);
+      if (!missing.length) continue; // a writable line that leads nowhere
+      if (later) missingNames.push({ line: i, base: cur, missing });
+      else decideMissing({ line: i, base: cur, missing });
       continue;
     }
     const attrs = viaLink ? carried(cur, false) : { ro: m.ro, noexec: m.noexec };
@@ -302,6 +336,17 @@ function applyMounts(plan: ParsedPlan, fs: FsModel, mounts: Map<number, MountPoi
           addTarget(t, a.ro, a.noexec, i);
         }
       }
+    }
+  }
+
+  if (later) {
+    const depth = (x: { base: string; missing: string[] }) => splitPath(x.base).length + x.missing.length;
+    for (const x of [...missingNames].sort((a, b) => depth(a) - depth(b) || a.line - b.line)) decideMissing(x);
+    for (const p of pinCandidates) {
+      const m = plan.mounts[p.line]!;
+      if (!m.ro && !m.noexec) continue;
+      if (!p.link && targets.some((t) => t.real === p.path && !t.created)) continue; // a mount point already
+      if (!region(p.parent).ro) addPin(p.path, p.link, p.line);
     }
   }
 

@@ -29,7 +29,7 @@ import {
   type TreeEntry,
 } from "../../tests/support/landlock-model.js";
 import { propertyOptions } from "../../tests/support/property.js";
-import { FsModel, attempt, launch, type Op, type Outcome, type Sandbox } from "./model.js";
+import { FsModel, attempt, launch, tookEffect, type Op, type Outcome, type Sandbox } from "./model.js";
 import { walkLexical } from "./model-fs.js";
 import { originsAtLaunch } from "./model-ir.js";
 import { Checker, GAPS, showOp } from "../../tests/support/model-check.js";
@@ -58,10 +58,6 @@ const policyRuleArb = (paths: readonly (typeof POLICY_PATHS)[number][]): fc.Arbi
   });
 const policyArb = fc.array(policyRuleArb(POLICY_PATHS), { minLength: 1, maxLength: 5 });
 
-/** Calls that get through: the kernel granted what they asked (an execve of a file without a program fails after). */
-function succeeded(op: Op, out: Outcome): boolean {
-  return out === null || (op.op === "execute" && out === "ENOEXEC");
-}
 
 interface Case {
   readonly c: Compiled;
@@ -112,7 +108,7 @@ interface State {
 /** Make `op` in `st`, hold its success to the IR, and return the state after it (the same when it failed). */
 function checkCall(k: Case, st: State, op: Op): State {
   const { out, after } = run(st.sb, op);
-  if (!succeeded(op, out)) return st;
+  if (!tookEffect(op, out, after.fs)) return st;
   const v = k.checker.violation(st.sb, st.sb.fs, op, st.origins);
   if (v) expect.fail(`${v}${st.history.length ? `\nafter: ${st.history.join("; ")}` : ""}\n${k.describe()}`);
   const origins = new Map(st.origins);

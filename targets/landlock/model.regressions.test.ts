@@ -76,9 +76,9 @@ describe("known gaps (open): what should hold", () => {
 
   it.fails("a denied name beneath a grant named by a symlink: `b -> .`, protect `b/a` — `a` is not creatable in", () => {
     // The walk of §4.3 starts at the grant's real root (/t) and sees no link in `a`; the grant on /t/a keeps it.
-    const rules = [rule("allow", ["create-file"], "/t/a"), rule("allow", ["create"], "/t/b"), rule("deny", ["modify"], "/t/b/a")];
+    const rules = [rule("allow", ["create"], "/t/a"), rule("allow", ["create"], "/t/b"), rule("deny", ["modify"], "/t/b/a")];
     const spec = { "/t/b": link("."), "/t/a": dir };
-    expect(calls(rules, spec, "landlock", [{ op: "create-file", path: "/t/b/a/new" }])).toEqual(["EACCES"]);
+    expect(calls(rules, spec, "landlock", [{ op: "create-dir", path: "/t/b/a/new" }])).toEqual(["EACCES"]);
   });
 
   it.fails("a link beneath a denied directory: `deny read ~/.ssh`, `~/.ssh/config -> ../dotfiles/ssh/config` (GNU stow) — not readable", () => {

@@ -8,7 +8,7 @@
 import { components, isWithin, joinComponents } from "../../compiler/paths.js";
 import { ACCESS_FILE, ACCESS_FS } from "./abi.js";
 import type { LandlockTable } from "./lower.js";
-import type { Errno, FsNode } from "./model-fs.js";
+import type { Errno, FsModel, FsNode } from "./model-fs.js";
 import { mountAttrs, mountOf, type Sandbox } from "./model-launch.js";
 
 export { launch, parsePlan, SPEC_AMENDMENTS, type Amendments, type LaunchOptions, type ParsedPlan, type Sandbox } from "./model-launch.js";
@@ -32,6 +32,17 @@ export const SINGLE_OPS: readonly Exclude<OpName, "rename" | "link">[] = ["read"
 
 /** `null`: the call succeeded. */
 export type Outcome = Errno | "ENXIO" | null;
+
+/**
+ * Did the call get what it asked of the kernel? Success; an execve that got as far as the file's content
+ * (ENOEXEC: the files hold no program); an open(O_CREAT) that made its file and was then refused the open.
+ */
+export function tookEffect(op: Op, out: Outcome, fsAfter: FsModel): boolean {
+  if (out === null) return true;
+  if (op.op === "execute") return out === "ENOEXEC";
+  if (op.op === "create-file" && out === "EACCES") return "node" in fsAfter.lookup(op.path, false);
+  return false;
+}
 
 /** The target string of the symlinks `create-symlink` makes (dangling). */
 export const CREATED_LINK_TARGET = "sbc-probe-link";
@@ -123,6 +134,33 @@ function dacRemove(dir: FsNode, victim: FsNode, root: boolean): Outcome {
 }
 
 /**
+ * Make the change of `op` as if it had succeeded, without asking anything: for keeping a model's tree in step
+ * with a kernel that let a call through. Returns false when the call cannot change this tree.
+ */
+export function applyChange(fs: FsModel, op: Op): boolean {
+  if (op.op === "rename" || op.op === "link") {
+    const o = fs.lookup(op.path, false);
+    const t = fs.lookup(op.to, false);
+    if (!("node" in o) || !("missing" in t)) return false;
+    if (op.op === "rename") fs.move(o.node, t.parent, t.name);
+    else fs.link(o.node, t.parent, t.name);
+    return true;
+  }
+  const r = fs.lookup(op.path, false);
+  if (op.op.startsWith("create-")) {
+    if (!("missing" in r)) return false;
+    const kind = op.op === "create-dir" ? "dir" : op.op === "create-symlink" ? "symlink" : op.op === "create-fifo" ? "fifo" : "file";
+    fs.create(r.parent, r.name, kind, kind === "symlink" ? { target: CREATED_LINK_TARGET } : {});
+    return true;
+  }
+  if ((op.op === "unlink" || op.op === "rmdir") && "node" in r && r.parent) {
+    fs.remove(r.node);
+    return true;
+  }
+  return false;
+}
+
+/**
  * What the kernel answers to `op` in the sandbox (and the change, applied to `sb.fs`, when it succeeds).
  * Paths are absolute and lexical: symlinks in them are followed as the call would.
  */
@@ -147,8 +185,9 @@ export function attempt(sb: Sandbox, op: Op, options: AttemptOptions = {}): Outc
       if (op.op === "list" && n.kind !== "dir") return "ENOTDIR";
       if (!landlock(sb, n, n.kind === "dir" ? ACCESS_FS.read_dir : ACCESS_FS.read_file)) return "EACCES";
       if (op.op !== "map-exec") return null;
-      if (n.kind !== "file") return "ENODEV";
-      return noexec(n) ? "EPERM" : null;
+      // mmap checks the mount's noexec before whether the file can be mapped at all.
+      if (noexec(n)) return "EPERM";
+      return n.kind === "file" ? null : "ENODEV";
     }
     case "write": {
       const n = follow(op.path);
@@ -197,7 +236,10 @@ export function attempt(sb: Sandbox, op: Op, options: AttemptOptions = {}): Outc
       }
       if (!landlock(sb, dir, MAKE[kind])) return "EACCES";
       if (!dacCreate(dir, root)) return "EACCES";
-      fs.create(dir, r.name, kind, kind === "symlink" ? { target: CREATED_LINK_TARGET } : {});
+      const made = fs.create(dir, r.name, kind, kind === "symlink" ? { target: CREATED_LINK_TARGET } : {});
+      // open(O_CREAT|O_WRONLY) then opens what it made for writing: Landlock checks WRITE_FILE on it, and the
+      // file stays made when that fails.
+      if (op.op === "create-file" && !landlock(sb, made, ACCESS_FS.write_file)) return "EACCES";
       return null;
     }
     case "unlink":
