@@ -44,7 +44,8 @@ const CREATE_OF: Readonly<Record<FsNode["kind"], Access>> = { dir: "create-dir",
 const DELETE_OF: Readonly<Record<FsNode["kind"], Access>> = { dir: "delete-dir", file: "delete-file", symlink: "delete-file", fifo: "delete-file" };
 
 function followedClasses(op: Op["op"], n: FsNode): Access[] {
-  return op === "read" ? [n.kind === "dir" ? "list" : "read"] : op === "list" ? ["list"] : op === "map-exec" ? ["read", "execute"] : op === "chmod" ? ["write"] : [op as Access];
+  if (n.kind === "dir" && (op === "read" || op === "map-exec")) return ["list"];
+  return op === "read" ? ["read"] : op === "list" ? ["list"] : op === "map-exec" ? ["read", "execute"] : op === "chmod" ? ["write"] : [op as Access];
 }
 
 /** A path the IR can evaluate: absolute, without `.`/`..` (the lexical probe paths and real paths are). */
@@ -102,7 +103,8 @@ export function irChecks(fs: FsModel, op: Op, origins?: Origins): IrCheck[] {
     case "rmdir": {
       const e = entry(op.path);
       if (!e?.node) return out;
-      onObject(DELETE_OF[e.node.kind], op.path, e.node);
+      // Landlock asks REMOVE_DIR of rmdir and REMOVE_FILE of unlink, whatever the entry is (it fails after).
+      onObject(op.op === "rmdir" ? "delete-dir" : "delete-file", op.path, e.node);
       return out;
     }
     case "rename":

@@ -126,6 +126,10 @@ export interface Sandbox {
   readonly appliedInFull: ReadonlySet<string>;
   /** What the launch did, `--report`-like: skipped links, carves, pins, lines not applied. */
   readonly report: readonly string[];
+  /** Real roots of the grants expanded entry by entry (entries made in them afterwards get nothing from them). */
+  readonly expanded: readonly string[];
+  /** Grants skipped because their path was missing at launch. */
+  readonly skipped: readonly string[];
 }
 
 export interface LaunchOptions {
@@ -180,13 +184,15 @@ export function launch(plan: ParsedPlan, hostFs: FsModel, options: LaunchOptions
   const created: string[] = [];
   const appliedInFull = new Set<string>();
   const rules = new Map<number, number>();
+  const expanded: string[] = [];
+  const skipped: string[] = [];
   const amend = { ...SPEC_AMENDMENTS, ...options.amendments };
-  const sandbox = (refused?: string): Sandbox => ({ mode: options.mode, fs, handledFs: plan.handledFs, rules, mounts, created, appliedInFull, report, ...(refused !== undefined ? { refused } : {}) });
+  const sandbox = (refused?: string): Sandbox => ({ mode: options.mode, fs, handledFs: plan.handledFs, rules, mounts, created, appliedInFull, report, expanded, skipped, ...(refused !== undefined ? { refused } : {}) });
   mounts.set(fs.root.id, { ro: false, noexec: false, kinds: new Set(["root"]) });
   try {
     const namespace = options.mode === "namespace" && plan.mounts.length > 0;
     if (namespace) applyMounts(plan, fs, mounts, created, appliedInFull, report, amend);
-    addRules(plan, fs, namespace ? appliedInFull : undefined, rules, report);
+    addRules(plan, fs, namespace ? appliedInFull : undefined, rules, report, expanded, skipped);
     return sandbox();
   } catch (e) {
     if (e instanceof Refusal) return sandbox(e.message);
@@ -259,6 +265,7 @@ function applyMounts(plan: ParsedPlan, fs: FsModel, mounts: Map<number, MountPoi
     } else if (m.noexec) notApplied(i, `${joinPath(cur, missing.join("/"))} does not exist`);
   };
 
+  const indirectTargets: (() => void)[] = [];
   // Phase A, in plan order.
   for (let i = 1; i < plan.mounts.length; i++) {
     const m = plan.mounts[i]!;
@@ -323,21 +330,29 @@ function applyMounts(plan: ParsedPlan, fs: FsModel, mounts: Map<number, MountPoi
       else decideMissing({ line: i, base: cur, missing });
       continue;
     }
-    const attrs = viaLink ? carried(cur, false) : { ro: m.ro, noexec: m.noexec };
-    addTarget(cur, attrs.ro, attrs.noexec, i);
+    // What a line reaches elsewhere takes the attributes it does not change from the regions of the lines
+    // that name their targets directly, once all are known.
+    const indirect: (() => void)[] = [];
+    const target = (real: string, denyingOnly: boolean, direct: boolean) => {
+      if (direct || !amend.onlyWhatTheLineChanges) addTarget(real, m.ro, m.noexec, i);
+      else
+        indirect.push(() => {
+          const a = carried(real, denyingOnly);
+          addTarget(real, a.ro, a.noexec, i);
+        });
+    };
+    target(cur, false, !viaLink);
     // A worktree's or submodule's `.git` file: its repository gets the same attributes.
     const node = fs.at(cur)!;
-    if (comps[comps.length - 1] === ".git" && node.kind === "file") {
+    // (Read only for a line that denies something: a writable line carries nothing to the repository.)
+    if (comps[comps.length - 1] === ".git" && node.kind === "file" && (m.ro || m.noexec || !amend.onlyWhatTheLineChanges)) {
       const g = readGitfile(fs, node, parentPath(cur));
       if (g && "why" in g) throw new Refusal(`${m.path} (${cur}) is a gitfile that ${g.why}: sbc cannot protect what it points at`);
-      if (g) {
-        for (const t of [g.gitdir, ...(g.commondir ? [g.commondir] : [])]) {
-          const a = carried(t, true);
-          addTarget(t, a.ro, a.noexec, i);
-        }
-      }
+      if (g) for (const t of [g.gitdir, ...(g.commondir ? [g.commondir] : [])]) target(t, true, false);
     }
+    indirectTargets.push(...indirect);
   }
+  for (const add of indirectTargets) add();
 
   if (later) {
     const depth = (x: { base: string; missing: string[] }) => splitPath(x.base).length + x.missing.length;
@@ -427,7 +442,7 @@ interface OpenGrant {
   readonly parts: Part[];
 }
 
-function addRules(plan: ParsedPlan, fs: FsModel, appliedInFull: ReadonlySet<string> | undefined, rules: Map<number, number>, report: string[]): void {
+function addRules(plan: ParsedPlan, fs: FsModel, appliedInFull: ReadonlySet<string> | undefined, rules: Map<number, number>, report: string[], expanded: string[], skipped: string[]): void {
   // §4.1: grants bind what their path resolves to.
   const open: OpenGrant[] = [];
   for (const g of plan.grants) {
@@ -435,6 +450,7 @@ function addRules(plan: ParsedPlan, fs: FsModel, appliedInFull: ReadonlySet<stri
     if (!("node" in r)) {
       if (g.ifMissing === "error") throw new Refusal(`open(${g.path}): ${"missing" in r ? "ENOENT" : r.errno}`);
       report.push(`skipped ${g.kind} ${g.path}: missing`);
+      skipped.push(g.path);
       continue;
     }
     if (g.kind === "fs-file" && r.node.kind === "dir") continue;
@@ -474,7 +490,10 @@ function addRules(plan: ParsedPlan, fs: FsModel, appliedInFull: ReadonlySet<stri
     for (const p of o.parts) {
       if (!p.mask) continue;
       if (!p.except.length) add(o.node, p.mask);
-      else expand(fs, o.node, p.mask, p.except, add, report);
+      else {
+        expand(fs, o.node, p.mask, p.except, add, report);
+        expanded.push(o.real);
+      }
     }
   }
 }

@@ -30,8 +30,11 @@ import {
 } from "../../tests/support/landlock-model.js";
 import { propertyOptions } from "../../tests/support/property.js";
 import { FsModel, attempt, launch, tookEffect, type Op, type Outcome, type Sandbox } from "./model.js";
-import { walkLexical } from "./model-fs.js";
-import { originsAtLaunch } from "./model-ir.js";
+import { joinPath, walkLexical } from "./model-fs.js";
+import { irVerdict, originsAtLaunch } from "./model-ir.js";
+import { evaluateFs } from "../../compiler/evaluator/evaluate.js";
+import { lowerMounts } from "./mounts.js";
+import { classRegions } from "./regions.js";
 import { Checker, GAPS, showOp } from "../../tests/support/model-check.js";
 
 const ROOT = "/t";
@@ -218,5 +221,112 @@ describe("the model never allows what the IR denies", () => {
       }),
       propertyOptions(100, 20261208),
     );
+  });
+});
+
+// ---- (ii) narrower only where announced, (iii) exact in a namespace ----
+
+/** Outcomes that deny an access, as opposed to facts about the tree (missing, exists, not a directory, …). */
+const DENIALS = new Set<Outcome>(["EACCES", "EROFS", "EPERM", "EXDEV", "EBUSY"]);
+
+/** How often each explanation of a narrowing was met (printed at the end). */
+const narrowings = new Map<string, number>();
+afterAll(() => {
+  if (narrowings.size) console.info(`narrowings met:\n${[...narrowings].sort((a, b) => b[1] - a[1]).map(([k, n]) => `  ${n}× ${k}`).join("\n")}`);
+});
+
+/**
+ * Why a call the IR allows is denied: announced (SBC2201, SBC2202, the fallback note), documented, or what the
+ * design chose (named). Undefined: an unannounced narrowing.
+ */
+function explainNarrowing(k: Case, st: State, op: Op, out: Outcome, exact: boolean): string | undefined {
+  const sb = st.sb;
+  const fs = sb.fs;
+  const codes = new Set(k.c.diagnostics.map((d) => d.code));
+  const entry = (p: string, follow: boolean) => {
+    const r = fs.lookup(p, follow);
+    return "node" in r ? fs.pathOf(r.node) : "missing" in r ? `${fs.pathOf(r.parent)}/${r.name}`.replace("//", "/") : undefined;
+  };
+  const follows = ["read", "list", "write", "truncate", "execute", "map-exec", "chmod"].includes(op.op);
+  const reals = [entry(op.path, follows), ..."to" in op ? [entry(op.to, false)] : []].filter((x): x is string => x !== undefined);
+  const parentOf = (p: string) => p.slice(0, p.lastIndexOf("/")) || "/";
+  // What a denied name resolves to is carved (§4.3) or mounted read-only (§2): the design.
+  const denyAlias = reals.some((r) => k.checker.aliases(fs, r).some((a) => !a.allow) || k.checker.aliases(fs, parentOf(r)).some((a) => !a.allow));
+  if (denyAlias) return "what a denied name resolves to is protected (§2, §4.3)";
+  // execve opens the file for reading: Landlock asks READ_FILE as well as EXECUTE (and so does map-exec).
+  if ((op.op === "execute" || op.op === "map-exec") && out === "EACCES" && evaluateFs(k.c.ir, "read", reals[0] ?? "/").decision === "deny") return "unannounced: running a file needs `read` too (execve opens it for reading)";
+  // A grant expanded entry by entry needs a directory: on a file (a protected name beneath a file) it is skipped.
+  if (k.c.plan.grants.some((g) => g.kind === "fs-children" && reals.some((r) => within(r, g.path)) && fs.lookup(g.path, true) && (() => { const x = fs.lookup(g.path, true); return "node" in x && x.node.kind !== "dir"; })())) return "unannounced: a grant expanded entry by entry is skipped when its path is a file";
+  if (out === "EXDEV") return "a move across mounts, or one that would gain rights (EXDEV: mv copies instead)";
+  if (out === "EBUSY") return "unannounced: a pinned entry, or a mount point, cannot be moved or removed (EBUSY)";
+  // Creating or removing the root of a grant needs rights on its parent (documented); a grant missing at
+  // launch is skipped, so nothing beneath it is granted (documented).
+  const roots = k.c.ir.filesystem.filter((r) => r.effect === "allow").map((r) => r.path);
+  if (!follows && reals.some((r) => roots.includes(r))) return "documented: creating or removing the root of a grant needs rights on its parent";
+  if (reals.some((r) => sb.skipped.some((g) => within(r, g)))) return "documented: a grant missing at launch is skipped";
+  // SBC2202: changes allowed without `write` stay read-only; a missing read-only name is held.
+  const mountNarrowings = lowerMounts(k.c.ir, (cls) => classRegions(k.c.ir, cls)).narrowings;
+  if (sb.mode === "namespace" && out === "EROFS" && codes.has("SBC2202") && mountNarrowings.some((n) => reals.some((r) => within(r, n.path)))) return "SBC2202";
+  // A change other than `write` allowed inside a subtree whose `write` is denied: the read-only mount refuses it,
+  // and SBC2202 misses it when the change is allowed from an anchor above the read-only one.
+  if (sb.mode === "namespace" && out === "EROFS" && !["write", "truncate", "chmod"].includes(op.op) && reals.some((r) => evaluateFs(k.c.ir, "write", r).decision === "deny" || evaluateFs(k.c.ir, "write", parentOf(r)).decision === "deny"))
+    return "unannounced: a change allowed beneath a read-only mount (write denied there) fails with EROFS, and SBC2202 misses it";
+  if (sb.mode === "namespace" && sb.created.some((c) => reals.some((r) => within(r, c)))) return codes.has("SBC2202") ? "SBC2202" : "a missing read-only name is held by a mount point";
+  // SBC2201 (or the fallback note, for carve-outs the mount layer would have kept): an expanded grant gives
+  // nothing to entries made in it afterwards, nor to the names it carves.
+  const announcedExpansion = codes.has("SBC2201") || (sb.mode === "landlock" && /nothing new can be created/.test(k.c.plan.fallbackNote ?? ""));
+  if (!exact && announcedExpansion && reals.some((r) => sb.expanded.some((g) => within(r, g)))) return "SBC2201 or the fallback note: an expanded grant";
+  // In a namespace, a `!` entry whose mount line could not be applied (beneath a file, a missing noexec path)
+  // is carved by Landlock after all: its grant is expanded, and only --report says so.
+  if (sb.mode === "namespace" && k.c.plan.grants.some((g) => g.except.some((e) => e.mountEnforced && !sb.appliedInFull.has(joinPath(g.path, e.rel)))) && reals.some((r) => sb.expanded.some((g) => within(r, g)))) return "unannounced: a `!` carve-out whose mount line was not applied is expanded by Landlock (only --report says so)";
+  return undefined;
+}
+
+function checkNarrowings(k: Case, st: State, ops: readonly Op[], exact: boolean): void {
+  for (const op of ops) {
+    const { out, after } = run(st.sb, op);
+    if (!DENIALS.has(out) || tookEffect(op, out, after.fs)) continue;
+    // execve of what is not a regular file is EACCES, a hard link to a directory EPERM, whatever the policy.
+    if (op.op === "execute" || op.op === "map-exec" || op.op === "link") {
+      const r = st.sb.fs.lookup(op.path, op.op !== "link");
+      if ("node" in r && (op.op !== "link" ? r.node.kind !== "file" : r.node.kind === "dir")) continue;
+    }
+    const v = irVerdict(k.c.ir, st.sb.fs, op, st.origins);
+    if (!v.allowed || !v.checks.length) continue;
+    const why = explainNarrowing(k, st, op, out, exact);
+    if (!why) expect.fail(`${st.sb.mode}: ${showOp(op)} is denied (${out}), the IR allows it, and nothing announced it\n${k.describe()}`);
+    narrowings.set(why, (narrowings.get(why) ?? 0) + 1);
+  }
+}
+
+describe("the model is narrower than the IR only where announced", () => {
+  it("both modes, on the tree at launch", () => {
+    fc.assert(
+      fc.property(treeArb, policyArb, (entries, policy) => {
+        const k = makeCase(entries, policy);
+        for (const mode of ["namespace", "landlock"] as const) {
+          const st = launched(k, mode);
+          if (st) checkNarrowings(k, st, probes(st.sb.fs), false);
+        }
+      }),
+      propertyOptions(150, 20261210),
+    );
+  });
+
+  it("exact in a namespace where the policy is subtree rules and every carve-out is the mount layer's (top-level creates work)", () => {
+    let exactCases = 0;
+    fc.assert(
+      fc.property(treeArb, policyArb, (entries, policy) => {
+        const k = makeCase(entries, policy);
+        // Every except entry is `!` (the plan leaves no carve-out to Landlock in a namespace).
+        if (k.c.plan.grants.some((g) => g.except.some((e) => !e.mountEnforced))) return;
+        const st = launched(k, "namespace");
+        if (!st) return;
+        exactCases++;
+        checkNarrowings(k, st, probes(st.sb.fs), true);
+      }),
+      propertyOptions(300, 20261211),
+    );
+    expect(exactCases).toBeGreaterThan(0);
   });
 });

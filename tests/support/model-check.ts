@@ -50,7 +50,7 @@ export class Checker {
     readonly c: Compiled,
     readonly launchFs: FsModel,
   ) {
-    this.anchors = c.ir.filesystem.map((r) => ({ path: r.path, allow: r.effect === "allow", targets: resolveAtLaunch(launchFs, r.path) }));
+    this.anchors = c.ir.filesystem.map((r) => ({ path: r.path, allow: r.effect === "allow", targets: resolveAtLaunch(launchFs, r.path, r.effect === "deny") }));
   }
 
   /**
@@ -189,11 +189,12 @@ export class Checker {
 
 export const showOp = (op: Op) => `${op.op} ${op.path}${"to" in op ? " -> " + op.to : ""}`;
 
-function resolveAtLaunch(fs: FsModel, path: string): { id: number; rest: string }[] {
+/** What `path` led to at launch: its target, and for a denied `.git` gitfile its repository (a grant binds the file only). */
+function resolveAtLaunch(fs: FsModel, path: string, gitfiles: boolean): { id: number; rest: string }[] {
   const r = fs.lookup(path, true);
   if ("node" in r) {
     const out = [{ id: r.node.id, rest: "" }];
-    if (r.node.kind === "file" && path.endsWith("/.git")) {
+    if (gitfiles && r.node.kind === "file" && path.endsWith("/.git")) {
       const real = fs.pathOf(r.node);
       const g = readGitfile(fs, r.node, real.slice(0, real.lastIndexOf("/")) || "/");
       if (g && !("why" in g)) for (const t of [g.gitdir, ...(g.commondir ? [g.commondir] : [])]) out.push({ id: fs.at(t)!.id, rest: "" });
