@@ -395,6 +395,18 @@ describeLoader("the model's named cases on the real kernel", () => {
       [{ op: "read", path: "/h/.ssh/config" }],
     ],
     [
+      "pins come from the regions of all lines: a protected `up -> ..` makes the workspace read-only, nothing left to pin",
+      { "/w/b/up": link(".."), "/w/b/f": file() },
+      [rule("allow", ["read-write"], "/w"), rule("deny", ["modify"], "/w/b/up")],
+      [{ op: "rename", path: "/w/b/f", to: "/w/f" }],
+    ],
+    [
+      "a writable root that leads nowhere is not refused",
+      { "/w/l": link("nowhere"), "/w/f": file() },
+      [rule("allow", ["read-only"], "/w"), rule("allow", ["read-write"], "/w/l")],
+      [{ op: "read", path: "/w/f" }],
+    ],
+    [
       "a file moved elsewhere keeps its own rule",
       { "/t/.git": file() },
       [rule("allow", ["read", "write", "create", "delete", "rename"], "/t"), rule("allow", ["read-write"], "/t/.git")],
@@ -430,6 +442,12 @@ describeLoader("the model's named cases on the real kernel", () => {
       { "/w/dl": link("/e"), "/e/passwd": file() },
       [rule("allow", ["read-write"], "/w"), rule("deny", ["execute"], "/w/dl"), rule("allow", ["read"], "/e")],
       [{ op: "chmod", path: "/e/passwd" }],
+    ],
+    [
+      "loader (and design): a line there for `ro` makes what its symlink points at executable in a `noexec` place",
+      { "/w/.git": link("dl/evil.git"), "/w/dl/evil.git/hook": file() },
+      [rule("allow", ["read-write"], "/w"), rule("deny", ["execute"], "/w/dl"), rule("deny", ["modify"], "/w/.git")],
+      [{ op: "execute", path: "/w/dl/evil.git/hook" }],
     ],
     [
       "loader (and design): a writable `noexec` `.git` gitfile line makes the repository writable at the mount level",

@@ -48,6 +48,16 @@ describe("holes in the design, closed by the model's amendments", () => {
     expect(calls(rules, spec, "namespace", [op])).toEqual(["EROFS"]);
   });
 
+  it("a line there for `ro` makes what its symlink points at executable in a `noexec` place (carry only what the line changes)", () => {
+    // Protect `.git` (read-only, executable like the workspace) where `.git -> dl/evil.git` and `dl` is noexec.
+    const rules = [rule("allow", ["read-only"], "/"), rule("allow", ["read-write"], "/w"), rule("deny", ["execute"], "/w/dl"), rule("deny", ["modify"], "/w/.git")];
+    const spec = { "/w/.git": link("dl/evil.git"), "/w/dl/evil.git/hook": file() };
+    expect(compileRules(rules).planText).toContain("\nmount /w/.git ro exec\n");
+    const op: Op = { op: "execute", path: "/w/dl/evil.git/hook" };
+    expect(calls(rules, spec, "namespace", [op], { onlyWhatTheLineChanges: false })).toEqual(["ENOEXEC"]);
+    expect(calls(rules, spec, "namespace", [op])).toEqual(["EACCES"]);
+  });
+
   it("a writable `.git` gitfile line makes the repository it names writable at the mount level (carry only what the line changes)", () => {
     const rules = [rule("allow", ["read-only"], "/"), rule("allow", ["read-write"], "/w"), rule("deny", ["execute"], "/w"), rule("allow", ["read-write"], "/w/.git")];
     const spec = { "/w/.git": file("gitdir: /r/repo.git\n"), "/r/repo.git/config": file() };
@@ -55,6 +65,26 @@ describe("holes in the design, closed by the model's amendments", () => {
     const op: Op = { op: "chmod", path: "/r/repo.git/config" };
     expect(calls(rules, spec, "namespace", [op], { onlyWhatTheLineChanges: false })).toEqual(["ok"]);
     expect(calls(rules, spec, "namespace", [op])).toEqual(["EROFS"]);
+  });
+});
+
+describe("where the design's text and the loader differ, the model does what the loader does", () => {
+  it("pins are decided from the regions of all lines: a later line that makes the parent read-only leaves nothing to pin", () => {
+    // `/w/b/up -> ..` is protected: its target is /w itself, which becomes read-only. The design decided the pin
+    // of /w/b while /w was still writable; a pinned directory is a mount of its own, so a move out of it was
+    // EXDEV where the kernel, with the loader's pins, says EROFS.
+    const rules = [rule("allow", ["read-write"], "/w"), rule("deny", ["modify"], "/w/b/up")];
+    const spec = { "/w/b/up": link(".."), "/w/b/f": file() };
+    const op: Op = { op: "rename", path: "/w/b/f", to: "/w/f" };
+    expect(calls(rules, spec, "namespace", [op], { decideAfterResolving: false })).toEqual(["EXDEV"]);
+    expect(calls(rules, spec, "namespace", [op])).toEqual(["EROFS"]);
+  });
+
+  it("a writable root that leads nowhere is not refused: it has nothing to enforce", () => {
+    const rules = [rule("allow", ["read-only"], "/"), rule("allow", ["read-write"], "/w/l")];
+    const spec = { "/w/l": link("nowhere"), "/w/f": file() };
+    expect(calls(rules, spec, "namespace", [{ op: "read", path: "/w/f" }], { refuseOnlyDenying: false })[0]).toMatch(/^refused/);
+    expect(calls(rules, spec, "namespace", [{ op: "read", path: "/w/f" }])).toEqual(["ok"]);
   });
 });
 

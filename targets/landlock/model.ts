@@ -8,8 +8,9 @@
 import { components, isWithin, joinComponents } from "../../compiler/paths.js";
 import { ACCESS_FILE, ACCESS_FS } from "./abi.js";
 import type { LandlockTable } from "./lower.js";
-import type { Errno, FsModel, FsNode } from "./model-fs.js";
-import { mountAttrs, mountOf, type Sandbox } from "./model-launch.js";
+import { FsModel, type Errno, type FsNode, type FsSpecEntry } from "./model-fs.js";
+import { launch, mountAttrs, mountOf, parsePlan, type Sandbox } from "./model-launch.js";
+import { buildPlan } from "./plan.js";
 
 export { launch, parsePlan, SPEC_AMENDMENTS, type Amendments, type LaunchOptions, type ParsedPlan, type Sandbox } from "./model-launch.js";
 export { FsModel, type Errno, type FsNode, type FsSpec } from "./model-fs.js";
@@ -306,7 +307,7 @@ export function attempt(sb: Sandbox, op: Op, options: AttemptOptions = {}): Outc
   }
 }
 
-/** The filesystem at launch: every existing path, and whether it is a directory. */
+/** The filesystem at launch as the table-level tests describe it: every existing path, and whether it is a directory. */
 export type Snapshot = ReadonlyMap<string, "dir" | "file">;
 
 export interface AppliedRule {
@@ -314,33 +315,19 @@ export interface AppliedRule {
   readonly access: number;
 }
 
-/** The rules the loader ends up adding (native/sbc-loader.c): one per existing inode, masked to file rights on files. */
-export function expandTable(table: LandlockTable, fs: Snapshot): AppliedRule[] {
+/**
+ * The rules the loader ends up adding for `table` over `snapshot` with Landlock alone (no links in a snapshot):
+ * one per inode, masked to file rights on files. The launch model does the work (model-launch.ts).
+ */
+export function expandTable(table: LandlockTable, snapshot: Snapshot): AppliedRule[] {
+  const spec: Record<string, FsSpecEntry> = {};
+  for (const [p, kind] of snapshot) spec[p] = { kind };
+  const fs = FsModel.fromSpec(spec);
+  const sb = launch(parsePlan(buildPlan(table, undefined, { namespaces: "never", mounts: [] }).text), fs, { mode: "landlock" });
   const out: AppliedRule[] = [];
-  const add = (path: string, access: number) => {
-    const kind = fs.get(path);
-    if (!kind) return; // missing at launch: skipped (or an error, by ifMissing; the model skips)
-    const mask = kind === "dir" ? access : access & ACCESS_FILE;
-    if (mask) out.push({ path, access: mask });
-  };
-  const childrenOf = (dir: string) => [...fs.keys()].filter((p) => p !== dir && components(p).length === components(dir).length + 1 && isWithin(p, dir)).sort();
-  const expand = (dir: string, access: number, except: readonly string[][]) => {
-    if (fs.get(dir) !== "dir") return;
-    for (const child of childrenOf(dir)) {
-      const name = components(child).pop()!;
-      const deeper = except.filter((e) => e[0] === name);
-      if (!deeper.length) add(child, access);
-      else if (deeper.some((e) => e.length === 1)) continue; // an except path ends here: carved out
-      // An except path goes through this entry: descend, unless it is a file (nothing beneath to carve).
-      else if (fs.get(child) === "dir") expand(child, access, deeper.map((e) => e.slice(1)));
-      else add(child, access);
-    }
-  };
-  for (const g of table.fs) {
-    if (g.mode === "beneath") add(g.path, g.access);
-    else if (g.mode === "file") {
-      if (fs.get(g.path) === "file") add(g.path, g.access);
-    } else expand(g.path, g.access, (g.except ?? []).map((e) => e.split("/")));
+  for (const n of fs.nodes()) {
+    const access = sb.rules.get(n.ino);
+    if (access) out.push({ path: fs.pathOf(n), access });
   }
   return out;
 }
