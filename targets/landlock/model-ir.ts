@@ -61,9 +61,11 @@ export function normalPath(p: string): string {
  */
 export function irChecks(fs: FsModel, op: Op, origins?: Origins): IrCheck[] {
   const out: IrCheck[] = [];
-  const onObject = (cls: Access, lexical: string, node: FsNode) => {
+  const onObject = (cls: Access, lexical: string, node: FsNode, removes = false) => {
     const real = fs.pathOf(node);
     out.push({ cls, path: normalPath(lexical), as: "lexical", node }, { cls, path: real, as: "real", node });
+    // Removing one name of a hard-linked inode removes nothing where it came from.
+    if (removes && fs.hardLinksOf(node).length) return;
     for (const o of origins?.get(node.ino) ?? []) if (o !== real) out.push({ cls, path: o, as: "origin", node });
   };
   const onEntry = (cls: Access, lexical: string, parent: FsNode, name: string) => {
@@ -104,7 +106,7 @@ export function irChecks(fs: FsModel, op: Op, origins?: Origins): IrCheck[] {
       const e = entry(op.path);
       if (!e?.node) return out;
       // Landlock asks REMOVE_DIR of rmdir and REMOVE_FILE of unlink, whatever the entry is (it fails after).
-      onObject(op.op === "rmdir" ? "delete-dir" : "delete-file", op.path, e.node);
+      onObject(op.op === "rmdir" ? "delete-dir" : "delete-file", op.path, e.node, true);
       return out;
     }
     case "rename":
@@ -118,7 +120,7 @@ export function irChecks(fs: FsModel, op: Op, origins?: Origins): IrCheck[] {
       }
       // A move takes the entry from its name (and what is beneath it along: each keeps its origin, so what it
       // may have done there is checked on every later call); a link gives the inode one more name.
-      if (op.op === "rename") onObject(DELETE_OF[from.node.kind], op.path, from.node);
+      if (op.op === "rename") onObject(DELETE_OF[from.node.kind], op.path, from.node, true);
       onEntry(CREATE_OF[from.node.kind], op.to, to.dir, to.name);
       return out;
     }

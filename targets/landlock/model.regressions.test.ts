@@ -151,3 +151,39 @@ describe("what the design accepts", () => {
     for (const mode of ["namespace", "landlock"] as const) expect(calls(rules, spec, mode, [{ op: "write", path: "/t/up/t/f" }])).toEqual(["ok"]);
   });
 });
+
+describe("narrower than the IR and announced nowhere (what the narrowing property names `unannounced`)", () => {
+  const codes = (rules: Parameters<typeof compileRules>[0]) => compileRules(rules).diagnostics.map((d) => d.code);
+
+  it("a change allowed from above a read-only anchor fails with EROFS, and SBC2202 misses it (it checks the class's own anchors)", () => {
+    const rules = [rule("allow", ["read-write"], "/w"), rule("deny", ["write"], "/w/ro")];
+    expect(calls(rules, { "/w/ro/f": file() }, "namespace", [{ op: "unlink", path: "/w/ro/f" }, { op: "truncate", path: "/w/ro/f" }])).toEqual(["EROFS", "EROFS"]);
+    // The only SBC2202 is about holding `/w/ro` if it is missing, not about the changes it refuses.
+    expect(compileRules(rules).diagnostics.filter((d) => d.code === "SBC2202").map((d) => d.message).join("\n")).not.toMatch(/stays read-only/);
+  });
+
+  it("running a file needs `read` as well as `execute`: execve opens it for reading", () => {
+    const rules = [rule("allow", ["execute", "list"], "/w")];
+    expect(calls(rules, { "/w/tool": file() }, "landlock", [{ op: "execute", path: "/w/tool" }])).toEqual(["EACCES"]);
+    expect(codes(rules)).toEqual([]);
+  });
+
+  it("what leads to a protected name is pinned: renaming it fails with EBUSY, and moving into it with EXDEV", () => {
+    const rules = [...workspace, rule("deny", ["modify"], "/w/sub/.git")];
+    const spec = { "/w/sub/.git/config": file(), "/w/f": file() };
+    expect(calls(rules, spec, "namespace", [{ op: "rename", path: "/w/sub", to: "/w/sub2" }, { op: "rename", path: "/w/f", to: "/w/sub/f" }])).toEqual(["EBUSY", "EXDEV"]);
+    expect(codes(rules)).toEqual([]);
+  });
+
+  it("a grant expanded entry by entry is skipped when its path is a file (a protected name beneath a file)", () => {
+    const rules = [rule("allow", ["read-write"], "/w/f"), rule("deny", ["modify"], "/w/f/.git")];
+    expect(calls(rules, { "/w/f": file() }, "landlock", [{ op: "write", path: "/w/f" }])).toEqual(["EACCES"]);
+  });
+
+  it("a `!` carve-out whose mount line cannot be applied (beneath a file) leaves the workspace expanded in a namespace", () => {
+    const rules = [...workspace, rule("deny", ["modify"], "/w/f/.git")];
+    expect(compileRules(rules).planText).toMatch(/ !f\/\.git\n/);
+    expect(calls(rules, { "/w/f": file() }, "namespace", [{ op: "create-file", path: "/w/new" }])).toEqual(["EACCES"]);
+    expect(codes(rules)).toEqual([]);
+  });
+});
