@@ -21,7 +21,6 @@ import { delimiter, join } from "node:path";
 import { describe, it } from "vitest";
 
 const REPO = join(import.meta.dirname, "..", "..");
-const PROBE_SOURCE = join(REPO, "native", "seccomp-probe.c");
 const CACHE_DIR = join(REPO, "node_modules", ".cache", "sbc-native");
 const CFLAGS = ["-O2", "-Wall", "-Werror"];
 
@@ -68,32 +67,42 @@ let builtProbe: string | undefined;
  * compiler's output if the build fails.
  */
 export function buildProbe(): string {
-  if (builtProbe !== undefined) return builtProbe;
+  builtProbe ??= buildNative("seccomp-probe.c");
+  return builtProbe;
+}
+
+/**
+ * Build `native/NAME` into node_modules/.cache/sbc-native (once per source, compiler and flags), for the tests'
+ * helper programs; `extraFlags` after the usual ones (`-static` for a probe that must need no library).
+ */
+export function buildNative(name: string, extraFlags: readonly string[] = []): string {
   const cc = findCompiler();
   if (cc === undefined) {
     const wanted = process.env.SBC_CC;
     throw new Error(`no C compiler (${wanted ? `SBC_CC=\`${wanted}\` is not executable` : "`cc` or `gcc` on PATH"})`);
   }
-  const source = readFileSync(PROBE_SOURCE);
+  const sourcePath = join(REPO, "native", name);
+  const source = readFileSync(sourcePath);
+  const flags = [...CFLAGS, ...extraFlags];
   const key = createHash("sha256")
     .update(source)
-    .update(`\0${cc}\0${CFLAGS.join(" ")}`)
+    .update(`\0${cc}\0${flags.join(" ")}`)
     .digest("hex")
     .slice(0, 16);
-  const out = join(CACHE_DIR, `seccomp-probe-${key}`);
+  const out = join(CACHE_DIR, `${name.replace(/\.c$/, "")}-${key}`);
   if (!existsSync(out)) {
     mkdirSync(CACHE_DIR, { recursive: true });
     // Build under a unique name and rename: test files run in parallel workers and may race to build.
     const partial = `${out}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
-    const r = spawnSync(cc, [...CFLAGS, "-o", partial, PROBE_SOURCE], { encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(cc, [...flags, "-o", partial, sourcePath], { encoding: "utf8", timeout: 60_000 });
     if (r.status !== 0) {
       rmSync(partial, { force: true });
       const detail = (r.error?.message ?? `${r.stderr}${r.stdout}`).trim();
-      throw new Error(`\`${cc} ${CFLAGS.join(" ")}\` failed on native/seccomp-probe.c: ${detail}`);
+      throw new Error(`\`${cc} ${flags.join(" ")}\` failed on native/${name}: ${detail}`);
     }
     renameSync(partial, out);
   }
-  return (builtProbe = out);
+  return out;
 }
 
 let support: KernelSupport | undefined;
