@@ -422,41 +422,41 @@ describeLoader("the model's named cases on the real kernel", () => {
     if (process.env.SBC_DEBUG) console.log(_name, JSON.stringify([...d.traces]));
   });
 
-  // Where the loader (native/loader, plan format 2) and the model disagree: each `.fails` until the loader is
-  // fixed (then drop `.fails`). The model is right in each: see the report of the kernel differential test.
+  // Where the loader of plan format 2 once disagreed with the model (the model was right each time); kept as
+  // regressions now that the loader agrees.
   const loaderBugs: [string, FsSpec, FsRule[], Op[]][] = [
     [
-      "loader: a protected name beneath a file is refused (`… changed while sbc set up the mount namespace`) instead of not applied",
+      "regression: a protected name beneath a file is not applied (Landlock keeps the carve-out), not refused",
       { "/w/f": file() },
       [rule("allow", ["read-write"], "/w"), rule("deny", ["modify"], "/w/f/.git")],
       [{ op: "create-file", path: "/w/new" }],
     ],
     [
-      "loader: the second missing protected name under a missing directory fails its mkdir (EEXIST), so the workspace is expanded",
+      "regression: two missing protected names under one missing directory both get their mount point",
       { "/w/src": { kind: "dir" } },
       [rule("allow", ["read-write"], "/w"), rule("deny", ["modify"], "/w/x/.git"), rule("deny", ["modify"], "/w/x/a")],
       [{ op: "create-file", path: "/w/new" }],
     ],
     [
-      "loader (and design): a line there for `noexec` makes what its symlink points at writable",
+      "regression: a line there for `noexec` does not make what its symlink points at writable",
       { "/w/dl": link("/e"), "/e/passwd": file() },
       [rule("allow", ["read-write"], "/w"), rule("deny", ["execute"], "/w/dl"), rule("allow", ["read"], "/e")],
       [{ op: "chmod", path: "/e/passwd" }],
     ],
     [
-      "loader (and design): a line there for `ro` makes what its symlink points at executable in a `noexec` place",
+      "regression: a line there for `ro` does not make what its symlink points at executable in a `noexec` place",
       { "/w/.git": link("dl/evil.git"), "/w/dl/evil.git/hook": file() },
       [rule("allow", ["read-write"], "/w"), rule("deny", ["execute"], "/w/dl"), rule("deny", ["modify"], "/w/.git")],
       [{ op: "execute", path: "/w/dl/evil.git/hook" }],
     ],
     [
-      "loader (and design): a writable `noexec` `.git` gitfile line makes the repository writable at the mount level",
+      "regression: a writable `noexec` `.git` gitfile line does not make the repository writable at the mount level",
       { "/w/.git": file("gitdir: /r/repo.git\n"), "/r/repo.git/config": file() },
       [rule("allow", ["read-write"], "/w"), rule("deny", ["execute"], "/w/.git"), rule("allow", ["read"], "/r")],
       [{ op: "chmod", path: "/r/repo.git/config" }],
     ],
   ];
-  it.fails.each(loaderBugs)("%s", (_name, spec, rules, ops) => {
+  it.each(loaderBugs)("%s", (_name, spec, rules, ops) => {
     const d = handCase(spec, rules, ops);
     if (d.report.length) expect.fail(d.report.join("\n"));
   });

@@ -325,6 +325,51 @@ static void refuse_changed(const char *real) {
   die(EXIT_LOADER, "%s changed while sbc set up the mount namespace; run the command again", enc(real));
 }
 
+/* Targets a line reaches elsewhere — through a symlink, or a gitfile's repository — are added once every
+ * line's own targets are known, and take only the attributes the line changes against the line lexically
+ * above it (the rest from the region they land in): a line there to make a place noexec must not make what
+ * its link points at writable, and a protected `.git` link must not make its target executable in a noexec
+ * place. A gitfile's repository only ever gets restrictions. */
+struct indirect {
+  char *real;
+  int line;
+  int denying_only; /* a gitfile's repository */
+  dev_t dev;
+  ino_t ino;
+};
+static struct indirect *indirects;
+static int n_indirects;
+
+static void defer_target(const char *real, int line, int denying_only, dev_t dev, ino_t ino) {
+  indirects = xrealloc(indirects, (size_t)n_indirects + 1, sizeof *indirects);
+  indirects[n_indirects++] = (struct indirect){.real = xstrdup(real), .line = line, .denying_only = denying_only, .dev = dev, .ino = ino};
+}
+
+/* The nearest earlier line whose path is a proper ancestor of line i's (the root line when none). */
+static const struct mount_line *line_above(const struct plan *plan, int i) {
+  const struct mount_line *above = &plan->mounts[0];
+  for (int j = 1; j < i; j++) {
+    const struct mount_line *m = &plan->mounts[j];
+    if (!m->file && path_below(plan->mounts[i].path, m->path) && strlen(m->path) > strlen(above->path)) above = m;
+  }
+  return above;
+}
+
+static void add_indirect_targets(const struct plan *plan) {
+  for (int k = 0; k < n_indirects; k++) {
+    const struct indirect *x = &indirects[k];
+    const struct mount_line *m = &plan->mounts[x->line], *above = line_above(plan, x->line);
+    int region_ro, region_noexec;
+    region_of(x->real, &region_ro, &region_noexec);
+    int ro = m->ro != above->ro && (m->ro || !x->denying_only) ? m->ro : region_ro;
+    int noexec = m->noexec != above->noexec && (m->noexec || !x->denying_only) ? m->noexec : region_noexec;
+    struct target *t = add_target(x->real, ro, noexec, x->line);
+    t->dev = x->dev;
+    t->ino = x->ino;
+    if (report) say("%s reaches %s through a link: %s %s there", plan->mounts[x->line].encoded, enc(x->real), ro ? "ro" : "rw", noexec ? "noexec" : "exec");
+  }
+}
+
 /* Resolves one line (plan order) into targets, or a missing record, a refusal or "not applied". */
 static void resolve_line(struct plan *plan, int i, struct walk **missing_walk) {
   struct mount_line *m = &plan->mounts[i];
@@ -357,9 +402,12 @@ static void resolve_line(struct plan *plan, int i, struct walk **missing_walk) {
     not_applied(plan, i, "%s", "it is a directory");
     return;
   }
-  struct target *t = add_target(w->real, m->ro, m->noexec, i);
-  t->dev = w->dev;
-  t->ino = w->ino;
+  if (w->n_links > 0) defer_target(w->real, i, 0, w->dev, w->ino);
+  else {
+    struct target *t = add_target(w->real, m->ro, m->noexec, i);
+    t->dev = w->dev;
+    t->ino = w->ino;
+  }
   const char *slash = strrchr(m->path, '/');
   if (denies && S_ISREG(w->mode) && strcmp(slash + 1, ".git") == 0) {
     /* A worktree's or submodule's `.git` file: what it names is the repository, protected the same way. */
@@ -368,16 +416,8 @@ static void resolve_line(struct plan *plan, int i, struct walk **missing_walk) {
     if (read_gitfile(w->real, w->parent, &gitdir, &commondir, &why, gw, cw) < 0)
       die(EXIT_LOADER, "%s is a gitfile that %s: sbc cannot protect what it points at; fix or remove the file",
           spelled_path(m->encoded, m->path), why);
-    if (gitdir) {
-      struct target *g = add_target(gitdir, m->ro, m->noexec, i);
-      g->dev = gw->dev;
-      g->ino = gw->ino;
-    }
-    if (commondir) {
-      struct target *c = add_target(commondir, m->ro, m->noexec, i);
-      c->dev = cw->dev;
-      c->ino = cw->ino;
-    }
+    if (gitdir) defer_target(gitdir, i, 1, gw->dev, gw->ino);
+    if (commondir) defer_target(commondir, i, 1, cw->dev, cw->ino);
   }
 }
 
@@ -399,6 +439,12 @@ static int missing_by_depth(const void *a, const void *b) {
   return x->line - y->line;
 }
 
+/* Is the deepest existing ancestor of a missing path a directory (else the path lies beneath a file)? */
+static int mw_base_is_dir(const struct walk *w) {
+  struct stat st;
+  return lstat(w->real, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static void phase_a(struct plan *plan) {
   root_ro = plan->mounts[0].ro;
   root_noexec = plan->mounts[0].noexec;
@@ -409,6 +455,13 @@ static void phase_a(struct plan *plan) {
   for (size_t i = 1; i < plan->n_mounts; i++) {
     struct walk *mw;
     resolve_line(plan, (int)i, &mw);
+    if (mw && !mw_base_is_dir(mw)) {
+      /* Beneath a file nothing can exist: there is nothing to mount, and Landlock keeps the line's carve-out
+       * (the command cannot make the file a directory without rights on its parent, which that carve-out
+       * withholds). */
+      not_applied(plan, (int)i, "%s is not a directory", enc(mw->real));
+      continue;
+    }
     if (mw) {
       char *full = xstrdup(mw->real);
       for (int k = 0; k < mw->n_missing; k++) {
@@ -457,6 +510,7 @@ static void phase_a(struct plan *plan) {
     free(full);
   }
   free(missing);
+  add_indirect_targets(plan);
 
   /* Pins: wherever the command could rename or replace a directory or link that leads to a target (its
    * parent is writable), a bind of the thing over itself makes it a mount point: EBUSY. */
@@ -550,6 +604,16 @@ static void attach_target(struct target *t) {
   say("mounted %s %s %s", t->ro ? "ro" : "rw", t->noexec ? "noexec" : "exec", enc(t->real));
 }
 
+/* The directories this run made (for another missing name on the same way): found again, not made twice. */
+static char **made_here;
+static int n_made_here;
+
+static int made_by_us(const char *path) {
+  for (int i = 0; i < n_made_here; i++)
+    if (strcmp(made_here[i], path) == 0) return 1;
+  return 0;
+}
+
 static void mount_created(struct plan *plan, struct target *t) {
   int dirfd = open_real(t->base, O_PATH | O_NOFOLLOW | O_DIRECTORY);
   struct stat st;
@@ -559,15 +623,18 @@ static void mount_created(struct plan *plan, struct target *t) {
     char *next = path_join(path, t->missing[k]);
     free(path);
     path = next;
-    if (mkdirat(dirfd, t->missing[k], 0755) != 0) {
+    if (mkdirat(dirfd, t->missing[k], 0755) == 0) {
+      made_here = xrealloc(made_here, (size_t)n_made_here + 1, sizeof *made_here);
+      made_here[n_made_here++] = xstrdup(path);
+      tell_parent("created %s\n", enc(path));
+      say("created %s", enc(path));
+    } else if (!(errno == EEXIST && k + 1 < t->n_missing && made_by_us(path))) {
       int e = errno;
       for (int l = 0; l < t->n_lines; l++) not_applied(plan, t->lines[l], "mkdir: %s", strerror(e));
       close(dirfd);
       free(path);
       return;
     }
-    tell_parent("created %s\n", enc(path));
-    say("created %s", enc(path));
     int nfd = openat(dirfd, t->missing[k], O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
     if (nfd < 0 || fstat(nfd, &st) != 0) setup_fail("openat", errno);
     if (k + 1 < t->n_missing)
