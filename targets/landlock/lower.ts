@@ -16,7 +16,7 @@ import { ACCESS_CLASSES } from "../../compiler/language/access.js";
 import { components, globLiteralDepth, isWithin, joinComponents, parseTemplate } from "../../compiler/paths.js";
 import { ACCESS_FS, ACCESS_NET, SCOPE, abiMasks } from "./abi.js";
 import { lowerMounts, mountAt, MODIFY_CLASSES, type MountLayer, type MountNode } from "./mounts.js";
-import { classRegions, type ClassRegions, type RegionNarrowing, type RegionNode } from "./regions.js";
+import { classRegions, FILE_CLASSES, regionEffect, type ClassRegions, type RegionNarrowing, type RegionNode } from "./regions.js";
 
 /** The Landlock rights each IR access class needs. */
 export const RIGHTS_OF: Readonly<Record<Access, number>> = {
@@ -258,10 +258,22 @@ function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; dia
   // The mount layer, read off the same regions: which carve-outs it enforces by itself in a namespace.
   const mounts: MountLayer = everything ? { nodes: [], narrowings: [] } : lowerMounts(ir, regionsOf);
   const namespaces = options.namespaces ?? "auto";
+  // A carve-out at `path` is the mount layer's when, in a namespace — where the directory around it is then
+  // granted whole for the class — the mounts alone decide the class as the policy does beneath it: a node
+  // there denies it, and wherever below a deeper node makes the tree writable (or executable) again, the
+  // policy allows the class too. (`allow: write` on `a/.git` under a protected `a` reopens writing there, not
+  // creating: that carve-out stays Landlock's.)
   const enforcedByMount = (cls: Access, path: string): boolean => {
-    const m = mountAt(mounts, path);
-    if (!m) return false;
-    return (MODIFY_CLASSES.has(cls) && !m.writable) || (cls === "execute" && !m.executable);
+    if (!mountAt(mounts, path)) return false;
+    const modify = MODIFY_CLASSES.has(cls);
+    if (!modify && cls !== "execute") return false;
+    const byMount = (p: string) => regionEffect(regionsOf(modify ? "write" : "execute"), p) === "allow";
+    const byPolicy = (p: string) => regionEffect(regionsOf(cls), p) === "allow";
+    if (byMount(path)) return false;
+    const inside = [...regionsOf(cls).nodes.map((n) => n.path), ...mounts.nodes.filter((n) => !n.file).map((n) => n.path)].filter((p) => isWithin(p, path));
+    if (inside.some((p) => byMount(p) && !byPolicy(p))) return false;
+    // A file the mount layer makes writable (or executable) on its own: only file rights reach it.
+    return !(FILE_CLASSES.has(cls) && mounts.nodes.some((n) => n.file && isWithin(n.path, path) && (modify ? n.writable : n.executable) && evaluateFs(ir, cls, n.path).decision !== "allow"));
   };
 
   if (!everything) {
