@@ -198,6 +198,69 @@ static void carve_target(struct grant *grants, size_t n, const char *t, uint64_t
   }
 }
 
+#define LL_ACCESS_FS_READ_DIR (1ull << 3)
+/* How many entries of a read-denied directory are looked at for links that lead out of it. */
+#define MAX_DENIED_SCAN 4096
+
+/* A read-denied directory may hold links that lead out of it (GNU stow makes `~/.ssh/id_ed25519` a link to
+ * `../dotfiles/ssh/id_ed25519`): reading through the link reads the target, which Landlock judges where it
+ * lies. Each such target is carved out like the directory itself. Only read denials are scanned: a name
+ * denied only changes (a protected `.git`) cannot get new links from the command, since the mount layer or
+ * Landlock keeps it unchanged, and scanning a repository's objects on every command would cost. A name some
+ * line carves for reading is scanned for every line that carves it, each carving with its own rights. The scan
+ * reads entry types from readdir (no stat per entry) and stops after MAX_DENIED_SCAN entries, saying so in
+ * the report (native/README.md). */
+static void scan_denied(struct grant *grants, size_t n, const char *top, const char *dir, uint64_t m, int depth, int *budget) {
+  if (depth > 32) return;
+  int fd = open_real(dir, O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    if (--*budget < 0) {
+      if (*budget == -1) say("scanned %d entries of %s for links that lead out of it: the rest is not looked at", MAX_DENIED_SCAN, enc(top));
+      break;
+    }
+    unsigned char type = e->d_type;
+    char *path = path_join(dir, e->d_name);
+    if (type == DT_UNKNOWN) {
+      struct stat st;
+      type = lstat(path, &st) != 0 ? DT_UNKNOWN : S_ISLNK(st.st_mode) ? DT_LNK : S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+    }
+    if (type == DT_DIR) scan_denied(grants, n, top, path, m, depth + 1, budget);
+    else if (type == DT_LNK) {
+      char *real = realpath(path, NULL);
+      if (real && !path_within(real, top)) {
+        say("denied %s leads out to %s", enc(path), enc(real));
+        carve_target(grants, n, real, m);
+      }
+      free(real);
+    }
+    free(path);
+  }
+  closedir(d);
+}
+
+/* Is `lexical` a name some line carves out for reading (a read-denied name)? */
+static int read_denied(const struct grant *grants, size_t n, const char *lexical) {
+  for (size_t i = 0; i < n; i++) {
+    const struct fs_rule *r = grants[i].rule;
+    if (grants[i].fd < 0 || r->kind != FS_CHILDREN || !(r->mask & (LL_ACCESS_FS_READ_FILE | LL_ACCESS_FS_READ_DIR))) continue;
+    for (int k = 0; k < r->n_except; k++) {
+      char *x = path_join(r->path, r->except[k].rel);
+      int same = strcmp(x, lexical) == 0;
+      free(x);
+      if (same) return 1;
+    }
+  }
+  return 0;
+}
+
 /* §4.3 of the design: each remaining except entry that goes through a link or is a gitfile. */
 static void carve_resolved(struct grant *grants, size_t n) {
   for (size_t i = 0; i < n; i++) {
@@ -240,6 +303,10 @@ static void carve_resolved(struct grant *grants, size_t n) {
           carve_target(grants, n, targets[t], r->mask);
           free(targets[t]);
         }
+      if (w.status == WALK_FOUND && S_ISDIR(w.mode) && read_denied(grants, n, lexical)) {
+        int budget = MAX_DENIED_SCAN;
+        scan_denied(grants, n, w.real, w.real, r->mask, 0, &budget);
+      }
       free(lexical);
       free(spelled);
       walk_free(&w);

@@ -176,6 +176,9 @@ export const SPEC_AMENDMENTS: Amendments = { pinRealAncestors: true, onlyWhatThe
 
 class Refusal extends Error {}
 
+/** How many entries of a read-denied directory the loader looks at for links that lead out of it. */
+export const MAX_DENIED_SCAN = 4096;
+
 /** What the loader does at launch with `plan` over `fs` (not changed: the sandbox gets its own copy). */
 export function launch(plan: ParsedPlan, hostFs: FsModel, options: LaunchOptions): Sandbox {
   const fs = hostFs.clone();
@@ -460,6 +463,9 @@ function addRules(plan: ParsedPlan, fs: FsModel, appliedInFull: ReadonlySet<stri
     open.push({ grant: g, node: r.node, real: fs.pathOf(r.node), parts: [{ mask: g.mask, except: g.kind === "fs-children" ? kept.map((e) => e.rel) : [] }] });
   }
   // §4.3: what a denied name resolves to is carved out of every grant above it.
+  const readDenied = new Set<string>();
+  for (const o of open)
+    if (o.grant.kind === "fs-children" && o.grant.mask & (ACCESS_FS.read_file | ACCESS_FS.read_dir)) for (const e of o.parts[0]!.except) readDenied.add(joinPath(o.grant.path, e));
   for (const o of open) {
     if (o.grant.kind !== "fs-children") continue;
     for (const e of o.parts[0]!.except) {
@@ -479,6 +485,27 @@ function addRules(plan: ParsedPlan, fs: FsModel, appliedInFull: ReadonlySet<stri
       for (const t of targets) {
         report.push(`denied ${lexical} resolves to ${t}`);
         carve(open, t, o.grant.mask, report);
+      }
+      // A read-denied directory's links that lead out of it (GNU stow's file links) carve their targets too
+      // (native/loader/landlock.c, scan_denied: at most MAX_DENIED_SCAN entries).
+      if (w.status === "found" && w.node.kind === "dir" && readDenied.has(lexical)) {
+        let budget = MAX_DENIED_SCAN;
+        const scan = (dir: FsNode, at: string, depth: number) => {
+          if (depth > 32) return;
+          for (const [name, child] of dir.children ?? []) {
+            if (--budget < 0) return;
+            const path = joinPath(at, name);
+            if (child.kind === "dir") scan(child, path, depth + 1);
+            else if (child.kind === "symlink") {
+              const real = fs.realpath(path);
+              if (typeof real === "string" && real !== w.real && !real.startsWith(w.real === "/" ? "/" : w.real + "/")) {
+                report.push(`denied ${path} leads out to ${real}`);
+                carve(open, real, o.grant.mask, report);
+              }
+            }
+          }
+        };
+        scan(w.node, w.real, 0);
       }
     }
   }

@@ -253,6 +253,10 @@ function explainNarrowing(k: Case, st: State, op: Op, out: Outcome, exact: boole
   // What a denied name resolves to is carved (§4.3) or mounted read-only (§2): the design.
   const denyAlias = reals.some((r) => k.checker.aliases(fs, r).some((a) => !a.allow) || k.checker.aliases(fs, parentOf(r)).some((a) => !a.allow));
   if (denyAlias) return "what a denied name resolves to is protected (§2, §4.3)";
+  // What a link beneath a read-denied name leads to is carved too (native/loader/landlock.c, scan_denied) —
+  // everything beneath it, so a link to `/` there leaves nothing readable: the design, fail-closed.
+  const ledOut = sb.report.map((l) => /^denied \S+ leads out to (\S+)$/.exec(l)?.[1]).filter((x): x is string => x !== undefined);
+  if (reals.some((r) => ledOut.some((t) => within(r, t)))) return "what a link beneath a read-denied name leads to is protected (§4.3)";
   // execve opens the file for reading: Landlock asks READ_FILE as well as EXECUTE (and so does map-exec).
   if ((op.op === "execute" || op.op === "map-exec") && out === "EACCES" && evaluateFs(k.c.ir, "read", reals[0] ?? "/").decision === "deny") return "unannounced: running a file needs `read` too (execve opens it for reading)";
   // A grant expanded entry by entry needs a directory: on a file (a protected name beneath a file) it is skipped.

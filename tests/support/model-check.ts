@@ -18,7 +18,7 @@ export type Widening = { readonly accepted: string } | { readonly gap: string };
 export const GAPS = {
   outsideGrants: "a denied name outside the grants of its rights resolves into them: not carved (the plan does not carry it)",
   linkedGrant: "a denied name beneath a grant whose path is a symlink: what it resolves to is not carved from the other grants",
-  beneathDenied: "a link beneath a denied name leads out of it (§4.3 walks the denied name only)",
+  beneathDenied: "a link beneath a denied name leads out of it (only read-denied names a grant carves are scanned for links)",
   reopened: "a carve-out marked `!` (mount-enforced) is reopened beneath by a deeper writable or executable mount line",
   namedUp: "a grant named by a symlink to one of its own ancestors covers the way to a protected name beneath it",
 } as const;
@@ -163,6 +163,9 @@ export class Checker {
         gap = g;
       }
       // No denied name leads to the object: following a link is not an access Landlock checks.
+      // A read-denied name that a grant carves is scanned for links that lead out (landlock.c, scan_denied);
+      // what is left here: names denied only changes, and denied names no grant carves (named-case tests pin
+      // the scanned case down: model.regressions.test.ts, tests/kernel-model.test.ts).
       const rule = evaluateFs(c.ir, d.cls, d.path).rule;
       if (rule?.effect === "deny") gap ??= GAPS.beneathDenied;
       else reasons.add(ACCEPTED.traversal);
