@@ -18,6 +18,7 @@
 
 #define _GNU_SOURCE
 #include <linux/filter.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -62,6 +63,7 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* `dir/name`, without doubling the slash of `/`. */
 char *path_join(const char *dir, const char *name);
 /* Is `a` equal to `b` or beneath it (component-wise)? */

@@ -87,11 +87,9 @@ static void tell_parent(const char *fmt, ...) __attribute__((format(printf, 1, 2
 static void tell_parent(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  char *line = NULL;
-  int n = vasprintf(&line, fmt, ap);
+  char *line = xvasprintf(fmt, ap);
   va_end(ap);
-  if (n < 0) die(EXIT_LOADER, "out of memory");
-  if (write_all(status_fd, line, (size_t)n) != 0) setup_fail("status-pipe", errno);
+  if (write_all(status_fd, line, strlen(line)) != 0) setup_fail("status-pipe", errno);
   free(line);
 }
 
@@ -312,8 +310,7 @@ static void not_applied(struct plan *plan, int line, const char *fmt, ...) {
   if (m->applied) {
     va_list ap;
     va_start(ap, fmt);
-    char *why = NULL;
-    if (vasprintf(&why, fmt, ap) < 0) die(EXIT_LOADER, "out of memory");
+    char *why = xvasprintf(fmt, ap);
     va_end(ap);
     say("not applied mount %s: %s", m->encoded, why);
     free(why);

@@ -55,12 +55,11 @@ void say(const char *fmt, ...) {
   if (!report) return;
   va_list ap;
   va_start(ap, fmt);
-  char *msg = NULL;
-  int n = vasprintf(&msg, fmt, ap);
+  char *msg = xvasprintf(fmt, ap);
   va_end(ap);
-  if (n < 0) die(EXIT_LOADER, "out of memory");
+  size_t n = strlen(msg);
   msg[n] = '\n';
-  (void)write_all(2, msg, (size_t)n + 1); /* vasprintf allocated n+1 bytes: the NUL becomes the newline */
+  (void)write_all(2, msg, n + 1); /* the NUL becomes the newline */
   free(msg);
 }
 
@@ -132,13 +131,17 @@ char *xstrdup(const char *s) {
   return p;
 }
 
+char *xvasprintf(const char *fmt, va_list ap) {
+  char *out = NULL;
+  if (vasprintf(&out, fmt, ap) < 0) die(EXIT_LOADER, "out of memory");
+  return out;
+}
+
 char *xasprintf(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  char *out = NULL;
-  int n = vasprintf(&out, fmt, ap);
+  char *out = xvasprintf(fmt, ap);
   va_end(ap);
-  if (n < 0) die(EXIT_LOADER, "out of memory");
   return out;
 }
 

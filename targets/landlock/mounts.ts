@@ -5,7 +5,7 @@
 // `ld.so FILE`, which maps a file without execve. The loader applies it (native/README.md, `mount` lines);
 // where no namespace can be had, Landlock's carve-outs stand alone (docs/targets/landlock.md).
 
-import type { Access } from "../../compiler/language/access.js";
+import { ACCESS_GROUPS, type Access } from "../../compiler/language/access.js";
 import type { FsRule, IR } from "../../compiler/ir/types.js";
 import { evaluateFs } from "../../compiler/evaluator/evaluate.js";
 import { components, joinComponents } from "../../compiler/paths.js";
@@ -20,18 +20,8 @@ export interface MountNode {
   readonly file?: boolean;
 }
 
-/** The classes a read-only mount refuses: every change to a file or a directory's entries. */
-export const MODIFY_CLASSES: ReadonlySet<Access> = new Set([
-  "write",
-  "truncate",
-  "create-file",
-  "create-dir",
-  "create-symlink",
-  "create-special",
-  "delete-file",
-  "delete-dir",
-  "rename",
-]);
+/** The classes a read-only mount refuses: every change to a file or a directory's entries (the `modify` group). */
+export const MODIFY_CLASSES: ReadonlySet<Access> = new Set(ACCESS_GROUPS.modify);
 
 /**
  * A rule the mount layer enforces more narrowly than written: `read-only-region` — changes allowed where

@@ -180,6 +180,15 @@ function run(argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}):
   return r.stdout;
 }
 
+/** A new git repository at `dir` with one committed README.md. */
+function repoWithReadme(dir: string): void {
+  mkdirSync(dir);
+  writeFileSync(join(dir, "README.md"), "readme\n");
+  run(["git", "init", "-q"], dir);
+  run(["git", "add", "README.md"], dir);
+  run(["git", "commit", "-q", "-m", "initial commit"], dir);
+}
+
 /** Builds everything the cells share. Throws with the failing step. */
 export function prepareShared(): Shared {
   const root = mkdtempSync("/var/tmp/sbc-wl-");
@@ -229,11 +238,7 @@ export function prepareShared(): Shared {
 
   // A workspace whose .git is a symlink to a repository inside it: .git -> meta/repo.git.
   const gitlink = join(shared.templates, "gitlink");
-  mkdirSync(gitlink);
-  writeFileSync(join(gitlink, "README.md"), "readme\n");
-  run(["git", "init", "-q"], gitlink);
-  run(["git", "add", "README.md"], gitlink);
-  run(["git", "commit", "-q", "-m", "initial commit"], gitlink);
+  repoWithReadme(gitlink);
   mkdirSync(join(gitlink, "meta"));
   run(["mv", ".git", "meta/repo.git"], gitlink);
   run(["ln", "-s", "meta/repo.git", ".git"], gitlink);
@@ -241,11 +246,7 @@ export function prepareShared(): Shared {
 
   // The main repository of the worktree workspaces (`git worktree add` per cell: it records absolute paths).
   const mainRepo = join(shared.templates, "main-repo");
-  mkdirSync(mainRepo);
-  writeFileSync(join(mainRepo, "README.md"), "readme\n");
-  run(["git", "init", "-q"], mainRepo);
-  run(["git", "add", "README.md"], mainRepo);
-  run(["git", "commit", "-q", "-m", "initial commit"], mainRepo);
+  repoWithReadme(mainRepo);
 
   return shared;
 }
