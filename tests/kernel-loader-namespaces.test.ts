@@ -188,15 +188,23 @@ describeLoaderAsRoot("sbc-loader namespace mode (the mount layer)", () => {
       expect(lines(r)).toEqual(["in-b=EROFS", "mv-a=EBUSY", "mv-b=EBUSY", "in-c=ok"]);
     });
 
-    it(`outside the writable roots, chmod and utimes give EROFS, not only writes (${who})`, () => {
-      const w = workspace(who);
+    it(`outside the writable roots, chmod, utimes and xattrs give EROFS, not only writes; inside, all work (${who})`, () => {
+      const w = workspace(who, [], { "in.txt": "i\n" });
       const out = workspace(who, [], { "f.txt": "f\n" });
       const r = runLoader(
         nsPlan(w),
-        tryAll({ chmod: `os.chmod("${out}/f.txt", 0o600)`, utime: `os.utime("${out}/f.txt")`, write: `open("${out}/f.txt", "a")`, devnull: `open("/dev/null", "w").write("x")` }),
+        tryAll({
+          chmod: `os.chmod("${out}/f.txt", 0o600)`,
+          utime: `os.utime("${out}/f.txt")`,
+          xattr: `os.setxattr("${out}/f.txt", "user.sbc", b"1")`,
+          write: `open("${out}/f.txt", "a")`,
+          devnull: `open("/dev/null", "w").write("x")`,
+          chmodIn: `os.chmod("in.txt", 0o600)`,
+          xattrIn: `os.setxattr("in.txt", "user.sbc", b"1")`,
+        }),
         as(who, w),
       );
-      expect(lines(r)).toEqual(["chmod=EROFS", "utime=EROFS", "write=EROFS", "devnull=ok"]);
+      expect(lines(r)).toEqual(["chmod=EROFS", "utime=EROFS", "xattr=EROFS", "write=EROFS", "devnull=ok", "chmodIn=ok", "xattrIn=ok"]);
       expect(lstatSync(join(out, "f.txt")).mode & 0o777).toBe(0o644);
     });
 
