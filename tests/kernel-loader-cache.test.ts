@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, linkSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { ACCESS_FS } from "../targets/landlock/abi.js";
 import { NOBODY, describeLoaderAsRoot, encodePath, loaderPath, planText, probeLoader, runLoader, SETPRIV_NOBODY } from "./support/loader.js";
 
@@ -178,6 +178,58 @@ describeLoaderAsRoot("sbc-loader plan cache, dep lines, SHA-256 and --probe", ()
     rmSync(policy);
     const gone = runLoader(planText({ namespaces: "never", preamble: [`dep ${encodePath(policy)} ${sha256("sbc: 1\n")}`] }), ["true"]);
     expect(gone).toMatchObject({ status: 125, stderr: `sbc-loader: the plan is stale: ${policy} changed since it was compiled (cannot read it: No such file or directory)\n` });
+  });
+
+  describe("--else: the fast path's one process", () => {
+    // The fd plan grants writes in the workspace; the cached one reads only: the write tells which one ran.
+    const writes = (s: ReturnType<typeof setup>) =>
+      planText({ namespaces: "never", fs: [[READ_EXEC, "skip", "/"], [ACCESS_FS.write_file | ACCESS_FS.make_reg | ACCESS_FS.truncate, "skip", s.e.cwd]] });
+    const probe = "if (echo x > f) 2>&-; then echo wrote; else echo read-only; fi";
+    // The fallback prints what it was given: `--` and the command.
+    const fallback = ["4", "sh", "-c", 'echo "fallback $*"; test -e /proc/self/fd/3 && echo fd3-open; echo x > f && echo wrote', "fb"];
+    const run = (s: ReturnType<typeof setup>, plan: string, extra: readonly string[] = []) =>
+      runLoader(plan, ["sh", "-c", probe], {
+        cwd: s.e.cwd,
+        env: env(s.e),
+        args: ["--cache-dir", s.cache, "--cache-input", s.input, "--cached", ...extra, "--else", ...fallback],
+      });
+
+    it("runs the plan on the fd when it would run, else the cached plan, silently", () => {
+      const s = setup();
+      expect(run(s, writes(s))).toMatchObject({ status: 0, stdout: "wrote\n", stderr: "" });
+      rmSync(join(s.e.cwd, "f"));
+      expect(run(s, "sbc-loader-plan 2\nnot a plan\n")).toMatchObject({ status: 0, stdout: "read-only\n", stderr: "" });
+      // A plan that fails a later check (a `dep` that changed) is passed over the same way.
+      const stale = planText({ namespaces: "never", preamble: [`dep ${encodePath(join(s.e.cwd, "gone"))} ${"0".repeat(64)}`] });
+      expect(run(s, stale)).toMatchObject({ status: 0, stdout: "read-only\n", stderr: "" });
+    });
+
+    it("when neither would run, execs the fallback with `--` and the command, unconfined, the plan fd closed", () => {
+      const s = setup();
+      rmSync(s.file);
+      expect(run(s, "garbage\n")).toMatchObject({ status: 0, stdout: "fallback -- sh -c " + probe + "\nwrote\n", stderr: "" });
+      // A cache that cannot be trusted is a miss too, not a refusal.
+      writeFileSync(s.file, cachedPlan(s.key), { mode: 0o600 });
+      chmodSync(s.cache, 0o777);
+      expect(run(s, "garbage\n")).toMatchObject({ status: 0, stdout: expect.stringMatching(/^fallback -- /), stderr: "" });
+    });
+
+    it("a fallback that cannot be started exits 127 like a command; a bad count is a usage error", () => {
+      const s = setup();
+      rmSync(s.file);
+      const r = runLoader("garbage\n", ["true"], { cwd: s.e.cwd, env: env(s.e), args: ["--else", "1", "/nonexistent/sbc"] });
+      expect(r).toMatchObject({ status: 127, stderr: "sbc-loader: execvp(/nonexistent/sbc): No such file or directory\n" });
+      for (const count of ["0", "9", "x"]) {
+        const u = runLoader(planText({}), ["true"], { cwd: s.e.cwd, env: env(s.e), args: ["--else", count, "sh"] });
+        expect(u.status).toBe(125);
+        expect(u.stderr).toContain(`--else \`${count}\`: expected a count of 1 to 1000 and that many arguments`);
+      }
+      // With --check a usage error is a silent 1, as any failure: the same check without --else says 0.
+      writeFileSync(s.file, cachedPlan(s.key), { mode: 0o600 });
+      const check = ["--check", "--cache-dir", s.cache, "--cache-input", s.input, "--cached"];
+      expect(loader(check, s.e)).toMatchObject({ status: 0, stderr: "" });
+      expect(loader([...check, "--else", "1", "sh"], s.e)).toMatchObject({ status: 1, stdout: "", stderr: "" });
+    });
   });
 
   it("SHA-256 matches the FIPS 180-4 vectors", () => {

@@ -18,6 +18,7 @@
 
 #define _GNU_SOURCE
 #include <linux/filter.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +40,8 @@
 
 extern int report;   /* --report: one stderr line per applied, skipped or carved item */
 extern int checking; /* --check: answer by the exit status only (0 would run, 1 would not), no message */
+/* While `--else` tries a plan source: die() jumps here instead (nothing has been changed yet), silently. */
+extern jmp_buf *try_jump;
 
 /* How a failure leaves the process. In the namespace child before `ok` a message goes to the parent through
  * the status pipe (`refuse TEXT`), so that it is printed once and never taken for a namespace failure. */

@@ -538,18 +538,82 @@ static int probe(void) {
 
 /* ---- the command line ---- */
 
+/* Where a plan comes from: a file descriptor, or the plan cache. */
+struct source {
+  int plan_fd;
+  int cached;
+  const char *cache_dir, *cache_input;
+};
+
+/* Reads, parses and checks a plan: its cache key (when cached), its `dep` files, the kernel's ABI. */
+static void load_plan(const struct source *src, struct plan *plan) {
+  size_t size;
+  char key[65] = "";
+  char *text;
+  if (src->cached) {
+    cache_key(src->cache_input, key, 0);
+    text = cache_read(src->cache_dir, key, &size);
+  } else {
+    text = read_plan_fd(src->plan_fd, &size);
+  }
+  memset(plan, 0, sizeof *plan);
+  parse_plan(text, size, plan);
+  if (src->cached && (!plan->has_cache_key || strcmp(plan->cache_key, key) != 0))
+    die(EXIT_LOADER, "the cached plan %s.plan is stale: it was not compiled for this key", key);
+  check_deps(plan);
+  check_abi(plan);
+}
+
+/* What a run would meet before its first change, beyond loading: seccomp, a namespace the plan requires, and
+ * a protected name it would refuse (in a namespace if one is to be tried, else for Landlock alone; `auto` may
+ * end in either, and the two scans differ only in whose the `!` entries are). 1 when the plan would run. */
+static int would_run(const struct plan *plan, enum ns_mode mode, int explain) {
+  if (plan->filter && !seccomp_available()) return 0;
+  int ns = plan->n_mounts > 0 && mode != NS_NEVER;
+  if (ns && mode == NS_REQUIRE) {
+    const char *probe = namespace_probe();
+    if (strncmp(probe, "none", 4) == 0) {
+      if (explain) printf("no-namespace %s\n", probe);
+      return 0;
+    }
+  }
+  char *where = NULL;
+  char *why = refusal_scan(plan, ns, &where);
+  if (!why && ns && mode == NS_AUTO) why = refusal_scan(plan, 0, &where);
+  if (why) {
+    if (explain) printf("refuse %s %s\n", enc(where), why);
+    return 0;
+  }
+  return 1;
+}
+
+/* No source would run: exec the fallback with `--` and the command (bin/sbc passes the Node CLI's argv). */
+static void run_fallback(char **fallback, int n, char **command) __attribute__((noreturn));
+static void run_fallback(char **fallback, int n, char **command) {
+  int n_cmd = 0;
+  while (command[n_cmd]) n_cmd++;
+  char **argv = xcalloc((size_t)n + (size_t)n_cmd + 2, sizeof *argv);
+  memcpy(argv, fallback, (size_t)n * sizeof *argv);
+  argv[n] = "--";
+  memcpy(argv + n + 1, command, (size_t)n_cmd * sizeof *argv);
+  execvp(argv[0], argv);
+  die(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC, "execvp(%s): %s", shown(argv[0]), strerror(errno));
+}
+
 static void usage(void) __attribute__((noreturn));
 static void usage(void) {
   die(EXIT_LOADER,
       "usage: `sbc-loader --probe`, `sbc-loader --cache-key [--param NAME=PATH]... --cache-input TEXT`, "
-      "`sbc-loader [--check] [--report] [--param NAME=PATH]... [--namespaces auto|require|never] "
-      "(--plan-fd N | --cache-dir DIR --cache-input TEXT --cached) [-- CMD [ARGS...]]`");
+      "`sbc-loader [--check [--explain]] [--report] [--param NAME=PATH]... [--namespaces auto|require|never] "
+      "(--plan-fd N | --cache-dir DIR --cache-input TEXT --cached) [-- CMD [ARGS...]]`, "
+      "`sbc-loader [...] [--plan-fd N] [--cache-dir DIR --cache-input TEXT --cached] --else COUNT ARGV... -- CMD [ARGS...]`");
 }
 
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "--probe") == 0) return probe();
 
-  int plan_fd = -1, i = 1, key_only = 0, cached = 0, cli_mode = -1, explain = 0;
+  int plan_fd = -1, i = 1, key_only = 0, cached = 0, cli_mode = -1, explain = 0, else_argc = 0;
+  char **else_argv = NULL;
   const char *cache_dir = NULL, *cache_input = NULL;
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     const char *a = argv[i];
@@ -560,6 +624,13 @@ int main(int argc, char **argv) {
       checking = 1;
     } else if (strcmp(a, "--explain") == 0) {
       explain = 1;
+    } else if (strcmp(a, "--else") == 0 && has_value) {
+      uint64_t v;
+      if (parse_decimal(argv[++i], 1000, &v) != 0 || v == 0 || (uint64_t)(argc - i - 1) < v)
+        die(EXIT_LOADER, "--else `%s`: expected a count of 1 to 1000 and that many arguments", shown(argv[i]));
+      else_argc = (int)v;
+      else_argv = &argv[i + 1];
+      i += else_argc;
     } else if (strcmp(a, "--cached") == 0) {
       cached = 1;
     } else if (strcmp(a, "--cache-key") == 0) {
@@ -592,58 +663,50 @@ int main(int argc, char **argv) {
   }
   int has_command = i + 1 < argc;
   if (key_only) {
-    if (checking || cached || plan_fd >= 0 || cache_dir || i != argc || !cache_input) usage();
+    if (checking || cached || plan_fd >= 0 || cache_dir || i != argc || !cache_input || else_argc) usage();
     char key[65];
     cache_key(cache_input, key, 1);
     return 0;
   }
-  if (cached ? (plan_fd >= 0 || !cache_dir || !cache_input) : (plan_fd < 0 || cache_dir || cache_input)) usage();
+  if (else_argc) {
+    /* --else: sources may be both (the plan on the fd first, then the cache), the cache's flags go together. */
+    if (checking || (plan_fd < 0 && !cached) || (cached != (cache_dir != NULL)) || (cached != (cache_input != NULL))) usage();
+  } else if (cached ? (plan_fd >= 0 || !cache_dir || !cache_input) : (plan_fd < 0 || cache_dir || cache_input)) {
+    usage();
+  }
   if (checking ? i != argc : !has_command) usage();
   if (explain && !checking) usage();
   /* A check runs no command, so its plan may come on stdin. */
-  if (!cached && plan_fd <= 2 && !(checking && plan_fd == 0))
+  if (plan_fd >= 0 && plan_fd <= 2 && !(checking && plan_fd == 0))
     die(EXIT_LOADER, "--plan-fd %d: stdin, stdout and stderr belong to the command", plan_fd);
 
-  size_t size;
-  char key[65] = "";
-  char *text;
-  if (cached) {
-    cache_key(cache_input, key, 0);
-    text = cache_read(cache_dir, key, &size);
-  } else {
-    text = read_plan_fd(plan_fd, &size);
-  }
   struct plan plan;
-  memset(&plan, 0, sizeof plan);
-  parse_plan(text, size, &plan);
-  if (cached && (!plan.has_cache_key || strcmp(plan.cache_key, key) != 0))
-    die(EXIT_LOADER, "the cached plan %s.plan is stale: it was not compiled for this key", key);
-  check_deps(&plan);
-  check_abi(&plan);
-  enum ns_mode mode = cli_mode >= 0 ? (enum ns_mode)cli_mode : plan.namespaces;
-
-  if (checking) {
-    /* Everything the real run checks before its first step: the plan, the parameters and their placement, the
-     * `dep` files, the kernel's Landlock ABI and seccomp, and a namespace when the plan requires one. */
-    if (plan.filter && !seccomp_available()) exit(1);
-    int ns = plan.n_mounts > 0 && mode != NS_NEVER;
-    if (ns && mode == NS_REQUIRE) {
-      const char *probe = namespace_probe();
-      if (strncmp(probe, "none", 4) == 0) {
-        if (explain) printf("no-namespace %s\n", probe);
-        exit(1);
+  enum ns_mode mode;
+  if (else_argc) {
+    /* Each source in turn, with every check --check makes; the first that would run is run. When none would,
+     * nothing has been changed, and the fallback (the Node CLI, from bin/sbc) runs in this process instead:
+     * one process where bin/sbc used to run the loader twice, to check and then to run. */
+    struct source tries[2];
+    volatile int n_tries = 0, ok = 0;
+    if (plan_fd >= 0) tries[n_tries++] = (struct source){.plan_fd = plan_fd};
+    if (cached) tries[n_tries++] = (struct source){.plan_fd = -1, .cached = 1, .cache_dir = cache_dir, .cache_input = cache_input};
+    for (volatile int t = 0; t < n_tries && !ok; t++) {
+      jmp_buf env;
+      if (setjmp(env) == 0) {
+        try_jump = &env;
+        load_plan(&tries[t], &plan);
+        mode = cli_mode >= 0 ? (enum ns_mode)cli_mode : plan.namespaces;
+        ok = would_run(&plan, mode, 0);
       }
+      try_jump = NULL;
     }
-    /* A protected name the run would refuse (in a namespace if one is to be tried, else for Landlock alone;
-     * `auto` may end in either, and the two scans differ only in whose the `!` entries are). */
-    char *where = NULL;
-    char *why = refusal_scan(&plan, ns, &where);
-    if (!why && ns && mode == NS_AUTO) why = refusal_scan(&plan, 0, &where);
-    if (why) {
-      if (explain) printf("refuse %s %s\n", enc(where), why);
-      exit(1);
-    }
-    return 0;
+    if (!ok) run_fallback(else_argv, else_argc, &argv[i + 1]);
+    mode = cli_mode >= 0 ? (enum ns_mode)cli_mode : plan.namespaces;
+  } else {
+    struct source src = {.plan_fd = plan_fd, .cached = cached, .cache_dir = cache_dir, .cache_input = cache_input};
+    load_plan(&src, &plan);
+    mode = cli_mode >= 0 ? (enum ns_mode)cli_mode : plan.namespaces;
+    if (checking) return would_run(&plan, mode, explain) ? 0 : 1;
   }
   char **command = &argv[i + 1];
   for (int k = 0; k < plan.n_params; k++) say("param %s=%s", plan.params[k].name, enc(plan.params[k].value));

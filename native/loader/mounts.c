@@ -147,6 +147,7 @@ char *namespace_probe(void) {
     return xasprintf("none:fork:%s", errno_name(errno));
   }
   if (pid == 0) {
+    try_jump = NULL; /* a failure here ends this child, never resumes --else's loop in it */
     close(fds[0]);
     status_fd = fds[1];
     status_open = 1;

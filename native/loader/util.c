@@ -15,6 +15,7 @@
 
 int report;
 int checking;
+jmp_buf *try_jump;
 int status_fd = -1;
 int status_open;
 
@@ -33,6 +34,8 @@ int write_all(int fd, const void *buf, size_t n) {
 }
 
 void die(int status, const char *fmt, ...) {
+  /* Trying a plan for `--else`: nothing has changed yet, so the caller takes the next source or the fallback. */
+  if (try_jump) longjmp(*try_jump, 1);
   if (checking) exit(1);
   va_list ap;
   va_start(ap, fmt);
