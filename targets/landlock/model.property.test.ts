@@ -271,10 +271,6 @@ function explainNarrowing(k: Case, st: State, op: Op, out: Outcome, exact: boole
   // SBC2202: changes allowed without `write` stay read-only; a missing read-only name is held.
   const mountNarrowings = lowerMounts(k.c.ir, (cls) => classRegions(k.c.ir, cls)).narrowings;
   if (sb.mode === "namespace" && out === "EROFS" && codes.has("SBC2202") && mountNarrowings.some((n) => reals.some((r) => within(r, n.path)))) return "SBC2202";
-  // A change other than `write` allowed inside a subtree whose `write` is denied: the read-only mount refuses it,
-  // and SBC2202 misses it when the change is allowed from an anchor above the read-only one.
-  if (sb.mode === "namespace" && out === "EROFS" && !["write", "chmod"].includes(op.op) && reals.some((r) => evaluateFs(k.c.ir, "write", r).decision === "deny" || evaluateFs(k.c.ir, "write", parentOf(r)).decision === "deny"))
-    return "unannounced: a change allowed beneath a read-only mount (write denied there) fails with EROFS, and SBC2202 misses it";
   if (sb.mode === "namespace" && sb.created.some((c) => reals.some((r) => within(r, c)))) return codes.has("SBC2202") ? "SBC2202" : "a missing read-only name is held by a mount point";
   // SBC2201 (or the fallback note, for carve-outs the mount layer would have kept): an expanded grant gives
   // nothing to entries made in it afterwards, nor to the names it carves.

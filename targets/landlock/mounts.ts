@@ -81,16 +81,21 @@ export function lowerMounts(ir: IR, regionsOf: (cls: Access) => ClassRegions): M
   nodes.sort((a, b) => components(a.path).length - components(b.path).length || (a.path < b.path ? -1 : a.path > b.path ? 1 : Number(!!a.file) - Number(!!b.file)));
   const needed = !rootAttrs.writable || !rootAttrs.executable || nodes.length > 1;
 
-  // Changes allowed where `write` is not: the read-only mount refuses them.
+  // Changes allowed where `write` is not: the read-only mount refuses them. Both region maps are constant
+  // between their anchors, so looking at every anchor of either finds each place where the two disagree — a
+  // change allowed from an anchor above the one that denies `write` included. The rule named is the one that
+  // decides there: the denial of `write` where `write` changes, else the allow of the change.
   const narrowings: MountNarrowing[] = [];
   const byRule = new Map<FsRule, { path: string; classes: Set<Access> }>();
+  const writeAnchors = new Set(write.nodes.map((n) => n.path));
   for (const cls of MODIFY_CLASSES) {
     if (cls === "write") continue;
-    for (const n of regionsOf(cls).nodes) {
-      if (regionEffect(regionsOf(cls), n.path) !== "allow" || regionEffect(write, n.path) === "allow") continue;
-      const rule = evaluateFs(ir, cls, n.path).rule;
+    const regions = regionsOf(cls);
+    for (const p of new Set([...regions.nodes.map((n) => n.path), ...writeAnchors])) {
+      if (regionEffect(regions, p) !== "allow" || regionEffect(write, p) === "allow") continue;
+      const rule = (writeAnchors.has(p) ? evaluateFs(ir, "write", p).rule : undefined) ?? evaluateFs(ir, cls, p).rule;
       if (!rule) continue;
-      const e = byRule.get(rule) ?? { path: n.path, classes: new Set<Access>() };
+      const e = byRule.get(rule) ?? { path: p, classes: new Set<Access>() };
       e.classes.add(cls);
       byRule.set(rule, e);
     }
