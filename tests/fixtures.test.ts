@@ -63,10 +63,12 @@ function compileCase(dir: string): Outcome {
 const DATA_DIR = "data";
 /** fixtures/format/ holds the formatter's input/output pairs (tests/fmt.test.ts). */
 const FORMAT_DIR = "format";
+/** fixtures/conformance/ holds the peer suites translated to sbc (tests/conformance.test.ts). */
+const CONFORMANCE_DIR = "conformance";
 
 const cases = existsSync(FIXTURES)
   ? readdirSync(FIXTURES, { withFileTypes: true })
-      .filter((e) => e.isDirectory() && e.name !== DATA_DIR && e.name !== FORMAT_DIR)
+      .filter((e) => e.isDirectory() && e.name !== DATA_DIR && e.name !== FORMAT_DIR && e.name !== CONFORMANCE_DIR)
       .map((e) => e.name)
       .sort()
   : [];

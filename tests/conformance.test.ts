@@ -1,0 +1,150 @@
+// Peer conformance: libseccomp's `tests/*-sim-*` cases and Kafel's tests, translated to sbc policies
+// (fixtures/conformance/, format in docs/conformance.md). Each policy is compiled as `sbc compile -t seccomp`
+// compiles it (compilePolicy, then compileSeccomp for the fixture's arches), and every upstream vector is run
+// through the BPF interpreter and through the IR's reference semantics: both must give the upstream verdict,
+// action and data. A fixture marked pending must still fail to compile, and one marked known-failure must
+// still get a vector wrong, so flipping a mark is a deliberate step the day sbc changes.
+
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Diagnostic } from "../compiler/diagnostics/diagnostic.js";
+import type { IR } from "../compiler/ir/types.js";
+import { compilePolicy } from "../compiler/index.js";
+import { ARCHES, syscallNumber, type Arch } from "../compiler/linux-abi/index.js";
+import { actionValue } from "../targets/seccomp/actions.js";
+import { compileSeccomp } from "../targets/seccomp/index.js";
+import { prepareFilter } from "../targets/seccomp/interpreter.js";
+import { AUDIT_ARCH, expectedAction } from "../targets/seccomp/semantics.js";
+import { FIXTURE_FILES, loadSuites, type Fixture, type Vector } from "./support/conformance.js";
+
+/**
+ * What a pending feature looks like to today's compiler: the diagnostic codes its syntax draws. A pending
+ * fixture failing with any other code is a broken fixture, not a missing feature.
+ */
+const PENDING_CODES: Readonly<Record<string, readonly string[]>> = {
+  // `x86_64:1000` in a `syscalls:` list: not a syscall name.
+  "numbered-syscalls": ["SBC0801"],
+  // `trace` / `{ trace: N }`: not an action word, not an action key.
+  trace: ["SBC0203", "SBC0201", "SBC0204"],
+};
+
+const suites = loadSuites();
+const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
+
+export interface Outcome {
+  /** Vectors run, per filter. */
+  readonly run: number;
+  /** Vectors whose syscall name does not exist on the vector's arch (libseccomp resolves it to a pseudo number). */
+  readonly noSuchSyscall: number;
+  readonly mismatches: readonly string[];
+}
+
+function compile(f: Fixture): { ir?: IR; errors: Diagnostic[]; filesRead: readonly string[] } {
+  const r = compilePolicy({ kind: "file", path: "policy.yaml" }, { cwd: f.dir });
+  return { ...(r.ir ? { ir: r.ir } : {}), errors: r.diagnostics.filter((d) => d.severity === "error"), filesRead: r.filesRead };
+}
+
+function nrOf(v: Vector, arch: Arch): number | undefined {
+  return typeof v.syscall === "number" ? v.syscall : syscallNumber(arch, v.syscall);
+}
+
+/** Run every vector of the filter's arches through the compiled program and the reference semantics. */
+function runFilterVectors(f: Fixture, ir: IR, arches: readonly Arch[]): Outcome {
+  const out = compileSeccomp(ir, arches);
+  if (!out.filter) return { run: 0, noSuchSyscall: 0, mismatches: [`[${arches}] does not compile: ${out.diagnostics.map((d) => `${d.code} ${d.message}`).join("; ")}`] };
+  const run = prepareFilter(out.filter.program);
+  const mismatches: string[] = [];
+  let n = 0;
+  let missing = 0;
+  for (const v of f.vectors) {
+    if (!(arches as readonly string[]).includes(v.arch)) continue;
+    const arch = v.arch as Arch;
+    const nr = nrOf(v, arch);
+    if (nr === undefined) {
+      missing++;
+      continue;
+    }
+    n++;
+    const event = { arch: AUDIT_ARCH[arch], nr, args: v.args };
+    const got = run(event).ret >>> 0;
+    const sem = actionValue(expectedAction(ir, arches, event)) >>> 0;
+    if (got !== v.ret || sem !== v.ret) {
+      const args = v.args.map((a) => "0x" + a.toString(16)).join(",");
+      mismatches.push(`vectors.tsv:${v.line} [${arches}] ${arch} ${v.syscall}(${args}): want ${v.expect} ${hex(v.ret)}, filter ${hex(got)}, semantics ${hex(sem)}`);
+    }
+  }
+  return { run: n, noSuchSyscall: missing, mismatches };
+}
+
+const isArch = (a: string): a is Arch => (ARCHES as readonly string[]).includes(a);
+
+/** Totals for the summary and docs/conformance.md. */
+const totals = { fixtures: 0, pass: 0, pending: 0, knownFailure: 0, rows: 0, vectors: 0, run: 0, pendingArchFilters: 0, noSuchSyscall: 0 };
+
+for (const suite of suites) {
+  describe(`${suite.name} (${suite.repo}@${suite.commit.slice(0, 12)})`, () => {
+    it("lists every upstream case, each translated or with the reason it is not", () => {
+      const names = suite.fixtures.map((f) => f.name);
+      const referenced = suite.cases.flatMap((c) => c.fixtures ?? []);
+      for (const c of suite.cases) {
+        expect(!!c.fixtures?.length !== !!c.notApplicable, `${c.case}: either fixtures or not-applicable`).toBe(true);
+      }
+      expect([...referenced].sort(), "fixtures named in UPSTREAM.yaml = fixture directories").toEqual([...names].sort());
+      expect(new Set(referenced).size).toBe(referenced.length);
+    });
+
+    for (const f of suite.fixtures) {
+      it(`${f.name}${f.status.kind === "pass" ? "" : ` (${f.status.kind}: ${f.status.kind === "pending" ? f.status.feature : f.status.reason})`}`, () => {
+        totals.fixtures++;
+        totals.rows += f.rows;
+        totals.vectors += f.vectors.length;
+        const c = compile(f);
+        const stray = readdirSync(f.dir).filter((x) => !FIXTURE_FILES.has(x) && !c.filesRead.includes(join(f.dir, x)));
+        expect(stray, `files in ${f.dir} that no test reads`).toEqual([]);
+        for (const v of f.vectors) {
+          expect(f.filters.some((fl) => fl.arches.includes(v.arch)), `vectors.tsv:${v.line}: no filter has arch ${v.arch}`).toBe(true);
+        }
+
+        if (f.status.kind === "pending") {
+          totals.pending++;
+          const codes = PENDING_CODES[f.status.feature];
+          expect(codes, `unknown pending feature ${f.status.feature}`).toBeDefined();
+          expect(c.errors.length, `${f.name} is marked pending (${f.status.feature}) but compiles now: remove the mark`).toBeGreaterThan(0);
+          for (const d of c.errors) expect(codes, `${f.name}: ${d.code} ${d.message}`).toContain(d.code);
+          return;
+        }
+        expect(c.errors.map((d) => `${d.code} ${d.message}`)).toEqual([]);
+        const mismatches: string[] = [];
+        for (const spec of f.filters) {
+          if (spec.pending) {
+            totals.pendingArchFilters++;
+            expect(spec.arches.every(isArch), `${f.name}: filter [${spec.arches}] is marked pending (${spec.pending}) but every arch is supported now: remove the mark`).toBe(false);
+            continue;
+          }
+          expect(spec.arches.every(isArch), `${f.name}: unsupported arch in [${spec.arches}] without a pending mark`).toBe(true);
+          const o = runFilterVectors(f, c.ir!, spec.arches as Arch[]);
+          expect(o.run, `${f.name}: filter [${spec.arches}] ran no vector: a test that cannot fail`).toBeGreaterThan(0);
+          totals.run += o.run;
+          totals.noSuchSyscall += o.noSuchSyscall;
+          mismatches.push(...o.mismatches);
+        }
+        if (f.status.kind === "known-failure") {
+          totals.knownFailure++;
+          expect(mismatches.length, `${f.name} is marked known-failure but every vector passes now: remove the mark`).toBeGreaterThan(0);
+        } else {
+          totals.pass++;
+          expect(mismatches.slice(0, 20), `${mismatches.length} vectors disagree`).toEqual([]);
+        }
+      });
+    }
+  });
+}
+
+describe("summary", () => {
+  it("prints the counts", () => {
+    // Runs after the fixtures (vitest keeps file order): docs/conformance.md quotes these numbers.
+    console.log(`conformance: ${JSON.stringify(totals)}`);
+    expect(totals.fixtures).toBe(suites.reduce((n, s) => n + s.fixtures.length, 0));
+  });
+});
