@@ -38,6 +38,7 @@ export interface Outcome {
   /** Vectors whose syscall name does not exist on the vector's arch (libseccomp resolves it to a pseudo number). */
   readonly noSuchSyscall: number;
   readonly mismatches: readonly string[];
+  readonly failingLines: readonly number[];
 }
 
 function compile(f: Fixture): { ir?: IR; errors: Diagnostic[]; filesRead: readonly string[] } {
@@ -52,9 +53,10 @@ function nrOf(v: Vector, arch: Arch): number | undefined {
 /** Run every vector of the filter's arches through the compiled program and the reference semantics. */
 function runFilterVectors(f: Fixture, ir: IR, arches: readonly Arch[]): Outcome {
   const out = compileSeccomp(ir, arches);
-  if (!out.filter) return { run: 0, noSuchSyscall: 0, mismatches: [`[${arches}] does not compile: ${out.diagnostics.map((d) => `${d.code} ${d.message}`).join("; ")}`] };
+  if (!out.filter) return { run: 0, noSuchSyscall: 0, failingLines: [], mismatches: [`[${arches}] does not compile: ${out.diagnostics.map((d) => `${d.code} ${d.message}`).join("; ")}`] };
   const run = prepareFilter(out.filter.program);
   const mismatches: string[] = [];
+  const failingLines: number[] = [];
   let n = 0;
   let missing = 0;
   for (const v of f.vectors) {
@@ -71,10 +73,11 @@ function runFilterVectors(f: Fixture, ir: IR, arches: readonly Arch[]): Outcome 
     const sem = actionValue(expectedAction(ir, arches, event)) >>> 0;
     if (got !== v.ret || sem !== v.ret) {
       const args = v.args.map((a) => "0x" + a.toString(16)).join(",");
+      failingLines.push(v.line);
       mismatches.push(`vectors.tsv:${v.line} [${arches}] ${arch} ${v.syscall}(${args}): want ${v.expect} ${hex(v.ret)}, filter ${hex(got)}, semantics ${hex(sem)}`);
     }
   }
-  return { run: n, noSuchSyscall: missing, mismatches };
+  return { run: n, noSuchSyscall: missing, mismatches, failingLines };
 }
 
 const isArch = (a: string): a is Arch => (ARCHES as readonly string[]).includes(a);
@@ -116,6 +119,7 @@ for (const suite of suites) {
         }
         expect(c.errors.map((d) => `${d.code} ${d.message}`)).toEqual([]);
         const mismatches: string[] = [];
+        const failingLines = new Set<number>();
         for (const spec of f.filters) {
           if (spec.pending) {
             totals.pendingArchFilters++;
@@ -128,10 +132,12 @@ for (const suite of suites) {
           totals.run += o.run;
           totals.noSuchSyscall += o.noSuchSyscall;
           mismatches.push(...o.mismatches);
+          o.failingLines.forEach((l) => failingLines.add(l));
         }
         if (f.status.kind === "known-failure") {
           totals.knownFailure++;
           expect(mismatches.length, `${f.name} is marked known-failure but every vector passes now: remove the mark`).toBeGreaterThan(0);
+          expect([...failingLines].sort((a, b) => a - b), `${f.name}: the vectors.tsv lines that fail`).toEqual([...f.status.lines].sort((a, b) => a - b));
         } else {
           totals.pass++;
           expect(mismatches.slice(0, 20), `${mismatches.length} vectors disagree`).toEqual([]);

@@ -34,7 +34,7 @@ export type Status =
   /** The policy uses syntax sbc does not have yet: it must fail to compile, with one of `codes`. */
   | { readonly kind: "pending"; readonly feature: string }
   /** sbc compiles it and gets at least one vector wrong: the reason says which and why. */
-  | { readonly kind: "known-failure"; readonly reason: string };
+  | { readonly kind: "known-failure"; readonly reason: string; readonly lines: readonly number[] };
 
 export interface Vector {
   /** Line in vectors.tsv, for messages. */
@@ -149,7 +149,7 @@ function parseStatus(raw: unknown, where: string): Status {
   if (typeof raw === "object" && raw !== null) {
     const o = raw as Record<string, unknown>;
     if (typeof o.pending === "string") return { kind: "pending", feature: o.pending };
-    if (typeof o["known-failure"] === "string") return { kind: "known-failure", reason: o["known-failure"] };
+    if (typeof o["known-failure"] === "string" && Array.isArray(o.lines)) return { kind: "known-failure", reason: o["known-failure"], lines: o.lines as number[] };
   }
   throw new Error(`${where}: status must be \`pass\`, \`{ pending: FEATURE }\` or \`{ known-failure: REASON }\``);
 }
