@@ -1,0 +1,159 @@
+// Peer conformance on the real kernel: every compiling fixture of fixtures/conformance/ whose filter covers
+// x86_64 is loaded into real processes by native/seccomp-probe, and its x86_64 vectors that are safe to issue
+// are issued. Each answer must be what the filter's return value means (as the BPF interpreter computes it),
+// and, except on the vector lines a known-failure fixture names, what upstream expects.
+//
+// Which vectors are safe is decided by `safe` below, from the syscall and its arguments alone, so the choice
+// is deterministic: numbers that are no x86_64 syscall (ENOSYS), and calls that, even when allowed, only fail
+// on a bad fd, a bad pointer or a bad length, or change nothing outside the probe's short-lived child.
+
+import { describe, expect, it } from "vitest";
+import type { IR } from "../compiler/ir/types.js";
+import { compilePolicy } from "../compiler/index.js";
+import { syscallNumber, type Arch } from "../compiler/linux-abi/index.js";
+import { actionOf, prepareFilter } from "../targets/seccomp/interpreter.js";
+import { AUDIT_ARCH_X86_64, BPF_K, BPF_RET, encode, insn, SECCOMP_RET_ALLOW } from "../targets/seccomp/bpf.js";
+import { compileSeccomp } from "../targets/seccomp/index.js";
+import { syscallName } from "../targets/seccomp/semantics.js";
+import { loadSuites, type Vector } from "./support/conformance.js";
+import { describeKernel, itKernel, runProbe, type ProbeCall, type ProbeResult } from "./support/kernel.js";
+
+const PAGE = 4096n;
+const anyArgs = () => true;
+/** x86_64 calls the probe may issue, with the arguments under which they are harmless. */
+const SAFE: Readonly<Record<string, (a: readonly bigint[]) => boolean>> = {
+  // fd 0 is the probe's request pipe (a read would eat requests), 1 and 2 carry its answers.
+  read: (a) => a[0]! >= 3n,
+  write: (a) => a[0]! >= 3n,
+  close: anyArgs, // the child's own fd table, gone when it exits
+  exit: anyArgs, // the probe reports the child's exit status
+  brk: anyArgs, // returns the child's break, which ASLR moves: compared as "succeeded" (see `stable`)
+  fstat: anyArgs,
+  fstatfs: anyArgs,
+  lseek: anyArgs,
+  pread64: (a) => a[0]! >= 3n,
+  pwrite64: (a) => a[0]! >= 3n,
+  dup: anyArgs,
+  fcntl: (a) => a[1] === 1n, // F_GETFD
+  chdir: (a) => a[0]! < PAGE, // a pointer into page 0: EFAULT
+  stat: (a) => a[0]! < PAGE,
+  lstat: (a) => a[0]! < PAGE,
+  access: (a) => a[0]! < PAGE,
+  socket: (a) => a[0] === 0n, // AF_UNSPEC: EAFNOSUPPORT
+  connect: (a) => a[0] === 0n, // fd 0 is a pipe: ENOTSOCK
+  accept4: (a) => a[0] === 0n,
+  shutdown: (a) => a[0] === 0n,
+  mmap: (a) => a[1] === 0n, // length 0: EINVAL
+  mprotect: (a) => a[1] === 0n,
+  munmap: (a) => a[1] === 0n,
+  sched_yield: anyArgs,
+};
+
+/** Whether the probe may issue this x86_64 event, and as which call. */
+function safe(v: Vector): ProbeCall | undefined {
+  if (v.arch !== "x86_64") return undefined;
+  const nr = typeof v.syscall === "number" ? v.syscall : syscallNumber("x86_64", v.syscall);
+  if (nr === undefined) return undefined;
+  const name = syscallName("x86_64", nr);
+  if (name === undefined) {
+    // No syscall: the kernel answers ENOSYS. Below 512 a number may be a call newer than sbc's table.
+    return (nr >= 512 && nr < 0x4000_0000) || nr === 0xffff_ffff ? { nr, args: v.args } : undefined;
+  }
+  return SAFE[name]?.(v.args) ? { nr, args: v.args } : undefined;
+}
+
+/** What the probe must see for a filter return value, given what the call does unfiltered. */
+function expected(ret: number, baseline: ProbeResult): unknown {
+  const { action, data } = actionOf(ret);
+  switch (action) {
+    case "errno":
+      // ERRNO(0) makes the call return 0 without running it.
+      return data === 0 ? { kind: "returned", ret: 0n, errno: expect.any(Number) } : { kind: "returned", ret: -1n, errno: data };
+    case "kill-process":
+    case "kill-thread":
+    case "trap":
+      return { kind: "signal", signal: 31 };
+    case "user-notif":
+    case "trace":
+      // No supervisor listens and no tracer is attached: the kernel fails the call with ENOSYS.
+      return { kind: "returned", ret: -1n, errno: 38 };
+    case "allow":
+    case "log":
+      return baseline;
+  }
+}
+
+/** brk answers with an address that differs between runs: compare what kind of answer it was and its sign. */
+function stable(r: unknown, nr: number): unknown {
+  const p = r as ProbeResult;
+  return nr === syscallNumber("x86_64", "brk") && p.kind === "returned" ? { kind: p.kind, ok: p.ret >= 0n } : r;
+}
+
+interface KernelCase {
+  readonly name: string;
+  readonly ir: IR;
+  readonly arches: readonly Arch[];
+  readonly vectors: readonly { v: Vector; call: ProbeCall }[];
+  readonly knownFailing: ReadonlySet<number>;
+}
+
+function kernelCases(): KernelCase[] {
+  const out: KernelCase[] = [];
+  for (const suite of loadSuites()) {
+    for (const f of suite.fixtures) {
+      if (f.status.kind === "pending") continue;
+      const r = compilePolicy({ kind: "file", path: "policy.yaml" }, { cwd: f.dir });
+      if (!r.ir) continue; // tests/conformance.test.ts reports it
+      const vectors = f.vectors.flatMap((v) => {
+        const call = safe(v);
+        return call ? [{ v, call }] : [];
+      });
+      if (!vectors.length) continue;
+      for (const spec of f.filters) {
+        if (spec.pending || !spec.arches.includes("x86_64")) continue;
+        out.push({
+          name: `${suite.name}/${f.name} [${spec.arches}]`,
+          ir: r.ir,
+          arches: spec.arches as Arch[],
+          vectors,
+          knownFailing: new Set(f.status.kind === "known-failure" ? f.status.lines : []),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+const cases = kernelCases();
+const allowAll = encode([insn(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)]);
+
+describe("conformance vectors for the kernel", () => {
+  it("some fixtures have safe x86_64 vectors", () => expect(cases.length).toBeGreaterThan(0));
+});
+
+describeKernel("conformance fixtures on the kernel (x86_64)", () => {
+  let issued = 0;
+  for (const c of cases) {
+    itKernel(c.name, () => {
+      const out = compileSeccomp(c.ir, c.arches);
+      expect(out.filter, out.diagnostics.map((d) => d.message).join("; ")).toBeDefined();
+      const calls = c.vectors.map((x) => x.call);
+      const baseline = runProbe(allowAll, calls);
+      const got = runProbe(encode(out.filter!.program), calls);
+      const run = prepareFilter(out.filter!.program);
+      c.vectors.forEach(({ v, call }, i) => {
+        const label = `vectors.tsv:${v.line} ${v.syscall}(${(call.args ?? []).map((a) => "0x" + a.toString(16)).join(",")})`;
+        const filterRet = run({ arch: AUDIT_ARCH_X86_64, nr: call.nr, args: call.args ?? [] }).ret >>> 0;
+        // The kernel does what the program says...
+        expect(stable(got[i], call.nr), `${label}: the kernel, against the interpreter`).toEqual(stable(expected(filterRet, baseline[i]!), call.nr));
+        // ...and that is what upstream expects, but where a known failure says otherwise.
+        if (!c.knownFailing.has(v.line)) expect(stable(got[i], call.nr), `${label}: the kernel, against upstream's ${v.expect}`).toEqual(stable(expected(v.ret, baseline[i]!), call.nr));
+      });
+      issued += calls.length;
+    });
+  }
+  itKernel("summary", () => {
+    console.log(`conformance on the kernel: ${cases.length} filters, ${issued} vectors issued`);
+    expect(issued).toBeGreaterThan(0);
+  });
+});
