@@ -1,6 +1,6 @@
 // Peer conformance: libseccomp's `tests/*-sim-*` cases and Kafel's tests, translated to sbc policies
 // (fixtures/conformance/, format in docs/conformance.md). Each policy is compiled as `sbc compile -t seccomp`
-// compiles it (compilePolicy, then compileSeccomp for the fixture's arches), and every upstream vector is run
+// compiles it (compilePolicy, then the CLI's seccomp target for the fixture's arches, bytes decoded), and every upstream vector is run
 // through the BPF interpreter and through the IR's reference semantics: both must give the upstream verdict,
 // action and data. A fixture marked pending must still fail to compile, and one marked known-failure must
 // still get a vector wrong, so flipping a mark is a deliberate step the day sbc changes.
@@ -13,10 +13,9 @@ import type { IR } from "../compiler/ir/types.js";
 import { compilePolicy } from "../compiler/index.js";
 import { ARCHES, syscallNumber, type Arch } from "../compiler/linux-abi/index.js";
 import { actionValue } from "../targets/seccomp/actions.js";
-import { compileSeccomp } from "../targets/seccomp/index.js";
 import { prepareFilter } from "../targets/seccomp/interpreter.js";
 import { AUDIT_ARCH, expectedAction } from "../targets/seccomp/semantics.js";
-import { FIXTURE_FILES, loadSuites, type Fixture, type Vector } from "./support/conformance.js";
+import { compileLikeCli, FIXTURE_FILES, loadSuites, type Fixture, type Vector } from "./support/conformance.js";
 
 /**
  * What a pending feature looks like to today's compiler: the diagnostic codes its syntax draws, and what their
@@ -51,10 +50,10 @@ function nrOf(v: Vector, arch: Arch): number | undefined {
 }
 
 /** Run every vector of the filter's arches through the compiled program and the reference semantics. */
-function runFilterVectors(f: Fixture, ir: IR, arches: readonly Arch[]): Outcome {
-  const out = compileSeccomp(ir, arches);
-  if (!out.filter) return { run: 0, noSuchSyscall: 0, failingLines: [], mismatches: [`[${arches}] does not compile: ${out.diagnostics.map((d) => `${d.code} ${d.message}`).join("; ")}`] };
-  const run = prepareFilter(out.filter.program);
+async function runFilterVectors(f: Fixture, ir: IR, arches: readonly Arch[]): Promise<Outcome> {
+  const out = await compileLikeCli(ir, arches);
+  if (!out.program) return { run: 0, noSuchSyscall: 0, failingLines: [], mismatches: [`[${arches}] does not compile: ${out.diagnostics.map((d) => `${d.code} ${d.message}`).join("; ")}`] };
+  const run = prepareFilter(out.program);
   const mismatches: string[] = [];
   const failingLines: number[] = [];
   let n = 0;
@@ -98,7 +97,7 @@ for (const suite of suites) {
     });
 
     for (const f of suite.fixtures) {
-      it(`${f.name}${f.status.kind === "pass" ? "" : ` (${f.status.kind}: ${f.status.kind === "pending" ? f.status.feature : f.status.reason})`}`, () => {
+      it(`${f.name}${f.status.kind === "pass" ? "" : ` (${f.status.kind}: ${f.status.kind === "pending" ? f.status.feature : f.status.reason})`}`, async () => {
         totals.fixtures++;
         totals.rows += f.rows;
         totals.vectors += f.vectors.length;
@@ -130,7 +129,7 @@ for (const suite of suites) {
             continue;
           }
           expect(spec.arches.every(isArch), `${f.name}: unsupported arch in [${spec.arches}] without a pending mark`).toBe(true);
-          const o = runFilterVectors(f, c.ir!, spec.arches as Arch[]);
+          const o = await runFilterVectors(f, c.ir!, spec.arches as Arch[]);
           expect(o.run, `${f.name}: filter [${spec.arches}] ran no vector: a test that cannot fail`).toBeGreaterThan(0);
           totals.run += o.run;
           totals.noSuchSyscall += o.noSuchSyscall;

@@ -13,9 +13,8 @@ import { compilePolicy } from "../compiler/index.js";
 import { syscallNumber, type Arch } from "../compiler/linux-abi/index.js";
 import { actionOf, prepareFilter } from "../targets/seccomp/interpreter.js";
 import { AUDIT_ARCH_X86_64, BPF_K, BPF_RET, encode, insn, SECCOMP_RET_ALLOW } from "../targets/seccomp/bpf.js";
-import { compileSeccomp } from "../targets/seccomp/index.js";
 import { syscallName } from "../targets/seccomp/semantics.js";
-import { loadSuites, type Vector } from "./support/conformance.js";
+import { compileLikeCli, loadSuites, type Vector } from "./support/conformance.js";
 import { describeKernel, itKernel, runProbe, type ProbeCall, type ProbeResult } from "./support/kernel.js";
 
 const PAGE = 4096n;
@@ -146,13 +145,13 @@ describe("conformance vectors for the kernel", () => {
 describeKernel("conformance fixtures on the kernel (x86_64)", () => {
   let issued = 0;
   for (const c of cases) {
-    itKernel(c.name, () => {
-      const out = compileSeccomp(c.ir, c.arches);
-      expect(out.filter, out.diagnostics.map((d) => d.message).join("; ")).toBeDefined();
+    itKernel(c.name, async () => {
+      const out = await compileLikeCli(c.ir, c.arches);
+      expect(out.bytes, out.diagnostics.map((d) => d.message).join("; ")).toBeDefined();
       const calls = c.vectors.map((x) => x.call);
       const baseline = runProbe(allowAll, calls);
-      const got = runProbe(encode(out.filter!.program), calls);
-      const run = prepareFilter(out.filter!.program);
+      const got = runProbe(out.bytes!, calls);
+      const run = prepareFilter(out.program!);
       c.vectors.forEach(({ v, call }, i) => {
         const label = `vectors.tsv:${v.line} ${v.syscall}(${(call.args ?? []).map((a) => "0x" + a.toString(16)).join(",")})`;
         const filterRet = run({ arch: AUDIT_ARCH_X86_64, nr: call.nr, args: call.args ?? [] }).ret >>> 0;

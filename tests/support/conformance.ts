@@ -6,6 +6,11 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import type { Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
+import type { IR } from "../../compiler/ir/types.js";
+import type { Arch } from "../../compiler/linux-abi/index.js";
+import { TARGETS } from "../../compiler/cli/targets.js";
+import { decode, type Insn } from "../../targets/seccomp/bpf.js";
 import {
   SECCOMP_RET_ALLOW,
   SECCOMP_RET_ERRNO,
@@ -201,4 +206,14 @@ export function loadSuites(): Suite[] {
         .map((name) => loadFixture(suite, join(root, name)));
       return { name: suite, repo: up.repo as string, commit: up.commit as string, cases, fixtures };
     });
+}
+
+/**
+ * The filter `sbc compile -t seccomp --arch …` writes for this IR: the CLI's own target, its raw bytes, and
+ * those bytes decoded for the interpreter.
+ */
+export async function compileLikeCli(ir: IR, arches: readonly Arch[]): Promise<{ bytes?: Uint8Array; program?: Insn[]; diagnostics: Diagnostic[] }> {
+  const out = await TARGETS.seccomp!.emit(ir, { arches, withSpans: false });
+  if (!(out.output instanceof Uint8Array)) return { diagnostics: out.diagnostics };
+  return { bytes: out.output, program: decode(out.output), diagnostics: out.diagnostics };
 }
