@@ -108,6 +108,9 @@ function num(text: string): bigint {
   return BigInt.asUintN(64, BigInt(text));
 }
 
+/** The arches sbc targets or plans to (issue 12): a vector or filter naming another is a typo. */
+export const PLANNED_ARCHES: ReadonlySet<string> = new Set(["x86_64", "aarch64", "i386", "x32", "arm", "riscv64", "ppc64le", "s390x", "loongarch64"]);
+
 /** Expanding more values than this from one range is a fixture mistake, not a test. */
 const MAX_RANGE = 4096;
 
@@ -136,6 +139,7 @@ function parseVectors(file: string): { rows: number; vectors: Vector[] } {
       if (cols.length !== 9) throw new Error(`${file}:${i + 1}: want 9 tab-separated columns (arch syscall arg0..arg5 expect), got ${cols.length}`);
       rows++;
       const [arch, sys, ...rest] = cols as [string, string, ...string[]];
+      if (!PLANNED_ARCHES.has(arch)) throw new Error(`${file}:${i + 1}: unknown arch \`${arch}\``);
       const expect = rest[6]!;
       const ret = retOf(expect);
       const argValues = rest.slice(0, 6).map(values);
@@ -166,6 +170,7 @@ function loadFixture(suite: string, dir: string): Fixture {
   const filters = (meta.filters as Record<string, unknown>[] | undefined)?.map((f): FilterSpec => {
     const arches = f.arches as string[];
     if (!Array.isArray(arches) || !arches.length) throw new Error(`${where}: each filter needs \`arches\``);
+    for (const a of arches) if (!PLANNED_ARCHES.has(a)) throw new Error(`${where}: unknown arch \`${a}\``);
     return { arches, ...(typeof f.pending === "string" ? { pending: f.pending } : {}) };
   });
   if (!filters?.length) throw new Error(`${where}: \`filters\` is required`);
