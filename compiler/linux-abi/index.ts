@@ -18,7 +18,7 @@ import {
 } from "./syscalls.generated.js";
 import { ARCHES, type Arch } from "./arches.js";
 
-export { SYSCALL_GROUPS, SYSCALL_GROUP_DESCRIPTIONS, expandSyscallGroup } from "./syscall-groups.js";
+export { SYSCALL_GROUPS, SYSCALL_GROUP_DESCRIPTIONS, UNGROUPED, expandSyscallGroup } from "./syscall-groups.js";
 
 export { ARCHES, ARCH_INFO, X32_SYSCALL_BIT, commonEndianness, isArch, type Arch, type ArchInfo, type Endianness } from "./arches.js";
 

@@ -39,6 +39,18 @@ function run(ir: IR, arches: readonly Arch[], arch: Arch | number, nr: number, a
 }
 const nrOf = (arch: Arch, name: string) => syscallNumber(arch, name)! + ARCH_INFO[arch].nrBase;
 
+describe("the calls Linux added since 6.1 can be named", () => {
+  it("fchmodat2, mseal, listns, cachestat, rseq_slice_yield and x86_64's uretprobe compile and are filtered by number", () => {
+    const names = ["fchmodat2", "mseal", "listns", "cachestat", "rseq_slice_yield", "uretprobe"];
+    const text = `sbc: 1\nname: new-calls\nsyscalls:\n  default: allow\n  rules:\n    - syscalls: [${names.join(", ")}]\n      action: { errno: ENOSYS }\n`;
+    const c = compilePolicy({ kind: "text", path: "new-calls.yaml", text });
+    expect(c.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([]);
+    const ENOSYS: Action = { type: "errno", errno: 38 };
+    for (const n of names) expect(run(c.ir!, ["x86_64"], "x86_64", nrOf("x86_64", n)), n).toBe(actionValue(ENOSYS));
+    expect(run(c.ir!, ["aarch64"], "aarch64", nrOf("aarch64", "listns"))).toBe(actionValue(ENOSYS));
+  });
+});
+
 describe("every arch compiles", () => {
   const ir = makeIr({ defaultAction: EPERM, syscallRules: [{ syscalls: ["read", "write", "exit_group"], action: ALLOW, conditions: [], layer: 0 }] });
   it.each(ARCHES)("%s: its own calls by its own numbers, under its AUDIT_ARCH", (arch) => {
