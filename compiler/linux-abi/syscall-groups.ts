@@ -93,31 +93,28 @@ const DEFINITIONS: Readonly<Record<string, GroupDefinition>> = {
     members: ["delete_module", "finit_module", "init_module"],
   },
   "@mount": {
-    // Plain umount is a 32-bit-era call (i386, arm, ppc64le, s390x); statmount and listmount read the mount
-    // tree, which is as much a view of the host as mount(2) is a change to it.
-    description: "Mount, unmount, inspect and reshape the mount tree.",
+    // Plain umount is a 32-bit-era call (i386, arm, ppc64le, s390x). statmount and listmount only read the
+    // mount tree and are in UNGROUPED.
+    description: "Mount, unmount and reshape the mount tree.",
     members: [
       "fsconfig",
       "fsmount",
       "fsopen",
       "fspick",
-      "listmount",
       "mount",
       "mount_setattr",
       "move_mount",
       "open_tree",
       "open_tree_attr",
       "pivot_root",
-      "statmount",
       "umount",
       "umount2",
     ],
   },
   "@namespaces": {
     // clone/clone3 also create namespaces via flags; that is an argument filter, not a syscall ban.
-    description: "Create, enter or list namespaces.",
+    description: "Create or enter namespaces.",
     members: [
-      "listns",
       "setns",
       "unshare",
     ],
@@ -428,6 +425,12 @@ export const UNGROUPED: Readonly<Record<string, { readonly why: string; readonly
       "get_tls", "riscv_flush_icache", "riscv_hwprobe", "s390_guarded_storage", "s390_runtime_instr",
       "s390_sthyi", "set_thread_area", "set_tls", "spu_create", "spu_run", "subpage_prot", "swapcontext",
       "switch_endian", "sync_file_range2", "sys_debug_setcontext", "usr26", "usr32"
+    ],
+  },
+  inspect: {
+    why: "Read-only views of what /proc/self/mountinfo and /proc/*/ns already show the caller (its mount tree, the namespaces it can see): a group denying them would break tools such as findmnt and lsns and hide nothing.",
+    calls: [
+      "listmount", "listns", "statmount"
     ],
   },
   uprobe: {
