@@ -9,6 +9,7 @@ import { importOciSeccomp } from "../../compiler/importers/oci-seccomp.js";
 import type { Action, IR } from "../../compiler/ir/types.js";
 import { ARCHES, ARCH_INFO, syscallNumber, X32_SYSCALL_BIT, type Arch } from "../../compiler/linux-abi/index.js";
 import { compilePolicy } from "../../compiler/passes/index.js";
+import { DOCKER_DEFAULT_CAPS } from "../../tests/support/docker.js";
 import { makeIr } from "../../tests/support/ir.js";
 import { actionValue } from "./actions.js";
 import { decode, encode, SECCOMP_RET_ALLOW, SECCOMP_RET_KILL_PROCESS } from "./bpf.js";
@@ -186,7 +187,7 @@ describe("s390x: big-endian", () => {
 
 describe("Docker's default profile on x86_64, x32 and i386 together", () => {
   const json = readFileSync(join(import.meta.dirname, "..", "..", "fixtures", "data", "oci", "moby-seccomp-default.json"), "utf8");
-  const imported = importOciSeccomp(json, { path: "moby-seccomp-default.json", caps: DOCKER_CAPS() });
+  const imported = importOciSeccomp(json, { path: "moby-seccomp-default.json", caps: [...DOCKER_DEFAULT_CAPS] });
   const ir = compilePolicy({ kind: "text", path: "docker.yaml", text: imported.yaml! }).ir!;
   const arches: Arch[] = ["x86_64", "x32", "i386"];
   it("has no 32-bit or x32 way around the socket(AF_ALG / AF_VSOCK) denial", () => {
@@ -202,11 +203,3 @@ describe("Docker's default profile on x86_64, x32 and i386 together", () => {
     expect(compileSeccomp(ir, arches).diagnostics.map((d) => d.code)).toEqual(["SBC2010"]);
   });
 });
-
-/** moby's oci/caps/defaults.go: the capabilities Docker gives a container by default. */
-function DOCKER_CAPS(): string[] {
-  return [
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
-    "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-  ];
-}
