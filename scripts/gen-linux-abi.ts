@@ -1,6 +1,8 @@
-// Generates compiler/linux-abi/*.generated.ts from the Linux uapi headers that
-// Debian's linux-libc-dev installs, so every kernel number the compiler emits
-// traces back to a header and a package version instead of a hand-typed table.
+// Generates compiler/linux-abi/*.generated.ts, so every kernel number the compiler
+// emits traces back to a source instead of a hand-typed table: the syscall numbers
+// from compiler/linux-abi/data/linux-syscalls.tsv (Linux 7.1, every architecture;
+// see data/SOURCE.md), the AUDIT_ARCH values, uapi constants and errno values from
+// the headers that Debian's linux-libc-dev installs.
 //
 //   npx tsx scripts/gen-linux-abi.ts           write the generated files
 //   npx tsx scripts/gen-linux-abi.ts --check   exit 1 if a committed file is stale
@@ -11,6 +13,7 @@
 // several constants are defined in terms of other macros.
 
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +22,24 @@ const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT_DIR = join(REPO_ROOT, "compiler", "linux-abi");
 const INCLUDE_ROOT = "/usr/include";
 const X86_64_MULTIARCH = "/usr/include/x86_64-linux-gnu";
+const SYSCALL_TSV = join(OUT_DIR, "data", "linux-syscalls.tsv");
+
+/**
+ * The architectures sbc compiles for: name, the TSV column that holds its numbers, and the
+ * AUDIT_ARCH_* macro of linux/audit.h that names it in `seccomp_data.arch`.
+ */
+const SUPPORTED_ARCHES: readonly { readonly arch: string; readonly column: string; readonly audit: string }[] = [
+  { arch: "x86_64", column: "x86_64", audit: "AUDIT_ARCH_X86_64" },
+  // x32 runs under AUDIT_ARCH_X86_64 with __X32_SYSCALL_BIT set in the number.
+  { arch: "x32", column: "x32", audit: "AUDIT_ARCH_X86_64" },
+  { arch: "i386", column: "i386", audit: "AUDIT_ARCH_I386" },
+  { arch: "aarch64", column: "aarch64", audit: "AUDIT_ARCH_AARCH64" },
+  { arch: "arm", column: "arm", audit: "AUDIT_ARCH_ARM" },
+  { arch: "riscv64", column: "riscv64", audit: "AUDIT_ARCH_RISCV64" },
+  { arch: "ppc64le", column: "ppc64", audit: "AUDIT_ARCH_PPC64LE" },
+  { arch: "s390x", column: "s390x", audit: "AUDIT_ARCH_S390X" },
+  { arch: "loongarch64", column: "loongarch64", audit: "AUDIT_ARCH_LOONGARCH64" },
+];
 
 type Arch = "x86_64" | "aarch64";
 const ARCHES: readonly Arch[] = ["x86_64", "aarch64"];
@@ -727,7 +748,20 @@ const X86_64_FACTS: Readonly<Record<string, number | null>> = {
   clone3: 435,
 };
 
-function checkFacts(arch: Arch, table: ReadonlyMap<string, number>, facts: Readonly<Record<string, number | null>>): void {
+// Spot checks of the TSV per arch, against the kernel's syscall .tbl files: a shifted column fails here.
+const TSV_FACTS: Readonly<Record<string, Readonly<Record<string, number | null>>>> = {
+  x86_64: { read: 0, uretprobe: 335, fchmodat2: 452, listns: 470, rseq_slice_yield: 471, socketcall: null },
+  x32: { read: 0, ioctl: 514, rt_sigaction: 512, pwritev2: 547, uretprobe: 335, _sysctl: null },
+  i386: { exit: 1, socketcall: 102, ipc: 117, socket: 359, mmap2: 192, set_thread_area: 243, mseal: 462 },
+  aarch64: { io_setup: 0, openat: 56, mseal: 462, open: null },
+  arm: { restart_syscall: 0, socket: 281, breakpoint: 0xf0001, set_tls: 0xf0005, get_tls: 0xf0006, socketcall: null },
+  riscv64: { io_setup: 0, riscv_flush_icache: 259, riscv_hwprobe: 258 },
+  ppc64le: { socketcall: 102, ipc: 117, socket: 326, switch_endian: 363 },
+  s390x: { exit: 1, socketcall: 102, ipc: 117, socket: 359, s390_guarded_storage: 378 },
+  loongarch64: { io_setup: 0, openat: 56, fstat: 80, open: null },
+};
+
+function checkFacts(arch: string, table: ReadonlyMap<string, number>, facts: Readonly<Record<string, number | null>>): void {
   for (const [name, expected] of Object.entries(facts)) {
     const actual = table.get(name) ?? null;
     if (actual !== expected) {
@@ -920,35 +954,104 @@ function wrapList(prefix: string, items: readonly string[]): string {
   return lines.join("\n") + "\n";
 }
 
-function renderSyscalls(
-  x86: ReadonlyMap<string, number>,
-  arm: ReadonlyMap<string, number>,
-  armDropped: readonly string[],
-  sources: Set<string>,
-  version: string,
-): string {
+interface SyscallTsv {
+  readonly sha256: string;
+  /** The header comment lines, without `# `. */
+  readonly notes: readonly string[];
+  /** sbc arch → name → number. */
+  readonly tables: ReadonlyMap<string, ReadonlyMap<string, number>>;
+}
+
+/** Parse the TSV strictly: one header row, a number or `-` in every cell, each number once per column. */
+function readSyscallTsv(): SyscallTsv {
+  if (!existsSync(SYSCALL_TSV)) throw new Error(`missing ${relative(REPO_ROOT, SYSCALL_TSV)}`);
+  const text = readFileSync(SYSCALL_TSV, "utf8");
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  const notes = lines.filter((l) => l.startsWith("#")).map((l) => l.replace(/^#\s?/, ""));
+  const rows = lines.filter((l) => !l.startsWith("#"));
+  const header = rows.shift()?.split("\t") ?? [];
+  if (header[0] !== "name") throw new Error("linux-syscalls.tsv: the first row must start with `name`");
+  const tables = new Map<string, Map<string, number>>();
+  for (const { arch, column } of SUPPORTED_ARCHES) {
+    const col = header.indexOf(column);
+    if (col < 0) throw new Error(`linux-syscalls.tsv: no column \`${column}\` (for ${arch})`);
+    const table = new Map<string, number>();
+    const seen = new Map<number, string>();
+    for (const row of rows) {
+      const cells = row.split("\t");
+      if (cells.length !== header.length) throw new Error(`linux-syscalls.tsv: row \`${cells[0]}\` has ${cells.length} cells, the header ${header.length}`);
+      const name = cells[0]!;
+      if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`linux-syscalls.tsv: bad name \`${name}\``);
+      const cell = cells[col]!;
+      if (cell === "-") continue;
+      if (!/^(0|[1-9][0-9]*)$/.test(cell)) throw new Error(`linux-syscalls.tsv: ${name} on ${column}: \`${cell}\` is not a number`);
+      const nr = Number(cell);
+      if (nr >= 0x40000000) throw new Error(`linux-syscalls.tsv: ${name} on ${column}: ${nr} is out of range`);
+      const other = seen.get(nr);
+      if (other !== undefined) throw new Error(`linux-syscalls.tsv: ${column} ${nr} is both ${other} and ${name}`);
+      if (table.has(name)) throw new Error(`linux-syscalls.tsv: ${name} listed twice`);
+      seen.set(nr, name);
+      table.set(name, nr);
+    }
+    tables.set(arch, table);
+  }
+  return { sha256: createHash("sha256").update(text).digest("hex"), notes, tables };
+}
+
+/**
+ * The headers describe Linux 6.1, the TSV 7.1: every number the headers define must be in the TSV with the
+ * same value (calls are never renumbered), so a misread column or a wrong TSV fails here.
+ */
+function crossCheck(arch: string, fromHeaders: ReadonlyMap<string, number>, tsv: ReadonlyMap<string, number>): void {
+  for (const [name, nr] of fromHeaders) {
+    if (tsv.get(name) !== nr) throw new Error(`${arch}: the headers say ${name} = ${nr}, linux-syscalls.tsv says ${tsv.get(name) ?? "absent"}`);
+  }
+}
+
+function auditArches(readPaths: Set<string>): Map<string, number> {
+  const tu = preprocess("x86_64", { roots: ["linux/audit.h"], follow: ["linux/elf-em.h"] }, readPaths);
+  const out = new Map<string, number>();
+  for (const { arch, audit } of SUPPORTED_ARCHES) {
+    const v = tu.evaluateMacro(audit);
+    if (v === undefined) throw new Error(`cannot evaluate ${audit} in linux/audit.h`);
+    out.set(arch, Number(v.v));
+  }
+  for (const flag of ["__AUDIT_ARCH_64BIT", "__AUDIT_ARCH_LE"]) {
+    const v = tu.evaluateMacro(flag);
+    if (v === undefined) throw new Error(`cannot evaluate ${flag} in linux/audit.h`);
+    out.set(flag, Number(v.v));
+  }
+  return out;
+}
+
+function constName(arch: string): string {
+  return `SYSCALLS_${arch.toUpperCase()}`;
+}
+
+function renderSyscalls(tsv: SyscallTsv, audit: ReadonlyMap<string, number>, auditSources: Set<string>, version: string): string {
   const entries = (t: ReadonlyMap<string, number>): string =>
     [...t]
       .sort(([an, av], [bn, bv]) => av - bv || compareStrings(an, bn))
       .map(([n, v]) => `  ${n}: ${v},\n`)
       .join("");
-  return (
-    banner(sources, version) +
-    "// aarch64 numbers come from asm-generic/unistd.h as arm64 configures it (its\n" +
-    "// __ARCH_WANT_* defines are transcribed in the generator: Debian's amd64 package\n" +
-    "// does not ship arch/arm64 headers). __NR_ macros that fill no table slot are\n" +
-    `// not syscalls and are left out: ${armDropped.join(", ")}.\n` +
-    "\n" +
-    "/** x86_64 syscall numbers (name → number), in number order. */\n" +
-    "export const SYSCALLS_X86_64: Readonly<Record<string, number>> = Object.freeze({\n" +
-    entries(x86) +
-    "});\n" +
-    "\n" +
-    "/** aarch64 syscall numbers (name → number), in number order. */\n" +
-    "export const SYSCALLS_AARCH64: Readonly<Record<string, number>> = Object.freeze({\n" +
-    entries(arm) +
-    "});\n"
-  );
+  let out =
+    `// Code generated by scripts/gen-linux-abi.ts from compiler/linux-abi/data/linux-syscalls.tsv (sha256 ${tsv.sha256})\n` +
+    `// and ${[...auditSources].sort(compareStrings).join(", ")} (Debian linux-libc-dev ${version}). DO NOT EDIT; regenerate with \`npm run gen\`.\n` +
+    "// The TSV's own notes:\n" +
+    tsv.notes.map((n) => `//   ${n}\n`).join("") +
+    "// ppc64le takes the TSV's ppc64 column.\n\n";
+  out += "/** `AUDIT_ARCH_*` of linux/audit.h, per sbc arch (x32 shares x86_64's), and the two flag bits. */\n";
+  out += "export const AUDIT_ARCH_VALUES = Object.freeze({\n";
+  for (const { arch, audit: macro } of SUPPORTED_ARCHES) out += `  ${arch}: 0x${audit.get(arch)!.toString(16)}, // ${macro}\n`;
+  out += "} as const);\n";
+  out += `export const AUDIT_ARCH_64BIT = 0x${audit.get("__AUDIT_ARCH_64BIT")!.toString(16)};\n`;
+  out += `export const AUDIT_ARCH_LE = 0x${audit.get("__AUDIT_ARCH_LE")!.toString(16)};\n`;
+  for (const { arch, column } of SUPPORTED_ARCHES) {
+    out += `\n/** ${arch} syscall numbers (name → number), in number order${column !== arch ? ` (the TSV's ${column} column)` : ""}. */\n`;
+    out += `export const ${constName(arch)}: Readonly<Record<string, number>> = Object.freeze({\n${entries(tsv.tables.get(arch)!)}});\n`;
+  }
+  return out;
 }
 
 function renderConstants(results: ReadonlyMap<Family, FamilyResult>, sources: Set<string>, version: string, libcVersion: string): string {
@@ -1015,11 +1118,17 @@ function packageVersion(pkg: string): string {
 function generate(): Map<string, string> {
   const version = packageVersion("linux-libc-dev");
 
-  const syscallSources = new Set<string>();
-  const x86 = x86_64Syscalls(syscallSources);
-  const { table: arm, dropped: armDropped } = aarch64Syscalls(syscallSources);
+  const tsv = readSyscallTsv();
+  const headerSources = new Set<string>();
+  const x86 = x86_64Syscalls(headerSources);
+  const { table: arm } = aarch64Syscalls(headerSources);
   checkFacts("x86_64", x86, X86_64_FACTS);
   checkFacts("aarch64", arm, AARCH64_FACTS);
+  crossCheck("x86_64", x86, tsv.tables.get("x86_64")!);
+  crossCheck("aarch64", arm, tsv.tables.get("aarch64")!);
+  for (const { arch } of SUPPORTED_ARCHES) checkFacts(arch, tsv.tables.get(arch)!, TSV_FACTS[arch] ?? {});
+  const auditSources = new Set<string>();
+  const audit = auditArches(auditSources);
 
   const constantSources = new Set<string>();
   const units = new Map<string, TranslationUnit>();
@@ -1031,7 +1140,7 @@ function generate(): Map<string, string> {
   const errno = collectErrno(errnoSources);
 
   return new Map([
-    ["syscalls.generated.ts", renderSyscalls(x86, arm, armDropped, syscallSources, version)],
+    ["syscalls.generated.ts", renderSyscalls(tsv, audit, auditSources, version)],
     ["constants.generated.ts", renderConstants(results, constantSources, version, libcVersion)],
     ["errno.generated.ts", renderErrno(errno, errnoSources, version)],
   ]);

@@ -1,6 +1,6 @@
 // Golden tests over fixtures/<case>/: policy.yaml is compiled (with its own tests run) and every expected
 // output beside it is compared byte for byte: ir.json and seccomp.x86_64.txt (the filter's disassembly) when
-// it compiles, landlock.json (the ABI 7 table, with the test stand-ins for unbound parameters), profile.sb
+// it compiles (for the ok-preset-* cases also seccomp.<arch>.txt for every other supported arch), landlock.json (the ABI 7 table, with the test stand-ins for unbound parameters), profile.sb
 // (the Seatbelt profile, paths inline, from the same bound IR), and
 // diagnostics.txt when there are diagnostics (the compiler's and the targets'). `npm run test:update` rewrites the goldens; read that diff like code. A file in a case folder
 // that no test reads is an error, so stale goldens cannot linger.
@@ -14,6 +14,7 @@ import { compilePolicy } from "../compiler/passes/index.js";
 import { sortDiagnostics } from "../compiler/diagnostics/diagnostic.js";
 import { disassemble } from "../targets/seccomp/disassemble.js";
 import { compileSeccomp } from "../targets/seccomp/index.js";
+import { ARCHES } from "../compiler/linux-abi/index.js";
 import { bindIr } from "../compiler/ir/bind.js";
 import { testBindings } from "../compiler/passes/run-tests.js";
 import { tableToJson } from "../targets/landlock/emit.js";
@@ -25,10 +26,13 @@ const UPDATE = process.env.SBC_UPDATE_GOLDENS === "1";
 
 /** Inputs a case may have besides the files its policy reads. */
 const INPUTS = new Set(["policy.yaml", "policy.sbc", "params.json", "README.md"]);
-const OUTPUTS = ["ir.json", "diagnostics.txt", "seccomp.x86_64.txt", "landlock.json", "profile.sb"] as const;
+/** The presets' filters are kept for every supported arch (seccomp.<arch>.txt); other cases only for x86_64. */
+const ARCH_OUTPUTS = ARCHES.filter((a) => a !== "x86_64").map((a) => `seccomp.${a}.txt`);
+const OUTPUTS = ["ir.json", "diagnostics.txt", "seccomp.x86_64.txt", "landlock.json", "profile.sb", ...ARCH_OUTPUTS] as const;
+const allArches = (dir: string) => /\/ok-preset-[^/]*$/.test(dir);
 
 interface Outcome {
-  outputs: Partial<Record<(typeof OUTPUTS)[number], string>>;
+  outputs: Partial<Record<string, string>>;
   read: Set<string>;
   errors: number;
 }
@@ -44,6 +48,10 @@ function compileCase(dir: string): Outcome {
     const s = compileSeccomp(r.ir, ["x86_64"]);
     diagnostics.push(...s.diagnostics);
     if (s.filter) outputs["seccomp.x86_64.txt"] = disassemble(s.filter.program, { comment: (pc) => s.filter!.comments.get(pc) });
+    for (const arch of allArches(dir) ? ARCHES.filter((a) => a !== "x86_64") : []) {
+      const f = compileSeccomp(r.ir, [arch]).filter;
+      if (f) outputs[`seccomp.${arch}.txt`] = disassemble(f.program, { comment: (pc) => f.comments.get(pc), endianness: f.endianness });
+    }
     // Landlock needs concrete paths: the policy-test stand-ins bind whatever is still symbolic.
     const bound = bindIr(r.ir, testBindings(r.ir)).ir!;
     const l = lowerLandlock(bound, { abi: 7 });

@@ -14,6 +14,8 @@ import { encode, insn, BPF_RET, BPF_K, SECCOMP_RET_ALLOW, AUDIT_ARCH_X86_64, X32
 import { compileSeccomp } from "../targets/seccomp/index.js";
 import { expectedAction } from "../targets/seccomp/semantics.js";
 import { describeKernel, itKernel, runProbe, type ProbeCall, type ProbeResult } from "./support/kernel.js";
+import { dockerFilter } from "./support/docker.js";
+import type { Arch } from "../compiler/linux-abi/index.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures");
 const nr = (name: string) => syscallNumber("x86_64", name)!;
@@ -91,12 +93,16 @@ function expectMatches(label: string, action: Action, got: ProbeResult, baseline
   }
 }
 
-function policies(): { name: string; ir: IR }[] {
-  const out: { name: string; ir: IR }[] = [];
+function policies(): { name: string; ir: IR; arches?: Arch[] }[] {
+  const out: { name: string; ir: IR; arches?: Arch[] }[] = [];
   for (const p of presetNames()) out.push({ name: `preset ${p}`, ir: compilePolicy({ kind: "preset", name: p }).ir! });
   // Docker's default profile, as sbc imports it (fixtures/data/oci): the real-world input.
   const docker = compilePolicy({ kind: "file", path: "moby-seccomp-default.imported.yaml" }, { cwd: join(FIXTURES, "data", "oci") });
   out.push({ name: "Docker's default profile (imported)", ir: docker.ir! });
+  // The per-arch golden's x86_64 input (Docker's default capabilities), alone and as one filter with x32 and i386.
+  const withCaps = dockerFilter("x86_64").ir;
+  out.push({ name: "Docker's default profile with Docker's default capabilities", ir: withCaps });
+  out.push({ name: "Docker's default profile with Docker's default capabilities, for x86_64+x32+i386", ir: withCaps, arches: ["x86_64", "x32", "i386"] });
   for (const c of readdirSync(FIXTURES).filter((d) => d.startsWith("ok-")).sort()) {
     const r = compilePolicy({ kind: "file", path: "policy.yaml" }, { cwd: join(FIXTURES, c) });
     if (r.ir) out.push({ name: c, ir: r.ir });
@@ -120,13 +126,13 @@ describeKernel("compiled policies on the kernel (x86_64)", () => {
     }
   });
 
-  for (const { name, ir } of policies()) {
+  for (const { name, ir, arches = ["x86_64"] as Arch[] } of policies()) {
     itKernel(name, () => {
-      const out = compileSeccomp(ir, ["x86_64"]);
+      const out = compileSeccomp(ir, arches);
       expect(out.filter, out.diagnostics.map((d) => d.message).join("; ")).toBeDefined();
       const results = runProbe(encode(out.filter!.program), CALLS);
       CALLS.forEach((call, i) => {
-        const want = expectedAction(ir, ["x86_64"], { arch: AUDIT_ARCH_X86_64, nr: call.nr, args: call.args ?? [] });
+        const want = expectedAction(ir, arches, { arch: AUDIT_ARCH_X86_64, nr: call.nr, args: call.args ?? [] });
         expectMatches(`${name}: ${call.label} should be ${JSON.stringify(want)}`, want, results[i]!, base()[i]!, call.volatile);
       });
     });

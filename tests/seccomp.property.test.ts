@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Action, ArgCondition, CmpOp, FsRule, IR, NetRule, SyscallRule, UnixSockets } from "../compiler/ir/types.js";
 import { evaluateSyscall } from "../compiler/evaluator/evaluate.js";
-import { syscallNumber, type Arch } from "../compiler/linux-abi/index.js";
+import { ARCHES, ARCH_INFO, syscallNumber, type Arch } from "../compiler/linux-abi/index.js";
 import { cacheEligible } from "../targets/seccomp/action-cache.js";
 import { actionValue } from "../targets/seccomp/actions.js";
 import { AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "../targets/seccomp/bpf.js";
@@ -19,8 +19,11 @@ import { AUDIT_ARCH, expectedAction, syscallName } from "../targets/seccomp/sema
 import { verifyFilter } from "../targets/seccomp/verifier.js";
 import { makeIr, unixWord } from "./support/ir.js";
 
-const NAMES = ["read", "write", "socket", "socketpair", "connect", "bind", "getppid", "clone", "personality", "ioctl", "io_uring_setup", "openat"] as const;
-const VALUES = [0n, 1n, 2n, 5n, 9n, 10n, 0x10n, 0xffn, 0x80001n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 1n << 32n, (1n << 32n) + 1n, 0x1_0000_0005n, (1n << 63n), (1n << 64n) - 1n];
+// socketcall/ipc and the calls they multiplex (semop, shmat, recv, send), arm's private set_tls and the
+// i386-only socketcall sub-calls exist only on some arches: rules may name them anyway.
+const NAMES = ["read", "write", "socket", "socketpair", "connect", "bind", "getppid", "clone", "personality", "ioctl", "io_uring_setup", "openat", "socketcall", "ipc", "semop", "shmat", "recv", "send", "set_tls"] as const;
+// Small values are socketcall/ipc sub-call numbers (SYS_SOCKET 1 … SYS_SENDMMSG 20, SEMOP 1 … SHMCTL 24), 0x10015 an ipc call with a version.
+const VALUES = [0n, 1n, 2n, 3n, 5n, 8n, 9n, 10n, 13n, 20n, 21n, 24n, 0x10015n, 0x10n, 0xffn, 0x80001n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 1n << 32n, (1n << 32n) + 1n, 0x1_0000_0005n, (1n << 63n), (1n << 64n) - 1n];
 const OPS: readonly CmpOp[] = ["==", "!=", "<", "<=", ">", ">=", "&=="];
 const hex = (v: bigint) => "0x" + v.toString(16);
 
@@ -79,10 +82,17 @@ const irArb: fc.Arbitrary<IR> = fc
   });
 
 function eventArb(arch: Arch) {
-  const nrs = NAMES.map((n) => syscallNumber(arch, n)).filter((n): n is number => n !== undefined);
+  const base = ARCH_INFO[arch].nrBase;
+  const nrs = NAMES.map((n) => syscallNumber(arch, n)).filter((n): n is number => n !== undefined).map((n) => n + base);
   return fc.record({
-    nr: fc.oneof(fc.constantFrom(...nrs), fc.integer({ min: 0, max: 500 }), fc.constantFrom(X32_SYSCALL_BIT | 41, 0xffffffff, 0x3fffffff)),
-    args: fc.array(valueArb, { minLength: 6, maxLength: 6 }),
+    nr: fc.oneof(
+      fc.constantFrom(...nrs),
+      fc.integer({ min: 0, max: 500 }).map((n) => n + base),
+      // x32's compat range and its neighbours, x86_64 numbers seen as x32, arm's private calls, -1
+      fc.constantFrom(X32_SYSCALL_BIT | 41, X32_SYSCALL_BIT | 514, X32_SYSCALL_BIT | 16, 0xffffffff, 0x3fffffff, 0xf0005, 0xf07ff),
+    ),
+    // arg0 is a multiplexer's sub-call number often enough to reach every sub-call
+    args: fc.tuple(fc.oneof(fc.integer({ min: 0, max: 25 }).map(BigInt), valueArb), fc.array(valueArb, { minLength: 5, maxLength: 5 })).map(([a0, rest]) => [a0, ...rest]),
     foreign: fc.boolean().map((b) => b && Math.random() < 0.1),
   });
 }
@@ -91,10 +101,11 @@ function check(ir: IR, arches: readonly Arch[], events: { arch: number; nr: numb
   const out = compileSeccomp(ir, arches);
   expect(out.filter, out.diagnostics.map((d) => d.message).join("; ")).toBeDefined();
   const program = out.filter!.program;
+  const byteOrder = out.filter!.endianness;
   expect(verifyFilter(program)).toEqual({ ok: true });
   for (const e of events) {
     const want = actionValue(expectedAction(ir, arches, e));
-    const got = runFilter(program, { nr: e.nr, arch: e.arch, args: e.args }).ret >>> 0;
+    const got = runFilter(program, { nr: e.nr, arch: e.arch, args: e.args, byteOrder }).ret >>> 0;
     if (got !== want) expect({ event: { ...e, args: e.args.map(hex) }, got: got.toString(16) }).toEqual({ event: { ...e, args: e.args.map(hex) }, got: want.toString(16) });
   }
 }
@@ -114,6 +125,31 @@ describe("seccomp backend = reference semantics", () => {
       );
     });
   }
+
+  // Any set of arches that one kernel could load: little-endian ones together, or s390x. Events come from
+  // every arch (served or not), with AUDIT_ARCH_MIPS as one arch no filter serves.
+  const LITTLE = ARCHES.filter((a) => ARCH_INFO[a].endianness === "little");
+  const archSetArb = fc.oneof(fc.subarray([...LITTLE], { minLength: 1, maxLength: 4 }), fc.constant<Arch[]>(["s390x"]));
+  it("random policies, random events, random arch sets of one byte order (x32, i386, arm, s390x …)", () => {
+    fc.assert(
+      fc.property(
+        irArb,
+        archSetArb,
+        fc.array(
+          fc.constantFrom(...ARCHES).chain((a) => eventArb(a).map((e) => ({ a, e }))),
+          { minLength: 20, maxLength: 60 },
+        ),
+        (ir, arches, evs) => {
+          check(
+            ir,
+            arches,
+            evs.map(({ a, e }) => ({ arch: e.foreign ? 0x00000008 : AUDIT_ARCH[a], nr: e.nr, args: e.args })),
+          );
+        },
+      ),
+      { numRuns: Math.ceil(Number(process.env.SBC_PROPERTY_RUNS ?? 400) / 2) },
+    );
+  }, 120_000);
 
   it("facts about arguments never cross from one syscall's path into another's (a jump-threading regression)", () => {
     // read reaches clone's argument program only after arg3 > 0x100000001; clone reaches it with nothing known

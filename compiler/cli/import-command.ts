@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { closest } from "../diagnostics/diagnostic.js";
 import { importOciSeccomp } from "../importers/oci-seccomp.js";
+import { ARCHES, isArch } from "../linux-abi/index.js";
 import { decodeSource } from "../passes/load-file.js";
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
 import { printDiagnostics, writeAtomic } from "./output.js";
@@ -27,7 +28,7 @@ export async function runImport(format: string, file: string, opts: ImportComman
     throw new UsageError(`unknown import format \`${format}\``, guess ? `did you mean \`${guess}\`?` : `formats: ${FORMATS.join(", ")}`);
   }
   const arch = opts.arch ?? "x86_64";
-  if (arch !== "x86_64" && arch !== "aarch64") throw new UsageError(`unknown arch \`${arch}\``, "arches: x86_64, aarch64");
+  if (!isArch(arch)) throw new UsageError(`unknown arch \`${arch}\``, `arches: ${ARCHES.join(", ")}`);
   if (opts.minKernel !== undefined && !/^\d+\.\d+/.test(opts.minKernel)) throw new UsageError(`--min-kernel takes a version such as \`6.1\`, found \`${opts.minKernel}\``);
   let bytes: Buffer;
   try {

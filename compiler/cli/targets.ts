@@ -36,10 +36,10 @@ async function seccomp(ir: IR, options: TargetOptions, format: "bin" | "c" | "di
     format === "bin"
       ? emit.emitBinary(f)
       : format === "c"
-        ? emit.emitCHeader(f, ir.name, packageVersion(), (i, pc) => describeInsn(i, pc))
+        ? emit.emitCHeader(f, ir.name, packageVersion(), (i, pc) => describeInsn(i, pc, f.endianness))
         : format === "json"
           ? emit.emitJson(f, ir.name)
-          : disassemble(f.program, { comment: (pc: number) => f.comments.get(pc) });
+          : disassemble(f.program, { comment: (pc: number) => f.comments.get(pc), endianness: f.endianness });
   return { output: text, diagnostics: r.diagnostics };
 }
 
@@ -78,7 +78,7 @@ export const TARGETS: Readonly<Record<string, { readonly description: string; re
       if (!l.table || !s.filter) return { diagnostics };
       const t = l.table;
       const restricts = t.handledAccessFs || t.handledAccessNet || t.scoped;
-      const filter = allowsEverything(s.filter.program) ? undefined : encode(s.filter.program);
+      const filter = allowsEverything(s.filter.program) ? undefined : encode(s.filter.program, s.filter.endianness);
       return { output: buildPlan(restricts ? t : undefined, filter, { mounts: t.mounts, namespaces: ir.linux.namespaces }).text, diagnostics };
     },
   },

@@ -110,6 +110,13 @@ export const CODES = {
     "warning",
     "Linux cannot tell unix socket paths apart when a socket connects or binds, so the seccomp filter refuses more than the policy: connect(2), bind(2) or socket(AF_UNIX).",
   ),
+  seccompMultiplexed: def(
+    "SBC2010",
+    "seccomp-multiplexed",
+    "warning",
+    "A rule tests arguments of a call that the `socketcall` or `ipc` multiplexer (i386, ppc64le, s390x) passes behind a pointer, so through the multiplexer the call gets the strictest action that rule can give.",
+  ),
+  seccompMixedByteOrder: def("SBC2011", "seccomp-mixed-byte-order", "error", "A multi-arch seccomp filter names arches of both byte orders (s390x with a little-endian arch); no kernel can load it."),
 
   // 22 — the Linux target: Landlock and the mount layer
   landlockNarrowed: def("SBC2201", "landlock-narrowed", "warning", "Landlock cannot express a rule exactly; the table enforces something strictly narrower (an error with --strict)."),

@@ -37,15 +37,15 @@ import type { CodeKey } from "../diagnostics/codes.js";
 import { span, Source, type Span } from "../diagnostics/source.js";
 import type { Action } from "../ir/types.js";
 import { hex } from "../language/values.js";
-import { errnoName, errnoValue, isKnownSyscall } from "../linux-abi/index.js";
+import { ARCH_INFO, errnoName, errnoValue, isKnownSyscall, type Arch } from "../linux-abi/index.js";
 
 export interface OciImportOptions {
   /** The profile's path as shown in diagnostics; its base name also names the policy. */
   readonly path: string;
   /** Capabilities in the container's bounding set (`CAP_SYS_ADMIN` …). Default: none, an unprivileged container. */
   readonly caps?: readonly string[];
-  /** The container's architecture. Default: x86_64. */
-  readonly arch?: "x86_64" | "aarch64";
+  /** The container's architecture (any supported arch). Default: x86_64. */
+  readonly arch?: Arch;
   /** The host kernel, `major.minor`. Default: newer than every `minKernel` in the profile. */
   readonly minKernel?: string;
 }
@@ -217,8 +217,8 @@ const ACTIONS = [
 ] as const;
 type OciAction = (typeof ACTIONS)[number];
 
-/** libseccomp's architecture names for `includes.arches` / `excludes.arches` (moby's `nativeToSeccomp` keys). */
-const NATIVE_ARCH: Readonly<Record<"x86_64" | "aarch64", string>> = { x86_64: "amd64", aarch64: "arm64" };
+/** The names profiles use in `includes.arches` / `excludes.arches` (moby's `nativeToSeccomp` keys): ARCH_INFO's `profileArch`. */
+const NATIVE_ARCH = (arch: Arch): string => ARCH_INFO[arch].profileArch;
 
 interface KernelVersion {
   readonly major: number;
@@ -783,7 +783,7 @@ export function importOciSeccomp(json: string, options: OciImportOptions): OciIm
   if (!profile || diagnostics.some((d) => d.severity === "error")) return { diagnostics: sortDiagnostics(diagnostics) };
 
   const arch = options.arch ?? "x86_64";
-  const nativeArch = NATIVE_ARCH[arch];
+  const nativeArch = NATIVE_ARCH(arch);
   const caps = new Set(options.caps ?? []);
   let kernel: KernelVersion | undefined;
   if (options.minKernel !== undefined) {
@@ -849,7 +849,7 @@ export function importOciSeccomp(json: string, options: OciImportOptions): OciIm
         if (!unknown.has(n.name)) unknown.set(n.name, n.span);
       }
     }
-    if (unknownHere.length) note(e.pos, `syscalls[${e.pos}]: not imported, unknown to sbc on x86_64 and aarch64: ${unknownHere.map(word).join(", ")}`);
+    if (unknownHere.length) note(e.pos, `syscalls[${e.pos}]: not imported, unknown to sbc on every supported architecture: ${unknownHere.map(word).join(", ")}`);
     for (const a of e.args) {
       if (a.op === "SCMP_CMP_MASKED_EQ" && (a.valueTwo & ~a.value & U64) !== 0n) {
         warn(IMPORT_CODES.interpreted, `in syscalls[${e.pos}], \`valueTwo\` ${hex(a.valueTwo)} has bits outside the mask ${hex(a.value)}; libseccomp ignores them, and so does this import`, {

@@ -245,7 +245,7 @@ export const POLICY_SCHEMA = {
         default: action,
         "foreign-arch": {
           ...action,
-          description: "What a seccomp filter does to a process of another architecture (and to x32 syscalls on x86_64): kill-process by default.",
+          description: "What a seccomp filter does to a process of an architecture it does not serve (and to x32 calls when it serves x86_64 alone, or x86_64 calls when it serves x32 alone): kill-process by default.",
         },
         rules: { type: "array", items: syscallRule },
       },

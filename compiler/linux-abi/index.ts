@@ -1,20 +1,38 @@
 // The only place the compiler learns Linux kernel numbers: syscall numbers per
-// arch, uapi constants and errno values, all generated from Debian's headers,
-// plus the hand-written @group syscall sets built on top of them.
+// arch (generated from data/linux-syscalls.tsv, Linux 7.1), AUDIT_ARCH values,
+// uapi constants and errno values (generated from Debian's headers), plus the
+// hand-written @group syscall sets built on top of them.
 
 import { CONSTANTS } from "./constants.generated.js";
 import { ERRNO, ERRNO_ALIASES } from "./errno.generated.js";
-import { SYSCALLS_AARCH64, SYSCALLS_X86_64 } from "./syscalls.generated.js";
+import {
+  SYSCALLS_AARCH64,
+  SYSCALLS_ARM,
+  SYSCALLS_I386,
+  SYSCALLS_LOONGARCH64,
+  SYSCALLS_PPC64LE,
+  SYSCALLS_RISCV64,
+  SYSCALLS_S390X,
+  SYSCALLS_X32,
+  SYSCALLS_X86_64,
+} from "./syscalls.generated.js";
+import { ARCHES, type Arch } from "./arches.js";
 
-export { SYSCALL_GROUPS, SYSCALL_GROUP_DESCRIPTIONS, expandSyscallGroup } from "./syscall-groups.js";
+export { SYSCALL_GROUPS, SYSCALL_GROUP_DESCRIPTIONS, UNGROUPED, expandSyscallGroup } from "./syscall-groups.js";
 
-export type Arch = "x86_64" | "aarch64";
+export { ARCHES, ARCH_INFO, X32_SYSCALL_BIT, commonEndianness, isArch, type Arch, type ArchInfo, type Endianness } from "./arches.js";
 
-export const ARCHES: readonly Arch[] = Object.freeze(["x86_64", "aarch64"] as const);
-
+/** Table numbers, as the kernel's syscall .tbl files list them (x32 without its bit). */
 const SYSCALL_TABLES: Readonly<Record<Arch, Readonly<Record<string, number>>>> = {
   x86_64: SYSCALLS_X86_64,
+  x32: SYSCALLS_X32,
+  i386: SYSCALLS_I386,
   aarch64: SYSCALLS_AARCH64,
+  arm: SYSCALLS_ARM,
+  riscv64: SYSCALLS_RISCV64,
+  ppc64le: SYSCALLS_PPC64LE,
+  s390x: SYSCALLS_S390X,
+  loongarch64: SYSCALLS_LOONGARCH64,
 };
 
 // Plain-object tables would answer "constructor" or "toString" through the
@@ -23,7 +41,7 @@ function own<T>(table: Readonly<Record<string, T>>, key: string): T | undefined 
   return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
-/** The syscall number of `name` on `arch`, or undefined if that arch lacks it. */
+/** The table number of `name` on `arch` (on x32 without __X32_SYSCALL_BIT), or undefined if that arch lacks it. */
 export function syscallNumber(arch: Arch, name: string): number | undefined {
   const table = SYSCALL_TABLES[arch];
   return table === undefined ? undefined : own(table, name);

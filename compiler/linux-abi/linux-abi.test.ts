@@ -6,8 +6,11 @@ import { describe, expect, it } from "vitest";
 
 import {
   ARCHES,
+  ARCH_INFO,
+  syscallTable,
   SYSCALL_GROUPS,
   SYSCALL_GROUP_DESCRIPTIONS,
+  UNGROUPED,
   constantNames,
   constantValue,
   errnoName,
@@ -19,7 +22,8 @@ import {
   syscallNumber,
 } from "./index.js";
 import { CONSTANTS } from "./constants.generated.js";
-import { SYSCALLS_AARCH64, SYSCALLS_X86_64 } from "./syscalls.generated.js";
+import { AUDIT_ARCH_64BIT, AUDIT_ARCH_LE, SYSCALLS_AARCH64, SYSCALLS_X86_64 } from "./syscalls.generated.js";
+import { readFileSync } from "node:fs";
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -67,14 +71,14 @@ describe("syscall numbers", () => {
   });
 
   it("contains no bookkeeping macros", () => {
-    for (const table of [SYSCALLS_X86_64, SYSCALLS_AARCH64]) {
+    for (const table of ARCHES.map(syscallTable)) {
       expect(Object.hasOwn(table, "syscalls")).toBe(false);
       expect(Object.hasOwn(table, "arch_specific_syscall")).toBe(false);
     }
   });
 
   it("maps each number to at most one name per arch", () => {
-    for (const table of [SYSCALLS_X86_64, SYSCALLS_AARCH64]) {
+    for (const table of [SYSCALLS_X86_64, SYSCALLS_AARCH64, ...ARCHES.map(syscallTable)]) {
       const numbers = Object.values(table);
       expect(new Set(numbers).size).toBe(numbers.length);
     }
@@ -94,7 +98,57 @@ describe("syscall numbers", () => {
     expect(names).toContain("open");
     expect(names).toContain("renameat");
     expect(new Set(names).size).toBe(names.length);
-    expect(ARCHES).toEqual(["x86_64", "aarch64"]);
+    expect(ARCHES).toEqual(["x86_64", "x32", "i386", "aarch64", "arm", "riscv64", "ppc64le", "s390x", "loongarch64"]);
+  });
+
+  it("has every call of Linux 7.1 named in the issue, on the arches that have it", () => {
+    for (const arch of ARCHES) {
+      for (const name of ["fchmodat2", "mseal", "listns", "cachestat", "rseq_slice_yield", "statmount", "listmount", "open_tree_attr", "file_getattr"]) {
+        expect(syscallNumber(arch, name), `${arch} ${name}`).toBeDefined();
+      }
+    }
+    expect(syscallNumber("x86_64", "uretprobe")).toBe(335);
+    expect(syscallNumber("x86_64", "rseq_slice_yield")).toBe(471);
+    expect(syscallNumber("i386", "socketcall")).toBe(102);
+    expect(syscallNumber("s390x", "socket")).toBe(359);
+    expect(syscallNumber("arm", "set_tls")).toBe(0xf0005);
+    expect(syscallNumber("x32", "ioctl")).toBe(514);
+    expect(syscallNumber("x32", "rt_sigaction")).toBe(512);
+  });
+
+  it("holds exactly the TSV's columns for the supported arches (ppc64le reads ppc64)", () => {
+    const lines = readFileSync(join(REPO_ROOT, "compiler", "linux-abi", "data", "linux-syscalls.tsv"), "utf8").split("\n").filter((l) => l && !l.startsWith("#"));
+    const header = lines.shift()!.split("\t");
+    for (const arch of ARCHES) {
+      const col = header.indexOf(arch === "ppc64le" ? "ppc64" : arch);
+      expect(col, arch).toBeGreaterThan(0);
+      const want: Record<string, number> = {};
+      for (const l of lines) {
+        const cells = l.split("\t");
+        if (cells[col] !== "-") want[cells[0]!] = Number(cells[col]);
+      }
+      expect({ ...syscallTable(arch) }, arch).toEqual(want);
+    }
+  });
+});
+
+describe("ARCH_INFO", () => {
+  it("agrees with the flag bits of each AUDIT_ARCH value (linux/audit.h)", () => {
+    expect(AUDIT_ARCH_64BIT).toBe(0x80000000);
+    expect(AUDIT_ARCH_LE).toBe(0x40000000);
+    for (const arch of ARCHES) {
+      const i = ARCH_INFO[arch];
+      expect(i.endianness, arch).toBe(i.auditArch & AUDIT_ARCH_LE ? "little" : "big");
+      // A 64-bit arch value means 64-bit argument registers (x32 included); the 32-bit ABIs have 32-bit ones.
+      expect(i.registerBits, arch).toBe(i.auditArch & AUDIT_ARCH_64BIT ? 64 : 32);
+    }
+    expect(ARCH_INFO.x32.auditArch).toBe(ARCH_INFO.x86_64.auditArch);
+    expect(ARCH_INFO.x32.nrBase).toBe(0x40000000);
+    expect(ARCH_INFO.s390x.endianness).toBe("big");
+    expect(ARCH_INFO.i386.auditArch).toBe(0x40000003);
+    expect(ARCH_INFO.arm.auditArch).toBe(0x40000028);
+    expect(ARCH_INFO.s390x.auditArch).toBe(0x80000016);
+    expect(new Set(ARCHES.filter((a) => a !== "x32").map((a) => ARCH_INFO[a].auditArch)).size).toBe(ARCHES.length - 1);
   });
 });
 
@@ -197,6 +251,33 @@ describe("syscall groups", () => {
       for (const name of expandSyscallGroup(sub)!) expect(privileged, `${sub} -> ${name}`).toContain(name);
     }
     expect(privileged).toContain("chroot");
+  });
+
+  it("puts every call of every arch's table in a group or, deliberately, in UNGROUPED — never both", () => {
+    const grouped = new Set(groups.flatMap((g) => expandSyscallGroup(g)!));
+    const ungrouped = Object.values(UNGROUPED).flatMap((f) => f.calls);
+    expect(new Set(ungrouped).size, "a call listed twice in UNGROUPED").toBe(ungrouped.length);
+    for (const name of ungrouped) {
+      expect(isKnownSyscall(name), `UNGROUPED lists unknown \`${name}\``).toBe(true);
+      expect(grouped.has(name), `\`${name}\` is in a group and in UNGROUPED`).toBe(false);
+    }
+    for (const family of Object.values(UNGROUPED)) expect(family.why.length).toBeGreaterThan(20);
+    const decided = new Set([...grouped, ...ungrouped]);
+    for (const arch of ARCHES) {
+      const missing = Object.keys(syscallTable(arch)).filter((n) => !decided.has(n));
+      expect(missing, `${arch}: calls in no group and not in UNGROUPED`).toEqual([]);
+    }
+  });
+
+  it("puts the calls the 7.1 tables brought where they belong", () => {
+    expect(expandSyscallGroup("@mount")).toEqual(expect.arrayContaining(["open_tree_attr", "umount"]));
+    expect(expandSyscallGroup("@mount")).not.toContain("statmount"); // read-only, see UNGROUPED.inspect
+    expect(expandSyscallGroup("@network-io")).toEqual(expect.arrayContaining(["socketcall", "send", "recv"]));
+    expect(expandSyscallGroup("@ipc")).toEqual(expect.arrayContaining(["ipc", "semtimedop_time64"]));
+    expect(expandSyscallGroup("@setuid")).toContain("setuid32");
+    expect(expandSyscallGroup("@chown")).toContain("chown32");
+    expect(expandSyscallGroup("@raw-io")).toEqual(expect.arrayContaining(["pciconfig_read", "s390_pci_mmio_write"]));
+    expect(expandSyscallGroup("@cpu-emulation")).toEqual(["modify_ldt", "vm86", "vm86old"]);
   });
 
   it("keeps clone out of @namespaces", () => {

@@ -37,18 +37,18 @@
 //   rule, crun skips it;
 // - `errnoRet` is written only on SCMP_ACT_ERRNO (the spec requires runtimes to refuse it elsewhere);
 // - runc refuses SCMP_ACT_NOTIFY as the default action and on `write`: both are errors here.
-// `architectures` lists SCMP_ARCH_X86_64 and SCMP_ARCH_AARCH64 (or `options.arches`). The 32-bit ABIs (X86,
-// X32, ARM) are left out on purpose: the IR's names and conditions describe the 64-bit ABIs, and the compat
-// ABIs differ (socketcall and ipc multiplex calls, x32 has its own numbers), so calls through them hit
-// libseccomp's bad-architecture action (kill) and never run.
+// `architectures` lists SCMP_ARCH_X86_64 and SCMP_ARCH_AARCH64 by default, or the SCMP_ARCH_* of each of
+// `options.arches` (any supported arch, ARCH_INFO.scmpName). By default the 32-bit ABIs (X86, X32, ARM) are
+// left out on purpose: the compat ABIs differ (socketcall and ipc multiplex calls, x32 has its own numbers),
+// so calls through them hit libseccomp's bad-architecture action (kill) and never run.
 
 import { diag, sortDiagnostics, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
 import type { CodeKey } from "../../compiler/diagnostics/codes.js";
 import { ACTION_STRICTNESS, sameAction } from "../../compiler/evaluator/evaluate.js";
 import type { Action, ArgCondition, IR } from "../../compiler/ir/types.js";
-import { errnoValue, knownSyscallNames, syscallNumber, type Arch } from "../../compiler/linux-abi/index.js";
+import { ARCHES, ARCH_INFO, errnoValue, knownSyscallNames, syscallNumber, type Arch } from "../../compiler/linux-abi/index.js";
 
-export type OciArch = "x86_64" | "aarch64";
+export type OciArch = Arch;
 
 export interface OciEmitOptions {
   /** Architectures the profile filters; default both. */
@@ -75,7 +75,6 @@ const ENOSYS = errnoValue("ENOSYS") ?? 38;
 /** Most entries one syscall may need before the target gives up. */
 export const MAX_TERMS = 256;
 
-const ARCH_NAMES: Readonly<Record<OciArch, string>> = { x86_64: "SCMP_ARCH_X86_64", aarch64: "SCMP_ARCH_AARCH64" };
 
 class TooComplex extends Error {}
 
@@ -470,7 +469,7 @@ function termKey(t: Term): string {
 
 export function emitOciSeccomp(ir: IR, options: OciEmitOptions = {}): OciEmitResult {
   const diagnostics: Diagnostic[] = [];
-  const arches = (["x86_64", "aarch64"] as const).filter((a) => (options.arches ?? ["x86_64", "aarch64"]).includes(a));
+  const arches = ARCHES.filter((a) => (options.arches ?? ["x86_64", "aarch64"]).includes(a));
   const def = ir.syscalls.defaultAction;
   const rules = ir.syscalls.rules;
   if (def.type === "user-notif") {
@@ -581,7 +580,7 @@ export function emitOciSeccomp(ir: IR, options: OciEmitOptions = {}): OciEmitRes
   const profile: JsonValue = {
     defaultAction: d.action,
     ...(d.errnoRet !== undefined ? { defaultErrnoRet: d.errnoRet } : {}),
-    architectures: arches.map((a) => ARCH_NAMES[a]),
+    architectures: arches.map((a) => ARCH_INFO[a].scmpName),
     syscalls: entries,
   };
   return { json: writeJson(profile) + "\n", diagnostics: sortDiagnostics(diagnostics) };

@@ -1,6 +1,12 @@
 // Classic BPF as seccomp uses it: opcodes, the `seccomp_data` layout, return actions, and the 8-byte
 // `struct sock_filter` encoding. Shared by the code generator, the interpreter, the verifier and the
-// disassembler of this target; nothing here knows about policies.
+// disassembler of this target; nothing here knows about policies. Both structures are native-endian: on a
+// big-endian machine (s390x) the high half of an argument comes first, and the filter's bytes are big-endian.
+
+import { AUDIT_ARCH_VALUES } from "../../compiler/linux-abi/syscalls.generated.js";
+import type { Endianness } from "../../compiler/linux-abi/arches.js";
+
+export type { Endianness } from "../../compiler/linux-abi/arches.js";
 
 // ---- opcode fields (linux/bpf_common.h) ----
 export const BPF_LD = 0x00;
@@ -66,9 +72,12 @@ export const OFFSET_NR = 0;
 export const OFFSET_ARCH = 4;
 export const OFFSET_IP_LO = 8;
 export const OFFSET_IP_HI = 12;
-/** Offset of the low (`hi = false`) or high 32-bit word of argument `i`, on a little-endian machine. */
-export function argOffset(i: number, hi: boolean): number {
-  return 16 + i * 8 + (hi ? 4 : 0);
+/**
+ * Offset of the low (`hi = false`) or high 32-bit word of argument `i`. `seccomp_data` is native-endian, so
+ * the high word comes first on a big-endian machine.
+ */
+export function argOffset(i: number, hi: boolean, endianness: Endianness = "little"): number {
+  return 16 + i * 8 + (hi === (endianness === "little") ? 4 : 0);
 }
 
 // ---- return values (linux/seccomp.h) ----
@@ -83,12 +92,12 @@ export const SECCOMP_RET_ALLOW = 0x7fff0000;
 export const SECCOMP_RET_ACTION_FULL = 0xffff0000;
 export const SECCOMP_RET_DATA = 0x0000ffff;
 
-// ---- audit arch values (linux/audit.h) ----
-export const AUDIT_ARCH_X86_64 = 0xc000003e;
-export const AUDIT_ARCH_AARCH64 = 0xc00000b7;
-export const AUDIT_ARCH_I386 = 0x40000003;
+// ---- audit arch values (linux/audit.h, generated; every arch's is in ARCH_INFO) ----
+export const AUDIT_ARCH_X86_64 = AUDIT_ARCH_VALUES.x86_64;
+export const AUDIT_ARCH_AARCH64 = AUDIT_ARCH_VALUES.aarch64;
+export const AUDIT_ARCH_I386 = AUDIT_ARCH_VALUES.i386;
 /** x32 syscalls run under AUDIT_ARCH_X86_64 with this bit set in the number. */
-export const X32_SYSCALL_BIT = 0x40000000;
+export { X32_SYSCALL_BIT } from "../../compiler/linux-abi/arches.js";
 
 /** One `struct sock_filter`: u16 code, u8 jt, u8 jf, u32 k. */
 export interface Insn {
@@ -106,7 +115,6 @@ export const MAX_ERRNO = 4095;
 /** Instructions summed over a stack of filters, with a penalty of 4 per filter (seccomp_attach_filter). */
 export const MAX_INSNS_PER_PATH = 32768;
 
-/** Little-endian `struct sock_filter[]`, as the kernel and `bwrap --seccomp` read it. Return values (k) are u32. */
 /**
  * Whether a program allows every syscall whatever its path: every return is `RET ALLOW` with a constant (a
  * `RET A` could return anything). Such a filter restricts nothing, so a launcher need not install it (nor set
@@ -116,7 +124,12 @@ export function allowsEverything(program: readonly Insn[]): boolean {
   return program.every((i) => (i.code & 0x07) !== BPF_RET || (i.code === (BPF_RET | BPF_K) && i.k >>> 0 === SECCOMP_RET_ALLOW));
 }
 
-export function encode(program: readonly Insn[]): Uint8Array {
+/**
+ * `struct sock_filter[]` in the machine's byte order (little-endian unless told), as the kernel and `bwrap
+ * --seccomp` read it. Return values (k) are u32.
+ */
+export function encode(program: readonly Insn[], endianness: Endianness = "little"): Uint8Array {
+  const le = endianness === "little";
   const out = new Uint8Array(program.length * 8);
   const view = new DataView(out.buffer);
   program.forEach((i, n) => {
@@ -126,20 +139,21 @@ export function encode(program: readonly Insn[]): Uint8Array {
       throw new RangeError(`instruction ${n}: jump offsets ${i.jt}/${i.jf} do not fit in 8 bits`);
     }
     if (!(Number.isInteger(i.k) && i.k >= -0x80000000 && i.k <= 0xffffffff)) throw new RangeError(`instruction ${n}: k ${i.k} does not fit in 32 bits`);
-    view.setUint16(n * 8, i.code, true);
+    view.setUint16(n * 8, i.code, le);
     view.setUint8(n * 8 + 2, i.jt);
     view.setUint8(n * 8 + 3, i.jf);
-    view.setUint32(n * 8 + 4, i.k >>> 0, true);
+    view.setUint32(n * 8 + 4, i.k >>> 0, le);
   });
   return out;
 }
 
-export function decode(bytes: Uint8Array): Insn[] {
+export function decode(bytes: Uint8Array, endianness: Endianness = "little"): Insn[] {
+  const le = endianness === "little";
   if (bytes.length % 8 !== 0) throw new Error(`a filter is a whole number of 8-byte instructions, got ${bytes.length} bytes`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: Insn[] = [];
   for (let n = 0; n < bytes.length; n += 8) {
-    out.push({ code: view.getUint16(n, true), jt: view.getUint8(n + 2), jf: view.getUint8(n + 3), k: view.getUint32(n + 4, true) });
+    out.push({ code: view.getUint16(n, le), jt: view.getUint8(n + 2), jf: view.getUint8(n + 3), k: view.getUint32(n + 4, le) });
   }
   return out;
 }

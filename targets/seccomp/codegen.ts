@@ -4,14 +4,15 @@
 // a jump farther than 255 instructions goes through a `ja` trampoline, or through a copy of the RET it
 // targets, which costs the same and runs one instruction less.
 
-import { BPF_MAXINSNS, BPF_ABS, BPF_ALU, BPF_AND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W, argOffset, insn, OFFSET_ARCH, OFFSET_NR, type Insn } from "./bpf.js";
+import { type Endianness, BPF_MAXINSNS, BPF_ABS, BPF_ALU, BPF_AND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W, argOffset, insn, OFFSET_ARCH, OFFSET_NR, type Insn } from "./bpf.js";
 import { wordKey, type DNode, type JumpOp, type Word } from "./lower.js";
 import { threadJumps, topoOrder, type TNode } from "./thread.js";
 
 const JUMP: Readonly<Record<JumpOp, number>> = { jeq: BPF_JEQ, jgt: BPF_JGT, jge: BPF_JGE, jset: BPF_JSET };
 
-function offsetOf(w: Word): number {
-  return w.kind === "nr" ? OFFSET_NR : w.kind === "arch" ? OFFSET_ARCH : argOffset(w.arg, w.hi);
+/** Where a word sits in `seccomp_data`: an argument's halves swap places on a big-endian machine. */
+function offsetOf(w: Word, endianness: Endianness): number {
+  return w.kind === "nr" ? OFFSET_NR : w.kind === "arch" ? OFFSET_ARCH : argOffset(w.arg, w.hi, endianness);
 }
 
 /** What A holds: a word, possibly masked. */
@@ -34,7 +35,7 @@ export interface Generated {
   readonly comments: ReadonlyMap<number, string>;
 }
 
-export function generate(dag: DNode): Generated {
+export function generate(dag: DNode, endianness: Endianness = "little"): Generated {
   const root = threadJumps(dag);
   // Reverse post-order: every edge points forward. Children are visited yes-then-no, so `no` usually falls through.
   const nodes = topoOrder(root, (n) => (n.kind === "test" ? [n.yes, n.no] : []));
@@ -62,7 +63,7 @@ export function generate(dag: DNode): Generated {
     }
     const first = slots.length;
     if (entry.get(n.id) !== stateOf(n)) {
-      slots.push({ code: BPF_LD | BPF_W | BPF_ABS, k: offsetOf(n.word) });
+      slots.push({ code: BPF_LD | BPF_W | BPF_ABS, k: offsetOf(n.word, endianness) });
       if (n.mask !== undefined) slots.push({ code: BPF_ALU | BPF_AND | BPF_K, k: n.mask });
     }
     const j: Slot = { code: BPF_JMP | JUMP[n.op] | BPF_K, k: n.k, ...(n.note ? { comment: n.note } : {}) };

@@ -144,7 +144,12 @@ describe("seccomp_data field names", () => {
       "arg0.lo", "arg0.hi", "arg1.lo", "arg1.hi", "arg2.lo", "arg2.hi",
       "arg3.lo", "arg3.hi", "arg4.lo", "arg4.hi", "arg5.lo", "arg5.hi",
     ]);
-    expect([1, 62, 64, -4].map(seccompDataField)).toEqual([undefined, undefined, undefined, undefined]);
+    expect([1, 62, 64, -4].map((k) => seccompDataField(k))).toEqual([undefined, undefined, undefined, undefined]);
+  });
+
+  it("names the halves the other way round on a big-endian machine (s390x)", () => {
+    const names = Array.from({ length: 6 }, (_, w) => seccompDataField(w * 4, "big"));
+    expect(names).toEqual(["nr", "arch", "ip.hi", "ip.lo", "arg0.hi", "arg0.lo"]);
   });
 });
 

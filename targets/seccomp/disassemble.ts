@@ -14,8 +14,9 @@
 // - `ret #k` shows the action symbolically: `ret ALLOW`, `ret KILL_PROCESS`, `ret ERRNO(1)`. ERRNO, TRAP and
 //   TRACE always show their 16-bit data in decimal; the other actions show it only when it is not 0
 //   (`ret ALLOW(5)`). An action value the kernel does not know prints as `ret #0x00010000` with a note.
-// - Notes: word loads from seccomp_data name the field (`; nr`, `; arch`, `; ip.lo`, `; arg0.hi`, ...), on
-//   a little-endian machine; then comes the caller's comment for that pc, if any (newlines become spaces).
+// - Notes: word loads from seccomp_data name the field (`; nr`, `; arch`, `; ip.lo`, `; arg0.hi`, ...), in
+//   the filter's byte order (little-endian unless told: on s390x `ld [16]` is `arg0.hi`); then comes the
+//   caller's comment for that pc, if any (newlines become spaces).
 // - An opcode that is not classic BPF prints as `unknown code=0x0034 jt=0 jf=0 k=0x5`, so invalid
 //   programs can be inspected too.
 
@@ -71,41 +72,45 @@ import {
   SECCOMP_RET_USER_NOTIF,
   bpfClass,
   bpfOp,
+  type Endianness,
   type Insn,
 } from "./bpf.js";
 
 export interface DisassembleOptions {
   /** A note for the instruction at `pc` (e.g. the syscall a `jeq` tests), or undefined for none. */
   readonly comment?: (pc: number) => string | undefined;
+  /** The byte order of `seccomp_data`, which decides which half of an argument a load reads. Default: little. */
+  readonly endianness?: Endianness;
 }
 
 export function disassemble(program: readonly Insn[], options: DisassembleOptions = {}): string {
-  return program.map((insn, pc) => `${String(pc).padStart(4)}: ${line(insn, pc, options.comment?.(pc))}\n`).join("");
+  return program.map((insn, pc) => `${String(pc).padStart(4)}: ${line(insn, pc, options.comment?.(pc), options.endianness)}\n`).join("");
 }
 
 /**
  * One instruction as it appears after `<pc>: ` in the disassembly, notes included; `pc` is needed to print
  * absolute jump targets. For other renderings of a single instruction (e.g. comments in a C header).
  */
-export function describeInsn(insn: Insn, pc: number): string {
-  return line(insn, pc, undefined);
+export function describeInsn(insn: Insn, pc: number, endianness: Endianness = "little"): string {
+  return line(insn, pc, undefined, endianness);
 }
 
-function line(insn: Insn, pc: number, comment: string | undefined): string {
-  const { text, note } = render(insn, pc);
+function line(insn: Insn, pc: number, comment: string | undefined, endianness: Endianness = "little"): string {
+  const { text, note } = render(insn, pc, endianness);
   const extra = comment?.replace(/\s*[\r\n]+\s*/g, " ").trim();
   const notes = [note, extra].filter((n): n is string => !!n);
   return notes.length ? `${text}  ; ${notes.join("; ")}` : text;
 }
 
 /** The name of the seccomp_data word at byte offset `k`, or undefined when `k` is not a word of it. */
-export function seccompDataField(k: number): string | undefined {
+export function seccompDataField(k: number, endianness: Endianness = "little"): string | undefined {
   if (k % 4 !== 0 || k < 0 || k >= SECCOMP_DATA_SIZE) return undefined;
   if (k === 0) return "nr";
   if (k === 4) return "arch";
-  if (k === 8) return "ip.lo";
-  if (k === 12) return "ip.hi";
-  return `arg${Math.floor((k - 16) / 8)}.${(k - 16) % 8 === 0 ? "lo" : "hi"}`;
+  const firstIsLow = endianness === "little";
+  if (k === 8) return firstIsLow ? "ip.lo" : "ip.hi";
+  if (k === 12) return firstIsLow ? "ip.hi" : "ip.lo";
+  return `arg${Math.floor((k - 16) / 8)}.${((k - 16) % 8 === 0) === firstIsLow ? "lo" : "hi"}`;
 }
 
 const ACTION_NAMES: ReadonlyMap<number, string> = new Map([
@@ -150,12 +155,12 @@ const JUMP_NAMES: ReadonlyMap<number, string> = new Map([
 
 const imm = (k: number) => `#0x${(k >>> 0).toString(16)}`;
 
-function render(insn: Insn, pc: number): { text: string; note?: string } {
+function render(insn: Insn, pc: number, endianness: Endianness): { text: string; note?: string } {
   const { code, jt, jf, k } = insn;
   const src = (code & BPF_X) === BPF_X ? "x" : imm(k);
   switch (code) {
     case BPF_LD | BPF_W | BPF_ABS: {
-      const field = seccompDataField(k);
+      const field = seccompDataField(k, endianness);
       return field ? { text: `ld [${k}]`, note: field } : { text: `ld [${k}]` };
     }
     case BPF_LD | BPF_H | BPF_ABS:

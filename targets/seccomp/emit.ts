@@ -1,11 +1,13 @@
 // The seccomp target's output formats: raw `struct sock_filter` bytes (for `bwrap --seccomp FD` and the
-// loader), a C header for build-time embedding, JSON, and the disassembly used by golden files.
+// loader), a C header for build-time embedding, JSON, and the disassembly used by golden files. Raw bytes
+// and JSON's base64 are in the arch's byte order; the C header holds values, which the target's compiler
+// lays out natively.
 
 import { encode, type Insn } from "./bpf.js";
 import type { SeccompFilter } from "./index.js";
 
 export function emitBinary(f: SeccompFilter): Uint8Array {
-  return encode(f.program);
+  return encode(f.program, f.endianness);
 }
 
 function cIdent(name: string): string {
@@ -42,10 +44,12 @@ export function emitCHeader(f: SeccompFilter, policyName: string, version: strin
 }
 
 export function emitJson(f: SeccompFilter, policyName: string): string {
-  const bytes = encode(f.program);
+  const bytes = encode(f.program, f.endianness);
   const doc = {
     policy: policyName,
     arches: f.arches,
+    // base64 holds the bytes in the machine's order; said only for big-endian filters, so that others stay as they were.
+    ...(f.endianness === "big" ? { byteOrder: "big-endian" } : {}),
     length: f.program.length,
     instructions: f.program.map((i) => [i.code, i.jt, i.jf, i.k >>> 0]),
     base64: Buffer.from(bytes).toString("base64"),

@@ -5,14 +5,18 @@
 import { diag, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
 import type { Implications } from "../../compiler/evaluator/network-syscalls.js";
 import type { IR } from "../../compiler/ir/types.js";
-import type { Arch } from "../../compiler/linux-abi/index.js";
+import { ARCH_INFO, commonEndianness, syscallNumber, type Arch, type Endianness } from "../../compiler/linux-abi/index.js";
+import { formatAction } from "../../compiler/evaluator/evaluate.js";
 import { BPF_MAXINSNS, type Insn } from "./bpf.js";
 import { generate } from "./codegen.js";
 import { lowerFilter } from "./lower.js";
-import { syscallName } from "./semantics.js";
+import { MULTIPLEXERS, subCallVerdict, type Multiplexer } from "./multiplexers.js";
+import { syscallNameAt } from "./semantics.js";
 
 export interface SeccompFilter {
   readonly arches: readonly Arch[];
+  /** The byte order of every arch in the filter: what the raw bytes and `seccomp_data` are laid out in. */
+  readonly endianness: Endianness;
   readonly program: readonly Insn[];
   readonly comments: ReadonlyMap<number, string>;
   /** Ranges of equal verdict per arch: the size of the dispatch tree. */
@@ -21,7 +25,17 @@ export interface SeccompFilter {
 
 export function compileSeccomp(ir: IR, arches: readonly Arch[]): { filter?: SeccompFilter; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  const lowered = lowerFilter(ir, arches, syscallName);
+  const endianness = commonEndianness(arches);
+  if (endianness === undefined) {
+    const by = (e: Endianness) => arches.filter((a) => ARCH_INFO[a].endianness === e).map((a) => `\`${a}\``).join(", ");
+    diagnostics.push(
+      diag("seccompMixedByteOrder", `one seccomp filter cannot serve big-endian ${by("big")} and little-endian ${by("little")}: no kernel runs both`, {
+        help: "compile one filter per byte order (`--arch s390x` apart from the others)",
+      }),
+    );
+    return { diagnostics };
+  }
+  const lowered = lowerFilter(ir, arches, syscallNameAt);
   const implied = new Set(lowered.implications.rules.filter((r) => r.action.type !== "allow").map((r) => r.syscall));
   for (const rule of ir.syscalls.rules) {
     if (rule.action.type !== "allow" && rule.action.type !== "log") continue;
@@ -36,7 +50,8 @@ export function compileSeccomp(ir: IR, arches: readonly Arch[]): { filter?: Secc
     );
   }
   diagnostics.push(...unixNarrowings(ir, lowered.implications));
-  const { program, comments, size } = generate(lowered.root);
+  diagnostics.push(...multiplexerNarrowings(ir, arches, lowered.implications));
+  const { program, comments, size } = generate(lowered.root, endianness);
   if (size > BPF_MAXINSNS) {
     diagnostics.push(
       diag("seccompTooLarge", `the seccomp filter would have at least ${size} instructions; the kernel accepts at most ${BPF_MAXINSNS}`, {
@@ -45,7 +60,37 @@ export function compileSeccomp(ir: IR, arches: readonly Arch[]): { filter?: Secc
     );
     return { diagnostics };
   }
-  return { filter: { arches, program, comments, rangeCount: lowered.rangeCount }, diagnostics };
+  return { filter: { arches, endianness, program, comments, rangeCount: lowered.rangeCount }, diagnostics };
+}
+
+/**
+ * SBC2010: where a rule tests arguments of a call that a multiplexer on one of the arches passes behind a
+ * pointer, so the multiplexed form gets the strictest action the rule can give. On the first rule with
+ * conditions for that call (or the network section, when it implies them).
+ */
+function multiplexerNarrowings(ir: IR, arches: readonly Arch[], imp: Implications): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const m of ["socketcall", "ipc"] as Multiplexer[]) {
+    const on = arches.filter((a) => syscallNumber(a, m) !== undefined);
+    if (!on.length) continue;
+    for (const [nr, name] of MULTIPLEXERS[m].calls) {
+      const v = subCallVerdict(ir, imp, name);
+      if (!v.strictest) continue;
+      const rule = ir.syscalls.rules.find((r) => r.syscalls.includes(name) && r.conditions.length > 0);
+      const span = rule ? rule.span : ir.network.span;
+      out.push(
+        diag(
+          "seccompMultiplexed",
+          `on ${on.map((a) => `\`${a}\``).join(", ")}, \`${m}(${MULTIPLEXERS[m].label(nr)})\` gets ${formatAction(v.action)} whatever its arguments: the ${rule ? "rule" : "network section"} on \`${name}\` tests arguments that \`${m}\` passes behind a pointer`,
+          {
+            ...(span ? { span } : {}),
+            help: `programs there must call \`${name}\` directly (glibc does on Linux 4.3 and later), or the rule must not depend on arguments`,
+          },
+        ),
+      );
+    }
+  }
+  return out;
 }
 
 /** SBC2003: where the filter refuses more than the unix section, because Linux cannot tell paths apart. */

@@ -216,6 +216,17 @@ describe("loads from seccomp_data", () => {
     expect(bytes.length).toBe(64);
   });
 
+  it("lays it out big-endian for a big-endian machine (s390x): an argument's high word first", () => {
+    const bytes = seccompDataBytes({ nr: 42, arch: 0x80000016, args: [0x1_0000_0102n], byteOrder: "big" });
+    expect(Array.from(bytes.slice(0, 8))).toEqual([0, 0, 0, 42, 0x80, 0x00, 0x00, 0x16]);
+    expect(Array.from(bytes.slice(16, 24))).toEqual([0, 0, 0, 1, 0, 0, 0x01, 0x02]);
+    // A word load reads native-endian: nr and arch read the same, the argument's halves swap offsets.
+    const d = { nr: 42, arch: 0x80000016, args: [0x1_0000_0102n], byteOrder: "big" as const };
+    expect(runFilter([insn(BPF_LD | BPF_W | BPF_ABS, 0), retA], d).ret).toBe(42);
+    expect(runFilter([insn(BPF_LD | BPF_W | BPF_ABS, 16), retA], d).ret).toBe(1);
+    expect(runFilter([insn(BPF_LD | BPF_W | BPF_ABS, 20), retA], d).ret).toBe(0x102);
+  });
+
   it("refuses data no syscall can have", () => {
     expect(() => seccompDataBytes({ nr: 0, arch: 0, args: [0n, 0n, 0n, 0n, 0n, 0n, 0n] })).toThrow(/at most 6/);
     expect(() => seccompDataBytes({ nr: 1.5, arch: 0 })).toThrow(/32-bit/);

@@ -18,7 +18,8 @@
 // - Conditional jumps compare A with a zero-extended K or X as unsigned 64-bit values (the conversion moves
 //   a K with the top bit set through a 32-bit register first), which is unsigned 32-bit comparison.
 // - `ld [k]` (rewritten by seccomp_check_filter to `BPF_LDX | BPF_W | BPF_ABS`) is a native-endian u32 load
-//   from the 64-byte `seccomp_data`; we model little-endian machines (x86_64, aarch64). `ld #len` is 64.
+//   from the 64-byte `seccomp_data`, laid out in the byte order of the machine (`SeccompData.byteOrder`,
+//   little-endian unless told; s390x is big-endian, so there an argument's high word comes first). `ld #len` is 64.
 
 import {
   BPF_A,
@@ -70,6 +71,7 @@ import {
   SECCOMP_RET_TRAP,
   SECCOMP_RET_USER_NOTIF,
   argOffset,
+  type Endianness,
   type Insn,
 } from "./bpf.js";
 import { verifyFilter } from "./verifier.js";
@@ -81,6 +83,8 @@ export interface SeccompData {
   readonly ip?: bigint;
   /** Up to six arguments; missing ones are 0. Negative values are taken mod 2^64, as a register holds them. */
   readonly args?: readonly bigint[];
+  /** The machine's byte order, which `seccomp_data` has. Default: little-endian. */
+  readonly byteOrder?: Endianness;
 }
 
 export interface FilterRun {
@@ -90,7 +94,7 @@ export interface FilterRun {
   readonly executed: number;
 }
 
-/** The kernel's `struct seccomp_data` bytes for `data`, little-endian. */
+/** The kernel's `struct seccomp_data` bytes for `data`, in its byte order (native-endian, as the kernel fills it). */
 export function seccompDataBytes(data: SeccompData): Uint8Array {
   const args = data.args ?? [];
   if (args.length > 6) throw new Error(`a syscall has at most 6 arguments, got ${args.length}`);
@@ -102,10 +106,13 @@ export function seccompDataBytes(data: SeccompData): Uint8Array {
   }
   const bytes = new Uint8Array(SECCOMP_DATA_SIZE);
   const view = new DataView(bytes.buffer);
-  view.setUint32(OFFSET_NR, data.nr >>> 0, true);
-  view.setUint32(OFFSET_ARCH, data.arch >>> 0, true);
-  view.setBigUint64(OFFSET_IP_LO, BigInt.asUintN(64, data.ip ?? 0n), true);
-  args.forEach((a, i) => view.setBigUint64(argOffset(i, false), BigInt.asUintN(64, a), true));
+  const le = (data.byteOrder ?? "little") === "little";
+  view.setUint32(OFFSET_NR, data.nr >>> 0, le);
+  view.setUint32(OFFSET_ARCH, data.arch >>> 0, le);
+  view.setBigUint64(OFFSET_IP_LO, BigInt.asUintN(64, data.ip ?? 0n), le);
+  // The u64 slot of argument i starts at the low word's offset on a little-endian machine; a u64 store in
+  // the machine's order puts each half where argOffset says.
+  args.forEach((a, i) => view.setBigUint64(argOffset(i, false, "little"), BigInt.asUintN(64, a), le));
   return bytes;
 }
 
@@ -121,7 +128,7 @@ export function prepareFilter(program: readonly Insn[]): (data: SeccompData) => 
     throw new Error(`the kernel would reject this filter: pc ${first.pc}: ${first.message}${more}`);
   }
   const prog = program.map((i) => ({ code: i.code, jt: i.jt, jf: i.jf, k: i.k >>> 0 }));
-  return (data) => execute(prog, seccompDataBytes(data));
+  return (data) => execute(prog, seccompDataBytes(data), (data.byteOrder ?? "little") === "little");
 }
 
 /** Run `program` on one syscall. Throws (never loops) when the kernel would refuse the program. */
@@ -130,7 +137,7 @@ export function runFilter(program: readonly Insn[], data: SeccompData): FilterRu
 }
 
 /** The loop itself; `prog` has passed verifyFilter, so every pc stays in range and every path ends in `ret`. */
-function execute(prog: readonly Insn[], bytes: Uint8Array): FilterRun {
+function execute(prog: readonly Insn[], bytes: Uint8Array, littleEndian: boolean): FilterRun {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const mem = new Uint32Array(BPF_MEMWORDS);
   let a = 0;
@@ -147,7 +154,7 @@ function execute(prog: readonly Insn[], bytes: Uint8Array): FilterRun {
         return { ret: a, executed };
 
       case BPF_LD | BPF_W | BPF_ABS:
-        a = view.getUint32(k, true);
+        a = view.getUint32(k, littleEndian);
         break;
       case BPF_LD | BPF_W | BPF_LEN:
         a = SECCOMP_DATA_SIZE; // seccomp_check_filter rewrites it to `ld #64`

@@ -6,13 +6,16 @@
 
 import { ACTION_STRICTNESS, stricterAction } from "../../compiler/evaluator/evaluate.js";
 import type { Action, ArgCondition, IR } from "../../compiler/ir/types.js";
-import { syscallTable, type Arch } from "../../compiler/linux-abi/index.js";
+import { ARCH_INFO, syscallTable, X32_SYSCALL_BIT, type Arch } from "../../compiler/linux-abi/index.js";
 import { actionValue } from "./actions.js";
-import { X32_SYSCALL_BIT } from "./bpf.js";
 import { networkSyscalls, type Implications } from "../../compiler/evaluator/network-syscalls.js";
-import { AUDIT_ARCH, foreignAction } from "./semantics.js";
+import { isMultiplexer, MULTIPLEXERS, multiplexerHasRules, subCallVerdict, type Multiplexer } from "./multiplexers.js";
+import { foreignAction } from "./semantics.js";
 
-/** What a test looks at: the syscall number, the arch, or one 32-bit half of an argument. */
+/**
+ * What a test looks at: the syscall number, the arch, or one 32-bit half of an argument — by meaning, not by
+ * offset: where the high half sits depends on the machine's byte order, which only the code generator knows.
+ */
 export type Word = { readonly kind: "nr" } | { readonly kind: "arch" } | { readonly kind: "arg"; readonly arg: number; readonly hi: boolean };
 
 export type JumpOp = "jeq" | "jgt" | "jge" | "jset";
@@ -110,7 +113,7 @@ export function lowerConjunction(g: Graph, conds: readonly ArgCondition[], t: DN
 }
 
 /** Replace each leaf of `n` by `leaf(action)`. */
-function mapLeaves(g: Graph, n: DNode, leaf: (a: Action) => DNode, memo = new Map<number, DNode>()): DNode {
+export function mapLeaves(g: Graph, n: DNode, leaf: (a: Action) => DNode, memo = new Map<number, DNode>()): DNode {
   const hit = memo.get(n.id);
   if (hit) return hit;
   const out = n.kind === "ret" ? leaf(n.action) : g.test(n.word, n.op, n.k, mapLeaves(g, n.yes, leaf, memo), mapLeaves(g, n.no, leaf, memo), n.mask, n.note);
@@ -154,39 +157,81 @@ export function syscallVerdict(g: Graph, ir: IR, imp: Implications, name: string
   });
 }
 
+/**
+ * The verdict of the multiplexer `m` (multiplexers.ts): a dispatch on the sub-call number in the first
+ * argument's low word (masked as the kernel reads it); each sub-call gets its direct call's verdict, or the
+ * strictest action that verdict can give, combined with the rules on `m` itself; other numbers get `m`'s own.
+ */
+function multiplexerVerdict(g: Graph, ir: IR, imp: Implications, m: Multiplexer): DNode {
+  const info = MULTIPLEXERS[m];
+  const own = syscallVerdict(g, ir, imp, m);
+  const withOwn = multiplexerHasRules(ir, imp, m);
+  const byCall: Range[] = [];
+  for (const [nr, name] of [...info.calls].sort(([a], [b]) => a - b)) {
+    const v = subCallVerdict(ir, imp, name);
+    const direct = v.strictest ? g.ret(v.action) : syscallVerdict(g, ir, imp, name);
+    const verdict = withOwn ? mapLeaves(g, own, (a) => mapLeaves(g, direct, (b) => g.ret(stricterAction(a, b)))) : direct;
+    byCall.push({ lo: nr, hi: nr, verdict });
+  }
+  const ranges = fillRanges(byCall, own, 0, 0xffffffff);
+  return rangeTree(g, ranges, (n) => (info.calls.has(n) ? info.label(n) : undefined), { word: { kind: "arg", arg: 0, hi: false }, mask: info.mask, what: "arg0" });
+}
+
+/** What the filter does with `name` on an arch whose table has it. */
+function callVerdict(g: Graph, ir: IR, imp: Implications, name: string): DNode {
+  return isMultiplexer(name) ? multiplexerVerdict(g, ir, imp, name) : syscallVerdict(g, ir, imp, name);
+}
+
 export interface Range {
   readonly lo: number;
   readonly hi: number;
   readonly verdict: DNode;
 }
 
-/** Every u32 syscall number of one arch, as maximal ranges of equal verdict. */
-export function syscallRanges(g: Graph, ir: IR, imp: Implications, arch: Arch): Range[] {
-  const byNumber = new Map<number, DNode>();
-  for (const [name, nr] of Object.entries(syscallTable(arch))) byNumber.set(nr, syscallVerdict(g, ir, imp, name));
-  const dflt = g.ret(ir.syscalls.defaultAction);
-  const points = [...byNumber.keys()].sort((a, b) => a - b);
-  const ranges: Range[] = [];
-  const push = (lo: number, hi: number, verdict: DNode) => {
-    if (lo > hi) return;
-    const last = ranges[ranges.length - 1];
-    if (last && last.verdict === verdict && last.hi + 1 === lo) ranges[ranges.length - 1] = { lo: last.lo, hi, verdict };
-    else ranges.push({ lo, hi, verdict });
+/** Sorted single-point ranges, with `fill` in the gaps of lo..hi, merged where neighbours agree. */
+function fillRanges(points: readonly Range[], fill: DNode, lo: number, hi: number, into: Range[] = []): Range[] {
+  const push = (a: number, b: number, verdict: DNode) => {
+    if (a > b) return;
+    const last = into[into.length - 1];
+    if (last && last.verdict === verdict && last.hi + 1 === a) into[into.length - 1] = { lo: last.lo, hi: b, verdict };
+    else into.push({ lo: a, hi: b, verdict });
   };
-  let at = 0;
+  let at = lo;
   for (const p of points) {
-    push(at, p - 1, dflt);
-    push(p, p, byNumber.get(p)!);
-    at = p + 1;
+    push(at, p.lo - 1, fill);
+    push(p.lo, p.hi, p.verdict);
+    at = p.hi + 1;
   }
-  if (arch === "x86_64") {
-    // x32 syscalls share AUDIT_ARCH_X86_64 and set bit 30 of the number: never let them reach the default.
-    push(at, X32_SYSCALL_BIT - 1, dflt);
-    push(X32_SYSCALL_BIT, 0xfffffffe, g.ret(foreignAction(ir)));
-    // -1 is what a tracer writes to skip a syscall: the default action, as for any non-syscall number.
-    push(0xffffffff, 0xffffffff, dflt);
-  } else push(at, 0xffffffff, dflt);
-  return ranges;
+  push(at, hi, fill);
+  return into;
+}
+
+/** One arch's calls at the numbers the filter sees (x32's with their bit), in number order. */
+function archPoints(g: Graph, ir: IR, imp: Implications, arch: Arch): Range[] {
+  const base = ARCH_INFO[arch].nrBase;
+  return Object.entries(syscallTable(arch))
+    .map(([name, nr]) => ({ lo: nr + base, hi: nr + base, verdict: callVerdict(g, ir, imp, name) }))
+    .sort((a, b) => a.lo - b.lo);
+}
+
+/**
+ * Every u32 syscall number under one AUDIT_ARCH value, as maximal ranges of equal verdict. `arches` are the
+ * filter's arches with that value: one, or x86_64 and x32 together (semantics.ts, `eventArch`).
+ */
+export function syscallRanges(g: Graph, ir: IR, imp: Implications, arches: Arch | readonly Arch[]): Range[] {
+  const group: readonly Arch[] = typeof arches === "string" ? [arches] : arches;
+  const dflt = g.ret(ir.syscalls.defaultAction);
+  if (!group.includes("x86_64") && !group.includes("x32")) return fillRanges(archPoints(g, ir, imp, group[0]!), dflt, 0, 0xffffffff);
+  // x32 calls share AUDIT_ARCH_X86_64 and set bit 30 of the number: the half of an ABI the filter does not
+  // serve gets the foreign action, never the default (a default-allow filter would let `0x40000000 | connect` in).
+  const foreign = g.ret(foreignAction(ir));
+  const ranges: Range[] = [];
+  if (group.includes("x86_64")) fillRanges(archPoints(g, ir, imp, "x86_64"), dflt, 0, X32_SYSCALL_BIT - 1, ranges);
+  else fillRanges([], foreign, 0, X32_SYSCALL_BIT - 1, ranges);
+  if (group.includes("x32")) fillRanges(archPoints(g, ir, imp, "x32"), dflt, X32_SYSCALL_BIT, 0xfffffffe, ranges);
+  else fillRanges([], foreign, X32_SYSCALL_BIT, 0xfffffffe, ranges);
+  // -1 is what a tracer writes to skip a syscall: the default action, as for any non-syscall number.
+  return fillRanges([], dflt, 0xffffffff, 0xffffffff, ranges);
 }
 
 /** Above this many ranges the optimal tree search is skipped for the plain balanced tree (cost grows as n³). */
@@ -198,13 +243,18 @@ const OPTIMAL_TREE_LIMIT = 96;
  * background verdict and a few isolated numbers is a chain of `jeq` (one test per number instead of two
  * `jge`), chosen by dynamic programming over spans and depth budgets.
  */
-export function rangeTree(g: Graph, ranges: readonly Range[], names: (nr: number) => string | undefined): DNode {
+export function rangeTree(
+  g: Graph,
+  ranges: readonly Range[],
+  names: (nr: number) => string | undefined,
+  on: { readonly word: Word; readonly mask?: number; readonly what: string } = { word: { kind: "nr" }, what: "nr" },
+): DNode {
   const n = ranges.length;
   const label = (op: string, v: number) => {
     const name = names(v);
-    return `nr ${op} ${v}${name ? ` (${name})` : ""}`;
+    return `${on.what} ${op} ${v}${name ? ` (${name})` : ""}`;
   };
-  const jge = (mid: number, hi: DNode, lo: DNode) => g.test({ kind: "nr" }, "jge", ranges[mid]!.lo, hi, lo, undefined, label(">=", ranges[mid]!.lo));
+  const jge = (mid: number, hi: DNode, lo: DNode) => g.test(on.word, "jge", ranges[mid]!.lo, hi, lo, on.mask, label(">=", ranges[mid]!.lo));
   const balanced = (i: number, j: number): DNode => {
     if (i === j) return ranges[i]!.verdict;
     const mid = (i + j + 1) >> 1;
@@ -258,7 +308,7 @@ export function rangeTree(g: Graph, ranges: readonly Range[], names: (nr: number
       let node = iso.background;
       for (let k = iso.singles.length - 1; k >= 0; k--) {
         const s = iso.singles[k]!;
-        node = g.test({ kind: "nr" }, "jeq", s.lo, s.verdict, node, undefined, label("==", s.lo));
+        node = g.test(on.word, "jeq", s.lo, s.verdict, node, on.mask, label("==", s.lo));
       }
       return node;
     }
@@ -273,17 +323,37 @@ export interface LoweredFilter {
   readonly rangeCount: Readonly<Record<string, number>>;
 }
 
+/** The filter's arches grouped by AUDIT_ARCH value, in the order they were given (x86_64 and x32 share one). */
+export function archGroups(arches: readonly Arch[]): Arch[][] {
+  const groups = new Map<number, Arch[]>();
+  for (const a of arches) {
+    const k = ARCH_INFO[a].auditArch;
+    const list = groups.get(k) ?? [];
+    if (!list.includes(a)) list.push(a);
+    groups.set(k, list);
+  }
+  return [...groups.values()];
+}
+
+/** `names` takes the number as the filter sees it (x32 numbers with their bit). */
 export function lowerFilter(ir: IR, arches: readonly Arch[], names: (arch: Arch, nr: number) => string | undefined): LoweredFilter {
   const g = new Graph();
   const imp = networkSyscalls(ir);
   const rangeCount: Record<string, number> = {};
   let root = g.ret(foreignAction(ir));
-  for (let i = arches.length - 1; i >= 0; i--) {
-    const arch = arches[i]!;
-    const ranges = syscallRanges(g, ir, imp, arch);
-    rangeCount[arch] = ranges.length;
-    const tree = rangeTree(g, ranges, (nr) => names(arch, nr));
-    root = g.test({ kind: "arch" }, "jeq", AUDIT_ARCH[arch], tree, root, undefined, `arch == ${arch}`);
+  const groups = archGroups(arches);
+  for (let i = groups.length - 1; i >= 0; i--) {
+    const group = groups[i]!;
+    const ranges = syscallRanges(g, ir, imp, group);
+    const key = group.join("+");
+    rangeCount[key] = ranges.length;
+    // Under AUDIT_ARCH_X86_64 a number with bit 30 set is an x32 call.
+    const nameOf = (nr: number) => {
+      const arch = group.length === 1 ? group[0]! : nr >= X32_SYSCALL_BIT ? "x32" : "x86_64";
+      return group.includes(arch) ? names(arch, nr) : undefined;
+    };
+    const tree = rangeTree(g, ranges, nameOf);
+    root = g.test({ kind: "arch" }, "jeq", ARCH_INFO[group[0]!].auditArch, tree, root, undefined, `arch == ${key}`);
   }
   return { root, implications: imp, rangeCount };
 }

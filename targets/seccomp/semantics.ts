@@ -1,16 +1,18 @@
 // What a compiled filter must answer for one syscall event, stated with the IR's reference evaluator: the
 // specification that the interpreter's results are compared against in tests. It adds to evaluateSyscall
 // (which already combines the syscall rules with what the network section implies) only what is specific to
-// seccomp: the arch check, the x32 range on x86_64, and numbers that are not syscalls of the arch.
+// seccomp: the arch check, x86_64 and x32 sharing one arch value, numbers that are not syscalls of the arch,
+// and the `socketcall`/`ipc` multiplexers (multiplexers.ts). docs/targets/seccomp.md states the same rules.
 
-import { evaluateSyscall } from "../../compiler/evaluator/evaluate.js";
+import { evaluateSyscall, stricterAction } from "../../compiler/evaluator/evaluate.js";
+import { networkSyscalls } from "../../compiler/evaluator/network-syscalls.js";
 import type { Action, IR } from "../../compiler/ir/types.js";
-import { syscallTable, type Arch } from "../../compiler/linux-abi/index.js";
-import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "./bpf.js";
+import { ARCH_INFO, syscallTable, X32_SYSCALL_BIT, type Arch } from "../../compiler/linux-abi/index.js";
+import { isMultiplexer, multiplexerHasRules, subCall, subCallVerdict } from "./multiplexers.js";
 
-export const AUDIT_ARCH: Readonly<Record<Arch, number>> = { x86_64: AUDIT_ARCH_X86_64, aarch64: AUDIT_ARCH_AARCH64 };
+export const AUDIT_ARCH: Readonly<Record<Arch, number>> = Object.fromEntries(Object.entries(ARCH_INFO).map(([a, i]) => [a, i.auditArch])) as Record<Arch, number>;
 
-/** A foreign arch, and on x86_64 an x32 syscall number, are refused with this action unless the policy says. */
+/** A foreign arch, and numbers of an ABI the filter does not serve (x32 beside x86_64), get this action unless the policy says. */
 export const FOREIGN_ACTION: Action = { type: "kill-process" };
 
 export function foreignAction(ir: IR): Action {
@@ -18,6 +20,7 @@ export function foreignAction(ir: IR): Action {
 }
 
 const namesByNumber = new Map<Arch, Map<number, string>>();
+/** The name of table number `nr` on `arch` (on x32 without its bit), or undefined. */
 export function syscallName(arch: Arch, nr: number): string | undefined {
   let m = namesByNumber.get(arch);
   if (!m) {
@@ -27,6 +30,12 @@ export function syscallName(arch: Arch, nr: number): string | undefined {
   return m.get(nr);
 }
 
+/** The name of `seccomp_data.nr` as the filter sees it on `arch` (x32 numbers with their bit). */
+export function syscallNameAt(arch: Arch, nr: number): string | undefined {
+  const base = ARCH_INFO[arch].nrBase;
+  return nr >= base ? syscallName(arch, nr - base) : undefined;
+}
+
 export interface SeccompEvent {
   readonly arch: number;
   /** The syscall number as the kernel presents it: a u32. */
@@ -34,15 +43,40 @@ export interface SeccompEvent {
   readonly args?: readonly bigint[];
 }
 
-export function expectedAction(ir: IR, arches: readonly Arch[], event: SeccompEvent): Action {
-  const arch = arches.find((a) => AUDIT_ARCH[a] === event.arch >>> 0);
-  if (!arch) return foreignAction(ir);
+/**
+ * Which of `arches` an event belongs to, or "foreign". Under AUDIT_ARCH_X86_64, numbers below bit 30 are
+ * x86_64 calls and numbers from 0x40000000 to 0xfffffffe are x32 calls (bit 30 set); each half is foreign
+ * unless its ABI is in the filter. -1 is no call of any ABI: a tracer sets it to skip a syscall (the kernel
+ * answers ENOSYS), so it gets the default action, never the foreign one, as long as the arch value is served.
+ */
+export function eventArch(arches: readonly Arch[], event: SeccompEvent): Arch | "foreign" | "none" {
+  const served = arches.filter((a) => ARCH_INFO[a].auditArch === event.arch >>> 0);
+  if (!served.length) return "foreign";
   const nr = event.nr >>> 0;
-  // x32 numbers have bit 30 set; -1 is not one of them: a tracer sets it to skip a syscall (the kernel
-  // answers ENOSYS), and killing the tracee there would break debuggers, so it gets the default action.
-  if (arch === "x86_64" && nr >= X32_SYSCALL_BIT && nr !== 0xffffffff) return foreignAction(ir);
-  const name = syscallName(arch, nr);
+  if (nr === 0xffffffff) return "none";
+  if (served.includes("x86_64") || served.includes("x32")) {
+    const want: Arch = nr >= X32_SYSCALL_BIT ? "x32" : "x86_64";
+    return served.includes(want) ? want : "foreign";
+  }
+  return served[0]!;
+}
+
+export function expectedAction(ir: IR, arches: readonly Arch[], event: SeccompEvent): Action {
+  const arch = eventArch(arches, event);
+  if (arch === "foreign") return foreignAction(ir);
+  if (arch === "none") return ir.syscalls.defaultAction;
+  const name = syscallNameAt(arch, event.nr >>> 0);
   if (name === undefined) return ir.syscalls.defaultAction;
   const args = event.args ?? [];
+  if (isMultiplexer(name)) {
+    const sub = subCall(name, args[0] ?? 0n);
+    if (sub) {
+      const imp = networkSyscalls(ir);
+      const v = subCallVerdict(ir, imp, sub.name);
+      // A verdict that does not depend on arguments is the direct call's, whatever arguments it gets.
+      const action = v.strictest ? v.action : evaluateSyscall(ir, sub.name, []).action;
+      return multiplexerHasRules(ir, imp, name) ? stricterAction(evaluateSyscall(ir, name, args).action, action) : action;
+    }
+  }
   return evaluateSyscall(ir, name, args).action;
 }
