@@ -82,6 +82,12 @@ export const CODES = {
   argIndexOutOfRange: def("SBC0807", "arg-index-out-of-range", "error", "Syscalls have arguments 0 to 5 only."),
   unsatisfiableRule: def("SBC0808", "unsatisfiable-rule", "warning", "The conditions of a syscall rule can never all hold, so it never matches."),
   duplicateSyscall: def("SBC0809", "duplicate-syscall", "warning", "A syscall is listed twice in one rule."),
+  argValueTooWide: def(
+    "SBC0830",
+    "arg-value-too-wide",
+    "error",
+    "A condition's value (for `&`, its masked value) has bits above the ones the kernel reads of that argument (32 for an `int`), so only bits the kernel ignores could decide it.",
+  ),
 
   // 09 — commands
   emptyPrefix: def("SBC0901", "empty-prefix", "error", "A command rule has an empty prefix or an empty word."),
@@ -109,6 +115,13 @@ export const CODES = {
     "seccomp-unix-paths",
     "warning",
     "Linux cannot tell unix socket paths apart when a socket connects or binds, so the seccomp filter refuses more than the policy: connect(2), bind(2) or socket(AF_UNIX).",
+  ),
+
+  seccompSplitArgument: def(
+    "SBC2015",
+    "seccomp-split-argument",
+    "error",
+    "On a 32-bit ABI, a condition names an argument at or after a 64-bit parameter, which that ABI passes in two registers at positions of its own.",
   ),
 
   // 22 — the Linux target: Landlock and the mount layer

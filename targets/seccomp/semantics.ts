@@ -44,5 +44,5 @@ export function expectedAction(ir: IR, arches: readonly Arch[], event: SeccompEv
   const name = syscallName(arch, nr);
   if (name === undefined) return ir.syscalls.defaultAction;
   const args = event.args ?? [];
-  return evaluateSyscall(ir, name, args).action;
+  return evaluateSyscall(ir, name, args, { arch }).action;
 }
