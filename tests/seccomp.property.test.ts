@@ -20,11 +20,19 @@ import { verifyFilter } from "../targets/seccomp/verifier.js";
 import { makeIr, unixWord } from "./support/ir.js";
 
 const NAMES = ["read", "write", "socket", "socketpair", "connect", "bind", "getppid", "clone", "personality", "ioctl", "io_uring_setup", "openat"] as const;
-const VALUES = [0n, 1n, 2n, 5n, 9n, 10n, 0x10n, 0xffn, 0x80001n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 1n << 32n, (1n << 32n) + 1n, 0x1_0000_0005n, (1n << 63n), (1n << 64n) - 1n];
+const VALUES = [0n, 1n, 2n, 5n, 9n, 10n, 0x10n, 0xffn, 0x1ffn, 0x80001n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 1n << 32n, (1n << 32n) + 1n, 0x1_0000_0005n, (1n << 63n), (1n << 64n) - 1n, 0xffff_ffff_ffff_ff9cn];
 const OPS: readonly CmpOp[] = ["==", "!=", "<", "<=", ">", ">=", "&=="];
 const hex = (v: bigint) => "0x" + v.toString(16);
 
 const valueArb = fc.oneof(fc.constantFrom(...VALUES), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }));
+/**
+ * Argument values whose low 16 or 32 bits are one of VALUES' and whose higher bits are anything: what a caller
+ * sets to dodge a condition on an `int` or `umode_t` argument that is compared on more bits than the kernel reads.
+ */
+const dodgeArb = fc
+  .tuple(fc.constantFrom(...VALUES), fc.constantFrom(16n, 32n), fc.bigInt({ min: 1n, max: (1n << 48n) - 1n }))
+  .map(([v, w, high]) => (v & ((1n << w) - 1n)) | ((high << w) & ((1n << 64n) - 1n)));
+const argArb = fc.oneof(valueArb, dodgeArb);
 const condArb: fc.Arbitrary<ArgCondition> = fc
   .record({ arg: fc.integer({ min: 0, max: 5 }), op: fc.constantFrom(...OPS), value: valueArb, mask: valueArb })
   .map(({ arg, op, value, mask }) => (op === "&==" ? { arg, op, mask: hex(mask), value: hex(value & mask) } : { arg, op, value: hex(value) }));
@@ -82,7 +90,7 @@ function eventArb(arch: Arch) {
   const nrs = NAMES.map((n) => syscallNumber(arch, n)).filter((n): n is number => n !== undefined);
   return fc.record({
     nr: fc.oneof(fc.constantFrom(...nrs), fc.integer({ min: 0, max: 500 }), fc.constantFrom(X32_SYSCALL_BIT | 41, 0xffffffff, 0x3fffffff)),
-    args: fc.array(valueArb, { minLength: 6, maxLength: 6 }),
+    args: fc.array(argArb, { minLength: 6, maxLength: 6 }),
     foreign: fc.boolean().map((b) => b && Math.random() < 0.1),
   });
 }

@@ -31,7 +31,10 @@ export function tooWideConditions(rule: SyscallRule, arch: string): Diagnostic[]
     out.push(
       diag("argValueTooWide", `${value} has bits above the ${first.bits} that the kernel reads of \`${first.name}\`'s ${what}${more}${arch === "x86_64" ? "" : ` on ${arch}`}`, {
         ...(c.span ? { span: c.span } : rule.span ? { span: rule.span } : {}),
-        help: `the kernel drops the higher bits, so a call with them set is the same call as without; compare the low ${first.bits} bits (\`${lowOnly(c, first.bits)}\`), or write a negative number as such`,
+        help:
+          c.op === "&==" && (BigInt(c.mask!) & ((1n << BigInt(first.bits)) - 1n)) === 0n
+            ? `the kernel never reads the bits this mask selects, so a call with them set is the same call as without; drop the condition`
+            : `the kernel drops the higher bits, so a call with them set is the same call as without; compare the low ${first.bits} bits (\`${lowOnly(c, first.bits)}\`), or write a negative number as such`,
       }),
     );
   }
