@@ -384,7 +384,8 @@ describe("the OCI seccomp target", () => {
   });
 
   it("fails, naming the rules, when exactness needs too many entries", () => {
-    // A range with ragged ends takes about 120 aligned blocks to write; three of them multiply.
+    // A range with ragged ends takes about 120 aligned blocks to write; three of them multiply. (mmap's
+    // arguments are `unsigned long`s, compared whole.)
     const ragged: ArgCondition[] = [0, 1, 2].flatMap((arg) => [
       { arg, op: ">=", value: "0x3" },
       { arg, op: "<=", value: "0xfffffffffffffff0" },
@@ -392,13 +393,13 @@ describe("the OCI seccomp target", () => {
     const ir = makeIr({
       defaultAction: { type: "errno", errno: 1 },
       syscallRules: [
-        { syscalls: ["ioctl"], action: { type: "allow" }, conditions: [], layer: 0 },
-        { syscalls: ["ioctl"], action: { type: "kill-process" }, conditions: ragged, layer: 1 },
+        { syscalls: ["mmap"], action: { type: "allow" }, conditions: [], layer: 0 },
+        { syscalls: ["mmap"], action: { type: "kill-process" }, conditions: ragged, layer: 1 },
       ],
     });
     const r = emitOciSeccomp(ir);
     expect(r.json).toBeUndefined();
-    expect(r.diagnostics.map((d) => d.message)).toEqual([`the rules for \`ioctl\` need more than ${MAX_TERMS} seccomp rules to express exactly`]);
+    expect(r.diagnostics.map((d) => d.message)).toEqual([`the rules for \`mmap\` need more than ${MAX_TERMS} seccomp rules to express exactly`]);
     expect(r.diagnostics[0]!.help).toBe("the rules are rule 2, rule 1; fewer overlapping conditions of different actions make the profile smaller");
   });
 
