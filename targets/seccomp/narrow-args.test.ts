@@ -7,7 +7,7 @@ import type { ArgCondition, IR } from "../../compiler/ir/types.js";
 import { makeIr } from "../../tests/support/ir.js";
 import { AUDIT_ARCH_X86_64 } from "./bpf.js";
 import { disassemble } from "./disassemble.js";
-import { compileSeccomp } from "./index.js";
+import { argumentDiagnostics, compileSeccomp } from "./index.js";
 import { runFilter } from "./interpreter.js";
 
 const FIONREAD = 0x541bn;
@@ -69,5 +69,24 @@ describe("narrow arguments in the seccomp filter", () => {
     expect(text).not.toContain("arg1");
     expect(run(16, [3n, 0x1_0000_541bn])).toBe(0x7fff0000);
     expect(evaluateSyscall(ir, "ioctl", [3n, 0x1_0000_541bn]).action).toEqual({ type: "allow" });
+  });
+});
+
+describe("32-bit ABIs (by arch name: the tables name i386 and arm)", () => {
+  const rule = (syscalls: string[], conditions: ArgCondition[]): IR => makeIr({ syscallRules: [{ syscalls, action: { type: "kill-process" }, conditions, layer: 0 }] });
+
+  it("refuse a condition at or after a 64-bit parameter, which takes two registers there (SBC2015)", () => {
+    const ir = rule(["pread64"], [cond(0, "==", 3n), cond(3, "==", 0n)]);
+    const ds = argumentDiagnostics(ir, ["i386"]);
+    expect(ds.map((d) => [d.code, d.severity, d.message])).toEqual([["SBC2015", "error", "on i386, `pread64` passes `loff_t pos` in two registers, so arg3 is not the argument it is on 64-bit ABIs"]]);
+    expect(argumentDiagnostics(ir, ["x86_64", "aarch64"])).toEqual([]);
+    expect(argumentDiagnostics(rule(["fanotify_mark"], [cond(4, "==", 0n)]), ["arm"]).map((d) => d.code)).toEqual(["SBC2015"]);
+  });
+
+  it("find values too wide for a 32-bit register that fit a 64-bit one (SBC0830)", () => {
+    const ir = rule(["mmap"], [cond(1, "==", 1n << 32n)]);
+    expect(argumentDiagnostics(ir, ["x86_64"])).toEqual([]);
+    const ds = argumentDiagnostics(ir, ["i386"]);
+    expect(ds.map((d) => [d.code, d.message])).toEqual([["SBC0830", "the value 0x100000000 has bits above the 32 that the kernel reads of `mmap`'s `unsigned long len` on i386"]]);
   });
 });
