@@ -45,7 +45,7 @@ describe("sbc compile -t seccomp*", () => {
       expect(decode(new Uint8Array(readFileSync(file)), order), arches.join(",")).toEqual(expected(arches));
     }
     const disasm = await sbc(["compile", "--preset", "workspace-write", "-t", "seccomp-disasm", "--arch", "s390x"]);
-    expect(disasm.stdout).toMatch(/ld \[16\] {2}; arg0\.hi/);
+    expect(disasm.stdout).toMatch(/ld \[20\] {2}; arg0\.lo/); // big-endian: the low word of arg0 is at 16 + 4
     const mixed = await sbc(["compile", "--preset", "workspace-write", "-t", "seccomp", "--arch", "x86_64,s390x"]);
     expect(mixed.code).toBe(1);
     expect(mixed.stderr).toMatch(/SBC2011/);

@@ -23,11 +23,19 @@ import { makeIr, unixWord } from "./support/ir.js";
 // i386-only socketcall sub-calls exist only on some arches: rules may name them anyway.
 const NAMES = ["read", "write", "socket", "socketpair", "connect", "bind", "getppid", "clone", "personality", "ioctl", "io_uring_setup", "openat", "socketcall", "ipc", "semop", "shmat", "recv", "send", "set_tls"] as const;
 // Small values are socketcall/ipc sub-call numbers (SYS_SOCKET 1 … SYS_SENDMMSG 20, SEMOP 1 … SHMCTL 24), 0x10015 an ipc call with a version.
-const VALUES = [0n, 1n, 2n, 3n, 5n, 8n, 9n, 10n, 13n, 20n, 21n, 24n, 0x10015n, 0x10n, 0xffn, 0x80001n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 1n << 32n, (1n << 32n) + 1n, 0x1_0000_0005n, (1n << 63n), (1n << 64n) - 1n];
+const VALUES = [0n, 1n, 2n, 3n, 5n, 8n, 9n, 10n, 13n, 20n, 21n, 24n, 0x10015n, 0x10n, 0xffn, 0x80001n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 1n << 32n, (1n << 32n) + 1n, 0x1_0000_0005n, (1n << 63n), (1n << 64n) - 1n, 0x1ffn, 0xffff_ffff_ffff_ff9cn];
 const OPS: readonly CmpOp[] = ["==", "!=", "<", "<=", ">", ">=", "&=="];
 const hex = (v: bigint) => "0x" + v.toString(16);
 
 const valueArb = fc.oneof(fc.constantFrom(...VALUES), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }));
+/**
+ * Argument values whose low 16 or 32 bits are one of VALUES' and whose higher bits are anything: what a caller
+ * sets to dodge a condition on an `int` or `umode_t` argument that is compared on more bits than the kernel reads.
+ */
+const dodgeArb = fc
+  .tuple(fc.constantFrom(...VALUES), fc.constantFrom(16n, 32n), fc.bigInt({ min: 1n, max: (1n << 48n) - 1n }))
+  .map(([v, w, high]) => (v & ((1n << w) - 1n)) | ((high << w) & ((1n << 64n) - 1n)));
+const argArb = fc.oneof(valueArb, dodgeArb);
 const condArb: fc.Arbitrary<ArgCondition> = fc
   .record({ arg: fc.integer({ min: 0, max: 5 }), op: fc.constantFrom(...OPS), value: valueArb, mask: valueArb })
   .map(({ arg, op, value, mask }) => (op === "&==" ? { arg, op, mask: hex(mask), value: hex(value & mask) } : { arg, op, value: hex(value) }));
@@ -92,7 +100,7 @@ function eventArb(arch: Arch) {
       fc.constantFrom(X32_SYSCALL_BIT | 41, X32_SYSCALL_BIT | 514, X32_SYSCALL_BIT | 16, 0xffffffff, 0x3fffffff, 0xf0005, 0xf07ff),
     ),
     // arg0 is a multiplexer's sub-call number often enough to reach every sub-call
-    args: fc.tuple(fc.oneof(fc.integer({ min: 0, max: 25 }).map(BigInt), valueArb), fc.array(valueArb, { minLength: 5, maxLength: 5 })).map(([a0, rest]) => [a0, ...rest]),
+    args: fc.tuple(fc.oneof(fc.integer({ min: 0, max: 25 }).map(BigInt), argArb), fc.array(argArb, { minLength: 5, maxLength: 5 })).map(([a0, rest]) => [a0, ...rest]),
     foreign: fc.boolean().map((b) => b && Math.random() < 0.1),
   });
 }

@@ -82,6 +82,12 @@ export const CODES = {
   argIndexOutOfRange: def("SBC0807", "arg-index-out-of-range", "error", "Syscalls have arguments 0 to 5 only."),
   unsatisfiableRule: def("SBC0808", "unsatisfiable-rule", "warning", "The conditions of a syscall rule can never all hold, so it never matches."),
   duplicateSyscall: def("SBC0809", "duplicate-syscall", "warning", "A syscall is listed twice in one rule."),
+  argValueTooWide: def(
+    "SBC0830",
+    "arg-value-too-wide",
+    "error",
+    "A condition's value (for `&`, its masked value) has bits above the ones the kernel reads of that argument (32 for an `int`), so only bits the kernel ignores could decide it.",
+  ),
 
   // 09 — commands
   emptyPrefix: def("SBC0901", "empty-prefix", "error", "A command rule has an empty prefix or an empty word."),
@@ -117,6 +123,13 @@ export const CODES = {
     "A rule tests arguments of a call that the `socketcall` or `ipc` multiplexer (i386, ppc64le, s390x) passes behind a pointer, so through the multiplexer the call gets the strictest action that rule can give.",
   ),
   seccompMixedByteOrder: def("SBC2011", "seccomp-mixed-byte-order", "error", "A multi-arch seccomp filter names arches of both byte orders (s390x with a little-endian arch); no kernel can load it."),
+
+  seccompSplitArgument: def(
+    "SBC2015",
+    "seccomp-split-argument",
+    "error",
+    "On a 32-bit ABI, a condition names an argument at or after a 64-bit parameter, which that ABI passes in two registers at positions of its own.",
+  ),
 
   // 22 — the Linux target: Landlock and the mount layer
   landlockNarrowed: def("SBC2201", "landlock-narrowed", "warning", "Landlock cannot express a rule exactly; the table enforces something strictly narrower (an error with --strict)."),

@@ -15,10 +15,13 @@
 //   (kill-process > kill-thread > trap > errno > user-notif > log > allow), and between equal actions the
 //   later rule. No rule: the default action. The syscalls the network section implies
 //   (network-syscalls.ts) are combined with that answer as a second filter would be: the stricter wins.
+//   A condition compares only the bits of its argument that the kernel reads (`int cmd`: the low 32), for
+//   the ABI asked about (x86_64 unless said otherwise).
 // - commands: every matching prefix rule counts and the strictest decision wins (forbidden > prompt > allow),
 //   whatever file it came from: a policy cannot un-forbid what it extends. No rule: the default decision.
 
 import type { Access } from "../language/access.js";
+import { argBits, narrowCondition, narrowHolds, type ArgBits } from "../linux-abi/arg-widths.js";
 import { errnoName } from "../linux-abi/index.js";
 import { cidrContains, LOOPBACK_CIDRS, parseCidr, parseIp, type IpAddress } from "../language/values.js";
 import { compileGlob, components, depth, globLiteralDepth, isWithin, parsePath, type GlobMatcher } from "../paths.js";
@@ -211,37 +214,34 @@ export const ACTION_STRICTNESS: Readonly<Record<Action["type"], number>> = {
   "kill-process": 6,
 };
 
-const U64 = (1n << 64n) - 1n;
-
-export function conditionHolds(c: ArgCondition, args: readonly bigint[]): boolean {
-  const a = (args[c.arg] ?? 0n) & U64;
-  const v = BigInt(c.value);
-  switch (c.op) {
-    case "==":
-      return a === v;
-    case "!=":
-      return a !== v;
-    case "<":
-      return a < v;
-    case "<=":
-      return a <= v;
-    case ">":
-      return a > v;
-    case ">=":
-      return a >= v;
-    case "&==":
-      return (a & BigInt(c.mask!)) === v;
-  }
+/**
+ * Does one condition hold for `args` (u64 each; a missing one is 0)? `bits` is how much of the argument the
+ * kernel reads (linux-abi/arg-widths.ts): the condition compares those low bits, with its value and mask reduced
+ * to them (a negative value written for an `int` stays negative).
+ */
+export function conditionHolds(c: ArgCondition, args: readonly bigint[], bits: ArgBits = 64): boolean {
+  return narrowHolds(narrowCondition(c, bits), args[c.arg] ?? 0n);
 }
+
+export interface SyscallQueryOptions {
+  /**
+   * The ABI the call is made on, which decides how many bits of each argument the kernel reads. Default
+   * x86_64; every 64-bit ABI reads the same widths (docs/language.md §10).
+   */
+  readonly arch?: string;
+}
+
+export const DEFAULT_QUERY_ARCH = "x86_64";
 
 /**
  * What a call gets on Linux: the syscall section's answer (`evaluateSyscallRules`) and the rules the network
  * section implies, combined as two stacked filters are — the stricter action wins, and on a tie the syscall
  * rule's answer stands (so its errno number survives).
  */
-export function evaluateSyscall(ir: IR, syscall: string, args: readonly bigint[] = []): SyscallVerdict {
-  const own = evaluateSyscallRules(ir, syscall, args);
-  const implied = impliedRuleFor(networkSyscalls(ir), syscall, (c) => conditionHolds(c, args));
+export function evaluateSyscall(ir: IR, syscall: string, args: readonly bigint[] = [], options: SyscallQueryOptions = {}): SyscallVerdict {
+  const arch = options.arch ?? DEFAULT_QUERY_ARCH;
+  const own = evaluateSyscallRules(ir, syscall, args, options);
+  const implied = impliedRuleFor(networkSyscalls(ir), syscall, (c) => conditionHolds(c, args, argBits(arch, syscall, c.arg)));
   if (!implied || stricterAction(own.action, implied.action) === own.action) return own;
   return { action: implied.action, rule: null, ruleIndex: null, implied };
 }
@@ -252,11 +252,12 @@ export function stricterAction(a: Action, b: Action): Action {
 }
 
 /** The syscall section alone, without what the network section implies (what an OCI profile carries). */
-export function evaluateSyscallRules(ir: IR, syscall: string, args: readonly bigint[] = []): SyscallVerdict {
+export function evaluateSyscallRules(ir: IR, syscall: string, args: readonly bigint[] = [], options: SyscallQueryOptions = {}): SyscallVerdict {
+  const arch = options.arch ?? DEFAULT_QUERY_ARCH;
   let best: { rule: SyscallRule; index: number } | undefined;
   ir.syscalls.rules.forEach((rule, index) => {
     if (!rule.syscalls.includes(syscall)) return;
-    if (!rule.conditions.every((c) => conditionHolds(c, args))) return;
+    if (!rule.conditions.every((c) => conditionHolds(c, args, argBits(arch, syscall, c.arg)))) return;
     const better =
       !best ||
       rule.layer > best.rule.layer ||

@@ -49,7 +49,7 @@ describe("Docker's default profile", () => {
   const json = readFileSync(MOBY, "utf8");
 
   it("sits in fixtures/data/oci/ with its goldens and nothing else", () => {
-    const files = ["README.md", "moby-seccomp-default.exported.json", "moby-seccomp-default.imported.yaml", "moby-seccomp-default.json"];
+    const files = ["README.md", "docker-default", "moby-seccomp-default.exported.json", "moby-seccomp-default.imported.yaml", "moby-seccomp-default.json"];
     expect(readdirSync(DATA).sort()).toEqual(files);
   });
 
@@ -357,5 +357,25 @@ describe("profiles that cannot be imported", () => {
     expect(errors(`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "five"}}]}`)).toEqual([
       "SBC0205 syscalls[0].includes.minKernel `five` is not a kernel version such as `5.4`",
     ]);
+  });
+});
+
+describe("conditions on arguments the kernel reads as fewer than 64 bits", () => {
+  const profile = (args: unknown[]) => ({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["ioctl"], action: "SCMP_ACT_ERRNO", args }] });
+
+  it("import with the kernel's meaning, without a warning, when the value fits", () => {
+    const { ir, diagnostics } = compiled(profile([{ index: 1, value: 0x541b, op: "SCMP_CMP_EQ" }]));
+    expect(diagnostics).toEqual([]);
+    // libseccomp would let 0x1_0000_541B through; the kernel runs it as FIONREAD, and sbc refuses it too.
+    expect(act(ir, "ioctl", 3, 0x1_0000_541bn)).toEqual(EPERM);
+    expect(act(ir, "ioctl", 3, 0x541c)).toEqual(ALLOW);
+  });
+
+  it("keep a value only ignored bits could match as written, warn, and leave it to SBC0830", () => {
+    const r = importText(JSON.stringify(profile([{ index: 1, value: 0x1_0000_541b, op: "SCMP_CMP_EQ" }]), null, 2));
+    expect(codes(r.diagnostics)).toEqual(["warning:SBC1104"]);
+    expect(r.diagnostics[0]!.message).toBe("in syscalls[0], 0x10000541b does not fit arg1 of `ioctl` (`unsigned int cmd`), of which the kernel reads 32 bits; kept as written, and sbc refuses it (SBC0830)");
+    const c = compilePolicy({ kind: "text", path: "imported.yaml", text: r.yaml! });
+    expect(codes(c.diagnostics)).toEqual(["error:SBC0830"]);
   });
 });

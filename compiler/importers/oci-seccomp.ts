@@ -37,6 +37,7 @@ import type { CodeKey } from "../diagnostics/codes.js";
 import { span, Source, type Span } from "../diagnostics/source.js";
 import type { Action } from "../ir/types.js";
 import { hex } from "../language/values.js";
+import { argBits, argDeclaration, narrowCondition } from "../linux-abi/arg-widths.js";
 import { ARCH_INFO, errnoName, errnoValue, isKnownSyscall, type Arch } from "../linux-abi/index.js";
 
 export interface OciImportOptions {
@@ -856,6 +857,25 @@ export function importOciSeccomp(json: string, options: OciImportOptions): OciIm
           span: a.span,
         });
       }
+    }
+    // libseccomp compares all 64 bits of an argument; sbc, like the kernel, the bits of its declared type. For a
+    // value that fits those bits the two differ only on calls that set bits the kernel drops — calls it runs
+    // exactly as without them — and sbc's answer is the one the kernel's reading gives (narrower than the
+    // profile where it let such a call through an `!=` or a range). A value beyond them is kept as written:
+    // it cannot mean anything to the kernel, and sbc refuses it (SBC0830) until someone says what was meant.
+    for (const a of e.args) {
+      const c = toCond(a);
+      if (!c) continue;
+      const cond = { arg: c.arg, op: c.op, value: hex(c.value), ...(c.mask !== undefined ? { mask: hex(c.mask) } : {}) };
+      const narrow = known.filter((n) => narrowCondition(cond, argBits("x86_64", n, c.arg)).highOnly);
+      if (!narrow.length) continue;
+      const decl = argDeclaration("x86_64", narrow[0]!, c.arg);
+      warn(
+        IMPORT_CODES.interpreted,
+        `in syscalls[${e.pos}], ${hex(c.value)} does not fit arg${c.arg} of ${narrow.map((n) => `\`${n}\``).join(", ")}${decl ? ` (\`${decl}\`)` : ""}, of which the kernel reads ${argBits("x86_64", narrow[0]!, c.arg)} bits; kept as written, and sbc refuses it (SBC0830)`,
+        { span: a.span, help: "libseccomp matched it only when a caller set bits the kernel drops; rewrite it on the low bits, or remove it" },
+      );
+      note(e.pos, `syscalls[${e.pos}]: compares arg${c.arg} with a value wider than the kernel reads; kept as written (SBC0830)`);
     }
     const action = toSbcAction(e.action, e.errnoRet);
     const counts = new Map<number, number>();

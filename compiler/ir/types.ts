@@ -124,10 +124,14 @@ export type CmpOp = "==" | "!=" | "<" | "<=" | ">" | ">=" | "&==";
 export interface ArgCondition {
   readonly arg: number;
   readonly op: CmpOp;
-  /** 64-bit unsigned value, lowercase hex `0x…`. */
+  /**
+   * 64-bit unsigned value, lowercase hex `0x…`. Compared with the bits of the argument the kernel reads: the
+   * low 32 of an `int`, all 64 of a `long` (compiler/linux-abi/arg-widths.ts, docs/language.md §10).
+   */
   readonly value: string;
   /** For `&==`: the mask applied to the argument first. */
   readonly mask?: string;
+  readonly span?: Span;
 }
 
 export interface SyscallRule {

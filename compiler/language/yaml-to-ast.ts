@@ -281,7 +281,7 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
           good = false;
           return [];
         }
-        return [pc.value];
+        return [{ ...pc.value, span: at([...p, "args", j]) }];
       });
       if (!good || !action) return;
       rules.push({

@@ -6,6 +6,7 @@ import { dedupeDiagnostics, sortDiagnostics, type Diagnostic } from "../diagnost
 import type { IR } from "../ir/types.js";
 import type { PolicyFile } from "../language/ast.js";
 import { buildIr, type Bindings } from "./build-ir.js";
+import { argValueWidths } from "./checks/arg-value-widths.js";
 import { deadFsRules } from "./checks/dead-fs-rules.js";
 import { shadowedDenyGlobs } from "./checks/shadowed-deny-globs.js";
 import { unsatisfiableSyscallRules } from "./checks/unsatisfiable-syscall-rules.js";
@@ -20,6 +21,7 @@ export const IR_CHECKS: readonly { readonly name: string; readonly run: (ir: IR)
   { name: "dead-fs-rules", run: deadFsRules },
   { name: "shadowed-deny-globs", run: shadowedDenyGlobs },
   { name: "unsatisfiable-syscall-rules", run: unsatisfiableSyscallRules },
+  { name: "arg-value-widths", run: argValueWidths },
 ];
 
 export const STAGES = ["load", "build-ir", "check", "test"] as const;

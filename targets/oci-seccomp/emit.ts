@@ -22,6 +22,10 @@
 // comparisons of one argument into an OR): a set that one comparison cannot express is written as a few — two
 // ranges, or intervals cut into aligned blocks (MASKED_EQ), or the diagram's cubes, whichever is shortest.
 // Trees over every order of the constrained arguments (up to four of them) are tried and the smallest wins.
+// Argument sets are those of the kernel's reading (compiler/linux-abi/arg-widths.ts): for an argument the kernel
+// reads as 32 bits (`unsigned int cmd`), a condition holds whatever the high 32 bits are, so `cmd == FIONREAD`
+// is written MASKED_EQ 0xffffffff, and an `!=` or a range there as a few MASKED_EQ entries on the low bits —
+// libseccomp compares all 64 bits, and a plain SCMP_CMP_NE would let 0x1_0000_541B through as "not FIONREAD".
 // Paths are disjoint, so libseccomp never sees two actions for one call, and a path covering every call becomes
 // one entry without conditions, alone for its syscall. The only failure is size: a syscall that needs more
 // than MAX_TERMS entries is refused with a diagnostic naming its rules. (libseccomp's bad-architecture action
@@ -46,6 +50,7 @@ import { diag, sortDiagnostics, type Diagnostic } from "../../compiler/diagnosti
 import type { CodeKey } from "../../compiler/diagnostics/codes.js";
 import { ACTION_STRICTNESS, sameAction } from "../../compiler/evaluator/evaluate.js";
 import type { Action, ArgCondition, IR } from "../../compiler/ir/types.js";
+import { argBits, narrowCondition, type ArgBits } from "../../compiler/linux-abi/arg-widths.js";
 import { ARCHES, ARCH_INFO, errnoValue, knownSyscallNames, syscallNumber, type Arch } from "../../compiler/linux-abi/index.js";
 
 export type OciArch = Arch;
@@ -163,6 +168,31 @@ class Bdd {
   range(lo: bigint, hi: bigint): number {
     if (lo > hi) return EMPTY;
     return this.and(this.atMost(hi), lo === 0n ? ALL : this.not(this.atMost(lo - 1n)));
+  }
+
+  /**
+   * The values of a whole u64 argument that satisfy `c` as the kernel reads the argument (its low `bits` bits):
+   * the set of low parts, with the bits above left free — libseccomp compares all 64, so the profile has to
+   * accept every high part the kernel ignores (a MASKED_EQ on 0xffffffff, say).
+   */
+  narrowCondition(c: ArgCondition, bits: ArgBits): number {
+    if (bits === 64) return this.condition(c);
+    const n = narrowCondition(c, bits);
+    const low = (1n << BigInt(bits)) - 1n;
+    const hex = (x: bigint) => `0x${x.toString(16)}`;
+    const lowSet = this.and(this.condition({ arg: c.arg, op: c.op, value: hex(n.value), ...(n.mask !== undefined ? { mask: hex(n.mask) } : {}) }), this.atMost(low));
+    return this.freeAbove(lowSet, bits);
+  }
+
+  /** `n` (a set of values below 2^bits) with every bit from `bits` up left free. */
+  private freeAbove(n: number, bits: number): number {
+    if (n <= ALL) return n;
+    const key = `free${bits},${n}`;
+    const hit = this.memo.get(key);
+    if (hit !== undefined) return hit;
+    const r = this.bit[n]! >= bits ? this.or(this.freeAbove(this.lo[n]!, bits), this.freeAbove(this.hi[n]!, bits)) : this.mk(this.bit[n]!, this.freeAbove(this.lo[n]!, bits), this.freeAbove(this.hi[n]!, bits));
+    this.memo.set(key, r);
+    return r;
   }
 
   condition(c: ArgCondition): number {
@@ -493,19 +523,29 @@ export function emitOciSeccomp(ir: IR, options: OciEmitOptions = {}): OciEmitRes
   }
 
   const bdd = new Bdd();
-  const sets = rules.map((r) => {
-    const perArg = [ALL, ALL, ALL, ALL, ALL, ALL];
-    for (const c of r.conditions) perArg[c.arg] = bdd.and(perArg[c.arg]!, bdd.condition(c));
+  // Conditions compare the bits of each argument the kernel reads (compiler/linux-abi/arg-widths.ts), which are
+  // the same on every 64-bit ABI: one rule's sets depend on the syscall only through those widths.
+  const setCache = new Map<string, number[]>();
+  const setsOf = (index: number, syscall: string): number[] => {
+    const r = rules[index]!;
+    const widths = r.conditions.map((c) => argBits(arches[0] ?? "x86_64", syscall, c.arg));
+    const key = `${index}|${widths.join(",")}`;
+    let perArg = setCache.get(key);
+    if (!perArg) {
+      perArg = [ALL, ALL, ALL, ALL, ALL, ALL];
+      r.conditions.forEach((c, i) => (perArg![c.arg] = bdd.and(perArg![c.arg]!, bdd.narrowCondition(c, widths[i]!))));
+      setCache.set(key, perArg);
+    }
     return perArg;
-  });
+  };
   const pieces: { syscall: string; action: Action; rules: readonly number[]; term: Term; order: number }[] = [];
   for (const s of [...new Set(rules.flatMap((r) => r.syscalls))].sort()) {
     const ranked = rules
       .map((rule, index) => ({ rule, index }))
-      .filter((x) => x.rule.syscalls.includes(s) && !sets[x.index]!.includes(EMPTY))
+      .filter((x) => x.rule.syscalls.includes(s) && !setsOf(x.index, s).includes(EMPTY))
       .sort((x, y) => y.rule.layer - x.rule.layer || ACTION_STRICTNESS[y.rule.action.type] - ACTION_STRICTNESS[x.rule.action.type] || y.index - x.index);
     try {
-      const cheapest = cheapestPaths(bdd, ranked.map((x) => ({ index: x.index, action: x.rule.action, sets: sets[x.index]! })), def);
+      const cheapest = cheapestPaths(bdd, ranked.map((x) => ({ index: x.index, action: x.rule.action, sets: setsOf(x.index, s) })), def);
       for (const p of cheapest) for (const term of p.terms) pieces.push({ syscall: s, action: p.action, rules: p.rules, term, order: pieces.length });
     } catch (e) {
       if (!(e instanceof TooComplex)) throw e;
@@ -514,7 +554,11 @@ export function emitOciSeccomp(ir: IR, options: OciEmitOptions = {}): OciEmitRes
         diag(EXPORT_CODES.inexpressible, `the rules for \`${s}\` need more than ${MAX_TERMS} seccomp rules to express exactly`, {
           ...(first?.span ? { span: first.span } : {}),
           labels: ranked.slice(1).flatMap((x) => (x.rule.span ? [{ span: x.rule.span, message: "also decides this syscall" }] : [])),
-          help: `the rules are ${ranked.map((x) => `rule ${x.index + 1}`).join(", ")}; fewer overlapping conditions of different actions make the profile smaller`,
+          help: `the rules are ${ranked.map((x) => `rule ${x.index + 1}`).join(", ")}; fewer overlapping conditions of different actions make the profile smaller${
+            ranked.some((x) => x.rule.conditions.some((c) => c.op !== "==" && argBits(arches[0] ?? "x86_64", s, c.arg) < 64))
+              ? "; libseccomp compares all 64 bits, so a condition other than `==` on an argument the kernel reads as 32 bits or less takes up to 32 entries"
+              : ""
+          }`,
         }),
       );
     }

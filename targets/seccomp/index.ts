@@ -7,6 +7,8 @@ import type { Implications } from "../../compiler/evaluator/network-syscalls.js"
 import type { IR } from "../../compiler/ir/types.js";
 import { ARCH_INFO, commonEndianness, syscallNumber, type Arch, type Endianness } from "../../compiler/linux-abi/index.js";
 import { formatAction } from "../../compiler/evaluator/evaluate.js";
+import { splitBefore, THIRTY_TWO_BIT_ABIS } from "../../compiler/linux-abi/arg-widths.js";
+import { tooWideConditions } from "../../compiler/passes/checks/arg-value-widths.js";
 import { BPF_MAXINSNS, type Insn } from "./bpf.js";
 import { generate } from "./codegen.js";
 import { lowerFilter } from "./lower.js";
@@ -51,6 +53,7 @@ export function compileSeccomp(ir: IR, arches: readonly Arch[]): { filter?: Secc
   }
   diagnostics.push(...unixNarrowings(ir, lowered.implications));
   diagnostics.push(...multiplexerNarrowings(ir, arches, lowered.implications));
+  diagnostics.push(...argumentDiagnostics(ir, arches));
   const { program, comments, size } = generate(lowered.root, endianness);
   if (size > BPF_MAXINSNS) {
     diagnostics.push(
@@ -88,6 +91,37 @@ function multiplexerNarrowings(ir: IR, arches: readonly Arch[], imp: Implication
           },
         ),
       );
+    }
+  }
+  return out;
+}
+
+/**
+ * What the 64-bit check (SBC0830, compiler/passes/checks/arg-value-widths.ts) cannot see: on a 32-bit ABI every
+ * argument is one 32-bit register, so a value can be too wide there only (SBC0830 again, naming the arch), and a
+ * 64-bit parameter takes two registers at positions of that ABI's own choosing (i386 in order, arm on an even
+ * pair), after which argN no longer names the parameter the policy means (SBC2015).
+ */
+export function argumentDiagnostics(ir: IR, arches: readonly string[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const arch of arches) {
+    if (!THIRTY_TWO_BIT_ABIS.has(arch)) continue;
+    for (const rule of ir.syscalls.rules) {
+      out.push(...tooWideConditions(rule, arch));
+      for (const c of rule.conditions) {
+        const split = rule.syscalls.flatMap((s) => {
+          const p = splitBefore(arch, s, c.arg);
+          return p ? [{ s, p }] : [];
+        });
+        if (!split.length) continue;
+        const { s, p } = split[0]!;
+        out.push(
+          diag("seccompSplitArgument", `on ${arch}, \`${s}\` passes \`${p}\` in two registers, so arg${c.arg} is not the argument it is on 64-bit ABIs${split.length > 1 ? ` (nor for ${split.slice(1).map((x) => `\`${x.s}\``).join(", ")})` : ""}`, {
+            ...(c.span ? { span: c.span } : rule.span ? { span: rule.span } : {}),
+            help: `compile this rule for 64-bit ABIs only, or condition only arguments before \`${p}\``,
+          }),
+        );
+      }
     }
   }
   return out;

@@ -1,11 +1,12 @@
 // Lowering the IR to a decision graph for one filter: the Kafel-style middle representation. Every syscall
 // number of each arch gets a verdict — a constant action, or a graph of 32-bit word tests over its arguments
-// ending in actions — and the numbers are partitioned into ranges of equal verdict. Nodes are hash-consed,
+// (only the bits the kernel reads of each: arg-widths.ts) ending in actions — and the numbers are partitioned into ranges of equal verdict. Nodes are hash-consed,
 // so identical verdicts (and identical argument programs) are one node, and a test whose two outcomes are
 // the same node disappears.
 
 import { ACTION_STRICTNESS, stricterAction } from "../../compiler/evaluator/evaluate.js";
 import type { Action, ArgCondition, IR } from "../../compiler/ir/types.js";
+import { argBits, argDeclaration, narrowCondition, type ArgBits } from "../../compiler/linux-abi/arg-widths.js";
 import { ARCH_INFO, syscallTable, X32_SYSCALL_BIT, type Arch } from "../../compiler/linux-abi/index.js";
 import { actionValue } from "./actions.js";
 import { networkSyscalls, type Implications } from "../../compiler/evaluator/network-syscalls.js";
@@ -67,48 +68,93 @@ export class Graph {
 const LO = 0xffffffffn;
 const split = (v: bigint) => ({ hi: Number((v >> 32n) & LO), lo: Number(v & LO) });
 
-/** One 64-bit condition as word tests, exiting to `t` when it holds and `f` when it does not. */
-export function lowerCondition(g: Graph, c: ArgCondition, t: DNode, f: DNode): DNode {
-  const v = BigInt(c.value);
+/** How much of each argument the kernel reads, for the syscall being lowered (compiler/linux-abi/arg-widths.ts). */
+export interface ArgShape {
+  readonly bits: ArgBits;
+  /** The parameter as the kernel declares it (`unsigned int cmd`), for the disassembly. */
+  readonly decl?: string;
+}
+
+export const WIDE_ARG: ArgShape = { bits: 64 };
+
+const hex = (v: bigint) => `0x${v.toString(16)}`;
+
+/**
+ * One condition as word tests, exiting to `t` when it holds and `f` when it does not. A 64-bit argument is
+ * compared high word, then low word. A narrower one (an `int`, a `umode_t`) only in its low word — the kernel
+ * never reads the high word, so testing it would let a caller dodge a rule by setting bits the kernel drops —
+ * with an ALU AND first when it is narrower than 32 bits. The meaning is narrowCondition's, as in the evaluator.
+ */
+export function lowerCondition(g: Graph, c: ArgCondition, t: DNode, f: DNode, shape: ArgShape = WIDE_ARG): DNode {
+  const n = narrowCondition(c, shape.bits);
+  const v = n.value;
   const { hi, lo } = split(v);
   const H: Word = { kind: "arg", arg: c.arg, hi: true };
   const L: Word = { kind: "arg", arg: c.arg, hi: false };
-  const note = `arg${c.arg} ${c.op === "&==" ? `& ${c.mask} ==` : c.op} ${c.value}`;
+  const arg = `arg${c.arg}${shape.decl ? ` (${shape.decl})` : ""}`;
   const MAX = (1n << 64n) - 1n;
+  if (shape.bits === 64) {
+    const note = `${arg} ${c.op === "&==" ? `& ${c.mask} ==` : c.op} ${c.value}`;
+    switch (c.op) {
+      case "==":
+        return g.test(H, "jeq", hi, g.test(L, "jeq", lo, t, f, undefined, note), f, undefined, note);
+      case "!=":
+        return lowerCondition(g, { ...c, op: "==" }, f, t, shape);
+      case ">":
+        if (v === MAX) return f;
+        return g.test(H, "jgt", hi, t, g.test(H, "jeq", hi, g.test(L, "jgt", lo, t, f, undefined, note), f, undefined, note), undefined, note);
+      case ">=":
+        if (v === 0n) return t;
+        return g.test(H, "jgt", hi, t, g.test(H, "jeq", hi, g.test(L, "jge", lo, t, f, undefined, note), f, undefined, note), undefined, note);
+      case "<":
+        return lowerCondition(g, { ...c, op: ">=" }, f, t, shape);
+      case "<=":
+        return lowerCondition(g, { ...c, op: ">" }, f, t, shape);
+      case "&==": {
+        const m = BigInt(c.mask!);
+        if ((v & ~m) !== 0n) return f; // bits outside the mask can never compare equal
+        return maskedWord(g, H, split(m).hi, hi, maskedWord(g, L, split(m).lo, lo, t, f, note), f, note);
+      }
+    }
+  }
+  // Narrow: the argument as the kernel reads it has a zero high word, so every high-word test is decided here.
+  const top = (1n << BigInt(shape.bits)) - 1n;
+  const andMask = shape.bits < 32 ? Number(top) : undefined;
+  const note = `${arg} ${c.op === "&==" ? `& ${hex(n.mask!)} ==` : c.op} ${hex(v)}, low ${shape.bits} bits`;
   switch (c.op) {
     case "==":
-      return g.test(H, "jeq", hi, g.test(L, "jeq", lo, t, f, undefined, note), f, undefined, note);
+      return hi !== 0 ? f : g.test(L, "jeq", lo, t, f, andMask, note);
     case "!=":
-      return lowerCondition(g, { ...c, op: "==" }, f, t);
+      return hi !== 0 ? t : g.test(L, "jeq", lo, f, t, andMask, note);
     case ">":
-      if (v === MAX) return f;
-      return g.test(H, "jgt", hi, t, g.test(H, "jeq", hi, g.test(L, "jgt", lo, t, f, undefined, note), f, undefined, note), undefined, note);
+      return v >= top ? f : g.test(L, "jgt", lo, t, f, andMask, note);
     case ">=":
       if (v === 0n) return t;
-      return g.test(H, "jgt", hi, t, g.test(H, "jeq", hi, g.test(L, "jge", lo, t, f, undefined, note), f, undefined, note), undefined, note);
+      return v > top ? f : g.test(L, "jge", lo, t, f, andMask, note);
     case "<":
-      return lowerCondition(g, { ...c, op: ">=" }, f, t);
+      if (v === 0n) return f;
+      return v > top ? t : g.test(L, "jge", lo, f, t, andMask, note);
     case "<=":
-      return lowerCondition(g, { ...c, op: ">" }, f, t);
+      return v >= top ? t : g.test(L, "jgt", lo, f, t, andMask, note);
     case "&==": {
-      const m = BigInt(c.mask!);
-      if ((v & ~m) !== 0n) return f; // bits outside the mask can never compare equal
-      const mh = split(m).hi;
-      const ml = split(m).lo;
-      const word = (w: Word, mask: number, want: number, yes: DNode, no: DNode): DNode => {
-        if (mask === 0) return yes; // want is 0 here: checked above
-        if (want === 0) return g.test(w, "jset", mask, no, yes, undefined, note); // no bit of the mask set
-        if (want === mask && (mask & (mask - 1)) === 0) return g.test(w, "jset", mask, yes, no, undefined, note); // the one bit set
-        return g.test(w, "jeq", want, yes, no, mask, note);
-      };
-      return word(H, mh, split(v).hi, word(L, ml, split(v).lo, t, f), f);
+      const m = n.mask!;
+      if ((v & ~m) !== 0n) return f; // bits outside the (reduced) mask, or above the width: never equal
+      return maskedWord(g, L, Number(m), lo, t, f, note);
     }
   }
 }
 
-export function lowerConjunction(g: Graph, conds: readonly ArgCondition[], t: DNode, f: DNode): DNode {
+/** One word of a masked compare: `word & mask == want`. */
+function maskedWord(g: Graph, w: Word, mask: number, want: number, yes: DNode, no: DNode, note: string): DNode {
+  if (mask === 0) return yes; // want is 0 here: checked by the caller
+  if (want === 0) return g.test(w, "jset", mask, no, yes, undefined, note); // no bit of the mask set
+  if (want === mask && (mask & (mask - 1)) === 0) return g.test(w, "jset", mask, yes, no, undefined, note); // the one bit set
+  return g.test(w, "jeq", want, yes, no, mask, note);
+}
+
+export function lowerConjunction(g: Graph, conds: readonly ArgCondition[], t: DNode, f: DNode, shape: (arg: number) => ArgShape = () => WIDE_ARG): DNode {
   let node = t;
-  for (let i = conds.length - 1; i >= 0; i--) node = lowerCondition(g, conds[i]!, node, f);
+  for (let i = conds.length - 1; i >= 0; i--) node = lowerCondition(g, conds[i]!, node, f, shape(conds[i]!.arg));
   return node;
 }
 
@@ -122,7 +168,11 @@ export function mapLeaves(g: Graph, n: DNode, leaf: (a: Action) => DNode, memo =
 }
 
 /** The verdict of one syscall: the policy's rules as a first-match list in precedence order, then the implied rules. */
-export function syscallVerdict(g: Graph, ir: IR, imp: Implications, name: string): DNode {
+export function syscallVerdict(g: Graph, ir: IR, imp: Implications, name: string, arch: Arch = "x86_64"): DNode {
+  const shape = (arg: number): ArgShape => {
+    const decl = argDeclaration(arch, name, arg);
+    return { bits: argBits(arch, name, arg), ...(decl ? { decl } : {}) };
+  };
   const candidates = ir.syscalls.rules
     .map((rule, index) => ({ rule, index }))
     .filter(({ rule }) => rule.syscalls.includes(name))
@@ -142,12 +192,12 @@ export function syscallVerdict(g: Graph, ir: IR, imp: Implications, name: string
   let policy = g.ret(ir.syscalls.defaultAction);
   const firstUnconditional = candidates.findIndex((c) => c.rule.conditions.length === 0);
   const live = firstUnconditional >= 0 ? candidates.slice(0, firstUnconditional + 1) : candidates;
-  for (let i = live.length - 1; i >= 0; i--) policy = lowerConjunction(g, live[i]!.rule.conditions, g.ret(live[i]!.rule.action), policy);
+  for (let i = live.length - 1; i >= 0; i--) policy = lowerConjunction(g, live[i]!.rule.conditions, g.ret(live[i]!.rule.action), policy, shape);
 
   const implied = imp.rules.filter((r) => r.syscall === name);
   if (!implied.length) return policy;
   let impliedNode = g.ret({ type: "allow" });
-  for (let i = implied.length - 1; i >= 0; i--) impliedNode = lowerConjunction(g, implied[i]!.conditions, g.ret(implied[i]!.action), impliedNode);
+  for (let i = implied.length - 1; i >= 0; i--) impliedNode = lowerConjunction(g, implied[i]!.conditions, g.ret(implied[i]!.action), impliedNode, shape);
   const byAction = new Map<number, DNode>();
   return mapLeaves(g, policy, (a) => {
     const key = actionValue(a);
@@ -162,14 +212,14 @@ export function syscallVerdict(g: Graph, ir: IR, imp: Implications, name: string
  * argument's low word (masked as the kernel reads it); each sub-call gets its direct call's verdict, or the
  * strictest action that verdict can give, combined with the rules on `m` itself; other numbers get `m`'s own.
  */
-function multiplexerVerdict(g: Graph, ir: IR, imp: Implications, m: Multiplexer): DNode {
+function multiplexerVerdict(g: Graph, ir: IR, imp: Implications, m: Multiplexer, arch: Arch): DNode {
   const info = MULTIPLEXERS[m];
-  const own = syscallVerdict(g, ir, imp, m);
+  const own = syscallVerdict(g, ir, imp, m, arch);
   const withOwn = multiplexerHasRules(ir, imp, m);
   const byCall: Range[] = [];
   for (const [nr, name] of [...info.calls].sort(([a], [b]) => a - b)) {
     const v = subCallVerdict(ir, imp, name);
-    const direct = v.strictest ? g.ret(v.action) : syscallVerdict(g, ir, imp, name);
+    const direct = v.strictest ? g.ret(v.action) : syscallVerdict(g, ir, imp, name, arch);
     const verdict = withOwn ? mapLeaves(g, own, (a) => mapLeaves(g, direct, (b) => g.ret(stricterAction(a, b)))) : direct;
     byCall.push({ lo: nr, hi: nr, verdict });
   }
@@ -178,8 +228,8 @@ function multiplexerVerdict(g: Graph, ir: IR, imp: Implications, m: Multiplexer)
 }
 
 /** What the filter does with `name` on an arch whose table has it. */
-function callVerdict(g: Graph, ir: IR, imp: Implications, name: string): DNode {
-  return isMultiplexer(name) ? multiplexerVerdict(g, ir, imp, name) : syscallVerdict(g, ir, imp, name);
+function callVerdict(g: Graph, ir: IR, imp: Implications, name: string, arch: Arch): DNode {
+  return isMultiplexer(name) ? multiplexerVerdict(g, ir, imp, name, arch) : syscallVerdict(g, ir, imp, name, arch);
 }
 
 export interface Range {
@@ -210,7 +260,7 @@ function fillRanges(points: readonly Range[], fill: DNode, lo: number, hi: numbe
 function archPoints(g: Graph, ir: IR, imp: Implications, arch: Arch): Range[] {
   const base = ARCH_INFO[arch].nrBase;
   return Object.entries(syscallTable(arch))
-    .map(([name, nr]) => ({ lo: nr + base, hi: nr + base, verdict: callVerdict(g, ir, imp, name) }))
+    .map(([name, nr]) => ({ lo: nr + base, hi: nr + base, verdict: callVerdict(g, ir, imp, name, arch) }))
     .sort((a, b) => a.lo - b.lo);
 }
 

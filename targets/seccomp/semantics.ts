@@ -74,9 +74,9 @@ export function expectedAction(ir: IR, arches: readonly Arch[], event: SeccompEv
       const imp = networkSyscalls(ir);
       const v = subCallVerdict(ir, imp, sub.name);
       // A verdict that does not depend on arguments is the direct call's, whatever arguments it gets.
-      const action = v.strictest ? v.action : evaluateSyscall(ir, sub.name, []).action;
-      return multiplexerHasRules(ir, imp, name) ? stricterAction(evaluateSyscall(ir, name, args).action, action) : action;
+      const action = v.strictest ? v.action : evaluateSyscall(ir, sub.name, [], { arch }).action;
+      return multiplexerHasRules(ir, imp, name) ? stricterAction(evaluateSyscall(ir, name, args, { arch }).action, action) : action;
     }
   }
-  return evaluateSyscall(ir, name, args).action;
+  return evaluateSyscall(ir, name, args, { arch }).action;
 }
