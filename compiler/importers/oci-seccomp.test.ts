@@ -49,6 +49,7 @@ describe("Docker's default profile", () => {
   const json = readFileSync(MOBY, "utf8");
 
   it("sits in fixtures/data/oci/ with its goldens and nothing else", () => {
+    // docker-default/ holds the per-arch seccomp goldens (tests/arch-goldens.test.ts checks its contents).
     const files = ["README.md", "docker-default", "moby-seccomp-default.exported.json", "moby-seccomp-default.imported.yaml", "moby-seccomp-default.json"];
     expect(readdirSync(DATA).sort()).toEqual(files);
   });

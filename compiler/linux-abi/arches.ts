@@ -15,9 +15,9 @@ export interface ArchInfo {
   /** `seccomp_data.arch` for this ABI. x32 shares AUDIT_ARCH_X86_64 and is told apart by bit 30 of the number. */
   readonly auditArch: number;
   /**
-   * Bits of a syscall argument register as the kernel hands it to seccomp: 32 on i386 and arm (each argument
-   * is one 32-bit register, zero-extended into the u64 slot of `seccomp_data.args`), 64 elsewhere, x32
-   * included (its calls pass whole 64-bit registers).
+   * Bits of a syscall argument register as the kernel reads it: 32 on i386 and arm (each argument is one
+   * 32-bit register, held in a u64 slot of `seccomp_data.args` whose high half the kernel never reads), 64
+   * elsewhere, x32 included (its calls pass whole 64-bit registers).
    */
   readonly registerBits: 32 | 64;
   /** Byte order of `seccomp_data` (native-endian) and of the `struct sock_filter` the kernel reads. */

@@ -84,10 +84,10 @@ function multiplexerNarrowings(ir: IR, arches: readonly Arch[], imp: Implication
       out.push(
         diag(
           "seccompMultiplexed",
-          `on ${on.map((a) => `\`${a}\``).join(", ")}, \`${m}(${MULTIPLEXERS[m].label(nr)})\` gets ${formatAction(v.action)} whatever its arguments: the ${rule ? "rule" : "network section"} on \`${name}\` tests arguments that \`${m}\` passes behind a pointer`,
+          `on ${on.map((a) => `\`${a}\``).join(", ")}, \`${m}(${MULTIPLEXERS[m].label(nr)})\` gets ${formatAction(v.action)} whatever its arguments: the ${rule ? "rule" : "network section's rule"} on \`${name}\` tests arguments that \`${m}\` passes behind a pointer`,
           {
             ...(span ? { span } : {}),
-            help: `programs there must call \`${name}\` directly (glibc does on Linux 4.3 and later), or the rule must not depend on arguments`,
+            help: `programs there must call \`${name}\` directly (a libc built for a kernel that has the direct call does), or the rule must not depend on arguments`,
           },
         ),
       );
