@@ -48,6 +48,14 @@ function arches(spec) {
   return { list: [...new Set(add)].filter((a) => !avoid.has(a)), dropped };
 }
 
+// libseccomp's harness resolves names with `scmp_sys_resolver -t`: on arches with socketcall/ipc multiplexers a
+// socket or System V IPC name becomes the multiplexer (src/syscalls.c, abi_syscall_resolve_name_munge and
+// abi_syscall_rewrite), so upstream's `accept 5` on x86 is `socketcall(5)`.
+const MULTIPLEXED = new Set(["i386", "ppc64le", "s390x"]);
+const SOCKETCALL = new Set("socket bind connect listen accept getsockname getpeername socketpair send recv sendto recvfrom shutdown setsockopt getsockopt sendmsg recvmsg accept4 recvmmsg sendmmsg".split(" "));
+const IPC = new Set("semop semget semctl semtimedop msgsnd msgrcv msgget msgctl shmat shmdt shmget shmctl".split(" "));
+const resolve = (arch, sys) => (!MULTIPLEXED.has(arch) ? sys : SOCKETCALL.has(sys) ? "socketcall" : IPC.has(sys) ? "ipc" : sys);
+
 const range = (t) => (t === "N" ? "-" : t.replace(/^(-?[0-9a-fA-Fx]+)-([0-9a-fA-Fx]+)$/, "$1..$2"));
 function action(r) {
   const m = /^(ERRNO|TRACE)\((\d+)\)$/.exec(r);
@@ -72,7 +80,7 @@ for (const raw of readFileSync(file, "utf8").split("\n")) {
   const [, spec, sys, ...rest] = cols;
   const a = arches(spec);
   dropped += a.dropped;
-  for (const arch of a.list) out.push([arch, range(sys), ...rest.slice(0, 6).map(range), action(rest[6])].join("\t"));
+  for (const arch of a.list) out.push([arch, range(resolve(arch, sys)), ...rest.slice(0, 6).map(range), action(rest[6])].join("\t"));
 }
 console.log("# arch\tsyscall\targ0\targ1\targ2\targ3\targ4\targ5\texpect");
 if (dropped) console.log(`# ${dropped} row-arch pair(s) for arches sbc does not plan (mips, sh, ppc, s390, ...) are not translated`);

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import type { Diagnostic } from "../compiler/diagnostics/diagnostic.js";
 import type { IR } from "../compiler/ir/types.js";
 import { compilePolicy } from "../compiler/index.js";
-import { ARCHES, syscallNumber, type Arch } from "../compiler/linux-abi/index.js";
+import { ARCHES, ARCH_INFO, syscallNumber, type Arch } from "../compiler/linux-abi/index.js";
 import { actionValue } from "../targets/seccomp/actions.js";
 import { prepareFilter } from "../targets/seccomp/interpreter.js";
 import { AUDIT_ARCH, expectedAction } from "../targets/seccomp/semantics.js";
@@ -45,12 +45,21 @@ function compile(f: Fixture): { ir?: IR; errors: Diagnostic[]; filesRead: readon
   return { ...(r.ir ? { ir: r.ir } : {}), errors: r.diagnostics.filter((d) => d.severity === "error"), filesRead: r.filesRead };
 }
 
+/**
+ * The number the kernel presents: a number as written, or the name's table number plus the arch's run-time
+ * base (`__X32_SYSCALL_BIT` on x32), as libseccomp's `scmp_sys_resolver` resolves names for its simulator.
+ */
 function nrOf(v: Vector, arch: Arch): number | undefined {
-  return typeof v.syscall === "number" ? v.syscall : syscallNumber(arch, v.syscall);
+  if (typeof v.syscall === "number") return v.syscall;
+  const nr = syscallNumber(arch, v.syscall);
+  return nr === undefined ? undefined : (nr | ARCH_INFO[arch].nrBase) >>> 0;
 }
 
-/** Run every vector of the filter's arches through the compiled program and the reference semantics. */
-async function runFilterVectors(f: Fixture, ir: IR, arches: readonly Arch[]): Promise<Outcome> {
+/**
+ * Run every vector of the filter's arches, and of the arches it names as foreign, through the compiled program
+ * and the reference semantics.
+ */
+async function runFilterVectors(f: Fixture, ir: IR, arches: readonly Arch[], foreign: readonly Arch[]): Promise<Outcome> {
   const out = await compileLikeCli(ir, arches);
   if (!out.program) return { run: 0, noSuchSyscall: 0, failingLines: [], mismatches: [`[${arches}] does not compile: ${out.diagnostics.map((d) => `${d.code} ${d.message}`).join("; ")}`] };
   const run = prepareFilter(out.program);
@@ -59,7 +68,7 @@ async function runFilterVectors(f: Fixture, ir: IR, arches: readonly Arch[]): Pr
   let n = 0;
   let missing = 0;
   for (const v of f.vectors) {
-    if (!(arches as readonly string[]).includes(v.arch)) continue;
+    if (!(arches as readonly string[]).includes(v.arch) && !(foreign as readonly string[]).includes(v.arch)) continue;
     const arch = v.arch as Arch;
     const nr = nrOf(v, arch);
     if (nr === undefined) {
@@ -68,7 +77,7 @@ async function runFilterVectors(f: Fixture, ir: IR, arches: readonly Arch[]): Pr
     }
     n++;
     const event = { arch: AUDIT_ARCH[arch], nr, args: v.args };
-    const got = run(event).ret >>> 0;
+    const got = run({ ...event, byteOrder: out.endianness }).ret >>> 0;
     const sem = actionValue(expectedAction(ir, arches, event)) >>> 0;
     if (got !== v.ret || sem !== v.ret) {
       const args = v.args.map((a) => "0x" + a.toString(16)).join(",");
@@ -105,7 +114,7 @@ for (const suite of suites) {
         const stray = readdirSync(f.dir).filter((x) => !FIXTURE_FILES.has(x) && !c.filesRead.includes(join(f.dir, x)));
         expect(stray, `files in ${f.dir} that no test reads`).toEqual([]);
         for (const v of f.vectors) {
-          expect(f.filters.some((fl) => fl.arches.includes(v.arch)), `vectors.tsv:${v.line}: no filter has arch ${v.arch}`).toBe(true);
+          expect(f.filters.some((fl) => fl.arches.includes(v.arch) || fl.foreign.includes(v.arch)), `vectors.tsv:${v.line}: no filter has arch ${v.arch}`).toBe(true);
         }
 
         if (f.status.kind === "pending") {
@@ -128,8 +137,8 @@ for (const suite of suites) {
             expect(spec.arches.every(isArch), `${f.name}: filter [${spec.arches}] is marked pending (${spec.pending}) but every arch is supported now: remove the mark`).toBe(false);
             continue;
           }
-          expect(spec.arches.every(isArch), `${f.name}: unsupported arch in [${spec.arches}] without a pending mark`).toBe(true);
-          const o = await runFilterVectors(f, c.ir!, spec.arches as Arch[]);
+          expect([...spec.arches, ...spec.foreign].every(isArch), `${f.name}: unsupported arch in [${spec.arches}] or its foreign arches without a pending mark`).toBe(true);
+          const o = await runFilterVectors(f, c.ir!, spec.arches as Arch[], spec.foreign as Arch[]);
           expect(o.run, `${f.name}: filter [${spec.arches}] ran no vector: a test that cannot fail`).toBeGreaterThan(0);
           totals.run += o.run;
           totals.noSuchSyscall += o.noSuchSyscall;

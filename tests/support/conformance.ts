@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import type { Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
 import type { IR } from "../../compiler/ir/types.js";
-import type { Arch } from "../../compiler/linux-abi/index.js";
+import { commonEndianness, type Arch, type Endianness } from "../../compiler/linux-abi/index.js";
 import { TARGETS } from "../../compiler/cli/targets.js";
 import { decode, type Insn } from "../../targets/seccomp/bpf.js";
 import {
@@ -30,6 +30,11 @@ export const FIXTURE_FILES = new Set(["case.yaml", "policy.yaml", "vectors.tsv"]
 /** One filter the fixture compiles: a single arch as a native filter, or several as one multi-arch filter. */
 export interface FilterSpec {
   readonly arches: readonly string[];
+  /**
+   * Arches the filter does not serve whose vectors run against it too: a process of such an arch must get the
+   * policy's foreign-arch action (libseccomp's bad-arch action).
+   */
+  readonly foreign: readonly string[];
   /** Set when an arch is one sbc cannot compile yet: the test asserts that it still cannot. */
   readonly pending?: string;
 }
@@ -111,6 +116,15 @@ function num(text: string): bigint {
 /** The arches sbc targets or plans to (issue 12): a vector or filter naming another is a typo. */
 export const PLANNED_ARCHES: ReadonlySet<string> = new Set(["x86_64", "aarch64", "i386", "x32", "arm", "riscv64", "ppc64le", "s390x", "loongarch64"]);
 
+/**
+ * Names libseccomp resolves to a pseudo number and then, in the `scmp_sys_resolver -t` its test harness runs,
+ * to the multiplexer (src/syscalls.c: abi_syscall_resolve_name_munge, abi_syscall_rewrite) on the arches that
+ * have one: upstream's `accept 5` on x86 is `socketcall(5, …)`, never the direct call. A vector must say so.
+ */
+const SOCKETCALL_NAMES = new Set(["socket", "bind", "connect", "listen", "accept", "getsockname", "getpeername", "socketpair", "send", "recv", "sendto", "recvfrom", "shutdown", "setsockopt", "getsockopt", "sendmsg", "recvmsg", "accept4", "recvmmsg", "sendmmsg"]);
+const IPC_NAMES = new Set(["semop", "semget", "semctl", "semtimedop", "msgsnd", "msgrcv", "msgget", "msgctl", "shmat", "shmdt", "shmget", "shmctl"]);
+const MULTIPLEXING_ARCHES: ReadonlySet<string> = new Set(["i386", "ppc64le", "s390x"]);
+
 /** Expanding more values than this from one range is a fixture mistake, not a test. */
 const MAX_RANGE = 4096;
 
@@ -140,6 +154,9 @@ function parseVectors(file: string): { rows: number; vectors: Vector[] } {
       rows++;
       const [arch, sys, ...rest] = cols as [string, string, ...string[]];
       if (!PLANNED_ARCHES.has(arch)) throw new Error(`${file}:${i + 1}: unknown arch \`${arch}\``);
+      if (MULTIPLEXING_ARCHES.has(arch) && (SOCKETCALL_NAMES.has(sys) || IPC_NAMES.has(sys))) {
+        throw new Error(`${file}:${i + 1}: libseccomp's harness resolves \`${sys}\` on ${arch} to \`${SOCKETCALL_NAMES.has(sys) ? "socketcall" : "ipc"}\`: write that`);
+      }
       const expect = rest[6]!;
       const ret = retOf(expect);
       const argValues = rest.slice(0, 6).map(values);
@@ -170,8 +187,11 @@ function loadFixture(suite: string, dir: string): Fixture {
   const filters = (meta.filters as Record<string, unknown>[] | undefined)?.map((f): FilterSpec => {
     const arches = f.arches as string[];
     if (!Array.isArray(arches) || !arches.length) throw new Error(`${where}: each filter needs \`arches\``);
-    for (const a of arches) if (!PLANNED_ARCHES.has(a)) throw new Error(`${where}: unknown arch \`${a}\``);
-    return { arches, ...(typeof f.pending === "string" ? { pending: f.pending } : {}) };
+    const foreign = (f.foreign ?? []) as string[];
+    if (!Array.isArray(foreign)) throw new Error(`${where}: \`foreign\` is a list of arches`);
+    for (const a of [...arches, ...foreign]) if (!PLANNED_ARCHES.has(a)) throw new Error(`${where}: unknown arch \`${a}\``);
+    for (const a of foreign) if (arches.includes(a)) throw new Error(`${where}: \`${a}\` is both served and foreign`);
+    return { arches, foreign, ...(typeof f.pending === "string" ? { pending: f.pending } : {}) };
   });
   if (!filters?.length) throw new Error(`${where}: \`filters\` is required`);
   const { rows, vectors } = parseVectors(join(dir, "vectors.tsv"));
@@ -215,10 +235,16 @@ export function loadSuites(): Suite[] {
 
 /**
  * The filter `sbc compile -t seccomp --arch …` writes for this IR: the CLI's own target, its raw bytes, and
- * those bytes decoded for the interpreter.
+ * those bytes decoded for the interpreter in the arches' byte order (big-endian for s390x), which is also the
+ * order the interpreter must lay out `seccomp_data` in.
  */
-export async function compileLikeCli(ir: IR, arches: readonly Arch[]): Promise<{ bytes?: Uint8Array; program?: Insn[]; diagnostics: Diagnostic[] }> {
+export async function compileLikeCli(
+  ir: IR,
+  arches: readonly Arch[],
+): Promise<{ bytes?: Uint8Array; program?: Insn[]; endianness: Endianness; diagnostics: Diagnostic[] }> {
+  const endianness = commonEndianness(arches);
+  if (!endianness) throw new Error(`a fixture filter mixes byte orders: [${arches}]`);
   const out = await TARGETS.seccomp!.emit(ir, { arches, withSpans: false });
-  if (!(out.output instanceof Uint8Array)) return { diagnostics: out.diagnostics };
-  return { bytes: out.output, program: decode(out.output), diagnostics: out.diagnostics };
+  if (!(out.output instanceof Uint8Array)) return { endianness, diagnostics: out.diagnostics };
+  return { bytes: out.output, program: decode(out.output, endianness), endianness, diagnostics: out.diagnostics };
 }
