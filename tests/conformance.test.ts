@@ -91,7 +91,7 @@ async function runFilterVectors(f: Fixture, ir: IR, arches: readonly Arch[], for
 const isArch = (a: string): a is Arch => (ARCHES as readonly string[]).includes(a);
 
 /** Totals for the summary and docs/conformance.md. */
-const totals = { fixtures: 0, pass: 0, pending: 0, knownFailure: 0, rows: 0, vectors: 0, run: 0, pendingArchFilters: 0, noSuchSyscall: 0 };
+const totals = { fixtures: 0, pass: 0, pending: 0, knownFailure: 0, refused: 0, rows: 0, vectors: 0, run: 0, pendingArchFilters: 0, noSuchSyscall: 0 };
 
 for (const suite of suites) {
   describe(`${suite.name} (${suite.repo}@${suite.commit.slice(0, 12)})`, () => {
@@ -126,6 +126,11 @@ for (const suite of suites) {
             expect(want!.codes, `${f.name}: ${d.code} ${d.message}`).toContain(d.code);
             expect(d.message, `${f.name}: ${d.code} is about something else than ${f.status.feature}`).toMatch(want!.message);
           }
+          return;
+        }
+        if (f.status.kind === "refused") {
+          totals.refused++;
+          expect(c.errors.map((d) => d.code), `${f.name} is marked refused (${f.status.code})`).toEqual([f.status.code]);
           return;
         }
         expect(c.errors.map((d) => `${d.code} ${d.message}`)).toEqual([]);

@@ -44,7 +44,9 @@ export type Status =
   /** The policy uses syntax sbc does not have yet: it must fail to compile, with one of `codes`. */
   | { readonly kind: "pending"; readonly feature: string }
   /** sbc compiles it and gets at least one vector wrong: the reason says which and why. */
-  | { readonly kind: "known-failure"; readonly reason: string; readonly lines: readonly number[] };
+  | { readonly kind: "known-failure"; readonly reason: string; readonly lines: readonly number[] }
+  /** sbc refuses the policy on purpose (fail closed), with exactly this error code; the reason says why. */
+  | { readonly kind: "refused"; readonly code: string; readonly reason: string };
 
 export interface Vector {
   /** Line in vectors.tsv, for messages. */
@@ -176,8 +178,9 @@ function parseStatus(raw: unknown, where: string): Status {
     const o = raw as Record<string, unknown>;
     if (typeof o.pending === "string") return { kind: "pending", feature: o.pending };
     if (typeof o["known-failure"] === "string" && Array.isArray(o.lines)) return { kind: "known-failure", reason: o["known-failure"], lines: o.lines as number[] };
+    if (typeof o.refused === "string" && typeof o.reason === "string") return { kind: "refused", code: o.refused, reason: o.reason };
   }
-  throw new Error(`${where}: status must be \`pass\`, \`{ pending: FEATURE }\` or \`{ known-failure: REASON }\``);
+  throw new Error(`${where}: status must be \`pass\`, \`{ pending: FEATURE }\`, \`{ known-failure: REASON, lines }\` or \`{ refused: CODE, reason }\``);
 }
 
 function loadFixture(suite: string, dir: string): Fixture {
