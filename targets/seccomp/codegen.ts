@@ -6,7 +6,8 @@
 
 import { BPF_MAXINSNS, BPF_ABS, BPF_ALU, BPF_AND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W, argOffset, insn, OFFSET_ARCH, OFFSET_NR, type Insn } from "./bpf.js";
 import { wordKey, type DNode, type JumpOp, type Word } from "./lower.js";
-import { threadJumps, topoOrder, type TNode } from "./thread.js";
+import { threadJumps, type TNode } from "./thread.js";
+import { topoOrder } from "./topo-order.js";
 
 const JUMP: Readonly<Record<JumpOp, number>> = { jeq: BPF_JEQ, jgt: BPF_JGT, jge: BPF_JGE, jset: BPF_JSET };
 
