@@ -170,6 +170,23 @@ class Bdd {
     for (let i = 0; i < 64; i++) n = l & (1n << BigInt(i)) ? this.mk(i, EMPTY, n) : this.mk(i, n, ALL);
     return n;
   }
+  /** The union of disjoint intervals given in order, built top-down: O(intervals · 64) nodes, no set operations. */
+  fromIntervals(spans: readonly (readonly [bigint, bigint])[]): number {
+    const build = (base: bigint, level: number, items: readonly (readonly [bigint, bigint])[]): number => {
+      if (!items.length) return EMPTY;
+      const top = base + (1n << BigInt(level)) - 1n;
+      if (items.length === 1 && items[0]![0] <= base && items[0]![1] >= top) return ALL;
+      const mid = base + (1n << BigInt(level - 1));
+      const left: (readonly [bigint, bigint])[] = [];
+      const right: (readonly [bigint, bigint])[] = [];
+      for (const [lo, hi] of items) {
+        if (lo < mid) left.push([lo, hi < mid ? hi : mid - 1n]);
+        if (hi >= mid) right.push([lo >= mid ? lo : mid, hi]);
+      }
+      return this.mk(level - 1, build(base, level - 1, left), build(mid, level - 1, right));
+    };
+    return build(0n, 64, spans);
+  }
   range(lo: bigint, hi: bigint): number {
     if (lo > hi) return EMPTY;
     return this.and(this.atMost(hi), lo === 0n ? ALL : this.atLeast(lo));
@@ -326,13 +343,6 @@ function actionKey(a: Action): string {
   return a.type === "errno" ? `errno(${a.errno})` : a.type;
 }
 
-/** Two trees of one shape (same key) with their deciding rules combined. */
-function mergeTrees(a: Tree, b: Tree): Tree {
-  if (a.t === "leaf" && b.t === "leaf") return { ...a, rules: [...new Set([...a.rules, ...b.rules])].sort((x, y) => x - y) };
-  if (a.t === "node" && b.t === "node") return { ...a, branches: a.branches.map((br, i) => ({ set: br.set, child: mergeTrees(br.child, b.branches[i]!.child) })) };
-  throw new Error("internal: merging trees of different shapes");
-}
-
 /** A part of argument `arg`'s values on which the same rules (in `live` order) hold. */
 type Part = { readonly set: number; readonly rules: readonly RankedRule[] };
 
@@ -393,7 +403,24 @@ function intervalParts(bdd: Bdd, live: readonly RankedRule[], arg: number): Part
       for (let i = index.get(lo)!; i < end; i++) members[i]!.push(r);
     }
   }
-  return starts.map((lo, i) => ({ set: bdd.range(lo, i + 1 < starts.length ? starts[i + 1]! - 1n : U64), rules: members[i]! }));
+  // Elementary intervals with the same rules make one part, built from its intervals in one pass.
+  const groups = new Map<string, { spans: [bigint, bigint][]; rules: RankedRule[] }>();
+  starts.forEach((lo, i) => {
+    const key = members[i]!.map((r) => r.index).join(",");
+    const span: [bigint, bigint] = [lo, i + 1 < starts.length ? starts[i + 1]! - 1n : U64];
+    const g = groups.get(key);
+    if (g) g.spans.push(span);
+    else groups.set(key, { spans: [span], rules: members[i]! });
+  });
+  return [...groups.values()].map((g) => ({ set: bdd.fromIntervals(g.spans), rules: g.rules }));
+}
+
+/** Trees of one shape (same key) with their deciding rules combined. */
+function mergeAll(trees: readonly Tree[]): Tree {
+  if (trees.length === 1) return trees[0]!;
+  const a = trees[0]!;
+  if (a.t === "leaf") return { ...a, rules: [...new Set(trees.flatMap((t) => (t as typeof a).rules))].sort((x, y) => x - y) };
+  return { ...a, branches: a.branches.map((br, i) => ({ set: br.set, child: mergeAll(trees.map((t) => (t as typeof a).branches[i]!.child)) })) };
 }
 
 /** The tree that tests the arguments in `order` (the arguments some rule constrains). */
@@ -410,13 +437,17 @@ function decisionTree(bdd: Bdd, ranked: readonly RankedRule[], def: Action, orde
     if (++nodes > MAX_TERMS * 16) throw new TooComplex();
     const arg = order[pos]!;
     // Merge the parts whose subtrees answer alike, in the order of their smallest values.
-    const byKey = new Map<string, { set: number; child: Tree }>();
+    const byKey = new Map<string, { set: number; children: Tree[] }>();
     for (const { set, rules } of intervalParts(bdd, live, arg) ?? atomParts(bdd, live, arg)) {
       const child = build(pos + 1, rules);
       const g = byKey.get(child.key);
-      byKey.set(child.key, g ? { set: bdd.or(g.set, set), child: mergeTrees(g.child, child) } : { set, child });
+      if (g) {
+        g.set = bdd.or(g.set, set);
+        g.children.push(child);
+      } else byKey.set(child.key, { set, children: [child] });
     }
-    const branches = [...byKey.values()];
+    // Merged once per key: merging pairwise as parts arrive copies the growing rule lists (quadratic).
+    const branches = [...byKey.values()].map(({ set, children }) => ({ set, child: mergeAll(children) }));
     const tree: Tree =
       branches.length === 1
         ? branches[0]!.child
