@@ -343,8 +343,15 @@ function actionKey(a: Action): string {
   return a.type === "errno" ? `errno(${a.errno})` : a.type;
 }
 
-/** A part of argument `arg`'s values on which the same rules (in `live` order) hold. */
-type Part = { readonly set: number; readonly rules: readonly RankedRule[] };
+/** A part of argument `arg`'s values on which the same rules (in `live` order) hold; its intervals when known. */
+type Part = { readonly set: number; readonly rules: readonly RankedRule[]; readonly spans?: readonly [bigint, bigint][] };
+
+/** The union of parts: built from their intervals in one pass when they have them. */
+function union(bdd: Bdd, parts: readonly Part[]): number {
+  if (parts.length === 1) return parts[0]!.set;
+  if (parts.every((p) => p.spans)) return bdd.fromIntervals(parts.flatMap((p) => p.spans!).sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+  return parts.reduce((acc, p) => bdd.or(acc, p.set), EMPTY);
+}
 
 /**
  * The atoms of the sets the rules give `arg`, found by refining the whole space by each set: n sets make up
@@ -412,7 +419,7 @@ function intervalParts(bdd: Bdd, live: readonly RankedRule[], arg: number): Part
     if (g) g.spans.push(span);
     else groups.set(key, { spans: [span], rules: members[i]! });
   });
-  return [...groups.values()].map((g) => ({ set: bdd.fromIntervals(g.spans), rules: g.rules }));
+  return [...groups.values()].map((g) => ({ set: bdd.fromIntervals(g.spans), rules: g.rules, spans: g.spans }));
 }
 
 /** Trees of one shape (same key) with their deciding rules combined. */
@@ -437,17 +444,17 @@ function decisionTree(bdd: Bdd, ranked: readonly RankedRule[], def: Action, orde
     if (++nodes > MAX_TERMS * 16) throw new TooComplex();
     const arg = order[pos]!;
     // Merge the parts whose subtrees answer alike, in the order of their smallest values.
-    const byKey = new Map<string, { set: number; children: Tree[] }>();
-    for (const { set, rules } of intervalParts(bdd, live, arg) ?? atomParts(bdd, live, arg)) {
-      const child = build(pos + 1, rules);
+    const byKey = new Map<string, { parts: Part[]; children: Tree[] }>();
+    for (const part of intervalParts(bdd, live, arg) ?? atomParts(bdd, live, arg)) {
+      const child = build(pos + 1, part.rules);
       const g = byKey.get(child.key);
       if (g) {
-        g.set = bdd.or(g.set, set);
+        g.parts.push(part);
         g.children.push(child);
-      } else byKey.set(child.key, { set, children: [child] });
+      } else byKey.set(child.key, { parts: [part], children: [child] });
     }
-    // Merged once per key: merging pairwise as parts arrive copies the growing rule lists (quadratic).
-    const branches = [...byKey.values()].map(({ set, children }) => ({ set, child: mergeAll(children) }));
+    // Merged once per key: merging pairwise as parts arrive would copy growing sets and rule lists (quadratic).
+    const branches = [...byKey.values()].map(({ parts, children }) => ({ set: union(bdd, parts), child: mergeAll(children) }));
     const tree: Tree =
       branches.length === 1
         ? branches[0]!.child
