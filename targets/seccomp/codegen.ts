@@ -1,8 +1,9 @@
-// From the decision graph to classic BPF. Nodes are laid out in reverse post-order, so every edge points
-// forward; a test loads its word only when some path into it leaves something else in A (loads are never
-// assumed across a join unless every predecessor leaves the same word — the libseccomp 2.5.4 miscompile);
-// a jump farther than 255 instructions goes through a `ja` trampoline, or through a copy of the RET it
-// targets, which costs the same and runs one instruction less.
+// From the decision graph to classic BPF. Each threaded test becomes a load (only when some path into it
+// leaves something else in A: loads are never assumed across a join unless every predecessor leaves the same
+// word — the libseccomp 2.5.4 miscompile), an optional `and` and a conditional jump; peephole.ts then cleans
+// the instructions up as a graph. The layout places chains of load-and-test in reverse post-order, so every
+// edge points forward, and a jump farther than 255 instructions goes through a shared trampoline: the
+// nearest equal `ret` or `ja` within reach, else a new one right after the jump.
 
 import { BPF_MAXINSNS, BPF_ABS, BPF_ALU, BPF_AND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W, argOffset, insn, OFFSET_ARCH, OFFSET_NR, type Insn } from "./bpf.js";
 import { wordKey, type DNode, type JumpOp, type Word } from "./lower.js";
