@@ -5,7 +5,7 @@ import { join } from "node:path";
 
 const tsx = join(import.meta.dirname, "..", "node_modules", "tsx", "dist", "cli.mjs");
 let worst = 0;
-for (const script of ["seccomp.ts", "exec.ts", "dsl.ts"]) {
+for (const script of ["seccomp.ts", "scale.ts", "exec.ts", "dsl.ts"]) {
   const r = spawnSync(process.execPath, [tsx, join(import.meta.dirname, script), ...process.argv.slice(2)], { stdio: "inherit" });
   worst = Math.max(worst, r.status ?? 2);
 }

@@ -2,7 +2,7 @@
 // the same program, --arch selects the filter, and the CLI refuses what would go wrong (binary to a terminal
 // is tested in-process only for the message; unknown arches are usage errors).
 
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { compilePolicy } from "../compiler/index.js";
@@ -84,6 +84,31 @@ describe("sbc compile -t seccomp*", () => {
     expect(r.stderr).toMatch(/unknown arch `mips`/);
     expect(r.stderr).not.toMatch(STACK_TRACE);
   });
+});
+
+describe("5,000 rules on one syscall", () => {
+  /** A policy of `count` rules on ioctl, each written by `rule(i)` as the lines after `- syscalls: ioctl`. */
+  const policy = (count: number, rule: (i: number) => string) =>
+    ["sbc: 1", "name: many-rules", "network: on", "syscalls:", "  default: { errno: EPERM }", "  rules:", ...Array.from({ length: count }, (_, i) => `    - syscalls: ioctl\n${rule(i)}`), ""].join("\n");
+
+  it("compile when the filter is small (the rules' union is one test)", async () => {
+    const file = join(tempDir(), "union.yaml");
+    writeFileSync(file, policy(5000, (i) => `      action: allow\n      args: ["arg0 > ${i}"]`));
+    const r = await sbc(["compile", file, "-t", "seccomp-json"], { timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { length: number }).length).toBeLessThanOrEqual(16);
+  }, 60_000);
+
+  it("give SBC2001 (exit 1, the normal diagnostic) when the filter cannot fit, never an internal error", async () => {
+    const file = join(tempDir(), "values.yaml");
+    writeFileSync(file, policy(5000, (i) => `      action: { errno: ${2 + (i % 3000)} }\n      args: ["arg1 == ${i * 7}"]`));
+    const r = await sbc(["compile", file, "-t", "seccomp-disasm"], { timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/error\[SBC2001\]: the seccomp filter would have at least \d+ instructions; the kernel accepts at most 4096/);
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+    expect(r.stderr).not.toMatch(/internal error/);
+  }, 60_000);
 });
 
 describe("sbc import oci-seccomp and -t oci-seccomp", () => {

@@ -13,7 +13,9 @@ import { cacheEligible } from "../targets/seccomp/action-cache.js";
 import { actionValue } from "../targets/seccomp/actions.js";
 import { AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "../targets/seccomp/bpf.js";
 import { compileSeccomp } from "../targets/seccomp/index.js";
-import { runFilter } from "../targets/seccomp/interpreter.js";
+import { generate } from "../targets/seccomp/codegen.js";
+import { runFilter, type SeccompData } from "../targets/seccomp/interpreter.js";
+import { lowerFilter } from "../targets/seccomp/lower.js";
 import { networkSyscalls } from "../compiler/evaluator/network-syscalls.js";
 import { AUDIT_ARCH, expectedAction, syscallName } from "../targets/seccomp/semantics.js";
 import { verifyFilter } from "../targets/seccomp/verifier.js";
@@ -252,4 +254,37 @@ describe("the kernel's action cache", () => {
       { numRuns: Number(process.env.SBC_PROPERTY_RUNS ?? 40) },
     );
   });
+});
+
+describe("the peephole pass (targets/seccomp/peephole.ts) changes no answer", () => {
+  it("random policies: the filter with and without it agree on random events and on every number 0..500 and its x32 form", () => {
+    fc.assert(
+      fc.property(
+        irArb,
+        fc.constantFrom<readonly Arch[]>(["x86_64"], ["aarch64"], ["x86_64", "aarch64"]),
+        fc.array(eventArb("x86_64"), { minLength: 20, maxLength: 40 }),
+        fc.array(valueArb, { minLength: 6, maxLength: 6 }),
+        (ir, arches, evs, args) => {
+          const root = lowerFilter(ir, arches, syscallName).root;
+          const before = generate(root, { peephole: false });
+          const after = generate(root);
+          expect(verifyFilter(after.program)).toEqual({ ok: true });
+          expect(after.size).toBeLessThanOrEqual(before.size);
+          const events: SeccompData[] = evs.map((e) => ({ arch: e.foreign ? 0x40000003 : AUDIT_ARCH[arches[0]!], nr: e.nr, args: e.args }));
+          for (const arch of arches) {
+            for (let nr = 0; nr <= 500; nr++) {
+              events.push({ arch: AUDIT_ARCH[arch], nr, args: [0n, 0n, 0n, 0n, 0n, 0n] }, { arch: AUDIT_ARCH[arch], nr, args });
+              events.push({ arch: AUDIT_ARCH[arch], nr: (nr | X32_SYSCALL_BIT) >>> 0, args });
+            }
+          }
+          for (const e of events) {
+            const want = runFilter(before.program, e).ret >>> 0;
+            const got = runFilter(after.program, e).ret >>> 0;
+            if (got !== want) expect({ event: { ...e, args: e.args!.map(hex) }, got: got.toString(16) }).toEqual({ event: { ...e, args: e.args!.map(hex) }, got: want.toString(16) });
+          }
+        },
+      ),
+      { numRuns: Math.ceil(Number(process.env.SBC_PROPERTY_RUNS ?? 400) / 8) },
+    );
+  }, 120_000);
 });

@@ -93,19 +93,22 @@ class Bdd {
   private readonly bit: number[] = [-1, -1];
   private readonly lo: number[] = [0, 1];
   private readonly hi: number[] = [0, 1];
-  private readonly unique = new Map<string, number>();
+  /** Per tested bit, lo · 2^26 + hi → node: numbers hash much faster than strings. */
+  private readonly unique = Array.from({ length: 64 }, () => new Map<number, number>());
   private readonly memo = new Map<string, number>();
 
   private mk(bit: number, lo: number, hi: number): number {
     if (lo === hi) return lo;
-    const key = `${bit},${lo},${hi}`;
-    let n = this.unique.get(key);
+    if (this.bit.length >= 2 ** 26) throw new TooComplex();
+    const key = lo * 2 ** 26 + hi;
+    const unique = this.unique[bit]!;
+    let n = unique.get(key);
     if (n === undefined) {
       n = this.bit.length;
       this.bit.push(bit);
       this.lo.push(lo);
       this.hi.push(hi);
-      this.unique.set(key, n);
+      unique.set(key, n);
     }
     return n;
   }
@@ -165,9 +168,32 @@ class Bdd {
     for (let i = 0; i < 64; i++) n = h & (1n << BigInt(i)) ? this.mk(i, ALL, n) : this.mk(i, n, EMPTY);
     return n;
   }
+  /** {x : x >= l}, built directly (cheaper than the complement of atMost). */
+  atLeast(l: bigint): number {
+    let n = ALL;
+    for (let i = 0; i < 64; i++) n = l & (1n << BigInt(i)) ? this.mk(i, EMPTY, n) : this.mk(i, n, ALL);
+    return n;
+  }
+  /** The union of disjoint intervals given in order, built top-down: O(intervals · 64) nodes, no set operations. */
+  fromIntervals(spans: readonly (readonly [bigint, bigint])[]): number {
+    const build = (base: bigint, level: number, items: readonly (readonly [bigint, bigint])[]): number => {
+      if (!items.length) return EMPTY;
+      const top = base + (1n << BigInt(level)) - 1n;
+      if (items.length === 1 && items[0]![0] <= base && items[0]![1] >= top) return ALL;
+      const mid = base + (1n << BigInt(level - 1));
+      const left: (readonly [bigint, bigint])[] = [];
+      const right: (readonly [bigint, bigint])[] = [];
+      for (const [lo, hi] of items) {
+        if (lo < mid) left.push([lo, hi < mid ? hi : mid - 1n]);
+        if (hi >= mid) right.push([lo >= mid ? lo : mid, hi]);
+      }
+      return this.mk(level - 1, build(base, level - 1, left), build(mid, level - 1, right));
+    };
+    return build(0n, 64, spans);
+  }
   range(lo: bigint, hi: bigint): number {
     if (lo > hi) return EMPTY;
-    return this.and(this.atMost(hi), lo === 0n ? ALL : this.not(this.atMost(lo - 1n)));
+    return this.and(this.atMost(hi), lo === 0n ? ALL : this.atLeast(lo));
   }
 
   /**
@@ -256,22 +282,35 @@ class Bdd {
     return walk(n, 0n, 0n) ? out : undefined;
   }
 
-  /** The set as disjoint intervals in order, or undefined when there are more than `cap`. */
+  /**
+   * The set as disjoint maximal intervals in order, or undefined when there are more than `cap`: one walk of
+   * the diagram in value order, no set operations. A node that skips bits repeats its pattern once per value
+   * of the skipped bits; each repetition adds an interval, so the walk stops after at most `cap` of them.
+   */
   intervals(n: number, cap: number): [bigint, bigint][] | undefined {
     const out: [bigint, bigint][] = [];
-    const outside = this.not(n);
-    let x = this.min(n);
-    while (x !== undefined) {
-      if (out.length >= cap) return undefined;
-      const gap = this.min(this.and(outside, this.range(x, U64)));
-      if (gap === undefined) {
-        out.push([x, U64]);
-        break;
+    const emit = (lo: bigint, hi: bigint): boolean => {
+      const last = out[out.length - 1];
+      if (last && last[1] + 1n === lo) last[1] = hi;
+      else {
+        if (out.length >= cap) return false;
+        out.push([lo, hi]);
       }
-      out.push([x, gap - 1n]);
-      x = this.min(this.and(n, this.range(gap, U64)));
-    }
-    return out;
+      return true;
+    };
+    /** `node` over the values prefix .. prefix + 2^level - 1 (the bits from `level` up are fixed). */
+    const walk = (node: number, prefix: bigint, level: number): boolean => {
+      if (node === EMPTY) return true;
+      if (node === ALL) return emit(prefix, prefix + (1n << BigInt(level)) - 1n);
+      const b = this.bit[node]!;
+      const reps = 1n << BigInt(level - 1 - b);
+      for (let r = 0n; r < reps; r++) {
+        const base = prefix + (r << BigInt(b + 1));
+        if (!walk(this.lo[node]!, base, b) || !walk(this.hi[node]!, base + (1n << BigInt(b)), b)) return false;
+      }
+      return true;
+    };
+    return walk(n, 0n, 64) ? out : undefined;
   }
 }
 
@@ -301,14 +340,14 @@ const MAX_ATOMS = 128;
 
 /** A set of values (not empty, not every value) as a union of comparisons: the shortest form found. */
 function express(bdd: Bdd, set: number): Atom[] {
-  const lo = bdd.min(set)!;
-  const hi = bdd.max(set)!;
-  if (bdd.range(lo, hi) === set) return intervalAtoms(lo, hi);
+  const one = bdd.intervals(set, 1);
+  if (one) return intervalAtoms(...one[0]!);
   const out = bdd.not(set);
-  const clo = bdd.min(out)!;
-  const chi = bdd.max(out)!;
-  if (clo === chi) return [{ k: "!=", v: clo }];
-  if (bdd.range(clo, chi) === out) return [...intervalAtoms(0n, clo - 1n), ...intervalAtoms(chi + 1n, U64)];
+  const gap = bdd.intervals(out, 1);
+  if (gap) {
+    const [clo, chi] = gap[0]!;
+    return clo === chi ? [{ k: "!=", v: clo }] : [...intervalAtoms(0n, clo - 1n), ...intervalAtoms(chi + 1n, U64)];
+  }
   const byIntervals = bdd.intervals(set, 16)?.flatMap(([a, b]) => intervalAtoms(a, b));
   const byCubes = bdd.cubes(set, MAX_ATOMS)?.map((c): Atom => (c.m === U64 ? { k: "==", v: c.v } : { k: "&", m: c.m, v: c.v }));
   const best = byIntervals && (!byCubes || byIntervals.length <= byCubes.length) ? byIntervals : byCubes;
@@ -333,11 +372,91 @@ function actionKey(a: Action): string {
   return a.type === "errno" ? `errno(${a.errno})` : a.type;
 }
 
-/** Two trees of one shape (same key) with their deciding rules combined. */
-function mergeTrees(a: Tree, b: Tree): Tree {
-  if (a.t === "leaf" && b.t === "leaf") return { ...a, rules: [...new Set([...a.rules, ...b.rules])].sort((x, y) => x - y) };
-  if (a.t === "node" && b.t === "node") return { ...a, branches: a.branches.map((br, i) => ({ set: br.set, child: mergeTrees(br.child, b.branches[i]!.child) })) };
-  throw new Error("internal: merging trees of different shapes");
+/** A part of argument `arg`'s values on which the same rules (in `live` order) hold; its intervals when known. */
+type Part = { readonly set: number; readonly rules: readonly RankedRule[]; readonly spans?: readonly [bigint, bigint][] };
+
+/** The union of parts: built from their intervals in one pass when they have them. */
+function union(bdd: Bdd, parts: readonly Part[]): number {
+  if (parts.length === 1) return parts[0]!.set;
+  if (parts.every((p) => p.spans)) return bdd.fromIntervals(parts.flatMap((p) => p.spans!).sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+  return parts.reduce((acc, p) => bdd.or(acc, p.set), EMPTY);
+}
+
+/**
+ * The atoms of the sets the rules give `arg`, found by refining the whole space by each set: n sets make up
+ * to n + 1 atoms and n · atoms set operations, so this is only the fallback for sets that are not a few
+ * intervals (masks).
+ */
+function atomParts(bdd: Bdd, live: readonly RankedRule[], arg: number): Part[] {
+  let parts = [ALL];
+  for (const s of new Set(live.map((r) => r.sets[arg]!))) {
+    if (s === ALL) continue;
+    const out = bdd.not(s);
+    parts = parts.flatMap((p) => [bdd.and(p, s), bdd.and(p, out)].filter((x) => x !== EMPTY));
+  }
+  return parts
+    .map((set) => ({ set, min: bdd.min(set)! }))
+    .sort((x, y) => (x.min < y.min ? -1 : 1))
+    .map(({ set }) => ({ set, rules: live.filter((r) => bdd.and(set, r.sets[arg]!) === set) }));
+}
+
+/** Most intervals per set for which `intervalParts` is used. */
+const PART_INTERVALS = 8;
+
+/**
+ * The same partition, finer, when every set is a few intervals (comparisons are): the elementary intervals
+ * between the sorted ends, each with the rules whose intervals cover it, in one sweep. Parts with the same
+ * rules get the same subtree and are merged by the caller, so the tree is the one `atomParts` gives, in
+ * O(n log n) instead of O(n²) set operations for n rules.
+ */
+function intervalParts(bdd: Bdd, live: readonly RankedRule[], arg: number): Part[] | undefined {
+  const spans = new Map<number, [bigint, bigint][]>();
+  for (const r of live) {
+    const s = r.sets[arg]!;
+    if (s === ALL || spans.has(s)) continue;
+    const iv = bdd.intervals(s, PART_INTERVALS);
+    if (!iv) return undefined;
+    spans.set(s, iv);
+  }
+  const cuts = new Set<bigint>([0n]);
+  for (const iv of spans.values()) {
+    for (const [lo, hi] of iv) {
+      cuts.add(lo);
+      if (hi < U64) cuts.add(hi + 1n);
+    }
+  }
+  const starts = [...cuts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const index = new Map(starts.map((v, i) => [v, i]));
+  const members: RankedRule[][] = starts.map(() => []);
+  for (const r of live) {
+    const s = r.sets[arg]!;
+    if (s === ALL) {
+      for (const m of members) m.push(r);
+      continue;
+    }
+    for (const [lo, hi] of spans.get(s)!) {
+      const end = hi < U64 ? index.get(hi + 1n)! : starts.length;
+      for (let i = index.get(lo)!; i < end; i++) members[i]!.push(r);
+    }
+  }
+  // Elementary intervals with the same rules make one part, built from its intervals in one pass.
+  const groups = new Map<string, { spans: [bigint, bigint][]; rules: RankedRule[] }>();
+  starts.forEach((lo, i) => {
+    const key = members[i]!.map((r) => r.index).join(",");
+    const span: [bigint, bigint] = [lo, i + 1 < starts.length ? starts[i + 1]! - 1n : U64];
+    const g = groups.get(key);
+    if (g) g.spans.push(span);
+    else groups.set(key, { spans: [span], rules: members[i]! });
+  });
+  return [...groups.values()].map((g) => ({ set: bdd.fromIntervals(g.spans), rules: g.rules, spans: g.spans }));
+}
+
+/** Trees of one shape (same key) with their deciding rules combined. */
+function mergeAll(trees: readonly Tree[]): Tree {
+  if (trees.length === 1) return trees[0]!;
+  const a = trees[0]!;
+  if (a.t === "leaf") return { ...a, rules: [...new Set(trees.flatMap((t) => (t as typeof a).rules))].sort((x, y) => x - y) };
+  return { ...a, branches: a.branches.map((br, i) => ({ set: br.set, child: mergeAll(trees.map((t) => (t as typeof a).branches[i]!.child)) })) };
 }
 
 /** The tree that tests the arguments in `order` (the arguments some rule constrains). */
@@ -353,21 +472,18 @@ function decisionTree(bdd: Bdd, ranked: readonly RankedRule[], def: Action, orde
     if (hit) return hit;
     if (++nodes > MAX_TERMS * 16) throw new TooComplex();
     const arg = order[pos]!;
-    let parts = [ALL];
-    for (const s of new Set(live.map((r) => r.sets[arg]!))) {
-      if (s === ALL) continue;
-      const out = bdd.not(s);
-      parts = parts.flatMap((p) => [bdd.and(p, s), bdd.and(p, out)].filter((x) => x !== EMPTY));
-    }
     // Merge the parts whose subtrees answer alike, in the order of their smallest values.
-    const byKey = new Map<string, { set: number; child: Tree }>();
-    const sorted = parts.map((set) => ({ set, min: bdd.min(set)! })).sort((x, y) => (x.min < y.min ? -1 : 1));
-    for (const { set } of sorted) {
-      const child = build(pos + 1, live.filter((r) => bdd.and(set, r.sets[arg]!) === set));
+    const byKey = new Map<string, { parts: Part[]; children: Tree[] }>();
+    for (const part of intervalParts(bdd, live, arg) ?? atomParts(bdd, live, arg)) {
+      const child = build(pos + 1, part.rules);
       const g = byKey.get(child.key);
-      byKey.set(child.key, g ? { set: bdd.or(g.set, set), child: mergeTrees(g.child, child) } : { set, child });
+      if (g) {
+        g.parts.push(part);
+        g.children.push(child);
+      } else byKey.set(child.key, { parts: [part], children: [child] });
     }
-    const branches = [...byKey.values()];
+    // Merged once per key: merging pairwise as parts arrive would copy growing sets and rule lists (quadratic).
+    const branches = [...byKey.values()].map(({ parts, children }) => ({ set: union(bdd, parts), child: mergeAll(children) }));
     const tree: Tree =
       branches.length === 1
         ? branches[0]!.child

@@ -54,7 +54,7 @@ export function compileSeccomp(ir: IR, arches: readonly Arch[]): { filter?: Secc
   diagnostics.push(...unixNarrowings(ir, lowered.implications));
   diagnostics.push(...multiplexerNarrowings(ir, arches, lowered.implications));
   diagnostics.push(...argumentDiagnostics(ir, arches));
-  const { program, comments, size } = generate(lowered.root, endianness);
+  const { program, comments, size } = generate(lowered.root, { endianness });
   if (size > BPF_MAXINSNS) {
     diagnostics.push(
       diag("seccompTooLarge", `the seccomp filter would have at least ${size} instructions; the kernel accepts at most ${BPF_MAXINSNS}`, {

@@ -68,3 +68,43 @@ describe("the 4096-instruction limit", () => {
     expect(out.diagnostics.map((d) => d.code)).toContain("SBC2001");
   });
 });
+
+describe("thousands of rules on one syscall (every graph pass is iterative)", () => {
+  const oneSyscall = (n: number, rule: (i: number) => Pick<SyscallRule, "action" | "conditions">) =>
+    makeIr({
+      syscallRules: Array.from({ length: n }, (_, i) => ({ syscalls: ["ioctl"], layer: 0, ...rule(i) })),
+      defaultAction: { type: "errno", errno: 1 },
+      unix: "allow",
+      netRules: [{ effect: "allow", ops: ["bind", "connect"], protocols: ["tcp", "udp"], hosts: "any", ports: [[0, 65535]], layer: 0 }],
+    });
+  const ioctl = syscallTable("x86_64")["ioctl"]!;
+
+  it("5,000 rules whose union is one test compile to a small filter that answers like the reference", () => {
+    // `arg0 > 0`, `arg0 > 1`, …: together just `arg0 > 0`, once jump threading has seen the first fail.
+    const ir = oneSyscall(5000, (i) => ({ action: { type: "allow" }, conditions: [{ arg: 0, op: ">", value: String(i) }] }));
+    const out = compileSeccomp(ir, ["x86_64"]);
+    expect(out.diagnostics.map((d) => d.code)).toEqual([]);
+    const p = out.filter!.program;
+    expect(p.length).toBeLessThanOrEqual(16);
+    expect(verifyFilter(p)).toEqual({ ok: true });
+    for (const a0 of [0n, 1n, 4999n, 5000n, 1n << 32n, (1n << 64n) - 1n]) {
+      const args = [a0];
+      const want = actionValue(expectedAction(ir, ["x86_64"], { arch: AUDIT_ARCH_X86_64, nr: ioctl, args }));
+      expect(runFilter(p, { nr: ioctl, arch: AUDIT_ARCH_X86_64, args }).ret >>> 0, `arg0 ${a0}`).toBe(want);
+    }
+  });
+
+  it("5,000 rules that need more than 4,096 instructions give SBC2001, not a crash", () => {
+    const ir = oneSyscall(5000, (i) => ({ action: { type: "errno", errno: 2 + (i % 3000) }, conditions: [{ arg: 1, op: "==", value: String(i * 7) }] }));
+    const out = compileSeccomp(ir, ["x86_64"]);
+    expect(out.filter).toBeUndefined();
+    expect(out.diagnostics.map((d) => d.code)).toEqual(["SBC2001"]);
+  });
+
+  it("5,000 allow rules of one argument value each give SBC2001, not a crash", () => {
+    const ir = oneSyscall(5000, (i) => ({ action: { type: "allow" }, conditions: [{ arg: 0, op: "==", value: String(i) }] }));
+    const out = compileSeccomp(ir, ["x86_64"]);
+    expect(out.filter).toBeUndefined();
+    expect(out.diagnostics.map((d) => d.code)).toEqual(["SBC2001"]);
+  });
+});

@@ -12,6 +12,7 @@ import { actionValue } from "./actions.js";
 import { networkSyscalls, type Implications } from "../../compiler/evaluator/network-syscalls.js";
 import { isMultiplexer, MULTIPLEXERS, multiplexerHasRules, subCallVerdict, type Multiplexer } from "./multiplexers.js";
 import { foreignAction } from "./semantics.js";
+import { topoOrder } from "./topo-order.js";
 
 /**
  * What a test looks at: the syscall number, the arch, or one 32-bit half of an argument — by meaning, not by
@@ -158,13 +159,13 @@ export function lowerConjunction(g: Graph, conds: readonly ArgCondition[], t: DN
   return node;
 }
 
-/** Replace each leaf of `n` by `leaf(action)`. */
-export function mapLeaves(g: Graph, n: DNode, leaf: (a: Action) => DNode, memo = new Map<number, DNode>()): DNode {
-  const hit = memo.get(n.id);
-  if (hit) return hit;
-  const out = n.kind === "ret" ? leaf(n.action) : g.test(n.word, n.op, n.k, mapLeaves(g, n.yes, leaf, memo), mapLeaves(g, n.no, leaf, memo), n.mask, n.note);
-  memo.set(n.id, out);
-  return out;
+/** Replace each leaf of `n` by `leaf(action)`. Children before parents, without recursion: rule chains can be thousands deep. */
+export function mapLeaves(g: Graph, n: DNode, leaf: (a: Action) => DNode): DNode {
+  const out = new Map<number, DNode>();
+  for (const m of topoOrder(n, (d) => (d.kind === "test" ? [d.yes, d.no] : [])).reverse()) {
+    out.set(m.id, m.kind === "ret" ? leaf(m.action) : g.test(m.word, m.op, m.k, out.get(m.yes.id)!, out.get(m.no.id)!, m.mask, m.note));
+  }
+  return out.get(n.id)!;
 }
 
 /** The verdict of one syscall: the policy's rules as a first-match list in precedence order, then the implied rules. */

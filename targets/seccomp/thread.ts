@@ -4,6 +4,7 @@
 // Facts are intersected over all incoming edges, so nothing is assumed that one path does not guarantee.
 
 import { wordKey, type DNode, type JumpOp, type Word } from "./lower.js";
+import { topoOrder } from "./topo-order.js";
 
 /** What is known about one (word, mask) value: an interval, excluded values, and jset results. */
 interface Fact {
@@ -85,43 +86,18 @@ export type TNode =
   | { readonly kind: "ret"; readonly id: number; readonly value: number }
   | { readonly kind: "test"; readonly id: number; readonly word: Word; readonly mask?: number; readonly op: JumpOp; readonly k: number; yes: TNode; no: TNode; readonly note?: string };
 
-/** Topological order of a DAG (reverse post-order). */
-export function topoOrder<N extends { id: number; kind: string }>(root: N, kids: (n: N) => N[]): N[] {
-  const seen = new Set<number>([root.id]);
-  const post: N[] = [];
-  const stack: { n: N; i: number }[] = [{ n: root, i: 0 }];
-  while (stack.length) {
-    const top = stack[stack.length - 1]!;
-    const ks = kids(top.n);
-    if (top.i < ks.length) {
-      const c = ks[top.i++]!;
-      if (!seen.has(c.id)) {
-        seen.add(c.id);
-        stack.push({ n: c, i: 0 });
-      }
-    } else {
-      post.push(top.n);
-      stack.pop();
-    }
-  }
-  return post.reverse();
-}
-
 export function threadJumps(root: DNode): TNode {
+  // Copy the DAG children first (reverse topological order), so a chain of thousands of rules needs no deep recursion.
   const copy = new Map<number, TNode>();
-  const mk = (n: DNode): TNode => {
-    let t = copy.get(n.id);
-    if (t) return t;
-    if (n.kind === "ret") t = { kind: "ret", id: n.id, value: n.value };
-    else {
-      const yes = mk(n.yes);
-      const no = mk(n.no);
-      t = { kind: "test", id: n.id, word: n.word, ...(n.mask !== undefined ? { mask: n.mask } : {}), op: n.op, k: n.k, yes, no, ...(n.note ? { note: n.note } : {}) };
-    }
-    copy.set(n.id, t);
-    return t;
-  };
-  const top = mk(root);
+  for (const n of topoOrder(root, (d) => (d.kind === "test" ? [d.yes, d.no] : [])).reverse()) {
+    copy.set(
+      n.id,
+      n.kind === "ret"
+        ? { kind: "ret", id: n.id, value: n.value }
+        : { kind: "test", id: n.id, word: n.word, ...(n.mask !== undefined ? { mask: n.mask } : {}), op: n.op, k: n.k, yes: copy.get(n.yes.id)!, no: copy.get(n.no.id)!, ...(n.note ? { note: n.note } : {}) },
+    );
+  }
+  const top = copy.get(root.id)!;
   const order = topoOrder(top, (n) => (n.kind === "test" ? [n.yes, n.no] : []));
   const incoming = new Map<number, Facts>();
   incoming.set(top.id, new Map());
