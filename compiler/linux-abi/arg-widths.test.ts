@@ -8,6 +8,7 @@ import type { ArgCondition } from "../ir/types.js";
 import { argBits, argDeclaration, narrowCondition, narrowHolds, splitBefore } from "./arg-widths.js";
 import { parseCParam } from "./c-types.js";
 import { knownSyscallNames } from "./index.js";
+import { compilePolicy } from "../passes/index.js";
 
 const facts = readFileSync(join(REPO_ROOT, "compiler/linux-abi/syscall-signatures.tsv"), "utf8");
 const row = (name: string, scope = "*") => facts.split("\n").find((l) => l.startsWith(`${name}\t${scope}\t`))?.split("\t")[2];
@@ -114,5 +115,24 @@ describe("narrowCondition", () => {
     const n = narrowCondition(c(">", 5n), 32);
     expect(narrowHolds(n, 6n)).toBe(true);
     expect(narrowHolds(n, 0x1_0000_0000n)).toBe(false);
+  });
+});
+
+describe("the policy checks read arguments at their width", () => {
+  const check = (rule: string) => {
+    const text = `sbc: 1\nname: t\nsyscalls:\n  rules:\n${rule}`;
+    return compilePolicy({ kind: "text", path: "p.yaml", text }).diagnostics.map((d) => d.code);
+  };
+
+  it("SBC0808: `> 0xffffffff` can never hold on an int, and can on an unsigned long", () => {
+    expect(check(`    - syscalls: [socket]\n      action: errno\n      args: ["arg0 > 0xffffffff"]\n`)).toEqual(["SBC0808"]);
+    expect(check(`    - syscalls: [clone]\n      action: errno\n      args: ["arg0 > 0xffffffff"]\n`)).toEqual([]);
+    // One call of the rule for which it can hold is enough.
+    expect(check(`    - syscalls: [socket, clone]\n      action: errno\n      args: ["arg0 > 0xffffffff"]\n`)).toEqual([]);
+  });
+
+  it("SBC0830 at the condition; a negative int is fine", () => {
+    expect(check(`    - syscalls: [openat]\n      action: errno\n      args: ["arg0 == -100", "arg2 == 0x100000000"]\n`)).toEqual(["SBC0830"]);
+    expect(check(`    - syscalls: [openat]\n      action: errno\n      args: ["arg0 == -100", "arg2 & O_CREAT == O_CREAT"]\n`)).toEqual([]);
   });
 });
