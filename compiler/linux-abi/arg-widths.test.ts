@@ -30,7 +30,9 @@ describe("the facts file", () => {
     expect(argBits("x86_64", "openat", 3)).toBe(16); // umode_t: __SC_CAST converts to unsigned short
     expect(argBits("x86_64", "socket", 0)).toBe(32);
     expect(argBits("aarch64", "socket", 0)).toBe(32);
-    expect(argBits("x86_64", "mmap", 4)).toBe(64); // declared unsigned long fd
+    expect(argBits("x86_64", "mmap", 4)).toBe(32); // declared unsigned long fd, handed to fget(unsigned int)
+    expect(argBits("x86_64", "readv", 0)).toBe(32); // likewise, to fdget_pos(unsigned int)
+    expect(argBits("x86_64", "mmap", 3)).toBe(64);
     expect(argDeclaration("x86_64", "ioctl", 1)).toBe("unsigned int cmd");
   });
 
@@ -46,6 +48,7 @@ describe("the facts file", () => {
   it("refuses a type the mapping does not know", () => {
     expect(parseCParam("frob_t x")).toMatch(/unknown C type `frob_t x`|unknown C type/);
     expect(() => argWidthsModule("frob\t*\tfrob_t x\tnowhere\n")).toThrow(/syscall-signatures.tsv:1: unknown C type/);
+    expect(() => argWidthsModule("frob\t*\tint x\tnowhere\ty:16 why\n")).toThrow(/no parameter `y`/);
   });
 });
 
