@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Action, IR } from "../../compiler/index.js";
+import { argBits, narrowCondition } from "../../compiler/linux-abi/arg-widths.js";
 import { decode, type Insn } from "../../targets/seccomp/bpf.js";
 import { REPO, SYSTEM_PYTHON } from "./setup.js";
 
@@ -23,12 +24,31 @@ export function libseccompRules(ir: IR, numbers: Readonly<Record<string, number>
   return {
     defaultAction: ir.syscalls.defaultAction,
     foreignArchAction: foreign,
-    rules: ir.syscalls.rules.map((r) => ({
-      syscalls: r.syscalls.flatMap((name) => (numbers[name] === undefined ? [] : [{ name, nr: numbers[name] }])),
-      action: r.action,
-      conditions: r.conditions,
-    })),
+    // libseccomp compares 64 bits; sbc, like the kernel, the bits of each argument's declared type. Each rule
+    // is given per syscall with its values reduced to those bits, so that libseccomp run on the arguments as
+    // the kernel reads them (kernelReads below) means what sbc means.
+    rules: ir.syscalls.rules.flatMap((r) =>
+      r.syscalls.flatMap((name) =>
+        numbers[name] === undefined
+          ? []
+          : [
+              {
+                syscalls: [{ name, nr: numbers[name] }],
+                action: r.action,
+                conditions: r.conditions.map((c) => {
+                  const n = narrowCondition(c, argBits("x86_64", name, c.arg));
+                  return { arg: c.arg, op: c.op, value: `0x${n.value.toString(16)}`, ...(n.mask !== undefined ? { mask: `0x${n.mask.toString(16)}` } : {}) };
+                }),
+              },
+            ],
+      ),
+    ),
   };
+}
+
+/** The arguments of syscall `name` as the kernel reads them: each cut to its declared width (zero-extended). */
+export function kernelReads(name: string | undefined, args: readonly bigint[]): bigint[] {
+  return args.map((a, i) => (name === undefined ? a : a & ((1n << BigInt(argBits("x86_64", name, i))) - 1n)));
 }
 
 /** Run the generator at one optimization level; the rules JSON and the BPF are kept in `dir` for inspection. */

@@ -147,6 +147,8 @@ export function compareDeciders(
   reference: (nr: number, args: readonly bigint[]) => string,
   numbers: readonly number[],
   vectors: ReadonlyMap<number, readonly (readonly bigint[])[]>,
+  /** The arguments filter `i` is run on (default: the probe's own). */
+  argsFor: (i: number, nr: number, args: readonly bigint[]) => readonly bigint[] = (_i, _nr, args) => args,
 ): { probes: number; disagreements: Disagreement[]; worst: number[] } {
   const runs = filters.map((p) => prepareFilter(p));
   const disagreements: Disagreement[] = [];
@@ -156,7 +158,7 @@ export function compareDeciders(
     for (const args of vectors.get(nr) ?? [[]]) {
       probes++;
       const verdicts = runs.map((run, i) => {
-        const r = run({ nr, arch: ARCH, args });
+        const r = run({ nr, arch: ARCH, args: argsFor(i, nr, args) });
         worst[i] = Math.max(worst[i]!, r.executed);
         return verdictOfRet(r.ret);
       });

@@ -8,6 +8,7 @@ import type { ArgCondition } from "../ir/types.js";
 import { argBits, argDeclaration, narrowCondition, narrowHolds, splitBefore } from "./arg-widths.js";
 import { parseCParam } from "./c-types.js";
 import { knownSyscallNames } from "./index.js";
+import { compilePolicy } from "../passes/index.js";
 
 const facts = readFileSync(join(REPO_ROOT, "compiler/linux-abi/syscall-signatures.tsv"), "utf8");
 const row = (name: string, scope = "*") => facts.split("\n").find((l) => l.startsWith(`${name}\t${scope}\t`))?.split("\t")[2];
@@ -29,7 +30,9 @@ describe("the facts file", () => {
     expect(argBits("x86_64", "openat", 3)).toBe(16); // umode_t: __SC_CAST converts to unsigned short
     expect(argBits("x86_64", "socket", 0)).toBe(32);
     expect(argBits("aarch64", "socket", 0)).toBe(32);
-    expect(argBits("x86_64", "mmap", 4)).toBe(64); // declared unsigned long fd
+    expect(argBits("x86_64", "mmap", 4)).toBe(32); // declared unsigned long fd, handed to fget(unsigned int)
+    expect(argBits("x86_64", "readv", 0)).toBe(32); // likewise, to fdget_pos(unsigned int)
+    expect(argBits("x86_64", "mmap", 3)).toBe(64);
     expect(argDeclaration("x86_64", "ioctl", 1)).toBe("unsigned int cmd");
   });
 
@@ -45,6 +48,7 @@ describe("the facts file", () => {
   it("refuses a type the mapping does not know", () => {
     expect(parseCParam("frob_t x")).toMatch(/unknown C type `frob_t x`|unknown C type/);
     expect(() => argWidthsModule("frob\t*\tfrob_t x\tnowhere\n")).toThrow(/syscall-signatures.tsv:1: unknown C type/);
+    expect(() => argWidthsModule("frob\t*\tint x\tnowhere\ty:16 why\n")).toThrow(/no parameter `y`/);
   });
 });
 
@@ -114,5 +118,24 @@ describe("narrowCondition", () => {
     const n = narrowCondition(c(">", 5n), 32);
     expect(narrowHolds(n, 6n)).toBe(true);
     expect(narrowHolds(n, 0x1_0000_0000n)).toBe(false);
+  });
+});
+
+describe("the policy checks read arguments at their width", () => {
+  const check = (rule: string) => {
+    const text = `sbc: 1\nname: t\nsyscalls:\n  rules:\n${rule}`;
+    return compilePolicy({ kind: "text", path: "p.yaml", text }).diagnostics.map((d) => d.code);
+  };
+
+  it("SBC0808: `> 0xffffffff` can never hold on an int, and can on an unsigned long", () => {
+    expect(check(`    - syscalls: [socket]\n      action: errno\n      args: ["arg0 > 0xffffffff"]\n`)).toEqual(["SBC0808"]);
+    expect(check(`    - syscalls: [clone]\n      action: errno\n      args: ["arg0 > 0xffffffff"]\n`)).toEqual([]);
+    // One call of the rule for which it can hold is enough.
+    expect(check(`    - syscalls: [socket, clone]\n      action: errno\n      args: ["arg0 > 0xffffffff"]\n`)).toEqual([]);
+  });
+
+  it("SBC0830 at the condition; a negative int is fine", () => {
+    expect(check(`    - syscalls: [openat]\n      action: errno\n      args: ["arg0 == -100", "arg2 == 0x100000000"]\n`)).toEqual(["SBC0830"]);
+    expect(check(`    - syscalls: [openat]\n      action: errno\n      args: ["arg0 == -100", "arg2 & O_CREAT == O_CREAT"]\n`)).toEqual([]);
   });
 });

@@ -254,14 +254,15 @@ describe("the OCI seccomp target", () => {
   });
 
   it("writes every operator, masked compares as value = mask and valueTwo = value", () => {
-    // mmap's and munmap's parameters are all `unsigned long`: the kernel reads, and libseccomp compares, 64 bits.
+    // mmap's and munmap's parameters are `unsigned long`s the kernel reads whole, as libseccomp compares them —
+    // but for mmap's fd (arg4), which reaches fget(unsigned int): its masked compare has no bits above 32.
     const conditions: ArgCondition[] = [
       { arg: 0, op: "==", value: "0x1" },
       { arg: 1, op: "!=", value: "0x2" },
       { arg: 2, op: "<", value: "0x3" },
       { arg: 3, op: "<=", value: "0x4" },
-      { arg: 4, op: ">", value: "0x5" },
-      { arg: 5, op: "&==", mask: "0xff00", value: "0x1200" },
+      { arg: 4, op: "&==", mask: "0xff00", value: "0x1200" },
+      { arg: 5, op: ">", value: "0x5" },
     ];
     const ir = makeIr({ defaultAction: { type: "errno", errno: 1 }, syscallRules: [{ syscalls: ["mmap"], action: { type: "allow" }, conditions, layer: 0 }, { syscalls: ["munmap"], action: { type: "allow" }, conditions: [{ arg: 0, op: ">=", value: "0x6" }], layer: 0 }] });
     const p = exported(ir);
@@ -270,8 +271,8 @@ describe("the OCI seccomp target", () => {
       { index: 1, value: 2n, op: "SCMP_CMP_NE" },
       { index: 2, value: 3n, op: "SCMP_CMP_LT" },
       { index: 3, value: 5n, op: "SCMP_CMP_LT" },
-      { index: 4, value: 5n, op: "SCMP_CMP_GT" },
-      { index: 5, value: 0xff00n, valueTwo: 0x1200n, op: "SCMP_CMP_MASKED_EQ" },
+      { index: 4, value: 0xff00n, valueTwo: 0x1200n, op: "SCMP_CMP_MASKED_EQ" },
+      { index: 5, value: 5n, op: "SCMP_CMP_GT" },
     ]);
     expect(p.syscalls![1]!.args).toEqual([{ index: 0, value: 5n, op: "SCMP_CMP_GT" }]);
   });
