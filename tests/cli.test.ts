@@ -91,12 +91,12 @@ describe("basics", () => {
 });
 
 describe("compile", () => {
-  it("a preset to IR: exit 0, valid JSON with irVersion 2 on stdout, nothing on stderr", async () => {
+  it("a preset to IR: exit 0, valid JSON with irVersion 3 on stdout, nothing on stderr", async () => {
     const r = await sbc(["compile", "--preset", "workspace-write", "-t", "ir"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const ir = JSON.parse(r.stdout) as { irVersion: number; name: string; filesystem: unknown[] };
-    expect(ir.irVersion).toBe(2);
+    expect(ir.irVersion).toBe(3);
     expect(ir.name).toBe("workspace-write");
     expect(ir.filesystem.length).toBeGreaterThan(0);
     expect(r.stdout.endsWith("\n")).toBe(true);
@@ -177,7 +177,7 @@ describe("compile -o", () => {
     const out = writeFiles(tempDir("sbc-out-"), { "out.json": "OLD\n" });
     const r = await sbc(["compile", join(dir, "clean.yaml"), "-t", "ir", "-o", join(out, "out.json")]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(readFileSync(join(out, "out.json"), "utf8"))).toMatchObject({ irVersion: 2, name: "clean" });
+    expect(JSON.parse(readFileSync(join(out, "out.json"), "utf8"))).toMatchObject({ irVersion: 3, name: "clean" });
     expect(readdirSync(out)).toEqual(["out.json"]);
   });
 

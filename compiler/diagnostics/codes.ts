@@ -82,6 +82,12 @@ export const CODES = {
   argIndexOutOfRange: def("SBC0807", "arg-index-out-of-range", "error", "Syscalls have arguments 0 to 5 only."),
   unsatisfiableRule: def("SBC0808", "unsatisfiable-rule", "warning", "The conditions of a syscall rule can never all hold, so it never matches."),
   duplicateSyscall: def("SBC0809", "duplicate-syscall", "warning", "A syscall is listed twice in one rule."),
+  unknownSyscallArch: def("SBC0835", "unknown-syscall-arch", "error", "A syscall named by number (`arch:number`) names an architecture sbc does not support."),
+  invalidSyscallNumber: def("SBC0836", "invalid-syscall-number", "error", "A syscall named by number is not a 32-bit number (decimal, `0x` hex, or `-1`)."),
+  x32SyscallNumber: def("SBC0837", "x32-syscall-number", "error", "An `x86_64:` number has bit 30 set: it is an x32 call, which x86_64 filters give the `foreign-arch` action."),
+  invalidTraceData: def("SBC0838", "invalid-trace-data", "error", "The data of a `trace` action is not a number 0–65535."),
+  invalidKernelVersion: def("SBC0839", "invalid-kernel-version", "error", "A kernel version (`syscalls.kernel`, `--kernel`) is not `X.Y`, or is older than 5.0."),
+  kernelWithoutNewer: def("SBC0840", "kernel-without-newer", "warning", "A kernel version is set but no `syscalls.newer` action, so it changes nothing."),
 
   // 09 — commands
   emptyPrefix: def("SBC0901", "empty-prefix", "error", "A command rule has an empty prefix or an empty word."),

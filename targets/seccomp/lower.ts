@@ -10,6 +10,7 @@ import { syscallTable, type Arch } from "../../compiler/linux-abi/index.js";
 import { actionValue } from "./actions.js";
 import { X32_SYSCALL_BIT } from "./bpf.js";
 import { networkSyscalls, type Implications } from "../../compiler/evaluator/network-syscalls.js";
+import { entriesName, isNewerCall, namedNumbers, newerCalls, SKIP_NR } from "../../compiler/evaluator/syscall-numbers.js";
 import { AUDIT_ARCH, foreignAction } from "./semantics.js";
 
 /** What a test looks at: the syscall number, the arch, or one 32-bit half of an argument. */
@@ -118,11 +119,15 @@ function mapLeaves(g: Graph, n: DNode, leaf: (a: Action) => DNode, memo = new Ma
   return out;
 }
 
-/** The verdict of one syscall: the policy's rules as a first-match list in precedence order, then the implied rules. */
-export function syscallVerdict(g: Graph, ir: IR, imp: Implications, name: string): DNode {
+/**
+ * The verdict of one syscall number of one arch (`name`: its name there, if it has one): the policy's rules
+ * that name it (by name or as `arch:nr`) as a first-match list in precedence order, then the implied rules.
+ * With no rule, `syscalls.newer` for a call newer than the policy, else the default.
+ */
+export function syscallVerdict(g: Graph, ir: IR, imp: Implications, arch: Arch, nr: number, name: string | undefined): DNode {
   const candidates = ir.syscalls.rules
     .map((rule, index) => ({ rule, index }))
-    .filter(({ rule }) => rule.syscalls.includes(name))
+    .filter(({ rule }) => entriesName(rule.syscalls, arch, nr, name))
     // The evaluator's precedence as a total order: later layer, then stricter action, then later rule.
     .sort((a, b) => b.rule.layer - a.rule.layer || ACTION_STRICTNESS[b.rule.action.type] - ACTION_STRICTNESS[a.rule.action.type] || b.index - a.index);
   // Within a run of equal layer and strictness whose rules all have the same action, the order cannot
@@ -136,12 +141,12 @@ export function syscallVerdict(g: Graph, ir: IR, imp: Implications, name: string
     candidates.splice(i, j - i, ...run);
     i = j;
   }
-  let policy = g.ret(ir.syscalls.defaultAction);
+  let policy = g.ret(!candidates.length && isNewerCall(ir, arch, nr) ? ir.syscalls.newerAction! : ir.syscalls.defaultAction);
   const firstUnconditional = candidates.findIndex((c) => c.rule.conditions.length === 0);
   const live = firstUnconditional >= 0 ? candidates.slice(0, firstUnconditional + 1) : candidates;
   for (let i = live.length - 1; i >= 0; i--) policy = lowerConjunction(g, live[i]!.rule.conditions, g.ret(live[i]!.rule.action), policy);
 
-  const implied = imp.rules.filter((r) => r.syscall === name);
+  const implied = name === undefined ? [] : imp.rules.filter((r) => r.syscall === name);
   if (!implied.length) return policy;
   let impliedNode = g.ret({ type: "allow" });
   for (let i = implied.length - 1; i >= 0; i--) impliedNode = lowerConjunction(g, implied[i]!.conditions, g.ret(implied[i]!.action), impliedNode);
@@ -160,12 +165,24 @@ export interface Range {
   readonly verdict: DNode;
 }
 
-/** Every u32 syscall number of one arch, as maximal ranges of equal verdict. */
+/**
+ * Every u32 syscall number of one arch, as maximal ranges of equal verdict. The numbers with a verdict of their
+ * own are the table's calls and the numbers rules name as `arch:nr`; between them, a number gets the default
+ * action, or `syscalls.newer` from the first number newer than the policy on (syscall-numbers.ts). On x86_64
+ * the x32 numbers (bit 30) get the foreign-arch action. -1 (what a tracer writes to skip a call) is never
+ * newer: it gets the rules that name `arch:-1`, else the default.
+ */
 export function syscallRanges(g: Graph, ir: IR, imp: Implications, arch: Arch): Range[] {
   const byNumber = new Map<number, DNode>();
-  for (const [name, nr] of Object.entries(syscallTable(arch))) byNumber.set(nr, syscallVerdict(g, ir, imp, name));
+  for (const [name, nr] of Object.entries(syscallTable(arch))) byNumber.set(nr, syscallVerdict(g, ir, imp, arch, nr, name));
+  for (const nr of namedNumbers(ir, arch)) if (!byNumber.has(nr)) byNumber.set(nr, syscallVerdict(g, ir, imp, arch, nr, undefined));
   const dflt = g.ret(ir.syscalls.defaultAction);
-  const points = [...byNumber.keys()].sort((a, b) => a - b);
+  const newer = newerCalls(ir, arch);
+  const newerFrom = newer ? newer.from : Infinity;
+  const newerLeaf = ir.syscalls.newerAction ? g.ret(ir.syscalls.newerAction) : dflt;
+  // x32 syscalls share AUDIT_ARCH_X86_64 and set bit 30 of the number: never let them reach the default.
+  const end = arch === "x86_64" ? X32_SYSCALL_BIT : SKIP_NR;
+  const points = [...byNumber.keys()].filter((p) => p < end).sort((a, b) => a - b);
   const ranges: Range[] = [];
   const push = (lo: number, hi: number, verdict: DNode) => {
     if (lo > hi) return;
@@ -173,19 +190,20 @@ export function syscallRanges(g: Graph, ir: IR, imp: Implications, arch: Arch): 
     if (last && last.verdict === verdict && last.hi + 1 === lo) ranges[ranges.length - 1] = { lo: last.lo, hi, verdict };
     else ranges.push({ lo, hi, verdict });
   };
+  /** Numbers without a call or a rule: the default below the newer threshold, `newer` from it. */
+  const gap = (lo: number, hi: number) => {
+    push(lo, Math.min(hi, newerFrom - 1), dflt);
+    push(Math.max(lo, newerFrom), hi, newerLeaf);
+  };
   let at = 0;
   for (const p of points) {
-    push(at, p - 1, dflt);
+    gap(at, p - 1);
     push(p, p, byNumber.get(p)!);
     at = p + 1;
   }
-  if (arch === "x86_64") {
-    // x32 syscalls share AUDIT_ARCH_X86_64 and set bit 30 of the number: never let them reach the default.
-    push(at, X32_SYSCALL_BIT - 1, dflt);
-    push(X32_SYSCALL_BIT, 0xfffffffe, g.ret(foreignAction(ir)));
-    // -1 is what a tracer writes to skip a syscall: the default action, as for any non-syscall number.
-    push(0xffffffff, 0xffffffff, dflt);
-  } else push(at, 0xffffffff, dflt);
+  gap(at, end - 1);
+  if (arch === "x86_64") push(X32_SYSCALL_BIT, SKIP_NR - 1, g.ret(foreignAction(ir)));
+  push(SKIP_NR, SKIP_NR, byNumber.get(SKIP_NR) ?? dflt);
   return ranges;
 }
 

@@ -3,7 +3,7 @@
 // (which already combines the syscall rules with what the network section implies) only what is specific to
 // seccomp: the arch check, the x32 range on x86_64, and numbers that are not syscalls of the arch.
 
-import { evaluateSyscall } from "../../compiler/evaluator/evaluate.js";
+import { evaluateSyscallAt } from "../../compiler/evaluator/evaluate.js";
 import type { Action, IR } from "../../compiler/ir/types.js";
 import { syscallTable, type Arch } from "../../compiler/linux-abi/index.js";
 import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "./bpf.js";
@@ -39,10 +39,9 @@ export function expectedAction(ir: IR, arches: readonly Arch[], event: SeccompEv
   if (!arch) return foreignAction(ir);
   const nr = event.nr >>> 0;
   // x32 numbers have bit 30 set; -1 is not one of them: a tracer sets it to skip a syscall (the kernel
-  // answers ENOSYS), and killing the tracee there would break debuggers, so it gets the default action.
+  // answers ENOSYS), and killing the tracee there would break debuggers, so it gets the rules that name
+  // `x86_64:-1`, or else the default action.
   if (arch === "x86_64" && nr >= X32_SYSCALL_BIT && nr !== 0xffffffff) return foreignAction(ir);
-  const name = syscallName(arch, nr);
-  if (name === undefined) return ir.syscalls.defaultAction;
-  const args = event.args ?? [];
-  return evaluateSyscall(ir, name, args).action;
+  // Everything else is the evaluator's: rules by name or by number, `newer`, the default, implied rules.
+  return evaluateSyscallAt(ir, arch, nr, event.args ?? []).action;
 }
