@@ -944,11 +944,15 @@ export function importOciSeccomp(json: string, options: OciImportOptions): OciIm
         : "import with the container's capabilities, architecture and kernel",
     });
   }
+  const stub =
+    !["SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE"].includes(profile.defaultAction) && !(profile.defaultAction === "SCMP_ACT_ERRNO" && profile.defaultErrnoRet === BigInt(ENOSYS));
   if (unknown.size) {
     const names = [...unknown.keys()];
     warn(IMPORT_CODES.unknownSyscall, `${names.length} syscall ${names.length === 1 ? "name is" : "names are"} unknown to sbc and left out: ${names.map((n) => `\`${n}\``).join(", ")}`, {
       span: unknown.get(names[0]!)!,
-      help: "they are 32-bit-only calls or newer than sbc's syscall tables; the policy gives them its default action",
+      help: stub
+        ? "they are 32-bit-only calls or newer than sbc's syscall tables; the policy gives them its default action, or ENOSYS where their numbers are newer than the policy (runc's stub)"
+        : "they are 32-bit-only calls or newer than sbc's syscall tables; the policy gives them its default action",
     });
   }
 
@@ -976,8 +980,6 @@ export function importOciSeccomp(json: string, options: OciImportOptions): OciIm
   // the default action) are represented by a numbered rule with the default action where they name the
   // highest call. On aarch64 the stub's `jgt` catches -1 too; on x86_64 it skips numbers with bit 30 set
   // (x32, and -1), except when the profile also filters SCMP_ARCH_X32, whose own `jgt` catches -1.
-  const stub =
-    !["SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE"].includes(profile.defaultAction) && !(profile.defaultAction === "SCMP_ACT_ERRNO" && profile.defaultErrnoRet === BigInt(ENOSYS));
   const stubRules: string[] = [];
   if (stub && runcHighest.nr >= 0) {
     lines.push(`  newer: { errno: ENOSYS }`);
