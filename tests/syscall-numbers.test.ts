@@ -208,3 +208,18 @@ describe("the OCI profile", () => {
     expect(emitOciSeccomp(withKernel).diagnostics.map((d) => [d.code, d.severity])).toContainEqual(["SBC2101", "error"]);
   });
 });
+
+describe("the seccomp target's diagnostics", () => {
+  it("SBC2002 sees a numbered entry as the call it names on the filter's arch", () => {
+    const text = `sbc: 1
+network: off
+syscalls:
+  rules:
+    - syscalls: [x86_64:41]
+      action: allow
+`;
+    const ir = compile(text).ir!;
+    expect(compileSeccomp(ir, ["x86_64"]).diagnostics.map((d) => d.code)).toContain("SBC2002");
+    expect(compileSeccomp(ir, ["aarch64"]).diagnostics.map((d) => d.code)).not.toContain("SBC2002");
+  });
+});
