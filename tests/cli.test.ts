@@ -424,7 +424,7 @@ syscalls:
     expect(one.stdout).toMatch(/^allow {2}syscall x86_64:59\(\)\n {2}decided by the syscalls rule allow at /);
     const both = await sbc(["eval", file, "--format", "json", "syscall", "execve"], { cwd: dir });
     const answer = JSON.parse(both.stdout) as { decision: string; byArch: { arch: string; nr: number; decision: string }[] };
-    expect(answer.byArch.map((a) => [a.arch, a.nr, a.decision])).toEqual([
+    expect(answer.byArch.filter((a) => a.arch === "x86_64" || a.arch === "aarch64").map((a) => [a.arch, a.nr, a.decision])).toEqual([
       ["x86_64", 59, "allow"],
       ["aarch64", 221, "errno(ENOSYS)"],
     ]);

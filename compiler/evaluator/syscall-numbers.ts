@@ -6,7 +6,7 @@
 
 import type { IR } from "../ir/types.js";
 import { ARCHES, syscallNumber, syscallTable, type Arch } from "../linux-abi/index.js";
-import { syscallNewerThan } from "../linux-abi/syscall-versions.js";
+import { SYSCALL_FIRST_RELEASE, syscallNewerThan } from "../linux-abi/syscall-versions.js";
 
 /** The number a tracer writes to skip a call (-1 as a u32). */
 export const SKIP_NR = 0xffffffff;
@@ -90,13 +90,16 @@ export function namedNumbers(ir: IR, arch: Arch): ReadonlySet<number> {
  * not named by any rule, is not -1 (nor an x32 number on x86_64), and either
  * - without `kernel`: it is above the highest number the policy names on the arch (runc's convention; a
  *   policy that names no call on the arch has no newer calls there, as runc skips such an arch), or
- * - with `kernel` X.Y: it is a call of the table that first appeared after X.Y, or a number above the table.
- * `from` is the first number from which every unnamed non-call (gap) number is newer; `calls` lists the
- * table's calls below that point that are newer. Undefined when the policy has no `newer` action.
+ * - with `kernel` X.Y: it is a call of the table that first appeared after X.Y, or a number that is no call of
+ *   the table and lies above the newest call sbc knows the release of on that arch (on arm, below the private
+ *   calls at 0xf0000; on x32, below the compat calls at 512).
+ * Without `kernel`, `from` is the first newer number, call or not; with it, `from` applies to numbers that
+ * are no call, and `calls` lists the table's calls that are newer. Undefined when the policy has no `newer`.
  */
 export interface NewerCalls {
   readonly from: number;
-  readonly calls: ReadonlySet<number>;
+  /** With `kernel`: the table's calls added after it. Undefined without `kernel`. */
+  readonly calls?: ReadonlySet<number>;
   readonly named: ReadonlySet<number>;
 }
 
@@ -113,13 +116,17 @@ export function newerCalls(ir: IR, arch: Arch): NewerCalls | undefined {
   const kernel = ir.syscalls.kernel;
   if (kernel !== undefined) {
     const table = syscallTable(arch);
-    const top = Math.max(...Object.values(table));
     const calls = new Set<number>();
-    for (const [name, nr] of Object.entries(table)) if (!named.has(nr) && syscallNewerThan(name, kernel)) calls.add(nr);
-    out = { from: top + 1, calls, named };
+    let newest = -1;
+    for (const [name, nr] of Object.entries(table)) {
+      if (Object.hasOwn(SYSCALL_FIRST_RELEASE, name)) newest = Math.max(newest, nr);
+      if (!named.has(nr) && syscallNewerThan(name, kernel)) calls.add(nr);
+    }
+    if (newest < 0) newest = Math.max(...Object.values(table));
+    out = { from: newest + 1, calls, named };
   } else {
     const real = [...named].filter((n) => n !== SKIP_NR && !(arch === "x86_64" && n >= X32_BIT));
-    out = real.length ? { from: Math.max(...real) + 1, calls: new Set(), named } : null;
+    out = real.length ? { from: Math.max(...real) + 1, named } : null;
   }
   perArch.set(arch, out);
   return out ?? undefined;
@@ -131,5 +138,6 @@ export function isNewerCall(ir: IR, arch: Arch, nr: number): boolean {
   if (!n) return false;
   nr >>>= 0;
   if (nr === SKIP_NR || (arch === "x86_64" && nr >= X32_BIT) || n.named.has(nr)) return false;
-  return nr >= n.from || n.calls.has(nr);
+  if (n.calls && syscallNameAt(arch, nr) !== undefined) return n.calls.has(nr);
+  return nr >= n.from;
 }
