@@ -14,6 +14,9 @@ export {
   evaluateUnixPath,
   evaluateSyscall,
   evaluateSyscallRules,
+  evaluateSyscallAt,
+  evaluateSyscallRulesAt,
+  evaluateSyscallEverywhere,
   evaluateCommand,
   formatAction,
   EvaluationError,
@@ -25,6 +28,7 @@ export {
   type UnixDecider,
   type UnixPathVerdict,
   type SyscallVerdict,
+  type ArchVerdict,
   type CommandVerdict,
 } from "./evaluator/evaluate.js";
 export { ACCESS_CLASSES, ACCESS_GROUPS, expandAccess, type Access } from "./language/access.js";

@@ -52,15 +52,18 @@ export interface DslList {
 export type DslScalar = DslWord | DslString | DslInteger;
 export type DslValue = DslScalar | DslList;
 
-/** `errno X` (→ `{errno: X}`); a bare `errno` is a plain word action. The span runs from `errno` to X. */
+/**
+ * `errno X` (→ `{errno: X}`) or `trace N` (→ `{trace: N}`); a bare `errno` or `trace` is a plain word action.
+ * The span runs from the keyword to X.
+ */
 export interface DslErrno {
-  readonly kind: "errno";
+  readonly kind: "errno" | "trace";
   readonly keyword: DslKeyword;
   readonly value: DslScalar;
   readonly span: Span;
 }
 
-/** A syscall action, a default, or a test's expected answer: a scalar or `errno X`. */
+/** A syscall action, a default, or a test's expected answer: a scalar, `errno X` or `trace N`. */
 export type DslAction = DslScalar | DslErrno;
 
 /** `KEYWORD VALUE` after a statement's head: `reason "..."`, `path "..."`, `ports [443]`, `args [...]`. */

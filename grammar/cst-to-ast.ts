@@ -53,12 +53,13 @@ export function cstToAst(source: Source, cst: CstNode, comments: readonly DslCom
     return { kind: "list", items: nodes(l, "items").map(value), span: join(tokSpan(must(token(l, "open"), "[")), tokSpan(must(token(l, "close"), "]"))) };
   };
   const action = (n: CstNode): DslAction => {
-    const e = token(n, "errno");
+    const errno = token(n, "errno");
+    const e = errno ?? token(n, "trace");
     const v = node(n, "value");
     if (!e) return scalar(must(v, "action"));
     if (!v) return { kind: "word", value: e.image, span: tokSpan(e) };
     const val = scalar(v);
-    return { kind: "errno", keyword: keyword(e), value: val, span: join(tokSpan(e), val.span) };
+    return { kind: errno ? "errno" : "trace", keyword: keyword(e), value: val, span: join(tokSpan(e), val.span) };
   };
   /** `KEYWORD VALUE` nodes (clauses and settings) share a shape. */
   const keywordValue = (n: CstNode): { keyword: DslKeyword; value: DslValue; span: Span } => {

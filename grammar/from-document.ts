@@ -66,6 +66,11 @@ function action(v: unknown): DslAction {
     const spelling: Spelling = typeof e === "string" && ERRNO_STOP_WORDS.has(e) ? "string" : "word";
     return { kind: "errno", keyword: keyword("errno"), value: scalar(e, spelling), span: NO_SPAN };
   }
+  if (v && typeof v === "object" && !Array.isArray(v) && "trace" in v) {
+    // `trace` takes only an integer after it; anything else stays a string the loader then refuses.
+    const d = (v as Obj).trace;
+    return { kind: "trace", keyword: keyword("trace"), value: scalar(d, typeof d === "number" ? "word" : "string"), span: NO_SPAN };
+  }
   return scalar(v, "word");
 }
 
@@ -158,7 +163,7 @@ export function documentToDsl(doc: Obj, documentComments?: DocumentComments): Bu
   if (doc.syscalls && typeof doc.syscalls === "object") {
     const s = doc.syscalls as Obj;
     const items: DslBlockItem[] = [];
-    for (const k of ["default", "foreign-arch"]) if (s[k] !== undefined) items.push(bind(["syscalls", k], setting(k, action(s[k]))) as DslBlockItem);
+    for (const k of ["default", "foreign-arch", "newer", "kernel"]) if (s[k] !== undefined) items.push(bind(["syscalls", k], setting(k, action(s[k]))) as DslBlockItem);
     ((s.rules ?? []) as Obj[]).forEach((r, i) => {
       const node: DslBlockItem = {
         kind: "syscall-rule",

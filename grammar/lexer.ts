@@ -41,17 +41,23 @@ export const KEYWORDS = [
   "ports",
   "default",
   "foreign-arch",
+  "newer",
+  "kernel",
   "namespaces",
   "rule",
   "args",
   "errno",
+  "trace",
   "expect",
   "name",
 ] as const;
 export type Keyword = (typeof KEYWORDS)[number];
 
-/** The word pattern of docs/dsl-syntax.md; the printer quotes anything that does not match it whole. */
-export const WORD_PATTERN = /[A-Za-z_@][A-Za-z0-9_.@-]*/;
+/**
+ * The word pattern of docs/dsl-syntax.md; the printer quotes anything that does not match it whole. A word may
+ * end in `:NUMBER` (a syscall by number on one architecture: `x86_64:335`, `aarch64:0x1f`, `x86_64:-1`).
+ */
+export const WORD_PATTERN = /[A-Za-z_@][A-Za-z0-9_.@-]*(?::-?[0-9][A-Za-z0-9]*)?/;
 
 export interface DslTokens {
   readonly Word: TokenType;

@@ -267,7 +267,7 @@ function defineRules(parser: CstParser, t: DslTokens, tokenMatcher: (token: ITok
     $.OR([{ ALT: () => $.SUBRULE(R.syscallsSetting, { LABEL: "setting" }) }, { ALT: () => $.SUBRULE(R.syscallRule, { LABEL: "rule" }) }]),
   );
   $.RULE("syscallsSetting", () => {
-    words([k.default, k["foreign-arch"]], "keyword");
+    words([k.default, k["foreign-arch"], k.newer, k.kernel], "keyword");
     $.SUBRULE(R.action, { LABEL: "value" });
   });
   $.RULE("syscallRule", () => {
@@ -288,6 +288,13 @@ function defineRules(parser: CstParser, t: DslTokens, tokenMatcher: (token: ITok
           ALT: () => {
             $.CONSUME(k.errno, { LABEL: "errno" });
             $.OPTION({ GATE: () => errnoValueFollows($.LA(1)), DEF: () => $.SUBRULE(R.scalar, { LABEL: "value" }) });
+          },
+        },
+        {
+          // `trace N`: only an integer is its data, so `expect trace syscall ptrace` is the bare word.
+          ALT: () => {
+            $.CONSUME(k.trace, { LABEL: "trace" });
+            $.OPTION2({ GATE: () => tokenMatcher($.LA(1), t.Integer), DEF: () => $.SUBRULE3(R.scalar, { LABEL: "value" }) });
           },
         },
         { ALT: () => $.SUBRULE2(R.scalar, { LABEL: "value" }) },
@@ -350,8 +357,9 @@ interface ParserDsl {
   CONSUME2(tok: TokenType, opts?: { LABEL?: string }): IToken;
   SUBRULE(rule: Rule, opts?: { LABEL?: string }): CstNode;
   SUBRULE2(rule: Rule, opts?: { LABEL?: string }): CstNode;
+  SUBRULE3(rule: Rule, opts?: { LABEL?: string }): CstNode;
   OPTION(def: (() => unknown) | { GATE: () => boolean; DEF: () => unknown }): unknown;
-  OPTION2(def: () => unknown): unknown;
+  OPTION2(def: (() => unknown) | { GATE: () => boolean; DEF: () => unknown }): unknown;
   MANY(def: () => unknown): void;
   OR(alts: { ALT: () => unknown }[] | { IGNORE_AMBIGUITIES: boolean; DEF: { ALT: () => unknown }[] }): unknown;
   LA(i: number): IToken;

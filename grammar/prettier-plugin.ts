@@ -27,6 +27,7 @@ const VISITOR_KEYS: Readonly<Record<string, readonly string[]>> = {
   test: ["expect", "value", "clauses"],
   clause: ["value"],
   errno: ["value"],
+  trace: ["value"],
   list: ["items"],
   word: [],
   string: [],

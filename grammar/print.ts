@@ -46,7 +46,7 @@ type AnyNode = { readonly kind: string; readonly span: { readonly start: number;
 // ---- canonical orders --------------------------------------------------------------------------------------
 
 const STATEMENT_ORDER = ["description", "extends", "params", "filesystem", "network", "syscalls", "commands", "linux", "tests"];
-const SETTING_ORDER = ["mode", "unix", "pairs", "abstract", "default", "foreign-arch", "namespaces"];
+const SETTING_ORDER = ["mode", "unix", "pairs", "abstract", "default", "foreign-arch", "newer", "kernel", "namespaces"];
 const CLAUSE_ORDER: Readonly<Record<string, readonly string[]>> = {
   param: ["description"],
   "fs-rule": ["path", "exact", "glob", "protect", "if-missing", "reason"],
@@ -166,7 +166,8 @@ export function printDsl(path: PrintPath, options: PrintOptions, print: (path: P
       const c = node as unknown as DslClause;
       return [c.keyword.value, " ", path.call(print, "value")];
     }
-    case "errno": {
+    case "errno":
+    case "trace": {
       const e = node as unknown as { keyword: { value: string } };
       return [e.keyword.value, " ", path.call(print, "value")];
     }

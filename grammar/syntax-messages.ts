@@ -36,8 +36,8 @@ const BLOCK_CONTENTS: Record<string, { what: string; words: string[]; shape: str
   },
   syscalls: {
     what: "a setting, a rule, a clause",
-    words: ["default", "foreign-arch", "rule", "args", "reason"],
-    shape: "`default ACTION`, `foreign-arch ACTION`, or `rule SYSCALLS ACTION` with optional `args`, `reason`",
+    words: ["default", "foreign-arch", "newer", "kernel", "rule", "args", "reason"],
+    shape: "`default ACTION`, `foreign-arch ACTION`, `newer ACTION`, `kernel \"X.Y\"`, or `rule SYSCALLS ACTION` with optional `args`, `reason`",
   },
   commands: {
     what: "a rule, a clause",
@@ -153,11 +153,11 @@ export function dslErrorMessages(): IParserErrorMessageProvider {
       const firsts = expectedPathsPerAlt.flatMap((alt) => alt.map((path) => path[0]).filter((x): x is TokenType => x !== undefined));
       if (ruleName === "value" || ruleName === "scalar" || ruleName === "action") {
         const action = ruleName === "action";
-        const what = action ? "an action (a word such as `allow` or `kill-process`, or `errno NAME`)" : "a value (a word, a string, an integer or a list)";
+        const what = action ? "an action (a word such as `allow` or `kill-process`, `errno NAME` or `trace N`)" : "a value (a word, a string, an integer or a list)";
         const help =
           foundHelp(found, ruleName) ??
           (action
-            ? "actions: `allow`, `log`, `trap`, `errno`, `errno NAME`, `user-notif`, `kill-thread`, `kill-process`"
+            ? "actions: `allow`, `log`, `trace`, `trace N`, `trap`, `errno`, `errno NAME`, `user-notif`, `kill-thread`, `kill-process`"
             : 'free text such as a path is written as a string: `"..."`');
         return withHelp(`expected ${what}${after(previous, ruleName)}, found ${describeFound(found)}`, help);
       }

@@ -68,9 +68,9 @@ export function dslToDocument(file: DslFile): { doc?: YamlDocument; diagnostics:
     return [v.value, { value: v.span, text: v }];
   };
   const action = (a: DslValue | DslAction): Built => {
-    if (a.kind !== "errno") return value(a);
+    if (a.kind !== "errno" && a.kind !== "trace") return value(a as DslValue);
     const o = new ObjBuilder(diagnostics, "key");
-    o.set("errno", a.keyword.span, value(a.value));
+    o.set(a.kind, a.keyword.span, value(a.value));
     return [o.value, o.loc(a.span)];
   };
   const clauses = (o: ObjBuilder, list: readonly DslClause[]) => {

@@ -91,12 +91,12 @@ describe("basics", () => {
 });
 
 describe("compile", () => {
-  it("a preset to IR: exit 0, valid JSON with irVersion 2 on stdout, nothing on stderr", async () => {
+  it("a preset to IR: exit 0, valid JSON with irVersion 3 on stdout, nothing on stderr", async () => {
     const r = await sbc(["compile", "--preset", "workspace-write", "-t", "ir"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const ir = JSON.parse(r.stdout) as { irVersion: number; name: string; filesystem: unknown[] };
-    expect(ir.irVersion).toBe(2);
+    expect(ir.irVersion).toBe(3);
     expect(ir.name).toBe("workspace-write");
     expect(ir.filesystem.length).toBeGreaterThan(0);
     expect(r.stdout.endsWith("\n")).toBe(true);
@@ -177,7 +177,7 @@ describe("compile -o", () => {
     const out = writeFiles(tempDir("sbc-out-"), { "out.json": "OLD\n" });
     const r = await sbc(["compile", join(dir, "clean.yaml"), "-t", "ir", "-o", join(out, "out.json")]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(readFileSync(join(out, "out.json"), "utf8"))).toMatchObject({ irVersion: 2, name: "clean" });
+    expect(JSON.parse(readFileSync(join(out, "out.json"), "utf8"))).toMatchObject({ irVersion: 3, name: "clean" });
     expect(readdirSync(out)).toEqual(["out.json"]);
   });
 
@@ -402,5 +402,49 @@ describe("sbc eval: unix sockets and the syscalls the network section implies", 
       expect(r.stderr, q.join(" ")).toMatch(/^sbc: /);
       noStack(r);
     }
+  });
+});
+
+describe("sbc eval and --kernel: syscalls by number and the calls newer than the policy", () => {
+  const policy = `sbc: 1
+network: on
+syscalls:
+  default: { errno: EPERM }
+  newer: { errno: ENOSYS }
+  rules:
+    - syscalls: [read, x86_64:59]
+      action: allow
+`;
+
+  it("answers `syscall ARCH:NR`, says when the arches differ, and names `newer` as what decided", async () => {
+    const file = join(dir, "numbered.yaml");
+    writeFileSync(file, policy);
+    const one = await sbc(["eval", file, "syscall", "x86_64:59"], { cwd: dir });
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toMatch(/^allow {2}syscall x86_64:59\(\)\n {2}decided by the syscalls rule allow at /);
+    const both = await sbc(["eval", file, "--format", "json", "syscall", "execve"], { cwd: dir });
+    const answer = JSON.parse(both.stdout) as { decision: string; byArch: { arch: string; nr: number; decision: string }[] };
+    expect(answer.byArch.filter((a) => a.arch === "x86_64" || a.arch === "aarch64").map((a) => [a.arch, a.nr, a.decision])).toEqual([
+      ["x86_64", 59, "allow"],
+      ["aarch64", 221, "errno(ENOSYS)"],
+    ]);
+    const newer = await sbc(["eval", file, "syscall", "x86_64:200"], { cwd: dir });
+    expect(newer.stdout).toContain("errno(ENOSYS)  syscall x86_64:200()\n  decided by the syscalls section: newer: errno(ENOSYS)");
+  });
+
+  it("--kernel decides which calls exist, in eval and compile alike, and a bad one is a usage error", async () => {
+    const file = join(dir, "numbered.yaml");
+    writeFileSync(file, policy.replace("[read, x86_64:59]", "[read, openat2]"));
+    const at = async (kernel: string) => (await sbc(["eval", file, "--kernel", kernel, "syscall", "x86_64:436"], { cwd: dir })).stdout.split("  ")[0];
+    expect(await at("5.8")).toBe("errno(ENOSYS)"); // close_range came with 5.9
+    expect(await at("5.9")).toBe("errno(EPERM)");
+    const ir = await sbc(["compile", file, "-t", "ir", "--kernel", "6.1"], { cwd: dir });
+    expect(ir.code, ir.stderr).toBe(0);
+    expect(JSON.parse(ir.stdout).syscalls).toMatchObject({ newerAction: { type: "errno", errno: 38 }, kernel: "6.1" });
+    const bad = await sbc(["compile", file, "-t", "ir", "--kernel", "4.4"], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^sbc: --kernel: kernel `4\.4` is older than 5\.0/);
+    const check = await sbc(["check", file, "--kernel", "6.1"], { cwd: dir });
+    expect(check.code, check.stdout).toBe(0);
   });
 });

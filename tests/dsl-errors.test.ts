@@ -104,7 +104,7 @@ policy p {
       "SBC1205 4:1 expected a value (a word, a string, an integer or a list) after `description`, found `}`",
     ]);
     expect(errors("sbc 1\npolicy p {\n  syscalls {\n    rule ptrace [x]\n  }\n}\n")).toEqual([
-      "SBC1205 4:17 expected an action (a word such as `allow` or `kill-process`, or `errno NAME`) after `ptrace`, found `[`",
+      "SBC1205 4:17 expected an action (a word such as `allow` or `kill-process`, `errno NAME` or `trace N`) after `ptrace`, found `[`",
     ]);
   });
 

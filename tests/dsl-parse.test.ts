@@ -162,7 +162,7 @@ policy demo {
 
 // ---- every document the DSL can spell reads back as itself ----
 
-const word = fc.constantFrom("read", "read-write", "allow", "deny", "EPERM", "@network-io", "kill-process", "a.b_c-d", "path", "errno", "syscall", "x");
+const word = fc.constantFrom("read", "read-write", "allow", "deny", "EPERM", "@network-io", "kill-process", "a.b_c-d", "path", "errno", "syscall", "x", "trace", "x86_64:335", "aarch64:0x1f", "x86_64:-1", "kernel");
 const text = fc.oneof(word, fc.string({ unit: "binary", maxLength: 12 }), fc.constantFrom("", "${workspace}/a b", 'q"uote\\', "line\nbreak", "\u0000\u001f\u007f"));
 const int = fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 });
 const scalar = fc.oneof(text, int);
@@ -170,7 +170,8 @@ const value: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
   v: fc.oneof({ depthSize: "small", withCrossShrink: true }, scalar, fc.array(tie("v"), { maxLength: 4 })),
 })).v;
 const errnoAction = fc.record({ errno: scalar });
-const action = fc.oneof(scalar, errnoAction);
+const traceAction = fc.record({ trace: int });
+const action = fc.oneof(scalar, errnoAction, traceAction);
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 const pick = <K extends string>(...keys: K[]) => fc.record(Object.fromEntries(keys.map((k) => [k, opt(value)])) as Record<K, fc.Arbitrary<unknown>>);
 const effectRule = (clauses: fc.Arbitrary<Record<string, unknown>>) =>
@@ -195,7 +196,7 @@ const policyDoc = fc.record({
   params: opt(fc.dictionary(fc.oneof(word, fc.string({ maxLength: 6 })), paramValue, { maxKeys: 3 })),
   filesystem: opt(fc.array(effectRule(pick("path", "exact", "glob", "protect", "if-missing", "reason")), { maxLength: 3 })),
   network: opt(fc.oneof(value, rulesBlock({ mode: value, unix: value }, effectRule(pick("protocol", "hosts", "ports", "reason"))))),
-  syscalls: opt(rulesBlock({ default: action, "foreign-arch": action }, fc.tuple(value, action, pick("args", "reason")).map(([s, a, c]) => ({ syscalls: s, action: a, ...c })))),
+  syscalls: opt(rulesBlock({ default: action, "foreign-arch": action, newer: action, kernel: scalar }, fc.tuple(value, action, pick("args", "reason")).map(([s, a, c]) => ({ syscalls: s, action: a, ...c })))),
   commands: opt(rulesBlock({ default: value }, fc.tuple(fc.constantFrom("allow", "prompt", "forbidden"), value, pick("reason")).map(([d, p, c]) => ({ prefix: p, decision: d, ...c })))),
   tests: opt(
     fc.array(
@@ -212,7 +213,12 @@ function writeDsl(doc: Record<string, unknown>): string {
   const s = (v: unknown, errno = false): string =>
     typeof v === "number" ? String(v) : WORD.test(v as string) && !(errno && ERRNO_STOP_WORDS.has(v as string)) ? (v as string) : JSON.stringify(v);
   const v = (x: unknown): string => (Array.isArray(x) ? `[${x.map(v).join(", ")}]` : s(x));
-  const a = (x: unknown): string => (x !== null && typeof x === "object" && !Array.isArray(x) ? `errno ${s((x as { errno: unknown }).errno, true)}` : v(x));
+  const a = (x: unknown): string =>
+    x !== null && typeof x === "object" && !Array.isArray(x)
+      ? "trace" in x
+        ? `trace ${String((x as { trace: number }).trace)}`
+        : `errno ${s((x as { errno: unknown }).errno, true)}`
+      : v(x);
   const clauses = (o: Record<string, unknown>, skip: string[]) =>
     Object.entries(o)
       .filter(([k, x]) => !skip.includes(k) && x !== undefined)
@@ -248,7 +254,8 @@ function writeDsl(doc: Record<string, unknown>): string {
   if (doc.syscalls) {
     const y = doc.syscalls as Record<string, unknown>;
     const rules = ((y.rules ?? []) as Record<string, unknown>[]).map((r) => `rule ${v(r.syscalls)} ${a(r.action)}${clauses(r, ["syscalls", "action"])}`);
-    out.push(`syscalls {${y.default !== undefined ? ` default ${a(y.default)}` : ""}${y["foreign-arch"] !== undefined ? ` foreign-arch ${a(y["foreign-arch"])}` : ""}\n${rules.join("\n")}\n}`);
+    const settings = ["default", "foreign-arch", "newer", "kernel"].map((k) => (y[k] !== undefined ? ` ${k} ${a(y[k])}` : "")).join("");
+    out.push(`syscalls {${settings}\n${rules.join("\n")}\n}`);
   }
   if (doc.commands) {
     const c = doc.commands as Record<string, unknown>;

@@ -32,6 +32,7 @@ import {
   SECCOMP_RET_KILL_PROCESS,
   SECCOMP_RET_KILL_THREAD,
   SECCOMP_RET_LOG,
+  SECCOMP_RET_TRACE,
   SECCOMP_RET_TRAP,
   X32_SYSCALL_BIT,
   argOffset,
@@ -131,6 +132,20 @@ describeKernel("seccomp filters on the real kernel", () => {
   itKernel("an action value the kernel does not know kills the process", () => {
     // 0x00010000 lies between KILL_THREAD and TRAP and names no action; seccomp treats it as KILL_PROCESS.
     expect(runProbe(onlyFor(GETPPID, 0x0001_0000), [{ nr: GETPPID }])).toEqual([killed]);
+  });
+
+  itKernel("TRACE with no tracer attached fails the call with ENOSYS, whatever its data (seccomp(2))", () => {
+    for (const data of [0, 5, 0xffff]) {
+      const [hit, other] = runProbe(onlyFor(GETPPID, (SECCOMP_RET_TRACE | data) >>> 0), [{ nr: GETPPID }, { nr: GETPID }]);
+      expect(hit, `TRACE(${data})`).toEqual(failed(errno("ENOSYS")));
+      expectSuccess(other);
+    }
+  });
+
+  itKernel("-1 (a tracer's skip) reaches the filter as 0xffffffff, so a rule can answer it", () => {
+    expect(runProbe(onlyFor(0xffffffff, ERRNO(13)), [{ nr: 0xffffffff }])).toEqual([failed(13)]);
+    // Allowed, the kernel itself answers -1 with ENOSYS: there is no call numbered -1.
+    expect(runProbe(encode([ret(SECCOMP_RET_ALLOW)]), [{ nr: 0xffffffff }])).toEqual([failed(errno("ENOSYS"))]);
   });
 
   itKernel("LOG runs the syscall like ALLOW", () => {

@@ -4,7 +4,7 @@
 import { dedupeDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { compilePolicy } from "../passes/index.js";
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
-import { counts, parseParams, printDiagnostics, throwIfEntryUnreadable } from "./output.js";
+import { counts, parseKernelOption, parseParams, printDiagnostics, throwIfEntryUnreadable } from "./output.js";
 
 export interface CheckCommandOptions {
   preset: string[];
@@ -12,19 +12,22 @@ export interface CheckCommandOptions {
   format: string;
   quiet?: boolean;
   maxWarnings?: number;
+  kernel?: string;
   color: boolean;
 }
 
 export async function runCheck(files: readonly string[], opts: CheckCommandOptions): Promise<number> {
   if (files.length === 0 && opts.preset.length === 0) throw new UsageError("name at least one policy file (or --preset)");
   const params = parseParams(opts.param);
+  const kernel = parseKernelOption(opts.kernel);
+  const k = kernel !== undefined ? { kernel } : {};
   const all: Diagnostic[] = [];
   for (const f of files) {
-    const r = compilePolicy({ kind: "file", path: f }, { params, runTests: true });
+    const r = compilePolicy({ kind: "file", path: f }, { params, runTests: true, ...k });
     throwIfEntryUnreadable(r);
     all.push(...r.diagnostics);
   }
-  for (const p of opts.preset) all.push(...compilePolicy({ kind: "preset", name: p }, { params, runTests: true }).diagnostics);
+  for (const p of opts.preset) all.push(...compilePolicy({ kind: "preset", name: p }, { params, runTests: true, ...k }).diagnostics);
   // A base file shared by several policies is reported once, not once per policy.
   const unique = dedupeDiagnostics(all);
   printDiagnostics(unique, { format: opts.format, color: opts.color, ...(opts.quiet ? { quiet: true } : {}) }, process.stdout);

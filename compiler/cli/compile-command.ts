@@ -4,7 +4,7 @@
 import { closest } from "../diagnostics/diagnostic.js";
 import { compilePolicy, type PolicyInput } from "../passes/index.js";
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
-import { parseParams, printDiagnostics, throwIfEntryUnreadable, writeAtomic } from "./output.js";
+import { parseKernelOption, parseParams, printDiagnostics, throwIfEntryUnreadable, writeAtomic } from "./output.js";
 import { parseArches, TARGETS } from "./targets.js";
 
 export interface CompileCommandOptions {
@@ -18,6 +18,7 @@ export interface CompileCommandOptions {
   strict?: boolean;
   arch?: string;
   stopAfter?: "build-ir" | "check";
+  kernel?: string;
   format: string;
   quiet?: boolean;
   color: boolean;
@@ -35,8 +36,9 @@ export async function runCompile(policy: string | undefined, opts: CompileComman
     throw new UsageError(policy === undefined ? "name a policy file or a --preset" : "name a policy file or a --preset, not both");
   }
   const params = parseParams(opts.param);
+  const kernel = parseKernelOption(opts.kernel);
   const input: PolicyInput = policy !== undefined ? { kind: "file", path: policy } : { kind: "preset", name: opts.preset! };
-  const result = compilePolicy(input, { params, ...(opts.stopAfter ? { stopAfter: opts.stopAfter } : {}) });
+  const result = compilePolicy(input, { params, ...(opts.stopAfter ? { stopAfter: opts.stopAfter } : {}), ...(kernel !== undefined ? { kernel } : {}) });
   if (policy !== undefined) throwIfEntryUnreadable(result);
   const failed = !result.ir || result.diagnostics.some((d) => d.severity === "error");
   let abi: number | undefined;

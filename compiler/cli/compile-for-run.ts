@@ -8,9 +8,15 @@ import { EXIT_FINDINGS } from "./exit.js";
 import { printDiagnostics, throwIfEntryUnreadable } from "./output.js";
 
 /** The IR to run under and the files it came from, or the exit status after the policy's errors were printed to stderr. */
-export function compileForRun(policy: string | undefined, preset: string | undefined, bindings: Bindings, color: boolean): { ir: IR; filesRead: readonly string[] } | { status: number } {
+export function compileForRun(
+  policy: string | undefined,
+  preset: string | undefined,
+  bindings: Bindings,
+  color: boolean,
+  kernel?: string,
+): { ir: IR; filesRead: readonly string[] } | { status: number } {
   const input: PolicyInput = policy !== undefined ? { kind: "file", path: policy } : { kind: "preset", name: preset! };
-  const compiled = compilePolicy(input, { params: bindings });
+  const compiled = compilePolicy(input, { params: bindings, ...(kernel !== undefined ? { kernel } : {}) });
   if (policy !== undefined) throwIfEntryUnreadable(compiled);
   const errors = compiled.diagnostics.filter((d) => d.severity === "error");
   if (!compiled.ir || errors.length) {

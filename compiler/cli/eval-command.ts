@@ -6,16 +6,17 @@ import { oneLine } from "../diagnostics/diagnostic.js";
 import { formatLocation } from "../diagnostics/source.js";
 import { bindIr } from "../ir/bind.js";
 import type { IR, UnixPathRule } from "../ir/types.js";
-import { evaluateCommand, evaluateFs, evaluateNetwork, evaluateSyscall, evaluateUnix, EvaluationError, formatAction } from "../evaluator/evaluate.js";
+import { evaluateCommand, evaluateFs, evaluateNetwork, evaluateSyscall, evaluateUnix, EvaluationError, formatAction, type SyscallVerdict } from "../evaluator/evaluate.js";
 import { parseEndpoint, parseValue, formatIp } from "../language/values.js";
 import { compilePolicy, type PolicyInput } from "../passes/index.js";
 import { environmentBindings } from "../passes/environment.js";
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
-import { parseParams, printDiagnostics, throwIfEntryUnreadable } from "./output.js";
+import { parseKernelOption, parseParams, printDiagnostics, throwIfEntryUnreadable } from "./output.js";
 
 export interface EvalCommandOptions {
   preset?: string;
   param: string[];
+  kernel?: string;
   format: string;
   color: boolean;
 }
@@ -27,6 +28,8 @@ interface Answer {
   query: string;
   decision: string;
   rule: { section: string; index: number; location: string | null; summary: string; reason?: string } | null;
+  /** A syscall asked by name whose answer differs between architectures: each one's. */
+  byArch?: { arch: string; nr: number; decision: string; rule: Answer["rule"] }[];
 }
 
 function where(span: { source: unknown } | undefined): string | null {
@@ -79,15 +82,29 @@ function ask(ir: IR, words: readonly string[], cwd: string): Answer {
       return v.value;
     });
     const v = evaluateSyscall(ir, name, values);
-    return {
-      query: `syscall ${name}(${args.join(", ")})`,
-      decision: formatAction(v.action),
-      rule: v.rule
-        ? { section: "syscalls", index: v.ruleIndex! + 1, location: where(v.rule.span), summary: formatAction(v.rule.action), ...(v.rule.reason ? { reason: v.rule.reason } : {}) }
-        : v.implied
-          ? { section: "network", index: 0, location: where(ir.network.span), summary: `implied ${formatAction(v.implied.action)}`, reason: v.implied.reason }
-          : null,
-    };
+    const decider = (x: SyscallVerdict): Answer["rule"] =>
+      x.rule
+        ? { section: "syscalls", index: x.ruleIndex! + 1, location: where(x.rule.span), summary: formatAction(x.rule.action), ...(x.rule.reason ? { reason: x.rule.reason } : {}) }
+        : x.implied
+          ? { section: "network", index: 0, location: where(ir.network.span), summary: `implied ${formatAction(x.implied.action)}`, reason: x.implied.reason }
+          : x.newer
+            ? {
+                section: "syscalls",
+                index: 0,
+                location: where(ir.syscalls.span),
+                summary: `newer: ${formatAction(x.action)} (a call newer than the policy${ir.syscalls.kernel !== undefined ? `: added after Linux ${ir.syscalls.kernel}` : ": above the highest call its rules name"})`,
+              }
+            : null;
+    const query = `syscall ${name}(${args.join(", ")})`;
+    // Asked by name, the arches that have the call may answer differently (numbered rules, `newer`).
+    if (v.byArch)
+      return {
+        query,
+        decision: v.byArch.map((a) => `${a.arch}: ${formatAction(a.verdict.action)}`).join(", "),
+        rule: null,
+        byArch: v.byArch.map((a) => ({ arch: a.arch, nr: a.nr, decision: formatAction(a.verdict.action), rule: decider(a.verdict) })),
+      };
+    return { query, decision: formatAction(v.action), rule: decider(v) };
   }
   if (q === "command") {
     if (!rest.length) throw new UsageError("`command` takes the argv", USAGE);
@@ -154,7 +171,8 @@ export async function runEval(policy: string | undefined, query: readonly string
   const cwd = process.cwd();
   const input: PolicyInput = policy !== undefined ? { kind: "file", path: policy } : { kind: "preset", name: opts.preset! };
   const explicit = parseParams(opts.param);
-  const r = compilePolicy(input, { stopAfter: "build-ir", params: explicit });
+  const kernel = parseKernelOption(opts.kernel);
+  const r = compilePolicy(input, { stopAfter: "build-ir", params: explicit, ...(kernel !== undefined ? { kernel } : {}) });
   if (policy !== undefined) throwIfEntryUnreadable(r);
   const errors = r.diagnostics.filter((d) => d.severity === "error");
   if (!r.ir || errors.length) {
@@ -178,11 +196,22 @@ export async function runEval(policy: string | undefined, query: readonly string
   }
   if (opts.format === "json") process.stdout.write(JSON.stringify(answer, null, 2) + "\n");
   else {
-    process.stdout.write(`${answer.decision}  ${answer.query}\n`);
     // Index 0 is a setting of a section or a rule the section implies, not one of its numbered rules.
-    const by = answer.rule && (answer.rule.index === 0 ? `the ${answer.rule.section} section: ${answer.rule.summary}` : `the ${answer.rule.section} rule ${answer.rule.summary}`);
-    process.stdout.write(by ? `  decided by ${by}${answer.rule!.location ? ` at ${answer.rule!.location}` : ""}\n` : "  decided by the default\n");
-    if (answer.rule?.reason) process.stdout.write(`  reason: ${oneLine(answer.rule.reason)}\n`);
+    const decided = (rule: Answer["rule"], indent: string) => {
+      const by = rule && (rule.index === 0 ? `the ${rule.section} section: ${rule.summary}` : `the ${rule.section} rule ${rule.summary}`);
+      process.stdout.write(by ? `${indent}decided by ${by}${rule!.location ? ` at ${rule!.location}` : ""}\n` : `${indent}decided by the default\n`);
+      if (rule?.reason) process.stdout.write(`${indent}reason: ${oneLine(rule.reason)}\n`);
+    };
+    if (answer.byArch) {
+      process.stdout.write(`differs by architecture  ${answer.query}\n`);
+      for (const a of answer.byArch) {
+        process.stdout.write(`  ${a.arch} (${a.nr}): ${a.decision}\n`);
+        decided(a.rule, "    ");
+      }
+    } else {
+      process.stdout.write(`${answer.decision}  ${answer.query}\n`);
+      decided(answer.rule, "  ");
+    }
   }
   return EXIT_OK;
 }

@@ -20,7 +20,7 @@ import { packageRoot } from "../package-root.js";
 import type { Arch } from "../linux-abi/index.js";
 import { EXIT_FINDINGS, UsageError, exitLikeChild, forwardSignals } from "./exit.js";
 import { compileForRun } from "./compile-for-run.js";
-import { parseParams, printDiagnostics } from "./output.js";
+import { parseKernelOption, parseParams, printDiagnostics } from "./output.js";
 import { buildId, cacheInput, loaderCacheKey, planCacheDir, sha256File, storePlan } from "./plan-cache.js";
 
 /** The command could not be run under the policy (like env(1)'s 125): nothing of the command ran. */
@@ -36,6 +36,8 @@ export interface ExecOptions {
   namespaces?: NamespacesMode;
   /** `--no-cache`: neither store the plan nor (in bin/sbc) look it up. */
   cache?: boolean;
+  /** `--kernel X.Y`: overrides the policy's `syscalls.kernel`. */
+  kernel?: string;
   debug?: boolean;
   color: boolean;
 }
@@ -111,7 +113,8 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   const input = build ? cacheInput(build, opts.namespaces, policy !== undefined ? { file: policy } : { preset: opts.preset! }) : undefined;
   const keyed = input ? loaderCacheKey(loader, input, opts.param) : undefined;
   const compat = opts.compat ?? "hard-requirement";
-  const compiled = compileForRun(policy, opts.preset, { ...(keyed?.builtins ?? environmentBindings(process.cwd())), ...explicit }, opts.color);
+  const kernel = parseKernelOption(opts.kernel);
+  const compiled = compileForRun(policy, opts.preset, { ...(keyed?.builtins ?? environmentBindings(process.cwd())), ...explicit }, opts.color, kernel);
   if ("status" in compiled) return compiled.status;
   const ir = compiled.ir;
   const policyMode: NamespacesMode = ir.linux.namespaces;
@@ -173,7 +176,8 @@ export async function runExec(policy: string | undefined, argv: readonly string[
 
   // Cache only what bin/sbc could look up: the default compatibility, no debugging, an exact plan.
   const cacheDir = planCacheDir();
-  const caching = keyed !== undefined && cacheDir !== undefined && opts.cache !== false && !process.env.SBC_NO_CACHE && !opts.debug && compat === "hard-requirement" && exact;
+  // The cache key does not know `--kernel`, so a run with it neither stores nor (bin/sbc) finds a plan.
+  const caching = kernel === undefined && keyed !== undefined && cacheDir !== undefined && opts.cache !== false && !process.env.SBC_NO_CACHE && !opts.debug && compat === "hard-requirement" && exact;
   const deps = caching ? compiled.filesRead.map((path) => ({ path, sha256: sha256File(path) })) : [];
   // A filter that allows everything restricts nothing: no filter, so full access means no sandbox at all.
   const bytes = allowsEverything(filter.filter.program) ? undefined : encode(filter.filter.program);

@@ -55,6 +55,7 @@ export function buildProgram(): Command {
     .option("-o, --output <file>", "write the result to a file (atomically) instead of stdout")
     .option("-p, --param <name=path>", "bind a parameter (repeatable)", collectParam, [])
     .option("--with-spans", "include source locations in the IR")
+    .option("--kernel <X.Y>", "the newest kernel whose syscalls the policy knows (overrides syscalls.kernel): with syscalls.newer, the calls added after it get that action")
     .addOption(new Option("--stop-after <stage>", "stop after a compiler stage (IR targets): build-ir skips the checks").choices(["build-ir", "check"]))
     .addOption(formatOption())
     .option("-q, --quiet", "report errors only, not warnings")
@@ -77,6 +78,7 @@ export function buildProgram(): Command {
     .addOption(formatOption())
     .option("-q, --quiet", "report errors only, not warnings")
     .option("--max-warnings <n>", "fail when there are more warnings than this", parseMaxWarnings)
+    .option("--kernel <X.Y>", "the newest kernel whose syscalls the policy knows (overrides syscalls.kernel): with syscalls.newer, the calls added after it get that action")
     .option("--no-color", "never colour the output")
     .action(async (files: string[], opts) => {
       const { runCheck } = await import("./check-command.js");
@@ -144,6 +146,7 @@ export function buildProgram(): Command {
         ]),
       )
       .option("--no-cache", "neither look up nor store the compiled plan in the plan cache")
+      .option("--kernel <X.Y>", "the newest kernel whose syscalls the policy knows (overrides syscalls.kernel): with syscalls.newer, the calls added after it get that action")
       .option("--no-color", "never colour the output")
       .action(async (policy: string | undefined, command: string[], opts) => {
         const { runExec } = await import("./exec-command.js");
@@ -186,6 +189,7 @@ export function buildProgram(): Command {
     .argument("[query...]", "ACCESS PATH | connect|bind HOST:PORT [tcp|udp] | unix socketpair | unix connect|bind PATH | unix connect @NAME | syscall NAME [ARG...] | command ARGV...")
     .option("--preset <name>", "evaluate a built-in preset")
     .option("-p, --param <name=path>", "bind a parameter (repeatable); built-ins default to this process's environment", collectParam, [])
+    .option("--kernel <X.Y>", "the newest kernel whose syscalls the policy knows (overrides syscalls.kernel): with syscalls.newer, the calls added after it get that action")
     .addOption(new Option("--format <format>", "output format").choices(["human", "json"]).default("human"))
     .option("--no-color", "never colour the output")
     .action(async (policy: string | undefined, query: string[], opts) => {

@@ -6,6 +6,7 @@ import { basename, dirname, join } from "node:path";
 import pc from "picocolors";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { allCodes, CODES } from "../diagnostics/codes.js";
+import { checkKernelVersion } from "../linux-abi/syscall-versions.js";
 import { renderHuman, summaryLine, toJson, toSarif, type Painter } from "../diagnostics/render.js";
 import { packageVersion } from "../package-root.js";
 import { UsageError } from "./exit.js";
@@ -47,6 +48,14 @@ export function counts(diagnostics: readonly Diagnostic[]): { errors: number; wa
 export function throwIfEntryUnreadable(result: { filesRead: readonly string[]; diagnostics: readonly Diagnostic[] }): void {
   const d = result.diagnostics.find((x) => x.code === CODES.fileUnreadable.code);
   if (result.filesRead.length === 0 && d) throw new UsageError(d.message);
+}
+
+/** `--kernel X.Y`, checked; undefined when not given. */
+export function parseKernelOption(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const bad = checkKernelVersion(v);
+  if (bad) throw new UsageError(`--kernel: ${bad.message}`, bad.help);
+  return v;
 }
 
 export function parseParams(list: readonly string[]): Record<string, string> {

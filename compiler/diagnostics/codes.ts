@@ -88,6 +88,12 @@ export const CODES = {
     "error",
     "A condition's value (for `&`, its masked value) has bits above the ones the kernel reads of that argument (32 for an `int`), so only bits the kernel ignores could decide it.",
   ),
+  unknownSyscallArch: def("SBC0835", "unknown-syscall-arch", "error", "A syscall named by number (`arch:number`) names an architecture sbc does not support."),
+  invalidSyscallNumber: def("SBC0836", "invalid-syscall-number", "error", "A syscall named by number is not a 32-bit number (decimal, `0x` hex, or `-1`)."),
+  x32SyscallNumber: def("SBC0837", "x32-syscall-number", "error", "An `x86_64:` number has bit 30 set: it is an x32 call, which x86_64 filters give the `foreign-arch` action."),
+  invalidTraceData: def("SBC0838", "invalid-trace-data", "error", "The data of a `trace` action is not a number 0–65535."),
+  invalidKernelVersion: def("SBC0839", "invalid-kernel-version", "error", "A kernel version (`syscalls.kernel`, `--kernel`) is not `X.Y`, or is older than 5.0."),
+  kernelWithoutNewer: def("SBC0840", "kernel-without-newer", "warning", "A kernel version is set but no `syscalls.newer` action, so it changes nothing."),
 
   // 09 — commands
   emptyPrefix: def("SBC0901", "empty-prefix", "error", "A command rule has an empty prefix or an empty word."),

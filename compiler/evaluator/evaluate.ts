@@ -12,8 +12,10 @@
 //   filesystem's precedence for subtrees (the deeper path, then the later layer, then deny; no rule: deny).
 //   Binding also creates the socket file, so it needs the filesystem's `create-special` there too.
 // - syscalls: among matching rules the latest layer decides; within it the strictest action wins
-//   (kill-process > kill-thread > trap > errno > user-notif > log > allow), and between equal actions the
-//   later rule. No rule: the default action. The syscalls the network section implies
+//   (kill-process > kill-thread > trap > errno > user-notif > trace > log > allow), and between equal actions
+//   the later rule. No rule: the default action, or `syscalls.newer` for calls newer than the policy
+//   (syscall-numbers.ts). A call is a number on an arch; a rule names it by name or as `arch:nr`, and a query
+//   by name alone asks every arch that has the call. The syscalls the network section implies
 //   (network-syscalls.ts) are combined with that answer as a second filter would be: the stricter wins.
 //   A condition compares only the bits of its argument that the kernel reads (`int cmd`: the low 32), for
 //   the ABI asked about (x86_64 unless said otherwise).
@@ -22,11 +24,12 @@
 
 import type { Access } from "../language/access.js";
 import { argBits, narrowCondition, narrowHolds, type ArgBits } from "../linux-abi/arg-widths.js";
-import { errnoName } from "../linux-abi/index.js";
+import { ARCHES, errnoName, isArch, syscallNumber, type Arch } from "../linux-abi/index.js";
 import { cidrContains, LOOPBACK_CIDRS, parseCidr, parseIp, type IpAddress } from "../language/values.js";
 import { compileGlob, components, depth, globLiteralDepth, isWithin, parsePath, type GlobMatcher } from "../paths.js";
 import type { Action, ArgCondition, CommandRule, Decision, Effect, FsRule, IR, NetOp, NetRule, Protocol, SyscallRule, UnixOp, UnixPathRule } from "../ir/types.js";
 import { impliedRuleFor, networkSyscalls, type ImpliedRule } from "./network-syscalls.js";
+import { entriesName, hasNumberedEntries, isNewerCall, numberedEntry, syscallNameAt } from "./syscall-numbers.js";
 
 export class EvaluationError extends Error {}
 
@@ -201,17 +204,32 @@ export interface SyscallVerdict {
   readonly ruleIndex: number | null;
   /** Set when a rule the network section implies was stricter than the syscall section's answer. */
   readonly implied?: ImpliedRule;
+  /** Set when no rule matched and the call is newer than the policy: `syscalls.newer` decided. */
+  readonly newer?: true;
+  /**
+   * For a query by name: set when the arches that have the call answer differently (numbered rules, or
+   * `newer`); each arch's answer. `action` is then the strictest of them.
+   */
+  readonly byArch?: readonly ArchVerdict[];
+}
+
+/** One arch's answer for a call asked by name. */
+export interface ArchVerdict {
+  readonly arch: Arch;
+  readonly nr: number;
+  readonly verdict: SyscallVerdict;
 }
 
 /** Higher is stricter; mirrors the kernel's precedence between filter results. */
 export const ACTION_STRICTNESS: Readonly<Record<Action["type"], number>> = {
   allow: 0,
   log: 1,
-  "user-notif": 2,
-  errno: 3,
-  trap: 4,
-  "kill-thread": 5,
-  "kill-process": 6,
+  trace: 2,
+  "user-notif": 3,
+  errno: 4,
+  trap: 5,
+  "kill-thread": 6,
+  "kill-process": 7,
 };
 
 /**
@@ -236,11 +254,82 @@ export const DEFAULT_QUERY_ARCH = "x86_64";
 /**
  * What a call gets on Linux: the syscall section's answer (`evaluateSyscallRules`) and the rules the network
  * section implies, combined as two stacked filters are — the stricter action wins, and on a tie the syscall
- * rule's answer stands (so its errno number survives).
+ * rule's answer stands (so its errno number survives). `syscall` is a name, asked on every arch that has it
+ * (see `evaluateSyscallEverywhere`), or `arch:nr`, one number on one arch.
  */
 export function evaluateSyscall(ir: IR, syscall: string, args: readonly bigint[] = [], options: SyscallQueryOptions = {}): SyscallVerdict {
-  const arch = options.arch ?? DEFAULT_QUERY_ARCH;
-  const own = evaluateSyscallRules(ir, syscall, args, options);
+  return byName(ir, syscall, args, options, evaluateSyscallAt, evaluateSyscallByName);
+}
+
+/** The syscall section alone, without what the network section implies (what an OCI profile carries). */
+export function evaluateSyscallRules(ir: IR, syscall: string, args: readonly bigint[] = [], options: SyscallQueryOptions = {}): SyscallVerdict {
+  return byName(ir, syscall, args, options, evaluateSyscallRulesAt, evaluateSyscallRulesByName);
+}
+
+type AtFn = (ir: IR, arch: Arch, nr: number, args: readonly bigint[]) => SyscallVerdict;
+type ByNameFn = (ir: IR, syscall: string, args: readonly bigint[], arch: string) => SyscallVerdict;
+
+function byName(ir: IR, syscall: string, args: readonly bigint[], options: SyscallQueryOptions, at: AtFn, plain: ByNameFn): SyscallVerdict {
+  const numbered = numberedEntry(syscall);
+  if (numbered) return at(ir, numbered.arch, numbered.nr, args);
+  if (options.arch !== undefined) {
+    // Asked on one ABI: the call's number there, when that ABI has it.
+    const nr = isArch(options.arch) ? syscallNumber(options.arch, syscall) : undefined;
+    return nr !== undefined ? at(ir, options.arch as Arch, nr, args) : plain(ir, syscall, args, options.arch);
+  }
+  // Without numbered rules and `newer`, a name means the same on every arch (read with x86_64's argument
+  // widths, which every 64-bit ABI shares): no need to ask each one.
+  if (!archDependent(ir)) return plain(ir, syscall, args, DEFAULT_QUERY_ARCH);
+  const all = everywhere(ir, syscall, args, at);
+  if (!all.length) return plain(ir, syscall, args, DEFAULT_QUERY_ARCH);
+  const first = all[0]!.verdict;
+  if (all.every((v) => sameAction(v.verdict.action, first.action))) return first;
+  let strictest = first;
+  for (const v of all) if (ACTION_STRICTNESS[v.verdict.action.type] > ACTION_STRICTNESS[strictest.action.type]) strictest = v.verdict;
+  return { ...strictest, byArch: all };
+}
+
+function archDependent(ir: IR): boolean {
+  return ir.syscalls.newerAction !== undefined || hasNumberedEntries(ir);
+}
+
+function everywhere(ir: IR, name: string, args: readonly bigint[], at: AtFn): ArchVerdict[] {
+  const out: ArchVerdict[] = [];
+  for (const arch of ARCHES) {
+    const nr = syscallNumber(arch, name);
+    if (nr !== undefined) out.push({ arch, nr, verdict: at(ir, arch, nr, args) });
+  }
+  return out;
+}
+
+/** A call asked by name: its answer on every supported arch that has it, in ARCHES order. */
+export function evaluateSyscallEverywhere(ir: IR, name: string, args: readonly bigint[] = []): ArchVerdict[] {
+  return everywhere(ir, name, args, evaluateSyscallAt);
+}
+
+/**
+ * What the call numbered `nr` on `arch` gets (the table's number: an x32 call without its bit 30): its rules,
+ * `newer`, the default, and the implied rules, each condition read at the width the kernel reads on that arch.
+ */
+export function evaluateSyscallAt(ir: IR, arch: Arch, nr: number, args: readonly bigint[] = []): SyscallVerdict {
+  const own = evaluateSyscallRulesAt(ir, arch, nr, args);
+  const name = syscallNameAt(arch, nr);
+  if (name === undefined) return own;
+  const implied = impliedRuleFor(networkSyscalls(ir), name, (c) => conditionHolds(c, args, argBits(arch, name, c.arg)));
+  if (!implied || stricterAction(own.action, implied.action) === own.action) return own;
+  return { action: implied.action, rule: null, ruleIndex: null, implied };
+}
+
+/** The syscall section's answer for the call numbered `nr` on `arch`. */
+export function evaluateSyscallRulesAt(ir: IR, arch: Arch, nr: number, args: readonly bigint[] = []): SyscallVerdict {
+  const name = syscallNameAt(arch, nr);
+  const v = bestRule(ir, (rule) => entriesName(rule.syscalls, arch, nr, name), args, (i) => argBits(arch, name ?? "", i));
+  if (v.rule === null && isNewerCall(ir, arch, nr)) return { action: ir.syscalls.newerAction!, rule: null, ruleIndex: null, newer: true };
+  return v;
+}
+
+function evaluateSyscallByName(ir: IR, syscall: string, args: readonly bigint[], arch: string): SyscallVerdict {
+  const own = evaluateSyscallRulesByName(ir, syscall, args, arch);
   const implied = impliedRuleFor(networkSyscalls(ir), syscall, (c) => conditionHolds(c, args, argBits(arch, syscall, c.arg)));
   if (!implied || stricterAction(own.action, implied.action) === own.action) return own;
   return { action: implied.action, rule: null, ruleIndex: null, implied };
@@ -251,13 +340,15 @@ export function stricterAction(a: Action, b: Action): Action {
   return ACTION_STRICTNESS[b.type] > ACTION_STRICTNESS[a.type] ? b : a;
 }
 
-/** The syscall section alone, without what the network section implies (what an OCI profile carries). */
-export function evaluateSyscallRules(ir: IR, syscall: string, args: readonly bigint[] = [], options: SyscallQueryOptions = {}): SyscallVerdict {
-  const arch = options.arch ?? DEFAULT_QUERY_ARCH;
+function evaluateSyscallRulesByName(ir: IR, syscall: string, args: readonly bigint[], arch: string): SyscallVerdict {
+  return bestRule(ir, (rule) => rule.syscalls.includes(syscall), args, (i) => argBits(arch, syscall, i));
+}
+
+function bestRule(ir: IR, names: (rule: SyscallRule) => boolean, args: readonly bigint[], bits: (arg: number) => ArgBits): SyscallVerdict {
   let best: { rule: SyscallRule; index: number } | undefined;
   ir.syscalls.rules.forEach((rule, index) => {
-    if (!rule.syscalls.includes(syscall)) return;
-    if (!rule.conditions.every((c) => conditionHolds(c, args, argBits(arch, syscall, c.arg)))) return;
+    if (!names(rule)) return;
+    if (!rule.conditions.every((c) => conditionHolds(c, args, bits(c.arg)))) return;
     const better =
       !best ||
       rule.layer > best.rule.layer ||
@@ -270,13 +361,17 @@ export function evaluateSyscallRules(ir: IR, syscall: string, args: readonly big
 }
 
 export function formatAction(a: Action): string {
+  if (a.type === "trace") return a.data === 0 ? "trace" : `trace(${a.data})`;
   if (a.type !== "errno") return a.type;
   const name = errnoName(a.errno);
   return name ? `errno(${name})` : `errno(${a.errno})`;
 }
 
 export function sameAction(a: Action, b: Action): boolean {
-  return a.type === b.type && (a.type !== "errno" || a.errno === (b as { errno: number }).errno);
+  if (a.type !== b.type) return false;
+  if (a.type === "errno") return a.errno === (b as { errno: number }).errno;
+  if (a.type === "trace") return a.data === (b as { data: number }).data;
+  return true;
 }
 
 // ---- commands ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
-import { evaluateSyscall } from "../evaluator/evaluate.js";
+import { evaluateSyscall, evaluateSyscallRulesAt } from "../evaluator/evaluate.js";
 import type { Action, IR } from "../ir/types.js";
 import { compilePolicy } from "../passes/index.js";
 import { importOciSeccomp, type OciImportOptions } from "./oci-seccomp.js";
@@ -231,11 +231,77 @@ describe("small profiles", () => {
     expect(r.yaml).toContain("# syscalls[0]: not imported, unknown to sbc on every supported architecture: frobnicate, osf_syscall");
   });
 
-  it("imports SCMP_ACT_TRACE as errno ENOSYS with a warning", () => {
-    const r = compiled({ defaultAction: "SCMP_ACT_TRACE", syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW" }, { names: ["ptrace"], action: "SCMP_ACT_TRACE", errnoRet: 5 }] });
-    expect(act(r.ir, "ptrace")).toEqual({ type: "errno", errno: 38 });
-    expect(act(r.ir, "mount")).toEqual({ type: "errno", errno: 38 });
-    expect(r.diagnostics.filter((d) => d.message.includes("SCMP_ACT_TRACE")).map((d) => d.severity)).toEqual(["warning", "warning"]);
+  it("imports SCMP_ACT_TRACE as trace, with errnoRet as its data (EPERM when absent), as runc passes it", () => {
+    const r = compiled({
+      defaultAction: "SCMP_ACT_TRACE",
+      syscalls: [
+        { names: ["read"], action: "SCMP_ACT_ALLOW" },
+        { names: ["ptrace"], action: "SCMP_ACT_TRACE", errnoRet: 5 },
+      ],
+    });
+    expect(act(r.ir, "ptrace")).toEqual({ type: "trace", data: 5 });
+    expect(act(r.ir, "mount")).toEqual({ type: "trace", data: 1 });
+    expect(r.yaml).toContain("  default: { trace: 1 }");
+    expect(r.yaml).toContain("action: { trace: 5 }");
+    expect(r.diagnostics.filter((d) => d.message.includes("SCMP_ACT_TRACE"))).toEqual([]);
+    // A trace default is one of the "allow" actions runc does not put its ENOSYS stub in front of.
+    expect(r.ir.syscalls.newerAction).toBeUndefined();
+  });
+
+  describe("runc's ENOSYS stub, as `syscalls.newer`", () => {
+    const at = (ir: IR, arch: "x86_64" | "aarch64", nr: number, ...args: bigint[]) => evaluateSyscallRulesAt(ir, arch, nr, args).action;
+    const ENOSYS = { type: "errno", errno: 38 };
+    const EPERM = { type: "errno", errno: 1 };
+
+    it("gives ENOSYS to every number above the highest call the profile names on the arch, and the default below", () => {
+      const { ir, yaml } = compiled({ ...base, syscalls: [{ names: ["read", "openat", "close"], action: "SCMP_ACT_ALLOW" }] });
+      expect(yaml).toContain("  newer: { errno: ENOSYS }");
+      expect(at(ir, "x86_64", 257)).toEqual(ALLOW); // openat, the highest named
+      expect(at(ir, "x86_64", 59)).toEqual(EPERM); // execve: below it, not named
+      expect(at(ir, "x86_64", 258)).toEqual(ENOSYS); // mkdirat
+      expect(at(ir, "x86_64", 449)).toEqual(ENOSYS); // futex_waitv
+      expect(at(ir, "x86_64", 1000)).toEqual(ENOSYS); // past the table
+      // x32 numbers and -1 are not the stub's on x86_64 (it tests bit 30 first).
+      expect(at(ir, "x86_64", 0xffffffff)).toEqual(EPERM);
+    });
+
+    it("counts the entries runc skips (the default action) but names, with a numbered rule where they name the highest call", () => {
+      const { ir, yaml } = compiled({
+        ...base,
+        syscalls: [
+          { names: ["read"], action: "SCMP_ACT_ALLOW" },
+          { names: ["mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 },
+        ],
+      });
+      expect(yaml).toContain("    - syscalls: [x86_64:258]");
+      expect(at(ir, "x86_64", 258)).toEqual(EPERM);
+      expect(at(ir, "x86_64", 257)).toEqual(EPERM);
+      expect(at(ir, "x86_64", 259)).toEqual(ENOSYS);
+    });
+
+    it("answers -1 with ENOSYS where runc's stub does: on aarch64, and on x86_64 when the profile also filters x32", () => {
+      const arm = compiled({ ...base, syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW" }] }, { arch: "aarch64" });
+      expect(at(arm.ir, "aarch64", 0xffffffff)).toEqual(ENOSYS);
+      const x32 = compiled({
+        ...base,
+        archMap: [{ architecture: "SCMP_ARCH_X86_64", subArchitectures: ["SCMP_ARCH_X86", "SCMP_ARCH_X32"] }],
+        syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW" }],
+      });
+      expect(at(x32.ir, "x86_64", 0xffffffff)).toEqual(ENOSYS);
+    });
+
+    it("is not there when the default is allow, log, trace or errno ENOSYS, or when the profile names nothing", () => {
+      const cases: [object, object[]][] = [
+        [{ defaultAction: "SCMP_ACT_ALLOW" }, [{ names: ["read"], action: "SCMP_ACT_KILL_PROCESS" }]],
+        [{ defaultAction: "SCMP_ACT_LOG" }, [{ names: ["read"], action: "SCMP_ACT_KILL_PROCESS" }]],
+        [{ defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 38 }, [{ names: ["read"], action: "SCMP_ACT_KILL_PROCESS" }]],
+        [base, []],
+      ];
+      for (const [d, syscalls] of cases) {
+        const { ir } = compiled({ ...d, syscalls });
+        expect(ir.syscalls.newerAction, JSON.stringify(d)).toBeUndefined();
+      }
+    });
   });
 
   it("skips entries with the default action, as runc and crun do", () => {

@@ -23,13 +23,15 @@
 //   strictly narrower or equal whatever libseccomp would pick.
 // - libseccomp compares only the bits of a MASKED_EQ mask: `valueTwo` is masked first, and a mask of 0 makes
 //   no comparison at all (db.c `_db_node_mask_fixup`, `_db_arg_cmp_need_lo/hi`). Reproduced.
-// - SCMP_ACT_TRACE with no tracer attached fails the call with ENOSYS (seccomp(2)); a tracer could instead let
-//   it run. It becomes `{ errno: ENOSYS }`, which is narrower or equal, with a warning.
+// - SCMP_ACT_TRACE becomes `trace` with runc's data: `errnoRet`, or EPERM (1) when absent (runc
+//   libcontainer/seccomp/seccomp_linux.go `getAction`: `ActTrace.SetReturnCode`).
 // - Syscall names sbc's tables do not know (32-bit-only calls, calls newer than the headers) are left out with
 //   a warning naming them: those calls then get the default action, which is the profile's own default.
-// - runc's -ENOSYS stub (syscalls numbered above every syscall the profile names fail with ENOSYS rather than
-//   the default) is a runc patch to the filter, not the profile's meaning; it is not reproduced, which keeps
-//   the import narrower or equal (errno instead of kill) or equal up to the errno number.
+// - runc's -ENOSYS stub (patchbpf/enosys_linux.go: unless the default action is allow, log, trace or errno
+//   ENOSYS, numbers above the highest syscall the profile names on the arch fail with ENOSYS instead of the
+//   default, so libc falls back to older calls) is reproduced with `syscalls.newer: { errno: ENOSYS }`, whose
+//   threshold is the same; see the comment where the YAML is written for the entries runc counts but skips
+//   and for -1. crun has no such stub: under crun those calls get the default action.
 // The profile's `architectures`, `archMap`, `flags` and listener settings are checked but not carried over.
 
 import { closest, diag, sortDiagnostics, type Diagnostic, type DiagnosticOptions } from "../diagnostics/diagnostic.js";
@@ -38,7 +40,8 @@ import { span, Source, type Span } from "../diagnostics/source.js";
 import type { Action } from "../ir/types.js";
 import { hex } from "../language/values.js";
 import { argBits, argDeclaration, narrowCondition } from "../linux-abi/arg-widths.js";
-import { ARCH_INFO, errnoName, errnoValue, isKnownSyscall, type Arch } from "../linux-abi/index.js";
+import { ARCH_INFO, errnoName, errnoValue, isKnownSyscall, syscallNumber, type Arch } from "../linux-abi/index.js";
+import { syscallNameAt as syscallName } from "../evaluator/syscall-numbers.js";
 
 export interface OciImportOptions {
   /** The profile's path as shown in diagnostics; its base name also names the policy. */
@@ -259,6 +262,9 @@ interface OciProfile {
   readonly defaultErrnoRet?: bigint;
   readonly syscalls: readonly OciEntry[];
   readonly syscallsSpan?: Span;
+  /** `architectures`, or the `archMap` entries as `architecture` → itself and its `subArchitectures`. */
+  readonly architectures?: readonly string[];
+  readonly archMap?: ReadonlyMap<string, readonly string[]>;
   readonly flags: readonly string[];
   readonly flagsSpan?: Span;
   readonly listenerSpan?: Span;
@@ -492,7 +498,13 @@ class Reader {
       this.error("conflictingKeys", "the profile has both `architectures` and `archMap`", j, "Docker refuses this; use one of them");
       good = false;
     }
-    if (o.has("architectures") && !this.strings(o.get("architectures")!.value, "`architectures`")) good = false;
+    let architectures: string[] | undefined;
+    if (o.has("architectures") && o.get("architectures")!.value.t !== "null") {
+      const a = this.strings(o.get("architectures")!.value, "`architectures`");
+      if (!a) good = false;
+      else architectures = a.map((x) => x.value);
+    }
+    const archMap = new Map<string, string[]>();
     const am = o.get("archMap")?.value;
     if (am && am.t !== "null") {
       if (am.t !== "array") {
@@ -503,8 +515,11 @@ class Reader {
           const m = this.object(item, `archMap[${k}]`, ["architecture", "subArchitectures"]);
           if (!m) good = false;
           else {
-            if (m.has("architecture") && this.string(m.get("architecture")!.value, `archMap[${k}].architecture`) === undefined) good = false;
-            if (m.has("subArchitectures") && !this.strings(m.get("subArchitectures")!.value, `archMap[${k}].subArchitectures`)) good = false;
+            const arch = m.has("architecture") ? this.string(m.get("architecture")!.value, `archMap[${k}].architecture`) : undefined;
+            if (m.has("architecture") && arch === undefined) good = false;
+            const sub = m.has("subArchitectures") ? this.strings(m.get("subArchitectures")!.value, `archMap[${k}].subArchitectures`) : [];
+            if (!sub) good = false;
+            if (arch !== undefined && sub) archMap.set(arch, [arch, ...sub.map((x) => x.value)]);
           }
         });
       }
@@ -538,6 +553,8 @@ class Reader {
     return {
       defaultAction,
       ...(defaultErrnoRet !== undefined ? { defaultErrnoRet } : {}),
+      ...(architectures ? { architectures } : {}),
+      ...(archMap.size ? { archMap } : {}),
       syscalls: entries,
       ...(o.has("syscalls") ? { syscallsSpan: span(this.source, o.get("syscalls")!.keyStart, o.get("syscalls")!.keyEnd) } : {}),
       flags: flags.map((f) => f.value),
@@ -573,7 +590,8 @@ function toSbcAction(action: OciAction, errnoRet: bigint | undefined): Action {
     case "SCMP_ACT_ERRNO":
       return { type: "errno", errno: Number(errnoRet ?? BigInt(EPERM)) };
     case "SCMP_ACT_TRACE":
-      return { type: "errno", errno: ENOSYS };
+      // runc passes errnoRet to libseccomp as the trace data (ActTrace.SetReturnCode), EPERM when absent.
+      return { type: "trace", data: Number(errnoRet ?? BigInt(EPERM)) };
   }
 }
 
@@ -718,6 +736,7 @@ function condText(c: Cond): string {
 }
 
 function actionYaml(a: Action): string {
+  if (a.type === "trace") return a.data === 0 ? "trace" : `{ trace: ${a.data} }`;
   if (a.type !== "errno") return a.type;
   const name = errnoName(a.errno);
   return `{ errno: ${name ?? a.errno} }`;
@@ -800,11 +819,6 @@ export function importOciSeccomp(json: string, options: OciImportOptions): OciIm
 
   const defaultKey = actionKey(profile.defaultAction, profile.defaultErrnoRet);
   const defaultAction = toSbcAction(profile.defaultAction, profile.defaultErrnoRet);
-  if (profile.defaultAction === "SCMP_ACT_TRACE") {
-    warn(IMPORT_CODES.interpreted, "the default action `SCMP_ACT_TRACE` becomes `{ errno: ENOSYS }`", {
-      help: "with no tracer attached the kernel fails a traced call with ENOSYS; a tracer could have let it run",
-    });
-  }
   if (profile.flags.length) {
     warn(IMPORT_CODES.interpreted, `the filter flags ${profile.flags.map((f) => `\`${f}\``).join(", ")} are not imported`, {
       ...(profile.flagsSpan ? { span: profile.flagsSpan } : {}),
@@ -818,6 +832,8 @@ export function importOciSeccomp(json: string, options: OciImportOptions): OciIm
   const dropped: { entry: OciEntry; reason: DropReason; detail: string }[] = [];
   const unknown = new Map<string, Span>();
   const pieces: Piece[] = [];
+  /** The highest number on `arch` that an entry runc receives names (runc counts skipped entries too). */
+  let runcHighest = { nr: -1, pos: -1 };
   for (const e of profile.syscalls) {
     const why = dropReason(e, nativeArch, caps, kernel);
     if (why) {
@@ -826,17 +842,14 @@ export function importOciSeccomp(json: string, options: OciImportOptions): OciIm
       continue;
     }
     if (e.includes || e.excludes) note(e.pos, `syscalls[${e.pos}]: conditional (${describeConditions(e)}); applies to ${assumptions}`);
+    for (const n of e.names) {
+      const nr = syscallNumber(arch, n.name);
+      if (nr !== undefined && nr > runcHighest.nr) runcHighest = { nr, pos: e.pos };
+    }
     const key = actionKey(e.action, e.errnoRet);
     if (key === defaultKey) {
       note(e.pos, `syscalls[${e.pos}]: left out, its action is the default action and runc and crun skip such entries`);
       continue;
-    }
-    if (e.action === "SCMP_ACT_TRACE") {
-      warn(IMPORT_CODES.interpreted, `\`SCMP_ACT_TRACE\` in syscalls[${e.pos}] becomes \`{ errno: ENOSYS }\``, {
-        span: e.span,
-        help: "with no tracer attached the kernel fails a traced call with ENOSYS; a tracer could have let it run",
-      });
-      note(e.pos, `syscalls[${e.pos}]: SCMP_ACT_TRACE imported as errno ENOSYS, what the kernel answers when no tracer is attached`);
     }
     const seen = new Set<string>();
     const known: string[] = [];
@@ -951,11 +964,15 @@ export function importOciSeccomp(json: string, options: OciImportOptions): OciIm
         : "import with the container's capabilities, architecture and kernel",
     });
   }
+  const stub =
+    !["SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE"].includes(profile.defaultAction) && !(profile.defaultAction === "SCMP_ACT_ERRNO" && profile.defaultErrnoRet === BigInt(ENOSYS));
   if (unknown.size) {
     const names = [...unknown.keys()];
     warn(IMPORT_CODES.unknownSyscall, `${names.length} syscall ${names.length === 1 ? "name is" : "names are"} unknown to sbc and left out: ${names.map((n) => `\`${n}\``).join(", ")}`, {
       span: unknown.get(names[0]!)!,
-      help: "they are 32-bit-only calls or newer than sbc's syscall tables; the policy gives them its default action",
+      help: stub
+        ? "they are 32-bit-only calls or newer than sbc's syscall tables; the policy gives them its default action, or ENOSYS where their numbers are newer than the policy (runc's stub)"
+        : "they are 32-bit-only calls or newer than sbc's syscall tables; the policy gives them its default action",
     });
   }
 
@@ -977,6 +994,33 @@ export function importOciSeccomp(json: string, options: OciImportOptions): OciIm
   lines.push("syscalls:");
   lines.push(`  default: ${actionYaml(defaultAction)}`);
   const ruleLines: string[] = [];
+  // runc's -ENOSYS stub (patchbpf/enosys_linux.go): unless the default is allow, log, trace or ENOSYS, the
+  // numbers above the highest call the profile names on the arch fail with ENOSYS. That is `newer`, whose
+  // threshold is the highest call the policy's rules name, so the entries runc counts but skips (those with
+  // the default action) are represented by a numbered rule with the default action where they name the
+  // highest call. On aarch64 the stub's `jgt` catches -1 too; on x86_64 it skips numbers with bit 30 set
+  // (x32, and -1), except when the profile also filters SCMP_ARCH_X32, whose own `jgt` catches -1.
+  const stubRules: string[] = [];
+  if (stub && runcHighest.nr >= 0) {
+    lines.push(`  newer: { errno: ENOSYS }`);
+    const policyHighest = Math.max(-1, ...pieces.flatMap((p) => p.names.map((n) => syscallNumber(arch, n) ?? -1)));
+    if (runcHighest.nr > policyHighest) {
+      stubRules.push(
+        ...comment("    ", `runc's ENOSYS stub starts above ${syscallName(arch, runcHighest.nr)} (${runcHighest.nr}), which syscalls[${runcHighest.pos}] names with the default action`),
+        `    - syscalls: [${arch}:${runcHighest.nr}]`,
+        `      action: ${actionYaml(defaultAction)}`,
+        `      reason: ${yamlString(`where runc's ENOSYS stub starts: the highest call the profile names on ${arch}`)}`,
+      );
+    }
+    const runtimeArches = profile.architectures ?? profile.archMap?.get(arch === "x86_64" ? "SCMP_ARCH_X86_64" : "SCMP_ARCH_AARCH64") ?? [];
+    if (arch === "aarch64" || runtimeArches.includes("SCMP_ARCH_X32")) {
+      stubRules.push(
+        `    - syscalls: [${arch}:-1]`,
+        `      action: { errno: ENOSYS }`,
+        `      reason: ${yamlString(arch === "aarch64" ? "runc's ENOSYS stub catches -1 (a tracer's skip) as a number above every call" : "runc's ENOSYS stub for SCMP_ARCH_X32 catches -1 (a tracer's skip) as a number above every x32 call")}`,
+      );
+    }
+  }
   const emitted = new Set<number>();
   const piecesByEntry = new Map<number, Piece[]>();
   for (const p of pieces) piecesByEntry.set(p.entry.pos, [...(piecesByEntry.get(p.entry.pos) ?? []), p]);
@@ -998,6 +1042,7 @@ export function importOciSeccomp(json: string, options: OciImportOptions): OciIm
       if (e.comment !== undefined) ruleLines.push(`      reason: ${yamlString(e.comment)}`);
     }
   }
+  ruleLines.push(...stubRules);
   if (ruleLines.some((l) => l.startsWith("    -"))) lines.push("  rules:", ...ruleLines);
   else lines.push("  rules: []", ...ruleLines);
   return { yaml: lines.join("\n") + "\n", diagnostics: sortDiagnostics(diagnostics) };

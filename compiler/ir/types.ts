@@ -7,7 +7,7 @@
 import type { Span } from "../diagnostics/source.js";
 import type { Access } from "../language/access.js";
 
-export const IR_VERSION = 2;
+export const IR_VERSION = 3;
 
 export interface IR {
   readonly irVersion: typeof IR_VERSION;
@@ -113,11 +113,13 @@ export interface UnixPathRule {
 
 // ---- syscalls --------------------------------------------------------------------------------------------
 
-export type ActionType = "allow" | "log" | "trap" | "errno" | "user-notif" | "kill-thread" | "kill-process";
+export type ActionType = "allow" | "log" | "trace" | "trap" | "errno" | "user-notif" | "kill-thread" | "kill-process";
 
 export type Action =
   | { readonly type: "allow" | "log" | "trap" | "user-notif" | "kill-thread" | "kill-process" }
-  | { readonly type: "errno"; readonly errno: number };
+  | { readonly type: "errno"; readonly errno: number }
+  /** SECCOMP_RET_TRACE: hand the call to a ptrace tracer, with 16 bits of data for it (PTRACE_GETEVENTMSG). */
+  | { readonly type: "trace"; readonly data: number };
 
 export type CmpOp = "==" | "!=" | "<" | "<=" | ">" | ">=" | "&==";
 
@@ -135,7 +137,10 @@ export interface ArgCondition {
 }
 
 export interface SyscallRule {
-  /** Expanded from names and `@groups`; sorted, unique. */
+  /**
+   * Expanded from names and `@groups`; sorted, unique. An entry `arch:nr` (`x86_64:335`, `x86_64:-1`) names
+   * the number nr on that arch only (syscall-entries.ts); names never contain `:`.
+   */
   readonly syscalls: readonly string[];
   readonly action: Action;
   /** All must hold (AND). An empty list matches every call. */
@@ -150,6 +155,13 @@ export interface Syscalls {
   readonly defaultAction: Action;
   /** For a seccomp filter: a process of another arch, or an x32 syscall on x86_64. Absent: kill-process. */
   readonly foreignArchAction?: Action;
+  /**
+   * `syscalls.newer`: the action for the calls newer than the policy (see compiler/evaluator/newer-calls.ts)
+   * instead of the default. Absent: they get the default action like any other unnamed call.
+   */
+  readonly newerAction?: Action;
+  /** `syscalls.kernel` or `--kernel`: "X.Y", the newest kernel whose calls the policy knows. */
+  readonly kernel?: string;
   readonly rules: readonly SyscallRule[];
   readonly span?: Span;
 }

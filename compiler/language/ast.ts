@@ -86,6 +86,10 @@ export type SyscallRuleNode = Node<SyscallRule, "layer">;
 export interface SyscallsNode {
   readonly defaultAction?: Spanned<Action>;
   readonly foreignArch?: Spanned<Action>;
+  /** `newer:`: the action for calls newer than the policy. */
+  readonly newer?: Spanned<Action>;
+  /** `kernel:` "X.Y". */
+  readonly kernel?: Spanned<string>;
   readonly rules: readonly SyscallRuleNode[];
   readonly span: Span;
 }

@@ -157,7 +157,8 @@ function networkOf(ir: IR): DocumentValue | undefined {
   return { ...(unix !== undefined ? { unix } : {}), ...(n.rules.length ? { rules: n.rules.map(netRuleOf) } : {}) };
 }
 
-export function actionOf(a: Action): string | { errno: number } {
+export function actionOf(a: Action): string | { errno: number } | { trace: number } {
+  if (a.type === "trace") return a.data === 0 ? "trace" : { trace: a.data };
   return a.type === "errno" ? { errno: a.errno } : a.type;
 }
 
@@ -177,10 +178,12 @@ function syscallRuleOf(r: SyscallRule, i: number): DocumentValue {
 
 function syscallsOf(ir: IR): DocumentValue | undefined {
   const s = ir.syscalls;
-  if (s.defaultAction.type === "allow" && !s.foreignArchAction && s.rules.length === 0) return undefined;
+  if (s.defaultAction.type === "allow" && !s.foreignArchAction && !s.newerAction && s.kernel === undefined && s.rules.length === 0) return undefined;
   return {
     default: actionOf(s.defaultAction),
     ...(s.foreignArchAction ? { "foreign-arch": actionOf(s.foreignArchAction) } : {}),
+    ...(s.newerAction ? { newer: actionOf(s.newerAction) } : {}),
+    ...(s.kernel !== undefined ? { kernel: s.kernel } : {}),
     ...(s.rules.length ? { rules: s.rules.map(syscallRuleOf) } : {}),
   };
 }

@@ -4,7 +4,7 @@
 
 export const validate = validate20;
 export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://sbc.invalid/schema/policy.schema.json","$comment":"Generated from compiler/language/schema.ts by `npm run gen`; do not edit.","title":"sbc policy","description":"A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.","type":"object","properties":{"sbc":{"type":"integer","description":"Format version of the policy language; this compiler reads 1."},"name":{"type":"string","description":"Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"description":{"type":"string","description":"What the policy is for."},"extends":{"description":"Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"params":{"type":"object","description":"Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"anyOf":[{"type":"string","description":"The default value."},{"type":"object","properties":{"default":{"type":"string","description":"The default value."},"description":{"type":"string","description":"What the parameter is."}},"additionalProperties":false}]}},"filesystem":{"type":"array","description":"Filesystem rules. Anything no rule allows is denied.","items":{"type":"object","description":"Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).","properties":{"allow":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"deny":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"exact":{"type":"string","description":"This path only, not what is beneath it."},"glob":{"type":"string","description":"Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."},"protect":{"type":"array","description":"Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).","items":{"type":"string"}},"if-missing":{"type":"string","enum":["skip","error"],"description":"What the loader does if the path does not exist at launch (default skip)."},"reason":{"type":"string","description":"Why the rule exists; kept in the IR and shown by `sbc eval`."}},"additionalProperties":false}},"network":{"description":"`off`, `on`, `unix-only`, `loopback`, or a detailed object.","anyOf":[{"type":"string","enum":["off","on","unix-only","loopback"]},{"type":"object","properties":{"mode":{"type":"string","enum":["off","on","unix-only","loopback"],"description":"Start over from this mode, dropping what extended files said, then apply `unix` and `rules`."},"unix":{"description":"AF_UNIX sockets: `allow` or `deny` (pairs, abstract names and every path), or the detailed form.","anyOf":[{"type":"string","enum":["allow","deny"]},{"type":"object","properties":{"pairs":{"type":"string","enum":["allow","deny"],"description":"socketpair(2): pairs whose both ends the sandbox holds."},"abstract":{"type":"string","enum":["allow","deny"],"description":"Connecting or sending to abstract-namespace sockets bound outside the sandbox."},"paths":{"type":"array","description":"Pathname sockets; the deepest path wins, then the later file, then deny. No rule: deny.","items":{"type":"object","description":"Allow or deny binding (creating the socket file) and connecting to pathname sockets beneath a path.","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"reason":{"type":"string","description":"Why the rule exists."}},"required":["path"],"additionalProperties":false}}},"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"protocol":{"type":"string","enum":["tcp","udp","any"],"description":"Default tcp."},"hosts":{"description":"`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.","anyOf":[{"type":"string","enum":["any","loopback"]},{"type":"array","items":{"type":"string"}}]},"ports":{"description":"Ports and ranges (`8000-8999`); default every port.","anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."},{"type":"array","items":{"anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."}]}}]},"reason":{"type":"string","description":"Why the rule exists."}},"additionalProperties":false}}},"additionalProperties":false}]},"syscalls":{"type":"object","properties":{"default":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"foreign-arch":{"description":"What a seccomp filter does to a process of an architecture it does not serve (and to x32 calls when it serves x86_64 alone, or x86_64 calls when it serves x32 alone): kill-process by default.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"syscalls":{"description":"Syscall names and `@group` names.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"action":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"args":{"type":"array","description":"Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"required":["syscalls","action"],"additionalProperties":false}}},"additionalProperties":false},"commands":{"type":"object","properties":{"default":{"type":"string","enum":["allow","prompt","forbidden"],"description":"Decision for a command no rule matches (default prompt)."},"rules":{"type":"array","items":{"type":"object","properties":{"prefix":{"description":"Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.","anyOf":[{"type":"string"},{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}}]},"decision":{"type":"string","enum":["allow","prompt","forbidden"]},"reason":{"type":"string","description":"Why the rule exists."}},"required":["prefix","decision"],"additionalProperties":false}}},"additionalProperties":false},"linux":{"type":"object","description":"How the Linux launcher (`sbc exec`) may enforce the policy.","properties":{"namespaces":{"type":"string","enum":["auto","require","never"],"description":"auto (default): a private mount namespace when one can be created; require: refuse to run without one; never: Landlock and seccomp alone."}},"additionalProperties":false},"tests":{"type":"array","items":{"type":"object","description":"One expectation: a query and its expected answer.","properties":{"name":{"type":"string","description":"A label for the test."},"read":{"type":"string","description":"Ask whether `read` on this path is allowed."},"list":{"type":"string","description":"Ask whether `list` on this path is allowed."},"execute":{"type":"string","description":"Ask whether `execute` on this path is allowed."},"write":{"type":"string","description":"Ask whether `write` on this path is allowed."},"truncate":{"type":"string","description":"Ask whether `truncate` on this path is allowed."},"ioctl":{"type":"string","description":"Ask whether `ioctl` on this path is allowed."},"create-file":{"type":"string","description":"Ask whether `create-file` on this path is allowed."},"create-dir":{"type":"string","description":"Ask whether `create-dir` on this path is allowed."},"create-symlink":{"type":"string","description":"Ask whether `create-symlink` on this path is allowed."},"create-special":{"type":"string","description":"Ask whether `create-special` on this path is allowed."},"delete-file":{"type":"string","description":"Ask whether `delete-file` on this path is allowed."},"delete-dir":{"type":"string","description":"Ask whether `delete-dir` on this path is allowed."},"rename":{"type":"string","description":"Ask whether `rename` on this path is allowed."},"connect":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"bind":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"protocol":{"type":"string","enum":["tcp","udp"]},"unix":{"type":"string","enum":["socketpair","connect","bind"],"description":"Ask about AF_UNIX sockets: `socketpair`, or `connect`/`bind` with `path:` (or `connect` with `abstract:`)."},"path":{"type":"string","description":"With `unix: connect` or `unix: bind`: the socket's path."},"abstract":{"type":"string","description":"With `unix: connect`: an abstract socket name."},"syscall":{"type":"string","description":"A syscall name."},"args":{"type":"array","description":"Up to six argument values: numbers or constant expressions.","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}},"command":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"expect":{"description":"allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.","anyOf":[{"type":"string"},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]}},"required":["expect"],"additionalProperties":false}}},"required":["sbc"],"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://sbc.invalid/schema/policy.schema.json","$comment":"Generated from compiler/language/schema.ts by `npm run gen`; do not edit.","title":"sbc policy","description":"A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.","type":"object","properties":{"sbc":{"type":"integer","description":"Format version of the policy language; this compiler reads 1."},"name":{"type":"string","description":"Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"description":{"type":"string","description":"What the policy is for."},"extends":{"description":"Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"params":{"type":"object","description":"Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"anyOf":[{"type":"string","description":"The default value."},{"type":"object","properties":{"default":{"type":"string","description":"The default value."},"description":{"type":"string","description":"What the parameter is."}},"additionalProperties":false}]}},"filesystem":{"type":"array","description":"Filesystem rules. Anything no rule allows is denied.","items":{"type":"object","description":"Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).","properties":{"allow":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"deny":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"exact":{"type":"string","description":"This path only, not what is beneath it."},"glob":{"type":"string","description":"Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."},"protect":{"type":"array","description":"Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).","items":{"type":"string"}},"if-missing":{"type":"string","enum":["skip","error"],"description":"What the loader does if the path does not exist at launch (default skip)."},"reason":{"type":"string","description":"Why the rule exists; kept in the IR and shown by `sbc eval`."}},"additionalProperties":false}},"network":{"description":"`off`, `on`, `unix-only`, `loopback`, or a detailed object.","anyOf":[{"type":"string","enum":["off","on","unix-only","loopback"]},{"type":"object","properties":{"mode":{"type":"string","enum":["off","on","unix-only","loopback"],"description":"Start over from this mode, dropping what extended files said, then apply `unix` and `rules`."},"unix":{"description":"AF_UNIX sockets: `allow` or `deny` (pairs, abstract names and every path), or the detailed form.","anyOf":[{"type":"string","enum":["allow","deny"]},{"type":"object","properties":{"pairs":{"type":"string","enum":["allow","deny"],"description":"socketpair(2): pairs whose both ends the sandbox holds."},"abstract":{"type":"string","enum":["allow","deny"],"description":"Connecting or sending to abstract-namespace sockets bound outside the sandbox."},"paths":{"type":"array","description":"Pathname sockets; the deepest path wins, then the later file, then deny. No rule: deny.","items":{"type":"object","description":"Allow or deny binding (creating the socket file) and connecting to pathname sockets beneath a path.","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"reason":{"type":"string","description":"Why the rule exists."}},"required":["path"],"additionalProperties":false}}},"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"protocol":{"type":"string","enum":["tcp","udp","any"],"description":"Default tcp."},"hosts":{"description":"`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.","anyOf":[{"type":"string","enum":["any","loopback"]},{"type":"array","items":{"type":"string"}}]},"ports":{"description":"Ports and ranges (`8000-8999`); default every port.","anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."},{"type":"array","items":{"anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."}]}}]},"reason":{"type":"string","description":"Why the rule exists."}},"additionalProperties":false}}},"additionalProperties":false}]},"syscalls":{"type":"object","properties":{"default":{"description":"What the kernel does: allow, log, trace, trap, errno (EPERM), user-notif, kill-thread, kill-process, {errno: NAME|number} or {trace: number}.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"foreign-arch":{"description":"What a seccomp filter does to a process of an architecture it does not serve (and to x32 calls when it serves x86_64 alone, or x86_64 calls when it serves x32 alone): kill-process by default.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"newer":{"description":"The action for calls newer than the policy, instead of `default`: numbers above the highest one the rules name on each architecture (runc's convention), or with `kernel:` the calls added after that kernel. `{ errno: ENOSYS }` lets libc fall back.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"kernel":{"type":"string","description":"`X.Y`: the newest kernel whose calls the policy knows; with `newer:`, the calls added after it are the newer ones."},"rules":{"type":"array","items":{"type":"object","properties":{"syscalls":{"description":"Syscall names, `@group` names, and `arch:number` (`x86_64:335`, `x86_64:-1`) for a number on one architecture.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"action":{"description":"What the kernel does: allow, log, trace, trap, errno (EPERM), user-notif, kill-thread, kill-process, {errno: NAME|number} or {trace: number}.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"args":{"type":"array","description":"Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"required":["syscalls","action"],"additionalProperties":false}}},"additionalProperties":false},"commands":{"type":"object","properties":{"default":{"type":"string","enum":["allow","prompt","forbidden"],"description":"Decision for a command no rule matches (default prompt)."},"rules":{"type":"array","items":{"type":"object","properties":{"prefix":{"description":"Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.","anyOf":[{"type":"string"},{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}}]},"decision":{"type":"string","enum":["allow","prompt","forbidden"]},"reason":{"type":"string","description":"Why the rule exists."}},"required":["prefix","decision"],"additionalProperties":false}}},"additionalProperties":false},"linux":{"type":"object","description":"How the Linux launcher (`sbc exec`) may enforce the policy.","properties":{"namespaces":{"type":"string","enum":["auto","require","never"],"description":"auto (default): a private mount namespace when one can be created; require: refuse to run without one; never: Landlock and seccomp alone."}},"additionalProperties":false},"tests":{"type":"array","items":{"type":"object","description":"One expectation: a query and its expected answer.","properties":{"name":{"type":"string","description":"A label for the test."},"read":{"type":"string","description":"Ask whether `read` on this path is allowed."},"list":{"type":"string","description":"Ask whether `list` on this path is allowed."},"execute":{"type":"string","description":"Ask whether `execute` on this path is allowed."},"write":{"type":"string","description":"Ask whether `write` on this path is allowed."},"truncate":{"type":"string","description":"Ask whether `truncate` on this path is allowed."},"ioctl":{"type":"string","description":"Ask whether `ioctl` on this path is allowed."},"create-file":{"type":"string","description":"Ask whether `create-file` on this path is allowed."},"create-dir":{"type":"string","description":"Ask whether `create-dir` on this path is allowed."},"create-symlink":{"type":"string","description":"Ask whether `create-symlink` on this path is allowed."},"create-special":{"type":"string","description":"Ask whether `create-special` on this path is allowed."},"delete-file":{"type":"string","description":"Ask whether `delete-file` on this path is allowed."},"delete-dir":{"type":"string","description":"Ask whether `delete-dir` on this path is allowed."},"rename":{"type":"string","description":"Ask whether `rename` on this path is allowed."},"connect":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"bind":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"protocol":{"type":"string","enum":["tcp","udp"]},"unix":{"type":"string","enum":["socketpair","connect","bind"],"description":"Ask about AF_UNIX sockets: `socketpair`, or `connect`/`bind` with `path:` (or `connect` with `abstract:`)."},"path":{"type":"string","description":"With `unix: connect` or `unix: bind`: the socket's path."},"abstract":{"type":"string","description":"With `unix: connect`: an abstract socket name."},"syscall":{"type":"string","description":"A syscall name (asked on every architecture that has it), or `arch:number` for one number on one architecture."},"args":{"type":"array","description":"Up to six argument values: numbers or constant expressions.","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}},"command":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"expect":{"description":"allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.","anyOf":[{"type":"string"},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]}},"required":["expect"],"additionalProperties":false}}},"required":["sbc"],"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", "u");
 const pattern5 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
@@ -1551,7 +1551,7 @@ if(data.syscalls !== undefined){
 let data47 = data.syscalls;
 if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
 for(const key9 in data47){
-if(!(((key9 === "default") || (key9 === "foreign-arch")) || (key9 === "rules"))){
+if(!(((((key9 === "default") || (key9 === "foreign-arch")) || (key9 === "newer")) || (key9 === "kernel")) || (key9 === "rules"))){
 const err106 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls,data:data47};
 if(vErrors === null){
 vErrors = [err106];
@@ -1577,7 +1577,7 @@ vErrors.push(err107);
 }
 errors++;
 }
-if(!(((((((data48 === "allow") || (data48 === "log")) || (data48 === "trap")) || (data48 === "errno")) || (data48 === "user-notif")) || (data48 === "kill-thread")) || (data48 === "kill-process"))){
+if(!((((((((data48 === "allow") || (data48 === "log")) || (data48 === "trace")) || (data48 === "trap")) || (data48 === "errno")) || (data48 === "user-notif")) || (data48 === "kill-thread")) || (data48 === "kill-process"))){
 const err108 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.default.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.default.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data48};
 if(vErrors === null){
 vErrors = [err108];
@@ -1678,13 +1678,71 @@ errors++;
 }
 var _valid13 = _errs166 === errors;
 valid49 = valid49 || _valid13;
-if(!valid49){
-const err115 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf,parentSchema:schema31.properties.syscalls.properties.default,data:data48};
+if(_valid13){
+var props3 = true;
+}
+const _errs175 = errors;
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+if(data48.trace === undefined){
+const err115 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties.default.anyOf[2].required,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2],data:data48};
 if(vErrors === null){
 vErrors = [err115];
 }
 else {
 vErrors.push(err115);
+}
+errors++;
+}
+for(const key11 in data48){
+if(!(key11 === "trace")){
+const err116 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2],data:data48};
+if(vErrors === null){
+vErrors = [err116];
+}
+else {
+vErrors.push(err116);
+}
+errors++;
+}
+}
+if(data48.trace !== undefined){
+let data50 = data48.trace;
+if(!(((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50))) && (isFinite(data50)))){
+const err117 = {instancePath:instancePath+"/syscalls/default/trace",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.default.anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2].properties.trace,data:data50};
+if(vErrors === null){
+vErrors = [err117];
+}
+else {
+vErrors.push(err117);
+}
+errors++;
+}
+}
+}
+else {
+const err118 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.default.anyOf[2].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2],data:data48};
+if(vErrors === null){
+vErrors = [err118];
+}
+else {
+vErrors.push(err118);
+}
+errors++;
+}
+var _valid13 = _errs175 === errors;
+valid49 = valid49 || _valid13;
+if(_valid13){
+if(props3 !== true){
+props3 = true;
+}
+}
+if(!valid49){
+const err119 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf,parentSchema:schema31.properties.syscalls.properties.default,data:data48};
+if(vErrors === null){
+vErrors = [err119];
+}
+else {
+vErrors.push(err119);
 }
 errors++;
 }
@@ -1701,63 +1759,12 @@ vErrors = null;
 }
 }
 if(data47["foreign-arch"] !== undefined){
-let data50 = data47["foreign-arch"];
-const _errs176 = errors;
-let valid52 = false;
-const _errs177 = errors;
-if(typeof data50 !== "string"){
-const err116 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0],data:data50};
-if(vErrors === null){
-vErrors = [err116];
-}
-else {
-vErrors.push(err116);
-}
-errors++;
-}
-if(!(((((((data50 === "allow") || (data50 === "log")) || (data50 === "trap")) || (data50 === "errno")) || (data50 === "user-notif")) || (data50 === "kill-thread")) || (data50 === "kill-process"))){
-const err117 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0],data:data50};
-if(vErrors === null){
-vErrors = [err117];
-}
-else {
-vErrors.push(err117);
-}
-errors++;
-}
-var _valid15 = _errs177 === errors;
-valid52 = valid52 || _valid15;
-const _errs179 = errors;
-if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
-if(data50.errno === undefined){
-const err118 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].required,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data50};
-if(vErrors === null){
-vErrors = [err118];
-}
-else {
-vErrors.push(err118);
-}
-errors++;
-}
-for(const key11 in data50){
-if(!(key11 === "errno")){
-const err119 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data50};
-if(vErrors === null){
-vErrors = [err119];
-}
-else {
-vErrors.push(err119);
-}
-errors++;
-}
-}
-if(data50.errno !== undefined){
-let data51 = data50.errno;
-const _errs183 = errors;
-let valid54 = false;
-const _errs184 = errors;
+let data51 = data47["foreign-arch"];
+const _errs181 = errors;
+let valid53 = false;
+const _errs182 = errors;
 if(typeof data51 !== "string"){
-const err120 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[0],data:data51};
+const err120 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0],data:data51};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1766,11 +1773,8 @@ vErrors.push(err120);
 }
 errors++;
 }
-var _valid16 = _errs184 === errors;
-valid54 = valid54 || _valid16;
-const _errs186 = errors;
-if(!(((typeof data51 == "number") && (!(data51 % 1) && !isNaN(data51))) && (isFinite(data51)))){
-const err121 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[1],data:data51};
+if(!((((((((data51 === "allow") || (data51 === "log")) || (data51 === "trace")) || (data51 === "trap")) || (data51 === "errno")) || (data51 === "user-notif")) || (data51 === "kill-thread")) || (data51 === "kill-process"))){
+const err121 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0],data:data51};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1779,10 +1783,12 @@ vErrors.push(err121);
 }
 errors++;
 }
-var _valid16 = _errs186 === errors;
-valid54 = valid54 || _valid16;
-if(!valid54){
-const err122 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno,data:data51};
+var _valid15 = _errs182 === errors;
+valid53 = valid53 || _valid15;
+const _errs184 = errors;
+if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
+if(data51.errno === undefined){
+const err122 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].required,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data51};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1791,21 +1797,9 @@ vErrors.push(err122);
 }
 errors++;
 }
-else {
-errors = _errs183;
-if(vErrors !== null){
-if(_errs183){
-vErrors.length = _errs183;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err123 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data50};
+for(const key12 in data51){
+if(!(key12 === "errno")){
+const err123 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data51};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1814,10 +1808,14 @@ vErrors.push(err123);
 }
 errors++;
 }
-var _valid15 = _errs179 === errors;
-valid52 = valid52 || _valid15;
-if(!valid52){
-const err124 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf,parentSchema:schema31.properties.syscalls.properties["foreign-arch"],data:data50};
+}
+if(data51.errno !== undefined){
+let data52 = data51.errno;
+const _errs188 = errors;
+let valid55 = false;
+const _errs189 = errors;
+if(typeof data52 !== "string"){
+const err124 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[0],data:data52};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1826,27 +1824,11 @@ vErrors.push(err124);
 }
 errors++;
 }
-else {
-errors = _errs176;
-if(vErrors !== null){
-if(_errs176){
-vErrors.length = _errs176;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data47.rules !== undefined){
-let data52 = data47.rules;
-if(Array.isArray(data52)){
-const len13 = data52.length;
-for(let i13=0; i13<len13; i13++){
-let data53 = data52[i13];
-if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
-if(data53.syscalls === undefined){
-const err125 = {instancePath:instancePath+"/syscalls/rules/" + i13,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "syscalls"},message:"must have required property '"+"syscalls"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data53};
+var _valid16 = _errs189 === errors;
+valid55 = valid55 || _valid16;
+const _errs191 = errors;
+if(!(((typeof data52 == "number") && (!(data52 % 1) && !isNaN(data52))) && (isFinite(data52)))){
+const err125 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[1],data:data52};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1855,8 +1837,10 @@ vErrors.push(err125);
 }
 errors++;
 }
-if(data53.action === undefined){
-const err126 = {instancePath:instancePath+"/syscalls/rules/" + i13,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "action"},message:"must have required property '"+"action"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data53};
+var _valid16 = _errs191 === errors;
+valid55 = valid55 || _valid16;
+if(!valid55){
+const err126 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno,data:data52};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1865,9 +1849,21 @@ vErrors.push(err126);
 }
 errors++;
 }
-for(const key12 in data53){
-if(!((((key12 === "syscalls") || (key12 === "action")) || (key12 === "args")) || (key12 === "reason"))){
-const err127 = {instancePath:instancePath+"/syscalls/rules/" + i13,schemaPath:"#/properties/syscalls/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data53};
+else {
+errors = _errs188;
+if(vErrors !== null){
+if(_errs188){
+vErrors.length = _errs188;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err127 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data51};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1876,14 +1872,15 @@ vErrors.push(err127);
 }
 errors++;
 }
+var _valid15 = _errs184 === errors;
+valid53 = valid53 || _valid15;
+if(_valid15){
+var props4 = true;
 }
-if(data53.syscalls !== undefined){
-let data54 = data53.syscalls;
-const _errs194 = errors;
-let valid58 = false;
-const _errs195 = errors;
-if(typeof data54 !== "string"){
-const err128 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0],data:data54};
+const _errs193 = errors;
+if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
+if(data51.trace === undefined){
+const err128 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].required,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2],data:data51};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1892,15 +1889,9 @@ vErrors.push(err128);
 }
 errors++;
 }
-var _valid17 = _errs195 === errors;
-valid58 = valid58 || _valid17;
-const _errs197 = errors;
-if(Array.isArray(data54)){
-const len14 = data54.length;
-for(let i14=0; i14<len14; i14++){
-let data55 = data54[i14];
-if(typeof data55 !== "string"){
-const err129 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/syscalls/" + i14,schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items,data:data55};
+for(const key13 in data51){
+if(!(key13 === "trace")){
+const err129 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2],data:data51};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1910,9 +1901,10 @@ vErrors.push(err129);
 errors++;
 }
 }
-}
-else {
-const err130 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1],data:data54};
+if(data51.trace !== undefined){
+let data53 = data51.trace;
+if(!(((typeof data53 == "number") && (!(data53 % 1) && !isNaN(data53))) && (isFinite(data53)))){
+const err130 = {instancePath:instancePath+"/syscalls/foreign-arch/trace",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].properties.trace,data:data53};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1921,10 +1913,10 @@ vErrors.push(err130);
 }
 errors++;
 }
-var _valid17 = _errs197 === errors;
-valid58 = valid58 || _valid17;
-if(!valid58){
-const err131 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls,data:data54};
+}
+}
+else {
+const err131 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2],data:data51};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1933,25 +1925,15 @@ vErrors.push(err131);
 }
 errors++;
 }
-else {
-errors = _errs194;
-if(vErrors !== null){
-if(_errs194){
-vErrors.length = _errs194;
-}
-else {
-vErrors = null;
+var _valid15 = _errs193 === errors;
+valid53 = valid53 || _valid15;
+if(_valid15){
+if(props4 !== true){
+props4 = true;
 }
 }
-}
-}
-if(data53.action !== undefined){
-let data56 = data53.action;
-const _errs202 = errors;
-let valid61 = false;
-const _errs203 = errors;
-if(typeof data56 !== "string"){
-const err132 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data56};
+if(!valid53){
+const err132 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf,parentSchema:schema31.properties.syscalls.properties["foreign-arch"],data:data51};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1960,8 +1942,25 @@ vErrors.push(err132);
 }
 errors++;
 }
-if(!(((((((data56 === "allow") || (data56 === "log")) || (data56 === "trap")) || (data56 === "errno")) || (data56 === "user-notif")) || (data56 === "kill-thread")) || (data56 === "kill-process"))){
-const err133 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data56};
+else {
+errors = _errs181;
+if(vErrors !== null){
+if(_errs181){
+vErrors.length = _errs181;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data47.newer !== undefined){
+let data54 = data47.newer;
+const _errs199 = errors;
+let valid57 = false;
+const _errs200 = errors;
+if(typeof data54 !== "string"){
+const err133 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.newer.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[0],data:data54};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1970,12 +1969,8 @@ vErrors.push(err133);
 }
 errors++;
 }
-var _valid18 = _errs203 === errors;
-valid61 = valid61 || _valid18;
-const _errs205 = errors;
-if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
-if(data56.errno === undefined){
-const err134 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data56};
+if(!((((((((data54 === "allow") || (data54 === "log")) || (data54 === "trace")) || (data54 === "trap")) || (data54 === "errno")) || (data54 === "user-notif")) || (data54 === "kill-thread")) || (data54 === "kill-process"))){
+const err134 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.newer.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.newer.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[0],data:data54};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1984,9 +1979,12 @@ vErrors.push(err134);
 }
 errors++;
 }
-for(const key13 in data56){
-if(!(key13 === "errno")){
-const err135 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data56};
+var _valid17 = _errs200 === errors;
+valid57 = valid57 || _valid17;
+const _errs202 = errors;
+if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
+if(data54.errno === undefined){
+const err135 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.newer.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1],data:data54};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1995,14 +1993,9 @@ vErrors.push(err135);
 }
 errors++;
 }
-}
-if(data56.errno !== undefined){
-let data57 = data56.errno;
-const _errs209 = errors;
-let valid63 = false;
-const _errs210 = errors;
-if(typeof data57 !== "string"){
-const err136 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0],data:data57};
+for(const key14 in data54){
+if(!(key14 === "errno")){
+const err136 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1],data:data54};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -2011,11 +2004,14 @@ vErrors.push(err136);
 }
 errors++;
 }
-var _valid19 = _errs210 === errors;
-valid63 = valid63 || _valid19;
-const _errs212 = errors;
-if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
-const err137 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1],data:data57};
+}
+if(data54.errno !== undefined){
+let data55 = data54.errno;
+const _errs206 = errors;
+let valid59 = false;
+const _errs207 = errors;
+if(typeof data55 !== "string"){
+const err137 = {instancePath:instancePath+"/syscalls/newer/errno",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[0],data:data55};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -2024,10 +2020,11 @@ vErrors.push(err137);
 }
 errors++;
 }
-var _valid19 = _errs212 === errors;
-valid63 = valid63 || _valid19;
-if(!valid63){
-const err138 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno,data:data57};
+var _valid18 = _errs207 === errors;
+valid59 = valid59 || _valid18;
+const _errs209 = errors;
+if(!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))){
+const err138 = {instancePath:instancePath+"/syscalls/newer/errno",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[1],data:data55};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -2036,21 +2033,10 @@ vErrors.push(err138);
 }
 errors++;
 }
-else {
-errors = _errs209;
-if(vErrors !== null){
-if(_errs209){
-vErrors.length = _errs209;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err139 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data56};
+var _valid18 = _errs209 === errors;
+valid59 = valid59 || _valid18;
+if(!valid59){
+const err139 = {instancePath:instancePath+"/syscalls/newer/errno",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno,data:data55};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -2059,10 +2045,21 @@ vErrors.push(err139);
 }
 errors++;
 }
-var _valid18 = _errs205 === errors;
-valid61 = valid61 || _valid18;
-if(!valid61){
-const err140 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action,data:data56};
+else {
+errors = _errs206;
+if(vErrors !== null){
+if(_errs206){
+vErrors.length = _errs206;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err140 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.newer.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1],data:data54};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -2071,26 +2068,15 @@ vErrors.push(err140);
 }
 errors++;
 }
-else {
-errors = _errs202;
-if(vErrors !== null){
-if(_errs202){
-vErrors.length = _errs202;
+var _valid17 = _errs202 === errors;
+valid57 = valid57 || _valid17;
+if(_valid17){
+var props5 = true;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data53.args !== undefined){
-let data58 = data53.args;
-if(Array.isArray(data58)){
-const len15 = data58.length;
-for(let i15=0; i15<len15; i15++){
-let data59 = data58[i15];
-if(typeof data59 !== "string"){
-const err141 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/args/" + i15,schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.args.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args.items,data:data59};
+const _errs211 = errors;
+if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
+if(data54.trace === undefined){
+const err141 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties.newer.anyOf[2].required,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2],data:data54};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -2099,10 +2085,9 @@ vErrors.push(err141);
 }
 errors++;
 }
-}
-}
-else {
-const err142 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/args",schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.args.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args,data:data58};
+for(const key15 in data54){
+if(!(key15 === "trace")){
+const err142 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2],data:data54};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -2112,10 +2097,10 @@ vErrors.push(err142);
 errors++;
 }
 }
-if(data53.reason !== undefined){
-let data60 = data53.reason;
-if(typeof data60 !== "string"){
-const err143 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/reason",schemaPath:"#/properties/syscalls/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.reason,data:data60};
+if(data54.trace !== undefined){
+let data56 = data54.trace;
+if(!(((typeof data56 == "number") && (!(data56 % 1) && !isNaN(data56))) && (isFinite(data56)))){
+const err143 = {instancePath:instancePath+"/syscalls/newer/trace",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.newer.anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2].properties.trace,data:data56};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -2127,7 +2112,7 @@ errors++;
 }
 }
 else {
-const err144 = {instancePath:instancePath+"/syscalls/rules/" + i13,schemaPath:"#/properties/syscalls/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data53};
+const err144 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.newer.anyOf[2].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2],data:data54};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -2136,10 +2121,15 @@ vErrors.push(err144);
 }
 errors++;
 }
+var _valid17 = _errs211 === errors;
+valid57 = valid57 || _valid17;
+if(_valid17){
+if(props5 !== true){
+props5 = true;
 }
 }
-else {
-const err145 = {instancePath:instancePath+"/syscalls/rules",schemaPath:"#/properties/syscalls/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.type,parentSchema:schema31.properties.syscalls.properties.rules,data:data52};
+if(!valid57){
+const err145 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.newer.anyOf,parentSchema:schema31.properties.syscalls.properties.newer,data:data54};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -2148,10 +2138,22 @@ vErrors.push(err145);
 }
 errors++;
 }
-}
+else {
+errors = _errs199;
+if(vErrors !== null){
+if(_errs199){
+vErrors.length = _errs199;
 }
 else {
-const err146 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.type,parentSchema:schema31.properties.syscalls,data:data47};
+vErrors = null;
+}
+}
+}
+}
+if(data47.kernel !== undefined){
+let data57 = data47.kernel;
+if(typeof data57 !== "string"){
+const err146 = {instancePath:instancePath+"/syscalls/kernel",schemaPath:"#/properties/syscalls/properties/kernel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.kernel.type,parentSchema:schema31.properties.syscalls.properties.kernel,data:data57};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -2161,12 +2163,15 @@ vErrors.push(err146);
 errors++;
 }
 }
-if(data.commands !== undefined){
-let data61 = data.commands;
-if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
-for(const key14 in data61){
-if(!((key14 === "default") || (key14 === "rules"))){
-const err147 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands,data:data61};
+if(data47.rules !== undefined){
+let data58 = data47.rules;
+if(Array.isArray(data58)){
+const len13 = data58.length;
+for(let i13=0; i13<len13; i13++){
+let data59 = data58[i13];
+if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
+if(data59.syscalls === undefined){
+const err147 = {instancePath:instancePath+"/syscalls/rules/" + i13,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "syscalls"},message:"must have required property '"+"syscalls"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data59};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -2175,11 +2180,8 @@ vErrors.push(err147);
 }
 errors++;
 }
-}
-if(data61.default !== undefined){
-let data62 = data61.default;
-if(typeof data62 !== "string"){
-const err148 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.default.type,parentSchema:schema31.properties.commands.properties.default,data:data62};
+if(data59.action === undefined){
+const err148 = {instancePath:instancePath+"/syscalls/rules/" + i13,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "action"},message:"must have required property '"+"action"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data59};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -2188,8 +2190,9 @@ vErrors.push(err148);
 }
 errors++;
 }
-if(!(((data62 === "allow") || (data62 === "prompt")) || (data62 === "forbidden"))){
-const err149 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.default.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.default.enum,parentSchema:schema31.properties.commands.properties.default,data:data62};
+for(const key16 in data59){
+if(!((((key16 === "syscalls") || (key16 === "action")) || (key16 === "args")) || (key16 === "reason"))){
+const err149 = {instancePath:instancePath+"/syscalls/rules/" + i13,schemaPath:"#/properties/syscalls/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data59};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -2199,15 +2202,13 @@ vErrors.push(err149);
 errors++;
 }
 }
-if(data61.rules !== undefined){
-let data63 = data61.rules;
-if(Array.isArray(data63)){
-const len16 = data63.length;
-for(let i16=0; i16<len16; i16++){
-let data64 = data63[i16];
-if(data64 && typeof data64 == "object" && !Array.isArray(data64)){
-if(data64.prefix === undefined){
-const err150 = {instancePath:instancePath+"/commands/rules/" + i16,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "prefix"},message:"must have required property '"+"prefix"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data64};
+if(data59.syscalls !== undefined){
+let data60 = data59.syscalls;
+const _errs224 = errors;
+let valid64 = false;
+const _errs225 = errors;
+if(typeof data60 !== "string"){
+const err150 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0],data:data60};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -2216,8 +2217,15 @@ vErrors.push(err150);
 }
 errors++;
 }
-if(data64.decision === undefined){
-const err151 = {instancePath:instancePath+"/commands/rules/" + i16,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data64};
+var _valid19 = _errs225 === errors;
+valid64 = valid64 || _valid19;
+const _errs227 = errors;
+if(Array.isArray(data60)){
+const len14 = data60.length;
+for(let i14=0; i14<len14; i14++){
+let data61 = data60[i14];
+if(typeof data61 !== "string"){
+const err151 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/syscalls/" + i14,schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items,data:data61};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2226,9 +2234,10 @@ vErrors.push(err151);
 }
 errors++;
 }
-for(const key15 in data64){
-if(!(((key15 === "prefix") || (key15 === "decision")) || (key15 === "reason"))){
-const err152 = {instancePath:instancePath+"/commands/rules/" + i16,schemaPath:"#/properties/commands/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands.properties.rules.items,data:data64};
+}
+}
+else {
+const err152 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1],data:data60};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2237,14 +2246,10 @@ vErrors.push(err152);
 }
 errors++;
 }
-}
-if(data64.prefix !== undefined){
-let data65 = data64.prefix;
-const _errs231 = errors;
-let valid70 = false;
-const _errs232 = errors;
-if(typeof data65 !== "string"){
-const err153 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0],data:data65};
+var _valid19 = _errs227 === errors;
+valid64 = valid64 || _valid19;
+if(!valid64){
+const err153 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls,data:data60};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2253,18 +2258,25 @@ vErrors.push(err153);
 }
 errors++;
 }
-var _valid20 = _errs232 === errors;
-valid70 = valid70 || _valid20;
-const _errs234 = errors;
-if(Array.isArray(data65)){
-const len17 = data65.length;
-for(let i17=0; i17<len17; i17++){
-let data66 = data65[i17];
-const _errs237 = errors;
-let valid73 = false;
-const _errs238 = errors;
-if(typeof data66 !== "string"){
-const err154 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix/" + i17,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0],data:data66};
+else {
+errors = _errs224;
+if(vErrors !== null){
+if(_errs224){
+vErrors.length = _errs224;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data59.action !== undefined){
+let data62 = data59.action;
+const _errs232 = errors;
+let valid67 = false;
+const _errs233 = errors;
+if(typeof data62 !== "string"){
+const err154 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data62};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2273,15 +2285,8 @@ vErrors.push(err154);
 }
 errors++;
 }
-var _valid21 = _errs238 === errors;
-valid73 = valid73 || _valid21;
-const _errs240 = errors;
-if(Array.isArray(data66)){
-const len18 = data66.length;
-for(let i18=0; i18<len18; i18++){
-let data67 = data66[i18];
-if(typeof data67 !== "string"){
-const err155 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix/" + i17+"/" + i18,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items,data:data67};
+if(!((((((((data62 === "allow") || (data62 === "log")) || (data62 === "trace")) || (data62 === "trap")) || (data62 === "errno")) || (data62 === "user-notif")) || (data62 === "kill-thread")) || (data62 === "kill-process"))){
+const err155 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data62};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2290,10 +2295,12 @@ vErrors.push(err155);
 }
 errors++;
 }
-}
-}
-else {
-const err156 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix/" + i17,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1],data:data66};
+var _valid20 = _errs233 === errors;
+valid67 = valid67 || _valid20;
+const _errs235 = errors;
+if(data62 && typeof data62 == "object" && !Array.isArray(data62)){
+if(data62.errno === undefined){
+const err156 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data62};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2302,10 +2309,9 @@ vErrors.push(err156);
 }
 errors++;
 }
-var _valid21 = _errs240 === errors;
-valid73 = valid73 || _valid21;
-if(!valid73){
-const err157 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix/" + i17,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items,data:data66};
+for(const key17 in data62){
+if(!(key17 === "errno")){
+const err157 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data62};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2314,21 +2320,14 @@ vErrors.push(err157);
 }
 errors++;
 }
-else {
-errors = _errs237;
-if(vErrors !== null){
-if(_errs237){
-vErrors.length = _errs237;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err158 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1],data:data65};
+if(data62.errno !== undefined){
+let data63 = data62.errno;
+const _errs239 = errors;
+let valid69 = false;
+const _errs240 = errors;
+if(typeof data63 !== "string"){
+const err158 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0],data:data63};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2337,10 +2336,11 @@ vErrors.push(err158);
 }
 errors++;
 }
-var _valid20 = _errs234 === errors;
-valid70 = valid70 || _valid20;
-if(!valid70){
-const err159 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix,data:data65};
+var _valid21 = _errs240 === errors;
+valid69 = valid69 || _valid21;
+const _errs242 = errors;
+if(!(((typeof data63 == "number") && (!(data63 % 1) && !isNaN(data63))) && (isFinite(data63)))){
+const err159 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1],data:data63};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2349,22 +2349,10 @@ vErrors.push(err159);
 }
 errors++;
 }
-else {
-errors = _errs231;
-if(vErrors !== null){
-if(_errs231){
-vErrors.length = _errs231;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data64.decision !== undefined){
-let data68 = data64.decision;
-if(typeof data68 !== "string"){
-const err160 = {instancePath:instancePath+"/commands/rules/" + i16+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.decision.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data68};
+var _valid21 = _errs242 === errors;
+valid69 = valid69 || _valid21;
+if(!valid69){
+const err160 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno,data:data63};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2373,8 +2361,21 @@ vErrors.push(err160);
 }
 errors++;
 }
-if(!(((data68 === "allow") || (data68 === "prompt")) || (data68 === "forbidden"))){
-const err161 = {instancePath:instancePath+"/commands/rules/" + i16+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.rules.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.rules.items.properties.decision.enum,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data68};
+else {
+errors = _errs239;
+if(vErrors !== null){
+if(_errs239){
+vErrors.length = _errs239;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err161 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data62};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2383,11 +2384,15 @@ vErrors.push(err161);
 }
 errors++;
 }
+var _valid20 = _errs235 === errors;
+valid67 = valid67 || _valid20;
+if(_valid20){
+var props6 = true;
 }
-if(data64.reason !== undefined){
-let data69 = data64.reason;
-if(typeof data69 !== "string"){
-const err162 = {instancePath:instancePath+"/commands/rules/" + i16+"/reason",schemaPath:"#/properties/commands/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.reason,data:data69};
+const _errs244 = errors;
+if(data62 && typeof data62 == "object" && !Array.isArray(data62)){
+if(data62.trace === undefined){
+const err162 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2],data:data62};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2396,10 +2401,9 @@ vErrors.push(err162);
 }
 errors++;
 }
-}
-}
-else {
-const err163 = {instancePath:instancePath+"/commands/rules/" + i16,schemaPath:"#/properties/commands/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.properties.rules.items.type,parentSchema:schema31.properties.commands.properties.rules.items,data:data64};
+for(const key18 in data62){
+if(!(key18 === "trace")){
+const err163 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2],data:data62};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2409,9 +2413,10 @@ vErrors.push(err163);
 errors++;
 }
 }
-}
-else {
-const err164 = {instancePath:instancePath+"/commands/rules",schemaPath:"#/properties/commands/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.type,parentSchema:schema31.properties.commands.properties.rules,data:data63};
+if(data62.trace !== undefined){
+let data64 = data62.trace;
+if(!(((typeof data64 == "number") && (!(data64 % 1) && !isNaN(data64))) && (isFinite(data64)))){
+const err164 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action/trace",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].properties.trace,data:data64};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2423,7 +2428,7 @@ errors++;
 }
 }
 else {
-const err165 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.type,parentSchema:schema31.properties.commands,data:data61};
+const err165 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2],data:data62};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2432,13 +2437,15 @@ vErrors.push(err165);
 }
 errors++;
 }
+var _valid20 = _errs244 === errors;
+valid67 = valid67 || _valid20;
+if(_valid20){
+if(props6 !== true){
+props6 = true;
 }
-if(data.linux !== undefined){
-let data70 = data.linux;
-if(data70 && typeof data70 == "object" && !Array.isArray(data70)){
-for(const key16 in data70){
-if(!(key16 === "namespaces")){
-const err166 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.linux,data:data70};
+}
+if(!valid67){
+const err166 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action,data:data62};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2447,11 +2454,26 @@ vErrors.push(err166);
 }
 errors++;
 }
+else {
+errors = _errs232;
+if(vErrors !== null){
+if(_errs232){
+vErrors.length = _errs232;
 }
-if(data70.namespaces !== undefined){
-let data71 = data70.namespaces;
-if(typeof data71 !== "string"){
-const err167 = {instancePath:instancePath+"/linux/namespaces",schemaPath:"#/properties/linux/properties/namespaces/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.linux.properties.namespaces.type,parentSchema:schema31.properties.linux.properties.namespaces,data:data71};
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data59.args !== undefined){
+let data65 = data59.args;
+if(Array.isArray(data65)){
+const len15 = data65.length;
+for(let i15=0; i15<len15; i15++){
+let data66 = data65[i15];
+if(typeof data66 !== "string"){
+const err167 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/args/" + i15,schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.args.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args.items,data:data66};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2460,8 +2482,10 @@ vErrors.push(err167);
 }
 errors++;
 }
-if(!(((data71 === "auto") || (data71 === "require")) || (data71 === "never"))){
-const err168 = {instancePath:instancePath+"/linux/namespaces",schemaPath:"#/properties/linux/properties/namespaces/enum",keyword:"enum",params:{allowedValues: schema31.properties.linux.properties.namespaces.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.linux.properties.namespaces.enum,parentSchema:schema31.properties.linux.properties.namespaces,data:data71};
+}
+}
+else {
+const err168 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/args",schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.args.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args,data:data65};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2471,9 +2495,10 @@ vErrors.push(err168);
 errors++;
 }
 }
-}
-else {
-const err169 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.linux.type,parentSchema:schema31.properties.linux,data:data70};
+if(data59.reason !== undefined){
+let data67 = data59.reason;
+if(typeof data67 !== "string"){
+const err169 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/reason",schemaPath:"#/properties/syscalls/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.reason,data:data67};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2483,15 +2508,9 @@ vErrors.push(err169);
 errors++;
 }
 }
-if(data.tests !== undefined){
-let data72 = data.tests;
-if(Array.isArray(data72)){
-const len19 = data72.length;
-for(let i19=0; i19<len19; i19++){
-let data73 = data72[i19];
-if(data73 && typeof data73 == "object" && !Array.isArray(data73)){
-if(data73.expect === undefined){
-const err170 = {instancePath:instancePath+"/tests/" + i19,schemaPath:"#/properties/tests/items/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema31.properties.tests.items.required,parentSchema:schema31.properties.tests.items,data:data73};
+}
+else {
+const err170 = {instancePath:instancePath+"/syscalls/rules/" + i13,schemaPath:"#/properties/syscalls/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data59};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2500,9 +2519,10 @@ vErrors.push(err170);
 }
 errors++;
 }
-for(const key17 in data73){
-if(!(func1.call(schema31.properties.tests.items.properties, key17))){
-const err171 = {instancePath:instancePath+"/tests/" + i19,schemaPath:"#/properties/tests/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items,data:data73};
+}
+}
+else {
+const err171 = {instancePath:instancePath+"/syscalls/rules",schemaPath:"#/properties/syscalls/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.type,parentSchema:schema31.properties.syscalls.properties.rules,data:data58};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2512,10 +2532,9 @@ vErrors.push(err171);
 errors++;
 }
 }
-if(data73.name !== undefined){
-let data74 = data73.name;
-if(typeof data74 !== "string"){
-const err172 = {instancePath:instancePath+"/tests/" + i19+"/name",schemaPath:"#/properties/tests/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.name.type,parentSchema:schema31.properties.tests.items.properties.name,data:data74};
+}
+else {
+const err172 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.type,parentSchema:schema31.properties.syscalls,data:data47};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2525,10 +2544,12 @@ vErrors.push(err172);
 errors++;
 }
 }
-if(data73.read !== undefined){
-let data75 = data73.read;
-if(typeof data75 !== "string"){
-const err173 = {instancePath:instancePath+"/tests/" + i19+"/read",schemaPath:"#/properties/tests/items/properties/read/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.read.type,parentSchema:schema31.properties.tests.items.properties.read,data:data75};
+if(data.commands !== undefined){
+let data68 = data.commands;
+if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
+for(const key19 in data68){
+if(!((key19 === "default") || (key19 === "rules"))){
+const err173 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands,data:data68};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2538,10 +2559,10 @@ vErrors.push(err173);
 errors++;
 }
 }
-if(data73.list !== undefined){
-let data76 = data73.list;
-if(typeof data76 !== "string"){
-const err174 = {instancePath:instancePath+"/tests/" + i19+"/list",schemaPath:"#/properties/tests/items/properties/list/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.list.type,parentSchema:schema31.properties.tests.items.properties.list,data:data76};
+if(data68.default !== undefined){
+let data69 = data68.default;
+if(typeof data69 !== "string"){
+const err174 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.default.type,parentSchema:schema31.properties.commands.properties.default,data:data69};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2550,11 +2571,8 @@ vErrors.push(err174);
 }
 errors++;
 }
-}
-if(data73.execute !== undefined){
-let data77 = data73.execute;
-if(typeof data77 !== "string"){
-const err175 = {instancePath:instancePath+"/tests/" + i19+"/execute",schemaPath:"#/properties/tests/items/properties/execute/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.execute.type,parentSchema:schema31.properties.tests.items.properties.execute,data:data77};
+if(!(((data69 === "allow") || (data69 === "prompt")) || (data69 === "forbidden"))){
+const err175 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.default.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.default.enum,parentSchema:schema31.properties.commands.properties.default,data:data69};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2564,10 +2582,15 @@ vErrors.push(err175);
 errors++;
 }
 }
-if(data73.write !== undefined){
-let data78 = data73.write;
-if(typeof data78 !== "string"){
-const err176 = {instancePath:instancePath+"/tests/" + i19+"/write",schemaPath:"#/properties/tests/items/properties/write/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.write.type,parentSchema:schema31.properties.tests.items.properties.write,data:data78};
+if(data68.rules !== undefined){
+let data70 = data68.rules;
+if(Array.isArray(data70)){
+const len16 = data70.length;
+for(let i16=0; i16<len16; i16++){
+let data71 = data70[i16];
+if(data71 && typeof data71 == "object" && !Array.isArray(data71)){
+if(data71.prefix === undefined){
+const err176 = {instancePath:instancePath+"/commands/rules/" + i16,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "prefix"},message:"must have required property '"+"prefix"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data71};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2576,11 +2599,8 @@ vErrors.push(err176);
 }
 errors++;
 }
-}
-if(data73.truncate !== undefined){
-let data79 = data73.truncate;
-if(typeof data79 !== "string"){
-const err177 = {instancePath:instancePath+"/tests/" + i19+"/truncate",schemaPath:"#/properties/tests/items/properties/truncate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.truncate.type,parentSchema:schema31.properties.tests.items.properties.truncate,data:data79};
+if(data71.decision === undefined){
+const err177 = {instancePath:instancePath+"/commands/rules/" + i16,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data71};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2589,11 +2609,9 @@ vErrors.push(err177);
 }
 errors++;
 }
-}
-if(data73.ioctl !== undefined){
-let data80 = data73.ioctl;
-if(typeof data80 !== "string"){
-const err178 = {instancePath:instancePath+"/tests/" + i19+"/ioctl",schemaPath:"#/properties/tests/items/properties/ioctl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.ioctl.type,parentSchema:schema31.properties.tests.items.properties.ioctl,data:data80};
+for(const key20 in data71){
+if(!(((key20 === "prefix") || (key20 === "decision")) || (key20 === "reason"))){
+const err178 = {instancePath:instancePath+"/commands/rules/" + i16,schemaPath:"#/properties/commands/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands.properties.rules.items,data:data71};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2603,10 +2621,13 @@ vErrors.push(err178);
 errors++;
 }
 }
-if(data73["create-file"] !== undefined){
-let data81 = data73["create-file"];
-if(typeof data81 !== "string"){
-const err179 = {instancePath:instancePath+"/tests/" + i19+"/create-file",schemaPath:"#/properties/tests/items/properties/create-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-file"].type,parentSchema:schema31.properties.tests.items.properties["create-file"],data:data81};
+if(data71.prefix !== undefined){
+let data72 = data71.prefix;
+const _errs266 = errors;
+let valid77 = false;
+const _errs267 = errors;
+if(typeof data72 !== "string"){
+const err179 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0],data:data72};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2615,11 +2636,18 @@ vErrors.push(err179);
 }
 errors++;
 }
-}
-if(data73["create-dir"] !== undefined){
-let data82 = data73["create-dir"];
-if(typeof data82 !== "string"){
-const err180 = {instancePath:instancePath+"/tests/" + i19+"/create-dir",schemaPath:"#/properties/tests/items/properties/create-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-dir"].type,parentSchema:schema31.properties.tests.items.properties["create-dir"],data:data82};
+var _valid22 = _errs267 === errors;
+valid77 = valid77 || _valid22;
+const _errs269 = errors;
+if(Array.isArray(data72)){
+const len17 = data72.length;
+for(let i17=0; i17<len17; i17++){
+let data73 = data72[i17];
+const _errs272 = errors;
+let valid80 = false;
+const _errs273 = errors;
+if(typeof data73 !== "string"){
+const err180 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix/" + i17,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0],data:data73};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2628,11 +2656,15 @@ vErrors.push(err180);
 }
 errors++;
 }
-}
-if(data73["create-symlink"] !== undefined){
-let data83 = data73["create-symlink"];
-if(typeof data83 !== "string"){
-const err181 = {instancePath:instancePath+"/tests/" + i19+"/create-symlink",schemaPath:"#/properties/tests/items/properties/create-symlink/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-symlink"].type,parentSchema:schema31.properties.tests.items.properties["create-symlink"],data:data83};
+var _valid23 = _errs273 === errors;
+valid80 = valid80 || _valid23;
+const _errs275 = errors;
+if(Array.isArray(data73)){
+const len18 = data73.length;
+for(let i18=0; i18<len18; i18++){
+let data74 = data73[i18];
+if(typeof data74 !== "string"){
+const err181 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix/" + i17+"/" + i18,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items,data:data74};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2642,10 +2674,9 @@ vErrors.push(err181);
 errors++;
 }
 }
-if(data73["create-special"] !== undefined){
-let data84 = data73["create-special"];
-if(typeof data84 !== "string"){
-const err182 = {instancePath:instancePath+"/tests/" + i19+"/create-special",schemaPath:"#/properties/tests/items/properties/create-special/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-special"].type,parentSchema:schema31.properties.tests.items.properties["create-special"],data:data84};
+}
+else {
+const err182 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix/" + i17,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1],data:data73};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2654,11 +2685,10 @@ vErrors.push(err182);
 }
 errors++;
 }
-}
-if(data73["delete-file"] !== undefined){
-let data85 = data73["delete-file"];
-if(typeof data85 !== "string"){
-const err183 = {instancePath:instancePath+"/tests/" + i19+"/delete-file",schemaPath:"#/properties/tests/items/properties/delete-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-file"].type,parentSchema:schema31.properties.tests.items.properties["delete-file"],data:data85};
+var _valid23 = _errs275 === errors;
+valid80 = valid80 || _valid23;
+if(!valid80){
+const err183 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix/" + i17,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items,data:data73};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2667,11 +2697,21 @@ vErrors.push(err183);
 }
 errors++;
 }
+else {
+errors = _errs272;
+if(vErrors !== null){
+if(_errs272){
+vErrors.length = _errs272;
 }
-if(data73["delete-dir"] !== undefined){
-let data86 = data73["delete-dir"];
-if(typeof data86 !== "string"){
-const err184 = {instancePath:instancePath+"/tests/" + i19+"/delete-dir",schemaPath:"#/properties/tests/items/properties/delete-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-dir"].type,parentSchema:schema31.properties.tests.items.properties["delete-dir"],data:data86};
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err184 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1],data:data72};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2680,11 +2720,10 @@ vErrors.push(err184);
 }
 errors++;
 }
-}
-if(data73.rename !== undefined){
-let data87 = data73.rename;
-if(typeof data87 !== "string"){
-const err185 = {instancePath:instancePath+"/tests/" + i19+"/rename",schemaPath:"#/properties/tests/items/properties/rename/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.rename.type,parentSchema:schema31.properties.tests.items.properties.rename,data:data87};
+var _valid22 = _errs269 === errors;
+valid77 = valid77 || _valid22;
+if(!valid77){
+const err185 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix,data:data72};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2693,11 +2732,22 @@ vErrors.push(err185);
 }
 errors++;
 }
+else {
+errors = _errs266;
+if(vErrors !== null){
+if(_errs266){
+vErrors.length = _errs266;
 }
-if(data73.connect !== undefined){
-let data88 = data73.connect;
-if(typeof data88 !== "string"){
-const err186 = {instancePath:instancePath+"/tests/" + i19+"/connect",schemaPath:"#/properties/tests/items/properties/connect/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.connect.type,parentSchema:schema31.properties.tests.items.properties.connect,data:data88};
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data71.decision !== undefined){
+let data75 = data71.decision;
+if(typeof data75 !== "string"){
+const err186 = {instancePath:instancePath+"/commands/rules/" + i16+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.decision.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data75};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2706,11 +2756,8 @@ vErrors.push(err186);
 }
 errors++;
 }
-}
-if(data73.bind !== undefined){
-let data89 = data73.bind;
-if(typeof data89 !== "string"){
-const err187 = {instancePath:instancePath+"/tests/" + i19+"/bind",schemaPath:"#/properties/tests/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.bind.type,parentSchema:schema31.properties.tests.items.properties.bind,data:data89};
+if(!(((data75 === "allow") || (data75 === "prompt")) || (data75 === "forbidden"))){
+const err187 = {instancePath:instancePath+"/commands/rules/" + i16+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.rules.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.rules.items.properties.decision.enum,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data75};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2720,10 +2767,10 @@ vErrors.push(err187);
 errors++;
 }
 }
-if(data73.protocol !== undefined){
-let data90 = data73.protocol;
-if(typeof data90 !== "string"){
-const err188 = {instancePath:instancePath+"/tests/" + i19+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.protocol.type,parentSchema:schema31.properties.tests.items.properties.protocol,data:data90};
+if(data71.reason !== undefined){
+let data76 = data71.reason;
+if(typeof data76 !== "string"){
+const err188 = {instancePath:instancePath+"/commands/rules/" + i16+"/reason",schemaPath:"#/properties/commands/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.reason,data:data76};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2732,8 +2779,10 @@ vErrors.push(err188);
 }
 errors++;
 }
-if(!((data90 === "tcp") || (data90 === "udp"))){
-const err189 = {instancePath:instancePath+"/tests/" + i19+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.protocol.enum,parentSchema:schema31.properties.tests.items.properties.protocol,data:data90};
+}
+}
+else {
+const err189 = {instancePath:instancePath+"/commands/rules/" + i16,schemaPath:"#/properties/commands/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.properties.rules.items.type,parentSchema:schema31.properties.commands.properties.rules.items,data:data71};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2743,10 +2792,9 @@ vErrors.push(err189);
 errors++;
 }
 }
-if(data73.unix !== undefined){
-let data91 = data73.unix;
-if(typeof data91 !== "string"){
-const err190 = {instancePath:instancePath+"/tests/" + i19+"/unix",schemaPath:"#/properties/tests/items/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.unix.type,parentSchema:schema31.properties.tests.items.properties.unix,data:data91};
+}
+else {
+const err190 = {instancePath:instancePath+"/commands/rules",schemaPath:"#/properties/commands/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.type,parentSchema:schema31.properties.commands.properties.rules,data:data70};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2755,8 +2803,10 @@ vErrors.push(err190);
 }
 errors++;
 }
-if(!(((data91 === "socketpair") || (data91 === "connect")) || (data91 === "bind"))){
-const err191 = {instancePath:instancePath+"/tests/" + i19+"/unix",schemaPath:"#/properties/tests/items/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.unix.enum,parentSchema:schema31.properties.tests.items.properties.unix,data:data91};
+}
+}
+else {
+const err191 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.type,parentSchema:schema31.properties.commands,data:data68};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2766,10 +2816,12 @@ vErrors.push(err191);
 errors++;
 }
 }
-if(data73.path !== undefined){
-let data92 = data73.path;
-if(typeof data92 !== "string"){
-const err192 = {instancePath:instancePath+"/tests/" + i19+"/path",schemaPath:"#/properties/tests/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.path.type,parentSchema:schema31.properties.tests.items.properties.path,data:data92};
+if(data.linux !== undefined){
+let data77 = data.linux;
+if(data77 && typeof data77 == "object" && !Array.isArray(data77)){
+for(const key21 in data77){
+if(!(key21 === "namespaces")){
+const err192 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.linux,data:data77};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2779,10 +2831,10 @@ vErrors.push(err192);
 errors++;
 }
 }
-if(data73.abstract !== undefined){
-let data93 = data73.abstract;
-if(typeof data93 !== "string"){
-const err193 = {instancePath:instancePath+"/tests/" + i19+"/abstract",schemaPath:"#/properties/tests/items/properties/abstract/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.abstract.type,parentSchema:schema31.properties.tests.items.properties.abstract,data:data93};
+if(data77.namespaces !== undefined){
+let data78 = data77.namespaces;
+if(typeof data78 !== "string"){
+const err193 = {instancePath:instancePath+"/linux/namespaces",schemaPath:"#/properties/linux/properties/namespaces/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.linux.properties.namespaces.type,parentSchema:schema31.properties.linux.properties.namespaces,data:data78};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2791,11 +2843,8 @@ vErrors.push(err193);
 }
 errors++;
 }
-}
-if(data73.syscall !== undefined){
-let data94 = data73.syscall;
-if(typeof data94 !== "string"){
-const err194 = {instancePath:instancePath+"/tests/" + i19+"/syscall",schemaPath:"#/properties/tests/items/properties/syscall/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.syscall.type,parentSchema:schema31.properties.tests.items.properties.syscall,data:data94};
+if(!(((data78 === "auto") || (data78 === "require")) || (data78 === "never"))){
+const err194 = {instancePath:instancePath+"/linux/namespaces",schemaPath:"#/properties/linux/properties/namespaces/enum",keyword:"enum",params:{allowedValues: schema31.properties.linux.properties.namespaces.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.linux.properties.namespaces.enum,parentSchema:schema31.properties.linux.properties.namespaces,data:data78};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2805,17 +2854,9 @@ vErrors.push(err194);
 errors++;
 }
 }
-if(data73.args !== undefined){
-let data95 = data73.args;
-if(Array.isArray(data95)){
-const len20 = data95.length;
-for(let i20=0; i20<len20; i20++){
-let data96 = data95[i20];
-const _errs303 = errors;
-let valid82 = false;
-const _errs304 = errors;
-if(!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96)))){
-const err195 = {instancePath:instancePath+"/tests/" + i19+"/args/" + i20,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.args.items.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[0],data:data96};
+}
+else {
+const err195 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.linux.type,parentSchema:schema31.properties.linux,data:data77};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2824,11 +2865,16 @@ vErrors.push(err195);
 }
 errors++;
 }
-var _valid22 = _errs304 === errors;
-valid82 = valid82 || _valid22;
-const _errs306 = errors;
-if(typeof data96 !== "string"){
-const err196 = {instancePath:instancePath+"/tests/" + i19+"/args/" + i20,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.args.items.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[1],data:data96};
+}
+if(data.tests !== undefined){
+let data79 = data.tests;
+if(Array.isArray(data79)){
+const len19 = data79.length;
+for(let i19=0; i19<len19; i19++){
+let data80 = data79[i19];
+if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
+if(data80.expect === undefined){
+const err196 = {instancePath:instancePath+"/tests/" + i19,schemaPath:"#/properties/tests/items/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema31.properties.tests.items.required,parentSchema:schema31.properties.tests.items,data:data80};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2837,10 +2883,9 @@ vErrors.push(err196);
 }
 errors++;
 }
-var _valid22 = _errs306 === errors;
-valid82 = valid82 || _valid22;
-if(!valid82){
-const err197 = {instancePath:instancePath+"/tests/" + i19+"/args/" + i20,schemaPath:"#/properties/tests/items/properties/args/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.args.items.anyOf,parentSchema:schema31.properties.tests.items.properties.args.items,data:data96};
+for(const key22 in data80){
+if(!(func1.call(schema31.properties.tests.items.properties, key22))){
+const err197 = {instancePath:instancePath+"/tests/" + i19,schemaPath:"#/properties/tests/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items,data:data80};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2849,21 +2894,11 @@ vErrors.push(err197);
 }
 errors++;
 }
-else {
-errors = _errs303;
-if(vErrors !== null){
-if(_errs303){
-vErrors.length = _errs303;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err198 = {instancePath:instancePath+"/tests/" + i19+"/args",schemaPath:"#/properties/tests/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.args.type,parentSchema:schema31.properties.tests.items.properties.args,data:data95};
+if(data80.name !== undefined){
+let data81 = data80.name;
+if(typeof data81 !== "string"){
+const err198 = {instancePath:instancePath+"/tests/" + i19+"/name",schemaPath:"#/properties/tests/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.name.type,parentSchema:schema31.properties.tests.items.properties.name,data:data81};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2873,13 +2908,10 @@ vErrors.push(err198);
 errors++;
 }
 }
-if(data73.command !== undefined){
-let data97 = data73.command;
-const _errs309 = errors;
-let valid83 = false;
-const _errs310 = errors;
-if(typeof data97 !== "string"){
-const err199 = {instancePath:instancePath+"/tests/" + i19+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[0],data:data97};
+if(data80.read !== undefined){
+let data82 = data80.read;
+if(typeof data82 !== "string"){
+const err199 = {instancePath:instancePath+"/tests/" + i19+"/read",schemaPath:"#/properties/tests/items/properties/read/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.read.type,parentSchema:schema31.properties.tests.items.properties.read,data:data82};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2888,15 +2920,11 @@ vErrors.push(err199);
 }
 errors++;
 }
-var _valid23 = _errs310 === errors;
-valid83 = valid83 || _valid23;
-const _errs312 = errors;
-if(Array.isArray(data97)){
-const len21 = data97.length;
-for(let i21=0; i21<len21; i21++){
-let data98 = data97[i21];
-if(typeof data98 !== "string"){
-const err200 = {instancePath:instancePath+"/tests/" + i19+"/command/" + i21,schemaPath:"#/properties/tests/items/properties/command/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[1].items.type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1].items,data:data98};
+}
+if(data80.list !== undefined){
+let data83 = data80.list;
+if(typeof data83 !== "string"){
+const err200 = {instancePath:instancePath+"/tests/" + i19+"/list",schemaPath:"#/properties/tests/items/properties/list/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.list.type,parentSchema:schema31.properties.tests.items.properties.list,data:data83};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2906,9 +2934,10 @@ vErrors.push(err200);
 errors++;
 }
 }
-}
-else {
-const err201 = {instancePath:instancePath+"/tests/" + i19+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.command.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1],data:data97};
+if(data80.execute !== undefined){
+let data84 = data80.execute;
+if(typeof data84 !== "string"){
+const err201 = {instancePath:instancePath+"/tests/" + i19+"/execute",schemaPath:"#/properties/tests/items/properties/execute/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.execute.type,parentSchema:schema31.properties.tests.items.properties.execute,data:data84};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2917,10 +2946,11 @@ vErrors.push(err201);
 }
 errors++;
 }
-var _valid23 = _errs312 === errors;
-valid83 = valid83 || _valid23;
-if(!valid83){
-const err202 = {instancePath:instancePath+"/tests/" + i19+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.command.anyOf,parentSchema:schema31.properties.tests.items.properties.command,data:data97};
+}
+if(data80.write !== undefined){
+let data85 = data80.write;
+if(typeof data85 !== "string"){
+const err202 = {instancePath:instancePath+"/tests/" + i19+"/write",schemaPath:"#/properties/tests/items/properties/write/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.write.type,parentSchema:schema31.properties.tests.items.properties.write,data:data85};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2929,25 +2959,11 @@ vErrors.push(err202);
 }
 errors++;
 }
-else {
-errors = _errs309;
-if(vErrors !== null){
-if(_errs309){
-vErrors.length = _errs309;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data73.expect !== undefined){
-let data99 = data73.expect;
-const _errs317 = errors;
-let valid86 = false;
-const _errs318 = errors;
-if(typeof data99 !== "string"){
-const err203 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[0],data:data99};
+if(data80.truncate !== undefined){
+let data86 = data80.truncate;
+if(typeof data86 !== "string"){
+const err203 = {instancePath:instancePath+"/tests/" + i19+"/truncate",schemaPath:"#/properties/tests/items/properties/truncate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.truncate.type,parentSchema:schema31.properties.tests.items.properties.truncate,data:data86};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2956,12 +2972,11 @@ vErrors.push(err203);
 }
 errors++;
 }
-var _valid24 = _errs318 === errors;
-valid86 = valid86 || _valid24;
-const _errs320 = errors;
-if(data99 && typeof data99 == "object" && !Array.isArray(data99)){
-if(data99.errno === undefined){
-const err204 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[1].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data99};
+}
+if(data80.ioctl !== undefined){
+let data87 = data80.ioctl;
+if(typeof data87 !== "string"){
+const err204 = {instancePath:instancePath+"/tests/" + i19+"/ioctl",schemaPath:"#/properties/tests/items/properties/ioctl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.ioctl.type,parentSchema:schema31.properties.tests.items.properties.ioctl,data:data87};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2970,9 +2985,11 @@ vErrors.push(err204);
 }
 errors++;
 }
-for(const key18 in data99){
-if(!(key18 === "errno")){
-const err205 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data99};
+}
+if(data80["create-file"] !== undefined){
+let data88 = data80["create-file"];
+if(typeof data88 !== "string"){
+const err205 = {instancePath:instancePath+"/tests/" + i19+"/create-file",schemaPath:"#/properties/tests/items/properties/create-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-file"].type,parentSchema:schema31.properties.tests.items.properties["create-file"],data:data88};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2982,13 +2999,10 @@ vErrors.push(err205);
 errors++;
 }
 }
-if(data99.errno !== undefined){
-let data100 = data99.errno;
-const _errs324 = errors;
-let valid88 = false;
-const _errs325 = errors;
-if(typeof data100 !== "string"){
-const err206 = {instancePath:instancePath+"/tests/" + i19+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data100};
+if(data80["create-dir"] !== undefined){
+let data89 = data80["create-dir"];
+if(typeof data89 !== "string"){
+const err206 = {instancePath:instancePath+"/tests/" + i19+"/create-dir",schemaPath:"#/properties/tests/items/properties/create-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-dir"].type,parentSchema:schema31.properties.tests.items.properties["create-dir"],data:data89};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2997,11 +3011,11 @@ vErrors.push(err206);
 }
 errors++;
 }
-var _valid25 = _errs325 === errors;
-valid88 = valid88 || _valid25;
-const _errs327 = errors;
-if(!(((typeof data100 == "number") && (!(data100 % 1) && !isNaN(data100))) && (isFinite(data100)))){
-const err207 = {instancePath:instancePath+"/tests/" + i19+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data100};
+}
+if(data80["create-symlink"] !== undefined){
+let data90 = data80["create-symlink"];
+if(typeof data90 !== "string"){
+const err207 = {instancePath:instancePath+"/tests/" + i19+"/create-symlink",schemaPath:"#/properties/tests/items/properties/create-symlink/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-symlink"].type,parentSchema:schema31.properties.tests.items.properties["create-symlink"],data:data90};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -3010,10 +3024,11 @@ vErrors.push(err207);
 }
 errors++;
 }
-var _valid25 = _errs327 === errors;
-valid88 = valid88 || _valid25;
-if(!valid88){
-const err208 = {instancePath:instancePath+"/tests/" + i19+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno,data:data100};
+}
+if(data80["create-special"] !== undefined){
+let data91 = data80["create-special"];
+if(typeof data91 !== "string"){
+const err208 = {instancePath:instancePath+"/tests/" + i19+"/create-special",schemaPath:"#/properties/tests/items/properties/create-special/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-special"].type,parentSchema:schema31.properties.tests.items.properties["create-special"],data:data91};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -3022,21 +3037,11 @@ vErrors.push(err208);
 }
 errors++;
 }
-else {
-errors = _errs324;
-if(vErrors !== null){
-if(_errs324){
-vErrors.length = _errs324;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err209 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data99};
+if(data80["delete-file"] !== undefined){
+let data92 = data80["delete-file"];
+if(typeof data92 !== "string"){
+const err209 = {instancePath:instancePath+"/tests/" + i19+"/delete-file",schemaPath:"#/properties/tests/items/properties/delete-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-file"].type,parentSchema:schema31.properties.tests.items.properties["delete-file"],data:data92};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -3045,10 +3050,11 @@ vErrors.push(err209);
 }
 errors++;
 }
-var _valid24 = _errs320 === errors;
-valid86 = valid86 || _valid24;
-if(!valid86){
-const err210 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf,parentSchema:schema31.properties.tests.items.properties.expect,data:data99};
+}
+if(data80["delete-dir"] !== undefined){
+let data93 = data80["delete-dir"];
+if(typeof data93 !== "string"){
+const err210 = {instancePath:instancePath+"/tests/" + i19+"/delete-dir",schemaPath:"#/properties/tests/items/properties/delete-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-dir"].type,parentSchema:schema31.properties.tests.items.properties["delete-dir"],data:data93};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -3057,21 +3063,11 @@ vErrors.push(err210);
 }
 errors++;
 }
-else {
-errors = _errs317;
-if(vErrors !== null){
-if(_errs317){
-vErrors.length = _errs317;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err211 = {instancePath:instancePath+"/tests/" + i19,schemaPath:"#/properties/tests/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.type,parentSchema:schema31.properties.tests.items,data:data73};
+if(data80.rename !== undefined){
+let data94 = data80.rename;
+if(typeof data94 !== "string"){
+const err211 = {instancePath:instancePath+"/tests/" + i19+"/rename",schemaPath:"#/properties/tests/items/properties/rename/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.rename.type,parentSchema:schema31.properties.tests.items.properties.rename,data:data94};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -3081,9 +3077,10 @@ vErrors.push(err211);
 errors++;
 }
 }
-}
-else {
-const err212 = {instancePath:instancePath+"/tests",schemaPath:"#/properties/tests/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.type,parentSchema:schema31.properties.tests,data:data72};
+if(data80.connect !== undefined){
+let data95 = data80.connect;
+if(typeof data95 !== "string"){
+const err212 = {instancePath:instancePath+"/tests/" + i19+"/connect",schemaPath:"#/properties/tests/items/properties/connect/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.connect.type,parentSchema:schema31.properties.tests.items.properties.connect,data:data95};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -3093,14 +3090,458 @@ vErrors.push(err212);
 errors++;
 }
 }
-}
-else {
-const err213 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(data80.bind !== undefined){
+let data96 = data80.bind;
+if(typeof data96 !== "string"){
+const err213 = {instancePath:instancePath+"/tests/" + i19+"/bind",schemaPath:"#/properties/tests/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.bind.type,parentSchema:schema31.properties.tests.items.properties.bind,data:data96};
 if(vErrors === null){
 vErrors = [err213];
 }
 else {
 vErrors.push(err213);
+}
+errors++;
+}
+}
+if(data80.protocol !== undefined){
+let data97 = data80.protocol;
+if(typeof data97 !== "string"){
+const err214 = {instancePath:instancePath+"/tests/" + i19+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.protocol.type,parentSchema:schema31.properties.tests.items.properties.protocol,data:data97};
+if(vErrors === null){
+vErrors = [err214];
+}
+else {
+vErrors.push(err214);
+}
+errors++;
+}
+if(!((data97 === "tcp") || (data97 === "udp"))){
+const err215 = {instancePath:instancePath+"/tests/" + i19+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.protocol.enum,parentSchema:schema31.properties.tests.items.properties.protocol,data:data97};
+if(vErrors === null){
+vErrors = [err215];
+}
+else {
+vErrors.push(err215);
+}
+errors++;
+}
+}
+if(data80.unix !== undefined){
+let data98 = data80.unix;
+if(typeof data98 !== "string"){
+const err216 = {instancePath:instancePath+"/tests/" + i19+"/unix",schemaPath:"#/properties/tests/items/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.unix.type,parentSchema:schema31.properties.tests.items.properties.unix,data:data98};
+if(vErrors === null){
+vErrors = [err216];
+}
+else {
+vErrors.push(err216);
+}
+errors++;
+}
+if(!(((data98 === "socketpair") || (data98 === "connect")) || (data98 === "bind"))){
+const err217 = {instancePath:instancePath+"/tests/" + i19+"/unix",schemaPath:"#/properties/tests/items/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.unix.enum,parentSchema:schema31.properties.tests.items.properties.unix,data:data98};
+if(vErrors === null){
+vErrors = [err217];
+}
+else {
+vErrors.push(err217);
+}
+errors++;
+}
+}
+if(data80.path !== undefined){
+let data99 = data80.path;
+if(typeof data99 !== "string"){
+const err218 = {instancePath:instancePath+"/tests/" + i19+"/path",schemaPath:"#/properties/tests/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.path.type,parentSchema:schema31.properties.tests.items.properties.path,data:data99};
+if(vErrors === null){
+vErrors = [err218];
+}
+else {
+vErrors.push(err218);
+}
+errors++;
+}
+}
+if(data80.abstract !== undefined){
+let data100 = data80.abstract;
+if(typeof data100 !== "string"){
+const err219 = {instancePath:instancePath+"/tests/" + i19+"/abstract",schemaPath:"#/properties/tests/items/properties/abstract/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.abstract.type,parentSchema:schema31.properties.tests.items.properties.abstract,data:data100};
+if(vErrors === null){
+vErrors = [err219];
+}
+else {
+vErrors.push(err219);
+}
+errors++;
+}
+}
+if(data80.syscall !== undefined){
+let data101 = data80.syscall;
+if(typeof data101 !== "string"){
+const err220 = {instancePath:instancePath+"/tests/" + i19+"/syscall",schemaPath:"#/properties/tests/items/properties/syscall/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.syscall.type,parentSchema:schema31.properties.tests.items.properties.syscall,data:data101};
+if(vErrors === null){
+vErrors = [err220];
+}
+else {
+vErrors.push(err220);
+}
+errors++;
+}
+}
+if(data80.args !== undefined){
+let data102 = data80.args;
+if(Array.isArray(data102)){
+const len20 = data102.length;
+for(let i20=0; i20<len20; i20++){
+let data103 = data102[i20];
+const _errs338 = errors;
+let valid89 = false;
+const _errs339 = errors;
+if(!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))){
+const err221 = {instancePath:instancePath+"/tests/" + i19+"/args/" + i20,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.args.items.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[0],data:data103};
+if(vErrors === null){
+vErrors = [err221];
+}
+else {
+vErrors.push(err221);
+}
+errors++;
+}
+var _valid24 = _errs339 === errors;
+valid89 = valid89 || _valid24;
+const _errs341 = errors;
+if(typeof data103 !== "string"){
+const err222 = {instancePath:instancePath+"/tests/" + i19+"/args/" + i20,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.args.items.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[1],data:data103};
+if(vErrors === null){
+vErrors = [err222];
+}
+else {
+vErrors.push(err222);
+}
+errors++;
+}
+var _valid24 = _errs341 === errors;
+valid89 = valid89 || _valid24;
+if(!valid89){
+const err223 = {instancePath:instancePath+"/tests/" + i19+"/args/" + i20,schemaPath:"#/properties/tests/items/properties/args/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.args.items.anyOf,parentSchema:schema31.properties.tests.items.properties.args.items,data:data103};
+if(vErrors === null){
+vErrors = [err223];
+}
+else {
+vErrors.push(err223);
+}
+errors++;
+}
+else {
+errors = _errs338;
+if(vErrors !== null){
+if(_errs338){
+vErrors.length = _errs338;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err224 = {instancePath:instancePath+"/tests/" + i19+"/args",schemaPath:"#/properties/tests/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.args.type,parentSchema:schema31.properties.tests.items.properties.args,data:data102};
+if(vErrors === null){
+vErrors = [err224];
+}
+else {
+vErrors.push(err224);
+}
+errors++;
+}
+}
+if(data80.command !== undefined){
+let data104 = data80.command;
+const _errs344 = errors;
+let valid90 = false;
+const _errs345 = errors;
+if(typeof data104 !== "string"){
+const err225 = {instancePath:instancePath+"/tests/" + i19+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[0],data:data104};
+if(vErrors === null){
+vErrors = [err225];
+}
+else {
+vErrors.push(err225);
+}
+errors++;
+}
+var _valid25 = _errs345 === errors;
+valid90 = valid90 || _valid25;
+const _errs347 = errors;
+if(Array.isArray(data104)){
+const len21 = data104.length;
+for(let i21=0; i21<len21; i21++){
+let data105 = data104[i21];
+if(typeof data105 !== "string"){
+const err226 = {instancePath:instancePath+"/tests/" + i19+"/command/" + i21,schemaPath:"#/properties/tests/items/properties/command/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[1].items.type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1].items,data:data105};
+if(vErrors === null){
+vErrors = [err226];
+}
+else {
+vErrors.push(err226);
+}
+errors++;
+}
+}
+}
+else {
+const err227 = {instancePath:instancePath+"/tests/" + i19+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.command.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1],data:data104};
+if(vErrors === null){
+vErrors = [err227];
+}
+else {
+vErrors.push(err227);
+}
+errors++;
+}
+var _valid25 = _errs347 === errors;
+valid90 = valid90 || _valid25;
+if(!valid90){
+const err228 = {instancePath:instancePath+"/tests/" + i19+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.command.anyOf,parentSchema:schema31.properties.tests.items.properties.command,data:data104};
+if(vErrors === null){
+vErrors = [err228];
+}
+else {
+vErrors.push(err228);
+}
+errors++;
+}
+else {
+errors = _errs344;
+if(vErrors !== null){
+if(_errs344){
+vErrors.length = _errs344;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data80.expect !== undefined){
+let data106 = data80.expect;
+const _errs352 = errors;
+let valid93 = false;
+const _errs353 = errors;
+if(typeof data106 !== "string"){
+const err229 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[0],data:data106};
+if(vErrors === null){
+vErrors = [err229];
+}
+else {
+vErrors.push(err229);
+}
+errors++;
+}
+var _valid26 = _errs353 === errors;
+valid93 = valid93 || _valid26;
+const _errs355 = errors;
+if(data106 && typeof data106 == "object" && !Array.isArray(data106)){
+if(data106.errno === undefined){
+const err230 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[1].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data106};
+if(vErrors === null){
+vErrors = [err230];
+}
+else {
+vErrors.push(err230);
+}
+errors++;
+}
+for(const key23 in data106){
+if(!(key23 === "errno")){
+const err231 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data106};
+if(vErrors === null){
+vErrors = [err231];
+}
+else {
+vErrors.push(err231);
+}
+errors++;
+}
+}
+if(data106.errno !== undefined){
+let data107 = data106.errno;
+const _errs359 = errors;
+let valid95 = false;
+const _errs360 = errors;
+if(typeof data107 !== "string"){
+const err232 = {instancePath:instancePath+"/tests/" + i19+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data107};
+if(vErrors === null){
+vErrors = [err232];
+}
+else {
+vErrors.push(err232);
+}
+errors++;
+}
+var _valid27 = _errs360 === errors;
+valid95 = valid95 || _valid27;
+const _errs362 = errors;
+if(!(((typeof data107 == "number") && (!(data107 % 1) && !isNaN(data107))) && (isFinite(data107)))){
+const err233 = {instancePath:instancePath+"/tests/" + i19+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data107};
+if(vErrors === null){
+vErrors = [err233];
+}
+else {
+vErrors.push(err233);
+}
+errors++;
+}
+var _valid27 = _errs362 === errors;
+valid95 = valid95 || _valid27;
+if(!valid95){
+const err234 = {instancePath:instancePath+"/tests/" + i19+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno,data:data107};
+if(vErrors === null){
+vErrors = [err234];
+}
+else {
+vErrors.push(err234);
+}
+errors++;
+}
+else {
+errors = _errs359;
+if(vErrors !== null){
+if(_errs359){
+vErrors.length = _errs359;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err235 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data106};
+if(vErrors === null){
+vErrors = [err235];
+}
+else {
+vErrors.push(err235);
+}
+errors++;
+}
+var _valid26 = _errs355 === errors;
+valid93 = valid93 || _valid26;
+if(_valid26){
+var props7 = true;
+}
+const _errs364 = errors;
+if(data106 && typeof data106 == "object" && !Array.isArray(data106)){
+if(data106.trace === undefined){
+const err236 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[2].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data106};
+if(vErrors === null){
+vErrors = [err236];
+}
+else {
+vErrors.push(err236);
+}
+errors++;
+}
+for(const key24 in data106){
+if(!(key24 === "trace")){
+const err237 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data106};
+if(vErrors === null){
+vErrors = [err237];
+}
+else {
+vErrors.push(err237);
+}
+errors++;
+}
+}
+if(data106.trace !== undefined){
+let data108 = data106.trace;
+if(!(((typeof data108 == "number") && (!(data108 % 1) && !isNaN(data108))) && (isFinite(data108)))){
+const err238 = {instancePath:instancePath+"/tests/" + i19+"/expect/trace",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[2].properties.trace.type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2].properties.trace,data:data108};
+if(vErrors === null){
+vErrors = [err238];
+}
+else {
+vErrors.push(err238);
+}
+errors++;
+}
+}
+}
+else {
+const err239 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[2].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data106};
+if(vErrors === null){
+vErrors = [err239];
+}
+else {
+vErrors.push(err239);
+}
+errors++;
+}
+var _valid26 = _errs364 === errors;
+valid93 = valid93 || _valid26;
+if(_valid26){
+if(props7 !== true){
+props7 = true;
+}
+}
+if(!valid93){
+const err240 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf,parentSchema:schema31.properties.tests.items.properties.expect,data:data106};
+if(vErrors === null){
+vErrors = [err240];
+}
+else {
+vErrors.push(err240);
+}
+errors++;
+}
+else {
+errors = _errs352;
+if(vErrors !== null){
+if(_errs352){
+vErrors.length = _errs352;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err241 = {instancePath:instancePath+"/tests/" + i19,schemaPath:"#/properties/tests/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.type,parentSchema:schema31.properties.tests.items,data:data80};
+if(vErrors === null){
+vErrors = [err241];
+}
+else {
+vErrors.push(err241);
+}
+errors++;
+}
+}
+}
+else {
+const err242 = {instancePath:instancePath+"/tests",schemaPath:"#/properties/tests/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.type,parentSchema:schema31.properties.tests,data:data79};
+if(vErrors === null){
+vErrors = [err242];
+}
+else {
+vErrors.push(err242);
+}
+errors++;
+}
+}
+}
+else {
+const err243 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
 }
 errors++;
 }

@@ -8,7 +8,7 @@ import { ACCESS_CLASSES, ACCESS_GROUP_DESCRIPTIONS, ACCESS_WORDS } from "./acces
 export const SCHEMA_ID = "https://sbc.invalid/schema/policy.schema.json";
 export const FORMAT_VERSION = 1;
 
-export const ACTION_WORDS = ["allow", "log", "trap", "errno", "user-notif", "kill-thread", "kill-process"] as const;
+export const ACTION_WORDS = ["allow", "log", "trace", "trap", "errno", "user-notif", "kill-thread", "kill-process"] as const;
 export const DECISION_WORDS = ["allow", "prompt", "forbidden"] as const;
 export const NETWORK_MODES = ["off", "on", "unix-only", "loopback"] as const;
 export const BUILTIN_PARAMS = ["workspace", "home", "tmpdir", "cwd"] as const;
@@ -29,19 +29,28 @@ const accessSpec = {
   ],
 };
 
+const errnoAction = {
+  type: "object",
+  properties: {
+    errno: { description: "An errno name (EPERM) or number (0–4095).", anyOf: [{ type: "string" }, { type: "integer" }] },
+  },
+  required: ["errno"],
+  additionalProperties: false,
+};
+
+const traceAction = {
+  type: "object",
+  properties: {
+    trace: { description: "16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.", type: "integer" },
+  },
+  required: ["trace"],
+  additionalProperties: false,
+};
+
 const action = {
-  description: "What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.",
-  anyOf: [
-    { type: "string", enum: [...ACTION_WORDS] },
-    {
-      type: "object",
-      properties: {
-        errno: { description: "An errno name (EPERM) or number (0–4095).", anyOf: [{ type: "string" }, { type: "integer" }] },
-      },
-      required: ["errno"],
-      additionalProperties: false,
-    },
-  ],
+  description:
+    "What the kernel does: allow, log, trace, trap, errno (EPERM), user-notif, kill-thread, kill-process, {errno: NAME|number} or {trace: number}.",
+  anyOf: [{ type: "string", enum: [...ACTION_WORDS] }, errnoAction, traceAction],
 };
 
 const portSpec = {
@@ -125,7 +134,7 @@ const syscallRule = {
   type: "object",
   properties: {
     syscalls: {
-      description: "Syscall names and `@group` names.",
+      description: "Syscall names, `@group` names, and `arch:number` (`x86_64:335`, `x86_64:-1`) for a number on one architecture.",
       anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }],
     },
     action,
@@ -177,12 +186,12 @@ const testCase = {
     },
     path: str("With `unix: connect` or `unix: bind`: the socket's path."),
     abstract: str("With `unix: connect`: an abstract socket name."),
-    syscall: str("A syscall name."),
+    syscall: str("A syscall name (asked on every architecture that has it), or `arch:number` for one number on one architecture."),
     args: { type: "array", description: "Up to six argument values: numbers or constant expressions.", items: { anyOf: [{ type: "integer" }, { type: "string" }] } },
     command: { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
     expect: {
       description: "allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.",
-      anyOf: [{ type: "string" }, action.anyOf[1]],
+      anyOf: [{ type: "string" }, errnoAction, traceAction],
     },
   },
   required: ["expect"],
@@ -247,6 +256,12 @@ export const POLICY_SCHEMA = {
           ...action,
           description: "What a seccomp filter does to a process of an architecture it does not serve (and to x32 calls when it serves x86_64 alone, or x86_64 calls when it serves x32 alone): kill-process by default.",
         },
+        newer: {
+          ...action,
+          description:
+            "The action for calls newer than the policy, instead of `default`: numbers above the highest one the rules name on each architecture (runc's convention), or with `kernel:` the calls added after that kernel. `{ errno: ENOSYS }` lets libc fall back.",
+        },
+        kernel: { type: "string", description: "`X.Y`: the newest kernel whose calls the policy knows; with `newer:`, the calls added after it are the newer ones." },
         rules: { type: "array", items: syscallRule },
       },
       additionalProperties: false,

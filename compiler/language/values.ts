@@ -353,6 +353,46 @@ export function parseCondition(s: string): Parsed<ArgCondition> {
   return ok({ arg, op: opTok.text as CmpOp, value: hex(value.value) });
 }
 
+// ---- syscalls named by number ------------------------------------------------------------------------------
+
+/**
+ * A syscall entry `arch:number` (`x86_64:335`, `aarch64:0x1f`, `x86_64:-1`): the number on that arch only.
+ * The number is decimal or `0x` hex, 0 to 0xffffffff; `-1` is 0xffffffff, what a tracer writes to skip a
+ * call. `arches` is the list of supported architectures. An x86_64 number with bit 30 set is an x32 call,
+ * which an x86_64 filter gives the foreign-arch action: refused, so that a rule never reopens it unnoticed.
+ */
+export function parseNumberedSyscall(s: string, arches: readonly string[]): Parsed<{ arch: string; nr: number }> {
+  const at = s.indexOf(":");
+  const arch = s.slice(0, at);
+  const num = s.slice(at + 1);
+  if (!arches.includes(arch)) {
+    const guess = closest(arch, arches);
+    return fail({
+      key: "unknownSyscallArch",
+      message: `unknown architecture \`${arch}\` in \`${s}\``,
+      index: 0,
+      length: arch.length,
+      help: guess ? `did you mean \`${guess}\`? (supported: ${arches.join(", ")})` : `supported: ${arches.join(", ")}`,
+    });
+  }
+  let nr: bigint | undefined;
+  if (num === "-1") nr = 0xffffffffn;
+  else if (/^(0|[1-9][0-9]*)$/.test(num) || /^0x[0-9a-fA-F]+$/.test(num)) nr = BigInt(num);
+  const where = { index: at + 1, length: num.length };
+  if (nr === undefined)
+    return fail({ key: "invalidSyscallNumber", message: `\`${num}\` is not a syscall number`, ...where, help: "write a decimal number, a `0x` hex number, or `-1` (what a tracer writes to skip a call)" });
+  if (nr > 0xffffffffn) return fail({ key: "invalidSyscallNumber", message: `syscall number \`${num}\` does not fit in 32 bits`, ...where, help: "the kernel passes the number as a u32; -1 is 0xffffffff" });
+  const n = Number(nr);
+  if (arch === "x86_64" && n >= 0x40000000 && n !== 0xffffffff)
+    return fail({
+      key: "x32SyscallNumber",
+      message: `\`${s}\` has bit 30 set: it is an x32 call, not an x86_64 one`,
+      ...where,
+      help: arches.includes("x32") ? `write \`x32:${n - 0x40000000}\` for the x32 call, or set \`foreign-arch\`` : "x86_64 filters give x32 calls the `foreign-arch` action; set that instead",
+    });
+  return ok({ arch, nr: n });
+}
+
 // ---- errno and actions -----------------------------------------------------------------------------------
 
 export function parseErrno(v: string | number): Parsed<number> {
@@ -374,13 +414,20 @@ export const DEFAULT_ERRNO = 1; // EPERM
 export function parseAction(v: unknown): Parsed<Action> {
   if (typeof v === "string") {
     if (v === "errno") return ok({ type: "errno", errno: DEFAULT_ERRNO });
-    if (["allow", "log", "trap", "user-notif", "kill-thread", "kill-process"].includes(v)) return ok({ type: v as Exclude<Action["type"], "errno"> });
+    if (v === "trace") return ok({ type: "trace", data: 0 });
+    if (["allow", "log", "trap", "user-notif", "kill-thread", "kill-process"].includes(v)) return ok({ type: v as Exclude<Action["type"], "errno" | "trace"> });
     return fail({ key: "invalidValue", message: `\`${v}\` is not an action` });
   }
   if (v && typeof v === "object" && "errno" in v) {
     const e = parseErrno((v as { errno: string | number }).errno);
     if (!e.ok) return e;
     return ok({ type: "errno", errno: e.value });
+  }
+  if (v && typeof v === "object" && "trace" in v) {
+    const d = (v as { trace: unknown }).trace;
+    if (typeof d !== "number" || !Number.isInteger(d) || d < 0 || d > 0xffff)
+      return fail({ key: "invalidTraceData", message: `trace data \`${String(d)}\` is out of 0–65535`, help: "the tracer reads 16 bits of data with PTRACE_GETEVENTMSG" });
+    return ok({ type: "trace", data: d });
   }
   return fail({ key: "wrongType", message: "expected an action" });
 }

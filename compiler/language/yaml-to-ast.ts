@@ -6,10 +6,12 @@ import { closest, diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { Span } from "../diagnostics/source.js";
 import { hasWildcard, parsePath, showPath, type PathIssue } from "../paths.js";
 import type { Action, Decision, Effect, NamespacesMode, NetOp, PatternKind, Protocol } from "../ir/types.js";
-import { expandSyscallGroup, isKnownSyscall, knownSyscallNames, SYSCALL_GROUPS } from "../linux-abi/index.js";
+import { compareSyscallEntries, formatNumberedEntry } from "../evaluator/syscall-numbers.js";
+import { ARCHES, expandSyscallGroup, isKnownSyscall, knownSyscallNames, SYSCALL_GROUPS } from "../linux-abi/index.js";
+import { checkKernelVersion } from "../linux-abi/syscall-versions.js";
 import { ACCESS_CLASSES, expandAccess, type Access } from "./access.js";
 import type { CommandRuleNode, FsRuleNode, LinuxNode, NetRuleNode, NetworkNode, ParamDecl, PathRef, PolicyFile, SyscallRuleNode, SyscallsNode, TestNode, UnixNode, UnixPathRuleNode } from "./ast.js";
-import { formatCidr, formatIp, hex, mergeRanges, parseAction, parseCidr, parseCondition, parseEndpoint, parsePort, parseValue, splitWords, type ValueIssue } from "./values.js";
+import { formatCidr, formatIp, hex, mergeRanges, parseAction, parseCidr, parseCondition, parseEndpoint, parseNumberedSyscall, parsePort, parseValue, splitWords, type ValueIssue } from "./values.js";
 import type { PathSegment, YamlDocument } from "./yaml-source.js";
 
 type Obj = Record<string, unknown>;
@@ -231,7 +233,7 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
   const actionAt = (v: unknown, path: readonly PathSegment[]): Action | undefined => {
     const a = parseAction(v);
     if (!a.ok) {
-      report(a.issue, typeof v === "object" ? [...path, "errno"] : path);
+      report(a.issue, v && typeof v === "object" ? [...path, "errno" in v ? "errno" : "trace"] : path);
       return undefined;
     }
     return a.value;
@@ -240,6 +242,13 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
     const s = root.syscalls as Obj;
     const defaultAction = s.default === undefined ? undefined : actionAt(s.default, ["syscalls", "default"]);
     const foreignArch = s["foreign-arch"] === undefined ? undefined : actionAt(s["foreign-arch"], ["syscalls", "foreign-arch"]);
+    const newer = s.newer === undefined ? undefined : actionAt(s.newer, ["syscalls", "newer"]);
+    let kernel: string | undefined;
+    if (typeof s.kernel === "string") {
+      const k = checkKernelVersion(s.kernel);
+      if (k) diagnostics.push(diag("invalidKernelVersion", k.message, { span: at(["syscalls", "kernel"]), help: k.help }));
+      else kernel = s.kernel;
+    }
     const rules: SyscallRuleNode[] = [];
     ((s.rules ?? []) as Obj[]).forEach((r, i) => {
       const p = ["syscalls", "rules", i];
@@ -263,6 +272,12 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
             );
             good = false;
           } else names.push(...members);
+        } else if (nm.includes(":")) {
+          const n = parseNumberedSyscall(nm, ARCHES);
+          if (!n.ok) {
+            report(n.issue, np);
+            good = false;
+          } else names.push(formatNumberedEntry(n.value.arch, n.value.nr));
         } else if (!isKnownSyscall(nm)) {
           const guess = closest(nm, knownSyscallNames());
           diagnostics.push(diag("unknownSyscall", `unknown syscall \`${nm}\``, { span: at(np), help: guess ? `did you mean \`${guess}\`?` : undefined }));
@@ -285,7 +300,7 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
       });
       if (!good || !action) return;
       rules.push({
-        syscalls: [...new Set(names)].sort(),
+        syscalls: [...new Set(names)].sort(compareSyscallEntries),
         action,
         conditions,
         ...(typeof r.reason === "string" ? { reason: r.reason } : {}),
@@ -295,6 +310,8 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
     syscalls = {
       ...(defaultAction ? { defaultAction: { value: defaultAction, span: at(["syscalls", "default"]) } } : {}),
       ...(foreignArch ? { foreignArch: { value: foreignArch, span: at(["syscalls", "foreign-arch"]) } } : {}),
+      ...(newer ? { newer: { value: newer, span: at(["syscalls", "newer"]) } } : {}),
+      ...(kernel !== undefined ? { kernel: { value: kernel, span: at(["syscalls", "kernel"]) } } : {}),
       rules,
       span: at(["syscalls"]),
     };
@@ -430,9 +447,15 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
       }
     } else if (q === "syscall") {
       const bad = misplaced("protocol") || unixKeys();
-      const nm = t.syscall as string;
+      let nm = t.syscall as string;
       let good = !bad;
-      if (!isKnownSyscall(nm)) {
+      if (nm.includes(":")) {
+        const n = parseNumberedSyscall(nm, ARCHES);
+        if (!n.ok) {
+          report(n.issue, [...p, "syscall"]);
+          good = false;
+        } else nm = formatNumberedEntry(n.value.arch, n.value.nr);
+      } else if (!isKnownSyscall(nm)) {
         const guess = closest(nm, knownSyscallNames());
         diagnostics.push(diag("unknownSyscall", `unknown syscall \`${nm}\``, { span: at([...p, "syscall"]), help: guess ? `did you mean \`${guess}\`?` : undefined }));
         good = false;

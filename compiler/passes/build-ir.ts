@@ -64,7 +64,7 @@ interface ParamInfo {
   span?: Span;
 }
 
-export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): { ir?: IR; diagnostics: Diagnostic[] } {
+export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}, options: { readonly kernel?: string } = {}): { ir?: IR; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const entry = files[files.length - 1]!;
 
@@ -232,6 +232,9 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): 
   // ---- syscalls ----
   let defaultAction: Action = ALLOW;
   let foreignArchAction: Action | undefined;
+  let newerAction: Action | undefined;
+  let kernel: string | undefined;
+  let kernelSpan: Span | undefined;
   let sysSpan: Span | undefined;
   const sysRules: Syscalls["rules"][number][] = [];
   for (const [layer, f] of files.entries()) {
@@ -239,11 +242,32 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}): 
     sysSpan = f.syscalls.span;
     if (f.syscalls.defaultAction) defaultAction = f.syscalls.defaultAction.value;
     if (f.syscalls.foreignArch) foreignArchAction = f.syscalls.foreignArch.value;
+    if (f.syscalls.newer) newerAction = f.syscalls.newer.value;
+    if (f.syscalls.kernel) ({ value: kernel, span: kernelSpan } = f.syscalls.kernel);
     for (const r of f.syscalls.rules) {
       sysRules.push({ syscalls: r.syscalls, action: r.action, conditions: r.conditions, layer, ...(r.reason !== undefined ? { reason: r.reason } : {}), span: r.span });
     }
   }
-  const syscalls: Syscalls = { defaultAction, ...(foreignArchAction ? { foreignArchAction } : {}), rules: sysRules, ...(sysSpan ? { span: sysSpan } : {}) };
+  // `--kernel` overrides the files' `kernel:`.
+  if (options.kernel !== undefined) {
+    kernel = options.kernel;
+    kernelSpan = undefined;
+  }
+  if (kernel !== undefined && !newerAction)
+    diagnostics.push(
+      diag("kernelWithoutNewer", `${kernelSpan ? `\`kernel: "${kernel}"\`` : `\`--kernel ${kernel}\``} changes nothing without a \`syscalls.newer\` action`, {
+        ...(kernelSpan ? { span: kernelSpan } : {}),
+        help: "add `newer: { errno: ENOSYS }` to give the calls added after that kernel ENOSYS, or remove `kernel:`",
+      }),
+    );
+  const syscalls: Syscalls = {
+    defaultAction,
+    ...(foreignArchAction ? { foreignArchAction } : {}),
+    ...(newerAction ? { newerAction } : {}),
+    ...(kernel !== undefined ? { kernel } : {}),
+    rules: sysRules,
+    ...(sysSpan ? { span: sysSpan } : {}),
+  };
 
   // ---- commands ----
   let defaultDecision: Decision = "prompt";

@@ -33,6 +33,8 @@ export interface CompileOptions {
   /** Run the policy's own `tests:` (the `check` command does; `compile` does not). */
   readonly runTests?: boolean;
   readonly stopAfter?: Stage;
+  /** `--kernel X.Y` (already validated): overrides the policy's `syscalls.kernel`. */
+  readonly kernel?: string;
 }
 
 export interface CompileResult {
@@ -51,7 +53,7 @@ export function compilePolicy(input: PolicyInput, options: CompileOptions = {}):
   diagnostics.push(...loaded.diagnostics);
   if (!loaded.files || failed() || options.stopAfter === "load") return finish({ ...(loaded.files ? { files: loaded.files } : {}), filesRead: loaded.filesRead });
 
-  const built = buildIr(loaded.files, options.params ?? {});
+  const built = buildIr(loaded.files, options.params ?? {}, options.kernel !== undefined ? { kernel: options.kernel } : {});
   diagnostics.push(...built.diagnostics);
   if (!built.ir || failed() || options.stopAfter === "build-ir") return finish({ ...(built.ir ? { ir: built.ir } : {}), files: loaded.files, filesRead: loaded.filesRead });
 

@@ -89,7 +89,17 @@ export function runPolicyTests(ir: IR): Diagnostic[] {
         expected = formatAction(t.expect);
         got = formatAction(v.action);
         if (sameAction(v.action, t.expect)) got = expected;
+        // A name is asked on every arch that has the call: the test holds only if they all agree with it.
+        if (v.byArch) {
+          got = v.byArch.map((a) => `${formatAction(a.verdict.action)} on ${a.arch}`).join(", ");
+          const off = v.byArch.find((a) => !sameAction(a.verdict.action, t.expect)) ?? v.byArch[0]!;
+          const r = off.verdict.rule;
+          if (r?.span) decidedBy = { span: r.span, message: `decided by this rule on ${off.arch} (${formatAction(r.action)})` };
+          fallback = ` (the arches differ; ask \`${off.arch}:${off.nr}\` for one of them)`;
+          break;
+        }
         if (v.rule?.span) decidedBy = { span: v.rule.span, message: `decided by this rule (${formatAction(v.rule.action)})` };
+        else if (v.newer) fallback = ` (a call newer than the policy: \`syscalls.newer\`)`;
         else if (v.implied) {
           if (b.network.span) decidedBy = { span: b.network.span, message: `decided by the network section: ${v.implied.reason}` };
           else fallback = ` (${v.implied.reason})`;

@@ -39,7 +39,14 @@
 //   errno ENOSYS. To keep every syscall sbc knows on the default, the profile names the highest-numbered one
 //   of each architecture in an entry with the default action: runc counts it for the stub and skips it as a
 //   rule, crun skips it;
-// - `errnoRet` is written only on SCMP_ACT_ERRNO (the spec requires runtimes to refuse it elsewhere);
+// - `errnoRet` is written only on SCMP_ACT_ERRNO and SCMP_ACT_TRACE (the spec requires runtimes to refuse it
+//   elsewhere); on SCMP_ACT_TRACE it is the 16-bit data the tracer reads (runc: `ActTrace.SetReturnCode`),
+//   so it is always written, as runc would otherwise use EPERM (1);
+// - `syscalls.newer` is exported only as runc's stub can say it: `{ errno: ENOSYS }` for the numbers above the
+//   highest call the rules name, with a default the stub applies to; the guard then names that call instead
+//   of the highest one sbc knows. crun has no such stub (a warning says so). Rules on syscall numbers
+//   (`x86_64:335`) cannot be written at all: profiles name calls by name, and runc ignores names it cannot
+//   resolve;
 // - runc refuses SCMP_ACT_NOTIFY as the default action and on `write`: both are errors here.
 // `architectures` lists SCMP_ARCH_X86_64 and SCMP_ARCH_AARCH64 by default, or the SCMP_ARCH_* of each of
 // `options.arches` (any supported arch, ARCH_INFO.scmpName). By default the 32-bit ABIs (X86, X32, ARM) are
@@ -52,6 +59,7 @@ import { ACTION_STRICTNESS, sameAction } from "../../compiler/evaluator/evaluate
 import type { Action, ArgCondition, IR } from "../../compiler/ir/types.js";
 import { argBits, narrowCondition, type ArgBits } from "../../compiler/linux-abi/arg-widths.js";
 import { ARCHES, ARCH_INFO, errnoValue, knownSyscallNames, syscallNumber, type Arch } from "../../compiler/linux-abi/index.js";
+import { isNumberedEntry, newerCalls, numberedEntry, SKIP_NR, syscallNameAt } from "../../compiler/evaluator/syscall-numbers.js";
 
 export type OciArch = Arch;
 
@@ -369,7 +377,7 @@ type Tree =
   | { readonly t: "node"; readonly arg: number; readonly branches: readonly { readonly set: number; readonly child: Tree }[]; readonly key: string };
 
 function actionKey(a: Action): string {
-  return a.type === "errno" ? `errno(${a.errno})` : a.type;
+  return a.type === "errno" ? `errno(${a.errno})` : a.type === "trace" ? `trace(${a.data})` : a.type;
 }
 
 /** A part of argument `arg`'s values on which the same rules (in `live` order) hold; its intervals when known. */
@@ -604,6 +612,9 @@ function ociAction(a: Action): { action: string; errnoRet?: number } {
       return { action: "SCMP_ACT_KILL_PROCESS" };
     case "errno":
       return { action: "SCMP_ACT_ERRNO", errnoRet: a.errno };
+    case "trace":
+      // runc hands errnoRet to libseccomp as the trace data (ActTrace.SetReturnCode), EPERM when absent.
+      return { action: "SCMP_ACT_TRACE", errnoRet: a.data };
   }
 }
 
@@ -638,6 +649,70 @@ export function emitOciSeccomp(ir: IR, options: OciEmitOptions = {}): OciEmitRes
     );
   }
 
+  const stub = !(def.type === "allow" || def.type === "log" || def.type === "trace" || (def.type === "errno" && def.errno === ENOSYS));
+  const newer = ir.syscalls.newerAction && !sameAction(ir.syscalls.newerAction, def) ? ir.syscalls.newerAction : undefined;
+  if (newer) {
+    const runcLike = newer.type === "errno" && newer.errno === ENOSYS && ir.syscalls.kernel === undefined && stub;
+    if (!runcLike)
+      diagnostics.push(
+        diag(
+          EXPORT_CODES.inexpressible,
+          `\`syscalls.newer\` cannot be written as an OCI profile${ir.syscalls.kernel !== undefined ? " with `kernel:` set" : ""}: runtimes only know runc's ENOSYS stub for the numbers above the highest named call`,
+          {
+            ...(ir.syscalls.span ? { span: ir.syscalls.span } : {}),
+            help: stub
+              ? "use `newer: { errno: ENOSYS }` without `kernel:`, or compile with `-t seccomp`"
+              : "runc applies its stub only when the default action is not allow, log, trace or ENOSYS; compile with `-t seccomp`",
+          },
+        ),
+      );
+    else
+      diagnostics.push(
+        diag(EXPORT_CODES.needsRuntime, "`syscalls.newer` relies on runc's ENOSYS stub; crun gives the calls newer than the policy the default action", {
+          ...(ir.syscalls.span ? { span: ir.syscalls.span } : {}),
+          severity: "warning",
+          help: "under crun the profile is stricter than the policy for those calls (the default instead of ENOSYS)",
+        }),
+      );
+  }
+
+  // Rules on syscall numbers. Profiles name calls by name, and runc ignores names it cannot resolve, so only
+  // what the importer writes for runc's stub can be exported: a number's rule with the default action
+  // (where the stub starts; the guard names that call) and, on aarch64, `-1` with ENOSYS (the stub's own
+  // answer there). Any other `-1` rule with an errno action is a warning (runtimes give -1 the default, and
+  // the kernel runs no call numbered -1 either way); everything else is an error.
+  const numberedGuard = new Map<Arch, string>();
+  for (const r of rules) {
+    for (const e of r.syscalls) {
+      const n = numberedEntry(e);
+      if (!n || !(arches as readonly string[]).includes(n.arch)) continue;
+      const name = syscallNameAt(n.arch, n.nr);
+      const others = rules.some((q) => q !== r && q.syscalls.some((x) => x === name || x === e));
+      const stubAnswers = n.nr === SKIP_NR && n.arch === "aarch64" && newer !== undefined && r.action.type === "errno" && r.action.errno === ENOSYS;
+      if (stubAnswers && !r.conditions.length && !others) continue;
+      if (name !== undefined && sameAction(r.action, def) && !r.conditions.length && !others) {
+        numberedGuard.set(n.arch, name);
+        continue;
+      }
+      if (n.nr === SKIP_NR && r.action.type === "errno") {
+        diagnostics.push(
+          diag(EXPORT_CODES.needsRuntime, `\`${e}\` is not exported: runtimes give -1 the default action${stub ? " (or runc's ENOSYS stub)" : ""}`, {
+            ...(r.span ? { span: r.span } : {}),
+            severity: "warning",
+            help: "a call numbered -1 never runs (the kernel answers ENOSYS); only the errno the caller sees differs",
+          }),
+        );
+        continue;
+      }
+      diagnostics.push(
+        diag(EXPORT_CODES.inexpressible, `OCI profiles name syscalls by name, not by number: \`${e}\``, {
+          ...(r.span ? { span: r.span } : {}),
+          help: "runc ignores names it cannot resolve, so the rule would silently not apply; name the call, or compile with `-t seccomp`",
+        }),
+      );
+    }
+  }
+
   const bdd = new Bdd();
   // Conditions compare the bits of each argument the kernel reads (compiler/linux-abi/arg-widths.ts), which are
   // the same on every 64-bit ABI: one rule's sets depend on the syscall only through those widths.
@@ -655,7 +730,7 @@ export function emitOciSeccomp(ir: IR, options: OciEmitOptions = {}): OciEmitRes
     return perArg;
   };
   const pieces: { syscall: string; action: Action; rules: readonly number[]; term: Term; order: number }[] = [];
-  for (const s of [...new Set(rules.flatMap((r) => r.syscalls))].sort()) {
+  for (const s of [...new Set(rules.flatMap((r) => r.syscalls))].filter((e) => !isNumberedEntry(e)).sort()) {
     const ranked = rules
       .map((rule, index) => ({ rule, index }))
       .filter((x) => x.rule.syscalls.includes(s) && !setsOf(x.index, s).includes(EMPTY))
@@ -721,17 +796,18 @@ export function emitOciSeccomp(ir: IR, options: OciEmitOptions = {}): OciEmitRes
     };
   });
 
-  // The guard against runc's -ENOSYS stub.
-  const stub = !(def.type === "allow" || def.type === "log" || (def.type === "errno" && def.errno === ENOSYS));
+  // The guard against runc's -ENOSYS stub: it makes the stub start where the policy's newer calls start
+  // (above the highest call the rules name), or, without `newer`, above every call sbc knows.
   if (stub) {
     const named = new Set(pieces.map((p) => p.syscall));
-    const guard = [...new Set(arches.map((a) => highestSyscall(a)))].filter((n) => !named.has(n)).sort();
+    const guard = [...new Set(arches.map((a) => (newer ? (numberedGuard.get(a) ?? highestNamed(ir, a)) : highestSyscall(a))))].filter((n): n is string => n !== undefined && !named.has(n)).sort();
     if (guard.length) {
       entries.push({
         names: guard,
         ...ociAction(def),
-        comment:
-          "the default action, so runtimes skip this entry; it names the highest syscall number sbc knows so that runc's -ENOSYS stub for newer syscalls leaves every known syscall on the default",
+        comment: newer
+          ? "the default action, so runtimes skip this entry; it names the highest syscall the policy names so that runc's -ENOSYS stub gives exactly the newer calls ENOSYS (syscalls.newer)"
+          : "the default action, so runtimes skip this entry; it names the highest syscall number sbc knows so that runc's -ENOSYS stub for newer syscalls leaves every known syscall on the default",
       });
     }
   }
@@ -744,6 +820,12 @@ export function emitOciSeccomp(ir: IR, options: OciEmitOptions = {}): OciEmitRes
     syscalls: entries,
   };
   return { json: writeJson(profile) + "\n", diagnostics: sortDiagnostics(diagnostics) };
+}
+
+/** The name of the highest-numbered call on `arch` that the rules name, if any. */
+function highestNamed(ir: IR, arch: Arch): string | undefined {
+  const top = newerCalls(ir, arch);
+  return top ? syscallNameAt(arch, top.from - 1) : undefined;
 }
 
 function highestSyscall(arch: Arch): string {

@@ -7,6 +7,7 @@ import {
   SECCOMP_RET_KILL_PROCESS,
   SECCOMP_RET_KILL_THREAD,
   SECCOMP_RET_LOG,
+  SECCOMP_RET_TRACE,
   SECCOMP_RET_TRAP,
   SECCOMP_RET_USER_NOTIF,
 } from "./bpf.js";
@@ -23,6 +24,8 @@ export function actionValue(a: Action): number {
       return (SECCOMP_RET_ERRNO | (a.errno & 0xffff)) >>> 0;
     case "user-notif":
       return SECCOMP_RET_USER_NOTIF;
+    case "trace":
+      return (SECCOMP_RET_TRACE | (a.data & 0xffff)) >>> 0;
     case "kill-thread":
       return SECCOMP_RET_KILL_THREAD;
     case "kill-process":

@@ -4,6 +4,7 @@
 
 import { diag, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
 import type { Implications } from "../../compiler/evaluator/network-syscalls.js";
+import { numberedEntry, syscallNameAt as tableNameAt } from "../../compiler/evaluator/syscall-numbers.js";
 import type { IR } from "../../compiler/ir/types.js";
 import { ARCH_INFO, commonEndianness, syscallNumber, type Arch, type Endianness } from "../../compiler/linux-abi/index.js";
 import { formatAction } from "../../compiler/evaluator/evaluate.js";
@@ -41,7 +42,15 @@ export function compileSeccomp(ir: IR, arches: readonly Arch[]): { filter?: Secc
   const implied = new Set(lowered.implications.rules.filter((r) => r.action.type !== "allow").map((r) => r.syscall));
   for (const rule of ir.syscalls.rules) {
     if (rule.action.type !== "allow" && rule.action.type !== "log") continue;
-    const hit = rule.syscalls.filter((s) => implied.has(s));
+    // A numbered entry counts as the call it names on an arch this filter serves.
+    const named = (e: string) => {
+      const n = numberedEntry(e);
+      return n ? (arches.includes(n.arch) ? tableNameAt(n.arch, n.nr) : undefined) : e;
+    };
+    const hit = rule.syscalls.filter((s) => {
+      const name = named(s);
+      return name !== undefined && implied.has(name);
+    });
     if (!hit.length) continue;
     diagnostics.push(
       diag("seccompImpliedDeny", `this rule allows ${hit.map((s) => `\`${s}\``).join(", ")}, which the network section forbids; seccomp keeps the stricter answer`, {

@@ -56,6 +56,9 @@ import {
   type Insn,
 } from "./bpf.js";
 import { actionOf, combineStack, prepareFilter, runFilter, runStack, seccompDataBytes } from "./interpreter.js";
+import { ACTION_STRICTNESS } from "../../compiler/evaluator/evaluate.js";
+import type { Action } from "../../compiler/ir/types.js";
+import { actionValue } from "./actions.js";
 
 // ---- a tiny assembler, so programs below read like their disassembly ----
 const ld = (k: number) => insn(BPF_LD | BPF_W | BPF_ABS, k);
@@ -277,6 +280,29 @@ describe("combineStack: seccomp_run_filters over stacked filters", () => {
     expect(combineStack([SECCOMP_RET_TRAP, SECCOMP_RET_KILL_THREAD])).toBe(SECCOMP_RET_KILL_THREAD);
     expect(combineStack([SECCOMP_RET_LOG, (SECCOMP_RET_TRACE | 3) >>> 0])).toBe((SECCOMP_RET_TRACE | 3) >>> 0);
     expect(combineStack([SECCOMP_RET_USER_NOTIF, ERRNO(2)])).toBe(ERRNO(2));
+  });
+
+  it("orders the IR's actions as ACTION_STRICTNESS does (the evaluator's precedence is the kernel's)", () => {
+    // Every action type, and `trace` in particular: kill-process > kill-thread > trap > errno > user-notif >
+    // trace > log > allow. The stricter of two is the one the kernel keeps from a stack of two filters.
+    const all: Action[] = [
+      { type: "allow" },
+      { type: "log" },
+      { type: "trace", data: 7 },
+      { type: "user-notif" },
+      { type: "errno", errno: 1 },
+      { type: "trap" },
+      { type: "kill-thread" },
+      { type: "kill-process" },
+    ];
+    expect(new Set(all.map((a) => a.type)).size).toBe(Object.keys(ACTION_STRICTNESS).length);
+    for (const a of all)
+      for (const b of all) {
+        if (a.type === b.type) continue;
+        const kernel = combineStack([actionValue(a), actionValue(b)]);
+        const stricter = ACTION_STRICTNESS[a.type] > ACTION_STRICTNESS[b.type] ? a : b;
+        expect(kernel, `${a.type} vs ${b.type}`).toBe(actionValue(stricter));
+      }
   });
 
   it("on a tie the most recently installed filter's value wins (it runs first)", () => {

@@ -7,9 +7,10 @@
 import { ACTION_STRICTNESS, stricterAction } from "../../compiler/evaluator/evaluate.js";
 import type { Action, ArgCondition, IR } from "../../compiler/ir/types.js";
 import { argBits, argDeclaration, narrowCondition, type ArgBits } from "../../compiler/linux-abi/arg-widths.js";
-import { ARCH_INFO, syscallTable, X32_SYSCALL_BIT, type Arch } from "../../compiler/linux-abi/index.js";
+import { ARCH_INFO, syscallNumber, syscallTable, X32_SYSCALL_BIT, type Arch } from "../../compiler/linux-abi/index.js";
 import { actionValue } from "./actions.js";
 import { networkSyscalls, type Implications } from "../../compiler/evaluator/network-syscalls.js";
+import { entriesName, isNewerCall, namedNumbers, newerCalls, SKIP_NR } from "../../compiler/evaluator/syscall-numbers.js";
 import { isMultiplexer, MULTIPLEXERS, multiplexerHasRules, subCallVerdict, type Multiplexer } from "./multiplexers.js";
 import { foreignAction } from "./semantics.js";
 import { topoOrder } from "./topo-order.js";
@@ -168,15 +169,22 @@ export function mapLeaves(g: Graph, n: DNode, leaf: (a: Action) => DNode): DNode
   return out.get(n.id)!;
 }
 
-/** The verdict of one syscall: the policy's rules as a first-match list in precedence order, then the implied rules. */
-export function syscallVerdict(g: Graph, ir: IR, imp: Implications, name: string, arch: Arch = "x86_64"): DNode {
+/**
+ * The verdict of one syscall number of one arch (the table's number: an x32 call without its bit; `name`: its
+ * name there, if it has one): the policy's rules that name it (by name or as `arch:nr`) as a first-match list
+ * in precedence order, then the implied rules. With no rule, `syscalls.newer` for a call newer than the
+ * policy, else the default. `nr` undefined: a call this arch has only behind a multiplexer (i386's `semop`),
+ * named by its name alone and never newer. Conditions compare what the kernel reads on `arch` (arg-widths.ts).
+ */
+export function syscallVerdict(g: Graph, ir: IR, imp: Implications, arch: Arch, nr: number | undefined, name: string | undefined): DNode {
   const shape = (arg: number): ArgShape => {
+    if (name === undefined) return WIDE_ARG;
     const decl = argDeclaration(arch, name, arg);
     return { bits: argBits(arch, name, arg), ...(decl ? { decl } : {}) };
   };
   const candidates = ir.syscalls.rules
     .map((rule, index) => ({ rule, index }))
-    .filter(({ rule }) => rule.syscalls.includes(name))
+    .filter(({ rule }) => (nr === undefined ? name !== undefined && rule.syscalls.includes(name) : entriesName(rule.syscalls, arch, nr, name)))
     // The evaluator's precedence as a total order: later layer, then stricter action, then later rule.
     .sort((a, b) => b.rule.layer - a.rule.layer || ACTION_STRICTNESS[b.rule.action.type] - ACTION_STRICTNESS[a.rule.action.type] || b.index - a.index);
   // Within a run of equal layer and strictness whose rules all have the same action, the order cannot
@@ -190,12 +198,12 @@ export function syscallVerdict(g: Graph, ir: IR, imp: Implications, name: string
     candidates.splice(i, j - i, ...run);
     i = j;
   }
-  let policy = g.ret(ir.syscalls.defaultAction);
+  let policy = g.ret(!candidates.length && nr !== undefined && isNewerCall(ir, arch, nr) ? ir.syscalls.newerAction! : ir.syscalls.defaultAction);
   const firstUnconditional = candidates.findIndex((c) => c.rule.conditions.length === 0);
   const live = firstUnconditional >= 0 ? candidates.slice(0, firstUnconditional + 1) : candidates;
   for (let i = live.length - 1; i >= 0; i--) policy = lowerConjunction(g, live[i]!.rule.conditions, g.ret(live[i]!.rule.action), policy, shape);
 
-  const implied = imp.rules.filter((r) => r.syscall === name);
+  const implied = name === undefined ? [] : imp.rules.filter((r) => r.syscall === name);
   if (!implied.length) return policy;
   let impliedNode = g.ret({ type: "allow" });
   for (let i = implied.length - 1; i >= 0; i--) impliedNode = lowerConjunction(g, implied[i]!.conditions, g.ret(implied[i]!.action), impliedNode, shape);
@@ -215,12 +223,12 @@ export function syscallVerdict(g: Graph, ir: IR, imp: Implications, name: string
  */
 function multiplexerVerdict(g: Graph, ir: IR, imp: Implications, m: Multiplexer, arch: Arch): DNode {
   const info = MULTIPLEXERS[m];
-  const own = syscallVerdict(g, ir, imp, m, arch);
+  const own = syscallVerdict(g, ir, imp, arch, syscallNumber(arch, m), m);
   const withOwn = multiplexerHasRules(ir, imp, m);
   const byCall: Range[] = [];
   for (const [nr, name] of [...info.calls].sort(([a], [b]) => a - b)) {
     const v = subCallVerdict(ir, imp, name);
-    const direct = v.strictest ? g.ret(v.action) : syscallVerdict(g, ir, imp, name, arch);
+    const direct = v.strictest ? g.ret(v.action) : syscallVerdict(g, ir, imp, arch, syscallNumber(arch, name), name);
     const verdict = withOwn ? mapLeaves(g, own, (a) => mapLeaves(g, direct, (b) => g.ret(stricterAction(a, b)))) : direct;
     byCall.push({ lo: nr, hi: nr, verdict });
   }
@@ -229,8 +237,8 @@ function multiplexerVerdict(g: Graph, ir: IR, imp: Implications, m: Multiplexer,
 }
 
 /** What the filter does with `name` on an arch whose table has it. */
-function callVerdict(g: Graph, ir: IR, imp: Implications, name: string, arch: Arch): DNode {
-  return isMultiplexer(name) ? multiplexerVerdict(g, ir, imp, name, arch) : syscallVerdict(g, ir, imp, name, arch);
+function callVerdict(g: Graph, ir: IR, imp: Implications, name: string, arch: Arch, nr: number): DNode {
+  return isMultiplexer(name) ? multiplexerVerdict(g, ir, imp, name, arch) : syscallVerdict(g, ir, imp, arch, nr, name);
 }
 
 export interface Range {
@@ -239,50 +247,79 @@ export interface Range {
   readonly verdict: DNode;
 }
 
-/** Sorted single-point ranges, with `fill` in the gaps of lo..hi, merged where neighbours agree. */
-function fillRanges(points: readonly Range[], fill: DNode, lo: number, hi: number, into: Range[] = []): Range[] {
+/** Sorted single-point ranges, with `gap` deciding the numbers between them in lo..hi, merged where neighbours agree. */
+function fillRanges(points: readonly Range[], gap: DNode | ((lo: number, hi: number, push: (a: number, b: number, v: DNode) => void) => void), lo: number, hi: number, into: Range[] = []): Range[] {
   const push = (a: number, b: number, verdict: DNode) => {
     if (a > b) return;
     const last = into[into.length - 1];
     if (last && last.verdict === verdict && last.hi + 1 === a) into[into.length - 1] = { lo: last.lo, hi: b, verdict };
     else into.push({ lo: a, hi: b, verdict });
   };
+  const fill = (a: number, b: number) => (typeof gap === "function" ? gap(a, b, push) : push(a, b, gap));
   let at = lo;
   for (const p of points) {
-    push(at, p.lo - 1, fill);
+    fill(at, p.lo - 1);
     push(p.lo, p.hi, p.verdict);
     at = p.hi + 1;
   }
-  push(at, hi, fill);
+  fill(at, hi);
   return into;
 }
 
-/** One arch's calls at the numbers the filter sees (x32's with their bit), in number order. */
-function archPoints(g: Graph, ir: IR, imp: Implications, arch: Arch): Range[] {
+/**
+ * One arch's half of its arch value: its calls and the numbers rules name as `arch:nr`, at the numbers the
+ * filter sees (x32's with their bit), and between them the default, or `syscalls.newer` from the first number
+ * newer than the policy on (syscall-numbers.ts).
+ */
+function archHalf(g: Graph, ir: IR, imp: Implications, arch: Arch, lo: number, hi: number, into: Range[]): void {
   const base = ARCH_INFO[arch].nrBase;
-  return Object.entries(syscallTable(arch))
-    .map(([name, nr]) => ({ lo: nr + base, hi: nr + base, verdict: callVerdict(g, ir, imp, name, arch) }))
+  const byNumber = new Map<number, DNode>();
+  for (const [name, nr] of Object.entries(syscallTable(arch))) byNumber.set(nr, callVerdict(g, ir, imp, name, arch, nr));
+  for (const nr of namedNumbers(ir, arch)) if (!byNumber.has(nr)) byNumber.set(nr, syscallVerdict(g, ir, imp, arch, nr, undefined));
+  const points = [...byNumber]
+    .map(([nr, verdict]) => ({ lo: nr + base, hi: nr + base, verdict }))
+    .filter((p) => p.lo >= lo && p.lo <= hi)
     .sort((a, b) => a.lo - b.lo);
+  const dflt = g.ret(ir.syscalls.defaultAction);
+  const newer = newerCalls(ir, arch);
+  const newerFrom = newer ? newer.from + base : Infinity;
+  const newerLeaf = ir.syscalls.newerAction ? g.ret(ir.syscalls.newerAction) : dflt;
+  fillRanges(
+    points,
+    (a, b, push) => {
+      push(a, Math.min(b, newerFrom - 1), dflt);
+      push(Math.max(a, newerFrom), b, newerLeaf);
+    },
+    lo,
+    hi,
+    into,
+  );
 }
 
 /**
  * Every u32 syscall number under one AUDIT_ARCH value, as maximal ranges of equal verdict. `arches` are the
- * filter's arches with that value: one, or x86_64 and x32 together (semantics.ts, `eventArch`).
+ * filter's arches with that value: one, or x86_64 and x32 together (semantics.ts, `eventArch`). -1 (what a
+ * tracer writes to skip a call) is never newer: it gets the rules that name `arch:-1` (x86_64's when the
+ * filter serves x86_64), else the default.
  */
 export function syscallRanges(g: Graph, ir: IR, imp: Implications, arches: Arch | readonly Arch[]): Range[] {
   const group: readonly Arch[] = typeof arches === "string" ? [arches] : arches;
   const dflt = g.ret(ir.syscalls.defaultAction);
-  if (!group.includes("x86_64") && !group.includes("x32")) return fillRanges(archPoints(g, ir, imp, group[0]!), dflt, 0, 0xffffffff);
+  const ranges: Range[] = [];
+  const skipArch: Arch = group.includes("x86_64") ? "x86_64" : group[0]!;
+  const skip = namedNumbers(ir, skipArch).has(SKIP_NR) ? syscallVerdict(g, ir, imp, skipArch, SKIP_NR, undefined) : dflt;
+  if (!group.includes("x86_64") && !group.includes("x32")) {
+    archHalf(g, ir, imp, group[0]!, 0, SKIP_NR - 1, ranges);
+    return fillRanges([], skip, SKIP_NR, SKIP_NR, ranges);
+  }
   // x32 calls share AUDIT_ARCH_X86_64 and set bit 30 of the number: the half of an ABI the filter does not
   // serve gets the foreign action, never the default (a default-allow filter would let `0x40000000 | connect` in).
   const foreign = g.ret(foreignAction(ir));
-  const ranges: Range[] = [];
-  if (group.includes("x86_64")) fillRanges(archPoints(g, ir, imp, "x86_64"), dflt, 0, X32_SYSCALL_BIT - 1, ranges);
+  if (group.includes("x86_64")) archHalf(g, ir, imp, "x86_64", 0, X32_SYSCALL_BIT - 1, ranges);
   else fillRanges([], foreign, 0, X32_SYSCALL_BIT - 1, ranges);
-  if (group.includes("x32")) fillRanges(archPoints(g, ir, imp, "x32"), dflt, X32_SYSCALL_BIT, 0xfffffffe, ranges);
-  else fillRanges([], foreign, X32_SYSCALL_BIT, 0xfffffffe, ranges);
-  // -1 is what a tracer writes to skip a syscall: the default action, as for any non-syscall number.
-  return fillRanges([], dflt, 0xffffffff, 0xffffffff, ranges);
+  if (group.includes("x32")) archHalf(g, ir, imp, "x32", X32_SYSCALL_BIT, SKIP_NR - 1, ranges);
+  else fillRanges([], foreign, X32_SYSCALL_BIT, SKIP_NR - 1, ranges);
+  return fillRanges([], skip, SKIP_NR, SKIP_NR, ranges);
 }
 
 /** Above this many ranges the optimal tree search is skipped for the plain balanced tree (cost grows as n³). */

@@ -4,7 +4,7 @@
 // seccomp: the arch check, x86_64 and x32 sharing one arch value, numbers that are not syscalls of the arch,
 // and the `socketcall`/`ipc` multiplexers (multiplexers.ts). docs/targets/seccomp.md states the same rules.
 
-import { evaluateSyscall, stricterAction } from "../../compiler/evaluator/evaluate.js";
+import { evaluateSyscall, evaluateSyscallAt, stricterAction } from "../../compiler/evaluator/evaluate.js";
 import { networkSyscalls } from "../../compiler/evaluator/network-syscalls.js";
 import type { Action, IR } from "../../compiler/ir/types.js";
 import { ARCH_INFO, syscallTable, X32_SYSCALL_BIT, type Arch } from "../../compiler/linux-abi/index.js";
@@ -47,15 +47,17 @@ export interface SeccompEvent {
  * Which of `arches` an event belongs to, or "foreign". Under AUDIT_ARCH_X86_64, numbers below bit 30 are
  * x86_64 calls and numbers from 0x40000000 to 0xfffffffe are x32 calls (bit 30 set); each half is foreign
  * unless its ABI is in the filter. -1 is no call of any ABI: a tracer sets it to skip a syscall (the kernel
- * answers ENOSYS), so it gets the default action, never the foreign one, as long as the arch value is served.
+ * answers ENOSYS), so it is never foreign as long as the arch value is served: it belongs to x86_64 if the
+ * filter serves it, else to x32 (and gets the rules naming `ARCH:-1`, else the default: `expectedAction`).
  */
-export function eventArch(arches: readonly Arch[], event: SeccompEvent): Arch | "foreign" | "none" {
+export function eventArch(arches: readonly Arch[], event: SeccompEvent): Arch | "foreign" {
   const served = arches.filter((a) => ARCH_INFO[a].auditArch === event.arch >>> 0);
   if (!served.length) return "foreign";
   const nr = event.nr >>> 0;
-  if (nr === 0xffffffff) return "none";
   if (served.includes("x86_64") || served.includes("x32")) {
-    const want: Arch = nr >= X32_SYSCALL_BIT ? "x32" : "x86_64";
+    // -1 is no call of any ABI: a tracer sets it to skip a syscall. It belongs to x86_64 when the filter
+    // serves it (the rules that name `x86_64:-1`), else to x32.
+    const want: Arch = nr === 0xffffffff ? (served.includes("x86_64") ? "x86_64" : "x32") : nr >= X32_SYSCALL_BIT ? "x32" : "x86_64";
     return served.includes(want) ? want : "foreign";
   }
   return served[0]!;
@@ -64,19 +66,22 @@ export function eventArch(arches: readonly Arch[], event: SeccompEvent): Arch | 
 export function expectedAction(ir: IR, arches: readonly Arch[], event: SeccompEvent): Action {
   const arch = eventArch(arches, event);
   if (arch === "foreign") return foreignAction(ir);
-  if (arch === "none") return ir.syscalls.defaultAction;
-  const name = syscallNameAt(arch, event.nr >>> 0);
-  if (name === undefined) return ir.syscalls.defaultAction;
+  const nr = event.nr >>> 0;
   const args = event.args ?? [];
-  if (isMultiplexer(name)) {
+  // -1 (what a tracer writes to skip a call; the kernel answers ENOSYS) gets the rules that name `arch:-1`,
+  // else the default action: never `newer`, never the foreign action. Other numbers lose x32's bit.
+  const tableNr = nr === 0xffffffff ? nr : nr - ARCH_INFO[arch].nrBase;
+  const name = nr === 0xffffffff ? undefined : syscallName(arch, tableNr);
+  if (name !== undefined && isMultiplexer(name)) {
     const sub = subCall(name, args[0] ?? 0n);
     if (sub) {
       const imp = networkSyscalls(ir);
       const v = subCallVerdict(ir, imp, sub.name);
       // A verdict that does not depend on arguments is the direct call's, whatever arguments it gets.
       const action = v.strictest ? v.action : evaluateSyscall(ir, sub.name, [], { arch }).action;
-      return multiplexerHasRules(ir, imp, name) ? stricterAction(evaluateSyscall(ir, name, args, { arch }).action, action) : action;
+      return multiplexerHasRules(ir, imp, name) ? stricterAction(evaluateSyscallAt(ir, arch, tableNr, args).action, action) : action;
     }
   }
-  return evaluateSyscall(ir, name, args, { arch }).action;
+  // Everything else is the evaluator's: rules by name or by number, `newer`, the default, implied rules.
+  return evaluateSyscallAt(ir, arch, tableNr, args).action;
 }
