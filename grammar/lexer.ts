@@ -42,6 +42,7 @@ export const KEYWORDS = [
   "default",
   "foreign-arch",
   "namespaces",
+  "accept-widening",
   "rule",
   "args",
   "errno",

@@ -26,6 +26,9 @@ async function presetPlan(name, arch) {
   if (!r.ir || errors.length) throw new Error(`preset ${name}: ${errors.map((d) => d.message).join("; ")}`);
   const out = await TARGETS.linux.emit(r.ir, { arches: [arch], withSpans: false });
   if (typeof out.output !== "string") throw new Error(`preset ${name} (${arch}): ${out.diagnostics.map((d) => d.message).join("; ")}`);
+  // The fast path runs these plans without Node, so nothing would say a warning: a preset must compile clean.
+  const said = [...r.diagnostics, ...out.diagnostics];
+  if (said.length) throw new Error(`preset ${name} (${arch}) compiles with diagnostics, which the fast path would not show: ${said.map((d) => `${d.code} ${d.message}`).join("; ")}`);
   return out.output;
 }
 

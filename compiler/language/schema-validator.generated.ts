@@ -4,7 +4,7 @@
 
 export const validate = validate20;
 export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://sbc.invalid/schema/policy.schema.json","$comment":"Generated from compiler/language/schema.ts by `npm run gen`; do not edit.","title":"sbc policy","description":"A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.","type":"object","properties":{"sbc":{"type":"integer","description":"Format version of the policy language; this compiler reads 1."},"name":{"type":"string","description":"Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"description":{"type":"string","description":"What the policy is for."},"extends":{"description":"Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"params":{"type":"object","description":"Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"anyOf":[{"type":"string","description":"The default value."},{"type":"object","properties":{"default":{"type":"string","description":"The default value."},"description":{"type":"string","description":"What the parameter is."}},"additionalProperties":false}]}},"filesystem":{"type":"array","description":"Filesystem rules. Anything no rule allows is denied.","items":{"type":"object","description":"Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).","properties":{"allow":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"deny":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"exact":{"type":"string","description":"This path only, not what is beneath it."},"glob":{"type":"string","description":"Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."},"protect":{"type":"array","description":"Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).","items":{"type":"string"}},"if-missing":{"type":"string","enum":["skip","error"],"description":"What the loader does if the path does not exist at launch (default skip)."},"reason":{"type":"string","description":"Why the rule exists; kept in the IR and shown by `sbc eval`."}},"additionalProperties":false}},"network":{"description":"`off`, `on`, `unix-only`, `loopback`, or a detailed object.","anyOf":[{"type":"string","enum":["off","on","unix-only","loopback"]},{"type":"object","properties":{"mode":{"type":"string","enum":["off","on","unix-only","loopback"],"description":"Start over from this mode, dropping what extended files said, then apply `unix` and `rules`."},"unix":{"description":"AF_UNIX sockets: `allow` or `deny` (pairs, abstract names and every path), or the detailed form.","anyOf":[{"type":"string","enum":["allow","deny"]},{"type":"object","properties":{"pairs":{"type":"string","enum":["allow","deny"],"description":"socketpair(2): pairs whose both ends the sandbox holds."},"abstract":{"type":"string","enum":["allow","deny"],"description":"Connecting or sending to abstract-namespace sockets bound outside the sandbox."},"paths":{"type":"array","description":"Pathname sockets; the deepest path wins, then the later file, then deny. No rule: deny.","items":{"type":"object","description":"Allow or deny binding (creating the socket file) and connecting to pathname sockets beneath a path.","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"reason":{"type":"string","description":"Why the rule exists."}},"required":["path"],"additionalProperties":false}}},"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"protocol":{"type":"string","enum":["tcp","udp","any"],"description":"Default tcp."},"hosts":{"description":"`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.","anyOf":[{"type":"string","enum":["any","loopback"]},{"type":"array","items":{"type":"string"}}]},"ports":{"description":"Ports and ranges (`8000-8999`); default every port.","anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."},{"type":"array","items":{"anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."}]}}]},"reason":{"type":"string","description":"Why the rule exists."}},"additionalProperties":false}}},"additionalProperties":false}]},"syscalls":{"type":"object","properties":{"default":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"foreign-arch":{"description":"What a seccomp filter does to a process of another architecture (and to x32 syscalls on x86_64): kill-process by default.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"syscalls":{"description":"Syscall names and `@group` names.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"action":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"args":{"type":"array","description":"Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"required":["syscalls","action"],"additionalProperties":false}}},"additionalProperties":false},"commands":{"type":"object","properties":{"default":{"type":"string","enum":["allow","prompt","forbidden"],"description":"Decision for a command no rule matches (default prompt)."},"rules":{"type":"array","items":{"type":"object","properties":{"prefix":{"description":"Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.","anyOf":[{"type":"string"},{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}}]},"decision":{"type":"string","enum":["allow","prompt","forbidden"]},"reason":{"type":"string","description":"Why the rule exists."}},"required":["prefix","decision"],"additionalProperties":false}}},"additionalProperties":false},"linux":{"type":"object","description":"How the Linux launcher (`sbc exec`) may enforce the policy.","properties":{"namespaces":{"type":"string","enum":["auto","require","never"],"description":"auto (default): a private mount namespace when one can be created; require: refuse to run without one; never: Landlock and seccomp alone."}},"additionalProperties":false},"tests":{"type":"array","items":{"type":"object","description":"One expectation: a query and its expected answer.","properties":{"name":{"type":"string","description":"A label for the test."},"read":{"type":"string","description":"Ask whether `read` on this path is allowed."},"list":{"type":"string","description":"Ask whether `list` on this path is allowed."},"execute":{"type":"string","description":"Ask whether `execute` on this path is allowed."},"write":{"type":"string","description":"Ask whether `write` on this path is allowed."},"truncate":{"type":"string","description":"Ask whether `truncate` on this path is allowed."},"ioctl":{"type":"string","description":"Ask whether `ioctl` on this path is allowed."},"create-file":{"type":"string","description":"Ask whether `create-file` on this path is allowed."},"create-dir":{"type":"string","description":"Ask whether `create-dir` on this path is allowed."},"create-symlink":{"type":"string","description":"Ask whether `create-symlink` on this path is allowed."},"create-special":{"type":"string","description":"Ask whether `create-special` on this path is allowed."},"delete-file":{"type":"string","description":"Ask whether `delete-file` on this path is allowed."},"delete-dir":{"type":"string","description":"Ask whether `delete-dir` on this path is allowed."},"rename":{"type":"string","description":"Ask whether `rename` on this path is allowed."},"connect":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"bind":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"protocol":{"type":"string","enum":["tcp","udp"]},"unix":{"type":"string","enum":["socketpair","connect","bind"],"description":"Ask about AF_UNIX sockets: `socketpair`, or `connect`/`bind` with `path:` (or `connect` with `abstract:`)."},"path":{"type":"string","description":"With `unix: connect` or `unix: bind`: the socket's path."},"abstract":{"type":"string","description":"With `unix: connect`: an abstract socket name."},"syscall":{"type":"string","description":"A syscall name."},"args":{"type":"array","description":"Up to six argument values: numbers or constant expressions.","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}},"command":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"expect":{"description":"allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.","anyOf":[{"type":"string"},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]}},"required":["expect"],"additionalProperties":false}}},"required":["sbc"],"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://sbc.invalid/schema/policy.schema.json","$comment":"Generated from compiler/language/schema.ts by `npm run gen`; do not edit.","title":"sbc policy","description":"A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.","type":"object","properties":{"sbc":{"type":"integer","description":"Format version of the policy language; this compiler reads 1."},"name":{"type":"string","description":"Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"description":{"type":"string","description":"What the policy is for."},"extends":{"description":"Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"params":{"type":"object","description":"Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"anyOf":[{"type":"string","description":"The default value."},{"type":"object","properties":{"default":{"type":"string","description":"The default value."},"description":{"type":"string","description":"What the parameter is."}},"additionalProperties":false}]}},"filesystem":{"type":"array","description":"Filesystem rules. Anything no rule allows is denied.","items":{"type":"object","description":"Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).","properties":{"allow":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"deny":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"exact":{"type":"string","description":"This path only, not what is beneath it."},"glob":{"type":"string","description":"Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."},"protect":{"type":"array","description":"Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).","items":{"type":"string"}},"if-missing":{"type":"string","enum":["skip","error"],"description":"What the loader does if the path does not exist at launch (default skip)."},"reason":{"type":"string","description":"Why the rule exists; kept in the IR and shown by `sbc eval`."}},"additionalProperties":false}},"network":{"description":"`off`, `on`, `unix-only`, `loopback`, or a detailed object.","anyOf":[{"type":"string","enum":["off","on","unix-only","loopback"]},{"type":"object","properties":{"mode":{"type":"string","enum":["off","on","unix-only","loopback"],"description":"Start over from this mode, dropping what extended files said, then apply `unix` and `rules`."},"unix":{"description":"AF_UNIX sockets: `allow` or `deny` (pairs, abstract names and every path), or the detailed form.","anyOf":[{"type":"string","enum":["allow","deny"]},{"type":"object","properties":{"pairs":{"type":"string","enum":["allow","deny"],"description":"socketpair(2): pairs whose both ends the sandbox holds."},"abstract":{"type":"string","enum":["allow","deny"],"description":"Connecting or sending to abstract-namespace sockets bound outside the sandbox."},"paths":{"type":"array","description":"Pathname sockets; the deepest path wins, then the later file, then deny. No rule: deny.","items":{"type":"object","description":"Allow or deny binding (creating the socket file) and connecting to pathname sockets beneath a path.","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"reason":{"type":"string","description":"Why the rule exists."}},"required":["path"],"additionalProperties":false}}},"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"protocol":{"type":"string","enum":["tcp","udp","any"],"description":"Default tcp."},"hosts":{"description":"`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.","anyOf":[{"type":"string","enum":["any","loopback"]},{"type":"array","items":{"type":"string"}}]},"ports":{"description":"Ports and ranges (`8000-8999`); default every port.","anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."},{"type":"array","items":{"anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."}]}}]},"reason":{"type":"string","description":"Why the rule exists."}},"additionalProperties":false}}},"additionalProperties":false}]},"syscalls":{"type":"object","properties":{"default":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"foreign-arch":{"description":"What a seccomp filter does to a process of another architecture (and to x32 syscalls on x86_64): kill-process by default.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"syscalls":{"description":"Syscall names and `@group` names.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"action":{"description":"What the kernel does: allow, log, trap, errno (EPERM), user-notif, kill-thread, kill-process, or {errno: NAME|number}.","anyOf":[{"type":"string","enum":["allow","log","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]},"args":{"type":"array","description":"Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"required":["syscalls","action"],"additionalProperties":false}}},"additionalProperties":false},"commands":{"type":"object","properties":{"default":{"type":"string","enum":["allow","prompt","forbidden"],"description":"Decision for a command no rule matches (default prompt)."},"rules":{"type":"array","items":{"type":"object","properties":{"prefix":{"description":"Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.","anyOf":[{"type":"string"},{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}}]},"decision":{"type":"string","enum":["allow","prompt","forbidden"]},"reason":{"type":"string","description":"Why the rule exists."}},"required":["prefix","decision"],"additionalProperties":false}}},"additionalProperties":false},"linux":{"type":"object","description":"How the Linux launcher (`sbc exec`) may enforce the policy.","properties":{"namespaces":{"type":"string","enum":["auto","require","never"],"description":"auto (default): a private mount namespace when one can be created; require: refuse to run without one; never: Landlock and seccomp alone."},"accept-widening":{"type":"array","items":{"type":"string","enum":["hosts","udp"]},"uniqueItems":true,"description":"Widenings the policy accepts on Linux, where a rule can only be enforced more widely than written (otherwise an error, SBC2210): udp (below Landlock ABI 10 UDP is allowed or refused as a whole), hosts (an allow for some hosts opens its ports for every host)."}},"additionalProperties":false},"tests":{"type":"array","items":{"type":"object","description":"One expectation: a query and its expected answer.","properties":{"name":{"type":"string","description":"A label for the test."},"read":{"type":"string","description":"Ask whether `read` on this path is allowed."},"list":{"type":"string","description":"Ask whether `list` on this path is allowed."},"execute":{"type":"string","description":"Ask whether `execute` on this path is allowed."},"write":{"type":"string","description":"Ask whether `write` on this path is allowed."},"truncate":{"type":"string","description":"Ask whether `truncate` on this path is allowed."},"ioctl":{"type":"string","description":"Ask whether `ioctl` on this path is allowed."},"create-file":{"type":"string","description":"Ask whether `create-file` on this path is allowed."},"create-dir":{"type":"string","description":"Ask whether `create-dir` on this path is allowed."},"create-symlink":{"type":"string","description":"Ask whether `create-symlink` on this path is allowed."},"create-special":{"type":"string","description":"Ask whether `create-special` on this path is allowed."},"delete-file":{"type":"string","description":"Ask whether `delete-file` on this path is allowed."},"delete-dir":{"type":"string","description":"Ask whether `delete-dir` on this path is allowed."},"rename":{"type":"string","description":"Ask whether `rename` on this path is allowed."},"connect":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"bind":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"protocol":{"type":"string","enum":["tcp","udp"]},"unix":{"type":"string","enum":["socketpair","connect","bind"],"description":"Ask about AF_UNIX sockets: `socketpair`, or `connect`/`bind` with `path:` (or `connect` with `abstract:`)."},"path":{"type":"string","description":"With `unix: connect` or `unix: bind`: the socket's path."},"abstract":{"type":"string","description":"With `unix: connect`: an abstract socket name."},"syscall":{"type":"string","description":"A syscall name."},"args":{"type":"array","description":"Up to six argument values: numbers or constant expressions.","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}},"command":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"expect":{"description":"allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.","anyOf":[{"type":"string"},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false}]}},"required":["expect"],"additionalProperties":false}}},"required":["sbc"],"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", "u");
 const pattern5 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
@@ -2437,7 +2437,7 @@ if(data.linux !== undefined){
 let data70 = data.linux;
 if(data70 && typeof data70 == "object" && !Array.isArray(data70)){
 for(const key16 in data70){
-if(!(key16 === "namespaces")){
+if(!((key16 === "namespaces") || (key16 === "accept-widening"))){
 const err166 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.linux,data:data70};
 if(vErrors === null){
 vErrors = [err166];
@@ -2471,9 +2471,14 @@ vErrors.push(err168);
 errors++;
 }
 }
-}
-else {
-const err169 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.linux.type,parentSchema:schema31.properties.linux,data:data70};
+if(data70["accept-widening"] !== undefined){
+let data72 = data70["accept-widening"];
+if(Array.isArray(data72)){
+const len19 = data72.length;
+for(let i19=0; i19<len19; i19++){
+let data73 = data72[i19];
+if(typeof data73 !== "string"){
+const err169 = {instancePath:instancePath+"/linux/accept-widening/" + i19,schemaPath:"#/properties/linux/properties/accept-widening/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.linux.properties["accept-widening"].items.type,parentSchema:schema31.properties.linux.properties["accept-widening"].items,data:data73};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2482,16 +2487,8 @@ vErrors.push(err169);
 }
 errors++;
 }
-}
-if(data.tests !== undefined){
-let data72 = data.tests;
-if(Array.isArray(data72)){
-const len19 = data72.length;
-for(let i19=0; i19<len19; i19++){
-let data73 = data72[i19];
-if(data73 && typeof data73 == "object" && !Array.isArray(data73)){
-if(data73.expect === undefined){
-const err170 = {instancePath:instancePath+"/tests/" + i19,schemaPath:"#/properties/tests/items/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema31.properties.tests.items.required,parentSchema:schema31.properties.tests.items,data:data73};
+if(!((data73 === "hosts") || (data73 === "udp"))){
+const err170 = {instancePath:instancePath+"/linux/accept-widening/" + i19,schemaPath:"#/properties/linux/properties/accept-widening/items/enum",keyword:"enum",params:{allowedValues: schema31.properties.linux.properties["accept-widening"].items.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.linux.properties["accept-widening"].items.enum,parentSchema:schema31.properties.linux.properties["accept-widening"].items,data:data73};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2500,9 +2497,19 @@ vErrors.push(err170);
 }
 errors++;
 }
-for(const key17 in data73){
-if(!(func1.call(schema31.properties.tests.items.properties, key17))){
-const err171 = {instancePath:instancePath+"/tests/" + i19,schemaPath:"#/properties/tests/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items,data:data73};
+}
+let i20 = data72.length;
+let j0;
+if(i20 > 1){
+const indices0 = {};
+for(;i20--;){
+let item0 = data72[i20];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err171 = {instancePath:instancePath+"/linux/accept-widening",schemaPath:"#/properties/linux/properties/accept-widening/uniqueItems",keyword:"uniqueItems",params:{i: i20, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i20+" are identical)",schema:true,parentSchema:schema31.properties.linux.properties["accept-widening"],data:data72};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2510,12 +2517,14 @@ else {
 vErrors.push(err171);
 }
 errors++;
+break;
+}
+indices0[item0] = i20;
 }
 }
-if(data73.name !== undefined){
-let data74 = data73.name;
-if(typeof data74 !== "string"){
-const err172 = {instancePath:instancePath+"/tests/" + i19+"/name",schemaPath:"#/properties/tests/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.name.type,parentSchema:schema31.properties.tests.items.properties.name,data:data74};
+}
+else {
+const err172 = {instancePath:instancePath+"/linux/accept-widening",schemaPath:"#/properties/linux/properties/accept-widening/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.linux.properties["accept-widening"].type,parentSchema:schema31.properties.linux.properties["accept-widening"],data:data72};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2525,10 +2534,9 @@ vErrors.push(err172);
 errors++;
 }
 }
-if(data73.read !== undefined){
-let data75 = data73.read;
-if(typeof data75 !== "string"){
-const err173 = {instancePath:instancePath+"/tests/" + i19+"/read",schemaPath:"#/properties/tests/items/properties/read/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.read.type,parentSchema:schema31.properties.tests.items.properties.read,data:data75};
+}
+else {
+const err173 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.linux.type,parentSchema:schema31.properties.linux,data:data70};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2538,10 +2546,15 @@ vErrors.push(err173);
 errors++;
 }
 }
-if(data73.list !== undefined){
-let data76 = data73.list;
-if(typeof data76 !== "string"){
-const err174 = {instancePath:instancePath+"/tests/" + i19+"/list",schemaPath:"#/properties/tests/items/properties/list/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.list.type,parentSchema:schema31.properties.tests.items.properties.list,data:data76};
+if(data.tests !== undefined){
+let data74 = data.tests;
+if(Array.isArray(data74)){
+const len20 = data74.length;
+for(let i21=0; i21<len20; i21++){
+let data75 = data74[i21];
+if(data75 && typeof data75 == "object" && !Array.isArray(data75)){
+if(data75.expect === undefined){
+const err174 = {instancePath:instancePath+"/tests/" + i21,schemaPath:"#/properties/tests/items/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema31.properties.tests.items.required,parentSchema:schema31.properties.tests.items,data:data75};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2550,11 +2563,9 @@ vErrors.push(err174);
 }
 errors++;
 }
-}
-if(data73.execute !== undefined){
-let data77 = data73.execute;
-if(typeof data77 !== "string"){
-const err175 = {instancePath:instancePath+"/tests/" + i19+"/execute",schemaPath:"#/properties/tests/items/properties/execute/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.execute.type,parentSchema:schema31.properties.tests.items.properties.execute,data:data77};
+for(const key17 in data75){
+if(!(func1.call(schema31.properties.tests.items.properties, key17))){
+const err175 = {instancePath:instancePath+"/tests/" + i21,schemaPath:"#/properties/tests/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items,data:data75};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2564,10 +2575,10 @@ vErrors.push(err175);
 errors++;
 }
 }
-if(data73.write !== undefined){
-let data78 = data73.write;
-if(typeof data78 !== "string"){
-const err176 = {instancePath:instancePath+"/tests/" + i19+"/write",schemaPath:"#/properties/tests/items/properties/write/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.write.type,parentSchema:schema31.properties.tests.items.properties.write,data:data78};
+if(data75.name !== undefined){
+let data76 = data75.name;
+if(typeof data76 !== "string"){
+const err176 = {instancePath:instancePath+"/tests/" + i21+"/name",schemaPath:"#/properties/tests/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.name.type,parentSchema:schema31.properties.tests.items.properties.name,data:data76};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2577,10 +2588,10 @@ vErrors.push(err176);
 errors++;
 }
 }
-if(data73.truncate !== undefined){
-let data79 = data73.truncate;
-if(typeof data79 !== "string"){
-const err177 = {instancePath:instancePath+"/tests/" + i19+"/truncate",schemaPath:"#/properties/tests/items/properties/truncate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.truncate.type,parentSchema:schema31.properties.tests.items.properties.truncate,data:data79};
+if(data75.read !== undefined){
+let data77 = data75.read;
+if(typeof data77 !== "string"){
+const err177 = {instancePath:instancePath+"/tests/" + i21+"/read",schemaPath:"#/properties/tests/items/properties/read/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.read.type,parentSchema:schema31.properties.tests.items.properties.read,data:data77};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2590,10 +2601,10 @@ vErrors.push(err177);
 errors++;
 }
 }
-if(data73.ioctl !== undefined){
-let data80 = data73.ioctl;
-if(typeof data80 !== "string"){
-const err178 = {instancePath:instancePath+"/tests/" + i19+"/ioctl",schemaPath:"#/properties/tests/items/properties/ioctl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.ioctl.type,parentSchema:schema31.properties.tests.items.properties.ioctl,data:data80};
+if(data75.list !== undefined){
+let data78 = data75.list;
+if(typeof data78 !== "string"){
+const err178 = {instancePath:instancePath+"/tests/" + i21+"/list",schemaPath:"#/properties/tests/items/properties/list/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.list.type,parentSchema:schema31.properties.tests.items.properties.list,data:data78};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2603,10 +2614,10 @@ vErrors.push(err178);
 errors++;
 }
 }
-if(data73["create-file"] !== undefined){
-let data81 = data73["create-file"];
-if(typeof data81 !== "string"){
-const err179 = {instancePath:instancePath+"/tests/" + i19+"/create-file",schemaPath:"#/properties/tests/items/properties/create-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-file"].type,parentSchema:schema31.properties.tests.items.properties["create-file"],data:data81};
+if(data75.execute !== undefined){
+let data79 = data75.execute;
+if(typeof data79 !== "string"){
+const err179 = {instancePath:instancePath+"/tests/" + i21+"/execute",schemaPath:"#/properties/tests/items/properties/execute/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.execute.type,parentSchema:schema31.properties.tests.items.properties.execute,data:data79};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2616,10 +2627,10 @@ vErrors.push(err179);
 errors++;
 }
 }
-if(data73["create-dir"] !== undefined){
-let data82 = data73["create-dir"];
-if(typeof data82 !== "string"){
-const err180 = {instancePath:instancePath+"/tests/" + i19+"/create-dir",schemaPath:"#/properties/tests/items/properties/create-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-dir"].type,parentSchema:schema31.properties.tests.items.properties["create-dir"],data:data82};
+if(data75.write !== undefined){
+let data80 = data75.write;
+if(typeof data80 !== "string"){
+const err180 = {instancePath:instancePath+"/tests/" + i21+"/write",schemaPath:"#/properties/tests/items/properties/write/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.write.type,parentSchema:schema31.properties.tests.items.properties.write,data:data80};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2629,10 +2640,10 @@ vErrors.push(err180);
 errors++;
 }
 }
-if(data73["create-symlink"] !== undefined){
-let data83 = data73["create-symlink"];
-if(typeof data83 !== "string"){
-const err181 = {instancePath:instancePath+"/tests/" + i19+"/create-symlink",schemaPath:"#/properties/tests/items/properties/create-symlink/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-symlink"].type,parentSchema:schema31.properties.tests.items.properties["create-symlink"],data:data83};
+if(data75.truncate !== undefined){
+let data81 = data75.truncate;
+if(typeof data81 !== "string"){
+const err181 = {instancePath:instancePath+"/tests/" + i21+"/truncate",schemaPath:"#/properties/tests/items/properties/truncate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.truncate.type,parentSchema:schema31.properties.tests.items.properties.truncate,data:data81};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2642,10 +2653,10 @@ vErrors.push(err181);
 errors++;
 }
 }
-if(data73["create-special"] !== undefined){
-let data84 = data73["create-special"];
-if(typeof data84 !== "string"){
-const err182 = {instancePath:instancePath+"/tests/" + i19+"/create-special",schemaPath:"#/properties/tests/items/properties/create-special/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-special"].type,parentSchema:schema31.properties.tests.items.properties["create-special"],data:data84};
+if(data75.ioctl !== undefined){
+let data82 = data75.ioctl;
+if(typeof data82 !== "string"){
+const err182 = {instancePath:instancePath+"/tests/" + i21+"/ioctl",schemaPath:"#/properties/tests/items/properties/ioctl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.ioctl.type,parentSchema:schema31.properties.tests.items.properties.ioctl,data:data82};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2655,10 +2666,10 @@ vErrors.push(err182);
 errors++;
 }
 }
-if(data73["delete-file"] !== undefined){
-let data85 = data73["delete-file"];
-if(typeof data85 !== "string"){
-const err183 = {instancePath:instancePath+"/tests/" + i19+"/delete-file",schemaPath:"#/properties/tests/items/properties/delete-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-file"].type,parentSchema:schema31.properties.tests.items.properties["delete-file"],data:data85};
+if(data75["create-file"] !== undefined){
+let data83 = data75["create-file"];
+if(typeof data83 !== "string"){
+const err183 = {instancePath:instancePath+"/tests/" + i21+"/create-file",schemaPath:"#/properties/tests/items/properties/create-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-file"].type,parentSchema:schema31.properties.tests.items.properties["create-file"],data:data83};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2668,10 +2679,10 @@ vErrors.push(err183);
 errors++;
 }
 }
-if(data73["delete-dir"] !== undefined){
-let data86 = data73["delete-dir"];
-if(typeof data86 !== "string"){
-const err184 = {instancePath:instancePath+"/tests/" + i19+"/delete-dir",schemaPath:"#/properties/tests/items/properties/delete-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-dir"].type,parentSchema:schema31.properties.tests.items.properties["delete-dir"],data:data86};
+if(data75["create-dir"] !== undefined){
+let data84 = data75["create-dir"];
+if(typeof data84 !== "string"){
+const err184 = {instancePath:instancePath+"/tests/" + i21+"/create-dir",schemaPath:"#/properties/tests/items/properties/create-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-dir"].type,parentSchema:schema31.properties.tests.items.properties["create-dir"],data:data84};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2681,10 +2692,10 @@ vErrors.push(err184);
 errors++;
 }
 }
-if(data73.rename !== undefined){
-let data87 = data73.rename;
-if(typeof data87 !== "string"){
-const err185 = {instancePath:instancePath+"/tests/" + i19+"/rename",schemaPath:"#/properties/tests/items/properties/rename/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.rename.type,parentSchema:schema31.properties.tests.items.properties.rename,data:data87};
+if(data75["create-symlink"] !== undefined){
+let data85 = data75["create-symlink"];
+if(typeof data85 !== "string"){
+const err185 = {instancePath:instancePath+"/tests/" + i21+"/create-symlink",schemaPath:"#/properties/tests/items/properties/create-symlink/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-symlink"].type,parentSchema:schema31.properties.tests.items.properties["create-symlink"],data:data85};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2694,10 +2705,10 @@ vErrors.push(err185);
 errors++;
 }
 }
-if(data73.connect !== undefined){
-let data88 = data73.connect;
-if(typeof data88 !== "string"){
-const err186 = {instancePath:instancePath+"/tests/" + i19+"/connect",schemaPath:"#/properties/tests/items/properties/connect/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.connect.type,parentSchema:schema31.properties.tests.items.properties.connect,data:data88};
+if(data75["create-special"] !== undefined){
+let data86 = data75["create-special"];
+if(typeof data86 !== "string"){
+const err186 = {instancePath:instancePath+"/tests/" + i21+"/create-special",schemaPath:"#/properties/tests/items/properties/create-special/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-special"].type,parentSchema:schema31.properties.tests.items.properties["create-special"],data:data86};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2707,10 +2718,10 @@ vErrors.push(err186);
 errors++;
 }
 }
-if(data73.bind !== undefined){
-let data89 = data73.bind;
-if(typeof data89 !== "string"){
-const err187 = {instancePath:instancePath+"/tests/" + i19+"/bind",schemaPath:"#/properties/tests/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.bind.type,parentSchema:schema31.properties.tests.items.properties.bind,data:data89};
+if(data75["delete-file"] !== undefined){
+let data87 = data75["delete-file"];
+if(typeof data87 !== "string"){
+const err187 = {instancePath:instancePath+"/tests/" + i21+"/delete-file",schemaPath:"#/properties/tests/items/properties/delete-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-file"].type,parentSchema:schema31.properties.tests.items.properties["delete-file"],data:data87};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2720,10 +2731,10 @@ vErrors.push(err187);
 errors++;
 }
 }
-if(data73.protocol !== undefined){
-let data90 = data73.protocol;
-if(typeof data90 !== "string"){
-const err188 = {instancePath:instancePath+"/tests/" + i19+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.protocol.type,parentSchema:schema31.properties.tests.items.properties.protocol,data:data90};
+if(data75["delete-dir"] !== undefined){
+let data88 = data75["delete-dir"];
+if(typeof data88 !== "string"){
+const err188 = {instancePath:instancePath+"/tests/" + i21+"/delete-dir",schemaPath:"#/properties/tests/items/properties/delete-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-dir"].type,parentSchema:schema31.properties.tests.items.properties["delete-dir"],data:data88};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2732,8 +2743,11 @@ vErrors.push(err188);
 }
 errors++;
 }
-if(!((data90 === "tcp") || (data90 === "udp"))){
-const err189 = {instancePath:instancePath+"/tests/" + i19+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.protocol.enum,parentSchema:schema31.properties.tests.items.properties.protocol,data:data90};
+}
+if(data75.rename !== undefined){
+let data89 = data75.rename;
+if(typeof data89 !== "string"){
+const err189 = {instancePath:instancePath+"/tests/" + i21+"/rename",schemaPath:"#/properties/tests/items/properties/rename/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.rename.type,parentSchema:schema31.properties.tests.items.properties.rename,data:data89};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2743,10 +2757,10 @@ vErrors.push(err189);
 errors++;
 }
 }
-if(data73.unix !== undefined){
-let data91 = data73.unix;
-if(typeof data91 !== "string"){
-const err190 = {instancePath:instancePath+"/tests/" + i19+"/unix",schemaPath:"#/properties/tests/items/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.unix.type,parentSchema:schema31.properties.tests.items.properties.unix,data:data91};
+if(data75.connect !== undefined){
+let data90 = data75.connect;
+if(typeof data90 !== "string"){
+const err190 = {instancePath:instancePath+"/tests/" + i21+"/connect",schemaPath:"#/properties/tests/items/properties/connect/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.connect.type,parentSchema:schema31.properties.tests.items.properties.connect,data:data90};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2755,8 +2769,11 @@ vErrors.push(err190);
 }
 errors++;
 }
-if(!(((data91 === "socketpair") || (data91 === "connect")) || (data91 === "bind"))){
-const err191 = {instancePath:instancePath+"/tests/" + i19+"/unix",schemaPath:"#/properties/tests/items/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.unix.enum,parentSchema:schema31.properties.tests.items.properties.unix,data:data91};
+}
+if(data75.bind !== undefined){
+let data91 = data75.bind;
+if(typeof data91 !== "string"){
+const err191 = {instancePath:instancePath+"/tests/" + i21+"/bind",schemaPath:"#/properties/tests/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.bind.type,parentSchema:schema31.properties.tests.items.properties.bind,data:data91};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2766,10 +2783,10 @@ vErrors.push(err191);
 errors++;
 }
 }
-if(data73.path !== undefined){
-let data92 = data73.path;
+if(data75.protocol !== undefined){
+let data92 = data75.protocol;
 if(typeof data92 !== "string"){
-const err192 = {instancePath:instancePath+"/tests/" + i19+"/path",schemaPath:"#/properties/tests/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.path.type,parentSchema:schema31.properties.tests.items.properties.path,data:data92};
+const err192 = {instancePath:instancePath+"/tests/" + i21+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.protocol.type,parentSchema:schema31.properties.tests.items.properties.protocol,data:data92};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2778,11 +2795,8 @@ vErrors.push(err192);
 }
 errors++;
 }
-}
-if(data73.abstract !== undefined){
-let data93 = data73.abstract;
-if(typeof data93 !== "string"){
-const err193 = {instancePath:instancePath+"/tests/" + i19+"/abstract",schemaPath:"#/properties/tests/items/properties/abstract/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.abstract.type,parentSchema:schema31.properties.tests.items.properties.abstract,data:data93};
+if(!((data92 === "tcp") || (data92 === "udp"))){
+const err193 = {instancePath:instancePath+"/tests/" + i21+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.protocol.enum,parentSchema:schema31.properties.tests.items.properties.protocol,data:data92};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2792,10 +2806,10 @@ vErrors.push(err193);
 errors++;
 }
 }
-if(data73.syscall !== undefined){
-let data94 = data73.syscall;
-if(typeof data94 !== "string"){
-const err194 = {instancePath:instancePath+"/tests/" + i19+"/syscall",schemaPath:"#/properties/tests/items/properties/syscall/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.syscall.type,parentSchema:schema31.properties.tests.items.properties.syscall,data:data94};
+if(data75.unix !== undefined){
+let data93 = data75.unix;
+if(typeof data93 !== "string"){
+const err194 = {instancePath:instancePath+"/tests/" + i21+"/unix",schemaPath:"#/properties/tests/items/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.unix.type,parentSchema:schema31.properties.tests.items.properties.unix,data:data93};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2804,18 +2818,8 @@ vErrors.push(err194);
 }
 errors++;
 }
-}
-if(data73.args !== undefined){
-let data95 = data73.args;
-if(Array.isArray(data95)){
-const len20 = data95.length;
-for(let i20=0; i20<len20; i20++){
-let data96 = data95[i20];
-const _errs303 = errors;
-let valid82 = false;
-const _errs304 = errors;
-if(!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96)))){
-const err195 = {instancePath:instancePath+"/tests/" + i19+"/args/" + i20,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.args.items.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[0],data:data96};
+if(!(((data93 === "socketpair") || (data93 === "connect")) || (data93 === "bind"))){
+const err195 = {instancePath:instancePath+"/tests/" + i21+"/unix",schemaPath:"#/properties/tests/items/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.unix.enum,parentSchema:schema31.properties.tests.items.properties.unix,data:data93};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2824,11 +2828,11 @@ vErrors.push(err195);
 }
 errors++;
 }
-var _valid22 = _errs304 === errors;
-valid82 = valid82 || _valid22;
-const _errs306 = errors;
-if(typeof data96 !== "string"){
-const err196 = {instancePath:instancePath+"/tests/" + i19+"/args/" + i20,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.args.items.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[1],data:data96};
+}
+if(data75.path !== undefined){
+let data94 = data75.path;
+if(typeof data94 !== "string"){
+const err196 = {instancePath:instancePath+"/tests/" + i21+"/path",schemaPath:"#/properties/tests/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.path.type,parentSchema:schema31.properties.tests.items.properties.path,data:data94};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2837,10 +2841,11 @@ vErrors.push(err196);
 }
 errors++;
 }
-var _valid22 = _errs306 === errors;
-valid82 = valid82 || _valid22;
-if(!valid82){
-const err197 = {instancePath:instancePath+"/tests/" + i19+"/args/" + i20,schemaPath:"#/properties/tests/items/properties/args/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.args.items.anyOf,parentSchema:schema31.properties.tests.items.properties.args.items,data:data96};
+}
+if(data75.abstract !== undefined){
+let data95 = data75.abstract;
+if(typeof data95 !== "string"){
+const err197 = {instancePath:instancePath+"/tests/" + i21+"/abstract",schemaPath:"#/properties/tests/items/properties/abstract/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.abstract.type,parentSchema:schema31.properties.tests.items.properties.abstract,data:data95};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2849,21 +2854,11 @@ vErrors.push(err197);
 }
 errors++;
 }
-else {
-errors = _errs303;
-if(vErrors !== null){
-if(_errs303){
-vErrors.length = _errs303;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err198 = {instancePath:instancePath+"/tests/" + i19+"/args",schemaPath:"#/properties/tests/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.args.type,parentSchema:schema31.properties.tests.items.properties.args,data:data95};
+if(data75.syscall !== undefined){
+let data96 = data75.syscall;
+if(typeof data96 !== "string"){
+const err198 = {instancePath:instancePath+"/tests/" + i21+"/syscall",schemaPath:"#/properties/tests/items/properties/syscall/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.syscall.type,parentSchema:schema31.properties.tests.items.properties.syscall,data:data96};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2873,13 +2868,17 @@ vErrors.push(err198);
 errors++;
 }
 }
-if(data73.command !== undefined){
-let data97 = data73.command;
-const _errs309 = errors;
-let valid83 = false;
-const _errs310 = errors;
-if(typeof data97 !== "string"){
-const err199 = {instancePath:instancePath+"/tests/" + i19+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[0],data:data97};
+if(data75.args !== undefined){
+let data97 = data75.args;
+if(Array.isArray(data97)){
+const len21 = data97.length;
+for(let i22=0; i22<len21; i22++){
+let data98 = data97[i22];
+const _errs307 = errors;
+let valid85 = false;
+const _errs308 = errors;
+if(!(((typeof data98 == "number") && (!(data98 % 1) && !isNaN(data98))) && (isFinite(data98)))){
+const err199 = {instancePath:instancePath+"/tests/" + i21+"/args/" + i22,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.args.items.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[0],data:data98};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2888,15 +2887,11 @@ vErrors.push(err199);
 }
 errors++;
 }
-var _valid23 = _errs310 === errors;
-valid83 = valid83 || _valid23;
-const _errs312 = errors;
-if(Array.isArray(data97)){
-const len21 = data97.length;
-for(let i21=0; i21<len21; i21++){
-let data98 = data97[i21];
+var _valid22 = _errs308 === errors;
+valid85 = valid85 || _valid22;
+const _errs310 = errors;
 if(typeof data98 !== "string"){
-const err200 = {instancePath:instancePath+"/tests/" + i19+"/command/" + i21,schemaPath:"#/properties/tests/items/properties/command/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[1].items.type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1].items,data:data98};
+const err200 = {instancePath:instancePath+"/tests/" + i21+"/args/" + i22,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.args.items.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[1],data:data98};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2905,10 +2900,10 @@ vErrors.push(err200);
 }
 errors++;
 }
-}
-}
-else {
-const err201 = {instancePath:instancePath+"/tests/" + i19+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.command.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1],data:data97};
+var _valid22 = _errs310 === errors;
+valid85 = valid85 || _valid22;
+if(!valid85){
+const err201 = {instancePath:instancePath+"/tests/" + i21+"/args/" + i22,schemaPath:"#/properties/tests/items/properties/args/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.args.items.anyOf,parentSchema:schema31.properties.tests.items.properties.args.items,data:data98};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2917,10 +2912,21 @@ vErrors.push(err201);
 }
 errors++;
 }
-var _valid23 = _errs312 === errors;
-valid83 = valid83 || _valid23;
-if(!valid83){
-const err202 = {instancePath:instancePath+"/tests/" + i19+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.command.anyOf,parentSchema:schema31.properties.tests.items.properties.command,data:data97};
+else {
+errors = _errs307;
+if(vErrors !== null){
+if(_errs307){
+vErrors.length = _errs307;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err202 = {instancePath:instancePath+"/tests/" + i21+"/args",schemaPath:"#/properties/tests/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.args.type,parentSchema:schema31.properties.tests.items.properties.args,data:data97};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2929,25 +2935,14 @@ vErrors.push(err202);
 }
 errors++;
 }
-else {
-errors = _errs309;
-if(vErrors !== null){
-if(_errs309){
-vErrors.length = _errs309;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data73.expect !== undefined){
-let data99 = data73.expect;
-const _errs317 = errors;
+if(data75.command !== undefined){
+let data99 = data75.command;
+const _errs313 = errors;
 let valid86 = false;
-const _errs318 = errors;
+const _errs314 = errors;
 if(typeof data99 !== "string"){
-const err203 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[0],data:data99};
+const err203 = {instancePath:instancePath+"/tests/" + i21+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[0],data:data99};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2956,12 +2951,15 @@ vErrors.push(err203);
 }
 errors++;
 }
-var _valid24 = _errs318 === errors;
-valid86 = valid86 || _valid24;
-const _errs320 = errors;
-if(data99 && typeof data99 == "object" && !Array.isArray(data99)){
-if(data99.errno === undefined){
-const err204 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[1].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data99};
+var _valid23 = _errs314 === errors;
+valid86 = valid86 || _valid23;
+const _errs316 = errors;
+if(Array.isArray(data99)){
+const len22 = data99.length;
+for(let i23=0; i23<len22; i23++){
+let data100 = data99[i23];
+if(typeof data100 !== "string"){
+const err204 = {instancePath:instancePath+"/tests/" + i21+"/command/" + i23,schemaPath:"#/properties/tests/items/properties/command/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[1].items.type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1].items,data:data100};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2970,9 +2968,10 @@ vErrors.push(err204);
 }
 errors++;
 }
-for(const key18 in data99){
-if(!(key18 === "errno")){
-const err205 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data99};
+}
+}
+else {
+const err205 = {instancePath:instancePath+"/tests/" + i21+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.command.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1],data:data99};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2981,14 +2980,10 @@ vErrors.push(err205);
 }
 errors++;
 }
-}
-if(data99.errno !== undefined){
-let data100 = data99.errno;
-const _errs324 = errors;
-let valid88 = false;
-const _errs325 = errors;
-if(typeof data100 !== "string"){
-const err206 = {instancePath:instancePath+"/tests/" + i19+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data100};
+var _valid23 = _errs316 === errors;
+valid86 = valid86 || _valid23;
+if(!valid86){
+const err206 = {instancePath:instancePath+"/tests/" + i21+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.command.anyOf,parentSchema:schema31.properties.tests.items.properties.command,data:data99};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2997,11 +2992,25 @@ vErrors.push(err206);
 }
 errors++;
 }
-var _valid25 = _errs325 === errors;
-valid88 = valid88 || _valid25;
-const _errs327 = errors;
-if(!(((typeof data100 == "number") && (!(data100 % 1) && !isNaN(data100))) && (isFinite(data100)))){
-const err207 = {instancePath:instancePath+"/tests/" + i19+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data100};
+else {
+errors = _errs313;
+if(vErrors !== null){
+if(_errs313){
+vErrors.length = _errs313;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data75.expect !== undefined){
+let data101 = data75.expect;
+const _errs321 = errors;
+let valid89 = false;
+const _errs322 = errors;
+if(typeof data101 !== "string"){
+const err207 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[0],data:data101};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -3010,10 +3019,12 @@ vErrors.push(err207);
 }
 errors++;
 }
-var _valid25 = _errs327 === errors;
-valid88 = valid88 || _valid25;
-if(!valid88){
-const err208 = {instancePath:instancePath+"/tests/" + i19+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno,data:data100};
+var _valid24 = _errs322 === errors;
+valid89 = valid89 || _valid24;
+const _errs324 = errors;
+if(data101 && typeof data101 == "object" && !Array.isArray(data101)){
+if(data101.errno === undefined){
+const err208 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[1].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data101};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -3022,21 +3033,9 @@ vErrors.push(err208);
 }
 errors++;
 }
-else {
-errors = _errs324;
-if(vErrors !== null){
-if(_errs324){
-vErrors.length = _errs324;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err209 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data99};
+for(const key18 in data101){
+if(!(key18 === "errno")){
+const err209 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data101};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -3045,10 +3044,14 @@ vErrors.push(err209);
 }
 errors++;
 }
-var _valid24 = _errs320 === errors;
-valid86 = valid86 || _valid24;
-if(!valid86){
-const err210 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf,parentSchema:schema31.properties.tests.items.properties.expect,data:data99};
+}
+if(data101.errno !== undefined){
+let data102 = data101.errno;
+const _errs328 = errors;
+let valid91 = false;
+const _errs329 = errors;
+if(typeof data102 !== "string"){
+const err210 = {instancePath:instancePath+"/tests/" + i21+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data102};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -3057,11 +3060,36 @@ vErrors.push(err210);
 }
 errors++;
 }
+var _valid25 = _errs329 === errors;
+valid91 = valid91 || _valid25;
+const _errs331 = errors;
+if(!(((typeof data102 == "number") && (!(data102 % 1) && !isNaN(data102))) && (isFinite(data102)))){
+const err211 = {instancePath:instancePath+"/tests/" + i21+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data102};
+if(vErrors === null){
+vErrors = [err211];
+}
 else {
-errors = _errs317;
+vErrors.push(err211);
+}
+errors++;
+}
+var _valid25 = _errs331 === errors;
+valid91 = valid91 || _valid25;
+if(!valid91){
+const err212 = {instancePath:instancePath+"/tests/" + i21+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno,data:data102};
+if(vErrors === null){
+vErrors = [err212];
+}
+else {
+vErrors.push(err212);
+}
+errors++;
+}
+else {
+errors = _errs328;
 if(vErrors !== null){
-if(_errs317){
-vErrors.length = _errs317;
+if(_errs328){
+vErrors.length = _errs328;
 }
 else {
 vErrors = null;
@@ -3071,36 +3099,71 @@ vErrors = null;
 }
 }
 else {
-const err211 = {instancePath:instancePath+"/tests/" + i19,schemaPath:"#/properties/tests/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.type,parentSchema:schema31.properties.tests.items,data:data73};
-if(vErrors === null){
-vErrors = [err211];
-}
-else {
-vErrors.push(err211);
-}
-errors++;
-}
-}
-}
-else {
-const err212 = {instancePath:instancePath+"/tests",schemaPath:"#/properties/tests/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.type,parentSchema:schema31.properties.tests,data:data72};
-if(vErrors === null){
-vErrors = [err212];
-}
-else {
-vErrors.push(err212);
-}
-errors++;
-}
-}
-}
-else {
-const err213 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+const err213 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data101};
 if(vErrors === null){
 vErrors = [err213];
 }
 else {
 vErrors.push(err213);
+}
+errors++;
+}
+var _valid24 = _errs324 === errors;
+valid89 = valid89 || _valid24;
+if(!valid89){
+const err214 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf,parentSchema:schema31.properties.tests.items.properties.expect,data:data101};
+if(vErrors === null){
+vErrors = [err214];
+}
+else {
+vErrors.push(err214);
+}
+errors++;
+}
+else {
+errors = _errs321;
+if(vErrors !== null){
+if(_errs321){
+vErrors.length = _errs321;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err215 = {instancePath:instancePath+"/tests/" + i21,schemaPath:"#/properties/tests/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.type,parentSchema:schema31.properties.tests.items,data:data75};
+if(vErrors === null){
+vErrors = [err215];
+}
+else {
+vErrors.push(err215);
+}
+errors++;
+}
+}
+}
+else {
+const err216 = {instancePath:instancePath+"/tests",schemaPath:"#/properties/tests/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.type,parentSchema:schema31.properties.tests,data:data74};
+if(vErrors === null){
+vErrors = [err216];
+}
+else {
+vErrors.push(err216);
+}
+errors++;
+}
+}
+}
+else {
+const err217 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(vErrors === null){
+vErrors = [err217];
+}
+else {
+vErrors.push(err217);
 }
 errors++;
 }

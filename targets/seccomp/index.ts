@@ -3,7 +3,7 @@
 // docs/targets/seccomp.md for the lowering and what the network section implies.
 
 import { diag, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
-import type { Implications } from "../../compiler/evaluator/network-syscalls.js";
+import type { Implications, NetworkSyscallOptions } from "../../compiler/evaluator/network-syscalls.js";
 import type { IR } from "../../compiler/ir/types.js";
 import type { Arch } from "../../compiler/linux-abi/index.js";
 import { BPF_MAXINSNS, type Insn } from "./bpf.js";
@@ -19,9 +19,13 @@ export interface SeccompFilter {
   readonly rangeCount: Readonly<Record<string, number>>;
 }
 
-export function compileSeccomp(ir: IR, arches: readonly Arch[]): { filter?: SeccompFilter; diagnostics: Diagnostic[] } {
+/**
+ * `options.unixPathsByLandlock`: the filter goes with a Landlock table that enforces connecting to unix socket
+ * paths (RESOLVE_UNIX, ABI 9), so it need not narrow for them (the `linux` bundle, `sbc exec` on such a kernel).
+ */
+export function compileSeccomp(ir: IR, arches: readonly Arch[], options: NetworkSyscallOptions = {}): { filter?: SeccompFilter; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  const lowered = lowerFilter(ir, arches, syscallName);
+  const lowered = lowerFilter(ir, arches, syscallName, options);
   const implied = new Set(lowered.implications.rules.filter((r) => r.action.type !== "allow").map((r) => r.syscall));
   for (const rule of ir.syscalls.rules) {
     if (rule.action.type !== "allow" && rule.action.type !== "log") continue;

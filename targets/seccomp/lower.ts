@@ -9,7 +9,7 @@ import type { Action, ArgCondition, IR } from "../../compiler/ir/types.js";
 import { syscallTable, type Arch } from "../../compiler/linux-abi/index.js";
 import { actionValue } from "./actions.js";
 import { X32_SYSCALL_BIT } from "./bpf.js";
-import { networkSyscalls, type Implications } from "../../compiler/evaluator/network-syscalls.js";
+import { networkSyscalls, type Implications, type NetworkSyscallOptions } from "../../compiler/evaluator/network-syscalls.js";
 import { AUDIT_ARCH, foreignAction } from "./semantics.js";
 
 /** What a test looks at: the syscall number, the arch, or one 32-bit half of an argument. */
@@ -273,9 +273,9 @@ export interface LoweredFilter {
   readonly rangeCount: Readonly<Record<string, number>>;
 }
 
-export function lowerFilter(ir: IR, arches: readonly Arch[], names: (arch: Arch, nr: number) => string | undefined): LoweredFilter {
+export function lowerFilter(ir: IR, arches: readonly Arch[], names: (arch: Arch, nr: number) => string | undefined, options: NetworkSyscallOptions = {}): LoweredFilter {
   const g = new Graph();
-  const imp = networkSyscalls(ir);
+  const imp = networkSyscalls(ir, options);
   const rangeCount: Record<string, number> = {};
   let root = g.ret(foreignAction(ir));
   for (let i = arches.length - 1; i >= 0; i--) {
