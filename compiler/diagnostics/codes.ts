@@ -113,13 +113,13 @@ export const CODES = {
 
   // 22 — the Linux target: Landlock and the mount layer
   landlockNarrowed: def("SBC2201", "landlock-narrowed", "warning", "Landlock cannot express a rule exactly; the table enforces something strictly narrower (an error with --strict)."),
+  mountNarrowed: def("SBC2202", "mount-narrowed", "warning", "In a mount namespace, `sbc exec` enforces a rule more narrowly than written: a path stays read-only where the policy allows changes without `write`, or a read-only name missing at launch cannot be created during the run (an error with --strict)."),
   linuxWidened: def(
     "SBC2210",
     "linux-widened",
     "error",
-    "Linux can only enforce a rule more widely than written (UDP below Landlock ABI 10, a rule for some hosts); an error unless the policy accepts that widening by name in `linux.accept-widening`.",
+    "Linux can only enforce a rule more widely than written (UDP below Landlock ABI 10, where the seccomp filter allows all UDP once a rule allows some); an error at the rule unless the policy accepts that widening by name in `linux.accept-widening`.",
   ),
-  mountNarrowed: def("SBC2202", "mount-narrowed", "warning", "In a mount namespace, `sbc exec` enforces a rule more narrowly than written: a path stays read-only where the policy allows changes without `write`, or a read-only name missing at launch cannot be created during the run (an error with --strict)."),
 
   // 23 — SBPL: emitting profiles (the 2300s; targets/sbpl/lower.ts)
   sbplNarrowed: def("SBC2301", "sbpl-narrowed", "warning", "Seatbelt cannot express a rule exactly; the profile enforces something strictly narrower, or the warning says what stays open."),
