@@ -1,6 +1,7 @@
 // Precompiles the presets into loader plans (dist/plans/<preset>.<arch>.plan), so that `sbc exec --preset NAME
 // -- CMD` can run without starting Node: bin/sbc hands the plan straight to native/build/sbc-loader. Each plan
-// is exactly what `sbc compile --preset NAME -t linux --arch ARCH` prints: Landlock ABI 7 with the parameters
+// is exactly what `sbc compile --preset NAME -t linux --arch ARCH` prints: Landlock's newest ABI (handling only
+// what ABI 7 has, so it runs on ABI 7 kernels; native/README.md "ABI negotiation"), with the parameters
 // left symbolic, so the loader substitutes the workspace, home and temp dir, and refuses (bin/sbc then falls
 // back to the full CLI) when they lie where the table was not computed for. Run by `npm run build`, after tsc.
 //

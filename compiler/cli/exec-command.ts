@@ -138,7 +138,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   // The table for this kernel, and what compiling it says: the diagnostics shown before the command runs. With
   // best-effort on a kernel older than the policy needs, UDP's widening is the one the level accepts (said below).
   const acceptAlso = compat === "best-effort" && kernelAbi < needed ? (["udp"] as const) : [];
-  const run = lowerLandlock(ir, { abi: kernelAbi, compat, namespaces: mode, acceptAlso });
+  const run = lowerLandlock(ir, { abi: kernelAbi, compat, namespaces: mode, acceptAlso, abiCheck: false });
   if (!run.table) {
     // A widening at this kernel's ABI the policy does not accept (SBC2210, at the rule): nothing runs.
     printDiagnostics(run.diagnostics, { format: "human", color: opts.color }, process.stderr);
@@ -211,7 +211,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
     if (table) {
       const { fsRightNames, netRightNames, scopeNames } = await import("../../targets/landlock/abi.js");
       lines.push(`handled fs: ${fsRightNames(table.handledAccessFs).join(" ") || "none"}`);
-      lines.push(`handled net: ${netRightNames(table.handledAccessNet).join(" ") || "none (every TCP port allowed)"}`);
+      lines.push(`handled net: ${netRightNames(table.handledAccessNet).join(" ") || "none (every port allowed)"}`);
       lines.push(`scoped: ${scopeNames(table.scoped).join(" ") || "none"}`);
       const dropped = full.table.handledAccessFs & ~table.handledAccessFs;
       if (dropped) lines.push(`NOT enforced on this kernel: ${fsRightNames(dropped).join(" ")}`);
@@ -220,7 +220,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
         const ex = g.except?.map((e) => (g.mountEnforced?.includes(e) ? `${e} (mount)` : e));
         lines.push(`  ${g.mode} ${g.path}${ex ? ` except ${ex.join(", ")}` : ""}: ${fsRightNames(g.access).join(" ")}`);
       }
-      for (const n of table.net) lines.push(`  tcp port ${n.port}: ${netRightNames(n.access).join(" ")}`);
+      for (const n of table.net) lines.push(`  port ${n.port}: ${netRightNames(n.access).join(" ")}`);
     } else lines.push("no Landlock ruleset");
     if (plan.report.length) lines.push("at launch:", ...plan.report.map((r) => `  ${r}`));
     lines.push(bytes ? `seccomp: ${filter.filter.program.length} instructions for ${arch}` : "seccomp: none (the filter would allow every syscall)");

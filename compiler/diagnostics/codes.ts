@@ -121,6 +121,13 @@ export const CODES = {
     "Linux can only enforce a rule more widely than written (UDP below Landlock ABI 10, where the seccomp filter allows all UDP once a rule allows some); an error at the rule unless the policy accepts that widening by name in `linux.accept-widening`.",
   ),
 
+  landlockAbiWidened: def(
+    "SBC2211",
+    "landlock-abi-widened",
+    "error",
+    "The table is built for a Landlock ABI (`--abi`) that lacks a right the policy needs, so it would allow what the policy denies; an error with the compatibility level hard-requirement (the default), a warning with best-effort or soft-requirement, which accept it.",
+  ),
+
   // 23 — SBPL: emitting profiles (the 2300s; targets/sbpl/lower.ts)
   sbplNarrowed: def("SBC2301", "sbpl-narrowed", "warning", "Seatbelt cannot express a rule exactly; the profile enforces something strictly narrower, or the warning says what stays open."),
   sbplSyscallsIgnored: def("SBC2302", "sbpl-syscalls-ignored", "warning", "Seatbelt has no syscall filter, so the policy's own syscall rules are not enforced on macOS."),

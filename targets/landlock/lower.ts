@@ -14,7 +14,7 @@ import { namedUnixAllowed, unixPathsAll } from "../../compiler/evaluator/network
 import { bindIr } from "../../compiler/ir/bind.js";
 import { ACCESS_CLASSES } from "../../compiler/language/access.js";
 import { components, globLiteralDepth, isWithin, joinComponents, parseTemplate } from "../../compiler/paths.js";
-import { ACCESS_FS, ACCESS_NET, SCOPE, abiMasks } from "./abi.js";
+import { ACCESS_FS, ACCESS_NET, MAX_ABI, SCOPE, abiMasks } from "./abi.js";
 import { lowerMounts, mountAt, MODIFY_CLASSES, type MountLayer, type MountNode } from "./mounts.js";
 import { classRegions, FILE_CLASSES, regionEffect, type ClassRegions, type RegionNarrowing, type RegionNode } from "./regions.js";
 
@@ -98,12 +98,45 @@ export interface LowerOptions {
   readonly namespaces?: "auto" | "require" | "never";
   /** Widenings accepted besides the policy's own (`sbc exec --compat best-effort` on an older kernel accepts `udp`). */
   readonly acceptAlso?: readonly Widening[];
+  /** Check the ABI against what the policy needs (SBC2211); off for `sbc exec`, which decides that itself (SBC2503). */
+  readonly abiCheck?: boolean;
 }
 
 export function lowerLandlock(ir: IR, options: LowerOptions): { table?: LandlockTable; diagnostics: Diagnostic[] } {
   const free = freeFsParams(ir);
-  if (!free.length) return lowerBound(ir, options);
-  return lowerSymbolic(ir, free, options);
+  const r = free.length ? lowerSymbolic(ir, free, options) : lowerBound(ir, options);
+  if (!r.table || options.abi >= MAX_ABI || options.abiCheck === false) return r;
+  // A table for an older ABI handles fewer rights, and a right not handled is allowed everywhere: a widening
+  // unless the compatibility level accepts it (the table records the level; the loader acts on it).
+  const full = lowerLandlock(ir, { ...options, abi: MAX_ABI });
+  const needed = full.table?.requiredAbi ?? 0;
+  if (needed <= options.abi) return r;
+  const lacking = whatAbiLacks(full.table!, options.abi);
+  const hard = (options.compat ?? "hard-requirement") === "hard-requirement";
+  const d = diag("landlockAbiWidened", `Landlock ABI ${options.abi} cannot enforce ${lacking.what}, which the policy restricts: the table would allow it everywhere (the policy needs ABI ${needed})`, {
+    ...(lacking.span(ir) ? { span: lacking.span(ir)! } : {}),
+    help: hard ? `build for ABI ${needed} or later (\`--abi ${needed}\`), or accept running with less with \`--compat best-effort\`` : "accepted by the compatibility level; the launcher says what is not enforced",
+    labels: [],
+    severity: hard ? "error" : "warning",
+  });
+  return hard ? { diagnostics: [...r.diagnostics, d] } : { table: r.table, diagnostics: [...r.diagnostics, d] };
+}
+
+/** The first thing a table for `abi` cannot enforce that `full` (the newest ABI's table) restricts, and where the policy asks for it. */
+function whatAbiLacks(full: LandlockTable, abi: number): { what: string; span: (ir: IR) => Span | undefined } {
+  const fsRule = (ir: IR) => (ir.filesystem.find((x) => x.span) ?? ir.filesystem[0])?.span;
+  const netRule = (ir: IR) => ir.network.rules.find((x) => x.span)?.span ?? ir.network.span;
+  const needs: [number, boolean, string, (ir: IR) => Span | undefined][] = [
+    [1, full.handledAccessFs !== 0, "the filesystem", fsRule],
+    [2, (full.handledAccessFs & ACCESS_FS.refer) !== 0 && full.fs.some((g) => (g.access & ACCESS_FS.refer) !== 0), "renames between directories (REFER)", fsRule],
+    [3, (full.handledAccessFs & ACCESS_FS.truncate) !== 0, "truncation (TRUNCATE)", fsRule],
+    [4, (full.handledAccessNet & (ACCESS_NET.bind_tcp | ACCESS_NET.connect_tcp)) !== 0, "TCP ports", netRule],
+    [5, (full.handledAccessFs & ACCESS_FS.ioctl_dev) !== 0, "device ioctls (IOCTL_DEV)", fsRule],
+    [6, full.scoped !== 0, "abstract unix sockets outside the sandbox", (ir) => ir.network.unix.span ?? ir.network.span],
+    [10, (full.handledAccessNet & (ACCESS_NET.bind_udp | ACCESS_NET.connect_send_udp)) !== 0, "UDP ports", netRule],
+  ];
+  const first = needs.find(([v, needed]) => needed && v > abi);
+  return first ? { what: first[2], span: first[3] } : { what: "everything", span: () => undefined };
 }
 
 // ---- symbolic parameters ----
