@@ -51,6 +51,16 @@ describe("sbc exec prints the compile diagnostics", () => {
     expect(r.err).not.toContain("read-only.yaml");
   });
 
+  itKernel("with --compat best-effort or soft-requirement runs it anyway, and says what is not enforced", () => {
+    if (probeLoader().landlockAbi >= 10) return;
+    const best = spawnSync(SBC, ["exec", "udp.yaml", "--compat", "best-effort", "--", "sh", "-c", "echo ran"], { cwd: ws, encoding: "utf8", env: childEnv({ SBC_CACHE_DIR: cache }) });
+    expect([best.status, best.stdout]).toEqual([0, "ran\n"]);
+    expect(best.stderr).toMatch(/running with what ABI \d+ enforces \(compatibility: best-effort\); UDP is not restricted/);
+    const soft = spawnSync(SBC, ["exec", "udp.yaml", "--compat", "soft-requirement", "--", "sh", "-c", "echo ran"], { cwd: ws, encoding: "utf8", env: childEnv({ SBC_CACHE_DIR: cache }) });
+    expect([soft.status, soft.stdout]).toEqual([0, "ran\n"]);
+    expect(soft.stderr).toContain("running WITHOUT Landlock (compatibility: soft-requirement)");
+  });
+
   itKernel("runs a policy that accepts the UDP widening", () => {
     const r = exec("udp-accepted.yaml", "echo ran");
     expect(r).toMatchObject({ status: 0, out: "ran\n" });

@@ -136,8 +136,9 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   const notes: string[] = [];
   const needed = full.table.requiredAbi;
   // The table for this kernel, and what compiling it says: the diagnostics shown before the command runs. With
-  // best-effort on a kernel older than the policy needs, UDP's widening is the one the level accepts (said below).
-  const acceptAlso = compat === "best-effort" && kernelAbi < needed ? (["udp"] as const) : [];
+  // best-effort or soft-requirement on a kernel older than the policy needs, UDP's widening is one the level
+  // accepts (said below).
+  const acceptAlso = compat !== "hard-requirement" && kernelAbi < needed ? (["udp"] as const) : [];
   const run = lowerLandlock(ir, { abi: kernelAbi, compat, namespaces: mode, acceptAlso, abiCheck: false });
   if (!run.table) {
     // A widening at this kernel's ABI the policy does not accept (SBC2210, at the rule): nothing runs.
