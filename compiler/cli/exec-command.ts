@@ -139,7 +139,9 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   // best-effort or soft-requirement on a kernel older than the policy needs, UDP's widening is one the level
   // accepts (said below).
   const acceptAlso = compat !== "hard-requirement" && kernelAbi < needed ? (["udp"] as const) : [];
-  const run = lowerLandlock(ir, { abi: kernelAbi, compat, namespaces: mode, acceptAlso, abiCheck: false });
+  // Lowered with the policy's own `namespaces`, as `sbc compile` lowers it: the table does not depend on it, and
+  // what a run's `--namespaces never` costs is accepted by that choice, not announced (docs/language.md §12).
+  const run = lowerLandlock(ir, { abi: kernelAbi, compat, namespaces: policyMode, acceptAlso, abiCheck: false });
   if (!run.table) {
     // A widening at this kernel's ABI the policy does not accept (SBC2210, at the rule): nothing runs.
     printDiagnostics(run.diagnostics, { format: "human", color: opts.color }, process.stderr);
