@@ -44,6 +44,7 @@ export const KEYWORDS = [
   "newer",
   "kernel",
   "namespaces",
+  "accept-widening",
   "rule",
   "args",
   "errno",

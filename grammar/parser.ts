@@ -315,7 +315,10 @@ function defineRules(parser: CstParser, t: DslTokens, tokenMatcher: (token: ITok
   $.RULE("commandClause", () => keywordValue(k.reason));
 
   $.RULE("linux", () => block(k.linux, R.linuxSetting));
-  $.RULE("linuxSetting", () => keywordValue(k.namespaces));
+  $.RULE("linuxSetting", () => {
+    words([k.namespaces, k["accept-widening"]], "keyword");
+    $.SUBRULE(R.value, { LABEL: "value" });
+  });
 
   $.RULE("tests", () => block(k.tests, R.test));
   $.RULE("test", () => {

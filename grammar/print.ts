@@ -46,7 +46,7 @@ type AnyNode = { readonly kind: string; readonly span: { readonly start: number;
 // ---- canonical orders --------------------------------------------------------------------------------------
 
 const STATEMENT_ORDER = ["description", "extends", "params", "filesystem", "network", "syscalls", "commands", "linux", "tests"];
-const SETTING_ORDER = ["mode", "unix", "pairs", "abstract", "default", "foreign-arch", "newer", "kernel", "namespaces"];
+const SETTING_ORDER = ["mode", "unix", "pairs", "abstract", "default", "foreign-arch", "newer", "kernel", "namespaces", "accept-widening"];
 const CLAUSE_ORDER: Readonly<Record<string, readonly string[]>> = {
   param: ["description"],
   "fs-rule": ["path", "exact", "glob", "protect", "if-missing", "reason"],

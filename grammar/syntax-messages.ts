@@ -46,8 +46,8 @@ const BLOCK_CONTENTS: Record<string, { what: string; words: string[]; shape: str
   },
   linux: {
     what: "a setting",
-    words: ["namespaces"],
-    shape: "`namespaces auto|require|never`",
+    words: ["namespaces", "accept-widening"],
+    shape: "`namespaces auto|require|never` or `accept-widening [udp, hosts]`",
   },
   tests: {
     what: "a test, a clause",

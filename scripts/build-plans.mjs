@@ -1,6 +1,7 @@
 // Precompiles the presets into loader plans (dist/plans/<preset>.<arch>.plan), so that `sbc exec --preset NAME
 // -- CMD` can run without starting Node: bin/sbc hands the plan straight to native/build/sbc-loader. Each plan
-// is exactly what `sbc compile --preset NAME -t linux --arch ARCH` prints: Landlock ABI 7 with the parameters
+// is exactly what `sbc compile --preset NAME -t linux --arch ARCH` prints: Landlock's newest ABI (handling only
+// what ABI 7 has, so it runs on ABI 7 kernels; native/README.md "ABI negotiation"), with the parameters
 // left symbolic, so the loader substitutes the workspace, home and temp dir, and refuses (bin/sbc then falls
 // back to the full CLI) when they lie where the table was not computed for. Run by `npm run build`, after tsc.
 //
@@ -26,6 +27,9 @@ async function presetPlan(name, arch) {
   if (!r.ir || errors.length) throw new Error(`preset ${name}: ${errors.map((d) => d.message).join("; ")}`);
   const out = await TARGETS.linux.emit(r.ir, { arches: [arch], withSpans: false });
   if (typeof out.output !== "string") throw new Error(`preset ${name} (${arch}): ${out.diagnostics.map((d) => d.message).join("; ")}`);
+  // The fast path runs these plans without Node, so nothing would say a warning: a preset must compile clean.
+  const said = [...r.diagnostics, ...out.diagnostics];
+  if (said.length) throw new Error(`preset ${name} (${arch}) compiles with diagnostics, which the fast path would not show: ${said.map((d) => `${d.code} ${d.message}`).join("; ")}`);
   return out.output;
 }
 

@@ -1,6 +1,7 @@
 // Golden tests over fixtures/<case>/: policy.yaml is compiled (with its own tests run) and every expected
 // output beside it is compared byte for byte: ir.json and seccomp.x86_64.txt (the filter's disassembly) when
-// it compiles (for the ok-preset-* cases also seccomp.<arch>.txt for every other supported arch), landlock.json (the ABI 7 table, with the test stand-ins for unbound parameters), profile.sb
+// it compiles (for the ok-preset-* cases also seccomp.<arch>.txt for every other supported arch), landlock.json (the ABI 7 table, with the test stand-ins for unbound parameters),
+// landlock.abi8.json … landlock.abi10.json (where a later ABI's table differs: UDP rights, RESOLVE_UNIX), profile.sb
 // (the Seatbelt profile, paths inline, from the same bound IR), and
 // diagnostics.txt when there are diagnostics (the compiler's and the targets'). `npm run test:update` rewrites the goldens; read that diff like code. A file in a case folder
 // that no test reads is an error, so stale goldens cannot linger.
@@ -28,8 +29,10 @@ const UPDATE = process.env.SBC_UPDATE_GOLDENS === "1";
 const INPUTS = new Set(["policy.yaml", "policy.sbc", "params.json", "README.md"]);
 /** The presets' filters are kept for every supported arch (seccomp.<arch>.txt); other cases only for x86_64. */
 const ARCH_OUTPUTS = ARCHES.filter((a) => a !== "x86_64").map((a) => `seccomp.${a}.txt`);
-const OUTPUTS = ["ir.json", "diagnostics.txt", "seccomp.x86_64.txt", "landlock.json", "profile.sb", ...ARCH_OUTPUTS] as const;
+const OUTPUTS = ["ir.json", "diagnostics.txt", "seccomp.x86_64.txt", "landlock.json", "landlock.abi8.json", "landlock.abi9.json", "landlock.abi10.json", "profile.sb", ...ARCH_OUTPUTS] as const;
 const allArches = (dir: string) => /\/ok-preset-[^/]*$/.test(dir);
+/** The later ABIs: a case gets `landlock.abiN.json` where its table for ABI N differs from the ABI 7 one in more than `abi`. */
+const LATER_ABIS = [8, 9, 10] as const;
 
 interface Outcome {
   outputs: Partial<Record<string, string>>;
@@ -57,6 +60,12 @@ function compileCase(dir: string): Outcome {
     const l = lowerLandlock(bound, { abi: 7 });
     diagnostics.push(...l.diagnostics);
     if (l.table) outputs["landlock.json"] = tableToJson(l.table);
+    // ABI 8–10 (model-tested: this kernel runs ABI 7): only where they change the table (UDP rights, RESOLVE_UNIX).
+    const at7 = l.table ? tableToJson({ ...l.table, abi: 0 }) : undefined;
+    for (const abi of LATER_ABIS) {
+      const t = lowerLandlock(bound, { abi }).table;
+      if (t && tableToJson({ ...t, abi: 0 }) !== at7) outputs[`landlock.abi${abi}.json`] = tableToJson(t);
+    }
     // The Seatbelt profile, paths inline, from the same bound IR.
     const sb = compileSbpl(bound, { params: "inline" });
     diagnostics.push(...sb.diagnostics);

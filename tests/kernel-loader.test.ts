@@ -255,12 +255,8 @@ describeLoader("sbc-loader", () => {
 
   it("fails 125 naming the step and the errno when the kernel refuses one", () => {
     const cases: Array<[PlanSpec, string]> = [
-      // An ABI 9 right (RESOLVE_UNIX) on an ABI 7 kernel.
-      [{ handledFs: 1 << 16 }, "landlock_create_ruleset(size 8): Invalid argument"],
       // A rule on a socket (this process's stdout, through /proc): Landlock rules need a filesystem inode.
       [{ fs: [[FS.read_file, "error", "/proc/self/fd/1"]] }, "landlock_add_rule(/proc/self/fd/1): File descriptor in bad state"],
-      // LANDLOCK_RESTRICT_SELF_TSYNC is ABI 8.
-      [{ restrictFlags: 1 << 3 }, "landlock_restrict_self(flags 0x8): Invalid argument"],
       [{ abi: 0, handledFs: 0, seccomp: encode([insn(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), insn(0xffff)]) }, "seccomp(SECCOMP_SET_MODE_FILTER): Invalid argument"],
     ];
     for (const [spec, message] of cases) {
@@ -290,14 +286,85 @@ describeLoader("sbc-loader", () => {
     expect(without.stdout).toBe(`${process.pid} 0 ${process.pid}\n`);
   });
 
-  it("refuses a plan that needs a newer Landlock ABI than the kernel's", () => {
+  // The ABI negotiation (native/README.md): what counts is what a plan handles, and the plan's `compat` line
+  // decides when the kernel lacks some of it. This kernel runs ABI 7; ABI 8-10 plans are the newer ones.
+  it("runs a plan made for a newer ABI that handles nothing the kernel lacks, and refuses one that does (hard-requirement)", () => {
     const kernel = probeLoader().landlockAbi;
-    const r = runLoader(plan({ abi: kernel + 1 }), sh("echo ran"));
-    expect(r).toMatchObject({
-      status: 125,
-      stdout: "",
-      stderr: `sbc-loader: the plan needs Landlock ABI ${kernel + 1}, this kernel has ${kernel}\n`,
-    });
+    if (kernel >= 10) return; // nothing newer to lack
+    const t = scratch();
+    const ran = runLoader(fsPlan([[ALL_FS, "error", t]], { abi: 10 }), sh("echo ran"), { report: true });
+    expect(ran).toMatchObject({ status: 0, stdout: "ran\n" });
+    expect(ran.stderr).toContain("landlock abi=10 handled-fs=0xffff");
+    const cases: Array<[PlanSpec, number]> = [
+      [{ abi: 9, handledFs: 0x1ffff }, 9], // RESOLVE_UNIX
+      [{ abi: 8, restrictFlags: 1 << 3 }, 8], // TSYNC
+      [{ abi: 10, handledNet: 0xf }, 10], // the UDP rights
+      [{ abi: kernel, handledNet: 0xf, preamble: ["compat hard-requirement"] }, 10], // the masks count, not `abi`
+    ];
+    for (const [spec, needs] of cases) {
+      if (needs <= kernel) continue;
+      const r = runLoader(plan(spec), sh("echo ran"));
+      expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
+        status: 125,
+        stdout: "",
+        stderr: `sbc-loader: the plan needs Landlock ABI ${needs}, this kernel has ${kernel}\n`,
+      });
+    }
+  });
+
+  it("best-effort drops what the kernel lacks, says what, and enforces the rest", async () => {
+    const kernel = probeLoader().landlockAbi;
+    if (kernel >= 9) return;
+    const t = scratch();
+    const port = await closedPort();
+    const RESOLVE_UNIX = 1 << 16;
+    const UDP = ACCESS_NET.bind_udp | ACCESS_NET.connect_send_udp;
+    const spec: PlanSpec = {
+      abi: 10,
+      handledFs: 0xffff | RESOLVE_UNIX,
+      handledNet: ACCESS_NET.bind_tcp | ACCESS_NET.connect_tcp | UDP,
+      preamble: ["compat best-effort"],
+      fs: [
+        [READ_EXEC | RESOLVE_UNIX, "error", "/"],
+        [ALL_FS, "error", t],
+      ],
+      // A UDP-only rule is left with nothing and dropped; the TCP half of a mixed one stays.
+      net: [
+        [ACCESS_NET.connect_send_udp, 53],
+        [ACCESS_NET.connect_tcp | ACCESS_NET.connect_send_udp, port],
+      ],
+    };
+    const script = pyTry(`socket.create_connection(("127.0.0.1", ${port}), timeout=10)\n    socket.create_connection(("127.0.0.1", ${port === 65535 ? 65534 : port + 1}), timeout=10)`);
+    const r = runLoader(plan(spec), script, { report: true });
+    // The first connect reaches the closed port (allowed: ECONNREFUSED), so the second is not tried.
+    expect(r).toMatchObject({ status: 0, stdout: `${ECONNREFUSED}\n` });
+    expect(r.stderr).toContain(`sbc: this kernel has Landlock ABI ${kernel}, the plan needs 10: not enforced here: resolve_unix, bind_udp, connect_send_udp (compatibility: best-effort)\n`);
+    expect(r.stderr).toContain("landlock abi=10 handled-fs=0xffff handled-net=0x3 scoped=0x0 restrict-flags=0x0\n");
+    expect(r.stderr).toContain(`applied net 0x2 ${port}\n`);
+    expect(r.stderr).not.toContain("applied net 0x0");
+    // The filesystem is still confined: nothing outside the granted directory can be written.
+    const outside = scratch();
+    const w = runLoader(plan(spec), sh(`echo x > ${outside}/f; echo rc=$?`));
+    expect(w.stdout).toBe("rc=2\n");
+    expect(existsSync(join(outside, "f"))).toBe(false);
+  });
+
+  it("soft-requirement runs without Landlock when the kernel lacks something, and says so", () => {
+    const kernel = probeLoader().landlockAbi;
+    if (kernel >= 10) return;
+    const outside = scratch();
+    const r = runLoader(plan({ abi: 10, handledNet: 0xf, preamble: ["compat soft-requirement"], fs: [[READ_EXEC, "error", "/"]] }), sh(`echo x > ${outside}/f; echo rc=$?`), { report: true });
+    expect(r).toMatchObject({ status: 0, stdout: "rc=0\n" });
+    expect(r.stderr).toContain(`sbc: this kernel has Landlock ABI ${kernel}, the plan needs 10: running WITHOUT Landlock (compatibility: soft-requirement)\n`);
+    expect(r.stderr).toContain("landlock none\n");
+  });
+
+  it("prints the plan's diagnostics before the command runs, and refuses a bad compat line", () => {
+    const text = "warning[SBC2201]: a narrowing\n\n0 errors, 1 warning\n";
+    const r = runLoader(fsPlan([], { preamble: [`diagnostics ${encodePath(text)}`] }), sh("echo ran"));
+    expect(r).toMatchObject({ status: 0, stdout: "ran\n", stderr: text });
+    const bad = runLoader(fsPlan([], { preamble: ["compat maybe"] }), sh("echo ran"));
+    expect(bad).toMatchObject({ status: 125, stdout: "", stderr: "sbc-loader: plan line 8: `maybe` is not a compatibility level\n" });
   });
 
   it("refuses malformed plans with the line at fault, before running anything", () => {

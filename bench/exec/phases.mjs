@@ -48,7 +48,8 @@ mark("compile: load, merge, bind, check");
 const probe = spawnSync(loader, ["--probe"], { encoding: "utf8" });
 const m = /landlock-abi=(\d+)/.exec(probe.stdout ?? "");
 if (probe.status !== 0 || !m) throw new Error(`sbc-loader --probe failed: ${probe.stderr}`);
-const kernelAbi = Math.min(Number(m[1]), 7);
+const { MAX_ABI } = await import(new URL("targets/landlock/abi.js", dist).href);
+const kernelAbi = Math.min(Number(m[1]), MAX_ABI);
 mark("sbc-loader --probe");
 
 const { lowerLandlock } = await import(new URL("targets/landlock/lower.js", dist).href);
@@ -57,12 +58,12 @@ const { encode } = await import(new URL("targets/seccomp/bpf.js", dist).href);
 const { buildPlan } = await import(new URL("targets/landlock/plan.js", dist).href);
 mark("import the Landlock and seccomp targets");
 
-const full = lowerLandlock(ir, { abi: 7 });
+const full = lowerLandlock(ir, { abi: MAX_ABI });
 if (!full.table) throw new Error("no Landlock table");
 let table = kernelAbi > 0 ? lowerLandlock(ir, { abi: kernelAbi, compat: "hard-requirement" }).table : undefined;
 if (kernelAbi < full.table.requiredAbi) throw new Error(`the kernel's Landlock ABI ${kernelAbi} is below the policy's ${full.table.requiredAbi}`);
 if (table && table.handledAccessFs === 0 && table.handledAccessNet === 0 && table.scoped === 0) table = undefined;
-mark("Landlock lowering (ABI 7, then the kernel's)");
+mark("Landlock lowering (the newest ABI, then the kernel's)");
 
 const arch = process.arch === "x64" ? "x86_64" : "aarch64";
 const filter = compileSeccomp(ir, [arch]);

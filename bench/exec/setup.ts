@@ -12,6 +12,7 @@ import { lowerLandlock } from "../../targets/landlock/lower.js";
 import { encode } from "../../targets/seccomp/bpf.js";
 import { compileSeccomp } from "../../targets/seccomp/index.js";
 import { REPO } from "../seccomp/setup.js";
+import { MAX_ABI } from "../../targets/landlock/abi.js";
 
 export { REPO };
 export const WORK = join(REPO, "node_modules", ".cache", "sbc-bench");
@@ -95,7 +96,7 @@ export function workspacePlan(preset: string, ws: string, kernelAbi: number): { 
   const params = Object.fromEntries(Object.entries(environmentBindings(ws)).filter(([k]) => used.has(k)));
   const compiled = compilePolicy(input, { params });
   if (!compiled.ir || compiled.diagnostics.some((d) => d.severity === "error")) throw new Error(`preset ${preset} does not compile for ${ws}:\n${renderHumanAll(compiled.diagnostics)}`);
-  const abi = Math.min(kernelAbi, 7);
+  const abi = Math.min(kernelAbi, MAX_ABI);
   const lowered = abi > 0 ? lowerLandlock(compiled.ir, { abi, compat: "hard-requirement" }) : undefined;
   if (abi > 0 && !lowered?.table) throw new Error(`preset ${preset} has no Landlock table for ABI ${abi}:\n${renderHumanAll(lowered?.diagnostics ?? [])}`);
   const arch = process.arch === "x64" ? "x86_64" : "aarch64";

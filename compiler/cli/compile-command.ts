@@ -1,6 +1,7 @@
 // `sbc compile`: one policy (or preset) to one target's artifact on stdout or in a file. Diagnostics go to
 // stderr; on any error nothing is written.
 
+import { MAX_ABI } from "../../targets/landlock/abi.js";
 import { closest } from "../diagnostics/diagnostic.js";
 import { compilePolicy, type PolicyInput } from "../passes/index.js";
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
@@ -43,7 +44,7 @@ export async function runCompile(policy: string | undefined, opts: CompileComman
   const failed = !result.ir || result.diagnostics.some((d) => d.severity === "error");
   let abi: number | undefined;
   if (opts.abi !== undefined) {
-    if (!/^[1-9]\d*$/.test(opts.abi) || Number(opts.abi) > 7) throw new UsageError(`--abi takes a Landlock ABI from 1 to 7, found \`${opts.abi}\``);
+    if (!/^[1-9]\d*$/.test(opts.abi) || Number(opts.abi) > MAX_ABI) throw new UsageError(`--abi takes a Landlock ABI from 1 to ${MAX_ABI}, found \`${opts.abi}\``);
     abi = Number(opts.abi);
   }
   const emitted = failed

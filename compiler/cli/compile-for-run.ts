@@ -2,6 +2,7 @@
 // seatbelt`): the policy named by a file or a preset, with the run's bindings; errors are printed the way every
 // command prints them, and an unreadable policy file is a usage error.
 
+import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import type { IR } from "../ir/types.js";
 import { compilePolicy, type Bindings, type PolicyInput } from "../passes/index.js";
 import { EXIT_FINDINGS } from "./exit.js";
@@ -14,7 +15,7 @@ export function compileForRun(
   bindings: Bindings,
   color: boolean,
   kernel?: string,
-): { ir: IR; filesRead: readonly string[] } | { status: number } {
+): { ir: IR; filesRead: readonly string[]; warnings: readonly Diagnostic[] } | { status: number } {
   const input: PolicyInput = policy !== undefined ? { kind: "file", path: policy } : { kind: "preset", name: preset! };
   const compiled = compilePolicy(input, { params: bindings, ...(kernel !== undefined ? { kernel } : {}) });
   if (policy !== undefined) throwIfEntryUnreadable(compiled);
@@ -23,5 +24,5 @@ export function compileForRun(
     printDiagnostics(errors, { format: "human", color }, process.stderr);
     return { status: EXIT_FINDINGS };
   }
-  return { ir: compiled.ir, filesRead: compiled.filesRead };
+  return { ir: compiled.ir, filesRead: compiled.filesRead, warnings: compiled.diagnostics.filter((d) => d.severity !== "error") };
 }

@@ -20,7 +20,7 @@ import { packageRoot } from "../package-root.js";
 import type { Arch } from "../linux-abi/index.js";
 import { EXIT_FINDINGS, UsageError, exitLikeChild, forwardSignals } from "./exit.js";
 import { compileForRun } from "./compile-for-run.js";
-import { parseKernelOption, parseParams, printDiagnostics } from "./output.js";
+import { parseKernelOption, parseParams, printDiagnostics, renderPlain } from "./output.js";
 import { buildId, cacheInput, loaderCacheKey, planCacheDir, sha256File, storePlan } from "./plan-cache.js";
 
 /** The command could not be run under the policy (like env(1)'s 125): nothing of the command ran. */
@@ -123,26 +123,38 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   // ---- what the kernel offers ----
   const probe = probeKernel(loader);
   if ("error" in probe) return fail(`the loader could not probe the kernel: ${probe.error}`);
-  const kernelAbi = Math.min(probe.landlockAbi, 7);
+  const { ACCESS_FS, MAX_ABI } = await import("../../targets/landlock/abi.js");
+  const kernelAbi = Math.min(probe.landlockAbi, MAX_ABI);
 
   const { lowerLandlock } = await import("../../targets/landlock/lower.js");
   const { compileSeccomp } = await import("../../targets/seccomp/index.js");
   const { allowsEverything, encode } = await import("../../targets/seccomp/bpf.js");
   const { buildPlan } = await import("../../targets/landlock/plan.js");
 
-  const full = lowerLandlock(ir, { abi: 7, namespaces: mode });
+  const full = lowerLandlock(ir, { abi: MAX_ABI, namespaces: mode });
   if (!full.table) {
     printDiagnostics(full.diagnostics, { format: "human", color: opts.color }, process.stderr);
     return EXIT_FINDINGS;
   }
   const notes: string[] = [];
-  let table = kernelAbi > 0 ? lowerLandlock(ir, { abi: kernelAbi, compat, namespaces: mode }).table : undefined;
   const needed = full.table.requiredAbi;
+  // The table for this kernel, and what compiling it says: the diagnostics shown before the command runs. With
+  // best-effort or soft-requirement on a kernel older than the policy needs, UDP's widening is one the level
+  // accepts (said below).
+  const acceptAlso = compat !== "hard-requirement" && kernelAbi < needed ? (["udp"] as const) : [];
+  // Lowered with the policy's own `namespaces`, as `sbc compile` lowers it: the table does not depend on it, and
+  // what a run's `--namespaces never` costs is accepted by that choice, not announced (docs/language.md §12).
+  const run = lowerLandlock(ir, { abi: kernelAbi, compat, namespaces: policyMode, acceptAlso, abiCheck: false });
+  if (!run.table) {
+    // A widening at this kernel's ABI the policy does not accept (SBC2210, at the rule): nothing runs.
+    printDiagnostics(run.diagnostics, { format: "human", color: opts.color }, process.stderr);
+    return EXIT_FINDINGS;
+  }
+  let table = kernelAbi > 0 ? run.table : undefined;
   let exact = true;
   if (kernelAbi < needed) {
     const what = kernelAbi === 0 ? "this kernel has no Landlock" : `this kernel has Landlock ABI ${kernelAbi}, the policy needs ${needed} to be enforced in full`;
     if (compat === "hard-requirement") {
-      const { ACCESS_FS } = await import("../../targets/landlock/abi.js");
       const why = abiReason(ir, full.table, kernelAbi, ACCESS_FS);
       return refuse("execLandlockAbi", `${what} (${why.what}); the command is not run`, why.span, "pass `--compat best-effort` to run with what the kernel can enforce, or `--compat soft-requirement` to run without Landlock; `sbc doctor` shows what the kernel has", opts.color);
     }
@@ -150,14 +162,17 @@ export async function runExec(policy: string | undefined, argv: readonly string[
     if (compat === "soft-requirement") {
       table = undefined;
       notes.push(`${what}: running WITHOUT Landlock (compatibility: soft-requirement); only the seccomp filter${full.table.mounts.length ? " and the mount layer apply" : " applies"}`);
-    } else notes.push(`${what}: running with what ABI ${kernelAbi} enforces (compatibility: best-effort)`);
+    } else notes.push(`${what}: running with what ABI ${kernelAbi} enforces (compatibility: best-effort)${full.table.handledAccessNet & ~(table?.handledAccessNet ?? 0) & 0xc ? "; UDP is not restricted" : ""}`);
   }
   if (table && table.handledAccessFs === 0 && table.handledAccessNet === 0 && table.scoped === 0) table = undefined;
-  const filter = compileSeccomp(ir, [arch]);
+  const filter = compileSeccomp(ir, [arch], { unixPathsByLandlock: table !== undefined && (table.handledAccessFs & ACCESS_FS.resolve_unix) !== 0 });
   if (!filter.filter) {
     printDiagnostics(filter.diagnostics, { format: "human", color: opts.color }, process.stderr);
     return EXIT_FINDINGS;
   }
+  // What compiling said (the policy's warnings, the Landlock table's and the filter's narrowings): said before
+  // the command runs, as `sbc compile` says it, and stored with the plan so a cached run says it too.
+  const warnings: Diagnostic[] = [...compiled.warnings, ...run.diagnostics, ...filter.diagnostics];
   // A mount namespace the policy or the run requires, on a machine that cannot give one.
   if (mode === "require" && full.table.mounts.length && probe.namespaces.startsWith("none")) {
     const [, step, errno] = probe.namespaces.split(":");
@@ -182,8 +197,11 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   // A filter that allows everything restricts nothing: no filter, so full access means no sandbox at all.
   const bytes = allowsEverything(filter.filter.program) ? undefined : encode(filter.filter.program);
   const plan = buildPlan(table, bytes, { mounts: full.table.mounts, namespaces: policyMode, ...(caching ? { cacheKey: keyed!.key, deps } : {}) });
+  printDiagnostics(warnings, { format: "human", color: opts.color }, process.stderr);
   if (caching) {
-    const why = storePlan(cacheDir!, keyed!.key, plan.text);
+    // The stored plan carries the warnings (the loader prints them on a cached run); the one run now does not.
+    const stored = warnings.length ? buildPlan(table, bytes, { mounts: full.table.mounts, namespaces: policyMode, cacheKey: keyed!.key, deps, diagnostics: renderPlain(warnings) }).text : plan.text;
+    const why = storePlan(cacheDir!, keyed!.key, stored);
     if (why) notes.push(`not caching the plan: ${why}`);
   }
   for (const n of notes) process.stderr.write(`sbc: ${n}\n`);
@@ -200,7 +218,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
     if (table) {
       const { fsRightNames, netRightNames, scopeNames } = await import("../../targets/landlock/abi.js");
       lines.push(`handled fs: ${fsRightNames(table.handledAccessFs).join(" ") || "none"}`);
-      lines.push(`handled net: ${netRightNames(table.handledAccessNet).join(" ") || "none (every TCP port allowed)"}`);
+      lines.push(`handled net: ${netRightNames(table.handledAccessNet).join(" ") || "none (every port allowed)"}`);
       lines.push(`scoped: ${scopeNames(table.scoped).join(" ") || "none"}`);
       const dropped = full.table.handledAccessFs & ~table.handledAccessFs;
       if (dropped) lines.push(`NOT enforced on this kernel: ${fsRightNames(dropped).join(" ")}`);
@@ -209,11 +227,11 @@ export async function runExec(policy: string | undefined, argv: readonly string[
         const ex = g.except?.map((e) => (g.mountEnforced?.includes(e) ? `${e} (mount)` : e));
         lines.push(`  ${g.mode} ${g.path}${ex ? ` except ${ex.join(", ")}` : ""}: ${fsRightNames(g.access).join(" ")}`);
       }
-      for (const n of table.net) lines.push(`  tcp port ${n.port}: ${netRightNames(n.access).join(" ")}`);
+      for (const n of table.net) lines.push(`  port ${n.port}: ${netRightNames(n.access).join(" ")}`);
     } else lines.push("no Landlock ruleset");
     if (plan.report.length) lines.push("at launch:", ...plan.report.map((r) => `  ${r}`));
     lines.push(bytes ? `seccomp: ${filter.filter.program.length} instructions for ${arch}` : "seccomp: none (the filter would allow every syscall)");
-    const narrowed: Diagnostic[] = [...full.diagnostics, ...filter.diagnostics];
+    const narrowed: Diagnostic[] = [...run.diagnostics, ...filter.diagnostics];
     if (narrowed.length) lines.push("narrowed or dropped by the compiler:", ...narrowed.map((d) => `  ${d.code}: ${d.message}`));
     lines.push("the loader's report follows (what it mounted, applied, expanded, carved out and skipped):");
     process.stderr.write(lines.join("\n") + "\n");

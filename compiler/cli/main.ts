@@ -47,7 +47,7 @@ export function buildProgram(): Command {
     .argument("[policy]", "policy file")
     .option("--preset <name>", "compile a built-in preset instead of a file")
     .requiredOption("-t, --target <target>", "what to emit: ir, seccomp (raw BPF), seccomp-c, seccomp-disasm, seccomp-json, oci-seccomp, landlock, landlock-c, linux, sbpl (macOS Seatbelt)")
-    .option("--abi <n>", "for landlock targets: the Landlock ABI to build the table for, 1–7 (default 7)")
+    .option("--abi <n>", "for landlock targets: the Landlock ABI to build the table for, 1–10 (default 10, the newest sbc knows)")
     .addOption(new Option("--compat <level>", "for landlock targets: what a launcher does on an older kernel").choices(["best-effort", "soft-requirement", "hard-requirement"]))
     .option("--strict", "for landlock targets: make every narrowing an error instead of a warning")
     .option("--sbpl-params", "for -t sbpl: pass every path as a sandbox-exec -D parameter (listed at the top of the profile) instead of writing it into the profile; parameters without a value stay for the caller to define")

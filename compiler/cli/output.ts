@@ -36,6 +36,13 @@ export function printDiagnostics(diagnostics: readonly Diagnostic[], opts: { for
   if (shown.length) stream.write(summaryLine(shown) + "\n");
 }
 
+/** Diagnostics as the human format prints them without colour, summary line included (for a plan to carry). */
+export function renderPlain(diagnostics: readonly Diagnostic[]): string {
+  if (!diagnostics.length) return "";
+  const paint = painter(process.stderr, false);
+  return diagnostics.map((d) => renderHuman(d, paint) + "\n\n").join("") + summaryLine(diagnostics) + "\n";
+}
+
 export function counts(diagnostics: readonly Diagnostic[]): { errors: number; warnings: number } {
   const errors = diagnostics.filter((d) => d.severity === "error").length;
   return { errors, warnings: diagnostics.length - errors };

@@ -9,7 +9,7 @@ import { packageVersion } from "../package-root.js";
 import { UsageError } from "./exit.js";
 
 export interface TargetOptions {
-  /** Landlock: the ABI to build the table for (default 7), the compatibility level, and --strict. */
+  /** Landlock: the ABI to build the table for (default MAX_ABI), the compatibility level, and --strict. */
   readonly abi?: number;
   readonly compat?: "best-effort" | "soft-requirement" | "hard-requirement";
   readonly strict?: boolean;
@@ -46,7 +46,8 @@ async function seccomp(ir: IR, options: TargetOptions, format: "bin" | "c" | "di
 async function landlock(ir: IR, o: TargetOptions, format: "json" | "c"): Promise<TargetOutput> {
   const { lowerLandlock } = await import("../../targets/landlock/lower.js");
   const { tableToJson, tableToCHeader } = await import("../../targets/landlock/emit.js");
-  const r = lowerLandlock(ir, { abi: o.abi ?? 7, namespaces: ir.linux.namespaces, ...(o.compat ? { compat: o.compat } : {}), ...(o.strict ? { strict: true } : {}) });
+  const { MAX_ABI } = await import("../../targets/landlock/abi.js");
+  const r = lowerLandlock(ir, { abi: o.abi ?? MAX_ABI, namespaces: ir.linux.namespaces, ...(o.compat ? { compat: o.compat } : {}), ...(o.strict ? { strict: true } : {}) });
   if (!r.table) return { diagnostics: r.diagnostics };
   return { output: format === "json" ? tableToJson(r.table) : tableToCHeader(r.table, packageVersion()), diagnostics: r.diagnostics };
 }
@@ -72,8 +73,11 @@ export const TARGETS: Readonly<Record<string, { readonly description: string; re
       const { buildPlan } = await import("../../targets/landlock/plan.js");
       const { compileSeccomp } = await import("../../targets/seccomp/index.js");
       const { allowsEverything, encode } = await import("../../targets/seccomp/bpf.js");
-      const l = lowerLandlock(ir, { abi: o.abi ?? 7, namespaces: ir.linux.namespaces, ...(o.compat ? { compat: o.compat } : {}), ...(o.strict ? { strict: true } : {}) });
-      const s = compileSeccomp(ir, o.arches ?? ["x86_64"]);
+      const { ACCESS_FS, MAX_ABI } = await import("../../targets/landlock/abi.js");
+      const l = lowerLandlock(ir, { abi: o.abi ?? MAX_ABI, namespaces: ir.linux.namespaces, ...(o.compat ? { compat: o.compat } : {}), ...(o.strict ? { strict: true } : {}) });
+      // A table that enforces unix socket paths (RESOLVE_UNIX) takes connect(2) off the filter's hands.
+      const unixPathsByLandlock = l.table !== undefined && (l.table.handledAccessFs & ACCESS_FS.resolve_unix) !== 0;
+      const s = compileSeccomp(ir, o.arches ?? ["x86_64"], { unixPathsByLandlock });
       const diagnostics = [...l.diagnostics, ...s.diagnostics];
       if (!l.table || !s.filter) return { diagnostics };
       const t = l.table;

@@ -140,6 +140,19 @@ export const CODES = {
   // 22 — the Linux target: Landlock and the mount layer
   landlockNarrowed: def("SBC2201", "landlock-narrowed", "warning", "Landlock cannot express a rule exactly; the table enforces something strictly narrower (an error with --strict)."),
   mountNarrowed: def("SBC2202", "mount-narrowed", "warning", "In a mount namespace, `sbc exec` enforces a rule more narrowly than written: a path stays read-only where the policy allows changes without `write`, or a read-only name missing at launch cannot be created during the run (an error with --strict)."),
+  linuxWidened: def(
+    "SBC2210",
+    "linux-widened",
+    "error",
+    "Linux can only enforce a rule more widely than written (UDP below Landlock ABI 10, where the seccomp filter allows all UDP once a rule allows some); an error at the rule unless the policy accepts that widening by name in `linux.accept-widening`.",
+  ),
+
+  landlockAbiWidened: def(
+    "SBC2211",
+    "landlock-abi-widened",
+    "error",
+    "The table is built for a Landlock ABI (`--abi`) that lacks a right the policy needs, so it would allow what the policy denies; an error with the compatibility level hard-requirement (the default), a warning with best-effort or soft-requirement, which accept it.",
+  ),
 
   // 23 — SBPL: emitting profiles (the 2300s; targets/sbpl/lower.ts)
   sbplNarrowed: def("SBC2301", "sbpl-narrowed", "warning", "Seatbelt cannot express a rule exactly; the profile enforces something strictly narrower, or the warning says what stays open."),

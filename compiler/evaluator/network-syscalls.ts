@@ -70,15 +70,26 @@ export function namedUnixAllowed(u: UnixSockets): boolean {
   return u.abstract === "allow" || u.paths.some((r) => r.effect === "allow");
 }
 
-const cache = new WeakMap<IR, Implications>();
+export interface NetworkSyscallOptions {
+  /**
+   * A Landlock table goes with the filter and enforces connecting to pathname unix sockets (RESOLVE_UNIX, ABI
+   * 9): connect(2) and datagram sends are then left to it, with no narrowing for them. Not the IR's reference
+   * semantics (which is what a filter alone must do); the `linux` bundle's choice, docs/targets/landlock.md.
+   */
+  readonly unixPathsByLandlock?: boolean;
+}
 
-export function networkSyscalls(ir: IR): Implications {
-  let imp = cache.get(ir);
-  if (!imp) cache.set(ir, (imp = compute(ir)));
+const cache = new WeakMap<IR, Implications>();
+const cacheLandlock = new WeakMap<IR, Implications>();
+
+export function networkSyscalls(ir: IR, options: NetworkSyscallOptions = {}): Implications {
+  const c = options.unixPathsByLandlock ? cacheLandlock : cache;
+  let imp = c.get(ir);
+  if (!imp) c.set(ir, (imp = compute(ir, options.unixPathsByLandlock === true)));
   return imp;
 }
 
-function compute(ir: IR): Implications {
+function compute(ir: IR, unixPathsByLandlock: boolean): Implications {
   const net = ir.network;
   const u = net.unix;
   const ipOpen = net.rules.some(allowsEverything) && !net.rules.some((r) => r.effect === "deny");
@@ -93,7 +104,7 @@ function compute(ir: IR): Implications {
 
   // Named sockets: a datagram socket sends to any named socket with sendto(2), which no filter can see, so
   // it is allowed only where connecting to every path is; stream and seqpacket sockets must connect(2).
-  const connectAll = unixPathsAll(u, "connect");
+  const connectAll = unixPathsByLandlock || unixPathsAll(u, "connect");
   const named = namedUnixAllowed(u);
   const narrowings: UnixNarrowing[] = [];
   let unixSocket = named;

@@ -192,7 +192,21 @@ export interface LinuxLaunch {
   readonly namespaces: NamespacesMode;
   /** The `linux:` section that set `namespaces` last. */
   readonly span?: Span;
+  /**
+   * The widenings the policy accepts on Linux (`linux.accept-widening`), sorted; absent when none. Without
+   * them a rule Linux can only enforce more widely than written is an error (SBC2210); see WIDENINGS.
+   */
+  readonly acceptWidening?: { readonly widenings: readonly Widening[]; readonly span?: Span };
 }
+
+/**
+ * What a policy may accept Linux enforcing more widely than written:
+ * `udp`: below Landlock ABI 10 nothing sees UDP ports or hosts: a policy that allows some UDP allows all of it;
+ * `hosts`: Landlock sees ports, not hosts: an allow rule for some hosts opens its ports for every host
+ * (without it, such a rule is narrowed instead: its ports stay closed).
+ */
+export const WIDENINGS = ["hosts", "udp"] as const;
+export type Widening = (typeof WIDENINGS)[number];
 
 // ---- tests written in the policy -------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@
 import type { Source, Span } from "../diagnostics/source.js";
 import type { PathTemplate } from "../paths.js";
 import type { Access } from "./access.js";
-import type { Action, CommandRule, Decision, Effect, NamespacesMode, NetRule, PatternKind, PolicyTestOf, SyscallRule, UnixOp } from "../ir/types.js";
+import type { Action, CommandRule, Decision, Effect, NamespacesMode, NetRule, PatternKind, PolicyTestOf, SyscallRule, UnixOp, Widening } from "../ir/types.js";
 
 export interface Spanned<T> {
   readonly value: T;
@@ -78,6 +78,7 @@ export interface UnixPathRuleNode {
 
 export interface LinuxNode {
   readonly namespaces?: Spanned<NamespacesMode>;
+  readonly acceptWidening?: Spanned<readonly Widening[]>;
   readonly span: Span;
 }
 

@@ -45,7 +45,9 @@ function build(ir: IR): DocumentValue {
   if (syscalls) doc.syscalls = syscalls;
   const commands = commandsOf(ir);
   if (commands) doc.commands = commands;
-  if (ir.linux.namespaces !== "auto") doc.linux = { namespaces: ir.linux.namespaces };
+  if (ir.linux.namespaces !== "auto" || ir.linux.acceptWidening) {
+    doc.linux = { ...(ir.linux.namespaces !== "auto" ? { namespaces: ir.linux.namespaces } : {}), ...(ir.linux.acceptWidening ? { "accept-widening": [...ir.linux.acceptWidening.widenings] } : {}) };
+  }
   if (ir.tests.length) doc.tests = ir.tests.map(testOf);
   return doc;
 }

@@ -4,7 +4,7 @@
 
 export const validate = validate20;
 export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://sbc.invalid/schema/policy.schema.json","$comment":"Generated from compiler/language/schema.ts by `npm run gen`; do not edit.","title":"sbc policy","description":"A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.","type":"object","properties":{"sbc":{"type":"integer","description":"Format version of the policy language; this compiler reads 1."},"name":{"type":"string","description":"Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"description":{"type":"string","description":"What the policy is for."},"extends":{"description":"Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"params":{"type":"object","description":"Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"anyOf":[{"type":"string","description":"The default value."},{"type":"object","properties":{"default":{"type":"string","description":"The default value."},"description":{"type":"string","description":"What the parameter is."}},"additionalProperties":false}]}},"filesystem":{"type":"array","description":"Filesystem rules. Anything no rule allows is denied.","items":{"type":"object","description":"Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).","properties":{"allow":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"deny":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"exact":{"type":"string","description":"This path only, not what is beneath it."},"glob":{"type":"string","description":"Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."},"protect":{"type":"array","description":"Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).","items":{"type":"string"}},"if-missing":{"type":"string","enum":["skip","error"],"description":"What the loader does if the path does not exist at launch (default skip)."},"reason":{"type":"string","description":"Why the rule exists; kept in the IR and shown by `sbc eval`."}},"additionalProperties":false}},"network":{"description":"`off`, `on`, `unix-only`, `loopback`, or a detailed object.","anyOf":[{"type":"string","enum":["off","on","unix-only","loopback"]},{"type":"object","properties":{"mode":{"type":"string","enum":["off","on","unix-only","loopback"],"description":"Start over from this mode, dropping what extended files said, then apply `unix` and `rules`."},"unix":{"description":"AF_UNIX sockets: `allow` or `deny` (pairs, abstract names and every path), or the detailed form.","anyOf":[{"type":"string","enum":["allow","deny"]},{"type":"object","properties":{"pairs":{"type":"string","enum":["allow","deny"],"description":"socketpair(2): pairs whose both ends the sandbox holds."},"abstract":{"type":"string","enum":["allow","deny"],"description":"Connecting or sending to abstract-namespace sockets bound outside the sandbox."},"paths":{"type":"array","description":"Pathname sockets; the deepest path wins, then the later file, then deny. No rule: deny.","items":{"type":"object","description":"Allow or deny binding (creating the socket file) and connecting to pathname sockets beneath a path.","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"reason":{"type":"string","description":"Why the rule exists."}},"required":["path"],"additionalProperties":false}}},"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"protocol":{"type":"string","enum":["tcp","udp","any"],"description":"Default tcp."},"hosts":{"description":"`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.","anyOf":[{"type":"string","enum":["any","loopback"]},{"type":"array","items":{"type":"string"}}]},"ports":{"description":"Ports and ranges (`8000-8999`); default every port.","anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."},{"type":"array","items":{"anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."}]}}]},"reason":{"type":"string","description":"Why the rule exists."}},"additionalProperties":false}}},"additionalProperties":false}]},"syscalls":{"type":"object","properties":{"default":{"description":"What the kernel does: allow, log, trace, trap, errno (EPERM), user-notif, kill-thread, kill-process, {errno: NAME|number} or {trace: number}.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"foreign-arch":{"description":"What a seccomp filter does to a process of an architecture it does not serve (and to x32 calls when it serves x86_64 alone, or x86_64 calls when it serves x32 alone): kill-process by default.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"newer":{"description":"The action for calls newer than the policy, instead of `default`: numbers above the highest one the rules name on each architecture (runc's convention), or with `kernel:` the calls added after that kernel. `{ errno: ENOSYS }` lets libc fall back.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"kernel":{"type":"string","description":"`X.Y`: the newest kernel whose calls the policy knows; with `newer:`, the calls added after it are the newer ones."},"rules":{"type":"array","items":{"type":"object","properties":{"syscalls":{"description":"Syscall names, `@group` names, and `arch:number` (`x86_64:335`, `x86_64:-1`) for a number on one architecture.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"action":{"description":"What the kernel does: allow, log, trace, trap, errno (EPERM), user-notif, kill-thread, kill-process, {errno: NAME|number} or {trace: number}.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"args":{"type":"array","description":"Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"required":["syscalls","action"],"additionalProperties":false}}},"additionalProperties":false},"commands":{"type":"object","properties":{"default":{"type":"string","enum":["allow","prompt","forbidden"],"description":"Decision for a command no rule matches (default prompt)."},"rules":{"type":"array","items":{"type":"object","properties":{"prefix":{"description":"Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.","anyOf":[{"type":"string"},{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}}]},"decision":{"type":"string","enum":["allow","prompt","forbidden"]},"reason":{"type":"string","description":"Why the rule exists."}},"required":["prefix","decision"],"additionalProperties":false}}},"additionalProperties":false},"linux":{"type":"object","description":"How the Linux launcher (`sbc exec`) may enforce the policy.","properties":{"namespaces":{"type":"string","enum":["auto","require","never"],"description":"auto (default): a private mount namespace when one can be created; require: refuse to run without one; never: Landlock and seccomp alone."}},"additionalProperties":false},"tests":{"type":"array","items":{"type":"object","description":"One expectation: a query and its expected answer.","properties":{"name":{"type":"string","description":"A label for the test."},"read":{"type":"string","description":"Ask whether `read` on this path is allowed."},"list":{"type":"string","description":"Ask whether `list` on this path is allowed."},"execute":{"type":"string","description":"Ask whether `execute` on this path is allowed."},"write":{"type":"string","description":"Ask whether `write` on this path is allowed."},"truncate":{"type":"string","description":"Ask whether `truncate` on this path is allowed."},"ioctl":{"type":"string","description":"Ask whether `ioctl` on this path is allowed."},"create-file":{"type":"string","description":"Ask whether `create-file` on this path is allowed."},"create-dir":{"type":"string","description":"Ask whether `create-dir` on this path is allowed."},"create-symlink":{"type":"string","description":"Ask whether `create-symlink` on this path is allowed."},"create-special":{"type":"string","description":"Ask whether `create-special` on this path is allowed."},"delete-file":{"type":"string","description":"Ask whether `delete-file` on this path is allowed."},"delete-dir":{"type":"string","description":"Ask whether `delete-dir` on this path is allowed."},"rename":{"type":"string","description":"Ask whether `rename` on this path is allowed."},"connect":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"bind":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"protocol":{"type":"string","enum":["tcp","udp"]},"unix":{"type":"string","enum":["socketpair","connect","bind"],"description":"Ask about AF_UNIX sockets: `socketpair`, or `connect`/`bind` with `path:` (or `connect` with `abstract:`)."},"path":{"type":"string","description":"With `unix: connect` or `unix: bind`: the socket's path."},"abstract":{"type":"string","description":"With `unix: connect`: an abstract socket name."},"syscall":{"type":"string","description":"A syscall name (asked on every architecture that has it), or `arch:number` for one number on one architecture."},"args":{"type":"array","description":"Up to six argument values: numbers or constant expressions.","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}},"command":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"expect":{"description":"allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.","anyOf":[{"type":"string"},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]}},"required":["expect"],"additionalProperties":false}}},"required":["sbc"],"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://sbc.invalid/schema/policy.schema.json","$comment":"Generated from compiler/language/schema.ts by `npm run gen`; do not edit.","title":"sbc policy","description":"A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.","type":"object","properties":{"sbc":{"type":"integer","description":"Format version of the policy language; this compiler reads 1."},"name":{"type":"string","description":"Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"description":{"type":"string","description":"What the policy is for."},"extends":{"description":"Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"params":{"type":"object","description":"Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"anyOf":[{"type":"string","description":"The default value."},{"type":"object","properties":{"default":{"type":"string","description":"The default value."},"description":{"type":"string","description":"What the parameter is."}},"additionalProperties":false}]}},"filesystem":{"type":"array","description":"Filesystem rules. Anything no rule allows is denied.","items":{"type":"object","description":"Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).","properties":{"allow":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"deny":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"exact":{"type":"string","description":"This path only, not what is beneath it."},"glob":{"type":"string","description":"Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."},"protect":{"type":"array","description":"Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).","items":{"type":"string"}},"if-missing":{"type":"string","enum":["skip","error"],"description":"What the loader does if the path does not exist at launch (default skip)."},"reason":{"type":"string","description":"Why the rule exists; kept in the IR and shown by `sbc eval`."}},"additionalProperties":false}},"network":{"description":"`off`, `on`, `unix-only`, `loopback`, or a detailed object.","anyOf":[{"type":"string","enum":["off","on","unix-only","loopback"]},{"type":"object","properties":{"mode":{"type":"string","enum":["off","on","unix-only","loopback"],"description":"Start over from this mode, dropping what extended files said, then apply `unix` and `rules`."},"unix":{"description":"AF_UNIX sockets: `allow` or `deny` (pairs, abstract names and every path), or the detailed form.","anyOf":[{"type":"string","enum":["allow","deny"]},{"type":"object","properties":{"pairs":{"type":"string","enum":["allow","deny"],"description":"socketpair(2): pairs whose both ends the sandbox holds."},"abstract":{"type":"string","enum":["allow","deny"],"description":"Connecting or sending to abstract-namespace sockets bound outside the sandbox."},"paths":{"type":"array","description":"Pathname sockets; the deepest path wins, then the later file, then deny. No rule: deny.","items":{"type":"object","description":"Allow or deny binding (creating the socket file) and connecting to pathname sockets beneath a path.","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"reason":{"type":"string","description":"Why the rule exists."}},"required":["path"],"additionalProperties":false}}},"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"protocol":{"type":"string","enum":["tcp","udp","any"],"description":"Default tcp."},"hosts":{"description":"`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.","anyOf":[{"type":"string","enum":["any","loopback"]},{"type":"array","items":{"type":"string"}}]},"ports":{"description":"Ports and ranges (`8000-8999`); default every port.","anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."},{"type":"array","items":{"anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."}]}}]},"reason":{"type":"string","description":"Why the rule exists."}},"additionalProperties":false}}},"additionalProperties":false}]},"syscalls":{"type":"object","properties":{"default":{"description":"What the kernel does: allow, log, trace, trap, errno (EPERM), user-notif, kill-thread, kill-process, {errno: NAME|number} or {trace: number}.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"foreign-arch":{"description":"What a seccomp filter does to a process of an architecture it does not serve (and to x32 calls when it serves x86_64 alone, or x86_64 calls when it serves x32 alone): kill-process by default.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"newer":{"description":"The action for calls newer than the policy, instead of `default`: numbers above the highest one the rules name on each architecture (runc's convention), or with `kernel:` the calls added after that kernel. `{ errno: ENOSYS }` lets libc fall back.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"kernel":{"type":"string","description":"`X.Y`: the newest kernel whose calls the policy knows; with `newer:`, the calls added after it are the newer ones."},"rules":{"type":"array","items":{"type":"object","properties":{"syscalls":{"description":"Syscall names, `@group` names, and `arch:number` (`x86_64:335`, `x86_64:-1`) for a number on one architecture.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"action":{"description":"What the kernel does: allow, log, trace, trap, errno (EPERM), user-notif, kill-thread, kill-process, {errno: NAME|number} or {trace: number}.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"args":{"type":"array","description":"Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"required":["syscalls","action"],"additionalProperties":false}}},"additionalProperties":false},"commands":{"type":"object","properties":{"default":{"type":"string","enum":["allow","prompt","forbidden"],"description":"Decision for a command no rule matches (default prompt)."},"rules":{"type":"array","items":{"type":"object","properties":{"prefix":{"description":"Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.","anyOf":[{"type":"string"},{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}}]},"decision":{"type":"string","enum":["allow","prompt","forbidden"]},"reason":{"type":"string","description":"Why the rule exists."}},"required":["prefix","decision"],"additionalProperties":false}}},"additionalProperties":false},"linux":{"type":"object","description":"How the Linux launcher (`sbc exec`) may enforce the policy.","properties":{"namespaces":{"type":"string","enum":["auto","require","never"],"description":"auto (default): a private mount namespace when one can be created; require: refuse to run without one; never: Landlock and seccomp alone."},"accept-widening":{"type":"array","items":{"type":"string","enum":["hosts","udp"]},"uniqueItems":true,"description":"Widenings the policy accepts on Linux, where a rule can only be enforced more widely than written (otherwise an error, SBC2210): udp (below Landlock ABI 10 UDP is allowed or refused as a whole), hosts (an allow for some hosts opens its ports for every host)."}},"additionalProperties":false},"tests":{"type":"array","items":{"type":"object","description":"One expectation: a query and its expected answer.","properties":{"name":{"type":"string","description":"A label for the test."},"read":{"type":"string","description":"Ask whether `read` on this path is allowed."},"list":{"type":"string","description":"Ask whether `list` on this path is allowed."},"execute":{"type":"string","description":"Ask whether `execute` on this path is allowed."},"write":{"type":"string","description":"Ask whether `write` on this path is allowed."},"truncate":{"type":"string","description":"Ask whether `truncate` on this path is allowed."},"ioctl":{"type":"string","description":"Ask whether `ioctl` on this path is allowed."},"create-file":{"type":"string","description":"Ask whether `create-file` on this path is allowed."},"create-dir":{"type":"string","description":"Ask whether `create-dir` on this path is allowed."},"create-symlink":{"type":"string","description":"Ask whether `create-symlink` on this path is allowed."},"create-special":{"type":"string","description":"Ask whether `create-special` on this path is allowed."},"delete-file":{"type":"string","description":"Ask whether `delete-file` on this path is allowed."},"delete-dir":{"type":"string","description":"Ask whether `delete-dir` on this path is allowed."},"rename":{"type":"string","description":"Ask whether `rename` on this path is allowed."},"connect":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"bind":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"protocol":{"type":"string","enum":["tcp","udp"]},"unix":{"type":"string","enum":["socketpair","connect","bind"],"description":"Ask about AF_UNIX sockets: `socketpair`, or `connect`/`bind` with `path:` (or `connect` with `abstract:`)."},"path":{"type":"string","description":"With `unix: connect` or `unix: bind`: the socket's path."},"abstract":{"type":"string","description":"With `unix: connect`: an abstract socket name."},"syscall":{"type":"string","description":"A syscall name (asked on every architecture that has it), or `arch:number` for one number on one architecture."},"args":{"type":"array","description":"Up to six argument values: numbers or constant expressions.","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}},"command":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"expect":{"description":"allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.","anyOf":[{"type":"string"},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]}},"required":["expect"],"additionalProperties":false}}},"required":["sbc"],"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", "u");
 const pattern5 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
@@ -2820,7 +2820,7 @@ if(data.linux !== undefined){
 let data77 = data.linux;
 if(data77 && typeof data77 == "object" && !Array.isArray(data77)){
 for(const key21 in data77){
-if(!(key21 === "namespaces")){
+if(!((key21 === "namespaces") || (key21 === "accept-widening"))){
 const err192 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.linux,data:data77};
 if(vErrors === null){
 vErrors = [err192];
@@ -2854,9 +2854,14 @@ vErrors.push(err194);
 errors++;
 }
 }
-}
-else {
-const err195 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.linux.type,parentSchema:schema31.properties.linux,data:data77};
+if(data77["accept-widening"] !== undefined){
+let data79 = data77["accept-widening"];
+if(Array.isArray(data79)){
+const len19 = data79.length;
+for(let i19=0; i19<len19; i19++){
+let data80 = data79[i19];
+if(typeof data80 !== "string"){
+const err195 = {instancePath:instancePath+"/linux/accept-widening/" + i19,schemaPath:"#/properties/linux/properties/accept-widening/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.linux.properties["accept-widening"].items.type,parentSchema:schema31.properties.linux.properties["accept-widening"].items,data:data80};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2865,16 +2870,8 @@ vErrors.push(err195);
 }
 errors++;
 }
-}
-if(data.tests !== undefined){
-let data79 = data.tests;
-if(Array.isArray(data79)){
-const len19 = data79.length;
-for(let i19=0; i19<len19; i19++){
-let data80 = data79[i19];
-if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
-if(data80.expect === undefined){
-const err196 = {instancePath:instancePath+"/tests/" + i19,schemaPath:"#/properties/tests/items/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema31.properties.tests.items.required,parentSchema:schema31.properties.tests.items,data:data80};
+if(!((data80 === "hosts") || (data80 === "udp"))){
+const err196 = {instancePath:instancePath+"/linux/accept-widening/" + i19,schemaPath:"#/properties/linux/properties/accept-widening/items/enum",keyword:"enum",params:{allowedValues: schema31.properties.linux.properties["accept-widening"].items.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.linux.properties["accept-widening"].items.enum,parentSchema:schema31.properties.linux.properties["accept-widening"].items,data:data80};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2883,9 +2880,19 @@ vErrors.push(err196);
 }
 errors++;
 }
-for(const key22 in data80){
-if(!(func1.call(schema31.properties.tests.items.properties, key22))){
-const err197 = {instancePath:instancePath+"/tests/" + i19,schemaPath:"#/properties/tests/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items,data:data80};
+}
+let i20 = data79.length;
+let j0;
+if(i20 > 1){
+const indices0 = {};
+for(;i20--;){
+let item0 = data79[i20];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err197 = {instancePath:instancePath+"/linux/accept-widening",schemaPath:"#/properties/linux/properties/accept-widening/uniqueItems",keyword:"uniqueItems",params:{i: i20, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i20+" are identical)",schema:true,parentSchema:schema31.properties.linux.properties["accept-widening"],data:data79};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2893,12 +2900,14 @@ else {
 vErrors.push(err197);
 }
 errors++;
+break;
+}
+indices0[item0] = i20;
 }
 }
-if(data80.name !== undefined){
-let data81 = data80.name;
-if(typeof data81 !== "string"){
-const err198 = {instancePath:instancePath+"/tests/" + i19+"/name",schemaPath:"#/properties/tests/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.name.type,parentSchema:schema31.properties.tests.items.properties.name,data:data81};
+}
+else {
+const err198 = {instancePath:instancePath+"/linux/accept-widening",schemaPath:"#/properties/linux/properties/accept-widening/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.linux.properties["accept-widening"].type,parentSchema:schema31.properties.linux.properties["accept-widening"],data:data79};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2908,10 +2917,9 @@ vErrors.push(err198);
 errors++;
 }
 }
-if(data80.read !== undefined){
-let data82 = data80.read;
-if(typeof data82 !== "string"){
-const err199 = {instancePath:instancePath+"/tests/" + i19+"/read",schemaPath:"#/properties/tests/items/properties/read/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.read.type,parentSchema:schema31.properties.tests.items.properties.read,data:data82};
+}
+else {
+const err199 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.linux.type,parentSchema:schema31.properties.linux,data:data77};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2921,10 +2929,15 @@ vErrors.push(err199);
 errors++;
 }
 }
-if(data80.list !== undefined){
-let data83 = data80.list;
-if(typeof data83 !== "string"){
-const err200 = {instancePath:instancePath+"/tests/" + i19+"/list",schemaPath:"#/properties/tests/items/properties/list/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.list.type,parentSchema:schema31.properties.tests.items.properties.list,data:data83};
+if(data.tests !== undefined){
+let data81 = data.tests;
+if(Array.isArray(data81)){
+const len20 = data81.length;
+for(let i21=0; i21<len20; i21++){
+let data82 = data81[i21];
+if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
+if(data82.expect === undefined){
+const err200 = {instancePath:instancePath+"/tests/" + i21,schemaPath:"#/properties/tests/items/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema31.properties.tests.items.required,parentSchema:schema31.properties.tests.items,data:data82};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2933,11 +2946,9 @@ vErrors.push(err200);
 }
 errors++;
 }
-}
-if(data80.execute !== undefined){
-let data84 = data80.execute;
-if(typeof data84 !== "string"){
-const err201 = {instancePath:instancePath+"/tests/" + i19+"/execute",schemaPath:"#/properties/tests/items/properties/execute/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.execute.type,parentSchema:schema31.properties.tests.items.properties.execute,data:data84};
+for(const key22 in data82){
+if(!(func1.call(schema31.properties.tests.items.properties, key22))){
+const err201 = {instancePath:instancePath+"/tests/" + i21,schemaPath:"#/properties/tests/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items,data:data82};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2947,10 +2958,10 @@ vErrors.push(err201);
 errors++;
 }
 }
-if(data80.write !== undefined){
-let data85 = data80.write;
-if(typeof data85 !== "string"){
-const err202 = {instancePath:instancePath+"/tests/" + i19+"/write",schemaPath:"#/properties/tests/items/properties/write/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.write.type,parentSchema:schema31.properties.tests.items.properties.write,data:data85};
+if(data82.name !== undefined){
+let data83 = data82.name;
+if(typeof data83 !== "string"){
+const err202 = {instancePath:instancePath+"/tests/" + i21+"/name",schemaPath:"#/properties/tests/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.name.type,parentSchema:schema31.properties.tests.items.properties.name,data:data83};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2960,10 +2971,10 @@ vErrors.push(err202);
 errors++;
 }
 }
-if(data80.truncate !== undefined){
-let data86 = data80.truncate;
-if(typeof data86 !== "string"){
-const err203 = {instancePath:instancePath+"/tests/" + i19+"/truncate",schemaPath:"#/properties/tests/items/properties/truncate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.truncate.type,parentSchema:schema31.properties.tests.items.properties.truncate,data:data86};
+if(data82.read !== undefined){
+let data84 = data82.read;
+if(typeof data84 !== "string"){
+const err203 = {instancePath:instancePath+"/tests/" + i21+"/read",schemaPath:"#/properties/tests/items/properties/read/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.read.type,parentSchema:schema31.properties.tests.items.properties.read,data:data84};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2973,10 +2984,10 @@ vErrors.push(err203);
 errors++;
 }
 }
-if(data80.ioctl !== undefined){
-let data87 = data80.ioctl;
-if(typeof data87 !== "string"){
-const err204 = {instancePath:instancePath+"/tests/" + i19+"/ioctl",schemaPath:"#/properties/tests/items/properties/ioctl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.ioctl.type,parentSchema:schema31.properties.tests.items.properties.ioctl,data:data87};
+if(data82.list !== undefined){
+let data85 = data82.list;
+if(typeof data85 !== "string"){
+const err204 = {instancePath:instancePath+"/tests/" + i21+"/list",schemaPath:"#/properties/tests/items/properties/list/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.list.type,parentSchema:schema31.properties.tests.items.properties.list,data:data85};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2986,10 +2997,10 @@ vErrors.push(err204);
 errors++;
 }
 }
-if(data80["create-file"] !== undefined){
-let data88 = data80["create-file"];
-if(typeof data88 !== "string"){
-const err205 = {instancePath:instancePath+"/tests/" + i19+"/create-file",schemaPath:"#/properties/tests/items/properties/create-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-file"].type,parentSchema:schema31.properties.tests.items.properties["create-file"],data:data88};
+if(data82.execute !== undefined){
+let data86 = data82.execute;
+if(typeof data86 !== "string"){
+const err205 = {instancePath:instancePath+"/tests/" + i21+"/execute",schemaPath:"#/properties/tests/items/properties/execute/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.execute.type,parentSchema:schema31.properties.tests.items.properties.execute,data:data86};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2999,10 +3010,10 @@ vErrors.push(err205);
 errors++;
 }
 }
-if(data80["create-dir"] !== undefined){
-let data89 = data80["create-dir"];
-if(typeof data89 !== "string"){
-const err206 = {instancePath:instancePath+"/tests/" + i19+"/create-dir",schemaPath:"#/properties/tests/items/properties/create-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-dir"].type,parentSchema:schema31.properties.tests.items.properties["create-dir"],data:data89};
+if(data82.write !== undefined){
+let data87 = data82.write;
+if(typeof data87 !== "string"){
+const err206 = {instancePath:instancePath+"/tests/" + i21+"/write",schemaPath:"#/properties/tests/items/properties/write/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.write.type,parentSchema:schema31.properties.tests.items.properties.write,data:data87};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -3012,10 +3023,10 @@ vErrors.push(err206);
 errors++;
 }
 }
-if(data80["create-symlink"] !== undefined){
-let data90 = data80["create-symlink"];
-if(typeof data90 !== "string"){
-const err207 = {instancePath:instancePath+"/tests/" + i19+"/create-symlink",schemaPath:"#/properties/tests/items/properties/create-symlink/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-symlink"].type,parentSchema:schema31.properties.tests.items.properties["create-symlink"],data:data90};
+if(data82.truncate !== undefined){
+let data88 = data82.truncate;
+if(typeof data88 !== "string"){
+const err207 = {instancePath:instancePath+"/tests/" + i21+"/truncate",schemaPath:"#/properties/tests/items/properties/truncate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.truncate.type,parentSchema:schema31.properties.tests.items.properties.truncate,data:data88};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -3025,10 +3036,10 @@ vErrors.push(err207);
 errors++;
 }
 }
-if(data80["create-special"] !== undefined){
-let data91 = data80["create-special"];
-if(typeof data91 !== "string"){
-const err208 = {instancePath:instancePath+"/tests/" + i19+"/create-special",schemaPath:"#/properties/tests/items/properties/create-special/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-special"].type,parentSchema:schema31.properties.tests.items.properties["create-special"],data:data91};
+if(data82.ioctl !== undefined){
+let data89 = data82.ioctl;
+if(typeof data89 !== "string"){
+const err208 = {instancePath:instancePath+"/tests/" + i21+"/ioctl",schemaPath:"#/properties/tests/items/properties/ioctl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.ioctl.type,parentSchema:schema31.properties.tests.items.properties.ioctl,data:data89};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -3038,10 +3049,10 @@ vErrors.push(err208);
 errors++;
 }
 }
-if(data80["delete-file"] !== undefined){
-let data92 = data80["delete-file"];
-if(typeof data92 !== "string"){
-const err209 = {instancePath:instancePath+"/tests/" + i19+"/delete-file",schemaPath:"#/properties/tests/items/properties/delete-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-file"].type,parentSchema:schema31.properties.tests.items.properties["delete-file"],data:data92};
+if(data82["create-file"] !== undefined){
+let data90 = data82["create-file"];
+if(typeof data90 !== "string"){
+const err209 = {instancePath:instancePath+"/tests/" + i21+"/create-file",schemaPath:"#/properties/tests/items/properties/create-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-file"].type,parentSchema:schema31.properties.tests.items.properties["create-file"],data:data90};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -3051,10 +3062,10 @@ vErrors.push(err209);
 errors++;
 }
 }
-if(data80["delete-dir"] !== undefined){
-let data93 = data80["delete-dir"];
-if(typeof data93 !== "string"){
-const err210 = {instancePath:instancePath+"/tests/" + i19+"/delete-dir",schemaPath:"#/properties/tests/items/properties/delete-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-dir"].type,parentSchema:schema31.properties.tests.items.properties["delete-dir"],data:data93};
+if(data82["create-dir"] !== undefined){
+let data91 = data82["create-dir"];
+if(typeof data91 !== "string"){
+const err210 = {instancePath:instancePath+"/tests/" + i21+"/create-dir",schemaPath:"#/properties/tests/items/properties/create-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-dir"].type,parentSchema:schema31.properties.tests.items.properties["create-dir"],data:data91};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -3064,10 +3075,10 @@ vErrors.push(err210);
 errors++;
 }
 }
-if(data80.rename !== undefined){
-let data94 = data80.rename;
-if(typeof data94 !== "string"){
-const err211 = {instancePath:instancePath+"/tests/" + i19+"/rename",schemaPath:"#/properties/tests/items/properties/rename/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.rename.type,parentSchema:schema31.properties.tests.items.properties.rename,data:data94};
+if(data82["create-symlink"] !== undefined){
+let data92 = data82["create-symlink"];
+if(typeof data92 !== "string"){
+const err211 = {instancePath:instancePath+"/tests/" + i21+"/create-symlink",schemaPath:"#/properties/tests/items/properties/create-symlink/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-symlink"].type,parentSchema:schema31.properties.tests.items.properties["create-symlink"],data:data92};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -3077,10 +3088,10 @@ vErrors.push(err211);
 errors++;
 }
 }
-if(data80.connect !== undefined){
-let data95 = data80.connect;
-if(typeof data95 !== "string"){
-const err212 = {instancePath:instancePath+"/tests/" + i19+"/connect",schemaPath:"#/properties/tests/items/properties/connect/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.connect.type,parentSchema:schema31.properties.tests.items.properties.connect,data:data95};
+if(data82["create-special"] !== undefined){
+let data93 = data82["create-special"];
+if(typeof data93 !== "string"){
+const err212 = {instancePath:instancePath+"/tests/" + i21+"/create-special",schemaPath:"#/properties/tests/items/properties/create-special/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-special"].type,parentSchema:schema31.properties.tests.items.properties["create-special"],data:data93};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -3090,10 +3101,10 @@ vErrors.push(err212);
 errors++;
 }
 }
-if(data80.bind !== undefined){
-let data96 = data80.bind;
-if(typeof data96 !== "string"){
-const err213 = {instancePath:instancePath+"/tests/" + i19+"/bind",schemaPath:"#/properties/tests/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.bind.type,parentSchema:schema31.properties.tests.items.properties.bind,data:data96};
+if(data82["delete-file"] !== undefined){
+let data94 = data82["delete-file"];
+if(typeof data94 !== "string"){
+const err213 = {instancePath:instancePath+"/tests/" + i21+"/delete-file",schemaPath:"#/properties/tests/items/properties/delete-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-file"].type,parentSchema:schema31.properties.tests.items.properties["delete-file"],data:data94};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -3103,10 +3114,10 @@ vErrors.push(err213);
 errors++;
 }
 }
-if(data80.protocol !== undefined){
-let data97 = data80.protocol;
-if(typeof data97 !== "string"){
-const err214 = {instancePath:instancePath+"/tests/" + i19+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.protocol.type,parentSchema:schema31.properties.tests.items.properties.protocol,data:data97};
+if(data82["delete-dir"] !== undefined){
+let data95 = data82["delete-dir"];
+if(typeof data95 !== "string"){
+const err214 = {instancePath:instancePath+"/tests/" + i21+"/delete-dir",schemaPath:"#/properties/tests/items/properties/delete-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-dir"].type,parentSchema:schema31.properties.tests.items.properties["delete-dir"],data:data95};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -3115,8 +3126,11 @@ vErrors.push(err214);
 }
 errors++;
 }
-if(!((data97 === "tcp") || (data97 === "udp"))){
-const err215 = {instancePath:instancePath+"/tests/" + i19+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.protocol.enum,parentSchema:schema31.properties.tests.items.properties.protocol,data:data97};
+}
+if(data82.rename !== undefined){
+let data96 = data82.rename;
+if(typeof data96 !== "string"){
+const err215 = {instancePath:instancePath+"/tests/" + i21+"/rename",schemaPath:"#/properties/tests/items/properties/rename/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.rename.type,parentSchema:schema31.properties.tests.items.properties.rename,data:data96};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -3126,10 +3140,10 @@ vErrors.push(err215);
 errors++;
 }
 }
-if(data80.unix !== undefined){
-let data98 = data80.unix;
-if(typeof data98 !== "string"){
-const err216 = {instancePath:instancePath+"/tests/" + i19+"/unix",schemaPath:"#/properties/tests/items/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.unix.type,parentSchema:schema31.properties.tests.items.properties.unix,data:data98};
+if(data82.connect !== undefined){
+let data97 = data82.connect;
+if(typeof data97 !== "string"){
+const err216 = {instancePath:instancePath+"/tests/" + i21+"/connect",schemaPath:"#/properties/tests/items/properties/connect/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.connect.type,parentSchema:schema31.properties.tests.items.properties.connect,data:data97};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -3138,8 +3152,11 @@ vErrors.push(err216);
 }
 errors++;
 }
-if(!(((data98 === "socketpair") || (data98 === "connect")) || (data98 === "bind"))){
-const err217 = {instancePath:instancePath+"/tests/" + i19+"/unix",schemaPath:"#/properties/tests/items/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.unix.enum,parentSchema:schema31.properties.tests.items.properties.unix,data:data98};
+}
+if(data82.bind !== undefined){
+let data98 = data82.bind;
+if(typeof data98 !== "string"){
+const err217 = {instancePath:instancePath+"/tests/" + i21+"/bind",schemaPath:"#/properties/tests/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.bind.type,parentSchema:schema31.properties.tests.items.properties.bind,data:data98};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -3149,10 +3166,10 @@ vErrors.push(err217);
 errors++;
 }
 }
-if(data80.path !== undefined){
-let data99 = data80.path;
+if(data82.protocol !== undefined){
+let data99 = data82.protocol;
 if(typeof data99 !== "string"){
-const err218 = {instancePath:instancePath+"/tests/" + i19+"/path",schemaPath:"#/properties/tests/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.path.type,parentSchema:schema31.properties.tests.items.properties.path,data:data99};
+const err218 = {instancePath:instancePath+"/tests/" + i21+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.protocol.type,parentSchema:schema31.properties.tests.items.properties.protocol,data:data99};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -3161,11 +3178,8 @@ vErrors.push(err218);
 }
 errors++;
 }
-}
-if(data80.abstract !== undefined){
-let data100 = data80.abstract;
-if(typeof data100 !== "string"){
-const err219 = {instancePath:instancePath+"/tests/" + i19+"/abstract",schemaPath:"#/properties/tests/items/properties/abstract/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.abstract.type,parentSchema:schema31.properties.tests.items.properties.abstract,data:data100};
+if(!((data99 === "tcp") || (data99 === "udp"))){
+const err219 = {instancePath:instancePath+"/tests/" + i21+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.protocol.enum,parentSchema:schema31.properties.tests.items.properties.protocol,data:data99};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -3175,10 +3189,10 @@ vErrors.push(err219);
 errors++;
 }
 }
-if(data80.syscall !== undefined){
-let data101 = data80.syscall;
-if(typeof data101 !== "string"){
-const err220 = {instancePath:instancePath+"/tests/" + i19+"/syscall",schemaPath:"#/properties/tests/items/properties/syscall/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.syscall.type,parentSchema:schema31.properties.tests.items.properties.syscall,data:data101};
+if(data82.unix !== undefined){
+let data100 = data82.unix;
+if(typeof data100 !== "string"){
+const err220 = {instancePath:instancePath+"/tests/" + i21+"/unix",schemaPath:"#/properties/tests/items/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.unix.type,parentSchema:schema31.properties.tests.items.properties.unix,data:data100};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -3187,18 +3201,8 @@ vErrors.push(err220);
 }
 errors++;
 }
-}
-if(data80.args !== undefined){
-let data102 = data80.args;
-if(Array.isArray(data102)){
-const len20 = data102.length;
-for(let i20=0; i20<len20; i20++){
-let data103 = data102[i20];
-const _errs338 = errors;
-let valid89 = false;
-const _errs339 = errors;
-if(!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))){
-const err221 = {instancePath:instancePath+"/tests/" + i19+"/args/" + i20,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.args.items.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[0],data:data103};
+if(!(((data100 === "socketpair") || (data100 === "connect")) || (data100 === "bind"))){
+const err221 = {instancePath:instancePath+"/tests/" + i21+"/unix",schemaPath:"#/properties/tests/items/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.unix.enum,parentSchema:schema31.properties.tests.items.properties.unix,data:data100};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -3207,11 +3211,11 @@ vErrors.push(err221);
 }
 errors++;
 }
-var _valid24 = _errs339 === errors;
-valid89 = valid89 || _valid24;
-const _errs341 = errors;
-if(typeof data103 !== "string"){
-const err222 = {instancePath:instancePath+"/tests/" + i19+"/args/" + i20,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.args.items.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[1],data:data103};
+}
+if(data82.path !== undefined){
+let data101 = data82.path;
+if(typeof data101 !== "string"){
+const err222 = {instancePath:instancePath+"/tests/" + i21+"/path",schemaPath:"#/properties/tests/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.path.type,parentSchema:schema31.properties.tests.items.properties.path,data:data101};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -3220,10 +3224,11 @@ vErrors.push(err222);
 }
 errors++;
 }
-var _valid24 = _errs341 === errors;
-valid89 = valid89 || _valid24;
-if(!valid89){
-const err223 = {instancePath:instancePath+"/tests/" + i19+"/args/" + i20,schemaPath:"#/properties/tests/items/properties/args/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.args.items.anyOf,parentSchema:schema31.properties.tests.items.properties.args.items,data:data103};
+}
+if(data82.abstract !== undefined){
+let data102 = data82.abstract;
+if(typeof data102 !== "string"){
+const err223 = {instancePath:instancePath+"/tests/" + i21+"/abstract",schemaPath:"#/properties/tests/items/properties/abstract/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.abstract.type,parentSchema:schema31.properties.tests.items.properties.abstract,data:data102};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -3232,21 +3237,11 @@ vErrors.push(err223);
 }
 errors++;
 }
-else {
-errors = _errs338;
-if(vErrors !== null){
-if(_errs338){
-vErrors.length = _errs338;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err224 = {instancePath:instancePath+"/tests/" + i19+"/args",schemaPath:"#/properties/tests/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.args.type,parentSchema:schema31.properties.tests.items.properties.args,data:data102};
+if(data82.syscall !== undefined){
+let data103 = data82.syscall;
+if(typeof data103 !== "string"){
+const err224 = {instancePath:instancePath+"/tests/" + i21+"/syscall",schemaPath:"#/properties/tests/items/properties/syscall/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.syscall.type,parentSchema:schema31.properties.tests.items.properties.syscall,data:data103};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -3256,13 +3251,17 @@ vErrors.push(err224);
 errors++;
 }
 }
-if(data80.command !== undefined){
-let data104 = data80.command;
-const _errs344 = errors;
-let valid90 = false;
-const _errs345 = errors;
-if(typeof data104 !== "string"){
-const err225 = {instancePath:instancePath+"/tests/" + i19+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[0],data:data104};
+if(data82.args !== undefined){
+let data104 = data82.args;
+if(Array.isArray(data104)){
+const len21 = data104.length;
+for(let i22=0; i22<len21; i22++){
+let data105 = data104[i22];
+const _errs342 = errors;
+let valid92 = false;
+const _errs343 = errors;
+if(!(((typeof data105 == "number") && (!(data105 % 1) && !isNaN(data105))) && (isFinite(data105)))){
+const err225 = {instancePath:instancePath+"/tests/" + i21+"/args/" + i22,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.args.items.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[0],data:data105};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -3271,15 +3270,11 @@ vErrors.push(err225);
 }
 errors++;
 }
-var _valid25 = _errs345 === errors;
-valid90 = valid90 || _valid25;
-const _errs347 = errors;
-if(Array.isArray(data104)){
-const len21 = data104.length;
-for(let i21=0; i21<len21; i21++){
-let data105 = data104[i21];
+var _valid24 = _errs343 === errors;
+valid92 = valid92 || _valid24;
+const _errs345 = errors;
 if(typeof data105 !== "string"){
-const err226 = {instancePath:instancePath+"/tests/" + i19+"/command/" + i21,schemaPath:"#/properties/tests/items/properties/command/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[1].items.type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1].items,data:data105};
+const err226 = {instancePath:instancePath+"/tests/" + i21+"/args/" + i22,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.args.items.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[1],data:data105};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -3288,10 +3283,10 @@ vErrors.push(err226);
 }
 errors++;
 }
-}
-}
-else {
-const err227 = {instancePath:instancePath+"/tests/" + i19+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.command.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1],data:data104};
+var _valid24 = _errs345 === errors;
+valid92 = valid92 || _valid24;
+if(!valid92){
+const err227 = {instancePath:instancePath+"/tests/" + i21+"/args/" + i22,schemaPath:"#/properties/tests/items/properties/args/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.args.items.anyOf,parentSchema:schema31.properties.tests.items.properties.args.items,data:data105};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3300,10 +3295,21 @@ vErrors.push(err227);
 }
 errors++;
 }
-var _valid25 = _errs347 === errors;
-valid90 = valid90 || _valid25;
-if(!valid90){
-const err228 = {instancePath:instancePath+"/tests/" + i19+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.command.anyOf,parentSchema:schema31.properties.tests.items.properties.command,data:data104};
+else {
+errors = _errs342;
+if(vErrors !== null){
+if(_errs342){
+vErrors.length = _errs342;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err228 = {instancePath:instancePath+"/tests/" + i21+"/args",schemaPath:"#/properties/tests/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.args.type,parentSchema:schema31.properties.tests.items.properties.args,data:data104};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3312,25 +3318,14 @@ vErrors.push(err228);
 }
 errors++;
 }
-else {
-errors = _errs344;
-if(vErrors !== null){
-if(_errs344){
-vErrors.length = _errs344;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data80.expect !== undefined){
-let data106 = data80.expect;
-const _errs352 = errors;
+if(data82.command !== undefined){
+let data106 = data82.command;
+const _errs348 = errors;
 let valid93 = false;
-const _errs353 = errors;
+const _errs349 = errors;
 if(typeof data106 !== "string"){
-const err229 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[0],data:data106};
+const err229 = {instancePath:instancePath+"/tests/" + i21+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[0],data:data106};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3339,12 +3334,15 @@ vErrors.push(err229);
 }
 errors++;
 }
-var _valid26 = _errs353 === errors;
-valid93 = valid93 || _valid26;
-const _errs355 = errors;
-if(data106 && typeof data106 == "object" && !Array.isArray(data106)){
-if(data106.errno === undefined){
-const err230 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[1].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data106};
+var _valid25 = _errs349 === errors;
+valid93 = valid93 || _valid25;
+const _errs351 = errors;
+if(Array.isArray(data106)){
+const len22 = data106.length;
+for(let i23=0; i23<len22; i23++){
+let data107 = data106[i23];
+if(typeof data107 !== "string"){
+const err230 = {instancePath:instancePath+"/tests/" + i21+"/command/" + i23,schemaPath:"#/properties/tests/items/properties/command/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[1].items.type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1].items,data:data107};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3353,9 +3351,10 @@ vErrors.push(err230);
 }
 errors++;
 }
-for(const key23 in data106){
-if(!(key23 === "errno")){
-const err231 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data106};
+}
+}
+else {
+const err231 = {instancePath:instancePath+"/tests/" + i21+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.command.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1],data:data106};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3364,14 +3363,10 @@ vErrors.push(err231);
 }
 errors++;
 }
-}
-if(data106.errno !== undefined){
-let data107 = data106.errno;
-const _errs359 = errors;
-let valid95 = false;
-const _errs360 = errors;
-if(typeof data107 !== "string"){
-const err232 = {instancePath:instancePath+"/tests/" + i19+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data107};
+var _valid25 = _errs351 === errors;
+valid93 = valid93 || _valid25;
+if(!valid93){
+const err232 = {instancePath:instancePath+"/tests/" + i21+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.command.anyOf,parentSchema:schema31.properties.tests.items.properties.command,data:data106};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3380,11 +3375,25 @@ vErrors.push(err232);
 }
 errors++;
 }
-var _valid27 = _errs360 === errors;
-valid95 = valid95 || _valid27;
-const _errs362 = errors;
-if(!(((typeof data107 == "number") && (!(data107 % 1) && !isNaN(data107))) && (isFinite(data107)))){
-const err233 = {instancePath:instancePath+"/tests/" + i19+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data107};
+else {
+errors = _errs348;
+if(vErrors !== null){
+if(_errs348){
+vErrors.length = _errs348;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data82.expect !== undefined){
+let data108 = data82.expect;
+const _errs356 = errors;
+let valid96 = false;
+const _errs357 = errors;
+if(typeof data108 !== "string"){
+const err233 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[0],data:data108};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3393,10 +3402,12 @@ vErrors.push(err233);
 }
 errors++;
 }
-var _valid27 = _errs362 === errors;
-valid95 = valid95 || _valid27;
-if(!valid95){
-const err234 = {instancePath:instancePath+"/tests/" + i19+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno,data:data107};
+var _valid26 = _errs357 === errors;
+valid96 = valid96 || _valid26;
+const _errs359 = errors;
+if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
+if(data108.errno === undefined){
+const err234 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[1].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data108};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3405,21 +3416,9 @@ vErrors.push(err234);
 }
 errors++;
 }
-else {
-errors = _errs359;
-if(vErrors !== null){
-if(_errs359){
-vErrors.length = _errs359;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err235 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data106};
+for(const key23 in data108){
+if(!(key23 === "errno")){
+const err235 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data108};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3428,15 +3427,14 @@ vErrors.push(err235);
 }
 errors++;
 }
-var _valid26 = _errs355 === errors;
-valid93 = valid93 || _valid26;
-if(_valid26){
-var props7 = true;
 }
+if(data108.errno !== undefined){
+let data109 = data108.errno;
+const _errs363 = errors;
+let valid98 = false;
 const _errs364 = errors;
-if(data106 && typeof data106 == "object" && !Array.isArray(data106)){
-if(data106.trace === undefined){
-const err236 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[2].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data106};
+if(typeof data109 !== "string"){
+const err236 = {instancePath:instancePath+"/tests/" + i21+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data109};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3445,9 +3443,11 @@ vErrors.push(err236);
 }
 errors++;
 }
-for(const key24 in data106){
-if(!(key24 === "trace")){
-const err237 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data106};
+var _valid27 = _errs364 === errors;
+valid98 = valid98 || _valid27;
+const _errs366 = errors;
+if(!(((typeof data109 == "number") && (!(data109 % 1) && !isNaN(data109))) && (isFinite(data109)))){
+const err237 = {instancePath:instancePath+"/tests/" + i21+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data109};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3456,11 +3456,10 @@ vErrors.push(err237);
 }
 errors++;
 }
-}
-if(data106.trace !== undefined){
-let data108 = data106.trace;
-if(!(((typeof data108 == "number") && (!(data108 % 1) && !isNaN(data108))) && (isFinite(data108)))){
-const err238 = {instancePath:instancePath+"/tests/" + i19+"/expect/trace",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[2].properties.trace.type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2].properties.trace,data:data108};
+var _valid27 = _errs366 === errors;
+valid98 = valid98 || _valid27;
+if(!valid98){
+const err238 = {instancePath:instancePath+"/tests/" + i21+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno,data:data109};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3469,40 +3468,11 @@ vErrors.push(err238);
 }
 errors++;
 }
-}
-}
 else {
-const err239 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[2].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data106};
-if(vErrors === null){
-vErrors = [err239];
-}
-else {
-vErrors.push(err239);
-}
-errors++;
-}
-var _valid26 = _errs364 === errors;
-valid93 = valid93 || _valid26;
-if(_valid26){
-if(props7 !== true){
-props7 = true;
-}
-}
-if(!valid93){
-const err240 = {instancePath:instancePath+"/tests/" + i19+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf,parentSchema:schema31.properties.tests.items.properties.expect,data:data106};
-if(vErrors === null){
-vErrors = [err240];
-}
-else {
-vErrors.push(err240);
-}
-errors++;
-}
-else {
-errors = _errs352;
+errors = _errs363;
 if(vErrors !== null){
-if(_errs352){
-vErrors.length = _errs352;
+if(_errs363){
+vErrors.length = _errs363;
 }
 else {
 vErrors = null;
@@ -3512,7 +3482,35 @@ vErrors = null;
 }
 }
 else {
-const err241 = {instancePath:instancePath+"/tests/" + i19,schemaPath:"#/properties/tests/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.type,parentSchema:schema31.properties.tests.items,data:data80};
+const err239 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data108};
+if(vErrors === null){
+vErrors = [err239];
+}
+else {
+vErrors.push(err239);
+}
+errors++;
+}
+var _valid26 = _errs359 === errors;
+valid96 = valid96 || _valid26;
+if(_valid26){
+var props7 = true;
+}
+const _errs368 = errors;
+if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
+if(data108.trace === undefined){
+const err240 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[2].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data108};
+if(vErrors === null){
+vErrors = [err240];
+}
+else {
+vErrors.push(err240);
+}
+errors++;
+}
+for(const key24 in data108){
+if(!(key24 === "trace")){
+const err241 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data108};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3522,9 +3520,10 @@ vErrors.push(err241);
 errors++;
 }
 }
-}
-else {
-const err242 = {instancePath:instancePath+"/tests",schemaPath:"#/properties/tests/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.type,parentSchema:schema31.properties.tests,data:data79};
+if(data108.trace !== undefined){
+let data110 = data108.trace;
+if(!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))){
+const err242 = {instancePath:instancePath+"/tests/" + i21+"/expect/trace",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[2].properties.trace.type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2].properties.trace,data:data110};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3536,12 +3535,76 @@ errors++;
 }
 }
 else {
-const err243 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+const err243 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[2].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data108};
 if(vErrors === null){
 vErrors = [err243];
 }
 else {
 vErrors.push(err243);
+}
+errors++;
+}
+var _valid26 = _errs368 === errors;
+valid96 = valid96 || _valid26;
+if(_valid26){
+if(props7 !== true){
+props7 = true;
+}
+}
+if(!valid96){
+const err244 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf,parentSchema:schema31.properties.tests.items.properties.expect,data:data108};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
+}
+errors++;
+}
+else {
+errors = _errs356;
+if(vErrors !== null){
+if(_errs356){
+vErrors.length = _errs356;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err245 = {instancePath:instancePath+"/tests/" + i21,schemaPath:"#/properties/tests/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.type,parentSchema:schema31.properties.tests.items,data:data82};
+if(vErrors === null){
+vErrors = [err245];
+}
+else {
+vErrors.push(err245);
+}
+errors++;
+}
+}
+}
+else {
+const err246 = {instancePath:instancePath+"/tests",schemaPath:"#/properties/tests/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.type,parentSchema:schema31.properties.tests,data:data81};
+if(vErrors === null){
+vErrors = [err246];
+}
+else {
+vErrors.push(err246);
+}
+errors++;
+}
+}
+}
+else {
+const err247 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(vErrors === null){
+vErrors = [err247];
+}
+else {
+vErrors.push(err247);
 }
 errors++;
 }

@@ -4,6 +4,7 @@
 // ("exactly one of allow/deny") are checked by the lowering pass, not here.
 
 import { ACCESS_CLASSES, ACCESS_GROUP_DESCRIPTIONS, ACCESS_WORDS } from "./access.js";
+import { WIDENINGS } from "../ir/types.js";
 
 export const SCHEMA_ID = "https://sbc.invalid/schema/policy.schema.json";
 export const FORMAT_VERSION = 1;
@@ -282,6 +283,13 @@ export const POLICY_SCHEMA = {
           type: "string",
           enum: [...NAMESPACES_MODES],
           description: "auto (default): a private mount namespace when one can be created; require: refuse to run without one; never: Landlock and seccomp alone.",
+        },
+        "accept-widening": {
+          type: "array",
+          items: { type: "string", enum: [...WIDENINGS] },
+          uniqueItems: true,
+          description:
+            "Widenings the policy accepts on Linux, where a rule can only be enforced more widely than written (otherwise an error, SBC2210): udp (below Landlock ABI 10 UDP is allowed or refused as a whole), hosts (an allow for some hosts opens its ports for every host).",
         },
       },
       additionalProperties: false,

@@ -5,7 +5,7 @@
 import { closest, diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { Span } from "../diagnostics/source.js";
 import { hasWildcard, parsePath, showPath, type PathIssue } from "../paths.js";
-import type { Action, Decision, Effect, NamespacesMode, NetOp, PatternKind, Protocol } from "../ir/types.js";
+import type { Action, Decision, Effect, NamespacesMode, NetOp, PatternKind, Protocol, Widening } from "../ir/types.js";
 import { compareSyscallEntries, formatNumberedEntry } from "../evaluator/syscall-numbers.js";
 import { ARCHES, expandSyscallGroup, isKnownSyscall, knownSyscallNames, SYSCALL_GROUPS } from "../linux-abi/index.js";
 import { checkKernelVersion } from "../linux-abi/syscall-versions.js";
@@ -360,6 +360,7 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
     const l = root.linux as Obj;
     linux = {
       ...(typeof l.namespaces === "string" ? { namespaces: { value: l.namespaces as NamespacesMode, span: at(["linux", "namespaces"]) } } : {}),
+      ...(Array.isArray(l["accept-widening"]) ? { acceptWidening: { value: [...new Set(l["accept-widening"] as Widening[])].sort(), span: at(["linux", "accept-widening"]) } } : {}),
       span: at(["linux"]),
     };
   }

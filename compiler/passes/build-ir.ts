@@ -280,7 +280,13 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}, o
 
   // ---- linux ----
   let linux: LinuxLaunch = { namespaces: "auto" };
-  for (const f of files) if (f.linux?.namespaces) linux = { namespaces: f.linux.namespaces.value, span: f.linux.namespaces.span };
+  for (const f of files) if (f.linux?.namespaces) linux = { ...linux, namespaces: f.linux.namespaces.value, span: f.linux.namespaces.span };
+  // The last file's word, like `namespaces`: a policy can take back what its base accepted (`accept-widening: []`).
+  for (const f of files) {
+    if (!f.linux?.acceptWidening) continue;
+    const { acceptWidening: _a, ...rest } = linux;
+    linux = f.linux.acceptWidening.value.length ? { ...rest, acceptWidening: { widenings: f.linux.acceptWidening.value, span: f.linux.acceptWidening.span } } : rest;
+  }
 
   // ---- tests (the entry file's own) ----
   const tests: PolicyTest[] = [];

@@ -79,6 +79,46 @@ static long ll_restrict_self(int ruleset_fd, uint32_t flags) {
   return syscall(__NR_landlock_restrict_self, ruleset_fd, flags);
 }
 
+/* What each ABI adds (include/uapi/linux/landlock.h): fs rights, net rights, scopes, restrict_self flags.
+ * 8 adds TSYNC, 9 RESOLVE_UNIX, 10 the UDP rights (and quiet flags, which sbc does not use). */
+static const struct {
+  uint64_t fs, net, scoped, flags;
+} ABI_ADDS[] = {
+    {0, 0, 0, 0},
+    {(1ull << 13) - 1, 0, 0, 0},
+    {1ull << 13, 0, 0, 0},
+    {1ull << 14, 0, 0, 0},
+    {0, 3, 0, 0},
+    {1ull << 15, 0, 0, 0},
+    {0, 0, 3, 0},
+    {0, 0, 0, 7},
+    {0, 0, 0, 1ull << 3},
+    {1ull << 16, 0, 0, 0},
+    {0, (1ull << 2) | (1ull << 3), 0, 0},
+};
+enum { ABI_KNOWN = (int)(sizeof ABI_ADDS / sizeof ABI_ADDS[0]) - 1 };
+
+void landlock_abi_masks(long abi, uint64_t *fs, uint64_t *net, uint64_t *scoped, uint64_t *restrict_flags) {
+  *fs = *net = *scoped = *restrict_flags = 0;
+  for (long v = 1; v <= abi && v <= ABI_KNOWN; v++) {
+    *fs |= ABI_ADDS[v].fs;
+    *net |= ABI_ADDS[v].net;
+    *scoped |= ABI_ADDS[v].scoped;
+    *restrict_flags |= ABI_ADDS[v].flags;
+  }
+}
+
+long landlock_abi_needed(const struct plan *plan) {
+  if ((plan->handled_fs | plan->handled_net | plan->scoped | plan->restrict_flags) == 0) return 0;
+  for (long v = 1; v <= ABI_KNOWN; v++) {
+    uint64_t fs, net, scoped, flags;
+    landlock_abi_masks(v, &fs, &net, &scoped, &flags);
+    if (!(plan->handled_fs & ~fs) && !(plan->handled_net & ~net) && !(plan->scoped & ~scoped) && !(plan->restrict_flags & ~flags))
+      return v;
+  }
+  return ABI_KNOWN + 1;
+}
+
 /* The kernel's Landlock ABI version, or 0 when Landlock is not built in (ENOSYS), disabled at boot
  * (EOPNOTSUPP) or hidden from us (a container's seccomp profile). */
 long landlock_abi(void) {

@@ -168,10 +168,16 @@ struct param {
   unsigned line;
 };
 
+/* What to do when the kernel's Landlock lacks something the plan handles (rust-landlock's levels). */
+enum compat_level { COMPAT_HARD, COMPAT_SOFT, COMPAT_BEST };
+
 struct plan {
   struct param params[MAX_PARAMS];
   int n_params;
   long abi;
+  enum compat_level compat; /* the `compat` line; hard-requirement when absent */
+  char *diagnostics;        /* the `diagnostics` line, decoded (the compiler's warnings, printed before the run), or NULL */
+  char *abi_note;           /* set by the ABI negotiation: what this kernel does not enforce, or NULL */
   uint64_t handled_fs, handled_net, scoped, restrict_flags;
   enum ns_mode namespaces;
   int has_cache_key;
@@ -277,6 +283,10 @@ int has_effective_cap(int cap);
 /* ---- landlock.c ---- */
 
 long landlock_abi(void);
+/* The masks Landlock ABI `abi` supports (0 for none), built up one version at a time. */
+void landlock_abi_masks(long abi, uint64_t *fs, uint64_t *net, uint64_t *scoped, uint64_t *restrict_flags);
+/* The lowest ABI that supports every mask of the plan (0 when it handles nothing). */
+long landlock_abi_needed(const struct plan *plan);
 long landlock_errata(void);
 /* Creates the ruleset and adds every rule (opening paths now); -1 when the plan handles nothing. */
 int build_ruleset(const struct plan *plan);

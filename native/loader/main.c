@@ -97,10 +97,83 @@ static void drop_capabilities(void) {
 
 /* ---- the last steps, in both modes ---- */
 
-static void check_abi(const struct plan *plan) {
-  if (plan->abi > 0) {
-    long have = landlock_abi();
-    if (have < plan->abi) die(EXIT_LOADER, "the plan needs Landlock ABI %ld, this kernel has %ld", plan->abi, have);
+/* The ABI negotiation. What counts is what the plan handles, not the ABI it was made for: a plan for ABI 10
+ * that handles nothing after ABI 7 runs on ABI 7 exactly. When the kernel lacks something, the plan's
+ * compatibility level decides: hard-requirement refuses; soft-requirement runs without Landlock (the mount
+ * layer and the seccomp filter still apply); best-effort drops what the kernel lacks (handled rights, rule
+ * rights, restrict flags; a rule left with nothing is dropped) and says what. Either way it is said before the
+ * command runs (abi_note), never silently. */
+static const char *const FS_NAMES[] = {"execute", "write_file", "read_file", "read_dir", "remove_dir", "remove_file",
+                                       "make_char", "make_dir", "make_reg", "make_sock", "make_fifo", "make_block",
+                                       "make_sym", "refer", "truncate", "ioctl_dev", "resolve_unix"};
+static const char *const NET_NAMES[] = {"bind_tcp", "connect_tcp", "bind_udp", "connect_send_udp"};
+static const char *const SCOPE_NAMES[] = {"abstract_unix_socket", "signal"};
+static const char *const FLAG_NAMES[] = {"log_same_exec_off", "log_new_exec_on", "log_subdomains_off", "tsync"};
+
+static void append_names(char **list, uint64_t mask, const char *const *names, int n) {
+  for (int b = 0; b < 64; b++) {
+    if (!(mask & (1ull << b))) continue;
+    char *name = b < n ? xstrdup(names[b]) : xasprintf("bit %d", b);
+    char *next = *list ? xasprintf("%s, %s", *list, name) : xstrdup(name);
+    free(*list);
+    free(name);
+    *list = next;
+  }
+}
+
+static void check_abi(struct plan *plan) {
+  if (plan->abi == 0) return;
+  long have = landlock_abi();
+  long need = landlock_abi_needed(plan);
+  if (have >= need) return;
+  if (plan->compat == COMPAT_HARD) die(EXIT_LOADER, "the plan needs Landlock ABI %ld, this kernel has %ld", need, have);
+  uint64_t fs, net, scoped, flags;
+  landlock_abi_masks(have, &fs, &net, &scoped, &flags);
+  char *lost = NULL;
+  append_names(&lost, plan->handled_fs & ~fs, FS_NAMES, (int)(sizeof FS_NAMES / sizeof *FS_NAMES));
+  append_names(&lost, plan->handled_net & ~net, NET_NAMES, (int)(sizeof NET_NAMES / sizeof *NET_NAMES));
+  append_names(&lost, plan->scoped & ~scoped, SCOPE_NAMES, (int)(sizeof SCOPE_NAMES / sizeof *SCOPE_NAMES));
+  append_names(&lost, plan->restrict_flags & ~flags, FLAG_NAMES, (int)(sizeof FLAG_NAMES / sizeof *FLAG_NAMES));
+  char *kernel = have > 0 ? xasprintf("this kernel has Landlock ABI %ld", have) : xstrdup("this kernel has no Landlock");
+  if (plan->compat == COMPAT_SOFT || have == 0) {
+    plan->abi_note = xasprintf("%s, the plan needs %ld: running WITHOUT Landlock (compatibility: %s)", kernel,
+                               need, plan->compat == COMPAT_SOFT ? "soft-requirement" : "best-effort");
+    plan->handled_fs = plan->handled_net = plan->scoped = plan->restrict_flags = 0;
+    plan->n_fs = plan->n_net = 0;
+  } else {
+    plan->abi_note = xasprintf("%s, the plan needs %ld: not enforced here: %s (compatibility: best-effort)", kernel,
+                               need, lost ? lost : "nothing");
+    plan->handled_fs &= fs;
+    plan->handled_net &= net;
+    plan->scoped &= scoped;
+    plan->restrict_flags &= flags;
+    size_t k = 0;
+    for (size_t i = 0; i < plan->n_fs; i++) {
+      plan->fs[i].mask &= fs;
+      if (plan->fs[i].mask) plan->fs[k++] = plan->fs[i];
+    }
+    plan->n_fs = k;
+    k = 0;
+    for (size_t i = 0; i < plan->n_net; i++) {
+      plan->net[i].mask &= net;
+      if (plan->net[i].mask) plan->net[k++] = plan->net[i];
+    }
+    plan->n_net = k;
+    /* Restrict flags only go with a ruleset. */
+    if ((plan->handled_fs | plan->handled_net | plan->scoped) == 0) plan->restrict_flags = 0;
+  }
+  free(kernel);
+  free(lost);
+}
+
+/* The compiler's warnings the plan carries, and what the ABI negotiation dropped: said before anything runs,
+ * however the plan arrived (a cached plan says what a compile would have said). */
+static void print_plan_notes(const struct plan *plan) {
+  if (plan->diagnostics) (void)write_all(2, plan->diagnostics, strlen(plan->diagnostics));
+  if (plan->abi_note) {
+    char *line = xasprintf("sbc: %s\n", plan->abi_note);
+    (void)write_all(2, line, strlen(line));
+    free(line);
   }
 }
 
@@ -710,6 +783,7 @@ int main(int argc, char **argv) {
   }
   char **command = &argv[i + 1];
   for (int k = 0; k < plan.n_params; k++) say("param %s=%s", plan.params[k].name, enc(plan.params[k].value));
+  print_plan_notes(&plan);
 
   if (plan.n_mounts > 0 && mode != NS_NEVER) run_namespace(&plan, command, mode);
   else if (plan.n_mounts > 0) say("namespaces never: Landlock alone");

@@ -282,7 +282,8 @@ static const char *const HEADER_NAMES[H_COUNT] = {"abi", "handled-fs", "handled-
 
 /* Directives allowed between the header and the first rule. */
 static int is_preamble(const char *d) {
-  return strcmp(d, "param") == 0 || strcmp(d, "cache-key") == 0 || strcmp(d, "dep") == 0 || strcmp(d, "fallback-note") == 0;
+  return strcmp(d, "param") == 0 || strcmp(d, "cache-key") == 0 || strcmp(d, "dep") == 0 || strcmp(d, "fallback-note") == 0 ||
+         strcmp(d, "compat") == 0 || strcmp(d, "diagnostics") == 0;
 }
 
 static void parse_mount(struct plan *plan, char **f, int nf, unsigned line, int file) {
@@ -345,7 +346,7 @@ void parse_plan(char *text, size_t size, struct plan *plan) {
   char **f = xcalloc(MAX_FIELDS, sizeof *f);
 
   unsigned seen[H_COUNT] = {0}; /* the line of each header directive, 0 until seen */
-  int ended = 0, rules_started = 0;
+  int ended = 0, rules_started = 0, seen_compat = 0;
   unsigned line = 0;
   char *cursor = text, *end_of_text = text + size;
   while (cursor < end_of_text) {
@@ -447,6 +448,22 @@ void parse_plan(char *text, size_t size, struct plan *plan) {
       memcpy(dp->hex, f[2], 65);
       dp->line = line;
       plan->n_deps++;
+      continue;
+    }
+    if (strcmp(d, "compat") == 0) {
+      if (nf != 2) bad_plan(line, "%s", "expected `compat best-effort|soft-requirement|hard-requirement`");
+      if (seen_compat) bad_plan(line, "%s", "`compat` given twice");
+      seen_compat = 1;
+      if (strcmp(f[1], "best-effort") == 0) plan->compat = COMPAT_BEST;
+      else if (strcmp(f[1], "soft-requirement") == 0) plan->compat = COMPAT_SOFT;
+      else if (strcmp(f[1], "hard-requirement") == 0) plan->compat = COMPAT_HARD;
+      else bad_plan(line, "`%s` is not a compatibility level", shown(f[1]));
+      continue;
+    }
+    if (strcmp(d, "diagnostics") == 0) {
+      if (nf != 2) bad_plan(line, "%s", "expected `diagnostics TEXT`");
+      if (plan->diagnostics) bad_plan(line, "%s", "`diagnostics` given twice");
+      plan->diagnostics = decode_text(f[1], line, "text");
       continue;
     }
     if (strcmp(d, "fallback-note") == 0) {

@@ -25,7 +25,9 @@ describe("Landlock tables per ABI (goldens)", () => {
       expected.add(name);
       it(name, () => {
         const ir = compilePolicy({ kind: "preset", name: preset }).ir!;
-        const table = lowerLandlock(bindIr(ir, testBindings(ir)).ir!, { abi }).table!;
+        // Older ABIs lack rights some presets need: hard-requirement refuses those (SBC2211), best-effort records them.
+        const bound = bindIr(ir, testBindings(ir)).ir!;
+        const table = (lowerLandlock(bound, { abi }).table ?? lowerLandlock(bound, { abi, compat: "best-effort" }).table)!;
         const text = tableToJson(table);
         const file = join(DIR, name);
         if (UPDATE) {

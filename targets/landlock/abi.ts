@@ -1,5 +1,9 @@
 // Landlock's constants and what each ABI version supports, built up one version at a time (never "all bits").
-// Values are the kernel's uapi (include/uapi/linux/landlock.h), as documented in landlock.rst.
+// Values are the kernel's uapi (include/uapi/linux/landlock.h), as documented in landlock.rst. ABI 8 (Linux
+// 7.0, TSYNC), 9 (7.1, RESOLVE_UNIX) and 10 (UDP rights, quiet flags) were checked against the kernel's uapi
+// header and landlock.rst ("Starting with the Landlock ABI version 10, it is possible to restrict setting the
+// local port of UDP sockets…") and rust-landlock's `uapi: Update to Linux 7.2`; docs/targets/landlock.md
+// lists the sources. This kernel runs ABI 7, so what the later ABIs add is model-tested.
 
 export const ACCESS_FS = {
   execute: 1 << 0,
@@ -18,23 +22,29 @@ export const ACCESS_FS = {
   refer: 1 << 13,
   truncate: 1 << 14,
   ioctl_dev: 1 << 15,
+  /** ABI 9: connecting (and sending) to a pathname unix socket; a file right. */
+  resolve_unix: 1 << 16,
 } as const;
 
 export type FsRight = keyof typeof ACCESS_FS;
 
-export const ACCESS_NET = { bind_tcp: 1 << 0, connect_tcp: 1 << 1 } as const;
+export const ACCESS_NET = { bind_tcp: 1 << 0, connect_tcp: 1 << 1, bind_udp: 1 << 2, connect_send_udp: 1 << 3 } as const;
 export type NetRight = keyof typeof ACCESS_NET;
 
 export const SCOPE = { abstract_unix_socket: 1 << 0, signal: 1 << 1 } as const;
 export type Scope = keyof typeof SCOPE;
 
-export const RESTRICT_SELF = { log_same_exec_off: 1 << 0, log_new_exec_on: 1 << 1, log_subdomains_off: 1 << 2 } as const;
+export const RESTRICT_SELF = { log_same_exec_off: 1 << 0, log_new_exec_on: 1 << 1, log_subdomains_off: 1 << 2, tsync: 1 << 3 } as const;
+
+/** ABI 10: `landlock_add_rule` flag that keeps a rule's denials out of the audit log (sbc never sets it). */
+export const ADD_RULE_QUIET = 1 << 0;
 
 /** Rights that apply to files; the kernel rejects a rule on a file that carries anything else. */
-export const ACCESS_FILE = ACCESS_FS.execute | ACCESS_FS.write_file | ACCESS_FS.read_file | ACCESS_FS.truncate | ACCESS_FS.ioctl_dev;
+export const ACCESS_FILE = ACCESS_FS.execute | ACCESS_FS.write_file | ACCESS_FS.read_file | ACCESS_FS.truncate | ACCESS_FS.ioctl_dev | ACCESS_FS.resolve_unix;
 
-export const MAX_ABI = 7;
-export const ABIS = [1, 2, 3, 4, 5, 6, 7] as const;
+/** The newest ABI sbc knows; the default of `--abi` and of every table built without one. */
+export const MAX_ABI = 10;
+export const ABIS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const;
 export type Abi = (typeof ABIS)[number];
 
 /** What each version adds; the masks of an ABI are the union of everything up to it. */
@@ -46,6 +56,10 @@ const ADDED: Readonly<Record<Abi, { fs: number; net: number; scoped: number; res
   5: { fs: ACCESS_FS.ioctl_dev, net: 0, scoped: 0, restrictFlags: 0 },
   6: { fs: 0, net: 0, scoped: SCOPE.abstract_unix_socket | SCOPE.signal, restrictFlags: 0 },
   7: { fs: 0, net: 0, scoped: 0, restrictFlags: RESTRICT_SELF.log_same_exec_off | RESTRICT_SELF.log_new_exec_on | RESTRICT_SELF.log_subdomains_off },
+  8: { fs: 0, net: 0, scoped: 0, restrictFlags: RESTRICT_SELF.tsync },
+  9: { fs: ACCESS_FS.resolve_unix, net: 0, scoped: 0, restrictFlags: 0 },
+  // ABI 10 also adds the quiet flag and the ruleset's quiet_access_* fields, which sbc does not use.
+  10: { fs: 0, net: ACCESS_NET.bind_udp | ACCESS_NET.connect_send_udp, scoped: 0, restrictFlags: 0 },
 };
 
 export interface AbiMasks {
@@ -68,6 +82,16 @@ export function abiMasks(abi: number): AbiMasks {
     restrictFlags |= ADDED[v].restrictFlags;
   }
   return { fs, net, scoped, restrictFlags };
+}
+
+/** The lowest ABI whose masks hold all of these; 0 when all are 0, MAX_ABI + 1 when none does. */
+export function lowestAbiFor(m: Partial<AbiMasks>): number {
+  if (!m.fs && !m.net && !m.scoped && !m.restrictFlags) return 0;
+  for (const v of ABIS) {
+    const a = abiMasks(v);
+    if (((m.fs ?? 0) & ~a.fs) === 0 && ((m.net ?? 0) & ~a.net) === 0 && ((m.scoped ?? 0) & ~a.scoped) === 0 && ((m.restrictFlags ?? 0) & ~a.restrictFlags) === 0) return v;
+  }
+  return MAX_ABI + 1;
 }
 
 /** A mask as the table and the loader's plan write it. */

@@ -8,13 +8,13 @@
 import { diag, type Diagnostic, type Label } from "../../compiler/diagnostics/diagnostic.js";
 import type { Span } from "../../compiler/diagnostics/source.js";
 import type { Access } from "../../compiler/language/access.js";
-import type { FsRule, IR, NetOp } from "../../compiler/ir/types.js";
+import type { FsRule, IR, NetOp, NetRule, Protocol, Widening } from "../../compiler/ir/types.js";
 import { evaluateFs } from "../../compiler/evaluator/evaluate.js";
-import { unixOpen } from "../../compiler/evaluator/network-syscalls.js";
+import { namedUnixAllowed, unixPathsAll } from "../../compiler/evaluator/network-syscalls.js";
 import { bindIr } from "../../compiler/ir/bind.js";
 import { ACCESS_CLASSES } from "../../compiler/language/access.js";
 import { components, globLiteralDepth, isWithin, joinComponents, parseTemplate } from "../../compiler/paths.js";
-import { ACCESS_FS, ACCESS_NET, SCOPE, abiMasks } from "./abi.js";
+import { ACCESS_FS, ACCESS_NET, MAX_ABI, SCOPE, abiMasks } from "./abi.js";
 import { lowerMounts, mountAt, MODIFY_CLASSES, type MountLayer, type MountNode } from "./mounts.js";
 import { classRegions, FILE_CLASSES, regionEffect, type ClassRegions, type RegionNarrowing, type RegionNode } from "./regions.js";
 
@@ -96,12 +96,47 @@ export interface LowerOptions {
   readonly strict?: boolean;
   /** The policy's `linux.namespaces`: with `never` the mount layer is not used, so its carve-outs cost again. */
   readonly namespaces?: "auto" | "require" | "never";
+  /** Widenings accepted besides the policy's own (`sbc exec --compat best-effort` on an older kernel accepts `udp`). */
+  readonly acceptAlso?: readonly Widening[];
+  /** Check the ABI against what the policy needs (SBC2211); off for `sbc exec`, which decides that itself (SBC2503). */
+  readonly abiCheck?: boolean;
 }
 
 export function lowerLandlock(ir: IR, options: LowerOptions): { table?: LandlockTable; diagnostics: Diagnostic[] } {
   const free = freeFsParams(ir);
-  if (!free.length) return lowerBound(ir, options);
-  return lowerSymbolic(ir, free, options);
+  const r = free.length ? lowerSymbolic(ir, free, options) : lowerBound(ir, options);
+  if (!r.table || options.abi >= MAX_ABI || options.abiCheck === false) return r;
+  // A table for an older ABI handles fewer rights, and a right not handled is allowed everywhere: a widening
+  // unless the compatibility level accepts it (the table records the level; the loader acts on it).
+  const full = lowerLandlock(ir, { ...options, abi: MAX_ABI });
+  const needed = full.table?.requiredAbi ?? 0;
+  if (needed <= options.abi) return r;
+  const lacking = whatAbiLacks(full.table!, options.abi);
+  const hard = (options.compat ?? "hard-requirement") === "hard-requirement";
+  const d = diag("landlockAbiWidened", `Landlock ABI ${options.abi} cannot enforce ${lacking.what}, which the policy restricts: the table would allow it everywhere (the policy needs ABI ${needed})`, {
+    ...(lacking.span(ir) ? { span: lacking.span(ir)! } : {}),
+    help: hard ? `build for ABI ${needed} or later (\`--abi ${needed}\`), or accept running with less with \`--compat best-effort\`` : "accepted by the compatibility level; the launcher says what is not enforced",
+    labels: [],
+    severity: hard ? "error" : "warning",
+  });
+  return hard ? { diagnostics: [...r.diagnostics, d] } : { table: r.table, diagnostics: [...r.diagnostics, d] };
+}
+
+/** The first thing a table for `abi` cannot enforce that `full` (the newest ABI's table) restricts, and where the policy asks for it. */
+function whatAbiLacks(full: LandlockTable, abi: number): { what: string; span: (ir: IR) => Span | undefined } {
+  const fsRule = (ir: IR) => (ir.filesystem.find((x) => x.span) ?? ir.filesystem[0])?.span;
+  const netRule = (ir: IR) => ir.network.rules.find((x) => x.span)?.span ?? ir.network.span;
+  const needs: [number, boolean, string, (ir: IR) => Span | undefined][] = [
+    [1, full.handledAccessFs !== 0, "the filesystem", fsRule],
+    [2, (full.handledAccessFs & ACCESS_FS.refer) !== 0 && full.fs.some((g) => (g.access & ACCESS_FS.refer) !== 0), "renames between directories (REFER)", fsRule],
+    [3, (full.handledAccessFs & ACCESS_FS.truncate) !== 0, "truncation (TRUNCATE)", fsRule],
+    [4, (full.handledAccessNet & (ACCESS_NET.bind_tcp | ACCESS_NET.connect_tcp)) !== 0, "TCP ports", netRule],
+    [5, (full.handledAccessFs & ACCESS_FS.ioctl_dev) !== 0, "device ioctls (IOCTL_DEV)", fsRule],
+    [6, full.scoped !== 0, "abstract unix sockets outside the sandbox", (ir) => ir.network.unix.span ?? ir.network.span],
+    [10, (full.handledAccessNet & (ACCESS_NET.bind_udp | ACCESS_NET.connect_send_udp)) !== 0, "UDP ports", netRule],
+  ];
+  const first = needs.find(([v, needed]) => needed && v > abi);
+  return first ? { what: first[2], span: first[3] } : { what: "everything", span: () => undefined };
 }
 
 // ---- symbolic parameters ----
@@ -231,7 +266,8 @@ function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; dia
 
   const carvedOut = new Map<string, { root: string; rootSpan: Span | undefined; path: string; span: Span | undefined }>();
   const everything = ir.filesystem.some((r) => r.effect === "allow" && r.kind === "subtree" && r.path === "/" && r.access.length === 13) && !ir.filesystem.some((r) => r.effect === "deny");
-  const fsHandled = everything ? 0 : masks.fs;
+  // RESOLVE_UNIX is handled only where the unix rules need it (below); every other right of the ABI is.
+  const fsHandled = (everything ? 0 : masks.fs & ~ACCESS_FS.resolve_unix) | (resolveUnixNeeded(ir, options.abi) ? ACCESS_FS.resolve_unix : 0);
 
   // Each class's regions, computed once; what they approximate is announced when the class is lowered (and
   // only if the ABI has a right for it), in class order.
@@ -276,12 +312,10 @@ function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; dia
     return !(FILE_CLASSES.has(cls) && mounts.nodes.some((n) => n.file && isWithin(n.path, path) && (modify ? n.writable : n.executable) && evaluateFs(ir, cls, n.path).decision !== "allow"));
   };
 
-  if (!everything) {
-    for (const [cls, rights] of Object.entries(RIGHTS_OF) as [Access, number][]) {
-      const bits = rights & masks.fs;
-      if (!bits) continue;
-      const { nodes: sorted, decision, parentOf, fileAllows } = regionsOf(cls);
-      for (const n of approximations.get(cls) ?? []) announce(cls, n);
+  // The grants of one set of regions: an allow region becomes a grant at its root, the denies carved out of
+  // it leave a "children" grant. `cls` is the access class whose mount layer may enforce a carve-out.
+  const grantRegions = (r: ClassRegions, bits: number, cls: Access | undefined, evaluate: (path: string) => "allow" | "deny") => {
+      const { nodes: sorted, decision, parentOf, fileAllows } = r;
       for (const n of sorted) {
         const d = decision.get(n.path)!;
         const parent = parentOf(n);
@@ -296,17 +330,39 @@ function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; dia
         if (!carved.length) addGrant(n.path, bits, "beneath", undefined, [], d.ifMissing);
         else {
           const rel = (m: RegionNode) => m.parts.slice(n.parts.length).join("/");
-          const enforced = carved.filter((m) => enforcedByMount(cls, m.path)).map(rel);
+          const enforced = cls ? carved.filter((m) => enforcedByMount(cls, m.path)).map(rel) : [];
           addGrant(n.path, bits, "children", carved.map(rel), enforced, d.ifMissing);
           const rootSpan = n.rules.find((r) => r.effect === "allow")?.rule.span;
           // A carve-out the mount layer enforces costs nothing in a namespace; it is announced where it does cost.
-          for (const m of carved) if (namespaces === "never" || !enforcedByMount(cls, m.path)) carvedOut.set(`${n.path}\0${m.path}`, { root: n.path, rootSpan, path: m.path, span: m.rules[0]?.rule.span });
+          for (const m of carved) if (!cls || namespaces === "never" || !enforcedByMount(cls, m.path)) carvedOut.set(`${n.path}\0${m.path}`, { root: n.path, rootSpan, path: m.path, span: m.rules[0]?.rule.span });
         }
       }
       // An exact allow is granted on its file only where it decides: a deny of equal or higher rank at that
       // path (or an ancestor's deny that outranks it) keeps the file closed.
-      for (const r of fileAllows) if (evaluateFs(ir, cls, r.path).decision === "allow") addGrant(r.path, bits, "file", undefined, [], r.ifMissing);
+      for (const r of fileAllows) if (evaluate(r.path) === "allow") addGrant(r.path, bits, "file", undefined, [], r.ifMissing);
+  };
+  if (!everything) {
+    for (const [cls, rights] of Object.entries(RIGHTS_OF) as [Access, number][]) {
+      const bits = rights & masks.fs;
+      if (!bits) continue;
+      regionsOf(cls);
+      for (const n of approximations.get(cls) ?? []) announce(cls, n);
+      grantRegions(regionsOf(cls), bits, cls, (path) => evaluateFs(ir, cls, path).decision);
     }
+  }
+
+  // ---- pathname unix sockets (ABI 9: RESOLVE_UNIX) ----
+  // Where the policy limits connecting to named sockets by path, RESOLVE_UNIX enforces it: connect(2) and
+  // sendmsg(2) to a socket file bound outside the sandbox need the right beneath the socket's path. The unix
+  // path rules have the filesystem's precedence for subtrees, so their regions are those of a class. Handled
+  // only then: elsewhere the seccomp filter decides alone, and a handled right would only raise the ABI.
+  const resolvesUnix = resolveUnixNeeded(ir, options.abi);
+  if (resolvesUnix) {
+    const paths: FsRule[] = ir.network.unix.paths
+      .filter((r) => r.ops.includes("connect"))
+      .map((r) => ({ effect: r.effect, access: ["read"], kind: "subtree", path: r.path, ifMissing: "skip", layer: r.layer, ...(r.span ? { span: r.span } : {}) }));
+    const unixIr: IR = { ...ir, filesystem: paths };
+    grantRegions(classRegions(unixIr, "read"), ACCESS_FS.resolve_unix, undefined, (path) => evaluateFs(unixIr, "read", path).decision);
   }
 
   // The mount layer's own narrowings: only where it is used.
@@ -350,46 +406,88 @@ function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; dia
   }
 
   // ---- network ----
+  // Per protocol and operation: the ports open for every host are granted; an operation open on every port is
+  // left unhandled. Landlock sees TCP from ABI 4 and UDP from ABI 10, ports only, never hosts.
+  const accepted = new Set([...(ir.linux.acceptWidening?.widenings ?? []), ...(options.acceptAlso ?? [])]);
+  const widened = (message: string, span: Span | undefined, help: string) =>
+    diagnostics.push(diag("linuxWidened", message, { ...(span ? { span } : {}), help, labels: ir.linux.acceptWidening?.span ? [{ span: ir.linux.acceptWidening.span, message: "the widenings this policy accepts" }] : [] }));
+  const udpSeen = (masks.net & ACCESS_NET.bind_udp) !== 0;
+  const hostsOf = (r: NetRule) => (Array.isArray(r.hosts) ? r.hosts.join(", ") : String(r.hosts));
   let netHandled = 0;
-  const net: { port: number; access: number }[] = [];
-  const openNet =
-    unixOpen(ir.network.unix) &&
-    !ir.network.rules.some((r) => r.effect === "deny") &&
-    ir.network.rules.some((r) => r.effect === "allow" && r.hosts === "any" && r.ports.length === 1 && r.ports[0]![0] === 0 && r.ports[0]![1] === 65535 && r.ops.length === 2 && r.protocols.includes("tcp"));
-  if (!openNet && masks.net) {
-    netHandled = masks.net;
-    for (const [op, bit] of [
-      ["connect", ACCESS_NET.connect_tcp],
-      ["bind", ACCESS_NET.bind_tcp],
-    ] as [NetOp, number][]) {
-      const rules = ir.network.rules.filter((r) => r.ops.includes(op) && r.protocols.includes("tcp"));
-      const allowed = new Uint8Array(65536);
-      for (const r of rules) {
-        if (r.effect !== "allow") continue;
-        if (r.hosts !== "any") {
-          narrow(`Landlock sees TCP ports, not hosts: the ${op} rule for \`${Array.isArray(r.hosts) ? r.hosts.join(", ") : r.hosts}\` is not enforced for those hosts and its ports stay closed on Linux`, r.span, "allow the ports for any host if the program needs them");
+  const netRights = new Map<number, number>();
+  const lowered: [Protocol, NetOp, number][] = [];
+  if (masks.net & ACCESS_NET.connect_tcp) lowered.push(["tcp", "connect", ACCESS_NET.connect_tcp], ["tcp", "bind", ACCESS_NET.bind_tcp]);
+  if (udpSeen) lowered.push(["udp", "connect", ACCESS_NET.connect_send_udp], ["udp", "bind", ACCESS_NET.bind_udp]);
+  const allowedPorts = new Map<string, Uint8Array>();
+  const udpAllowedAtAll = ir.network.rules.some((r) => r.effect === "allow" && r.protocols.includes("udp"));
+  for (const [proto, op, bit] of lowered) {
+    // No UDP at all: the seccomp filter refuses UDP sockets, and handling the UDP rights would only raise the ABI.
+    if (proto === "udp" && !udpAllowedAtAll) continue;
+    const P = proto.toUpperCase();
+    const rules = ir.network.rules.filter((r) => r.ops.includes(op) && r.protocols.includes(proto));
+    const allowed = new Uint8Array(65536);
+    for (const r of rules) {
+      if (r.effect !== "allow") continue;
+      if (r.hosts !== "any") {
+        if (!accepted.has("hosts")) {
+          narrow(
+            `Landlock sees ${P} ports, not hosts: the ${op} rule for \`${hostsOf(r)}\` is not enforced for those hosts and its ports stay closed on Linux`,
+            r.span,
+            "allow the ports for any host if the program needs them, or accept the widening with `linux: {accept-widening: [hosts]}` to open them for every host",
+          );
           continue;
         }
-        for (const [lo, hi] of r.ports) for (let p = lo; p <= hi; p++) allowed[p] = 1;
+        // Accepted by name (`accept-widening: [hosts]`): the ports open for every host.
       }
-      for (const r of rules) {
-        if (r.effect !== "deny") continue;
-        if (r.hosts !== "any") narrow(`Landlock sees TCP ports, not hosts: the ${op} deny for \`${Array.isArray(r.hosts) ? r.hosts.join(", ") : r.hosts}\` closes its ports for every host on Linux`, r.span);
-        for (const [lo, hi] of r.ports) for (let p = lo; p <= hi; p++) allowed[p] = 0;
-      }
-      if (allowed.every((v) => v === 1)) {
-        netHandled &= ~bit; // every port: leave the operation unhandled
-        continue;
-      }
-      for (let p = 0; p < 65536; p++) if (allowed[p]) net.push({ port: p, access: bit });
+      for (const [lo, hi] of r.ports) for (let p = lo; p <= hi; p++) allowed[p] = 1;
     }
-    const merged = new Map<number, number>();
-    for (const e of net) merged.set(e.port, (merged.get(e.port) ?? 0) | e.access);
-    net.length = 0;
-    for (const [port, access] of [...merged].sort((a, b) => a[0] - b[0])) net.push({ port, access });
+    for (const r of rules) {
+      if (r.effect !== "deny") continue;
+      if (r.hosts !== "any") narrow(`Landlock sees ${P} ports, not hosts: the ${op} deny for \`${hostsOf(r)}\` closes its ports for every host on Linux`, r.span);
+      for (const [lo, hi] of r.ports) for (let p = lo; p <= hi; p++) allowed[p] = 0;
+    }
+    allowedPorts.set(`${proto} ${op}`, allowed);
+    if (allowed.every((v) => v === 1)) continue; // every port: leave the operation unhandled
+    netHandled |= bit;
+    for (let p = 0; p < 65536; p++) if (allowed[p]) netRights.set(p, (netRights.get(p) ?? 0) | bit);
   }
-  if (ir.network.rules.some((r) => r.protocols.includes("udp") && r.effect === "allow") && !openNet) {
-    narrow("Landlock does not restrict UDP: UDP is allowed or denied as a whole by the seccomp filter on Linux", ir.network.span);
+  const net = [...netRights].sort((a, b) => a[0] - b[0]).map(([port, access]) => ({ port, access }));
+
+  // UDP. From ABI 10 a UDP socket's first send or connect binds it to an ephemeral port, which Landlock checks
+  // as a bind to port 0: without a rule allowing that, UDP clients fail (narrower, said at each connect rule).
+  const udpRules = ir.network.rules.filter((r) => r.protocols.includes("udp"));
+  const udpAllowed = udpRules.some((r) => r.effect === "allow");
+  if (udpSeen && netHandled & ACCESS_NET.bind_udp && !allowedPorts.get("udp bind")![0]) {
+    for (const r of udpRules) {
+      if (r.effect === "allow" && r.ops.includes("connect") && (r.hosts === "any" || accepted.has("hosts"))) {
+        narrow(
+          "Landlock (ABI 10) checks the ephemeral port a UDP socket is bound to when it first connects or sends as a bind to port 0, which the policy does not allow: UDP sockets must bind an allowed port first on Linux",
+          r.span,
+          "allow `bind` for UDP on port 0 (`allow: [bind], protocol: udp, ports: [0]`) so the kernel can pick the client's port",
+        );
+      }
+    }
+  }
+  // Below ABI 10 nothing sees UDP ports or hosts: the seccomp filter creates UDP sockets when a rule allows
+  // UDP, and then every UDP send, connect and bind goes through. A widening: an error unless accepted.
+  if (!udpSeen && udpAllowed && !accepted.has("udp")) {
+    const whole = (r: NetRule) => r.hosts === "any" && r.ops.includes("connect") && r.ops.includes("bind") && r.ports.length === 1 && r.ports[0]![0] === 0 && r.ports[0]![1] === 65535;
+    const all = udpRules.every((r) => r.effect === "allow") && udpRules.some((r) => r.effect === "allow" && whole(r));
+    if (!all) {
+      const why = options.abi >= 1 ? `Landlock ABI ${options.abi} cannot see UDP (ABI 10 can)` : "without Landlock nothing sees UDP";
+      const help = "accept it with `linux: {accept-widening: [udp]}`, allow UDP everywhere, or run where Landlock ABI 10 is available (`--abi 10`)";
+      for (const r of udpRules) {
+        if (r.effect === "allow" && whole(r)) continue;
+        const what = `${r.ops.join(" and ")} to \`${hostsOf(r)}\` on ${r.ports.map(([lo, hi]) => (lo === hi ? `${lo}` : `${lo}-${hi}`)).join(", ")}`;
+        widened(
+          r.effect === "allow"
+            ? `${why}: this rule makes the seccomp filter allow UDP sockets, and then UDP reaches every host and port, not only ${what}`
+            : `${why}: this UDP deny (${what}) is not enforced on Linux, because another rule makes the seccomp filter allow UDP sockets`,
+          r.span,
+          help,
+        );
+      }
+    }
   }
 
   // ---- scopes ----
@@ -403,7 +501,11 @@ function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; dia
   if (fsHandled & ACCESS_FS.truncate) need(3);
   if (fsHandled & ACCESS_FS.refer && fsAll & ACCESS_FS.refer) need(2);
   if (fsHandled & ACCESS_FS.ioctl_dev) need(5);
-  if (netHandled) need(4);
+  if (netHandled & (ACCESS_NET.bind_tcp | ACCESS_NET.connect_tcp)) need(4);
+  // Below ABI 9 the seccomp filter narrows unix connects instead (SBC2003), which widens nothing: RESOLVE_UNIX
+  // raises the plan's ABI (the loader checks the masks) but not this. UDP below ABI 10 is a widening, unless
+  // the policy accepts it.
+  if (netHandled & (ACCESS_NET.bind_udp | ACCESS_NET.connect_send_udp) && !accepted.has("udp")) need(10);
   if (scoped) need(6);
 
   const fs = [...grants.values()]
@@ -427,4 +529,14 @@ function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; dia
     },
     diagnostics,
   };
+}
+
+/**
+ * Whether a table of this ABI handles RESOLVE_UNIX: from ABI 9, where the policy allows named unix sockets but
+ * limits connecting to them by path, which is the only case where the seccomp filter would otherwise narrow
+ * (SBC2003). The `linux` bundle's seccomp filter then leaves connect(2) to Landlock (docs/targets/landlock.md).
+ */
+export function resolveUnixNeeded(ir: IR, abi: number): boolean {
+  const u = ir.network.unix;
+  return abi >= 9 && namedUnixAllowed(u) && !unixPathsAll(u, "connect");
 }

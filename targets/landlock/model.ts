@@ -6,7 +6,7 @@
 // tests/kernel-model.test.ts compares it with the real loader on the real kernel.
 
 import { components, isWithin, joinComponents } from "../../compiler/paths.js";
-import { ACCESS_FILE, ACCESS_FS } from "./abi.js";
+import { ACCESS_FILE, ACCESS_FS, MAX_ABI, abiMasks } from "./abi.js";
 import type { LandlockTable } from "./lower.js";
 import { FsModel, type Errno, type FsNode, type FsSpecEntry } from "./model-fs.js";
 import { launch, mountAttrs, mountOf, parsePlan, type Sandbox } from "./model-launch.js";
@@ -93,7 +93,7 @@ function referCheck(sb: Sandbox, old: FsNode, newDir: FsNode, removable: boolean
   let d2 = collect(newDir);
   if (!d1 && !d2) return null;
   const c1 = handled & ~rule(old);
-  const childMask = old.kind === "dir" ? 0xffff : ACCESS_FILE;
+  const childMask = old.kind === "dir" ? abiMasks(MAX_ABI).fs : ACCESS_FILE;
   // is_access_to_paths_allowed from the mount's root up: first the no-more-access check on the domain's rights.
   let allowed1 = !d1;
   let allowed2 = !d2;

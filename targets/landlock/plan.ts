@@ -25,6 +25,11 @@ export interface PlanOptions {
   /** For the plan cache: the key the plan is stored under, and the files it was compiled from with their SHA-256. */
   readonly cacheKey?: string;
   readonly deps?: readonly { readonly path: string; readonly sha256: string }[];
+  /**
+   * The compiler's warnings, as the CLI prints them: the loader prints this text before it runs the command, so
+   * a plan run without Node (bin/sbc's fast path, a cached plan, a bundle) says what a compile would have said.
+   */
+  readonly diagnostics?: string;
 }
 
 /** Percent-encodes a path so any byte string is one field; a leading `${name}` stays as it is (the loader substitutes it). */
@@ -78,6 +83,9 @@ export function buildPlan(table: LandlockTable | undefined, seccomp: Uint8Array 
     lines.push(["param", p.name, ...p.apart.map(encodePath), ...p.apartOrSame.map((a) => "=" + encodePath(a))].join(" "));
     report.push(`\${${p.name}} is resolved at launch; the table assumes it is neither inside nor around ${[...p.apart, ...p.apartOrSame.map((a) => `${a} (or equal to it)`)].join(", ") || "any other path"}`);
   }
+  // The compatibility level, for the loader's ABI negotiation; hard-requirement (refuse) when absent.
+  if (table && table.compat !== "hard-requirement") lines.push(`compat ${table.compat}`);
+  if (options.diagnostics) lines.push(`diagnostics ${encodePath(options.diagnostics)}`);
   if (options.cacheKey) lines.push(`cache-key ${options.cacheKey}`);
   for (const d of options.deps ?? []) lines.push(`dep ${encodePath(d.path)} ${d.sha256}`);
   if (note && mounts.length) lines.push(`fallback-note ${encodePath(note)}`);

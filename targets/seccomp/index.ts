@@ -3,7 +3,7 @@
 // docs/targets/seccomp.md for the lowering and what the network section implies.
 
 import { diag, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
-import type { Implications } from "../../compiler/evaluator/network-syscalls.js";
+import type { Implications, NetworkSyscallOptions } from "../../compiler/evaluator/network-syscalls.js";
 import { numberedEntry, syscallNameAt as tableNameAt } from "../../compiler/evaluator/syscall-numbers.js";
 import type { IR } from "../../compiler/ir/types.js";
 import { ARCH_INFO, commonEndianness, syscallNumber, type Arch, type Endianness } from "../../compiler/linux-abi/index.js";
@@ -26,7 +26,11 @@ export interface SeccompFilter {
   readonly rangeCount: Readonly<Record<string, number>>;
 }
 
-export function compileSeccomp(ir: IR, arches: readonly Arch[]): { filter?: SeccompFilter; diagnostics: Diagnostic[] } {
+/**
+ * `options.unixPathsByLandlock`: the filter goes with a Landlock table that enforces connecting to unix socket
+ * paths (RESOLVE_UNIX, ABI 9), so it need not narrow for them (the `linux` bundle, `sbc exec` on such a kernel).
+ */
+export function compileSeccomp(ir: IR, arches: readonly Arch[], options: NetworkSyscallOptions = {}): { filter?: SeccompFilter; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const endianness = commonEndianness(arches);
   if (endianness === undefined) {
@@ -38,7 +42,7 @@ export function compileSeccomp(ir: IR, arches: readonly Arch[]): { filter?: Secc
     );
     return { diagnostics };
   }
-  const lowered = lowerFilter(ir, arches, syscallNameAt);
+  const lowered = lowerFilter(ir, arches, syscallNameAt, options);
   const implied = new Set(lowered.implications.rules.filter((r) => r.action.type !== "allow").map((r) => r.syscall));
   for (const rule of ir.syscalls.rules) {
     if (rule.action.type !== "allow" && rule.action.type !== "log") continue;

@@ -9,7 +9,7 @@ import type { Action, ArgCondition, IR } from "../../compiler/ir/types.js";
 import { argBits, argDeclaration, narrowCondition, type ArgBits } from "../../compiler/linux-abi/arg-widths.js";
 import { ARCH_INFO, syscallNumber, syscallTable, X32_SYSCALL_BIT, type Arch } from "../../compiler/linux-abi/index.js";
 import { actionValue } from "./actions.js";
-import { networkSyscalls, type Implications } from "../../compiler/evaluator/network-syscalls.js";
+import { networkSyscalls, type Implications, type NetworkSyscallOptions } from "../../compiler/evaluator/network-syscalls.js";
 import { entriesName, isNewerCall, namedNumbers, newerCalls, SKIP_NR } from "../../compiler/evaluator/syscall-numbers.js";
 import { isMultiplexer, MULTIPLEXERS, multiplexerHasRules, subCallVerdict, type Multiplexer } from "./multiplexers.js";
 import { foreignAction } from "./semantics.js";
@@ -424,9 +424,9 @@ export function archGroups(arches: readonly Arch[]): Arch[][] {
 }
 
 /** `names` takes the number as the filter sees it (x32 numbers with their bit). */
-export function lowerFilter(ir: IR, arches: readonly Arch[], names: (arch: Arch, nr: number) => string | undefined): LoweredFilter {
+export function lowerFilter(ir: IR, arches: readonly Arch[], names: (arch: Arch, nr: number) => string | undefined, options: NetworkSyscallOptions = {}): LoweredFilter {
   const g = new Graph();
-  const imp = networkSyscalls(ir);
+  const imp = networkSyscalls(ir, options);
   const rangeCount: Record<string, number> = {};
   let root = g.ret(foreignAction(ir));
   const groups = archGroups(arches);
