@@ -162,21 +162,23 @@ function dockerOnEveryArch(): { body: string; misses: string[]; disagreements: n
   if (x86.insns > X86_64_TARGET.insns) misses.push(`Docker's profile on x86_64: sbc has ${x86.insns} instructions (target: ≤ ${X86_64_TARGET.insns})`);
   if (x86.mean > X86_64_TARGET.mean) misses.push(`Docker's profile on x86_64: sbc's mean path is ${x86.mean.toFixed(2)} (target: ≤ ${X86_64_TARGET.mean})`);
   const total = results.reduce((n, r) => n + r.events, 0);
-  const designed = results.flatMap((r) => summarize(r.designed));
-  const highBit = results.flatMap((r) => summarize(r.highBit));
+  const designed = summarize(results.flatMap((r) => r.designed));
+  const highBit = summarize(results.flatMap((r) => r.highBit));
+  const arm = results.find((r) => r.arch === "arm");
   const body = [
     `Every arch's filter alone; paths over every call of the arch's table, all arguments 0. Agreement: ${total} (arch, number, arguments) events, ${disagreements} disagreement(s)` +
       (repairs.rets ? `; ${repairs.rets} \`ret\` value(s) of libseccomp's s390x programs byte-swapped back (its cross-endian export bug, see above)` : "") + ".",
     "",
     archTable(results, sbcOnly),
     "",
+    ...(arm ? [`arm's numbers run to 0x${(Math.max(...Object.values(syscallTable("arm"))) + 64).toString(16)}: its private calls (\`breakpoint\`, \`cacheflush\`, \`set_tls\` …) sit at 0xf0000 and up, and every number up to 64 past them is checked. i386 and arm have no high-bit events: their registers are 32-bit.`, ""] : []),
     `x86_64 target (≤ ${X86_64_TARGET.insns} instructions, mean ≤ ${X86_64_TARGET.mean}): sbc ${x86.insns} instructions, mean ${x86.mean.toFixed(2)}, max ${x86.max} — ${x86.insns <= X86_64_TARGET.insns && x86.mean <= X86_64_TARGET.mean ? "met" : "**missed**"}.`,
     "",
-    "Differences by design (not failures), one line per arch and call with a count and the first example:",
+    "Differences by design (not failures), one line per reason, with the calls it explains on each arch:",
     "",
     ...(designed.length ? designed : ["none"]).map((l) => `- ${l}`),
     "",
-    "Differences with high argument bits set (arguments the kernel reads as 32-bit; 64-bit arches only):",
+    "Differences with high argument bits set (not failures: arguments the kernel reads as 32-bit), one line per reason:",
     "",
     ...(highBit.length ? highBit : ["none"]).map((l) => `- ${l}`),
     "",

@@ -223,11 +223,12 @@ export const showDifference = (d: Difference) => `${show(d.event)}: sbc ${d.sbc}
 
 /**
  * Why sbc's verdict may differ from libseccomp's on `e` by design, or undefined. Each reason is narrow and
- * checked against the verdicts, so it cannot excuse a different difference.
+ * checked against the verdicts, so it cannot excuse a different difference: a high-bit one needs a 32-bit
+ * argument and sbc's verdict for the low halves alone (`sbcOnLowHalves`).
  */
-function designedDifference(e: Event, sbc: string, lib: string, maxNamed: number, highBits: boolean, unaddable: ReadonlySet<string>, defaultVerdict: string, plainlyAllowed: ReadonlySet<string>): string | undefined {
+function designedDifference(e: Event, sbc: string, lib: string, maxNamed: number, highBits: boolean, unaddable: ReadonlySet<string>, defaultVerdict: string, plainlyAllowed: ReadonlySet<string>, sbcOnLowHalves: string): string | undefined {
   if (e.name && unaddable.has(`${e.arch}:${e.name}`) && lib === defaultVerdict && sbc === "allow" && plainlyAllowed.has(e.name)) {
-    return `libseccomp 2.5.4's ${e.arch} table lacks the call: it refuses a rule by its number (or, riscv64's 258, adds it as another number), so it gives the default action where the profile allows the call unconditionally; runc skips names libseccomp cannot resolve the same way`;
+    return `libseccomp 2.5.4's table for the arch lacks the call: it refuses a rule by its number (or, riscv64's 258, adds it as another number), so it gives the default action where the profile allows the call unconditionally; runc skips names libseccomp cannot resolve the same way`;
   }
   if (e.name === "socketcall" && e.args[0] === SYS_SOCKET && lib === "allow" && sbc !== "allow") {
     return "sbc narrower: socket's conditions on the domain cannot be checked through socketcall (its arguments are behind a pointer), so sbc refuses socketcall(SYS_SOCKET); libseccomp allows socketcall as the profile lists it";
@@ -235,7 +236,7 @@ function designedDifference(e: Event, sbc: string, lib: string, maxNamed: number
   if (sbc === `errno(${ENOSYS})` && lib !== "allow" && e.nr - ARCH_INFO[e.arch].nrBase > maxNamed) {
     return "runc's convention: ENOSYS for numbers above the newest call the profile names, so libc falls back";
   }
-  if (highBits && e.name) {
+  if (highBits && e.name && sbc === sbcOnLowHalves) {
     const i = e.args.findIndex((a) => a > U32);
     if (i >= 0 && argBits(e.arch, e.name, i) === 32) return `the kernel reads ${e.name}'s arg${i} as 32-bit: sbc compares its low 32 bits, libseccomp all 64`;
   }
@@ -308,7 +309,9 @@ export function compareArch(profilePath: string, arch: Arch, dir: string): ArchC
     const o1Unaddable = o1Filter.unaddable;
     if (o1 !== o2) disagreements.push({ event: e, sbc, libseccomp: `o1 ${o1} / o2 ${o2}`, reason: undefined });
     if (sbc === o1) return;
-    const reason = designedDifference(e, sbc, o1, maxNamed, highBits, o1Unaddable, defaultVerdict, plainlyAllowed);
+    // A high-bit difference is by design only if sbc answers as it does for the low halves alone.
+    const low = highBits ? verdictOfRet(runOn(runs.sbc, { ...e, args: e.args.map((a) => a & U32) }, arch).ret) : sbc;
+    const reason = designedDifference(e, sbc, o1, maxNamed, highBits, o1Unaddable, defaultVerdict, plainlyAllowed, low);
     const d = { event: e, sbc, libseccomp: o1, ...(reason ? { reason } : {}) };
     (reason ? (highBits ? highBit : designed) : disagreements).push(d);
   };
@@ -393,17 +396,23 @@ export function archTable(results: readonly ArchComparison[], sbcOnly: readonly 
   return rows.join("\n");
 }
 
-/** The designed differences, one line per (arch, reason): the calls, each with its event count, and the first example. */
+/**
+ * The differences by design, one line per reason: the calls it explains on each arch (with a count when more
+ * than one event), and the first example.
+ */
 export function summarize(ds: readonly Difference[]): string[] {
-  const groups = new Map<string, Difference[]>();
-  for (const d of ds) {
-    const key = `${d.event.arch}\0${d.reason}`;
-    groups.set(key, [...(groups.get(key) ?? []), d]);
-  }
-  return [...groups.values()].map((g) => {
-    const calls = new Map<string, number>();
-    for (const d of g) calls.set(d.event.name ?? String(d.event.nr), (calls.get(d.event.name ?? String(d.event.nr)) ?? 0) + 1);
-    const list = [...calls].map(([n, c]) => `\`${n}\`${c > 1 ? ` ×${c}` : ""}`).join(", ");
-    return `${g[0]!.event.arch}: ${list} — e.g. ${showDifference(g[0]!)}`;
+  const byReason = new Map<string, Difference[]>();
+  for (const d of ds) byReason.set(d.reason ?? "", [...(byReason.get(d.reason ?? "") ?? []), d]);
+  return [...byReason].map(([reason, g]) => {
+    const perArch = new Map<Arch, Map<string, number>>();
+    for (const d of g) {
+      const calls = perArch.get(d.event.arch) ?? new Map<string, number>();
+      perArch.set(d.event.arch, calls);
+      const name = d.event.name ?? String(d.event.nr);
+      calls.set(name, (calls.get(name) ?? 0) + 1);
+    }
+    const where = [...perArch].map(([arch, calls]) => `${arch} ${[...calls].map(([n, c]) => `\`${n}\`${c > 1 ? ` ×${c}` : ""}`).join(", ")}`).join("; ");
+    const e = g[0]!;
+    return `${reason}. ${where}. E.g. ${show(e.event)}: sbc ${e.sbc}, libseccomp ${e.libseccomp}`;
   });
 }
