@@ -20,7 +20,7 @@
 # A rule whose action equals the default is skipped, as libseccomp refuses it (-EACCES). The caller checks
 # afterwards that both filters give the same verdicts; this script does not try to emulate sbc's precedence.
 #
-# The filter is x86_64 only (the reference baselines, shared/reference/seccomp-generators.md, measured the
+# The first form's filter is x86_64 only (the reference baselines, shared/reference/seccomp-generators.md, measured the
 # same). Its bad-arch action is the IR's `foreignArchAction` (KILL_PROCESS when absent), so that foreign
 # arches and x32 numbers get what sbc gives them. The BPF written is exactly what `seccomp_load` would hand to the kernel.
 
@@ -104,12 +104,13 @@ def build(rules, optimize):
 # taken to be newer than every `minKernel` (Linux 7.1, the tables' version). As in moby, the native arch decides
 # for every arch of a multi-arch filter. How each entry becomes rules is runc's
 # libcontainer/seccomp/seccomp_linux.go (matchCall): no args, one rule; args on distinct indexes, one rule
-# with all of them (AND); two args on one index, one rule per arg (OR). A name the arch lacks is skipped, as
-# runc skips names libseccomp cannot resolve; an entry whose action is the default action is skipped too
-# (libseccomp refuses it). Numbers come from `numbers` (sbc's Linux 7.1 tables, without x32's bit, which
-# libseccomp adds itself),
-# so that libseccomp 2.5.4's older name table does not matter; rules are added exactly, one arch at a time,
-# and the per-arch filters are merged (seccomp_merge). The bad-arch action is KILL_PROCESS, sbc's.
+# with all of them (AND); two args on one index, one rule per arg (OR). A name the arch lacks in sbc's
+# tables is skipped, as runc skips names libseccomp cannot resolve; an entry whose action is the default
+# action is skipped too (libseccomp refuses it). Names libseccomp 2.5.4 lacks are added by their number in
+# `numbers` (sbc's Linux 7.1 tables, without x32's bit, which libseccomp adds itself), so that its older name
+# table does not decide (add_rule below). Each arch is built alone, the native arch removed first, and the
+# filters are merged (seccomp_merge). The bad-arch action is KILL_PROCESS, sbc's (runc leaves libseccomp's
+# KILL_THREAD).
 
 PROFILE_OPS = {
     "SCMP_CMP_NE": seccomp.NE,
