@@ -4,12 +4,14 @@
 #                              suite regenerates the tables and fails on a difference.
 #   gcc:                       builds native/seccomp-probe.c, which loads compiled filters into real processes.
 #   bubblewrap:                `bwrap --seccomp FD` is the first consumer of the raw filter bytes; a test runs it.
+#   python3-seccomp:           libseccomp 2.5.4 as Debian ships it; tests/docker-libseccomp.test.ts compares Docker's
+#                              profile compiled by sbc with libseccomp's filter on every syscall number.
 #   make, git, tar, python3, python3-venv, python3-pip, util-linux (setpriv, unshare), coreutils (timeout):
 #                              the toolchains tests/kernel-workloads.test.ts runs under `sbc exec` (Node and npm
 #                              are the project's own prerequisites).
 set -euo pipefail
 need=()
-for pkg in linux-libc-dev libc6-dev gcc bubblewrap make git tar python3 python3-venv python3-pip util-linux coreutils; do
+for pkg in linux-libc-dev libc6-dev gcc bubblewrap python3-seccomp make git tar python3 python3-venv python3-pip util-linux coreutils; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -eq 0 ]; then
