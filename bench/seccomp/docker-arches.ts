@@ -233,6 +233,9 @@ function designedDifference(e: Event, sbc: string, lib: string, maxNamed: number
   if (e.name === "socketcall" && e.args[0] === SYS_SOCKET && lib === "allow" && sbc !== "allow") {
     return "sbc narrower: socket's conditions on the domain cannot be checked through socketcall (its arguments are behind a pointer), so sbc refuses socketcall(SYS_SOCKET); libseccomp allows socketcall as the profile lists it";
   }
+  if (sbc === `errno(${ENOSYS})` && lib === defaultVerdict && e.nr >>> 0 === 0xffffffff && (e.arch === "x86_64" || e.arch === "aarch64")) {
+    return "runc's ENOSYS stub answers -1 (a tracer's skipped call) with ENOSYS on aarch64, and on x86_64 as Docker's archMap adds x32 (runc patchbpf/enosys_linux.go); the importer reproduces the stub, libseccomp alone gives the default";
+  }
   if (sbc === `errno(${ENOSYS})` && lib !== "allow" && e.nr - ARCH_INFO[e.arch].nrBase > maxNamed) {
     return "runc's convention: ENOSYS for numbers above the newest call the profile names, so libc falls back";
   }
