@@ -117,6 +117,29 @@ describe("the evaluator", () => {
     expect(evaluateSyscallAt(ir, "aarch64", 221).action).toEqual({ type: "errno", errno: 38 });
   });
 
+  it("asks every arch by name also without `newer`, where a condition's argument has different widths", () => {
+    // openat's filename is a pointer: 64 bits on x86_64, 32 on i386 and arm, where -2 and 0xfffffffe are the
+    // same register. Found by the OCI round-trip property (seed 7) once i386 and arm were arches.
+    const p = compile(`sbc: 1
+name: w
+network: on
+syscalls:
+  default: { errno: EPERM }
+  rules:
+    - syscalls: [openat]
+      action: { errno: EACCES }
+      args: ["arg1 == -2"]
+    - syscalls: [openat]
+      action: allow
+`).ir!;
+    const v = evaluateSyscall(p, "openat", [0n, 0xfffffffen]);
+    expect(v.byArch?.filter((a) => a.verdict.action.type === "errno").map((a) => a.arch)).toEqual(["i386", "arm"]);
+    expect(v.action).toEqual({ type: "errno", errno: 13 });
+    expect(evaluateSyscall(p, "openat", [0n, 0xfffffffen], { arch: "x86_64" }).action).toEqual({ type: "allow" });
+    // Where every arch agrees, the one answer stands.
+    expect(evaluateSyscall(p, "openat", [0n, 0xfffffffffffffffen]).byArch).toBeUndefined();
+  });
+
   it("asks every arch that has a call named alone, and reports them when they differ", () => {
     const v = evaluateSyscall(ir, "execve");
     // Every supported arch that has execve answers (more arches, more entries).
