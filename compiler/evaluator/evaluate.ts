@@ -277,9 +277,10 @@ function byName(ir: IR, syscall: string, args: readonly bigint[], options: Sysca
     const nr = isArch(options.arch) ? syscallNumber(options.arch, syscall) : undefined;
     return nr !== undefined ? at(ir, options.arch as Arch, nr, args) : plain(ir, syscall, args, options.arch);
   }
-  // Without numbered rules and `newer`, a name means the same on every arch (read with x86_64's argument
-  // widths, which every 64-bit ABI shares): no need to ask each one.
-  if (!archDependent(ir)) return plain(ir, syscall, args, DEFAULT_QUERY_ARCH);
+  // Without numbered rules and `newer`, and where every condition on the call reads its argument at one width
+  // on every arch that has it, a name means the same everywhere: no need to ask each one. (A pointer or
+  // `unsigned long` is 64 bits on x86_64 but 32 on i386 and arm, so a condition on one can differ.)
+  if (!archDependent(ir) && !widthsDiffer(ir, syscall)) return plain(ir, syscall, args, DEFAULT_QUERY_ARCH);
   const all = everywhere(ir, syscall, args, at);
   if (!all.length) return plain(ir, syscall, args, DEFAULT_QUERY_ARCH);
   const first = all[0]!.verdict;
@@ -287,6 +288,23 @@ function byName(ir: IR, syscall: string, args: readonly bigint[], options: Sysca
   let strictest = first;
   for (const v of all) if (ACTION_STRICTNESS[v.verdict.action.type] > ACTION_STRICTNESS[strictest.action.type]) strictest = v.verdict;
   return { ...strictest, byArch: all };
+}
+
+const widthsCache = new WeakMap<IR, Map<string, boolean>>();
+/** Does a condition on `name` (a rule's, or one the network section implies) read its argument at different widths on different arches? */
+function widthsDiffer(ir: IR, name: string): boolean {
+  let perName = widthsCache.get(ir);
+  if (!perName) widthsCache.set(ir, (perName = new Map()));
+  const hit = perName.get(name);
+  if (hit !== undefined) return hit;
+  const conditions = [
+    ...ir.syscalls.rules.filter((r) => r.conditions.length && r.syscalls.includes(name)).flatMap((r) => r.conditions),
+    ...networkSyscalls(ir).rules.filter((r) => r.syscall === name).flatMap((r) => r.conditions),
+  ];
+  const arches = conditions.length ? ARCHES.filter((a) => syscallNumber(a, name) !== undefined) : [];
+  const differ = conditions.some((c) => new Set(arches.map((a) => argBits(a, name, c.arg))).size > 1);
+  perName.set(name, differ);
+  return differ;
 }
 
 function archDependent(ir: IR): boolean {

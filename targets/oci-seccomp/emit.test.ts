@@ -244,7 +244,7 @@ describe("the OCI seccomp target", () => {
         }
         const profile = parseProfile(r.json);
         for (const [s, args] of queries) {
-          expect(ociOutcome(profile, s, args, UNPRIVILEGED_AMD64)).toEqual({ action: evaluateSyscallRules(ir, s, args).action });
+          expect(ociOutcome(profile, s, args, UNPRIVILEGED_AMD64)).toEqual({ action: evaluateSyscallRules(ir, s, args, { arch: "x86_64" }).action });
         }
       }),
       { numRuns: 400, seed: 20260601 },
@@ -259,11 +259,17 @@ describe("the OCI seccomp target", () => {
       fc.property(irArb, fc.array(fc.tuple(fc.constantFrom(...SYSCALLS), argsArb), { minLength: 1, maxLength: 8 }), (ir, queries) => {
         const r = emitOciSeccomp(ir);
         if (!r.json) return;
-        const back = importOciSeccomp(r.json, { path: "exported.json" });
-        expect(back.diagnostics).toEqual([]);
-        const c = compilePolicy({ kind: "text", path: "back.yaml", text: back.yaml! });
-        expect(c.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-        for (const [s, args] of queries) expect(evaluateSyscallRules(c.ir!, s, args).action).toEqual(evaluateSyscallRules(ir, s, args).action);
+        // An import is for one container arch (`arch`, x86_64 by default): its numbered guard and `newer`
+        // threshold are that arch's, so each import is asked on its own arch. (By name alone, the import's
+        // `newer` would make every arch answer, and i386 reads a pointer argument on 32 bits, which the
+        // profile, written for x86_64 and aarch64, never claimed.)
+        for (const arch of ["x86_64", "aarch64"] as const) {
+          const back = importOciSeccomp(r.json, { path: "exported.json", arch });
+          expect(back.diagnostics).toEqual([]);
+          const c = compilePolicy({ kind: "text", path: "back.yaml", text: back.yaml! });
+          expect(c.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+          for (const [s, args] of queries) expect(evaluateSyscallRules(c.ir!, s, args, { arch }).action).toEqual(evaluateSyscallRules(ir, s, args, { arch }).action);
+        }
       }),
       { numRuns: 150, seed: 7 },
     );
@@ -461,7 +467,7 @@ describe("1,000 rules (the target's time is linear in the rule count: bench/oci.
       for (let v = 0n; v <= 60n; v++) {
         for (const a1 of [0n, 0xffn, 0x100n, U64]) {
           const args = [v, a1, 0n];
-          expect(ociOutcome(profile, s, args, UNPRIVILEGED_AMD64), `${s}(${v}, ${a1})`).toEqual({ action: evaluateSyscallRules(ir, s, args).action });
+          expect(ociOutcome(profile, s, args, UNPRIVILEGED_AMD64), `${s}(${v}, ${a1})`).toEqual({ action: evaluateSyscallRules(ir, s, args, { arch: "x86_64" }).action });
         }
       }
     }
@@ -484,7 +490,11 @@ describe("Docker's default profile, imported and exported", () => {
   const ir = c.ir!;
 
   // The import is for an x86_64 container, so the policy is asked about x86_64's numbers.
-  const onX86 = (s: string, args: readonly bigint[] = []) => evaluateSyscallRulesAt(ir, "x86_64", syscallNumber("x86_64", s)!, args);
+  const onX86 = (s: string, args: readonly bigint[] = []) => {
+    const nr = syscallNumber("x86_64", s);
+    if (nr === undefined) throw new Error(`${s} is no x86_64 call`);
+    return evaluateSyscallRulesAt(ir, "x86_64", nr, args);
+  };
 
   it("exports to the golden profile", () => {
     const r = emitOciSeccomp(ir);
@@ -514,7 +524,10 @@ describe("Docker's default profile, imported and exported", () => {
     fc.bigInt({ min: 0n, max: U64 }),
   );
   const dockerArgsArb = fc.array(profileValueArb, { minLength: 6, maxLength: 6 });
-  const syscallArb = fc.oneof(fc.constantFrom(...known), fc.constantFrom("socket", "clone", "personality", "clone3", "ptrace"));
+  // The container is x86_64: the names it has (the profile also names i386's and arm's calls, umount say,
+  // which the nine-arch tables now know but x86_64 has not).
+  const onX86Names = known.filter((n) => syscallNumber("x86_64", n) !== undefined);
+  const syscallArb = fc.oneof(fc.constantFrom(...onX86Names), fc.constantFrom("socket", "clone", "personality", "clone3", "ptrace"));
 
   // libseccomp compares all 64 bits of each argument; the kernel, and sbc, only the bits of its declared type.
   // Docker's values all fit those types, so the profile and sbc agree on every call as the kernel reads it —
