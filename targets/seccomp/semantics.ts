@@ -5,9 +5,10 @@
 // and the `socketcall`/`ipc` multiplexers (multiplexers.ts). docs/targets/seccomp.md states the same rules.
 
 import { evaluateSyscall, evaluateSyscallAt, stricterAction } from "../../compiler/evaluator/evaluate.js";
+import { syscallNameAt as tableNameAt } from "../../compiler/evaluator/syscall-numbers.js";
 import { networkSyscalls } from "../../compiler/evaluator/network-syscalls.js";
 import type { Action, IR } from "../../compiler/ir/types.js";
-import { ARCH_INFO, syscallTable, X32_SYSCALL_BIT, type Arch } from "../../compiler/linux-abi/index.js";
+import { ARCH_INFO, X32_SYSCALL_BIT, type Arch } from "../../compiler/linux-abi/index.js";
 import { isMultiplexer, multiplexerHasRules, subCall, subCallVerdict } from "./multiplexers.js";
 
 export const AUDIT_ARCH: Readonly<Record<Arch, number>> = Object.fromEntries(Object.entries(ARCH_INFO).map(([a, i]) => [a, i.auditArch])) as Record<Arch, number>;
@@ -19,16 +20,8 @@ export function foreignAction(ir: IR): Action {
   return ir.syscalls.foreignArchAction ?? FOREIGN_ACTION;
 }
 
-const namesByNumber = new Map<Arch, Map<number, string>>();
-/** The name of table number `nr` on `arch` (on x32 without its bit), or undefined. */
-export function syscallName(arch: Arch, nr: number): string | undefined {
-  let m = namesByNumber.get(arch);
-  if (!m) {
-    m = new Map(Object.entries(syscallTable(arch)).map(([n, v]) => [v, n]));
-    namesByNumber.set(arch, m);
-  }
-  return m.get(nr);
-}
+/** The name of table number `nr` on `arch` (on x32 without its bit), or undefined: the evaluator's map. */
+export const syscallName = tableNameAt;
 
 /** The name of `seccomp_data.nr` as the filter sees it on `arch` (x32 numbers with their bit). */
 export function syscallNameAt(arch: Arch, nr: number): string | undefined {
