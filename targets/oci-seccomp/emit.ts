@@ -211,11 +211,26 @@ class Bdd {
    */
   narrowCondition(c: ArgCondition, bits: ArgBits): number {
     if (bits === 64) return this.condition(c);
+    return this.narrowSet(this.lowCondition(c, bits), bits);
+  }
+
+  /** The low parts (values below 2^bits) that satisfy `c` as the kernel reads a `bits`-bit argument. */
+  lowCondition(c: ArgCondition, bits: ArgBits): number {
     const n = narrowCondition(c, bits);
     const low = (1n << BigInt(bits)) - 1n;
     const hex = (x: bigint) => `0x${x.toString(16)}`;
-    const lowSet = this.and(this.condition({ arg: c.arg, op: c.op, value: hex(n.value), ...(n.mask !== undefined ? { mask: hex(n.mask) } : {}) }), this.atMost(low));
-    return this.freeAbove(lowSet, bits);
+    return this.and(this.condition({ arg: c.arg, op: c.op, value: hex(n.value), ...(n.mask !== undefined ? { mask: hex(n.mask) } : {}) }), this.atMost(low));
+  }
+
+  /**
+   * The low set `low` (values below 2^bits) with every high part free, remembered with its low set: a few
+   * intervals of low values are a few intervals to `intervalParts`, where the whole set is 2^(64-bits) of them.
+   */
+  readonly narrowed = new Map<number, { readonly low: number; readonly bits: number }>();
+  narrowSet(low: number, bits: number): number {
+    const r = this.freeAbove(low, bits);
+    if (r !== ALL && r !== EMPTY) this.narrowed.set(r, { low, bits });
+    return r;
   }
 
   /** `n` (a set of values below 2^bits) with every bit from `bits` up left free. */
@@ -418,11 +433,24 @@ const PART_INTERVALS = 8;
  * O(n log n) instead of O(n²) set operations for n rules.
  */
 function intervalParts(bdd: Bdd, live: readonly RankedRule[], arg: number): Part[] | undefined {
+  // An argument the kernel reads on fewer than 64 bits (arg-widths.ts): the sets are low sets with every high
+  // part free, so the sweep runs over the low values and each part frees its high parts again.
+  const narrow = live.map((r) => r.sets[arg]!).filter((s) => s !== ALL).map((s) => bdd.narrowed.get(s));
+  const bits = narrow[0]?.bits;
+  if (bits !== undefined && narrow.every((n) => n?.bits === bits)) {
+    const parts = sweepParts(bdd, live, arg, (s) => bdd.narrowed.get(s)!.low, (1n << BigInt(bits)) - 1n);
+    return parts?.map((p) => ({ set: bdd.narrowSet(p.set, bits), rules: p.rules }));
+  }
+  return sweepParts(bdd, live, arg, (s) => s, U64);
+}
+
+/** The sweep of `intervalParts` over the values 0..top, each rule's set for `arg` seen through `view`. */
+function sweepParts(bdd: Bdd, live: readonly RankedRule[], arg: number, view: (s: number) => number, top: bigint): Part[] | undefined {
   const spans = new Map<number, [bigint, bigint][]>();
   for (const r of live) {
     const s = r.sets[arg]!;
     if (s === ALL || spans.has(s)) continue;
-    const iv = bdd.intervals(s, PART_INTERVALS);
+    const iv = bdd.intervals(view(s), PART_INTERVALS);
     if (!iv) return undefined;
     spans.set(s, iv);
   }
@@ -430,7 +458,7 @@ function intervalParts(bdd: Bdd, live: readonly RankedRule[], arg: number): Part
   for (const iv of spans.values()) {
     for (const [lo, hi] of iv) {
       cuts.add(lo);
-      if (hi < U64) cuts.add(hi + 1n);
+      if (hi < top) cuts.add(hi + 1n);
     }
   }
   const starts = [...cuts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -443,7 +471,7 @@ function intervalParts(bdd: Bdd, live: readonly RankedRule[], arg: number): Part
       continue;
     }
     for (const [lo, hi] of spans.get(s)!) {
-      const end = hi < U64 ? index.get(hi + 1n)! : starts.length;
+      const end = hi < top ? index.get(hi + 1n)! : starts.length;
       for (let i = index.get(lo)!; i < end; i++) members[i]!.push(r);
     }
   }
@@ -451,7 +479,7 @@ function intervalParts(bdd: Bdd, live: readonly RankedRule[], arg: number): Part
   const groups = new Map<string, { spans: [bigint, bigint][]; rules: RankedRule[] }>();
   starts.forEach((lo, i) => {
     const key = members[i]!.map((r) => r.index).join(",");
-    const span: [bigint, bigint] = [lo, i + 1 < starts.length ? starts[i + 1]! - 1n : U64];
+    const span: [bigint, bigint] = [lo, i + 1 < starts.length ? starts[i + 1]! - 1n : top];
     const g = groups.get(key);
     if (g) g.spans.push(span);
     else groups.set(key, { spans: [span], rules: members[i]! });
@@ -724,7 +752,18 @@ export function emitOciSeccomp(ir: IR, options: OciEmitOptions = {}): OciEmitRes
     let perArg = setCache.get(key);
     if (!perArg) {
       perArg = [ALL, ALL, ALL, ALL, ALL, ALL];
-      r.conditions.forEach((c, i) => (perArg![c.arg] = bdd.and(perArg![c.arg]!, bdd.narrowCondition(c, widths[i]!))));
+      // An argument's width depends on the syscall and the argument only, so its conditions share it: AND
+      // their low sets, then free the high parts once (intervalParts sweeps narrow arguments on the low set).
+      const low: (number | undefined)[] = [];
+      r.conditions.forEach((c, i) => {
+        const w = widths[i]!;
+        if (w === 64) perArg![c.arg] = bdd.and(perArg![c.arg]!, bdd.condition(c));
+        else low[c.arg] = bdd.and(low[c.arg] ?? ALL, bdd.lowCondition(c, w));
+      });
+      r.conditions.forEach((c, i) => {
+        const l = low[c.arg];
+        if (l !== undefined && widths[i]! < 64) perArg![c.arg] = bdd.narrowSet(l, widths[i]!);
+      });
       setCache.set(key, perArg);
     }
     return perArg;
