@@ -264,7 +264,7 @@ function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; dia
     }
   };
 
-  const carvedOut = new Map<string, { root: string; rootSpan: Span | undefined; path: string; span: Span | undefined }>();
+  const carvedOut = new Map<string, { root: string; rootSpan: Span | undefined; path: string; span: Span | undefined; classes: Set<Access> }>();
   const everything = ir.filesystem.some((r) => r.effect === "allow" && r.kind === "subtree" && r.path === "/" && r.access.length === 13) && !ir.filesystem.some((r) => r.effect === "deny");
   // RESOLVE_UNIX is handled only where the unix rules need it (below); every other right of the ABI is.
   const fsHandled = (everything ? 0 : masks.fs & ~ACCESS_FS.resolve_unix) | (resolveUnixNeeded(ir, options.abi) ? ACCESS_FS.resolve_unix : 0);
@@ -334,7 +334,13 @@ function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; dia
           addGrant(n.path, bits, "children", carved.map(rel), enforced, d.ifMissing);
           const rootSpan = n.rules.find((r) => r.effect === "allow")?.rule.span;
           // A carve-out the mount layer enforces costs nothing in a namespace; it is announced where it does cost.
-          for (const m of carved) if (!cls || namespaces === "never" || !enforcedByMount(cls, m.path)) carvedOut.set(`${n.path}\0${m.path}`, { root: n.path, rootSpan, path: m.path, span: m.rules[0]?.rule.span });
+          for (const m of carved) {
+            if (cls && namespaces !== "never" && enforcedByMount(cls, m.path)) continue;
+            const key = `${n.path}\0${m.path}`;
+            const e = carvedOut.get(key) ?? { root: n.path, rootSpan, path: m.path, span: m.rules[0]?.rule.span, classes: new Set<Access>() };
+            if (cls) e.classes.add(cls);
+            carvedOut.set(key, e);
+          }
         }
       }
       // An exact allow is granted on its file only where it decides: a deny of equal or higher rank at that
@@ -385,10 +391,11 @@ function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; dia
 
   // One diagnostic per expanded root: at the allow rule whose tree is expanded, with a label on each deny
   // that carves it (a `protect:` entry, a deny rule).
-  const byRoot = new Map<string, { paths: Set<string>; span: Span | undefined; carvers: Map<Span, string> }>();
+  const byRoot = new Map<string, { paths: Set<string>; span: Span | undefined; carvers: Map<Span, string>; classes: Set<Access> }>();
   for (const c of carvedOut.values()) {
-    const e = byRoot.get(c.root) ?? { paths: new Set<string>(), span: c.rootSpan, carvers: new Map<Span, string>() };
+    const e = byRoot.get(c.root) ?? { paths: new Set<string>(), span: c.rootSpan, carvers: new Map<Span, string>(), classes: new Set<Access>() };
     e.paths.add(c.path.slice(c.root === "/" ? 1 : c.root.length + 1));
+    for (const k of c.classes) e.classes.add(k);
     if (c.span && !e.carvers.has(c.span)) e.carvers.set(c.span, c.path);
     byRoot.set(c.root, e);
   }
@@ -397,8 +404,12 @@ function lowerBound(ir: IR, options: LowerOptions): { table?: LandlockTable; dia
     const labels = [...e.carvers]
       .sort(([a], [b]) => (a.source.path < b.source.path ? -1 : a.source.path > b.source.path ? 1 : a.start - b.start))
       .map(([span, path]) => ({ span, message: `carves out \`${path}\`` }));
+    // In a mount namespace the mounts enforce most carve-outs; name the classes Landlock still carves, so a
+    // warning about `truncate` alone does not read as if writing were lost too.
+    const listed = [...e.classes].sort().map((k) => `\`${k}\``).join(", ");
+    const which = namespaces !== "never" && e.classes.size > 0;
     narrow(
-      `Landlock cannot deny ${names} inside the allowed \`${root}\`: its entries are granted one by one at launch, so entries created directly in \`${root}\` afterwards get nothing`,
+      `Landlock cannot deny ${names} inside the allowed \`${root}\`${which ? ` for ${listed}` : ""}: its entries are granted one by one at launch, so entries created directly in \`${root}\` afterwards get ${which ? `no ${listed}` : "nothing"}`,
       e.span ?? labels[0]?.span,
       "that is the cost of keeping names such as `.git` read-only on Linux; `sbc debug landlock` shows the expansion",
       e.span ? labels : labels.slice(1),
