@@ -137,7 +137,8 @@ function eventArb(arch: Arch) {
     ),
     // arg0 is a multiplexer's sub-call number often enough to reach every sub-call
     args: fc.tuple(fc.oneof(fc.integer({ min: 0, max: 25 }).map(BigInt), argArb), fc.array(argArb, { minLength: 5, maxLength: 5 })).map(([a0, rest]) => [a0, ...rest]),
-    foreign: fc.boolean().map((b) => b && Math.random() < 0.1),
+    // One event in twenty from another arch: drawn by fast-check, so the run's seed decides it.
+    foreign: fc.integer({ min: 0, max: 19 }).map((n) => n === 0),
   });
 }
 
@@ -240,28 +241,38 @@ describe("the network section's sockets: evaluateSyscall = the compiled filter",
   const DOMAINS = Array.from({ length: 47 }, (_, i) => BigInt(i));
   const TYPES = [1n, 2n, 3n, 4n, 5n, 6n, 10n].flatMap((t) => [t, t | 0x80800n]);
   const PROTOCOLS = [0n, 6n, 17n, 262n];
-  it("socket and socketpair, for every domain, type and protocol", () => {
-    fc.assert(
-      fc.property(netArb, fsArb, fc.option(ruleArb, { nil: undefined }), (net, fs, rule) => {
-        const ir = makeIr({ unix: net.unix, netRules: net.rules, filesystem: fs, syscallRules: rule ? [rule] : [] });
-        const program = compileSeccomp(ir, ["x86_64"]).filter!.program;
-        for (const name of ["socket", "socketpair"] as const) {
-          const nr = syscallNumber("x86_64", name)!;
-          for (const d of DOMAINS) {
-            for (const t of TYPES) {
-              for (const p of PROTOCOLS) {
-                const args = [d, t, p, 0n, 0n, 0n];
-                const want = actionValue(evaluateSyscall(ir, name, args).action);
-                const got = runFilter(program, { nr, arch: AUDIT_ARCH_X86_64, args }).ret >>> 0;
-                if (got !== want) expect({ name, args: args.map(hex), got: got.toString(16) }).toEqual({ name, args: args.map(hex), got: want.toString(16) });
-              }
-            }
+  type Net = { unix: UnixSockets; rules: NetRule[] };
+  const sockets = (net: Net, fs: FsRule[], rule: SyscallRule | undefined) => {
+    const ir = makeIr({ unix: net.unix, netRules: net.rules, filesystem: fs, syscallRules: rule ? [rule] : [] });
+    const program = compileSeccomp(ir, ["x86_64"]).filter!.program;
+    for (const name of ["socket", "socketpair"] as const) {
+      const nr = syscallNumber("x86_64", name)!;
+      for (const d of DOMAINS) {
+        for (const t of TYPES) {
+          for (const p of PROTOCOLS) {
+            const args = [d, t, p, 0n, 0n, 0n];
+            // The filter is x86_64's: ask x86_64 (a name alone asks every arch once rules are numbered).
+            const want = actionValue(evaluateSyscall(ir, name, args, { arch: "x86_64" }).action);
+            const got = runFilter(program, { nr, arch: AUDIT_ARCH_X86_64, args }).ret >>> 0;
+            if (got !== want) expect({ name, args: args.map(hex), got: got.toString(16) }).toEqual({ name, args: args.map(hex), got: want.toString(16) });
           }
         }
-      }),
+      }
+    }
+  };
+  it("socket and socketpair, for every domain, type and protocol", () => {
+    fc.assert(
+      fc.property(netArb, fsArb, fc.option(ruleArb, { nil: undefined }), sockets),
       { numRuns: Math.ceil(Number(process.env.SBC_PROPERTY_RUNS ?? 400) / 20) },
     );
   }, 120_000);
+  it("regression (seed 1839911288): a rule numbered on aarch64 (`aarch64:198`, its socket) leaves x86_64's socket alone", () => {
+    sockets(
+      { unix: { pairs: "allow", abstract: "allow", paths: [] }, rules: [{ effect: "allow", ops: ["bind", "connect"], protocols: ["tcp", "udp"], hosts: "any", ports: [[0, 65535]], layer: 0 }] },
+      [],
+      { syscalls: ["aarch64:198"], action: { type: "errno", errno: 0 }, conditions: [], layer: 0 },
+    );
+  });
 });
 
 describe("the kernel's action cache", () => {
