@@ -10,6 +10,23 @@ export interface Label {
   readonly message: string;
 }
 
+/** One text replacement in one source file: [span.start, span.end) becomes `text`. */
+export interface TextEdit {
+  readonly span: Span;
+  readonly text: string;
+}
+
+/**
+ * A safe, mechanical fix (lint rules offer them): applying every edit gives a policy that still compiles and
+ * is strictly narrower, or, for hygiene findings, means the same. `sbc check --fix` applies the fixes whose
+ * edits do not overlap, then checks again.
+ */
+export interface Fix {
+  /** What the fix does, one lowercase line ("add `protect: [.git]` to this rule"). */
+  readonly description: string;
+  readonly edits: readonly TextEdit[];
+}
+
 export interface Diagnostic {
   readonly code: string;
   readonly name: string;
@@ -20,6 +37,7 @@ export interface Diagnostic {
   readonly spanLabel?: string;
   readonly labels: readonly Label[];
   readonly help?: string;
+  readonly fix?: Fix;
 }
 
 export interface DiagnosticOptions {
@@ -29,6 +47,7 @@ export interface DiagnosticOptions {
   help?: string | undefined;
   /** Overrides the catalog severity (used for warnings promoted by options). */
   severity?: Severity;
+  fix?: Fix;
 }
 
 /**
@@ -55,6 +74,7 @@ export function diag(key: CodeKey, message: string, options: DiagnosticOptions =
   if (options.span) d.span = options.span;
   if (options.spanLabel !== undefined) d.spanLabel = oneLine(options.spanLabel);
   if (options.help !== undefined) d.help = oneLine(options.help);
+  if (options.fix) d.fix = options.fix;
   return d;
 }
 
