@@ -3,7 +3,7 @@
 // broad grant (`/`) is one finding that names every place it opens, not twenty.
 
 import type { Span } from "../diagnostics/source.js";
-import { evaluateFs } from "../evaluator/evaluate.js";
+import { evaluateFsNormalized } from "../evaluator/evaluate.js";
 import type { FsRule, IR } from "../ir/types.js";
 import type { Access } from "../language/access.js";
 import { TEST_PARAM_VALUES } from "../passes/run-tests.js";
@@ -32,7 +32,8 @@ export function allowingRule(ir: IR, accesses: readonly Access[], paths: readonl
   for (const p of paths) {
     const abs = resolveProbe(ir, p);
     for (const a of accesses) {
-      const v = evaluateFs(ir, a, abs);
+      // Probe paths are normalized by construction (and parameter values by binding): no parsing needed.
+      const v = evaluateFsNormalized(ir, a, abs);
       if (v.decision === "allow" && v.rule) return v.rule;
     }
   }
