@@ -114,7 +114,7 @@ filesystem:
     ["the DSL without a filesystem section", "policy.sbc", "sbc 1\npolicy p {\n  extends workspace-write\n}\n"],
   ] as const) {
     it(`the fix in ${syntax} compiles, clears the finding and only narrows`, () => {
-      let current = text;
+      let current: string = text;
       // One fix per finding; apply them one after the other, as `check --fix` does over passes.
       for (let pass = 0; pass < 4; pass++) {
         const f = findingsOf(lint(current, { path }), RULE);
