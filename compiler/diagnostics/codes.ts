@@ -185,7 +185,7 @@ export const CODES = {
   lintAgentSocketAccess: def("SBC3004", "agent-socket-access", "error", "The sandbox may connect to a container engine's socket (`docker.sock`) or a key agent's (`SSH_AUTH_SOCK`)."),
   lintDangerousSyscall: def("SBC3005", "dangerous-syscall", "error", "Under a restrictive syscall default, a rule allows a call that escapes or weakens the sandbox (`ptrace`, `bpf`, `mount`, io_uring …)."),
   lintInvalidDirective: def("SBC3040", "lint-invalid-directive", "error", "An `sbc-disable` comment is malformed or has no reason after ` -- `; it suppresses nothing."),
-  lintUnknownRule: def("SBC3041", "lint-unknown-rule", "error", "An `sbc-disable` comment or a lint configuration names a rule that does not exist."),
+  lintUnknownRule: def("SBC3041", "lint-unknown-rule", "error", "An `sbc-disable` comment names a lint rule that does not exist (compiler diagnostics cannot be suppressed)."),
   lintUnusedDirective: def("SBC3042", "lint-unused-directive", "warning", "An `sbc-disable` comment suppressed nothing: the rule it names reported nothing there."),
 
   // 10 — tests written in the policy

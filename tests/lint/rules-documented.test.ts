@@ -1,0 +1,49 @@
+// Every rule of `specifiedRules` has its section in docs/lint.md (alphabetical, under `## Rules`, with its
+// code and default severity), a row in the index table, and a test file here; the examples tagged
+// `# expect-lint: RULE` in docs/lint.md get a finding of that rule and those tagged `# expect-no-lint: RULE`
+// get none.
+
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { CODES } from "../../compiler/diagnostics/codes.js";
+import { specifiedRules } from "../../compiler/lint/index.js";
+import { packageRoot } from "../../compiler/package-root.js";
+import { expectCompiled, findingsOf, lint } from "./support.js";
+
+const root = packageRoot();
+const doc = readFileSync(join(root, "docs/lint.md"), "utf8");
+const rulesPart = doc.slice(doc.indexOf("\n## Rules\n"));
+
+describe("docs/lint.md and tests/lint/ cover every rule", () => {
+  it("has a `## Rules` part whose sections are in alphabetical order", () => {
+    expect(doc).toContain("\n## Rules\n");
+    const ids = [...rulesPart.matchAll(/^### (\S+)$/gm)].map((m) => m[1]!);
+    expect(ids).toEqual([...ids].sort());
+  });
+
+  for (const rule of specifiedRules) {
+    it(`\`${rule.id}\`: a section with its code and default severity, an index row, a test file`, () => {
+      const start = rulesPart.indexOf(`\n### ${rule.id}\n`);
+      expect(start, `no section \`### ${rule.id}\` under \`## Rules\``).toBeGreaterThanOrEqual(0);
+      const next = rulesPart.indexOf("\n### ", start + 1);
+      const section = rulesPart.slice(start, next < 0 ? undefined : next);
+      expect(section).toContain(`\`${CODES[rule.code].code}\` · default **${rule.defaultSeverity}**`);
+      expect(section).toContain(`# expect-lint: ${rule.id}`);
+      expect(section).toContain(`# expect-no-lint: ${rule.id}`);
+      expect(doc).toContain(`| [\`${rule.id}\`](#${rule.id}) | \`${CODES[rule.code].code}\` |`);
+      expect(existsSync(join(root, "tests/lint", `${rule.id}.test.ts`)), `tests/lint/${rule.id}.test.ts`).toBe(true);
+    });
+  }
+
+  const examples = [...doc.matchAll(/```(yaml|sbc)\n# (expect-lint|expect-no-lint): (\S+)\n([\s\S]*?)```/g)];
+  it("has tagged examples", () => expect(examples.length).toBeGreaterThanOrEqual(2 * specifiedRules.length));
+  for (const [, syntax, expectation, id, text] of examples) {
+    it(`example: ${expectation} ${id} (${text!.split("\n").slice(1, 4).join(" ").slice(0, 60)}…)`, () => {
+      const ds = lint(text!, { path: syntax === "sbc" ? "example.sbc" : "example.yaml" });
+      expectCompiled(ds);
+      if (expectation === "expect-lint") expect(findingsOf(ds, id!).length).toBeGreaterThan(0);
+      else expect(findingsOf(ds, id!)).toEqual([]);
+    });
+  }
+});
