@@ -71,7 +71,11 @@ function dslEdit(file: PolicyFile, rules: readonly DenyRule[]): { at: number; te
   if (last) {
     const lineStart = text.lastIndexOf("\n", last.span.start - 1) + 1;
     const indent = /^[ \t]*/.exec(text.slice(lineStart, last.span.start))![0];
-    return { at: last.span.end, text: rules.map((r) => `${eol}${indent}${statement(r)}`).join("") };
+    // After a comment that ends the rule's line, so the comment stays with its rule.
+    const nl = text.slice(last.span.end).search(/\r?\n|$/);
+    const rest = text.slice(last.span.end, last.span.end + nl);
+    const at = /^[ \t]*(#.*)?$/.test(rest) ? last.span.end + nl : last.span.end;
+    return { at, text: rules.map((r) => `${eol}${indent}${statement(r)}`).join("") };
   }
   const { tokens } = scan(text);
   // A `filesystem { }` without rules: where its rules would go is not worth guessing; offer nothing.
