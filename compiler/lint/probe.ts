@@ -63,8 +63,3 @@ export function nameList(names: readonly string[], max = 3): string {
 export function ruleSpan(rule: { readonly span?: Span }): Span | undefined {
   return rule.span;
 }
-
-/** Whether a span lies in the file being checked (a fix can only edit that file). */
-export function inFile(span: Span | undefined, file: { readonly source: unknown }): boolean {
-  return span !== undefined && span.source === file.source;
-}

@@ -21,9 +21,22 @@ filesystem:
 `);
     expectCompiled(ds);
     const f = findingsOf(ds, RULE);
-    expect(f.map((d) => [d.code, d.severity, lineOf(d), d.message])).toEqual([
-      ["SBC3001", "warning", 5, "a secret is readable: `${home}/.ssh`"],
-      ["SBC3001", "error", 5, "a secret is writable: `${home}/.ssh`"],
+    expect(f.map((d) => [d.code, d.severity, lineOf(d), d.message])).toEqual([["SBC3001", "error", 5, "a secret is writable: `${home}/.ssh`"]]);
+    // Writable and readable through one rule is one finding, whose fix denies both.
+    expect(f[0]!.fix!.edits[0]!.text).toContain("- deny: read-write\n    path: \"${home}/.ssh\"");
+  });
+
+  it("readable through one rule and writable through another: a warning and an error", () => {
+    const ds = lint(`sbc: 1
+filesystem:
+  - allow: read-only
+    path: /
+  - allow: [write]
+    path: \${home}/.ssh
+`);
+    expect(findingsOf(ds, RULE).map((d) => [d.severity, lineOf(d), d.message])).toEqual([
+      ["warning", 3, expect.stringMatching(/^secrets are readable: `\$\{home\}\/\.ssh`, /)],
+      ["error", 5, "a secret is writable: `${home}/.ssh`"],
     ]);
   });
 
@@ -102,7 +115,7 @@ filesystem:
   });
 
   it("a configured severity applies to every finding of the rule", () => {
-    const text = "sbc: 1\nfilesystem:\n  - allow: read-write\n    path: ${home}/.kube\n";
+    const text = "sbc: 1\nfilesystem:\n  - allow: read\n    path: ${home}/.kube\n  - allow: write\n    path: ${home}/.aws\n";
     expect(findingsOf(lint(text, { rules: { [RULE]: "warning" } }), RULE).map((d) => d.severity)).toEqual(["warning", "warning"]);
     expect(findingsOf(lint(text, { rules: { [RULE]: "error" } }), RULE).map((d) => d.severity)).toEqual(["error", "error"]);
   });
