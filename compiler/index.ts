@@ -44,7 +44,7 @@ export {
   lintPolicyText,
   specifiedRules,
   validateRuleSeverities,
-  checkRuleSetting,
+  checkLintRuleSetting,
   lintRuleMetadata,
   RULE_SEVERITIES,
   type LintOptions,
@@ -54,4 +54,5 @@ export {
   type LintRuleMetadata,
   type RuleSeverity,
   type RuleSettingProblem,
+  type RuleSettingOptions,
 } from "./lint/index.js";

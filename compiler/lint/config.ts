@@ -22,9 +22,19 @@ export function configurableIds(rules: readonly LintRule[] = specifiedRules): st
   return [...rules.map((r) => r.id), UNUSED_DIRECTIVE_ID];
 }
 
+export interface RuleSettingOptions {
+  /** The rules (default: specifiedRules). */
+  readonly ruleSet?: readonly LintRule[];
+  /**
+   * More ids a configuration may set, beyond the lint rules' (a config file may also set compiler warnings
+   * by name, `dead-rule`); they are checked for a valid severity like rule ids.
+   */
+  readonly alsoAccept?: readonly string[];
+}
+
 /** Check one setting; undefined when it is valid. */
-export function checkRuleSetting(id: string, value: unknown, rules: readonly LintRule[] = specifiedRules): RuleSettingProblem | undefined {
-  const ids = configurableIds(rules);
+export function checkLintRuleSetting(id: string, value: unknown, options: RuleSettingOptions = {}): RuleSettingProblem | undefined {
+  const ids = [...configurableIds(options.ruleSet), ...(options.alsoAccept ?? [])];
   if (!ids.includes(id)) {
     const guess = closest(id, ids);
     return { id, message: `unknown lint rule \`${id}\``, help: guess ? `did you mean \`${guess}\`?` : "the rule ids are listed in docs/lint.md" };
@@ -45,17 +55,14 @@ export function checkRuleSetting(id: string, value: unknown, rules: readonly Lin
  * Validate rule settings: the valid ones, ready for `lintPolicy`'s `rules` option, and one problem per bad
  * entry (a config loader turns them into diagnostics at the entry's position).
  */
-export function validateRuleSeverities(
-  value: unknown,
-  rules: readonly LintRule[] = specifiedRules,
-): { rules: Record<string, RuleSeverity>; problems: RuleSettingProblem[] } {
+export function validateRuleSeverities(value: unknown, options: RuleSettingOptions = {}): { rules: Record<string, RuleSeverity>; problems: RuleSettingProblem[] } {
   const out: Record<string, RuleSeverity> = {};
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return { rules: out, problems: [{ message: "lint rule settings must be a mapping from rule ids to `error`, `warning` or `off`" }] };
   }
   const problems: RuleSettingProblem[] = [];
   for (const [id, v] of Object.entries(value)) {
-    const p = checkRuleSetting(id, v, rules);
+    const p = checkLintRuleSetting(id, v, options);
     if (p) problems.push(p);
     else out[id] = v as RuleSeverity;
   }

@@ -14,7 +14,7 @@ import { applySuppressions, UNUSED_DIRECTIVE_ID, type Finding } from "./suppress
 
 export type { Fix, LintContext, LintReport, LintRule, RuleSeverity, TextEdit } from "./rule.js";
 export { specifiedRules } from "./rules/index.js";
-export { checkRuleSetting, configurableIds, RULE_SEVERITIES, validateRuleSeverities, type RuleSettingProblem } from "./config.js";
+export { checkLintRuleSetting, configurableIds, RULE_SEVERITIES, validateRuleSeverities, type RuleSettingProblem, type RuleSettingOptions } from "./config.js";
 export { LINT_DOCS, lintRuleMetadata, type LintRuleMetadata } from "./metadata.js";
 export { DIRECTIVE_FILE, DIRECTIVE_NEXT_LINE, UNUSED_DIRECTIVE_ID } from "./suppressions.js";
 

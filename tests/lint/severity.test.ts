@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { CODES } from "../../compiler/diagnostics/codes.js";
-import { checkRuleSetting, lintRuleMetadata, specifiedRules, validateRuleSeverities } from "../../compiler/lint/index.js";
+import { checkLintRuleSetting, lintRuleMetadata, specifiedRules, validateRuleSeverities } from "../../compiler/lint/index.js";
 import { findingsOf, lint } from "./support.js";
 
 const ROOT_WRITABLE = "sbc: 1\nfilesystem:\n  - allow: read-write\n    path: /\n";
@@ -43,10 +43,12 @@ describe("validateRuleSeverities", () => {
       { id: "broad-write", message: "the severity of `broad-write` must be `error`, `warning` or `off`, not `warn`", help: "did you mean `warning`?" },
       { id: "persistence-write", message: "the severity of `persistence-write` must be `error`, `warning` or `off`, not a number" },
     ]);
-    expect(checkRuleSetting("broad-write", "off")).toBeUndefined();
+    expect(checkLintRuleSetting("broad-write", "off")).toBeUndefined();
   });
 
   it("refuses settings that are not a mapping", () => {
+    expect(validateRuleSeverities({ "dead-rule": "off" }).problems.map((p) => p.message)).toEqual(["unknown lint rule `dead-rule`"]);
+    expect(validateRuleSeverities({ "dead-rule": "off" }, { alsoAccept: ["dead-rule"] })).toEqual({ rules: { "dead-rule": "off" }, problems: [] });
     for (const v of [null, [], "error", 3]) expect(validateRuleSeverities(v).problems.map((p) => p.message)).toEqual(["lint rule settings must be a mapping from rule ids to `error`, `warning` or `off`"]);
   });
 });
