@@ -47,7 +47,8 @@ describe("the dangerous policy of issue 13", () => {
     it(`gets at least four distinct findings (${syntax})`, () => {
       const ds = lint(text, { path });
       const ids = new Set(ds.filter((d) => d.code.startsWith("SBC30")).map((d) => d.name));
-      expect([...ids].sort()).toEqual(["agent-socket-access", "broad-write", "persistence-write", "secret-access"]);
+      // At least these four (other rules may add their own findings on top).
+      expect([...ids]).toEqual(expect.arrayContaining(["agent-socket-access", "broad-write", "persistence-write", "secret-access"]));
       const at = (name: string, line: number) => ds.filter((d) => d.name === name && lineOf(d) === line && d.severity === "error");
       expect(at("broad-write", lines.root)).toHaveLength(1);
       expect(at("secret-access", lines.ssh).map((d) => d.message)).toEqual(["a secret is writable: `${home}/.ssh`"]);

@@ -7,7 +7,16 @@ import { describe, expect, it } from "vitest";
 import { lintPolicy } from "../../compiler/lint/index.js";
 import { compilePolicy } from "../../compiler/passes/index.js";
 import { tempDir, writeFiles } from "../support/tmp.js";
-import { findingsOf, lineOf, lint } from "./support.js";
+import { agentSocketAccess } from "../../compiler/lint/rules/agent-socket-access.js";
+import { broadWrite } from "../../compiler/lint/rules/broad-write.js";
+import { dangerousSyscall } from "../../compiler/lint/rules/dangerous-syscall.js";
+import { persistenceWrite } from "../../compiler/lint/rules/persistence-write.js";
+import { secretAccess } from "../../compiler/lint/rules/secret-access.js";
+import { findingsOf, lineOf, lint as lintAll } from "./support.js";
+
+/** The security rules only, so that what other rules say of these policies does not blur the expectations. */
+const ruleSet = [secretAccess, persistenceWrite, broadWrite, agentSocketAccess, dangerousSyscall];
+const lint = (text: string, options: Parameters<typeof lintAll>[1] = {}) => lintAll(text, { ruleSet, ...options });
 
 const SSH = "sbc: 1\nfilesystem:\n  - allow: read-write\n    path: ${workspace}/src\n";
 const summary = (ds: ReturnType<typeof lint>) => ds.map((d) => `${lineOf(d)} ${d.severity} ${d.name}: ${d.message}`);
@@ -140,7 +149,7 @@ describe("sbc-disable-file", () => {
       "base.yaml": "sbc: 1\nfilesystem:\n  # sbc-disable-next-line secret-access -- the team's deploy key\n  - allow: read-only\n    path: ${home}/.ssh\n  # sbc-disable-next-line broad-write -- unused, but not the child's problem\n  - allow: read-only\n    path: ${home}/.aws\n",
     });
     const r = compilePolicy({ kind: "text", path: join(dir, "child.yaml"), text: "sbc: 1\nextends: ./base.yaml\n" });
-    const ds = lintPolicy(r.ir!, r.files!);
+    const ds = lintPolicy(r.ir!, r.files!, { ruleSet });
     expect(ds.map((d) => `${d.span!.source.path.split("/").pop()}:${lineOf(d)} ${d.name}`)).toEqual(["base.yaml:7 secret-access"]);
   });
 });
