@@ -167,7 +167,10 @@ export function applySuppressions(files: readonly PolicyFile[], findings: readon
         problems.push(
           diag("lintUnusedDirective", `\`${r.id}\` reported nothing ${d.kind === "file" ? "in this check" : "on the next line"}; the directive suppresses nothing`, {
             span: r.span,
-            help: "remove it (or this rule id from it)",
+            help:
+              d.kind === "next-line"
+                ? "remove it (or this rule id from it); a finding located in an extended file or a preset is suppressed with `# sbc-disable-file`"
+                : "remove it (or this rule id from it)",
             severity: options.unused,
           }),
         );

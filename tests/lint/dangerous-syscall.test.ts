@@ -51,6 +51,14 @@ policy p {
     expect(findingsOf(ds, RULE)).toEqual([]);
   });
 
+  it("a call that `newer` allows (newer than the policy's kernel) is reported at the syscalls section", () => {
+    const ds = lint("sbc: 1\nnetwork: on\nsyscalls:\n  default: kill-process\n  newer: allow\n  kernel: \"5.0\"\n  rules:\n    - syscalls: [read]\n      action: allow\n");
+    expectCompiled(ds);
+    expect(findingsOf(ds, RULE).map((d) => [lineOf(d), d.message])).toEqual([
+      [4, "dangerous calls are allowed under the default `kill-process`: `fsopen`, `fsmount`, `move_mount`, `open_tree` and 3 more"],
+    ]);
+  });
+
   it("unshare is judged with CLONE_NEWUSER: a rule that excludes it passes", () => {
     const base = "sbc: 1\nsyscalls:\n  default: kill-process\n  rules:\n    - syscalls: unshare\n      action: allow\n";
     expect(findingsOf(lint(base), RULE).map((d) => d.message)).toEqual(["a dangerous call is allowed under the default `kill-process`: `unshare(CLONE_NEWUSER)`"]);

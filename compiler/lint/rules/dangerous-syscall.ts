@@ -62,18 +62,22 @@ export const dangerousSyscall: LintRule = {
     if (!ir) return;
     const def = ir.syscalls.defaultAction;
     if (ACTION_STRICTNESS[def.type] < RESTRICTIVE) return;
-    const byRule = new ByRule<SyscallRule, string>();
+    const byRule = new ByRule<SyscallRule | "newer", string>();
     for (const c of DANGEROUS_CALLS) {
       const v = evaluateSyscall(ir, c.name, c.args ?? []);
-      // `allow` and `log` run the call; the deciding rule is the one to report (a verdict by the default or
-      // by what the network section implies has no rule, and is never an allow here).
-      if (ACTION_STRICTNESS[v.action.type] <= ACTION_STRICTNESS.log && v.rule) byRule.add(v.rule, c.shown ?? c.name);
+      // `allow` and `log` run the call. What decided is a rule, or `syscalls.newer` for a call newer than the
+      // policy's `kernel:` (a verdict by the restrictive default, or by what the network section implies, is
+      // never an allow).
+      if (ACTION_STRICTNESS[v.action.type] > ACTION_STRICTNESS.log) continue;
+      if (v.rule) byRule.add(v.rule, c.shown ?? c.name);
+      else if (v.newer) byRule.add("newer", c.shown ?? c.name);
     }
     for (const [rule, calls] of byRule.groups) {
-      const s = ruleSpan(rule);
+      const s = rule === "newer" ? ir.syscalls.span : ruleSpan(rule);
+      const runs = rule === "newer" ? (ir.syscalls.newerAction?.type === "log" ? "logs and runs" : "allows") : rule.action.type === "log" ? "logs and runs" : "allows";
       ctx.report({
         message: `${calls.length === 1 ? "a dangerous call is" : "dangerous calls are"} allowed under the default \`${formatAction(def)}\`: ${nameList(calls, 4)}`,
-        ...(s ? { span: s, spanLabel: `this rule ${rule.action.type === "log" ? "logs and runs" : "allows"} ${calls.length === 1 ? "it" : "them"}` } : {}),
+        ...(s ? { span: s, spanLabel: rule === "newer" ? `\`newer\` ${runs} ${calls.length === 1 ? "it" : "them"}: newer than the policy's kernel` : `this rule ${runs} ${calls.length === 1 ? "it" : "them"}` } : {}),
         help: "these calls let a process read or steer others, load code into the kernel, change its view of the filesystem or bypass seccomp; take them out of the allow rule, or suppress with a reason",
       });
     }
