@@ -38,3 +38,21 @@ export { hasErrors } from "./diagnostics/diagnostic.js";
 export { Source, formatLocation, type Span } from "./diagnostics/source.js";
 export { renderHuman, renderHumanAll, toJson as diagnosticToJson } from "./diagnostics/render.js";
 export { CODES, allCodes, type CodeInfo } from "./diagnostics/codes.js";
+export type { Fix, TextEdit } from "./diagnostics/diagnostic.js";
+export {
+  lintPolicy,
+  lintPolicyText,
+  specifiedRules,
+  validateRuleSeverities,
+  checkLintRuleSetting,
+  lintRuleMetadata,
+  RULE_SEVERITIES,
+  type LintOptions,
+  type LintRule,
+  type LintContext,
+  type LintReport,
+  type LintRuleMetadata,
+  type RuleSeverity,
+  type RuleSettingProblem,
+  type RuleSettingOptions,
+} from "./lint/index.js";

@@ -39,6 +39,7 @@ function diagnosticsDoc(): string {
     "22": "The Linux target (Landlock and the mount layer)",
     "23": "The SBPL (Seatbelt) target",
     "25": "Running a command under a policy (`sbc exec`)",
+    "30": "Lint (security and hygiene rules; see `docs/lint.md`)",
   };
   const lines = [
     "<!-- Generated from compiler/diagnostics/codes.ts by `npm run gen`; do not edit. -->",

@@ -176,6 +176,18 @@ export const CODES = {
   ociInexpressible: def("SBC2101", "oci-inexpressible", "error", "The IR cannot be written as an OCI seccomp profile that a runtime accepts with the same meaning."),
   ociNeedsRuntime: def("SBC2102", "oci-needs-runtime", "warning", "The exported profile needs something from whoever runs it (a notify listener) or differs from the IR where OCI has no words for it."),
 
+  // 30 — lint: security and hygiene findings on a policy that compiled (compiler/lint/, docs/lint.md). A rule's
+  // severity here is its default; configuration and `sbc-disable` comments change it. 3000–3049: the lint
+  // framework and the first security rules; 3050–3099: more rules.
+  lintSecretAccess: def("SBC3001", "secret-access", "error", "Credentials (`~/.ssh`, `~/.aws`, `.env` files …) are writable, or readable (a warning), in the sandbox."),
+  lintPersistenceWrite: def("SBC3002", "persistence-write", "error", "A place that runs code later (a shell rc file, autostart, a crontab, `.git/hooks`, a directory on `PATH`) is writable."),
+  lintBroadWrite: def("SBC3003", "broad-write", "error", "`/`, the home directory or an ancestor of it is writable."),
+  lintAgentSocketAccess: def("SBC3004", "agent-socket-access", "error", "The sandbox may connect to a container engine's socket (`docker.sock`) or a key agent's (`SSH_AUTH_SOCK`)."),
+  lintDangerousSyscall: def("SBC3005", "dangerous-syscall", "error", "Under a restrictive syscall default, a rule allows a call that escapes or weakens the sandbox (`ptrace`, `bpf`, `mount`, io_uring …)."),
+  lintInvalidDirective: def("SBC3040", "lint-invalid-directive", "error", "An `sbc-disable` comment is malformed or has no reason after ` -- `; it suppresses nothing."),
+  lintUnknownRule: def("SBC3041", "lint-unknown-rule", "error", "An `sbc-disable` comment names a lint rule that does not exist (compiler diagnostics cannot be suppressed)."),
+  lintUnusedDirective: def("SBC3042", "lint-unused-directive", "warning", "An `sbc-disable` comment suppressed nothing: the rule it names reported nothing there."),
+
   // 10 — tests written in the policy
   testFailed: def("SBC1001", "test-failed", "error", "An expectation written in the policy's `tests:` does not hold."),
   invalidTest: def("SBC1002", "invalid-test", "error", "A test names no query, or more than one."),

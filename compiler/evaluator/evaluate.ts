@@ -92,7 +92,14 @@ export function queryPath(ir: IR, path: string): string {
 }
 
 export function evaluateFs(ir: IR, access: Access, path: string): FsVerdict {
-  const p = queryPath(ir, path);
+  return evaluateFsNormalized(ir, access, queryPath(ir, path));
+}
+
+/**
+ * `evaluateFs` for a path that is already absolute and normalized (`/a/b`, no `//`, `.` or trailing `/`), as
+ * `queryPath` returns it: callers that ask many fixed paths (the linter) skip parsing each one.
+ */
+export function evaluateFsNormalized(ir: IR, access: Access, p: string): FsVerdict {
   const parts = components(p);
   let best: CompiledFsRule | undefined;
   for (const c of compileFs(ir)) {

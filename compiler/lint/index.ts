@@ -1,5 +1,6 @@
 // The linter: runs every rule of `specifiedRules` over a policy that compiled, at the severity the
-// configuration gives it, and turns their reports into diagnostics (codes of family 30).
+// configuration gives it, drops what `sbc-disable` comments suppress, and turns the rest into diagnostics
+// (codes of family 30). Compiler diagnostics never pass through here, so no comment can hide one.
 
 import { diag, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { bindIr } from "../ir/bind.js";
@@ -9,12 +10,20 @@ import { compilePolicy, type Bindings } from "../passes/index.js";
 import { testBindings } from "../passes/run-tests.js";
 import type { LintReport, LintRule, RuleSeverity } from "./rule.js";
 import { specifiedRules } from "./rules/index.js";
+import { applySuppressions, UNUSED_DIRECTIVE_ID, type Finding } from "./suppressions.js";
 
 export type { Fix, LintContext, LintReport, LintRule, RuleSeverity, TextEdit } from "./rule.js";
 export { specifiedRules } from "./rules/index.js";
+export { checkLintRuleSetting, configurableIds, RULE_SEVERITIES, validateRuleSeverities, type RuleSettingProblem, type RuleSettingOptions } from "./config.js";
+export { LINT_DOCS, lintRuleMetadata, type LintRuleMetadata } from "./metadata.js";
+export { DIRECTIVE_FILE, DIRECTIVE_NEXT_LINE, UNUSED_DIRECTIVE_ID } from "./suppressions.js";
 
 export interface LintOptions {
-  /** Severity per rule id; rules not named keep their default. */
+  /**
+   * Severity per rule id; rules not named keep their default. `lint-unused-directive` sets the severity of
+   * directives that suppressed nothing (default `warning`). Other ids are ignored here (a config file may
+   * also hold compiler warning names); validate settings with `validateRuleSeverities`.
+   */
   readonly rules?: Readonly<Record<string, RuleSeverity>>;
   /** The rule list (default: specifiedRules); tests pass one rule. */
   readonly ruleSet?: readonly LintRule[];
@@ -24,14 +33,20 @@ export interface LintOptions {
 export function lintPolicy(ir: IR, files: readonly PolicyFile[], options: LintOptions = {}): Diagnostic[] {
   const file = files[files.length - 1];
   if (!file) return [];
+  const ruleSet = options.ruleSet ?? specifiedRules;
   const bound = bindIr(ir, testBindings(ir)).ir;
-  const out: Diagnostic[] = [];
-  for (const rule of options.ruleSet ?? specifiedRules) {
-    const severity = options.rules?.[rule.id] ?? rule.defaultSeverity;
-    if (severity === "off") continue;
+  const findings: Finding[] = [];
+  const active = new Set<string>();
+  for (const rule of ruleSet) {
+    const configured = options.rules?.[rule.id];
+    if ((configured ?? rule.defaultSeverity) === "off") continue;
+    active.add(rule.id);
     const report = (r: LintReport) => {
-      out.push(
-        diag(rule.code, r.message, {
+      const severity = configured ?? r.severity ?? rule.defaultSeverity;
+      if (severity === "off") return;
+      findings.push({
+        ruleId: rule.id,
+        diagnostic: diag(rule.code, r.message, {
           span: r.span ?? { source: file.source, start: 0, end: 0 },
           ...(r.spanLabel !== undefined ? { spanLabel: r.spanLabel } : {}),
           ...(r.labels ? { labels: r.labels } : {}),
@@ -39,11 +54,13 @@ export function lintPolicy(ir: IR, files: readonly PolicyFile[], options: LintOp
           ...(r.fix ? { fix: r.fix } : {}),
           severity,
         }),
-      );
+      });
     };
     rule.run({ ir, boundIr: bound, files, file, report });
   }
-  return sortDiagnostics(out);
+  const knownIds = [...new Set([...specifiedRules, ...ruleSet].map((r) => r.id))];
+  const s = applySuppressions(files, findings, { knownIds, activeIds: active, unused: options.rules?.[UNUSED_DIRECTIVE_ID] ?? "warning" });
+  return sortDiagnostics([...s.kept.map((f) => f.diagnostic), ...s.diagnostics]);
 }
 
 /** Compile and lint a policy given as text (for tests and the library); compiler diagnostics come first. */
@@ -56,4 +73,3 @@ export function lintPolicyText(
   if (!r.ir || !r.files || r.diagnostics.some((d) => d.severity === "error")) return r.diagnostics;
   return [...r.diagnostics, ...lintPolicy(r.ir, r.files, options)];
 }
-

@@ -4,7 +4,7 @@
 // rules. A rule asks questions of the policy — mostly through the reference evaluator, so that it judges what
 // the policy means and not how it is spelled — and reports findings through its context.
 
-import type { CodeKey } from "../diagnostics/codes.js";
+import type { CodeKey, Severity } from "../diagnostics/codes.js";
 import type { Fix, Label } from "../diagnostics/diagnostic.js";
 import type { Span } from "../diagnostics/source.js";
 import type { IR } from "../ir/types.js";
@@ -25,6 +25,12 @@ export interface LintReport {
   readonly labels?: readonly Label[];
   readonly help?: string;
   readonly fix?: Fix;
+  /**
+   * This finding's severity while the rule runs at its default: a rule whose findings differ in weight
+   * (`secret-access`: a writable secret is an error, a readable one a warning) lowers some of them. A
+   * severity the configuration sets for the rule applies to every finding alike.
+   */
+  readonly severity?: Severity;
 }
 
 export interface LintContext {
