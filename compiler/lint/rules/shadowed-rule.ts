@@ -1,0 +1,214 @@
+// Rule `shadowed-rule`: a rule of the checked file that never decides anything, because for every query it
+// matches another rule always wins — by the evaluator's precedence, not by how rules look. Such a rule is
+// either dead weight (an earlier rule already decides the same) or, worse, a rule its author believes in
+// that the policy overrides (`allow sudo` under a base that forbids it). Each finding points at the rule
+// and at the rules that hide it. Rules of extended files are not judged: overriding them is what a policy
+// is for. The cases the compiler already warns about (SBC0603, SBC0605, SBC0808) are left to it.
+//
+// Precedence, per section (docs/language.md §8–§11):
+// - filesystem: a rule is hidden for one access class by a rule on the same pattern in the same file that
+//   denies it (when it allows) or that comes first with the same effect, by `glob: D/**` over `path: D`
+//   (a glob beats a subtree at the same anchor depth, whatever the file), or, for a glob, by a glob
+//   `<its literal prefix>/**` of the same file that denies it or comes first with the same effect;
+// - network (IP rules): an allow is hidden where a deny matches (deny wins) or an earlier allow matches;
+//   a deny where an earlier deny matches — checked per operation and protocol, for all its hosts and ports;
+// - syscalls: within the latest layer, by a rule of the same file that names the call with a subset of its
+//   conditions and a stricter action, or an equally strict one written later;
+// - commands: by a rule (any file) whose prefix matches every command line it matches, with a stricter
+//   decision, or the same one earlier in merge order.
+
+import type { Span } from "../../diagnostics/source.js";
+import { ACTION_STRICTNESS } from "../../evaluator/evaluate.js";
+import type { ArgCondition, CommandRule, Decision, FsRule, IR, NetRule, SyscallRule } from "../../ir/types.js";
+import type { Access } from "../../language/access.js";
+import { cidrContains, LOOPBACK_CIDRS, parseCidr, type Cidr } from "../../language/values.js";
+import { deadFsRules } from "../../passes/checks/dead-fs-rules.js";
+import { shadowedDenyGlobs } from "../../passes/checks/shadowed-deny-globs.js";
+import { unsatisfiableSyscallRules } from "../../passes/checks/unsatisfiable-syscall-rules.js";
+import { formatTemplate, globLiteralDepth, parseTemplate } from "../../paths.js";
+import { inCheckedFile } from "../report-site.js";
+import type { LintContext, LintRule } from "../rule.js";
+
+interface Hider {
+  readonly span: Span | undefined;
+  readonly why: string;
+}
+
+export const shadowedRule: LintRule = {
+  id: "shadowed-rule",
+  code: "shadowedRule",
+  defaultSeverity: "warning",
+  description: "A rule never decides anything: for every query it matches, other rules of the policy always win.",
+  fixable: false,
+  run(context) {
+    const ir = context.ir;
+    const flagged = new Set<number>();
+    for (const d of [...deadFsRules(ir), ...shadowedDenyGlobs(ir), ...unsatisfiableSyscallRules(ir)]) if (d.span) flagged.add(d.span.start);
+    const own = (span: Span | undefined): span is Span => inCheckedFile(context, span) && !flagged.has(span.start);
+    checkFilesystem(context, own);
+    checkNetwork(context, own);
+    checkSyscalls(context, own);
+    checkCommands(context, own);
+  },
+};
+
+type Own = (span: Span | undefined) => span is Span;
+
+function report(context: LintContext, span: Span, message: string, hiders: readonly Hider[], help: string): void {
+  const seen = new Set<string>();
+  const labels = [];
+  for (const h of hiders) {
+    if (!h.span) continue;
+    const k = `${h.span.source.path}\0${h.span.start}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    labels.push({ span: h.span, message: h.why });
+  }
+  context.report({ message, span, labels, help });
+}
+
+// ---- filesystem ----------------------------------------------------------------------------------------
+
+function literalPrefix(glob: string): string {
+  const t = parseTemplate(glob);
+  return formatTemplate({ param: t.param, components: t.components.slice(0, globLiteralDepth(t.components)) });
+}
+
+function fsHider(ir: IR, r: FsRule, i: number, access: Access): Hider | undefined {
+  const rules = ir.filesystem;
+  for (let j = 0; j < rules.length; j++) {
+    const h = rules[j]!;
+    if (j === i || !h.access.includes(access)) continue;
+    if (h.kind === r.kind && h.path === r.path && h.layer === r.layer) {
+      if (h.effect === "deny" && r.effect === "allow") return { span: h.span, why: "denies the same pattern in the same file; deny wins a tie" };
+      if (h.effect === r.effect && j < i) return { span: h.span, why: "the same pattern and effect, written first: it decides" };
+    }
+    if (r.kind === "subtree" && h.kind === "glob" && h.path === `${r.path === "/" ? "" : r.path}/**`) {
+      return { span: h.span, why: `\`${h.path}\` matches every path beneath \`${r.path}\`, and a glob beats a \`path:\` rule at the same depth` };
+    }
+    if (r.kind === "glob" && h.kind === "glob" && h.layer === r.layer && h.path !== r.path) {
+      const prefix = literalPrefix(r.path);
+      if (h.path !== `${prefix === "/" ? "" : prefix}/**`) continue;
+      if (h.effect === "deny" && r.effect === "allow") return { span: h.span, why: "matches every path this glob matches, at the same rank; deny wins a tie" };
+      if (h.effect === r.effect && j < i) return { span: h.span, why: "matches every path this glob matches, at the same rank, and is written first" };
+    }
+  }
+  return undefined;
+}
+
+function checkFilesystem(context: LintContext, own: Own): void {
+  const ir = context.ir;
+  ir.filesystem.forEach((r, i) => {
+    if (r.protects !== undefined || !own(r.span)) return;
+    const hiders: Hider[] = [];
+    for (const a of r.access) {
+      const h = fsHider(ir, r, i, a);
+      if (!h) return;
+      hiders.push(h);
+    }
+    report(context, r.span, `this rule on \`${r.path}\` never decides anything: for every access it lists, another rule takes precedence`, hiders, "remove it, or change the rules that outrank it");
+  });
+}
+
+// ---- network -------------------------------------------------------------------------------------------
+
+function cidrs(list: readonly string[]): Cidr[] {
+  return list.flatMap((h) => {
+    const c = parseCidr(h);
+    return c.ok ? [c.value] : [];
+  });
+}
+
+const inside = (inner: Cidr, outer: Cidr) => inner.family === outer.family && outer.prefix <= inner.prefix && cidrContains(outer, { family: inner.family, bits: inner.bits });
+
+function hostsCover(h: NetRule["hosts"], r: NetRule["hosts"]): boolean {
+  if (h === "any") return true;
+  const outer = h === "loopback" ? LOOPBACK_CIDRS : cidrs(h);
+  const inner = r === "any" ? cidrs(["0.0.0.0/0", "::/0"]) : r === "loopback" ? LOOPBACK_CIDRS : cidrs(r);
+  return inner.every((c) => outer.some((o) => inside(c, o)));
+}
+
+const portsCover = (h: NetRule, r: NetRule) => r.ports.every(([lo, hi]) => h.ports.some(([a, b]) => a <= lo && hi <= b));
+
+function checkNetwork(context: LintContext, own: Own): void {
+  const rules = context.ir.network.rules;
+  rules.forEach((r, i) => {
+    if (!own(r.span)) return;
+    const hiders: Hider[] = [];
+    for (const op of r.ops) {
+      for (const protocol of r.protocols) {
+        const h = rules.find(
+          (h, j) =>
+            j !== i &&
+            h.ops.includes(op) &&
+            h.protocols.includes(protocol) &&
+            hostsCover(h.hosts, r.hosts) &&
+            portsCover(h, r) &&
+            ((r.effect === "allow" && h.effect === "deny") || (h.effect === r.effect && j < i)),
+        );
+        if (!h) return;
+        hiders.push({ span: h.span, why: h.effect !== r.effect ? "denies all of it; a deny wins over any allow" : `${h.effect === "allow" ? "allows" : "denies"} all of it already, and comes first` });
+      }
+    }
+    const what = r.effect === "allow" ? "allows nothing that another rule does not already decide" : "denies nothing that an earlier rule does not already deny";
+    report(context, r.span, `this network rule ${what}`, hiders, "remove it; to re-open what a base denies, start the network section over with `mode:`");
+  });
+}
+
+// ---- syscalls ------------------------------------------------------------------------------------------
+
+const sameCondition = (a: ArgCondition, b: ArgCondition) => a.arg === b.arg && a.op === b.op && BigInt(a.value) === BigInt(b.value) && (a.mask === undefined ? b.mask === undefined : b.mask !== undefined && BigInt(a.mask) === BigInt(b.mask));
+
+function checkSyscalls(context: LintContext, own: Own): void {
+  const rules = context.ir.syscalls.rules;
+  rules.forEach((r, i) => {
+    if (!own(r.span) || !r.syscalls.length || r.syscalls.some((s) => s.includes(":"))) return;
+    const strict = ACTION_STRICTNESS[r.action.type];
+    const hiders: Hider[] = [];
+    for (const s of r.syscalls) {
+      const h = rules.find((h: SyscallRule, j) => {
+        if (j === i || h.layer !== r.layer || !h.syscalls.includes(s)) return false;
+        if (!h.conditions.every((c) => r.conditions.some((d) => sameCondition(c, d)))) return false;
+        const hs = ACTION_STRICTNESS[h.action.type];
+        return hs > strict || (hs === strict && j > i);
+      });
+      if (!h) return;
+      hiders.push({ span: h.span, why: ACTION_STRICTNESS[h.action.type] > strict ? `matches \`${s}\` too, with a stricter action: the strictest wins` : `matches \`${s}\` too, as strict and written later: it wins` });
+    }
+    report(context, r.span, `this syscall rule never decides anything: every call it matches is decided by another rule of this file`, hiders, "within one file the strictest matching action wins, not the most specific rule; narrow the other rule with `args:`, or move this one to a policy that extends this file");
+  });
+}
+
+// ---- commands ------------------------------------------------------------------------------------------
+
+const DECISION_STRICTNESS: Readonly<Record<Decision, number>> = { allow: 0, prompt: 1, forbidden: 2 };
+/** Above this many concrete command lines, a rule is only checked against single rules covering all of it. */
+const MAX_EXPANSION = 64;
+
+const prefixCovers = (h: CommandRule, argv: readonly (readonly string[])[]) => h.prefix.length <= argv.length && h.prefix.every((alts, k) => argv[k]!.every((w) => alts.includes(w)));
+
+function checkCommands(context: LintContext, own: Own): void {
+  const rules = context.ir.commands.rules;
+  rules.forEach((r, i) => {
+    if (!own(r.span)) return;
+    const strict = DECISION_STRICTNESS[r.decision];
+    const wins = (h: CommandRule, j: number) => j !== i && (DECISION_STRICTNESS[h.decision] > strict || (h.decision === r.decision && j < i));
+    // Each concrete prefix (one word per position) must be matched by a rule that wins over this one.
+    const size = r.prefix.reduce((n, alts) => n * alts.length, 1);
+    const lines: (readonly (readonly string[])[])[] = size <= MAX_EXPANSION ? expand(r.prefix) : [r.prefix];
+    const hiders: Hider[] = [];
+    for (const line of lines) {
+      const j = rules.findIndex((h, j) => wins(h, j) && prefixCovers(h, line));
+      if (j < 0) return;
+      const h = rules[j]!;
+      hiders.push({ span: h.span, why: h.decision !== r.decision ? `matches \`${line.map((w) => w[0]).join(" ")}\` too and is stricter (${h.decision}): the strictest decision wins` : `matches \`${line.map((w) => w[0]).join(" ")}\` too with the same decision, earlier` });
+    }
+    report(context, r.span, `this command rule never decides anything: every command line it matches is decided by another rule`, hiders, "every matching command rule counts and the strictest wins, whatever file it is in: a policy cannot relax what it extends");
+  });
+}
+
+function expand(prefix: readonly (readonly string[])[]): (readonly (readonly string[])[])[] {
+  let out: (readonly string[])[][] = [[]];
+  for (const alts of prefix) out = out.flatMap((p) => alts.map((w) => [...p, [w]]));
+  return out;
+}
