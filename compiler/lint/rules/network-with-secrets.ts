@@ -104,7 +104,8 @@ export const networkWithSecrets: LintRule = {
     const byRule = new Map<FsRule, SecretPath[]>();
     for (const s of secrets) byRule.set(s.rule, [...(byRule.get(s.rule) ?? []), s.secret]);
     const at = reportSite(context, [egress.rule.span, ...[...byRule.keys()].map((r) => r.span)]);
-    const names = secrets.map((s) => `\`${s.secret.path}\``).join(", ");
+    const shown = secrets.slice(0, 3).map((s) => `\`${s.secret.path}\``).join(", ");
+    const names = secrets.length > 3 ? `${shown} and ${secrets.length - 3} more secrets` : shown;
     const proto = egress.protocol === "tcp" ? "" : ` (${egress.protocol})`;
     context.report({
       message: `the sandbox can connect to \`${endpoint(egress)}\`${proto} while it can read ${names}: what it reads, it can send`,
