@@ -64,6 +64,7 @@ function report(context: LintContext, span: Span, message: string, hiders: reado
     seen.add(k);
     labels.push({ span: h.span, message: h.why });
   }
+  labels.sort((a, b) => (a.span.source.path === b.span.source.path ? a.span.start - b.span.start : a.span.source.path < b.span.source.path ? -1 : 1));
   context.report({ message, span, labels, help });
 }
 
