@@ -15,6 +15,9 @@ import { standInPath } from "../stand-ins.js";
 /** Public addresses tried for rules that allow any host (several, so one denied address does not hide the rest). */
 const PUBLIC_PROBES = ["140.82.112.3", "8.8.8.8", "1.1.1.1", "2606:4700::1111"];
 
+/** How many connections `findEgress` asks the evaluator about at most. */
+export const MAX_QUESTIONS = 256;
+
 export interface Egress {
   readonly host: string;
   readonly port: number;
@@ -51,6 +54,8 @@ function hostProbes(rule: NetRule): string[] {
  * `connect`, its hosts (or public addresses) at the edges of its port ranges (443 first when it is open).
  */
 export function findEgress(ir: IR): Egress | undefined {
+  // Each question costs a pass over the rules: a budget keeps a file of 200,000 rules linear.
+  let budget = MAX_QUESTIONS;
   for (const rule of ir.network.rules) {
     if (rule.effect !== "allow" || !rule.ops.includes("connect")) continue;
     const hosts = hostProbes(rule);
@@ -61,6 +66,7 @@ export function findEgress(ir: IR): Egress | undefined {
     for (const protocol of rule.protocols) {
       for (const host of hosts) {
         for (const port of ports) {
+          if (budget-- <= 0) return undefined;
           const v = evaluateNetwork(ir, { op: "connect", protocol, host, port });
           if (v.decision === "allow" && v.rule) return { host, port, protocol, rule: v.rule };
         }

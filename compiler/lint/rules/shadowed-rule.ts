@@ -42,17 +42,33 @@ export const shadowedRule: LintRule = {
   fixable: false,
   run(context) {
     const ir = context.ir;
-    const flagged = new Set<number>();
-    for (const d of [...deadFsRules(ir), ...shadowedDenyGlobs(ir), ...unsatisfiableSyscallRules(ir)]) if (d.span) flagged.add(d.span.start);
-    const own = (span: Span | undefined): span is Span => inCheckedFile(context, span) && !flagged.has(span.start);
-    checkFilesystem(context, own);
-    checkNetwork(context, own);
-    checkSyscalls(context, own);
-    checkCommands(context, own);
+    // What the compiler's checks report is theirs; they run only once a finding is at hand (most policies
+    // have none, and the checks are not free on large ones).
+    let flagged: Set<string> | undefined;
+    const key = (span: Span) => `${span.source.path}\0${span.start}`;
+    const reported = (span: Span) => {
+      if (!flagged) {
+        flagged = new Set();
+        for (const d of [...deadFsRules(ir), ...shadowedDenyGlobs(ir), ...unsatisfiableSyscallRules(ir)]) if (d.span) flagged.add(key(d.span));
+      }
+      return flagged.has(key(span));
+    };
+    const checked: LintContext = { ...context, report: (f) => (f.span && reported(f.span) ? undefined : context.report(f)) };
+    const own = (span: Span | undefined): span is Span => inCheckedFile(context, span);
+    checkFilesystem(checked, own);
+    checkNetwork(checked, own);
+    checkSyscalls(checked, own);
+    checkCommands(checked, own);
   },
 };
 
 type Own = (span: Span | undefined) => span is Span;
+
+/**
+ * Network, syscall and command rules are compared pairwise; past this many rules in a section the section is
+ * not judged, so a hostile file of 200,000 rules costs nothing here (docs/lint.md says so).
+ */
+export const MAX_PAIRWISE_RULES = 2000;
 
 function report(context: LintContext, span: Span, message: string, hiders: readonly Hider[], help: string): void {
   const seen = new Set<string>();
@@ -75,35 +91,64 @@ function literalPrefix(glob: string): string {
   return formatTemplate({ param: t.param, components: t.components.slice(0, globLiteralDepth(t.components)) });
 }
 
-function fsHider(ir: IR, r: FsRule, i: number, access: Access): Hider | undefined {
+/**
+ * The first rule (by index) for each (pattern, access) and each (pattern, layer, effect, access), so that a
+ * rule's possible hiders are looked up, not searched for: linear in the rules, whatever their number.
+ */
+function firstRules(ir: IR): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  const add = (k: string, j: number) => {
+    const list = m.get(k);
+    // Two are enough: the first, and another for when the first is the rule being judged.
+    if (!list) m.set(k, [j]);
+    else if (list.length < 2) list.push(j);
+  };
+  ir.filesystem.forEach((r, j) => {
+    for (const a of r.access) {
+      add(`${r.kind}\0${r.path}\0${a}`, j);
+      add(`${r.kind}\0${r.path}\0${a}\0${r.layer}\0${r.effect}`, j);
+    }
+  });
+  return m;
+}
+
+const under = (path: string) => `${path === "/" ? "" : path}/**`;
+
+function fsHider(ir: IR, first: Map<string, number[]>, r: FsRule, i: number, access: Access): Hider | undefined {
   const rules = ir.filesystem;
-  for (let j = 0; j < rules.length; j++) {
-    const h = rules[j]!;
-    if (j === i || !h.access.includes(access)) continue;
-    if (h.kind === r.kind && h.path === r.path && h.layer === r.layer) {
-      if (h.effect === "deny" && r.effect === "allow") return { span: h.span, why: "denies the same pattern in the same file; deny wins a tie" };
-      if (h.effect === r.effect && j < i) return { span: h.span, why: "the same pattern and effect, written first: it decides" };
+  const pick = (k: string, ok: (j: number) => boolean) => (first.get(k) ?? []).find((j) => j !== i && ok(j));
+  if (r.effect === "allow") {
+    const j = pick(`${r.kind}\0${r.path}\0${access}\0${r.layer}\0deny`, () => true);
+    if (j !== undefined) return { span: rules[j]!.span, why: "denies the same pattern in the same file; deny wins a tie" };
+  }
+  const dup = pick(`${r.kind}\0${r.path}\0${access}\0${r.layer}\0${r.effect}`, (j) => j < i);
+  if (dup !== undefined) return { span: rules[dup]!.span, why: "the same pattern and effect, written first: it decides" };
+  if (r.kind === "subtree") {
+    const glob = under(r.path);
+    const j = pick(`glob\0${glob}\0${access}`, () => true);
+    if (j !== undefined) return { span: rules[j]!.span, why: `\`${glob}\` matches every path beneath \`${r.path}\`, and a glob beats a \`path:\` rule at the same depth` };
+  }
+  if (r.kind === "glob") {
+    const glob = under(literalPrefix(r.path));
+    if (glob === r.path) return undefined;
+    if (r.effect === "allow") {
+      const j = pick(`glob\0${glob}\0${access}\0${r.layer}\0deny`, () => true);
+      if (j !== undefined) return { span: rules[j]!.span, why: "matches every path this glob matches, at the same rank; deny wins a tie" };
     }
-    if (r.kind === "subtree" && h.kind === "glob" && h.path === `${r.path === "/" ? "" : r.path}/**`) {
-      return { span: h.span, why: `\`${h.path}\` matches every path beneath \`${r.path}\`, and a glob beats a \`path:\` rule at the same depth` };
-    }
-    if (r.kind === "glob" && h.kind === "glob" && h.layer === r.layer && h.path !== r.path) {
-      const prefix = literalPrefix(r.path);
-      if (h.path !== `${prefix === "/" ? "" : prefix}/**`) continue;
-      if (h.effect === "deny" && r.effect === "allow") return { span: h.span, why: "matches every path this glob matches, at the same rank; deny wins a tie" };
-      if (h.effect === r.effect && j < i) return { span: h.span, why: "matches every path this glob matches, at the same rank, and is written first" };
-    }
+    const j = pick(`glob\0${glob}\0${access}\0${r.layer}\0${r.effect}`, (j) => j < i);
+    if (j !== undefined) return { span: rules[j]!.span, why: "matches every path this glob matches, at the same rank, and is written first" };
   }
   return undefined;
 }
 
 function checkFilesystem(context: LintContext, own: Own): void {
   const ir = context.ir;
+  const first = firstRules(ir);
   ir.filesystem.forEach((r, i) => {
     if (r.protects !== undefined || !own(r.span)) return;
     const hiders: Hider[] = [];
     for (const a of r.access) {
-      const h = fsHider(ir, r, i, a);
+      const h = fsHider(ir, first, r, i, a);
       if (!h) return;
       hiders.push(h);
     }
@@ -122,10 +167,14 @@ function cidrs(list: readonly string[]): Cidr[] {
 
 const inside = (inner: Cidr, outer: Cidr) => inner.family === outer.family && outer.prefix <= inner.prefix && cidrContains(outer, { family: inner.family, bits: inner.bits });
 
-function hostsCover(h: NetRule["hosts"], r: NetRule["hosts"]): boolean {
-  if (h === "any") return true;
-  const outer = h === "loopback" ? LOOPBACK_CIDRS : cidrs(h);
-  const inner = r === "any" ? cidrs(["0.0.0.0/0", "::/0"]) : r === "loopback" ? LOOPBACK_CIDRS : cidrs(r);
+const EVERYWHERE = cidrs(["0.0.0.0/0", "::/0"]);
+
+/** A rule's hosts as blocks (`any` as the two whole families); parsed once per rule. */
+function blocksOf(hosts: NetRule["hosts"]): readonly Cidr[] {
+  return hosts === "any" ? EVERYWHERE : hosts === "loopback" ? LOOPBACK_CIDRS : cidrs(hosts);
+}
+
+function hostsCover(outer: readonly Cidr[], inner: readonly Cidr[]): boolean {
   return inner.every((c) => outer.some((o) => inside(c, o)));
 }
 
@@ -133,6 +182,8 @@ const portsCover = (h: NetRule, r: NetRule) => r.ports.every(([lo, hi]) => h.por
 
 function checkNetwork(context: LintContext, own: Own): void {
   const rules = context.ir.network.rules;
+  if (rules.length > MAX_PAIRWISE_RULES) return;
+  const blocks = rules.map((r) => blocksOf(r.hosts));
   rules.forEach((r, i) => {
     if (!own(r.span)) return;
     const hiders: Hider[] = [];
@@ -143,7 +194,7 @@ function checkNetwork(context: LintContext, own: Own): void {
             j !== i &&
             h.ops.includes(op) &&
             h.protocols.includes(protocol) &&
-            hostsCover(h.hosts, r.hosts) &&
+            hostsCover(blocks[j]!, blocks[i]!) &&
             portsCover(h, r) &&
             ((r.effect === "allow" && h.effect === "deny") || (h.effect === r.effect && j < i)),
         );
@@ -162,6 +213,7 @@ const sameCondition = (a: ArgCondition, b: ArgCondition) => a.arg === b.arg && a
 
 function checkSyscalls(context: LintContext, own: Own): void {
   const rules = context.ir.syscalls.rules;
+  if (rules.length > MAX_PAIRWISE_RULES) return;
   rules.forEach((r, i) => {
     if (!own(r.span) || !r.syscalls.length || r.syscalls.some((s) => s.includes(":"))) return;
     const strict = ACTION_STRICTNESS[r.action.type];
@@ -190,6 +242,7 @@ const prefixCovers = (h: CommandRule, argv: readonly (readonly string[])[]) => h
 
 function checkCommands(context: LintContext, own: Own): void {
   const rules = context.ir.commands.rules;
+  if (rules.length > MAX_PAIRWISE_RULES) return;
   rules.forEach((r, i) => {
     if (!own(r.span)) return;
     const strict = DECISION_STRICTNESS[r.decision];
