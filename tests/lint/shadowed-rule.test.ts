@@ -107,6 +107,23 @@ network:
   });
 });
 
+describe("shadowed-rule: unix socket paths", () => {
+  it("reports an allow that a deny on the same path in the same file hides; not a deeper one", () => {
+    const text = `sbc: 1
+network:
+  unix:
+    paths:
+      - allow: connect
+        path: /run/app
+      - deny: [connect, bind]
+        path: /run/app
+      - allow: connect
+        path: /run/app/public
+`;
+    expect(lines(text)).toEqual([["SBC3050", 5, [7]]]);
+  });
+});
+
 describe("shadowed-rule: syscalls", () => {
   it("reports an allow for a call that a stricter rule of the same file matches (YAML and DSL)", () => {
     const yaml = `sbc: 1

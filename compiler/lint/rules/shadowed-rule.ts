@@ -12,6 +12,8 @@
 //   `<its literal prefix>/**` of the same file that denies it or comes first with the same effect;
 // - network (IP rules): an allow is hidden where a deny matches (deny wins) or an earlier allow matches;
 //   a deny where an earlier deny matches — checked per operation and protocol, for all its hosts and ports;
+// - unix socket paths: by a rule on the same path in the same file that denies it (when it allows), or that
+//   comes first with the same effect;
 // - syscalls: within the latest layer, by a rule of the same file that names the call with a subset of its
 //   conditions and a stricter action, or an equally strict one written later;
 // - commands: by a rule (any file) whose prefix matches every command line it matches, with a stricter
@@ -57,6 +59,7 @@ export const shadowedRule: LintRule = {
     const own = (span: Span | undefined): span is Span => inCheckedFile(context, span);
     checkFilesystem(checked, own);
     checkNetwork(checked, own);
+    checkUnixPaths(checked, own);
     checkSyscalls(checked, own);
     checkCommands(checked, own);
   },
@@ -204,6 +207,34 @@ function checkNetwork(context: LintContext, own: Own): void {
     }
     const what = r.effect === "allow" ? "allows nothing that another rule does not already decide" : "denies nothing that an earlier rule does not already deny";
     report(context, r.span, `this network rule ${what}`, hiders, "remove it; to re-open what a base denies, start the network section over with `mode:`");
+  });
+}
+
+// ---- unix socket paths ----------------------------------------------------------------------------------
+
+/** Unix path rules rank like filesystem subtrees (depth, layer, deny, then the first): only the same path in the same file can hide one. */
+function checkUnixPaths(context: LintContext, own: Own): void {
+  const rules = context.ir.network.unix.paths;
+  const first = new Map<string, number[]>();
+  rules.forEach((r, j) => {
+    for (const op of r.ops) {
+      const k = `${r.path}\0${r.layer}\0${r.effect}\0${op}`;
+      const list = first.get(k);
+      if (!list) first.set(k, [j]);
+      else if (list.length < 2) list.push(j);
+    }
+  });
+  rules.forEach((r, i) => {
+    if (!own(r.span)) return;
+    const hiders: Hider[] = [];
+    for (const op of r.ops) {
+      const deny = r.effect === "allow" ? first.get(`${r.path}\0${r.layer}\0deny\0${op}`)?.[0] : undefined;
+      const dup = first.get(`${r.path}\0${r.layer}\0${r.effect}\0${op}`)?.find((j) => j < i);
+      const j = deny ?? dup;
+      if (j === undefined) return;
+      hiders.push({ span: rules[j]!.span, why: j === deny ? "denies the same socket path in the same file; deny wins a tie" : "the same socket path and effect, written first: it decides" });
+    }
+    report(context, r.span, `this unix socket rule on \`${r.path}\` never decides anything: another rule on the same path takes precedence`, hiders, "remove it, or change the rule on the same path");
   });
 }
 
