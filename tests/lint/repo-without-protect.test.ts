@@ -72,6 +72,11 @@ filesystem:
     expect(f[0]!.diagnostic.fix).toBeUndefined();
   });
 
+  it("works with the workspace bound to `/`", () => {
+    const f = lintWith(rule, "sbc: 1\nfilesystem:\n  - allow: write\n    path: ${workspace}\n", "policy.yaml", { workspace: "/" });
+    expect(f.map((x) => [x.code, x.line])).toEqual([["SBC3052", 3]]);
+  });
+
   it("reports a grant inherited from a preset at the extends line", () => {
     const f = lintWith(rule, "sbc: 1\nextends: full-access\n");
     expect(f.map((x) => [x.code, x.line])).toEqual([["SBC3052", 2]]);

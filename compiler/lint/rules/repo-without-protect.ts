@@ -38,7 +38,7 @@ export const repoWithoutProtect: LintRule = {
     for (const root of ROOTS) {
       const base = standInPath(ir, "${" + root + "}");
       for (const probe of PROBES) {
-        const v = evaluateFs(ir, probe.access, `${base}/${probe.rest}`);
+        const v = evaluateFs(ir, probe.access, `${base === "/" ? "" : base}/${probe.rest}`);
         // Only a grant at or above the repository's root: an allow written inside `.git` is a decision the
         // author made about `.git` itself (persistence-write judges hooks whatever grants them).
         if (v.decision !== "allow" || !v.rule || v.ruleIndex === null || v.rule.kind !== "subtree" || !isWithin(base, v.rule.path)) continue;
