@@ -191,6 +191,12 @@ export const CODES = {
   // 10 — tests written in the policy
   testFailed: def("SBC1001", "test-failed", "error", "An expectation written in the policy's `tests:` does not hold."),
   invalidTest: def("SBC1002", "invalid-test", "error", "A test names no query, or more than one."),
+
+  // 30 — lint rules (second set)
+  shadowedRule: def("SBC3050", "shadowed-rule", "warning", "A rule of the checked file never decides anything: for every query it matches, other rules win (or an earlier rule already decides the same)."),
+  networkWithSecrets: def("SBC3051", "network-with-secrets", "warning", "The policy lets the sandbox reach hosts beyond loopback while credentials are readable: what it reads, it can send away."),
+  repoWithoutProtect: def("SBC3052", "repo-without-protect", "warning", "A write grant covers the workspace (a repository) without protecting its `.git`: hooks and config run code outside the sandbox."),
+  testCannotFail: def("SBC3053", "test-cannot-fail", "warning", "A policy test asks exactly what another test of the file asks, with the same expectation: it can never fail on its own."),
 } as const satisfies Record<string, CodeInfo>;
 
 export type CodeKey = keyof typeof CODES;

@@ -102,13 +102,10 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}, o
     boundValues.set(k, formatTemplate(parsed.template));
   }
 
-  const used = new Set<string>();
-  const deps = new Map<string, string>();
   const resolving: string[] = [];
   const memo = new Map<string, PathTemplate | null>();
   /** Resolve a parameter to a template that is absolute or headed by a free (symbolic) parameter. */
   const resolveParam = (name: string): PathTemplate | null => {
-    used.add(name);
     if (memo.has(name)) return memo.get(name)!;
     const bound = boundValues.get(name);
     if (bound !== undefined) {
@@ -129,7 +126,6 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}, o
       return null;
     }
     resolving.push(name);
-    if (info.default.template.param !== null) deps.set(name, info.default.template.param);
     const t = resolveTemplate(info.default.template, info.default.span);
     resolving.pop();
     memo.set(name, t);
@@ -159,7 +155,6 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}, o
   };
   // Resolve every declared default once, so cycles and unknown names in unused defaults are reported too.
   for (const info of params.values()) if (info.default) resolveParam(info.name);
-  for (const info of params.values()) if (!info.builtin) used.delete(info.name);
 
   // ---- filesystem ----
   const filesystem: FsRule[] = [];
@@ -301,14 +296,7 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}, o
     } else tests.push(t);
   }
 
-  // ---- unused params (declared in the entry file and never referenced) ----
-  for (const name of [...used]) for (let d = deps.get(name); d !== undefined && !used.has(d); d = deps.get(d)) used.add(d);
-  for (const p of entry.params) {
-    const info = params.get(p.name);
-    if (info && !info.builtin && !used.has(p.name) && !boundValues.has(p.name)) {
-      diagnostics.push(diag("unusedParam", `parameter \`${p.name}\` is never used`, { span: p.nameSpan, help: "remove it, or refer to it as `${" + p.name + "}`" }));
-    }
-  }
+  // Unused params (SBC0405) are the lint rule `unused-param` (compiler/lint/rules/unused-param.ts).
 
   // ---- the params that remain in the IR: free ones, and bound ones for the record ----
   const irParams: IRParam[] = [];
