@@ -4,7 +4,7 @@
 import { dedupeDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { compilePolicy } from "../passes/index.js";
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
-import { counts, parseKernelOption, parseParams, printDiagnostics, throwIfEntryUnreadable } from "./output.js";
+import { counts, maxWarningsMessage, parseKernelOption, parseParams, printDiagnostics, throwIfEntryUnreadable } from "./output.js";
 
 export interface CheckCommandOptions {
   preset: string[];
@@ -35,7 +35,7 @@ export async function runCheck(files: readonly string[], opts: CheckCommandOptio
   if (errors > 0) return EXIT_FINDINGS;
   if (opts.maxWarnings !== undefined && opts.maxWarnings >= 0 && warnings > opts.maxWarnings) {
     // On stderr, so that --format json/sarif output on stdout stays parseable.
-    process.stderr.write(`sbc: ${warnings} warnings exceed --max-warnings ${opts.maxWarnings}\n`);
+    process.stderr.write(maxWarningsMessage(warnings, opts.maxWarnings) + "\n");
     return EXIT_FINDINGS;
   }
   return EXIT_OK;

@@ -11,10 +11,12 @@ export interface CodeInfo {
   readonly severity: Severity;
   /** One sentence for the catalog. */
   readonly summary: string;
+  /** Extra SARIF tags; `security` marks a finding GitHub code scanning lists as a security alert. */
+  readonly tags?: readonly string[];
 }
 
-function def(code: string, name: string, severity: Severity, summary: string): CodeInfo {
-  return { code, name, severity, summary };
+function def(code: string, name: string, severity: Severity, summary: string, extra: { tags?: readonly string[] } = {}): CodeInfo {
+  return { code, name, severity, summary, ...(extra.tags ? { tags: extra.tags } : {}) };
 }
 
 export const CODES = {
