@@ -1,8 +1,9 @@
 // `--format sarif` against the OASIS SARIF 2.1.0 schemas (fixtures/data/sarif/), and against what GitHub code
 // scanning needs beyond the schema: a rule index and a location on every result, rule help, relative paths.
 
-import Ajv, { type ValidateFunction } from "ajv";
+import type { ValidateFunction } from "ajv";
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { allCodes, CODES } from "../compiler/diagnostics/codes.js";
@@ -13,6 +14,11 @@ import { Source } from "../compiler/diagnostics/source.js";
 import { specifiedRules } from "../compiler/lint/index.js";
 import { ensureBuilt, REPO, sbc } from "./support/cli.js";
 import { tempDir, writeFiles } from "./support/tmp.js";
+
+// ajv is CommonJS; its default export (draft-07) through require, as tests/published-schema.test.ts does.
+const require = createRequire(import.meta.url);
+const Ajv = require("ajv") as typeof import("ajv").default;
+type Ajv = InstanceType<typeof Ajv>;
 
 const SCHEMA_DIR = join(REPO, "fixtures", "data", "sarif");
 
@@ -28,7 +34,7 @@ function ajvWithFormats(unicodeRegExp = true): Ajv {
 function loadSchemas(): { name: string; validate: ValidateFunction }[] {
   const errata = JSON.parse(readFileSync(join(SCHEMA_DIR, "sarif-schema-2.1.0.json"), "utf8")) as Record<string, unknown>;
   // Draft-04's `id` is draft-07's `$id`; the schema uses no other draft-04 keyword (fixtures/data/sarif/README.md).
-  const { id, $schema: _draft04, ...rest } = errata;
+  const { id, $schema: _draft04, ...rest } = errata as { id: string; $schema: string };
   const draft07 = JSON.parse(readFileSync(join(SCHEMA_DIR, "sarif-schema-2.1.0.draft-07.json"), "utf8")) as object;
   return [
     { name: "errata01 (draft-04)", validate: ajvWithFormats().compile({ $id: id, ...rest }) },

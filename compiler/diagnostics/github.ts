@@ -3,7 +3,7 @@
 // GitHub's rules (actions/toolkit `command.ts`): `%`, CR and LF in the message; also `:` and `,` in properties.
 
 import type { Diagnostic } from "./diagnostic.js";
-import { location } from "./render.js";
+import { location, reportPath } from "./render.js";
 
 /** The message part of a workflow command. */
 export function escapeData(s: string): string {
@@ -13,11 +13,6 @@ export function escapeData(s: string): string {
 /** A property value (`file=`, `title=`): as data, and `:` and `,` too, which would end the value. */
 export function escapeProperty(s: string): string {
   return escapeData(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
-}
-
-/** GitHub wants `/` separators; sbc already shows paths relative to the working directory when it can. */
-function githubPath(path: string): string {
-  return path.split("\\").join("/");
 }
 
 /**
@@ -32,18 +27,18 @@ export function toGithubCommand(d: Diagnostic, fileOf?: (d: Diagnostic) => strin
     const l = location(d.span);
     let endLine = l.endLine;
     if (endLine > l.line && l.endColumn === 1) endLine--;
-    props.push(["file", githubPath(l.file)], ["line", String(l.line)]);
+    props.push(["file", reportPath(l.file)], ["line", String(l.line)]);
     if (endLine === l.line) props.push(["col", String(l.column)], ["endLine", String(endLine)], ["endColumn", String(Math.max(l.column, l.endColumn - 1))]);
     else props.push(["endLine", String(endLine)]);
   } else {
     const file = fileOf?.(d);
-    if (file !== undefined) props.push(["file", githubPath(file)]);
+    if (file !== undefined) props.push(["file", reportPath(file)]);
   }
   props.push(["title", `${d.code} ${d.name}`]);
   const lines = [d.message];
   for (const label of d.labels) {
     const l = location(label.span);
-    lines.push(`${githubPath(l.file)}:${l.line}:${l.column}: ${label.message}`);
+    lines.push(`${reportPath(l.file)}:${l.line}:${l.column}: ${label.message}`);
   }
   if (d.help) lines.push(`help: ${d.help}`);
   const command = d.severity === "error" ? "error" : "warning";

@@ -107,6 +107,11 @@ export function location(s: Span): JsonLocation {
   return { file: s.source.path, line: a.line, column: a.column, endLine: b.line, endColumn: b.column, offset: s.start, length: s.end - s.start };
 }
 
+/** A file path as machine formats report it (SARIF, GitHub annotations): `/` separators, no leading `./`. */
+export function reportPath(path: string): string {
+  return path.split("\\").join("/").replace(/^(\.\/)+/, "");
+}
+
 export function toJson(d: Diagnostic): Record<string, unknown> {
   const o: Record<string, unknown> = { code: d.code, name: d.name, severity: d.severity, message: d.message };
   if (d.span) o.location = { ...location(d.span), ...(d.spanLabel ? { label: d.spanLabel } : {}) };

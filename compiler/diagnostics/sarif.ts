@@ -5,7 +5,7 @@
 import { allCodes, type CodeInfo } from "./codes.js";
 import type { Diagnostic } from "./diagnostic.js";
 import { DOCS_BASE_URL, helpUri, isLintCode } from "./docs-url.js";
-import { location } from "./render.js";
+import { location, reportPath } from "./render.js";
 import type { Span } from "./source.js";
 
 // The few SARIF types sbc writes (a subset of @types/sarif, which is not a dependency).
@@ -114,7 +114,7 @@ function rule(info: CodeInfo): SarifReportingDescriptor {
 
 /** A file as SARIF names it: relative paths against %SRCROOT% with `/` separators, absolute ones as file URIs. */
 export function artifact(path: string): SarifArtifactLocation {
-  const slashed = path.split("\\").join("/");
+  const slashed = reportPath(path);
   if (/^([A-Za-z]:)?\//.test(slashed)) return { uri: new URL(`file://${slashed.startsWith("/") ? "" : "/"}${slashed}`).href };
   return { uri: slashed.split("/").map(encodeURIComponent).join("/"), uriBaseId: SRCROOT };
 }
