@@ -5,9 +5,12 @@
 import type { Command, Option } from "commander";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildProgram } from "../compiler/cli/main.js";
+import { painter } from "../compiler/cli/output.js";
 import { TARGETS } from "../compiler/cli/targets.js";
+import { ensureBuilt, sbc } from "./support/cli.js";
+import { tempDir, writeFiles } from "./support/tmp.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const DOC = readFileSync(join(ROOT, "docs", "cli.md"), "utf8");
@@ -139,3 +142,69 @@ describe("what docs/cli.md documents exists", () => {
     for (const w of words) expect(Object.keys(TARGETS), w).toContain(w);
   });
 });
+
+// The three places where docs/cli.md and the code disagreed (issue 13): each is pinned here as behaviour, and
+// the docs' sentence is checked to say the same.
+describe("the behaviours docs/cli.md describes", () => {
+  const saved = { FORCE_COLOR: process.env.FORCE_COLOR, NO_COLOR: process.env.NO_COLOR };
+  afterEach(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+  const tty = { isTTY: true } as NodeJS.WriteStream;
+  const pipe = { isTTY: false } as NodeJS.WriteStream;
+  const colours = (stream: NodeJS.WriteStream, env: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(env)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    return painter(stream, true) !== undefined;
+  };
+
+  it("FORCE_COLOR: 1 colours a pipe, 0 and false turn colour off even on a terminal, empty changes nothing", () => {
+    expect(colours(tty, { FORCE_COLOR: undefined, NO_COLOR: undefined })).toBe(true);
+    expect(colours(pipe, { FORCE_COLOR: "1", NO_COLOR: undefined })).toBe(true);
+    expect(colours(tty, { FORCE_COLOR: "0", NO_COLOR: undefined })).toBe(false);
+    expect(colours(tty, { FORCE_COLOR: "false", NO_COLOR: undefined })).toBe(false);
+    expect(colours(tty, { FORCE_COLOR: "", NO_COLOR: undefined })).toBe(true);
+    expect(colours(pipe, { FORCE_COLOR: "", NO_COLOR: undefined })).toBe(false);
+    expect(colours(pipe, { FORCE_COLOR: "1", NO_COLOR: "1" })).toBe(false);
+    expect(sectionText("Colour")).toContain("`FORCE_COLOR=0` (or `false`) turns colour off even on a terminal");
+  });
+
+  let dir: string;
+  beforeAll(() => {
+    ensureBuilt();
+    dir = writeFiles(tempDir("sbc-cli-docs-"), {
+      "warns.yaml": "sbc: 1\nfilesystem:\n  - allow: read\n    path: /usr//lib\n",
+      "warns2.yaml": "sbc: 1\nfilesystem:\n  - allow: read\n    path: /opt//lib\n",
+      "broken.yaml": "sbc: 1\nfilesystem:\n  - allow: read\n    path: relative/path\n",
+    });
+  }, 180_000);
+
+  it("--quiet with --format json: the summary still counts the warnings it hides", async () => {
+    const r = await sbc(["check", "warns.yaml", "broken.yaml", "--format", "json", "--quiet"], { cwd: dir });
+    const out = JSON.parse(r.stdout) as { diagnostics: { severity: string }[]; summary: { errors: number; warnings: number } };
+    expect(out.diagnostics.map((d) => d.severity)).toEqual(["error"]);
+    expect(out.summary).toEqual({ errors: 1, warnings: 1 });
+    expect(sectionText("Output formats")).toMatch(/`summary` \| `errors` and `warnings` counted over \*\*all\*\* diagnostics, including those `--quiet` left out/);
+  });
+
+  it("--max-warnings: one line on stderr, singular for one warning, stdout left to the format", async () => {
+    const one = await sbc(["check", "warns.yaml", "--max-warnings", "0", "--format", "json"], { cwd: dir });
+    expect(one.code).toBe(1);
+    expect(one.stderr).toBe("sbc: 1 warning exceeds --max-warnings 0\n");
+    expect(JSON.parse(one.stdout)).toMatchObject({ summary: { warnings: 1 } });
+    const two = await sbc(["check", "warns.yaml", "warns2.yaml", "--max-warnings", "1"], { cwd: dir });
+    expect(two.stderr).toBe("sbc: 2 warnings exceed --max-warnings 1\n");
+    expect(sectionOf("check")).toContain("is printed to **stderr**");
+  });
+});
+
+function sectionText(title: string): string {
+  const s = sections.find((x) => x.heading === `## ${title}`);
+  if (!s) throw new Error(`docs/cli.md has no section ${title}`);
+  return s.text;
+}
