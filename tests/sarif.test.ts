@@ -2,7 +2,7 @@
 // scanning needs beyond the schema: a rule index and a location on every result, rule help, relative paths.
 
 import type { ValidateFunction } from "ajv";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +12,7 @@ import { DOCS_BASE_URL, helpUri } from "../compiler/diagnostics/docs-url.js";
 import { toSarif, type SarifLog } from "../compiler/diagnostics/sarif.js";
 import { Source } from "../compiler/diagnostics/source.js";
 import { specifiedRules } from "../compiler/lint/index.js";
+import { compilePolicy } from "../compiler/passes/index.js";
 import { ensureBuilt, REPO, sbc } from "./support/cli.js";
 import { tempDir, writeFiles } from "./support/tmp.js";
 
@@ -216,6 +217,24 @@ describe("toSarif", () => {
     const [a, b] = log.runs[0]!.tool.driver.rules;
     expect(a).toMatchObject({ helpUri: `${DOCS_BASE_URL}lint.md#secret-access`, properties: { tags: ["sbc", "lint", "security"], "security-severity": "7.5" } });
     expect(b!.properties).toEqual({ tags: ["sbc", "lint"], precision: "very-high" });
+  });
+});
+
+describe("every golden fixture's diagnostics", () => {
+  it("make a valid log that GitHub can use (each policy file as `sbc check` in its folder would report it)", () => {
+    const fixtures = join(REPO, "fixtures");
+    let results = 0;
+    for (const c of readdirSync(fixtures).filter((d) => /^(ok|err)-/.test(d)).sort()) {
+      const dir = join(fixtures, c);
+      const paramsFile = join(dir, "params.json");
+      const params = existsSync(paramsFile) ? (JSON.parse(readFileSync(paramsFile, "utf8")) as Record<string, string>) : {};
+      const r = compilePolicy({ kind: "file", path: "policy.yaml" }, { cwd: dir, params, runTests: true });
+      const log = toSarif(r.diagnostics, { toolVersion: "0.0.0", cwd: dir, fileOf: () => "policy.yaml" });
+      expectValid(log);
+      expectUsefulToGithub(log);
+      results += log.runs[0]!.results.length;
+    }
+    expect(results).toBeGreaterThan(100);
   });
 });
 
