@@ -58,7 +58,8 @@ function diagnosticsDoc(): string {
       family = f;
       lines.push(`## ${families[f] ?? f}`, "", "| code | name | severity | meaning |", "| --- | --- | --- | --- |");
     }
-    lines.push(`| \`${c.code}\` | \`${c.name}\` | ${c.severity} | ${c.summary.replace(/\|/g, "\\|")} |`);
+    // The anchor is the one SARIF's helpUri links to (compiler/diagnostics/docs-url.ts).
+    lines.push(`| <a id="${c.code.toLowerCase()}"></a>\`${c.code}\` | \`${c.name}\` | ${c.severity} | ${c.summary.replace(/\|/g, "\\|")} |`);
     const next = allCodes()[allCodes().indexOf(c) + 1];
     if (!next || next.code.slice(3, 5) !== f) lines.push("");
   }

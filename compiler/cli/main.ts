@@ -39,7 +39,8 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .exitOverride();
 
-  const formatOption = () => new Option("--format <format>", "diagnostics format").choices(["human", "json", "sarif"]).default("human");
+  // The same list as DIAGNOSTIC_FORMATS in output.ts, which this module must not import (it loads nothing).
+  const formatOption = () => new Option("--format <format>", "diagnostics format").choices(["human", "json", "sarif", "github"]).default("human");
 
   program
     .command("compile")

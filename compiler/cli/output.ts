@@ -5,9 +5,11 @@ import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } fro
 import { basename, dirname, join } from "node:path";
 import pc from "picocolors";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
-import { allCodes, CODES } from "../diagnostics/codes.js";
+import { CODES } from "../diagnostics/codes.js";
+import { toGithubCommand } from "../diagnostics/github.js";
 import { checkKernelVersion } from "../linux-abi/syscall-versions.js";
-import { renderHuman, summaryLine, toJson, toSarif, type Painter } from "../diagnostics/render.js";
+import { renderHuman, summaryLine, toJson, type Painter } from "../diagnostics/render.js";
+import { toSarif } from "../diagnostics/sarif.js";
 import { packageVersion } from "../package-root.js";
 import { UsageError } from "./exit.js";
 
@@ -21,14 +23,32 @@ export function painter(stream: NodeJS.WriteStream, color: boolean): Painter | u
   return { red: c.red, yellow: c.yellow, blue: c.blue, cyan: c.cyan, bold: c.bold, dim: c.dim };
 }
 
-export function printDiagnostics(diagnostics: readonly Diagnostic[], opts: { format: string; color: boolean; quiet?: boolean }, stream: NodeJS.WriteStream): void {
+/** The values of `--format` for commands that print diagnostics (docs/cli.md, "Output formats"). */
+export const DIAGNOSTIC_FORMATS = ["human", "json", "sarif", "github"] as const;
+
+export interface PrintOptions {
+  format: string;
+  color: boolean;
+  quiet?: boolean;
+  /** The file a diagnostic without a span belongs to (sarif and github formats use it as the location). */
+  fileOf?: (d: Diagnostic) => string | undefined;
+}
+
+export function printDiagnostics(diagnostics: readonly Diagnostic[], opts: PrintOptions, stream: NodeJS.WriteStream): void {
   const shown = opts.quiet ? diagnostics.filter((d) => d.severity === "error") : diagnostics;
   if (opts.format === "json") {
-    stream.write(JSON.stringify({ diagnostics: shown.map(toJson), summary: counts(shown) }, null, 2) + "\n");
+    // The summary counts every diagnostic, those --quiet leaves out included, as --max-warnings does.
+    stream.write(JSON.stringify({ diagnostics: shown.map(toJson), summary: counts(diagnostics) }, null, 2) + "\n");
     return;
   }
   if (opts.format === "sarif") {
-    stream.write(JSON.stringify(toSarif(shown, packageVersion(), allCodes()), null, 2) + "\n");
+    const log = toSarif(shown, { toolVersion: packageVersion(), cwd: process.cwd(), ...(opts.fileOf ? { fileOf: opts.fileOf } : {}) });
+    stream.write(JSON.stringify(log, null, 2) + "\n");
+    return;
+  }
+  if (opts.format === "github") {
+    for (const d of shown) stream.write(toGithubCommand(d, opts.fileOf) + "\n");
+    if (shown.length) stream.write(summaryLine(shown) + "\n");
     return;
   }
   const paint = painter(stream, opts.color);
@@ -46,6 +66,11 @@ export function renderPlain(diagnostics: readonly Diagnostic[]): string {
 export function counts(diagnostics: readonly Diagnostic[]): { errors: number; warnings: number } {
   const errors = diagnostics.filter((d) => d.severity === "error").length;
   return { errors, warnings: diagnostics.length - errors };
+}
+
+/** The line `check` prints (on stderr) when there are more warnings than `--max-warnings` allows. */
+export function maxWarningsMessage(warnings: number, max: number): string {
+  return `sbc: ${warnings} ${warnings === 1 ? "warning exceeds" : "warnings exceed"} --max-warnings ${max}`;
 }
 
 /**

@@ -11,10 +11,12 @@ export interface CodeInfo {
   readonly severity: Severity;
   /** One sentence for the catalog. */
   readonly summary: string;
+  /** Extra SARIF tags; `security` marks a finding GitHub code scanning lists as a security alert. */
+  readonly tags?: readonly string[];
 }
 
-function def(code: string, name: string, severity: Severity, summary: string): CodeInfo {
-  return { code, name, severity, summary };
+function def(code: string, name: string, severity: Severity, summary: string, extra: { tags?: readonly string[] } = {}): CodeInfo {
+  return { code, name, severity, summary, ...(extra.tags ? { tags: extra.tags } : {}) };
 }
 
 export const CODES = {
@@ -52,7 +54,7 @@ export const CODES = {
   paramCycle: def("SBC0402", "param-cycle", "error", "Parameter defaults refer to each other in a cycle."),
   unboundParam: def("SBC0403", "unbound-param", "error", "A parameter has no value where one is needed."),
   builtinParamRedefined: def("SBC0404", "builtin-param-redefined", "error", "A policy declares a parameter with the name of a built-in one."),
-  unusedParam: def("SBC0405", "unused-param", "warning", "A declared parameter is never used."),
+  unusedParam: def("SBC0405", "unused-param", "warning", "A declared parameter is never used.", { tags: ["lint"] }),
 
   // 05 — extends
   extendsCycle: def("SBC0501", "extends-cycle", "error", "Policies extend each other in a cycle."),
@@ -179,11 +181,11 @@ export const CODES = {
   // 30 — lint: security and hygiene findings on a policy that compiled (compiler/lint/, docs/lint.md). A rule's
   // severity here is its default; configuration and `sbc-disable` comments change it. 3000–3049: the lint
   // framework and the first security rules; 3050–3099: more rules.
-  lintSecretAccess: def("SBC3001", "secret-access", "error", "Credentials (`~/.ssh`, `~/.aws`, `.env` files …) are writable, or readable (a warning), in the sandbox."),
-  lintPersistenceWrite: def("SBC3002", "persistence-write", "error", "A place that runs code later (a shell rc file, autostart, a crontab, `.git/hooks`, a directory on `PATH`) is writable."),
-  lintBroadWrite: def("SBC3003", "broad-write", "error", "`/`, the home directory or an ancestor of it is writable."),
-  lintAgentSocketAccess: def("SBC3004", "agent-socket-access", "error", "The sandbox may connect to a container engine's socket (`docker.sock`) or a key agent's (`SSH_AUTH_SOCK`)."),
-  lintDangerousSyscall: def("SBC3005", "dangerous-syscall", "error", "Under a restrictive syscall default, a rule allows a call that escapes or weakens the sandbox (`ptrace`, `bpf`, `mount`, io_uring …)."),
+  lintSecretAccess: def("SBC3001", "secret-access", "error", "Credentials (`~/.ssh`, `~/.aws`, `.env` files …) are writable, or readable (a warning), in the sandbox.", { tags: ["security"] }),
+  lintPersistenceWrite: def("SBC3002", "persistence-write", "error", "A place that runs code later (a shell rc file, autostart, a crontab, `.git/hooks`, a directory on `PATH`) is writable.", { tags: ["security"] }),
+  lintBroadWrite: def("SBC3003", "broad-write", "error", "`/`, the home directory or an ancestor of it is writable.", { tags: ["security"] }),
+  lintAgentSocketAccess: def("SBC3004", "agent-socket-access", "error", "The sandbox may connect to a container engine's socket (`docker.sock`) or a key agent's (`SSH_AUTH_SOCK`).", { tags: ["security"] }),
+  lintDangerousSyscall: def("SBC3005", "dangerous-syscall", "error", "Under a restrictive syscall default, a rule allows a call that escapes or weakens the sandbox (`ptrace`, `bpf`, `mount`, io_uring …).", { tags: ["security"] }),
   lintInvalidDirective: def("SBC3040", "lint-invalid-directive", "error", "An `sbc-disable` comment is malformed or has no reason after ` -- `; it suppresses nothing."),
   lintUnknownRule: def("SBC3041", "lint-unknown-rule", "error", "An `sbc-disable` comment names a lint rule that does not exist (compiler diagnostics cannot be suppressed)."),
   lintUnusedDirective: def("SBC3042", "lint-unused-directive", "warning", "An `sbc-disable` comment suppressed nothing: the rule it names reported nothing there."),
@@ -194,8 +196,8 @@ export const CODES = {
 
   // 30 — lint rules (second set)
   shadowedRule: def("SBC3050", "shadowed-rule", "warning", "A rule of the checked file never decides anything: for every query it matches, other rules win (or an earlier rule already decides the same)."),
-  networkWithSecrets: def("SBC3051", "network-with-secrets", "warning", "The policy lets the sandbox reach hosts beyond loopback while credentials are readable: what it reads, it can send away."),
-  repoWithoutProtect: def("SBC3052", "repo-without-protect", "warning", "A write grant covers the workspace (a repository) without protecting its `.git`: hooks and config run code outside the sandbox."),
+  networkWithSecrets: def("SBC3051", "network-with-secrets", "warning", "The policy lets the sandbox reach hosts beyond loopback while credentials are readable: what it reads, it can send away.", { tags: ["security"] }),
+  repoWithoutProtect: def("SBC3052", "repo-without-protect", "warning", "A write grant covers the workspace (a repository) without protecting its `.git`: hooks and config run code outside the sandbox.", { tags: ["security"] }),
   testCannotFail: def("SBC3053", "test-cannot-fail", "warning", "A policy test asks exactly what another test of the file asks, with the same expectation: it can never fail on its own."),
 } as const satisfies Record<string, CodeInfo>;
 

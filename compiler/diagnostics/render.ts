@@ -1,5 +1,6 @@
 // Printing diagnostics: a human form with a code frame (the default, also used by golden files) and a JSON
-// form for machines. Line and column are computed here from the spans' offsets.
+// form for machines (SARIF and GitHub workflow commands have modules of their own, sarif.ts and github.ts).
+// Line and column are computed here from the spans' offsets.
 
 import type { Diagnostic } from "./diagnostic.js";
 import type { Span } from "./source.js";
@@ -100,10 +101,15 @@ export interface JsonLocation {
   length: number;
 }
 
-function location(s: Span): JsonLocation {
+export function location(s: Span): JsonLocation {
   const a = s.source.position(s.start);
   const b = s.source.position(s.end);
   return { file: s.source.path, line: a.line, column: a.column, endLine: b.line, endColumn: b.column, offset: s.start, length: s.end - s.start };
+}
+
+/** A file path as machine formats report it (SARIF, GitHub annotations): `/` separators, no leading `./`. */
+export function reportPath(path: string): string {
+  return path.split("\\").join("/").replace(/^(\.\/)+/, "");
 }
 
 export function toJson(d: Diagnostic): Record<string, unknown> {
@@ -119,35 +125,4 @@ export function summaryLine(diagnostics: readonly Diagnostic[]): string {
   const warnings = diagnostics.length - errors;
   const part = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
   return `${part(errors, "error")}, ${part(warnings, "warning")}`;
-}
-
-/** SARIF 2.1.0, for code-scanning tools in CI. Rules come from the code catalog. */
-export function toSarif(diagnostics: readonly Diagnostic[], toolVersion: string, rules: readonly { code: string; name: string; summary: string }[]): Record<string, unknown> {
-  const region = (s: Span) => {
-    const l = location(s);
-    return { startLine: l.line, startColumn: l.column, endLine: l.endLine, endColumn: l.endColumn };
-  };
-  const physical = (s: Span) => ({ artifactLocation: { uri: s.source.path.split("\\").join("/") }, region: region(s) });
-  return {
-    $schema: "https://json.schemastore.org/sarif-2.1.0.json",
-    version: "2.1.0",
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: "sbc",
-            version: toolVersion,
-            rules: rules.map((r) => ({ id: r.code, name: r.name, shortDescription: { text: r.summary } })),
-          },
-        },
-        results: diagnostics.map((d) => ({
-          ruleId: d.code,
-          level: d.severity === "error" ? "error" : "warning",
-          message: { text: d.help ? `${d.message} (help: ${d.help})` : d.message },
-          ...(d.span ? { locations: [{ physicalLocation: physical(d.span) }] } : {}),
-          ...(d.labels.length ? { relatedLocations: d.labels.map((l, i) => ({ id: i, message: { text: l.message }, physicalLocation: physical(l.span) })) } : {}),
-        })),
-      },
-    ],
-  };
 }
