@@ -108,7 +108,7 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
       const d = decodeSource(shownAs, bytes);
       diagnostics.push(...d.diagnostics);
       const file = d.source ? load(d.source) : null;
-      if (ref) loadedBases.set(key, { bytes, file, diagnostics: diagnostics.slice(before) });
+      if (ref) loadedBases.set(key, { bytes, file, diagnostics: diagnostics.slice(before).map((x) => ({ ...x })) });
       cache.set(id, file);
       return file;
     }
