@@ -1,11 +1,7 @@
 #!/usr/bin/env node
-// Entry point of the `sbc` command: runs the compiled CLI from dist/ (built by `npm install` via `prepare`).
-import { existsSync } from "node:fs";
+// Entry point for `node bin/sbc.js`: the same as bin/sbc.cjs, which the `sbc` command (bin/sbc) runs. It runs
+// the one-file bundle dist/sbc.cjs when it is current, else the compiled CLI in dist/ (built by `prepare`).
+import { createRequire } from "node:module";
 
-const main = new URL("../dist/compiler/cli/main.js", import.meta.url);
-if (!existsSync(main)) {
-  process.stderr.write("sbc: the compiler is not built; run `npm run build` in the sbc package\n");
-  process.exit(2);
-}
-const { main: run } = await import(main.href);
+const { run } = createRequire(import.meta.url)("./sbc.cjs");
 process.exitCode = await run(process.argv);

@@ -1,9 +1,12 @@
 // Start-up stays light: `sbc --version` and `sbc --help` must not load the compiler (the YAML parser, the
 // schema validator, the passes). compiler/cli/main.ts imports each command's implementation with `import()`
 // when that command runs; these tests keep it that way, statically (the static import graph of the built
-// CLI) and at run time (the modules Node actually loads), and catch pathological start-up regressions.
+// CLI) and at run time (the modules Node actually loads), and catch pathological start-up regressions. The
+// `sbc` command runs the one-file bundle dist/sbc.cjs with its code cache (bin/sbc.cjs); the last block checks
+// that it does, that it prints what the ES modules print, and that every kind of stale or foreign bundle or
+// cache falls back silently.
 
-import { readFileSync, existsSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, readFileSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -105,7 +108,8 @@ describe("what `sbc --version` and `sbc --help` load at run time", () => {
 
   async function loaded(args: string[]): Promise<string[]> {
     const trace = join(tempDir("sbc-trace-"), "loads.txt");
-    const r = await sbc(args, { nodeArgs: ["--import", pathToFileURL(hook).href], env: { SBC_TRACE_LOADS: trace } });
+    // The ES modules of dist/ (the fallback), whose loading an ESM hook can see; the bundle is checked below.
+    const r = await sbc(args, { nodeArgs: ["--import", pathToFileURL(hook).href], env: { SBC_TRACE_LOADS: trace, SBC_NO_BUNDLE: "1" } });
     expect(r.code, r.stderr).toBeLessThanOrEqual(2);
     return existsSync(trace) ? readFileSync(trace, "utf8").split("\n").filter(Boolean) : [];
   }
@@ -135,5 +139,109 @@ describe("start-up time", () => {
       times.push(r.ms);
     }
     expect(Math.min(...times)).toBeLessThan(1500);
+  });
+});
+
+describe("the bundle and its code cache (bin/sbc.cjs)", () => {
+  const startup = (stderr: string) => stderr.split("\n").find((l) => l.startsWith("sbc: startup: "))?.slice("sbc: startup: ".length);
+
+  it("`sbc` runs dist/sbc.cjs with the code cache made at build time, through bin/sbc and bin/sbc.js", async () => {
+    const r = await sbc(["--version"], { env: { SBC_DEBUG_STARTUP: "1" } });
+    expect(r.code).toBe(0);
+    expect(startup(r.stderr)).toBe("dist/sbc.cjs, code cache accepted");
+    const { spawnSync } = await import("node:child_process");
+    const viaShell = spawnSync(join(REPO, "bin", "sbc"), ["--version"], { env: { ...process.env, SBC_DEBUG_STARTUP: "1" }, encoding: "utf8" });
+    expect(viaShell.status).toBe(0);
+    expect(startup(viaShell.stderr)).toBe("dist/sbc.cjs, code cache accepted");
+    expect(viaShell.stdout).toBe(r.stdout);
+  });
+
+  it("the bundle prints byte for byte what the ES modules print (artifacts, diagnostics, exit codes)", async () => {
+    const cases = [
+      ["compile", "--preset", "workspace-write", "-t", "seccomp-disasm"],
+      ["compile", "fixtures/ok-ci-job/policy.yaml", "-t", "sbpl"],
+      ["compile", "fixtures/ok-ci-job/policy.sbc", "-t", "landlock"],
+      ["check", "fixtures/err-test-failed/policy.yaml", "fixtures/ok-warn-dead-rule/policy.yaml", "--format", "json"],
+      ["check", "fixtures/err-test-failed/policy.yaml"],
+      ["compile", "--preset", "nope", "-t", "ir"],
+      ["fmt", "fixtures/ok-ci-job/policy.sbc"],
+    ];
+    for (const args of cases) {
+      const bundled = await sbc(args, { env: { SBC_DEBUG_STARTUP: "1" } });
+      const modules = await sbc(args, { env: { SBC_NO_BUNDLE: "1" } });
+      expect(startup(bundled.stderr), args.join(" ")).toBe("dist/sbc.cjs, code cache accepted");
+      expect({ code: bundled.code, stdout: bundled.stdout, stderr: bundled.stderr.replace(/^sbc: startup: .*\n/m, "") }, args.join(" ")).toEqual({
+        code: modules.code,
+        stdout: modules.stdout,
+        stderr: modules.stderr,
+      });
+    }
+  }, 120_000);
+
+  /** A copy of the built package (bin/, dist/, presets/, package.json) to spoil without touching the real one. */
+  function copyPackage(): string {
+    const dir = tempDir("sbc-startup-");
+    for (const d of ["bin", "dist", "presets"]) cpSync(join(REPO, d), join(dir, d), { recursive: true, preserveTimestamps: true });
+    copyFileSync(join(REPO, "package.json"), join(dir, "package.json"));
+    symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
+    return dir;
+  }
+
+  async function runCopy(dir: string, nodeArgs: string[] = []) {
+    const { spawnSync } = await import("node:child_process");
+    const r = spawnSync(process.execPath, [...nodeArgs, join(dir, "bin", "sbc.cjs"), "compile", "--preset", "read-only", "-t", "ir"], {
+      env: { ...process.env, SBC_DEBUG_STARTUP: "1", SBC_NO_BUNDLE: "" },
+      encoding: "utf8",
+    });
+    return { code: r.status, stdout: r.stdout, startup: startup(r.stderr), stderr: r.stderr };
+  }
+
+  it("a stale, foreign or missing bundle or cache falls back silently, with the same output", async () => {
+    const expected = (await sbc(["compile", "--preset", "read-only", "-t", "ir"], { env: { SBC_NO_BUNDLE: "1" } })).stdout;
+    expect(expected).toContain('"name": "read-only"');
+    const dir = copyPackage();
+    const cache = join(dir, "dist", "sbc.cjs.cache");
+    const good = readFileSync(cache);
+    const ok = (r: Awaited<ReturnType<typeof runCopy>>, startupLine: string) => {
+      expect(r.startup).toBe(startupLine);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(expected);
+      expect(r.stderr.split("\n").filter(Boolean)).toHaveLength(1); // the trace line only: no warning
+    };
+    ok(await runCopy(dir), "dist/sbc.cjs, code cache accepted"); // the control: the copy works as built
+
+    // Made for another bundle (its id line differs): never handed to V8, which checks only the length.
+    writeFileSync(cache, Buffer.concat([Buffer.from("0".repeat(32) + "\n"), good.subarray(good.indexOf(10) + 1)]));
+    ok(await runCopy(dir), "dist/sbc.cjs, code cache stale (made for another bundle)");
+
+    // Made by another V8 (a different flag hash stands in for another Node) or damaged: V8 rejects it.
+    writeFileSync(cache, good);
+    ok(await runCopy(dir, ["--no-opt"]), "dist/sbc.cjs, code cache rejected by V8");
+    const damaged = Buffer.from(good);
+    for (let i = good.indexOf(10) + 1; i < damaged.length; i += 97) damaged[i] ^= 0xff;
+    writeFileSync(cache, damaged);
+    ok(await runCopy(dir), "dist/sbc.cjs, code cache rejected by V8");
+    writeFileSync(cache, good.subarray(0, 200));
+    ok(await runCopy(dir), "dist/sbc.cjs, code cache rejected by V8");
+
+    unlinkSync(cache);
+    ok(await runCopy(dir), "dist/sbc.cjs, code cache absent");
+
+    // tsc ran after the bundle was made: the bundle is stale, the ES modules run.
+    const main = join(dir, "dist", "compiler", "cli", "main.js");
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(main, later, later);
+    ok(await runCopy(dir), "dist/compiler/cli/main.js (dist/sbc.cjs is older than dist/compiler/cli/main.js)");
+
+    unlinkSync(join(dir, "dist", "sbc.cjs"));
+    ok(await runCopy(dir), "dist/compiler/cli/main.js (no dist/sbc.cjs)");
+  }, 120_000);
+
+  it("a bundle that does not load falls back too", async () => {
+    const dir = copyPackage();
+    writeFileSync(join(dir, "dist", "sbc.cjs"), "// sbc bundle 00; broken\nthrow new Error('boom');\n");
+    const r = await runCopy(dir);
+    expect(r.startup).toBe("dist/compiler/cli/main.js (dist/sbc.cjs does not load (boom))");
+    expect(r.code).toBe(0);
   });
 });

@@ -49,6 +49,9 @@ export function ensureDist(log: Log): void {
   log(built ? "dist/ is older than the sources: building it (npm run build)" : "dist/ is missing: building it (npm run build)");
   const r = spawnSync(process.execPath, [join(REPO, "node_modules", "typescript", "bin", "tsc"), "-p", join(REPO, "tsconfig.build.json")], { cwd: REPO, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`building dist/ failed:\n${(r.stdout + r.stderr).trim()}`);
+  // The CLI runs the bundle only when it is newer than the ES modules (bin/sbc.cjs): rebuild it too.
+  const b = spawnSync(process.execPath, [join(REPO, "scripts", "build-bundle.mjs")], { cwd: REPO, encoding: "utf8" });
+  if (b.status !== 0) throw new Error(`bundling dist/ failed:\n${(b.stdout + b.stderr).trim()}`);
 }
 
 /** The loader `sbc exec` runs, built by scripts/build-native.mjs when it is missing. */

@@ -62,6 +62,13 @@ export interface LoadOptions {
   readonly cwd?: string;
 }
 
+/**
+ * Extended files (presets, shared bases) as loaded before in this process, by path and name shown: `sbc check`
+ * of many policies reads the same bases for each, and loading (YAML, schema, AST) is most of a check's time.
+ * An entry is used only while the file's bytes are unchanged; the AST is never modified after loading.
+ */
+const loadedBases = new Map<string, { readonly bytes: Buffer; readonly file: PolicyFile | null; readonly diagnostics: readonly Diagnostic[] }>();
+
 export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): LoadedPolicy {
   const cwd = options.cwd ?? process.cwd();
   const diagnostics: Diagnostic[] = [];
@@ -69,6 +76,12 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
   const order: PolicyFile[] = [];
   const done = new Set<string>();
   const cache = new Map<string, PolicyFile | null>();
+
+  const load = (source: Source): PolicyFile | null => {
+    const r = loadSource(source);
+    diagnostics.push(...r.diagnostics);
+    return r.file ?? null;
+  };
 
   const loadOne = (id: string, abs: string | undefined, text: string | undefined, shownAs: string, ref: Spanned<string> | undefined): PolicyFile | null => {
     if (cache.has(id)) return cache.get(id)!;
@@ -84,16 +97,22 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
         return null;
       }
       filesRead.push(abs!);
+      const key = `${abs}\0${shownAs}`;
+      const known = ref ? loadedBases.get(key) : undefined;
+      if (known && known.bytes.equals(bytes)) {
+        diagnostics.push(...known.diagnostics.map((x) => ({ ...x }))); // copies: a caller may change severities
+        cache.set(id, known.file);
+        return known.file;
+      }
+      const before = diagnostics.length;
       const d = decodeSource(shownAs, bytes);
       diagnostics.push(...d.diagnostics);
-      source = d.source;
+      const file = d.source ? load(d.source) : null;
+      if (ref) loadedBases.set(key, { bytes, file, diagnostics: diagnostics.slice(before).map((x) => ({ ...x })) });
+      cache.set(id, file);
+      return file;
     }
-    let file: PolicyFile | null = null;
-    if (source) {
-      const r = loadSource(source);
-      diagnostics.push(...r.diagnostics);
-      file = r.file ?? null;
-    }
+    const file = load(source);
     cache.set(id, file);
     return file;
   };
