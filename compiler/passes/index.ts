@@ -1,6 +1,7 @@
 // The compiler as an explicit list of named stages. `compilePolicy` runs them in order and stops after the
-// first stage that reports an error; `stopAfter` returns the state after a named stage (for debugging and
-// for tools that only need the IR).
+// first stage that reports an error — or, with `allErrors` (`sbc check`), goes on with what is sound, so that
+// one run reports every error that can be found; `stopAfter` returns the state after a named stage (for
+// debugging and for tools that only need the IR).
 
 import { dedupeDiagnostics, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { IR } from "../ir/types.js";
@@ -35,6 +36,16 @@ export interface CompileOptions {
   readonly stopAfter?: Stage;
   /** `--kernel X.Y` (already validated): overrides the policy's `syscalls.kernel`. */
   readonly kernel?: string;
+  /**
+   * Keep going past errors. `load` keeps every file that parsed, without the rules the schema rejects;
+   * `build-ir` builds the IR without the rules in error; the IR checks run on that IR (leaving rules out can
+   * hide a finding, never invent one). The policy's tests — and lint and target fidelity, which callers run
+   * only when `sound` — need the whole policy: on a half-built one they would fail for rules that are merely
+   * missing, so they run only when no stage before them reported an error.
+   */
+  readonly allErrors?: boolean;
+  /** Bindings for the parameters a policy declares, ignored for the others (a config file's `params`). */
+  readonly defaultParams?: Bindings;
 }
 
 export interface CompileResult {
@@ -42,22 +53,34 @@ export interface CompileResult {
   readonly files?: readonly PolicyFile[];
   readonly diagnostics: Diagnostic[];
   readonly filesRead: readonly string[];
+  /**
+   * No stage reported an error, so `ir` is the whole policy. With `allErrors`, `ir` may be present while
+   * this is false: then it is the part that could be built, good for reporting and nothing else.
+   */
+  readonly sound: boolean;
 }
 
 export function compilePolicy(input: PolicyInput, options: CompileOptions = {}): CompileResult {
   const diagnostics: Diagnostic[] = [];
-  const finish = (r: Omit<CompileResult, "diagnostics">): CompileResult => ({ ...r, diagnostics: sortDiagnostics(dedupeDiagnostics(diagnostics)) });
+  const finish = (r: Omit<CompileResult, "diagnostics" | "sound">, sound = !failed()): CompileResult => ({ ...r, diagnostics: sortDiagnostics(dedupeDiagnostics(diagnostics)), sound });
   const failed = () => diagnostics.some((d) => d.severity === "error");
+  const keepGoing = options.allErrors === true;
 
-  const loaded = loadPolicyTree(input, options.cwd ? { cwd: options.cwd } : {});
+  const loaded = loadPolicyTree(input, { ...(options.cwd ? { cwd: options.cwd } : {}), partial: keepGoing });
   diagnostics.push(...loaded.diagnostics);
-  if (!loaded.files || failed() || options.stopAfter === "load") return finish({ ...(loaded.files ? { files: loaded.files } : {}), filesRead: loaded.filesRead });
+  if (!loaded.files || (failed() && !keepGoing) || options.stopAfter === "load") return finish({ ...(loaded.files ? { files: loaded.files } : {}), filesRead: loaded.filesRead });
 
-  const built = buildIr(loaded.files, options.params ?? {}, options.kernel !== undefined ? { kernel: options.kernel } : {});
+  const built = buildIr(loaded.files, options.params ?? {}, {
+    ...(options.kernel !== undefined ? { kernel: options.kernel } : {}),
+    ...(options.defaultParams ? { defaultParams: options.defaultParams } : {}),
+    partial: keepGoing,
+  });
   diagnostics.push(...built.diagnostics);
-  if (!built.ir || failed() || options.stopAfter === "build-ir") return finish({ ...(built.ir ? { ir: built.ir } : {}), files: loaded.files, filesRead: loaded.filesRead });
+  if (!built.ir || (failed() && !keepGoing) || options.stopAfter === "build-ir") return finish({ ...(built.ir ? { ir: built.ir } : {}), files: loaded.files, filesRead: loaded.filesRead });
 
   for (const check of IR_CHECKS) diagnostics.push(...check.run(built.ir));
-  if (options.runTests && options.stopAfter !== "check" && !failed()) diagnostics.push(...runPolicyTests(built.ir));
-  return finish({ ir: built.ir, files: loaded.files, filesRead: loaded.filesRead });
+  // A failing test does not make the IR unsound: it is the whole policy, and lint may judge it.
+  const sound = !failed();
+  if (options.runTests && options.stopAfter !== "check" && sound) diagnostics.push(...runPolicyTests(built.ir));
+  return finish({ ir: built.ir, files: loaded.files, filesRead: loaded.filesRead }, sound);
 }

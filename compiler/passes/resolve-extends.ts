@@ -60,6 +60,11 @@ function errnoReason(e: unknown): string {
 
 export interface LoadOptions {
   readonly cwd?: string;
+  /**
+   * Keep going past errors: files come back whenever the entry file could be read and parsed, with the
+   * parts that are sound (see loadSource), without the files that could not be loaded at all.
+   */
+  readonly partial?: boolean;
 }
 
 export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): LoadedPolicy {
@@ -90,7 +95,7 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
     }
     let file: PolicyFile | null = null;
     if (source) {
-      const r = loadSource(source);
+      const r = loadSource(source, { partial: options.partial === true });
       diagnostics.push(...r.diagnostics);
       file = r.file ?? null;
     }
@@ -162,14 +167,16 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
     }
   };
 
+  let entryId = "";
   if (input.kind === "text") {
+    entryId = `text:${input.path}`;
     visit(`text:${input.path}`, resolve(cwd, input.path), input.text, input.path, []);
   } else if (input.kind === "preset") {
     const names = presetNames();
     if (!names.includes(input.name)) {
       const guess = closest(input.name, names);
       diagnostics.push(diag("unknownPreset", `unknown preset \`${input.name}\``, { help: guess ? `did you mean \`${guess}\`?` : `presets: ${names.join(", ")}` }));
-    } else visit(`preset:${input.name}`, join(presetsDir(), `${input.name}.yaml`), undefined, `presets/${input.name}.yaml`, []);
+    } else visit((entryId = `preset:${input.name}`), join(presetsDir(), `${input.name}.yaml`), undefined, `presets/${input.name}.yaml`, []);
   } else {
     const abs = resolve(cwd, input.path);
     let real: string;
@@ -180,8 +187,10 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
       diagnostics.push(diag("fileUnreadable", `cannot read \`${input.path}\`: ${errnoReason(e)}`));
       return { diagnostics, filesRead };
     }
+    entryId = real;
     visit(real, real, undefined, input.path, []);
   }
   const failed = diagnostics.some((d) => d.severity === "error");
-  return failed ? { diagnostics, filesRead } : { files: order, diagnostics, filesRead };
+  const entryLoaded = order.length > 0 && cache.get(entryId) === order[order.length - 1];
+  return failed && !(options.partial && entryLoaded) ? { diagnostics, filesRead } : { files: order, diagnostics, filesRead };
 }
