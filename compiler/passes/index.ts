@@ -4,7 +4,7 @@
 // debugging and for tools that only need the IR).
 
 import { dedupeDiagnostics, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
-import type { IR } from "../ir/types.js";
+import type { IR, PolicyTest } from "../ir/types.js";
 import type { PolicyFile } from "../language/ast.js";
 import { buildIr, type Bindings } from "./build-ir.js";
 import { argValueWidths } from "./checks/arg-value-widths.js";
@@ -60,6 +60,49 @@ export interface CompileResult {
   readonly sound: boolean;
 }
 
+/** The sections of the policy a test's verdict depends on (what the evaluator reads to answer it). */
+const TEST_DEPENDS_ON: Readonly<Record<PolicyTest["kind"], readonly string[]>> = {
+  fs: ["filesystem"],
+  net: ["network"],
+  // Binding a socket creates a file, which the filesystem rules decide.
+  unix: ["network", "filesystem"],
+  // The network section implies the socket calls' verdicts.
+  syscall: ["syscalls", "network"],
+  command: ["commands"],
+};
+
+/** On a half-built IR, a test runs only when nothing it depends on lost a part (and the tests themselves are whole, so their numbers are right). */
+function testCanRun(t: PolicyTest, incomplete: ReadonlySet<string>): boolean {
+  if (incomplete.has("*") || incomplete.has("params") || incomplete.has("tests")) return false;
+  return TEST_DEPENDS_ON[t.kind].every((s) => !incomplete.has(s));
+}
+
+/** The sections the errors of `build-ir` are in, found by the AST node that holds their span (`*`: none). */
+function sectionsInError(diagnostics: readonly Diagnostic[], files: readonly PolicyFile[]): Set<string> {
+  const out = new Set<string>();
+  const within = (d: Diagnostic, s: { start: number; end: number; source: unknown } | undefined) =>
+    s !== undefined && d.span !== undefined && d.span.source === s.source && s.start <= d.span.start && d.span.start < Math.max(s.end, s.start + 1);
+  for (const d of diagnostics) {
+    if (d.severity !== "error") continue;
+    const f = files.find((x) => x.source === d.span?.source);
+    const section = !f
+      ? "*"
+      : f.filesystem.some((r) => within(d, r.span))
+        ? "filesystem"
+        : within(d, f.network?.span)
+          ? "network"
+          : within(d, f.syscalls?.span)
+            ? "syscalls"
+            : f.commands?.rules.some((r) => within(d, r.span))
+              ? "commands"
+              : f.tests.some((t) => within(d, t.span))
+                ? "tests"
+                : "*";
+    out.add(section);
+  }
+  return out;
+}
+
 export function compilePolicy(input: PolicyInput, options: CompileOptions = {}): CompileResult {
   const diagnostics: Diagnostic[] = [];
   const finish = (r: Omit<CompileResult, "diagnostics" | "sound">, sound = !failed()): CompileResult => ({ ...r, diagnostics: sortDiagnostics(dedupeDiagnostics(diagnostics)), sound });
@@ -81,6 +124,13 @@ export function compilePolicy(input: PolicyInput, options: CompileOptions = {}):
   for (const check of IR_CHECKS) diagnostics.push(...check.run(built.ir));
   // A failing test does not make the IR unsound: it is the whole policy, and lint may judge it.
   const sound = !failed();
-  if (options.runTests && options.stopAfter !== "check" && sound) diagnostics.push(...runPolicyTests(built.ir));
+  if (options.runTests && options.stopAfter !== "check") {
+    if (sound) diagnostics.push(...runPolicyTests(built.ir));
+    else if (keepGoing) {
+      // Tests whose verdict cannot depend on what is missing still run.
+      const incomplete = new Set([...(loaded.incomplete ?? ["*"]), ...sectionsInError(built.diagnostics, loaded.files)]);
+      diagnostics.push(...runPolicyTests(built.ir, (t) => testCanRun(t, incomplete)));
+    }
+  }
   return finish({ ir: built.ir, files: loaded.files, filesRead: loaded.filesRead }, sound);
 }

@@ -49,7 +49,17 @@ export interface LoadSourceOptions {
   readonly partial?: boolean;
 }
 
-export function loadSource(source: Source, options: LoadSourceOptions = {}): { file?: PolicyFile; diagnostics: Diagnostic[] } {
+export interface LoadedSource {
+  readonly file?: PolicyFile;
+  readonly diagnostics: Diagnostic[];
+  /**
+   * With `partial`, when `file` comes with errors: the top-level sections those errors are in (the parts of
+   * `file` that are incomplete), `*` for an error in none of them.
+   */
+  readonly incomplete?: readonly string[];
+}
+
+export function loadSource(source: Source, options: LoadSourceOptions = {}): LoadedSource {
   // A `.sbc` file is the DSL; it gives the same document tree as YAML, so everything after this line is shared.
   const parsed = isDslPath(source.path) ? parseDsl(source) : parseYaml(source);
   if (!parsed.doc) return { diagnostics: parsed.diagnostics };
@@ -69,11 +79,33 @@ export function loadSource(source: Source, options: LoadSourceOptions = {}): { f
     }
   }
   const schemaDiagnostics = checkSchema(doc);
-  if (!schemaDiagnostics.length) return yamlToAst(doc);
+  if (!schemaDiagnostics.length) {
+    const lowered = yamlToAst(doc);
+    return options.partial ? { ...lowered, incomplete: sectionsOf(doc, lowered.diagnostics) } : lowered;
+  }
   const pruned = options.partial ? pruneSchemaErrors(doc) : undefined;
   if (!pruned) return { diagnostics: schemaDiagnostics };
   const lowered = yamlToAst(pruned);
-  return { ...(lowered.file ? { file: lowered.file } : {}), diagnostics: [...schemaDiagnostics, ...lowered.diagnostics] };
+  const diagnostics = [...schemaDiagnostics, ...lowered.diagnostics];
+  return { ...(lowered.file ? { file: lowered.file } : {}), diagnostics, incomplete: sectionsOf(doc, diagnostics) };
+}
+
+/** The top-level keys whose text holds an error of `diagnostics` (`*` for an error outside them all). */
+function sectionsOf(doc: YamlDocument, diagnostics: readonly Diagnostic[]): string[] {
+  const root = doc.value;
+  const keys = root !== null && typeof root === "object" && !Array.isArray(root) ? Object.keys(root) : [];
+  const ranges = keys.map((k) => {
+    const l = doc.locate([k]);
+    return { k, start: (l.key ?? l.value).start, end: l.value.end };
+  });
+  const out = new Set<string>();
+  for (const d of diagnostics) {
+    if (d.severity !== "error") continue;
+    const at = d.span?.start;
+    const r = at === undefined ? undefined : ranges.find((x) => x.start <= at && at < x.end);
+    out.add(r?.k ?? "*");
+  }
+  return [...out];
 }
 
 /** The lists whose items are independent rules: a broken item is dropped and its siblings kept. */

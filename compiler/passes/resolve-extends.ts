@@ -21,6 +21,11 @@ export interface LoadedPolicy {
   readonly diagnostics: Diagnostic[];
   /** Absolute paths of every file read (for tooling that watches or checks fixture folders). */
   readonly filesRead: readonly string[];
+  /**
+   * With `partial`: the top-level sections (`filesystem`, `network` …) that lost parts to errors in some
+   * file; `*` when an error cannot be placed in one (a file or a base missing, a broken `extends`).
+   */
+  readonly incomplete?: ReadonlySet<string>;
 }
 
 export function presetsDir(): string {
@@ -74,6 +79,9 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
   const order: PolicyFile[] = [];
   const done = new Set<string>();
   const cache = new Map<string, PolicyFile | null>();
+  const incomplete = new Set<string>();
+  /** Errors placed in a section of a file that loaded; any other error makes the whole policy incomplete. */
+  let placedErrors = 0;
 
   const loadOne = (id: string, abs: string | undefined, text: string | undefined, shownAs: string, ref: Spanned<string> | undefined): PolicyFile | null => {
     if (cache.has(id)) return cache.get(id)!;
@@ -98,6 +106,10 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
       const r = loadSource(source, { partial: options.partial === true });
       diagnostics.push(...r.diagnostics);
       file = r.file ?? null;
+      if (file && r.incomplete) {
+        for (const s of r.incomplete) incomplete.add(s);
+        placedErrors += r.diagnostics.filter((d) => d.severity === "error").length;
+      }
     }
     cache.set(id, file);
     return file;
@@ -190,7 +202,9 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
     entryId = real;
     visit(real, real, undefined, input.path, []);
   }
-  const failed = diagnostics.some((d) => d.severity === "error");
+  const errors = diagnostics.filter((d) => d.severity === "error").length;
+  if (errors > placedErrors) incomplete.add("*");
   const entryLoaded = order.length > 0 && cache.get(entryId) === order[order.length - 1];
-  return failed && !(options.partial && entryLoaded) ? { diagnostics, filesRead } : { files: order, diagnostics, filesRead };
+  if (errors && !(options.partial && entryLoaded)) return { diagnostics, filesRead };
+  return { files: order, diagnostics, filesRead, ...(options.partial ? { incomplete } : {}) };
 }
