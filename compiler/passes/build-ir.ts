@@ -311,11 +311,12 @@ export function buildIr(files: readonly PolicyFile[], givenBindings: Bindings = 
     } else tests.push(t);
   }
 
-  // ---- unused params (declared in the entry file and never referenced) ----
+  // ---- unused params (declared in the entry file and never referenced; a --param binding counts as a use,
+  // a config file's default binding does not, since it applies to every policy that declares the name) ----
   for (const name of [...used]) for (let d = deps.get(name); d !== undefined && !used.has(d); d = deps.get(d)) used.add(d);
   for (const p of entry.params) {
     const info = params.get(p.name);
-    if (info && !info.builtin && !used.has(p.name) && !boundValues.has(p.name)) {
+    if (info && !info.builtin && !used.has(p.name) && !(p.name in givenBindings)) {
       diagnostics.push(diag("unusedParam", `parameter \`${p.name}\` is never used`, { span: p.nameSpan, help: "remove it, or refer to it as `${" + p.name + "}`" }));
     }
   }
