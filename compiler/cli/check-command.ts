@@ -32,11 +32,11 @@ export interface CheckCommandOptions {
   verbose?: boolean;
 }
 
-/** A compiler warning or lint finding at the severity the config gives its name; `off` removes it. */
+/** A compiler warning or lint finding at the severity the config gives its name (or code); `off` removes it. */
 export function applyRuleSeverities(diagnostics: readonly Diagnostic[], rules: Readonly<Record<string, RuleSeverity>>): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const d of diagnostics) {
-    const set = d.severity === "warning" || rules[d.name] !== undefined ? rules[d.name] : undefined;
+    const set = rules[d.name] ?? rules[d.code];
     // Errors stay errors: a config may make a warning an error, never the reverse (config-file.ts refuses it).
     if (set === undefined || (d.severity === "error" && set !== "error")) out.push(d);
     else if (set !== "off") out.push(set === d.severity ? d : { ...d, severity: set });
