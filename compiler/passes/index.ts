@@ -71,9 +71,17 @@ const TEST_DEPENDS_ON: Readonly<Record<PolicyTest["kind"], readonly string[]>> =
   command: ["commands"],
 };
 
-/** On a half-built IR, a test runs only when nothing it depends on lost a part (and the tests themselves are whole, so their numbers are right). */
+/** Sections whose errors no test's verdict can depend on. */
+const NO_TEST_DEPENDS_ON = new Set(["name", "description", "linux"]);
+const SECTIONS = new Set(Object.values(TEST_DEPENDS_ON).flat());
+
+/**
+ * On a half-built IR, a test runs only when nothing it depends on lost a part. Any other error holds back
+ * every test: one in `params` or `tests` (whose numbering would be off), outside any section, or in a key
+ * that is no section at all (`extend:` is a misspelt `extends:`, so a layer may be missing).
+ */
 function testCanRun(t: PolicyTest, incomplete: ReadonlySet<string>): boolean {
-  if (incomplete.has("*") || incomplete.has("params") || incomplete.has("tests")) return false;
+  for (const s of incomplete) if (!SECTIONS.has(s) && !NO_TEST_DEPENDS_ON.has(s)) return false;
   return TEST_DEPENDS_ON[t.kind].every((s) => !incomplete.has(s));
 }
 
