@@ -2,9 +2,10 @@
 // deterministic order) and the fix loop, driven by a synthetic rule that offers fixes (the real rules land
 // separately; the loop must not depend on any of them).
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { runCheck, type CheckCommandOptions } from "../compiler/cli/check-command.js";
 import type { CodeKey } from "../compiler/diagnostics/codes.js";
 import type { Fix } from "../compiler/diagnostics/diagnostic.js";
 import { Source, span } from "../compiler/diagnostics/source.js";
@@ -137,5 +138,50 @@ describe("the fix loop", () => {
     const r = fixPolicyText("p.yaml", POLICY, { ruleSet: [endless] });
     expect(r.fixed).toBe(MAX_FIX_PASSES);
     expect(r.text).toBe("# x\n".repeat(MAX_FIX_PASSES) + POLICY);
+  });
+});
+
+describe("sbc check --fix, in process with the synthetic rule", () => {
+  // TODO(after merge): tests/cli-check.test.ts should also run `sbc check --fix` through the binary on a
+  // policy that a real fixable rule of compiler/lint/rules fixes; until rules land, this is the CLI path.
+  const options = (extra: Partial<CheckCommandOptions>): CheckCommandOptions => ({ preset: [], param: [], format: "json", color: false, config: false, ...extra });
+  const capture = async (f: () => Promise<number>) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const o = vi.spyOn(process.stdout, "write").mockImplementation((s) => (out.push(String(s)), true));
+    const e = vi.spyOn(process.stderr, "write").mockImplementation((s) => (err.push(String(s)), true));
+    try {
+      return { code: await f(), stdout: out.join(""), stderr: err.join("") };
+    } finally {
+      o.mockRestore();
+      e.mockRestore();
+    }
+  };
+
+  it("rewrites the checked file atomically, reports what remains, and leaves no temp file; --fix-dry-run writes nothing", async () => {
+    const dir = tempDir("sbc-fix-cli-");
+    writeFileSync(join(dir, "p.yaml"), POLICY);
+    writeFileSync(join(dir, "q.yaml"), POLICY);
+    const dry = await capture(() => runCheck(["q.yaml"], options({ fixDryRun: true, verbose: true }), { cwd: dir, ruleSet: [readWriteRule()] }));
+    expect(dry.code).toBe(0);
+    expect(readFileSync(join(dir, "q.yaml"), "utf8")).toBe(POLICY);
+    expect(dry.stderr).toMatch(/0 warnings, 2 fixed/);
+    const r = await capture(() => runCheck(["p.yaml"], options({ fix: true }), { cwd: dir, ruleSet: [readWriteRule()] }));
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(dir, "p.yaml"), "utf8")).toBe(POLICY.replaceAll("read-write", "read-only"));
+    expect(JSON.parse(r.stdout).summary).toEqual({ errors: 0, warnings: 0 });
+    expect(readdirSync(dir).sort()).toEqual(["p.yaml", "q.yaml"]);
+    // Without --fix the same rule only reports.
+    const plain = await capture(() => runCheck(["q.yaml"], options({}), { cwd: dir, ruleSet: [readWriteRule()] }));
+    expect(JSON.parse(plain.stdout).summary).toEqual({ errors: 0, warnings: 2 });
+  });
+
+  it("does not touch a file the policy extends, even when it is in the project", async () => {
+    const dir = tempDir("sbc-fix-cli-");
+    writeFileSync(join(dir, "base.yaml"), POLICY);
+    writeFileSync(join(dir, "p.yaml"), "sbc: 1\nextends: ./base.yaml\n");
+    const r = await capture(() => runCheck(["p.yaml"], options({ fix: true }), { cwd: dir, ruleSet: [readWriteRule("base")] }));
+    expect(readFileSync(join(dir, "base.yaml"), "utf8")).toBe(POLICY);
+    expect(JSON.parse(r.stdout).summary.warnings).toBe(2);
   });
 });

@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { dedupeDiagnostics, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { renderHuman } from "../diagnostics/render.js";
 import { fixLoop } from "../lint/apply-fixes.js";
-import { lintPolicy, specifiedRules } from "../lint/index.js";
+import { lintPolicy, specifiedRules, type LintRule } from "../lint/index.js";
 import { compilePolicy, type CompileResult, type PolicyInput } from "../passes/index.js";
 import { expandInputs, matchesIgnore, type CheckInput } from "./check-inputs.js";
 import { ConfigFinder, type CheckConfig, type ConfigResult, type RuleSeverity } from "./config-file.js";
@@ -53,15 +53,23 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
-export async function runCheck(args: readonly string[], opts: CheckCommandOptions): Promise<number> {
+/** What the command line cannot change, for embedding and tests: the directory and the lint rules. */
+export interface CheckEnvironment {
+  readonly cwd?: string;
+  /** The lint rules (default: specifiedRules). */
+  readonly ruleSet?: readonly LintRule[];
+}
+
+export async function runCheck(args: readonly string[], opts: CheckCommandOptions, env: CheckEnvironment = {}): Promise<number> {
   const started = performance.now();
-  const cwd = process.cwd();
+  const cwd = env.cwd ?? process.cwd();
+  const ruleSet = env.ruleSet ?? specifiedRules;
   const cliParams = parseParams(opts.param);
   const kernel = parseKernelOption(opts.kernel);
   const fixing = opts.fix === true || opts.fixDryRun === true;
 
   // ---- config: one per directory, the nearest upward; a broken config stops the run (exit 2) ----
-  const finder = new ConfigFinder(cwd, specifiedRules.map((r) => r.id));
+  const finder = new ConfigFinder(cwd, ruleSet.map((r) => r.id));
   const configErrors: Diagnostic[] = [];
   const take = (r: ConfigResult | null): CheckConfig | undefined => {
     if (r && r.diagnostics.length) configErrors.push(...r.diagnostics);
@@ -106,6 +114,7 @@ export async function runCheck(args: readonly string[], opts: CheckCommandOption
   // ---- one policy: compile (every phase that can run), lint when it compiled, fix when asked ----
   const checkPolicy = (input: PolicyInput, config: CheckConfig | undefined): { result: CompileResult; diagnostics: Diagnostic[] } => {
     const result = compilePolicy(input, {
+      cwd,
       params: cliParams,
       ...(config && Object.keys(config.params).length ? { defaultParams: config.params } : {}),
       runTests: true,
@@ -115,7 +124,7 @@ export async function runCheck(args: readonly string[], opts: CheckCommandOption
     const rules = config?.rules ?? {};
     let diagnostics = result.diagnostics;
     // Lint judges a policy that compiled: on a broken or half-built one its findings would be noise.
-    if (result.ir && result.files && result.sound) diagnostics = [...diagnostics, ...lintPolicy(result.ir, result.files, { rules })];
+    if (result.ir && result.files && result.sound) diagnostics = [...diagnostics, ...lintPolicy(result.ir, result.files, { rules, ruleSet })];
     // HOOK(fidelity): the targets to report fidelity for are `config?.targets` (or `--target`).
     return { result, diagnostics: sortDiagnostics(applyRuleSeverities(diagnostics, rules)) };
   };
