@@ -176,6 +176,13 @@ describe("sbc check --fix, in process with the synthetic rule", () => {
     expect(JSON.parse(plain.stdout).summary).toEqual({ errors: 0, warnings: 2 });
   });
 
+  it("keeps a byte order mark, which spans do not count", async () => {
+    const dir = tempDir("sbc-fix-cli-");
+    writeFileSync(join(dir, "p.yaml"), "\ufeff" + POLICY);
+    await capture(() => runCheck(["p.yaml"], options({ fix: true }), { cwd: dir, ruleSet: [readWriteRule()] }));
+    expect(readFileSync(join(dir, "p.yaml"), "utf8")).toBe("\ufeff" + POLICY.replaceAll("read-write", "read-only"));
+  });
+
   it("does not touch a file the policy extends, even when it is in the project", async () => {
     const dir = tempDir("sbc-fix-cli-");
     writeFileSync(join(dir, "base.yaml"), POLICY);

@@ -144,10 +144,13 @@ export async function runCheck(args: readonly string[], opts: CheckCommandOption
       return { diagnostics: first.diagnostics, fixed: 0 };
     }
     // Only the file checked is rewritten, never a file it extends (ESLint fixes only the files it lints).
-    const original = input.kind === "stdin" ? input.text : readFileSync(input.abs, "utf8");
+    const read = input.kind === "stdin" ? input.text : readFileSync(input.abs, "utf8");
+    // Spans are offsets into the text after its byte order mark (load-file.ts drops it); it is kept on writing.
+    const bom = read.charCodeAt(0) === 0xfeff ? "\ufeff" : "";
+    const original = read.slice(bom.length);
     const r = fixLoop(input.path, original, (text) => checkPolicy({ kind: "text", path: input.path, text }, config).diagnostics, first.diagnostics);
-    if (input.kind === "stdin") fixedText = r.text;
-    else if (r.text !== original && opts.fix === true) writeAtomic(input.abs, r.text);
+    if (input.kind === "stdin") fixedText = bom + r.text;
+    else if (r.text !== original && opts.fix === true && opts.fixDryRun !== true) writeAtomic(input.abs, bom + r.text);
     return { diagnostics: r.diagnostics, fixed: r.fixed };
   };
 
