@@ -60,13 +60,16 @@ function sortedEntries(dir: string): Dirent[] {
   }
 }
 
-/** Regular files beneath `dir` (symlinks to files included; symlinked directories not entered), sorted. */
-function walk(dir: string, visit: (abs: string, relParts: readonly string[]) => void, prefix: readonly string[] = []): void {
+/**
+ * Regular files beneath `dir` (symlinks to files included; symlinked directories not entered), sorted, at
+ * most `maxDepth` components down.
+ */
+function walk(dir: string, visit: (abs: string, relParts: readonly string[]) => void, maxDepth = Infinity, prefix: readonly string[] = []): void {
   for (const e of sortedEntries(dir)) {
     const abs = join(dir, e.name);
     const parts = [...prefix, e.name];
     if (e.isDirectory()) {
-      if (!SKIPPED_DIRS.has(e.name)) walk(abs, visit, parts);
+      if (!SKIPPED_DIRS.has(e.name) && parts.length < maxDepth) walk(abs, visit, maxDepth, parts);
     } else if (e.isFile()) visit(abs, parts);
     else if (e.isSymbolicLink()) {
       try {
@@ -79,7 +82,7 @@ function walk(dir: string, visit: (abs: string, relParts: readonly string[]) => 
 }
 
 /** A relative or absolute `/`-separated glob: the literal directory to start from and a matcher below it. */
-export function splitGlob(pattern: string, cwd: string): { base: string; match: (relParts: readonly string[]) => boolean } {
+export function splitGlob(pattern: string, cwd: string): { base: string; depth: number; match: (relParts: readonly string[]) => boolean } {
   const parts = pattern.split("/");
   let i = 0;
   while (i < parts.length - 1 && !hasWildcard(parts[i]!)) i++;
@@ -87,7 +90,7 @@ export function splitGlob(pattern: string, cwd: string): { base: string; match: 
   const base = literal === "" && pattern.startsWith("/") ? "/" : resolve(cwd, literal || ".");
   const rest = parts.slice(i).filter((p) => p !== "" && p !== ".");
   const matcher = compileGlob(rest);
-  return { base, match: (relParts) => matcher(relParts) };
+  return { base, depth: rest.includes("**") ? Infinity : rest.length, match: (relParts) => matcher(relParts) };
 }
 
 /** Whether `abs` is matched by a config's ignore pattern (gitignore-like: a name without `/` matches at any depth). */
@@ -153,7 +156,7 @@ export function expandInputs(args: readonly string[], options: ExpandOptions): C
     }
     const issue = checkPattern(arg);
     if (issue) throw new UsageError(`\`${arg}\` is not a valid pattern: ${issue}`);
-    const { base, match } = splitGlob(arg, cwd);
+    const { base, depth, match } = splitGlob(arg, cwd);
     const found: string[] = [];
     let ignored = 0;
     walk(base, (file, relParts) => {
@@ -161,7 +164,7 @@ export function expandInputs(args: readonly string[], options: ExpandOptions): C
       if (options.isIgnored(file)) return void ignored++;
       if (hasPolicyExtension(file) && !looksLikePolicy(file)) return;
       found.push(file);
-    });
+    }, depth);
     if (found.length === 0) unmatched(arg, ignored ? "every file matching the pattern is ignored" : "no files match the pattern");
     for (const f of found) add(f);
   }
