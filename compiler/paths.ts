@@ -267,7 +267,7 @@ export function hasWildcard(component: string): boolean {
   return false;
 }
 
-function checkGlobComponent(part: string): string | undefined {
+export function checkGlobComponent(part: string): string | undefined {
   if (part.includes("**") && part !== "**") return "`**` must be a whole path component";
   for (let i = 0; i < part.length; i++) {
     const c = part[i];

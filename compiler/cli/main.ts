@@ -72,14 +72,21 @@ export function buildProgram(): Command {
 
   program
     .command("check")
-    .description("validate policies and run the tests written in them (for pre-commit and CI)")
-    .argument("[files...]", "policy files")
+    .description("validate policies, run the tests written in them and lint them (for pre-commit and CI)")
+    .argument("[files...]", "policy files, directories (walked for .sbc, .yaml, .yml), quoted globs, or - for stdin")
     .option("--preset <name>", "also check a built-in preset (repeatable)", collectParam, [])
     .option("-p, --param <name=path>", "bind a parameter (repeatable)", collectParam, [])
     .addOption(formatOption())
     .option("-q, --quiet", "report errors only, not warnings")
     .option("--max-warnings <n>", "fail when there are more warnings than this", parseMaxWarnings)
     .option("--kernel <X.Y>", "the newest kernel whose syscalls the policy knows (overrides syscalls.kernel): with syscalls.newer, the calls added after it get that action")
+    .option("-c, --config <file>", "use this config file instead of the nearest sbc.config.json/.yaml or package.json `sbc` key")
+    .option("--no-config", "use no config file")
+    .option("--stdin-filename <name>", "with -: the name stdin's policy is reported and configured under")
+    .option("--no-error-on-unmatched-pattern", "a directory or pattern that matches no policy is not an error")
+    .option("--fix", "apply the fixes lint rules offer to the files checked (atomically), then report what remains")
+    .option("--fix-dry-run", "like --fix, but write nothing (with -, the fixed text still goes to stdout)")
+    .option("--verbose", "print a summary line (policies checked, errors, warnings, fixed, time) to stderr")
     .option("--no-color", "never colour the output")
     .action(async (files: string[], opts) => {
       const { runCheck } = await import("./check-command.js");

@@ -69,8 +69,8 @@ export function counts(diagnostics: readonly Diagnostic[]): { errors: number; wa
 }
 
 /** The line `check` prints (on stderr) when there are more warnings than `--max-warnings` allows. */
-export function maxWarningsMessage(warnings: number, max: number): string {
-  return `sbc: ${warnings} ${warnings === 1 ? "warning exceeds" : "warnings exceed"} --max-warnings ${max}`;
+export function maxWarningsMessage(warnings: number, max: number, limit = `--max-warnings ${max}`): string {
+  return `sbc: ${warnings} ${warnings === 1 ? "warning exceeds" : "warnings exceed"} ${limit}`;
 }
 
 /**

@@ -29,6 +29,12 @@ export const CODES = {
   emptyDocument: def("SBC0106", "empty-document", "error", "A policy file holds no policy."),
   yamlUnsupported: def("SBC0107", "yaml-unsupported", "error", "The file uses a YAML feature that policies do not allow (custom tags, non-string keys)."),
 
+  // 012x — the config file of `sbc check` (sbc.config.json, sbc.config.yaml, the `sbc` key of package.json)
+  configUnreadable: def("SBC0120", "config-unreadable", "error", "A config file cannot be read or parsed."),
+  configInvalid: def("SBC0121", "config-invalid", "error", "A config file has an unknown key or a value of the wrong shape."),
+  configUnknownRule: def("SBC0122", "config-unknown-rule", "error", "A config file sets the severity of a rule that does not exist, or of a diagnostic that is always an error."),
+  configAmbiguous: def("SBC0123", "config-ambiguous", "error", "One directory holds more than one config file, so which one applies is unclear."),
+
   // 02 — shape (JSON Schema)
   unknownKey: def("SBC0201", "unknown-key", "error", "A key that the policy language does not define."),
   wrongType: def("SBC0202", "wrong-type", "error", "A value has the wrong type (for example a list where a string is expected)."),

@@ -193,3 +193,18 @@ export function checkSchema(doc: YamlDocument): Diagnostic[] {
   }
   return out;
 }
+
+/**
+ * Where the value breaks the schema: the path of each offending node (an unknown key's own path), raw and
+ * unreduced — for pruning the broken parts away, not for messages. Empty when the value is valid.
+ */
+export function schemaErrorPaths(value: unknown): PathSegment[][] {
+  const validate = getValidator();
+  if (validate(value)) return [];
+  return (validate.errors ?? []).map((e) => {
+    const p = pointerToPath(e.instancePath);
+    if (e.keyword === "additionalProperties") p.push(String(e.params.additionalProperty));
+    if (e.keyword === "propertyNames") p.push(String(e.params.propertyName));
+    return p;
+  });
+}

@@ -25,6 +25,11 @@ export interface LintOptions {
    * also hold compiler warning names); validate settings with `validateRuleSeverities`.
    */
   readonly rules?: Readonly<Record<string, RuleSeverity>>;
+  /**
+   * The parameters the caller bound for this run (`--param`), as opposed to defaults that apply to every
+   * policy (a config file's `params`). Undefined: every bound parameter counts as given.
+   */
+  readonly givenParams?: readonly string[];
   /** The rule list (default: specifiedRules); tests pass one rule. */
   readonly ruleSet?: readonly LintRule[];
 }
@@ -56,7 +61,7 @@ export function lintPolicy(ir: IR, files: readonly PolicyFile[], options: LintOp
         }),
       });
     };
-    rule.run({ ir, boundIr: bound, files, file, report });
+    rule.run({ ir, boundIr: bound, files, file, report, ...(options.givenParams ? { givenParams: new Set(options.givenParams) } : {}) });
   }
   const knownIds = [...new Set([...specifiedRules, ...ruleSet].map((r) => r.id))];
   const s = applySuppressions(files, findings, { knownIds, activeIds: active, unused: options.rules?.[UNUSED_DIRECTIVE_ID] ?? "warning" });

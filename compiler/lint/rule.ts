@@ -50,6 +50,8 @@ export interface LintContext {
   readonly files: readonly PolicyFile[];
   /** The file being checked (the last of `files`). Rules report findings in it, or in the files it extends. */
   readonly file: PolicyFile;
+  /** The parameters the caller bound for this run (`--param`); undefined when the caller did not say. */
+  readonly givenParams?: ReadonlySet<string>;
   report(finding: LintReport): void;
 }
 

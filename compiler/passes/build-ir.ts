@@ -64,7 +64,15 @@ interface ParamInfo {
   span?: Span;
 }
 
-export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}, options: { readonly kernel?: string } = {}): { ir?: IR; diagnostics: Diagnostic[] } {
+export interface BuildIrOptions {
+  readonly kernel?: string;
+  /** Return the IR of what could be built even when errors were reported (rules in error are left out). */
+  readonly partial?: boolean;
+  /** Bindings for the parameters the policy declares, ignored for others (a config file's `params`); `bindings` win. */
+  readonly defaultParams?: Bindings;
+}
+
+export function buildIr(files: readonly PolicyFile[], givenBindings: Bindings = {}, options: BuildIrOptions = {}): { ir?: IR; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const entry = files[files.length - 1]!;
 
@@ -86,6 +94,8 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}, o
       });
     }
   }
+  const defaults = Object.entries(options.defaultParams ?? {}).filter(([k]) => params.has(k));
+  const bindings: Bindings = { ...Object.fromEntries(defaults), ...givenBindings };
   const boundValues = new Map<string, string>();
   for (const [k, v] of Object.entries(bindings).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (!params.has(k)) {
@@ -320,7 +330,7 @@ export function buildIr(files: readonly PolicyFile[], bindings: Bindings = {}, o
     });
   }
 
-  if (diagnostics.some((d) => d.severity === "error")) return { diagnostics };
+  if (diagnostics.some((d) => d.severity === "error") && !options.partial) return { diagnostics };
   const ir: IR = {
     irVersion: IR_VERSION,
     name: entry.name?.value ?? defaultName(entry),

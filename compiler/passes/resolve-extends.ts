@@ -21,6 +21,11 @@ export interface LoadedPolicy {
   readonly diagnostics: Diagnostic[];
   /** Absolute paths of every file read (for tooling that watches or checks fixture folders). */
   readonly filesRead: readonly string[];
+  /**
+   * With `partial`: the top-level sections (`filesystem`, `network` …) that lost parts to errors in some
+   * file; `*` when an error cannot be placed in one (a file or a base missing, a broken `extends`).
+   */
+  readonly incomplete?: ReadonlySet<string>;
 }
 
 export function presetsDir(): string {
@@ -60,6 +65,11 @@ function errnoReason(e: unknown): string {
 
 export interface LoadOptions {
   readonly cwd?: string;
+  /**
+   * Keep going past errors: files come back whenever the entry file could be read and parsed, with the
+   * parts that are sound (see loadSource), without the files that could not be loaded at all.
+   */
+  readonly partial?: boolean;
 }
 
 /**
@@ -67,7 +77,7 @@ export interface LoadOptions {
  * of many policies reads the same bases for each, and loading (YAML, schema, AST) is most of a check's time.
  * An entry is used only while the file's bytes are unchanged; the AST is never modified after loading.
  */
-const loadedBases = new Map<string, { readonly bytes: Buffer; readonly file: PolicyFile | null; readonly diagnostics: readonly Diagnostic[] }>();
+const loadedBases = new Map<string, { readonly bytes: Buffer; readonly loaded: { readonly file: PolicyFile | null; readonly incomplete?: readonly string[]; readonly errors: number }; readonly diagnostics: readonly Diagnostic[] }>();
 
 export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): LoadedPolicy {
   const cwd = options.cwd ?? process.cwd();
@@ -76,45 +86,55 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
   const order: PolicyFile[] = [];
   const done = new Set<string>();
   const cache = new Map<string, PolicyFile | null>();
+  const incomplete = new Set<string>();
+  /** Errors placed in a section of a file that loaded; any other error makes the whole policy incomplete. */
+  let placedErrors = 0;
 
-  const load = (source: Source): PolicyFile | null => {
-    const r = loadSource(source);
+  interface Loaded {
+    readonly file: PolicyFile | null;
+    /** With `partial`: the sections of `file` that lost a part, and how many errors were placed in them. */
+    readonly incomplete?: readonly string[];
+    readonly errors: number;
+  }
+  const load = (source: Source): Loaded => {
+    const r = loadSource(source, { partial: options.partial === true });
     diagnostics.push(...r.diagnostics);
-    return r.file ?? null;
+    const file = r.file ?? null;
+    return { file, ...(file && r.incomplete ? { incomplete: r.incomplete } : {}), errors: r.diagnostics.filter((d) => d.severity === "error").length };
+  };
+  const use = (id: string, l: Loaded): PolicyFile | null => {
+    if (l.incomplete) {
+      for (const s of l.incomplete) incomplete.add(s);
+      placedErrors += l.errors;
+    }
+    cache.set(id, l.file);
+    return l.file;
   };
 
   const loadOne = (id: string, abs: string | undefined, text: string | undefined, shownAs: string, ref: Spanned<string> | undefined): PolicyFile | null => {
     if (cache.has(id)) return cache.get(id)!;
-    let source: Source | undefined;
-    if (text !== undefined) source = new Source(shownAs, text);
-    else {
-      let bytes: Buffer;
-      try {
-        bytes = readFileSync(abs!);
-      } catch (e) {
-        diagnostics.push(diag("fileUnreadable", `cannot read \`${shownAs}\`: ${errnoReason(e)}`, ref ? { span: ref.span } : {}));
-        cache.set(id, null);
-        return null;
-      }
-      filesRead.push(abs!);
-      const key = `${abs}\0${shownAs}`;
-      const known = ref ? loadedBases.get(key) : undefined;
-      if (known && known.bytes.equals(bytes)) {
-        diagnostics.push(...known.diagnostics.map((x) => ({ ...x }))); // copies: a caller may change severities
-        cache.set(id, known.file);
-        return known.file;
-      }
-      const before = diagnostics.length;
-      const d = decodeSource(shownAs, bytes);
-      diagnostics.push(...d.diagnostics);
-      const file = d.source ? load(d.source) : null;
-      if (ref) loadedBases.set(key, { bytes, file, diagnostics: diagnostics.slice(before).map((x) => ({ ...x })) });
-      cache.set(id, file);
-      return file;
+    if (text !== undefined) return use(id, load(new Source(shownAs, text)));
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(abs!);
+    } catch (e) {
+      diagnostics.push(diag("fileUnreadable", `cannot read \`${shownAs}\`: ${errnoReason(e)}`, ref ? { span: ref.span } : {}));
+      cache.set(id, null);
+      return null;
     }
-    const file = load(source);
-    cache.set(id, file);
-    return file;
+    filesRead.push(abs!);
+    const key = `${options.partial === true ? "partial" : "whole"}\0${abs}\0${shownAs}`;
+    const known = ref ? loadedBases.get(key) : undefined;
+    if (known && known.bytes.equals(bytes)) {
+      diagnostics.push(...known.diagnostics.map((x) => ({ ...x }))); // copies: a caller may change severities
+      return use(id, known.loaded);
+    }
+    const before = diagnostics.length;
+    const d = decodeSource(shownAs, bytes);
+    diagnostics.push(...d.diagnostics);
+    const loaded: Loaded = d.source ? load(d.source) : { file: null, errors: 0 };
+    if (ref) loadedBases.set(key, { bytes, loaded, diagnostics: diagnostics.slice(before).map((x) => ({ ...x })) });
+    return use(id, loaded);
   };
 
   /** Resolve an `extends:` entry to an identity and a path, or report why it cannot be. */
@@ -181,14 +201,16 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
     }
   };
 
+  let entryId = "";
   if (input.kind === "text") {
+    entryId = `text:${input.path}`;
     visit(`text:${input.path}`, resolve(cwd, input.path), input.text, input.path, []);
   } else if (input.kind === "preset") {
     const names = presetNames();
     if (!names.includes(input.name)) {
       const guess = closest(input.name, names);
       diagnostics.push(diag("unknownPreset", `unknown preset \`${input.name}\``, { help: guess ? `did you mean \`${guess}\`?` : `presets: ${names.join(", ")}` }));
-    } else visit(`preset:${input.name}`, join(presetsDir(), `${input.name}.yaml`), undefined, `presets/${input.name}.yaml`, []);
+    } else visit((entryId = `preset:${input.name}`), join(presetsDir(), `${input.name}.yaml`), undefined, `presets/${input.name}.yaml`, []);
   } else {
     const abs = resolve(cwd, input.path);
     let real: string;
@@ -199,8 +221,12 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
       diagnostics.push(diag("fileUnreadable", `cannot read \`${input.path}\`: ${errnoReason(e)}`));
       return { diagnostics, filesRead };
     }
+    entryId = real;
     visit(real, real, undefined, input.path, []);
   }
-  const failed = diagnostics.some((d) => d.severity === "error");
-  return failed ? { diagnostics, filesRead } : { files: order, diagnostics, filesRead };
+  const errors = diagnostics.filter((d) => d.severity === "error").length;
+  if (errors > placedErrors) incomplete.add("*");
+  const entryLoaded = order.length > 0 && cache.get(entryId) === order[order.length - 1];
+  if (errors && !(options.partial && entryLoaded)) return { diagnostics, filesRead };
+  return { files: order, diagnostics, filesRead, ...(options.partial ? { incomplete } : {}) };
 }

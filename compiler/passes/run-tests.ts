@@ -36,13 +36,15 @@ function describe(t: PolicyTest): string {
   }
 }
 
-export function runPolicyTests(ir: IR): Diagnostic[] {
+/** Evaluate the policy's tests; `include` picks the ones to run (all by default). */
+export function runPolicyTests(ir: IR, include?: (t: PolicyTest) => boolean): Diagnostic[] {
   if (!ir.tests.length) return [];
   const bound = bindIr(ir, testBindings(ir));
   if (!bound.ir) return bound.diagnostics;
   const b = bound.ir;
   const out: Diagnostic[] = [];
   b.tests.forEach((t, i) => {
+    if (include && !include(ir.tests[i]!)) return;
     let expected: string;
     let got: string;
     let decidedBy: Label | undefined;

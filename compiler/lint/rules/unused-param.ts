@@ -32,8 +32,9 @@ export const unusedParam: LintRule = {
     for (const name of [...used]) for (let d = defaultHead.get(name); d && !used.has(d); d = defaultHead.get(d)) used.add(d);
     for (const p of file.params) {
       if ((BUILTIN_PARAMS as readonly string[]).includes(p.name) || used.has(p.name)) continue;
-      // Bound on the command line: the caller gave it a value, so it is not a leftover of the file.
-      if (ir.params.some((q) => q.name === p.name && q.value !== null)) continue;
+      // Bound on the command line: the caller gave it a value, so it is not a leftover of the file. A config
+      // file's default binding does not count: it applies to every policy that declares the name.
+      if (context.givenParams ? context.givenParams.has(p.name) : ir.params.some((q) => q.name === p.name && q.value !== null)) continue;
       context.report({
         message: `parameter \`${p.name}\` is never used`,
         span: p.nameSpan,
