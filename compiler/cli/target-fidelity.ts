@@ -1,0 +1,366 @@
+// Target fidelity for `sbc check`: for each target asked, the backend's own diagnostics (what `compile -t`
+// says: narrowings, widenings, impossibilities) and the policy's `tests:` run against that target's executable
+// model — the BPF interpreter on the compiled filter, the Landlock launch model, the Seatbelt model — so a
+// test that holds on the IR but not where the policy is enforced is an error (SBC1010). Pure: IR in,
+// diagnostics out; each backend is imported once, on first use. Which test runs on which model:
+// docs/check-targets.md.
+
+import { diag, type Diagnostic, type Label } from "../diagnostics/diagnostic.js";
+import type { Span } from "../diagnostics/source.js";
+import { formatAction } from "../evaluator/evaluate.js";
+import { bindIr } from "../ir/bind.js";
+import type { IR, PolicyTest } from "../ir/types.js";
+import type { Access } from "../language/access.js";
+import type { Arch } from "../linux-abi/index.js";
+import { describeTest, irTestOutcome, testBindings } from "../passes/run-tests.js";
+
+export const FIDELITY_TARGETS = ["seccomp", "landlock", "sbpl"] as const;
+export type FidelityTarget = (typeof FIDELITY_TARGETS)[number];
+
+export interface FidelityOptions {
+  readonly targets: readonly FidelityTarget[];
+  /** seccomp: the arches of the filter (default x86_64, as `compile -t seccomp`). */
+  readonly arches?: readonly Arch[];
+  /** landlock: the ABI the table is built for (default the newest, as `compile -t landlock`). */
+  readonly abi?: number;
+}
+
+/** One test the IR passes, with what the reports need. */
+interface PassingTest {
+  readonly test: PolicyTest;
+  readonly label: string;
+  readonly description: string;
+  readonly decidedBy?: Label;
+  readonly span?: Span;
+}
+
+/** What a target's model answered where the IR's answer was another. */
+interface Divergence {
+  readonly at: PassingTest;
+  /** The target and where: `landlock (ABI 10, in a mount namespace)`, `seccomp (x86_64)`. */
+  readonly where: string;
+  /** The model's answer, as a phrase: `denied`, `errno EPERM`, `allowed by \`socket(AF_INET, …)\``. */
+  readonly got: string;
+}
+
+type Lazy<T> = () => Promise<T>;
+function once<T>(load: () => Promise<T>): Lazy<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= load());
+}
+
+// Each backend and its model, loaded once per process, on first use.
+const seccompModules = once(async () => {
+  const [index, interpreter, actions, semantics, abi, numbers, evaluate] = await Promise.all([
+    import("../../targets/seccomp/index.js"),
+    import("../../targets/seccomp/interpreter.js"),
+    import("../../targets/seccomp/actions.js"),
+    import("../../targets/seccomp/semantics.js"),
+    import("../linux-abi/index.js"),
+    import("../evaluator/syscall-numbers.js"),
+    import("../evaluator/evaluate.js"),
+  ]);
+  return { index, interpreter, actions, semantics, abi, numbers, evaluate };
+});
+const landlockModules = once(async () => {
+  const [lower, abi, model, modelNet, plan] = await Promise.all([
+    import("../../targets/landlock/lower.js"),
+    import("../../targets/landlock/abi.js"),
+    import("../../targets/landlock/model.js"),
+    import("../../targets/landlock/model-net.js"),
+    import("../../targets/landlock/plan.js"),
+  ]);
+  return { lower, abi, model, modelNet, plan };
+});
+const sbplModules = once(async () => {
+  const [index, reader, model, operations] = await Promise.all([
+    import("../../targets/sbpl/index.js"),
+    import("../../targets/sbpl/reader.js"),
+    import("../../targets/sbpl/model.js"),
+    import("../../targets/sbpl/operations.js"),
+  ]);
+  return { index, reader, model, operations };
+});
+
+/**
+ * Every target's diagnostics and every test the IR passes but a target's model fails, for `ir` as
+ * compilePolicy returns it (parameters may be symbolic; tests get the stand-ins of run-tests.ts).
+ */
+export async function checkTargetFidelity(ir: IR, options: FidelityOptions): Promise<Diagnostic[]> {
+  const out: Diagnostic[] = [];
+  const passing = passingTests(ir);
+  for (const target of FIDELITY_TARGETS) {
+    if (!options.targets.includes(target)) continue;
+    const r = target === "seccomp" ? await seccomp(ir, passing, options) : target === "landlock" ? await landlock(ir, passing, options) : await sbpl(ir, passing);
+    out.push(...r.diagnostics, ...r.divergences.map((d) => report(d, r.diagnostics)));
+  }
+  return out;
+}
+
+/** The bound IR and the tests it passes (a failing one is run-tests' to report, once, not once per target). */
+function passingTests(ir: IR): { bound?: IR; tests: PassingTest[] } {
+  if (!ir.tests.length) return { tests: [] };
+  const b = bindIr(ir, testBindings(ir)).ir;
+  if (!b) return { tests: [] };
+  const tests: PassingTest[] = [];
+  b.tests.forEach((t, i) => {
+    // Command rules are the `sbc exec` hook's business: no kernel mechanism decides them.
+    if (t.kind === "command") return;
+    const o = irTestOutcome(b, t);
+    if (o.expected !== o.got) return;
+    tests.push({
+      test: t,
+      label: t.name ? `test \`${t.name}\`` : `test ${i + 1}`,
+      description: describeTest(ir.tests[i]!),
+      ...(o.decidedBy ? { decidedBy: o.decidedBy } : {}),
+      ...(t.span ? { span: t.span } : {}),
+    });
+  });
+  return { bound: b, tests };
+}
+
+function report(d: Divergence, targetDiagnostics: readonly Diagnostic[]): Diagnostic {
+  const t = d.at;
+  const want = t.test.kind === "syscall" ? formatAction(t.test.expect) : t.test.expect;
+  const labels: Label[] = t.decidedBy ? [{ span: t.decidedBy.span, message: `the policy ${t.test.kind === "syscall" ? "gives" : t.test.expect + "s"} it here (${want})` }] : [];
+  return diag("targetTestFailed", `${t.label}: ${t.description} is ${d.got} on ${d.where}, though the policy says ${want}`, {
+    ...(t.span ? { span: t.span } : {}),
+    labels,
+    help: explanation(t, targetDiagnostics) ?? `the target's model differs from the policy here and no warning explains it; please report it (docs/check-targets.md)`,
+  });
+}
+
+/** The target's own diagnostic about the rule that decided the test (or about the section it is in), if any. */
+function explanation(t: PassingTest, diagnostics: readonly Diagnostic[]): string | undefined {
+  const at = t.decidedBy?.span;
+  const overlaps = (s: Span | undefined) => s !== undefined && at !== undefined && s.source.path === at.source.path && s.start < at.end && at.start < s.end;
+  const hit = diagnostics.find((d) => overlaps(d.span) || d.labels.some((l) => overlaps(l.span))) ?? (diagnostics.length === 1 ? diagnostics[0] : undefined);
+  return hit ? `${hit.code} explains it: ${hit.message}` : undefined;
+}
+
+interface TargetResult {
+  readonly diagnostics: Diagnostic[];
+  readonly divergences: Divergence[];
+}
+
+// ---- seccomp: the BPF interpreter on the compiled filter ---------------------------------------------------
+
+const AF_UNIX = 1n;
+const AF_INET = 2n;
+const AF_INET6 = 10n;
+const SOCK_STREAM = 1n;
+const SOCK_DGRAM = 2n;
+
+async function seccomp(ir: IR, passing: ReturnType<typeof passingTests>, options: FidelityOptions): Promise<TargetResult> {
+  const m = await seccompModules();
+  const arches = options.arches ?? ["x86_64"];
+  const r = m.index.compileSeccomp(ir, arches);
+  const divergences: Divergence[] = [];
+  const tests = passing.tests.filter((t) => t.test.kind === "syscall" || t.test.expect === "allow");
+  if (!r.filter || !tests.length || !passing.bound) return { diagnostics: r.diagnostics, divergences };
+  const filter = r.filter;
+  const run = m.interpreter.prepareFilter(filter.program);
+  const ask = (arch: Arch, name: string, args: readonly bigint[]) => {
+    const nr = m.abi.syscallNumber(arch, name);
+    if (nr === undefined) return undefined;
+    return run({ arch: m.semantics.AUDIT_ARCH[arch], nr: (nr | m.abi.ARCH_INFO[arch].nrBase) >>> 0, args, byteOrder: filter.endianness }).ret >>> 0;
+  };
+  const allows = (ret: number) => {
+    const a = m.interpreter.actionOf(ret).action;
+    return a === "allow" || a === "log";
+  };
+  const shown = (ret: number) => {
+    const { action, data } = m.interpreter.actionOf(ret);
+    return action === "errno" ? `errno ${m.abi.errnoName(data) ?? data}` : action;
+  };
+  for (const t of tests) {
+    for (const arch of arches) {
+      const where = `seccomp (${arch})`;
+      const q = t.test;
+      if (q.kind === "syscall") {
+        const args = q.args.map((a) => BigInt(a));
+        const numbered = m.numbers.numberedEntry(q.syscall);
+        let ret: number | undefined;
+        if (numbered) {
+          if (numbered.arch !== arch) continue;
+          ret = run({ arch: m.semantics.AUDIT_ARCH[arch], nr: (numbered.nr | m.abi.ARCH_INFO[arch].nrBase) >>> 0, args, byteOrder: filter.endianness }).ret >>> 0;
+        } else {
+          const nr = m.abi.syscallNumber(arch, q.syscall);
+          if (nr === undefined) continue;
+          // Where the arches differ, the IR's own answer on this one is what the filter must give.
+          if (!m.evaluate.sameAction(m.evaluate.evaluateSyscallAt(passing.bound, arch, nr, args).action, q.expect)) continue;
+          ret = ask(arch, q.syscall, args)!;
+        }
+        if (ret !== m.actions.actionValue(q.expect) >>> 0) divergences.push({ at: t, where, got: shown(ret) });
+        continue;
+      }
+      // An allowed socket operation needs the filter to let the socket be made and used; the address is
+      // behind a pointer, so hosts, ports and paths are Landlock's (see the landlock target).
+      const calls: [string, bigint[]][] = [];
+      if (q.kind === "net") {
+        const domain = q.host.includes(":") ? AF_INET6 : AF_INET;
+        const type = q.protocol === "tcp" ? SOCK_STREAM : SOCK_DGRAM;
+        calls.push(["socket", [domain, type, 0n]], [q.op, []]);
+      } else if (q.kind === "unix") {
+        if (q.op === "socketpair") calls.push(["socketpair", [AF_UNIX, SOCK_STREAM, 0n]]);
+        else calls.push(["socket", [AF_UNIX, SOCK_STREAM, 0n]]);
+      } else continue;
+      for (const [name, args] of calls) {
+        const ret = ask(arch, name, args);
+        if (ret === undefined || allows(ret)) continue;
+        const call = args.length ? `\`${name}(${args.map(showArg(name)).join(", ")})\`` : `\`${name}\``;
+        divergences.push({ at: t, where, got: `refused (${call} gets ${shown(ret)})` });
+        break;
+      }
+    }
+  }
+  return { diagnostics: r.diagnostics, divergences };
+}
+
+const showArg = (call: string) => (a: bigint, i: number) => {
+  if (i === 0 && (call === "socket" || call === "socketpair")) return a === AF_UNIX ? "AF_UNIX" : a === AF_INET ? "AF_INET" : a === AF_INET6 ? "AF_INET6" : String(a);
+  if (i === 1 && (call === "socket" || call === "socketpair")) return a === SOCK_STREAM ? "SOCK_STREAM" : a === SOCK_DGRAM ? "SOCK_DGRAM" : String(a);
+  return String(a);
+};
+
+// ---- landlock: the loader's launch model (mounts, then Landlock) and its port rules -------------------------
+
+/** The call the launch model makes for each access class, and what the tested path must be beforehand. */
+const FS_OPS: Readonly<Partial<Record<Access, { op: string; before: "file" | "dir" | "missing" }>>> = {
+  read: { op: "read", before: "file" },
+  list: { op: "list", before: "dir" },
+  write: { op: "write", before: "file" },
+  truncate: { op: "truncate", before: "file" },
+  execute: { op: "execute", before: "file" },
+  "create-file": { op: "create-file", before: "missing" },
+  "create-dir": { op: "create-dir", before: "missing" },
+  "create-symlink": { op: "create-symlink", before: "missing" },
+  "create-special": { op: "create-fifo", before: "missing" },
+  "delete-file": { op: "unlink", before: "file" },
+  "delete-dir": { op: "rmdir", before: "dir" },
+};
+
+async function landlock(ir: IR, passing: ReturnType<typeof passingTests>, options: FidelityOptions): Promise<TargetResult> {
+  const m = await landlockModules();
+  const abi = options.abi ?? m.abi.MAX_ABI;
+  const lowered = m.lower.lowerLandlock(ir, { abi, namespaces: ir.linux.namespaces });
+  const divergences: Divergence[] = [];
+  const tests = passing.tests.filter((t) => t.test.kind === "fs" || t.test.kind === "net" || (t.test.kind === "unix" && t.test.op === "connect" && "path" in t.test));
+  if (!lowered.table || !tests.length || !passing.bound) return { diagnostics: lowered.diagnostics, divergences };
+  // The table as the loader resolves it for the tests' parameter values; lowered from the bound IR if the
+  // loader would refuse those values (the stand-ins are not where the table assumed).
+  let table = lowered.table;
+  if (table.params?.length) {
+    const resolved = m.model.resolveTable(table, testBindings(ir));
+    const t = resolved.table ?? m.lower.lowerLandlock(passing.bound, { abi, namespaces: ir.linux.namespaces }).table;
+    if (!t) return { diagnostics: lowered.diagnostics, divergences };
+    table = t;
+  }
+  const mode = ir.linux.namespaces === "never" ? "landlock" : "namespace";
+  let plan: ReturnType<LandlockModules["model"]["parsePlan"]>;
+  try {
+    plan = m.model.parsePlan(m.plan.buildPlan(table, undefined, { mounts: table.mounts, namespaces: mode === "namespace" ? "auto" : "never" }).text, testBindings(ir));
+  } catch {
+    return { diagnostics: lowered.diagnostics, divergences };
+  }
+  const where = `landlock (ABI ${abi}${mode === "namespace" ? ", in a mount namespace" : ", without a mount namespace"})`;
+  for (const t of tests) {
+    const q = t.test;
+    let allowed: boolean | undefined;
+    if (q.kind === "fs") allowed = fsAllowed(m, table, plan, mode, q.access, q.path);
+    else if (q.kind === "net") allowed = m.modelNet.linuxNetAllows(passing.bound, table, { protocol: q.protocol, op: q.op, port: q.port });
+    else if (q.kind === "unix" && "path" in q && (table.handledAccessFs & m.abi.ACCESS_FS.resolve_unix) !== 0) allowed = m.modelNet.landlockUnixConnectAllows(table, q.path);
+    if (allowed === undefined || allowed === (q.expect === "allow")) continue;
+    divergences.push({ at: t, where, got: allowed ? "allowed" : "denied" });
+  }
+  return { diagnostics: lowered.diagnostics, divergences };
+}
+
+type LandlockModules = Awaited<ReturnType<typeof landlockModules>>;
+type Table = NonNullable<ReturnType<LandlockModules["lower"]["lowerLandlock"]>["table"]>;
+
+/**
+ * One access in a model filesystem where every path the table and its mounts name exists as a directory, and
+ * the tested path is what the call needs (a file to read, nothing yet to create). Classes the launch model
+ * makes no single call for (`ioctl`, `rename`) are asked of the expanded table, right by right. Undefined
+ * when the model cannot say (the loader would refuse the launch).
+ */
+function fsAllowed(m: LandlockModules, table: Table, plan: ReturnType<LandlockModules["model"]["parsePlan"]>, mode: "namespace" | "landlock", cls: Access, path: string): boolean | undefined {
+  const spec: Record<string, { kind: "dir" } | { kind: "file" }> = { "/": { kind: "dir" } };
+  const dirs = (p: string, self: boolean) => {
+    const parts = p.split("/").filter(Boolean);
+    for (let i = 1; i <= parts.length - (self ? 0 : 1); i++) spec["/" + parts.slice(0, i).join("/")] = { kind: "dir" };
+  };
+  for (const g of table.fs) dirs(g.path, true);
+  for (const mt of plan.mounts) dirs(mt.path, true);
+  const how = FS_OPS[cls];
+  try {
+    if (!how) {
+      dirs(path, false);
+      const snapshot = new Map(Object.entries(spec).map(([p, e]) => [p, e.kind] as const));
+      const applied = m.model.expandTable(table, snapshot);
+      const bits = m.lower.RIGHTS_OF[cls];
+      for (let bit = 1; bit <= bits; bit <<= 1) if (bits & bit && !m.model.landlockAllows(table, applied, path, bit)) return false;
+      return true;
+    }
+    dirs(path, false);
+    if (how.before === "missing") delete spec[path];
+    else spec[path] = { kind: how.before };
+    // Nothing may stand beneath the tested file.
+    if (how.before !== "dir") for (const p of Object.keys(spec)) if (p.startsWith(path === "/" ? "/" : path + "/") && p !== path) delete spec[p];
+    const sb = m.model.launch(plan, m.model.FsModel.fromSpec(spec), { mode });
+    if (sb.refused !== undefined) return undefined;
+    const op = { op: how.op, path } as Parameters<typeof m.model.attempt>[1];
+    return m.model.tookEffect(op, m.model.attempt(sb, op), sb.fs);
+  } catch {
+    return undefined;
+  }
+}
+
+// ---- sbpl: the Seatbelt model on the emitted profile -------------------------------------------------------
+
+/** The kernel resolves /tmp, /var and /etc to /private/…: the profile is asked in that spelling. */
+function macCanonical(path: string): string {
+  return /^\/(tmp|var|etc)(\/|$)/.test(path) ? "/private" + path : path;
+}
+
+async function sbpl(ir: IR, passing: ReturnType<typeof passingTests>): Promise<TargetResult> {
+  const m = await sbplModules();
+  // With parameters left symbolic, inline mode can only refuse (SBC2303): the diagnostics are param mode's,
+  // what `compile -t sbpl --sbpl-params` says.
+  const symbolic = ir.params.some((p) => p.value === null);
+  const r = m.index.compileSbpl(ir, { params: symbolic ? "param" : "inline" });
+  const divergences: Divergence[] = [];
+  const tests = passing.tests.filter((t) => t.test.kind === "fs" || t.test.kind === "net" || (t.test.kind === "unix" && "path" in t.test));
+  if (!tests.length || !passing.bound) return { diagnostics: r.diagnostics, divergences };
+  // Tests are asked of the profile for the tests' parameter values (the stand-ins), written inline.
+  const bound = symbolic ? m.index.compileSbpl(passing.bound, { params: "inline" }) : r;
+  if (!bound.profile) return { diagnostics: r.diagnostics, divergences };
+  const profile = m.reader.readSbpl(bound.profile).profile;
+  if (!profile) return { diagnostics: r.diagnostics, divergences };
+  const decide = (operation: string, input: Parameters<typeof m.model.evaluateOp>[2]) => m.model.evaluateOp(profile, operation, input).decision === "allow";
+  for (const t of tests) {
+    const q = t.test;
+    let allowed: boolean;
+    try {
+      if (q.kind === "fs") {
+        const vnode = (m.operations.ACCESS_VNODE[q.access] ?? ["regular"])[0] === "directory" || q.access === "create-dir" || q.access === "delete-dir" ? "DIRECTORY" : "REGULAR-FILE";
+        const path = macCanonical(q.path);
+        allowed = m.operations.FILE_OPERATIONS[q.access].every((op) => decide(op, { path, attrs: { "vnode-type": vnode } }));
+      } else if (q.kind === "net") {
+        const endpoint = { kind: "ip" as const, host: q.host, port: q.port, protocol: q.protocol };
+        allowed = m.operations.NETWORK_OPERATIONS[q.op].every((op) => decide(op, op === "network-outbound" ? { remote: endpoint } : { local: endpoint }));
+      } else if (q.kind === "unix" && "path" in q) {
+        const endpoint = { kind: "unix" as const, path: macCanonical(q.path) };
+        const ops = q.op === "connect" ? m.operations.NETWORK_OPERATIONS.connect : m.operations.NETWORK_OPERATIONS.bind;
+        allowed = ops.every((op) => decide(op, op === "network-outbound" ? { remote: endpoint } : { local: endpoint }));
+      } else continue;
+    } catch {
+      // The model cannot answer (an input a filter needs is absent): no verdict, no report.
+      continue;
+    }
+    if (allowed === (q.expect === "allow")) continue;
+    divergences.push({ at: t, where: "sbpl (macOS Seatbelt)", got: allowed ? "allowed" : "denied" });
+  }
+  return { diagnostics: r.diagnostics, divergences };
+}
