@@ -5,8 +5,9 @@ import { dedupeDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js
 import { compilePolicy } from "../passes/index.js";
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
 import { counts, parseKernelOption, parseParams, printDiagnostics, throwIfEntryUnreadable } from "./output.js";
+import { fidelityOptions, type CheckTargetOptions } from "./check-targets.js";
 
-export interface CheckCommandOptions {
+export interface CheckCommandOptions extends CheckTargetOptions {
   preset: string[];
   param: string[];
   format: string;
@@ -21,13 +22,17 @@ export async function runCheck(files: readonly string[], opts: CheckCommandOptio
   const params = parseParams(opts.param);
   const kernel = parseKernelOption(opts.kernel);
   const k = kernel !== undefined ? { kernel } : {};
+  const fidelity = fidelityOptions(opts);
   const all: Diagnostic[] = [];
   for (const f of files) {
     const r = compilePolicy({ kind: "file", path: f }, { params, runTests: true, ...k });
     throwIfEntryUnreadable(r);
-    all.push(...r.diagnostics);
+    all.push(...r.diagnostics, ...(await fidelity(r)));
   }
-  for (const p of opts.preset) all.push(...compilePolicy({ kind: "preset", name: p }, { params, runTests: true, ...k }).diagnostics);
+  for (const p of opts.preset) {
+    const r = compilePolicy({ kind: "preset", name: p }, { params, runTests: true, ...k });
+    all.push(...r.diagnostics, ...(await fidelity(r)));
+  }
   // A base file shared by several policies is reported once, not once per policy.
   const unique = dedupeDiagnostics(all);
   printDiagnostics(unique, { format: opts.format, color: opts.color, ...(opts.quiet ? { quiet: true } : {}) }, process.stdout);

@@ -79,6 +79,9 @@ export function buildProgram(): Command {
     .option("-q, --quiet", "report errors only, not warnings")
     .option("--max-warnings <n>", "fail when there are more warnings than this", parseMaxWarnings)
     .option("--kernel <X.Y>", "the newest kernel whose syscalls the policy knows (overrides syscalls.kernel): with syscalls.newer, the calls added after it get that action")
+    .option("--target <targets>", "run the policy's tests on these targets' models and report their diagnostics: seccomp, landlock, sbpl, all or none, comma-separated or repeated (default all)", collectParam, [])
+    .option("--arch <arches>", "for the seccomp target: the filter's arches, as for compile (default x86_64)")
+    .option("--abi <n>", "for the landlock target: the Landlock ABI, as for compile (default 10)")
     .option("--no-color", "never colour the output")
     .action(async (files: string[], opts) => {
       const { runCheck } = await import("./check-command.js");

@@ -25,6 +25,24 @@ export interface FidelityOptions {
   readonly abi?: number;
 }
 
+/**
+ * The targets `--target` names: comma-separated and/or repeated; `all` is every target, `none` none; nothing
+ * given means every target. An unknown name is returned as the error (the CLI makes it a usage error).
+ */
+export function parseTargetList(values: readonly string[]): { targets: FidelityTarget[] } | { error: string; help: string } {
+  if (!values.length) return { targets: [...FIDELITY_TARGETS] };
+  const out = new Set<FidelityTarget>();
+  const words = values.flatMap((v) => v.split(",")).map((w) => w.trim()).filter(Boolean);
+  for (const w of words) {
+    if (w === "all") FIDELITY_TARGETS.forEach((t) => out.add(t));
+    else if (w === "none") continue;
+    else if ((FIDELITY_TARGETS as readonly string[]).includes(w)) out.add(w as FidelityTarget);
+    else return { error: `unknown target \`${w}\` for check`, help: `targets: ${FIDELITY_TARGETS.join(", ")}, all, none` };
+  }
+  if (!words.length) return { error: "--target needs at least one target", help: `targets: ${FIDELITY_TARGETS.join(", ")}, all, none` };
+  return { targets: FIDELITY_TARGETS.filter((t) => out.has(t)) };
+}
+
 /** One test the IR passes, with what the reports need. */
 interface PassingTest {
   readonly test: PolicyTest;
@@ -121,21 +139,35 @@ function passingTests(ir: IR): { bound?: IR; tests: PassingTest[] } {
 
 function report(d: Divergence, targetDiagnostics: readonly Diagnostic[]): Diagnostic {
   const t = d.at;
-  const want = t.test.kind === "syscall" ? formatAction(t.test.expect) : t.test.expect;
-  const labels: Label[] = t.decidedBy ? [{ span: t.decidedBy.span, message: `the policy ${t.test.kind === "syscall" ? "gives" : t.test.expect + "s"} it here (${want})` }] : [];
+  const q = t.test;
+  const want = q.kind === "syscall" ? formatAction(q.expect) : q.expect;
+  const here = q.kind === "syscall" ? `the policy gives it \`${want}\` here` : `the policy ${q.expect === "allow" ? "allows" : "denies"} it here`;
   return diag("targetTestFailed", `${t.label}: ${t.description} is ${d.got} on ${d.where}, though the policy says ${want}`, {
     ...(t.span ? { span: t.span } : {}),
-    labels,
-    help: explanation(t, targetDiagnostics) ?? `the target's model differs from the policy here and no warning explains it; please report it (docs/check-targets.md)`,
+    labels: t.decidedBy ? [{ span: t.decidedBy.span, message: here }] : [],
+    help: explanation(t, targetDiagnostics) ?? `no diagnostic of the target explains it: the target enforces this policy differently without saying so; please report it`,
   });
 }
 
-/** The target's own diagnostic about the rule that decided the test (or about the section it is in), if any. */
+/**
+ * The target diagnostic most likely to explain the divergence: one about the rule that decided the test,
+ * else the one whose message shares most words with the test (its operation, protocol, access class).
+ */
 function explanation(t: PassingTest, diagnostics: readonly Diagnostic[]): string | undefined {
+  if (!diagnostics.length) return undefined;
   const at = t.decidedBy?.span;
   const overlaps = (s: Span | undefined) => s !== undefined && at !== undefined && s.source.path === at.source.path && s.start < at.end && at.start < s.end;
-  const hit = diagnostics.find((d) => overlaps(d.span) || d.labels.some((l) => overlaps(l.span))) ?? (diagnostics.length === 1 ? diagnostics[0] : undefined);
-  return hit ? `${hit.code} explains it: ${hit.message}` : undefined;
+  const q = t.test;
+  const words =
+    q.kind === "net" ? [q.op, q.protocol.toUpperCase(), "port"] : q.kind === "fs" ? [`\`${q.access}\``, q.access] : q.kind === "unix" ? ["unix", q.op] : q.kind === "syscall" ? [`\`${q.syscall}\``] : [];
+  let best: { d: Diagnostic; score: number } | undefined;
+  for (const d of diagnostics) {
+    const score = (overlaps(d.span) || d.labels.some((l) => overlaps(l.span)) ? 4 : 0) + words.filter((w) => d.message.includes(w)).length;
+    if (score > 0 && (!best || score > best.score)) best = { d, score };
+  }
+  if (!best) return undefined;
+  const other = diagnostics.length - 1;
+  return `${best.score >= 4 ? "the target said so" : "probably what the target said"}, ${best.d.code}: ${best.d.message}${other ? ` (and ${other} more diagnostic${other > 1 ? "s" : ""} of this target)` : ""}`;
 }
 
 interface TargetResult {
