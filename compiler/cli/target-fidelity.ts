@@ -50,6 +50,9 @@ interface PassingTest {
   readonly description: string;
   readonly decidedBy?: Label;
   readonly span?: Span;
+  /** The path the test names, as written (parameters unbound), for matching it in diagnostics' messages. */
+  readonly path?: string;
+  readonly boundPath?: string;
 }
 
 /** What a target's model answered where the IR's answer was another. */
@@ -59,6 +62,8 @@ interface Divergence {
   readonly where: string;
   /** The model's answer, as a phrase: `denied`, `errno EPERM`, `allowed by \`socket(AF_INET, …)\``. */
   readonly got: string;
+  /** Why, when the target's documented behaviour explains it and no diagnostic does. */
+  readonly why?: string;
 }
 
 type Lazy<T> = () => Promise<T>;
@@ -69,16 +74,17 @@ function once<T>(load: () => Promise<T>): Lazy<T> {
 
 // Each backend and its model, loaded once per process, on first use.
 const seccompModules = once(async () => {
-  const [index, interpreter, actions, semantics, abi, numbers, evaluate] = await Promise.all([
+  const [index, interpreter, actions, semantics, multiplexers, abi, numbers, evaluate] = await Promise.all([
     import("../../targets/seccomp/index.js"),
     import("../../targets/seccomp/interpreter.js"),
     import("../../targets/seccomp/actions.js"),
     import("../../targets/seccomp/semantics.js"),
+    import("../../targets/seccomp/multiplexers.js"),
     import("../linux-abi/index.js"),
     import("../evaluator/syscall-numbers.js"),
     import("../evaluator/evaluate.js"),
   ]);
-  return { index, interpreter, actions, semantics, abi, numbers, evaluate };
+  return { index, interpreter, actions, semantics, multiplexers, abi, numbers, evaluate };
 });
 const landlockModules = once(async () => {
   const [lower, abi, model, modelNet, plan] = await Promise.all([
@@ -110,7 +116,7 @@ export async function checkTargetFidelity(ir: IR, options: FidelityOptions): Pro
   for (const target of FIDELITY_TARGETS) {
     if (!options.targets.includes(target)) continue;
     const r = target === "seccomp" ? await seccomp(ir, passing, options) : target === "landlock" ? await landlock(ir, passing, options) : await sbpl(ir, passing);
-    out.push(...r.diagnostics, ...r.divergences.map((d) => report(d, r.diagnostics)));
+    out.push(...r.diagnostics, ...r.divergences.map((d) => report(d, r.explainWith ?? r.diagnostics)));
   }
   return out;
 }
@@ -126,7 +132,9 @@ function passingTests(ir: IR): { bound?: IR; tests: PassingTest[] } {
     if (t.kind === "command") return;
     const o = irTestOutcome(b, t);
     if (o.expected !== o.got) return;
+    const orig = ir.tests[i]!;
     tests.push({
+      ...("path" in orig && "path" in t ? { path: orig.path, boundPath: t.path } : {}),
       test: t,
       label: t.name ? `test \`${t.name}\`` : `test ${i + 1}`,
       description: describeTest(ir.tests[i]!),
@@ -145,7 +153,7 @@ function report(d: Divergence, targetDiagnostics: readonly Diagnostic[]): Diagno
   return diag("targetTestFailed", `${t.label}: ${t.description} is ${d.got} on ${d.where}, though the policy says ${want}`, {
     ...(t.span ? { span: t.span } : {}),
     labels: t.decidedBy ? [{ span: t.decidedBy.span, message: here }] : [],
-    help: explanation(t, targetDiagnostics) ?? `no diagnostic of the target explains it: the target enforces this policy differently without saying so; please report it`,
+    help: d.why ?? explanation(t, targetDiagnostics) ?? `no diagnostic of the target explains it: the target enforces this policy differently without saying so; please report it`,
   });
 }
 
@@ -162,7 +170,7 @@ function explanation(t: PassingTest, diagnostics: readonly Diagnostic[]): string
     q.kind === "net" ? [q.op, q.protocol.toUpperCase(), "port"] : q.kind === "fs" ? [`\`${q.access}\``, q.access] : q.kind === "unix" ? ["unix", q.op] : q.kind === "syscall" ? [`\`${q.syscall}\``] : [];
   let best: { d: Diagnostic; score: number } | undefined;
   for (const d of diagnostics) {
-    const score = (overlaps(d.span) || d.labels.some((l) => overlaps(l.span)) ? 4 : 0) + words.filter((w) => d.message.includes(w)).length;
+    const score = (overlaps(d.span) || d.labels.some((l) => overlaps(l.span)) ? 4 : 0) + words.filter((w) => d.message.includes(w)).length + Math.max(pathScore(t.path, d.message), pathScore(t.boundPath, d.message));
     if (score > 0 && (!best || score > best.score)) best = { d, score };
   }
   if (!best) return undefined;
@@ -170,8 +178,23 @@ function explanation(t: PassingTest, diagnostics: readonly Diagnostic[]): string
   return `${best.score >= 4 ? "the target said so" : "probably what the target said"}, ${best.d.code}: ${best.d.message}${other ? ` (and ${other} more diagnostic${other > 1 ? "s" : ""} of this target)` : ""}`;
 }
 
+/** 2 (and a little more the deeper it is) when the message names the test's path or an ancestor of it, a glob's literal head included. */
+function pathScore(path: string | undefined, message: string): number {
+  if (path === undefined) return 0;
+  let best = 0;
+  for (const m of message.matchAll(/`([^`]+)`/g)) {
+    const parts = m[1]!.split("/");
+    const wild = parts.findIndex((c) => /[*?[]/.test(c));
+    const head = (wild < 0 ? parts : parts.slice(0, wild)).join("/");
+    if (head && (path === head || path.startsWith(head.endsWith("/") ? head : head + "/"))) best = Math.max(best, 2 + head.length / 10_000);
+  }
+  return best;
+}
+
 interface TargetResult {
   readonly diagnostics: Diagnostic[];
+  /** Diagnostics that may explain a divergence without being reported (the SBPL profile made for the tests). */
+  readonly explainWith?: readonly Diagnostic[];
   readonly divergences: Divergence[];
 }
 
@@ -223,7 +246,11 @@ async function seccomp(ir: IR, passing: ReturnType<typeof passingTests>, options
           if (!m.evaluate.sameAction(m.evaluate.evaluateSyscallAt(passing.bound, arch, nr, args).action, q.expect)) continue;
           ret = ask(arch, q.syscall, args)!;
         }
-        if (ret !== m.actions.actionValue(q.expect) >>> 0) divergences.push({ at: t, where, got: shown(ret) });
+        if (ret === m.actions.actionValue(q.expect) >>> 0) continue;
+        const name = numbered ? undefined : q.syscall;
+        // The IR answers a multiplexer by its own rules; the filter gives each sub-call the answer of the call it stands for.
+        const why = name !== undefined && m.multiplexers.isMultiplexer(name) ? `through \`${name}\` the filter gives each sub-call the answer of the call it stands for (docs/targets/seccomp.md); ask the call itself` : undefined;
+        divergences.push({ at: t, where, got: shown(ret), ...(why ? { why } : {}) });
         continue;
       }
       // An allowed socket operation needs the filter to let the socket be made and used; the address is
@@ -323,12 +350,16 @@ function fsAllowed(m: LandlockModules, table: Table, plan: ReturnType<LandlockMo
     const parts = p.split("/").filter(Boolean);
     for (let i = 1; i <= parts.length - (self ? 0 : 1); i++) spec["/" + parts.slice(0, i).join("/")] = { kind: "dir" };
   };
-  for (const g of table.fs) dirs(g.path, true);
-  for (const mt of plan.mounts) dirs(mt.path, true);
+  // An `exact:` grant (mode `file`) applies only to a file; every other grant names a directory.
+  for (const g of table.fs) dirs(g.path, g.mode !== "file");
+  for (const g of table.fs) if (g.mode === "file" && !spec[g.path]) spec[g.path] = { kind: "file" };
+  for (const mt of plan.mounts) dirs(mt.path, !mt.file);
+  for (const mt of plan.mounts) if (mt.file && !spec[mt.path]) spec[mt.path] = { kind: "file" };
   const how = FS_OPS[cls];
   try {
     if (!how) {
       dirs(path, false);
+      spec[path] ??= { kind: "file" };
       const snapshot = new Map(Object.entries(spec).map(([p, e]) => [p, e.kind] as const));
       const applied = m.model.expandTable(table, snapshot);
       const bits = m.lower.RIGHTS_OF[cls];
@@ -383,9 +414,14 @@ async function sbpl(ir: IR, passing: ReturnType<typeof passingTests>): Promise<T
         const endpoint = { kind: "ip" as const, host: q.host, port: q.port, protocol: q.protocol };
         allowed = m.operations.NETWORK_OPERATIONS[q.op].every((op) => decide(op, op === "network-outbound" ? { remote: endpoint } : { local: endpoint }));
       } else if (q.kind === "unix" && "path" in q) {
-        const endpoint = { kind: "unix" as const, path: macCanonical(q.path) };
-        const ops = q.op === "connect" ? m.operations.NETWORK_OPERATIONS.connect : m.operations.NETWORK_OPERATIONS.bind;
-        allowed = ops.every((op) => decide(op, op === "network-outbound" ? { remote: endpoint } : { local: endpoint }));
+        // Pathname sockets: connecting is `network-outbound` to the address; binding is `network-bind` on it,
+        // and creating the socket file, a file operation (create-special).
+        const path = macCanonical(q.path);
+        const endpoint = { kind: "unix" as const, path };
+        allowed =
+          q.op === "connect"
+            ? decide("network-outbound", { remote: endpoint })
+            : decide("network-bind", { local: endpoint }) && m.operations.FILE_OPERATIONS["create-special"].every((op) => decide(op, { path, attrs: { "vnode-type": "SOCKET" } }));
       } else continue;
     } catch {
       // The model cannot answer (an input a filter needs is absent): no verdict, no report.
@@ -394,5 +430,5 @@ async function sbpl(ir: IR, passing: ReturnType<typeof passingTests>): Promise<T
     if (allowed === (q.expect === "allow")) continue;
     divergences.push({ at: t, where: "sbpl (macOS Seatbelt)", got: allowed ? "allowed" : "denied" });
   }
-  return { diagnostics: r.diagnostics, divergences };
+  return { diagnostics: r.diagnostics, divergences, ...(bound !== r ? { explainWith: [...r.diagnostics, ...bound.diagnostics] } : {}) };
 }
