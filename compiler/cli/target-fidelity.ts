@@ -209,12 +209,12 @@ const SOCK_DGRAM = 2n;
 async function seccomp(ir: IR, passing: ReturnType<typeof passingTests>, options: FidelityOptions): Promise<TargetResult> {
   const m = await seccompModules();
   const arches = options.arches ?? ["x86_64"];
-  const r = m.index.compileSeccomp(ir, arches);
+  const r = compileSeccompOnce(m, ir, arches);
   const divergences: Divergence[] = [];
   const tests = passing.tests.filter((t) => t.test.kind === "syscall" || t.test.expect === "allow");
   if (!r.filter || !tests.length || !passing.bound) return { diagnostics: r.diagnostics, divergences };
   const filter = r.filter;
-  const run = m.interpreter.prepareFilter(filter.program);
+  const run = r.run();
   const ask = (arch: Arch, name: string, args: readonly bigint[]) => {
     const nr = m.abi.syscallNumber(arch, name);
     if (nr === undefined) return undefined;
@@ -274,6 +274,32 @@ async function seccomp(ir: IR, passing: ReturnType<typeof passingTests>, options
     }
   }
   return { diagnostics: r.diagnostics, divergences };
+}
+
+type SeccompModules = Awaited<ReturnType<typeof seccompModules>>;
+type CompiledFilter = { filter?: NonNullable<ReturnType<SeccompModules["index"]["compileSeccomp"]>["filter"]>; diagnostics: Diagnostic[]; run: () => ReturnType<SeccompModules["interpreter"]["prepareFilter"]> };
+
+/**
+ * Policies checked together often share their syscall and network sections (most extend a preset and add
+ * filesystem rules): a filter compiled without diagnostics is kept under what it was compiled from (those
+ * sections without their spans, whether a filesystem rule allows `create-special`, the arches) and reused.
+ * One with diagnostics is not: theirs point into one policy's files.
+ */
+const filterMemo = new Map<string, CompiledFilter>();
+const MEMO_LIMIT = 64;
+
+function compileSeccompOnce(m: SeccompModules, ir: IR, arches: readonly Arch[]): CompiledFilter {
+  const key = JSON.stringify([ir.syscalls, ir.network, ir.filesystem.some((r) => r.effect === "allow" && r.access.includes("create-special")), arches], (k, v: unknown) => (k === "span" ? undefined : typeof v === "bigint" ? `${v}n` : v));
+  const hit = filterMemo.get(key);
+  if (hit) return hit;
+  const r = m.index.compileSeccomp(ir, arches);
+  let run: ReturnType<SeccompModules["interpreter"]["prepareFilter"]> | undefined;
+  const out: CompiledFilter = { ...r, run: () => (run ??= m.interpreter.prepareFilter(r.filter!.program)) };
+  if (!r.diagnostics.length) {
+    if (filterMemo.size >= MEMO_LIMIT) filterMemo.delete(filterMemo.keys().next().value!);
+    filterMemo.set(key, out);
+  }
+  return out;
 }
 
 const showArg = (call: string) => (a: bigint, i: number) => {
@@ -396,12 +422,19 @@ async function sbpl(ir: IR, passing: ReturnType<typeof passingTests>): Promise<T
   const divergences: Divergence[] = [];
   const tests = passing.tests.filter((t) => t.test.kind === "fs" || t.test.kind === "net" || (t.test.kind === "unix" && "path" in t.test));
   if (!tests.length || !passing.bound) return { diagnostics: r.diagnostics, divergences };
-  // Tests are asked of the profile for the tests' parameter values (the stand-ins), written inline.
-  const bound = symbolic ? m.index.compileSbpl(passing.bound, { params: "inline" }) : r;
+  // Tests are asked of the profile with the tests' parameter values (the stand-ins, in their macOS spelling)
+  // given as sandbox-exec would (-D); where param mode could not write the profile, of one written inline.
+  const values = testBindings(ir);
+  const bound = r.profile !== undefined ? r : m.index.compileSbpl(passing.bound, { params: "inline" });
   if (!bound.profile) return { diagnostics: r.diagnostics, divergences };
   const profile = m.reader.readSbpl(bound.profile).profile;
   if (!profile) return { diagnostics: r.diagnostics, divergences };
-  const decide = (operation: string, input: Parameters<typeof m.model.evaluateOp>[2]) => m.model.evaluateOp(profile, operation, input).decision === "allow";
+  const defines = new Map<string, string>();
+  for (const [k, v] of bound.defines) {
+    const name = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(v)?.[1];
+    defines.set(k, name !== undefined ? macCanonical(values[name] ?? v) : v);
+  }
+  const decide = (operation: string, input: Parameters<typeof m.model.evaluateOp>[2]) => m.model.evaluateOp(profile, operation, input, defines).decision === "allow";
   for (const t of tests) {
     const q = t.test;
     let allowed: boolean;
