@@ -276,30 +276,45 @@ async function seccomp(ir: IR, passing: ReturnType<typeof passingTests>, options
   return { diagnostics: r.diagnostics, divergences };
 }
 
+/**
+ * Policies checked together often share what a backend reads (most extend a preset and add a few rules, many
+ * share their syscall and network sections): a backend's result without diagnostics is kept under what it
+ * was computed from (the IR's sections without their spans) and reused. One with diagnostics is not: theirs
+ * point into one policy's files. A few dozen entries per backend, dropped oldest first.
+ */
+const MEMO_LIMIT = 64;
+const memos = new Map<string, Map<string, unknown>>();
+
+function memoized<T>(backend: string, key: unknown, compute: () => T, keep: (t: T) => boolean): T {
+  let memo = memos.get(backend);
+  if (!memo) memos.set(backend, (memo = new Map()));
+  const k = JSON.stringify(key, (name, v: unknown) => (name === "span" ? undefined : typeof v === "bigint" ? `${v}n` : v));
+  if (memo.has(k)) return memo.get(k) as T;
+  const t = compute();
+  if (keep(t)) {
+    if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value!);
+    memo.set(k, t);
+  }
+  return t;
+}
+
+/** What the backends read of an IR: all of it but its name and tests. */
+const sectionsOf = (ir: IR) => ({ ...ir, name: "", tests: [] });
+
 type SeccompModules = Awaited<ReturnType<typeof seccompModules>>;
 type CompiledFilter = { filter?: NonNullable<ReturnType<SeccompModules["index"]["compileSeccomp"]>["filter"]>; diagnostics: Diagnostic[]; run: () => ReturnType<SeccompModules["interpreter"]["prepareFilter"]> };
 
-/**
- * Policies checked together often share their syscall and network sections (most extend a preset and add
- * filesystem rules): a filter compiled without diagnostics is kept under what it was compiled from (those
- * sections without their spans, whether a filesystem rule allows `create-special`, the arches) and reused.
- * One with diagnostics is not: theirs point into one policy's files.
- */
-const filterMemo = new Map<string, CompiledFilter>();
-const MEMO_LIMIT = 64;
-
 function compileSeccompOnce(m: SeccompModules, ir: IR, arches: readonly Arch[]): CompiledFilter {
-  const key = JSON.stringify([ir.syscalls, ir.network, ir.filesystem.some((r) => r.effect === "allow" && r.access.includes("create-special")), arches], (k, v: unknown) => (k === "span" ? undefined : typeof v === "bigint" ? `${v}n` : v));
-  const hit = filterMemo.get(key);
-  if (hit) return hit;
-  const r = m.index.compileSeccomp(ir, arches);
-  let run: ReturnType<SeccompModules["interpreter"]["prepareFilter"]> | undefined;
-  const out: CompiledFilter = { ...r, run: () => (run ??= m.interpreter.prepareFilter(r.filter!.program)) };
-  if (!r.diagnostics.length) {
-    if (filterMemo.size >= MEMO_LIMIT) filterMemo.delete(filterMemo.keys().next().value!);
-    filterMemo.set(key, out);
-  }
-  return out;
+  return memoized(
+    "seccomp",
+    [ir.syscalls, ir.network, ir.filesystem.some((r) => r.effect === "allow" && r.access.includes("create-special")), arches],
+    () => {
+      const r = m.index.compileSeccomp(ir, arches);
+      let run: ReturnType<SeccompModules["interpreter"]["prepareFilter"]> | undefined;
+      return { ...r, run: () => (run ??= m.interpreter.prepareFilter(r.filter!.program)) };
+    },
+    (r) => !r.diagnostics.length,
+  );
 }
 
 const showArg = (call: string) => (a: bigint, i: number) => {
@@ -328,7 +343,7 @@ const FS_OPS: Readonly<Partial<Record<Access, { op: string; before: "file" | "di
 async function landlock(ir: IR, passing: ReturnType<typeof passingTests>, options: FidelityOptions): Promise<TargetResult> {
   const m = await landlockModules();
   const abi = options.abi ?? m.abi.MAX_ABI;
-  const lowered = m.lower.lowerLandlock(ir, { abi, namespaces: ir.linux.namespaces });
+  const lowered = memoized("landlock", [sectionsOf(ir), abi], () => m.lower.lowerLandlock(ir, { abi, namespaces: ir.linux.namespaces }), (r) => !r.diagnostics.length);
   const divergences: Divergence[] = [];
   const tests = passing.tests.filter((t) => t.test.kind === "fs" || t.test.kind === "net" || (t.test.kind === "unix" && t.test.op === "connect" && "path" in t.test));
   if (!lowered.table || !tests.length || !passing.bound) return { diagnostics: lowered.diagnostics, divergences };
@@ -337,7 +352,8 @@ async function landlock(ir: IR, passing: ReturnType<typeof passingTests>, option
   let table = lowered.table;
   if (table.params?.length) {
     const resolved = m.model.resolveTable(table, testBindings(ir));
-    const t = resolved.table ?? m.lower.lowerLandlock(passing.bound, { abi, namespaces: ir.linux.namespaces }).table;
+    // Only its table is used (its diagnostics speak of the stand-ins): always worth keeping.
+    const t = resolved.table ?? memoized("landlock-bound", [sectionsOf(passing.bound), abi], () => m.lower.lowerLandlock(passing.bound!, { abi, namespaces: ir.linux.namespaces }), () => true).table;
     if (!t) return { diagnostics: lowered.diagnostics, divergences };
     table = t;
   }
@@ -418,7 +434,7 @@ async function sbpl(ir: IR, passing: ReturnType<typeof passingTests>): Promise<T
   // With parameters left symbolic, inline mode can only refuse (SBC2303): the diagnostics are param mode's,
   // what `compile -t sbpl --sbpl-params` says.
   const symbolic = ir.params.some((p) => p.value === null);
-  const r = m.index.compileSbpl(ir, { params: symbolic ? "param" : "inline" });
+  const r = memoized("sbpl", sectionsOf(ir), () => m.index.compileSbpl(ir, { params: symbolic ? "param" : "inline" }), (x) => !x.diagnostics.length);
   const divergences: Divergence[] = [];
   const tests = passing.tests.filter((t) => t.test.kind === "fs" || t.test.kind === "net" || (t.test.kind === "unix" && "path" in t.test));
   if (!tests.length || !passing.bound) return { diagnostics: r.diagnostics, divergences };
