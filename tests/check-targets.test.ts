@@ -197,6 +197,24 @@ tests:
     expect(failures(await checkTargetFidelity(r.ir!, { targets: ["seccomp", "landlock", "sbpl"] }))).toEqual([]);
   });
 
+  it("SBPL's need for a parameter's value (SBC2303) is not a fidelity finding: `sbc exec` has the values", async () => {
+    const text = `sbc: 1
+name: glob-under-param
+filesystem:
+  - allow: read-write
+    path: \${workspace}
+  - deny: read
+    glob: \${workspace}/**/.env
+tests:
+  - read: \${workspace}/a/.env
+    expect: deny
+  - read: \${workspace}/a/b.txt
+    expect: allow
+`;
+    const { fidelity: out } = await fidelity(text, { targets: ["sbpl"] });
+    expect(out.filter((d) => d.severity === "error").map((d) => `${d.code} ${d.message}`)).toEqual([]);
+  });
+
   it("no targets: nothing", async () => {
     const { fidelity: out } = await fidelity(HOSTS(), { targets: [] });
     expect(out).toEqual([]);

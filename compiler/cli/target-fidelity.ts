@@ -5,6 +5,7 @@
 // diagnostics out; each backend is imported once, on first use. Which test runs on which model:
 // docs/check-targets.md.
 
+import { CODES } from "../diagnostics/codes.js";
 import { diag, type Diagnostic, type Label } from "../diagnostics/diagnostic.js";
 import type { Span } from "../diagnostics/source.js";
 import { formatAction } from "../evaluator/evaluate.js";
@@ -435,16 +436,19 @@ async function sbpl(ir: IR, passing: ReturnType<typeof passingTests>): Promise<T
   // what `compile -t sbpl --sbpl-params` says.
   const symbolic = ir.params.some((p) => p.value === null);
   const r = memoized("sbpl", sectionsOf(ir), () => m.index.compileSbpl(ir, { params: symbolic ? "param" : "inline" }), (x) => !x.diagnostics.length);
+  // A glob under a parameter needs its value even in param mode (SBC2303): `sbc exec` has the values and
+  // writes the profile inline, so for check that is no difference from the policy, and is not reported.
+  const reported = symbolic ? r.diagnostics.filter((d) => d.code !== CODES.sbplNeedsValue.code) : r.diagnostics;
   const divergences: Divergence[] = [];
   const tests = passing.tests.filter((t) => t.test.kind === "fs" || t.test.kind === "net" || (t.test.kind === "unix" && "path" in t.test));
-  if (!tests.length || !passing.bound) return { diagnostics: r.diagnostics, divergences };
+  if (!tests.length || !passing.bound) return { diagnostics: reported, divergences };
   // Tests are asked of the profile with the tests' parameter values (the stand-ins, in their macOS spelling)
   // given as sandbox-exec would (-D); where param mode could not write the profile, of one written inline.
   const values = testBindings(ir);
   const bound = r.profile !== undefined ? r : m.index.compileSbpl(passing.bound, { params: "inline" });
-  if (!bound.profile) return { diagnostics: r.diagnostics, divergences };
+  if (!bound.profile) return { diagnostics: reported, divergences };
   const profile = m.reader.readSbpl(bound.profile).profile;
-  if (!profile) return { diagnostics: r.diagnostics, divergences };
+  if (!profile) return { diagnostics: reported, divergences };
   const defines = new Map<string, string>();
   for (const [k, v] of bound.defines) {
     const name = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(v)?.[1];
@@ -479,5 +483,5 @@ async function sbpl(ir: IR, passing: ReturnType<typeof passingTests>): Promise<T
     if (allowed === (q.expect === "allow")) continue;
     divergences.push({ at: t, where: "sbpl (macOS Seatbelt)", got: allowed ? "allowed" : "denied" });
   }
-  return { diagnostics: r.diagnostics, divergences, ...(bound !== r ? { explainWith: [...r.diagnostics, ...bound.diagnostics] } : {}) };
+  return { diagnostics: reported, divergences, ...(bound !== r ? { explainWith: [...reported, ...bound.diagnostics] } : {}) };
 }
