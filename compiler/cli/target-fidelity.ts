@@ -1,9 +1,9 @@
 // Target fidelity for `sbc check`: for each target asked, the backend's own diagnostics (what `compile -t`
 // says: narrowings, widenings, impossibilities) and the policy's `tests:` run against that target's executable
 // model — the BPF interpreter on the compiled filter, the Landlock launch model, the Seatbelt model — so a
-// test that holds on the IR but not where the policy is enforced is an error (SBC1010). Pure: IR in,
-// diagnostics out; each backend is imported once, on first use. Which test runs on which model:
-// docs/check-targets.md.
+// test that holds on the IR but not where the policy is enforced is an error (SBC1010). No I/O: IR in,
+// diagnostics out (each backend imported once, on first use; results kept in a small per-process memo).
+// Which test runs on which model: docs/check-targets.md.
 
 import { CODES } from "../diagnostics/codes.js";
 import { diag, type Diagnostic, type Label } from "../diagnostics/diagnostic.js";
@@ -61,7 +61,7 @@ interface Divergence {
   readonly at: PassingTest;
   /** The target and where: `landlock (ABI 10, in a mount namespace)`, `seccomp (x86_64)`. */
   readonly where: string;
-  /** The model's answer, as a phrase: `denied`, `errno EPERM`, `allowed by \`socket(AF_INET, …)\``. */
+  /** The model's answer, as a phrase: `denied`, `errno EPERM`, `refused (\`socket(AF_INET, …)\` gets …)`. */
   readonly got: string;
   /** Why, when the target's documented behaviour explains it and no diagnostic does. */
   readonly why?: string;
