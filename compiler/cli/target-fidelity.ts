@@ -348,28 +348,31 @@ async function landlock(ir: IR, passing: ReturnType<typeof passingTests>, option
   const divergences: Divergence[] = [];
   const tests = passing.tests.filter((t) => t.test.kind === "fs" || t.test.kind === "net" || (t.test.kind === "unix" && t.test.op === "connect" && "path" in t.test));
   if (!lowered.table || !tests.length || !passing.bound) return { diagnostics: lowered.diagnostics, divergences };
-  // The table as the loader resolves it for the tests' parameter values; lowered from the bound IR if the
-  // loader would refuse those values (the stand-ins are not where the table assumed).
+  // Port rules name no path: a policy whose Landlock tests are all about the network asks the table as built.
+  // Otherwise, the table as the loader resolves it for the tests' parameter values; lowered from the bound IR
+  // if the loader would refuse those values (the stand-ins are not where the table assumed).
   let table = lowered.table;
-  if (table.params?.length) {
-    const resolved = m.model.resolveTable(table, testBindings(ir));
-    // Only its table is used (its diagnostics speak of the stand-ins): always worth keeping.
-    const t = resolved.table ?? memoized("landlock-bound", [sectionsOf(passing.bound), abi], () => m.lower.lowerLandlock(passing.bound!, { abi, namespaces: ir.linux.namespaces }), () => true).table;
-    if (!t) return { diagnostics: lowered.diagnostics, divergences };
-    table = t;
-  }
   const mode = ir.linux.namespaces === "never" ? "landlock" : "namespace";
-  let plan: ReturnType<LandlockModules["model"]["parsePlan"]>;
-  try {
-    plan = m.model.parsePlan(m.plan.buildPlan(table, undefined, { mounts: table.mounts, namespaces: mode === "namespace" ? "auto" : "never" }).text, testBindings(ir));
-  } catch {
-    return { diagnostics: lowered.diagnostics, divergences };
+  let plan: ReturnType<LandlockModules["model"]["parsePlan"]> | undefined;
+  if (tests.some((t) => t.test.kind !== "net")) {
+    if (table.params?.length) {
+      const resolved = m.model.resolveTable(table, testBindings(ir));
+      // Only its table is used (its diagnostics speak of the stand-ins): always worth keeping.
+      const t = resolved.table ?? memoized("landlock-bound", [sectionsOf(passing.bound), abi], () => m.lower.lowerLandlock(passing.bound!, { abi, namespaces: ir.linux.namespaces }), () => true).table;
+      if (!t) return { diagnostics: lowered.diagnostics, divergences };
+      table = t;
+    }
+    try {
+      plan = m.model.parsePlan(m.plan.buildPlan(table, undefined, { mounts: table.mounts, namespaces: mode === "namespace" ? "auto" : "never" }).text, testBindings(ir));
+    } catch {
+      return { diagnostics: lowered.diagnostics, divergences };
+    }
   }
   const where = `landlock (ABI ${abi}${mode === "namespace" ? ", in a mount namespace" : ", without a mount namespace"})`;
   for (const t of tests) {
     const q = t.test;
     let allowed: boolean | undefined;
-    if (q.kind === "fs") allowed = fsAllowed(m, table, plan, mode, q.access, q.path);
+    if (q.kind === "fs") allowed = fsAllowed(m, table, plan!, mode, q.access, q.path);
     else if (q.kind === "net") allowed = m.modelNet.linuxNetAllows(passing.bound, table, { protocol: q.protocol, op: q.op, port: q.port });
     else if (q.kind === "unix" && "path" in q && (table.handledAccessFs & m.abi.ACCESS_FS.resolve_unix) !== 0) allowed = m.modelNet.landlockUnixConnectAllows(table, q.path);
     if (allowed === undefined || allowed === (q.expect === "allow")) continue;
