@@ -12,9 +12,10 @@ import { compilePolicy, type CompileResult, type PolicyInput } from "../passes/i
 import { expandInputs, matchesIgnore, type CheckInput } from "./check-inputs.js";
 import { ConfigFinder, type CheckConfig, type ConfigResult, type RuleSeverity } from "./config-file.js";
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from "./exit.js";
+import { fidelityOptions, type CheckTargetOptions } from "./check-targets.js";
 import { counts, maxWarningsMessage, parseKernelOption, parseParams, printDiagnostics, throwIfEntryUnreadable, writeAtomic } from "./output.js";
 
-export interface CheckCommandOptions {
+export interface CheckCommandOptions extends CheckTargetOptions {
   preset: string[];
   param: string[];
   format: string;
@@ -129,19 +130,36 @@ export async function runCheck(args: readonly string[], opts: CheckCommandOption
     return { result, diagnostics: sortDiagnostics(applyRuleSeverities(diagnostics, rules)) };
   };
 
+  // ---- target fidelity: `--target`, else the config's `targets`, else every target (check-targets.ts) ----
+  const fidelityByConfig = new Map<CheckConfig | undefined, ReturnType<typeof fidelityOptions>>();
+  const fidelityFor = (config: CheckConfig | undefined) => {
+    const key = opts.target?.length ? undefined : config;
+    let f = fidelityByConfig.get(key);
+    if (!f) {
+      f = fidelityOptions(opts.target?.length || !config?.targets ? opts : { ...opts, target: [config.targets.length ? config.targets.join(",") : "none"] });
+      fidelityByConfig.set(key, f);
+    }
+    return f;
+  };
+  fidelityFor(runConfig); // a bad --target/--arch/--abi is a usage error before anything is checked
+  /** Fidelity findings of a policy that compiled soundly, at the config's severities. */
+  const fidelity = async (result: CompileResult, config: CheckConfig | undefined): Promise<Diagnostic[]> =>
+    result.sound ? applyRuleSeverities(await fidelityFor(config)(result), config?.rules ?? {}) : [];
+
   let fixedText: string | undefined;
-  const checkInput = (input: CheckInput): FileOutcome => {
+  const checkInput = async (input: CheckInput): Promise<FileOutcome> => {
     const config = configFor(dirname(input.abs));
     const first =
       input.kind === "stdin"
         ? checkPolicy({ kind: "text", path: input.path, text: input.text }, config)
         : checkPolicy({ kind: "file", path: input.path }, config);
     if (input.kind === "file") throwIfEntryUnreadable(first.result);
-    if (!fixing) return { diagnostics: first.diagnostics, fixed: 0 };
+    const withFidelity = async (o: { result: CompileResult; diagnostics: Diagnostic[] }) => sortDiagnostics([...o.diagnostics, ...(await fidelity(o.result, config))]);
+    if (!fixing) return { diagnostics: await withFidelity(first), fixed: 0 };
     const own = (d: Diagnostic) => d.fix?.edits.every((e) => e.span.source.path === input.path) === true;
     if (!first.diagnostics.some(own)) {
       if (input.kind === "stdin") fixedText = input.text;
-      return { diagnostics: first.diagnostics, fixed: 0 };
+      return { diagnostics: await withFidelity(first), fixed: 0 };
     }
     // Only the file checked is rewritten, never a file it extends (ESLint fixes only the files it lints).
     const read = input.kind === "stdin" ? input.text : readFileSync(input.abs, "utf8");
@@ -151,7 +169,9 @@ export async function runCheck(args: readonly string[], opts: CheckCommandOption
     const r = fixLoop(input.path, original, (text) => checkPolicy({ kind: "text", path: input.path, text }, config).diagnostics, first.diagnostics);
     if (input.kind === "stdin") fixedText = bom + r.text;
     else if (r.text !== original && opts.fix === true && opts.fixDryRun !== true) writeAtomic(input.abs, bom + r.text);
-    return { diagnostics: r.diagnostics, fixed: r.fixed };
+    // Fidelity is judged on the text as fixed (the fix loop compiles and lints only).
+    const last = r.text === original ? first : checkPolicy({ kind: "text", path: input.path, text: r.text }, config);
+    return { diagnostics: await withFidelity({ result: last.result, diagnostics: r.diagnostics }), fixed: r.fixed };
   };
 
   const all: Diagnostic[] = [];
@@ -160,12 +180,15 @@ export async function runCheck(args: readonly string[], opts: CheckCommandOption
   const owner = new Map<Diagnostic, string>();
   let fixed = 0;
   for (const input of inputs) {
-    const r = checkInput(input);
+    const r = await checkInput(input);
     for (const d of r.diagnostics) if (!d.span) owner.set(d, input.path);
     all.push(...r.diagnostics);
     fixed += r.fixed;
   }
-  for (const p of opts.preset) all.push(...checkPolicy({ kind: "preset", name: p }, runConfig).diagnostics);
+  for (const p of opts.preset) {
+    const r = checkPolicy({ kind: "preset", name: p }, runConfig);
+    all.push(...r.diagnostics, ...(await fidelity(r.result, runConfig)));
+  }
 
   // A base file shared by several policies is reported once, not once per policy.
   const unique = dedupeDiagnostics(all);

@@ -87,6 +87,9 @@ export function buildProgram(): Command {
     .option("--fix", "apply the fixes lint rules offer to the files checked (atomically), then report what remains")
     .option("--fix-dry-run", "like --fix, but write nothing (with -, the fixed text still goes to stdout)")
     .option("--verbose", "print a summary line (policies checked, errors, warnings, fixed, time) to stderr")
+    .option("--target <targets>", "run the policy's tests on these targets' models and report their diagnostics: seccomp, landlock, sbpl, all or none, comma-separated or repeated (default all)", collectParam, [])
+    .option("--arch <arches>", "for the seccomp target: the filter's arches, as for compile (default x86_64)")
+    .option("--abi <n>", "for the landlock target: the Landlock ABI, as for compile (default 10)")
     .option("--no-color", "never colour the output")
     .action(async (files: string[], opts) => {
       const { runCheck } = await import("./check-command.js");

@@ -199,6 +199,12 @@ export const CODES = {
   // 10 — tests written in the policy
   testFailed: def("SBC1001", "test-failed", "error", "An expectation written in the policy's `tests:` does not hold."),
   invalidTest: def("SBC1002", "invalid-test", "error", "A test names no query, or more than one."),
+  targetTestFailed: def(
+    "SBC1010",
+    "target-test-failed",
+    "error",
+    "A test written in the policy holds on the IR but not in a target's executable model (the seccomp filter run by the BPF interpreter, the Landlock launch model, the Seatbelt model): `sbc check --target` names the target.",
+  ),
 
   // 30 — lint rules (second set)
   shadowedRule: def("SBC3050", "shadowed-rule", "warning", "A rule of the checked file never decides anything: for every query it matches, other rules win (or an earlier rule already decides the same)."),

@@ -21,7 +21,7 @@ export function testBindings(ir: IR): Record<string, string> {
   return b;
 }
 
-function describe(t: PolicyTest): string {
+export function describeTest(t: PolicyTest): string {
   switch (t.kind) {
     case "fs":
       return `${t.access} \`${t.path}\``;
@@ -36,6 +36,91 @@ function describe(t: PolicyTest): string {
   }
 }
 
+/** What the reference evaluator says of one test (on the bound IR): the expected and the actual answer, and why. */
+export interface IrTestOutcome {
+  readonly expected: string;
+  readonly got: string;
+  readonly decidedBy?: Label;
+  /** Said after the answer when no rule's span can be shown (" (the default action)"). */
+  readonly fallback: string;
+}
+
+export function irTestOutcome(b: IR, t: PolicyTest): IrTestOutcome {
+  let expected: string;
+  let got: string;
+  let decidedBy: Label | undefined;
+  let fallback = "";
+  switch (t.kind) {
+    case "fs": {
+      const v = evaluateFs(b, t.access, t.path);
+      expected = t.expect;
+      got = v.decision;
+      if (v.rule?.span) decidedBy = { span: v.rule.span, message: `decided by this rule (${v.rule.effect})` };
+      else fallback = " (no rule allows it)";
+      break;
+    }
+    case "net": {
+      const v = evaluateNetwork(b, { op: t.op, protocol: t.protocol, host: t.host, port: t.port });
+      expected = t.expect;
+      got = v.decision;
+      if (v.rule?.span) decidedBy = { span: v.rule.span, message: `decided by this rule (${v.rule.effect})` };
+      else fallback = " (no rule allows it)";
+      break;
+    }
+    case "unix": {
+      const v = evaluateUnix(b, t);
+      expected = t.expect;
+      got = v.decision;
+      const by = v.by;
+      if (by.kind !== "path-rule" && by.kind !== "filesystem") {
+        if (b.network.unix.span) decidedBy = { span: b.network.unix.span, message: `decided by the unix setting \`${by.kind}: ${got}\`` };
+        else fallback = " (no network section allows it)";
+      } else if (by.kind === "path-rule") {
+        if (by.rule?.span) decidedBy = { span: by.rule.span, message: `decided by this unix path rule (${by.rule.effect})` };
+        else fallback = " (no unix path rule allows it)";
+      } else if (by.kind === "filesystem" && by.rule?.span) {
+        decidedBy = { span: by.rule.span, message: `decided by this filesystem rule (${by.rule.effect}): binding creates the socket file, which needs \`create-special\`` };
+      } else fallback = " (binding creates the socket file, and no filesystem rule allows `create-special` there)";
+      break;
+    }
+    case "syscall": {
+      const v = evaluateSyscall(
+        b,
+        t.syscall,
+        t.args.map((a) => BigInt(a)),
+      );
+      expected = formatAction(t.expect);
+      got = formatAction(v.action);
+      if (sameAction(v.action, t.expect)) got = expected;
+      // A name is asked on every arch that has the call: the test holds only if they all agree with it.
+      if (v.byArch) {
+        got = v.byArch.map((a) => `${formatAction(a.verdict.action)} on ${a.arch}`).join(", ");
+        const off = v.byArch.find((a) => !sameAction(a.verdict.action, t.expect)) ?? v.byArch[0]!;
+        const r = off.verdict.rule;
+        if (r?.span) decidedBy = { span: r.span, message: `decided by this rule on ${off.arch} (${formatAction(r.action)})` };
+        fallback = ` (the arches differ; ask \`${off.arch}:${off.nr}\` for one of them)`;
+        break;
+      }
+      if (v.rule?.span) decidedBy = { span: v.rule.span, message: `decided by this rule (${formatAction(v.rule.action)})` };
+      else if (v.newer) fallback = ` (a call newer than the policy: \`syscalls.newer\`)`;
+      else if (v.implied) {
+        if (b.network.span) decidedBy = { span: b.network.span, message: `decided by the network section: ${v.implied.reason}` };
+        else fallback = ` (${v.implied.reason})`;
+      } else fallback = " (the default action)";
+      break;
+    }
+    case "command": {
+      const v = evaluateCommand(b, t.argv);
+      expected = t.expect;
+      got = v.decision;
+      if (v.rule?.span) decidedBy = { span: v.rule.span, message: `decided by this rule (${v.rule.decision})` };
+      else fallback = " (the default decision)";
+      break;
+    }
+  }
+  return { expected, got, ...(decidedBy ? { decidedBy } : {}), fallback };
+}
+
 /** Evaluate the policy's tests; `include` picks the ones to run (all by default). */
 export function runPolicyTests(ir: IR, include?: (t: PolicyTest) => boolean): Diagnostic[] {
   if (!ir.tests.length) return [];
@@ -45,83 +130,12 @@ export function runPolicyTests(ir: IR, include?: (t: PolicyTest) => boolean): Di
   const out: Diagnostic[] = [];
   b.tests.forEach((t, i) => {
     if (include && !include(ir.tests[i]!)) return;
-    let expected: string;
-    let got: string;
-    let decidedBy: Label | undefined;
-    let fallback = "";
-    switch (t.kind) {
-      case "fs": {
-        const v = evaluateFs(b, t.access, t.path);
-        expected = t.expect;
-        got = v.decision;
-        if (v.rule?.span) decidedBy = { span: v.rule.span, message: `decided by this rule (${v.rule.effect})` };
-        else fallback = " (no rule allows it)";
-        break;
-      }
-      case "net": {
-        const v = evaluateNetwork(b, { op: t.op, protocol: t.protocol, host: t.host, port: t.port });
-        expected = t.expect;
-        got = v.decision;
-        if (v.rule?.span) decidedBy = { span: v.rule.span, message: `decided by this rule (${v.rule.effect})` };
-        else fallback = " (no rule allows it)";
-        break;
-      }
-      case "unix": {
-        const v = evaluateUnix(b, t);
-        expected = t.expect;
-        got = v.decision;
-        const by = v.by;
-        if (by.kind !== "path-rule" && by.kind !== "filesystem") {
-          if (b.network.unix.span) decidedBy = { span: b.network.unix.span, message: `decided by the unix setting \`${by.kind}: ${got}\`` };
-          else fallback = " (no network section allows it)";
-        } else if (by.kind === "path-rule") {
-          if (by.rule?.span) decidedBy = { span: by.rule.span, message: `decided by this unix path rule (${by.rule.effect})` };
-          else fallback = " (no unix path rule allows it)";
-        } else if (by.kind === "filesystem" && by.rule?.span) {
-          decidedBy = { span: by.rule.span, message: `decided by this filesystem rule (${by.rule.effect}): binding creates the socket file, which needs \`create-special\`` };
-        } else fallback = " (binding creates the socket file, and no filesystem rule allows `create-special` there)";
-        break;
-      }
-      case "syscall": {
-        const v = evaluateSyscall(
-          b,
-          t.syscall,
-          t.args.map((a) => BigInt(a)),
-        );
-        expected = formatAction(t.expect);
-        got = formatAction(v.action);
-        if (sameAction(v.action, t.expect)) got = expected;
-        // A name is asked on every arch that has the call: the test holds only if they all agree with it.
-        if (v.byArch) {
-          got = v.byArch.map((a) => `${formatAction(a.verdict.action)} on ${a.arch}`).join(", ");
-          const off = v.byArch.find((a) => !sameAction(a.verdict.action, t.expect)) ?? v.byArch[0]!;
-          const r = off.verdict.rule;
-          if (r?.span) decidedBy = { span: r.span, message: `decided by this rule on ${off.arch} (${formatAction(r.action)})` };
-          fallback = ` (the arches differ; ask \`${off.arch}:${off.nr}\` for one of them)`;
-          break;
-        }
-        if (v.rule?.span) decidedBy = { span: v.rule.span, message: `decided by this rule (${formatAction(v.rule.action)})` };
-        else if (v.newer) fallback = ` (a call newer than the policy: \`syscalls.newer\`)`;
-        else if (v.implied) {
-          if (b.network.span) decidedBy = { span: b.network.span, message: `decided by the network section: ${v.implied.reason}` };
-          else fallback = ` (${v.implied.reason})`;
-        } else fallback = " (the default action)";
-        break;
-      }
-      case "command": {
-        const v = evaluateCommand(b, t.argv);
-        expected = t.expect;
-        got = v.decision;
-        if (v.rule?.span) decidedBy = { span: v.rule.span, message: `decided by this rule (${v.rule.decision})` };
-        else fallback = " (the default decision)";
-        break;
-      }
-    }
+    const { expected, got, decidedBy, fallback } = irTestOutcome(b, t);
     if (expected === got) return;
     const orig = ir.tests[i]!;
     const label = t.name ? `test \`${t.name}\`` : `test ${i + 1}`;
     out.push(
-      diag("testFailed", `${label}: ${describe(orig)} is ${got}${fallback}, expected ${expected}`, {
+      diag("testFailed", `${label}: ${describeTest(orig)} is ${got}${fallback}, expected ${expected}`, {
         ...(t.span ? { span: t.span } : {}),
         labels: decidedBy ? [decidedBy] : [],
       }),
