@@ -2,13 +2,14 @@
 // relative to the extending file), reject cycles and missing files, and linearize: each file after the files
 // it extends, in the order they are listed, every file once (the first time it is reached).
 
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readdirSync, realpathSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { closest, diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { Source } from "../diagnostics/source.js";
 import type { PolicyFile, Spanned } from "../language/ast.js";
 import { packageRoot } from "../package-root.js";
 import { decodeSource, loadSource } from "./load-file.js";
+import { errnoReason, readInputFile } from "./read-file.js";
 
 export type PolicyInput =
   | { readonly kind: "file"; readonly path: string }
@@ -50,12 +51,16 @@ function displayPath(abs: string, cwd: string): string {
   return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : abs;
 }
 
-function errnoReason(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return "no such file";
-  if (code === "EISDIR") return "it is a directory";
-  if (code === "EACCES" || code === "EPERM") return "permission denied";
-  return code ?? String((e as Error).message);
+/** File names `extends:` may name: anything else is refused before it is opened (see extendedNotPolicy). */
+const POLICY_FILE = /\.(ya?ml|sbc)$/i;
+
+/**
+ * Whether the text of an extended file that failed to load shows it is a policy (a top-level `sbc:` key, or
+ * the DSL's `sbc N` header). One that does not is reported without its diagnostics, which would quote it:
+ * `extends: ../../etc/passwd` must not print the first line of that file.
+ */
+function looksLikePolicy(text: string): boolean {
+  return /^(?:["']?sbc["']?[ \t]*:|\{[ \t]*["']?sbc["']?[ \t]*:|sbc[ \t]+\d)/m.test(text);
 }
 
 export interface LoadOptions {
@@ -73,27 +78,38 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
   const loadOne = (id: string, abs: string | undefined, text: string | undefined, shownAs: string, ref: Spanned<string> | undefined): PolicyFile | null => {
     if (cache.has(id)) return cache.get(id)!;
     let source: Source | undefined;
+    // Diagnostics of a file reached through `extends:` are held back until it is known to be a policy.
+    const found: Diagnostic[] = [];
+    let bytes: Uint8Array | undefined;
     if (text !== undefined) source = new Source(shownAs, text);
     else {
-      let bytes: Buffer;
-      try {
-        bytes = readFileSync(abs!);
-      } catch (e) {
-        diagnostics.push(diag("fileUnreadable", `cannot read \`${shownAs}\`: ${errnoReason(e)}`, ref ? { span: ref.span } : {}));
+      const r = readInputFile(abs!);
+      if (!("bytes" in r)) {
+        diagnostics.push(diag(r.tooLarge ? "fileTooLarge" : "fileUnreadable", `cannot read \`${shownAs}\`: ${r.reason}`, ref ? { span: ref.span } : {}));
         cache.set(id, null);
         return null;
       }
       filesRead.push(abs!);
-      const d = decodeSource(shownAs, bytes);
-      diagnostics.push(...d.diagnostics);
+      bytes = r.bytes;
+      const d = decodeSource(shownAs, r.bytes);
+      found.push(...d.diagnostics);
       source = d.source;
     }
     let file: PolicyFile | null = null;
     if (source) {
       const r = loadSource(source);
-      diagnostics.push(...r.diagnostics);
+      found.push(...r.diagnostics);
       file = r.file ?? null;
     }
+    if (ref && found.some((d) => d.severity === "error") && !(source ? looksLikePolicy(source.text) : bytes && looksLikePolicy(Buffer.from(bytes).toString("latin1")))) {
+      diagnostics.push(
+        diag("extendsNotPolicy", `extended file \`${ref.value}\` is not a policy`, {
+          span: ref.span,
+          spanLabel: source ? "it has no `sbc:` key" : "it is not UTF-8 text",
+          help: "its text is not shown; to see why it does not load, check it on its own with `sbc check`",
+        }),
+      );
+    } else diagnostics.push(...found);
     cache.set(id, file);
     return file;
   };
@@ -107,7 +123,16 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
         return undefined;
       }
       const abs = resolve(fromDir, v);
-      if (!existsSync(abs) || !statSync(abs).isFile()) {
+      if (!POLICY_FILE.test(v)) {
+        diagnostics.push(
+          diag("extendsNotPolicy", `extended file \`${v}\` is not a policy file`, {
+            span: ref.span,
+            help: "`extends:` names presets and policy files (`.yaml`, `.yml`, `.sbc`); other files are not opened",
+          }),
+        );
+        return undefined;
+      }
+      if (!existsSync(abs)) {
         diagnostics.push(
           diag("extendsNotFound", `extended file \`${v}\` does not exist`, {
             span: ref.span,
@@ -175,7 +200,6 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
     let real: string;
     try {
       real = realpathSync(abs);
-      if (!statSync(real).isFile()) throw Object.assign(new Error("not a file"), { code: "EISDIR" });
     } catch (e) {
       diagnostics.push(diag("fileUnreadable", `cannot read \`${input.path}\`: ${errnoReason(e)}`));
       return { diagnostics, filesRead };
