@@ -107,12 +107,25 @@ function reduceAnyOf(errors: ErrorObject[]): ErrorObject[] {
   }
 }
 
+/** Schema errors reported for one file; a file with more is not a policy with a few mistakes. */
+export const MAX_SCHEMA_DIAGNOSTICS = 100;
+const MAX_RAW_ERRORS = 2000;
+
 export function checkSchema(doc: YamlDocument): Diagnostic[] {
   const validate = getValidator();
   if (validate(doc.value)) return [];
-  const errors = reduceAnyOf(validate.errors ?? []);
+  // reduceAnyOf is quadratic in the number of `anyOf` errors, and a file with 200,000 bad keys gives as many
+  // errors: only the first MAX_RAW_ERRORS (in document order) are read, and at most MAX_SCHEMA_DIAGNOSTICS
+  // reported, then one line says the rest were not.
+  const raw = validate.errors ?? [];
+  const errors = reduceAnyOf(raw.length > MAX_RAW_ERRORS ? raw.slice(0, MAX_RAW_ERRORS) : raw);
   const out: Diagnostic[] = [];
   for (const e of errors) {
+    if (out.length >= MAX_SCHEMA_DIAGNOSTICS) {
+      const last = out[out.length - 1]!;
+      out.push(diag("tooManyErrors", `too many errors; stopped after ${MAX_SCHEMA_DIAGNOSTICS}`, { ...(last.span ? { span: last.span } : {}), help: "this does not look like a policy; is it the right file?" }));
+      break;
+    }
     const path = pointerToPath(e.instancePath);
     const where = describePath(path);
     const loc = doc.locate(path);
