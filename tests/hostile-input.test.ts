@@ -59,7 +59,7 @@ describe("reading: what a path names is checked before it is read", () => {
     const r = await sbc(["check", big], { timeoutMs: 20_000 });
     expect(r.code).toBe(1);
     expect(r.stdout + r.stderr).toContain("SBC0110");
-    expect(r.stdout + r.stderr).toContain("over the 1.0 MiB limit");
+    expect(r.stdout + r.stderr).toContain("over the 512 KiB limit");
     const fmt = await sbc(["fmt", "--check", big], { timeoutMs: 20_000 });
     expect(fmt.code).toBe(1);
     expect(fmt.stdout + fmt.stderr).toContain("SBC0110");

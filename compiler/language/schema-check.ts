@@ -6,7 +6,7 @@
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { closest, diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { CodeKey } from "../diagnostics/codes.js";
-import type { PathSegment, YamlDocument } from "./yaml-source.js";
+import { MAX_SCHEMA_DIAGNOSTICS, type PathSegment, type YamlDocument } from "./yaml-source.js";
 
 // The validator is compiled ahead of time from POLICY_SCHEMA (ajv standalone, strict, allErrors, verbose) by
 // `npm run gen`; tests/generated.test.ts proves it is current.
@@ -107,8 +107,6 @@ function reduceAnyOf(errors: ErrorObject[]): ErrorObject[] {
   }
 }
 
-/** Schema errors reported for one file; a file with more is not a policy with a few mistakes. */
-export const MAX_SCHEMA_DIAGNOSTICS = 100;
 const MAX_RAW_ERRORS = 2000;
 
 export function checkSchema(doc: YamlDocument): Diagnostic[] {

@@ -249,7 +249,10 @@ function syntaxError(source: Source, errors: readonly { code: string; message: s
   return diag("yamlSyntax", tidy(e.message), { span: span(source, start, end) });
 }
 
-/** Every key repeated in a mapping (scalars equal in type and value, as YAML's own check compares them). */
+/** Errors of one kind reported for one file (duplicate keys, schema errors); more say the file is not a policy. */
+export const MAX_SCHEMA_DIAGNOSTICS = 100;
+
+/** Every key repeated in a mapping (scalars equal in type and value, as YAML's own check compares them), up to MAX_SCHEMA_DIAGNOSTICS. */
 function duplicateKeys(source: Source, doc: Document.Parsed): Diagnostic[] {
   const out: Diagnostic[] = [];
   const visit = (n: unknown): void => {
@@ -261,7 +264,9 @@ function duplicateKeys(source: Source, doc: Document.Parsed): Diagnostic[] {
           const id = `${typeof k.value}:${String(k.value)}`;
           const first = seen.get(id);
           if (!first) seen.set(id, k);
-          else {
+          else if (out.length === MAX_SCHEMA_DIAGNOSTICS) {
+            out.push(diag("tooManyErrors", `too many errors; stopped after ${MAX_SCHEMA_DIAGNOSTICS}`, { span: span(source, k.range[0], k.range[1]), help: "this does not look like a policy; is it the right file?" }));
+          } else if (out.length < MAX_SCHEMA_DIAGNOSTICS) {
             out.push(
               diag("duplicateKey", `duplicate key \`${String(k.value)}\``, {
                 span: span(source, k.range[0], k.range[1]),

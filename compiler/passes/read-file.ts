@@ -5,10 +5,10 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from "node:fs";
 
 /**
- * The largest input sbc reads: 1 MiB. Real policies are a few KB (Docker's seccomp profile, ~400 syscalls,
+ * The largest input sbc reads: 512 KiB. Real policies are a few KB (Docker's seccomp profile, ~400 syscalls,
  * is 25 KB as JSON); the limit keeps a hostile or mistaken input from costing seconds of parsing.
  */
-export const MAX_INPUT_BYTES = 1024 * 1024;
+export const MAX_INPUT_BYTES = 512 * 1024;
 
 export type ReadResult =
   | { readonly bytes: Buffer }
