@@ -34,9 +34,16 @@ export function shadowedDenyGlobs(ir: IR): Diagnostic[] {
   }
   const roots = new Map<string, Node>();
   const fresh = (): Node => ({ children: new Map(), beneath: [] });
+  if (!ir.filesystem.some((g) => g.effect === "deny" && g.kind === "glob")) return out;
   ir.filesystem.forEach((r, index) => {
     if (r.effect !== "allow" || r.kind !== "subtree") return;
-    const rt = parseTemplate(r.path);
+    // A literal path need not read as a glob (a trailing `\`); such a subtree cannot be compared with one.
+    let rt: ReturnType<typeof parseTemplate>;
+    try {
+      rt = parseTemplate(r.path);
+    } catch {
+      return;
+    }
     let node = roots.get(rt.param ?? "") ?? fresh();
     roots.set(rt.param ?? "", node);
     for (let k = 0; k < rt.components.length; k++) {
