@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { compilePolicy } from "../compiler/passes/index.js";
 import { compileGlob, components } from "../compiler/paths.js";
 import { compileSbpl } from "../targets/sbpl/index.js";
-import { canonicalPath, commentText, globToRegexes, regexQuote, sbplRegexLiteral, sbplString } from "../targets/sbpl/strings.js";
+import { ALIAS_TARGETS_REGEX, canonicalPath, commentText, globRegexes, globToRegexes, regexQuote, sbplRegexLiteral, sbplString } from "../targets/sbpl/strings.js";
 import { readSbpl, sbplRegexToJs } from "../targets/sbpl/reader.js";
 
 const RUNS = Number(process.env.SBC_PROPERTY_RUNS ?? 300);
@@ -221,15 +221,37 @@ describe("SBPL glob regexes", () => {
         const glob = "/" + g.join("/");
         const path = p.length ? "/" + p.join("/") : "/";
         const expected = compileGlob(components(glob))(components(path));
-        const regexes = globToRegexes(glob, false).map(sbplRegexToJs);
         const kernelPath = canonicalPath(path);
-        const got = regexes.some((r) => r.test(kernelPath));
+        const got = allowMatches(glob, kernelPath);
         // `/private/...` written directly is its own path to sbc; only compare paths that do not start there.
         fc.pre(components(path)[0] !== "private");
         expect(got, `${glob} vs ${path} (${kernelPath}) via ${globToRegexes(glob, false).join(" | ")}`).toBe(expected);
       }),
       { numRuns: RUNS * 3 },
     );
+  });
+
+  it("a wildcard does not reach through /etc, /tmp, /var (regression: seed 346119634, `/*/*` vs `/etc`)", () => {
+    // `/*/*` does not cover `/etc` (one component) but its generic regex matched `/private/etc`, the kernel's
+    // spelling of `/etc`: the allow was wider than the IR. The generic regex now excludes the alias targets.
+    expect(allowMatches("/*/*", "/private/etc")).toBe(false);
+    expect(allowMatches("/*/*", "/private/etc/hosts")).toBe(true); // `/etc/hosts`, two components
+    expect(allowMatches("/*/*/*", "/private/etc/x")).toBe(false);
+    expect(allowMatches("/*/*/*", "/private/etc/x/y")).toBe(true);
+    expect(allowMatches("/**", "/private/tmp/x")).toBe(true);
+    expect(allowMatches("/**/x", "/private/tmp/x")).toBe(true);
+    expect(allowMatches("/**/tmp", "/private/tmp")).toBe(true);
+    expect(allowMatches("/**/private", "/private")).toBe(true);
+    expect(allowMatches("/private/*", "/private/var")).toBe(false);
+    expect(allowMatches("/private/etc/*", "/private/etc/x")).toBe(true);
+    expect(globRegexes("/*/*", false)).toEqual([
+      { regex: "^/[^/]+/[^/]+$", notAliased: true },
+      { regex: "^/private/etc/[^/]+$", notAliased: false },
+      { regex: "^/private/tmp/[^/]+$", notAliased: false },
+      { regex: "^/private/var/[^/]+$", notAliased: false },
+    ]);
+    // A deny is not narrowed: it keeps matching the alias targets.
+    expect(globRegexes("/*/*", true).every((g) => !g.notAliased)).toBe(true);
   });
 
   it("folded (deny) regexes match every case variant of what the glob matches", () => {
@@ -248,3 +270,9 @@ describe("SBPL glob regexes", () => {
     );
   });
 });
+
+/** Whether an allow glob's filter (each regex, less the alias targets where marked) matches a kernel path. */
+function allowMatches(glob: string, kernelPath: string): boolean {
+  const aliased = sbplRegexToJs(ALIAS_TARGETS_REGEX);
+  return globRegexes(glob, false).some((g) => sbplRegexToJs(g.regex).test(kernelPath) && !(g.notAliased && aliased.test(kernelPath)));
+}

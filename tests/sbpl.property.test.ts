@@ -76,6 +76,19 @@ function spellings(canonical: string): string[] {
   return parts[0] === "private" && parts[1] !== undefined && ALIASED.includes(parts[1]) ? [canonical, "/" + parts.slice(1).join("/")] : [canonical];
 }
 
+/**
+ * An allow glob does not grant a path under /private/etc, /private/tmp or /private/var (the kernel's spelling
+ * of /etc, /tmp, /var) through a wildcard standing for `private` or the alias: `/*` + `/*` does not cover
+ * `/etc`, so it grants neither spelling of it (regression for seed 346119634). A deny still applies there.
+ */
+function wildcardReachesAlias(rule: FsRule, spelling: string): boolean {
+  if (rule.kind !== "glob" || rule.effect !== "allow") return false;
+  const p = components(spelling);
+  if (p[0] !== "private" || p[1] === undefined || !ALIASED.includes(p[1])) return false;
+  const g = components(rule.path);
+  return !(g[0] === "private" && g[1] === p[1]);
+}
+
 // ---- comparing one profile with one IR ----------------------------------------------------------------------
 
 interface Compiled {
@@ -160,7 +173,7 @@ function macVerdict(ir: IR, a: Access, canonical: string): { decision: Effect; r
   let best: { rank: number[]; index: number; effect: Effect } | undefined;
   ir.filesystem.forEach((rule, index) => {
     if (!rule.access.includes(a)) return;
-    if (!spellings(canonical).some((sp) => evaluateFs(singles[index]!, a, sp).rule !== null)) return;
+    if (!spellings(canonical).some((sp) => evaluateFs(singles[index]!, a, sp).rule !== null && !wildcardReachesAlias(rule, sp))) return;
     const rank = [canonicalDepth(rule), { subtree: 0, glob: 1, exact: 2 }[rule.kind], rule.layer, rule.effect === "deny" ? 1 : 0];
     if (!best || greater(rank, best.rank)) best = { rank, index, effect: rule.effect };
   });

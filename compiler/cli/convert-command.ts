@@ -3,7 +3,6 @@
 // must give the same IR; a conversion that would change the policy's meaning is a bug, reported as an
 // internal error (exit 2) with nothing written.
 
-import { readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { Source } from "../diagnostics/source.js";
@@ -12,6 +11,7 @@ import { closest } from "../diagnostics/diagnostic.js";
 import { irEquals } from "../ir/serialize.js";
 import { compilePolicy } from "../passes/index.js";
 import { decodeSource } from "../passes/load-file.js";
+import { readInputFile } from "../passes/read-file.js";
 import { EXTENSION, readDocument, syntaxOfPath, writeDocument, type PolicySyntax } from "../../grammar/convert.js";
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
 import { prettierFormat } from "./fmt-command.js";
@@ -62,13 +62,9 @@ export async function runConvert(policy: string, opts: ConvertCommandOptions): P
     return EXIT_FINDINGS;
   }
 
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(policy);
-  } catch (e) {
-    throw new UsageError(`cannot read \`${policy}\`: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  const decoded = decodeSource(policy, bytes);
+  const input = readInputFile(policy);
+  if (!("bytes" in input)) throw new UsageError(`cannot read \`${policy}\`: ${input.reason}`);
+  const decoded = decodeSource(policy, input.bytes);
   const read = decoded.source ? readDocument(decoded.source, from) : { diagnostics: decoded.diagnostics };
   if (!("value" in read) || !read.value) {
     // The compiler read the same bytes a moment ago; a file that changed in between gets its diagnostics here.

@@ -3,13 +3,13 @@
 // the compile path. As cedar's formatter does, the output is parsed again and must give the same document
 // tree and keep every comment; if it would not, the file is left alone and that is an internal error.
 
-import { readFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
-import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import { diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { Source } from "../diagnostics/source.js";
 import { yamlRawComments } from "../language/yaml-comments.js";
 import { parseYaml } from "../language/yaml-source.js";
 import { decodeSource } from "../passes/load-file.js";
+import { readInputFile } from "../passes/read-file.js";
 import { syntaxOfPath, type PolicySyntax } from "../../grammar/convert.js";
 import { parseDsl } from "../../grammar/index.js";
 import { PRINT_WIDTH } from "../../grammar/print.js";
@@ -85,14 +85,14 @@ export async function runFmt(files: readonly string[], opts: FmtCommandOptions):
   const changed: string[] = [];
   let failed = false;
   for (const { path, syntax } of jobs) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new UsageError(`cannot read \`${path}\`: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (code ?? String(e))}`);
+    const read = readInputFile(path);
+    if (!("bytes" in read)) {
+      if (!read.tooLarge) throw new UsageError(`cannot read \`${path}\`: ${read.reason}`);
+      diagnostics.push(diag("fileTooLarge", `cannot read \`${path}\`: ${read.reason}`));
+      failed = true;
+      continue;
     }
-    const decoded = decodeSource(path, bytes);
+    const decoded = decodeSource(path, read.bytes);
     if (!decoded.source) {
       diagnostics.push(...decoded.diagnostics);
       failed = true;

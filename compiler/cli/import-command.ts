@@ -2,11 +2,11 @@
 // What a profile says that a policy cannot (conditions on capabilities, unknown names, tracer actions) is
 // decided for the container described by the options and reported as warnings.
 
-import { readFileSync } from "node:fs";
-import { closest } from "../diagnostics/diagnostic.js";
+import { closest, diag } from "../diagnostics/diagnostic.js";
 import { importOciSeccomp } from "../importers/oci-seccomp.js";
 import { ARCHES, isArch } from "../linux-abi/index.js";
 import { decodeSource } from "../passes/load-file.js";
+import { readInputFile } from "../passes/read-file.js";
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
 import { printDiagnostics, writeAtomic } from "./output.js";
 
@@ -30,14 +30,13 @@ export async function runImport(format: string, file: string, opts: ImportComman
   const arch = opts.arch ?? "x86_64";
   if (!isArch(arch)) throw new UsageError(`unknown arch \`${arch}\``, `arches: ${ARCHES.join(", ")}`);
   if (opts.minKernel !== undefined && !/^\d+\.\d+/.test(opts.minKernel)) throw new UsageError(`--min-kernel takes a version such as \`6.1\`, found \`${opts.minKernel}\``);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read \`${file}\`: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (code ?? String(e))}`);
+  const read = readInputFile(file);
+  if (!("bytes" in read)) {
+    if (!read.tooLarge) throw new UsageError(`cannot read \`${file}\`: ${read.reason}`);
+    printDiagnostics([diag("fileTooLarge", `cannot read \`${file}\`: ${read.reason}`)], { format: opts.format, color: opts.color }, process.stderr);
+    return EXIT_FINDINGS;
   }
-  const decoded = decodeSource(file, bytes);
+  const decoded = decodeSource(file, read.bytes);
   if (!decoded.source) {
     printDiagnostics(decoded.diagnostics, { format: opts.format, color: opts.color }, process.stderr);
     return EXIT_FINDINGS;

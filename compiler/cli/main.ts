@@ -31,6 +31,18 @@ function parseMaxWarnings(v: string): number {
   return Number(v);
 }
 
+/**
+ * Commander fills `[policy]` from the words after `--` when none came before it, so `sbc exec -- true` would
+ * read `true` as the policy file. A policy file must be named before `--`.
+ */
+function policyBeforeDashDash(program: Command, policy: string | undefined, preset: string | undefined, example: string): void {
+  if (policy === undefined || preset !== undefined) return;
+  // Commander keeps the argv it parsed in `rawArgs` (not in its typings).
+  const raw = ((program as unknown as { rawArgs?: string[] }).rawArgs ?? []).slice(2);
+  const dd = raw.indexOf("--");
+  if (dd >= 0 && !raw.slice(0, dd).includes(policy)) throw new UsageError("name a policy file or --preset before `--`", `for example \`${example}\``);
+}
+
 export function buildProgram(): Command {
   const program = new Command("sbc")
     .description("Compile sandbox policies to Seatbelt, Landlock and seccomp; check them; evaluate them.")
@@ -160,6 +172,7 @@ export function buildProgram(): Command {
       .option("--kernel <X.Y>", "the newest kernel whose syscalls the policy knows (overrides syscalls.kernel): with syscalls.newer, the calls added after it get that action")
       .option("--no-color", "never colour the output")
       .action(async (policy: string | undefined, command: string[], opts) => {
+        policyBeforeDashDash(program, policy, opts.preset, `sbc ${debug ? "debug landlock" : "exec"} --preset workspace-write -- ${command[0] ?? policy ?? "make"}`);
         const { runExec } = await import("./exec-command.js");
         // With --preset the first word of the command lands in [policy].
         const argv = opts.preset !== undefined && policy !== undefined ? [policy, ...command] : command;
@@ -178,6 +191,7 @@ export function buildProgram(): Command {
     .option("-p, --param <name=path>", "bind a parameter (repeatable); built-ins default to this process's environment", collectParam, [])
     .option("--no-color", "never colour the output")
     .action(async (policy: string | undefined, command: string[], opts) => {
+      policyBeforeDashDash(program, policy, opts.preset, `sbc debug seatbelt --preset workspace-write -- ${command[0] ?? policy ?? "make"}`);
       const { runSeatbelt } = await import("./seatbelt-command.js");
       // With --preset the first word of the command lands in [policy].
       const argv = opts.preset !== undefined && policy !== undefined ? [policy, ...command] : command;
@@ -204,6 +218,7 @@ export function buildProgram(): Command {
     .addOption(new Option("--format <format>", "output format").choices(["human", "json"]).default("human"))
     .option("--no-color", "never colour the output")
     .action(async (policy: string | undefined, query: string[], opts) => {
+      policyBeforeDashDash(program, policy, opts.preset, `sbc eval --preset workspace-write -- ${[policy, ...query].join(" ")}`);
       const { runEval } = await import("./eval-command.js");
       // With --preset the first word of the query lands in [policy].
       const words = opts.preset !== undefined && policy !== undefined ? [policy, ...query] : query;

@@ -1,7 +1,8 @@
 // The CLI's side effects: colour decisions, printing diagnostics, and writing artifacts atomically (a temp
-// file in the same directory, then rename), so an error never leaves a half-written output behind.
+// file in the same directory, then rename), so an error never leaves a half-written output behind, and a
+// device, FIFO or link named as the output is never replaced.
 
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, openSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import pc from "picocolors";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
@@ -102,14 +103,53 @@ export function parseParams(list: readonly string[]): Record<string, string> {
   return out;
 }
 
-/** Write `data` to `path` so that readers see either the old file or the whole new one. */
+/**
+ * Write `data` to `path` so that readers see either the old file or the whole new one, without ever replacing
+ * something that is not a regular file:
+ * - nothing there, or a regular file: a temp file in the same directory, renamed over it (the old file's
+ *   permission bits are kept);
+ * - a character or block device or a FIFO (`/dev/null`, `/dev/stdout` → a pipe or a terminal): written
+ *   through, opened without O_CREAT or O_TRUNC, so the node stays what it is;
+ * - `/dev/stdout`, `/dev/stderr`, `/dev/fd/N`: written to that descriptor;
+ * - a symbolic link to anything else, a directory, a socket: refused (a link is never replaced, nor followed
+ *   into place).
+ */
 export function writeAtomic(path: string, data: string | Uint8Array): void {
+  // `/dev/stdout` and kin name a descriptor this process already has, which may be a socket (a child's stdio
+  // under Node) that cannot be opened by name: write to the descriptor itself.
+  const std = /^\/(?:dev\/(?:fd\/(\d+)|(stdout|stderr))|proc\/self\/fd\/(\d+))$/.exec(path);
+  if (std) {
+    try {
+      return writeAll(std[2] === "stdout" ? 1 : std[2] === "stderr" ? 2 : Number(std[1] ?? std[3]), data);
+    } catch (e) {
+      throw new UsageError(`cannot write \`${path}\`: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  let st: Stats | undefined;
+  try {
+    st = lstatSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new UsageError(`cannot write \`${path}\`: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (st?.isSymbolicLink()) {
+    let target: Stats | undefined;
+    try {
+      target = statSync(path);
+    } catch {
+      // a dangling link: refused below
+    }
+    if (target && isWriteThrough(target)) return writeThrough(path, data);
+    throw new UsageError(`cannot write \`${path}\`: it is a symbolic link`, "sbc does not replace a link or write through one into place; name the file itself");
+  }
+  if (st?.isDirectory()) throw new UsageError(`cannot write \`${path}\`: it is a directory`);
+  if (st?.isSocket()) throw new UsageError(`cannot write \`${path}\`: it is a socket`);
+  if (st && isWriteThrough(st)) return writeThrough(path, data);
   const tmp = join(dirname(path), `.${basename(path)}.sbc-tmp-${process.pid}-${Date.now().toString(36)}`);
   let fd: number | undefined;
   try {
     fd = openSync(tmp, "wx", 0o644);
-    if (typeof data === "string") writeSync(fd, data);
-    else writeSync(fd, data);
+    if (st) fchmodSync(fd, st.mode & 0o7777);
+    writeAll(fd, data);
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
@@ -122,5 +162,29 @@ export function writeAtomic(path: string, data: string | Uint8Array): void {
       // nothing was created
     }
     throw new UsageError(`cannot write \`${path}\`: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function writeAll(fd: number, data: string | Uint8Array): void {
+  const bytes = typeof data === "string" ? Buffer.from(data) : data;
+  for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+}
+
+function isWriteThrough(st: Stats): boolean {
+  return st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO();
+}
+
+/** Write into an existing device or FIFO; checked again on the open descriptor, in case the path changed. */
+function writeThrough(path: string, data: string | Uint8Array): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_NOCTTY);
+    if (!isWriteThrough(fstatSync(fd))) throw new UsageError(`cannot write \`${path}\`: it changed while being written`);
+    writeAll(fd, data);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`cannot write \`${path}\`: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

@@ -28,6 +28,9 @@ export const CODES = {
   multipleDocuments: def("SBC0105", "multiple-documents", "error", "A policy file holds more than one YAML document."),
   emptyDocument: def("SBC0106", "empty-document", "error", "A policy file holds no policy."),
   yamlUnsupported: def("SBC0107", "yaml-unsupported", "error", "The file uses a YAML feature that policies do not allow (custom tags, non-string keys)."),
+  fileTooLarge: def("SBC0110", "file-too-large", "error", "An input file is larger than sbc reads (512 KiB); it is refused before it is read."),
+  tooManyErrors: def("SBC0112", "too-many-errors", "error", "A file has so many errors that checking stopped after the first 100; it is likely not a policy."),
+  extendsNotPolicy: def("SBC0111", "extends-not-policy", "error", "A file named in `extends:` is not a policy file; it is refused without showing any of its text."),
 
   // 012x — the config file of `sbc check` (sbc.config.json, sbc.config.yaml, the `sbc` key of package.json)
   configUnreadable: def("SBC0120", "config-unreadable", "error", "A config file cannot be read or parsed."),

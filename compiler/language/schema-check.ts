@@ -6,7 +6,7 @@
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { closest, diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { CodeKey } from "../diagnostics/codes.js";
-import type { PathSegment, YamlDocument } from "./yaml-source.js";
+import { MAX_SCHEMA_DIAGNOSTICS, type PathSegment, type YamlDocument } from "./yaml-source.js";
 
 // The validator is compiled ahead of time from POLICY_SCHEMA (ajv standalone, strict, allErrors, verbose) by
 // `npm run gen`; tests/generated.test.ts proves it is current.
@@ -107,12 +107,23 @@ function reduceAnyOf(errors: ErrorObject[]): ErrorObject[] {
   }
 }
 
+const MAX_RAW_ERRORS = 2000;
+
 export function checkSchema(doc: YamlDocument): Diagnostic[] {
   const validate = getValidator();
   if (validate(doc.value)) return [];
-  const errors = reduceAnyOf(validate.errors ?? []);
+  // reduceAnyOf is quadratic in the number of `anyOf` errors, and a file with 200,000 bad keys gives as many
+  // errors: only the first MAX_RAW_ERRORS (in document order) are read, and at most MAX_SCHEMA_DIAGNOSTICS
+  // reported, then one line says the rest were not.
+  const raw = validate.errors ?? [];
+  const errors = reduceAnyOf(raw.length > MAX_RAW_ERRORS ? raw.slice(0, MAX_RAW_ERRORS) : raw);
   const out: Diagnostic[] = [];
   for (const e of errors) {
+    if (out.length >= MAX_SCHEMA_DIAGNOSTICS) {
+      const last = out[out.length - 1]!;
+      out.push(diag("tooManyErrors", `too many errors; stopped after ${MAX_SCHEMA_DIAGNOSTICS}`, { ...(last.span ? { span: last.span } : {}), help: "this does not look like a policy; is it the right file?" }));
+      break;
+    }
     const path = pointerToPath(e.instancePath);
     const where = describePath(path);
     const loc = doc.locate(path);

@@ -1,7 +1,7 @@
 // Reading YAML text: syntax errors, duplicate keys and unsupported features become diagnostics with exact
 // spans, and a locator maps a JSON path (as used by the schema validator) back to the YAML node it came from.
 
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Pair } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Pair, type Scalar, type YAMLMap } from "yaml";
 import { diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { span, type Source, type Span } from "../diagnostics/source.js";
 
@@ -99,7 +99,7 @@ export function parseYaml(source: Source): { doc?: YamlDocument; diagnostics: Di
     };
   }
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(source.text, { prettyErrors: false, uniqueKeys: true, strict: true, lineCounter, version: "1.2" });
+  const docs = parseAllDocuments(source.text, { prettyErrors: false, uniqueKeys: false, strict: true, lineCounter, version: "1.2" });
   const list = Array.isArray(docs) ? docs : [];
   if (list.length > 1) {
     const second = list[1]!;
@@ -117,8 +117,10 @@ export function parseYaml(source: Source): { doc?: YamlDocument; diagnostics: Di
     diagnostics.push(diag("emptyDocument", "the file holds no policy", { span: span(source, 0, 0), help: "a policy starts with `sbc: 1`" }));
     return { diagnostics };
   }
-  for (const e of doc.errors) if (e.code === "DUPLICATE_KEY") diagnostics.push(duplicateKey(source, doc, e.pos[0]));
-  const syntax = doc.errors.filter((e) => e.code !== "DUPLICATE_KEY");
+  // The library's own check (`uniqueKeys`) compares every key of a mapping with every other: quadratic, so
+  // 200,000 keys took minutes. Duplicates are found here with one Set per mapping.
+  diagnostics.push(...duplicateKeys(source, doc));
+  const syntax = doc.errors;
   // One syntax error per file: after the first, the parser's view of the structure is a guess and what it
   // reports next is usually a consequence of the first mistake.
   if (syntax.length) diagnostics.push(syntaxError(source, syntax));
@@ -156,13 +158,26 @@ export function parseYaml(source: Source): { doc?: YamlDocument; diagnostics: Di
     return cur;
   };
 
+  // Each mapping's keys, indexed once: a linear search per lookup made every diagnostic of a mapping with
+  // many keys cost the size of the mapping.
+  const index = new WeakMap<YAMLMap, Map<string, Pair<Node, Node>>>();
+  const pairOf = (map: YAMLMap, key: string): Pair<Node, Node> | undefined => {
+    let m = index.get(map);
+    if (!m) {
+      m = new Map();
+      for (const p of map.items as Pair<Node, Node>[]) if (isScalar(p.key) && !m.has(String(p.key.value))) m.set(String(p.key.value), p);
+      index.set(map, m);
+    }
+    return m.get(key);
+  };
+
   const locate = (path: readonly PathSegment[]): Located => {
     let node: Node | undefined = resolve(doc.contents);
     let keySpan: Span | undefined;
     let valueSpan: Span = nodeSpan(source, node, whole);
     for (const seg of path) {
       if (node && isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg)) as Pair<Node, Node> | undefined;
+        const pair = pairOf(node, String(seg));
         if (!pair) break;
         keySpan = nodeSpan(source, pair.key, valueSpan);
         const v = resolve(pair.value);
@@ -234,33 +249,42 @@ function syntaxError(source: Source, errors: readonly { code: string; message: s
   return diag("yamlSyntax", tidy(e.message), { span: span(source, start, end) });
 }
 
-function duplicateKey(source: Source, doc: Document.Parsed, start: number): Diagnostic {
-  let first: Span | undefined;
-  let repeated: Span = span(source, start, start + 1);
-  let keyText = source.text.slice(start, start + 1);
+/** Errors of one kind reported for one file (duplicate keys, schema errors); more say the file is not a policy. */
+export const MAX_SCHEMA_DIAGNOSTICS = 100;
+
+/** Every key repeated in a mapping (scalars equal in type and value, as YAML's own check compares them), up to MAX_SCHEMA_DIAGNOSTICS. */
+function duplicateKeys(source: Source, doc: Document.Parsed): Diagnostic[] {
+  const out: Diagnostic[] = [];
   const visit = (n: unknown): void => {
-    if (first) return;
     if (isMap(n)) {
-      const hit = n.items.find((p) => isScalar(p.key) && p.key.range && p.key.range[0] === start);
-      if (hit && isScalar(hit.key) && hit.key.range) {
-        repeated = span(source, hit.key.range[0], hit.key.range[1]);
-        keyText = String(hit.key.value);
-        const dup = n.items.find((p) => isScalar(p.key) && p.key.value === (hit.key as { value: unknown }).value && p !== hit);
-        if (dup && isScalar(dup.key) && dup.key.range) first = span(source, dup.key.range[0], dup.key.range[1]);
-        return;
+      const seen = new Map<string, Scalar>();
+      for (const p of n.items) {
+        const k = p.key;
+        if (isScalar(k) && k.range) {
+          const id = `${typeof k.value}:${String(k.value)}`;
+          const first = seen.get(id);
+          if (!first) seen.set(id, k);
+          else if (out.length === MAX_SCHEMA_DIAGNOSTICS) {
+            out.push(diag("tooManyErrors", `too many errors; stopped after ${MAX_SCHEMA_DIAGNOSTICS}`, { span: span(source, k.range[0], k.range[1]), help: "this does not look like a policy; is it the right file?" }));
+          } else if (out.length < MAX_SCHEMA_DIAGNOSTICS) {
+            out.push(
+              diag("duplicateKey", `duplicate key \`${String(k.value)}\``, {
+                span: span(source, k.range[0], k.range[1]),
+                spanLabel: "repeated here",
+                labels: first.range ? [{ span: span(source, first.range[0], first.range[1]), message: "first defined here" }] : [],
+                help: "remove one of them; YAML tools disagree on which one wins",
+              }),
+            );
+          }
+        }
+        visit(p.value);
       }
-      for (const p of n.items) visit(p.value);
     } else if (isSeq(n)) {
       for (const item of n.items) visit(item);
-    } else if (isPair(n)) visit(n.value);
+    }
   };
   visit(doc.contents);
-  return diag("duplicateKey", `duplicate key \`${keyText}\``, {
-    span: repeated,
-    spanLabel: "repeated here",
-    labels: first ? [{ span: first, message: "first defined here" }] : [],
-    help: "remove one of them; YAML tools disagree on which one wins",
-  });
+  return out;
 }
 
 /** Keys must be plain strings: a number or a collection as a key has no meaning in a policy. */

@@ -2,13 +2,14 @@
 // relative to the extending file), reject cycles and missing files, and linearize: each file after the files
 // it extends, in the order they are listed, every file once (the first time it is reached).
 
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readdirSync, realpathSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { closest, diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { Source } from "../diagnostics/source.js";
 import type { PolicyFile, Spanned } from "../language/ast.js";
 import { packageRoot } from "../package-root.js";
 import { decodeSource, loadSource } from "./load-file.js";
+import { errnoReason, readInputFile } from "./read-file.js";
 
 export type PolicyInput =
   | { readonly kind: "file"; readonly path: string }
@@ -55,12 +56,16 @@ function displayPath(abs: string, cwd: string): string {
   return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : abs;
 }
 
-function errnoReason(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return "no such file";
-  if (code === "EISDIR") return "it is a directory";
-  if (code === "EACCES" || code === "EPERM") return "permission denied";
-  return code ?? String((e as Error).message);
+/** File names `extends:` may name: anything else is refused before it is opened (see extendedNotPolicy). */
+const POLICY_FILE = /\.(ya?ml|sbc)$/i;
+
+/**
+ * Whether the text of an extended file that failed to load shows it is a policy (a top-level `sbc:` key, or
+ * the DSL's `sbc N` header). One that does not is reported without its diagnostics, which would quote it:
+ * `extends: ../../etc/passwd` must not print the first line of that file.
+ */
+function looksLikePolicy(text: string): boolean {
+  return /^(?:["']?sbc["']?[ \t]*:|\{[ \t]*["']?sbc["']?[ \t]*:|sbc[ \t]+\d)/m.test(text);
 }
 
 export interface LoadOptions {
@@ -96,9 +101,9 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
     readonly incomplete?: readonly string[];
     readonly errors: number;
   }
-  const load = (source: Source): Loaded => {
+  const load = (source: Source, sink: Diagnostic[] = diagnostics): Loaded => {
     const r = loadSource(source, { partial: options.partial === true });
-    diagnostics.push(...r.diagnostics);
+    sink.push(...r.diagnostics);
     const file = r.file ?? null;
     return { file, ...(file && r.incomplete ? { incomplete: r.incomplete } : {}), errors: r.diagnostics.filter((d) => d.severity === "error").length };
   };
@@ -114,26 +119,39 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
   const loadOne = (id: string, abs: string | undefined, text: string | undefined, shownAs: string, ref: Spanned<string> | undefined): PolicyFile | null => {
     if (cache.has(id)) return cache.get(id)!;
     if (text !== undefined) return use(id, load(new Source(shownAs, text)));
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(abs!);
-    } catch (e) {
-      diagnostics.push(diag("fileUnreadable", `cannot read \`${shownAs}\`: ${errnoReason(e)}`, ref ? { span: ref.span } : {}));
+    const read = readInputFile(abs!);
+    if (!("bytes" in read)) {
+      diagnostics.push(diag(read.tooLarge ? "fileTooLarge" : "fileUnreadable", `cannot read \`${shownAs}\`: ${read.reason}`, ref ? { span: ref.span } : {}));
       cache.set(id, null);
       return null;
     }
     filesRead.push(abs!);
+    const bytes = Buffer.from(read.bytes.buffer, read.bytes.byteOffset, read.bytes.byteLength);
     const key = `${options.partial === true ? "partial" : "whole"}\0${abs}\0${shownAs}`;
     const known = ref ? loadedBases.get(key) : undefined;
     if (known && known.bytes.equals(bytes)) {
       diagnostics.push(...known.diagnostics.map((x) => ({ ...x }))); // copies: a caller may change severities
       return use(id, known.loaded);
     }
-    const before = diagnostics.length;
+    // Diagnostics of a file reached through `extends:` are held back until it is known to be a policy: the
+    // text of a file that is not one (`extends: ../../etc/passwd`) is never shown.
+    const found: Diagnostic[] = [];
     const d = decodeSource(shownAs, bytes);
-    diagnostics.push(...d.diagnostics);
-    const loaded: Loaded = d.source ? load(d.source) : { file: null, errors: 0 };
-    if (ref) loadedBases.set(key, { bytes, loaded, diagnostics: diagnostics.slice(before).map((x) => ({ ...x })) });
+    found.push(...d.diagnostics);
+    let loaded: Loaded = d.source ? load(d.source, found) : { file: null, errors: 0 };
+    const held: Diagnostic[] = [];
+    if (ref && found.some((x) => x.severity === "error") && !looksLikePolicy(d.source ? d.source.text : bytes.toString("latin1"))) {
+      held.push(
+        diag("extendsNotPolicy", `extended file \`${ref.value}\` is not a policy`, {
+          span: ref.span,
+          spanLabel: d.source ? "it has no `sbc:` key" : "it is not UTF-8 text",
+          help: "its text is not shown; to see why it does not load, check it on its own with `sbc check`",
+        }),
+      );
+      loaded = { file: null, errors: 0 };
+    } else held.push(...found);
+    diagnostics.push(...held);
+    if (ref) loadedBases.set(key, { bytes, loaded, diagnostics: held.map((x) => ({ ...x })) });
     return use(id, loaded);
   };
 
@@ -146,7 +164,16 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
         return undefined;
       }
       const abs = resolve(fromDir, v);
-      if (!existsSync(abs) || !statSync(abs).isFile()) {
+      if (!POLICY_FILE.test(v)) {
+        diagnostics.push(
+          diag("extendsNotPolicy", `extended file \`${v}\` is not a policy file`, {
+            span: ref.span,
+            help: "`extends:` names presets and policy files (`.yaml`, `.yml`, `.sbc`); other files are not opened",
+          }),
+        );
+        return undefined;
+      }
+      if (!existsSync(abs)) {
         diagnostics.push(
           diag("extendsNotFound", `extended file \`${v}\` does not exist`, {
             span: ref.span,
@@ -216,7 +243,6 @@ export function loadPolicyTree(input: PolicyInput, options: LoadOptions = {}): L
     let real: string;
     try {
       real = realpathSync(abs);
-      if (!statSync(real).isFile()) throw Object.assign(new Error("not a file"), { code: "EISDIR" });
     } catch (e) {
       diagnostics.push(diag("fileUnreadable", `cannot read \`${input.path}\`: ${errnoReason(e)}`));
       return { diagnostics, filesRead };

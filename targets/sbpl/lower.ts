@@ -15,7 +15,7 @@ import { unixOpen } from "../../compiler/evaluator/network-syscalls.js";
 import { components, globLiteralDepth, hasWildcard, parsePath, type PathTemplate } from "../../compiler/paths.js";
 import { BASE_DEVICES, BASE_RULES, DEVICE_OPERATIONS, REMOTE_NETWORK_RULES, type BaseDevice } from "./base.js";
 import { accessesFor, FILE_OPERATION_ORDER, MOVE_OPERATIONS, VNODE_CLASSES, type VnodeClass } from "./operations.js";
-import { canonicalComponents, commentText, GlobRegexError, globToRegexes, MAX_LITERAL_BYTES, sbplRegexLiteral, sbplString, utf8Length } from "./strings.js";
+import { ALIAS_TARGETS_REGEX, canonicalComponents, commentText, GlobRegexError, globRegexes, globToRegexes, type GlobRegex, MAX_LITERAL_BYTES, sbplRegexLiteral, sbplString, utf8Length } from "./strings.js";
 
 export interface SbplOptions {
   readonly params: "inline" | "param";
@@ -51,7 +51,7 @@ interface Region {
   /** Components up to the first wildcard, unescaped; in the kernel's spelling when the root is `/`. */
   readonly anchor: readonly string[];
   /** For globs: the regexes over canonical paths, as written (allow) and case-folded (deny). */
-  readonly regexes?: readonly string[];
+  readonly regexes?: readonly GlobRegex[];
   readonly foldedRegexes?: readonly string[];
 }
 
@@ -215,7 +215,7 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
       if (rule.effect === "deny") region = { ...region, foldedRegexes: globToRegexes(rule.path, true) };
       else {
         try {
-          region = { ...region, regexes: globToRegexes(rule.path, false) };
+          region = { ...region, regexes: globRegexes(rule.path, false) };
         } catch (e) {
           if (!(e instanceof GlobRegexError)) throw e;
           diagnostics.push(diag("sbplNarrowed", `${e.message}; the profile drops this allow`, { ...where(rule.span), help: "write the class without that character" }));
@@ -258,7 +258,9 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
 
   const filterOf = (r: Region): string => {
     if (r.kind === "glob") {
-      const res = (r.regexes ?? r.foldedRegexes!).map((x) => `(regex ${sbplRegexLiteral(x)})`);
+      const res = r.regexes
+        ? r.regexes.map((x) => (x.notAliased ? `(require-all (regex ${sbplRegexLiteral(x.regex)}) (require-not (regex ${sbplRegexLiteral(ALIAS_TARGETS_REGEX)})))` : `(regex ${sbplRegexLiteral(x.regex)})`))
+        : r.foldedRegexes!.map((x) => `(regex ${sbplRegexLiteral(x)})`);
       return res.length === 1 ? res[0]! : `(require-any ${res.join(" ")})`;
     }
     return `(${r.kind === "exact" ? "literal" : "subpath"} ${writer.expr(r.path)})`;
@@ -464,7 +466,7 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
   }
 
   for (const r of lowered) {
-    const strings = r.region.kind === "glob" ? [...(r.region.regexes ?? []), ...(r.region.foldedRegexes ?? [])] : options.params === "inline" && r.region.path.root === null ? ["/" + r.region.anchor.join("/")] : [];
+    const strings = r.region.kind === "glob" ? [...(r.region.regexes ?? []).map((x) => x.regex), ...(r.region.foldedRegexes ?? [])] : options.params === "inline" && r.region.path.root === null ? ["/" + r.region.anchor.join("/")] : [];
     if (strings.some((x) => utf8Length(x) > MAX_LITERAL_BYTES)) {
       diagnostics.push(
         diag("sbplStringTooLong", `\`${r.rule.path}\` makes a string longer than the ${MAX_LITERAL_BYTES} bytes a Seatbelt string literal can safely hold`, {

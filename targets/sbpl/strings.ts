@@ -253,11 +253,31 @@ function expandKeepBothCases(lo: number, hi: number, set: Ranges): Ranges {
 /**
  * A bound glob (a normalized absolute IR glob) as anchored regexes over canonical macOS paths. `**` is zero
  * or more whole components (`(/.*)?`). The first component is canonicalized: `/tmp/**` becomes
- * `^/private/tmp(/.*)?$`; a wildcard first component (`/*`) gets one more regex for each of `etc`, `tmp`,
- * `var` it matches, under `/private`, since the kernel never sees `/tmp/…`. `fold` is for denies: letters
- * match either case, and a class that cannot be written exactly matches any character instead.
+ * `^/private/tmp(/.*)?$`; a wildcard first component (`/*`, `**`) gets one more regex for each of `etc`,
+ * `tmp`, `var` it matches, under `/private`, since the kernel never sees `/tmp/…`. `fold` is for denies:
+ * letters match either case, and a class that cannot be written exactly matches any character instead.
  */
 export function globToRegexes(glob: string, fold: boolean): string[] {
+  return globRegexes(glob, fold).map((g) => g.regex);
+}
+
+/** One regex of a glob; `notAliased`: the filter must also exclude ALIAS_TARGETS_REGEX (see globRegexes). */
+export interface GlobRegex {
+  readonly regex: string;
+  readonly notAliased: boolean;
+}
+
+/** What `/etc`, `/tmp` and `/var` resolve to: the kernel's spelling of every path under those links. */
+export const ALIAS_TARGETS_REGEX = "^/private/(etc|tmp|var)(/|$)";
+
+// globToRegexes, for an allow: the generic regex of a glob whose wildcards can reach `/private/etc`,
+// `/private/tmp` or `/private/var` (`/*/*`, `/private/*`, `/**`) is marked `notAliased`, to be emitted as
+// `(require-all (regex G) (require-not (regex ALIAS_TARGETS_REGEX)))`. The kernel spells `/etc` as
+// `/private/etc`, and sbc does not follow a link the policy did not name: `/*/*` does not cover `/etc`
+// (one component), so the generic regex must not grant `/private/etc` either (seed 346119634). What the
+// glob does match under those links (`/etc/x` for `/*/x`) comes back through the explicit `/private/…`
+// alternatives. A deny keeps matching more (`fold`): a wider deny is only narrower.
+export function globRegexes(glob: string, fold: boolean): GlobRegex[] {
   const parts = components(glob);
   const build = (ps: readonly string[]): string => {
     let re = "^";
@@ -266,15 +286,51 @@ export function globToRegexes(glob: string, fold: boolean): string[] {
     return (ps.length ? re : "^/") + "$";
   };
   const first = parts[0];
-  if (first === undefined || first === "**") return [build(parts)];
-  if (!hasWildcard(first)) {
-    const name = first.replace(/\\(.)/gu, "$1");
-    return [build(PRIVATE_ROOTS.includes(name) ? ["private", first, ...parts.slice(1)] : parts)];
+  if (first === undefined) return [{ regex: build(parts), notAliased: false }];
+  if (first !== "**" && !hasWildcard(first)) {
+    const name = unescapeComponent(first);
+    if (PRIVATE_ROOTS.includes(name)) return [{ regex: build(["private", first, ...parts.slice(1)]), notAliased: false }];
+    return [{ regex: build(parts), notAliased: !fold && wildcardsReachAliases(parts) }];
   }
-  const out = [build(parts)];
-  const m = globComponentRegExp(first);
+  const out: GlobRegex[] = [{ regex: build(parts), notAliased: !fold && wildcardsReachAliases(parts) }];
+  // A leading `**` already matches every alias target, unless the exclusion takes them away.
+  if (first === "**" && !out[0]!.notAliased) return out;
+  const seen = new Set(out.map((g) => g.regex));
   for (const name of PRIVATE_ROOTS) {
-    if (m.test(name) || (fold && m.test(name.toUpperCase()))) out.push(build(["private", name, ...parts.slice(1)]));
+    for (const rest of afterComponent(parts, name, fold)) {
+      const regex = build(["private", name, ...rest]);
+      if (!seen.has(regex)) out.push({ regex, notAliased: false });
+      seen.add(regex);
+    }
   }
   return out;
+}
+
+function unescapeComponent(part: string): string {
+  return part.replace(/\\(.)/gu, "$1");
+}
+
+function componentMatches(part: string, name: string, fold: boolean): boolean {
+  if (!hasWildcard(part)) return fold ? unescapeComponent(part).toLowerCase() === name : unescapeComponent(part) === name;
+  const m = globComponentRegExp(part);
+  return m.test(name) || (fold && m.test(name.toUpperCase()));
+}
+
+/** The rests of a glob after its leading components consume one component `name` (`**` may consume none). */
+function afterComponent(parts: readonly string[], name: string, fold: boolean): (readonly string[])[] {
+  const [p, ...rest] = parts;
+  if (p === undefined) return [];
+  if (p === "**") return [parts, ...afterComponent(rest, name, fold)];
+  return componentMatches(p, name, fold) ? [rest] : [];
+}
+
+/** Whether a glob matches some `/private/<alias>…` path with a wildcard standing for `private` or the alias. */
+export function wildcardsReachAliases(parts: readonly string[]): boolean {
+  const [p0, p1] = parts;
+  if (p0 === undefined) return false;
+  if (p0 === "**") return true;
+  if (!componentMatches(p0, "private", false) || p1 === undefined) return false;
+  if (p1 === "**") return true;
+  if (!PRIVATE_ROOTS.some((a) => componentMatches(p1, a, false))) return false;
+  return hasWildcard(p0) || hasWildcard(p1);
 }

@@ -9,7 +9,12 @@ export function deadFsRules(ir: IR): Diagnostic[] {
   const out: Diagnostic[] = [];
   const key = (r: FsRule) => `${r.layer}\0${r.kind}\0${r.path}`;
   const deniesAt = new Map<string, FsRule[]>();
-  for (const r of ir.filesystem) if (r.effect === "deny") deniesAt.set(key(r), [...(deniesAt.get(key(r)) ?? []), r]);
+  for (const r of ir.filesystem) {
+    if (r.effect !== "deny") continue;
+    const list = deniesAt.get(key(r));
+    if (list) list.push(r);
+    else deniesAt.set(key(r), [r]);
+  }
   ir.filesystem.forEach((r) => {
     if (r.effect !== "allow") return;
     const denies = deniesAt.get(key(r)) ?? [];
