@@ -104,8 +104,9 @@ describe("--format github on the command line", () => {
     const r = await sbc(["check", "./warns.yaml", "broken.yaml", "agent.yaml", "--format", "github"], { cwd: dir });
     expect(r.code).toBe(1);
     const lines = r.stdout.trimEnd().split("\n");
-    expect(lines.at(-1)).toBe("2 errors, 1 warning");
-    const cmds = lines.slice(0, -1).map(parseCommand);
+    expect(lines.at(-1)).toBe("2 errors, 3 warnings");
+    // Lint findings (SBC30xx: agent.yaml's preset makes secrets readable) are other tests' business.
+    const cmds = lines.slice(0, -1).map(parseCommand).filter((c) => !c.props.title!.startsWith("SBC30"));
     expect(cmds.map((c) => [c.name, c.props.file, c.props.title])).toEqual([
       ["warning", "warns.yaml", "SBC0306 path-normalized"],
       ["error", "broken.yaml", "SBC0301 relative-path"],

@@ -2,7 +2,8 @@
 // configuration gives it, drops what `sbc-disable` comments suppress, and turns the rest into diagnostics
 // (codes of family 30). Compiler diagnostics never pass through here, so no comment can hide one.
 
-import { diag, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { diag, sortDiagnostics, type Diagnostic, type Label } from "../diagnostics/diagnostic.js";
+import type { Source, Span } from "../diagnostics/source.js";
 import { bindIr } from "../ir/bind.js";
 import type { IR } from "../ir/types.js";
 import type { PolicyFile } from "../language/ast.js";
@@ -42,6 +43,7 @@ export function lintPolicy(ir: IR, files: readonly PolicyFile[], options: LintOp
   const bound = bindIr(ir, testBindings(ir)).ir;
   const findings: Finding[] = [];
   const active = new Set<string>();
+  const relocate = presetRelocation(files, file);
   for (const rule of ruleSet) {
     const configured = options.rules?.[rule.id];
     if ((configured ?? rule.defaultSeverity) === "off") continue;
@@ -49,12 +51,14 @@ export function lintPolicy(ir: IR, files: readonly PolicyFile[], options: LintOp
     const report = (r: LintReport) => {
       const severity = configured ?? r.severity ?? rule.defaultSeverity;
       if (severity === "off") return;
+      const moved = r.span ? relocate(r.span) : undefined;
+      const labels = moved ? [moved.label, ...(r.labels ?? [])] : r.labels;
       findings.push({
         ruleId: rule.id,
         diagnostic: diag(rule.code, r.message, {
-          span: r.span ?? { source: file.source, start: 0, end: 0 },
-          ...(r.spanLabel !== undefined ? { spanLabel: r.spanLabel } : {}),
-          ...(r.labels ? { labels: r.labels } : {}),
+          span: moved?.span ?? r.span ?? { source: file.source, start: 0, end: 0 },
+          ...(r.spanLabel !== undefined && !moved ? { spanLabel: r.spanLabel } : {}),
+          ...(labels ? { labels } : {}),
           ...(r.help !== undefined ? { help: r.help } : {}),
           ...(r.fix ? { fix: r.fix } : {}),
           severity,
@@ -66,6 +70,28 @@ export function lintPolicy(ir: IR, files: readonly PolicyFile[], options: LintOp
   const knownIds = [...new Set([...specifiedRules, ...ruleSet].map((r) => r.id))];
   const s = applySuppressions(files, findings, { knownIds, activeIds: active, unused: options.rules?.[UNUSED_DIRECTIVE_ID] ?? "warning" });
   return sortDiagnostics([...s.kept.map((f) => f.diagnostic), ...s.diagnostics]);
+}
+
+/**
+ * A finding whose span lies in a built-in preset is reported at the checked file's `extends:` entry that
+ * brings the preset in, with the preset's rule as a label: the author cannot change a preset, but can
+ * change (or suppress at) their own `extends:`, and a CI annotation must point at a file of the repository.
+ */
+function presetRelocation(files: readonly PolicyFile[], file: PolicyFile): (span: Span) => { span: Span; label: Label } | undefined {
+  const presets = new Map<Source, string>();
+  for (const f of files)
+    for (const e of f.extends) {
+      if (e.value.startsWith("./") || e.value.startsWith("../")) continue;
+      const base = files.find((g) => g.source.path === `presets/${e.value}.yaml`);
+      if (base && base !== file) presets.set(base.source, e.value);
+    }
+  if (!presets.size) return () => undefined;
+  const entry = file.extends.find((e) => !e.value.startsWith("./") && !e.value.startsWith("../")) ?? file.extends[0];
+  return (span) => {
+    const name = presets.get(span.source);
+    if (name === undefined || !entry) return undefined;
+    return { span: entry.span, label: { span, message: `decided by this rule of the built-in preset \`${name}\`` } };
+  };
 }
 
 /** Compile and lint a policy given as text (for tests and the library); compiler diagnostics come first. */

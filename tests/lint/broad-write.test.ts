@@ -2,7 +2,7 @@
 // of `/`, of `${home}` or a glob over it), one finding per granting rule with the broadest directory it opens.
 
 import { describe, expect, it } from "vitest";
-import { expectCompiled, findingsOf, lineOf, lint, where } from "./support.js";
+import { decidedAt, expectCompiled, findingsOf, lineOf, lint, where } from "./support.js";
 
 const RULE = "broad-write";
 
@@ -44,6 +44,6 @@ policy p {
   });
 
   it("full-access is reported at the preset's rule", () => {
-    expect(findingsOf(lint("sbc: 1\nextends: full-access\n"), RULE).map(where)).toEqual(["full-access.yaml:8"]);
+    expect(findingsOf(lint("sbc: 1\nextends: full-access\n"), RULE).map((d) => `${where(d)} ${decidedAt(d)}`)).toEqual(["policy.yaml:2 full-access.yaml:8"]);
   });
 });

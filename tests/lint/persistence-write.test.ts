@@ -2,7 +2,7 @@
 // judged by the evaluator, reported at the granting rule, with a fix that appends `deny: modify` rules.
 
 import { describe, expect, it } from "vitest";
-import { applyFix, expectCompiled, findingsOf, lineOf, lint, where } from "./support.js";
+import { applyFix, decidedAt, expectCompiled, findingsOf, lineOf, lint, where } from "./support.js";
 
 const RULE = "persistence-write";
 
@@ -50,7 +50,7 @@ policy p {
 
   it("full-access is reported, at the preset's rule", () => {
     const f = findingsOf(lint("sbc: 1\nextends: full-access\n"), RULE);
-    expect(f.map(where)).toEqual(["full-access.yaml:8"]);
+    expect(f.map((d) => `${where(d)} ${decidedAt(d)}`)).toEqual(["policy.yaml:2 full-access.yaml:8"]);
     expect(f[0]!.message).toMatch(/^places that run code later are writable: `\$\{home\}\/\.bashrc`, .* and \d+ more$/);
   });
 

@@ -6,7 +6,7 @@ import { evaluateFs } from "../../compiler/evaluator/evaluate.js";
 import { bindIr } from "../../compiler/ir/bind.js";
 import { compilePolicy } from "../../compiler/passes/index.js";
 import { testBindings } from "../../compiler/passes/run-tests.js";
-import { applyFix, expectCompiled, findingsOf, lineOf, lint, where } from "./support.js";
+import { applyFix, decidedAt, expectCompiled, findingsOf, lineOf, lint, where } from "./support.js";
 
 const RULE = "secret-access";
 
@@ -108,9 +108,9 @@ filesystem:
   it("workspace-write gives warnings only, located in the presets that grant the reads", () => {
     const ds = lint("sbc: 1\nextends: workspace-write\n");
     const f = findingsOf(ds, RULE);
-    expect(f.map((d) => [d.severity, where(d)])).toEqual([
-      ["warning", "read-only.yaml:9"],
-      ["warning", "workspace-write.yaml:10"],
+    expect(f.map((d) => [d.severity, where(d), decidedAt(d)]).sort((a, b) => (a[2]! < b[2]! ? -1 : 1))).toEqual([
+      ["warning", "policy.yaml:2", "read-only.yaml:9"],
+      ["warning", "policy.yaml:2", "workspace-write.yaml:10"],
     ]);
   });
 

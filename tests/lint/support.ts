@@ -23,6 +23,15 @@ export function where(d: Diagnostic): string {
   return `${d.span!.source.path.split("/").pop()}:${lineOf(d)}`;
 }
 
+/**
+ * Where the rule that decides a finding is: a finding decided in a built-in preset is reported at the checked
+ * file's `extends:` entry (compiler/lint/index.ts), with the preset's rule as its first label.
+ */
+export function decidedAt(d: Diagnostic): string {
+  const l = d.labels.find((x) => x.message.includes("of the built-in preset"));
+  return l ? `${l.span.source.path.split("/").pop()}:${l.span.source.position(l.span.start).line}` : where(d);
+}
+
 export function applyFix(text: string, fix: Fix): string {
   let out = text;
   for (const e of [...fix.edits].sort((a, b) => b.span.start - a.span.start)) out = out.slice(0, e.span.start) + e.text + out.slice(e.span.end);
