@@ -142,8 +142,7 @@ describe("the fix loop", () => {
 });
 
 describe("sbc check --fix, in process with the synthetic rule", () => {
-  // TODO(after merge): tests/cli-check.test.ts should also run `sbc check --fix` through the binary on a
-  // policy that a real fixable rule of compiler/lint/rules fixes; until rules land, this is the CLI path.
+  // The same path through the binary, with the real fixable rules, is in tests/cli-check.test.ts.
   const options = (extra: Partial<CheckCommandOptions>): CheckCommandOptions => ({ preset: [], param: [], format: "json", color: false, config: false, ...extra });
   const capture = async (f: () => Promise<number>) => {
     const out: string[] = [];

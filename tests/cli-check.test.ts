@@ -219,8 +219,6 @@ describe("sbc check: reporting", () => {
   });
 
   it("--fix leaves a file without fixable findings byte for byte, writes no temp file, and with `-` prints the policy to stdout", async () => {
-    // TODO(after merge): switch to a real fixable rule from compiler/lint/rules (a policy it fixes, the
-    // rewritten file, and what remains); until rules land, the rewriting itself is tested in apply-fixes.test.ts.
     const dir = writeFiles(tempDir(), { "p.yaml": ONE_WARNING });
     const r = await sbc(["check", "p.yaml", "--fix", "--verbose"], { cwd: dir });
     expect(r.code).toBe(0);
@@ -231,5 +229,24 @@ describe("sbc check: reporting", () => {
     expect(s.code).toBe(0);
     expect(s.stdout).toBe(ONE_WARNING);
     expect(s.stderr).toContain("s.yaml:3:3");
+  });
+
+  it("--fix through the binary with the real rules: the file is rewritten, what remains is reported, and the fixed policy checks clean", async () => {
+    const before = "sbc: 1\nname: p\nfilesystem:\n  - allow: read-write\n    path: ${workspace}\n  - allow: read\n    path: ${home}\n";
+    const dir = writeFiles(tempDir(), { "p.yaml": before });
+    const dry = await sbc(["check", "p.yaml", "--fix-dry-run", "--target", "none", "--verbose"], { cwd: dir });
+    expect(readFileSync(join(dir, "p.yaml"), "utf8")).toBe(before);
+    expect(dry.stderr).toMatch(/0 errors, 0 warnings, [1-9]\d* fixed/);
+    const r = await sbc(["check", "p.yaml", "--fix", "--target", "none", "--verbose"], { cwd: dir });
+    expect(r.code, r.stdout).toBe(0);
+    const after = readFileSync(join(dir, "p.yaml"), "utf8");
+    // repo-without-protect protects .git; secret-access denies reading the secrets beneath the home grant.
+    expect(after).toContain("protect: [.git]");
+    expect(after).toContain('  - deny: read\n    path: "${home}/.ssh"\n');
+    expect(readdirSync(dir)).toEqual(["p.yaml"]);
+    const again = await sbc(["check", "p.yaml", "--target", "none"], { cwd: dir });
+    expect(again).toMatchObject({ code: 0, stdout: "" });
+    const ir = await sbc(["eval", "p.yaml", "read", "/home/user/.ssh/id_rsa", "-p", "home=/home/user", "-p", "workspace=/home/user/w"], { cwd: dir });
+    expect(ir.stdout).toMatch(/deny/);
   });
 });
