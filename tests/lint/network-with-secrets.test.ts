@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from "vitest";
 import { networkWithSecrets } from "../../compiler/lint/rules/network-with-secrets.js";
-import { SECRET_PATHS } from "../../compiler/lint/secrets.js";
+import { SECRETS } from "../../compiler/lint/secrets.js";
 import { lintWith } from "./lint-test-support.js";
 
 const rule = networkWithSecrets;
@@ -36,7 +36,7 @@ policy {
 `;
     const f = lintWith(rule, text, "policy.sbc");
     expect(f.map((x) => [x.code, x.line])).toEqual([["SBC3051", 7]]);
-    expect(f[0]!.message).toContain("`${workspace}/.env`");
+    expect(f[0]!.message).toContain("`${workspace}/**/.env`");
   });
 
   it("reports at the extends entry when both halves come from a preset", () => {
@@ -45,7 +45,7 @@ policy {
   });
 
   it("is quiet when the secrets are denied", () => {
-    const deny = SECRET_PATHS.map((s) => `  - deny: read\n    path: ${s.path}\n`).join("");
+    const deny = SECRETS.map((s) => `  - deny: read\n    ${s.kind}: "${s.path}"\n`).join("");
     const text = `sbc: 1\nfilesystem:\n  - allow: read-only\n    path: /\n${deny}network: on\n`;
     expect(lintWith(rule, text)).toEqual([]);
   });

@@ -9,7 +9,7 @@ import type { FsRule, IR, NetRule, Protocol } from "../../ir/types.js";
 import { cidrContains, formatIp, LOOPBACK_CIDRS, parseCidr, parseIp } from "../../language/values.js";
 import { labelsFor, reportSite } from "../report-site.js";
 import type { LintRule } from "../rule.js";
-import { SECRET_PATHS, type SecretPath } from "../secrets.js";
+import { SECRETS, type Secret } from "../secrets.js";
 import { standInPath } from "../stand-ins.js";
 
 /** Public addresses tried for rules that allow any host (several, so one denied address does not hide the rest). */
@@ -77,15 +77,15 @@ export function findEgress(ir: IR): Egress | undefined {
 }
 
 export interface ReadableSecret {
-  readonly secret: SecretPath;
+  readonly secret: Secret;
   readonly rule: FsRule;
 }
 
-/** The secrets of SECRET_PATHS the policy lets the sandbox read, each with the rule that allows it. */
+/** The secrets of SECRETS the policy lets the sandbox read, each with the rule that allows it. */
 export function readableSecrets(ir: IR): ReadableSecret[] {
   const out: ReadableSecret[] = [];
-  for (const secret of SECRET_PATHS) {
-    const v = evaluateFs(ir, "read", standInPath(ir, secret.probe ?? secret.path));
+  for (const secret of SECRETS) {
+    const v = evaluateFs(ir, "read", standInPath(ir, secret.read[0]!));
     if (v.decision === "allow" && v.rule) out.push({ secret, rule: v.rule });
   }
   return out;
@@ -107,7 +107,7 @@ export const networkWithSecrets: LintRule = {
     const secrets = readableSecrets(ir);
     if (!secrets.length) return;
     // One label per rule that opens secrets, naming every secret it opens.
-    const byRule = new Map<FsRule, SecretPath[]>();
+    const byRule = new Map<FsRule, Secret[]>();
     for (const s of secrets) byRule.set(s.rule, [...(byRule.get(s.rule) ?? []), s.secret]);
     const at = reportSite(context, [egress.rule.span, ...[...byRule.keys()].map((r) => r.span)]);
     const shown = secrets.slice(0, 3).map((s) => `\`${s.secret.path}\``).join(", ");

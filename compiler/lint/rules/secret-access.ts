@@ -8,42 +8,7 @@ import type { FsRule } from "../../ir/types.js";
 import { appendDenyRules, type DenyRule } from "../fs-fix.js";
 import { allowingRule, ByRule, CHANGE_ACCESSES, nameList, ruleSpan } from "../probe.js";
 import type { LintRule } from "../rule.js";
-
-interface Secret {
-  /** What the finding names, and the subtree (or glob) the fix denies. */
-  readonly path: string;
-  readonly kind: "path" | "glob";
-  /** Files whose reading leaks the secret. */
-  readonly read: readonly string[];
-  /** Files whose change lets the sandbox act as the user; none where changing it is harmless (`.env`). */
-  readonly change: readonly string[];
-}
-
-const dir = (path: string, read: readonly string[], change: readonly string[]): Secret => ({
-  path,
-  kind: "path",
-  read: read.map((f) => `${path}/${f}`),
-  change: change.map((f) => `${path}/${f}`),
-});
-const file = (path: string): Secret => ({ path, kind: "path", read: [path], change: [path] });
-
-/** The secrets, and for each the files asked about. The list is documented in docs/lint.md#secret-access. */
-export const SECRETS: readonly Secret[] = [
-  dir("${home}/.ssh", ["id_ed25519", "id_rsa"], ["authorized_keys", "config"]),
-  dir("${home}/.aws", ["credentials"], ["credentials", "config"]),
-  dir("${home}/.config/gcloud", ["application_default_credentials.json", "credentials.db"], ["configurations/config_default"]),
-  dir("${home}/.azure", ["msal_token_cache.json"], ["config"]),
-  dir("${home}/.gnupg", ["private-keys-v1.d/key.key"], ["gpg-agent.conf"]),
-  dir("${home}/.config/gh", ["hosts.yml"], ["config.yml"]),
-  file("${home}/.netrc"),
-  file("${home}/.git-credentials"),
-  file("${home}/.docker/config.json"),
-  file("${home}/.kube/config"),
-  file("${home}/.npmrc"),
-  file("${home}/.pypirc"),
-  file("${home}/.cargo/credentials.toml"),
-  { path: "${workspace}/**/.env", kind: "glob", read: ["${workspace}/.env", "${workspace}/app/.env"], change: [] },
-];
+import { SECRETS, type Secret } from "../secrets.js";
 
 const REASON = "credentials stay out of the sandbox (sbc lint: secret-access)";
 
