@@ -290,10 +290,10 @@ async function seccomp(ir: IR, passing: ReturnType<typeof passingTests>, options
 const MEMO_LIMIT = 64;
 const memos = new Map<string, Map<string, { readonly from: unknown; readonly value: unknown }>>();
 
-function memoized<T extends { readonly diagnostics: readonly Diagnostic[] }>(backend: string, from: unknown, compute: () => T): T {
+function memoized<T extends { readonly diagnostics: readonly Diagnostic[] }>(backend: string, from: unknown, compute: () => T, extra = ""): T {
   let memo = memos.get(backend);
   if (!memo) memos.set(backend, (memo = new Map()));
-  const k = memoKey(from);
+  const k = extra + memoKey(from);
   const hit = memo.get(k);
   if (hit) {
     const value = hit.value as T;
@@ -327,7 +327,11 @@ function spansOf(root: unknown, out: Span[] = []): Span[] {
  * The memo key: `from` as JSON, each span written as its rank among the sections' files (by path) and its
  * offset's rank within its file, so two keys are equal only when their spans sort the same way.
  */
+const keys = new WeakMap<object, string>();
+
 function memoKey(from: unknown): string {
+  const known = typeof from === "object" && from !== null ? keys.get(from) : undefined;
+  if (known !== undefined) return known;
   const spans = spansOf(from);
   const paths = [...new Set(spans.map((s) => s.source.path))].sort();
   const starts = new Map<string, number[]>();
@@ -342,7 +346,9 @@ function memoKey(from: unknown): string {
     const r = ranks.get(s.source.path)!;
     return `${paths.indexOf(s.source.path)}:${r.get(s.start)}:${r.get(s.end)}`;
   };
-  return JSON.stringify(from, (name, v: unknown) => (name === "span" && isSpan(v) ? token(v) : typeof v === "bigint" ? `${v}n` : v));
+  const key = JSON.stringify(from, (name, v: unknown) => (name === "span" && isSpan(v) ? token(v) : typeof v === "bigint" ? `${v}n` : v));
+  if (typeof from === "object" && from !== null) keys.set(from, key);
+  return key;
 }
 
 /** `diagnostics` made for `was`, their spans swapped for the spans at the same places in `now`; undefined if one has none. */
@@ -379,8 +385,16 @@ function moveDiagnostics(diagnostics: readonly Diagnostic[], was: unknown, now: 
   return out;
 }
 
-/** What the backends read of an IR: all of it but its name, description (comments in an SBPL profile) and tests. */
-const sectionsOf = (ir: IR) => ({ ...ir, name: "", description: "", tests: [] });
+/**
+ * What the backends read of an IR: all of it but its name, description (comments in an SBPL profile) and
+ * tests; one object per IR, so that its key is computed once for every backend.
+ */
+const sections = new WeakMap<IR, IR>();
+function sectionsOf(ir: IR): IR {
+  let s = sections.get(ir);
+  if (!s) sections.set(ir, (s = { ...ir, name: "", description: "", tests: [] }));
+  return s;
+}
 
 type SeccompModules = Awaited<ReturnType<typeof seccompModules>>;
 type CompiledFilter = { filter?: NonNullable<ReturnType<SeccompModules["index"]["compileSeccomp"]>["filter"]>; diagnostics: Diagnostic[]; run: () => ReturnType<SeccompModules["interpreter"]["prepareFilter"]> };
@@ -423,7 +437,7 @@ const FS_OPS: Readonly<Partial<Record<Access, { op: string; before: "file" | "di
 async function landlock(ir: IR, passing: ReturnType<typeof passingTests>, options: FidelityOptions): Promise<TargetResult> {
   const m = await landlockModules();
   const abi = options.abi ?? m.abi.MAX_ABI;
-  const lowered = memoized("landlock", [sectionsOf(ir), abi], () => m.lower.lowerLandlock(ir, { abi, namespaces: ir.linux.namespaces }));
+  const lowered = memoized("landlock", sectionsOf(ir), () => m.lower.lowerLandlock(ir, { abi, namespaces: ir.linux.namespaces }), `${abi}:`);
   const divergences: Divergence[] = [];
   const tests = passing.tests.filter((t) => t.test.kind === "fs" || t.test.kind === "net" || (t.test.kind === "unix" && t.test.op === "connect" && "path" in t.test));
   if (!lowered.table || !tests.length || !passing.bound) return { diagnostics: lowered.diagnostics, divergences };
@@ -432,26 +446,29 @@ async function landlock(ir: IR, passing: ReturnType<typeof passingTests>, option
   // if the loader would refuse those values (the stand-ins are not where the table assumed).
   let table = lowered.table;
   const mode = ir.linux.namespaces === "never" ? "landlock" : "namespace";
-  let plan: ReturnType<LandlockModules["model"]["parsePlan"]> | undefined;
+  let prepared: LaunchModel | undefined;
   if (tests.some((t) => t.test.kind !== "net")) {
-    if (table.params?.length) {
-      const resolved = m.model.resolveTable(table, testBindings(ir));
-      // Only its table is used (its diagnostics speak of the stand-ins): always worth keeping.
-      const t = resolved.table ?? memoized("landlock-bound", [sectionsOf(passing.bound), abi], () => m.lower.lowerLandlock(passing.bound!, { abi, namespaces: ir.linux.namespaces })).table;
-      if (!t) return { diagnostics: lowered.diagnostics, divergences };
-      table = t;
+    // The resolved table, its plan and the tests' verdicts depend only on the sections (the parameters' stand-ins
+    // are a function of them): kept under the same key as the lowering.
+    const key = `${abi}:${memoKey(sectionsOf(ir))}`;
+    prepared = launchModels.get(key);
+    if (!prepared) {
+      prepared = prepareLaunch(m, ir, passing.bound, lowered.table, abi, mode);
+      if (launchModels.size >= MEMO_LIMIT) launchModels.delete(launchModels.keys().next().value!);
+      launchModels.set(key, prepared);
     }
-    try {
-      plan = m.model.parsePlan(m.plan.buildPlan(table, undefined, { mounts: table.mounts, namespaces: mode === "namespace" ? "auto" : "never" }).text, testBindings(ir));
-    } catch {
-      return { diagnostics: lowered.diagnostics, divergences };
-    }
+    if (!prepared.table || !prepared.plan) return { diagnostics: lowered.diagnostics, divergences };
+    table = prepared.table;
   }
   const where = `landlock (ABI ${abi}${mode === "namespace" ? ", in a mount namespace" : ", without a mount namespace"})`;
   for (const t of tests) {
     const q = t.test;
     let allowed: boolean | undefined;
-    if (q.kind === "fs") allowed = fsAllowed(m, table, plan!, mode, q.access, q.path);
+    if (q.kind === "fs") {
+      const asked = `${q.access}\0${q.path}`;
+      if (prepared!.verdicts.has(asked)) allowed = prepared!.verdicts.get(asked);
+      else prepared!.verdicts.set(asked, (allowed = fsAllowed(m, table, prepared!.plan!, mode, q.access, q.path)));
+    }
     else if (q.kind === "net") allowed = m.modelNet.linuxNetAllows(passing.bound, table, { protocol: q.protocol, op: q.op, port: q.port });
     else if (q.kind === "unix" && "path" in q && (table.handledAccessFs & m.abi.ACCESS_FS.resolve_unix) !== 0) allowed = m.modelNet.landlockUnixConnectAllows(table, q.path);
     if (allowed === undefined || allowed === (q.expect === "allow")) continue;
@@ -461,6 +478,34 @@ async function landlock(ir: IR, passing: ReturnType<typeof passingTests>, option
 }
 
 type LandlockModules = Awaited<ReturnType<typeof landlockModules>>;
+
+/** The launch model of a policy's table for its tests, and the verdicts asked of it so far. */
+interface LaunchModel {
+  readonly table?: Table;
+  readonly plan?: ReturnType<LandlockModules["model"]["parsePlan"]>;
+  readonly verdicts: Map<string, boolean | undefined>;
+}
+const launchModels = new Map<string, LaunchModel>();
+
+/**
+ * The table as the loader resolves it for the tests' parameter values (lowered from the bound IR if the loader
+ * would refuse those values: the stand-ins are not where the table assumed), and the plan it launches with.
+ */
+function prepareLaunch(m: LandlockModules, ir: IR, bound: IR, lowered: Table, abi: number, mode: "namespace" | "landlock"): LaunchModel {
+  let table = lowered;
+  if (table.params?.length) {
+    const resolved = m.model.resolveTable(table, testBindings(ir));
+    // Only its table is used (its diagnostics speak of the stand-ins).
+    const t = resolved.table ?? memoized("landlock-bound", sectionsOf(bound), () => m.lower.lowerLandlock(bound, { abi, namespaces: ir.linux.namespaces }), `${abi}:`).table;
+    if (!t) return { verdicts: new Map() };
+    table = t;
+  }
+  try {
+    return { table, plan: m.model.parsePlan(m.plan.buildPlan(table, undefined, { mounts: table.mounts, namespaces: mode === "namespace" ? "auto" : "never" }).text, testBindings(ir)), verdicts: new Map() };
+  } catch {
+    return { verdicts: new Map() };
+  }
+}
 type Table = NonNullable<ReturnType<LandlockModules["lower"]["lowerLandlock"]>["table"]>;
 
 /**
@@ -512,6 +557,17 @@ function macCanonical(path: string): string {
   return /^\/(tmp|var|etc)(\/|$)/.test(path) ? "/private" + path : path;
 }
 
+/** The profile as the model reads it: the same text for every policy whose sections are the same (the memo). */
+const profiles = new Map<string, ReturnType<SbplModules["reader"]["readSbpl"]>["profile"]>();
+function readProfile(m: SbplModules, text: string): ReturnType<SbplModules["reader"]["readSbpl"]>["profile"] {
+  if (profiles.has(text)) return profiles.get(text);
+  const profile = m.reader.readSbpl(text).profile;
+  if (profiles.size >= MEMO_LIMIT) profiles.delete(profiles.keys().next().value!);
+  profiles.set(text, profile);
+  return profile;
+}
+type SbplModules = Awaited<ReturnType<typeof sbplModules>>;
+
 async function sbpl(ir: IR, passing: ReturnType<typeof passingTests>): Promise<TargetResult> {
   const m = await sbplModules();
   // With parameters left symbolic, inline mode can only refuse (SBC2303): the diagnostics are param mode's,
@@ -529,7 +585,7 @@ async function sbpl(ir: IR, passing: ReturnType<typeof passingTests>): Promise<T
   const values = testBindings(ir);
   const bound = r.profile !== undefined ? r : m.index.compileSbpl(passing.bound, { params: "inline" });
   if (!bound.profile) return { diagnostics: reported, divergences };
-  const profile = m.reader.readSbpl(bound.profile).profile;
+  const profile = readProfile(m, bound.profile);
   if (!profile) return { diagnostics: reported, divergences };
   const defines = new Map<string, string>();
   for (const [k, v] of bound.defines) {
