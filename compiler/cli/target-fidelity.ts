@@ -9,11 +9,10 @@ import { CODES } from "../diagnostics/codes.js";
 import { diag, type Diagnostic, type Label } from "../diagnostics/diagnostic.js";
 import type { Span } from "../diagnostics/source.js";
 import { formatAction } from "../evaluator/evaluate.js";
-import { bindIr } from "../ir/bind.js";
 import type { IR, PolicyTest } from "../ir/types.js";
 import type { Access } from "../language/access.js";
 import type { Arch } from "../linux-abi/index.js";
-import { describeTest, irTestOutcome, testBindings } from "../passes/run-tests.js";
+import { bindForTests, describeTest, testBindings, testOutcome } from "../passes/run-tests.js";
 
 export const FIDELITY_TARGETS = ["seccomp", "landlock", "sbpl"] as const;
 export type FidelityTarget = (typeof FIDELITY_TARGETS)[number];
@@ -125,13 +124,13 @@ export async function checkTargetFidelity(ir: IR, options: FidelityOptions): Pro
 /** The bound IR and the tests it passes (a failing one is run-tests' to report, once, not once per target). */
 function passingTests(ir: IR): { bound?: IR; tests: PassingTest[] } {
   if (!ir.tests.length) return { tests: [] };
-  const b = bindIr(ir, testBindings(ir)).ir;
+  const b = bindForTests(ir).ir;
   if (!b) return { tests: [] };
   const tests: PassingTest[] = [];
   b.tests.forEach((t, i) => {
     // Command rules are the `sbc exec` hook's business: no kernel mechanism decides them.
     if (t.kind === "command") return;
-    const o = irTestOutcome(b, t);
+    const o = testOutcome(b, t);
     if (o.expected !== o.got) return;
     const orig = ir.tests[i]!;
     tests.push({
