@@ -276,6 +276,47 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   "ok-tmpdir-distinct-from-tmp": ["sbpl: test 2"],
 };
 
+describe("the memo: a result reused for another policy with the same sections", () => {
+  // Same rules in two files: the second is shifted by a comment line, has another name and description, and
+  // its own test. The backends' results are reused; their diagnostics must point into the second file.
+  const policy = (name: string, lead = "") => `${lead}sbc: 1
+name: ${name}
+description: memo ${name}
+params:
+  cache: {}
+filesystem:
+  - allow: read-write
+    path: \${workspace}
+  - deny: write
+    exact: \${workspace}/package-lock.json
+  - allow: read
+    path: \${cache}
+network:
+  rules:
+    - allow: connect
+      hosts: [10.20.0.0/16]
+      ports: [443]
+tests:
+  - connect: 10.20.4.7:443
+    expect: allow
+`;
+  it("moves the reused diagnostics to the second policy's spans", async () => {
+    const all: FidelityOptions = { targets: ["seccomp", "landlock", "sbpl"] };
+    const first = await fidelity(policy("memo-first"), all, "/virtual/memo-first.yaml");
+    // Warnings on every target that has one, and the test fails on Landlock and Seatbelt.
+    expect(first.fidelity.filter((d) => d.code !== "SBC1010").length).toBeGreaterThan(1);
+    expect(failures(first.fidelity).length).toBe(2);
+    const second = await fidelity(policy("memo-second", "# shifted by one line\n"), all, "/virtual/memo-second.yaml");
+    expect(second.fidelity.length).toBe(first.fidelity.length);
+    for (const d of second.fidelity) {
+      expect(d.span?.source.path).toBe("/virtual/memo-second.yaml");
+      for (const l of d.labels) expect(l.span.source.path).toBe("/virtual/memo-second.yaml");
+    }
+    // Exactly the first policy's findings, one line lower.
+    expect(second.fidelity.map((d) => [d.code, d.message, lineOf(d)! - 1])).toEqual(first.fidelity.map((d) => [d.code, d.message, lineOf(d)]));
+  });
+});
+
 describe("presets and fixtures on every target", () => {
   const ALL: FidelityOptions = { targets: ["seccomp", "landlock", "sbpl"] };
   const key = (d: Diagnostic) => {

@@ -9,11 +9,10 @@ import { CODES } from "../diagnostics/codes.js";
 import { diag, type Diagnostic, type Label } from "../diagnostics/diagnostic.js";
 import type { Span } from "../diagnostics/source.js";
 import { formatAction } from "../evaluator/evaluate.js";
-import { bindIr } from "../ir/bind.js";
 import type { IR, PolicyTest } from "../ir/types.js";
 import type { Access } from "../language/access.js";
 import type { Arch } from "../linux-abi/index.js";
-import { describeTest, irTestOutcome, testBindings } from "../passes/run-tests.js";
+import { bindForTests, describeTest, testBindings, testOutcome } from "../passes/run-tests.js";
 
 export const FIDELITY_TARGETS = ["seccomp", "landlock", "sbpl"] as const;
 export type FidelityTarget = (typeof FIDELITY_TARGETS)[number];
@@ -125,13 +124,13 @@ export async function checkTargetFidelity(ir: IR, options: FidelityOptions): Pro
 /** The bound IR and the tests it passes (a failing one is run-tests' to report, once, not once per target). */
 function passingTests(ir: IR): { bound?: IR; tests: PassingTest[] } {
   if (!ir.tests.length) return { tests: [] };
-  const b = bindIr(ir, testBindings(ir)).ir;
+  const b = bindForTests(ir).ir;
   if (!b) return { tests: [] };
   const tests: PassingTest[] = [];
   b.tests.forEach((t, i) => {
     // Command rules are the `sbc exec` hook's business: no kernel mechanism decides them.
     if (t.kind === "command") return;
-    const o = irTestOutcome(b, t);
+    const o = testOutcome(b, t);
     if (o.expected !== o.got) return;
     const orig = ir.tests[i]!;
     tests.push({
@@ -279,28 +278,122 @@ async function seccomp(ir: IR, passing: ReturnType<typeof passingTests>, options
 
 /**
  * Policies checked together often share what a backend reads (most extend a preset and add a few rules, many
- * share their syscall and network sections): a backend's result without diagnostics is kept under what it
- * was computed from (the IR's sections without their spans) and reused. One with diagnostics is not: theirs
- * point into one policy's files. A few dozen entries per backend, dropped oldest first.
+ * share their syscall and network sections): a backend's result is kept under what it was computed from (the
+ * IR's sections, their spans reduced to their order) and reused for another policy with the same sections. Its
+ * diagnostics point into the first policy's files: on reuse, each of their spans is swapped for the span at the
+ * same place in the new policy's sections. That gives what the backend would have said, because a backend
+ * reads a span only to carry it or to order by it (file, then offset), and the key holds that order; where a
+ * diagnostic has a span the sections do not hold at one place, the result is computed afresh. A few dozen
+ * entries per backend, dropped oldest first.
  */
 const MEMO_LIMIT = 64;
-const memos = new Map<string, Map<string, unknown>>();
+const memos = new Map<string, Map<string, { readonly from: unknown; readonly value: unknown }>>();
 
-function memoized<T>(backend: string, key: unknown, compute: () => T, keep: (t: T) => boolean): T {
+function memoized<T extends { readonly diagnostics: readonly Diagnostic[] }>(backend: string, from: unknown, compute: () => T, extra = ""): T {
   let memo = memos.get(backend);
   if (!memo) memos.set(backend, (memo = new Map()));
-  const k = JSON.stringify(key, (name, v: unknown) => (name === "span" ? undefined : typeof v === "bigint" ? `${v}n` : v));
-  if (memo.has(k)) return memo.get(k) as T;
-  const t = compute();
-  if (keep(t)) {
-    if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value!);
-    memo.set(k, t);
+  const k = extra + memoKey(from);
+  const hit = memo.get(k);
+  if (hit) {
+    const value = hit.value as T;
+    if (!value.diagnostics.length) return value;
+    const moved = moveDiagnostics(value.diagnostics, hit.from, from);
+    if (moved) return { ...value, diagnostics: moved };
   }
+  const t = compute();
+  if (!hit && memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value!);
+  memo.set(k, { from, value: t });
   return t;
 }
 
-/** What the backends read of an IR: all of it but its name and tests. */
-const sectionsOf = (ir: IR) => ({ ...ir, name: "", tests: [] });
+const isSpan = (v: unknown): v is Span => typeof v === "object" && v !== null && "source" in v && "start" in v && "end" in v;
+
+/** Every span under `root`, in walk order (the IR is a tree of plain objects and arrays). */
+function spansOf(root: unknown, out: Span[] = []): Span[] {
+  if (typeof root !== "object" || root === null) return out;
+  if (Array.isArray(root)) {
+    for (const x of root) spansOf(x, out);
+    return out;
+  }
+  for (const [name, v] of Object.entries(root)) {
+    if (name === "span" && isSpan(v)) out.push(v);
+    else spansOf(v, out);
+  }
+  return out;
+}
+
+/**
+ * The memo key: `from` as JSON, each span written as its rank among the sections' files (by path) and its
+ * offset's rank within its file, so two keys are equal only when their spans sort the same way.
+ */
+const keys = new WeakMap<object, string>();
+
+function memoKey(from: unknown): string {
+  const known = typeof from === "object" && from !== null ? keys.get(from) : undefined;
+  if (known !== undefined) return known;
+  const spans = spansOf(from);
+  const paths = [...new Set(spans.map((s) => s.source.path))].sort();
+  const starts = new Map<string, number[]>();
+  for (const s of spans) {
+    const list = starts.get(s.source.path) ?? [];
+    list.push(s.start, s.end);
+    starts.set(s.source.path, list);
+  }
+  const ranks = new Map<string, Map<number, number>>();
+  for (const [path, list] of starts) ranks.set(path, new Map([...new Set(list)].sort((a, b) => a - b).map((n, i) => [n, i])));
+  const token = (s: Span) => {
+    const r = ranks.get(s.source.path)!;
+    return `${paths.indexOf(s.source.path)}:${r.get(s.start)}:${r.get(s.end)}`;
+  };
+  const key = JSON.stringify(from, (name, v: unknown) => (name === "span" && isSpan(v) ? token(v) : typeof v === "bigint" ? `${v}n` : v));
+  if (typeof from === "object" && from !== null) keys.set(from, key);
+  return key;
+}
+
+/** `diagnostics` made for `was`, their spans swapped for the spans at the same places in `now`; undefined if one has none. */
+function moveDiagnostics(diagnostics: readonly Diagnostic[], was: unknown, now: unknown): Diagnostic[] | undefined {
+  const a = spansOf(was);
+  const b = spansOf(now);
+  if (a.length !== b.length) return undefined;
+  const to = new Map<Span, Span>();
+  const taken = new Set<Span>();
+  for (let i = 0; i < a.length; i++) {
+    const seen = to.get(a[i]!);
+    if (seen !== undefined) {
+      if (seen !== b[i]) return undefined;
+      continue;
+    }
+    // One span shared by two places must stay one span, and two must stay two.
+    if (taken.has(b[i]!)) return undefined;
+    to.set(a[i]!, b[i]!);
+    taken.add(b[i]!);
+  }
+  const out: Diagnostic[] = [];
+  for (const d of diagnostics) {
+    if (d.fix) return undefined;
+    const span = d.span && to.get(d.span);
+    if (d.span && !span) return undefined;
+    const labels: Label[] = [];
+    for (const l of d.labels) {
+      const s = to.get(l.span);
+      if (!s) return undefined;
+      labels.push({ ...l, span: s });
+    }
+    out.push({ ...d, ...(span ? { span } : {}), labels });
+  }
+  return out;
+}
+
+/**
+ * What the backends read of an IR: all of it but its name, description (comments in an SBPL profile) and
+ * tests; one object per IR, so that its key is computed once for every backend.
+ */
+const sections = new WeakMap<IR, IR>();
+function sectionsOf(ir: IR): IR {
+  let s = sections.get(ir);
+  if (!s) sections.set(ir, (s = { ...ir, name: "", description: "", tests: [] }));
+  return s;
+}
 
 type SeccompModules = Awaited<ReturnType<typeof seccompModules>>;
 type CompiledFilter = { filter?: NonNullable<ReturnType<SeccompModules["index"]["compileSeccomp"]>["filter"]>; diagnostics: Diagnostic[]; run: () => ReturnType<SeccompModules["interpreter"]["prepareFilter"]> };
@@ -314,7 +407,6 @@ function compileSeccompOnce(m: SeccompModules, ir: IR, arches: readonly Arch[]):
       let run: ReturnType<SeccompModules["interpreter"]["prepareFilter"]> | undefined;
       return { ...r, run: () => (run ??= m.interpreter.prepareFilter(r.filter!.program)) };
     },
-    (r) => !r.diagnostics.length,
   );
 }
 
@@ -344,7 +436,7 @@ const FS_OPS: Readonly<Partial<Record<Access, { op: string; before: "file" | "di
 async function landlock(ir: IR, passing: ReturnType<typeof passingTests>, options: FidelityOptions): Promise<TargetResult> {
   const m = await landlockModules();
   const abi = options.abi ?? m.abi.MAX_ABI;
-  const lowered = memoized("landlock", [sectionsOf(ir), abi], () => m.lower.lowerLandlock(ir, { abi, namespaces: ir.linux.namespaces }), (r) => !r.diagnostics.length);
+  const lowered = memoized("landlock", sectionsOf(ir), () => m.lower.lowerLandlock(ir, { abi, namespaces: ir.linux.namespaces }), `${abi}:`);
   const divergences: Divergence[] = [];
   const tests = passing.tests.filter((t) => t.test.kind === "fs" || t.test.kind === "net" || (t.test.kind === "unix" && t.test.op === "connect" && "path" in t.test));
   if (!lowered.table || !tests.length || !passing.bound) return { diagnostics: lowered.diagnostics, divergences };
@@ -353,26 +445,29 @@ async function landlock(ir: IR, passing: ReturnType<typeof passingTests>, option
   // if the loader would refuse those values (the stand-ins are not where the table assumed).
   let table = lowered.table;
   const mode = ir.linux.namespaces === "never" ? "landlock" : "namespace";
-  let plan: ReturnType<LandlockModules["model"]["parsePlan"]> | undefined;
+  let prepared: LaunchModel | undefined;
   if (tests.some((t) => t.test.kind !== "net")) {
-    if (table.params?.length) {
-      const resolved = m.model.resolveTable(table, testBindings(ir));
-      // Only its table is used (its diagnostics speak of the stand-ins): always worth keeping.
-      const t = resolved.table ?? memoized("landlock-bound", [sectionsOf(passing.bound), abi], () => m.lower.lowerLandlock(passing.bound!, { abi, namespaces: ir.linux.namespaces }), () => true).table;
-      if (!t) return { diagnostics: lowered.diagnostics, divergences };
-      table = t;
+    // The resolved table, its plan and the tests' verdicts depend only on the sections (the parameters' stand-ins
+    // are a function of them): kept under the same key as the lowering.
+    const key = `${abi}:${memoKey(sectionsOf(ir))}`;
+    prepared = launchModels.get(key);
+    if (!prepared) {
+      prepared = prepareLaunch(m, ir, passing.bound, lowered.table, abi, mode);
+      if (launchModels.size >= MEMO_LIMIT) launchModels.delete(launchModels.keys().next().value!);
+      launchModels.set(key, prepared);
     }
-    try {
-      plan = m.model.parsePlan(m.plan.buildPlan(table, undefined, { mounts: table.mounts, namespaces: mode === "namespace" ? "auto" : "never" }).text, testBindings(ir));
-    } catch {
-      return { diagnostics: lowered.diagnostics, divergences };
-    }
+    if (!prepared.table || !prepared.plan) return { diagnostics: lowered.diagnostics, divergences };
+    table = prepared.table;
   }
   const where = `landlock (ABI ${abi}${mode === "namespace" ? ", in a mount namespace" : ", without a mount namespace"})`;
   for (const t of tests) {
     const q = t.test;
     let allowed: boolean | undefined;
-    if (q.kind === "fs") allowed = fsAllowed(m, table, plan!, mode, q.access, q.path);
+    if (q.kind === "fs") {
+      const asked = `${q.access}\0${q.path}`;
+      if (prepared!.verdicts.has(asked)) allowed = prepared!.verdicts.get(asked);
+      else prepared!.verdicts.set(asked, (allowed = fsAllowed(m, table, prepared!.plan!, mode, q.access, q.path)));
+    }
     else if (q.kind === "net") allowed = m.modelNet.linuxNetAllows(passing.bound, table, { protocol: q.protocol, op: q.op, port: q.port });
     else if (q.kind === "unix" && "path" in q && (table.handledAccessFs & m.abi.ACCESS_FS.resolve_unix) !== 0) allowed = m.modelNet.landlockUnixConnectAllows(table, q.path);
     if (allowed === undefined || allowed === (q.expect === "allow")) continue;
@@ -382,6 +477,34 @@ async function landlock(ir: IR, passing: ReturnType<typeof passingTests>, option
 }
 
 type LandlockModules = Awaited<ReturnType<typeof landlockModules>>;
+
+/** The launch model of a policy's table for its tests, and the verdicts asked of it so far. */
+interface LaunchModel {
+  readonly table?: Table;
+  readonly plan?: ReturnType<LandlockModules["model"]["parsePlan"]>;
+  readonly verdicts: Map<string, boolean | undefined>;
+}
+const launchModels = new Map<string, LaunchModel>();
+
+/**
+ * The table as the loader resolves it for the tests' parameter values (lowered from the bound IR if the loader
+ * would refuse those values: the stand-ins are not where the table assumed), and the plan it launches with.
+ */
+function prepareLaunch(m: LandlockModules, ir: IR, bound: IR, lowered: Table, abi: number, mode: "namespace" | "landlock"): LaunchModel {
+  let table = lowered;
+  if (table.params?.length) {
+    const resolved = m.model.resolveTable(table, testBindings(ir));
+    // Only its table is used (its diagnostics speak of the stand-ins).
+    const t = resolved.table ?? memoized("landlock-bound", sectionsOf(bound), () => m.lower.lowerLandlock(bound, { abi, namespaces: ir.linux.namespaces }), `${abi}:`).table;
+    if (!t) return { verdicts: new Map() };
+    table = t;
+  }
+  try {
+    return { table, plan: m.model.parsePlan(m.plan.buildPlan(table, undefined, { mounts: table.mounts, namespaces: mode === "namespace" ? "auto" : "never" }).text, testBindings(ir)), verdicts: new Map() };
+  } catch {
+    return { verdicts: new Map() };
+  }
+}
 type Table = NonNullable<ReturnType<LandlockModules["lower"]["lowerLandlock"]>["table"]>;
 
 /**
@@ -433,12 +556,23 @@ function macCanonical(path: string): string {
   return /^\/(tmp|var|etc)(\/|$)/.test(path) ? "/private" + path : path;
 }
 
+/** The profile as the model reads it: the same text for every policy whose sections are the same (the memo). */
+const profiles = new Map<string, ReturnType<SbplModules["reader"]["readSbpl"]>["profile"]>();
+function readProfile(m: SbplModules, text: string): ReturnType<SbplModules["reader"]["readSbpl"]>["profile"] {
+  if (profiles.has(text)) return profiles.get(text);
+  const profile = m.reader.readSbpl(text).profile;
+  if (profiles.size >= MEMO_LIMIT) profiles.delete(profiles.keys().next().value!);
+  profiles.set(text, profile);
+  return profile;
+}
+type SbplModules = Awaited<ReturnType<typeof sbplModules>>;
+
 async function sbpl(ir: IR, passing: ReturnType<typeof passingTests>): Promise<TargetResult> {
   const m = await sbplModules();
   // With parameters left symbolic, inline mode can only refuse (SBC2303): the diagnostics are param mode's,
   // what `compile -t sbpl --sbpl-params` says.
   const symbolic = ir.params.some((p) => p.value === null);
-  const r = memoized("sbpl", sectionsOf(ir), () => m.index.compileSbpl(ir, { params: symbolic ? "param" : "inline" }), (x) => !x.diagnostics.length);
+  const r = memoized("sbpl", sectionsOf(ir), () => m.index.compileSbpl(ir, { params: symbolic ? "param" : "inline" }));
   // A glob under a parameter needs its value even in param mode (SBC2303): `sbc exec` has the values and
   // writes the profile inline, so for check that is no difference from the policy, and is not reported.
   const reported = symbolic ? r.diagnostics.filter((d) => d.code !== CODES.sbplNeedsValue.code) : r.diagnostics;
@@ -450,7 +584,7 @@ async function sbpl(ir: IR, passing: ReturnType<typeof passingTests>): Promise<T
   const values = testBindings(ir);
   const bound = r.profile !== undefined ? r : m.index.compileSbpl(passing.bound, { params: "inline" });
   if (!bound.profile) return { diagnostics: reported, divergences };
-  const profile = m.reader.readSbpl(bound.profile).profile;
+  const profile = readProfile(m, bound.profile);
   if (!profile) return { diagnostics: reported, divergences };
   const defines = new Map<string, string>();
   for (const [k, v] of bound.defines) {

@@ -4,11 +4,10 @@
 
 import { diag, sortDiagnostics, type Diagnostic, type Label } from "../diagnostics/diagnostic.js";
 import type { Source, Span } from "../diagnostics/source.js";
-import { bindIr } from "../ir/bind.js";
 import type { IR } from "../ir/types.js";
 import type { PolicyFile } from "../language/ast.js";
 import { compilePolicy, type Bindings } from "../passes/index.js";
-import { testBindings } from "../passes/run-tests.js";
+import { bindForTests } from "../passes/run-tests.js";
 import type { LintReport, LintRule, RuleSeverity } from "./rule.js";
 import { specifiedRules } from "./rules/index.js";
 import { applySuppressions, UNUSED_DIRECTIVE_ID, type Finding } from "./suppressions.js";
@@ -40,7 +39,7 @@ export function lintPolicy(ir: IR, files: readonly PolicyFile[], options: LintOp
   const file = files[files.length - 1];
   if (!file) return [];
   const ruleSet = options.ruleSet ?? specifiedRules;
-  const bound = bindIr(ir, testBindings(ir)).ir;
+  const bound = bindForTests(ir).ir;
   const findings: Finding[] = [];
   const active = new Set<string>();
   const relocate = presetRelocation(files, file);

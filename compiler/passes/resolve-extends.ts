@@ -33,9 +33,12 @@ export function presetsDir(): string {
   return join(packageRoot(), "presets");
 }
 
+// The package's own presets: listed once per process (a check of many files asks for every `extends:`).
+let presetList: string[] | undefined;
+
 export function presetNames(): string[] {
   try {
-    return readdirNames(presetsDir());
+    return [...(presetList ??= readdirNames(presetsDir()))];
   } catch {
     return [];
   }

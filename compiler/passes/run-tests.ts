@@ -121,16 +121,37 @@ export function irTestOutcome(b: IR, t: PolicyTest): IrTestOutcome {
   return { expected, got, ...(decidedBy ? { decidedBy } : {}), fallback };
 }
 
+// `check` binds each IR to the stand-ins and asks its tests three times (here, in lint, for target fidelity):
+// the bound IR and the answers are kept per IR object (IRs are never changed once built).
+const boundForTests = new WeakMap<IR, ReturnType<typeof bindIr>>();
+const outcomes = new WeakMap<IR, Map<PolicyTest, IrTestOutcome>>();
+
+/** `ir` bound to the tests' stand-ins (testBindings), as bindIr returns it; computed once per IR. */
+export function bindForTests(ir: IR): { readonly ir?: IR; readonly diagnostics: readonly Diagnostic[] } {
+  let b = boundForTests.get(ir);
+  if (!b) boundForTests.set(ir, (b = bindIr(ir, testBindings(ir))));
+  return b;
+}
+
+/** irTestOutcome of a test of `b` (an IR from bindForTests), computed once per test. */
+export function testOutcome(b: IR, t: PolicyTest): IrTestOutcome {
+  let m = outcomes.get(b);
+  if (!m) outcomes.set(b, (m = new Map()));
+  let o = m.get(t);
+  if (!o) m.set(t, (o = irTestOutcome(b, t)));
+  return o;
+}
+
 /** Evaluate the policy's tests; `include` picks the ones to run (all by default). */
 export function runPolicyTests(ir: IR, include?: (t: PolicyTest) => boolean): Diagnostic[] {
   if (!ir.tests.length) return [];
-  const bound = bindIr(ir, testBindings(ir));
-  if (!bound.ir) return bound.diagnostics;
+  const bound = bindForTests(ir);
+  if (!bound.ir) return [...bound.diagnostics];
   const b = bound.ir;
   const out: Diagnostic[] = [];
   b.tests.forEach((t, i) => {
     if (include && !include(ir.tests[i]!)) return;
-    const { expected, got, decidedBy, fallback } = irTestOutcome(b, t);
+    const { expected, got, decidedBy, fallback } = testOutcome(b, t);
     if (expected === got) return;
     const orig = ir.tests[i]!;
     const label = t.name ? `test \`${t.name}\`` : `test ${i + 1}`;
