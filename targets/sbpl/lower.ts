@@ -15,6 +15,7 @@ import { unixOpen } from "../../compiler/evaluator/network-syscalls.js";
 import { components, globLiteralDepth, hasWildcard, parsePath, type PathTemplate } from "../../compiler/paths.js";
 import { BASE_DEVICES, BASE_RULES, DEVICE_OPERATIONS, REMOTE_NETWORK_RULES, type BaseDevice } from "./base.js";
 import { accessesFor, FILE_OPERATION_ORDER, MOVE_OPERATIONS, VNODE_CLASSES, type VnodeClass } from "./operations.js";
+import { RegionIndex } from "./region-index.js";
 import { ALIAS_TARGETS_REGEX, canonicalComponents, commentText, GlobRegexError, globRegexes, globToRegexes, type GlobRegex, MAX_LITERAL_BYTES, sbplRegexLiteral, sbplString, utf8Length } from "./strings.js";
 
 export interface SbplOptions {
@@ -281,18 +282,46 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
     return r.kind === "exact" ? [`(require-not (literal ${e}))`] : [`(require-not (literal ${e}))`, `(require-not (subpath ${e}))`];
   };
 
+  // Rules by region, so each rule is compared only with those that may share a path with it (a policy of
+  // thousands of rules would otherwise compare every pair). Candidates are sorted by index and then pass
+  // the same exact predicates, so the result is the same as comparing with every rule in order.
+  const byIndex = (x: LoweredRule, y: LoweredRule) => x.index - y.index;
+  const readAllows = new RegionIndex<LoweredRule>();
+  const denyIndex = new RegionIndex<LoweredRule>();
+  const subtreeAllows = new RegionIndex<LoweredRule>();
+  /** Allows that can move an entry away, counted per root (for the params-mode ancestor warning). */
+  const moversByRoot = new Map<string | null, number>();
+  let movers = 0;
+  for (const r of lowered) {
+    if (r.rule.effect === "deny") {
+      denyIndex.add(r.region, r);
+      continue;
+    }
+    if (r.rule.access.includes("read")) readAllows.add(r.region, r);
+    if (r.region.kind === "subtree") subtreeAllows.add(r.region, r);
+    if (r.rule.access.some((c) => MOVE_CLASSES.has(c))) {
+      moversByRoot.set(r.region.path.root, (moversByRoot.get(r.region.path.root) ?? 0) + 1);
+      movers++;
+    }
+  }
+
   // ---- move guards: what a read deny keeps in place ----
-  /** `exempt`: subtrees a deeper allow makes readable again, where the guard does not apply. */
-  const guards: { region: Region; carves: string[]; rule: LoweredRule; exempt?: Region[] }[] = [];
+  /** `exempt`: subtrees a deeper allow makes readable again, where the guard does not apply (indexed). */
+  const guards: { region: Region; carves: string[]; rule: LoweredRule; exempt?: RegionIndex<Region> }[] = [];
   for (const s of lowered) {
     if (s.rule.effect !== "deny" || !s.rule.access.includes("read")) continue;
     // What a deeper allow makes readable again inside the deny may move freely (a scratch directory
     // inside a denied /tmp): the guard is the deny's region without those allows.
-    const reopened = lowered.filter((a) => a.rule.effect === "allow" && a.rule.access.includes("read") && mayOverlap(a.region, s.region) && compareRank(a, s) === 1);
+    const reopened = readAllows
+      .candidates(s.region)
+      .sort(byIndex)
+      .filter((a) => mayOverlap(a.region, s.region) && compareRank(a, s) === 1);
     if (!reopened.length) guards.push({ region: s.region, carves: carvesOf(s.region), rule: s });
     else {
       const inner = [positiveOf(s.region), ...reopened.map((a) => `(require-not ${filterOf(a.region)})`)];
-      guards.push({ region: s.region, carves: [`(require-not (require-all ${inner.join(" ")}))`], rule: s, exempt: reopened.map((a) => a.region) });
+      const exempt = new RegionIndex<Region>();
+      for (const a of reopened) if (a.region.kind === "subtree") exempt.add(a.region, a.region);
+      guards.push({ region: s.region, carves: [`(require-not (require-all ${inner.join(" ")}))`], rule: s, exempt });
     }
     const { root, parts } = s.region.path;
     const glob = s.region.kind === "glob";
@@ -302,7 +331,7 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
     if (root !== null) {
       // Params mode: the directories above the parameter are not known, so they cannot be kept in place.
       // (An allow beneath the same parameter cannot reach above it.)
-      const moves = lowered.some((a) => a.rule.effect === "allow" && a.rule.access.some((c) => MOVE_CLASSES.has(c)) && a.region.path.root !== root);
+      const moves = movers - (moversByRoot.get(root) ?? 0) > 0;
       if (moves) {
         diagnostics.push(
           diag("sbplNarrowed", `the directories above \`\${${root}}\` are not known in params mode, so moving one of them could take \`${s.rule.path}\` out of its read deny`, {
@@ -347,6 +376,37 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
   const paramOrder = new Map<string, Diagnostic>();
   const narrowedRules = new Map<number, Set<string>>();
   const covered = baseCoverage(ir);
+  const guardIndex = new RegionIndex<number>();
+  guards.forEach((g, i) => guardIndex.add(g.region, i));
+  /** Per allow, whatever operation: the denies that may overlap it (by index, with their rank against it)… */
+  const overlapDenies = new Map<LoweredRule, { s: LoweredRule; cmp: number | undefined }[]>();
+  const denyCandidates = (r: LoweredRule) => {
+    let xs = overlapDenies.get(r);
+    if (!xs) {
+      xs = denyIndex
+        .candidates(r.region)
+        .sort(byIndex)
+        .filter((s) => mayOverlap(r.region, s.region))
+        .map((s) => ({ s, cmp: compareRank(s, r) }));
+      overlapDenies.set(r, xs);
+    }
+    return xs;
+  };
+  /** …and the guards that may overlap it (in the order of `guards`), and those of them that apply to it. */
+  const overlapGuards = new Map<LoweredRule, { all: (typeof guards)[number][]; applying: (typeof guards)[number][] }>();
+  const guardCandidates = (r: LoweredRule) => {
+    let xs = overlapGuards.get(r);
+    if (!xs) {
+      const all = guardIndex
+        .candidates(r.region)
+        .sort((x, y) => x - y)
+        .map((i) => guards[i]!)
+        .filter((g) => mayOverlap(r.region, g.region));
+      xs = { all, applying: all.filter((g) => !g.exempt || !g.exempt.enclosing(r.region.path.root, r.region.anchor).length) };
+      overlapGuards.set(r, xs);
+    }
+    return xs;
+  };
   const termsFor = (operation: string, vnode: VnodeClass): Term[] => {
     const need = accessesFor(operation, vnode);
     if (!need.length) return [];
@@ -368,9 +428,8 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
       // The base already grants this operation on this device, whatever the kind of file.
       if (coveredByBase(r, operation, covered)) continue;
       const denies = new Set<LoweredRule>();
-      for (const s of lowered) {
-        if (s.rule.effect !== "deny" || !need.some((a) => s.rule.access.includes(a)) || !mayOverlap(r.region, s.region)) continue;
-        const cmp = compareRank(s, r);
+      for (const { s, cmp } of denyCandidates(r)) {
+        if (!need.some((a) => s.rule.access.includes(a))) continue;
         if (cmp !== undefined && cmp < 0) continue;
         if (cmp === undefined && s.rule.protects === undefined && !paramOrder.has(`${s.index}:${r.index}`)) {
           paramOrder.set(
@@ -386,22 +445,28 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
       }
       // An allow wholly inside a deny that outranks it grants nothing.
       if ([...denies].some((s) => s.region.kind === "subtree" && within(r.region, s.region))) continue;
-      const gs = new Set(MOVE_OPERATIONS.includes(operation) ? guards.filter((g) => mayOverlap(r.region, g.region) && !(g.exempt ?? []).some((e) => within(r.region, e))) : []);
+      const gs = new Set(MOVE_OPERATIONS.includes(operation) ? guardCandidates(r).applying : []);
       allows.push({ r, denies, guards: gs });
     }
+    const entries = new Map(allows.map((a) => [a.r, a]));
     // An allow inside another one's subtree adds nothing when everything carved out of the outer one
-    // (where it touches the inner one) is carved out of the inner one too.
-    const redundant = (a: (typeof allows)[number]): boolean =>
-      allows.some((t) => {
-        if (t === a || t.r.region.kind !== "subtree") return false;
-        const everything = t.r.region.path.root === null && t.r.region.anchor.length === 0;
-        if (!everything && (t.r.region.path.root !== a.r.region.path.root || !startsWith(a.r.region.anchor, t.r.region.anchor))) return false;
+    // (where it touches the inner one) is carved out of the inner one too. The outer ones are the subtree
+    // allows at the inner one's anchor or above it, or over everything; what the outer one carves out where
+    // it touches the inner one is among what overlaps the inner one.
+    const redundant = (a: (typeof allows)[number]): boolean => {
+      const { root, anchor } = { root: a.r.region.path.root, anchor: a.r.region.anchor };
+      const outer = subtreeAllows.enclosing(root, anchor);
+      if (root !== null) outer.push(...subtreeAllows.enclosing(null, []));
+      return outer.some((o) => {
+        const t = entries.get(o);
+        if (!t || t === a) return false;
         // Two allows over the same subtree: keep the first.
         if (a.r.region.kind === "subtree" && t.r.region.path.root === a.r.region.path.root && t.r.region.anchor.length === a.r.region.anchor.length && t.r.index > a.r.index) return false;
-        for (const s of t.denies) if (mayOverlap(a.r.region, s.region) && !a.denies.has(s)) return false;
-        for (const g of t.guards) if (mayOverlap(a.r.region, g.region) && !a.guards.has(g)) return false;
+        for (const { s } of denyCandidates(a.r)) if (t.denies.has(s) && !a.denies.has(s)) return false;
+        if (t.guards.size) for (const g of guardCandidates(a.r).all) if (t.guards.has(g) && !a.guards.has(g)) return false;
         return true;
       });
+    };
     const out: Term[] = [];
     const seen = new Set<string>();
     for (const a of allows) {
