@@ -174,6 +174,20 @@ function mayOverlap(a: Region, b: Region): boolean {
 
 // ---- the lowering --------------------------------------------------------------------------------------------
 
+const NO_RULES: ReadonlySet<LoweredRule> = new Set();
+const NO_GUARDS: ReadonlySet<never> = new Set();
+
+/** `f` computed once per argument: the lowering renders the same region for many operations. */
+function memo<K, V>(f: (k: K) => V): (k: K) => V {
+  const cache = new Map<K, V>();
+  return (k) => {
+    if (cache.has(k)) return cache.get(k)!;
+    const v = f(k);
+    cache.set(k, v);
+    return v;
+  };
+}
+
 interface Term {
   readonly comment: string;
   readonly text: string;
@@ -257,7 +271,7 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
   }
   if (diagnostics.some((d) => d.severity === "error")) return { defines: [], diagnostics };
 
-  const filterOf = (r: Region): string => {
+  const filterOf = memo((r: Region): string => {
     if (r.kind === "glob") {
       const res = r.regexes
         ? r.regexes.map((x) => (x.notAliased ? `(require-all (regex ${sbplRegexLiteral(x.regex)}) (require-not (regex ${sbplRegexLiteral(ALIAS_TARGETS_REGEX)})))` : `(regex ${sbplRegexLiteral(x.regex)})`))
@@ -265,7 +279,7 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
       return res.length === 1 ? res[0]! : `(require-any ${res.join(" ")})`;
     }
     return `(${r.kind === "exact" ? "literal" : "subpath"} ${writer.expr(r.path)})`;
-  };
+  });
   /** A deny's region as a positive filter (case-folded regexes; a subtree as both `literal` and `subpath`). */
   const positiveOf = (r: Region): string => {
     if (r.kind === "glob") {
@@ -275,12 +289,12 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
     const e = writer.expr(r.path);
     return r.kind === "exact" ? `(literal ${e})` : `(require-any (literal ${e}) (subpath ${e}))`;
   };
-  const carvesOf = (r: Region): string[] => {
+  const carvesOf = memo((r: Region): readonly string[] => {
     if (r.kind === "glob") return r.foldedRegexes!.map((x) => `(require-not (regex ${sbplRegexLiteral(x)}))`);
     const e = writer.expr(r.path);
     // `subpath` alone would leave the first creation of the directory itself open (Codex's finding).
     return r.kind === "exact" ? [`(require-not (literal ${e}))`] : [`(require-not (literal ${e}))`, `(require-not (subpath ${e}))`];
-  };
+  });
 
   // Rules by region, so each rule is compared only with those that may share a path with it (a policy of
   // thousands of rules would otherwise compare every pair). Candidates are sorted by index and then pass
@@ -307,7 +321,7 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
 
   // ---- move guards: what a read deny keeps in place ----
   /** `exempt`: subtrees a deeper allow makes readable again, where the guard does not apply (indexed). */
-  const guards: { region: Region; carves: string[]; rule: LoweredRule; exempt?: RegionIndex<Region> }[] = [];
+  const guards: { region: Region; carves: readonly string[]; rule: LoweredRule; exempt?: RegionIndex<Region> }[] = [];
   for (const s of lowered) {
     if (s.rule.effect !== "deny" || !s.rule.access.includes("read")) continue;
     // What a deeper allow makes readable again inside the deny may move freely (a scratch directory
@@ -407,17 +421,21 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
     }
     return xs;
   };
+  const commentOf = memo((r: LoweredRule) => ruleComment(r.rule, r.index));
   const termsFor = (operation: string, vnode: VnodeClass): Term[] => {
     const need = accessesFor(operation, vnode);
     if (!need.length) return [];
     // The allows that grant every needed class, each with what is carved out of it: the denies of a
     // needed class that may overlap it and outrank it (or whose rank depends on parameters), and for
     // operations that move entries the guards around read denies.
-    const allows: { r: LoweredRule; denies: Set<LoweredRule>; guards: Set<(typeof guards)[number]> }[] = [];
+    const allows: { r: LoweredRule; denies: ReadonlySet<LoweredRule>; guards: ReadonlySet<(typeof guards)[number]> }[] = [];
+    const moves = MOVE_OPERATIONS.includes(operation);
     for (const r of lowered) {
-      const grants = need.filter((a) => r.rule.access.includes(a));
-      if (!grants.length) continue;
-      if (grants.length < need.length) {
+      let granted = 0;
+      for (const a of need) if (r.rule.access.includes(a)) granted++;
+      if (!granted) continue;
+      if (granted < need.length) {
+        const grants = need.filter((a) => r.rule.access.includes(a));
         if (!coveredByBase(r, operation, covered)) {
           const everywhere = VNODE_CLASSES.every((v) => accessesFor(operation, v).join() === need.join());
           noteNarrowing(narrowedRules, r.index, everywhere ? "" : `on ${VNODE_LABELS[vnode]}, `, operation, need, grants, r.rule.effect);
@@ -427,8 +445,9 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
       if (r.rule.effect !== "allow") continue;
       // The base already grants this operation on this device, whatever the kind of file.
       if (coveredByBase(r, operation, covered)) continue;
-      const denies = new Set<LoweredRule>();
-      for (const { s, cmp } of denyCandidates(r)) {
+      const candidates = denyCandidates(r);
+      const denies = candidates.length ? new Set<LoweredRule>() : NO_RULES;
+      for (const { s, cmp } of candidates) {
         if (!need.some((a) => s.rule.access.includes(a))) continue;
         if (cmp !== undefined && cmp < 0) continue;
         if (cmp === undefined && s.rule.protects === undefined && !paramOrder.has(`${s.index}:${r.index}`)) {
@@ -441,12 +460,12 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
             }),
           );
         }
-        denies.add(s);
+        (denies as Set<LoweredRule>).add(s);
       }
       // An allow wholly inside a deny that outranks it grants nothing.
       if ([...denies].some((s) => s.region.kind === "subtree" && within(r.region, s.region))) continue;
-      const gs = new Set(MOVE_OPERATIONS.includes(operation) ? guardCandidates(r).applying : []);
-      allows.push({ r, denies, guards: gs });
+      const applying = moves ? guardCandidates(r).applying : [];
+      allows.push({ r, denies, guards: applying.length ? new Set(applying) : NO_GUARDS });
     }
     const entries = new Map(allows.map((a) => [a.r, a]));
     // An allow inside another one's subtree adds nothing when everything carved out of the outer one
@@ -456,7 +475,7 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
     const redundant = (a: (typeof allows)[number]): boolean => {
       const { root, anchor } = { root: a.r.region.path.root, anchor: a.r.region.anchor };
       const outer = subtreeAllows.enclosing(root, anchor);
-      if (root !== null) outer.push(...subtreeAllows.enclosing(null, []));
+      if (root !== null) for (const o of subtreeAllows.enclosing(null, [])) outer.push(o);
       return outer.some((o) => {
         const t = entries.get(o);
         if (!t || t === a) return false;
@@ -471,13 +490,15 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
     const seen = new Set<string>();
     for (const a of allows) {
       if (redundant(a)) continue;
-      const carves = [...[...a.denies].sort((x, y) => x.index - y.index).flatMap((s) => carvesOf(s.region)), ...[...a.guards].flatMap((g) => g.carves)];
-      const unique = [...new Set(carves)];
-      const filter = filterOf(a.r.region);
-      const text = unique.length ? `(require-all ${filter}\n${unique.map((c) => `  ${c}`).join("\n")})` : filter;
+      let text = filterOf(a.r.region);
+      if (a.denies.size || a.guards.size) {
+        const carves = [...[...a.denies].sort((x, y) => x.index - y.index).flatMap((s) => carvesOf(s.region)), ...[...a.guards].flatMap((g) => g.carves)];
+        const unique = [...new Set(carves)];
+        if (unique.length) text = `(require-all ${text}\n${unique.map((c) => `  ${c}`).join("\n")})`;
+      }
       if (seen.has(text)) continue;
       seen.add(text);
-      out.push({ comment: ruleComment(a.r.rule, a.r.index), text });
+      out.push({ comment: commentOf(a.r), text });
     }
     return out;
   };
