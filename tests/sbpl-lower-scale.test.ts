@@ -8,7 +8,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Source } from "../compiler/diagnostics/source.js";
-import type { Effect, FsRule, IR } from "../compiler/ir/types.js";
+import type { Effect, FsRule, IR, UnixOp, UnixPathRule } from "../compiler/ir/types.js";
 import { ACCESS_CLASSES, ACCESS_GROUPS, type Access } from "../compiler/language/access.js";
 import { compileSbpl } from "../targets/sbpl/index.js";
 import type { SbplOptions } from "../targets/sbpl/lower.js";
@@ -56,10 +56,24 @@ const denseRuleArb: fc.Arbitrary<FsRule> = fc
     };
   });
 
-function denseIr(rules: readonly FsRule[]): IR {
-  const sorted = [...rules].sort((x, y) => x.layer - y.layer).map((r, i) => ({ ...r, span: { source: new Source(`rule-${i}`, ""), start: 0, end: 0 } }));
-  const params = ["home", "workspace"].filter((p) => sorted.some((r) => r.path.startsWith("${" + p + "}"))).map((name) => ({ name, builtin: true, value: null }));
-  return { ...makeIr({ filesystem: sorted }), params };
+/** Unix path rules, as dense: subtrees over the same few names. */
+const denseUnixArb: fc.Arbitrary<UnixPathRule> = fc
+  .record({
+    effect: fc.constantFrom<Effect>("allow", "deny"),
+    ops: fc.constantFrom<UnixOp[]>(["connect"], ["bind"], ["bind", "connect"]),
+    root: fc.constantFrom("/", "/a", "/tmp", "/private/tmp", "${workspace}"),
+    names: fc.array(fc.constantFrom("a", "b"), { maxLength: 2 }),
+    layer: fc.integer({ min: 0, max: 2 }),
+  })
+  .map((g) => ({ effect: g.effect, ops: g.ops, path: g.names.length ? (g.root === "/" ? "" : g.root) + "/" + g.names.join("/") : g.root, layer: g.layer }));
+
+function denseIr(rules: readonly FsRule[], unixPaths: readonly UnixPathRule[] = []): IR {
+  const span = (what: string, i: number) => ({ source: new Source(`${what}-${i}`, ""), start: 0, end: 0 });
+  const sorted = [...rules].sort((x, y) => x.layer - y.layer).map((r, i) => ({ ...r, span: span("rule", i) }));
+  const paths = [...unixPaths].sort((x, y) => x.layer - y.layer).map((r, i) => ({ ...r, span: span("unix", i) }));
+  const used = [...sorted, ...paths].map((r) => r.path);
+  const params = ["home", "workspace"].filter((p) => used.some((x) => x.startsWith("${" + p + "}"))).map((name) => ({ name, builtin: true, value: null }));
+  return { ...makeIr({ filesystem: sorted, unix: { pairs: "deny", abstract: "deny", paths } }), params };
 }
 
 describe("the indexed lowering writes what the quadratic one wrote", () => {
@@ -71,8 +85,12 @@ describe("the indexed lowering writes what the quadratic one wrote", () => {
     fc.assert(fc.property(fc.array(denseRuleArb, { maxLength: 24 }), (rules) => sameAsReference(denseIr(rules))), { numRuns: RUNS });
   }, 120_000);
 
+  it("for dense unix socket rules", () => {
+    fc.assert(fc.property(fc.array(denseUnixArb, { maxLength: 16 }), (paths) => sameAsReference(denseIr([], paths))), { numRuns: RUNS });
+  }, 120_000);
+
   it("for the scale shapes below, cut down to a size the reference handles", () => {
-    for (const ir of [pathRules(300), denyGlobsOverAllows(150), reopenedInsideDeny(150)]) sameAsReference(ir);
+    for (const ir of [pathRules(300), denyGlobsOverAllows(150), reopenedInsideDeny(150), unixRules(300)]) sameAsReference(ir);
   }, 60_000);
 });
 
@@ -98,6 +116,13 @@ function reopenedInsideDeny(n: number): IR {
   const fs = [rule("allow", "subtree", "/", rw)];
   for (let i = 0; i < n; i++) fs.push(rule("deny", "subtree", `/d/p${i}`), rule("allow", "subtree", `/d/p${i}/q`, rw));
   return makeIr({ filesystem: fs });
+}
+
+/** n unix allows `/s/pN` for binding and connecting, each with a deny `/s/pN/x` carved out of it. */
+function unixRules(n: number): IR {
+  const paths: UnixPathRule[] = [];
+  for (let i = 0; i < n; i++) paths.push({ effect: "allow", ops: ["bind", "connect"], path: `/s/p${i}`, layer: 0 }, { effect: "deny", ops: ["bind", "connect"], path: `/s/p${i}/x`, layer: 0 });
+  return makeIr({ unix: { pairs: "deny", abstract: "deny", paths } });
 }
 
 /** Lowers `ir` inline, prints the time (the benchmark line in docs/benchmarks.md), and returns the profile. */
@@ -126,6 +151,11 @@ describe("large policies compile in near-linear time (bounds only catch a quadra
     // Each allow is deeper than the glob over it, so nothing is carved out of it.
     expect(profile).toMatch(/\n +\(subpath "\/d\/p4999\/q"\)/);
     expect(profile).not.toContain('(require-all (subpath "/d/p4999/q")');
+  }, 10_000);
+
+  it("5,000 unix allows with 5,000 unix denies inside them", () => {
+    const profile = timed("5,000 unix allows + 5,000 unix denies", unixRules(5_000));
+    expect(profile).toContain('(require-not (remote unix-socket (subpath "/s/p4999/x")))');
   }, 10_000);
 
   it("5,000 allows reopened inside 5,000 read denies under a read-write `/`", () => {

@@ -881,13 +881,19 @@ function lowerUnix(rules: readonly LoweredUnixRule[], writer: PathWriter, diagno
   const within = (inner: LoweredUnixRule, outer: LoweredUnixRule) => inner.path.root === outer.path.root && startsWith(inner.anchor, outer.anchor);
   const mayOverlap = (a: LoweredUnixRule, b: LoweredUnixRule) => a.path.root !== b.path.root || startsWith(a.anchor, b.anchor) || startsWith(b.anchor, a.anchor);
   const everything = (r: LoweredUnixRule) => r.path.root === null && r.anchor.length === 0;
+  // Each allow is compared only with the denies that may overlap it (a subtree's region: see region-index.ts).
+  const denyIndex = new RegionIndex<LoweredUnixRule>();
+  for (const d of rules) if (d.rule.effect === "deny") denyIndex.add({ kind: "subtree", path: d.path, anchor: d.anchor }, d);
   for (const { op, operation, side } of UNIX_SIDES) {
     const address = (r: LoweredUnixRule) => (everything(r) ? `(${side} unix-socket)` : `(${side} unix-socket (subpath ${writer.expr(r.path)}))`);
     const terms: Term[] = [];
     const seen = new Set<string>();
     for (const a of rules) {
       if (a.rule.effect !== "allow" || !a.rule.ops.includes(op)) continue;
-      const denies = rules.filter((d) => d.rule.effect === "deny" && d.rule.ops.includes(op) && mayOverlap(a, d) && compareUnix(d, a) !== -1);
+      const denies = denyIndex
+        .candidates({ kind: "subtree", path: a.path, anchor: a.anchor })
+        .sort((x, y) => x.index - y.index)
+        .filter((d) => d.rule.ops.includes(op) && mayOverlap(a, d) && compareUnix(d, a) !== -1);
       // An allow wholly inside a deny that outranks it grants nothing.
       if (denies.some((d) => compareUnix(d, a) === 1 && within(a, d))) continue;
       for (const d of denies) {
