@@ -422,6 +422,7 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
     return xs;
   };
   const commentOf = memo((r: LoweredRule) => ruleComment(r.rule, r.index));
+  const carvedTexts = new Map<string, string>();
   const termsFor = (operation: string, vnode: VnodeClass): Term[] => {
     const need = accessesFor(operation, vnode);
     if (!need.length) return [];
@@ -492,9 +493,16 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
       if (redundant(a)) continue;
       let text = filterOf(a.r.region);
       if (a.denies.size || a.guards.size) {
-        const carves = [...[...a.denies].sort((x, y) => x.index - y.index).flatMap((s) => carvesOf(s.region)), ...[...a.guards].flatMap((g) => g.carves)];
-        const unique = [...new Set(carves)];
-        if (unique.length) text = `(require-all ${text}\n${unique.map((c) => `  ${c}`).join("\n")})`;
+        // What is carved out depends only on the needed classes and on whether the operation moves entries.
+        const key = `${a.r.index}|${need.join()}|${moves}`;
+        const known = carvedTexts.get(key);
+        if (known !== undefined) text = known;
+        else {
+          const carves = [...[...a.denies].sort((x, y) => x.index - y.index).flatMap((s) => carvesOf(s.region)), ...[...a.guards].flatMap((g) => g.carves)];
+          const unique = [...new Set(carves)];
+          if (unique.length) text = `(require-all ${text}\n${unique.map((c) => `  ${c}`).join("\n")})`;
+          carvedTexts.set(key, text);
+        }
       }
       if (seen.has(text)) continue;
       seen.add(text);
