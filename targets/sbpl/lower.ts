@@ -15,6 +15,7 @@ import { unixOpen } from "../../compiler/evaluator/network-syscalls.js";
 import { components, globLiteralDepth, hasWildcard, parsePath, type PathTemplate } from "../../compiler/paths.js";
 import { BASE_DEVICES, BASE_RULES, DEVICE_OPERATIONS, REMOTE_NETWORK_RULES, type BaseDevice } from "./base.js";
 import { accessesFor, FILE_OPERATION_ORDER, MOVE_OPERATIONS, VNODE_CLASSES, type VnodeClass } from "./operations.js";
+import { RegionIndex } from "./region-index.js";
 import { ALIAS_TARGETS_REGEX, canonicalComponents, commentText, GlobRegexError, globRegexes, globToRegexes, type GlobRegex, MAX_LITERAL_BYTES, sbplRegexLiteral, sbplString, utf8Length } from "./strings.js";
 
 export interface SbplOptions {
@@ -173,6 +174,20 @@ function mayOverlap(a: Region, b: Region): boolean {
 
 // ---- the lowering --------------------------------------------------------------------------------------------
 
+const NO_RULES: ReadonlySet<LoweredRule> = new Set();
+const NO_GUARDS: ReadonlySet<never> = new Set();
+
+/** `f` computed once per argument: the lowering renders the same region for many operations. */
+function memo<K, V>(f: (k: K) => V): (k: K) => V {
+  const cache = new Map<K, V>();
+  return (k) => {
+    if (cache.has(k)) return cache.get(k)!;
+    const v = f(k);
+    cache.set(k, v);
+    return v;
+  };
+}
+
 interface Term {
   readonly comment: string;
   readonly text: string;
@@ -256,7 +271,7 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
   }
   if (diagnostics.some((d) => d.severity === "error")) return { defines: [], diagnostics };
 
-  const filterOf = (r: Region): string => {
+  const filterOf = memo((r: Region): string => {
     if (r.kind === "glob") {
       const res = r.regexes
         ? r.regexes.map((x) => (x.notAliased ? `(require-all (regex ${sbplRegexLiteral(x.regex)}) (require-not (regex ${sbplRegexLiteral(ALIAS_TARGETS_REGEX)})))` : `(regex ${sbplRegexLiteral(x.regex)})`))
@@ -264,7 +279,7 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
       return res.length === 1 ? res[0]! : `(require-any ${res.join(" ")})`;
     }
     return `(${r.kind === "exact" ? "literal" : "subpath"} ${writer.expr(r.path)})`;
-  };
+  });
   /** A deny's region as a positive filter (case-folded regexes; a subtree as both `literal` and `subpath`). */
   const positiveOf = (r: Region): string => {
     if (r.kind === "glob") {
@@ -274,25 +289,53 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
     const e = writer.expr(r.path);
     return r.kind === "exact" ? `(literal ${e})` : `(require-any (literal ${e}) (subpath ${e}))`;
   };
-  const carvesOf = (r: Region): string[] => {
+  const carvesOf = memo((r: Region): readonly string[] => {
     if (r.kind === "glob") return r.foldedRegexes!.map((x) => `(require-not (regex ${sbplRegexLiteral(x)}))`);
     const e = writer.expr(r.path);
     // `subpath` alone would leave the first creation of the directory itself open (Codex's finding).
     return r.kind === "exact" ? [`(require-not (literal ${e}))`] : [`(require-not (literal ${e}))`, `(require-not (subpath ${e}))`];
-  };
+  });
+
+  // Rules by region, so each rule is compared only with those that may share a path with it (a policy of
+  // thousands of rules would otherwise compare every pair). Candidates are sorted by index and then pass
+  // the same exact predicates, so the result is the same as comparing with every rule in order.
+  const byIndex = (x: LoweredRule, y: LoweredRule) => x.index - y.index;
+  const readAllows = new RegionIndex<LoweredRule>();
+  const denyIndex = new RegionIndex<LoweredRule>();
+  const subtreeAllows = new RegionIndex<LoweredRule>();
+  /** Allows that can move an entry away, counted per root (for the params-mode ancestor warning). */
+  const moversByRoot = new Map<string | null, number>();
+  let movers = 0;
+  for (const r of lowered) {
+    if (r.rule.effect === "deny") {
+      denyIndex.add(r.region, r);
+      continue;
+    }
+    if (r.rule.access.includes("read")) readAllows.add(r.region, r);
+    if (r.region.kind === "subtree") subtreeAllows.add(r.region, r);
+    if (r.rule.access.some((c) => MOVE_CLASSES.has(c))) {
+      moversByRoot.set(r.region.path.root, (moversByRoot.get(r.region.path.root) ?? 0) + 1);
+      movers++;
+    }
+  }
 
   // ---- move guards: what a read deny keeps in place ----
-  /** `exempt`: subtrees a deeper allow makes readable again, where the guard does not apply. */
-  const guards: { region: Region; carves: string[]; rule: LoweredRule; exempt?: Region[] }[] = [];
+  /** `exempt`: subtrees a deeper allow makes readable again, where the guard does not apply (indexed). */
+  const guards: { region: Region; carves: readonly string[]; rule: LoweredRule; exempt?: RegionIndex<Region> }[] = [];
   for (const s of lowered) {
     if (s.rule.effect !== "deny" || !s.rule.access.includes("read")) continue;
     // What a deeper allow makes readable again inside the deny may move freely (a scratch directory
     // inside a denied /tmp): the guard is the deny's region without those allows.
-    const reopened = lowered.filter((a) => a.rule.effect === "allow" && a.rule.access.includes("read") && mayOverlap(a.region, s.region) && compareRank(a, s) === 1);
+    const reopened = readAllows
+      .candidates(s.region)
+      .sort(byIndex)
+      .filter((a) => mayOverlap(a.region, s.region) && compareRank(a, s) === 1);
     if (!reopened.length) guards.push({ region: s.region, carves: carvesOf(s.region), rule: s });
     else {
       const inner = [positiveOf(s.region), ...reopened.map((a) => `(require-not ${filterOf(a.region)})`)];
-      guards.push({ region: s.region, carves: [`(require-not (require-all ${inner.join(" ")}))`], rule: s, exempt: reopened.map((a) => a.region) });
+      const exempt = new RegionIndex<Region>();
+      for (const a of reopened) if (a.region.kind === "subtree") exempt.add(a.region, a.region);
+      guards.push({ region: s.region, carves: [`(require-not (require-all ${inner.join(" ")}))`], rule: s, exempt });
     }
     const { root, parts } = s.region.path;
     const glob = s.region.kind === "glob";
@@ -302,7 +345,7 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
     if (root !== null) {
       // Params mode: the directories above the parameter are not known, so they cannot be kept in place.
       // (An allow beneath the same parameter cannot reach above it.)
-      const moves = lowered.some((a) => a.rule.effect === "allow" && a.rule.access.some((c) => MOVE_CLASSES.has(c)) && a.region.path.root !== root);
+      const moves = movers - (moversByRoot.get(root) ?? 0) > 0;
       if (moves) {
         diagnostics.push(
           diag("sbplNarrowed", `the directories above \`\${${root}}\` are not known in params mode, so moving one of them could take \`${s.rule.path}\` out of its read deny`, {
@@ -347,17 +390,53 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
   const paramOrder = new Map<string, Diagnostic>();
   const narrowedRules = new Map<number, Set<string>>();
   const covered = baseCoverage(ir);
+  const guardIndex = new RegionIndex<number>();
+  guards.forEach((g, i) => guardIndex.add(g.region, i));
+  /** Per allow, whatever operation: the denies that may overlap it (by index, with their rank against it)… */
+  const overlapDenies = new Map<LoweredRule, { s: LoweredRule; cmp: number | undefined }[]>();
+  const denyCandidates = (r: LoweredRule) => {
+    let xs = overlapDenies.get(r);
+    if (!xs) {
+      xs = denyIndex
+        .candidates(r.region)
+        .sort(byIndex)
+        .filter((s) => mayOverlap(r.region, s.region))
+        .map((s) => ({ s, cmp: compareRank(s, r) }));
+      overlapDenies.set(r, xs);
+    }
+    return xs;
+  };
+  /** …and the guards that may overlap it (in the order of `guards`), and those of them that apply to it. */
+  const overlapGuards = new Map<LoweredRule, { all: (typeof guards)[number][]; applying: (typeof guards)[number][] }>();
+  const guardCandidates = (r: LoweredRule) => {
+    let xs = overlapGuards.get(r);
+    if (!xs) {
+      const all = guardIndex
+        .candidates(r.region)
+        .sort((x, y) => x - y)
+        .map((i) => guards[i]!)
+        .filter((g) => mayOverlap(r.region, g.region));
+      xs = { all, applying: all.filter((g) => !g.exempt || !g.exempt.enclosing(r.region.path.root, r.region.anchor).length) };
+      overlapGuards.set(r, xs);
+    }
+    return xs;
+  };
+  const commentOf = memo((r: LoweredRule) => ruleComment(r.rule, r.index));
+  const carvedTexts = new Map<string, string>();
   const termsFor = (operation: string, vnode: VnodeClass): Term[] => {
     const need = accessesFor(operation, vnode);
     if (!need.length) return [];
     // The allows that grant every needed class, each with what is carved out of it: the denies of a
     // needed class that may overlap it and outrank it (or whose rank depends on parameters), and for
     // operations that move entries the guards around read denies.
-    const allows: { r: LoweredRule; denies: Set<LoweredRule>; guards: Set<(typeof guards)[number]> }[] = [];
+    const allows: { r: LoweredRule; denies: ReadonlySet<LoweredRule>; guards: ReadonlySet<(typeof guards)[number]> }[] = [];
+    const moves = MOVE_OPERATIONS.includes(operation);
     for (const r of lowered) {
-      const grants = need.filter((a) => r.rule.access.includes(a));
-      if (!grants.length) continue;
-      if (grants.length < need.length) {
+      let granted = 0;
+      for (const a of need) if (r.rule.access.includes(a)) granted++;
+      if (!granted) continue;
+      if (granted < need.length) {
+        const grants = need.filter((a) => r.rule.access.includes(a));
         if (!coveredByBase(r, operation, covered)) {
           const everywhere = VNODE_CLASSES.every((v) => accessesFor(operation, v).join() === need.join());
           noteNarrowing(narrowedRules, r.index, everywhere ? "" : `on ${VNODE_LABELS[vnode]}, `, operation, need, grants, r.rule.effect);
@@ -367,10 +446,10 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
       if (r.rule.effect !== "allow") continue;
       // The base already grants this operation on this device, whatever the kind of file.
       if (coveredByBase(r, operation, covered)) continue;
-      const denies = new Set<LoweredRule>();
-      for (const s of lowered) {
-        if (s.rule.effect !== "deny" || !need.some((a) => s.rule.access.includes(a)) || !mayOverlap(r.region, s.region)) continue;
-        const cmp = compareRank(s, r);
+      const candidates = denyCandidates(r);
+      const denies = candidates.length ? new Set<LoweredRule>() : NO_RULES;
+      for (const { s, cmp } of candidates) {
+        if (!need.some((a) => s.rule.access.includes(a))) continue;
         if (cmp !== undefined && cmp < 0) continue;
         if (cmp === undefined && s.rule.protects === undefined && !paramOrder.has(`${s.index}:${r.index}`)) {
           paramOrder.set(
@@ -382,37 +461,52 @@ export function lowerSbpl(ir: IR, options: SbplOptions): SbplOutput {
             }),
           );
         }
-        denies.add(s);
+        (denies as Set<LoweredRule>).add(s);
       }
       // An allow wholly inside a deny that outranks it grants nothing.
       if ([...denies].some((s) => s.region.kind === "subtree" && within(r.region, s.region))) continue;
-      const gs = new Set(MOVE_OPERATIONS.includes(operation) ? guards.filter((g) => mayOverlap(r.region, g.region) && !(g.exempt ?? []).some((e) => within(r.region, e))) : []);
-      allows.push({ r, denies, guards: gs });
+      const applying = moves ? guardCandidates(r).applying : [];
+      allows.push({ r, denies, guards: applying.length ? new Set(applying) : NO_GUARDS });
     }
+    const entries = new Map(allows.map((a) => [a.r, a]));
     // An allow inside another one's subtree adds nothing when everything carved out of the outer one
-    // (where it touches the inner one) is carved out of the inner one too.
-    const redundant = (a: (typeof allows)[number]): boolean =>
-      allows.some((t) => {
-        if (t === a || t.r.region.kind !== "subtree") return false;
-        const everything = t.r.region.path.root === null && t.r.region.anchor.length === 0;
-        if (!everything && (t.r.region.path.root !== a.r.region.path.root || !startsWith(a.r.region.anchor, t.r.region.anchor))) return false;
+    // (where it touches the inner one) is carved out of the inner one too. The outer ones are the subtree
+    // allows at the inner one's anchor or above it, or over everything; what the outer one carves out where
+    // it touches the inner one is among what overlaps the inner one.
+    const redundant = (a: (typeof allows)[number]): boolean => {
+      const { root, anchor } = { root: a.r.region.path.root, anchor: a.r.region.anchor };
+      const outer = subtreeAllows.enclosing(root, anchor);
+      if (root !== null) for (const o of subtreeAllows.enclosing(null, [])) outer.push(o);
+      return outer.some((o) => {
+        const t = entries.get(o);
+        if (!t || t === a) return false;
         // Two allows over the same subtree: keep the first.
         if (a.r.region.kind === "subtree" && t.r.region.path.root === a.r.region.path.root && t.r.region.anchor.length === a.r.region.anchor.length && t.r.index > a.r.index) return false;
-        for (const s of t.denies) if (mayOverlap(a.r.region, s.region) && !a.denies.has(s)) return false;
-        for (const g of t.guards) if (mayOverlap(a.r.region, g.region) && !a.guards.has(g)) return false;
+        for (const { s } of denyCandidates(a.r)) if (t.denies.has(s) && !a.denies.has(s)) return false;
+        if (t.guards.size) for (const g of guardCandidates(a.r).all) if (t.guards.has(g) && !a.guards.has(g)) return false;
         return true;
       });
+    };
     const out: Term[] = [];
     const seen = new Set<string>();
     for (const a of allows) {
       if (redundant(a)) continue;
-      const carves = [...[...a.denies].sort((x, y) => x.index - y.index).flatMap((s) => carvesOf(s.region)), ...[...a.guards].flatMap((g) => g.carves)];
-      const unique = [...new Set(carves)];
-      const filter = filterOf(a.r.region);
-      const text = unique.length ? `(require-all ${filter}\n${unique.map((c) => `  ${c}`).join("\n")})` : filter;
+      let text = filterOf(a.r.region);
+      if (a.denies.size || a.guards.size) {
+        // What is carved out depends only on the needed classes and on whether the operation moves entries.
+        const key = `${a.r.index}|${need.join()}|${moves}`;
+        const known = carvedTexts.get(key);
+        if (known !== undefined) text = known;
+        else {
+          const carves = [...[...a.denies].sort((x, y) => x.index - y.index).flatMap((s) => carvesOf(s.region)), ...[...a.guards].flatMap((g) => g.carves)];
+          const unique = [...new Set(carves)];
+          if (unique.length) text = `(require-all ${text}\n${unique.map((c) => `  ${c}`).join("\n")})`;
+          carvedTexts.set(key, text);
+        }
+      }
       if (seen.has(text)) continue;
       seen.add(text);
-      out.push({ comment: ruleComment(a.r.rule, a.r.index), text });
+      out.push({ comment: commentOf(a.r), text });
     }
     return out;
   };
@@ -795,13 +889,19 @@ function lowerUnix(rules: readonly LoweredUnixRule[], writer: PathWriter, diagno
   const within = (inner: LoweredUnixRule, outer: LoweredUnixRule) => inner.path.root === outer.path.root && startsWith(inner.anchor, outer.anchor);
   const mayOverlap = (a: LoweredUnixRule, b: LoweredUnixRule) => a.path.root !== b.path.root || startsWith(a.anchor, b.anchor) || startsWith(b.anchor, a.anchor);
   const everything = (r: LoweredUnixRule) => r.path.root === null && r.anchor.length === 0;
+  // Each allow is compared only with the denies that may overlap it (a subtree's region: see region-index.ts).
+  const denyIndex = new RegionIndex<LoweredUnixRule>();
+  for (const d of rules) if (d.rule.effect === "deny") denyIndex.add({ kind: "subtree", path: d.path, anchor: d.anchor }, d);
   for (const { op, operation, side } of UNIX_SIDES) {
     const address = (r: LoweredUnixRule) => (everything(r) ? `(${side} unix-socket)` : `(${side} unix-socket (subpath ${writer.expr(r.path)}))`);
     const terms: Term[] = [];
     const seen = new Set<string>();
     for (const a of rules) {
       if (a.rule.effect !== "allow" || !a.rule.ops.includes(op)) continue;
-      const denies = rules.filter((d) => d.rule.effect === "deny" && d.rule.ops.includes(op) && mayOverlap(a, d) && compareUnix(d, a) !== -1);
+      const denies = denyIndex
+        .candidates({ kind: "subtree", path: a.path, anchor: a.anchor })
+        .sort((x, y) => x.index - y.index)
+        .filter((d) => d.rule.ops.includes(op) && mayOverlap(a, d) && compareUnix(d, a) !== -1);
       // An allow wholly inside a deny that outranks it grants nothing.
       if (denies.some((d) => compareUnix(d, a) === 1 && within(a, d))) continue;
       for (const d of denies) {
