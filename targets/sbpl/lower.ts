@@ -15,7 +15,7 @@ import { unixOpen } from "../../compiler/evaluator/network-syscalls.js";
 import { components, globLiteralDepth, hasWildcard, parsePath, type PathTemplate } from "../../compiler/paths.js";
 import { BASE_DEVICES, BASE_RULES, DEVICE_OPERATIONS, REMOTE_NETWORK_RULES, type BaseDevice } from "./base.js";
 import { accessesFor, FILE_OPERATION_ORDER, MOVE_OPERATIONS, VNODE_CLASSES, type VnodeClass } from "./operations.js";
-import { RegionIndex } from "./region-index.js";
+import { mayOverlap, RegionIndex, startsWith, within } from "./region-index.js";
 import { ALIAS_TARGETS_REGEX, canonicalComponents, commentText, GlobRegexError, globRegexes, globToRegexes, type GlobRegex, MAX_LITERAL_BYTES, sbplRegexLiteral, sbplString, utf8Length } from "./strings.js";
 
 export interface SbplOptions {
@@ -135,41 +135,6 @@ function compareRank(a: LoweredRule, b: LoweredRule): number | undefined {
   }
   for (let i = 0; i < 4; i++) if (a.rank[i] !== b.rank[i]) return a.rank[i]! > b.rank[i]! ? 1 : -1;
   return 0;
-}
-
-function startsWith(xs: readonly string[], prefix: readonly string[]): boolean {
-  return prefix.length <= xs.length && prefix.every((p, i) => xs[i] === p);
-}
-
-/** Does `needle` occur in `hay` as consecutive components (ending no later than `hay`'s end, minus `tail`)? */
-function occursIn(hay: readonly string[], needle: readonly string[], suffixOnly: boolean): boolean {
-  if (!needle.length) return true;
-  for (let k = 0; k + needle.length <= hay.length; k++) {
-    if (suffixOnly && k + needle.length !== hay.length) continue;
-    if (needle.every((n, i) => hay[k + i] === n)) return true;
-  }
-  return false;
-}
-
-/** Every path of `inner` lies in the subtree `outer` (known only with the same root). */
-function within(inner: Region, outer: Region): boolean {
-  return outer.kind === "subtree" && inner.path.root === outer.path.root && startsWith(inner.anchor, outer.anchor);
-}
-
-/** Whether two regions may share a path (conservative: true when it cannot be ruled out). */
-function mayOverlap(a: Region, b: Region): boolean {
-  const point = (r: Region) => r.kind === "exact";
-  if (a.path.root === b.path.root) {
-    if (point(a) && point(b)) return startsWith(a.anchor, b.anchor) && a.anchor.length === b.anchor.length;
-    if (point(a)) return startsWith(a.anchor, b.anchor);
-    if (point(b)) return startsWith(b.anchor, a.anchor);
-    return startsWith(a.anchor, b.anchor) || startsWith(b.anchor, a.anchor);
-  }
-  // Different roots: a parameter's value is unknown, so only a literal point can be ruled out, when the
-  // parameter-rooted region's components cannot occur in it.
-  const [lit, sym] = a.path.root === null ? [a, b] : b.path.root === null ? [b, a] : [undefined, undefined];
-  if (!lit || !sym || !point(lit)) return true;
-  return occursIn(lit.anchor, sym.anchor, point(sym));
 }
 
 // ---- the lowering --------------------------------------------------------------------------------------------

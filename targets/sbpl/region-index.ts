@@ -1,6 +1,7 @@
 // Rules indexed by the region they cover, so the SBPL lowering finds the rules that may share a path with a
 // given one without comparing every pair (a policy of 10,000 rules took minutes): a trie of anchor components
-// per root. Its answers are supersets of lower.ts's `mayOverlap` and `within`; callers still apply those.
+// per root. Its answers are supersets of `mayOverlap` and `within` (below, shared with lower.ts), which callers
+// still apply; tests/sbpl-region-index.test.ts checks that contract.
 
 /** What the index needs of a region: its root (null for `/`), its literal leading components, and its kind. */
 export interface Placed {
@@ -15,6 +16,43 @@ interface Node<T> {
   readonly points: T[];
   /** Items whose region reaches beneath this node (subtrees, globs). */
   readonly others: T[];
+}
+
+// ---- the overlap predicates the lowering decides with (the index answers supersets of them) ----
+
+export function startsWith(xs: readonly string[], prefix: readonly string[]): boolean {
+  return prefix.length <= xs.length && prefix.every((p, i) => xs[i] === p);
+}
+
+/** Does `needle` occur in `hay` as consecutive components (ending no later than `hay`'s end, minus `tail`)? */
+function occursIn(hay: readonly string[], needle: readonly string[], suffixOnly: boolean): boolean {
+  if (!needle.length) return true;
+  for (let k = 0; k + needle.length <= hay.length; k++) {
+    if (suffixOnly && k + needle.length !== hay.length) continue;
+    if (needle.every((n, i) => hay[k + i] === n)) return true;
+  }
+  return false;
+}
+
+/** Every path of `inner` lies in the subtree `outer` (known only with the same root). */
+export function within(inner: Placed, outer: Placed): boolean {
+  return outer.kind === "subtree" && inner.path.root === outer.path.root && startsWith(inner.anchor, outer.anchor);
+}
+
+/** Whether two regions may share a path (conservative: true when it cannot be ruled out). */
+export function mayOverlap(a: Placed, b: Placed): boolean {
+  const point = (r: Placed) => r.kind === "exact";
+  if (a.path.root === b.path.root) {
+    if (point(a) && point(b)) return startsWith(a.anchor, b.anchor) && a.anchor.length === b.anchor.length;
+    if (point(a)) return startsWith(a.anchor, b.anchor);
+    if (point(b)) return startsWith(b.anchor, a.anchor);
+    return startsWith(a.anchor, b.anchor) || startsWith(b.anchor, a.anchor);
+  }
+  // Different roots: a parameter's value is unknown, so only a literal point can be ruled out, when the
+  // parameter-rooted region's components cannot occur in it.
+  const [lit, sym] = a.path.root === null ? [a, b] : b.path.root === null ? [b, a] : [undefined, undefined];
+  if (!lit || !sym || !point(lit)) return true;
+  return occursIn(lit.anchor, sym.anchor, point(sym));
 }
 
 const node = <T>(): Node<T> => ({ children: new Map(), points: [], others: [] });
