@@ -9,9 +9,9 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import type { Action, ArgCondition, IR, SyscallRule } from "../compiler/ir/types.js";
-import { IR_VERSION } from "../compiler/ir/types.js";
-import { syscallTable } from "../compiler/linux-abi/index.js";
+import type { Action, ArgCondition, IR, SyscallRule } from "../ir/types.js";
+import { IR_VERSION } from "../ir/types.js";
+import { syscallTable } from "../linux-abi/index.js";
 import { emitOciSeccomp } from "../targets/oci-seccomp/emit.js";
 import { SECCOMP_RET_ALLOW, type Insn } from "../targets/seccomp/bpf.js";
 import { generate } from "../targets/seccomp/codegen.js";

@@ -8,9 +8,9 @@
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { compilePolicy, hasErrors, renderHumanAll, type IR } from "../compiler/index.js";
+import { compilePolicy, hasErrors, renderHumanAll, type IR } from "../lib/index.js";
 import { importOciSeccomp } from "../compiler/importers/oci-seccomp.js";
-import { syscallNumber, syscallTable } from "../compiler/linux-abi/index.js";
+import { syscallNumber, syscallTable } from "../linux-abi/index.js";
 import { X32_SYSCALL_BIT, encode, type Insn } from "../targets/seccomp/bpf.js";
 import { compileSeccomp } from "../targets/seccomp/index.js";
 import { expectedAction, syscallName } from "../targets/seccomp/semantics.js";
@@ -21,7 +21,7 @@ import { beginMarker, recordInDoc } from "./record.js";
 import { REPO, buildBench, ensureTools, libseccompVersion, machine } from "./seccomp/setup.js";
 import { timeCall, type TimingOptions } from "./seccomp/timing.js";
 import { DOCKER_DEFAULT_CAPS, LIBSECCOMP_ARCHES, archTable, bypassChecks, compareArch, repairs, sbcSize, showDifference, summarize, type ArchComparison } from "./seccomp/docker-arches.js";
-import { ARCHES } from "../compiler/linux-abi/index.js";
+import { ARCHES } from "../linux-abi/index.js";
 
 const INPUTS = join(REPO, "bench", "inputs");
 const WORK = join(REPO, "node_modules", ".cache", "sbc-bench");

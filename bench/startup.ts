@@ -66,7 +66,7 @@ function ensureBuilt(): void {
   } catch {
     // not built
   }
-  if (built >= Math.max(...["compiler", "grammar", "targets"].map((d) => newest(join(REPO, d))))) return;
+  if (built >= Math.max(...["compiler", "grammar", "targets", "lib", "cli", "ir", "diagnostics", "linux-abi", "language"].map((d) => newest(join(REPO, d))))) return;
   log("dist/ or its bundle is older than the sources: building (npm run build)");
   const r = spawnSync("npm", ["run", "build"], { cwd: REPO, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`npm run build failed:\n${(r.stdout + r.stderr).trim()}`);

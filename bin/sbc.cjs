@@ -7,7 +7,7 @@ const { readFileSync, statSync } = require("node:fs");
 const { join } = require("node:path");
 
 const DIST = join(__dirname, "..", "dist");
-const MAIN = join(DIST, "compiler", "cli", "main.js");
+const MAIN = join(DIST, "cli", "main.js");
 const BUNDLE = join(DIST, "sbc.cjs");
 const CACHE = `${BUNDLE}.cache`;
 
@@ -25,7 +25,7 @@ function loadBundle(writeCache) {
   let text;
   try {
     const main = statSync(MAIN, { throwIfNoEntry: false });
-    if (main && main.mtimeMs > statSync(BUNDLE).mtimeMs) return { why: "dist/sbc.cjs is older than dist/compiler/cli/main.js" };
+    if (main && main.mtimeMs > statSync(BUNDLE).mtimeMs) return { why: "dist/sbc.cjs is older than dist/cli/main.js" };
     text = readFileSync(BUNDLE, "utf8");
   } catch {
     return { why: "no dist/sbc.cjs" };
@@ -68,7 +68,7 @@ async function run(argv) {
     trace(`dist/sbc.cjs, code cache ${b.cache}`);
     return b.main(argv);
   }
-  trace(`dist/compiler/cli/main.js (${b.why})`);
+  trace(`dist/cli/main.js (${b.why})`);
   let cli;
   try {
     statSync(MAIN);

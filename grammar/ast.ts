@@ -2,7 +2,7 @@
 // the comments kept on the side. The compiler never reads this tree directly (`to-document.ts` turns it into
 // the same document tree a YAML file gives); the printer and the formatter are built on it.
 
-import type { Span } from "../compiler/diagnostics/source.js";
+import type { Span } from "../diagnostics/source.js";
 
 /** A keyword or a fixed word as written (`allow`, `rule`, `read-write` in a query position): its text and span. */
 export interface DslKeyword {

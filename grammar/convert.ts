@@ -1,13 +1,13 @@
 // Conversion between the two surfaces of a policy. Both parse to the same document tree, so converting is:
 // read the source into (document tree, comments by statement), then write that pair in the other syntax.
-// The CLI (compiler/cli/convert-command.ts) adds the check that the result compiles to the same IR.
+// The CLI (cli/convert-command.ts) adds the check that the result compiles to the same IR.
 
-import type { Diagnostic } from "../compiler/diagnostics/diagnostic.js";
-import type { Source } from "../compiler/diagnostics/source.js";
-import type { DocumentComments } from "../compiler/language/document-comments.js";
-import { documentToYaml } from "../compiler/language/document-to-yaml.js";
-import { yamlComments } from "../compiler/language/yaml-comments.js";
-import { parseYaml } from "../compiler/language/yaml-source.js";
+import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import type { Source } from "../diagnostics/source.js";
+import type { DocumentComments } from "../language/document-comments.js";
+import { documentToYaml } from "../language/document-to-yaml.js";
+import { yamlComments } from "../language/yaml-comments.js";
+import { parseYaml } from "../language/yaml-source.js";
 import { dslComments } from "./dsl-comments.js";
 import { documentToDsl } from "./from-document.js";
 import { parseDsl } from "./index.js";

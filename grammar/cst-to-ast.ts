@@ -2,7 +2,7 @@
 // strings are decoded. Only called on a parse without errors, so every child the grammar requires is there.
 
 import type { CstElement, CstNode, IToken } from "chevrotain";
-import { span, type Source, type Span } from "../compiler/diagnostics/source.js";
+import { span, type Source, type Span } from "../diagnostics/source.js";
 import type {
   DslAction,
   DslBlock,

@@ -1,9 +1,9 @@
 // The comments of a parsed `.sbc` file, attached to the statements of its document tree (see
-// compiler/language/document-comments.ts), so that `sbc convert --to yaml` can carry them into YAML. Blocks
+// language/document-comments.ts), so that `sbc convert --to yaml` can carry them into YAML. Blocks
 // have braces, so a comment belongs to a block exactly when it sits before the block's `}`.
 
-import { attachComments, type DocumentComments, type RawComment, type StatementSpan } from "../compiler/language/document-comments.js";
-import type { PathSegment } from "../compiler/language/yaml-source.js";
+import { attachComments, type DocumentComments, type RawComment, type StatementSpan } from "../language/document-comments.js";
+import type { PathSegment } from "../language/yaml-source.js";
 import type { DslBlock, DslFile } from "./ast.js";
 
 export function dslStatementSpans(file: DslFile): StatementSpan[] {

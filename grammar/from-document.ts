@@ -5,9 +5,9 @@
 // Values become words where docs/dsl-syntax.md writes words (enum values, names, syscalls, command words) and
 // the text is a word; paths, reasons and other free text are always strings, so they read the same in both.
 
-import { Source, span, type Span } from "../compiler/diagnostics/source.js";
-import { pathKey, type DocumentComments, type StatementComments } from "../compiler/language/document-comments.js";
-import type { PathSegment } from "../compiler/language/yaml-source.js";
+import { Source, span, type Span } from "../diagnostics/source.js";
+import { pathKey, type DocumentComments, type StatementComments } from "../language/document-comments.js";
+import type { PathSegment } from "../language/yaml-source.js";
 import type {
   DslAction,
   DslBlock,

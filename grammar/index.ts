@@ -2,10 +2,10 @@
 // gives (for the compiler). Importing this module is cheap: chevrotain is loaded and the parser built only
 // when the first DSL file is parsed.
 
-import { diag, sortDiagnostics, type Diagnostic } from "../compiler/diagnostics/diagnostic.js";
-import { span, type Source } from "../compiler/diagnostics/source.js";
-import { MAX_NESTING, type YamlDocument } from "../compiler/language/yaml-source.js";
-import { CODES } from "../compiler/diagnostics/codes.js";
+import { diag, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { span, type Source } from "../diagnostics/source.js";
+import { MAX_NESTING, type YamlDocument } from "../language/yaml-source.js";
+import { CODES } from "../diagnostics/codes.js";
 import type { DslFile } from "./ast.js";
 import { cstToAst } from "./cst-to-ast.js";
 import { lexDsl } from "./lexer.js";

@@ -4,8 +4,8 @@
 // is one diagnostic and the parser still sees a string token.
 
 import type { IToken, TokenType } from "chevrotain";
-import { diag, type Diagnostic } from "../compiler/diagnostics/diagnostic.js";
-import { span, type Source } from "../compiler/diagnostics/source.js";
+import { diag, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { span, type Source } from "../diagnostics/source.js";
 import type { DslComment } from "./ast.js";
 import { chevrotain } from "./chevrotain.js";
 

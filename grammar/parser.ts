@@ -5,7 +5,7 @@
 // `syntax-messages.ts`, not chevrotain. docs/dsl-syntax.md ("How the parser starts") says why and how.
 
 import type { CstNode, CstParser, IRecognitionException, IToken, TokenType } from "chevrotain";
-import { ACCESS_CLASSES } from "../compiler/language/access.js";
+import { ACCESS_CLASSES } from "../ir/access.js";
 import { chevrotain } from "./chevrotain.js";
 import { dslTokens, KEYWORDS, type DslTokens } from "./lexer.js";
 import { installLookahead, NeedsGrammarAnalysis, type LookaheadTable } from "./lookahead.js";

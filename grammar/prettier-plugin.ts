@@ -4,7 +4,7 @@
 // Prettier itself: `prettier --plugin ./node_modules/sbc/dist/grammar/prettier-plugin.js policy.sbc`.
 
 import type { AstPath, Doc, Plugin } from "prettier";
-import { Source } from "../compiler/diagnostics/source.js";
+import { Source } from "../diagnostics/source.js";
 import type { DslComment, DslFile } from "./ast.js";
 import { parseDsl } from "./index.js";
 import { commentText, printDsl, PRINT_WIDTH, type PrintPath } from "./print.js";

@@ -4,8 +4,8 @@
 // input left over) into diagnostics with a code and a span.
 
 import type { IParserErrorMessageProvider, IRecognitionException, IToken, TokenType } from "chevrotain";
-import { closest, diag, type Diagnostic } from "../compiler/diagnostics/diagnostic.js";
-import { span, type Source } from "../compiler/diagnostics/source.js";
+import { closest, diag, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { span, type Source } from "../diagnostics/source.js";
 
 /** The message and the help travel through chevrotain as one string, split here. */
 const SEP = "\u0000";

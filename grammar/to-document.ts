@@ -2,9 +2,9 @@
 // lowering to the policy AST run unchanged) and a locator from JSON paths to spans, with sub-spans inside
 // strings exact even where escapes were used. Keys given twice are reported here, as YAML reports them.
 
-import { diag, type Diagnostic } from "../compiler/diagnostics/diagnostic.js";
-import { span, type Span } from "../compiler/diagnostics/source.js";
-import type { Located, PathSegment, YamlDocument } from "../compiler/language/yaml-source.js";
+import { diag, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { span, type Span } from "../diagnostics/source.js";
+import type { Located, PathSegment, YamlDocument } from "../language/yaml-source.js";
 import type { DslAction, DslBlock, DslBlockItem, DslClause, DslFile, DslString, DslValue, DslWord } from "./ast.js";
 
 /** Where one node of the document came from. */

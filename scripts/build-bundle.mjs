@@ -1,4 +1,4 @@
-// Bundles the built CLI (dist/compiler/cli/main.js and everything it reaches) into one CommonJS file,
+// Bundles the built CLI (dist/cli/main.js and everything it reaches) into one CommonJS file,
 // dist/sbc.cjs, and writes V8's code cache for it, dist/sbc.cjs.cache: a cold `sbc` then reads and compiles
 // one file instead of resolving and compiling ~50 ES modules (bin/sbc.cjs loads it; docs/benchmarks.md
 // "startup"). Run by `npm run build`, after tsc. Prettier and chevrotain stay outside, loaded on first use.
@@ -21,7 +21,7 @@ const CACHE = `${BUNDLE}.cache`;
 // Bundle the JavaScript tsc wrote, not the TypeScript: the bundle must run exactly the code of dist/, which is
 // also the fallback when the bundle is missing or stale.
 const result = await build({
-  entryPoints: [join(DIST, "compiler", "cli", "main.js")],
+  entryPoints: [join(DIST, "cli", "main.js")],
   bundle: true,
   platform: "node",
   format: "cjs",

@@ -17,8 +17,8 @@ const OUT = join(REPO, "dist", "plans");
 const ARCHES = ["x86_64", "aarch64"];
 
 const load = (p) => import(pathToFileURL(join(REPO, "dist", p)).href);
-const { compilePolicy, presetNames } = await load("compiler/index.js");
-const { TARGETS } = await load("compiler/cli/targets.js");
+const { compilePolicy, presetNames } = await load("lib/index.js");
+const { TARGETS } = await load("lib/targets.js");
 
 /** The plan text for one preset and arch, the way `sbc compile -t linux` makes it; throws on an error. */
 async function presetPlan(name, arch) {
@@ -53,7 +53,7 @@ for (const name of presetNames()) {
 }
 
 // dist/build-id: a hash of everything that decides what a compiled plan holds (the compiler's JavaScript, the
-// presets, the version). The plan cache keys on it (compiler/cli/plan-cache.ts, bin/sbc), so a plan compiled
+// presets, the version). The plan cache keys on it (lib/plan-cache.ts, bin/sbc), so a plan compiled
 // by another build is never reused.
 function buildId() {
   const h = createHash("sha256");

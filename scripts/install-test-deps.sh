@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need and that a fresh machine may lack. Idempotent; run by .ci/run.
-#   linux-libc-dev, libc6-dev: the uapi and glibc headers that compiler/linux-abi is generated from; the test
+#   linux-libc-dev, libc6-dev: the uapi and glibc headers that linux-abi is generated from; the test
 #                              suite regenerates the tables and fails on a difference.
 #   gcc:                       builds native/seccomp-probe.c, which loads compiled filters into real processes.
 #   bubblewrap:                `bwrap --seccomp FD` is the first consumer of the raw filter bytes; a test runs it.

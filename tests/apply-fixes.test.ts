@@ -5,10 +5,10 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { runCheck, type CheckCommandOptions } from "../compiler/cli/check-command.js";
-import type { CodeKey } from "../compiler/diagnostics/codes.js";
-import type { Fix } from "../compiler/diagnostics/diagnostic.js";
-import { Source, span } from "../compiler/diagnostics/source.js";
+import { runCheck, type CheckCommandOptions } from "../cli/check-command.js";
+import type { CodeKey } from "../diagnostics/codes.js";
+import type { Fix } from "../diagnostics/diagnostic.js";
+import { Source, span } from "../diagnostics/source.js";
 import { applyFixes, fixPolicyText, MAX_FIX_PASSES } from "../compiler/lint/apply-fixes.js";
 import type { LintRule } from "../compiler/lint/rule.js";
 import { compilePolicy } from "../compiler/passes/index.js";

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ARCHES } from "../compiler/linux-abi/index.js";
+import { ARCHES } from "../linux-abi/index.js";
 import { disassemble } from "../targets/seccomp/disassemble.js";
 import { dockerFilter } from "./support/docker.js";
 

@@ -1,4 +1,4 @@
-// Target fidelity in `sbc check` (compiler/cli/target-fidelity.ts): a policy's tests run on each target's
+// Target fidelity in `sbc check` (lib/target-fidelity.ts): a policy's tests run on each target's
 // executable model — the BPF interpreter on the seccomp filter, the Landlock launch model, the Seatbelt model —
 // and a test that holds on the IR but not on a target is SBC1010, naming the target, with the target's own
 // diagnostics reported as `compile -t` reports them. Real divergences only: each case below is one the
@@ -7,9 +7,9 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Diagnostic } from "../compiler/diagnostics/diagnostic.js";
+import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { compilePolicy } from "../compiler/passes/index.js";
-import { checkTargetFidelity, parseTargetList, type FidelityOptions } from "../compiler/cli/target-fidelity.js";
+import { checkTargetFidelity, parseTargetList, type FidelityOptions } from "../lib/target-fidelity.js";
 import { ensureBuilt, REPO, sbc } from "./support/cli.js";
 import { tempDir, writeFiles } from "./support/tmp.js";
 

@@ -6,9 +6,9 @@ import type { Command, Option } from "commander";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildProgram } from "../compiler/cli/main.js";
-import { painter } from "../compiler/cli/output.js";
-import { TARGETS } from "../compiler/cli/targets.js";
+import { buildProgram } from "../cli/main.js";
+import { painter } from "../cli/output.js";
+import { TARGETS } from "../lib/targets.js";
 import { ensureBuilt, sbc } from "./support/cli.js";
 import { tempDir, writeFiles } from "./support/tmp.js";
 

@@ -6,9 +6,9 @@
 import { chmodSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { EXIT_CANNOT_RUN } from "../compiler/cli/exec-command.js";
-import { runSandboxExec, runSeatbelt, SANDBOX_EXEC, seatbeltArgs, shellQuote } from "../compiler/cli/seatbelt-command.js";
-import { bindIr } from "../compiler/ir/bind.js";
+import { EXIT_CANNOT_RUN } from "../cli/exec-command.js";
+import { runSandboxExec, runSeatbelt, SANDBOX_EXEC, seatbeltArgs, shellQuote } from "../cli/seatbelt-command.js";
+import { bindIr } from "../ir/bind.js";
 import { compilePolicy } from "../compiler/passes/index.js";
 import { compileSbpl } from "../targets/sbpl/index.js";
 import { canonicalPath } from "../targets/sbpl/strings.js";

@@ -5,12 +5,12 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { compilePolicy } from "../compiler/index.js";
+import { compilePolicy } from "../lib/index.js";
 import { decode, encode } from "../targets/seccomp/bpf.js";
 import { compileSeccomp } from "../targets/seccomp/index.js";
 import { ensureBuilt, sbc, STACK_TRACE } from "./support/cli.js";
 import { tempDir } from "./support/tmp.js";
-import type { Arch } from "../compiler/linux-abi/index.js";
+import type { Arch } from "../linux-abi/index.js";
 
 beforeAll(() => ensureBuilt());
 

@@ -5,10 +5,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { matchesIgnore } from "../compiler/cli/check-inputs.js";
-import { applyRuleSeverities } from "../compiler/cli/check-command.js";
-import { ConfigFinder, readConfigFile } from "../compiler/cli/config-file.js";
-import { diag } from "../compiler/diagnostics/diagnostic.js";
+import { matchesIgnore } from "../cli/check-inputs.js";
+import { applyRuleSeverities } from "../cli/check-command.js";
+import { ConfigFinder, readConfigFile } from "../lib/config-file.js";
+import { diag } from "../diagnostics/diagnostic.js";
 import { tempDir, writeFiles } from "./support/tmp.js";
 
 const read = (dir: string, name: string) => readConfigFile(join(dir, name), { cwd: dir, lintRuleIds: ["secret-access"] });

@@ -8,10 +8,10 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Diagnostic } from "../compiler/diagnostics/diagnostic.js";
-import type { IR } from "../compiler/ir/types.js";
-import { compilePolicy } from "../compiler/index.js";
-import { ARCHES, ARCH_INFO, syscallNumber, type Arch } from "../compiler/linux-abi/index.js";
+import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import type { IR } from "../ir/types.js";
+import { compilePolicy } from "../lib/index.js";
+import { ARCHES, ARCH_INFO, syscallNumber, type Arch } from "../linux-abi/index.js";
 import { actionValue } from "../targets/seccomp/actions.js";
 import { prepareFilter } from "../targets/seccomp/interpreter.js";
 import { AUDIT_ARCH, expectedAction } from "../targets/seccomp/semantics.js";

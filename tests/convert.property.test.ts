@@ -7,19 +7,19 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { irEquals, irToJson } from "../compiler/ir/serialize.js";
-import { IR_VERSION, type IR } from "../compiler/ir/types.js";
-import { documentToYaml } from "../compiler/language/document-to-yaml.js";
-import { irToDocument } from "../compiler/language/ir-to-document.js";
+import { irEquals, irToJson } from "../ir/serialize.js";
+import { IR_VERSION, type IR } from "../ir/types.js";
+import { documentToYaml } from "../language/document-to-yaml.js";
+import { irToDocument } from "../language/ir-to-document.js";
 import { compilePolicy } from "../compiler/passes/index.js";
-import { convertedText } from "../compiler/cli/convert-command.js";
-import { prettierFormat } from "../compiler/cli/fmt-command.js";
+import { convertedText } from "../cli/convert-command.js";
+import { prettierFormat } from "../cli/fmt-command.js";
 import { documentToDsl } from "../grammar/from-document.js";
 import { printBuiltDsl } from "../grammar/print.js";
-import { Source } from "../compiler/diagnostics/source.js";
-import { parseYaml } from "../compiler/language/yaml-source.js";
+import { Source } from "../diagnostics/source.js";
+import { parseYaml } from "../language/yaml-source.js";
 import { parseDsl } from "../grammar/index.js";
-import { allCommentTexts } from "../compiler/language/document-comments.js";
+import { allCommentTexts } from "../language/document-comments.js";
 import { readDocument, writeDocument } from "../grammar/convert.js";
 import { documentArb, singleFileIrArb } from "./support/policy-arbitrary.js";
 

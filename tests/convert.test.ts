@@ -6,10 +6,10 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { prettierFormat } from "../compiler/cli/fmt-command.js";
-import { Source } from "../compiler/diagnostics/source.js";
-import { allCommentTexts } from "../compiler/language/document-comments.js";
-import { irToJson } from "../compiler/ir/serialize.js";
+import { prettierFormat } from "../cli/fmt-command.js";
+import { Source } from "../diagnostics/source.js";
+import { allCommentTexts } from "../language/document-comments.js";
+import { irToJson } from "../ir/serialize.js";
 import { compilePolicy } from "../compiler/passes/index.js";
 import { readDocument, writeDocument, type PolicySyntax } from "../grammar/convert.js";
 import { ensureBuilt, REPO, sbc, STACK_TRACE } from "./support/cli.js";

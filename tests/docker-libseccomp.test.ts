@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { agreementEvents, bypassChecks, compareArch } from "../bench/seccomp/docker-arches.js";
-import { syscallTable } from "../compiler/linux-abi/index.js";
+import { syscallTable } from "../linux-abi/index.js";
 
 const PROFILE = join(import.meta.dirname, "..", "fixtures", "data", "oci", "moby-seccomp-default.json");
 const haveLibseccomp = spawnSync("/usr/bin/python3", ["-c", "import seccomp"], { stdio: "ignore" }).status === 0;

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { irToJson } from "../compiler/ir/serialize.js";
+import { irToJson } from "../ir/serialize.js";
 import { compilePolicy } from "../compiler/passes/index.js";
 
 const ROOT = join(import.meta.dirname, "..");

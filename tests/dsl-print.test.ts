@@ -4,8 +4,8 @@
 
 import * as prettier from "prettier";
 import { describe, expect, it } from "vitest";
-import { Source } from "../compiler/diagnostics/source.js";
-import { emptyComments, commentsAt } from "../compiler/language/document-comments.js";
+import { Source } from "../diagnostics/source.js";
+import { emptyComments, commentsAt } from "../language/document-comments.js";
 import { decodeString } from "../grammar/lexer.js";
 import { documentToDsl, quoteString } from "../grammar/from-document.js";
 import { parseDsl } from "../grammar/index.js";

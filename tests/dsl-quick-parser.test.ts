@@ -12,8 +12,8 @@ import { pathToFileURL } from "node:url";
 import type { CstNode, IToken, TokenType } from "chevrotain";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Source } from "../compiler/diagnostics/source.js";
-import { irToDocument } from "../compiler/language/ir-to-document.js";
+import { Source } from "../diagnostics/source.js";
+import { irToDocument } from "../language/ir-to-document.js";
 import { chevrotain } from "../grammar/chevrotain.js";
 import { documentToDsl } from "../grammar/from-document.js";
 import { dslTokens, lexDsl } from "../grammar/lexer.js";
@@ -233,7 +233,7 @@ describe("in a fresh process (the built dist/)", () => {
     const script = `
       const { parseDsl } = await import(${JSON.stringify(pathToFileURL(join(REPO, "dist/grammar/index.js")).href)});
       const { builtParsers } = await import(${JSON.stringify(pathToFileURL(join(REPO, "dist/grammar/parser.js")).href)});
-      const { Source } = await import(${JSON.stringify(pathToFileURL(join(REPO, "dist/compiler/diagnostics/source.js")).href)});
+      const { Source } = await import(${JSON.stringify(pathToFileURL(join(REPO, "dist/diagnostics/source.js")).href)});
       const before = builtParsers();
       const ok = parseDsl(new Source("a.sbc", "sbc 1\\npolicy a {\\n  network none\\n}\\n"));
       const afterValid = builtParsers();

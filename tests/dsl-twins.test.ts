@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { TARGETS } from "../compiler/cli/targets.js";
+import { TARGETS } from "../lib/targets.js";
 import { compilePolicy } from "../compiler/passes/index.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures");

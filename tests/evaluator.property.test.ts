@@ -1,4 +1,4 @@
-// Property tests of the reference evaluator's precedence rules (compiler/evaluator/evaluate.ts, header
+// Property tests of the reference evaluator's precedence rules (ir/evaluator/evaluate.ts, header
 // comment; docs/language.md). IRs are built directly, over tiny alphabets of path components, addresses,
 // syscalls and words, so that random rules overlap often. The filesystem verdict is also compared with a
 // deliberately naive re-implementation of the documented rule, written here from the text of the rule:
@@ -13,12 +13,12 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { argBits } from "../compiler/linux-abi/arg-widths.js";
-import { ARCHES, syscallNumber } from "../compiler/linux-abi/index.js";
-import { conditionHolds, evaluateCommand, evaluateFs, evaluateNetwork, evaluateSyscall, evaluateSyscallRules, evaluateUnix, type NetQuery } from "../compiler/evaluator/evaluate.js";
-import { networkSyscalls } from "../compiler/evaluator/network-syscalls.js";
-import type { Action, ArgCondition, CmpOp, CommandRule, Decision, Effect, FsRule, NetOp, NetRule, PatternKind, Protocol, SyscallRule, UnixPathRule, UnixSockets } from "../compiler/ir/types.js";
-import type { Access } from "../compiler/language/access.js";
+import { argBits } from "../ir/arg-widths.js";
+import { ARCHES, syscallNumber } from "../linux-abi/index.js";
+import { conditionHolds, evaluateCommand, evaluateFs, evaluateNetwork, evaluateSyscall, evaluateSyscallRules, evaluateUnix, type NetQuery } from "../ir/evaluator/evaluate.js";
+import { networkSyscalls } from "../ir/evaluator/network-syscalls.js";
+import type { Action, ArgCondition, CmpOp, CommandRule, Decision, Effect, FsRule, NetOp, NetRule, PatternKind, Protocol, SyscallRule, UnixPathRule, UnixSockets } from "../ir/types.js";
+import type { Access } from "../ir/access.js";
 import { makeIr } from "./support/ir.js";
 
 const RUNS = { numRuns: 300 };

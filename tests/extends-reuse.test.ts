@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { compilePolicy } from "../compiler/index.js";
+import { compilePolicy } from "../lib/index.js";
 import { tempDir, writeFiles } from "./support/tmp.js";
 
 const policy = (name: string) => `sbc: 1\nname: ${name}\nextends: ./base.yaml\n`;

@@ -8,10 +8,10 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { formatPolicy, prettierFormat } from "../compiler/cli/fmt-command.js";
-import { renderHumanAll } from "../compiler/diagnostics/render.js";
-import { sortDiagnostics } from "../compiler/diagnostics/diagnostic.js";
-import { Source } from "../compiler/diagnostics/source.js";
+import { formatPolicy, prettierFormat } from "../cli/fmt-command.js";
+import { renderHumanAll } from "../diagnostics/render.js";
+import { sortDiagnostics } from "../diagnostics/diagnostic.js";
+import { Source } from "../diagnostics/source.js";
 import { syntaxOfPath, type PolicySyntax } from "../grammar/convert.js";
 import { ensureBuilt, REPO, sbc, STACK_TRACE } from "./support/cli.js";
 import { tempDir, writeFiles } from "./support/tmp.js";

@@ -1,5 +1,5 @@
 // Generated files must match what their generators produce now (the JSON Schema and the diagnostics
-// catalog; the Linux ABI tables are checked in compiler/linux-abi/linux-abi.test.ts).
+// catalog; the Linux ABI tables are checked in linux-abi/linux-abi.test.ts).
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";

@@ -3,11 +3,11 @@
 
 import type { Option } from "commander";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildProgram } from "../compiler/cli/main.js";
-import { DIAGNOSTIC_FORMATS } from "../compiler/cli/output.js";
-import { diag, type Diagnostic } from "../compiler/diagnostics/diagnostic.js";
-import { escapeData, escapeProperty, toGithubCommand } from "../compiler/diagnostics/github.js";
-import { Source } from "../compiler/diagnostics/source.js";
+import { buildProgram } from "../cli/main.js";
+import { DIAGNOSTIC_FORMATS } from "../cli/output.js";
+import { diag, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { escapeData, escapeProperty, toGithubCommand } from "../diagnostics/github.js";
+import { Source } from "../diagnostics/source.js";
 import { ensureBuilt, sbc } from "./support/cli.js";
 import { tempDir, writeFiles } from "./support/tmp.js";
 

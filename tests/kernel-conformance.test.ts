@@ -8,9 +8,9 @@
 // on a bad fd, a bad pointer or a bad length, or change nothing outside the probe's short-lived child.
 
 import { describe, expect, it } from "vitest";
-import type { IR } from "../compiler/ir/types.js";
-import { compilePolicy } from "../compiler/index.js";
-import { syscallNumber, X32_SYSCALL_BIT, type Arch } from "../compiler/linux-abi/index.js";
+import type { IR } from "../ir/types.js";
+import { compilePolicy } from "../lib/index.js";
+import { syscallNumber, X32_SYSCALL_BIT, type Arch } from "../linux-abi/index.js";
 import { actionOf, prepareFilter } from "../targets/seccomp/interpreter.js";
 import { AUDIT_ARCH_X86_64, BPF_K, BPF_RET, encode, insn, SECCOMP_RET_ALLOW } from "../targets/seccomp/bpf.js";
 import { syscallName } from "../targets/seccomp/semantics.js";

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { syscallNumber } from "../compiler/linux-abi/index.js";
+import { syscallNumber } from "../linux-abi/index.js";
 import { ACCESS_FS } from "../targets/landlock/abi.js";
 import {
   AUDIT_ARCH_X86_64,

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, symlinkSy
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { errnoValue, syscallNumber } from "../compiler/linux-abi/index.js";
+import { errnoValue, syscallNumber } from "../linux-abi/index.js";
 import { ACCESS_FS, ACCESS_NET, SCOPE } from "../targets/landlock/abi.js";
 import {
   AUDIT_ARCH_X86_64,

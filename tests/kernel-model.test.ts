@@ -12,7 +12,7 @@ import { chmodSync, copyFileSync, lchownSync, mkdirSync, mkdtempSync, readdirSyn
 import { dirname, join } from "node:path";
 import fc from "fast-check";
 import { afterAll, expect, it } from "vitest";
-import { errnoName } from "../compiler/linux-abi/index.js";
+import { errnoName } from "../linux-abi/index.js";
 import { attempt, applyChange, FsModel, launch, tookEffect, type FsSpec, type Op, type Sandbox } from "../targets/landlock/model.js";
 import { originsAtLaunch } from "../targets/landlock/model-ir.js";
 import { buildNative } from "./support/kernel.js";
@@ -35,7 +35,7 @@ import {
   type TreeEntry,
 } from "./support/landlock-model.js";
 import { Checker, showOp } from "./support/model-check.js";
-import type { FsRule } from "../compiler/ir/types.js";
+import type { FsRule } from "../ir/types.js";
 
 const CASES = Number(process.env.SBC_KERNEL_MODEL_CASES ?? 4);
 const SEED = Number(process.env.SBC_PROPERTY_SEED ?? 20261209);

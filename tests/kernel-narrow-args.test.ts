@@ -4,9 +4,9 @@
 // pointer fails with EFAULT (the count cannot be stored), an unknown request with ENOTTY.
 
 import { expect } from "vitest";
-import type { ArgCondition, IR } from "../compiler/ir/types.js";
-import { constantValue, errnoValue, syscallNumber } from "../compiler/linux-abi/index.js";
-import { evaluateSyscall } from "../compiler/evaluator/evaluate.js";
+import type { ArgCondition, IR } from "../ir/types.js";
+import { constantValue, errnoValue, syscallNumber } from "../linux-abi/index.js";
+import { evaluateSyscall } from "../ir/evaluator/evaluate.js";
 import { argOffset, AUDIT_ARCH_X86_64, BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W, encode, insn, OFFSET_ARCH, OFFSET_NR, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS } from "../targets/seccomp/bpf.js";
 import { compileSeccomp } from "../targets/seccomp/index.js";
 import { describeKernel, itKernel, runProbe, type ProbeResult } from "./support/kernel.js";

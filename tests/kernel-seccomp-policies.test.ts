@@ -7,15 +7,15 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
-import type { Action, IR } from "../compiler/ir/types.js";
-import { syscallNumber } from "../compiler/linux-abi/index.js";
-import { compilePolicy, presetNames } from "../compiler/index.js";
+import type { Action, IR } from "../ir/types.js";
+import { syscallNumber } from "../linux-abi/index.js";
+import { compilePolicy, presetNames } from "../lib/index.js";
 import { encode, insn, BPF_RET, BPF_K, SECCOMP_RET_ALLOW, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "../targets/seccomp/bpf.js";
 import { compileSeccomp } from "../targets/seccomp/index.js";
 import { expectedAction } from "../targets/seccomp/semantics.js";
 import { describeKernel, itKernel, runProbe, type ProbeCall, type ProbeResult } from "./support/kernel.js";
 import { dockerFilter } from "./support/docker.js";
-import type { Arch } from "../compiler/linux-abi/index.js";
+import type { Arch } from "../linux-abi/index.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures");
 const nr = (name: string) => syscallNumber("x86_64", name)!;

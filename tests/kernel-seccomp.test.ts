@@ -4,7 +4,7 @@
 
 import { constants as osConstants } from "node:os";
 import { expect } from "vitest";
-import { errnoValue, syscallNumber } from "../compiler/linux-abi/index.js";
+import { errnoValue, syscallNumber } from "../linux-abi/index.js";
 import {
   AUDIT_ARCH_X86_64,
   BPF_A,

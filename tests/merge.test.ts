@@ -4,10 +4,10 @@
 
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { evaluateFs } from "../compiler/evaluator/evaluate.js";
-import { bindIr } from "../compiler/ir/bind.js";
-import { irEquals, irToJson } from "../compiler/ir/serialize.js";
-import type { IR } from "../compiler/ir/types.js";
+import { evaluateFs } from "../ir/evaluator/evaluate.js";
+import { bindIr } from "../ir/bind.js";
+import { irEquals, irToJson } from "../ir/serialize.js";
+import type { IR } from "../ir/types.js";
 import { compilePolicy, type CompileOptions } from "../compiler/passes/index.js";
 import { tempDir, writeFiles } from "./support/tmp.js";
 

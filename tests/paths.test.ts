@@ -3,7 +3,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compileGlob, components, formatTemplate, isWithin, parsePath, type ParsedPath } from "../compiler/paths.js";
+import { compileGlob, components, formatTemplate, isWithin, parsePath, type ParsedPath } from "../ir/paths.js";
 
 /** The normalized form of a path that parses, or a failure that names the first error. */
 function normalized(raw: string, glob = false): string {

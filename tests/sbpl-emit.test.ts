@@ -4,9 +4,9 @@
 // Seatbelt model (targets/sbpl/model.ts) under every precedence reading it offers.
 
 import { describe, expect, it } from "vitest";
-import { CODES } from "../compiler/diagnostics/codes.js";
-import { bindIr } from "../compiler/ir/bind.js";
-import type { IR } from "../compiler/ir/types.js";
+import { CODES } from "../diagnostics/codes.js";
+import { bindIr } from "../ir/bind.js";
+import type { IR } from "../ir/types.js";
 import { compilePolicy } from "../compiler/passes/index.js";
 import { testBindings } from "../compiler/passes/run-tests.js";
 import { readFileSync } from "node:fs";

@@ -5,8 +5,8 @@
 // and dense policies (commit 1b0c5c5 and the test file's history).
 
 import { describe, expect, it } from "vitest";
-import type { Effect, FsRule, IR, UnixPathRule } from "../compiler/ir/types.js";
-import { ACCESS_CLASSES, type Access } from "../compiler/language/access.js";
+import type { Effect, FsRule, IR, UnixPathRule } from "../ir/types.js";
+import { ACCESS_CLASSES, type Access } from "../ir/access.js";
 import { compileSbpl } from "../targets/sbpl/index.js";
 import { makeIr } from "./support/ir.js";
 

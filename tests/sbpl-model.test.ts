@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CODES } from "../compiler/diagnostics/codes.js";
+import { CODES } from "../diagnostics/codes.js";
 import { evaluateFileOp, evaluateNetworkOp, evaluateOp, PRECEDENCES, SbplEvalError, type EvalOptions, type SbplInput } from "../targets/sbpl/model.js";
 import { readSbpl, sbplRegexToJs, type SbplProfile } from "../targets/sbpl/reader.js";
 

@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compilePolicy } from "../compiler/passes/index.js";
-import { compileGlob, components } from "../compiler/paths.js";
+import { compileGlob, components } from "../ir/paths.js";
 import { compileSbpl } from "../targets/sbpl/index.js";
 import { ALIAS_TARGETS_REGEX, canonicalPath, commentText, globRegexes, globToRegexes, regexQuote, sbplRegexLiteral, sbplString } from "../targets/sbpl/strings.js";
 import { readSbpl, sbplRegexToJs } from "../targets/sbpl/reader.js";

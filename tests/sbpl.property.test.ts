@@ -19,16 +19,16 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Diagnostic } from "../compiler/diagnostics/diagnostic.js";
-import { Source, type Span } from "../compiler/diagnostics/source.js";
-import { evaluateFs, evaluateNetwork, queryPath } from "../compiler/evaluator/evaluate.js";
-import { bindIr } from "../compiler/ir/bind.js";
-import type { Effect, FsRule, IR, NetOp, NetRule, Protocol, UnixSockets } from "../compiler/ir/types.js";
-import { ACCESS_CLASSES, ACCESS_GROUPS, type Access } from "../compiler/language/access.js";
+import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import { Source, type Span } from "../diagnostics/source.js";
+import { evaluateFs, evaluateNetwork, queryPath } from "../ir/evaluator/evaluate.js";
+import { bindIr } from "../ir/bind.js";
+import type { Effect, FsRule, IR, NetOp, NetRule, Protocol, UnixSockets } from "../ir/types.js";
+import { ACCESS_CLASSES, ACCESS_GROUPS, type Access } from "../ir/access.js";
 import { compilePolicy } from "../compiler/passes/index.js";
 import { testBindings } from "../compiler/passes/run-tests.js";
-import { components, escapeGlob, globLiteralDepth, hasWildcard } from "../compiler/paths.js";
-import { CODES } from "../compiler/diagnostics/codes.js";
+import { components, escapeGlob, globLiteralDepth, hasWildcard } from "../ir/paths.js";
+import { CODES } from "../diagnostics/codes.js";
 import { BASE_DEVICES } from "../targets/sbpl/base.js";
 import { compileSbpl } from "../targets/sbpl/index.js";
 import { evaluateOp, PRECEDENCES, type SbplVerdict } from "../targets/sbpl/model.js";
@@ -163,7 +163,7 @@ function vnodesOf(a: Access, canonical: string): string[] {
 // ---- the IR's meaning on a Mac -----------------------------------------------------------------------------
 
 /**
- * sbc's precedence (compiler/evaluator/evaluate.ts) applied to the file the kernel sees: a rule applies to a
+ * sbc's precedence (ir/evaluator/evaluate.ts) applied to the file the kernel sees: a rule applies to a
  * canonical path when it matches any spelling of it, and ranks by its depth in the canonical spelling
  * (`/tmp/x` is as deep as `/private/tmp/x`). Written naively here, from the documented rule, so that it does
  * not share the emitter's code. Returns the deciding rule's index, or null (default deny).

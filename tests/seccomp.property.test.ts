@@ -6,10 +6,10 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Action, ArgCondition, CmpOp, FsRule, IR, NetRule, SyscallRule, UnixSockets } from "../compiler/ir/types.js";
-import { evaluateSyscall } from "../compiler/evaluator/evaluate.js";
-import { ARCHES, ARCH_INFO, syscallNumber, type Arch } from "../compiler/linux-abi/index.js";
-import { compareSyscallEntries, entriesName, formatNumberedEntry } from "../compiler/evaluator/syscall-numbers.js";
+import type { Action, ArgCondition, CmpOp, FsRule, IR, NetRule, SyscallRule, UnixSockets } from "../ir/types.js";
+import { evaluateSyscall } from "../ir/evaluator/evaluate.js";
+import { ARCHES, ARCH_INFO, syscallNumber, type Arch } from "../linux-abi/index.js";
+import { compareSyscallEntries, entriesName, formatNumberedEntry } from "../ir/evaluator/syscall-numbers.js";
 import { cacheEligible } from "../targets/seccomp/action-cache.js";
 import { actionValue } from "../targets/seccomp/actions.js";
 import { AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from "../targets/seccomp/bpf.js";
@@ -17,7 +17,7 @@ import { compileSeccomp } from "../targets/seccomp/index.js";
 import { generate } from "../targets/seccomp/codegen.js";
 import { runFilter, type SeccompData } from "../targets/seccomp/interpreter.js";
 import { lowerFilter } from "../targets/seccomp/lower.js";
-import { networkSyscalls } from "../compiler/evaluator/network-syscalls.js";
+import { networkSyscalls } from "../ir/evaluator/network-syscalls.js";
 import { AUDIT_ARCH, expectedAction, syscallName } from "../targets/seccomp/semantics.js";
 import { verifyFilter } from "../targets/seccomp/verifier.js";
 import { makeIr, unixWord } from "./support/ir.js";

@@ -4,13 +4,13 @@
 // are the documented cases, one by one.
 
 import { describe, expect, it } from "vitest";
-import { evaluateSyscall, evaluateSyscallAt, evaluateSyscallEverywhere } from "../compiler/evaluator/evaluate.js";
-import { formatNumberedEntry, isNewerCall, newerCalls } from "../compiler/evaluator/syscall-numbers.js";
-import { irToJson } from "../compiler/ir/serialize.js";
-import type { IR } from "../compiler/ir/types.js";
-import { ARCHES, syscallNumber, syscallTable } from "../compiler/linux-abi/index.js";
-import { checkKernelVersion, SYSCALL_FIRST_RELEASE } from "../compiler/linux-abi/syscall-versions.js";
-import { parseAction, parseNumberedSyscall } from "../compiler/language/values.js";
+import { evaluateSyscall, evaluateSyscallAt, evaluateSyscallEverywhere } from "../ir/evaluator/evaluate.js";
+import { formatNumberedEntry, isNewerCall, newerCalls } from "../ir/evaluator/syscall-numbers.js";
+import { irToJson } from "../ir/serialize.js";
+import type { IR } from "../ir/types.js";
+import { ARCHES, syscallNumber, syscallTable } from "../linux-abi/index.js";
+import { checkKernelVersion, SYSCALL_FIRST_RELEASE } from "../linux-abi/syscall-versions.js";
+import { parseAction, parseNumberedSyscall } from "../ir/values.js";
 import { compilePolicy } from "../compiler/passes/index.js";
 import { cacheEligible } from "../targets/seccomp/action-cache.js";
 import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64 } from "../targets/seccomp/bpf.js";

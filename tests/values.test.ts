@@ -1,5 +1,5 @@
 // The small value languages inside policy strings: ports, IP addresses and CIDR blocks, endpoints, syscall
-// argument conditions, errno names and actions (compiler/language/values.ts).
+// argument conditions, errno names and actions (ir/values.ts).
 
 import { describe, expect, it } from "vitest";
 import {
@@ -18,7 +18,7 @@ import {
   parseValue,
   type Parsed,
   type ValueIssue,
-} from "../compiler/language/values.js";
+} from "../ir/values.js";
 
 function value<T>(r: Parsed<T>, what = ""): T {
   if (!r.ok) throw new Error(`expected ${what} to parse, got ${r.issue.key}: ${r.issue.message}`);

@@ -16,8 +16,8 @@ const dist = (p) => pathToFileURL(join(repo, "dist", p)).href;
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const { Source } = await import(dist("compiler/diagnostics/source.js"));
-const { parseYaml } = await import(dist("compiler/language/yaml-source.js"));
+const { Source } = await import(dist("diagnostics/source.js"));
+const { parseYaml } = await import(dist("language/yaml-source.js"));
 const { parseDsl } = await import(dist("grammar/index.js"));
 const { chevrotain } = await import(dist("grammar/chevrotain.js"));
 const { dslParser, quickDslParser, builtParsers } = await import(dist("grammar/parser.js"));

@@ -1,5 +1,5 @@
 // Where `sbc exec --preset workspace-write -- CMD…` spends its time, step by step, in one fresh Node process:
-// the same steps as runExec in compiler/cli/exec-command.ts, from the same built modules (dist/, what
+// the same steps as runExec in cli/exec-command.ts, from the same built modules (dist/, what
 // bin/sbc.js runs), each timed with process.hrtime.bigint(). Prints one JSON object of milliseconds per step on
 // stdout; exits 0 only if the command ran under the plan and exited 0. Node's own start-up (before this file's
 // first line) is not in it: bench/exec.ts times `node -e 0` for that.
@@ -24,11 +24,11 @@ if (!preset || sep !== "--" || !argv.length) {
   process.exit(2);
 }
 
-await import(new URL("compiler/cli/main.js", dist).href);
+await import(new URL("cli/main.js", dist).href);
 mark("import the CLI (commander)");
-await import(new URL("compiler/cli/exec-command.js", dist).href);
+await import(new URL("cli/exec-command.js", dist).href);
 const { compilePolicy } = await import(new URL("compiler/passes/index.js", dist).href);
-const { buildId, cacheInput, loaderCacheKey, planCacheDir, sha256File, storePlan } = await import(new URL("compiler/cli/plan-cache.js", dist).href);
+const { buildId, cacheInput, loaderCacheKey, planCacheDir, sha256File, storePlan } = await import(new URL("lib/plan-cache.js", dist).href);
 mark("import the compiler (exec-command.js)");
 
 const { spawn, spawnSync } = await import("node:child_process");

@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { compilePolicy, renderHumanAll } from "../../compiler/index.js";
+import { compilePolicy, renderHumanAll } from "../../lib/index.js";
 import { environmentBindings } from "../../compiler/passes/environment.js";
 import { buildPlan } from "../../targets/landlock/plan.js";
 import { lowerLandlock } from "../../targets/landlock/lower.js";
@@ -41,9 +41,9 @@ function newestMtime(dir: string, keep: (name: string) => boolean): number {
 
 /** `bin/sbc.js` runs dist/: build it when it is missing or older than a source file, so the CLI measured is this tree's. */
 export function ensureDist(log: Log): void {
-  const main = join(REPO, "dist", "compiler", "cli", "main.js");
+  const main = join(REPO, "dist", "cli", "main.js");
   const source = (n: string) => n.endsWith(".ts") && !n.endsWith(".test.ts") && !n.endsWith(".d.ts");
-  const newestSource = Math.max(...["compiler", "targets", "grammar"].filter((d) => existsSync(join(REPO, d))).map((d) => newestMtime(join(REPO, d), source)));
+  const newestSource = Math.max(...["compiler", "targets", "grammar", "lib", "cli", "ir", "diagnostics", "linux-abi", "language"].filter((d) => existsSync(join(REPO, d))).map((d) => newestMtime(join(REPO, d), source)));
   const built = existsSync(main) ? newestMtime(join(REPO, "dist"), (n) => n.endsWith(".js")) : 0;
   if (built >= newestSource) return;
   log(built ? "dist/ is older than the sources: building it (npm run build)" : "dist/ is missing: building it (npm run build)");
@@ -90,7 +90,7 @@ export function makeWorkspace(): string {
   return ws;
 }
 
-/** The plan `sbc exec --preset PRESET` hands the loader in `ws`, made by the same calls (compiler/cli/exec-command.ts). */
+/** The plan `sbc exec --preset PRESET` hands the loader in `ws`, made by the same calls (cli/exec-command.ts). */
 export function workspacePlan(preset: string, ws: string, kernelAbi: number): { text: string; fsRules: number; insns: number } {
   const input = { kind: "preset", name: preset } as const;
   const first = compilePolicy(input, { stopAfter: "build-ir" });

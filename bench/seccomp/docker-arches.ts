@@ -7,10 +7,10 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { compilePolicy, hasErrors, renderHumanAll } from "../../compiler/index.js";
+import { compilePolicy, hasErrors, renderHumanAll } from "../../lib/index.js";
 import { importOciSeccomp } from "../../compiler/importers/oci-seccomp.js";
-import { argBits } from "../../compiler/linux-abi/arg-widths.js";
-import { ARCHES, ARCH_INFO, X32_SYSCALL_BIT, errnoValue, syscallTable, type Arch } from "../../compiler/linux-abi/index.js";
+import { argBits } from "../../ir/arg-widths.js";
+import { ARCHES, ARCH_INFO, X32_SYSCALL_BIT, errnoValue, syscallTable, type Arch } from "../../linux-abi/index.js";
 import { decode, type Insn } from "../../targets/seccomp/bpf.js";
 import { compileSeccomp } from "../../targets/seccomp/index.js";
 import { prepareFilter, type FilterRun, type SeccompData } from "../../targets/seccomp/interpreter.js";

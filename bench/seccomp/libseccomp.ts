@@ -5,8 +5,8 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Action, IR } from "../../compiler/index.js";
-import { argBits, narrowCondition } from "../../compiler/linux-abi/arg-widths.js";
+import type { Action, IR } from "../../lib/index.js";
+import { argBits, narrowCondition } from "../../ir/arg-widths.js";
 import { decode, type Insn } from "../../targets/seccomp/bpf.js";
 import { REPO, SYSTEM_PYTHON } from "./setup.js";
 

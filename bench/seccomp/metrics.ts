@@ -3,7 +3,7 @@
 // x32 check, and the differential check that two filters implement the same policy. Pure: programs in,
 // numbers out.
 
-import type { IR } from "../../compiler/index.js";
+import type { IR } from "../../lib/index.js";
 import { cacheStats } from "../../targets/seccomp/action-cache.js";
 import { AUDIT_ARCH_X86_64, X32_SYSCALL_BIT, type Insn } from "../../targets/seccomp/bpf.js";
 import { actionOf, prepareFilter } from "../../targets/seccomp/interpreter.js";

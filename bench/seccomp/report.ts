@@ -2,7 +2,7 @@
 // comparison with the targets of the issue: fewer instructions than libseccomp's binary tree, and a lower mean
 // and max path on every input.
 
-import { errnoName } from "../../compiler/linux-abi/index.js";
+import { errnoName } from "../../linux-abi/index.js";
 import type { PathStats } from "./metrics.js";
 import type { Timing } from "./timing.js";
 

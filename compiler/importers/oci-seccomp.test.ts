@@ -6,9 +6,9 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Diagnostic } from "../diagnostics/diagnostic.js";
-import { evaluateSyscall, evaluateSyscallRulesAt } from "../evaluator/evaluate.js";
-import type { Action, IR } from "../ir/types.js";
+import type { Diagnostic } from "../../diagnostics/diagnostic.js";
+import { evaluateSyscall, evaluateSyscallRulesAt } from "../../ir/evaluator/evaluate.js";
+import type { Action, IR } from "../../ir/types.js";
 import { compilePolicy } from "../passes/index.js";
 import { importOciSeccomp, type OciImportOptions } from "./oci-seccomp.js";
 

@@ -34,14 +34,14 @@
 //   and for -1. crun has no such stub: under crun those calls get the default action.
 // The profile's `architectures`, `archMap`, `flags` and listener settings are checked but not carried over.
 
-import { closest, diag, sortDiagnostics, type Diagnostic, type DiagnosticOptions } from "../diagnostics/diagnostic.js";
-import type { CodeKey } from "../diagnostics/codes.js";
-import { span, Source, type Span } from "../diagnostics/source.js";
-import type { Action } from "../ir/types.js";
-import { hex } from "../language/values.js";
-import { argBits, argDeclaration, narrowCondition } from "../linux-abi/arg-widths.js";
-import { ARCH_INFO, errnoName, errnoValue, isKnownSyscall, syscallNumber, type Arch } from "../linux-abi/index.js";
-import { syscallNameAt as syscallName } from "../evaluator/syscall-numbers.js";
+import { closest, diag, sortDiagnostics, type Diagnostic, type DiagnosticOptions } from "../../diagnostics/diagnostic.js";
+import type { CodeKey } from "../../diagnostics/codes.js";
+import { span, Source, type Span } from "../../diagnostics/source.js";
+import type { Action } from "../../ir/types.js";
+import { hex } from "../../ir/values.js";
+import { argBits, argDeclaration, narrowCondition } from "../../ir/arg-widths.js";
+import { ARCH_INFO, errnoName, errnoValue, isKnownSyscall, syscallNumber, type Arch } from "../../linux-abi/index.js";
+import { syscallNameAt as syscallName } from "../../ir/evaluator/syscall-numbers.js";
 
 export interface OciImportOptions {
   /** The profile's path as shown in diagnostics; its base name also names the policy. */

@@ -2,7 +2,7 @@
 // fixes whose edits overlap an earlier fix's are skipped (the next pass, on the re-checked text, offers them
 // again if they still apply), so the result never depends on which of two conflicting edits "won".
 
-import type { Diagnostic, Fix, TextEdit } from "../diagnostics/diagnostic.js";
+import type { Diagnostic, Fix, TextEdit } from "../../diagnostics/diagnostic.js";
 import { compilePolicy, type CompileOptions } from "../passes/index.js";
 import { lintPolicy, type LintOptions } from "./index.js";
 

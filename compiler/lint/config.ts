@@ -2,7 +2,7 @@
 // here once so that every reader of settings — the config file loader, the library, tests — says the same
 // thing about a misspelt rule or severity.
 
-import { closest } from "../diagnostics/diagnostic.js";
+import { closest } from "../../diagnostics/diagnostic.js";
 import type { LintRule, RuleSeverity } from "./rule.js";
 import { specifiedRules } from "./rules/index.js";
 import { UNUSED_DIRECTIVE_ID } from "./suppressions.js";

@@ -3,9 +3,9 @@
 // original — never wider — in either syntax. Where the file's layout is not one this module can extend
 // with certainty (flow-style YAML, an empty `filesystem` section, a document end marker), no fix is offered.
 
-import type { Fix } from "../diagnostics/diagnostic.js";
-import { span } from "../diagnostics/source.js";
-import type { PolicyFile } from "../language/ast.js";
+import type { Fix } from "../../diagnostics/diagnostic.js";
+import { span } from "../../diagnostics/source.js";
+import type { PolicyFile } from "../../language/ast.js";
 import { isDslPath } from "../../grammar/index.js";
 import { scan } from "../../grammar/lexer.js";
 

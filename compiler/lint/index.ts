@@ -2,10 +2,10 @@
 // configuration gives it, drops what `sbc-disable` comments suppress, and turns the rest into diagnostics
 // (codes of family 30). Compiler diagnostics never pass through here, so no comment can hide one.
 
-import { diag, sortDiagnostics, type Diagnostic, type Label } from "../diagnostics/diagnostic.js";
-import type { Source, Span } from "../diagnostics/source.js";
-import type { IR } from "../ir/types.js";
-import type { PolicyFile } from "../language/ast.js";
+import { diag, sortDiagnostics, type Diagnostic, type Label } from "../../diagnostics/diagnostic.js";
+import type { Source, Span } from "../../diagnostics/source.js";
+import type { IR } from "../../ir/types.js";
+import type { PolicyFile } from "../../language/ast.js";
 import { compilePolicy, type Bindings } from "../passes/index.js";
 import { bindForTests } from "../passes/run-tests.js";
 import type { LintReport, LintRule, RuleSeverity } from "./rule.js";

@@ -1,7 +1,7 @@
 // What a report format or a docs generator needs to know about each rule (SARIF's `tool.driver.rules`, the
 // index of docs/lint.md), derived from the rules themselves and the code catalog so that it cannot drift.
 
-import { CODES } from "../diagnostics/codes.js";
+import { CODES } from "../../diagnostics/codes.js";
 import type { LintRule, RuleSeverity } from "./rule.js";
 import { specifiedRules } from "./rules/index.js";
 

@@ -2,10 +2,10 @@
 // representative paths per risky place, and the grouping of the answers by the rule that decided them, so one
 // broad grant (`/`) is one finding that names every place it opens, not twenty.
 
-import type { Span } from "../diagnostics/source.js";
-import { evaluateFsNormalized } from "../evaluator/evaluate.js";
-import type { FsRule, IR } from "../ir/types.js";
-import type { Access } from "../language/access.js";
+import type { Span } from "../../diagnostics/source.js";
+import { evaluateFsNormalized } from "../../ir/evaluator/evaluate.js";
+import type { FsRule, IR } from "../../ir/types.js";
+import type { Access } from "../../ir/access.js";
 import { TEST_PARAM_VALUES } from "../passes/run-tests.js";
 
 /**

@@ -2,8 +2,8 @@
 // or suppress the finding; a rule that decides it may sit in a file the policy extends (a preset), and is
 // then shown as a label, while the finding itself points at the checked file's `extends:` entry.
 
-import type { Label } from "../diagnostics/diagnostic.js";
-import type { Span } from "../diagnostics/source.js";
+import type { Label } from "../../diagnostics/diagnostic.js";
+import type { Span } from "../../diagnostics/source.js";
 import type { LintContext } from "./rule.js";
 
 export function inCheckedFile(context: LintContext, span: Span | undefined): span is Span {

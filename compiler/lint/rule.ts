@@ -4,13 +4,13 @@
 // rules. A rule asks questions of the policy — mostly through the reference evaluator, so that it judges what
 // the policy means and not how it is spelled — and reports findings through its context.
 
-import type { CodeKey, Severity } from "../diagnostics/codes.js";
-import type { Fix, Label } from "../diagnostics/diagnostic.js";
-import type { Span } from "../diagnostics/source.js";
-import type { IR } from "../ir/types.js";
-import type { PolicyFile } from "../language/ast.js";
+import type { CodeKey, Severity } from "../../diagnostics/codes.js";
+import type { Fix, Label } from "../../diagnostics/diagnostic.js";
+import type { Span } from "../../diagnostics/source.js";
+import type { IR } from "../../ir/types.js";
+import type { PolicyFile } from "../../language/ast.js";
 
-export type { Fix, TextEdit } from "../diagnostics/diagnostic.js";
+export type { Fix, TextEdit } from "../../diagnostics/diagnostic.js";
 
 /** What a user may set a rule to (config file, `--rule`). `off` disables it. */
 export type RuleSeverity = "error" | "warning" | "off";
@@ -58,7 +58,7 @@ export interface LintContext {
 export interface LintRule {
   /** Stable kebab-case id, used in config files and suppression comments (`secret-access`). */
   readonly id: string;
-  /** The rule's entry in the one code catalog (compiler/diagnostics/codes.ts), family 30. */
+  /** The rule's entry in the one code catalog (diagnostics/codes.ts), family 30. */
   readonly code: CodeKey;
   /** Severity when no config says otherwise. */
   readonly defaultSeverity: RuleSeverity;

@@ -2,9 +2,9 @@
 // never mentions `${home}` has no `home` in its IR, yet its rules still decide `/home/user/.ssh`: such paths
 // resolve to the parameter's bound value when the IR has one, else to the stand-in the policy's tests use.
 
-import type { IR } from "../ir/types.js";
+import type { IR } from "../../ir/types.js";
 import { TEST_PARAM_VALUES } from "../passes/run-tests.js";
-import { parsePath } from "../paths.js";
+import { parsePath } from "../../ir/paths.js";
 
 /** `${param}/rest` → an absolute path (bound value, else test stand-in, else `/unbound/param`). */
 export function standInPath(boundIr: IR, path: string): string {

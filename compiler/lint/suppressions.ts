@@ -3,10 +3,10 @@
 // `#` inside a quoted string or a block scalar is never taken for one. A directive without a reason is an
 // error and suppresses nothing: a suppression is a decision someone has to be able to read later.
 
-import { closest, diag, type Diagnostic } from "../diagnostics/diagnostic.js";
-import { span, type Source, type Span } from "../diagnostics/source.js";
-import type { PolicyFile } from "../language/ast.js";
-import { yamlRawComments } from "../language/yaml-comments.js";
+import { closest, diag, type Diagnostic } from "../../diagnostics/diagnostic.js";
+import { span, type Source, type Span } from "../../diagnostics/source.js";
+import type { PolicyFile } from "../../language/ast.js";
+import { yamlRawComments } from "../../language/yaml-comments.js";
 import { isDslPath } from "../../grammar/index.js";
 import { scan } from "../../grammar/lexer.js";
 import type { RuleSeverity } from "./rule.js";

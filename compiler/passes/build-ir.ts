@@ -4,13 +4,13 @@
 // before it, and `unix: allow|deny` every unix setting before it. User parameters with a default are
 // substituted; built-ins and parameters without a default stay symbolic unless bound.
 
-import { closest, diag, type Diagnostic } from "../diagnostics/diagnostic.js";
-import type { Span } from "../diagnostics/source.js";
-import { expandAccess } from "../language/access.js";
-import type { NetRuleNode, PathRef, PolicyFile } from "../language/ast.js";
-import { BUILTIN_PARAMS } from "../language/schema.js";
-import { escapeGlob, formatTemplate, parsePath, type PathTemplate } from "../paths.js";
-import { IR_VERSION, type Action, type Commands, type Decision, type Effect, type FsRule, type IR, type IRParam, type LinuxLaunch, type NetRule, type Network, type PolicyTest, type Syscalls, type UnixPathRule } from "../ir/types.js";
+import { closest, diag, type Diagnostic } from "../../diagnostics/diagnostic.js";
+import type { Span } from "../../diagnostics/source.js";
+import { expandAccess } from "../../ir/access.js";
+import type { NetRuleNode, PathRef, PolicyFile } from "../../language/ast.js";
+import { BUILTIN_PARAMS } from "../../language/schema.js";
+import { escapeGlob, formatTemplate, parsePath, type PathTemplate } from "../../ir/paths.js";
+import { IR_VERSION, type Action, type Commands, type Decision, type Effect, type FsRule, type IR, type IRParam, type LinuxLaunch, type NetRule, type Network, type PolicyTest, type Syscalls, type UnixPathRule } from "../../ir/types.js";
 
 export type Bindings = Readonly<Record<string, string>>;
 

@@ -2,7 +2,7 @@
 // (`sbc eval`, later `sbc exec`): the workspace and cwd are the current directory.
 
 import { homedir, tmpdir } from "node:os";
-import { formatTemplate, parsePath } from "../paths.js";
+import { formatTemplate, parsePath } from "../../ir/paths.js";
 
 export function environmentBindings(cwd: string = process.cwd()): Record<string, string> {
   const out: Record<string, string> = {};

@@ -3,11 +3,11 @@
 // one run reports every error that can be found; `stopAfter` returns the state after a named stage (for
 // debugging and for tools that only need the IR).
 
-import { dedupeDiagnostics, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
-import type { IR, PolicyTest } from "../ir/types.js";
-import type { PolicyFile } from "../language/ast.js";
+import { dedupeDiagnostics, sortDiagnostics, type Diagnostic } from "../../diagnostics/diagnostic.js";
+import type { IR, PolicyTest } from "../../ir/types.js";
+import type { PolicyFile } from "../../language/ast.js";
 import { buildIr, type Bindings } from "./build-ir.js";
-import { argValueWidths } from "./checks/arg-value-widths.js";
+import { argValueWidths } from "../../ir/arg-value-widths.js";
 import { deadFsRules } from "./checks/dead-fs-rules.js";
 import { shadowedDenyGlobs } from "./checks/shadowed-deny-globs.js";
 import { unsatisfiableSyscallRules } from "./checks/unsatisfiable-syscall-rules.js";

@@ -3,13 +3,13 @@
 // followed by a cascade of schema errors — except that with `partial`, schema errors prune the broken rules
 // (or sections) and the rest is lowered, so one run reports the errors of every part (`sbc check`).
 
-import { diag, type Diagnostic } from "../diagnostics/diagnostic.js";
-import { span, Source } from "../diagnostics/source.js";
-import type { PolicyFile } from "../language/ast.js";
-import { FORMAT_VERSION } from "../language/schema.js";
-import { checkSchema, schemaErrorPaths } from "../language/schema-check.js";
-import { yamlToAst } from "../language/yaml-to-ast.js";
-import { parseYaml, type PathSegment, type YamlDocument } from "../language/yaml-source.js";
+import { diag, type Diagnostic } from "../../diagnostics/diagnostic.js";
+import { span, Source } from "../../diagnostics/source.js";
+import type { PolicyFile } from "../../language/ast.js";
+import { FORMAT_VERSION } from "../../language/schema.js";
+import { checkSchema, schemaErrorPaths } from "../../language/schema-check.js";
+import { yamlToAst } from "../../language/yaml-to-ast.js";
+import { parseYaml, type PathSegment, type YamlDocument } from "../../language/yaml-source.js";
 import { isDslPath, parseDsl } from "../../grammar/index.js";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });

@@ -4,9 +4,9 @@
 
 import { existsSync, readdirSync, realpathSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { closest, diag, type Diagnostic } from "../diagnostics/diagnostic.js";
-import { Source } from "../diagnostics/source.js";
-import type { PolicyFile, Spanned } from "../language/ast.js";
+import { closest, diag, type Diagnostic } from "../../diagnostics/diagnostic.js";
+import { Source } from "../../diagnostics/source.js";
+import type { PolicyFile, Spanned } from "../../language/ast.js";
 import { packageRoot } from "../package-root.js";
 import { decodeSource, loadSource } from "./load-file.js";
 import { errnoReason, readInputFile } from "./read-file.js";

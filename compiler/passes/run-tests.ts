@@ -2,10 +2,10 @@
 // Parameters that are still symbolic get stand-in values (documented in docs/language.md) so that tests can
 // speak about `${workspace}` without knowing where it will be.
 
-import { diag, type Diagnostic, type Label } from "../diagnostics/diagnostic.js";
-import { bindIr } from "../ir/bind.js";
-import type { IR, PolicyTest } from "../ir/types.js";
-import { evaluateCommand, evaluateFs, evaluateNetwork, evaluateSyscall, evaluateUnix, formatAction, sameAction } from "../evaluator/evaluate.js";
+import { diag, type Diagnostic, type Label } from "../../diagnostics/diagnostic.js";
+import { bindIr } from "../../ir/bind.js";
+import type { IR, PolicyTest } from "../../ir/types.js";
+import { evaluateCommand, evaluateFs, evaluateNetwork, evaluateSyscall, evaluateUnix, formatAction, sameAction } from "../../ir/evaluator/evaluate.js";
 
 export const TEST_PARAM_VALUES: Readonly<Record<string, string>> = {
   workspace: "/home/user/project",

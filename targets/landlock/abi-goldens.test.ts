@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { bindIr } from "../../compiler/ir/bind.js";
+import { bindIr } from "../../ir/bind.js";
 import { compilePolicy } from "../../compiler/passes/index.js";
 import { testBindings } from "../../compiler/passes/run-tests.js";
 import { ABIS } from "./abi.js";

@@ -1,7 +1,7 @@
 // The Landlock target's outputs: the rule table as versioned JSON (rights by name and as masks) and as a C
 // header for build-time embedding. The launcher (`sbc exec`) reads the table in memory, not these files.
 
-import { prettyJson } from "../../compiler/ir/serialize.js";
+import { prettyJson } from "../../ir/serialize.js";
 import { fsRightNames, hexMask, netRightNames, scopeNames } from "./abi.js";
 import type { LandlockTable } from "./lower.js";
 

@@ -6,10 +6,10 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { evaluateFs } from "../../compiler/evaluator/evaluate.js";
-import { ACCESS_CLASSES, type Access } from "../../compiler/language/access.js";
-import type { FsRule, IR } from "../../compiler/ir/types.js";
-import { bindIr } from "../../compiler/ir/bind.js";
+import { evaluateFs } from "../../ir/evaluator/evaluate.js";
+import { ACCESS_CLASSES, type Access } from "../../ir/access.js";
+import type { FsRule, IR } from "../../ir/types.js";
+import { bindIr } from "../../ir/bind.js";
 import { makeIr } from "../../tests/support/ir.js";
 import { ABIS, abiMasks, ACCESS_FS, SCOPE } from "./abi.js";
 import { lowerLandlock, RIGHTS_OF, type LandlockTable } from "./lower.js";

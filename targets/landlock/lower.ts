@@ -5,15 +5,15 @@
 // path. Whatever Landlock cannot say exactly is lowered to something narrower, with a diagnostic naming the
 // rule (`--strict` makes those errors). See docs/targets/landlock.md.
 
-import { diag, type Diagnostic, type Label } from "../../compiler/diagnostics/diagnostic.js";
-import type { Span } from "../../compiler/diagnostics/source.js";
-import type { Access } from "../../compiler/language/access.js";
-import type { FsRule, IR, NetOp, NetRule, Protocol, Widening } from "../../compiler/ir/types.js";
-import { evaluateFs } from "../../compiler/evaluator/evaluate.js";
-import { namedUnixAllowed, unixPathsAll } from "../../compiler/evaluator/network-syscalls.js";
-import { bindIr } from "../../compiler/ir/bind.js";
-import { ACCESS_CLASSES } from "../../compiler/language/access.js";
-import { components, globLiteralDepth, isWithin, joinComponents, parseTemplate } from "../../compiler/paths.js";
+import { diag, type Diagnostic, type Label } from "../../diagnostics/diagnostic.js";
+import type { Span } from "../../diagnostics/source.js";
+import type { Access } from "../../ir/access.js";
+import type { FsRule, IR, NetOp, NetRule, Protocol, Widening } from "../../ir/types.js";
+import { evaluateFs } from "../../ir/evaluator/evaluate.js";
+import { namedUnixAllowed, unixPathsAll } from "../../ir/evaluator/network-syscalls.js";
+import { bindIr } from "../../ir/bind.js";
+import { ACCESS_CLASSES } from "../../ir/access.js";
+import { components, globLiteralDepth, isWithin, joinComponents, parseTemplate } from "../../ir/paths.js";
 import { ACCESS_FS, ACCESS_NET, MAX_ABI, SCOPE, abiMasks } from "./abi.js";
 import { lowerMounts, mountAt, MODIFY_CLASSES, type MountLayer, type MountNode } from "./mounts.js";
 import { classRegions, FILE_CLASSES, regionEffect, type ClassRegions, type RegionNarrowing, type RegionNode } from "./regions.js";

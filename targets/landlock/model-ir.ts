@@ -5,9 +5,9 @@
 // or hard-linked elsewhere is still the file the policy spoke of there. The property tests and the kernel
 // differential test hold the model — and the kernel — to it.
 
-import type { Access } from "../../compiler/language/access.js";
-import type { IR } from "../../compiler/ir/types.js";
-import { evaluateFs } from "../../compiler/evaluator/evaluate.js";
+import type { Access } from "../../ir/access.js";
+import type { IR } from "../../ir/types.js";
+import { evaluateFs } from "../../ir/evaluator/evaluate.js";
 import { joinPath, splitPath, type FsModel, type FsNode } from "./model-fs.js";
 import type { Op } from "./model.js";
 

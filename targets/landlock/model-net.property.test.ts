@@ -8,11 +8,11 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CODES } from "../../compiler/diagnostics/codes.js";
-import { evaluateNetwork, evaluateUnixPath } from "../../compiler/evaluator/evaluate.js";
-import { networkSyscalls } from "../../compiler/evaluator/network-syscalls.js";
-import type { IR, NetOp, NetRule, Protocol, UnixPathRule, Widening } from "../../compiler/ir/types.js";
-import { ACCESS_CLASSES } from "../../compiler/language/access.js";
+import { CODES } from "../../diagnostics/codes.js";
+import { evaluateNetwork, evaluateUnixPath } from "../../ir/evaluator/evaluate.js";
+import { networkSyscalls } from "../../ir/evaluator/network-syscalls.js";
+import type { IR, NetOp, NetRule, Protocol, UnixPathRule, Widening } from "../../ir/types.js";
+import { ACCESS_CLASSES } from "../../ir/access.js";
 import { makeIr } from "../../tests/support/ir.js";
 import { propertyOptions } from "../../tests/support/property.js";
 import { ABIS, ACCESS_FS, ACCESS_NET, MAX_ABI, abiMasks } from "./abi.js";

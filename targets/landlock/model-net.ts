@@ -4,8 +4,8 @@
 // compatibility level (native/loader/main.c `check_abi`). This kernel runs ABI 7, so ABI 8–10 are proved
 // here, against the IR's evaluator (model-net.property.test.ts), not on the kernel.
 
-import type { IR, NetOp, Protocol } from "../../compiler/ir/types.js";
-import { networkSyscalls } from "../../compiler/evaluator/network-syscalls.js";
+import type { IR, NetOp, Protocol } from "../../ir/types.js";
+import { networkSyscalls } from "../../ir/evaluator/network-syscalls.js";
 import { ACCESS_FS, ACCESS_NET, abiMasks, lowestAbiFor } from "./abi.js";
 import type { LandlockTable } from "./lower.js";
 

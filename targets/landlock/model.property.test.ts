@@ -32,7 +32,7 @@ import { propertyOptions } from "../../tests/support/property.js";
 import { FsModel, attempt, launch, tookEffect, type Op, type Outcome, type Sandbox } from "./model.js";
 import { joinPath, walkLexical } from "./model-fs.js";
 import { irVerdict, originsAtLaunch } from "./model-ir.js";
-import { evaluateFs } from "../../compiler/evaluator/evaluate.js";
+import { evaluateFs } from "../../ir/evaluator/evaluate.js";
 import { lowerMounts } from "./mounts.js";
 import { classRegions } from "./regions.js";
 import { Checker, GAPS, showOp } from "../../tests/support/model-check.js";

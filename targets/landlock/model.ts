@@ -5,7 +5,7 @@
 // applies its change when it succeeds. Property tests compare it with the IR's evaluator, and
 // tests/kernel-model.test.ts compares it with the real loader on the real kernel.
 
-import { components, isWithin, joinComponents } from "../../compiler/paths.js";
+import { components, isWithin, joinComponents } from "../../ir/paths.js";
 import { ACCESS_FILE, ACCESS_FS, MAX_ABI, abiMasks } from "./abi.js";
 import type { LandlockTable } from "./lower.js";
 import { FsModel, type Errno, type FsNode, type FsSpecEntry } from "./model-fs.js";

@@ -2,7 +2,7 @@
 // it enforces by itself (so Landlock grants their directory whole there); and the narrowings it announces.
 
 import { describe, expect, it } from "vitest";
-import { bindIr } from "../../compiler/ir/bind.js";
+import { bindIr } from "../../ir/bind.js";
 import { compilePolicy } from "../../compiler/passes/index.js";
 import { testBindings } from "../../compiler/passes/run-tests.js";
 import { makeIr } from "../../tests/support/ir.js";

@@ -5,10 +5,10 @@
 // `ld.so FILE`, which maps a file without execve. The loader applies it (native/README.md, `mount` lines);
 // where no namespace can be had, Landlock's carve-outs stand alone (docs/targets/landlock.md).
 
-import { ACCESS_GROUPS, type Access } from "../../compiler/language/access.js";
-import type { FsRule, IR } from "../../compiler/ir/types.js";
-import { evaluateFs } from "../../compiler/evaluator/evaluate.js";
-import { components, joinComponents } from "../../compiler/paths.js";
+import { ACCESS_GROUPS, type Access } from "../../ir/access.js";
+import type { FsRule, IR } from "../../ir/types.js";
+import { evaluateFs } from "../../ir/evaluator/evaluate.js";
+import { components, joinComponents } from "../../ir/paths.js";
 import { regionEffect, type ClassRegions } from "./regions.js";
 
 export interface MountNode {

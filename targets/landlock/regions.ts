@@ -3,9 +3,9 @@
 // stop at one path) and the decision that holds beneath each anchor. The Landlock grants and the mount layer
 // are both read off these regions, so the two agree on every node by construction.
 
-import type { Access } from "../../compiler/language/access.js";
-import type { FsRule, IR } from "../../compiler/ir/types.js";
-import { components, globLiteralDepth, joinComponents } from "../../compiler/paths.js";
+import type { Access } from "../../ir/access.js";
+import type { FsRule, IR } from "../../ir/types.js";
+import { components, globLiteralDepth, joinComponents } from "../../ir/paths.js";
 
 export interface RegionNode {
   readonly path: string;

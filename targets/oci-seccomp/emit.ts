@@ -22,7 +22,7 @@
 // comparisons of one argument into an OR): a set that one comparison cannot express is written as a few — two
 // ranges, or intervals cut into aligned blocks (MASKED_EQ), or the diagram's cubes, whichever is shortest.
 // Trees over every order of the constrained arguments (up to four of them) are tried and the smallest wins.
-// Argument sets are those of the kernel's reading (compiler/linux-abi/arg-widths.ts): for an argument the kernel
+// Argument sets are those of the kernel's reading (ir/arg-widths.ts): for an argument the kernel
 // reads as 32 bits (`unsigned int cmd`), a condition holds whatever the high 32 bits are, so `cmd == FIONREAD`
 // is written MASKED_EQ 0xffffffff, and an `!=` or a range there as a few MASKED_EQ entries on the low bits —
 // libseccomp compares all 64 bits, and a plain SCMP_CMP_NE would let 0x1_0000_541B through as "not FIONREAD".
@@ -53,13 +53,13 @@
 // left out on purpose: the compat ABIs differ (socketcall and ipc multiplex calls, x32 has its own numbers),
 // so calls through them hit libseccomp's bad-architecture action (kill) and never run.
 
-import { diag, sortDiagnostics, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
-import type { CodeKey } from "../../compiler/diagnostics/codes.js";
-import { ACTION_STRICTNESS, sameAction } from "../../compiler/evaluator/evaluate.js";
-import type { Action, ArgCondition, IR } from "../../compiler/ir/types.js";
-import { argBits, narrowCondition, type ArgBits } from "../../compiler/linux-abi/arg-widths.js";
-import { ARCHES, ARCH_INFO, errnoValue, knownSyscallNames, syscallNumber, type Arch } from "../../compiler/linux-abi/index.js";
-import { isNumberedEntry, newerCalls, numberedEntry, SKIP_NR, syscallNameAt } from "../../compiler/evaluator/syscall-numbers.js";
+import { diag, sortDiagnostics, type Diagnostic } from "../../diagnostics/diagnostic.js";
+import type { CodeKey } from "../../diagnostics/codes.js";
+import { ACTION_STRICTNESS, sameAction } from "../../ir/evaluator/evaluate.js";
+import type { Action, ArgCondition, IR } from "../../ir/types.js";
+import { argBits, narrowCondition, type ArgBits } from "../../ir/arg-widths.js";
+import { ARCHES, ARCH_INFO, errnoValue, knownSyscallNames, syscallNumber, type Arch } from "../../linux-abi/index.js";
+import { isNumberedEntry, newerCalls, numberedEntry, SKIP_NR, syscallNameAt } from "../../ir/evaluator/syscall-numbers.js";
 
 export type OciArch = Arch;
 
@@ -742,7 +742,7 @@ export function emitOciSeccomp(ir: IR, options: OciEmitOptions = {}): OciEmitRes
   }
 
   const bdd = new Bdd();
-  // Conditions compare the bits of each argument the kernel reads (compiler/linux-abi/arg-widths.ts), which are
+  // Conditions compare the bits of each argument the kernel reads (ir/arg-widths.ts), which are
   // the same on every 64-bit ABI: one rule's sets depend on the syscall only through those widths.
   const setCache = new Map<string, number[]>();
   const setsOf = (index: number, syscall: string): number[] => {

@@ -4,7 +4,7 @@
 // outside the sandbox: signals and process information stop at `(target same-sandbox)`, and no file that
 // holds data is granted (the devices below hold none).
 
-import type { Access } from "../../compiler/language/access.js";
+import type { Access } from "../../ir/access.js";
 
 export interface BaseRule {
   readonly text: string;

@@ -3,7 +3,7 @@
 // `-D KEY=VALUE` define referenced by `(param "KEY")`, so no path is ever parsed as profile text, and leaves
 // parameters that have no value in the IR for the caller to define.
 
-import type { IR } from "../../compiler/ir/types.js";
+import type { IR } from "../../ir/types.js";
 import { lowerSbpl, type SbplOptions, type SbplOutput } from "./lower.js";
 
 export type { SbplOptions, SbplOutput } from "./lower.js";

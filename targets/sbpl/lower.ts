@@ -5,14 +5,14 @@
 // its filter is exactly the set of paths where sbc's precedence says allow, and `(deny default)` covers the
 // rest. docs/targets/sbpl.md describes the construction; the model's property tests check it.
 
-import { diag, type Diagnostic, type Label } from "../../compiler/diagnostics/diagnostic.js";
-import type { Span } from "../../compiler/diagnostics/source.js";
-import { evaluateFs } from "../../compiler/evaluator/evaluate.js";
-import { ACCESS_CLASSES, type Access } from "../../compiler/language/access.js";
-import { cidrContains, parseCidr, parseIp, type Cidr } from "../../compiler/language/values.js";
-import type { FsRule, IR, NetOp, NetRule, UnixPathRule } from "../../compiler/ir/types.js";
-import { unixOpen } from "../../compiler/evaluator/network-syscalls.js";
-import { components, globLiteralDepth, hasWildcard, parsePath, type PathTemplate } from "../../compiler/paths.js";
+import { diag, type Diagnostic, type Label } from "../../diagnostics/diagnostic.js";
+import type { Span } from "../../diagnostics/source.js";
+import { evaluateFs } from "../../ir/evaluator/evaluate.js";
+import { ACCESS_CLASSES, type Access } from "../../ir/access.js";
+import { cidrContains, parseCidr, parseIp, type Cidr } from "../../ir/values.js";
+import type { FsRule, IR, NetOp, NetRule, UnixPathRule } from "../../ir/types.js";
+import { unixOpen } from "../../ir/evaluator/network-syscalls.js";
+import { components, globLiteralDepth, hasWildcard, parsePath, type PathTemplate } from "../../ir/paths.js";
 import { BASE_DEVICES, BASE_RULES, DEVICE_OPERATIONS, REMOTE_NETWORK_RULES, type BaseDevice } from "./base.js";
 import { accessesFor, FILE_OPERATION_ORDER, MOVE_OPERATIONS, VNODE_CLASSES, type VnodeClass } from "./operations.js";
 import { mayOverlap, RegionIndex, startsWith, within } from "./region-index.js";

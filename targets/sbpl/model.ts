@@ -38,8 +38,8 @@
 //   input is missing only matters when it could change the verdict: a later rule that surely matches
 //   decides first.
 
-import type { Span } from "../../compiler/diagnostics/source.js";
-import { parseIp, type IpAddress } from "../../compiler/language/values.js";
+import type { Span } from "../../diagnostics/source.js";
+import { parseIp, type IpAddress } from "../../ir/values.js";
 import { sbplRegexToJs, type SbplFilter, type SbplProfile, type SbplRule, type StrExpr } from "./reader.js";
 
 export class SbplEvalError extends Error {}

@@ -2,7 +2,7 @@
 // mapping: the lowering (lower.ts) grants an operation only where every access class that needs it is
 // allowed, and the executable model's tests read the same table, so the two cannot drift apart.
 
-import type { Access } from "../../compiler/language/access.js";
+import type { Access } from "../../ir/access.js";
 
 /**
  * The Seatbelt file operations a program's access of each class is checked against. Operation names are

@@ -13,9 +13,9 @@
 // - Regexes: AppleMatch, POSIX-extended-like; `(?i)` and `^` in mid-expression are rejected by sandbox-exec
 //   (constellation-works/orbit PR #495). See `sbplRegexToJs` for the exact subset accepted here.
 
-import { CODES } from "../../compiler/diagnostics/codes.js";
-import { diag, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
-import { Source, type Span } from "../../compiler/diagnostics/source.js";
+import { CODES } from "../../diagnostics/codes.js";
+import { diag, type Diagnostic } from "../../diagnostics/diagnostic.js";
+import { Source, type Span } from "../../diagnostics/source.js";
 
 // ---- data ---------------------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 // path (the kernel matches `/private/tmp/x`, never `/tmp/x`). Escaping is total: no input can end a string
 // or a comment early, so a hostile path stays data.
 
-import { components, globComponentRegExp, hasWildcard } from "../../compiler/paths.js";
+import { components, globComponentRegExp, hasWildcard } from "../../ir/paths.js";
 
 // ---- strings and comments --------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 // IR actions as seccomp return values (and back), in one place.
 
-import type { Action } from "../../compiler/ir/types.js";
+import type { Action } from "../../ir/types.js";
 import {
   SECCOMP_RET_ALLOW,
   SECCOMP_RET_ERRNO,

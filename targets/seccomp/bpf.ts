@@ -3,10 +3,10 @@
 // disassembler of this target; nothing here knows about policies. Both structures are native-endian: on a
 // big-endian machine (s390x) the high half of an argument comes first, and the filter's bytes are big-endian.
 
-import { AUDIT_ARCH_VALUES } from "../../compiler/linux-abi/syscalls.generated.js";
-import type { Endianness } from "../../compiler/linux-abi/arches.js";
+import { AUDIT_ARCH_VALUES } from "../../linux-abi/syscalls.generated.js";
+import type { Endianness } from "../../linux-abi/arches.js";
 
-export type { Endianness } from "../../compiler/linux-abi/arches.js";
+export type { Endianness } from "../../linux-abi/arches.js";
 
 // ---- opcode fields (linux/bpf_common.h) ----
 export const BPF_LD = 0x00;
@@ -97,7 +97,7 @@ export const AUDIT_ARCH_X86_64 = AUDIT_ARCH_VALUES.x86_64;
 export const AUDIT_ARCH_AARCH64 = AUDIT_ARCH_VALUES.aarch64;
 export const AUDIT_ARCH_I386 = AUDIT_ARCH_VALUES.i386;
 /** x32 syscalls run under AUDIT_ARCH_X86_64 with this bit set in the number. */
-export { X32_SYSCALL_BIT } from "../../compiler/linux-abi/arches.js";
+export { X32_SYSCALL_BIT } from "../../linux-abi/arches.js";
 
 /** One `struct sock_filter`: u16 code, u8 jt, u8 jf, u32 k. */
 export interface Insn {

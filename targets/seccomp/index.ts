@@ -2,14 +2,14 @@
 // diagnostics that say where Linux enforcement differs from the policy's wording. See
 // docs/targets/seccomp.md for the lowering and what the network section implies.
 
-import { diag, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
-import type { Implications, NetworkSyscallOptions } from "../../compiler/evaluator/network-syscalls.js";
-import { numberedEntry, syscallNameAt as tableNameAt } from "../../compiler/evaluator/syscall-numbers.js";
-import type { IR } from "../../compiler/ir/types.js";
-import { ARCH_INFO, commonEndianness, syscallNumber, type Arch, type Endianness } from "../../compiler/linux-abi/index.js";
-import { formatAction } from "../../compiler/evaluator/evaluate.js";
-import { splitBefore, THIRTY_TWO_BIT_ABIS } from "../../compiler/linux-abi/arg-widths.js";
-import { tooWideConditions } from "../../compiler/passes/checks/arg-value-widths.js";
+import { diag, type Diagnostic } from "../../diagnostics/diagnostic.js";
+import type { Implications, NetworkSyscallOptions } from "../../ir/evaluator/network-syscalls.js";
+import { numberedEntry, syscallNameAt as tableNameAt } from "../../ir/evaluator/syscall-numbers.js";
+import type { IR } from "../../ir/types.js";
+import { ARCH_INFO, commonEndianness, syscallNumber, type Arch, type Endianness } from "../../linux-abi/index.js";
+import { formatAction } from "../../ir/evaluator/evaluate.js";
+import { splitBefore, THIRTY_TWO_BIT_ABIS } from "../../ir/arg-widths.js";
+import { tooWideConditions } from "../../ir/arg-value-widths.js";
 import { BPF_MAXINSNS, type Insn } from "./bpf.js";
 import { generate } from "./codegen.js";
 import { lowerFilter } from "./lower.js";
@@ -110,7 +110,7 @@ function multiplexerNarrowings(ir: IR, arches: readonly Arch[], imp: Implication
 }
 
 /**
- * What the 64-bit check (SBC0830, compiler/passes/checks/arg-value-widths.ts) cannot see: on a 32-bit ABI every
+ * What the 64-bit check (SBC0830, ir/arg-value-widths.ts) cannot see: on a 32-bit ABI every
  * argument is one 32-bit register, so a value can be too wide there only (SBC0830 again, naming the arch), and a
  * 64-bit parameter takes two registers at positions of that ABI's own choosing (i386 in order, arm on an even
  * pair), after which argN no longer names the parameter the policy means (SBC2015).

@@ -56,8 +56,8 @@ import {
   type Insn,
 } from "./bpf.js";
 import { actionOf, combineStack, prepareFilter, runFilter, runStack, seccompDataBytes } from "./interpreter.js";
-import { ACTION_STRICTNESS } from "../../compiler/evaluator/evaluate.js";
-import type { Action } from "../../compiler/ir/types.js";
+import { ACTION_STRICTNESS } from "../../ir/evaluator/evaluate.js";
+import type { Action } from "../../ir/types.js";
 import { actionValue } from "./actions.js";
 
 // ---- a tiny assembler, so programs below read like their disassembly ----

@@ -2,8 +2,8 @@
 // kernel's checks, and a policy that cannot fit in 4096 instructions is an error, never a truncated filter.
 
 import { describe, expect, it } from "vitest";
-import type { ArgCondition, SyscallRule } from "../../compiler/ir/types.js";
-import { syscallTable } from "../../compiler/linux-abi/index.js";
+import type { ArgCondition, SyscallRule } from "../../ir/types.js";
+import { syscallTable } from "../../linux-abi/index.js";
 import { makeIr } from "../../tests/support/ir.js";
 import { actionValue } from "./actions.js";
 import { AUDIT_ARCH_X86_64, BPF_JA, BPF_JMP, BPF_MAXINSNS } from "./bpf.js";

@@ -4,13 +4,13 @@
 // so identical verdicts (and identical argument programs) are one node, and a test whose two outcomes are
 // the same node disappears.
 
-import { ACTION_STRICTNESS, stricterAction } from "../../compiler/evaluator/evaluate.js";
-import type { Action, ArgCondition, IR } from "../../compiler/ir/types.js";
-import { argBits, argDeclaration, narrowCondition, type ArgBits } from "../../compiler/linux-abi/arg-widths.js";
-import { ARCH_INFO, syscallNumber, syscallTable, X32_SYSCALL_BIT, type Arch } from "../../compiler/linux-abi/index.js";
+import { ACTION_STRICTNESS, stricterAction } from "../../ir/evaluator/evaluate.js";
+import type { Action, ArgCondition, IR } from "../../ir/types.js";
+import { argBits, argDeclaration, narrowCondition, type ArgBits } from "../../ir/arg-widths.js";
+import { ARCH_INFO, syscallNumber, syscallTable, X32_SYSCALL_BIT, type Arch } from "../../linux-abi/index.js";
 import { actionValue } from "./actions.js";
-import { networkSyscalls, type Implications, type NetworkSyscallOptions } from "../../compiler/evaluator/network-syscalls.js";
-import { entriesName, isNewerCall, namedNumbers, newerCalls, SKIP_NR } from "../../compiler/evaluator/syscall-numbers.js";
+import { networkSyscalls, type Implications, type NetworkSyscallOptions } from "../../ir/evaluator/network-syscalls.js";
+import { entriesName, isNewerCall, namedNumbers, newerCalls, SKIP_NR } from "../../ir/evaluator/syscall-numbers.js";
 import { isMultiplexer, MULTIPLEXERS, multiplexerHasRules, subCallVerdict, type Multiplexer } from "./multiplexers.js";
 import { foreignAction } from "./semantics.js";
 import { topoOrder } from "./topo-order.js";
@@ -70,7 +70,7 @@ export class Graph {
 const LO = 0xffffffffn;
 const split = (v: bigint) => ({ hi: Number((v >> 32n) & LO), lo: Number(v & LO) });
 
-/** How much of each argument the kernel reads, for the syscall being lowered (compiler/linux-abi/arg-widths.ts). */
+/** How much of each argument the kernel reads, for the syscall being lowered (ir/arg-widths.ts). */
 export interface ArgShape {
   readonly bits: ArgBits;
   /** The parameter as the kernel declares it (`unsigned int cmd`), for the disassembly. */

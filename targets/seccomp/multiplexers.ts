@@ -6,9 +6,9 @@
 // combine with that by the stricter action winning. A first argument that names no sub-call is the
 // multiplexer's own business (its rules, or the default action).
 
-import { ACTION_STRICTNESS, stricterAction } from "../../compiler/evaluator/evaluate.js";
-import type { Action, IR } from "../../compiler/ir/types.js";
-import type { Implications } from "../../compiler/evaluator/network-syscalls.js";
+import { ACTION_STRICTNESS, stricterAction } from "../../ir/evaluator/evaluate.js";
+import type { Action, IR } from "../../ir/types.js";
+import type { Implications } from "../../ir/evaluator/network-syscalls.js";
 
 export type Multiplexer = "socketcall" | "ipc";
 

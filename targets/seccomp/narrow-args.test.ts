@@ -2,8 +2,8 @@
 // AND below 32 bits), says so in the disassembly, and agrees with the evaluator when the high bits are set.
 
 import { describe, expect, it } from "vitest";
-import { evaluateSyscall } from "../../compiler/evaluator/evaluate.js";
-import type { ArgCondition, IR } from "../../compiler/ir/types.js";
+import { evaluateSyscall } from "../../ir/evaluator/evaluate.js";
+import type { ArgCondition, IR } from "../../ir/types.js";
 import { makeIr } from "../../tests/support/ir.js";
 import { AUDIT_ARCH_X86_64 } from "./bpf.js";
 import { disassemble } from "./disassemble.js";

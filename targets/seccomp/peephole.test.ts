@@ -5,8 +5,8 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { SyscallRule } from "../../compiler/ir/types.js";
-import { syscallTable } from "../../compiler/linux-abi/index.js";
+import type { SyscallRule } from "../../ir/types.js";
+import { syscallTable } from "../../linux-abi/index.js";
 import { makeIr } from "../../tests/support/ir.js";
 import { propertyOptions } from "../../tests/support/property.js";
 import { actionValue } from "./actions.js";

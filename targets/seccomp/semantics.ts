@@ -4,11 +4,11 @@
 // seccomp: the arch check, x86_64 and x32 sharing one arch value, numbers that are not syscalls of the arch,
 // and the `socketcall`/`ipc` multiplexers (multiplexers.ts). docs/targets/seccomp.md states the same rules.
 
-import { evaluateSyscall, evaluateSyscallAt, stricterAction } from "../../compiler/evaluator/evaluate.js";
-import { syscallNameAt as tableNameAt } from "../../compiler/evaluator/syscall-numbers.js";
-import { networkSyscalls } from "../../compiler/evaluator/network-syscalls.js";
-import type { Action, IR } from "../../compiler/ir/types.js";
-import { ARCH_INFO, X32_SYSCALL_BIT, type Arch } from "../../compiler/linux-abi/index.js";
+import { evaluateSyscall, evaluateSyscallAt, stricterAction } from "../../ir/evaluator/evaluate.js";
+import { syscallNameAt as tableNameAt } from "../../ir/evaluator/syscall-numbers.js";
+import { networkSyscalls } from "../../ir/evaluator/network-syscalls.js";
+import type { Action, IR } from "../../ir/types.js";
+import { ARCH_INFO, X32_SYSCALL_BIT, type Arch } from "../../linux-abi/index.js";
 import { isMultiplexer, multiplexerHasRules, subCall, subCallVerdict } from "./multiplexers.js";
 
 export const AUDIT_ARCH: Readonly<Record<Arch, number>> = Object.fromEntries(Object.entries(ARCH_INFO).map(([a, i]) => [a, i.auditArch])) as Record<Arch, number>;

@@ -9,7 +9,7 @@ const RULE = "dangerous-syscall";
 describe("dangerous-syscall", () => {
   it("an allow-list that allows ptrace and io_uring (YAML)", () => {
     // With the network on: without it, the network section itself refuses io_uring, which would open sockets
-    // past the filter (compiler/evaluator/network-syscalls.ts), and the evaluator says so.
+    // past the filter (ir/evaluator/network-syscalls.ts), and the evaluator says so.
     const ds = lint(`sbc: 1
 network: on
 syscalls:

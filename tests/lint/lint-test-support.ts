@@ -1,6 +1,6 @@
 // Shared by the lint rule tests: lint a policy text with one rule and read back code, line and message.
 
-import type { Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
+import type { Diagnostic } from "../../diagnostics/diagnostic.js";
 import { lintPolicyText, type LintRule } from "../../compiler/lint/index.js";
 
 export interface Finding {

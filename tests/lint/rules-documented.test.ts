@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CODES } from "../../compiler/diagnostics/codes.js";
+import { CODES } from "../../diagnostics/codes.js";
 import { specifiedRules } from "../../compiler/lint/index.js";
 import { packageRoot } from "../../compiler/package-root.js";
 import { expectCompiled, findingsOf, lint } from "./support.js";

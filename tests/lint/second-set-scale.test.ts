@@ -3,7 +3,7 @@
 // quadratic rule would break (20,000² pairwise comparisons take minutes).
 
 import { describe, expect, it } from "vitest";
-import type { IR } from "../../compiler/ir/types.js";
+import type { IR } from "../../ir/types.js";
 import { lintPolicy } from "../../compiler/lint/index.js";
 import { networkWithSecrets } from "../../compiler/lint/rules/network-with-secrets.js";
 import { repoWithoutProtect } from "../../compiler/lint/rules/repo-without-protect.js";

@@ -2,8 +2,8 @@
 // finding per deciding rule, with a fix that appends deny rules in YAML and in the DSL.
 
 import { describe, expect, it } from "vitest";
-import { evaluateFs } from "../../compiler/evaluator/evaluate.js";
-import { bindIr } from "../../compiler/ir/bind.js";
+import { evaluateFs } from "../../ir/evaluator/evaluate.js";
+import { bindIr } from "../../ir/bind.js";
 import { compilePolicy } from "../../compiler/passes/index.js";
 import { testBindings } from "../../compiler/passes/run-tests.js";
 import { applyFix, decidedAt, expectCompiled, findingsOf, lineOf, lint, where } from "./support.js";

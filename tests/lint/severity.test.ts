@@ -2,7 +2,7 @@
 // loader uses, and the rule metadata that SARIF and the docs read.
 
 import { describe, expect, it } from "vitest";
-import { CODES } from "../../compiler/diagnostics/codes.js";
+import { CODES } from "../../diagnostics/codes.js";
 import { checkLintRuleSetting, lintRuleMetadata, specifiedRules, validateRuleSeverities } from "../../compiler/lint/index.js";
 import { findingsOf, lint } from "./support.js";
 

@@ -2,7 +2,7 @@
 // the findings of one rule with the line they are reported on, and apply a finding's fix.
 
 import { expect } from "vitest";
-import type { Diagnostic, Fix } from "../../compiler/diagnostics/diagnostic.js";
+import type { Diagnostic, Fix } from "../../diagnostics/diagnostic.js";
 import { lintPolicyText, type LintOptions } from "../../compiler/lint/index.js";
 
 export function lint(text: string, options: LintOptions & { path?: string } = {}): Diagnostic[] {

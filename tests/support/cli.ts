@@ -7,7 +7,7 @@ import { join } from "node:path";
 
 export const REPO = join(import.meta.dirname, "..", "..");
 export const BIN = join(REPO, "bin", "sbc.js");
-export const CLI_MAIN = join(REPO, "dist", "compiler", "cli", "main.js");
+export const CLI_MAIN = join(REPO, "dist", "cli", "main.js");
 
 /** Build dist/ once if it is missing (npm test builds it in pretest; a bare `vitest run` may not have). */
 export function ensureBuilt(): void {

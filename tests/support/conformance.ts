@@ -6,10 +6,10 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import type { Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
-import type { IR } from "../../compiler/ir/types.js";
-import { commonEndianness, type Arch, type Endianness } from "../../compiler/linux-abi/index.js";
-import { TARGETS } from "../../compiler/cli/targets.js";
+import type { Diagnostic } from "../../diagnostics/diagnostic.js";
+import type { IR } from "../../ir/types.js";
+import { commonEndianness, type Arch, type Endianness } from "../../linux-abi/index.js";
+import { TARGETS } from "../../lib/targets.js";
 import { decode, type Insn } from "../../targets/seccomp/bpf.js";
 import {
   SECCOMP_RET_ALLOW,

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { importOciSeccomp } from "../../compiler/importers/oci-seccomp.js";
-import type { Arch } from "../../compiler/linux-abi/index.js";
+import type { Arch } from "../../linux-abi/index.js";
 import { compilePolicy } from "../../compiler/passes/index.js";
 import { compileSeccomp } from "../../targets/seccomp/index.js";
 

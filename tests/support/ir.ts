@@ -1,6 +1,6 @@
 // Building IRs directly, for tests of the reference evaluator that should not depend on the YAML front end.
 
-import { IR_VERSION, type Action, type CommandRule, type Decision, type Effect, type FsRule, type IR, type NetRule, type SyscallRule, type UnixSockets } from "../../compiler/ir/types.js";
+import { IR_VERSION, type Action, type CommandRule, type Decision, type Effect, type FsRule, type IR, type NetRule, type SyscallRule, type UnixSockets } from "../../ir/types.js";
 
 export interface IrParts {
   readonly filesystem?: readonly FsRule[];

@@ -2,9 +2,9 @@
 // way `sbc compile -t linux` does (lowerLandlock + buildPlan, concrete paths), launch the model in either mode,
 // list the lexical paths worth probing in a tree (through its symlinks too), and the calls to make on them.
 
-import type { FsRule, IR } from "../../compiler/ir/types.js";
-import { expandAccess } from "../../compiler/language/access.js";
-import type { Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
+import type { FsRule, IR } from "../../ir/types.js";
+import { expandAccess } from "../../ir/access.js";
+import type { Diagnostic } from "../../diagnostics/diagnostic.js";
 import { lowerLandlock, type LandlockTable } from "../../targets/landlock/lower.js";
 import { buildPlan } from "../../targets/landlock/plan.js";
 import { joinPath, type FsSpec } from "../../targets/landlock/model-fs.js";

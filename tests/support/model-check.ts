@@ -3,8 +3,8 @@
 // question of the model and of the real kernel. Every exemption here is a sentence in the report, and each
 // known gap has a regression test in targets/landlock/model.regressions.test.ts.
 
-import type { Access } from "../../compiler/language/access.js";
-import { evaluateFs } from "../../compiler/evaluator/evaluate.js";
+import type { Access } from "../../ir/access.js";
+import { evaluateFs } from "../../ir/evaluator/evaluate.js";
 import { irVerdict, normalPath, type IrCheck, type Origins } from "../../targets/landlock/model-ir.js";
 import { readGitfile, type FsModel, type FsNode } from "../../targets/landlock/model-fs.js";
 import type { Op, Sandbox } from "../../targets/landlock/model.js";

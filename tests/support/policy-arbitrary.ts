@@ -1,17 +1,17 @@
 // Random IRs of the kind one policy file compiles to, for round-trip property tests (IR → YAML / DSL → IR).
 // The generators of the evaluator and seccomp property tests build IRs the compiler would never produce
 // (layers from several files, access lists out of canonical order), which is right for testing an evaluator
-// but not a round trip, so this one keeps to what a single file can say (compiler/language/ir-to-document.ts):
+// but not a round trip, so this one keeps to what a single file can say (language/ir-to-document.ts):
 // layer 0 everywhere, parameters free (no defaults, nothing bound), every list in the compiler's normal form
 // (sorted accesses, ops, syscalls and hosts; merged ports; hex values), and `protect:` rules right after
 // their rule. Free text (reasons, descriptions, test names) draws from quotes, backslashes, `#`, control
 // characters and non-ASCII, which both printers must escape correctly.
 
 import fc from "fast-check";
-import { ACCESS_CLASSES, type Access } from "../../compiler/language/access.js";
-import { expandAccess } from "../../compiler/language/access.js";
-import { mergeRanges } from "../../compiler/language/values.js";
-import { formatTemplate } from "../../compiler/paths.js";
+import { ACCESS_CLASSES, type Access } from "../../ir/access.js";
+import { expandAccess } from "../../ir/access.js";
+import { mergeRanges } from "../../ir/values.js";
+import { formatTemplate } from "../../ir/paths.js";
 import {
   IR_VERSION,
   type Action,
@@ -29,7 +29,7 @@ import {
   type SyscallRule,
   type UnixPathRule,
   type UnixSockets,
-} from "../../compiler/ir/types.js";
+} from "../../ir/types.js";
 
 const BUILTINS = ["workspace", "home", "tmpdir", "cwd"] as const;
 const USER_PARAMS = ["data", "out_dir"] as const;

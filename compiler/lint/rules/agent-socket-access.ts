@@ -3,8 +3,8 @@
 // user without ever reading a key. Connecting is decided by the unix path rules alone (docs/language.md §9),
 // which `network: on`, `loopback` and `unix-only` open at `/`.
 
-import { evaluateUnix } from "../../evaluator/evaluate.js";
-import type { UnixPathRule } from "../../ir/types.js";
+import { evaluateUnix } from "../../../ir/evaluator/evaluate.js";
+import type { UnixPathRule } from "../../../ir/types.js";
 import { ByRule, nameList, resolveProbe, ruleSpan } from "../probe.js";
 import type { LintRule } from "../rule.js";
 

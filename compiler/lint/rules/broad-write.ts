@@ -2,7 +2,7 @@
 // sandbox create or change a file of a made-up name directly in that directory? A grant on the directory
 // itself, on `/` above it, or a glob such as `${home}/*` all say yes; a grant on one child does not.
 
-import type { FsRule } from "../../ir/types.js";
+import type { FsRule } from "../../../ir/types.js";
 import { allowingRule, ByRule, CHANGE_ACCESSES, paramValue, ruleSpan } from "../probe.js";
 import type { LintRule } from "../rule.js";
 

@@ -3,9 +3,9 @@
 // kexec), changing the filesystem view (mount, namespaces), or bypassing seccomp itself (io_uring). Under a
 // permissive default nothing is reported: that policy made no claim to filter syscalls.
 
-import { ACTION_STRICTNESS, evaluateSyscall, formatAction } from "../../evaluator/evaluate.js";
-import type { SyscallRule } from "../../ir/types.js";
-import { constantValue, isKnownSyscall } from "../../linux-abi/index.js";
+import { ACTION_STRICTNESS, evaluateSyscall, formatAction } from "../../../ir/evaluator/evaluate.js";
+import type { SyscallRule } from "../../../ir/types.js";
+import { constantValue, isKnownSyscall } from "../../../linux-abi/index.js";
 import { ByRule, nameList, ruleSpan } from "../probe.js";
 import type { LintRule } from "../rule.js";
 

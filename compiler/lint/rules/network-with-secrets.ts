@@ -3,10 +3,10 @@
 // sandboxed program reads it can send anywhere, which is the exfiltration path prompt injection aims for.
 // Both halves are asked of the reference evaluator, so the finding follows what the policy means.
 
-import type { Span } from "../../diagnostics/source.js";
-import { evaluateFs, evaluateNetwork } from "../../evaluator/evaluate.js";
-import type { FsRule, IR, NetRule, Protocol } from "../../ir/types.js";
-import { cidrContains, formatIp, LOOPBACK_CIDRS, parseCidr, parseIp } from "../../language/values.js";
+import type { Span } from "../../../diagnostics/source.js";
+import { evaluateFs, evaluateNetwork } from "../../../ir/evaluator/evaluate.js";
+import type { FsRule, IR, NetRule, Protocol } from "../../../ir/types.js";
+import { cidrContains, formatIp, LOOPBACK_CIDRS, parseCidr, parseIp } from "../../../ir/values.js";
 import { labelsFor, reportSite } from "../report-site.js";
 import type { LintRule } from "../rule.js";
 import { SECRETS, type Secret } from "../secrets.js";

@@ -2,7 +2,7 @@
 // the next `git commit`, the next command found on PATH. A sandbox that can write one of them has escaped it
 // the next time the user does something ordinary.
 
-import type { FsRule } from "../../ir/types.js";
+import type { FsRule } from "../../../ir/types.js";
 import { appendDenyRules } from "../fs-fix.js";
 import { allowingRule, ByRule, CHANGE_ACCESSES, nameList, ruleSpan } from "../probe.js";
 import type { LintRule } from "../rule.js";

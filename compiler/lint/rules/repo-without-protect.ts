@@ -5,13 +5,13 @@
 // not depend on the machine. Where the grant is exactly `${workspace}` or `${cwd}`, the fix adds `.git` to
 // its `protect:` list.
 
-import type { Fix } from "../../diagnostics/diagnostic.js";
-import type { Span } from "../../diagnostics/source.js";
-import { evaluateFs } from "../../evaluator/evaluate.js";
-import type { FsRule } from "../../ir/types.js";
-import type { Access } from "../../language/access.js";
-import type { FsRuleNode } from "../../language/ast.js";
-import { isWithin } from "../../paths.js";
+import type { Fix } from "../../../diagnostics/diagnostic.js";
+import type { Span } from "../../../diagnostics/source.js";
+import { evaluateFs } from "../../../ir/evaluator/evaluate.js";
+import type { FsRule } from "../../../ir/types.js";
+import type { Access } from "../../../ir/access.js";
+import type { FsRuleNode } from "../../../language/ast.js";
+import { isWithin } from "../../../ir/paths.js";
 import { inCheckedFile, reportSite } from "../report-site.js";
 import type { LintContext, LintRule } from "../rule.js";
 import { standInPath } from "../stand-ins.js";

@@ -4,7 +4,7 @@
 // as the user or run code outside it. Writable secrets are errors, readable ones warnings (see docs/lint.md);
 // a rule that makes a secret both is reported once, as writable.
 
-import type { FsRule } from "../../ir/types.js";
+import type { FsRule } from "../../../ir/types.js";
 import { appendDenyRules, type DenyRule } from "../fs-fix.js";
 import { allowingRule, ByRule, CHANGE_ACCESSES, nameList, ruleSpan } from "../probe.js";
 import type { LintRule } from "../rule.js";

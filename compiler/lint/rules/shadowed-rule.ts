@@ -19,15 +19,15 @@
 // - commands: by a rule (any file) whose prefix matches every command line it matches, with a stricter
 //   decision, or the same one earlier in merge order.
 
-import type { Span } from "../../diagnostics/source.js";
-import { ACTION_STRICTNESS } from "../../evaluator/evaluate.js";
-import type { ArgCondition, CommandRule, Decision, FsRule, IR, NetRule, SyscallRule } from "../../ir/types.js";
-import type { Access } from "../../language/access.js";
-import { cidrContains, LOOPBACK_CIDRS, parseCidr, type Cidr } from "../../language/values.js";
+import type { Span } from "../../../diagnostics/source.js";
+import { ACTION_STRICTNESS } from "../../../ir/evaluator/evaluate.js";
+import type { ArgCondition, CommandRule, Decision, FsRule, IR, NetRule, SyscallRule } from "../../../ir/types.js";
+import type { Access } from "../../../ir/access.js";
+import { cidrContains, LOOPBACK_CIDRS, parseCidr, type Cidr } from "../../../ir/values.js";
 import { deadFsRules } from "../../passes/checks/dead-fs-rules.js";
 import { shadowedDenyGlobs } from "../../passes/checks/shadowed-deny-globs.js";
 import { unsatisfiableSyscallRules } from "../../passes/checks/unsatisfiable-syscall-rules.js";
-import { formatTemplate, globLiteralDepth, parseTemplate } from "../../paths.js";
+import { formatTemplate, globLiteralDepth, parseTemplate } from "../../../ir/paths.js";
 import { inCheckedFile } from "../report-site.js";
 import type { LintContext, LintRule } from "../rule.js";
 

@@ -8,9 +8,9 @@
 // that can change it), and a test whose answer comes from a default (no rule mentions the path, expect
 // deny) fails as soon as someone adds an allow, which is what it is for. See docs/lint.md.
 
-import type { Span } from "../../diagnostics/source.js";
-import type { PolicyTest } from "../../ir/types.js";
-import { formatIp, parseIp } from "../../language/values.js";
+import type { Span } from "../../../diagnostics/source.js";
+import type { PolicyTest } from "../../../ir/types.js";
+import { formatIp, parseIp } from "../../../ir/values.js";
 import type { LintRule } from "../rule.js";
 
 function argValue(a: string): string {

@@ -4,8 +4,8 @@
 // "Used" is what the compiler resolves: a path of a filesystem or unix socket rule in any file of the merge,
 // a path of one of the checked file's tests, or the default of a parameter that is itself used.
 
-import type { PathRef } from "../../language/ast.js";
-import { BUILTIN_PARAMS } from "../../language/schema.js";
+import type { PathRef } from "../../../language/ast.js";
+import { BUILTIN_PARAMS } from "../../../language/schema.js";
 import type { LintRule } from "../rule.js";
 
 export const unusedParam: LintRule = {

@@ -2,8 +2,8 @@
 // decides anything (deny wins a tie), which is almost always a mistake. A later file denying what an earlier
 // one allowed is an override, not a mistake, and is not reported.
 
-import { diag, type Diagnostic } from "../../diagnostics/diagnostic.js";
-import type { FsRule, IR } from "../../ir/types.js";
+import { diag, type Diagnostic } from "../../../diagnostics/diagnostic.js";
+import type { FsRule, IR } from "../../../ir/types.js";
 
 export function deadFsRules(ir: IR): Diagnostic[] {
   const out: Diagnostic[] = [];

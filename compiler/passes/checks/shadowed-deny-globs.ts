@@ -2,9 +2,9 @@
 // precedence over it (`deny read ${workspace}/**/.env` does not cover `${workspace}/src/.env` when
 // `${workspace}/src` is allowed on its own). That is the documented rule, but rarely what the author meant.
 
-import { diag, type Diagnostic } from "../../diagnostics/diagnostic.js";
-import type { IR } from "../../ir/types.js";
-import { formatTemplate, globLiteralDepth, globComponentRegExp, hasWildcard, parseTemplate } from "../../paths.js";
+import { diag, type Diagnostic } from "../../../diagnostics/diagnostic.js";
+import type { IR } from "../../../ir/types.js";
+import { formatTemplate, globLiteralDepth, globComponentRegExp, hasWildcard, parseTemplate } from "../../../ir/paths.js";
 
 /** Could some path at or beneath `prefix` match the glob? */
 function globReachesBeneath(glob: readonly string[], prefix: readonly string[]): boolean {

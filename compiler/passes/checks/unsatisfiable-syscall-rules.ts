@@ -3,9 +3,9 @@
 // reads as 32 bits) never matches. Warned, because a rule the author meant to fire silently falls through to
 // the default action.
 
-import { diag, type Diagnostic } from "../../diagnostics/diagnostic.js";
-import type { ArgCondition, IR } from "../../ir/types.js";
-import { argBits, narrowCondition, type ArgBits } from "../../linux-abi/arg-widths.js";
+import { diag, type Diagnostic } from "../../../diagnostics/diagnostic.js";
+import type { ArgCondition, IR } from "../../../ir/types.js";
+import { argBits, narrowCondition, type ArgBits } from "../../../ir/arg-widths.js";
 
 /** Whether some call satisfies every condition, with argument `arg` read as its low `bits(arg)` bits. */
 function satisfiable(conds: readonly ArgCondition[], bits: (arg: number) => ArgBits): boolean {

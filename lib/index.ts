@@ -1,0 +1,58 @@
+// The library API of sbc: compile a policy (file, preset or text) to the IR, bind its parameters, ask the
+// reference evaluator about paths, sockets, syscalls and command lines, and render diagnostics.
+
+export { compilePolicy, STAGES, IR_CHECKS, type CompileOptions, type CompileResult, type PolicyInput, type Bindings, type Stage } from "../compiler/passes/index.js";
+export { presetNames } from "../compiler/passes/resolve-extends.js";
+export { runPolicyTests, TEST_PARAM_VALUES } from "../compiler/passes/run-tests.js";
+export * from "../ir/types.js";
+export { bindIr, freeParams } from "../ir/bind.js";
+export { irToJson, irEquals } from "../ir/serialize.js";
+export {
+  evaluateFs,
+  evaluateNetwork,
+  evaluateUnix,
+  evaluateUnixPath,
+  evaluateSyscall,
+  evaluateSyscallRules,
+  evaluateSyscallAt,
+  evaluateSyscallRulesAt,
+  evaluateSyscallEverywhere,
+  evaluateCommand,
+  formatAction,
+  EvaluationError,
+  type FsVerdict,
+  type NetVerdict,
+  type NetQuery,
+  type UnixQuery,
+  type UnixVerdict,
+  type UnixDecider,
+  type UnixPathVerdict,
+  type SyscallVerdict,
+  type ArchVerdict,
+  type CommandVerdict,
+} from "../ir/evaluator/evaluate.js";
+export { ACCESS_CLASSES, ACCESS_GROUPS, expandAccess, type Access } from "../ir/access.js";
+export { POLICY_SCHEMA, FORMAT_VERSION } from "../language/schema.js";
+export type { Diagnostic, Label } from "../diagnostics/diagnostic.js";
+export { hasErrors } from "../diagnostics/diagnostic.js";
+export { Source, formatLocation, type Span } from "../diagnostics/source.js";
+export { renderHuman, renderHumanAll, toJson as diagnosticToJson } from "../diagnostics/render.js";
+export { CODES, allCodes, type CodeInfo } from "../diagnostics/codes.js";
+export type { Fix, TextEdit } from "../diagnostics/diagnostic.js";
+export {
+  lintPolicy,
+  lintPolicyText,
+  specifiedRules,
+  validateRuleSeverities,
+  checkLintRuleSetting,
+  lintRuleMetadata,
+  RULE_SEVERITIES,
+  type LintOptions,
+  type LintRule,
+  type LintContext,
+  type LintReport,
+  type LintRuleMetadata,
+  type RuleSeverity,
+  type RuleSettingProblem,
+  type RuleSettingOptions,
+} from "../compiler/lint/index.js";
