@@ -22,7 +22,7 @@ describe("the plan cache (Node side)", () => {
   it("spells the cache input as bin/sbc does", () => {
     expect(cacheInput("b1", undefined, { file: "p.yaml" })).toBe("sbc-exec 1 build=b1 namespaces=policy policy=p.yaml");
     expect(cacheInput("b1", "never", { preset: "read-only" })).toBe("sbc-exec 1 build=b1 namespaces=never preset=read-only");
-    const sh = readFileSync(join(import.meta.dirname, "..", "..", "bin", "sbc"), "utf8");
+    const sh = readFileSync(join(import.meta.dirname, "..", "bin", "sbc"), "utf8");
     expect(sh).toContain('input="sbc-exec 1 build=$build namespaces=${ns:-policy} $what"');
     expect(sh).toContain('what="preset=$preset"');
     expect(sh).toContain('what="policy=$policy"');

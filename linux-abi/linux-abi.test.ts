@@ -25,7 +25,7 @@ import { CONSTANTS } from "./constants.generated.js";
 import { AUDIT_ARCH_64BIT, AUDIT_ARCH_LE, SYSCALLS_AARCH64, SYSCALLS_X86_64 } from "./syscalls.generated.js";
 import { readFileSync } from "node:fs";
 
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 describe("syscall numbers", () => {
   it.each([
