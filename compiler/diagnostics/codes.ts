@@ -124,6 +124,14 @@ export const CODES = {
   dslTooDeep: def("SBC1206", "dsl-too-deep", "error", "Lists or blocks in a DSL file nest deeper than any policy needs."),
   dslIntegerRange: def("SBC1207", "dsl-integer-range", "error", "A DSL integer is too large to be represented exactly."),
 
+  // 136x — the native loader of `sbc exec` and `sbc doctor`: found in the package or the per-user cache, or built on
+  // first use where install scripts did not run (lib/loader.ts)
+  loaderNoCompiler: def("SBC1360", "loader-no-compiler", "error", "The native loader is not built (install scripts did not run) and no C compiler (`cc`, `gcc`, `clang` or `SBC_CC`) is there to build it; nothing is run unsandboxed."),
+  loaderBuildFailed: def("SBC1361", "loader-build-failed", "error", "Building the native loader on first use failed (the compiler's first line of output is shown); nothing is run unsandboxed."),
+  loaderUnsafeDir: def("SBC1362", "loader-unsafe-dir", "error", "The loader's cache directory, a directory above it, or the loader in it can be changed by someone else, so no loader is run from it.", { tags: ["security"] }),
+  loaderNoPlace: def("SBC1363", "loader-no-place", "error", "The native loader is not built, the package directory is not the user's alone, and no per-user cache directory is known (neither XDG_CACHE_HOME nor HOME is set)."),
+  loaderUnavailable: def("SBC1364", "loader-unavailable", "error", "The native loader cannot be had on this system (not Linux, or its sources are missing from the package)."),
+
   // 20 — the seccomp target
   seccompTooLarge: def("SBC2001", "seccomp-too-large", "error", "The compiled seccomp filter exceeds the kernel's limit of 4096 instructions."),
   seccompImpliedDeny: def("SBC2002", "seccomp-implied-deny", "warning", "A syscall rule allows what the network section forbids; on Linux the stricter of the two applies."),
