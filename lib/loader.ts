@@ -185,7 +185,7 @@ export function findLoader(options: { build: boolean; env?: NodeJS.ProcessEnv })
       return {
         ok: false,
         code: "loaderNoCompiler",
-        message: `the native loader is not built (install scripts did not run) and cannot be built here: ${result.reason}`,
+        message: `the native loader is not built, and cannot be built here: ${result.reason}`,
         help: `install a C compiler (Debian/Ubuntu \`apt-get install gcc\`, Fedora \`dnf install gcc\`, Alpine \`apk add build-base\`) or set SBC_CC, and run again; ${buildHelp}`,
       };
     }
@@ -196,6 +196,6 @@ export function findLoader(options: { build: boolean; env?: NodeJS.ProcessEnv })
     const why = unsafeBinary(path);
     if (why) return refuse(dirname(path), `the loader in it: ${why}`);
   }
-  const notice = `built the native loader for \`sbc exec\` into ${dirname(path)} (install scripts did not run)${where === "cache" ? "; runs start through Node, as the fast path of bin/sbc looks in the package only" : ""}`;
+  const notice = `built the native loader for \`sbc exec\` into ${dirname(path)} (first use)${where === "cache" ? "; runs start through Node, as the fast path of bin/sbc looks in the package only" : ""}`;
   return { ok: true, path, where, notice };
 }

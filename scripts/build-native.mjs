@@ -1,6 +1,7 @@
 // Builds the Linux loader that `sbc exec` runs (native/loader/*.c → native/build/sbc-loader). It runs from
 // npm's `install` lifecycle, so it must never fail an install: without Linux or a C compiler, or when the
-// build fails, it prints one line saying why `sbc exec` will not be available and exits 0. A hash of the
+// build fails, it prints one line saying why the loader was not built and exits 0 (`sbc exec` tries again on
+// first use). A hash of the
 // sources (every file in native/loader/, names included) and flags is kept beside the binary, and the binary
 // is rebuilt only when that changes.
 //
@@ -142,7 +143,7 @@ function main() {
   } else {
     // One line, whatever the compiler printed: an install log is no place for a page of errors.
     const reason = result.reason.split("\n")[0];
-    console.log(`sbc: \`sbc exec\` will not be available: ${reason}`);
+    console.log(`sbc: the loader \`sbc exec\` needs was not built (\`sbc exec\` tries again on first use): ${reason}`);
   }
   process.exitCode = 0;
 }
