@@ -7,10 +7,11 @@
 // repository does): without them in the cache it skips with a printed reason, unless SBC_REQUIRE_PACK=1.
 
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
+import { loaderCacheDir, loaderSourceHash } from "../lib/loader.js";
 import { childEnv, ensureBuilt, REPO } from "./support/cli.js";
 import { describeLoader } from "./support/loader.js";
 
@@ -20,6 +21,7 @@ const work = mkdtempSync(join(tmpdir(), "sbc-pack-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 let setup: Setup = { ok: false, reason: "not set up" };
 let warned = false;
+const cacheRoot = join(work, "cache");
 
 function run(cmd: string, args: readonly string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): SpawnSyncReturns<string> {
   return spawnSync(cmd, args, { cwd: options.cwd ?? work, env: childEnv(options.env), encoding: "utf8", timeout: 120_000 });
@@ -80,6 +82,11 @@ function npxSbc(s: Extract<Setup, { ok: true }>, args: readonly string[], env: R
   return run("npx", ["--no-install", "sbc", ...args], { cwd: s.project, env });
 }
 
+/** `node_modules/.bin/sbc …`: what npx runs, without npx's own second of start-up (exec runs many times here). */
+function binSbc(s: Extract<Setup, { ok: true }>, args: readonly string[], env: Record<string, string | undefined> = {}): SpawnSyncReturns<string> {
+  return run(join(s.project, "node_modules", ".bin", "sbc"), args, { cwd: s.project, env });
+}
+
 describe("the packed package", () => {
   it("holds the license, the built CLI and bundle, the precompiled plans and the loader's sources, and no tests", (ctx) => {
     const s = need(ctx);
@@ -121,61 +128,33 @@ describe("the packed package", () => {
   });
 });
 
-describeLoader("sbc exec from the installed package, without install scripts", () => {
-  // A command that says it ran, then tries to change the workspace: the read-only preset must stop the write.
-  const probe = ["exec", "--preset", "read-only", "--", "sh", "-c", "echo ran; echo x > written"];
-  const cacheRoot = join(work, "cache");
-  const startedNode = (r: SpawnSyncReturns<string>) => r.stderr.includes("sbc: startup:");
-
-  it("with the package writable by others: builds the loader into the user's cache, says so once, and runs sandboxed", (ctx) => {
-    const s = need(ctx);
-    const native = join(s.pkg, "native");
-    chmodSync(native, 0o775);
-    try {
-      const env = { XDG_CACHE_HOME: join(cacheRoot, "a"), SBC_DEBUG_STARTUP: "1" };
-      const first = npxSbc(s, probe, env);
-      expect(first.stdout).toBe("ran\n");
-      expect(first.status).not.toBe(0); // the write was refused
-      expect(existsSync(join(s.project, "written"))).toBe(false);
-      const notice = first.stderr.split("\n").filter((l) => l.includes("built the native loader"));
-      expect(notice).toHaveLength(1);
-      expect(notice[0]).toContain(`into ${join(cacheRoot, "a", "sbc", "loader")}/`);
-      expect(existsSync(join(native, "build"))).toBe(false);
-      const cached = notice[0]!.replace(/.* into (\S+) .*/, "$1");
-      expect(statSync(cached).mode & 0o777).toBe(0o700);
-
-      const again = npxSbc(s, [...probe.slice(0, 4), "true"], env);
-      expect(again.stderr).not.toContain("built the native loader");
-      expect(again.status).toBe(0);
-      // bin/sbc's fast path looks for the loader in the package only: this run went through Node.
-      expect(startedNode(again)).toBe(true);
-    } finally {
-      chmodSync(native, 0o755);
-    }
-  }, 120_000);
-
+// Refusals come before anything is compiled or probed: they need no Landlock, so they run wherever the package
+// installs. They run before the test that builds the loader into the package, which would then be used.
+describe("sbc exec from the installed package refuses rather than run unsandboxed", () => {
   it("refuses a loader cache directory, or a directory above it, that others can write: nothing runs", (ctx) => {
     const s = need(ctx);
     const native = join(s.pkg, "native");
-    chmodSync(native, 0o775);
-    const env = { XDG_CACHE_HOME: join(cacheRoot, "a") };
-    const loaderDir = join(cacheRoot, "a", "sbc", "loader");
-    const [leaf] = spawnSync("ls", [loaderDir], { encoding: "utf8" }).stdout.split("\n");
-    if (!leaf) throw new Error("the previous test left no cached loader");
+    chmodSync(native, 0o775); // not the user's alone: the cache is the only place left
+    const env = { XDG_CACHE_HOME: join(cacheRoot, "open") };
+    const leaf = loaderCacheDir(loaderSourceHash(REPO)!, env)!;
+    const loaderDir = join(leaf, "..");
+    mkdirSync(leaf, { recursive: true, mode: 0o700 });
     try {
-      chmodSync(join(loaderDir, leaf), 0o777);
-      const r = npxSbc(s, ["exec", "--preset", "read-only", "--", "echo", "ran"], env);
+      chmodSync(leaf, 0o777);
+      const r = binSbc(s, ["exec", "--preset", "read-only", "--", "echo", "ran"], env);
       expect(r.stdout).toBe("");
       expect(r.status).toBe(125);
       expect(r.stderr).toMatch(/SBC1362.*is not safe: it is writable by others; no loader is run from it/);
+      expect(readdirSync(leaf)).toEqual([]); // nothing was built into it either
 
-      chmodSync(join(loaderDir, leaf), 0o700);
+      chmodSync(leaf, 0o700);
       chmodSync(loaderDir, 0o777);
-      const above = npxSbc(s, ["exec", "--preset", "read-only", "--", "echo", "ran"], env);
+      const above = binSbc(s, ["exec", "--preset", "read-only", "--", "echo", "ran"], env);
       expect(above.stdout).toBe("");
       expect(above.status).toBe(125);
       expect(above.stderr).toContain(`SBC1362`);
       expect(above.stderr).toContain(`\`${loaderDir}\` above it is writable by others`);
+      expect(readdirSync(leaf)).toEqual([]);
     } finally {
       chmodSync(loaderDir, 0o700);
       chmodSync(native, 0o755);
@@ -197,7 +176,7 @@ describeLoader("sbc exec from the installed package, without install scripts", (
       expect(r.stderr).toMatch(/SBC1360.*no C compiler \(`cc`, `gcc` or `clang`\) on PATH/);
       expect(r.stderr).toContain("apt-get install gcc");
       expect(r.stderr).toContain(`node ${join(s.pkg, "scripts", "build-native.mjs")}`);
-      const viaEnv = npxSbc(s, ["exec", "--preset", "read-only", "--", "echo", "ran"], { SBC_CC: "/nonexistent/cc", XDG_CACHE_HOME: join(cacheRoot, "c") });
+      const viaEnv = binSbc(s, ["exec", "--preset", "read-only", "--", "echo", "ran"], { SBC_CC: "/nonexistent/cc", XDG_CACHE_HOME: join(cacheRoot, "c") });
       expect(viaEnv.status).toBe(125);
       expect(viaEnv.stderr).toMatch(/SBC1360.*SBC_CC=`\/nonexistent\/cc` is not executable/);
       // doctor says the same, as a problem (exit 1)
@@ -208,21 +187,55 @@ describeLoader("sbc exec from the installed package, without install scripts", (
       chmodSync(native, 0o755);
     }
   }, 60_000);
+});
+
+describeLoader("sbc exec from the installed package, without install scripts", () => {
+  // A command that says it ran, then tries to change the workspace: the read-only preset must stop the write.
+  const probe = ["exec", "--preset", "read-only", "--", "sh", "-c", "echo ran; echo x > written"];
+  const startedNode = (r: SpawnSyncReturns<string>) => r.stderr.includes("sbc: startup:");
+
+  it("with the package writable by others: builds the loader into the user's cache, says so once, and runs sandboxed", (ctx) => {
+    const s = need(ctx);
+    const native = join(s.pkg, "native");
+    chmodSync(native, 0o775);
+    try {
+      const env = { XDG_CACHE_HOME: join(cacheRoot, "a"), SBC_DEBUG_STARTUP: "1" };
+      const first = binSbc(s, probe, env);
+      expect(first.stdout).toBe("ran\n");
+      expect(first.status).not.toBe(0); // the write was refused
+      expect(existsSync(join(s.project, "written"))).toBe(false);
+      const notice = first.stderr.split("\n").filter((l) => l.includes("built the native loader"));
+      expect(notice).toHaveLength(1);
+      expect(notice[0]).toContain(`into ${join(cacheRoot, "a", "sbc", "loader")}/`);
+      expect(existsSync(join(native, "build"))).toBe(false);
+      const cached = notice[0]!.replace(/.* into (\S+) .*/, "$1");
+      expect(statSync(cached).mode & 0o777).toBe(0o700);
+
+      const again = binSbc(s, [...probe.slice(0, 4), "true"], env);
+      expect(again.stderr).not.toContain("built the native loader");
+      expect(again.status).toBe(0);
+      // bin/sbc's fast path looks for the loader in the package only: this run went through Node.
+      expect(startedNode(again)).toBe(true);
+    } finally {
+      chmodSync(native, 0o755);
+    }
+  }, 120_000);
+
 
   it("with the package the user's own: builds into the package, so bin/sbc's fast path starts later runs without Node", (ctx) => {
     const s = need(ctx);
     const env = { XDG_CACHE_HOME: join(cacheRoot, "d"), SBC_DEBUG_STARTUP: "1" };
-    const first = npxSbc(s, probe, env);
+    const first = binSbc(s, probe, env);
     expect(first.stdout).toBe("ran\n");
     expect(first.status).not.toBe(0);
     expect(first.stderr).toContain(`built the native loader for \`sbc exec\` into ${join(s.pkg, "native", "build")} `);
     expect(existsSync(join(s.pkg, "native", "build", "sbc-loader"))).toBe(true);
     expect(existsSync(join(cacheRoot, "d", "sbc", "loader"))).toBe(false);
     // The first run through Node stored the plan; the next finds loader and plan without Node.
-    const second = npxSbc(s, [...probe.slice(0, 4), "true"], env);
+    const second = binSbc(s, [...probe.slice(0, 4), "true"], env);
     expect(second.stderr).not.toContain("built the native loader");
     expect(second.status).toBe(0);
-    const third = npxSbc(s, [...probe.slice(0, 4), "true"], env);
+    const third = binSbc(s, [...probe.slice(0, 4), "true"], env);
     expect(third.status).toBe(0);
     expect(startedNode(third)).toBe(false);
   }, 120_000);
