@@ -11,7 +11,7 @@ import type { CodeKey } from "../compiler/diagnostics/codes.js";
 import { packageRoot, packageVersion } from "../compiler/package-root.js";
 
 /** scripts/build-native.mjs's flags; they are part of the hash (tests/loader-cache.test.ts checks the two agree). */
-const CFLAGS = ["-O2", "-Wall", "-Werror"];
+const CFLAGS = ["-O2", "-Wall"];
 
 export type LoaderLookup =
   | {

@@ -1,9 +1,10 @@
 // Where `sbc exec` may take its loader from (lib/loader.ts): only from a directory nobody else can change — not
 // a link, the user's own, no group or other write bit, and every directory above it safe too (sticky /tmp is).
 // And the cache directory's name uses the same source hash as scripts/build-native.mjs, or a build would never
-// be found again.
+// be found again. The build has no -Werror (it runs on users' compilers), so warnings are caught here.
 
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -76,4 +77,19 @@ describe("loaderSourceHash", () => {
     if (!r.ok) return ctx.skip(`the loader cannot be built here: ${r.reason}`);
     expect(readFileSync(join(out, "sbc-loader.sha256"), "utf8").trim()).toBe(loaderSourceHash(REPO));
   }, 120_000);
+});
+
+describe("the loader's sources", () => {
+  it("compile without a warning under -Wall -Wextra (users' builds do not stop on warnings; this does)", (ctx) => {
+    const dir = join(REPO, "native", "loader");
+    const units = readdirSync(dir).filter((n) => n.endsWith(".c")).map((n) => join(dir, n));
+    const cc = process.env.SBC_CC || "cc";
+    const r = spawnSync(cc, ["-fsyntax-only", "-Wall", "-Wextra", "-Werror", ...units], { encoding: "utf8" });
+    if (r.error) {
+      if (process.env.SBC_REQUIRE_KERNEL === "1") throw r.error;
+      return ctx.skip(`no C compiler: ${r.error.message}`);
+    }
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  }, 60_000);
 });
