@@ -186,16 +186,18 @@ export function findLoader(options: { build: boolean; env?: NodeJS.ProcessEnv })
         ok: false,
         code: "loaderNoCompiler",
         message: `the native loader is not built, and cannot be built here: ${result.reason}`,
-        help: `install a C compiler (Debian/Ubuntu \`apt-get install gcc\`, Fedora \`dnf install gcc\`, Alpine \`apk add build-base\`) or set SBC_CC, and run again; ${buildHelp}`,
+        help: `install a C compiler (Debian/Ubuntu \`apt-get install gcc\`, Fedora \`dnf install gcc\`) or set SBC_CC, and run again; ${buildHelp}`,
       };
     }
-    return { ok: false, code: "loaderBuildFailed", message: `building the native loader failed: ${result.reason.split("\n")[0]}`, help: buildHelp };
+    return { ok: false, code: "loaderBuildFailed", message: `building the native loader failed: ${result.reason.split("\n")[0]}`, help: `to see the whole error, build it by hand: \`node ${join(root, "scripts", "build-native.mjs")}\`` };
   }
   const path = result.path;
   if (where === "cache") {
     const why = unsafeBinary(path);
     if (why) return refuse(dirname(path), `the loader in it: ${why}`);
   }
+  // Not built by this call: another `sbc exec` built it at the same time (the script found it current).
+  if (!result.built) return { ok: true, path, where };
   const notice = `built the native loader for \`sbc exec\` into ${dirname(path)} (first use)${where === "cache" ? "; runs start through Node, as the fast path of bin/sbc looks in the package only" : ""}`;
   return { ok: true, path, where, notice };
 }

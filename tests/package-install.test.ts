@@ -161,7 +161,7 @@ describe("sbc exec from the installed package refuses rather than run unsandboxe
     }
   }, 60_000);
 
-  it("without a C compiler: SBC1360 saying what to install and how to build by hand, exit 125, nothing runs", (ctx) => {
+  it("without a working C compiler: SBC1360 saying what to install and how to build by hand (SBC1361 when it fails), exit 125, nothing runs", (ctx) => {
     const s = need(ctx);
     const native = join(s.pkg, "native");
     chmodSync(native, 0o775);
@@ -179,6 +179,14 @@ describe("sbc exec from the installed package refuses rather than run unsandboxe
       const viaEnv = binSbc(s, ["exec", "--preset", "read-only", "--", "echo", "ran"], { SBC_CC: "/nonexistent/cc", XDG_CACHE_HOME: join(cacheRoot, "c") });
       expect(viaEnv.status).toBe(125);
       expect(viaEnv.stderr).toMatch(/SBC1360.*SBC_CC=`\/nonexistent\/cc` is not executable/);
+      // A compiler that fails: SBC1361 with its first line, and nothing left behind to run.
+      const broken = join(work, "broken-cc");
+      writeFileSync(broken, "#!/bin/sh\necho 'cc: fatal error: out of cheese' >&2\nexit 1\n", { mode: 0o755 });
+      const failed = binSbc(s, ["exec", "--preset", "read-only", "--", "echo", "ran"], { SBC_CC: broken, XDG_CACHE_HOME: join(cacheRoot, "c") });
+      expect(failed.stdout).toBe("");
+      expect(failed.status).toBe(125);
+      expect(failed.stderr).toMatch(/SBC1361.*building the native loader failed: .*out of cheese/);
+      expect(readdirSync(loaderCacheDir(loaderSourceHash(REPO)!, { XDG_CACHE_HOME: join(cacheRoot, "c") })!)).toEqual([]);
       // doctor says the same, as a problem (exit 1)
       const doctor = run(process.execPath, [join(s.pkg, "bin", "sbc.js"), "doctor"], { cwd: s.project, env: { PATH: bin, XDG_CACHE_HOME: join(cacheRoot, "b") } });
       expect(doctor.status).toBe(1);
