@@ -5,7 +5,9 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { release } from "node:os";
+import { CODES } from "../diagnostics/codes.js";
 import { packageVersion } from "../compiler/package-root.js";
+import { findLoader } from "../lib/loader.js";
 import { loaderPath, probeKernel } from "./exec-command.js";
 import { planCacheDir, unsafeCacheDir } from "../lib/plan-cache.js";
 
@@ -35,8 +37,11 @@ function namespaceReason(step: string, errno: string): string {
 }
 
 export async function runDoctor(opts: DoctorOptions): Promise<number> {
-  const loader = loaderPath();
-  const built = existsSync(loader);
+  // Like `sbc exec`, doctor builds the loader when install scripts did not (and says so on stderr).
+  const found = process.platform === "linux" ? findLoader({ build: true }) : undefined;
+  if (found?.ok && found.notice) process.stderr.write(`sbc: ${found.notice}\n`);
+  const loader = found?.ok ? found.path : loaderPath();
+  const built = found?.ok === true;
   const probe = built && process.platform === "linux" ? probeKernel(loader) : undefined;
   const cacheDir = planCacheDir();
   const cacheProblem = cacheDir && existsSync(cacheDir) ? unsafeCacheDir(cacheDir) : undefined;
@@ -45,7 +50,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<number> {
   const problems: string[] = [];
   let ns: { available: boolean; kind?: string; reason?: string } = { available: false };
   if (process.platform !== "linux") problems.push(`sbc exec runs on Linux; this is ${process.platform} (use \`sbc debug seatbelt\` on macOS)`);
-  else if (!built) problems.push("the native loader is not built: run `node scripts/build-native.mjs` to see why (it needs a C compiler)");
+  else if (found && !found.ok) problems.push(`${CODES[found.code].code}: ${found.message}${found.help ? ` (${found.help})` : ""}`);
   else if (probe && "error" in probe) problems.push(`the loader could not probe the kernel: ${probe.error}`);
   if (probe && !("error" in probe)) {
     const m = /^(user|admin)$|^none:([^:]*):(.*)$/.exec(probe.namespaces);
@@ -66,7 +71,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<number> {
     platform: process.platform,
     kernel: release(),
     arch: process.arch,
-    loader: { path: loader, built },
+    loader: { path: loader, built, ...(found?.ok ? { where: found.where } : {}) },
     probe: probe && !("error" in probe) ? probe.line : null,
     landlockAbi: probe && !("error" in probe) ? probe.landlockAbi : null,
     seccomp: probe && !("error" in probe) ? probe.seccomp : null,

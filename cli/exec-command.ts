@@ -7,7 +7,6 @@
 // `debug landlock` prints what is enforced, dropped and narrowed before it runs the command.
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { CodeKey } from "../diagnostics/codes.js";
@@ -17,6 +16,7 @@ import { evaluateFs } from "../ir/evaluator/evaluate.js";
 import type { IR } from "../ir/types.js";
 import type { LandlockTable } from "../targets/landlock/lower.js";
 import { packageRoot } from "../compiler/package-root.js";
+import { findLoader } from "../lib/loader.js";
 import type { Arch } from "../linux-abi/index.js";
 import { EXIT_FINDINGS, UsageError, exitLikeChild, forwardSignals } from "./exit.js";
 import { compileForRun } from "./compile-for-run.js";
@@ -42,6 +42,7 @@ export interface ExecOptions {
   color: boolean;
 }
 
+/** Where the install script puts the loader in the package; `findLoader()` (lib/loader.ts) says which one to run. */
 export function loaderPath(): string {
   return join(packageRoot(), "native", "build", "sbc-loader");
 }
@@ -100,10 +101,14 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   if (process.platform !== "linux") {
     return fail(`sbc exec runs on Linux (Landlock and seccomp); this is ${process.platform}`, "on macOS use `sbc debug seatbelt`, which runs the command under the policy compiled to a Seatbelt profile");
   }
-  const loader = loaderPath();
-  if (!existsSync(loader)) {
-    return fail("the native loader is not built, so commands cannot be sandboxed here", "it is built by `npm install` with the machine's C compiler; run `node scripts/build-native.mjs` to see why it was not");
+  // The package's loader, or one built now where install scripts did not run; never a run without one.
+  const found = findLoader({ build: true });
+  if (!found.ok) {
+    printDiagnostics([diag(found.code, `${found.message}; the command is not run`, { help: found.help })], { format: "human", color: opts.color }, process.stderr);
+    return EXIT_CANNOT_RUN;
   }
+  if (found.notice) process.stderr.write(`sbc: ${found.notice}\n`);
+  const loader = found.path;
   const arch: Arch | undefined = process.arch === "x64" ? "x86_64" : process.arch === "arm64" ? "aarch64" : undefined;
   if (!arch) return fail(`no seccomp support for the ${process.arch} architecture`);
 

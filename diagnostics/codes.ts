@@ -124,6 +124,14 @@ export const CODES = {
   dslTooDeep: def("SBC1206", "dsl-too-deep", "error", "Lists or blocks in a DSL file nest deeper than any policy needs."),
   dslIntegerRange: def("SBC1207", "dsl-integer-range", "error", "A DSL integer is too large to be represented exactly."),
 
+  // 136x — the native loader of `sbc exec` and `sbc doctor`: found in the package or the per-user cache, or built on
+  // first use where install scripts did not run (lib/loader.ts)
+  loaderNoCompiler: def("SBC1360", "loader-no-compiler", "error", "The native loader is not built (install scripts did not run) and no C compiler (`cc`, `gcc`, `clang` or `SBC_CC`) is there to build it; nothing is run unsandboxed."),
+  loaderBuildFailed: def("SBC1361", "loader-build-failed", "error", "Building the native loader on first use failed (the compiler's first line of output is shown); nothing is run unsandboxed."),
+  loaderUnsafeDir: def("SBC1362", "loader-unsafe-dir", "error", "The loader's cache directory, a directory above it, or the loader in it can be changed by someone else, so no loader is run from it.", { tags: ["security"] }),
+  loaderNoPlace: def("SBC1363", "loader-no-place", "error", "The native loader is not built, the package directory is not the user's alone, and no per-user cache directory is known (neither XDG_CACHE_HOME nor HOME is set)."),
+  loaderUnavailable: def("SBC1364", "loader-unavailable", "error", "The native loader cannot be had on this system (not Linux, or its sources are missing from the package)."),
+
   // 20 — the seccomp target
   seccompTooLarge: def("SBC2001", "seccomp-too-large", "error", "The compiled seccomp filter exceeds the kernel's limit of 4096 instructions."),
   seccompImpliedDeny: def("SBC2002", "seccomp-implied-deny", "warning", "A syscall rule allows what the network section forbids; on Linux the stricter of the two applies."),
@@ -187,7 +195,7 @@ export const CODES = {
   ociInexpressible: def("SBC2101", "oci-inexpressible", "error", "The IR cannot be written as an OCI seccomp profile that a runtime accepts with the same meaning."),
   ociNeedsRuntime: def("SBC2102", "oci-needs-runtime", "warning", "The exported profile needs something from whoever runs it (a notify listener) or differs from the IR where OCI has no words for it."),
 
-  // 30 — lint: security and hygiene findings on a policy that compiled (compiler/lint, docs/lint.md). A rule's
+  // 30 — lint: security and hygiene findings on a policy that compiled (compiler/lint/, docs/lint.md). A rule's
   // severity here is its default; configuration and `sbc-disable` comments change it. 3000–3049: the lint
   // framework and the first security rules; 3050–3099: more rules.
   lintSecretAccess: def("SBC3001", "secret-access", "error", "Credentials (`~/.ssh`, `~/.aws`, `.env` files …) are writable, or readable (a warning), in the sandbox.", { tags: ["security"] }),

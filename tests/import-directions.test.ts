@@ -92,6 +92,7 @@ const PENDING_CLI: readonly string[] = [
   "cli/convert-command.ts: ../ir/serialize.js",
   "cli/convert-command.ts: ../language/document-comments.js",
   "cli/doctor-command.ts: ../compiler/package-root.js",
+  "cli/doctor-command.ts: ../diagnostics/codes.js",
   "cli/eval-command.ts: ../compiler/passes/environment.js",
   "cli/eval-command.ts: ../compiler/passes/index.js",
   "cli/eval-command.ts: ../diagnostics/diagnostic.js",
