@@ -111,7 +111,7 @@ describe("compile() gives the CLI's bytes", () => {
   for (const target of TARGET_NAMES) {
     it(`target ${target}: a preset, and a policy with extends and params`, async () => {
       // sbpl writes paths into the profile, so it needs every parameter bound; the others keep them symbolic.
-      const builtins = target === "sbpl" ? { workspace: "/work/ws", tmpdir: "/tmp/t", home: "/home/u" } : {};
+      const builtins: Record<string, string> = target === "sbpl" ? { workspace: "/work/ws", tmpdir: "/tmp/t", home: "/home/u" } : {};
       const cases: [CompileInput, CompileTargetOptions][] = [
         [{ kind: "preset", name: "workspace-write" }, { target, params: builtins }],
         [{ kind: "file", path: policy }, { target, params: { ...builtins, output: "/srv/out" } }],
