@@ -32,6 +32,11 @@ function collect(child: SandboxedProcess): Promise<{ code: number | null; stdout
 }
 
 describe("sandboxedCommand: what spawnSandboxed runs", () => {
+  beforeAll(() => {
+    // The Linux cases need the loader to exist (else they stop at SandboxUnavailableError, tested below).
+    if (process.platform === "linux" && !existsSync(LOADER)) spawnSync(process.execPath, [join(REPO, "scripts", "build-native.mjs")], { stdio: "inherit" });
+  });
+
   it("macOS: /usr/bin/sandbox-exec -p with the sbpl profile, paths of the workspace written in", async () => {
     const ws = "/Users/me/project";
     const cmd = await sandboxedCommand({ kind: "preset", name: "workspace-write" }, ["make", "test"], { platform: "darwin", cwd: ws });
@@ -58,6 +63,13 @@ describe("sandboxedCommand: what spawnSandboxed runs", () => {
     if (!existsSync(LOADER)) return;
     expect(cmd.plan?.fd).toBe(5);
     expect(cmd.args).toContain("5");
+  });
+
+  it("without the native loader, Linux is refused with SandboxUnavailableError and a hint", async () => {
+    if (existsSync(LOADER)) return; // covered only where the loader is missing
+    const e = await rejection(sandboxedCommand({ kind: "preset", name: "read-only" }, ["true"], { platform: "linux", arch: "x64" }));
+    expect(e).toBeInstanceOf(SandboxUnavailableError);
+    expect((e as SandboxUnavailableError).help).toContain("build-native.mjs");
   });
 
   it("other systems, and arches seccomp has no table for, are refused with SandboxUnavailableError", async () => {
@@ -111,23 +123,31 @@ if (!support.ok) console.warn(`spawnSandboxed kernel test ${process.env.SBC_REQU
 
 runs("spawnSandboxed on the kernel (Landlock + seccomp through the loader)", () => {
   let ws = "";
+  let outside = "";
   beforeAll(() => {
     ws = realpathSync(mkdtempSync(join(tmpdir(), "sbc-spawn-ws-")));
+    // Writable by this user without a sandbox (unlike /etc for a non-root user), and no preset makes it writable.
+    outside = realpathSync(mkdtempSync("/var/tmp/sbc-spawn-outside-"));
   });
-  afterAll(() => rmSync(ws, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(ws, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  });
 
   it("workspace-write: writing in the workspace succeeds, writing /etc fails", async () => {
     if (!support.ok) throw new Error(`SBC_REQUIRE_KERNEL=1 but the test cannot run: ${support.reason}`);
-    const child = await spawnSandboxed({ kind: "preset", name: "workspace-write" }, ["sh", "-c", 'echo hi > "$WS/a"; echo first=$?; echo x > /etc/sbc-nope; echo second=$?'], {
-      cwd: ws,
-      env: { ...process.env, WS: ws },
-    });
+    const script = 'echo hi > "$WS/a"; echo first=$?; echo x > /etc/sbc-nope; echo second=$?; echo y > "$OUT/b"; echo third=$?';
+    const child = await spawnSandboxed({ kind: "preset", name: "workspace-write" }, ["sh", "-c", script], { cwd: ws, env: { ...process.env, WS: ws, OUT: outside } });
     const r = await collect(child);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe("first=0\nsecond=2\n");
+    expect(r.stdout).toBe("first=0\nsecond=2\nthird=2\n");
     expect(r.stderr).toMatch(/\/etc\/sbc-nope: (Read-only file system|Permission denied)/);
     expect(readFileSync(join(ws, "a"), "utf8")).toBe("hi\n");
     expect(existsSync("/etc/sbc-nope")).toBe(false);
+    expect(existsSync(join(outside, "b"))).toBe(false);
+    // The same script outside the sandbox writes there: the policy refused it, not the file's permissions.
+    const free = spawnSync("sh", ["-c", script.replace("/etc/sbc-nope", "/dev/null")], { cwd: ws, env: { ...process.env, WS: ws, OUT: outside }, encoding: "utf8" });
+    expect(free.stdout).toBe("first=0\nsecond=0\nthird=0\n");
   }, 30_000);
 
   it("read-only: the same write in the workspace fails, so it was the policy that allowed it above", async () => {
