@@ -109,6 +109,9 @@ export function checkCompileOptions(options: CompileOptions): void {
   if (options.stopAfter !== undefined && options.stopAfter !== "build-ir" && options.stopAfter !== "check") {
     throw new UsageError(`cannot stop after \`${String(options.stopAfter)}\``, "stages: build-ir, check");
   }
+  for (const [k, v] of Object.entries(options.params ?? {})) {
+    if (typeof v !== "string") throw new UsageError(`the value of parameter \`${k}\` must be a string (a path), found ${v === null ? "null" : typeof v}`);
+  }
   if (options.kernel !== undefined) {
     const bad = checkKernelVersion(options.kernel);
     if (bad) throw new UsageError(`kernel: ${bad.message}`, bad.help);

@@ -209,6 +209,7 @@ describe("compile() usage errors", () => {
     ["a bad kernel version", preset, { target: "seccomp", kernel: "9.9.9" }, /kernel/],
     ["text named for the other syntax", { kind: "text", text: "sbc: 1\nname: x\n", syntax: "yaml", path: "x.sbc" }, { target: "ir" }, /not a name for `yaml` syntax/],
     ["an unknown syntax", { kind: "text", text: "", syntax: "toml" as never }, { target: "ir" }, /unknown syntax `toml`/],
+    ["a parameter value that is not a string", preset, { target: "ir", params: { workspace: 42 as never } }, /parameter `workspace` must be a string \(a path\), found number/],
     ["an unknown input kind", { kind: "url", path: "x" } as never, { target: "ir" }, /unknown input kind `url`/],
   ];
   for (const [what, input, options, message] of cases) {
