@@ -8,6 +8,7 @@ import type { IR } from "../ir/types.js";
 import { ARCHES, type Arch } from "../linux-abi/index.js";
 import { checkKernelVersion } from "../linux-abi/syscall-versions.js";
 import { compilePolicy, type PolicyInput } from "../compiler/passes/index.js";
+import { isDslPath } from "../grammar/index.js";
 import { MAX_ABI } from "../targets/landlock/abi.js";
 import { UsageError } from "./errors.js";
 import { TARGETS } from "./targets.js";
@@ -46,7 +47,12 @@ export interface CompileOutput {
   readonly output?: string | Uint8Array;
   /** Every diagnostic of the front end and of the target, errors and warnings. */
   readonly diagnostics: readonly Diagnostic[];
-  /** Every file read: the policy and each file it extends (as given or resolved), for depfiles. */
+  /**
+   * Every file read, as absolute paths with links resolved, each once: the policy file and every file it
+   * extends, presets included (they live in the package's presets/ folder), also when the policy has errors
+   * (for depfiles: fixing an extended file must trigger a rebuild). Text input is not a file: only the files
+   * it extends are listed. A file that could not be read (missing, unreadable) is not listed.
+   */
   readonly files: readonly string[];
   /** The policy's IR, when it was built. */
   readonly ir?: IR;
@@ -56,11 +62,30 @@ export interface CompileOutput {
 
 export const TARGET_NAMES: readonly string[] = Object.keys(TARGETS);
 
+const COMPAT_LEVELS: readonly string[] = ["best-effort", "soft-requirement", "hard-requirement"];
+
 /** The binding of a `CompileInput` to the front end's input. */
 export function policyInput(input: CompileInput): PolicyInput {
-  if (input.kind !== "text") return input;
-  const path = input.path ?? `<text>.${input.syntax === "sbc" ? "sbc" : "yaml"}`;
-  return { kind: "text", path, text: input.text };
+  switch (input.kind) {
+    case "file":
+      if (typeof input.path !== "string" || input.path === "") throw new UsageError("a `file` input needs a `path`");
+      return { kind: "file", path: input.path };
+    case "preset":
+      if (typeof input.name !== "string") throw new UsageError("a `preset` input needs a `name`");
+      return { kind: "preset", name: input.name };
+    case "text": {
+      if (typeof input.text !== "string") throw new UsageError("a `text` input needs its `text` as a string");
+      if (input.syntax !== "yaml" && input.syntax !== "sbc") throw new UsageError(`unknown syntax \`${String(input.syntax)}\``, "syntaxes: yaml, sbc");
+      // The front end picks the parser by the name's extension, so a name that says otherwise would parse the
+      // text with the wrong one.
+      if (input.path !== undefined && isDslPath(input.path) !== (input.syntax === "sbc")) {
+        throw new UsageError(`the text is named \`${input.path}\`, which is not a name for \`${input.syntax}\` syntax`, input.syntax === "sbc" ? "name DSL text `*.sbc`" : "name YAML text `*.yaml` (a `.sbc` name means the DSL)");
+      }
+      return { kind: "text", path: input.path ?? `<text>.${input.syntax === "sbc" ? "sbc" : "yaml"}`, text: input.text };
+    }
+    default:
+      throw new UsageError(`unknown input kind \`${String((input as { kind?: unknown }).kind)}\``, "inputs: file, preset, text");
+  }
 }
 
 /** Check the options a caller gave, the way the CLI checks its flags; throws UsageError. */
@@ -70,11 +95,22 @@ export function checkCompileOptions(options: CompileOptions): void {
     const guess = closest(target, TARGET_NAMES);
     throw new UsageError(`unknown target \`${target}\``, guess ? `did you mean \`${guess}\`?` : `targets: ${TARGET_NAMES.join(", ")}`);
   }
-  for (const a of arches(options) ?? []) {
+  const list = arches(options);
+  if (list && !list.length) throw new UsageError("`arch` needs at least one arch", `arches: ${ARCHES.join(", ")}`);
+  for (const a of list ?? []) {
     if (!(ARCHES as readonly string[]).includes(a)) throw new UsageError(`unknown arch \`${a}\``, `arches: ${ARCHES.join(", ")}`);
   }
   if (options.abi !== undefined && (!Number.isInteger(options.abi) || options.abi < 1 || options.abi > MAX_ABI)) {
     throw new UsageError(`the Landlock ABI must be from 1 to ${MAX_ABI}, found \`${options.abi}\``);
+  }
+  if (options.compat !== undefined && !COMPAT_LEVELS.includes(options.compat)) {
+    throw new UsageError(`unknown compatibility level \`${String(options.compat)}\``, `levels: ${COMPAT_LEVELS.join(", ")}`);
+  }
+  if (options.stopAfter !== undefined && options.stopAfter !== "build-ir" && options.stopAfter !== "check") {
+    throw new UsageError(`cannot stop after \`${String(options.stopAfter)}\``, "stages: build-ir, check");
+  }
+  for (const [k, v] of Object.entries(options.params ?? {})) {
+    if (typeof v !== "string") throw new UsageError(`the value of parameter \`${k}\` must be a string (a path), found ${v === null ? "null" : typeof v}`);
   }
   if (options.kernel !== undefined) {
     const bad = checkKernelVersion(options.kernel);
@@ -90,8 +126,9 @@ function arches(options: CompileOptions): readonly Arch[] | undefined {
 /** Compile `input` for `options.target`: the same bytes as `sbc compile`. Bad options throw UsageError. */
 export async function compile(input: CompileInput, options: CompileOptions = {}): Promise<CompileOutput> {
   checkCompileOptions(options);
+  const source = policyInput(input);
   const target = TARGETS[options.target ?? "ir"]!;
-  const result = compilePolicy(policyInput(input), {
+  const result = compilePolicy(source, {
     ...(options.params ? { params: options.params } : {}),
     ...(options.kernel !== undefined ? { kernel: options.kernel } : {}),
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),

@@ -1,5 +1,6 @@
-// The library API of sbc: compile a policy (file, preset or text) to the IR, bind its parameters, ask the
-// reference evaluator about paths, sockets, syscalls and command lines, and render diagnostics.
+// The library API of sbc: compile a policy (file, preset or text) to any target (`compile`), run a command under
+// it (`spawnSandboxed`), bind its parameters, ask the reference evaluator about paths, sockets, syscalls and
+// command lines, lint it, and render diagnostics.
 
 export { compilePolicy, STAGES, IR_CHECKS, type CompileOptions, type CompileResult, type PolicyInput, type Bindings, type Stage } from "../compiler/passes/index.js";
 export { presetNames } from "../compiler/passes/resolve-extends.js";
@@ -56,3 +57,6 @@ export {
   type RuleSettingProblem,
   type RuleSettingOptions,
 } from "../compiler/lint/index.js";
+export { compile, checkCompileOptions, TARGET_NAMES, type CompileInput, type CompileOptions as CompileTargetOptions, type CompileOutput, type PolicySyntax } from "./compile.js";
+export { UsageError, PolicyError, SandboxUnavailableError } from "./errors.js";
+export { spawnSandboxed, sandboxedCommand, type SpawnSandboxedOptions, type SandboxedCommand, type SandboxedProcess } from "./spawn.js";
