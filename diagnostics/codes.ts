@@ -124,6 +124,14 @@ export const CODES = {
   dslTooDeep: def("SBC1206", "dsl-too-deep", "error", "Lists or blocks in a DSL file nest deeper than any policy needs."),
   dslIntegerRange: def("SBC1207", "dsl-integer-range", "error", "A DSL integer is too large to be represented exactly."),
 
+  // 13 — `sbc build` (the `build` section of the config file)
+  buildNoConfig: def("SBC1300", "build-no-config", "error", "`sbc build` found no config file with a `build` section."),
+  buildInvalid: def("SBC1301", "build-invalid", "error", "The `build` section of the config file has an unknown key or a value of the wrong shape."),
+  buildUnknownTarget: def("SBC1302", "build-unknown-target", "error", "A build output names a target that `sbc compile` does not have."),
+  buildOptionNotForTarget: def("SBC1303", "build-option-not-for-target", "error", "A build output sets an option its target does not take (`arch` for a Landlock or SBPL target, `abi` for a seccomp one)."),
+  buildDuplicateOutput: def("SBC1304", "build-duplicate-output", "error", "Two build outputs or depfiles name the same file, so one would overwrite the other."),
+  buildOutputIsInput: def("SBC1305", "build-output-is-input", "error", "A build output or depfile is a file the build reads (a policy, a file it extends, the config)."),
+
   // 20 — the seccomp target
   seccompTooLarge: def("SBC2001", "seccomp-too-large", "error", "The compiled seccomp filter exceeds the kernel's limit of 4096 instructions."),
   seccompImpliedDeny: def("SBC2002", "seccomp-implied-deny", "warning", "A syscall rule allows what the network section forbids; on Linux the stricter of the two applies."),
