@@ -184,10 +184,11 @@ export function readBuildSection(abs: string, display: string): BuildConfigResul
           const list = typeof o.arch === "string" ? [o.arch] : o.arch;
           if (!Array.isArray(list) || list.length === 0 || list.some((a) => typeof a !== "string")) bad([...here, "arch"], "`arch` must be an arch or a non-empty list of arches", `arches: ${ARCHES.join(", ")}`);
           else {
-            const unknown = list.find((a) => !(ARCHES as readonly string[]).includes(a as string));
-            if (unknown !== undefined) {
-              const guess = closest(unknown as string, ARCHES);
-              bad([...here, "arch"], `unknown arch \`${unknown}\``, guess ? `did you mean \`${guess}\`?` : `arches: ${ARCHES.join(", ")}`);
+            const u = (list as string[]).findIndex((a) => !(ARCHES as readonly string[]).includes(a));
+            if (u >= 0) {
+              const unknown = (list as string[])[u]!;
+              const guess = closest(unknown, ARCHES);
+              bad(typeof o.arch === "string" ? [...here, "arch"] : [...here, "arch", u], `unknown arch \`${unknown}\``, guess ? `did you mean \`${guess}\`?` : `arches: ${ARCHES.join(", ")}`);
             } else arch = [...new Set(list as Arch[])];
           }
           if (target && !ARCH_TARGETS.has(target)) notFor("arch", "seccomp, oci-seccomp and linux");
