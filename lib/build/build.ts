@@ -3,10 +3,11 @@
 // writes nothing at all; the other policies are built as usual.
 
 import { readFileSync } from "node:fs";
+import { isAbsolute, relative } from "node:path";
 import { diag, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import { compile } from "../compile.js";
 import type { BuildConfig, BuildOutput, BuildPolicy } from "./config.js";
-import { depfileText, depPath } from "./depfile.js";
+import { depfileText } from "./depfile.js";
 
 /** What happened to one file: written, already up to date, or (with `check`) stale or missing; or not built. */
 export type FileAction = "wrote" | "unchanged" | "stale" | "missing" | "not-built";
@@ -14,7 +15,7 @@ export type FileAction = "wrote" | "unchanged" | "stale" | "missing" | "not-buil
 export interface FileEntry {
   /** Absolute path. */
   readonly path: string;
-  /** Relative to the build's base directory when beneath it. */
+  /** Relative to the build's base directory. */
   readonly shown: string;
   readonly kind: "output" | "depfile";
   readonly action: FileAction;
@@ -106,7 +107,10 @@ function sameDiagnostic(a: Diagnostic, b: Diagnostic): boolean {
 export async function runBuild(config: BuildConfig, options: BuildOptions): Promise<BuildResult> {
   const files: FileEntry[] = [];
   const policies: PolicyBuild[] = [];
-  const shown = (p: string) => depPath(p, options.base);
+  const shown = (p: string) => {
+    const rel = relative(options.base, p);
+    return rel === "" || isAbsolute(rel) ? p : rel;
+  };
   const put = (path: string, kind: FileEntry["kind"], data: Uint8Array) => {
     const current = readCurrent(path);
     const fresh = current.state === "present" && sameBytes(current.bytes, data);
