@@ -39,7 +39,7 @@ async function buildOnce(opts: BuildCommandOptions, cwd: string): Promise<{ code
   const print = (ds: Parameters<typeof printDiagnostics>[0]) => printDiagnostics(ds, { format: opts.format, color: opts.color, ...(opts.quiet ? { quiet: true } : {}) }, process.stderr);
   if (!loaded.config) {
     print(loaded.diagnostics);
-    const noConfig = loaded.diagnostics.some((d) => d.name === "build-no-config" && !d.span);
+    const noConfig = loaded.diagnostics.some((d) => d.name === "build-no-config");
     const configFile = opts.config !== undefined ? [resolve(cwd, opts.config)] : [];
     return { code: noConfig ? EXIT_USAGE : EXIT_FINDINGS, inputs: loaded.diagnostics.flatMap((d) => (d.span ? [resolve(cwd, d.span.source.path)] : [])).concat(configFile) };
   }

@@ -131,6 +131,7 @@ export const CODES = {
   buildOptionNotForTarget: def("SBC1303", "build-option-not-for-target", "error", "A build output sets an option its target does not take (`arch` for a Landlock or SBPL target, `abi` for a seccomp one)."),
   buildDuplicateOutput: def("SBC1304", "build-duplicate-output", "error", "Two build outputs or depfiles name the same file, so one would overwrite the other."),
   buildOutputIsInput: def("SBC1305", "build-output-is-input", "error", "A build output or depfile is a file the build reads (a policy, a file it extends, the config)."),
+  buildDepfilePath: def("SBC1306", "build-depfile-path", "error", "A depfile would have to name a path with a line break, which Make and Ninja cannot read."),
 
   // 20 — the seccomp target
   seccompTooLarge: def("SBC2001", "seccomp-too-large", "error", "The compiled seccomp filter exceeds the kernel's limit of 4096 instructions."),

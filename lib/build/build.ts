@@ -123,6 +123,12 @@ export async function runBuild(config: BuildConfig, options: BuildOptions): Prom
     }
     files.push({ path, shown: shown(path), kind, action });
   };
+  const depfileErrors: Diagnostic[] = [];
+  const putDepfile = (path: string, r: readonly { target: string; deps: readonly string[] }[]) => {
+    const text = depfileText(r, options.base);
+    if (typeof text === "string") put(path, "depfile", toBytes(text));
+    else depfileErrors.push(diag("buildDepfilePath", `depfile \`${shown(path)}\` cannot name \`${JSON.stringify(text.unwritable).slice(1, -1)}\`: make and ninja cannot read a path with a line break`, { help: "rename the file" }));
+  };
   const rules: { target: string; deps: string[] }[] = [];
   for (const policy of config.policies) {
     const { build, artifacts } = await compilePolicyOutputs(config, policy);
@@ -135,14 +141,14 @@ export async function runBuild(config: BuildConfig, options: BuildOptions): Prom
       put(output.path, "output", bytes);
       rules.push({ target: output.path, deps: [...build.inputs] });
       // Depfiles are bookkeeping for the build tool, relative to where it runs: `--check` leaves them alone.
-      if (output.depfile && !options.check) put(output.depfile, "depfile", toBytes(depfileText([{ target: output.path, deps: [...build.inputs] }], options.base)));
+      if (output.depfile && !options.check) putDepfile(output.depfile, [{ target: output.path, deps: [...build.inputs] }]);
     }
   }
   const failed = policies.some((p) => !p.ok);
   // A depfile missing a failed policy's outputs would tell make they have no inputs: leave it as it was.
-  if (options.depfile && !options.check && !failed) put(options.depfile, "depfile", toBytes(depfileText(rules, options.base)));
+  if (options.depfile && !options.check && !failed) putDepfile(options.depfile, rules);
   const inputs = [...new Set([config.file, ...policies.flatMap((p) => p.inputs)])];
-  const diagnostics = policies.flatMap((p) => p.diagnostics);
+  const diagnostics = [...policies.flatMap((p) => p.diagnostics), ...depfileErrors];
   const stale = files.some((f) => f.action === "stale" || f.action === "missing");
-  return { policies, files, inputs, diagnostics, ok: !failed && !stale };
+  return { policies, files, inputs, diagnostics, ok: !failed && !stale && depfileErrors.length === 0 };
 }

@@ -16,16 +16,25 @@ export function depPath(abs: string, base: string): string {
 /**
  * Escape one path for a depfile. Make and Ninja read `\ ` as a space in a name, `\#` as `#` (Make would
  * start a comment), and `$$` as `$`; a backslash is special only before those characters, so a run of
- * backslashes before a space or `#` is doubled, as gcc does. A newline cannot be written at all.
+ * backslashes before a space or `#` is doubled, as gcc does. A line break cannot be written at all: undefined.
  */
-export function escapeDepPath(p: string): string {
-  if (/[\n\r]/.test(p)) throw new Error(`a depfile cannot name a path with a line break: \`${JSON.stringify(p)}\``);
-  return p
-    .replace(/(\\*)([ #])/g, (_m, bs: string, c: string) => `${bs}${bs}\\${c}`)
-    .replace(/\$/g, "$$$$");
+export function escapeDepPath(p: string): string | undefined {
+  if (/[\n\r]/.test(p)) return undefined;
+  return p.replace(/(\\*)([ #])/g, (_m, bs: string, c: string) => `${bs}${bs}\\${c}`).replace(/\$/g, "$$$$");
 }
 
-/** The text of a depfile: one rule per entry, `target: deps`, deps in the order given, without duplicates. */
-export function depfileText(rules: readonly { readonly target: string; readonly deps: readonly string[] }[], base: string): string {
-  return rules.map((r) => `${escapeDepPath(depPath(r.target, base))}: ${[...new Set(r.deps)].map((d) => escapeDepPath(depPath(d, base))).join(" ")}\n`).join("");
+/**
+ * The text of a depfile: one rule per entry, `target: deps`, deps in the order given, without duplicates; or
+ * the first path that cannot be written in one.
+ */
+export function depfileText(rules: readonly { readonly target: string; readonly deps: readonly string[] }[], base: string): string | { readonly unwritable: string } {
+  let text = "";
+  for (const r of rules) {
+    const names = [r.target, ...new Set(r.deps)].map((p) => depPath(p, base));
+    const escaped = names.map(escapeDepPath);
+    const bad = escaped.indexOf(undefined);
+    if (bad >= 0) return { unwritable: names[bad]! };
+    text += `${escaped[0]}: ${escaped.slice(1).join(" ")}\n`;
+  }
+  return text;
 }
