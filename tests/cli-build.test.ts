@@ -6,7 +6,8 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BIN, childEnv, ensureBuilt, sbc, STACK_TRACE } from "./support/cli.js";
+import { readBuildSection } from "../lib/build/index.js";
+import { BIN, childEnv, ensureBuilt, REPO, sbc, STACK_TRACE } from "./support/cli.js";
 import { tempDir, writeFiles } from "./support/tmp.js";
 
 beforeAll(() => ensureBuilt(), 180_000);
@@ -177,5 +178,36 @@ describe.skipIf(!haveTools && !required)("a C project built with make and the de
     expect(changed.stdout).toContain("wrote include/ws-seccomp.h");
     expect(changed.stdout).toMatch(/-o prog main\.c/);
     expect(Number(execFileSync(join(dir, "prog"), { encoding: "utf8" }))).toBeGreaterThan(len);
+  }, 60_000);
+});
+
+/** The fenced blocks of docs/build.md in one language, with their first line (`# policies/ws.yaml`, `/* main.c *\/`). */
+function docBlocks(language: string): { first: string; text: string }[] {
+  const doc = readFileSync(join(REPO, "docs", "build.md"), "utf8");
+  return [...doc.matchAll(new RegExp("^```" + language + "\\n([\\s\\S]*?)^```", "gm"))].map((m) => ({ first: m[1]!.split("\n")[0]!, text: m[1]! }));
+}
+
+describe("docs/build.md", () => {
+  it("its config reference example is a valid build section", () => {
+    const example = docBlocks("yaml").find((b) => b.first === "# sbc.config.yaml" && b.text.includes("preset: read-only"))!;
+    const dir = writeFiles(tempDir(), { "sbc.config.yaml": example.text });
+    const r = readBuildSection(join(dir, "sbc.config.yaml"), "sbc.config.yaml");
+    expect(r.diagnostics.map((d) => d.message)).toEqual([]);
+    expect(r.config!.policies.flatMap((p) => p.outputs.map((o) => o.target))).toEqual(["seccomp", "seccomp", "seccomp-c", "landlock", "sbpl"]);
+  });
+
+  it.skipIf(!haveTools && !required)("its C program builds with its Makefile and runs under the embedded filter", () => {
+    const files: Record<string, string> = {};
+    for (const b of docBlocks("yaml")) {
+      const name = /^# (\S+\.yaml)$/.exec(b.first)?.[1];
+      if (name && !(name === "sbc.config.yaml" && b.text.includes("preset:"))) files[name] = b.text;
+    }
+    files["main.c"] = docBlocks("c").find((b) => b.first === "/* main.c */")!.text;
+    files.Makefile = docBlocks("make").find((b) => b.text.includes("-include build/sbc.d"))!.text;
+    expect(Object.keys(files).sort()).toEqual(["Makefile", "main.c", "policies/base.yaml", "policies/ws.yaml", "sbc.config.yaml"]);
+    const dir = writeFiles(tempDir(), files);
+    const made = spawnSync("make", [`SBC=${process.execPath} ${BIN}`], { cwd: dir, env: childEnv(), encoding: "utf8" });
+    expect(made.status, made.stderr).toBe(0);
+    expect(execFileSync(join(dir, "prog"), { encoding: "utf8" })).toBe("ptrace: Operation not permitted\n");
   }, 60_000);
 });

@@ -9,7 +9,7 @@ import { isAbsolute, relative, sep } from "node:path";
  */
 export function depPath(abs: string, base: string): string {
   const rel = relative(base, abs);
-  const p = rel !== "" && !rel.startsWith("..") && !isAbsolute(rel) ? rel : abs;
+  const p = rel !== "" && rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel) ? rel : abs;
   return sep === "/" ? p : p.split(sep).join("/");
 }
 
