@@ -72,6 +72,17 @@ describe("sbc build", () => {
     expect(none.stderr).toContain("SBC1300");
   });
 
+  it("shows a policy's error at its path from the working directory, and writes nothing of that policy", async () => {
+    const dir = project({ "policies/base.yaml": BASE.replace("errno: EPERM", "errno: EPERMX"), "sub/keep.txt": "" });
+    const r = await sbc(["build"], { cwd: join(dir, "sub") });
+    expect(r.code).toBe(1);
+    // The compiler's convention: beneath the working directory relative, else absolute.
+    expect(r.stderr).toContain(` --> ${join(dir, "policies/base.yaml")}:6:24\n`);
+    expect((await sbc(["build"], { cwd: dir })).stderr).toContain(" --> policies/base.yaml:6:24\n");
+    expect(r.stdout).toBe("not built ../include/ws-seccomp.h\nnot built ../build/ws.bpf\n");
+    expect(existsSync(join(dir, "build")) || existsSync(join(dir, "include"))).toBe(false);
+  });
+
   it("--config names the config; --depfile is relative to the working directory", async () => {
     const dir = project();
     const r = await sbc(["build", "--config", join(dir, "sbc.config.yaml"), "--depfile", "deps.d"], { cwd: join(dir, "policies") });

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, relative } from "node:path";
 import { diag, type Diagnostic } from "../../diagnostics/diagnostic.js";
-import { compile } from "../compile.js";
+import { compile, type CompileInput } from "../compile.js";
 import type { BuildConfig, BuildOutput, BuildPolicy } from "./config.js";
 import { depfileText } from "./depfile.js";
 
@@ -64,18 +64,26 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
+/** A path relative to `base` (with `..` when outside it), as listings and diagnostics show it. */
+function shownPath(p: string, base: string): string {
+  const rel = relative(base, p);
+  return rel === "" || isAbsolute(rel) ? p : rel;
+}
+
 const toBytes = (data: string | Uint8Array): Uint8Array => (typeof data === "string" ? Buffer.from(data, "utf8") : data);
 
 /** Compile every output of one policy; all or nothing. */
-async function compilePolicyOutputs(config: BuildConfig, policy: BuildPolicy): Promise<{ build: PolicyBuild; artifacts: { output: BuildOutput; bytes: Uint8Array }[] }> {
+async function compilePolicyOutputs(config: BuildConfig, policy: BuildPolicy, base: string): Promise<{ build: PolicyBuild; artifacts: { output: BuildOutput; bytes: Uint8Array }[] }> {
   const diagnostics: Diagnostic[] = [];
   const inputs = new Set<string>();
   const artifacts: { output: BuildOutput; bytes: Uint8Array }[] = [];
+  // Named relative to the working directory, so that diagnostics show the paths the listing shows.
+  const input: CompileInput = policy.input.kind === "file" ? { kind: "file", path: shownPath(policy.input.path, base) } : policy.input;
   for (const output of policy.outputs) {
-    const r = await compile(policy.input, {
+    const r = await compile(input, {
       target: output.target,
       params: policy.params,
-      cwd: config.dir,
+      cwd: base,
       ...(output.arch ? { arch: output.arch } : {}),
       ...(output.abi !== undefined ? { abi: output.abi } : {}),
       ...(output.compat ? { compat: output.compat } : {}),
@@ -107,10 +115,7 @@ function sameDiagnostic(a: Diagnostic, b: Diagnostic): boolean {
 export async function runBuild(config: BuildConfig, options: BuildOptions): Promise<BuildResult> {
   const files: FileEntry[] = [];
   const policies: PolicyBuild[] = [];
-  const shown = (p: string) => {
-    const rel = relative(options.base, p);
-    return rel === "" || isAbsolute(rel) ? p : rel;
-  };
+  const shown = (p: string) => shownPath(p, options.base);
   const put = (path: string, kind: FileEntry["kind"], data: Uint8Array) => {
     const current = readCurrent(path);
     const fresh = current.state === "present" && sameBytes(current.bytes, data);
@@ -131,7 +136,7 @@ export async function runBuild(config: BuildConfig, options: BuildOptions): Prom
   };
   const rules: { target: string; deps: string[] }[] = [];
   for (const policy of config.policies) {
-    const { build, artifacts } = await compilePolicyOutputs(config, policy);
+    const { build, artifacts } = await compilePolicyOutputs(config, policy, options.base);
     policies.push(build);
     if (!build.ok) {
       for (const o of policy.outputs) files.push({ path: o.path, shown: shown(o.path), kind: "output", action: "not-built" });
