@@ -86,6 +86,11 @@ describe("the build section", () => {
     ]);
   });
 
+  it("reads the section from the `sbc` key of package.json, with positions", () => {
+    const dir = writeFiles(tempDir(), { "package.json": JSON.stringify({ name: "x", sbc: { build: [{ preset: "read-only", outputs: [{ path: "o.bpf", target: "seccomp", abi: 3 }] }] } }, null, 2) });
+    expect(configErrors(dir)).toEqual(["SBC1303 package.json:11:13 `abi` does not go with target `seccomp`"]);
+  });
+
   it("says when there is no build section, or no config at all", () => {
     const dir = writeFiles(tempDir(), { "sbc.config.json": '{ "rules": {} }' });
     expect(loadBuildConfig(dir).diagnostics.map((d) => d.code)).toEqual(["SBC1300"]);

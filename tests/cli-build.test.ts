@@ -114,6 +114,9 @@ describe("sbc build", () => {
       execFileSync("mv", [join(dir, "policies/.base.yaml.swp"), join(dir, "policies/base.yaml")]);
       await until(() => (stdout.match(/wrote include\/ws-seccomp\.h/g) ?? []).length === 2, "the rebuild");
       expect(readFileSync(join(dir, "include/ws-seccomp.h"), "utf8")).not.toBe(header);
+      // The config is watched too: a new output is built.
+      writeFileSync(join(dir, "sbc.config.yaml"), CONFIG + "      - { path: build/ws.json, target: seccomp-json }\n");
+      await until(() => stdout.includes("wrote build/ws.json\n"), "the rebuild after the config changed");
       // An unrelated file is not watched: no rebuild.
       const lines = stdout;
       writeFileSync(join(dir, "README.txt"), "changed\n");
