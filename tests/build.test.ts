@@ -122,6 +122,15 @@ describe("runBuild", () => {
     expect(third.written.sort()).toEqual([join(dir, "build/ws-landlock.json"), join(dir, "dist/ws.sb")]);
   });
 
+  it("binds the config's top-level params (shared with sbc check) where the entry's own do not", async () => {
+    const dir = project("params: { workspace: /srv/a, tmpdir: /tmp }\nbuild:\n  - preset: workspace-write\n    params: { workspace: /srv/b }\n    outputs: [{ path: ws.sb, target: sbpl }]\n");
+    const r = await runBuild(load(dir), { base: dir, write: recorder().write });
+    expect(r.diagnostics.map((d) => d.message)).toEqual([]);
+    const profile = readFileSync(join(dir, "ws.sb"), "utf8");
+    expect(profile).toContain('"/srv/b"');
+    expect(profile).not.toContain("/srv/a");
+  });
+
   it("check writes nothing and names stale and missing outputs", async () => {
     const dir = project();
     const config = load(dir);

@@ -83,6 +83,7 @@ async function compilePolicyOutputs(config: BuildConfig, policy: BuildPolicy, ba
     const r = await compile(input, {
       target: output.target,
       params: policy.params,
+      ...(Object.keys(config.defaultParams).length ? { defaultParams: config.defaultParams } : {}),
       cwd: base,
       ...(output.arch ? { arch: output.arch } : {}),
       ...(output.abi !== undefined ? { abi: output.abi } : {}),

@@ -46,6 +46,8 @@ export interface BuildConfig {
   /** Its directory: relative paths in the section are relative to it. */
   readonly dir: string;
   readonly policies: readonly BuildPolicy[];
+  /** The config's top-level `params` (shared with `sbc check`): for every policy that declares them. */
+  readonly defaultParams: Readonly<Record<string, string>>;
 }
 
 export interface BuildConfigResult {
@@ -70,10 +72,14 @@ export function loadBuildConfig(cwd: string, explicit?: string): BuildConfigResu
   if (!found) return { diagnostics: [diag("buildNoConfig", "no config file found from here up to the root", { help: "add an `sbc.config.yaml` with a `build` section, or name one with `--config`" })] };
   if (!found.config) return { diagnostics: found.diagnostics };
   const abs = explicit !== undefined ? resolve(cwd, explicit) : resolve(cwd, found.config.path);
-  return readBuildSection(abs, found.config.path);
+  const r = readBuildSection(abs, found.config.path);
+  return r.config ? { ...r, config: { ...r.config, defaultParams: found.config.params } } : r;
 }
 
-/** Parse and validate the `build` section of the config file at `abs` (shown in messages as `display`). */
+/**
+ * Parse and validate the `build` section of the config file at `abs` (shown in messages as `display`). The
+ * top-level `params` are loadBuildConfig's to add, as the rest of the file is validated there.
+ */
 export function readBuildSection(abs: string, display: string): BuildConfigResult {
   let text: string;
   try {
@@ -245,5 +251,5 @@ export function readBuildSection(abs: string, display: string): BuildConfigResul
     });
   });
   if (diagnostics.length) return { diagnostics };
-  return { config: { file: abs, dir, policies }, diagnostics };
+  return { config: { file: abs, dir, policies, defaultParams: {} }, diagnostics };
 }
