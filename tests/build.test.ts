@@ -172,6 +172,18 @@ describe("runBuild", () => {
     expect(readFileSync(join(dir, "policies/base.yaml"), "utf8")).toBe(BASE);
   });
 
+  it("refuses a run-wide depfile that would overwrite an input or an output", async () => {
+    const dir = project();
+    for (const [depfile, code] of [["sbc.config.yaml", "SBC1305"], ["policies/base.yaml", "SBC1305"], ["dist/ws.sb", "SBC1304"], ["build/ws.sb.d", "SBC1304"]] as const) {
+      const rec = recorder();
+      const r = await runBuild(load(dir), { base: dir, write: rec.write, depfile: join(dir, depfile) });
+      expect([r.ok, r.diagnostics.map((d) => d.code)], depfile).toEqual([false, [code]]);
+      expect(rec.written).not.toContain(join(dir, depfile));
+    }
+    expect(readFileSync(join(dir, "sbc.config.yaml"), "utf8")).toBe(CONFIG);
+    expect(readFileSync(join(dir, "dist/ws.sb"), "utf8")).toMatch(/^\(version 1\)/m);
+  });
+
   it("gives the same bytes wherever the project lives and whatever the time", async () => {
     const a = project();
     const b = project();

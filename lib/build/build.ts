@@ -151,9 +151,14 @@ export async function runBuild(config: BuildConfig, options: BuildOptions): Prom
     }
   }
   const failed = policies.some((p) => !p.ok);
-  // A depfile missing a failed policy's outputs would tell make they have no inputs: leave it as it was.
-  if (options.depfile && !options.check && !failed) putDepfile(options.depfile, rules);
   const inputs = [...new Set([config.file, ...policies.flatMap((p) => p.inputs)])];
+  if (options.depfile && !options.check) {
+    const d = options.depfile;
+    const clash = inputs.includes(d) ? "a file the build reads" : config.policies.some((p) => p.outputs.some((o) => o.path === d || o.depfile === d)) ? "an output of the build" : undefined;
+    if (clash) depfileErrors.push(diag(inputs.includes(d) ? "buildOutputIsInput" : "buildDuplicateOutput", `--depfile \`${shown(d)}\` is ${clash}`, { help: "name a file of its own, e.g. `build/sbc.d`" }));
+    // A depfile missing a failed policy's outputs would tell make they have no inputs: leave it as it was.
+    else if (!failed) putDepfile(d, rules);
+  }
   const diagnostics = [...policies.flatMap((p) => p.diagnostics), ...depfileErrors];
   const stale = files.some((f) => f.action === "stale" || f.action === "missing");
   return { policies, files, inputs, diagnostics, ok: !failed && !stale && depfileErrors.length === 0 };
