@@ -91,6 +91,13 @@ describe("the build section", () => {
     expect(configErrors(dir)).toEqual(["SBC1303 package.json:11:13 `abi` does not go with target `seccomp`"]);
   });
 
+  it("takes a kernel version only as a string, since YAML reads 5.10 as 5.1", () => {
+    const dir = project("build:\n  - preset: read-only\n    kernel: 5.10\n    outputs: [{ path: o.bpf, target: seccomp }]\n");
+    expect(configErrors(dir)).toEqual(["SBC1301 sbc.config.yaml:3:13 `kernel` must be a version string `X.Y`"]);
+    const ok = project('build:\n  - preset: read-only\n    kernel: "5.10"\n    outputs: [{ path: o.bpf, target: seccomp }]\n');
+    expect(load(ok).policies[0]!.kernel).toBe("5.10");
+  });
+
   it("says when there is no build section, or no config at all", () => {
     const dir = writeFiles(tempDir(), { "sbc.config.json": '{ "rules": {} }' });
     expect(loadBuildConfig(dir).diagnostics.map((d) => d.code)).toEqual(["SBC1300"]);

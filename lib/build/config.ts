@@ -162,10 +162,13 @@ export function readBuildSection(abs: string, display: string): BuildConfigResul
     }
     let kernel: string | undefined;
     if (p.kernel !== undefined) {
-      const k = typeof p.kernel === "number" ? String(p.kernel) : p.kernel;
-      const issue = typeof k === "string" ? checkKernelVersion(k) : { message: "`kernel` must be a version `X.Y`", help: undefined };
-      if (issue) bad([i, "kernel"], `kernel: ${issue.message}`, issue.help);
-      else kernel = k as string;
+      // YAML reads `5.10` as the number 5.1: only a string says which kernel was meant.
+      if (typeof p.kernel !== "string") bad([i, "kernel"], "`kernel` must be a version string `X.Y`", typeof p.kernel === "number" ? "quote it, e.g. `kernel: \"5.10\"`" : undefined);
+      else {
+        const issue = checkKernelVersion(p.kernel);
+        if (issue) bad([i, "kernel"], `kernel: ${issue.message}`, issue.help);
+        else kernel = p.kernel;
+      }
     }
     const outputs: BuildOutput[] = [];
     if (!Array.isArray(p.outputs) || p.outputs.length === 0) bad(p.outputs === undefined ? [i] : [i, "outputs"], "a build entry needs `outputs`: a non-empty list of `{ path, target }`");
