@@ -126,6 +126,21 @@ export function buildProgram(): Command {
     });
 
   program
+    .command("build")
+    .description("compile every output the project config's `build` section lists, writing only those that changed")
+    .option("-c, --config <file>", "use this config file instead of the nearest sbc.config.json/.yaml or package.json `sbc` key")
+    .option("--check", "write nothing; list the outputs that are stale or missing and exit 1 if there are any (for CI)")
+    .option("--watch", "build, then rebuild whenever a file the build read changes (the policies, the files they extend, the config), until Ctrl-C")
+    .option("--depfile <file>", "also write a Make/Ninja depfile naming, for every output, the files it was built from (only when it changed)")
+    .addOption(formatOption())
+    .option("-q, --quiet", "report errors only, not warnings; list only what was written or is stale")
+    .option("--no-color", "never colour the output")
+    .action(async (opts) => {
+      const { runBuildCommand } = await import("./build-command.js");
+      process.exitCode = await runBuildCommand(opts);
+    });
+
+  program
     .command("convert")
     .description("rewrite a policy in the other syntax (DSL `.sbc` ⇄ YAML), comments kept")
     .argument("<policy>", "policy file (.sbc, .yaml or .yml)")

@@ -124,6 +124,15 @@ export const CODES = {
   dslTooDeep: def("SBC1206", "dsl-too-deep", "error", "Lists or blocks in a DSL file nest deeper than any policy needs."),
   dslIntegerRange: def("SBC1207", "dsl-integer-range", "error", "A DSL integer is too large to be represented exactly."),
 
+  // 13 — `sbc build` (the `build` section of the config file)
+  buildNoConfig: def("SBC1300", "build-no-config", "error", "`sbc build` found no config file with a `build` section."),
+  buildInvalid: def("SBC1301", "build-invalid", "error", "The `build` section of the config file has an unknown key or a value of the wrong shape."),
+  buildUnknownTarget: def("SBC1302", "build-unknown-target", "error", "A build output names a target that `sbc compile` does not have."),
+  buildOptionNotForTarget: def("SBC1303", "build-option-not-for-target", "error", "A build output sets an option its target does not take (`arch` for a Landlock or SBPL target, `abi` for a seccomp one)."),
+  buildDuplicateOutput: def("SBC1304", "build-duplicate-output", "error", "Two build outputs or depfiles name the same file, so one would overwrite the other."),
+  buildOutputIsInput: def("SBC1305", "build-output-is-input", "error", "A build output or depfile is a file the build reads (a policy, a file it extends, the config)."),
+  buildDepfilePath: def("SBC1306", "build-depfile-path", "error", "A depfile would have to name a path with a line break, which Make and Ninja cannot read."),
+
   // 136x — the native loader of `sbc exec` and `sbc doctor`: found in the package or the per-user cache, or built on
   // first use where install scripts did not run (lib/loader.ts)
   loaderNoCompiler: def("SBC1360", "loader-no-compiler", "error", "The native loader is not built (install scripts did not run) and no C compiler (`cc`, `gcc`, `clang` or `SBC_CC`) is there to build it; nothing is run unsandboxed."),

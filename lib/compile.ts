@@ -32,6 +32,8 @@ export interface CompileOptions {
   readonly strict?: boolean;
   /** Values of the policy's parameters (`--param name=path`). */
   readonly params?: Readonly<Record<string, string>>;
+  /** Values for the parameters the policy declares, where `params` gives none (the config file's `params`). */
+  readonly defaultParams?: Readonly<Record<string, string>>;
   /** `--kernel X.Y`: the oldest kernel the policy must run on (overrides `syscalls.kernel`). */
   readonly kernel?: string;
   /** `ir` target: keep source spans. */
@@ -130,6 +132,7 @@ export async function compile(input: CompileInput, options: CompileOptions = {})
   const target = TARGETS[options.target ?? "ir"]!;
   const result = compilePolicy(source, {
     ...(options.params ? { params: options.params } : {}),
+    ...(options.defaultParams ? { defaultParams: options.defaultParams } : {}),
     ...(options.kernel !== undefined ? { kernel: options.kernel } : {}),
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     ...(options.stopAfter ? { stopAfter: options.stopAfter } : {}),

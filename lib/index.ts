@@ -60,3 +60,17 @@ export {
 export { compile, checkCompileOptions, TARGET_NAMES, type CompileInput, type CompileOptions as CompileTargetOptions, type CompileOutput, type PolicySyntax } from "./compile.js";
 export { UsageError, PolicyError, SandboxUnavailableError } from "./errors.js";
 export { spawnSandboxed, sandboxedCommand, type SpawnSandboxedOptions, type SandboxedCommand, type SandboxedProcess } from "./spawn.js";
+export {
+  loadBuildConfig,
+  runBuild,
+  depfileText,
+  watchInputs,
+  type BuildConfig,
+  type BuildConfigResult,
+  type BuildOutput,
+  type BuildPolicy,
+  type BuildOptions,
+  type BuildResult,
+  type FileAction,
+  type PolicyBuild,
+} from "./build/index.js";
