@@ -1,0 +1,317 @@
+// The semantic difference between two policies (`sbc diff`): both IRs are asked the same questions
+// (probes.ts) with the reference evaluator, and every answer that changes is grouped by the pair of rules
+// that decided it, so that one edited rule is one change, read like a review comment. Pure: IRs in, data out.
+
+import type { Span } from "../../compiler/diagnostics/source.js";
+import {
+  ACTION_STRICTNESS,
+  evaluateCommand,
+  evaluateFsNormalized,
+  evaluateNetwork,
+  evaluateSyscall,
+  evaluateSyscallEverywhere,
+  evaluateUnix,
+  formatAction,
+  sameAction,
+  type SyscallVerdict,
+  type UnixVerdict,
+} from "../../compiler/evaluator/evaluate.js";
+import { bindIr } from "../../compiler/ir/bind.js";
+import type { Decision, IR, NetOp, Protocol } from "../../compiler/ir/types.js";
+import { ACCESS_CLASSES, type Access } from "../../compiler/language/access.js";
+import { TEST_PARAM_VALUES } from "../../compiler/passes/run-tests.js";
+import { commandProbes, fsProbes, netProbes, probeBindings, syscallProbes, unixPathProbes } from "./probes.js";
+
+export type Direction = "widened" | "narrowed" | "changed";
+export type Section = "filesystem" | "network" | "unix" | "syscalls" | "commands";
+
+/** What decided one side of a change: a rule (with where it is written), or a default or setting. */
+export interface Decider {
+  readonly kind: "rule" | "default" | "setting" | "implied" | "newer";
+  /** The rule's text as written (whitespace collapsed), or what decided in words (`no rule (default deny)`). */
+  readonly text: string;
+  /** Where the rule (or the setting's section) is written, when known. */
+  readonly span?: Span;
+}
+
+/** One question whose answer changed. */
+export interface ProbeChange {
+  /** `write ${home}/.ssh`, `connect tcp 192.0.2.1:443`, `syscall ptrace`, `command git push`. */
+  readonly query: string;
+  readonly old: string;
+  readonly new: string;
+}
+
+export interface PolicyChange {
+  readonly direction: Direction;
+  readonly section: Section;
+  /** One line: what changed, and how (`write, create-file at \`${home}/.ssh\` and beneath: deny → allow`). */
+  readonly summary: string;
+  readonly old: Decider;
+  readonly new: Decider;
+  /** Every question of this change, in probe order. */
+  readonly probes: readonly ProbeChange[];
+}
+
+export interface PolicyDiff {
+  /** Widened first, then narrowed, then changed; within each, by section, then by first probe. */
+  readonly changes: readonly PolicyChange[];
+  readonly counts: Readonly<Record<Direction, number>>;
+  /** How many questions were asked of each policy (for `--verbose` and tests). */
+  readonly probes: number;
+}
+
+export interface DiffOptions {
+  /** Values for parameters neither policy has bound (default: the stand-ins policy tests use). */
+  readonly standIns?: Readonly<Record<string, string>>;
+}
+
+const SECTION_ORDER: readonly Section[] = ["filesystem", "network", "unix", "syscalls", "commands"];
+const DIRECTION_ORDER: readonly Direction[] = ["widened", "narrowed", "changed"];
+
+/** A rule's text as written, on one line, shortened for a report. */
+export function ruleText(span: Span): string {
+  const t = span.source.text
+    .slice(span.start, span.end)
+    .replace(/^\s*-\s+/, "")
+    .replace(/\s+/g, " ")
+    .trim();
+  return t.length > 100 ? t.slice(0, 99) + "…" : t;
+}
+
+function ruleDecider(rule: { span?: Span; reason?: string } | null, fallback: string, fallbackSpan?: Span, extra = ""): Decider {
+  if (rule?.span) return { kind: "rule", text: ruleText(rule.span) + extra, span: rule.span };
+  if (rule) return { kind: "rule", text: `a rule without a source location${extra}` };
+  return { kind: "default", text: fallback, ...(fallbackSpan ? { span: fallbackSpan } : {}) };
+}
+
+/** Identity of a decider within one policy, for grouping (two rules with the same text stay apart). */
+function deciderKey(d: Decider): string {
+  return `${d.kind}\0${d.text}\0${d.span ? `${d.span.source.path}:${d.span.start}` : ""}`;
+}
+
+interface Raw {
+  readonly direction: Direction;
+  readonly section: Section;
+  readonly old: Decider;
+  readonly new: Decider;
+  readonly probe: ProbeChange;
+  /** What the change's summary is built from (path, access; call; endpoint). */
+  readonly subject: string;
+  readonly verb?: string;
+}
+
+function compareStrictness(oldRank: number, newRank: number, same: boolean): Direction | undefined {
+  if (newRank < oldRank) return "widened";
+  if (newRank > oldRank) return "narrowed";
+  return same ? undefined : "changed";
+}
+
+/** Bind an IR for probing; a binding that fails (it cannot, for absolute stand-ins) is an internal error. */
+function bindForDiff(ir: IR, bindings: Record<string, string>): IR {
+  const own: Record<string, string> = {};
+  for (const p of ir.params) if (p.value === null) own[p.name] = bindings[p.name]!;
+  const b = bindIr(ir, own);
+  if (!b.ir) throw new Error(`cannot bind the policy for diffing: ${b.diagnostics[0]?.message ?? "unknown"}`);
+  return b.ir;
+}
+
+/**
+ * The semantic difference between `oldIr` and `newIr` (as compilePolicy returns them: parameters may be
+ * symbolic; both get the same values, see probeBindings).
+ */
+export function diffPolicies(oldIr: IR, newIr: IR, options: DiffOptions = {}): PolicyDiff {
+  const bindings = probeBindings([oldIr, newIr], options.standIns ?? TEST_PARAM_VALUES);
+  const a = bindForDiff(oldIr, bindings);
+  const b = bindForDiff(newIr, bindings);
+  const raws: Raw[] = [];
+  let probes = 0;
+
+  // ---- filesystem
+  for (const p of fsProbes([oldIr, newIr], bindings)) {
+    for (const access of ACCESS_CLASSES) {
+      probes++;
+      const va = evaluateFsNormalized(a, access, p.path);
+      const vb = evaluateFsNormalized(b, access, p.path);
+      if (va.decision === vb.decision) continue;
+      raws.push({
+        direction: vb.decision === "allow" ? "widened" : "narrowed",
+        section: "filesystem",
+        old: fsDecider(va.rule),
+        new: fsDecider(vb.rule),
+        probe: { query: `${access} ${p.shown}`, old: va.decision, new: vb.decision },
+        subject: p.shown,
+        verb: access,
+      });
+    }
+  }
+
+  // ---- network
+  const net = netProbes([oldIr, newIr]);
+  for (const op of ["connect", "bind"] as NetOp[])
+    for (const protocol of ["tcp", "udp"] as Protocol[])
+      for (const host of net.hosts)
+        for (const port of net.ports) {
+          probes++;
+          const q = { op, protocol, host, port };
+          const va = evaluateNetwork(a, q);
+          const vb = evaluateNetwork(b, q);
+          if (va.decision === vb.decision) continue;
+          const endpoint = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+          raws.push({
+            direction: vb.decision === "allow" ? "widened" : "narrowed",
+            section: "network",
+            old: ruleDecider(va.rule, "no rule (default deny)"),
+            new: ruleDecider(vb.rule, "no rule (default deny)"),
+            probe: { query: `${op} ${protocol} ${endpoint}`, old: va.decision, new: vb.decision },
+            subject: `${op} ${protocol} ${endpoint}`,
+          });
+        }
+
+  // ---- unix sockets
+  const unixQueries: { query: string; q: Parameters<typeof evaluateUnix>[1] }[] = [
+    { query: "unix socketpair", q: { op: "socketpair" } },
+    { query: "unix connect to an abstract name", q: { op: "connect", abstract: "sbc-diff-probe" } },
+  ];
+  for (const p of unixPathProbes([oldIr, newIr], bindings)) for (const op of ["connect", "bind"] as NetOp[]) unixQueries.push({ query: `unix ${op} ${p.shown}`, q: { op, path: p.path } });
+  for (const { query, q } of unixQueries) {
+    probes++;
+    const va = evaluateUnix(a, q);
+    const vb = evaluateUnix(b, q);
+    if (va.decision === vb.decision) continue;
+    raws.push({
+      direction: vb.decision === "allow" ? "widened" : "narrowed",
+      section: "unix",
+      old: unixDecider(a, va),
+      new: unixDecider(b, vb),
+      probe: { query, old: va.decision, new: vb.decision },
+      subject: query.replace(/^unix /, ""),
+    });
+  }
+
+  // ---- syscalls
+  for (const p of syscallProbes([oldIr, newIr])) {
+    probes++;
+    const call = `${p.syscall}${p.args.length ? `(${p.args.map(showArg).join(", ")})` : ""}`;
+    const va = evaluateSyscall(a, p.syscall, p.args);
+    const vb = evaluateSyscall(b, p.syscall, p.args);
+    const pairs: { arch?: string; va: SyscallVerdict; vb: SyscallVerdict }[] = [];
+    if (va.byArch || vb.byArch) {
+      // The arches answer differently in one of the policies: compare them one by one.
+      const ea = evaluateSyscallEverywhere(a, p.syscall, p.args);
+      const eb = evaluateSyscallEverywhere(b, p.syscall, p.args);
+      ea.forEach((x, i) => pairs.push({ arch: x.arch, va: x.verdict, vb: eb[i]!.verdict }));
+    } else pairs.push({ va, vb });
+    for (const { arch, va: x, vb: y } of pairs) {
+      const d = compareStrictness(ACTION_STRICTNESS[x.action.type], ACTION_STRICTNESS[y.action.type], sameAction(x.action, y.action));
+      if (!d) continue;
+      const subject = arch ? `${call} on ${arch}` : call;
+      raws.push({
+        direction: d,
+        section: "syscalls",
+        old: syscallDecider(a, x),
+        new: syscallDecider(b, y),
+        probe: { query: `syscall ${subject}`, old: formatAction(x.action), new: formatAction(y.action) },
+        subject,
+      });
+    }
+  }
+
+  // ---- commands
+  const rank: Readonly<Record<Decision, number>> = { allow: 0, prompt: 1, forbidden: 2 };
+  for (const argv of commandProbes([oldIr, newIr])) {
+    probes++;
+    const va = evaluateCommand(a, argv);
+    const vb = evaluateCommand(b, argv);
+    const d = compareStrictness(rank[va.decision], rank[vb.decision], va.decision === vb.decision);
+    if (!d) continue;
+    const shown = argv[0] === "sbc-diff-unlisted-command" ? "a command no rule names" : argv.join(" ");
+    raws.push({
+      direction: d,
+      section: "commands",
+      old: ruleDecider(va.rule, `no rule (default ${a.commands.defaultDecision})`),
+      new: ruleDecider(vb.rule, `no rule (default ${b.commands.defaultDecision})`),
+      probe: { query: `command ${shown}`, old: va.decision, new: vb.decision },
+      subject: shown,
+    });
+  }
+
+  const changes = group(raws);
+  const counts = { widened: 0, narrowed: 0, changed: 0 };
+  for (const c of changes) counts[c.direction]++;
+  return { changes, counts, probes };
+}
+
+function showArg(v: bigint): string {
+  return v < 0x10000n ? v.toString() : `0x${v.toString(16)}`;
+}
+
+function fsDecider(rule: { span?: Span; protects?: string } | null): Decider {
+  return ruleDecider(rule, "no rule (default deny)", undefined, rule?.protects ? ` (protects \`${rule.protects}\`)` : "");
+}
+
+function unixDecider(ir: IR, v: UnixVerdict): Decider {
+  const by = v.by;
+  if (by.kind === "path-rule") return ruleDecider(by.rule, "no unix path rule (default deny)");
+  if (by.kind === "filesystem") return fsDecider(by.rule);
+  return { kind: "setting", text: `unix \`${by.kind}: ${v.decision}\``, ...(ir.network.unix.span ? { span: ir.network.unix.span } : {}) };
+}
+
+function syscallDecider(ir: IR, v: SyscallVerdict): Decider {
+  if (v.rule) return ruleDecider(v.rule, "");
+  if (v.implied) return { kind: "implied", text: `the network section (${v.implied.reason})`, ...(ir.network.span ? { span: ir.network.span } : {}) };
+  if (v.newer) return { kind: "newer", text: `\`syscalls.newer: ${formatAction(v.action)}\``, ...(ir.syscalls.span ? { span: ir.syscalls.span } : {}) };
+  return { kind: "default", text: `no rule (default ${formatAction(ir.syscalls.defaultAction)})`, ...(ir.syscalls.span ? { span: ir.syscalls.span } : {}) };
+}
+
+/** Group the changed answers by direction, section, deciding rule pair and the answers themselves. */
+function group(raws: readonly Raw[]): PolicyChange[] {
+  const groups = new Map<string, { first: number; items: Raw[] }>();
+  raws.forEach((r, i) => {
+    const key = [r.direction, r.section, deciderKey(r.old), deciderKey(r.new), r.probe.old, r.probe.new].join("\u0001");
+    const g = groups.get(key);
+    if (g) g.items.push(r);
+    else groups.set(key, { first: i, items: [r] });
+  });
+  const out = [...groups.values()].sort(
+    (x, y) =>
+      DIRECTION_ORDER.indexOf(x.items[0]!.direction) - DIRECTION_ORDER.indexOf(y.items[0]!.direction) ||
+      SECTION_ORDER.indexOf(x.items[0]!.section) - SECTION_ORDER.indexOf(y.items[0]!.section) ||
+      x.first - y.first,
+  );
+  return out.map(({ items }) => {
+    const r = items[0]!;
+    return { direction: r.direction, section: r.section, summary: summarize(items), old: r.old, new: r.new, probes: items.map((i) => i.probe) };
+  });
+}
+
+/** `a`, `a` and `b`, `a`, `b`, `c` and 4 more. */
+function names(list: readonly string[], max = 3): string {
+  const shown = list.slice(0, max).map((n) => `\`${n}\``);
+  const rest = list.length - shown.length;
+  if (rest > 0) return `${shown.join(", ")} and ${rest} more`;
+  if (shown.length <= 1) return shown.join("");
+  return `${shown.slice(0, -1).join(", ")} and ${shown[shown.length - 1]}`;
+}
+
+function unique<T>(xs: readonly T[]): T[] {
+  return [...new Set(xs)];
+}
+
+function summarize(items: readonly Raw[]): string {
+  const r = items[0]!;
+  const how = `${r.probe.old} → ${r.probe.new}`;
+  if (r.section === "filesystem") {
+    const accesses = unique(items.map((i) => i.verb as Access));
+    const verbs = accesses.length === ACCESS_CLASSES.length ? "every access" : ACCESS_CLASSES.filter((c) => accesses.includes(c)).join(", ");
+    // `X` and `X/…` together read "`X` and beneath".
+    const paths = unique(items.map((i) => i.subject));
+    const shown = paths.filter((p) => !(p.endsWith("/…") && paths.includes(p.slice(0, -2) || "/"))).map((p) => (paths.includes(`${p === "/" ? "" : p}/…`) ? `${p}\u0000` : p));
+    const list = names(shown.map((p) => p.replace("\u0000", "")));
+    const beneath = shown.some((p) => p.endsWith("\u0000")) ? (shown.length === 1 ? " and beneath" : " (and beneath)") : "";
+    return `${verbs} at ${list}${beneath}: ${how}`;
+  }
+  return `${names(unique(items.map((i) => i.subject)))}: ${how}`;
+}
+
+
