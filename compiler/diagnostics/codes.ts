@@ -124,6 +124,16 @@ export const CODES = {
   dslTooDeep: def("SBC1206", "dsl-too-deep", "error", "Lists or blocks in a DSL file nest deeper than any policy needs."),
   dslIntegerRange: def("SBC1207", "dsl-integer-range", "error", "A DSL integer is too large to be represented exactly."),
 
+  // 13 — comparing two policies (`sbc diff`, lib/diff/)
+  policyWidened: def("SBC1320", "policy-widened", "error", "The new policy allows something the old one denies (or gives a syscall a weaker action): `sbc diff` names the access and the rule on each side.", { tags: ["security"] }),
+  policyWidenedOnTarget: def(
+    "SBC1321",
+    "policy-widened-on-target",
+    "error",
+    "Where a target enforces the two policies (`sbc diff --target`), the new one allows something the old one denies, though the IR says otherwise (or says so for another reason).",
+    { tags: ["security"] },
+  ),
+
   // 20 — the seccomp target
   seccompTooLarge: def("SBC2001", "seccomp-too-large", "error", "The compiled seccomp filter exceeds the kernel's limit of 4096 instructions."),
   seccompImpliedDeny: def("SBC2002", "seccomp-implied-deny", "warning", "A syscall rule allows what the network section forbids; on Linux the stricter of the two applies."),

@@ -18,7 +18,7 @@ import {
 } from "../../compiler/evaluator/evaluate.js";
 import { bindIr } from "../../compiler/ir/bind.js";
 import type { Decision, IR, NetOp, Protocol } from "../../compiler/ir/types.js";
-import { ACCESS_CLASSES, type Access } from "../../compiler/language/access.js";
+import { ACCESS_CLASSES, ACCESS_GROUPS, type Access } from "../../compiler/language/access.js";
 import { TEST_PARAM_VALUES } from "../../compiler/passes/run-tests.js";
 import { commandProbes, fsProbes, netProbes, probeBindings, syscallProbes, unixPathProbes } from "./probes.js";
 
@@ -75,6 +75,9 @@ export function ruleText(span: Span): string {
     .slice(span.start, span.end)
     .replace(/^\s*-\s+/, "")
     .replace(/\s+/g, " ")
+    .trim()
+    // The reason is the author's note, not what the rule does: the report stays one line.
+    .replace(/,?\s*"?reason"?\s*:\s*("[^"]*"|'[^']*'|[^,}]*)\s*(?=[,}]|$)/, "")
     .trim();
   return t.length > 100 ? t.slice(0, 99) + "…" : t;
 }
@@ -259,7 +262,7 @@ function unixDecider(ir: IR, v: UnixVerdict): Decider {
 
 function syscallDecider(ir: IR, v: SyscallVerdict): Decider {
   if (v.rule) return ruleDecider(v.rule, "");
-  if (v.implied) return { kind: "implied", text: `the network section (${v.implied.reason})`, ...(ir.network.span ? { span: ir.network.span } : {}) };
+  if (v.implied) return { kind: "implied", text: `implied by the network section: ${v.implied.reason}`, ...(ir.network.span ? { span: ir.network.span } : {}) };
   if (v.newer) return { kind: "newer", text: `\`syscalls.newer: ${formatAction(v.action)}\``, ...(ir.syscalls.span ? { span: ir.syscalls.span } : {}) };
   return { kind: "default", text: `no rule (default ${formatAction(ir.syscalls.defaultAction)})`, ...(ir.syscalls.span ? { span: ir.syscalls.span } : {}) };
 }
@@ -285,6 +288,20 @@ function group(raws: readonly Raw[]): PolicyChange[] {
   });
 }
 
+/** Access classes as the language groups them (`modify, ioctl` rather than ten names), largest group first. */
+function accessWords(accesses: readonly Access[]): string {
+  const left = new Set(accesses);
+  const words: string[] = [];
+  for (const g of ["read-write", "modify", "read-only", "create", "delete"]) {
+    const members = ACCESS_GROUPS[g]!;
+    if (members.every((m) => left.has(m))) {
+      words.push(g);
+      for (const m of members) left.delete(m);
+    }
+  }
+  return [...words, ...ACCESS_CLASSES.filter((c) => left.has(c))].join(", ");
+}
+
 /** `a`, `a` and `b`, `a`, `b`, `c` and 4 more. */
 function names(list: readonly string[], max = 3): string {
   const shown = list.slice(0, max).map((n) => `\`${n}\``);
@@ -302,8 +319,7 @@ function summarize(items: readonly Raw[]): string {
   const r = items[0]!;
   const how = `${r.probe.old} → ${r.probe.new}`;
   if (r.section === "filesystem") {
-    const accesses = unique(items.map((i) => i.verb as Access));
-    const verbs = accesses.length === ACCESS_CLASSES.length ? "every access" : ACCESS_CLASSES.filter((c) => accesses.includes(c)).join(", ");
+    const verbs = accessWords(unique(items.map((i) => i.verb as Access)));
     // `X` and `X/…` together read "`X` and beneath".
     const paths = unique(items.map((i) => i.subject));
     const shown = paths.filter((p) => !(p.endsWith("/…") && paths.includes(p.slice(0, -2) || "/"))).map((p) => (paths.includes(`${p === "/" ? "" : p}/…`) ? `${p}\u0000` : p));
