@@ -1,30 +1,12 @@
 // The diff engine (lib/diff): two policies compiled in process, asked the same questions, and the changes
 // grouped by the rules that decide them. The README's policy is the acceptance case of issue 14.
 
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compilePolicy } from "../compiler/passes/index.js";
 import type { IR } from "../compiler/ir/types.js";
 import { diffPolicies } from "../lib/diff/index.js";
 import { diffToJson, renderDiffHuman, renderDiffMarkdown } from "../lib/diff/render.js";
-
-const ROOT = join(import.meta.dirname, "..");
-
-/** The README's first policy (the block after "A first policy:"). */
-export function readmePolicy(): string {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const m = /A first policy:\n\n```yaml\n([\s\S]*?)```/.exec(readme);
-  if (!m) throw new Error("README.md has no block after `A first policy:`");
-  return m[1]!;
-}
-
-/** The README's policy with `${home}/.ssh` read-write added after its own filesystem rule. */
-export function withSshReadWrite(policy: string): string {
-  const out = policy.replace(/(  - allow: read-write\n    path: \$\{home\}\/\.cache\/npm\n)/, "$1  - allow: read-write\n    path: ${home}/.ssh\n");
-  if (out === policy) throw new Error("the README's policy changed shape: no `${home}/.cache/npm` rule to add beside");
-  return out;
-}
+import { readmePolicy, withSshReadWrite } from "./support/readme-policy.js";
 
 function ir(text: string, path = "policy.yaml"): IR {
   const r = compilePolicy({ kind: "text", path, text });

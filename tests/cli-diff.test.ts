@@ -1,0 +1,192 @@
+// `sbc diff` from the command line: exit codes, the four formats (Markdown against a golden file, JSON's
+// shape, SARIF against the OASIS schemas), `git:REV:path` inputs in a temporary repository, errors.
+
+import type { ValidateFunction } from "ajv";
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { SarifLog } from "../compiler/diagnostics/sarif.js";
+import { BIN, childEnv, ensureBuilt, REPO, sbc } from "./support/cli.js";
+import { tempDir, writeFiles } from "./support/tmp.js";
+import { readmePolicy, withSshReadWrite } from "./support/readme-policy.js";
+
+const UPDATE = process.env.SBC_UPDATE_GOLDENS === "1";
+const GOLDEN = join(REPO, "fixtures", "data", "diff", "readme-ssh.md");
+
+const require = createRequire(import.meta.url);
+const Ajv = require("ajv") as typeof import("ajv").default;
+
+/** The SARIF 2.1.0 schema (draft-07 copy), as tests/sarif.test.ts loads it. */
+function sarifValidator(): ValidateFunction {
+  const ajv = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false });
+  ajv.addFormat("uri", (s: string) => URL.canParse(s));
+  ajv.addFormat("uri-reference", (s: string) => URL.canParse(s, "http://base.invalid/"));
+  ajv.addFormat("date-time", (s: string) => !Number.isNaN(Date.parse(s)));
+  return ajv.compile(JSON.parse(readFileSync(join(REPO, "fixtures", "data", "sarif", "sarif-schema-2.1.0.draft-07.json"), "utf8")) as object);
+}
+
+let dir: string;
+const OLD = readmePolicy();
+const NEW = withSshReadWrite(OLD);
+const NEW_RULE_LINE = NEW.split("\n").indexOf("    path: ${home}/.ssh"); // 1-based line of `- allow:` above it
+
+beforeAll(() => {
+  ensureBuilt();
+  dir = writeFiles(tempDir("sbc-diff-"), {
+    "old.yaml": OLD,
+    "new.yaml": NEW,
+    "broken.yaml": "sbc: 1\nfilesystem:\n  - allow: reed\n    path: /x\n",
+  });
+}, 180_000);
+
+describe("sbc diff: exit codes and the human format", () => {
+  it("the README's policy against the same with ${home}/.ssh read-write: that widening, exit 1", async () => {
+    const r = await sbc(["diff", "old.yaml", "new.yaml"], { cwd: dir });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(1);
+    expect(r.stdout.match(/^widened /gm)).toHaveLength(1);
+    expect(r.stdout).toContain("widened filesystem: modify, ioctl at `${home}/.ssh` and beneath: deny → allow");
+    expect(r.stdout).toContain(`new: new.yaml:${NEW_RULE_LINE}: allow: read-write path: \${home}/.ssh`);
+    expect(r.stdout).toMatch(/old\.yaml → new\.yaml: 1 widening, 0 narrowings\n$/);
+  });
+
+  it("identical policies: exit 0, no change", async () => {
+    const r = await sbc(["diff", "old.yaml", "old.yaml"], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^no change/);
+  });
+
+  it("a narrowing only: exit 0", async () => {
+    const r = await sbc(["diff", "new.yaml", "old.yaml"], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^narrowed filesystem:/m);
+  });
+
+  it("--allow-widening: exit 0 with the same report", async () => {
+    const r = await sbc(["diff", "--allow-widening", "old.yaml", "new.yaml"], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^widened filesystem:/m);
+  });
+
+  it("presets and stdin are inputs too", async () => {
+    const r = await sbc(["diff", "preset:workspace-write", "preset:workspace-write"], { cwd: dir });
+    expect([r.code, r.stdout]).toEqual([0, expect.stringMatching(/^no change/)]);
+    const s = spawnSync(process.execPath, [BIN, "diff", "preset:read-only", "-"], {
+      cwd: dir,
+      env: childEnv(),
+      input: "sbc: 1\nname: x\nextends: read-only\nfilesystem:\n  - allow: write\n    path: /srv\n",
+      encoding: "utf8",
+    });
+    expect(s.status).toBe(1);
+    expect(s.stdout).toContain("new: <stdin>:5: allow: write path: /srv");
+  });
+
+  it("a policy with errors: its diagnostics, exit 1; an unreadable file or a bad input: exit 2", async () => {
+    const r = await sbc(["diff", "old.yaml", "broken.yaml"], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/error\[SBC0\d{3}\].*\n --> broken\.yaml:3:/);
+    const missing = await sbc(["diff", "old.yaml", "nope.yaml"], { cwd: dir });
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining("cannot read `nope.yaml`")]);
+    const badGit = await sbc(["diff", "git:HEAD", "old.yaml"], { cwd: dir });
+    expect([badGit.code, badGit.stderr]).toEqual([2, expect.stringContaining("is not `git:REV:path`")]);
+    const twoStdin = await sbc(["diff", "-", "-"], { cwd: dir });
+    expect(twoStdin.code).toBe(2);
+    const format = await sbc(["diff", "--format", "yaml", "old.yaml", "new.yaml"], { cwd: dir });
+    expect(format.code).toBe(2);
+  });
+});
+
+describe("sbc diff: formats", () => {
+  it("markdown: the golden report (SBC_UPDATE_GOLDENS=1 rewrites it)", async () => {
+    const r = await sbc(["diff", "--format", "markdown", "old.yaml", "new.yaml"], { cwd: dir });
+    expect(r.code).toBe(1);
+    if (UPDATE) writeFileSync(GOLDEN, r.stdout);
+    expect(r.stdout).toBe(readFileSync(GOLDEN, "utf8"));
+  });
+
+  it("json: counts, and each change with both deciders and its questions", async () => {
+    const r = await sbc(["diff", "--format", "json", "old.yaml", "new.yaml"], { cwd: dir });
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(Object.keys(j)).toEqual(["old", "new", "counts", "probes", "changes"]);
+    expect(j.counts).toEqual({ widened: 1, narrowed: 0, changed: 0 });
+    expect(j.changes).toHaveLength(1);
+    const c = j.changes[0];
+    expect(c).toMatchObject({
+      direction: "widened",
+      section: "filesystem",
+      old: { kind: "default", text: "no rule (default deny)", location: null },
+      new: { kind: "rule", text: "allow: read-write path: ${home}/.ssh", location: { file: "new.yaml", line: NEW_RULE_LINE, column: 5 } },
+    });
+    expect(c.probes[0]).toEqual({ query: "write ${home}/.ssh", old: "deny", new: "allow" });
+  });
+
+  it("sarif: schema-valid, one result at the new policy's rule", async () => {
+    const r = await sbc(["diff", "--format", "sarif", "old.yaml", "new.yaml"], { cwd: dir });
+    expect(r.code).toBe(1);
+    const log = JSON.parse(r.stdout) as SarifLog;
+    const validate = sarifValidator();
+    expect(validate(log) ? [] : validate.errors).toEqual([]);
+    const results = log.runs[0]!.results;
+    expect(results).toHaveLength(1);
+    expect(results[0]!.ruleId).toBe("SBC1320");
+    expect(results[0]!.locations[0]!.physicalLocation).toMatchObject({ artifactLocation: { uri: "new.yaml", uriBaseId: "%SRCROOT%" }, region: { startLine: NEW_RULE_LINE } });
+    const none = JSON.parse((await sbc(["diff", "--format", "sarif", "new.yaml", "old.yaml"], { cwd: dir })).stdout) as SarifLog;
+    expect(validate(none) ? [] : validate.errors).toEqual([]);
+    expect(none.runs[0]!.results).toEqual([]);
+  });
+});
+
+describe("sbc diff: git:REV:path", () => {
+  let repo: string;
+  beforeAll(() => {
+    repo = tempDir("sbc-diff-git-");
+    const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false", ...args], { cwd: repo, stdio: "pipe" });
+    git("init", "-q");
+    writeFiles(repo, {
+      "policies/agent.yaml": "sbc: 1\nname: agent\nextends: ./base.yaml\n",
+      "policies/base.yaml": "sbc: 1\nname: base\nextends: workspace-write\n",
+    });
+    git("add", ".");
+    git("commit", "-qm", "v1");
+    // v2 widens the extended file only; the entry file is the same in both revisions.
+    writeFiles(repo, { "policies/base.yaml": "sbc: 1\nname: base\nextends: workspace-write\nfilesystem:\n  - allow: read-write\n    path: ${home}/.ssh\n" });
+    git("commit", "-qam", "v2");
+    // The working tree goes back to v1's base: a diff of revisions must not read it.
+    writeFiles(repo, { "policies/base.yaml": "sbc: 1\nname: base\nextends: workspace-write\n" });
+  });
+
+  it("reads the entry and what it extends from each revision, and names them git:REV:path", async () => {
+    const r = await sbc(["diff", "git:HEAD~1:policies/agent.yaml", "git:HEAD:policies/agent.yaml"], { cwd: repo });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("new: git:HEAD:policies/base.yaml:5: allow: read-write path: ${home}/.ssh");
+    expect(r.stdout).toContain("git:HEAD~1:policies/agent.yaml → git:HEAD:policies/agent.yaml: 1 widening");
+  });
+
+  it("a revision against the working tree; `./` paths are relative to the current directory, as git reads them", async () => {
+    const r = await sbc(["diff", "git:HEAD:./agent.yaml", "agent.yaml"], { cwd: join(repo, "policies") });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^narrowed filesystem:/m);
+    expect(r.stdout).toContain("old: git:HEAD:policies/base.yaml:5:");
+  });
+
+  it("an unknown revision or a path not in it: exit 2, said in one line", async () => {
+    const rev = await sbc(["diff", "git:no-such-rev:policies/agent.yaml", "git:HEAD:policies/agent.yaml"], { cwd: repo });
+    expect([rev.code, rev.stderr]).toEqual([2, "sbc: cannot read `git:no-such-rev:policies/agent.yaml`: unknown revision `no-such-rev`\n"]);
+    const path = await sbc(["diff", "git:HEAD:policies/nope.yaml", "git:HEAD:policies/agent.yaml"], { cwd: repo });
+    expect([path.code, path.stderr]).toEqual([2, "sbc: cannot read `git:HEAD:policies/nope.yaml`: no file `policies/nope.yaml` in revision `HEAD`\n"]);
+  });
+
+  it("an error in a revision's file is reported at git:REV:path", async () => {
+    const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false", ...args], { cwd: repo, stdio: "pipe" });
+    writeFiles(repo, { "policies/base.yaml": "sbc: 1\nname: base\nextends: no-such-preset\n" });
+    git("commit", "-qam", "v3");
+    const r = await sbc(["diff", "git:HEAD~1:policies/agent.yaml", "git:HEAD:policies/agent.yaml"], { cwd: repo });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("--> git:HEAD:policies/base.yaml:3:");
+  });
+});
