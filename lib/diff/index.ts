@@ -12,7 +12,6 @@ import {
   evaluateSyscallEverywhere,
   evaluateUnix,
   formatAction,
-  sameAction,
   type SyscallVerdict,
   type UnixVerdict,
 } from "../../compiler/evaluator/evaluate.js";
@@ -20,6 +19,7 @@ import { bindIr } from "../../compiler/ir/bind.js";
 import type { Decision, IR, NetOp, Protocol } from "../../compiler/ir/types.js";
 import { ACCESS_CLASSES, ACCESS_GROUPS, type Access } from "../../compiler/language/access.js";
 import { TEST_PARAM_VALUES } from "../../compiler/passes/run-tests.js";
+import { formatNumberedEntry } from "../../compiler/evaluator/syscall-numbers.js";
 import { commandProbes, fsProbes, netProbes, probeBindings, syscallProbes, unixPathProbes } from "./probes.js";
 
 export type Direction = "widened" | "narrowed" | "changed";
@@ -124,28 +124,72 @@ function bindForDiff(ir: IR, bindings: Record<string, string>): IR {
  * symbolic; both get the same values, see probeBindings).
  */
 export function diffPolicies(oldIr: IR, newIr: IR, options: DiffOptions = {}): PolicyDiff {
+  const all = probePolicies(oldIr, newIr, options);
+  const raws: Raw[] = [];
+  for (const r of all) {
+    const direction = directionOf(r.old, r.new);
+    if (direction) raws.push({ direction, section: r.section, old: r.old.decider, new: r.new.decider, probe: { query: r.query, old: r.old.answer, new: r.new.answer }, subject: r.subject, ...(r.verb ? { verb: r.verb } : {}) });
+  }
+  const changes = group(raws);
+  const counts = { widened: 0, narrowed: 0, changed: 0 };
+  for (const c of changes) counts[c.direction]++;
+  return { changes, counts, probes: all.length };
+}
+
+/** One policy's answer to one probe. */
+export interface ProbeAnswer {
+  /** `allow`, `deny`, `errno(EPERM)`, `prompt` … */
+  readonly answer: string;
+  /** Strictness: higher denies more (ACTION_STRICTNESS for syscalls; deny 1, allow 0 elsewhere). */
+  readonly rank: number;
+  readonly decider: Decider;
+}
+
+/** The question a probe asks, in the shape of a policy test (what target models answer), without `expect`. */
+export type ProbeQuery =
+  | { readonly kind: "fs"; readonly access: Access; readonly path: string }
+  | { readonly kind: "net"; readonly op: NetOp; readonly protocol: Protocol; readonly host: string; readonly port: number }
+  | { readonly kind: "unix"; readonly op: "socketpair" }
+  | { readonly kind: "unix"; readonly op: NetOp; readonly path: string }
+  | { readonly kind: "unix"; readonly op: "connect"; readonly abstract: string }
+  | { readonly kind: "syscall"; readonly syscall: string; readonly args: readonly bigint[] }
+  | { readonly kind: "command"; readonly argv: readonly string[] };
+
+/** A probe and both policies' answers. */
+export interface ProbeResult {
+  readonly section: Section;
+  readonly query: string;
+  /** What the change's summary is built from (path; call; endpoint). */
+  readonly subject: string;
+  /** The access class, for filesystem probes. */
+  readonly verb?: Access;
+  readonly ask: ProbeQuery;
+  readonly old: ProbeAnswer;
+  readonly new: ProbeAnswer;
+}
+
+/** Widened, narrowed, changed (same strictness, another answer), or undefined for the same answer. */
+export function directionOf(a: { rank: number; answer: string }, b: { rank: number; answer: string }): Direction | undefined {
+  return compareStrictness(a.rank, b.rank, a.answer === b.answer);
+}
+
+const effectRank = (e: string) => (e === "deny" ? 1 : 0);
+
+/** Every probe with both answers, in probe order (diffPolicies keeps the ones that differ). */
+export function probePolicies(oldIr: IR, newIr: IR, options: DiffOptions = {}): ProbeResult[] {
   const bindings = probeBindings([oldIr, newIr], options.standIns ?? TEST_PARAM_VALUES);
   const a = bindForDiff(oldIr, bindings);
   const b = bindForDiff(newIr, bindings);
-  const raws: Raw[] = [];
-  let probes = 0;
+  const out: ProbeResult[] = [];
 
   // ---- filesystem
   for (const p of fsProbes([oldIr, newIr], bindings)) {
     for (const access of ACCESS_CLASSES) {
-      probes++;
-      const va = evaluateFsNormalized(a, access, p.path);
-      const vb = evaluateFsNormalized(b, access, p.path);
-      if (va.decision === vb.decision) continue;
-      raws.push({
-        direction: vb.decision === "allow" ? "widened" : "narrowed",
-        section: "filesystem",
-        old: fsDecider(va.rule),
-        new: fsDecider(vb.rule),
-        probe: { query: `${access} ${p.shown}`, old: va.decision, new: vb.decision },
-        subject: p.shown,
-        verb: access,
-      });
+      const side = (ir: IR): ProbeAnswer => {
+        const v = evaluateFsNormalized(ir, access, p.path);
+        return { answer: v.decision, rank: effectRank(v.decision), decider: fsDecider(v.rule) };
+      };
+      out.push({ section: "filesystem", query: `${access} ${p.shown}`, subject: p.shown, verb: access, ask: { kind: "fs", access, path: p.path }, old: side(a), new: side(b) });
     }
   }
 
@@ -155,20 +199,14 @@ export function diffPolicies(oldIr: IR, newIr: IR, options: DiffOptions = {}): P
     for (const protocol of ["tcp", "udp"] as Protocol[])
       for (const host of net.hosts)
         for (const port of net.ports) {
-          probes++;
           const q = { op, protocol, host, port };
-          const va = evaluateNetwork(a, q);
-          const vb = evaluateNetwork(b, q);
-          if (va.decision === vb.decision) continue;
+          const side = (ir: IR): ProbeAnswer => {
+            const v = evaluateNetwork(ir, q);
+            return { answer: v.decision, rank: effectRank(v.decision), decider: ruleDecider(v.rule, "no rule (default deny)") };
+          };
           const endpoint = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-          raws.push({
-            direction: vb.decision === "allow" ? "widened" : "narrowed",
-            section: "network",
-            old: ruleDecider(va.rule, "no rule (default deny)"),
-            new: ruleDecider(vb.rule, "no rule (default deny)"),
-            probe: { query: `${op} ${protocol} ${endpoint}`, old: va.decision, new: vb.decision },
-            subject: `${op} ${protocol} ${endpoint}`,
-          });
+          const subject = `${op} ${protocol} ${endpoint}`;
+          out.push({ section: "network", query: subject, subject, ask: { kind: "net", ...q }, old: side(a), new: side(b) });
         }
 
   // ---- unix sockets
@@ -178,71 +216,41 @@ export function diffPolicies(oldIr: IR, newIr: IR, options: DiffOptions = {}): P
   ];
   for (const p of unixPathProbes([oldIr, newIr], bindings)) for (const op of ["connect", "bind"] as NetOp[]) unixQueries.push({ query: `unix ${op} ${p.shown}`, q: { op, path: p.path } });
   for (const { query, q } of unixQueries) {
-    probes++;
-    const va = evaluateUnix(a, q);
-    const vb = evaluateUnix(b, q);
-    if (va.decision === vb.decision) continue;
-    raws.push({
-      direction: vb.decision === "allow" ? "widened" : "narrowed",
-      section: "unix",
-      old: unixDecider(a, va),
-      new: unixDecider(b, vb),
-      probe: { query, old: va.decision, new: vb.decision },
-      subject: query.replace(/^unix /, ""),
-    });
+    const side = (ir: IR): ProbeAnswer => {
+      const v = evaluateUnix(ir, q);
+      return { answer: v.decision, rank: effectRank(v.decision), decider: unixDecider(ir, v) };
+    };
+    out.push({ section: "unix", query, subject: query.replace(/^unix /, ""), ask: { kind: "unix", ...q } as ProbeQuery, old: side(a), new: side(b) });
   }
 
   // ---- syscalls
+  const sysSide = (ir: IR, v: SyscallVerdict): ProbeAnswer => ({ answer: formatAction(v.action), rank: ACTION_STRICTNESS[v.action.type], decider: syscallDecider(ir, v) });
   for (const p of syscallProbes([oldIr, newIr])) {
-    probes++;
     const call = `${p.syscall}${p.args.length ? `(${p.args.map(showArg).join(", ")})` : ""}`;
     const va = evaluateSyscall(a, p.syscall, p.args);
     const vb = evaluateSyscall(b, p.syscall, p.args);
-    const pairs: { arch?: string; va: SyscallVerdict; vb: SyscallVerdict }[] = [];
     if (va.byArch || vb.byArch) {
-      // The arches answer differently in one of the policies: compare them one by one.
+      // The arches answer differently in one of the policies: each arch is a probe of its own.
       const ea = evaluateSyscallEverywhere(a, p.syscall, p.args);
       const eb = evaluateSyscallEverywhere(b, p.syscall, p.args);
-      ea.forEach((x, i) => pairs.push({ arch: x.arch, va: x.verdict, vb: eb[i]!.verdict }));
-    } else pairs.push({ va, vb });
-    for (const { arch, va: x, vb: y } of pairs) {
-      const d = compareStrictness(ACTION_STRICTNESS[x.action.type], ACTION_STRICTNESS[y.action.type], sameAction(x.action, y.action));
-      if (!d) continue;
-      const subject = arch ? `${call} on ${arch}` : call;
-      raws.push({
-        direction: d,
-        section: "syscalls",
-        old: syscallDecider(a, x),
-        new: syscallDecider(b, y),
-        probe: { query: `syscall ${subject}`, old: formatAction(x.action), new: formatAction(y.action) },
-        subject,
+      ea.forEach((x, i) => {
+        const subject = `${call} on ${x.arch}`;
+        out.push({ section: "syscalls", query: `syscall ${subject}`, subject, ask: { kind: "syscall", syscall: formatNumberedEntry(x.arch, x.nr), args: p.args }, old: sysSide(a, x.verdict), new: sysSide(b, eb[i]!.verdict) });
       });
-    }
+    } else out.push({ section: "syscalls", query: `syscall ${call}`, subject: call, ask: { kind: "syscall", syscall: p.syscall, args: p.args }, old: sysSide(a, va), new: sysSide(b, vb) });
   }
 
   // ---- commands
   const rank: Readonly<Record<Decision, number>> = { allow: 0, prompt: 1, forbidden: 2 };
   for (const argv of commandProbes([oldIr, newIr])) {
-    probes++;
-    const va = evaluateCommand(a, argv);
-    const vb = evaluateCommand(b, argv);
-    const d = compareStrictness(rank[va.decision], rank[vb.decision], va.decision === vb.decision);
-    if (!d) continue;
+    const side = (ir: IR): ProbeAnswer => {
+      const v = evaluateCommand(ir, argv);
+      return { answer: v.decision, rank: rank[v.decision], decider: ruleDecider(v.rule, `no rule (default ${ir.commands.defaultDecision})`) };
+    };
     const shown = argv[0] === "sbc-diff-unlisted-command" ? "a command no rule names" : argv.join(" ");
-    raws.push({
-      direction: d,
-      section: "commands",
-      old: ruleDecider(va.rule, `no rule (default ${a.commands.defaultDecision})`),
-      new: ruleDecider(vb.rule, `no rule (default ${b.commands.defaultDecision})`),
-      probe: { query: `command ${shown}`, old: va.decision, new: vb.decision },
-      subject: shown,
-    });
+    out.push({ section: "commands", query: `command ${shown}`, subject: shown, ask: { kind: "command", argv }, old: side(a), new: side(b) });
   }
-
-  const changes = group(raws);
-  const counts = { widened: 0, narrowed: 0, changed: 0 };
-  for (const c of changes) counts[c.direction]++;
-  return { changes, counts, probes };
+  return out;
 }
 
 function showArg(v: bigint): string {
