@@ -2,7 +2,9 @@
 // presets, stdin, `git:REV:path`), hands the IRs to lib/diff and prints the report; exit 1 when anything
 // widens (unless --allow-widening), so CI can hold a pull request that opens the sandbox.
 
+import { MAX_ABI } from "../../targets/landlock/abi.js";
 import { diffPolicies, type PolicyChange, type PolicyDiff } from "../../lib/diff/index.js";
+import type { TargetChange } from "../../lib/diff/targets.js";
 import { diffToJson, renderDiffHuman, renderDiffMarkdown, spanLine, type DiffNames } from "../../lib/diff/render.js";
 import { diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { toSarif } from "../diagnostics/sarif.js";
@@ -10,11 +12,17 @@ import { packageVersion } from "../package-root.js";
 import { compileSide, stdinReader } from "./diff-inputs.js";
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
 import { painter, parseKernelOption, parseParams, printDiagnostics } from "./output.js";
+import { parseTargetList, type FidelityOptions } from "./target-fidelity.js";
+import { parseArches } from "./targets.js";
 
 export const DIFF_FORMATS = ["human", "json", "markdown", "sarif"] as const;
 
 export interface DiffCommandOptions {
   param: string[];
+  /** `--target`, as given (comma-separated, repeatable); absent or empty: the IR only. */
+  target?: string[];
+  arch?: string;
+  abi?: string;
   kernel?: string;
   format: string;
   allowWidening?: boolean;
@@ -24,6 +32,7 @@ export interface DiffCommandOptions {
 export async function runDiff(oldWord: string, newWord: string, opts: DiffCommandOptions): Promise<number> {
   if (oldWord === "-" && newWord === "-") throw new UsageError("only one side can be `-` (stdin)");
   if (!(DIFF_FORMATS as readonly string[]).includes(opts.format)) throw new UsageError(`unknown format \`${opts.format}\``, `formats: ${DIFF_FORMATS.join(", ")}`);
+  const fidelity = targetOptions(opts);
   const params = parseParams(opts.param);
   const kernel = parseKernelOption(opts.kernel);
   const options = { params, ...(kernel !== undefined ? { kernel } : {}) };
@@ -41,35 +50,62 @@ export async function runDiff(oldWord: string, newWord: string, opts: DiffComman
   }
 
   const diff = diffPolicies(a.result.ir, b.result.ir);
+  // The targets' models are loaded only when asked for (they are most of the time a diff takes).
+  const targets = fidelity ? await (await import("../../lib/diff/targets.js")).diffOnTargets(a.result.ir, b.result.ir, fidelity) : undefined;
   const names: DiffNames = { old: a.name, new: b.name };
-  process.stdout.write(render(diff, names, opts));
-  return diff.counts.widened > 0 && !opts.allowWidening ? EXIT_FINDINGS : EXIT_OK;
+  process.stdout.write(render(diff, names, opts, targets));
+  const widened = diff.counts.widened > 0 || (targets ?? []).some((t) => t.direction === "widened");
+  return widened && !opts.allowWidening ? EXIT_FINDINGS : EXIT_OK;
 }
 
-function render(diff: PolicyDiff, names: DiffNames, opts: DiffCommandOptions): string {
+/** `--target`, `--arch`, `--abi` as `sbc check` reads them; undefined without `--target` (the IR only). */
+function targetOptions(opts: DiffCommandOptions): FidelityOptions | undefined {
+  if (!opts.target?.length) {
+    if (opts.arch !== undefined || opts.abi !== undefined) throw new UsageError("--arch and --abi go with --target", "for example `--target seccomp --arch x86_64,aarch64`");
+    return undefined;
+  }
+  const parsed = parseTargetList(opts.target);
+  if ("error" in parsed) throw new UsageError(parsed.error.replace(" for check", " for diff"), parsed.help);
+  if (!parsed.targets.length) return undefined;
+  const arches = parseArches(opts.arch);
+  let abi: number | undefined;
+  if (opts.abi !== undefined) {
+    if (!/^[1-9]\d*$/.test(opts.abi) || Number(opts.abi) > MAX_ABI) throw new UsageError(`--abi takes a Landlock ABI from 1 to ${MAX_ABI}, found \`${opts.abi}\``);
+    abi = Number(opts.abi);
+  }
+  return { targets: parsed.targets, ...(arches ? { arches } : {}), ...(abi !== undefined ? { abi } : {}) };
+}
+
+function render(diff: PolicyDiff, names: DiffNames, opts: DiffCommandOptions, targets: readonly TargetChange[] | undefined): string {
   switch (opts.format) {
     case "json":
-      return JSON.stringify(diffToJson(diff, names), null, 2) + "\n";
+      return JSON.stringify(diffToJson(diff, names, targets), null, 2) + "\n";
     case "markdown":
-      return renderDiffMarkdown(diff, names);
+      return renderDiffMarkdown(diff, names, targets);
     case "sarif": {
-      const log = toSarif(diffDiagnostics(diff), { toolVersion: packageVersion(), cwd: process.cwd(), fileOf: () => names.new });
+      const log = toSarif(diffDiagnostics(diff, targets), { toolVersion: packageVersion(), cwd: process.cwd(), fileOf: () => names.new });
       return JSON.stringify(log, null, 2) + "\n";
     }
     default: {
       const p = painter(process.stdout, opts.color);
-      return renderDiffHuman(diff, names, p ? { red: p.red, green: (s) => p.cyan(s), yellow: p.yellow, bold: p.bold, dim: p.dim } : undefined);
+      return renderDiffHuman(diff, names, p ? { red: p.red, green: (s) => p.cyan(s), yellow: p.yellow, bold: p.bold, dim: p.dim } : undefined, targets);
     }
   }
 }
 
-/** Each widening as a diagnostic at the new policy's deciding rule, the old side's rule as a label (SARIF). */
-export function diffDiagnostics(diff: PolicyDiff): Diagnostic[] {
-  return diff.changes.filter((c) => c.direction === "widened").map((c) => widening(c));
+/**
+ * Each widening as a diagnostic at the new policy's deciding rule, the old side's rule as a label (SARIF):
+ * the IR's (SBC1320), then those only a target's model shows (SBC1321).
+ */
+export function diffDiagnostics(diff: PolicyDiff, targets: readonly TargetChange[] = []): Diagnostic[] {
+  return [
+    ...diff.changes.filter((c) => c.direction === "widened").map((c) => widening(c, "policyWidened", `${c.section} widened`)),
+    ...targets.filter((t) => t.direction === "widened").map((t) => widening(t, "policyWidenedOnTarget", `${t.section} widened on ${t.where} (the IR: ${t.irDirection})`)),
+  ];
 }
 
-function widening(c: PolicyChange): Diagnostic {
-  return diag("policyWidened", `${c.section} widened: ${c.summary}`, {
+function widening(c: PolicyChange | TargetChange, code: "policyWidened" | "policyWidenedOnTarget", what: string): Diagnostic {
+  return diag(code, `${what}: ${c.summary}`, {
     ...(c.new.span ? { span: c.new.span, spanLabel: c.new.kind === "rule" ? "the rule that decides now" : c.new.text } : {}),
     labels: c.old.span ? [{ span: c.old.span, message: `decided before (${spanLine(c.old.span)})` }] : [],
     help: `before: ${c.old.text}`,

@@ -16,7 +16,7 @@ import {
   type UnixVerdict,
 } from "../../compiler/evaluator/evaluate.js";
 import { bindIr } from "../../compiler/ir/bind.js";
-import type { Decision, IR, NetOp, Protocol } from "../../compiler/ir/types.js";
+import type { Action, Decision, IR, NetOp, Protocol } from "../../compiler/ir/types.js";
 import { ACCESS_CLASSES, ACCESS_GROUPS, type Access } from "../../compiler/language/access.js";
 import { TEST_PARAM_VALUES } from "../../compiler/passes/run-tests.js";
 import { formatNumberedEntry } from "../../compiler/evaluator/syscall-numbers.js";
@@ -143,6 +143,8 @@ export interface ProbeAnswer {
   /** Strictness: higher denies more (ACTION_STRICTNESS for syscalls; deny 1, allow 0 elsewhere). */
   readonly rank: number;
   readonly decider: Decider;
+  /** For syscall probes: the action itself. */
+  readonly action?: Action;
 }
 
 /** The question a probe asks, in the shape of a policy test (what target models answer), without `expect`. */
@@ -224,7 +226,7 @@ export function probePolicies(oldIr: IR, newIr: IR, options: DiffOptions = {}): 
   }
 
   // ---- syscalls
-  const sysSide = (ir: IR, v: SyscallVerdict): ProbeAnswer => ({ answer: formatAction(v.action), rank: ACTION_STRICTNESS[v.action.type], decider: syscallDecider(ir, v) });
+  const sysSide = (ir: IR, v: SyscallVerdict): ProbeAnswer => ({ answer: formatAction(v.action), rank: ACTION_STRICTNESS[v.action.type], decider: syscallDecider(ir, v), action: v.action });
   for (const p of syscallProbes([oldIr, newIr])) {
     const call = `${p.syscall}${p.args.length ? `(${p.args.map(showArg).join(", ")})` : ""}`;
     const va = evaluateSyscall(a, p.syscall, p.args);

@@ -4,6 +4,7 @@
 
 import type { Span } from "../../compiler/diagnostics/source.js";
 import type { Decider, Direction, PolicyChange, PolicyDiff } from "./index.js";
+import type { TargetChange } from "./targets.js";
 
 export interface DiffNames {
   /** How the two policies are named in the report (`policy.yaml`, `git:HEAD~1:policy.yaml`). */
@@ -47,17 +48,23 @@ export interface HumanStyle {
 const PLAIN: HumanStyle = { red: (s) => s, green: (s) => s, yellow: (s) => s, bold: (s) => s, dim: (s) => s };
 
 /** For a terminal: one block per change, the deciding rule on each side. */
-export function renderDiffHuman(diff: PolicyDiff, names: DiffNames, style: HumanStyle = PLAIN): string {
-  if (!diff.changes.length) return `no change: ${names.old} and ${names.new} decide every probed access the same way\n`;
+export function renderDiffHuman(diff: PolicyDiff, names: DiffNames, style: HumanStyle = PLAIN, targets?: readonly TargetChange[]): string {
   const out: string[] = [];
-  const colour = { widened: style.red, narrowed: style.green, changed: style.yellow };
+  const colour = { widened: style.red, narrowed: style.green, changed: style.yellow, unchanged: style.dim };
+  if (!diff.changes.length) out.push(`no change: ${names.old} and ${names.new} decide every probed access the same way`);
   for (const c of diff.changes) {
     out.push(`${colour[c.direction](style.bold(c.direction))} ${c.section}: ${c.summary}`);
     out.push(`  ${style.dim("old:")} ${deciderPlain(c.old)}`);
     out.push(`  ${style.dim("new:")} ${deciderPlain(c.new)}`);
     out.push("");
   }
-  out.push(`${names.old} → ${names.new}: ${tally(diff)}`);
+  for (const t of targets ?? []) {
+    out.push(`${colour[t.direction](style.bold(t.direction))} on ${t.where}, ${t.irDirection} on the IR: ${t.section}: ${t.summary}`);
+    out.push(`  ${style.dim("old:")} ${deciderPlain(t.old)}`);
+    out.push(`  ${style.dim("new:")} ${deciderPlain(t.new)}`);
+    out.push("");
+  }
+  if (diff.changes.length || targets?.length) out.push(`${names.old} → ${names.new}: ${tally(diff)}${targets ? `; ${plural(targets.length, "target difference")}` : ""}`);
   return out.join("\n") + "\n";
 }
 
@@ -83,25 +90,26 @@ function deciderMd(d: Decider): string {
  * For a pull-request comment: a heading, the tally, and a list per direction; each change with its rule on
  * each side, and the questions that changed folded away in a `<details>` block.
  */
-export function renderDiffMarkdown(diff: PolicyDiff, names: DiffNames): string {
+export function renderDiffMarkdown(diff: PolicyDiff, names: DiffNames, targets?: readonly TargetChange[]): string {
   const out: string[] = [`### sbc diff: ${code(names.old)} → ${code(names.new)}`, ""];
-  if (!diff.changes.length) {
-    out.push("No change: both policies decide every probed access the same way.");
-    return out.join("\n") + "\n";
-  }
-  out.push(`**${tally(diff)}**`);
+  if (!diff.changes.length) out.push("No change: both policies decide every probed access the same way.");
+  else out.push(`**${tally(diff)}**`);
   for (const direction of ["widened", "narrowed", "changed"] as const) {
     const list = diff.changes.filter((c) => c.direction === direction);
     if (!list.length) continue;
     out.push("", `#### ${HEADINGS[direction]} (${list.length})`, "");
     for (const c of list) out.push(...changeMd(c));
   }
+  if (targets?.length) {
+    out.push("", `#### Where a target differs from the IR (${targets.length})`, "");
+    for (const t of targets) out.push(...changeMd(t, `${t.direction} on ${escapeMd(t.where)} (the IR: ${t.irDirection})`));
+  }
   return out.join("\n") + "\n";
 }
 
-function changeMd(c: PolicyChange): string[] {
+function changeMd(c: PolicyChange | TargetChange, prefix?: string): string[] {
   const lines = [
-    `- **${c.section}**: ${escapeSummary(c.summary)}`,
+    `- ${prefix ? `${prefix}, ` : ""}**${c.section}**: ${escapeSummary(c.summary)}`,
     `  - old: ${deciderMd(c.old)}`,
     `  - new: ${deciderMd(c.new)}`,
   ];
@@ -127,6 +135,17 @@ export interface DiffJson {
   readonly new: string;
   readonly counts: Readonly<Record<Direction, number>>;
   readonly probes: number;
+  /** With `--target`: where a target's answer differs from the IR's. */
+  readonly targets?: readonly {
+    readonly where: string;
+    readonly direction: string;
+    readonly irDirection: string;
+    readonly section: string;
+    readonly summary: string;
+    readonly old: DeciderJson;
+    readonly new: DeciderJson;
+    readonly probes: readonly { readonly query: string; readonly old: string; readonly new: string }[];
+  }[];
   readonly changes: readonly {
     readonly direction: Direction;
     readonly section: string;
@@ -150,12 +169,26 @@ function deciderJson(d: Decider): DeciderJson {
 }
 
 /** The diff as plain data (`--format json`). */
-export function diffToJson(diff: PolicyDiff, names: DiffNames): DiffJson {
+export function diffToJson(diff: PolicyDiff, names: DiffNames, targets?: readonly TargetChange[]): DiffJson {
   return {
     old: names.old,
     new: names.new,
     counts: diff.counts,
     probes: diff.probes,
     changes: diff.changes.map((c) => ({ direction: c.direction, section: c.section, summary: c.summary, old: deciderJson(c.old), new: deciderJson(c.new), probes: c.probes })),
+    ...(targets
+      ? {
+          targets: targets.map((t) => ({
+            where: t.where,
+            direction: t.direction,
+            irDirection: t.irDirection,
+            section: t.section,
+            summary: t.summary,
+            old: deciderJson(t.old),
+            new: deciderJson(t.new),
+            probes: t.probes,
+          })),
+        }
+      : {}),
   };
 }
