@@ -38,6 +38,9 @@ beforeAll(() => {
     "old.yaml": OLD,
     "new.yaml": NEW,
     "broken.yaml": "sbc: 1\nfilesystem:\n  - allow: reed\n    path: /x\n",
+    "udp-old.yaml": "sbc: 1\nname: u\nextends: workspace-write\nlinux:\n  accept-widening: [udp]\n",
+    "udp-new.yaml":
+      "sbc: 1\nname: u\nextends: workspace-write\nlinux:\n  accept-widening: [udp]\nnetwork:\n  rules:\n    - allow: connect\n      protocol: udp\n      hosts: [1.1.1.1/32]\n      ports: [53]\n",
   });
 }, 180_000);
 
@@ -137,6 +140,38 @@ describe("sbc diff: formats", () => {
     const none = JSON.parse((await sbc(["diff", "--format", "sarif", "new.yaml", "old.yaml"], { cwd: dir })).stdout) as SarifLog;
     expect(validate(none) ? [] : validate.errors).toEqual([]);
     expect(none.runs[0]!.results).toEqual([]);
+  });
+});
+
+describe("sbc diff --target", () => {
+  it("reports where a target's model answers otherwise than the IR, tagged with the target and ABI", async () => {
+    const r = await sbc(["diff", "--target", "landlock", "old.yaml", "new.yaml"], { cwd: dir });
+    expect(r.code).toBe(1);
+    // Landlock grants rights beneath a directory: creating `.ssh` itself stays denied (it needs rights on ${home}).
+    expect(r.stdout).toMatch(/^unchanged on landlock \(ABI 10, in a mount namespace\), widened on the IR: filesystem: `create-file \$\{home\}\/\.ssh`/m);
+    expect(r.stdout).toContain("; 1 target difference");
+  });
+
+  it("a widening only a target shows fails the run and is an SBC1321 result in SARIF", async () => {
+    // Below Landlock ABI 10 nothing sees UDP hosts or ports: allowing one UDP endpoint (accepted by the policy)
+    // opens every one on Linux, where the IR opens one.
+    const args = ["diff", "--target", "landlock", "--abi", "9", "udp-old.yaml", "udp-new.yaml"];
+    const r = await sbc(args, { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^widened on landlock \(ABI 9, in a mount namespace\), unchanged on the IR: network: `connect udp 1\.1\.1\.1:1`/m);
+    const s = await sbc([...args, "--format", "sarif"], { cwd: dir });
+    const log = JSON.parse(s.stdout) as SarifLog;
+    const validate = sarifValidator();
+    expect(validate(log) ? [] : validate.errors).toEqual([]);
+    expect(log.runs[0]!.results.map((x) => x.ruleId)).toContain("SBC1321");
+    const ir = await sbc(["diff", "udp-old.yaml", "udp-new.yaml", "--format", "json"], { cwd: dir });
+    expect(JSON.parse(ir.stdout).targets, "no targets without --target").toBeUndefined();
+  });
+
+  it("--arch or --abi without --target, or an unknown target: usage errors", async () => {
+    expect((await sbc(["diff", "--abi", "9", "old.yaml", "new.yaml"], { cwd: dir })).code).toBe(2);
+    const r = await sbc(["diff", "--target", "bpf", "old.yaml", "new.yaml"], { cwd: dir });
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("unknown target `bpf` for diff")]);
   });
 });
 
