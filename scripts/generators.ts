@@ -34,6 +34,7 @@ function diagnosticsDoc(): string {
     "10": "Tests written in the policy",
     "11": "Importing foreign profiles",
     "12": "DSL syntax",
+    "13": "Build-time tools (`sbc build`, `sbc diff`)",
     "20": "The seccomp target",
     "21": "The OCI seccomp target",
     "22": "The Linux target (Landlock and the mount layer)",
