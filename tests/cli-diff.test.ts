@@ -10,6 +10,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { SarifLog } from "../compiler/diagnostics/sarif.js";
 import { BIN, childEnv, ensureBuilt, REPO, sbc } from "./support/cli.js";
 import { tempDir, writeFiles } from "./support/tmp.js";
+import { parse as parseYaml } from "yaml";
+import type { Command } from "commander";
+import { parseDiffInput } from "../compiler/cli/diff-inputs.js";
+import { buildProgram } from "../compiler/cli/main.js";
 import { readmePolicy, withSshReadWrite } from "./support/readme-policy.js";
 
 const UPDATE = process.env.SBC_UPDATE_GOLDENS === "1";
@@ -223,5 +227,46 @@ describe("sbc diff: git:REV:path", () => {
     const r = await sbc(["diff", "git:HEAD~1:policies/agent.yaml", "git:HEAD:policies/agent.yaml"], { cwd: repo });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("--> git:HEAD:policies/base.yaml:3:");
+  });
+});
+
+/** Shell words of one command line: double and single quotes, `$VAR` expanded from `vars`; stops at `>`. */
+function shellWords(line: string, vars: Readonly<Record<string, string>>): string[] {
+  const words: string[] = [];
+  for (const m of line.matchAll(/"((?:[^"\\]|\\.)*)"|'([^']*)'|(>)|([^\s"'>]+)/g)) {
+    if (m[3]) break;
+    const raw = m[1] ?? m[2] ?? m[4]!;
+    words.push(m[2] !== undefined ? raw : raw.replace(/\$(\w+)|\$\{(\w+)\}/g, (_, a: string, b: string) => vars[a ?? b] ?? `$${a ?? b}`));
+  }
+  return words;
+}
+
+describe("the GitHub Actions example (docs/examples/policy-diff.yml)", () => {
+  const file = readFileSync(join(REPO, "docs", "examples", "policy-diff.yml"), "utf8");
+  const workflow = parseYaml(file) as { on: unknown; jobs: Record<string, { steps: { run?: string; env?: Record<string, string>; id?: string }[] }> };
+
+  it("is the workflow docs/diff.md shows", () => {
+    expect(readFileSync(join(REPO, "docs", "diff.md"), "utf8")).toContain("```yaml\n" + file + "```");
+  });
+
+  it("runs `sbc diff` with a command line sbc accepts: two inputs, markdown, the base revision as git:REV:PATH", () => {
+    const steps = Object.values(workflow.jobs).flatMap((j) => j.steps);
+    const step = steps.find((x) => x.run?.includes("sbc diff"));
+    expect(step, "a step runs sbc diff").toBeDefined();
+    const line = step!.run!.split("\n").find((l) => l.includes("sbc diff"))!;
+    const vars = Object.fromEntries(Object.keys(step!.env ?? {}).map((k) => [k, "0123456789abcdef0123456789abcdef01234567"]));
+    const words = shellWords(line, vars);
+    expect(words.slice(0, 3)).toEqual(["npx", "sbc", "diff"]);
+    const diff = (buildProgram().commands as Command[]).find((c) => c.name() === "diff")!;
+    const parsed = diff.parseOptions(words.slice(3));
+    expect(parsed.unknown).toEqual([]);
+    expect(parsed.operands).toHaveLength(2);
+    const [oldInput, newInput] = parsed.operands.map(parseDiffInput);
+    expect(oldInput).toEqual({ kind: "git", rev: "0123456789abcdef0123456789abcdef01234567", path: "policies/agent.yaml" });
+    expect(newInput).toEqual({ kind: "file", path: "policies/agent.yaml" });
+    expect(diff.opts().format).toBe("markdown");
+    // The exit status reaches the step that fails the check.
+    expect(steps.some((x) => x.run?.includes("exit 1"))).toBe(true);
+    expect(step!.id).toBe("diff");
   });
 });
