@@ -138,4 +138,19 @@ describe("diffPolicies", () => {
     const dirs = a().changes.map((c) => c.direction);
     expect([...dirs].sort((x, y) => ["widened", "narrowed", "changed"].indexOf(x) - ["widened", "narrowed", "changed"].indexOf(y))).toEqual(dirs);
   });
+
+  it("stays near-linear in the number of rules (a generous bound that only catches a blow-up)", () => {
+    const n = 150;
+    const lines = [BASE.trim(), "filesystem:"];
+    for (let i = 0; i < n; i++) lines.push("  - allow: read-write", `    path: /srv/d${i}/sub${i % 7}`);
+    lines.push("network:", "  rules:");
+    for (let i = 0; i < n; i++) lines.push("    - allow: connect", `      hosts: [10.${i % 250}.${Math.floor(i / 250)}.0/24]`, `      ports: [${1000 + i}-${1100 + i}]`);
+    const text = lines.join("\n") + "\n";
+    const started = performance.now();
+    const d = diffPolicies(ir(text), ir(text.replace("/srv/d0/sub0", "/srv/d0/subX")));
+    expect(performance.now() - started).toBeLessThan(30_000);
+    // Every host × port pair would be 150 × 300: each rule's own pairs are asked instead.
+    expect(d.probes).toBeLessThan(20_000);
+    expect(d.counts).toEqual({ widened: 1, narrowed: 1, changed: 0 });
+  });
 });

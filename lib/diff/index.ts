@@ -196,20 +196,19 @@ export function probePolicies(oldIr: IR, newIr: IR, options: DiffOptions = {}): 
   }
 
   // ---- network
-  const net = netProbes([oldIr, newIr]);
+  const endpoints = netProbes([oldIr, newIr]);
   for (const op of ["connect", "bind"] as NetOp[])
     for (const protocol of ["tcp", "udp"] as Protocol[])
-      for (const host of net.hosts)
-        for (const port of net.ports) {
-          const q = { op, protocol, host, port };
-          const side = (ir: IR): ProbeAnswer => {
-            const v = evaluateNetwork(ir, q);
-            return { answer: v.decision, rank: effectRank(v.decision), decider: ruleDecider(v.rule, "no rule (default deny)") };
-          };
-          const endpoint = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-          const subject = `${op} ${protocol} ${endpoint}`;
-          out.push({ section: "network", query: subject, subject, ask: { kind: "net", ...q }, old: side(a), new: side(b) });
-        }
+      for (const [host, port] of endpoints) {
+        const q = { op, protocol, host, port };
+        const side = (ir: IR): ProbeAnswer => {
+          const v = evaluateNetwork(ir, q);
+          return { answer: v.decision, rank: effectRank(v.decision), decider: ruleDecider(v.rule, "no rule (default deny)") };
+        };
+        const endpoint = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+        const subject = `${op} ${protocol} ${endpoint}`;
+        out.push({ section: "network", query: subject, subject, ask: { kind: "net", ...q }, old: side(a), new: side(b) });
+      }
 
   // ---- unix sockets
   const unixQueries: { query: string; q: Parameters<typeof evaluateUnix>[1] }[] = [

@@ -120,39 +120,51 @@ export function unixPathProbes(irs: readonly IR[], bindings: Readonly<Record<str
 /** Addresses no policy is likely to name (documentation ranges, RFC 5737 and RFC 3849): "any other host". */
 export const OTHER_HOSTS = ["192.0.2.1", "2001:db8::1"] as const;
 
-export interface NetProbes {
-  readonly hosts: readonly string[];
-  readonly ports: readonly number[];
+/** Above this many host × port pairs, each rule's own pairs are asked instead of every combination. */
+export const MAX_ENDPOINTS = 4096;
+
+/** The first address of each host a rule names (`any`: none; `loopback`: both loopback addresses). */
+function ruleHosts(hosts: "any" | "loopback" | readonly string[]): string[] {
+  if (hosts === "any") return [];
+  if (hosts === "loopback") return ["127.0.0.1", "::1"];
+  return hosts.flatMap((h) => {
+    const c = parseCidr(h);
+    return c.ok ? [formatIp(c.value)] : [];
+  });
 }
 
-/** Hosts and ports the network rules mention (each CIDR's first address, each range's ends), and one of neither. */
-export function netProbes(irs: readonly IR[]): NetProbes {
+/**
+ * Endpoints (host, port) to ask about: every host the rules mention (each CIDR's first address) and two no
+ * policy is likely to name, on every port range's ends and one port no rule covers — every combination, or,
+ * when that is more than MAX_ENDPOINTS, each rule's own hosts on its own ports and the other hosts on all ports.
+ */
+export function netProbes(irs: readonly IR[]): (readonly [string, number])[] {
   const hosts = new Set<string>();
   const ports = new Set<number>();
   const ranges: (readonly [number, number])[] = [];
+  const perRule: [string[], number[]][] = [];
   for (const ir of irs)
     for (const r of ir.network.rules) {
-      if (r.hosts === "loopback") {
-        hosts.add("127.0.0.1");
-        hosts.add("::1");
-      } else if (r.hosts !== "any") {
-        for (const h of r.hosts) {
-          const c = parseCidr(h);
-          if (c.ok) hosts.add(formatIp(c.value));
-        }
-      }
-      for (const range of r.ports) {
-        ports.add(range[0]);
-        ports.add(range[1]);
-        ranges.push(range);
-      }
+      const hs = ruleHosts(r.hosts);
+      for (const h of hs) hosts.add(h);
+      const ps = r.ports.flatMap(([lo, hi]) => (lo === hi ? [lo] : [lo, hi]));
+      for (const p of ps) ports.add(p);
+      ranges.push(...r.ports);
+      perRule.push([hs, ps]);
     }
   for (const h of OTHER_HOSTS) hosts.add(h);
   // A port no rule covers stands for every port nothing mentions (when every port is covered, none does).
   let other = 1;
   while (other <= 65535 && ranges.some(([lo, hi]) => other >= lo && other <= hi)) other++;
   if (other <= 65535) ports.add(other);
-  return { hosts: [...hosts], ports: [...ports].sort((a, b) => a - b) };
+  const sortedPorts = [...ports].sort((a, b) => a - b);
+  if (hosts.size * ports.size <= MAX_ENDPOINTS) return [...hosts].flatMap((h) => sortedPorts.map((p) => [h, p] as const));
+  const out = new Map<string, readonly [string, number]>();
+  const add = (h: string, p: number) => out.set(`${h} ${p}`, [h, p]);
+  for (const [hs, ps] of perRule) for (const h of hs) for (const p of ps) add(h, p);
+  for (const h of OTHER_HOSTS) for (const p of sortedPorts) add(h, p);
+  for (const h of hosts) if (other <= 65535) add(h, other);
+  return [...out.values()];
 }
 
 /** One syscall to ask about: a name (or `arch:nr`) and argument values. */
