@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { compilePolicy } from "../compiler/passes/index.js";
 import type { IR } from "../compiler/ir/types.js";
 import { diffPolicies } from "../lib/diff/index.js";
+import { diffInputs } from "../lib/diff/from-inputs.js";
 import { diffToJson, renderDiffHuman, renderDiffMarkdown } from "../lib/diff/render.js";
 import { readmePolicy, withSshReadWrite } from "./support/readme-policy.js";
 
@@ -152,5 +153,22 @@ describe("diffPolicies", () => {
     // Every host × port pair would be 150 × 300: each rule's own pairs are asked instead.
     expect(d.probes).toBeLessThan(20_000);
     expect(d.counts).toEqual({ widened: 1, narrowed: 1, changed: 0 });
+  });
+
+  it("names a DSL rule by its text, without its reason, like a YAML one", () => {
+    const dsl = (rules: string) => `sbc 1\n\npolicy t {\n  extends workspace-write\n\n  filesystem {\n${rules}  }\n}\n`;
+    const d = diffPolicies(ir(dsl(""), "a.sbc"), ir(dsl('    allow read-write path "${home}/.ssh" reason "deploy keys"\n'), "b.sbc"));
+    expect(d.changes.map((c) => c.new.text)).toEqual(['allow read-write path "${home}/.ssh"']);
+    const y = diffPolicies(ir(BASE), ir(BASE + "filesystem:\n  - allow: read-write\n    path: ${home}/.ssh\n    reason: deploy keys\n"));
+    expect(y.changes.map((c) => c.new.text)).toEqual(["allow: read-write path: ${home}/.ssh"]);
+  });
+
+  it("diffInputs compiles both sides and reports their errors instead of a diff", () => {
+    const ok = diffInputs({ kind: "preset", name: "read-only" }, { kind: "preset", name: "workspace-write" });
+    expect(ok.diff!.counts.widened).toBeGreaterThan(0);
+    expect(ok.files.some((f) => f.endsWith("presets/workspace-write.yaml"))).toBe(true);
+    const bad = diffInputs({ kind: "preset", name: "read-only" }, { kind: "text", path: "bad.yaml", text: "sbc: 1\nfilesystem:\n  - allow: reed\n    path: /x\n" });
+    expect(bad.diff).toBeUndefined();
+    expect(bad.diagnostics.some((x) => x.severity === "error" && x.span?.source.path === "bad.yaml")).toBe(true);
   });
 });

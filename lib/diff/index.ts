@@ -78,6 +78,7 @@ export function ruleText(span: Span): string {
     .trim()
     // The reason is the author's note, not what the rule does: the report stays one line.
     .replace(/,?\s*"?reason"?\s*:\s*("[^"]*"|'[^']*'|[^,}]*)\s*(?=[,}]|$)/, "")
+    .replace(/\s+reason\s+"(?:[^"\\]|\\.)*"\s*$/, "")
     .trim();
   return t.length > 100 ? t.slice(0, 99) + "…" : t;
 }
