@@ -6,6 +6,7 @@ import { compilePolicy } from "../compiler/passes/index.js";
 import type { IR } from "../compiler/ir/types.js";
 import { diffPolicies } from "../lib/diff/index.js";
 import { diffInputs } from "../lib/diff/from-inputs.js";
+import { fsProbes } from "../lib/diff/probes.js";
 import { diffToJson, renderDiffHuman, renderDiffMarkdown } from "../lib/diff/render.js";
 import { readmePolicy, withSshReadWrite } from "./support/readme-policy.js";
 
@@ -170,5 +171,13 @@ describe("diffPolicies", () => {
     const bad = diffInputs({ kind: "preset", name: "read-only" }, { kind: "text", path: "bad.yaml", text: "sbc: 1\nfilesystem:\n  - allow: reed\n    path: /x\n" });
     expect(bad.diff).toBeUndefined();
     expect(bad.diagnostics.some((x) => x.severity === "error" && x.span?.source.path === "bad.yaml")).toBe(true);
+  });
+
+  it("asks a glob through one name it matches, classes and `?` included", () => {
+    const globs = ["${workspace}/**/*.pem", "/etc/[!a-z]?.conf", "/srv/[xyz]*/key\\*"];
+    const text = BASE + "filesystem:\n" + globs.map((g) => `  - deny: read\n    glob: '${g}'\n`).join("");
+    const probes = fsProbes([ir(text)], { workspace: "/w", home: "/h", tmpdir: "/t" });
+    const byShown = Object.fromEntries(probes.filter((p) => globs.includes(p.shown)).map((p) => [p.shown, p.path]));
+    expect(byShown).toEqual({ "${workspace}/**/*.pem": "/w/x.pem", "/etc/[!a-z]?.conf": "/etc/0x.conf", "/srv/[xyz]*/key\\*": "/srv/xx/key*" });
   });
 });

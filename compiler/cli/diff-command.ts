@@ -107,7 +107,8 @@ export function diffDiagnostics(diff: PolicyDiff, targets: readonly TargetChange
 function widening(c: PolicyChange | TargetChange, code: "policyWidened" | "policyWidenedOnTarget", what: string): Diagnostic {
   return diag(code, `${what}: ${c.summary}`, {
     ...(c.new.span ? { span: c.new.span, spanLabel: c.new.kind === "rule" ? "the rule that decides now" : c.new.text } : {}),
-    labels: c.old.span ? [{ span: c.old.span, message: `decided before (${spanLine(c.old.span)})` }] : [],
+    // A file read from a revision is no file of the checkout that code scanning could show: no location for it.
+    labels: c.old.span && !c.old.span.source.path.startsWith("git:") ? [{ span: c.old.span, message: `decided before (${spanLine(c.old.span)})` }] : [],
     help: `before: ${c.old.text}`,
   });
 }
