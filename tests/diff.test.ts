@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { compilePolicy } from "../compiler/passes/index.js";
 import type { IR } from "../compiler/ir/types.js";
-import { diffPolicies } from "../lib/diff/index.js";
+import { diffPolicies, ruleText } from "../lib/diff/index.js";
+import { Source } from "../compiler/diagnostics/source.js";
 import { diffInputs } from "../lib/diff/from-inputs.js";
 import { fsProbes } from "../lib/diff/probes.js";
 import { diffToJson, renderDiffHuman, renderDiffMarkdown } from "../lib/diff/render.js";
@@ -179,5 +180,16 @@ describe("diffPolicies", () => {
     const probes = fsProbes([ir(text)], { workspace: "/w", home: "/h", tmpdir: "/t" });
     const byShown = Object.fromEntries(probes.filter((p) => globs.includes(p.shown)).map((p) => [p.shown, p.path]));
     expect(byShown).toEqual({ "${workspace}/**/*.pem": "/w/x.pem", "/etc/[!a-z]?.conf": "/etc/0x.conf", "/srv/[xyz]*/key\\*": "/srv/xx/key*" });
+  });
+
+  it("ruleText leaves the reason out wherever it is written, and only the reason", () => {
+    const text = (t: string) => ruleText({ source: new Source("x.yaml", t), start: 0, end: t.length });
+    expect(text("reason: first\n    allow: read\n    path: /x")).toBe("allow: read path: /x");
+    expect(text("allow: read\n    reason: >\n      folded\n      text\n    path: /x")).toBe("allow: read path: /x");
+    expect(text('allow: read\n    path: /x\n    reason: "two\n      lines"')).toBe("allow: read path: /x");
+    expect(text('{ allow: read, path: /x, reason: "a, b" }')).toBe("{ allow: read, path: /x }");
+    expect(text('allow read path "/x" reason "why \\" not"')).toBe('allow read path "/x"');
+    // A path that merely contains the word stays.
+    expect(text("allow: read\n    path: /srv/reason")).toBe("allow: read path: /srv/reason");
   });
 });

@@ -57,7 +57,7 @@ export interface PolicyDiff {
   /** Widened first, then narrowed, then changed; within each, by section, then by first probe. */
   readonly changes: readonly PolicyChange[];
   readonly counts: Readonly<Record<Direction, number>>;
-  /** How many questions were asked of each policy (for `--verbose` and tests). */
+  /** How many questions were asked of each policy. */
   readonly probes: number;
 }
 
@@ -69,16 +69,32 @@ export interface DiffOptions {
 const SECTION_ORDER: readonly Section[] = ["filesystem", "network", "unix", "syscalls", "commands"];
 const DIRECTION_ORDER: readonly Direction[] = ["widened", "narrowed", "changed"];
 
-/** A rule's text as written, on one line, shortened for a report. */
+/**
+ * A rule's text as written, on one line, shortened for a report. Its `reason` is left out: it is the
+ * author's note, not what the rule does (a YAML `reason:` line with what continues it, a flow mapping's
+ * `reason:` entry, a DSL rule's trailing `reason "…"`).
+ */
 export function ruleText(span: Span): string {
-  const t = span.source.text
-    .slice(span.start, span.end)
-    .replace(/^\s*-\s+/, "")
-    .replace(/\s+/g, " ")
-    .trim()
-    // The reason is the author's note, not what the rule does: the report stays one line.
-    .replace(/,?\s*"?reason"?\s*:\s*("[^"]*"|'[^']*'|[^,}]*)\s*(?=[,}]|$)/, "")
+  const lines = span.source.text.slice(span.start, span.end).split(/\r?\n/);
+  const indentOf = (line: string) => line.length - line.trimStart().length;
+  // The span starts at the rule's first key, so its first line shows no indentation: the mapping's keys sit
+  // at the indentation of the lines after it.
+  const rest = lines.slice(1).filter((l) => l.trim() !== "");
+  const keyIndent = rest.length ? Math.min(...rest.map(indentOf)) : 0;
+  const kept: string[] = [];
+  let dropping = false;
+  lines.forEach((line, i) => {
+    const indent = i === 0 ? keyIndent : indentOf(line);
+    if (dropping && (line.trim() === "" || indent > keyIndent)) return;
+    dropping = indent === keyIndent && /^\s*(-\s+)?["']?reason["']?\s*:/.test(line);
+    if (!dropping) kept.push(line);
+  });
+  const t = kept
+    .join(" ")
+    .replace(/^\s*-(\s+|$)/, "")
+    .replace(/,\s*["']?reason["']?\s*:\s*("(?:[^"\\]|\\.)*"|'[^']*'|[^,}]*)/, "")
     .replace(/\s+reason\s+"(?:[^"\\]|\\.)*"\s*$/, "")
+    .replace(/\s+/g, " ")
     .trim();
   return t.length > 100 ? t.slice(0, 99) + "…" : t;
 }
