@@ -20,6 +20,7 @@ import type { Action, Decision, IR, NetOp, Protocol } from "../../compiler/ir/ty
 import { ACCESS_CLASSES, ACCESS_GROUPS, type Access } from "../../compiler/language/access.js";
 import { TEST_PARAM_VALUES } from "../../compiler/passes/run-tests.js";
 import { formatNumberedEntry } from "../../compiler/evaluator/syscall-numbers.js";
+import { nameList } from "../../compiler/lint/probe.js";
 import { commandProbes, fsProbes, netProbes, probeBindings, syscallProbes, unixPathProbes } from "./probes.js";
 
 export type Direction = "widened" | "narrowed" | "changed";
@@ -328,15 +329,6 @@ function accessWords(accesses: readonly Access[]): string {
   return [...words, ...ACCESS_CLASSES.filter((c) => left.has(c))].join(", ");
 }
 
-/** `a`, `a` and `b`, `a`, `b`, `c` and 4 more. */
-function names(list: readonly string[], max = 3): string {
-  const shown = list.slice(0, max).map((n) => `\`${n}\``);
-  const rest = list.length - shown.length;
-  if (rest > 0) return `${shown.join(", ")} and ${rest} more`;
-  if (shown.length <= 1) return shown.join("");
-  return `${shown.slice(0, -1).join(", ")} and ${shown[shown.length - 1]}`;
-}
-
 function unique<T>(xs: readonly T[]): T[] {
   return [...new Set(xs)];
 }
@@ -348,12 +340,14 @@ function summarize(items: readonly Raw[]): string {
     const verbs = accessWords(unique(items.map((i) => i.verb as Access)));
     // `X` and `X/…` together read "`X` and beneath".
     const paths = unique(items.map((i) => i.subject));
-    const shown = paths.filter((p) => !(p.endsWith("/…") && paths.includes(p.slice(0, -2) || "/"))).map((p) => (paths.includes(`${p === "/" ? "" : p}/…`) ? `${p}\u0000` : p));
-    const list = names(shown.map((p) => p.replace("\u0000", "")));
-    const beneath = shown.some((p) => p.endsWith("\u0000")) ? (shown.length === 1 ? " and beneath" : " (and beneath)") : "";
+    const child = (p: string) => `${p === "/" ? "" : p}/…`;
+    const tops = paths.filter((p) => !(p.endsWith("/…") && paths.includes(p.slice(0, -2) || "/")));
+    const withChild = tops.filter((p) => paths.includes(child(p))).length;
+    const list = nameList(tops);
+    const beneath = !withChild ? "" : tops.length === 1 ? " and beneath" : withChild === tops.length ? " (and beneath each)" : " (and beneath some)";
     return `${verbs} at ${list}${beneath}: ${how}`;
   }
-  return `${names(unique(items.map((i) => i.subject)))}: ${how}`;
+  return `${nameList(unique(items.map((i) => i.subject)))}: ${how}`;
 }
 
 

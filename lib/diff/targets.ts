@@ -5,6 +5,7 @@
 import { ACTION_STRICTNESS } from "../../compiler/evaluator/evaluate.js";
 import type { IR, PolicyTest } from "../../compiler/ir/types.js";
 import { targetDivergences, type FidelityOptions } from "../../compiler/cli/target-fidelity.js";
+import { nameList } from "../../compiler/lint/probe.js";
 import { directionOf, probePolicies, type Decider, type DiffOptions, type Direction, type ProbeAnswer, type ProbeChange, type ProbeResult, type Section } from "./index.js";
 
 /** A probe that widens or narrows on a target where the IR says otherwise, grouped like IR changes. */
@@ -96,15 +97,8 @@ export async function diffOnTargets(oldIr: IR, newIr: IR, options: FidelityOptio
   }
   const order = ["widened", "narrowed", "changed", "unchanged"];
   return [...groups.values()]
-    .map(({ change, subjects, probes }) => ({ ...change, probes, summary: `${names(subjects)}: ${probes[0]!.old === probes[0]!.new ? `${probes[0]!.old} in both` : `${probes[0]!.old} → ${probes[0]!.new}`}` }))
+    .map(({ change, subjects, probes }) => ({ ...change, probes, summary: `${nameList(subjects)}: ${probes[0]!.old === probes[0]!.new ? `${probes[0]!.old} in both` : `${probes[0]!.old} → ${probes[0]!.new}`}` }))
     .sort((x, y) => order.indexOf(x.direction) - order.indexOf(y.direction) || (x.where < y.where ? -1 : x.where > y.where ? 1 : 0));
 }
 
-function names(list: readonly string[], max = 3): string {
-  const shown = list.slice(0, max).map((n) => `\`${n}\``);
-  const rest = list.length - shown.length;
-  if (rest > 0) return `${shown.join(", ")} and ${rest} more`;
-  if (shown.length <= 1) return shown.join("");
-  return `${shown.slice(0, -1).join(", ")} and ${shown[shown.length - 1]}`;
-}
 
