@@ -42,6 +42,8 @@ beforeAll(() => {
     "old.yaml": OLD,
     "new.yaml": NEW,
     "broken.yaml": "sbc: 1\nfilesystem:\n  - allow: reed\n    path: /x\n",
+    "param-old.yaml": "sbc: 1\nname: p\nparams:\n  data:\n    description: the data\nfilesystem:\n  - allow: read\n    path: ${data}\n",
+    "param-new.yaml": "sbc: 1\nname: p\nfilesystem:\n  - allow: read\n    path: /srv\n",
     "udp-old.yaml": "sbc: 1\nname: u\nextends: workspace-write\nlinux:\n  accept-widening: [udp]\n",
     "udp-new.yaml":
       "sbc: 1\nname: u\nextends: workspace-write\nlinux:\n  accept-widening: [udp]\nnetwork:\n  rules:\n    - allow: connect\n      protocol: udp\n      hosts: [1.1.1.1/32]\n      ports: [53]\n",
@@ -103,6 +105,18 @@ describe("sbc diff: exit codes and the human format", () => {
     expect(twoStdin.code).toBe(2);
     const format = await sbc(["diff", "--format", "yaml", "old.yaml", "new.yaml"], { cwd: dir });
     expect(format.code).toBe(2);
+  });
+});
+
+describe("sbc diff --param", () => {
+  it("binds a parameter where a side declares it; one neither side declares is a usage error", async () => {
+    const r = await sbc(["diff", "-p", "data=/srv/data", "param-old.yaml", "param-new.yaml"], { cwd: dir });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(1);
+    // `/srv/data` was readable and still is: only the rest of `/srv` widens.
+    expect(r.stdout).toContain("widened filesystem: read at `/srv` and beneath: deny → allow");
+    const typo = await sbc(["diff", "-p", "dta=/srv/data", "param-old.yaml", "param-new.yaml"], { cwd: dir });
+    expect([typo.code, typo.stderr]).toEqual([2, expect.stringContaining("`--param dta` binds a parameter neither policy has")]);
   });
 });
 

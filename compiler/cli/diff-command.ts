@@ -7,6 +7,7 @@ import { diffPolicies, type PolicyChange, type PolicyDiff } from "../../lib/diff
 import type { TargetChange } from "../../lib/diff/targets.js";
 import { diffToJson, renderDiffHuman, renderDiffMarkdown, spanLine, type DiffNames } from "../../lib/diff/render.js";
 import { diag, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { BUILTIN_PARAMS } from "../language/schema.js";
 import { toSarif } from "../diagnostics/sarif.js";
 import { packageVersion } from "../package-root.js";
 import { compileSide, stdinReader } from "./diff-inputs.js";
@@ -35,7 +36,9 @@ export async function runDiff(oldWord: string, newWord: string, opts: DiffComman
   const fidelity = targetOptions(opts);
   const params = parseParams(opts.param);
   const kernel = parseKernelOption(opts.kernel);
-  const options = { params, ...(kernel !== undefined ? { kernel } : {}) };
+  // A parameter may be declared by one side only (the change adds it): bound where declared, not an error in
+  // the other; one that neither side declares is checked below.
+  const options = { defaultParams: params, ...(kernel !== undefined ? { kernel } : {}) };
   const cwd = process.cwd();
   const stdin = stdinReader();
   const a = compileSide(oldWord, options, cwd, stdin);
@@ -48,6 +51,10 @@ export async function runDiff(oldWord: string, newWord: string, opts: DiffComman
     printDiagnostics(errors, { format, color: opts.color, fileOf: () => undefined }, process.stderr);
     return EXIT_FINDINGS;
   }
+
+  const declared = new Set<string>([...BUILTIN_PARAMS, ...a.result.ir.params.map((p) => p.name), ...b.result.ir.params.map((p) => p.name)]);
+  const unknown = Object.keys(params).find((k) => !declared.has(k));
+  if (unknown !== undefined) throw new UsageError(`\`--param ${unknown}\` binds a parameter neither policy has`, `parameters: ${[...declared].sort().join(", ")}`);
 
   const diff = diffPolicies(a.result.ir, b.result.ir);
   // The targets' models are loaded only when asked for (they are most of the time a diff takes).

@@ -217,7 +217,7 @@ export function buildProgram(): Command {
     .option("--target <targets>", "also ask these targets' models and report where one differs from the IR: seccomp, landlock, sbpl, all or none, comma-separated or repeated (default: the IR only)", collectParam, [])
     .option("--arch <arches>", "for the seccomp target: the filter's arches, as for compile (default x86_64)")
     .option("--abi <n>", "for the landlock target: the Landlock ABI, as for compile (default 10)")
-    .option("-p, --param <name=path>", "bind a parameter in both policies (repeatable); unbound ones get the test stand-ins", collectParam, [])
+    .option("-p, --param <name=path>", "bind a parameter in each policy that declares it (repeatable); unbound ones get the test stand-ins", collectParam, [])
     .option("--kernel <X.Y>", "the newest kernel whose syscalls the policies know (overrides syscalls.kernel in both)")
     .option("--no-color", "never colour the output")
     .action(async (oldPolicy: string, newPolicy: string, opts) => {
