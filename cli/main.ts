@@ -223,6 +223,24 @@ export function buildProgram(): Command {
     });
 
   program
+    .command("diff")
+    .description("show what a policy change widens and narrows: every access, socket, syscall and command decision that changes, with the rule on each side")
+    .argument("<old>", "the old policy: a file, preset:NAME, git:REV:path, or - for stdin")
+    .argument("<new>", "the new policy, the same way")
+    .addOption(new Option("--format <format>", "output format").choices(["human", "json", "markdown", "sarif"]).default("human"))
+    .option("--allow-widening", "exit 0 even when the new policy widens the old one")
+    .option("--target <targets>", "also ask these targets' models and report where one differs from the IR: seccomp, landlock, sbpl, all or none, comma-separated or repeated (default: the IR only)", collectParam, [])
+    .option("--arch <arches>", "for the seccomp target: the filter's arches, as for compile (default x86_64)")
+    .option("--abi <n>", "for the landlock target: the Landlock ABI, as for compile (default 10)")
+    .option("-p, --param <name=path>", "bind a parameter in each policy that declares it (repeatable); unbound ones get the test stand-ins", collectParam, [])
+    .option("--kernel <X.Y>", "the newest kernel whose syscalls the policies know (overrides syscalls.kernel in both)")
+    .option("--no-color", "never colour the output")
+    .action(async (oldPolicy: string, newPolicy: string, opts) => {
+      const { runDiff } = await import("./diff-command.js");
+      process.exitCode = await runDiff(oldPolicy, newPolicy, opts);
+    });
+
+  program
     .command("eval")
     .description("ask the reference evaluator about one access and show the rule that decides it")
     .argument("[policy]", "policy file (or use --preset)")

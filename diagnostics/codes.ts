@@ -133,6 +133,16 @@ export const CODES = {
   buildOutputIsInput: def("SBC1305", "build-output-is-input", "error", "A build output or depfile is a file the build reads (a policy, a file it extends, the config)."),
   buildDepfilePath: def("SBC1306", "build-depfile-path", "error", "A depfile would have to name a path with a line break, which Make and Ninja cannot read."),
 
+  // 13 — comparing two policies (`sbc diff`, lib/diff/)
+  policyWidened: def("SBC1320", "policy-widened", "error", "The new policy allows something the old one denies (or gives a syscall a weaker action): `sbc diff` names the access and the rule on each side.", { tags: ["security"] }),
+  policyWidenedOnTarget: def(
+    "SBC1321",
+    "policy-widened-on-target",
+    "error",
+    "Where a target enforces the two policies (`sbc diff --target`), the new one allows something the old one denies, though the IR says otherwise (or says so for another reason).",
+    { tags: ["security"] },
+  ),
+
   // 136x — the native loader of `sbc exec` and `sbc doctor`: found in the package or the per-user cache, or built on
   // first use where install scripts did not run (lib/loader.ts)
   loaderNoCompiler: def("SBC1360", "loader-no-compiler", "error", "The native loader is not built (install scripts did not run) and no C compiler (`cc`, `gcc`, `clang` or `SBC_CC`) is there to build it; nothing is run unsandboxed."),

@@ -74,3 +74,6 @@ export {
   type FileAction,
   type PolicyBuild,
 } from "./build/index.js";
+export { diffInputs as diff, type DiffInputsOptions, type DiffInputsResult } from "./diff/from-inputs.js";
+export { diffPolicies, type PolicyDiff, type PolicyChange, type ProbeChange, type Direction, type Section, type Decider, type DiffOptions } from "./diff/index.js";
+export { renderDiffHuman, renderDiffMarkdown, diffToJson, type DiffJson, type DiffNames } from "./diff/render.js";

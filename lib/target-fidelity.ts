@@ -121,6 +121,32 @@ export async function checkTargetFidelity(ir: IR, options: FidelityOptions): Pro
   return out;
 }
 
+/** A test the IR passes and a target's model does not (for `sbc diff --target`). */
+export interface TargetDivergence {
+  readonly target: FidelityTarget;
+  /** The test as bound (its `name` is the caller's). */
+  readonly test: PolicyTest;
+  /** `landlock (ABI 10, in a mount namespace)`, `seccomp (x86_64)`. */
+  readonly where: string;
+  /** The model's answer: `allowed`, `denied`, `errno EPERM`, `refused (…)`. */
+  readonly got: string;
+}
+
+/**
+ * The divergences checkTargetFidelity reports, as data: `sbc diff --target` writes its probes as the tests of
+ * an IR (expecting the IR's own answers) and asks which of them each target answers otherwise.
+ */
+export async function targetDivergences(ir: IR, options: FidelityOptions): Promise<TargetDivergence[]> {
+  const out: TargetDivergence[] = [];
+  const passing = passingTests(ir);
+  for (const target of FIDELITY_TARGETS) {
+    if (!options.targets.includes(target)) continue;
+    const r = target === "seccomp" ? await seccomp(ir, passing, options) : target === "landlock" ? await landlock(ir, passing, options) : await sbpl(ir, passing);
+    for (const d of r.divergences) out.push({ target, test: d.at.test, where: d.where, got: d.got });
+  }
+  return out;
+}
+
 /** The bound IR and the tests it passes (a failing one is run-tests' to report, once, not once per target). */
 function passingTests(ir: IR): { bound?: IR; tests: PassingTest[] } {
   if (!ir.tests.length) return { tests: [] };
