@@ -18,6 +18,25 @@ const DIST = join(REPO, "dist");
 const BUNDLE = join(DIST, "sbc.cjs");
 const CACHE = `${BUNDLE}.cache`;
 
+/**
+ * commander requires node:child_process at load, for executable subcommands, which sbc has none of; loading it
+ * (with net, dgram and the stream internals it pulls in) costs every start a few milliseconds. In the bundle
+ * commander gets it on first use instead. The build fails if commander's source no longer has that line.
+ */
+const lazyCommanderChildProcess = {
+  name: "lazy-commander-child-process",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
+      const { readFile } = await import("node:fs/promises");
+      const text = await readFile(args.path, "utf8");
+      const eager = "const childProcess = require('node:child_process');";
+      if (!text.includes(eager)) throw new Error(`${args.path}: commander no longer requires node:child_process as expected`);
+      const lazy = "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };";
+      return { contents: text.replace(eager, lazy), loader: "js" };
+    });
+  },
+};
+
 // Bundle the JavaScript tsc wrote, not the TypeScript: the bundle must run exactly the code of dist/, which is
 // also the fallback when the bundle is missing or stale.
 const result = await build({
@@ -40,6 +59,7 @@ const result = await build({
   // A new `import.meta.*` would be undefined in the bundle: fail the build instead.
   logOverride: { "empty-import-meta": "error" },
   logLevel: "warning",
+  plugins: [lazyCommanderChildProcess],
 });
 const code = result.outputFiles[0].text;
 // The first line names the bundle's content, so bin/sbc.cjs takes a code cache only for this exact bundle
