@@ -194,6 +194,24 @@ describe("the bundle and its code cache (bin/sbc.cjs)", () => {
     }
   });
 
+  it("exiting as soon as the CLI is done loses no output queued for a slow pipe", async () => {
+    // bin/sbc.cjs exits at once only when stdout and stderr have nothing queued: more than a pipe holds
+    // (64 KiB on Linux), read only after sbc is done, must still arrive whole.
+    const { spawnSync } = await import("node:child_process");
+    const dir = tempDir("sbc-slow-pipe-");
+    const text = readFileSync(join(REPO, "presets", "read-only.yaml"), "utf8");
+    for (let i = 0; i < 30; i++) writeFileSync(join(dir, `p${i}.yaml`), text.replace(/^name: .*$/m, `name: copy-${i}`));
+    const env = { ...process.env, SBC_NO_BUNDLE: "", SBC_DEBUG_STARTUP: "" };
+    const sh = (cmd: string) => spawnSync("sh", ["-c", cmd], { cwd: REPO, env, encoding: "utf8", maxBuffer: 1 << 26 });
+    const direct = sh(`bin/sbc check --format sarif '${dir}' > '${dir}/out.json'; echo $?`);
+    expect(direct.stdout.trim()).toBe("0");
+    const whole = readFileSync(join(dir, "out.json"), "utf8");
+    expect(whole.length).toBeGreaterThan(200_000);
+    const slow = sh(`bin/sbc check --format sarif '${dir}' | (sleep 1; cat)`);
+    expect(slow.stdout.length).toBe(whole.length);
+    expect(slow.stdout).toBe(whole);
+  }, 60_000);
+
   it("the bundle prints byte for byte what the ES modules print (artifacts, diagnostics, exit codes)", async () => {
     const cases = [
       ["compile", "--preset", "workspace-write", "-t", "seccomp-disasm"],
