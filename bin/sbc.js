@@ -3,5 +3,5 @@
 // the one-file bundle dist/sbc.cjs when it is current, else the compiled CLI in dist/ (built by `prepare`).
 import { createRequire } from "node:module";
 
-const { run } = createRequire(import.meta.url)("./sbc.cjs");
-process.exitCode = await run(process.argv);
+const { run, exitWith } = createRequire(import.meta.url)("./sbc.cjs");
+exitWith(await run(process.argv));

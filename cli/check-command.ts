@@ -62,7 +62,8 @@ export interface CheckEnvironment {
 }
 
 export async function runCheck(args: readonly string[], opts: CheckCommandOptions, env: CheckEnvironment = {}): Promise<number> {
-  const started = performance.now();
+  // hrtime, not performance.now(): the first use of the `performance` global loads perf_hooks (several ms).
+  const started = process.hrtime.bigint();
   const cwd = env.cwd ?? process.cwd();
   const ruleSet = env.ruleSet ?? specifiedRules;
   const cliParams = parseParams(opts.param);
@@ -197,7 +198,7 @@ export async function runCheck(args: readonly string[], opts: CheckCommandOption
   printDiagnostics(unique, { format: opts.format, color: opts.color, ...(opts.quiet ? { quiet: true } : {}), fileOf: (d) => owner.get(d) }, stdinFix ? process.stderr : process.stdout);
   const { errors, warnings } = counts(unique);
   if (opts.verbose) {
-    const ms = Math.round(performance.now() - started);
+    const ms = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
     const checked = inputs.length + opts.preset.length;
     const policies = checked === 1 ? "1 policy" : `${checked} policies`;
     process.stderr.write(`sbc: checked ${policies} in ${ms} ms: ${plural(errors, "error")}, ${plural(warnings, "warning")}, ${fixed} fixed\n`);

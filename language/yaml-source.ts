@@ -1,7 +1,7 @@
 // Reading YAML text: syntax errors, duplicate keys and unsupported features become diagnostics with exact
 // spans, and a locator maps a JSON path (as used by the schema validator) back to the YAML node it came from.
 
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Pair, type Scalar, type YAMLMap } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node, type Pair, type Scalar, type YAMLMap } from "yaml";
 import { diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { span, type Source, type Span } from "../diagnostics/source.js";
 
@@ -98,8 +98,8 @@ export function parseYaml(source: Source): { doc?: YamlDocument; diagnostics: Di
       ],
     };
   }
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(source.text, { prettyErrors: false, uniqueKeys: false, strict: true, lineCounter, version: "1.2" });
+  // No LineCounter: line and column are computed from the Source, only for the diagnostics shown.
+  const docs = parseAllDocuments(source.text, { prettyErrors: false, uniqueKeys: false, strict: true, version: "1.2" });
   const list = Array.isArray(docs) ? docs : [];
   if (list.length > 1) {
     const second = list[1]!;

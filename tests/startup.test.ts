@@ -118,7 +118,7 @@ describe("what `sbc --version` and `sbc --help` load at run time", () => {
     it(`${flag} loads no compiler module`, async () => {
       const urls = await loaded([flag]);
       expect(urls).toContain(pathToFileURL(CLI_MAIN).href);
-      const heavy = urls.filter((u) => /\/node_modules\/(yaml|ajv)\//.test(u) || /\/dist\/compiler\/(passes|language|evaluator|ir)\//.test(u));
+      const heavy = urls.filter((u) => /\/node_modules\/(yaml|ajv)\//.test(u) || /\/dist\/(compiler\/passes|language|ir)\//.test(u));
       expect(heavy).toEqual([]);
     });
   }
@@ -155,6 +155,62 @@ describe("the bundle and its code cache (bin/sbc.cjs)", () => {
     expect(startup(viaShell.stderr)).toBe("dist/sbc.cjs, code cache accepted");
     expect(viaShell.stdout).toBe(r.stdout);
   });
+
+  it("bin/sbc runs Node with the V8 flags bin/sbc.cjs names, and the build made a code cache for them", async () => {
+    const { createRequire } = await import("node:module");
+    const { V8_FLAGS, cacheFile } = createRequire(import.meta.url)("../bin/sbc.cjs") as { V8_FLAGS: string[]; cacheFile: (a: readonly string[]) => string };
+    const script = readFileSync(join(REPO, "bin", "sbc"), "utf8");
+    expect(/^node_flags=(\S+)$/m.exec(script)?.[1]).toBe(V8_FLAGS.join(" "));
+    expect(V8_FLAGS).toEqual(["--max-opt=2"]);
+    // The flags go on both places that start Node: the CLI, and the loader's fallback to it.
+    expect(script).toMatch(/^exec node "\$node_flags" "\$root\/bin\/sbc.cjs" "\$@"$/m);
+    expect(script).toMatch(/q fallback node\n\s*q fallback "\$node_flags"\n/);
+    expect(cacheFile(V8_FLAGS)).not.toBe(cacheFile([]));
+    for (const f of [cacheFile(V8_FLAGS), cacheFile([])]) expect(existsSync(f), f).toBe(true);
+    // Each cache is taken only under its own flags (V8 checks a hash of them).
+    const { spawnSync } = await import("node:child_process");
+    const under = (flags: string[]) =>
+      startup(spawnSync(process.execPath, [...flags, join(REPO, "bin", "sbc.cjs"), "--version"], { env: { ...process.env, SBC_DEBUG_STARTUP: "1", SBC_NO_BUNDLE: "" }, encoding: "utf8" }).stderr);
+    expect(under(V8_FLAGS)).toBe("dist/sbc.cjs, code cache accepted");
+    expect(under([])).toBe("dist/sbc.cjs, code cache accepted");
+  });
+
+  it("a start loads neither child_process nor perf_hooks unless a command needs them", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const probe = join(tempDir("sbc-builtins-"), "probe.cjs");
+    writeFileSync(
+      probe,
+      `const before = new Set(process.moduleLoadList);
+       require(${JSON.stringify(join(REPO, "bin", "sbc.cjs"))}).run(process.argv).then(() => {
+         process.stderr.write("LOADED " + process.moduleLoadList.filter((m) => !before.has(m)).join(",") + "\\n");
+       });`,
+    );
+    for (const args of [["--version"], ["check", "presets/read-only.yaml"], ["compile", "--preset", "read-only", "-t", "seccomp", "-o", join(dirname(probe), "f.bpf")]]) {
+      const r = spawnSync(process.execPath, [probe, ...args], { cwd: REPO, env: { ...process.env, SBC_NO_BUNDLE: "" }, encoding: "utf8" });
+      const loaded = /^LOADED (.*)$/m.exec(r.stderr)?.[1]?.split(",") ?? [];
+      expect(loaded.length, args.join(" ")).toBeGreaterThan(0);
+      expect(loaded, args.join(" ")).not.toContain("NativeModule child_process");
+      expect(loaded, args.join(" ")).not.toContain("NativeModule perf_hooks");
+    }
+  });
+
+  it("exiting as soon as the CLI is done loses no output queued for a slow pipe", async () => {
+    // bin/sbc.cjs exits at once only when stdout and stderr have nothing queued: more than a pipe holds
+    // (64 KiB on Linux), read only after sbc is done, must still arrive whole.
+    const { spawnSync } = await import("node:child_process");
+    const dir = tempDir("sbc-slow-pipe-");
+    const text = readFileSync(join(REPO, "presets", "read-only.yaml"), "utf8");
+    for (let i = 0; i < 30; i++) writeFileSync(join(dir, `p${i}.yaml`), text.replace(/^name: .*$/m, `name: copy-${i}`));
+    const env = { ...process.env, SBC_NO_BUNDLE: "", SBC_DEBUG_STARTUP: "" };
+    const sh = (cmd: string) => spawnSync("sh", ["-c", cmd], { cwd: REPO, env, encoding: "utf8", maxBuffer: 1 << 26 });
+    const direct = sh(`bin/sbc check --format sarif '${dir}' > '${dir}/out.json'; echo $?`);
+    expect(direct.stdout.trim()).toBe("0");
+    const whole = readFileSync(join(dir, "out.json"), "utf8");
+    expect(whole.length).toBeGreaterThan(200_000);
+    const slow = sh(`bin/sbc check --format sarif '${dir}' | (sleep 1; cat)`);
+    expect(slow.stdout.length).toBe(whole.length);
+    expect(slow.stdout).toBe(whole);
+  }, 60_000);
 
   it("the bundle prints byte for byte what the ES modules print (artifacts, diagnostics, exit codes)", async () => {
     const cases = [

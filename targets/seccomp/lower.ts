@@ -366,32 +366,51 @@ export function rangeTree(
   };
 
   const budget = Math.ceil(Math.log2(n));
-  type Plan = { cost: number; kind: "leaf" } | { cost: number; kind: "chain" } | { cost: number; kind: "split"; mid: number };
-  const memo = new Map<number, Plan | null>();
-  const plan = (i: number, j: number, d: number): Plan | null => {
-    if (i === j) return { cost: 0, kind: "leaf" };
-    if (d === 0) return null;
+  // The search's state (span i..j, depth budget d) in flat typed arrays rather than a Map of objects: it
+  // visits up to n²·log n states, each looked up O(n) times, and this runs for every filter compiled.
+  const states = n * n * (budget + 1);
+  /** The fewest tests for a state: -2 not searched yet, -1 impossible within its depth. */
+  const costs = new Int32Array(states).fill(-2);
+  /** How the best plan of a state starts: the `jge` split point, or 0 for a chain of `jeq`. */
+  const mids = new Int32Array(states);
+  /** Per span: how many isolated numbers it has (`isolated`), -1 if it is not of that shape, -2 not known yet. */
+  const singleCounts = new Int32Array(n * n).fill(-2);
+  const singlesIn = (i: number, j: number): number => {
+    const k = i * n + j;
+    if (singleCounts[k] === -2) singleCounts[k] = isolated(i, j)?.singles.length ?? -1;
+    return singleCounts[k]!;
+  };
+  const plan = (i: number, j: number, d: number): number => {
+    if (i === j) return 0;
+    if (d === 0) return -1;
     const key = (i * n + j) * (budget + 1) + d;
-    if (memo.has(key)) return memo.get(key)!;
-    let best: Plan | null = null;
-    const iso = isolated(i, j);
-    if (iso && iso.singles.length <= d) best = { cost: iso.singles.length, kind: "chain" };
+    const known = costs[key]!;
+    if (known !== -2) return known;
+    let best = -1;
+    let bestMid = 0;
+    const singles = singlesIn(i, j);
+    if (singles >= 0 && singles <= d) best = singles;
     for (let mid = i + 1; mid <= j; mid++) {
       const a = plan(i, mid - 1, d - 1);
-      if (!a || (best && a.cost + 1 >= best.cost)) continue;
+      if (a < 0 || (best >= 0 && a + 1 >= best)) continue;
       const b = plan(mid, j, d - 1);
-      if (!b) continue;
-      const cost = 1 + a.cost + b.cost;
+      if (b < 0) continue;
+      const cost = 1 + a + b;
       // Prefer the split nearest the middle on a tie, so equal trees come out the same on every run.
-      if (!best || cost < best.cost) best = { cost, kind: "split", mid };
+      if (best < 0 || cost < best) {
+        best = cost;
+        bestMid = mid;
+      }
     }
-    memo.set(key, best);
+    costs[key] = best;
+    mids[key] = bestMid;
     return best;
   };
   const build = (i: number, j: number, d: number): DNode => {
-    const p = plan(i, j, d)!;
-    if (p.kind === "leaf") return ranges[i]!.verdict;
-    if (p.kind === "chain") {
+    if (i === j) return ranges[i]!.verdict;
+    plan(i, j, d);
+    const mid = mids[(i * n + j) * (budget + 1) + d]!;
+    if (mid === 0) {
       const iso = isolated(i, j)!;
       let node = iso.background;
       for (let k = iso.singles.length - 1; k >= 0; k--) {
@@ -400,7 +419,7 @@ export function rangeTree(
       }
       return node;
     }
-    return jge(p.mid, build(p.mid, j, d - 1), build(i, p.mid - 1, d - 1));
+    return jge(mid, build(mid, j, d - 1), build(i, mid - 1, d - 1));
   };
   return build(0, n - 1, budget);
 }
