@@ -10,6 +10,7 @@ import { toSarif } from "../diagnostics/sarif.js";
 import { checkKernelVersion } from "../linux-abi/syscall-versions.js";
 import { packageVersion } from "../compiler/package-root.js";
 import { UsageError } from "./errors.js";
+import { DIAGNOSTIC_FORMATS } from "./limits.js";
 
 export type { Diagnostic, Label, Fix, TextEdit } from "../diagnostics/diagnostic.js";
 export type { Painter } from "../diagnostics/render.js";
@@ -17,8 +18,7 @@ export { renderHuman, summaryLine } from "../diagnostics/render.js";
 export { dedupeDiagnostics, sortDiagnostics, oneLine, closest } from "../diagnostics/diagnostic.js";
 export { packageVersion } from "../compiler/package-root.js";
 
-/** The values of `--format` for commands that print diagnostics (docs/cli.md, "Output formats"). */
-export const DIAGNOSTIC_FORMATS = ["human", "json", "sarif", "github"] as const;
+export { DIAGNOSTIC_FORMATS };
 export type DiagnosticFormat = (typeof DIAGNOSTIC_FORMATS)[number];
 
 export interface RenderOptions {
