@@ -4,13 +4,10 @@
 
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { dedupeDiagnostics, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
-import { renderHuman } from "../diagnostics/render.js";
-import { fixLoop } from "../compiler/lint/apply-fixes.js";
-import { lintPolicy, specifiedRules, type LintRule } from "../compiler/lint/index.js";
-import { compilePolicy, type CompileResult, type PolicyInput } from "../compiler/passes/index.js";
+import { dedupeDiagnostics, renderHuman, sortDiagnostics, type Diagnostic } from "../lib/report.js";
+import { applyRuleSeverities, compilePolicy, fixLoop, lintPolicy, specifiedRules, type CompileResult, type LintRule, type PolicyInput } from "../lib/check.js";
 import { expandInputs, matchesIgnore, type CheckInput } from "./check-inputs.js";
-import { ConfigFinder, type CheckConfig, type ConfigResult, type RuleSeverity } from "../lib/config-file.js";
+import { ConfigFinder, type CheckConfig, type ConfigResult } from "../lib/config-file.js";
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from "./exit.js";
 import { fidelityOptions, type CheckTargetOptions } from "../lib/check-targets.js";
 import { counts, maxWarningsMessage, parseKernelOption, parseParams, printDiagnostics, throwIfEntryUnreadable, writeAtomic } from "./output.js";
@@ -31,18 +28,6 @@ export interface CheckCommandOptions extends CheckTargetOptions {
   fix?: boolean;
   fixDryRun?: boolean;
   verbose?: boolean;
-}
-
-/** A compiler warning or lint finding at the severity the config gives its name (or code); `off` removes it. */
-export function applyRuleSeverities(diagnostics: readonly Diagnostic[], rules: Readonly<Record<string, RuleSeverity>>): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  for (const d of diagnostics) {
-    const set = rules[d.name] ?? rules[d.code];
-    // Errors stay errors: a config may make a warning an error, never the reverse (config-file.ts refuses it).
-    if (set === undefined || (d.severity === "error" && set !== "error")) out.push(d);
-    else if (set !== "off") out.push(set === d.severity ? d : { ...d, severity: set });
-  }
-  return out;
 }
 
 interface FileOutcome {

@@ -3,7 +3,7 @@
 
 import { readdirSync, readFileSync, statSync, type Dirent } from "node:fs";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
-import { compileGlob, hasWildcard } from "../ir/paths.js";
+import { compileGlob, hasWildcard } from "../lib/check.js";
 import { checkPattern } from "../lib/config-file.js";
 import { UsageError } from "./exit.js";
 

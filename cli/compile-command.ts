@@ -2,10 +2,9 @@
 // stderr; on any error nothing is written.
 
 import { compile, type CompileInput } from "../lib/compile.js";
-import { MAX_ABI } from "../lib/targets.js";
+import { MAX_ABI, parseArches, TARGETS } from "../lib/targets.js";
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
 import { parseKernelOption, parseParams, printDiagnostics, throwIfEntryUnreadable, writeAtomic } from "./output.js";
-import { parseArches } from "../lib/targets.js";
 
 export interface CompileCommandOptions {
   target: string;
@@ -54,7 +53,7 @@ export async function runCompile(policy: string | undefined, opts: CompileComman
   const out = r.output;
   if (opts.output) writeAtomic(opts.output, out);
   else {
-    if (typeof out !== "string" && process.stdout.isTTY) throw new UsageError(`target \`${opts.target}\` is binary; write it with \`-o FILE\` or redirect stdout`);
+    if (TARGETS[opts.target]?.binary && process.stdout.isTTY) throw new UsageError(`target \`${opts.target}\` is binary; write it with \`-o FILE\` or redirect stdout`);
     process.stdout.write(out);
   }
   return EXIT_OK;

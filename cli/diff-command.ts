@@ -2,15 +2,13 @@
 // presets, stdin, `git:REV:path`), hands the IRs to lib/diff and prints the report; exit 1 when anything
 // widens (unless --allow-widening), so CI can hold a pull request that opens the sandbox.
 
-import { MAX_ABI } from "../targets/landlock/abi.js";
+import { MAX_ABI } from "../lib/limits.js";
 import { diffPolicies, type PolicyChange, type PolicyDiff } from "../lib/diff/index.js";
 import type { TargetChange } from "../lib/diff/targets.js";
 import { diffToJson, renderDiffHuman, renderDiffMarkdown, spanLine, type DiffNames } from "../lib/diff/render.js";
-import { diag, type Diagnostic } from "../diagnostics/diagnostic.js";
-import { BUILTIN_PARAMS } from "../language/schema.js";
-import { toSarif } from "../diagnostics/sarif.js";
-import { packageVersion } from "../compiler/package-root.js";
-import { compileSide, stdinReader } from "./diff-inputs.js";
+import { diag, toSarif, packageVersion, type Diagnostic } from "../lib/report.js";
+import { BUILTIN_PARAMS } from "../lib/run-policy.js";
+import { compileSide, stdinReader } from "../lib/diff/inputs.js";
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from "./exit.js";
 import { painter, parseKernelOption, parseParams, printDiagnostics } from "./output.js";
 import { parseTargetList, type FidelityOptions } from "../lib/target-fidelity.js";

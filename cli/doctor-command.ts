@@ -1,100 +1,15 @@
-// `sbc doctor`: what this machine offers `sbc exec` — the kernel's Landlock ABI, seccomp, whether a mount
-// namespace can be had (and if not, why: the sysctls that usually decide it), io_uring — and which mechanism
-// `exec` will therefore use. Everything comes from the native loader's probe, which tries the real sequence in
-// a throwaway child, so the answer is what `exec` meets, not a guess from version numbers.
+// `sbc doctor`: what this machine offers `sbc exec` and which mechanism it will use (lib/doctor.ts probes and
+// judges); this module prints the report, as text or JSON, and exits 1 when something stops or weakens `exec`.
 
-import { existsSync, readFileSync } from "node:fs";
-import { release } from "node:os";
-import { CODES } from "../diagnostics/codes.js";
-import { packageVersion } from "../compiler/package-root.js";
-import { findLoader } from "../lib/loader.js";
-import { loaderPath, probeKernel } from "./exec-command.js";
-import { planCacheDir, unsafeCacheDir } from "../lib/plan-cache.js";
+import { doctorReport, renderDoctorReport } from "../lib/doctor.js";
 
 export interface DoctorOptions {
   format: "human" | "json";
 }
 
-function sysctl(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8").trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** What a `namespaces=none:STEP:ERRNO` answer usually means, with the sysctls that decide it. */
-function namespaceReason(step: string, errno: string): string {
-  const max = sysctl("/proc/sys/user/max_user_namespaces");
-  const apparmor = sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
-  const debian = sysctl("/proc/sys/kernel/unprivileged_userns_clone");
-  if (step === "unshare" && errno === "ENOSPC" && max === "0") return "user namespaces are disabled: /proc/sys/user/max_user_namespaces is 0";
-  if (step === "unshare" && errno === "EPERM" && debian === "0") return "unprivileged user namespaces are disabled: kernel.unprivileged_userns_clone is 0";
-  if (apparmor === "1") return `AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1): ${step} failed with ${errno}`;
-  if (step === "unshare" && errno === "EPERM") return "creating a namespace is refused (a container's seccomp profile, or a security module)";
-  if (errno === "ENOSYS") return `the kernel lacks a call sbc needs (${step})`;
-  return `${step} failed with ${errno}`;
-}
-
 export async function runDoctor(opts: DoctorOptions): Promise<number> {
   // Like `sbc exec`, doctor builds the loader when install scripts did not (and says so on stderr).
-  const found = process.platform === "linux" ? findLoader({ build: true }) : undefined;
-  if (found?.ok && found.notice) process.stderr.write(`sbc: ${found.notice}\n`);
-  const loader = found?.ok ? found.path : loaderPath();
-  const built = found?.ok === true;
-  const probe = built && process.platform === "linux" ? probeKernel(loader) : undefined;
-  const cacheDir = planCacheDir();
-  const cacheProblem = cacheDir && existsSync(cacheDir) ? unsafeCacheDir(cacheDir) : undefined;
-
-  const mechanism: string[] = [];
-  const problems: string[] = [];
-  let ns: { available: boolean; kind?: string; reason?: string } = { available: false };
-  if (process.platform !== "linux") problems.push(`sbc exec runs on Linux; this is ${process.platform} (use \`sbc debug seatbelt\` on macOS)`);
-  else if (found && !found.ok) problems.push(`${CODES[found.code].code}: ${found.message}${found.help ? ` (${found.help})` : ""}`);
-  else if (probe && "error" in probe) problems.push(`the loader could not probe the kernel: ${probe.error}`);
-  if (probe && !("error" in probe)) {
-    const m = /^(user|admin)$|^none:([^:]*):(.*)$/.exec(probe.namespaces);
-    if (m?.[1]) ns = { available: true, kind: m[1] === "user" ? "an unprivileged user namespace" : "CAP_SYS_ADMIN" };
-    else ns = { available: false, reason: m ? namespaceReason(m[2]!, m[3]!) : `the probe said \`${probe.namespaces}\`` };
-    if (ns.available) mechanism.push(`a private mount namespace (${ns.kind})`);
-    else problems.push(`no mount namespace: ${ns.reason}; \`sbc exec\` falls back to Landlock alone and says what that loses in one line (\`--namespaces require\` refuses instead)`);
-    if (probe.landlockAbi > 0) mechanism.push(`Landlock ABI ${probe.landlockAbi}`);
-    else problems.push("no Landlock: policies that need it are refused unless run with `--compat soft-requirement`");
-    if (probe.seccomp) mechanism.push("seccomp");
-    else problems.push("no seccomp filters: `sbc exec` cannot run");
-  }
-  if (cacheProblem) problems.push(`the plan cache ${cacheDir} is not used: ${cacheProblem}`);
-
-  const ioUring = probe && !("error" in probe) ? probe.ioUring : "unknown";
-  const report = {
-    sbc: packageVersion(),
-    platform: process.platform,
-    kernel: release(),
-    arch: process.arch,
-    loader: { path: loader, built, ...(found?.ok ? { where: found.where } : {}) },
-    probe: probe && !("error" in probe) ? probe.line : null,
-    landlockAbi: probe && !("error" in probe) ? probe.landlockAbi : null,
-    seccomp: probe && !("error" in probe) ? probe.seccomp : null,
-    namespaces: ns,
-    ioUring,
-    planCache: { dir: cacheDir ?? null, usable: !cacheProblem, ...(cacheProblem ? { problem: cacheProblem } : {}) },
-    exec: { uses: mechanism, problems },
-  };
-  if (opts.format === "json") process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-  else {
-    const uring = ioUring === "0" ? "enabled in the kernel (sbc's presets refuse it: it bypasses syscall filters)" : ioUring === "1" ? "restricted to a group" : ioUring === "2" ? "disabled" : ioUring === "absent" ? "not in this kernel" : ioUring;
-    const lines = [
-      `sbc ${report.sbc} on ${report.platform} ${report.kernel} (${report.arch})`,
-      `loader       ${built ? loader : "not built"}`,
-      `landlock     ${report.landlockAbi === null ? "unknown" : report.landlockAbi > 0 ? `ABI ${report.landlockAbi}` : "absent"}`,
-      `seccomp      ${report.seccomp === null ? "unknown" : report.seccomp ? "filters available" : "absent"}`,
-      `namespaces   ${ns.available ? `available (${ns.kind})` : `unavailable${ns.reason ? `: ${ns.reason}` : ""}`}`,
-      `io_uring     ${uring}`,
-      `plan cache   ${cacheDir ?? "none ($HOME is not set)"}${cacheProblem ? ` (not used: ${cacheProblem})` : ""}`,
-      `sbc exec     ${mechanism.length ? mechanism.join(" + ") : "cannot run"}`,
-      ...problems.map((p) => `  ! ${p}`),
-    ];
-    process.stdout.write(lines.join("\n") + "\n");
-  }
-  return problems.length ? 1 : 0;
+  const report = doctorReport((notice) => process.stderr.write(`sbc: ${notice}\n`));
+  process.stdout.write(opts.format === "json" ? JSON.stringify(report, null, 2) + "\n" : renderDoctorReport(report));
+  return report.exec.problems.length ? 1 : 0;
 }

@@ -9,6 +9,9 @@ export const EXIT_FINDINGS = 1;
 /** Bad command line, unreadable input named on the command line, or an internal error. */
 export const EXIT_USAGE = 2;
 
+/** The command could not be run under the policy (like env(1)'s 125): nothing of the command ran. */
+export const EXIT_CANNOT_RUN = 125;
+
 export { UsageError } from "../lib/errors.js";
 
 /** Signals a command runner passes on to its child while it waits. */

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EXIT_USAGE, UsageError } from "./exit.js";
+import { DIAGNOSTIC_FORMATS, MAX_ABI } from "../lib/limits.js";
 
 function version(): string {
   // dist/cli/main.js or cli/main.ts → package.json two levels up, or one.
@@ -51,8 +52,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .exitOverride();
 
-  // The same list as DIAGNOSTIC_FORMATS in output.ts, which this module must not import (it loads nothing).
-  const formatOption = () => new Option("--format <format>", "diagnostics format").choices(["human", "json", "sarif", "github"]).default("human");
+  const formatOption = () => new Option("--format <format>", "diagnostics format").choices(DIAGNOSTIC_FORMATS).default("human");
 
   program
     .command("compile")
@@ -60,7 +60,7 @@ export function buildProgram(): Command {
     .argument("[policy]", "policy file")
     .option("--preset <name>", "compile a built-in preset instead of a file")
     .requiredOption("-t, --target <target>", "what to emit: ir, seccomp (raw BPF), seccomp-c, seccomp-disasm, seccomp-json, oci-seccomp, landlock, landlock-c, linux, sbpl (macOS Seatbelt)")
-    .option("--abi <n>", "for landlock targets: the Landlock ABI to build the table for, 1–10 (default 10, the newest sbc knows)")
+    .option("--abi <n>", `for landlock targets: the Landlock ABI to build the table for, 1–${MAX_ABI} (default ${MAX_ABI}, the newest sbc knows)`)
     .addOption(new Option("--compat <level>", "for landlock targets: what a launcher does on an older kernel").choices(["best-effort", "soft-requirement", "hard-requirement"]))
     .option("--strict", "for landlock targets: make every narrowing an error instead of a warning")
     .option("--sbpl-params", "for -t sbpl: pass every path as a sandbox-exec -D parameter (listed at the top of the profile) instead of writing it into the profile; parameters without a value stay for the caller to define")
@@ -101,7 +101,7 @@ export function buildProgram(): Command {
     .option("--verbose", "print a summary line (policies checked, errors, warnings, fixed, time) to stderr")
     .option("--target <targets>", "run the policy's tests on these targets' models and report their diagnostics: seccomp, landlock, sbpl, all or none, comma-separated or repeated (default all)", collectParam, [])
     .option("--arch <arches>", "for the seccomp target: the filter's arches, as for compile (default x86_64)")
-    .option("--abi <n>", "for the landlock target: the Landlock ABI, as for compile (default 10)")
+    .option("--abi <n>", `for the landlock target: the Landlock ABI, as for compile (default ${MAX_ABI})`)
     .option("--no-color", "never colour the output")
     .action(async (files: string[], opts) => {
       const { runCheck } = await import("./check-command.js");

@@ -5,14 +5,10 @@
 import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, openSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import pc from "picocolors";
-import type { Diagnostic } from "../diagnostics/diagnostic.js";
-import { CODES } from "../diagnostics/codes.js";
-import { toGithubCommand } from "../diagnostics/github.js";
-import { checkKernelVersion } from "../linux-abi/syscall-versions.js";
-import { renderHuman, summaryLine, toJson, type Painter } from "../diagnostics/render.js";
-import { toSarif } from "../diagnostics/sarif.js";
-import { packageVersion } from "../compiler/package-root.js";
+import { checkKernelOption, renderDiagnostics, renderHuman, summaryLine, type Diagnostic, type Painter } from "../lib/report.js";
 import { UsageError } from "./exit.js";
+
+export { counts, DIAGNOSTIC_FORMATS, throwIfEntryUnreadable } from "../lib/report.js";
 
 export function painter(stream: NodeJS.WriteStream, color: boolean): Painter | undefined {
   const force = process.env.FORCE_COLOR;
@@ -24,9 +20,6 @@ export function painter(stream: NodeJS.WriteStream, color: boolean): Painter | u
   return { red: c.red, yellow: c.yellow, blue: c.blue, cyan: c.cyan, bold: c.bold, dim: c.dim };
 }
 
-/** The values of `--format` for commands that print diagnostics (docs/cli.md, "Output formats"). */
-export const DIAGNOSTIC_FORMATS = ["human", "json", "sarif", "github"] as const;
-
 export interface PrintOptions {
   format: string;
   color: boolean;
@@ -36,37 +29,20 @@ export interface PrintOptions {
 }
 
 export function printDiagnostics(diagnostics: readonly Diagnostic[], opts: PrintOptions, stream: NodeJS.WriteStream): void {
-  const shown = opts.quiet ? diagnostics.filter((d) => d.severity === "error") : diagnostics;
-  if (opts.format === "json") {
-    // The summary counts every diagnostic, those --quiet leaves out included, as --max-warnings does.
-    stream.write(JSON.stringify({ diagnostics: shown.map(toJson), summary: counts(diagnostics) }, null, 2) + "\n");
-    return;
-  }
-  if (opts.format === "sarif") {
-    const log = toSarif(shown, { toolVersion: packageVersion(), cwd: process.cwd(), ...(opts.fileOf ? { fileOf: opts.fileOf } : {}) });
-    stream.write(JSON.stringify(log, null, 2) + "\n");
-    return;
-  }
-  if (opts.format === "github") {
-    for (const d of shown) stream.write(toGithubCommand(d, opts.fileOf) + "\n");
-    if (shown.length) stream.write(summaryLine(shown) + "\n");
-    return;
-  }
-  const paint = painter(stream, opts.color);
-  for (const d of shown) stream.write(renderHuman(d, paint) + "\n\n");
-  if (shown.length) stream.write(summaryLine(shown) + "\n");
+  const paint = opts.format === "human" ? painter(stream, opts.color) : undefined;
+  const text = renderDiagnostics(diagnostics, {
+    format: opts.format,
+    ...(opts.quiet ? { quiet: true } : {}),
+    ...(paint ? { paint } : {}),
+    ...(opts.fileOf ? { fileOf: opts.fileOf } : {}),
+  });
+  if (text) stream.write(text);
 }
 
 /** Diagnostics as the human format prints them without colour, summary line included (for a plan to carry). */
 export function renderPlain(diagnostics: readonly Diagnostic[]): string {
   if (!diagnostics.length) return "";
-  const paint = painter(process.stderr, false);
-  return diagnostics.map((d) => renderHuman(d, paint) + "\n\n").join("") + summaryLine(diagnostics) + "\n";
-}
-
-export function counts(diagnostics: readonly Diagnostic[]): { errors: number; warnings: number } {
-  const errors = diagnostics.filter((d) => d.severity === "error").length;
-  return { errors, warnings: diagnostics.length - errors };
+  return diagnostics.map((d) => renderHuman(d) + "\n\n").join("") + summaryLine(diagnostics) + "\n";
 }
 
 /** The line `check` prints (on stderr) when there are more warnings than `--max-warnings` allows. */
@@ -74,21 +50,9 @@ export function maxWarningsMessage(warnings: number, max: number, limit = `--max
   return `sbc: ${warnings} ${warnings === 1 ? "warning exceeds" : "warnings exceed"} ${limit}`;
 }
 
-/**
- * A policy file named on the command line that cannot be read is a usage error (exit 2), not a policy
- * finding: the compiler reports it as SBC0101 with no file read, and every command turns it into this.
- */
-export function throwIfEntryUnreadable(result: { filesRead: readonly string[]; diagnostics: readonly Diagnostic[] }): void {
-  const d = result.diagnostics.find((x) => x.code === CODES.fileUnreadable.code);
-  if (result.filesRead.length === 0 && d) throw new UsageError(d.message);
-}
-
 /** `--kernel X.Y`, checked; undefined when not given. */
 export function parseKernelOption(v: string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  const bad = checkKernelVersion(v);
-  if (bad) throw new UsageError(`--kernel: ${bad.message}`, bad.help);
-  return v;
+  return checkKernelOption(v);
 }
 
 export function parseParams(list: readonly string[]): Record<string, string> {

@@ -5,9 +5,9 @@
 
 import { spawn } from "node:child_process";
 import { realpathSync } from "node:fs";
-import { environmentBindings } from "../compiler/passes/environment.js";
-import { EXIT_FINDINGS, UsageError, exitLikeChild, forwardSignals } from "./exit.js";
-import { EXIT_CANNOT_RUN } from "./exec-command.js";
+import { environmentBindings } from "../lib/run-policy.js";
+import { seatbeltProfile } from "../lib/seatbelt.js";
+import { EXIT_CANNOT_RUN, EXIT_FINDINGS, UsageError, exitLikeChild, forwardSignals } from "./exit.js";
 import { compileForRun } from "./compile-for-run.js";
 import { parseParams, printDiagnostics } from "./output.js";
 
@@ -69,11 +69,10 @@ export async function runSeatbelt(policy: string | undefined, argv: readonly str
   const compiled = compileForRun(policy, opts.preset, bindings, opts.color);
   if ("status" in compiled) return compiled.status;
 
-  const { compileSbpl, placeholder } = await import("../targets/sbpl/index.js");
-  const out = compileSbpl(compiled.ir, { params: "param" });
+  const out = seatbeltProfile(compiled.ir);
   printDiagnostics(out.diagnostics, { format: "human", color: opts.color }, process.stderr);
   if (out.profile === undefined) return EXIT_FINDINGS;
-  const missing = out.defines.filter(([k, v]) => v === placeholder(k)).map(([k]) => k);
+  const missing = out.missing;
   if (missing.length) {
     throw new UsageError(`parameter${missing.length > 1 ? "s" : ""} ${missing.map((m) => `\`${m}\``).join(", ")} ha${missing.length > 1 ? "ve" : "s"} no value`, `bind ${missing.length > 1 ? "them" : "it"} with \`--param ${missing[0]}=PATH\``);
   }

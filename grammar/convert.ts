@@ -1,6 +1,6 @@
 // Conversion between the two surfaces of a policy. Both parse to the same document tree, so converting is:
 // read the source into (document tree, comments by statement), then write that pair in the other syntax.
-// The CLI (cli/convert-command.ts) adds the check that the result compiles to the same IR.
+// The library (lib/convert.ts) adds the check that the result compiles to the same IR.
 
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import type { Source } from "../diagnostics/source.js";

@@ -13,6 +13,9 @@ import { MAX_ABI } from "../targets/landlock/abi.js";
 import { UsageError } from "./errors.js";
 import { TARGETS } from "./targets.js";
 
+export type { IR } from "../ir/types.js";
+export type { PolicyInput } from "../compiler/passes/index.js";
+
 export type PolicySyntax = "yaml" | "sbc";
 
 /** What to compile: a policy file, a built-in preset, or policy text (named `path` in diagnostics). */

@@ -77,3 +77,11 @@ export {
 export { diffInputs as diff, type DiffInputsOptions, type DiffInputsResult } from "./diff/from-inputs.js";
 export { diffPolicies, type PolicyDiff, type PolicyChange, type ProbeChange, type Direction, type Section, type Decider, type DiffOptions } from "./diff/index.js";
 export { renderDiffHuman, renderDiffMarkdown, diffToJson, type DiffJson, type DiffNames } from "./diff/render.js";
+
+// Formatting, conversion and import (docs/api.md): what `sbc fmt`, `sbc convert` and `sbc import` do, on text.
+export { format, type FormatOptions, type FormatOutput, type SyntaxName } from "./format.js";
+export { convert, type ConvertOptions, type ConvertOutput } from "./convert.js";
+export { importOciSeccomp, IMPORT_FORMATS, type ImportOciOptions, type ImportOutput, type ImportFormat } from "./import.js";
+export { evalPolicy, evalQuery, renderAnswer, EVAL_USAGE, type EvalAnswer, type EvalPolicyOptions } from "./eval-query.js";
+export { renderDiagnostics, DIAGNOSTIC_FORMATS, type RenderOptions, type DiagnosticFormat } from "./report.js";
+export { TARGETS, type Target } from "./targets.js";

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import type { CodeKey } from "../diagnostics/codes.js";
+import { diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { packageRoot, packageVersion } from "../compiler/package-root.js";
 
 /** scripts/build-native.mjs's flags; they are part of the hash (tests/loader-cache.test.ts checks the two agree). */
@@ -200,4 +201,9 @@ export function findLoader(options: { build: boolean; env?: NodeJS.ProcessEnv })
   if (!result.built) return { ok: true, path, where };
   const notice = `built the native loader for \`sbc exec\` into ${dirname(path)} (first use)${where === "cache" ? "; runs start through Node, as the fast path of bin/sbc looks in the package only" : ""}`;
   return { ok: true, path, where, notice };
+}
+
+/** A failed lookup as the diagnostic `exec` prints (its code from the catalog), ending with `consequence`. */
+export function loaderDiagnostic(failed: Extract<LoaderLookup, { ok: false }>, consequence: string): Diagnostic {
+  return diag(failed.code, `${failed.message}; ${consequence}`, failed.help !== undefined ? { help: failed.help } : {});
 }

@@ -12,7 +12,7 @@ import { BIN, childEnv, ensureBuilt, REPO, sbc } from "./support/cli.js";
 import { tempDir, writeFiles } from "./support/tmp.js";
 import { parse as parseYaml } from "yaml";
 import type { Command } from "commander";
-import { parseDiffInput } from "../cli/diff-inputs.js";
+import { parseDiffInput } from "../lib/diff/inputs.js";
 import { buildProgram } from "../cli/main.js";
 import { readmePolicy, withSshReadWrite } from "./support/readme-policy.js";
 

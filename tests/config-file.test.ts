@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { matchesIgnore } from "../cli/check-inputs.js";
-import { applyRuleSeverities } from "../cli/check-command.js";
+import { applyRuleSeverities } from "../lib/check.js";
 import { ConfigFinder, readConfigFile } from "../lib/config-file.js";
 import { diag } from "../diagnostics/diagnostic.js";
 import { tempDir, writeFiles } from "./support/tmp.js";

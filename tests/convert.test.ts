@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { prettierFormat } from "../cli/fmt-command.js";
+import { prettierFormat } from "../lib/format.js";
 import { Source } from "../diagnostics/source.js";
 import { allCommentTexts } from "../language/document-comments.js";
 import { irToJson } from "../ir/serialize.js";

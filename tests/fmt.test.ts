@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { formatPolicy, prettierFormat } from "../cli/fmt-command.js";
+import { formatPolicy, prettierFormat } from "../lib/format.js";
 import { renderHumanAll } from "../diagnostics/render.js";
 import { sortDiagnostics } from "../diagnostics/diagnostic.js";
 import { Source } from "../diagnostics/source.js";

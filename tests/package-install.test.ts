@@ -90,7 +90,7 @@ function binSbc(s: Extract<Setup, { ok: true }>, args: readonly string[], env: R
 describe("the packed package", () => {
   it("holds the license, the built CLI and bundle, the precompiled plans and the loader's sources, and no tests", (ctx) => {
     const s = need(ctx);
-    for (const f of ["LICENSE", "bin/sbc", "bin/sbc.cjs", "dist/sbc.cjs", "dist/build-id", "dist/lib/index.js", "dist/compiler/index.d.ts", "dist/lib/loader.js", "dist/plans/read-only.x86_64.plan", "native/loader/main.c", "scripts/build-native.mjs", "presets/read-only.yaml", "schema/policy.schema.json"]) {
+    for (const f of ["LICENSE", "bin/sbc", "bin/sbc.cjs", "dist/sbc.cjs", "dist/build-id", "dist/lib/index.js", "dist/lib/index.d.ts", "dist/lib/loader.js", "dist/plans/read-only.x86_64.plan", "native/loader/main.c", "scripts/build-native.mjs", "presets/read-only.yaml", "schema/policy.schema.json"]) {
       expect(s.files, f).toContain(`package/${f}`);
     }
     expect(s.files.filter((f) => /\.test\.|^package\/tests\/|^package\/native\/build\//.test(f))).toEqual([]);

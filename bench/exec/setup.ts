@@ -90,7 +90,7 @@ export function makeWorkspace(): string {
   return ws;
 }
 
-/** The plan `sbc exec --preset PRESET` hands the loader in `ws`, made by the same calls (cli/exec-command.ts). */
+/** A plan for `sbc exec --preset PRESET` in `ws`, from the same backends (the real one is negotiated by lib/exec-plan.ts). */
 export function workspacePlan(preset: string, ws: string, kernelAbi: number): { text: string; fsRules: number; insns: number } {
   const input = { kind: "preset", name: preset } as const;
   const first = compilePolicy(input, { stopAfter: "build-ir" });

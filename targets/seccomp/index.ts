@@ -6,6 +6,7 @@ import { diag, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import type { Implications, NetworkSyscallOptions } from "../../ir/evaluator/network-syscalls.js";
 import { numberedEntry, syscallNameAt as tableNameAt } from "../../ir/evaluator/syscall-numbers.js";
 import type { IR } from "../../ir/types.js";
+import type { BackendResult } from "../../ir/backend.js";
 import { ARCH_INFO, commonEndianness, syscallNumber, type Arch, type Endianness } from "../../linux-abi/index.js";
 import { formatAction } from "../../ir/evaluator/evaluate.js";
 import { splitBefore, THIRTY_TWO_BIT_ABIS } from "../../ir/arg-widths.js";
@@ -24,6 +25,18 @@ export interface SeccompFilter {
   readonly comments: ReadonlyMap<number, string>;
   /** Ranges of equal verdict per arch: the size of the dispatch tree. */
   readonly rangeCount: Readonly<Record<string, number>>;
+}
+
+export interface SeccompOptions extends NetworkSyscallOptions {
+  /** The arches the one filter serves (their byte orders must agree). */
+  readonly arches: readonly Arch[];
+}
+
+/** The backend's entry point (ir/backend.ts): the filter for `options.arches`. */
+export function compile(ir: IR, options: SeccompOptions): BackendResult<SeccompFilter> {
+  const { arches, ...rest } = options;
+  const r = compileSeccomp(ir, arches, rest);
+  return { ...(r.filter ? { artifact: r.filter } : {}), diagnostics: r.diagnostics };
 }
 
 /**

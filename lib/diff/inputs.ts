@@ -7,13 +7,13 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
-import type { Diagnostic } from "../diagnostics/diagnostic.js";
-import type { Source } from "../diagnostics/source.js";
-import { compilePolicy, type CompileOptions, type CompileResult } from "../compiler/passes/index.js";
-import { decodeSource, loadSource } from "../compiler/passes/load-file.js";
-import { MAX_INPUT_BYTES } from "../compiler/passes/read-file.js";
-import { UsageError } from "./exit.js";
-import { throwIfEntryUnreadable } from "./output.js";
+import type { Diagnostic } from "../../diagnostics/diagnostic.js";
+import type { Source } from "../../diagnostics/source.js";
+import { compilePolicy, type CompileOptions, type CompileResult } from "../../compiler/passes/index.js";
+import { decodeSource, loadSource } from "../../compiler/passes/load-file.js";
+import { MAX_INPUT_BYTES } from "../../compiler/passes/read-file.js";
+import { UsageError } from "../errors.js";
+import { throwIfEntryUnreadable } from "../report.js";
 
 /** What one side is, parsed from the command line. */
 export type DiffInputSpec =
