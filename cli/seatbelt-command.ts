@@ -4,7 +4,7 @@
 // is 125, like `sbc exec` when it cannot sandbox, so a script notices.
 
 import { spawn } from "node:child_process";
-import { realpathSync } from "node:fs";
+import { canonicalBindings } from "../lib/spawn.js";
 import { environmentBindings } from "../lib/run-policy.js";
 import { seatbeltProfile } from "../lib/seatbelt.js";
 import { EXIT_CANNOT_RUN, EXIT_FINDINGS, UsageError, exitLikeChild, forwardSignals } from "./exit.js";
@@ -29,19 +29,6 @@ export function seatbeltArgs(profile: string, defines: readonly (readonly [strin
 export function shellQuote(word: string): string {
   if (/^[A-Za-z0-9_/.,:=@%+-]+$/.test(word)) return word;
   return "'" + word.replace(/'/g, "'\\''") + "'";
-}
-
-/** On macOS the kernel sees canonical paths: resolve the environment's bindings (TMPDIR is under /var). */
-function canonicalBindings(bindings: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(bindings)) {
-    try {
-      out[k] = realpathSync(v);
-    } catch {
-      out[k] = v;
-    }
-  }
-  return out;
 }
 
 /** Run `exe` with `args`, passing signals on; resolves to the command's status (125 when it cannot start). */

@@ -10,6 +10,7 @@ import { dirname, isAbsolute, join } from "node:path";
 import type { CodeKey } from "../diagnostics/codes.js";
 import { diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { packageRoot, packageVersion } from "../compiler/package-root.js";
+import { unsafeCacheDir } from "./plan-cache.js";
 
 /** scripts/build-native.mjs's flags; they are part of the hash (tests/loader-cache.test.ts checks the two agree). */
 const CFLAGS = ["-O2", "-Wall"];
@@ -68,17 +69,10 @@ const euid = (): number | undefined => (typeof process.geteuid === "function" ? 
  * unless sticky (as /tmp), so that nobody can swap the directory for their own. (OpenSSH's StrictModes.)
  */
 export function unsafeLoaderDir(dir: string): string | undefined {
+  // The directory itself: the plan cache's rule (lib/plan-cache.ts).
+  const own = unsafeCacheDir(dir);
+  if (own) return own;
   const me = euid();
-  let st;
-  try {
-    st = lstatSync(dir);
-  } catch {
-    return "it does not exist";
-  }
-  if (st.isSymbolicLink()) return "it is a symbolic link";
-  if (!st.isDirectory()) return "it is not a directory";
-  if (me !== undefined && st.uid !== me) return `it belongs to uid ${st.uid}, not to you`;
-  if (st.mode & 0o022) return "it is writable by others";
   let real: string;
   try {
     real = realpathSync(dir);

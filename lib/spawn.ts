@@ -69,7 +69,7 @@ function stdioList(stdio: StdioOptions | undefined): (IOType | "ipc" | Stream | 
 }
 
 /** On macOS the kernel sees canonical paths: resolve the bindings' links (TMPDIR is under /var → /private/var). */
-function canonical(bindings: Record<string, string>): Record<string, string> {
+export function canonicalBindings(bindings: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(bindings)) {
     try {
@@ -106,7 +106,7 @@ export async function sandboxedCommand(
   const common = { ...(options.kernel !== undefined ? { kernel: options.kernel } : {}) };
 
   if (platform === "darwin") {
-    const r = await compile(policy, { target: "sbpl", params: canonical(bound), ...common });
+    const r = await compile(policy, { target: "sbpl", params: canonicalBindings(bound), ...common });
     const profile = checked(r, policy);
     return { file: SANDBOX_EXEC, args: ["-p", profile, "--", ...argv], diagnostics: r.diagnostics, files: r.files };
   }
