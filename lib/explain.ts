@@ -1,0 +1,225 @@
+// `sbc exec --explain`: turn the loader's trace records (native/loader/trace.c, one JSON line per refused
+// call) into explained denials — the layer that refused, the operation, and the rule of the policy that
+// decides it, asked of the reference evaluator on the same bound IR the run was compiled from.
+
+import { existsSync } from "node:fs";
+import { formatLocation, type Span } from "../diagnostics/source.js";
+import type { Access } from "../ir/access.js";
+import { EvaluationError, evaluateFs, evaluateNetwork, evaluateSyscall } from "../ir/evaluator/evaluate.js";
+import { syscallNameAt } from "../ir/evaluator/syscall-numbers.js";
+import type { IR } from "../ir/types.js";
+import { errnoName, type Arch } from "../linux-abi/index.js";
+import { lintPolicyText } from "../compiler/lint/index.js";
+
+/** One line the tracer wrote. `kind`: `seccomp` (the filter refused), `exit` (a watched call failed). */
+export interface TraceRecord {
+  readonly kind: "seccomp" | "exit";
+  readonly pid: number;
+  readonly nr: number;
+  readonly errno: number;
+  /** u64 registers, as decimal strings. */
+  readonly args: readonly string[];
+  readonly path?: string;
+  readonly path2?: string;
+  readonly family?: number;
+  readonly addr?: string;
+  readonly port?: number;
+}
+
+export type Layer = "seccomp" | "landlock" | "mount";
+
+export interface Denial {
+  readonly layer: Layer;
+  readonly syscall: string;
+  /** An access class (`write`, `create-file` …), `connect`/`bind`, or `call` for a syscall refused as such. */
+  readonly operation: string;
+  readonly path?: string;
+  readonly address?: string;
+  readonly errno: string;
+  /** The deciding rule's `file:line:col`; absent when no rule matched (the default decided). */
+  readonly location?: string;
+  /** What decided, in words: the rule's first line, `protect: .git`, `no rule grants write (default deny)`. */
+  readonly decidedBy: string;
+  /** The smallest change that would allow it, as a YAML snippet; absent where none is simple. */
+  readonly suggestion?: string;
+  /** The lint findings the suggestion would add (their codes and messages): it is dangerous. */
+  readonly dangerous?: readonly string[];
+  /** How many times the command met it. */
+  readonly count: number;
+}
+
+const O_ACCMODE = 3;
+const O_CREAT = 0o100;
+const O_DIRECTORY = 0o200000;
+const AT_REMOVEDIR = 0x200;
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+function ruleText(span: Span | undefined): string | undefined {
+  if (!span) return undefined;
+  const text = span.source.text.slice(span.start, span.end).trim().split("\n")[0]!.trim();
+  return text.length > 80 ? text.slice(0, 77) + "..." : text;
+}
+
+/** The filesystem accesses a failed call asked for, in the order the kernel checks them. */
+function fsAccesses(name: string, args: readonly bigint[], path: string | undefined): { access: Access; path?: string; second?: boolean }[] {
+  const flagsOf = (i: number): number => Number((args[i] ?? 0n) & 0xffffffffn);
+  const open = (flags: number): Access => ((flags & O_CREAT) !== 0 && path !== undefined && !existsSync(path) ? "create-file" : (flags & O_ACCMODE) !== 0 ? "write" : (flags & O_DIRECTORY) !== 0 ? "list" : "read");
+  switch (name) {
+    case "open": return [{ access: open(flagsOf(1)) }];
+    case "openat": case "openat2": return [{ access: open(flagsOf(2)) }];
+    case "creat": return [{ access: path !== undefined && !existsSync(path) ? "create-file" : "write" }];
+    case "mkdir": case "mkdirat": return [{ access: "create-dir" }];
+    case "mknod": case "mknodat": return [{ access: "create-special" }];
+    case "unlink": return [{ access: "delete-file" }];
+    case "unlinkat": return [{ access: (flagsOf(2) & AT_REMOVEDIR) !== 0 ? "delete-dir" : "delete-file" }];
+    case "rmdir": return [{ access: "delete-dir" }];
+    case "symlink": case "symlinkat": return [{ access: "create-symlink" }];
+    case "truncate": return [{ access: "truncate" }];
+    case "execve": case "execveat": return [{ access: "execute" }];
+    case "rename": case "renameat": case "renameat2": case "link": case "linkat":
+      return [{ access: name.startsWith("link") ? "read" : "delete-file" }, { access: "create-file", second: true }, { access: "rename", second: true }];
+    default: return [];
+  }
+}
+
+function deniedBy(layer: Layer, errno: number): Layer {
+  return errno === 30 /* EROFS */ ? "mount" : layer;
+}
+
+function yamlString(s: string): string {
+  return /^[\w./${}@-]+$/.test(s) ? s : JSON.stringify(s);
+}
+
+/** Lint a policy that extends the run's policy with SNIPPET; what it finds that the policy alone does not. */
+function newLintFindings(policyFile: string | undefined, preset: string | undefined, snippet: string, baseline: Set<string>): string[] {
+  const ext = policyFile !== undefined ? JSON.stringify(policyFile) : preset!;
+  const text = `sbc: 1\nname: explain-suggestion\nextends: ${ext}\n${snippet}`;
+  try {
+    const found = lintPolicyText(text, { path: "explain-suggestion.yaml" });
+    return found.filter((d) => d.code.startsWith("SBC30")).map((d) => `${d.code}: ${d.message}`).filter((f) => !baseline.has(f));
+  } catch {
+    return [];
+  }
+}
+
+export interface ExplainOptions {
+  readonly arch: Arch;
+  /** The run's policy, for linting suggestions: a file (absolute), or a preset's name. */
+  readonly policyFile?: string;
+  readonly preset?: string;
+  /** Skip linting suggestions (tests of the mapping alone). */
+  readonly lint?: boolean;
+}
+
+/** Explained denials, one per distinct refusal, in the order first met. */
+export function explainRecords(ir: IR, records: readonly TraceRecord[], options: ExplainOptions): Denial[] {
+  const seen = new Map<string, { denial: Omit<Denial, "count">; count: number }>();
+  let baseline: Set<string> | undefined;
+  const lintSuggestion = (snippet: string): string[] | undefined => {
+    if (options.lint === false || (options.policyFile === undefined && options.preset === undefined)) return undefined;
+    if (!baseline) baseline = new Set(newLintFindings(options.policyFile, options.preset, "", new Set()));
+    const found = newLintFindings(options.policyFile, options.preset, snippet, baseline);
+    return found.length ? found : undefined;
+  };
+  for (const r of records) {
+    const d = explainOne(ir, r, options.arch, lintSuggestion);
+    if (!d) continue;
+    const key = [d.layer, d.syscall, d.operation, d.path ?? "", d.address ?? "", d.errno].join("\0");
+    const prev = seen.get(key);
+    if (prev) prev.count++;
+    else seen.set(key, { denial: d, count: 1 });
+  }
+  return [...seen.values()].map(({ denial, count }) => ({ ...denial, count }));
+}
+
+function explainOne(ir: IR, r: TraceRecord, arch: Arch, lint: (snippet: string) => string[] | undefined): Omit<Denial, "count"> | undefined {
+  const name = syscallNameAt(arch, r.nr) ?? `${arch}:${r.nr}`;
+  const args = r.args.map((a) => BigInt(a));
+  const errno = errnoName(r.errno) ?? String(r.errno);
+  const address = r.addr !== undefined ? (r.family === AF_INET6 ? `[${r.addr}]:${r.port}` : `${r.addr}:${r.port}`) : undefined;
+  if (r.kind === "seccomp") {
+    const v = evaluateSyscall(ir, `${arch}:${r.nr}`, args, { arch });
+    const base = { layer: "seccomp" as const, syscall: name, operation: "call", errno, ...(address ? { address } : {}) };
+    if (v.implied) {
+      const span = ir.network.span;
+      const suggestion = `network:\n  - allow: connect\n    hosts: any\n    ports: any`;
+      const dangerous = lint(suggestion);
+      return { ...base, ...(span ? { location: formatLocation(span) } : {}), decidedBy: `the network section (${v.implied.reason})`, suggestion, ...(dangerous ? { dangerous } : {}) };
+    }
+    if (v.rule) {
+      const suggestion = `syscalls:\n  rules:\n    - syscalls: [${name}]\n      action: allow`;
+      const dangerous = lint(suggestion);
+      return { ...base, ...(v.rule.span ? { location: formatLocation(v.rule.span) } : {}), decidedBy: ruleText(v.rule.span) ?? `a rule for \`${name}\``, suggestion, ...(dangerous ? { dangerous } : {}) };
+    }
+    const suggestion = `syscalls:\n  rules:\n    - syscalls: [${name}]\n      action: allow`;
+    const dangerous = lint(suggestion);
+    return { ...base, ...(ir.syscalls.span ? { location: formatLocation(ir.syscalls.span) } : {}), decidedBy: v.newer ? "`syscalls.newer` (a call newer than the policy)" : "`syscalls.default`", suggestion, ...(dangerous ? { dangerous } : {}) };
+  }
+  // A watched call that failed: Landlock (EACCES, EPERM, EXDEV) or the mount layer (EROFS), if the policy
+  // refuses it; a failure the policy allows is the system's own (file modes, a read-only host mount).
+  if (name === "connect" || name === "bind") {
+    if (r.family !== AF_INET && r.family !== AF_INET6) return undefined;
+    const v = evaluateNetwork(ir, { op: name, protocol: "tcp", host: r.addr ?? "0.0.0.0", port: r.port ?? 0 });
+    if (v.decision === "allow") return undefined;
+    const span = v.rule?.span ?? ir.network.span;
+    const suggestion = `network:\n  - allow: ${name}\n    hosts: ${yamlString(r.addr ?? "any")}\n    ports: [${r.port ?? 0}]`;
+    const dangerous = lint(suggestion);
+    return { layer: "landlock", syscall: name, operation: name, errno, ...(address ? { address } : {}), ...(span ? { location: formatLocation(span) } : {}), decidedBy: v.rule ? (ruleText(v.rule.span) ?? "a network rule") : "the network section (default deny)", suggestion, ...(dangerous ? { dangerous } : {}) };
+  }
+  for (const q of fsAccesses(name, args, r.path)) {
+    const path = q.second ? r.path2 : r.path;
+    if (path === undefined || !path.startsWith("/")) continue;
+    let v;
+    try {
+      v = evaluateFs(ir, q.access, path);
+    } catch (e) {
+      if (e instanceof EvaluationError) continue;
+      throw e;
+    }
+    if (v.decision === "allow") continue;
+    const layer = deniedBy("landlock", r.errno);
+    const base = { layer, syscall: name, operation: q.access, path, errno };
+    if (v.rule?.protects !== undefined) {
+      const dangerous = ["the name is protected on purpose: allowing writes there lets the command plant hooks or settings that run outside the sandbox later"];
+      return { ...base, ...(v.rule.span ? { location: formatLocation(v.rule.span) } : {}), decidedBy: `protect: ${v.rule.protects}`, suggestion: `# remove \`${v.rule.protects}\` from \`protect:\` at ${v.rule.span ? formatLocation(v.rule.span) : "its rule"}`, dangerous };
+    }
+    if (v.rule) {
+      return { ...base, ...(v.rule.span ? { location: formatLocation(v.rule.span) } : {}), decidedBy: ruleText(v.rule.span) ?? `a \`deny\` rule`, suggestion: `# an explicit deny decides: narrow or remove the rule at ${v.rule.span ? formatLocation(v.rule.span) : "its place"}` };
+    }
+    const target = q.access.startsWith("create") ? path.slice(0, path.lastIndexOf("/")) || "/" : path;
+    const suggestion = `filesystem:\n  - allow: [${q.access}]\n    path: ${yamlString(target)}`;
+    const dangerous = lint(suggestion);
+    return { ...base, decidedBy: `no rule grants \`${q.access}\` here (default deny)`, suggestion, ...(dangerous ? { dangerous } : {}) };
+  }
+  return undefined;
+}
+
+/** Parse the tracer's lines; a line that is not a record is skipped (never fatal: the run already happened). */
+export function parseTrace(text: string): TraceRecord[] {
+  const out: TraceRecord[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const r = JSON.parse(line) as TraceRecord;
+      if ((r.kind === "seccomp" || r.kind === "exit") && typeof r.nr === "number" && Array.isArray(r.args)) out.push(r);
+    } catch {
+      /* a torn line: the tracer was killed mid-write */
+    }
+  }
+  return out;
+}
+
+/** The human report: one paragraph per denial. */
+export function renderDenials(denials: readonly Denial[]): string {
+  if (!denials.length) return "sbc explain: the sandbox refused nothing\n";
+  const lines = [`sbc explain: the sandbox refused ${denials.length} distinct access${denials.length === 1 ? "" : "es"}`];
+  for (const d of denials) {
+    const what = d.path ?? d.address ?? "";
+    lines.push(`- ${d.layer}: ${d.operation === "call" ? `${d.syscall}()` : `${d.operation} \`${what}\` (${d.syscall})`}${d.operation === "call" && what ? ` \`${what}\`` : ""} → ${d.errno}${d.count > 1 ? ` ×${d.count}` : ""}`);
+    lines.push(`  decided by: ${d.decidedBy}${d.location ? ` at ${d.location}` : ""}`);
+    if (d.suggestion) lines.push(`  to allow it:`, ...d.suggestion.split("\n").map((s) => `    ${s}`));
+    for (const w of d.dangerous ?? []) lines.push(`  dangerous: ${w}`);
+  }
+  return lines.join("\n") + "\n";
+}
