@@ -10,6 +10,7 @@ import { syscallNameAt } from "../ir/evaluator/syscall-numbers.js";
 import type { IR } from "../ir/types.js";
 import { errnoName, type Arch } from "../linux-abi/index.js";
 import { lintPolicyText } from "../compiler/lint/index.js";
+import { DANGEROUS_CALLS } from "../compiler/lint/rules/dangerous-syscall.js";
 
 /** One line the tracer wrote. `kind`: `seccomp` (the filter refused), `exit` (a watched call failed). */
 export interface TraceRecord {
@@ -83,6 +84,14 @@ function fsAccesses(name: string, args: readonly bigint[], path: string | undefi
   }
 }
 
+/** PATH written with the longest bound parameter it lies under (`${home}/x`), as a policy would say it. */
+function symbolic(ir: IR, path: string): string {
+  let best: { name: string; value: string } | undefined;
+  for (const p of ir.params)
+    if (p.value !== null && p.value !== "/" && (path === p.value || path.startsWith(p.value + "/")) && (!best || p.value.length > best.value.length)) best = { name: p.name, value: p.value };
+  return best ? "${" + best.name + "}" + path.slice(best.value.length) : path;
+}
+
 function deniedBy(layer: Layer, errno: number): Layer {
   return errno === 30 /* EROFS */ ? "mount" : layer;
 }
@@ -143,14 +152,17 @@ function explainOne(ir: IR, r: TraceRecord, arch: Arch, lint: (snippet: string) 
     const base = { layer: "seccomp" as const, syscall: name, operation: "call", errno, ...(address ? { address } : {}) };
     if (v.implied) {
       const span = ir.network.span;
-      const suggestion = `network:\n  - allow: connect\n    hosts: any\n    ports: any`;
+      // The socket was refused before the command chose an address: the port is the user's to fill in.
+      const suggestion = `network:\n  rules:\n    - allow: connect\n      ports: [443] # the port the command needs`;
       const dangerous = lint(suggestion);
       return { ...base, ...(span ? { location: formatLocation(span) } : {}), decidedBy: `the network section (${v.implied.reason})`, suggestion, ...(dangerous ? { dangerous } : {}) };
     }
     if (v.rule) {
       const suggestion = `syscalls:\n  rules:\n    - syscalls: [${name}]\n      action: allow`;
-      const dangerous = lint(suggestion);
-      return { ...base, ...(v.rule.span ? { location: formatLocation(v.rule.span) } : {}), decidedBy: ruleText(v.rule.span) ?? `a rule for \`${name}\``, suggestion, ...(dangerous ? { dangerous } : {}) };
+      // dangerous-syscall judges allow-lists only; its list of calls that defeat a sandbox holds under any default.
+      const listed = DANGEROUS_CALLS.some((c) => c.name === name) ? [`\`${name}\` is on the dangerous-syscall lint rule's list of calls that defeat a sandbox (docs/lint.md#dangerous-syscall)`] : [];
+      const dangerous = [...listed, ...(lint(suggestion) ?? [])];
+      return { ...base, ...(v.rule.span ? { location: formatLocation(v.rule.span) } : {}), decidedBy: ruleText(v.rule.span) ?? `a rule for \`${name}\``, suggestion, ...(dangerous.length ? { dangerous } : {}) };
     }
     const suggestion = `syscalls:\n  rules:\n    - syscalls: [${name}]\n      action: allow`;
     const dangerous = lint(suggestion);
@@ -163,7 +175,7 @@ function explainOne(ir: IR, r: TraceRecord, arch: Arch, lint: (snippet: string) 
     const v = evaluateNetwork(ir, { op: name, protocol: "tcp", host: r.addr ?? "0.0.0.0", port: r.port ?? 0 });
     if (v.decision === "allow") return undefined;
     const span = v.rule?.span ?? ir.network.span;
-    const suggestion = `network:\n  - allow: ${name}\n    hosts: ${yamlString(r.addr ?? "any")}\n    ports: [${r.port ?? 0}]`;
+    const suggestion = `network:\n  rules:\n    - allow: ${name}\n      hosts: [${yamlString(r.addr ?? "0.0.0.0")}]\n      ports: [${r.port ?? 0}]`;
     const dangerous = lint(suggestion);
     return { layer: "landlock", syscall: name, operation: name, errno, ...(address ? { address } : {}), ...(span ? { location: formatLocation(span) } : {}), decidedBy: v.rule ? (ruleText(v.rule.span) ?? "a network rule") : "the network section (default deny)", suggestion, ...(dangerous ? { dangerous } : {}) };
   }
@@ -188,9 +200,13 @@ function explainOne(ir: IR, r: TraceRecord, arch: Arch, lint: (snippet: string) 
       return { ...base, ...(v.rule.span ? { location: formatLocation(v.rule.span) } : {}), decidedBy: ruleText(v.rule.span) ?? `a \`deny\` rule`, suggestion: `# an explicit deny decides: narrow or remove the rule at ${v.rule.span ? formatLocation(v.rule.span) : "its place"}` };
     }
     const target = q.access.startsWith("create") ? path.slice(0, path.lastIndexOf("/")) || "/" : path;
-    const suggestion = `filesystem:\n  - allow: [${q.access}]\n    path: ${yamlString(target)}`;
+    const suggestion = `filesystem:\n  - allow: [${q.access}]\n    path: ${yamlString(symbolic(ir, target))}`;
     const dangerous = lint(suggestion);
-    return { ...base, decidedBy: `no rule grants \`${q.access}\` here (default deny)`, suggestion, ...(dangerous ? { dangerous } : {}) };
+    // No rule grants it: the rule that covers the path for another access (usually a read-only grant) is where
+    // a user looks, so it is named, with its place.
+    const near = (["read", "list"] as const).map((a) => evaluateFs(ir, a, path).rule).find((x) => x?.effect === "allow" && x.span);
+    const covered = near ? `; \`${ruleText(near.span)}\` covers it for ${near.access.join(", ")} only` : "";
+    return { ...base, ...(near?.span ? { location: formatLocation(near.span) } : {}), decidedBy: `no rule grants \`${q.access}\` here (default deny)${covered}`, suggestion, ...(dangerous ? { dangerous } : {}) };
   }
   return undefined;
 }
