@@ -1,0 +1,67 @@
+// lib/explain.ts without a kernel: the tracer's records (as native/loader/trace.c writes them) mapped to the
+// layer, the operation and the deciding rule of the reference evaluator, deduplicated, with suggestions that
+// compile and dangerous ones flagged by the lint rules.
+
+import { describe, expect, it } from "vitest";
+import { compilePolicy } from "../compiler/passes/index.js";
+import { explainRecords, parseTrace, renderDenials, type TraceRecord } from "../lib/explain.js";
+import { lintPolicyText } from "../compiler/lint/index.js";
+
+const params = { workspace: "/w", cwd: "/w", home: "/h", tmpdir: "/tmp" };
+const ir = compilePolicy({ kind: "preset", name: "workspace-write" }, { params }).ir!;
+const args = (...a: number[]) => [0, 1, 2, 3, 4, 5].map((i) => String(a[i] ?? 0));
+const O_WRONLY = 1, O_CREAT = 0o100, AT_FDCWD = 0xffffff9c;
+
+const rec = (r: Partial<TraceRecord> & Pick<TraceRecord, "kind" | "nr" | "errno">): TraceRecord => ({ pid: 1, args: args(), ...r });
+
+describe("explainRecords", () => {
+  it("names the @debug rule for a seccomp ptrace, with its place, and flags the suggestion", () => {
+    const [d] = explainRecords(ir, [rec({ kind: "seccomp", nr: 101, errno: 1 })], { arch: "x86_64", lint: false });
+    expect(d).toMatchObject({ layer: "seccomp", syscall: "ptrace", operation: "call", errno: "EPERM", count: 1 });
+    expect(d!.decidedBy).toContain("@debug");
+    expect(d!.location).toMatch(/^presets\/read-only\.yaml:\d+:\d+$/);
+    expect(d!.dangerous?.[0]).toContain("dangerous-syscall");
+  });
+
+  it("names the network section for socket(AF_INET)", () => {
+    const [d] = explainRecords(ir, [rec({ kind: "seccomp", nr: 41, errno: 1, args: args(2, 1) })], { arch: "x86_64", lint: false });
+    expect(d!.decidedBy).toMatch(/^the network section/);
+    expect(d!.location).toMatch(/^presets\/read-only\.yaml:\d+:\d+$/);
+  });
+
+  it("names the protect rule for a write to .git/config, by layer from the errno", () => {
+    const r = (errno: number) => rec({ kind: "exit", nr: 257, errno, args: args(AT_FDCWD, 0, O_WRONLY), path: "/w/.git/config" });
+    const [mount, landlock] = explainRecords(ir, [r(30), r(13), r(13)], { arch: "x86_64", lint: false });
+    expect(mount).toMatchObject({ layer: "mount", operation: "write", decidedBy: "protect: .git", count: 1 });
+    expect(landlock).toMatchObject({ layer: "landlock", operation: "write", errno: "EACCES", count: 2 });
+    expect(landlock!.location).toMatch(/^presets\/workspace-write\.yaml:\d+:\d+$/);
+  });
+
+  it("says a default deny and the grant that covers the path; the snippet uses the parameter and lint flags it", () => {
+    const [d] = explainRecords(ir, [rec({ kind: "exit", nr: 257, errno: 13, args: args(AT_FDCWD, 0, O_WRONLY | O_CREAT), path: "/h/new-file" })], { arch: "x86_64", preset: "workspace-write" });
+    expect(d).toMatchObject({ layer: "landlock", operation: "create-file" });
+    expect(d!.decidedBy).toMatch(/^no rule grants `create-file` here \(default deny\); `allow: read-only` covers it/);
+    expect(d!.suggestion).toBe("filesystem:\n  - allow: [create-file]\n    path: ${home}");
+    expect(d!.dangerous?.some((x) => x.startsWith("SBC3003"))).toBe(true);
+  });
+
+  it("leaves out a failure the policy allows (file modes, not the sandbox)", () => {
+    expect(explainRecords(ir, [rec({ kind: "exit", nr: 257, errno: 13, args: args(AT_FDCWD, 0, O_WRONLY), path: "/w/src/main.c" })], { arch: "x86_64", lint: false })).toEqual([]);
+  });
+
+  it("explains a TCP connect Landlock refused, with a snippet that compiles", () => {
+    const [d] = explainRecords(ir, [rec({ kind: "exit", nr: 42, errno: 13, family: 2, addr: "10.0.0.1", port: 5432 })], { arch: "x86_64", lint: false });
+    expect(d).toMatchObject({ layer: "landlock", operation: "connect", address: "10.0.0.1:5432" });
+    const diags = lintPolicyText(`sbc: 1\nname: s\nextends: workspace-write\n${d!.suggestion}\n`);
+    expect(diags.filter((x) => x.severity === "error" && !x.code.startsWith("SBC30"))).toEqual([]);
+  });
+
+  it("parses the tracer's lines, skipping a torn one, and renders them", () => {
+    const text = `{"kind":"seccomp","pid":7,"nr":101,"errno":1,"args":["0","0","0","0","0","0"]}\n{"kind":"exit","pid":7,"nr":2`;
+    const records = parseTrace(text);
+    expect(records).toHaveLength(1);
+    const out = renderDenials(explainRecords(ir, records, { arch: "x86_64", lint: false }));
+    expect(out).toMatch(/^sbc explain: the sandbox refused 1 distinct access\n- seccomp: ptrace\(\) → EPERM\n/);
+    expect(renderDenials([])).toBe("sbc explain: the sandbox refused nothing\n");
+  });
+});
