@@ -299,27 +299,41 @@ static void trace_loop(pid_t child) {
       unsigned long msg = 0;
       struct user_regs_struct regs;
       ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg);
-      if (ptrace(PTRACE_GETREGS, pid, 0, &regs) == 0) {
+      if (ptrace(PTRACE_GETREGS, pid, 0, &regs) != 0) {
+        /* Resumed as it is, a denied call would run: never. (ESRCH: it is gone already.) */
+        kill(pid, SIGKILL);
+        continue;
+      }
+      unsigned long long a[6] = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9};
+      if ((msg & 0xffff) == WATCH_DATA) {
+        /* A record is lost when more than N_PENDING tracees are inside watched calls at once; the call is
+         * not changed either way. */
         struct pending *p = slot(pid, 1);
         if (p) {
           clear(p);
-          p->pid = pid;
           p->nr = (long)regs.orig_rax;
-          unsigned long long a[6] = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9};
           memcpy(p->args, a, sizeof a);
-          if ((msg & 0xffff) == WATCH_DATA) {
-            read_operands(pid, p);
-            resume = PTRACE_SYSCALL; /* the next stop is this call's exit */
-          } else {
-            /* The policy denies it: record, then skip the call and return its errno, as RET_ERRNO would. */
-            if (p->nr == SYS_connect || p->nr == SYS_bind) read_operands(pid, p);
-            emit("seccomp", p, (long)(msg & 0xffff));
-            clear(p);
-            regs.orig_rax = (unsigned long long)-1;
-            regs.rax = (unsigned long long)-(long long)(msg & 0xffff);
-            ptrace(PTRACE_SETREGS, pid, 0, &regs);
-          }
+          read_operands(pid, p);
+          resume = PTRACE_SYSCALL; /* the next stop is this call's exit */
         }
+      } else {
+        /* The policy denies it: record, then skip the call and return its errno, as RET_ERRNO would. The
+         * record is on the stack, so that no table can be too full to deny. */
+        struct pending d;
+        memset(&d, 0, sizeof d);
+        d.pid = pid;
+        d.nr = (long)regs.orig_rax;
+        memcpy(d.args, a, sizeof a);
+        if (d.nr == SYS_connect || d.nr == SYS_bind) read_operands(pid, &d);
+        regs.orig_rax = (unsigned long long)-1;
+        regs.rax = (unsigned long long)-(long long)(msg & 0xffff);
+        if (ptrace(PTRACE_SETREGS, pid, 0, &regs) != 0) {
+          kill(pid, SIGKILL);
+          continue;
+        }
+        emit("seccomp", &d, (long)(msg & 0xffff));
+        free(d.path);
+        free(d.path2);
       }
     } else if (sig == (SIGTRAP | 0x80)) {
       struct pending *p = slot(pid, 0);
