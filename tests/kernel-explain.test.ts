@@ -125,4 +125,30 @@ describeLoader("sbc exec --explain", () => {
     },
     120_000,
   );
+
+  itKernel(
+    "a grandchild's refusal, Landlock alone: the exit status passes through and the layer is landlock",
+    () => {
+      const r = spawnSync(process.execPath, [BIN, "exec", "--explain", "--format", "json", "--namespaces", "never", "--preset", "workspace-write", "--", "sh", "-c", "(echo x > .git/config) 2>/dev/null; sh -c 'exit 7'"], {
+        cwd: ws,
+        encoding: "utf8",
+        env: childEnv({ TMPDIR: "/tmp" }),
+        timeout: 60_000,
+      });
+      expect(r.status, r.stderr).toBe(7);
+      const denials = (JSON.parse(r.stderr.trim().split("\n").pop()!) as { denials: Denial[] }).denials;
+      const git = denials.find((d) => d.path === join(ws, ".git", "config"));
+      expect(git, JSON.stringify(denials)).toMatchObject({ layer: "landlock", errno: "EACCES", decidedBy: "protect: .git" });
+    },
+    120_000,
+  );
+
+  itKernel(
+    "a command killed by a signal: sbc exec --explain ends by the same signal",
+    () => {
+      const r = spawnSync(process.execPath, [BIN, "exec", "--explain", "--preset", "workspace-write", "--", "sh", "-c", "kill -TERM $$"], { cwd: ws, encoding: "utf8", env: childEnv(), timeout: 60_000 });
+      expect(r.signal, r.stderr).toBe("SIGTERM");
+    },
+    120_000,
+  );
 });
