@@ -9,7 +9,6 @@
 
 import { spawn } from "node:child_process";
 import { resolve as resolvePath } from "node:path";
-import { explainRecords, parseTrace, renderDenials } from "../lib/explain.js";
 import { diag } from "../lib/report.js";
 import type { Diagnostic } from "../lib/report.js";
 import { environmentBindings } from "../lib/run-policy.js";
@@ -126,26 +125,25 @@ export async function runExec(policy: string | undefined, argv: readonly string[
 
   // ---- run ----
   const args = [...(opts.debug ? ["--report"] : []), ...(opts.explain ? ["--trace-fd", "4"] : []), ...(opts.namespaces ? ["--namespaces", opts.namespaces] : []), "--plan-fd", "3", "--", ...argv];
-  const status = await new Promise<number>((resolve) => {
+  const trace: Buffer[] = [];
+  const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | number>((resolve) => {
     const child = spawn(loader, args, { stdio: ["inherit", "inherit", "inherit", "pipe", ...(opts.explain ? (["pipe"] as const) : [])] });
     const pipe = child.stdio[3] as NodeJS.WritableStream;
     pipe.on("error", () => undefined);
     pipe.end(plan.text);
-    const trace: Buffer[] = [];
     if (opts.explain) (child.stdio[4] as NodeJS.ReadableStream).on("data", (b: Buffer) => trace.push(b));
     forwardSignals(child);
     child.on("error", (e) => resolve(fail(`cannot start the loader: ${e.message}`)));
     // `close`, not `exit`: every record the tracer wrote has been read.
-    child.on("close", (code, signal) => {
-      if (opts.explain) {
-        const denials = explainRecords(ir, parseTrace(Buffer.concat(trace).toString("utf8")), { arch, ...(policy !== undefined ? { policyFile: resolvePath(policy) } : { preset: opts.preset! }) });
-        process.stderr.write(opts.format === "json" ? JSON.stringify({ denials }) + "\n" : renderDenials(denials));
-      }
-      resolvePromise(code, signal);
-    });
-    function resolvePromise(code: number | null, signal: NodeJS.Signals | null) {
-      resolve(exitLikeChild(code, signal));
-    }
+    child.on("close", (code, signal) => resolve({ code, signal }));
   });
-  return status;
+  if (typeof ended === "number") return ended;
+  if (opts.explain) {
+    // Loaded only here: the evaluator's queries and the linter cost a run without --explain nothing.
+    const { explainRecords, parseTrace, renderDenials } = await import("../lib/explain.js");
+    const denials = explainRecords(ir, parseTrace(Buffer.concat(trace).toString("utf8")), { arch, ...(policy !== undefined ? { policyFile: resolvePath(policy) } : { preset: opts.preset! }) });
+    process.stderr.write(opts.format === "json" ? JSON.stringify({ denials }) + "\n" : renderDenials(denials));
+  }
+  // After the report: a command killed by a signal ends sbc by the same signal.
+  return exitLikeChild(ended.code, ended.signal);
 }
