@@ -2,7 +2,8 @@
 // call) into explained denials — the layer that refused, the operation, and the rule of the policy that
 // decides it, asked of the reference evaluator on the same bound IR the run was compiled from.
 
-import { existsSync } from "node:fs";
+import { accessSync, constants, existsSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { formatLocation, type Span } from "../diagnostics/source.js";
 import type { Access } from "../ir/access.js";
 import { EvaluationError, evaluateFs, evaluateNetwork, evaluateSyscall } from "../ir/evaluator/evaluate.js";
@@ -92,6 +93,19 @@ function symbolic(ir: IR, path: string): string {
   return best ? "${" + best.name + "}" + path.slice(best.value.length) : path;
 }
 
+/** Whether the file's mode lets this user do ACCESS at PATH (for a create or delete: in its directory). */
+function modeAllows(access: Access, path: string): boolean {
+  const inDir = access.startsWith("create") || access.startsWith("delete") || access === "rename";
+  const target = inDir ? dirname(path) : path;
+  const mode = inDir ? constants.W_OK | constants.X_OK : access === "read" || access === "list" ? constants.R_OK : access === "execute" ? constants.X_OK : constants.W_OK;
+  try {
+    accessSync(target, mode);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function deniedBy(layer: Layer, errno: number): Layer {
   return errno === 30 /* EROFS */ ? "mount" : layer;
 }
@@ -102,10 +116,12 @@ function yamlString(s: string): string {
 
 /** Lint a policy that extends the run's policy with SNIPPET; what it finds that the policy alone does not. */
 function newLintFindings(policyFile: string | undefined, preset: string | undefined, snippet: string, baseline: Set<string>): string[] {
-  const ext = policyFile !== undefined ? JSON.stringify(policyFile) : preset!;
+  // `extends:` takes no absolute path: the suggestion is a virtual file beside the policy, naming it relatively.
+  const ext = policyFile !== undefined ? JSON.stringify("./" + basename(policyFile)) : preset!;
+  const path = policyFile !== undefined ? join(dirname(policyFile), ".sbc-explain-suggestion.yaml") : "explain-suggestion.yaml";
   const text = `sbc: 1\nname: explain-suggestion\nextends: ${ext}\n${snippet}`;
   try {
-    const found = lintPolicyText(text, { path: "explain-suggestion.yaml" });
+    const found = lintPolicyText(text, { path });
     return found.filter((d) => d.code.startsWith("SBC30")).map((d) => `${d.code}: ${d.message}`).filter((f) => !baseline.has(f));
   } catch {
     return [];
@@ -189,9 +205,20 @@ function explainOne(ir: IR, r: TraceRecord, arch: Arch, lint: (snippet: string) 
       if (e instanceof EvaluationError) continue;
       throw e;
     }
-    if (v.decision === "allow") continue;
     const layer = deniedBy("landlock", r.errno);
     const base = { layer, syscall: name, operation: q.access, path, errno };
+    if (v.decision === "allow") {
+      // The policy allows it. EROFS is never the file's mode: the mount layer is narrower than the rule (a
+      // read-only mount for a `deny: write` nearby, said as a warning before the run). EACCES is Landlock's
+      // narrowing only if the file's mode would allow it; else it is the system's own refusal, not listed.
+      if (r.errno !== 30 && !modeAllows(q.access, path)) continue;
+      const near = (["write", "create-file", "delete-file"] as const).map((a) => evaluateFs(ir, a, path).rule).find((x) => x?.effect === "deny" && x.span);
+      return {
+        ...base,
+        ...(near?.span ? { location: formatLocation(near.span) } : {}),
+        decidedBy: `the policy allows \`${q.access}\` here; ${layer === "mount" ? "the mount layer" : "Landlock"} enforces ${near ? `\`${ruleText(near.span)}\`` : "a rule nearby"} more widely (see the warnings before the run)`,
+      };
+    }
     if (v.rule?.protects !== undefined) {
       const dangerous = ["the name is protected on purpose: allowing writes there lets the command plant hooks or settings that run outside the sandbox later"];
       return { ...base, ...(v.rule.span ? { location: formatLocation(v.rule.span) } : {}), decidedBy: `protect: ${v.rule.protects}`, suggestion: `# remove \`${v.rule.protects}\` from \`protect:\` at ${v.rule.span ? formatLocation(v.rule.span) : "its rule"}`, dangerous };

@@ -2,6 +2,9 @@
 // layer, the operation and the deciding rule of the reference evaluator, deduplicated, with suggestions that
 // compile and dangerous ones flagged by the lint rules.
 
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compilePolicy } from "../compiler/passes/index.js";
 import { explainRecords, parseTrace, renderDenials, type TraceRecord } from "../lib/explain.js";
@@ -63,5 +66,28 @@ describe("explainRecords", () => {
     const out = renderDenials(explainRecords(ir, records, { arch: "x86_64", lint: false }));
     expect(out).toMatch(/^sbc explain: the sandbox refused 1 distinct access\n- seccomp: ptrace\(\) → EPERM\n/);
     expect(renderDenials([])).toBe("sbc explain: the sandbox refused nothing\n");
+  });
+
+  it("a refusal the policy allows: EROFS is the mount layer enforcing a deny rule more widely; EACCES against the file's mode is not listed", () => {
+    const mine = compilePolicy({ kind: "text", path: "mine.yaml", text: "sbc: 1\nname: mine\nextends: workspace-write\nfilesystem:\n  - deny: write\n    path: ${workspace}/locked\n" }, { params }).ir!;
+    const r = (errno: number, path: string) => rec({ kind: "exit", nr: 257, errno, args: args(AT_FDCWD, 0, O_WRONLY | O_CREAT), path });
+    const [d] = explainRecords(mine, [r(30, "/w/locked/new")], { arch: "x86_64", lint: false });
+    expect(d).toMatchObject({ layer: "mount", operation: "create-file", location: "mine.yaml:5:5" });
+    expect(d!.decidedBy).toMatch(/^the policy allows `create-file` here; the mount layer enforces `deny: write` more widely/);
+    expect(d!.suggestion).toBeUndefined();
+    // A directory that does not exist fails access(2): the refusal is the system's, not the sandbox's.
+    expect(explainRecords(mine, [r(13, "/w/no-such-dir/new")], { arch: "x86_64", lint: false })).toEqual([]);
+  });
+
+  it("lints a suggestion against a policy file beside it (extends: takes no absolute path)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sbc-explain-"));
+    try {
+      const file = join(dir, "agent.yaml");
+      writeFileSync(file, "sbc: 1\nname: agent\nextends: workspace-write\n");
+      const [d] = explainRecords(ir, [rec({ kind: "exit", nr: 257, errno: 13, args: args(AT_FDCWD, 0, O_WRONLY | O_CREAT), path: "/h/x" })], { arch: "x86_64", policyFile: file });
+      expect(d!.dangerous?.some((x) => x.startsWith("SBC3003"))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
