@@ -152,4 +152,27 @@ describeLoader("sbc exec --explain", () => {
     },
     120_000,
   );
+
+  accept(
+    "a TCP connect Landlock refuses (ports limited, sockets allowed): the address, the network section, a port snippet",
+    () => {
+      writeFileSync(join(dir, "net.yaml"), "sbc: 1\nname: net\nextends: workspace-write\nnetwork:\n  rules:\n    - allow: connect\n      ports: [443]\n");
+      const py = "import socket\ns = socket.socket()\ntry:\n    s.connect(('127.0.0.1', 9)); print('ok')\nexcept OSError as e:\n    print(e.errno)\n";
+      const r = spawnSync(process.execPath, [BIN, "exec", "--explain", "--format", "json", join(dir, "net.yaml"), "--", "python3", "-c", py], { cwd: ws, encoding: "utf8", env: childEnv(), timeout: 60_000 });
+      expect(r.stdout).toBe("13\n"); // EACCES: Landlock, not ECONNREFUSED
+      const denials = (JSON.parse(r.stderr.trim().split("\n").pop()!) as { denials: Denial[] }).denials;
+      const d = denials.find((x) => x.syscall === "connect");
+      expect(d, JSON.stringify(denials)).toMatchObject({ layer: "landlock", operation: "connect", address: "127.0.0.1:9", errno: "EACCES" });
+      expect(d!.location).toMatch(/^(\/.*\/net\.yaml|presets\/read-only\.yaml):\d+:\d+$/);
+      expect(d!.suggestion).toBe("network:\n  rules:\n    - allow: connect\n      hosts: [127.0.0.1]\n      ports: [9]");
+    },
+    120_000,
+  );
+
+  itKernel("`--format` without `--explain` is a usage error (exit 2), nothing runs", () => {
+    const r = spawnSync(process.execPath, [BIN, "exec", "--format", "json", "--preset", "workspace-write", "--", "sh", "-c", "echo ran"], { cwd: ws, encoding: "utf8", env: childEnv(), timeout: 60_000 });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("`--format` is the format of the `--explain` report");
+  });
 });
