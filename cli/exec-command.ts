@@ -125,23 +125,23 @@ export async function runExec(policy: string | undefined, argv: readonly string[
 
   // ---- run ----
   const args = [...(opts.debug ? ["--report"] : []), ...(opts.explain ? ["--trace-fd", "4"] : []), ...(opts.namespaces ? ["--namespaces", opts.namespaces] : []), "--plan-fd", "3", "--", ...argv];
-  const trace: Buffer[] = [];
+  const trace = opts.explain ? new (await import("../lib/explain.js")).TraceCollector() : undefined;
   const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | number>((resolve) => {
     const child = spawn(loader, args, { stdio: ["inherit", "inherit", "inherit", "pipe", ...(opts.explain ? (["pipe"] as const) : [])] });
     const pipe = child.stdio[3] as NodeJS.WritableStream;
     pipe.on("error", () => undefined);
     pipe.end(plan.text);
-    if (opts.explain) (child.stdio[4] as NodeJS.ReadableStream).on("data", (b: Buffer) => trace.push(b));
+    if (opts.explain) (child.stdio[4] as NodeJS.ReadableStream).on("data", (b: Buffer) => trace!.add(b));
     forwardSignals(child);
     child.on("error", (e) => resolve(fail(`cannot start the loader: ${e.message}`)));
     // `close`, not `exit`: every record the tracer wrote has been read.
     child.on("close", (code, signal) => resolve({ code, signal }));
   });
   if (typeof ended === "number") return ended;
-  if (opts.explain) {
+  if (trace) {
     // Loaded only here: the evaluator's queries and the linter cost a run without --explain nothing.
-    const { explainRecords, parseTrace, renderDenials } = await import("../lib/explain.js");
-    const denials = explainRecords(ir, parseTrace(Buffer.concat(trace).toString("utf8")), { arch, ...(policy !== undefined ? { policyFile: resolvePath(policy) } : { preset: opts.preset! }) });
+    const { explainRecords, renderDenials } = await import("../lib/explain.js");
+    const denials = explainRecords(ir, trace.records(), { arch, ...(policy !== undefined ? { policyFile: resolvePath(policy) } : { preset: opts.preset! }) });
     process.stderr.write(opts.format === "json" ? JSON.stringify({ denials }) + "\n" : renderDenials(denials));
   }
   // After the report: a command killed by a signal ends sbc by the same signal.

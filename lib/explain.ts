@@ -4,6 +4,7 @@
 
 import { accessSync, constants, existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { formatLocation, type Span } from "../diagnostics/source.js";
 import type { Access } from "../ir/access.js";
 import { EvaluationError, evaluateFs, evaluateNetwork, evaluateSyscall } from "../ir/evaluator/evaluate.js";
@@ -26,6 +27,8 @@ export interface TraceRecord {
   readonly family?: number;
   readonly addr?: string;
   readonly port?: number;
+  /** How many identical records this one stands for (TraceCollector folds repeats). */
+  readonly repeat?: number;
 }
 
 export type Layer = "seccomp" | "landlock" | "mount";
@@ -152,8 +155,8 @@ export function explainRecords(ir: IR, records: readonly TraceRecord[], options:
     if (!d) continue;
     const key = [d.layer, d.syscall, d.operation, d.path ?? "", d.address ?? "", d.errno].join("\0");
     const prev = seen.get(key);
-    if (prev) prev.count++;
-    else seen.set(key, { denial: d, count: 1 });
+    if (prev) prev.count += r.repeat ?? 1;
+    else seen.set(key, { denial: d, count: r.repeat ?? 1 });
   }
   return [...seen.values()].map(({ denial, count }) => ({ ...denial, count }));
 }
@@ -251,6 +254,30 @@ export function parseTrace(text: string): TraceRecord[] {
     }
   }
   return out;
+}
+
+/**
+ * The tracer's lines as they arrive, folded: a line that differs from an earlier one only in its pid counts as
+ * a repeat, so a command that makes the same refused call a million times costs one record, not a million.
+ */
+export class TraceCollector {
+  private partial = "";
+  private readonly decoder = new StringDecoder("utf8"); // a chunk may end inside a character
+  private readonly lines = new Map<string, number>();
+  add(chunk: Buffer): void {
+    const text = this.partial + this.decoder.write(chunk);
+    const parts = text.split("\n");
+    this.partial = parts.pop()!;
+    for (const line of parts) {
+      const key = line.replace(/"pid":\d+,/, "");
+      this.lines.set(key, (this.lines.get(key) ?? 0) + 1);
+    }
+  }
+  records(): TraceRecord[] {
+    const out: TraceRecord[] = [];
+    for (const [line, n] of this.lines) for (const r of parseTrace(line)) out.push({ ...r, pid: 0, repeat: n });
+    return out;
+  }
 }
 
 /** The human report: one paragraph per denial. */

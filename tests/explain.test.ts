@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compilePolicy } from "../compiler/passes/index.js";
-import { explainRecords, parseTrace, renderDenials, type TraceRecord } from "../lib/explain.js";
+import { TraceCollector, explainRecords, parseTrace, renderDenials, type TraceRecord } from "../lib/explain.js";
 import { lintPolicyText } from "../compiler/lint/index.js";
 
 const params = { workspace: "/w", cwd: "/w", home: "/h", tmpdir: "/tmp" };
@@ -89,5 +89,22 @@ describe("explainRecords", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("TraceCollector folds repeats across pids and chunk boundaries, and keeps a UTF-8 name split between chunks", () => {
+    const c = new TraceCollector();
+    const line = (pid: number) => `{"kind":"seccomp","pid":${pid},"nr":101,"errno":1,"args":["0","0","0","0","0","0"]}\n`;
+    const utf = Buffer.from(`{"kind":"exit","pid":3,"nr":257,"errno":13,"args":["0","0","1","0","0","0"],"path":"/w/.git/caf\u00e9"}\n`);
+    const all = Buffer.concat([Buffer.from(line(1) + line(2) + line(1)), utf]);
+    const cut = all.length - 2; // inside the line's tail, after the é
+    const at = all.indexOf(Buffer.from("\u00e9")) + 1; // between the two bytes of é
+    c.add(all.subarray(0, at));
+    c.add(all.subarray(at, cut));
+    c.add(all.subarray(cut));
+    const records = c.records();
+    expect(records.map((r) => [r.nr, r.repeat])).toEqual([[101, 3], [257, 1]]);
+    expect(records[1]!.path).toBe("/w/.git/caf\u00e9");
+    const denials = explainRecords(ir, records, { arch: "x86_64", lint: false });
+    expect(denials[0]).toMatchObject({ syscall: "ptrace", count: 3 });
   });
 });

@@ -237,7 +237,8 @@ static void put_json_string(char **buf, size_t *len, size_t *cap, const char *s)
   *o++ = '"';
   for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
     if (*c == '"' || *c == '\\') *o++ = '\\', *o++ = (char)*c;
-    else if (*c < 0x20 || *c >= 0x7f) o += sprintf(o, "\\u%04x", *c); /* bytes, not code points: Node decodes */
+    else if (*c < 0x20 || *c == 0x7f) o += sprintf(o, "\\u%04x", *c);
+    /* Other bytes pass as they are: a UTF-8 name reads as itself, an invalid byte as U+FFFD in Node. */
     else *o++ = (char)*c;
   }
   *o++ = '"';
@@ -385,6 +386,8 @@ void trace_fork(int fd) {
   }
   close(go[0]);
   out_fd = fd;
+  /* If sbc stops reading, records are lost, not the command (SIGPIPE would end the tracer, and EXITKILL it). */
+  signal(SIGPIPE, SIG_IGN);
   traced_pid = pid;
   const int passed[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGQUIT};
   for (unsigned i = 0; i < sizeof passed / sizeof passed[0]; i++) signal(passed[i], pass_on);
