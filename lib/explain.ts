@@ -257,26 +257,30 @@ export function parseTrace(text: string): TraceRecord[] {
 }
 
 /**
- * The tracer's lines as they arrive, folded: a line that differs from an earlier one only in its pid counts as
- * a repeat, so a command that makes the same refused call a million times costs one record, not a million.
+ * The tracer's lines as they arrive, folded: a record that differs from an earlier one only in its pid (or, for
+ * a failed path call, its pointers) counts as a repeat, so a command that makes the same refused call a
+ * million times costs one record, not a million.
  */
 export class TraceCollector {
   private partial = "";
   private readonly decoder = new StringDecoder("utf8"); // a chunk may end inside a character
-  private readonly lines = new Map<string, number>();
+  private readonly folded = new Map<string, { record: TraceRecord; repeat: number }>();
   add(chunk: Buffer): void {
     const text = this.partial + this.decoder.write(chunk);
     const parts = text.split("\n");
     this.partial = parts.pop()!;
-    for (const line of parts) {
-      const key = line.replace(/"pid":\d+,/, "");
-      this.lines.set(key, (this.lines.get(key) ?? 0) + 1);
+    for (const r of parseTrace(parts.join("\n"))) {
+      // A refused call's arguments can decide its rule (conditions); a failed path call's pointers cannot,
+      // only its flags (the third register of openat and unlinkat, the second of open).
+      const args = r.kind === "seccomp" ? r.args : r.args.slice(1, 3);
+      const key = JSON.stringify([r.kind, r.nr, r.errno, r.path, r.path2, r.family, r.addr, r.port, args]);
+      const seen = this.folded.get(key);
+      if (seen) seen.repeat++;
+      else this.folded.set(key, { record: r, repeat: 1 });
     }
   }
   records(): TraceRecord[] {
-    const out: TraceRecord[] = [];
-    for (const [line, n] of this.lines) for (const r of parseTrace(line)) out.push({ ...r, pid: 0, repeat: n });
-    return out;
+    return [...this.folded.values()].map(({ record, repeat }) => ({ ...record, pid: 0, repeat }));
   }
 }
 
