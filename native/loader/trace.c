@@ -365,8 +365,13 @@ static void trace_loop(pid_t child) {
 /* Forks: returns in the child (to apply the sandbox and exec), after the parent has seized it; the parent
  * never returns. The signals the tracer gets are passed on to the command. */
 static volatile sig_atomic_t traced_pid;
-static void pass_on(int sig) {
+static void pass_on(int sig, siginfo_t *info, void *context) {
+  (void)context;
+  /* SIGINT and SIGQUIT from the terminal reach the command's process group already, as in main.c's forward. */
+  if ((sig == SIGINT || sig == SIGQUIT) && info && info->si_code > 0) return;
+  int saved = errno;
   if (traced_pid > 0) kill((pid_t)traced_pid, sig);
+  errno = saved;
 }
 
 void trace_fork(int fd) {
@@ -390,7 +395,16 @@ void trace_fork(int fd) {
   signal(SIGPIPE, SIG_IGN);
   traced_pid = pid;
   const int passed[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGQUIT};
-  for (unsigned i = 0; i < sizeof passed / sizeof passed[0]; i++) signal(passed[i], pass_on);
+  for (unsigned i = 0; i < sizeof passed / sizeof passed[0]; i++) {
+    struct sigaction sa;
+    sigaction(passed[i], NULL, &sa);
+    if (sa.sa_handler == SIG_IGN) continue; /* ignored by the caller: ignored for the command too */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = pass_on;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    sigaction(passed[i], &sa, NULL);
+  }
   long opts = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
               PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
   if (ptrace(PTRACE_SEIZE, pid, 0, opts) != 0) {
