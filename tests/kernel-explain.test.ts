@@ -3,7 +3,7 @@
 // under workspace-write, writing `.git/config`, writing outside the workspace, a TCP connect and ptrace give
 // four explained denials, each with its file:line; and the command sees the same errors as without --explain.
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -175,4 +175,26 @@ describeLoader("sbc exec --explain", () => {
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("`--format` is the format of the `--explain` report");
   });
+
+  itKernel(
+    "SIGTERM to sbc reaches the traced command through the tracer, and the report still follows",
+    async () => {
+      const ready = join(ws, "ready");
+      rmSync(ready, { force: true });
+      const child = spawn(process.execPath, [BIN, "exec", "--explain", "--preset", "workspace-write", "--", "sh", "-c", `trap 'echo got TERM; kill $!; exit 9' TERM; touch ${ready}; sleep 20 & wait`], { cwd: ws, env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+      child.stderr.on("data", (b: Buffer) => (err += b.toString()));
+      for (let i = 0; i < 300 && !existsSync(ready); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(existsSync(ready), err).toBe(true);
+      child.kill("SIGTERM");
+      const code = await new Promise<number | null>((r) => child.on("close", (c) => r(c)));
+      expect(code, err).toBe(9);
+      expect(out).toBe("got TERM\n");
+      expect(err).toContain("sbc explain: the sandbox refused nothing");
+      rmSync(ready, { force: true });
+    },
+    60_000,
+  );
 });
