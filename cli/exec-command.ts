@@ -8,6 +8,8 @@
 // before it runs the command.
 
 import { spawn } from "node:child_process";
+import { resolve as resolvePath } from "node:path";
+import { diag } from "../lib/report.js";
 import type { Diagnostic } from "../lib/report.js";
 import { environmentBindings } from "../lib/run-policy.js";
 import { checkablePlanText, describeRun, negotiateRun, runPlanText, unprotectableDiagnostic } from "../lib/exec-plan.js";
@@ -33,6 +35,10 @@ export interface ExecOptions {
   /** `--kernel X.Y`: overrides the policy's `syscalls.kernel`. */
   kernel?: string;
   debug?: boolean;
+  /** `--explain`: trace the run and explain what the sandbox refused (lib/explain.ts). */
+  explain?: boolean;
+  /** `--format`, with --explain: the report as text or JSON. */
+  format?: "human" | "json";
   color: boolean;
 }
 
@@ -50,6 +56,7 @@ function refuse(d: Diagnostic, color: boolean): number {
 export async function runExec(policy: string | undefined, argv: readonly string[], opts: ExecOptions): Promise<number> {
   if ((policy === undefined) === (opts.preset === undefined)) throw new UsageError("name a policy file or a --preset, not both and not neither");
   if (!argv.length) throw new UsageError("name the command to run after `--`", "for example `sbc exec --preset workspace-write -- make test`");
+  if (opts.format !== undefined && !opts.explain) throw new UsageError("`--format` is the format of the `--explain` report", "add `--explain`");
   if (process.platform !== "linux") {
     return fail(`sbc exec runs on Linux (Landlock and seccomp); this is ${process.platform}`, "on macOS use `sbc debug seatbelt`, which runs the command under the policy compiled to a Seatbelt profile");
   }
@@ -63,6 +70,10 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   const loader = found.path;
   const arch: "x86_64" | "aarch64" | undefined = process.arch === "x64" ? "x86_64" : process.arch === "arm64" ? "aarch64" : undefined;
   if (!arch) return fail(`no seccomp support for the ${process.arch} architecture`);
+  if (opts.explain && arch !== "x86_64") {
+    printDiagnostics([diag("explainUnsupported", `\`--explain\` traces the command on x86_64 only, not on ${arch}; the command is not run`, { help: "run without `--explain`" })], { format: "human", color: opts.color }, process.stderr);
+    return EXIT_CANNOT_RUN;
+  }
 
   // ---- compile, with the built-ins the loader binds (so this plan is the one bin/sbc finds in the cache) ----
   const explicit = parseParams(opts.param);
@@ -98,7 +109,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   // Cache only what bin/sbc could look up: the default compatibility, no debugging, an exact plan.
   const cacheDir = planCacheDir();
   // The cache key does not know `--kernel`, so a run with it neither stores nor (bin/sbc) finds a plan.
-  const caching = kernel === undefined && keyed !== undefined && cacheDir !== undefined && opts.cache !== false && !process.env.SBC_NO_CACHE && !opts.debug && compat === "hard-requirement" && run.exact;
+  const caching = kernel === undefined && keyed !== undefined && cacheDir !== undefined && opts.cache !== false && !process.env.SBC_NO_CACHE && !opts.debug && !opts.explain && compat === "hard-requirement" && run.exact;
   const deps = caching ? compiled.filesRead.map((path) => ({ path, sha256: sha256File(path) })) : [];
   const plan = runPlanText(run, caching ? { cacheKey: keyed!.key, deps } : {});
   printDiagnostics(warnings, { format: "human", color: opts.color }, process.stderr);
@@ -113,14 +124,26 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   if (opts.debug) process.stderr.write(describeRun(run, plan, probe.namespaces, opts.namespaces).join("\n") + "\n");
 
   // ---- run ----
-  const args = [...(opts.debug ? ["--report"] : []), ...(opts.namespaces ? ["--namespaces", opts.namespaces] : []), "--plan-fd", "3", "--", ...argv];
-  return await new Promise<number>((resolve) => {
-    const child = spawn(loader, args, { stdio: ["inherit", "inherit", "inherit", "pipe"] });
+  const args = [...(opts.debug ? ["--report"] : []), ...(opts.explain ? ["--trace-fd", "4"] : []), ...(opts.namespaces ? ["--namespaces", opts.namespaces] : []), "--plan-fd", "3", "--", ...argv];
+  const trace = opts.explain ? new (await import("../lib/explain.js")).TraceCollector() : undefined;
+  const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | number>((resolve) => {
+    const child = spawn(loader, args, { stdio: ["inherit", "inherit", "inherit", "pipe", ...(opts.explain ? (["pipe"] as const) : [])] });
     const pipe = child.stdio[3] as NodeJS.WritableStream;
     pipe.on("error", () => undefined);
     pipe.end(plan.text);
+    if (opts.explain) (child.stdio[4] as NodeJS.ReadableStream).on("data", (b: Buffer) => trace!.add(b));
     forwardSignals(child);
     child.on("error", (e) => resolve(fail(`cannot start the loader: ${e.message}`)));
-    child.on("exit", (code, signal) => resolve(exitLikeChild(code, signal)));
+    // `close`, not `exit`: every record the tracer wrote has been read.
+    child.on("close", (code, signal) => resolve({ code, signal }));
   });
+  if (typeof ended === "number") return ended;
+  if (trace) {
+    // Loaded only here: the evaluator's queries and the linter cost a run without --explain nothing.
+    const { explainRecords, renderDenials } = await import("../lib/explain.js");
+    const denials = explainRecords(ir, trace.records(), { arch, ...(policy !== undefined ? { policyFile: resolvePath(policy) } : { preset: opts.preset! }) });
+    process.stderr.write(opts.format === "json" ? JSON.stringify({ denials }) + "\n" : renderDenials(denials));
+  }
+  // After the report: a command killed by a signal ends sbc by the same signal.
+  return exitLikeChild(ended.code, ended.signal);
 }

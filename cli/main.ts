@@ -184,6 +184,8 @@ export function buildProgram(): Command {
         ]),
       )
       .option("--no-cache", "neither look up nor store the compiled plan in the plan cache")
+      .option("--explain", "after the run, list every access the sandbox refused, the layer and the rule that decided it, and what would allow it (x86_64; traces the command with ptrace)")
+      .addOption(new Option("--format <format>", "with --explain: the report as text or one JSON document, on stderr").choices(["human", "json"]))
       .option("--kernel <X.Y>", "the newest kernel whose syscalls the policy knows (overrides syscalls.kernel): with syscalls.newer, the calls added after it get that action")
       .option("--no-color", "never colour the output")
       .action(async (policy: string | undefined, command: string[], opts) => {

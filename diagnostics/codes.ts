@@ -150,6 +150,7 @@ export const CODES = {
   loaderUnsafeDir: def("SBC1362", "loader-unsafe-dir", "error", "The loader's cache directory, a directory above it, or the loader in it can be changed by someone else, so no loader is run from it.", { tags: ["security"] }),
   loaderNoPlace: def("SBC1363", "loader-no-place", "error", "The native loader is not built, the package directory is not the user's alone, and no per-user cache directory is known (neither XDG_CACHE_HOME nor HOME is set)."),
   loaderUnavailable: def("SBC1364", "loader-unavailable", "error", "The native loader cannot be had on this system (not Linux, or its sources are missing from the package)."),
+  explainUnsupported: def("SBC1370", "explain-unsupported", "error", "`sbc exec --explain` traces the command with ptrace, which sbc implements on x86_64 only; on another architecture nothing is run."),
 
   // 20 — the seccomp target
   seccompTooLarge: def("SBC2001", "seccomp-too-large", "error", "The compiled seccomp filter exceeds the kernel's limit of 4096 instructions."),

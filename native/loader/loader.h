@@ -87,6 +87,12 @@ const char *signal_name(int sig);
 
 /* Writes all of `buf` (retrying on EINTR and short writes); -1 with errno on failure. */
 int write_all(int fd, const void *buf, size_t n);
+
+/* trace.c: `--trace-fd` (sbc exec --explain). */
+int trace_supported(void);
+void trace_fork(int fd);
+struct sock_filter *trace_rewrite_filter(const struct sock_filter *in, unsigned short len);
+void trace_install_watch(void);
 /* Reads fd to EOF into a NUL-terminated heap buffer; at most `max` bytes (else -1 with errno EFBIG). */
 int read_all(int fd, size_t max, char **out, size_t *size);
 

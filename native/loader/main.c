@@ -178,9 +178,14 @@ static void print_plan_notes(const struct plan *plan) {
 }
 
 static void enforce_and_exec(const struct plan *plan, char **command) __attribute__((noreturn));
+/* `--trace-fd N`: the fd the tracer writes its records to; -1 without. */
+static int trace_fd = -1;
+
 static void enforce_and_exec(const struct plan *plan, char **command) {
+  /* The tracer stays outside the sandbox: it forks off here, before anything is restricted. */
+  if (trace_fd >= 0) trace_fork(trace_fd);
   int ruleset = build_ruleset(plan);
-  int restricts = ruleset >= 0 || plan->filter || plan->n_mounts > 0;
+  int restricts = ruleset >= 0 || plan->filter || plan->n_mounts > 0 || trace_fd >= 0;
   /* Without CAP_SYS_ADMIN the kernel requires no_new_privs for both; we set it even with the capability, so the
    * sandbox cannot be left through a set-user-ID program. A plan that restricts nothing leaves it alone. */
   if (restricts && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail_step("%s", "prctl(PR_SET_NO_NEW_PRIVS)");
@@ -188,10 +193,12 @@ static void enforce_and_exec(const struct plan *plan, char **command) {
   else say("landlock none");
   if (restricts) drop_capabilities();
 
+  if (trace_fd >= 0) trace_install_watch();
   if (plan->filter) {
     /* Reported before installing: the filter may deny write(2). */
     say("seccomp %u instructions", (unsigned)plan->filter_len);
-    struct sock_fprog prog = {.len = plan->filter_len, .filter = plan->filter};
+    struct sock_filter *insns = trace_fd >= 0 ? trace_rewrite_filter(plan->filter, plan->filter_len) : plan->filter;
+    struct sock_fprog prog = {.len = plan->filter_len, .filter = insns};
     if (install_filter(&prog) != 0) fail_step("%s", "seccomp(SECCOMP_SET_MODE_FILTER)");
   } else {
     say("seccomp none");
@@ -677,7 +684,7 @@ static void usage(void) __attribute__((noreturn));
 static void usage(void) {
   die(EXIT_LOADER,
       "usage: `sbc-loader --probe`, `sbc-loader --cache-key [--param NAME=PATH]... --cache-input TEXT`, "
-      "`sbc-loader [--check [--explain]] [--report] [--param NAME=PATH]... [--namespaces auto|require|never] "
+      "`sbc-loader [--check [--explain]] [--report] [--trace-fd N] [--param NAME=PATH]... [--namespaces auto|require|never] "
       "(--plan-fd N | --cache-dir DIR --cache-input TEXT --cached) [-- CMD [ARGS...]]`, "
       "`sbc-loader [...] [--plan-fd N] [--cache-dir DIR --cache-input TEXT --cached] --else COUNT ARGV... -- CMD [ARGS...]`");
 }
@@ -726,6 +733,11 @@ int main(int argc, char **argv) {
       cli_param_values = xrealloc(cli_param_values, (size_t)n_cli_params + 1, sizeof *cli_param_values);
       cli_param_names[n_cli_params] = name;
       cli_param_values[n_cli_params++] = eq + 1;
+    } else if (strcmp(a, "--trace-fd") == 0 && has_value) {
+      uint64_t v;
+      if (parse_decimal(argv[++i], INT_MAX, &v) != 0 || v <= 2) die(EXIT_LOADER, "--trace-fd `%s` is not a file descriptor above 2", shown(argv[i]));
+      if (!trace_supported()) die(EXIT_LOADER, "%s", "--trace-fd: tracing is implemented for x86_64 only");
+      trace_fd = (int)v;
     } else if (strcmp(a, "--plan-fd") == 0 && has_value) {
       uint64_t v;
       if (parse_decimal(argv[++i], INT_MAX, &v) != 0) die(EXIT_LOADER, "--plan-fd `%s` is not a file descriptor", shown(argv[i]));
