@@ -151,6 +151,11 @@ export const CODES = {
   loaderNoPlace: def("SBC1363", "loader-no-place", "error", "The native loader is not built, the package directory is not the user's alone, and no per-user cache directory is known (neither XDG_CACHE_HOME nor HOME is set)."),
   loaderUnavailable: def("SBC1364", "loader-unavailable", "error", "The native loader cannot be had on this system (not Linux, or its sources are missing from the package)."),
 
+  // 14 — network rules by domain (ir/hosts.ts); enforced by the egress proxy, which no target has yet
+  invalidDomain: def("SBC1400", "invalid-domain", "error", "A domain pattern or host name is malformed: a bad label, a wildcard outside the first label, an IP address (write it in `hosts:`) or a whole top-level domain."),
+  domainRuleShape: def("SBC1401", "domain-rule-shape", "error", "A network rule with `domains:` also has `hosts:`, allows `bind`, or has an empty list: domain rules are for connecting, by name."),
+  domainsUnenforced: def("SBC1410", "domains-unenforced", "error", "A target cannot enforce network rules by domain (Landlock, seccomp and Seatbelt see addresses, not names) and no egress proxy exists yet: the rule is left out, so its connections are refused.", { tags: ["security"] }),
+
   // 20 — the seccomp target
   seccompTooLarge: def("SBC2001", "seccomp-too-large", "error", "The compiled seccomp filter exceeds the kernel's limit of 4096 instructions."),
   seccompImpliedDeny: def("SBC2002", "seccomp-implied-deny", "warning", "A syscall rule allows what the network section forbids; on Linux the stricter of the two applies."),

@@ -77,7 +77,24 @@ export interface Network {
   readonly unix: UnixSockets;
   /** IP rules. */
   readonly rules: readonly NetRule[];
+  /**
+   * Rules by domain name (`domains:`), checked before a name is resolved; absent when there are none. Only the
+   * egress proxy can enforce them: every target leaves them out (SBC1410), which refuses their connections.
+   */
+  readonly domains?: readonly DomainRule[];
   /** The `network:` section of the last file that has one (for messages). */
+  readonly span?: Span;
+}
+
+/** A rule by name: connecting to a host whose name matches one of `domains` (ir/hosts.ts) on one of `ports`. */
+export interface DomainRule {
+  readonly effect: Effect;
+  readonly protocols: readonly Protocol[];
+  /** Normalized patterns (lower case, punycode, no trailing dot): `a.example.com`, `*.example.com`, `**.example.com`; sorted. */
+  readonly domains: readonly string[];
+  readonly ports: readonly (readonly [number, number])[];
+  readonly layer: number;
+  readonly reason?: string;
   readonly span?: Span;
 }
 

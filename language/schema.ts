@@ -93,6 +93,11 @@ const netRule = {
       description: "`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.",
       anyOf: [{ type: "string", enum: ["any", "loopback"] }, { type: "array", items: { type: "string" } }],
     },
+    domains: {
+      description: "Instead of `hosts`: domain names to connect to, by pattern: `example.com`, `*.example.com` (exactly one more label), `**.example.com` (any depth). Enforced only by the egress proxy.",
+      type: "array",
+      items: { type: "string" },
+    },
     ports: {
       description: "Ports and ranges (`8000-8999`); default every port.",
       anyOf: [portSpec.anyOf[0], portSpec.anyOf[1], { type: "array", items: portSpec }],
