@@ -220,9 +220,11 @@ export interface LinuxLaunch {
  * What a policy may accept Linux enforcing more widely than written:
  * `udp`: below Landlock ABI 10 nothing sees UDP ports or hosts: a policy that allows some UDP allows all of it;
  * `hosts`: Landlock sees ports, not hosts: an allow rule for some hosts opens its ports for every host
- * (without it, such a rule is narrowed instead: its ports stay closed).
+ * (without it, such a rule is narrowed instead: its ports stay closed);
+ * `domains`: until the egress proxy exists, an allow rule by domain opens its ports for every host and a deny
+ * rule by domain is dropped (without it, a rule by domain is an error, SBC1410).
  */
-export const WIDENINGS = ["hosts", "udp"] as const;
+export const WIDENINGS = ["domains", "hosts", "udp"] as const;
 export type Widening = (typeof WIDENINGS)[number];
 
 // ---- tests written in the policy -------------------------------------------------------------------------

@@ -294,7 +294,7 @@ export const POLICY_SCHEMA = {
           items: { type: "string", enum: [...WIDENINGS] },
           uniqueItems: true,
           description:
-            "Widenings the policy accepts on Linux, where a rule can only be enforced more widely than written (otherwise an error, SBC2210): udp (below Landlock ABI 10 UDP is allowed or refused as a whole), hosts (an allow for some hosts opens its ports for every host).",
+            "Widenings the policy accepts on Linux, where a rule can only be enforced more widely than written (otherwise an error, SBC2210): udp (below Landlock ABI 10 UDP is allowed or refused as a whole), hosts (an allow for some hosts opens its ports for every host), domains (until the egress proxy exists, an allow by domain opens its ports for every host).",
         },
       },
       additionalProperties: false,

@@ -8,7 +8,7 @@ import { domainMatches, formatHost, parseDomainPattern, parseHost, parseHostPort
 import { checkResolvedAddress, evaluateName } from "../ir/evaluator/evaluate.js";
 import { compilePolicy } from "../compiler/passes/index.js";
 import { evalQuery } from "../lib/eval-query.js";
-import { unenforcedDomainRules } from "../ir/backend.js";
+import { compile } from "../lib/compile.js";
 import type { IR } from "../ir/types.js";
 import { propertyOptions } from "./support/property.js";
 
@@ -217,11 +217,39 @@ describe("domain rules in the IR and the evaluator", () => {
     expect(() => evalQuery(ir!, ["connect", "a..b:443"], "/")).toThrow(/not a valid host name/);
   });
 
-  it("every target refuses to compile them, naming the rule", () => {
-    const d = unenforcedDomainRules(ir!, "landlock");
-    expect(d.map((x) => x.code)).toEqual(["SBC1410", "SBC1410"]);
+  it.each(["landlock", "seccomp", "sbpl", "oci-seccomp", "linux"])("target %s refuses them, naming each rule (SBC1410)", async (target) => {
+    const r = await compile({ kind: "text", text: POLICY, syntax: "yaml", path: "/tmp/p.yaml" }, { target });
+    expect(r.ok).toBe(false);
+    expect(r.output).toBeUndefined();
+    const d = r.diagnostics.filter((x) => x.code === "SBC1410");
+    expect(d).toHaveLength(target === "linux" ? 4 : 2); // the linux bundle: Landlock's and seccomp's
     expect(d[0]!.message).toContain("`allow connect *.githubusercontent.com, registry.npmjs.org`");
     expect(d[0]!.span).toBeDefined();
+  });
+
+  const ACCEPTING = `${POLICY}linux:\n  accept-widening: [domains]\n`;
+
+  it.each(["landlock", "seccomp", "oci-seccomp"])("a Linux target %s widens them when the policy accepts `domains` (SBC1411)", async (target) => {
+    const r = await compile({ kind: "text", text: ACCEPTING, syntax: "yaml", path: "/tmp/p.yaml" }, { target });
+    expect(r.diagnostics.filter((x) => x.severity === "error")).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.diagnostics.filter((x) => x.code === "SBC1411").map((x) => x.message)).toEqual([
+      `${target} enforces the network rule by domain \`allow connect *.githubusercontent.com, registry.npmjs.org\` as an allow for every host on its ports (accepted widening)`,
+      `${target} drops the network rule by domain \`deny connect evil.githubusercontent.com\` (accepted widening)`,
+    ]);
+  });
+
+  it("the Landlock table of the accepted widening opens port 443, and only that", async () => {
+    const text = "sbc: 1\nname: x\nnetwork:\n  rules:\n    - allow: connect\n      domains: [registry.npmjs.org]\n      ports: [443]\nlinux:\n  accept-widening: [domains]\n";
+    const r = await compile({ kind: "text", text, syntax: "yaml", path: "/tmp/p.yaml" }, { target: "landlock" });
+    const table = JSON.parse(r.output as string) as { net: { port: number; rights: string[] }[] };
+    expect(table.net.map((n) => [n.port, n.rights])).toEqual([[443, ["connect_tcp"]]]);
+  });
+
+  it("Seatbelt has no Linux acceptance: still an error", async () => {
+    const r = await compile({ kind: "text", text: ACCEPTING, syntax: "yaml", path: "/tmp/p.yaml" }, { target: "sbpl" });
+    expect(r.ok).toBe(false);
+    expect(r.diagnostics.filter((x) => x.code === "SBC1410")).toHaveLength(2);
   });
 });
 
