@@ -3,7 +3,8 @@
 // resolution, `sbc eval`'s `connect NAME:PORT`, and every target refusing to compile them (SBC1410).
 
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
 import { domainMatches, formatHost, parseDomainPattern, parseHost, parseHostPort, specialRange } from "../ir/hosts.js";
 import { checkResolvedAddress, evaluateName } from "../ir/evaluator/evaluate.js";
 import { compilePolicy } from "../compiler/passes/index.js";
@@ -11,6 +12,7 @@ import { evalQuery } from "../lib/eval-query.js";
 import { compile } from "../lib/compile.js";
 import type { IR } from "../ir/types.js";
 import { propertyOptions } from "./support/property.js";
+import { ensureBuilt, sbc, STACK_TRACE } from "./support/cli.js";
 
 function host(s: string): string {
   const h = parseHost(s);
@@ -264,4 +266,32 @@ describe("bad domain rules", () => {
     ["allow: connect\n      domains: [example.com]\n      ports: 70000", "SBC0701"],
     ["allow: connect\n      domains: example.com", "SBC0202"],
   ])("%s → %s", (body, code) => expect(rule(body)).toContain(code));
+});
+
+describe("the CLI", () => {
+  const FIXTURE = join(import.meta.dirname, "..", "fixtures", "ok-network-domains", "policy.yaml");
+  beforeAll(() => ensureBuilt());
+
+  it("sbc eval connect NAME:PORT prints the decision and the deciding rule", async () => {
+    const r = await sbc(["eval", FIXTURE, "connect", "Files.PythonHosted.org.:443"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^allow {2}connect tcp files\.pythonhosted\.org:443\n {2}decided by the network domains rule allow connect domains \*\*\.pythonhosted\.org,.* at .*policy\.yaml:8:7\n {2}reason: package registries\n$/);
+    const denied = await sbc(["eval", FIXTURE, "--format", "json", "connect", "gist.githubusercontent.com:443"]);
+    expect(JSON.parse(denied.stdout)).toMatchObject({ decision: "deny", rule: { section: "network domains", index: 2 } });
+  });
+
+  it("a malformed name is a usage error (exit 2), one line, no stack", async () => {
+    const r = await sbc(["eval", FIXTURE, "connect", "api.-x.com:443"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("`api.-x.com` is not a valid host name");
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  it("sbc check --target names each rule by domain per target: refused on sbpl, widened on Linux", async () => {
+    const r = await sbc(["check", FIXTURE, "--target", "landlock,sbpl", "--format", "json"]);
+    expect(r.code).toBe(1);
+    const all = r.stdout;
+    expect(all.match(/SBC1410/g)).toHaveLength(2);
+    expect(all.match(/SBC1411/g)).toHaveLength(2);
+  });
 });
