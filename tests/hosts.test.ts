@@ -38,6 +38,7 @@ describe("host names", () => {
     ["Bücher.example", "name:xn--bcher-kva.example"],
     ["xn--bcher-kva.example", "name:xn--bcher-kva.example"],
     ["ＥＸＡＭＰＬＥ.com", "name:example.com"], // full-width letters fold (IDNA mapping)
+    ["straße.example", "name:xn--strae-oqa.example"], // ß is kept (UTS 46 nontransitional, as browsers): not `strasse`
     ["10.1.2.3", "ip:10.1.2.3"],
     ["[::1]", "ip:::1"],
     ["::ffff:169.254.169.254", "ip:::ffff:169.254.169.254"],
@@ -58,6 +59,25 @@ describe("host names", () => {
     expect(v6.ok && v6.value.host.kind).toBe("ip");
     expect(parseHostPort("example.com:70000").ok).toBe(false);
     expect(parseHostPort("example.com").ok).toBe(false);
+  });
+});
+
+describe("international names", () => {
+  it("a name and its punycode form are one name, whatever the case", () => {
+    // No ß: JavaScript upper-cases it to `SS`, another name (the table has it).
+    const unicodeLabel = fc.stringMatching(/^[a-zäöüéñçøå]{1,10}$/);
+    fc.assert(
+      fc.property(unicodeLabel, unicodeLabel, (a, b) => {
+        const raw = `${a}.${b}.example`;
+        const h = parseHost(raw);
+        expect(h.ok, raw).toBe(true);
+        if (!h.ok || h.value.kind !== "name") return;
+        expect(host(h.value.name)).toBe(`name:${h.value.name}`); // already normal: a fixed point
+        expect(host(raw.toUpperCase())).toBe(`name:${h.value.name}`);
+        expect(domainMatches(pattern(`*.${b}.example`), h.value.name)).toBe(true);
+      }),
+      propertyOptions(300),
+    );
   });
 });
 
@@ -134,6 +154,18 @@ describe("special ranges", () => {
   ])("%s is in %s", (ip, range) => {
     const h = parseHost(ip);
     expect(h.ok && h.value.kind === "ip" && specialRange(h.value.ip)?.text).toBe(range);
+  });
+
+  it("an IPv4 address and its IPv4-mapped IPv6 form are in the same range (or none)", () => {
+    fc.assert(
+      fc.property(fc.ipV4(), (v4) => {
+        const a = parseHost(v4);
+        const b = parseHost(`[::ffff:${v4}]`);
+        expect(a.ok && b.ok).toBe(true);
+        if (a.ok && b.ok && a.value.kind === "ip" && b.value.kind === "ip") expect(specialRange(b.value.ip)).toEqual(specialRange(a.value.ip));
+      }),
+      propertyOptions(500),
+    );
   });
 
   it.each(["8.8.8.8", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8", "fec0::1"])("%s is public", (ip) => {
