@@ -10,6 +10,7 @@ import { checkResolvedAddress, evaluateName } from "../ir/evaluator/evaluate.js"
 import { compilePolicy } from "../compiler/passes/index.js";
 import { evalQuery } from "../lib/eval-query.js";
 import { compile } from "../lib/compile.js";
+import { diffPolicies, probePolicies } from "../lib/diff/index.js";
 import type { IR } from "../ir/types.js";
 import { propertyOptions } from "./support/property.js";
 import { ensureBuilt, sbc, STACK_TRACE } from "./support/cli.js";
@@ -325,5 +326,23 @@ describe("the CLI", () => {
     const all = r.stdout;
     expect(all.match(/SBC1410/g)).toHaveLength(2);
     expect(all.match(/SBC1411/g)).toHaveLength(2);
+  });
+});
+
+describe("sbc diff", () => {
+  const policy = (domains: string) => build(`sbc: 1\nname: t\nnetwork:\n  rules:\n    - allow: connect\n      domains: ${domains}\n      ports: [443]\n`).ir!;
+
+  it("a wider pattern is a widening, naming the names it opens; the reverse a narrowing", () => {
+    const d = diffPolicies(policy("[registry.npmjs.org]"), policy('[registry.npmjs.org, "**.githubusercontent.com"]'));
+    expect(d.counts).toEqual({ widened: 1, narrowed: 0, changed: 0 });
+    expect(d.changes[0]!.probes.map((p) => p.query)).toEqual(["connect tcp x.githubusercontent.com:443", "connect tcp x.y.githubusercontent.com:443"]);
+    const back = diffPolicies(policy('["**.githubusercontent.com"]'), policy('["*.githubusercontent.com"]'));
+    expect(back.counts).toEqual({ widened: 0, narrowed: 1, changed: 0 });
+    expect(back.changes[0]!.probes.map((p) => p.query)).toEqual(["connect tcp x.y.githubusercontent.com:443"]);
+  });
+
+  it("asks nothing by name when neither policy has rules by domain", () => {
+    const plain = build("sbc: 1\nname: t\nnetwork: on\n").ir!;
+    expect(probePolicies(plain, plain).some((p) => p.ask.kind === "name")).toBe(false);
   });
 });
