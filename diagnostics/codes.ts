@@ -153,7 +153,7 @@ export const CODES = {
 
   // 14 — network rules by domain (ir/hosts.ts); enforced by the egress proxy, which no target has yet
   invalidDomain: def("SBC1400", "invalid-domain", "error", "A domain pattern or host name is malformed: a bad label, a wildcard outside the first label, an IP address (write it in `hosts:`) or a whole top-level domain."),
-  domainRuleShape: def("SBC1401", "domain-rule-shape", "error", "A network rule with `domains:` also has `hosts:`, allows `bind`, or has an empty list: domain rules are for connecting, by name."),
+  domainRuleShape: def("SBC1401", "domain-rule-shape", "error", "A network rule with `domains:` also has `hosts:`, allows `bind`, names UDP, or has an empty list: rules by domain are for TCP connections, by name."),
   domainsUnenforced: def("SBC1410", "domains-unenforced", "error", "A target cannot enforce network rules by domain (Landlock, seccomp and Seatbelt see addresses, not names) and no egress proxy exists yet: no artifact is emitted (unless a Linux target may widen it, SBC1411).", { tags: ["security"] }),
   domainsWidened: def("SBC1411", "domains-widened", "warning", "The policy accepts `linux: {accept-widening: [domains]}`: a Linux target enforces an allow rule by domain as an allow for every host on its ports, and drops a deny rule by domain.", { tags: ["security"] }),
 

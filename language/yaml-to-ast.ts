@@ -43,6 +43,10 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
       diagnostics.push(diag("domainRuleShape", `network rule ${i + 1} ${effect === "allow" ? "allows" : "denies"} \`bind\` by domain`, { span: at([...p, effect]), help: "domain rules are for `connect`; bind by port with `hosts:`" }));
       ok = false;
     }
+    if (r.protocol === "udp" || r.protocol === "any") {
+      diagnostics.push(diag("domainRuleShape", `network rule ${i + 1} names UDP by domain`, { span: at([...p, "protocol"]), help: "the egress proxy carries TCP (HTTP CONNECT and SOCKS5), not UDP: leave `protocol` out" }));
+      ok = false;
+    }
     if (list.length === 0) {
       diagnostics.push(diag("domainRuleShape", `\`domains\` of network rule ${i + 1} is empty, so the rule matches nothing`, { span: at([...p, "domains"]) }));
       ok = false;

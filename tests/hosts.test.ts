@@ -297,6 +297,8 @@ describe("bad domain rules", () => {
     ["allow: [bind, connect]\n      domains: [example.com]", "SBC1401"],
     ["allow: connect\n      domains: [example.com]\n      hosts: [10.0.0.1]", "SBC1401"],
     ["allow: connect\n      domains: [example.com]\n      ports: 70000", "SBC0701"],
+    ["allow: connect\n      domains: [example.com]\n      protocol: udp", "SBC1401"],
+    ["allow: connect\n      domains: [example.com]\n      protocol: any", "SBC1401"],
     ["allow: connect\n      domains: example.com", "SBC0202"],
   ])("%s → %s", (body, code) => expect(rule(body)).toContain(code));
 });
