@@ -13,7 +13,7 @@ import { ACCESS_CLASSES, expandAccess, type Access } from "../ir/access.js";
 import type { CommandRuleNode, DomainRuleNode, FsRuleNode, LinuxNode, NetRuleNode, NetworkNode, ParamDecl, PathRef, PolicyFile, SyscallRuleNode, SyscallsNode, TestNode, UnixNode, UnixPathRuleNode } from "./ast.js";
 import { formatCidr, formatIp, hex, mergeRanges, parseAction, parseCidr, parseCondition, parseEndpoint, parseNumberedSyscall, parsePort, parseValue, splitWords, type ValueIssue } from "../ir/values.js";
 import type { PathSegment, YamlDocument } from "./yaml-source.js";
-import { parseDomainPattern } from "../ir/hosts.js";
+import { formatHost, parseDomainPattern, parseHostPort } from "../ir/hosts.js";
 
 type Obj = Record<string, unknown>;
 
@@ -451,10 +451,13 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
     } else if (q === "connect" || q === "bind") {
       const bad = misplaced("args") || unixKeys();
       const ep = parseEndpoint(t[q] as string);
-      if (!ep.ok) report(ep.issue, [...p, q]);
+      // `connect: NAME:PORT` asks the rules by domain (the host stays a normalized name in the test).
+      const byName = !ep.ok && q === "connect" ? parseHostPort(t[q] as string) : undefined;
+      const endpoint = ep.ok ? { host: formatIp(ep.value.host), port: ep.value.port } : byName?.ok ? { host: formatHost(byName.value.host), port: byName.value.port } : undefined;
+      if (!endpoint) report(byName && !byName.ok && /[a-z]/i.test(t[q] as string) ? byName.issue : (ep as { issue: ValueIssue }).issue, [...p, q]);
       const e = expectEffect();
-      if (ep.ok && e && !bad) {
-        tests.push({ kind: "net", op: q, protocol: (t.protocol as Protocol | undefined) ?? "tcp", host: formatIp(ep.value.host), port: ep.value.port, expect: e, ...nameOpt, span: sp });
+      if (endpoint && e && !bad) {
+        tests.push({ kind: "net", op: q, protocol: (t.protocol as Protocol | undefined) ?? "tcp", ...endpoint, expect: e, ...nameOpt, span: sp });
       }
     } else if (q === "unix") {
       const bad = misplaced("args") || misplaced("protocol");
