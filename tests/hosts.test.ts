@@ -288,6 +288,23 @@ describe("domain rules in the IR and the evaluator", () => {
   });
 });
 
+describe("policy tests by name", () => {
+  const run = (tests: string) => {
+    const r = compilePolicy({ kind: "text", path: "/tmp/p.yaml", text: `${POLICY}tests:\n${tests}` }, { runTests: true });
+    return r.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.code} ${d.message}`);
+  };
+
+  it("a connect test may name a host; it passes or fails by the rules by domain", () => {
+    expect(run("  - connect: Registry.NPMJS.org.:443\n    expect: allow\n  - connect: evil.githubusercontent.com:443\n    expect: deny\n")).toEqual([]);
+    expect(run("  - connect: a.b.githubusercontent.com:443\n    expect: allow\n")).toEqual(["SBC1001 test 1: connect tcp `a.b.githubusercontent.com:443` is deny (no rule allows it), expected allow"]);
+  });
+
+  it("a malformed name is SBC1400; a name in a bind test SBC0703", () => {
+    expect(run("  - connect: a..b:443\n    expect: deny\n").map((d) => d.slice(0, 7))).toEqual(["SBC1400"]);
+    expect(run("  - bind: example.com:443\n    expect: deny\n").map((d) => d.slice(0, 7))).toEqual(["SBC0703"]);
+  });
+});
+
 describe("bad domain rules", () => {
   const rule = (body: string) => build(`sbc: 1\nname: x\nnetwork:\n  rules:\n    - ${body}\n`).codes;
   it.each([
