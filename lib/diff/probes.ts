@@ -268,5 +268,8 @@ export function nameProbes(irs: readonly IR[]): (readonly [string, number])[] {
   while (other <= 65535 && rules.some((r) => r.ports.some(([lo, hi]) => other >= lo && other <= hi))) other++;
   if (other <= 65535) ports.add(other);
   const sortedPorts = [...ports].sort((a, b) => a - b);
-  return [...names].sort().flatMap((n) => sortedPorts.map((p) => [n, p] as const)).slice(0, MAX_ENDPOINTS);
+  // Bounded as the address probes are: a hostile file of many patterns costs MAX_ENDPOINTS questions at most.
+  const out: (readonly [string, number])[] = [];
+  for (const n of [...names].sort()) for (const p of sortedPorts) if (out.length < MAX_ENDPOINTS) out.push([n, p]);
+  return out;
 }
