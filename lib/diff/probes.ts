@@ -270,6 +270,10 @@ export function nameProbes(irs: readonly IR[]): (readonly [string, number])[] {
   const sortedPorts = [...ports].sort((a, b) => a - b);
   // Bounded as the address probes are: a hostile file of many patterns costs MAX_ENDPOINTS questions at most.
   const out: (readonly [string, number])[] = [];
-  for (const n of [...names].sort()) for (const p of sortedPorts) if (out.length < MAX_ENDPOINTS) out.push([n, p]);
+  for (const n of [...names].sort())
+    for (const p of sortedPorts) {
+      if (out.length >= MAX_ENDPOINTS) return out;
+      out.push([n, p]);
+    }
   return out;
 }
