@@ -152,6 +152,12 @@ export const CODES = {
   loaderUnavailable: def("SBC1364", "loader-unavailable", "error", "The native loader cannot be had on this system (not Linux, or its sources are missing from the package)."),
   explainUnsupported: def("SBC1370", "explain-unsupported", "error", "`sbc exec --explain` traces the command with ptrace, which sbc implements on x86_64 only; on another architecture nothing is run."),
 
+  // 14 — network rules by domain (ir/hosts.ts); enforced by the egress proxy, which no target has yet
+  invalidDomain: def("SBC1400", "invalid-domain", "error", "A domain pattern or host name is malformed: a bad label, a wildcard outside the first label, an IP address (write it in `hosts:`) or a whole top-level domain."),
+  domainRuleShape: def("SBC1401", "domain-rule-shape", "error", "A network rule with `domains:` also has `hosts:`, allows `bind`, names UDP, or has an empty list: rules by domain are for TCP connections, by name."),
+  domainsUnenforced: def("SBC1410", "domains-unenforced", "error", "A target cannot enforce network rules by domain (Landlock, seccomp and Seatbelt see addresses, not names) and no egress proxy exists yet: no artifact is emitted (unless a Linux target may widen it, SBC1411).", { tags: ["security"] }),
+  domainsWidened: def("SBC1411", "domains-widened", "warning", "The policy accepts `linux: {accept-widening: [domains]}`: a Linux target enforces an allow rule by domain as an allow for every host on its ports, and drops a deny rule by domain.", { tags: ["security"] }),
+
   // 20 — the seccomp target
   seccompTooLarge: def("SBC2001", "seccomp-too-large", "error", "The compiled seccomp filter exceeds the kernel's limit of 4096 instructions."),
   seccompImpliedDeny: def("SBC2002", "seccomp-implied-deny", "warning", "A syscall rule allows what the network section forbids; on Linux the stricter of the two applies."),

@@ -110,7 +110,7 @@ export interface DslFsRule {
   readonly span: Span;
 }
 
-/** In `network { }`: `allow|deny OPS` then clauses `protocol|hosts|ports|reason`. */
+/** In `network { }`: `allow|deny OPS` then clauses `protocol|hosts|domains|ports|reason`. */
 export interface DslNetRule {
   readonly kind: "net-rule";
   readonly effect: DslKeyword;

@@ -38,6 +38,7 @@ export const KEYWORDS = [
   "abstract",
   "protocol",
   "hosts",
+  "domains",
   "ports",
   "default",
   "foreign-arch",

@@ -77,7 +77,24 @@ export interface Network {
   readonly unix: UnixSockets;
   /** IP rules. */
   readonly rules: readonly NetRule[];
+  /**
+   * Rules by domain name (`domains:`), checked before a name is resolved; absent when there are none. Only the
+   * egress proxy can enforce them: every target leaves them out (SBC1410), which refuses their connections.
+   */
+  readonly domains?: readonly DomainRule[];
   /** The `network:` section of the last file that has one (for messages). */
+  readonly span?: Span;
+}
+
+/** A rule by name: connecting to a host whose name matches one of `domains` (ir/hosts.ts) on one of `ports`. */
+export interface DomainRule {
+  readonly effect: Effect;
+  readonly protocols: readonly Protocol[];
+  /** Normalized patterns (lower case, punycode, no trailing dot): `a.example.com`, `*.example.com`, `**.example.com`; sorted. */
+  readonly domains: readonly string[];
+  readonly ports: readonly (readonly [number, number])[];
+  readonly layer: number;
+  readonly reason?: string;
   readonly span?: Span;
 }
 
@@ -203,9 +220,11 @@ export interface LinuxLaunch {
  * What a policy may accept Linux enforcing more widely than written:
  * `udp`: below Landlock ABI 10 nothing sees UDP ports or hosts: a policy that allows some UDP allows all of it;
  * `hosts`: Landlock sees ports, not hosts: an allow rule for some hosts opens its ports for every host
- * (without it, such a rule is narrowed instead: its ports stay closed).
+ * (without it, such a rule is narrowed instead: its ports stay closed);
+ * `domains`: until the egress proxy exists, an allow rule by domain opens its ports for every host and a deny
+ * rule by domain is dropped (without it, a rule by domain is an error, SBC1410).
  */
-export const WIDENINGS = ["hosts", "udp"] as const;
+export const WIDENINGS = ["domains", "hosts", "udp"] as const;
 export type Widening = (typeof WIDENINGS)[number];
 
 // ---- tests written in the policy -------------------------------------------------------------------------

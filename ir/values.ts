@@ -148,7 +148,8 @@ export function parseCidr(s: string): Parsed<Cidr> {
   const addrText = slash < 0 ? s : s.slice(0, slash);
   const ip = parseIp(addrText);
   if (!ip) {
-    const help = s === "localhost" ? "write `loopback` to mean 127.0.0.0/8 and ::1" : undefined;
+    const help =
+      s === "localhost" ? "write `loopback` to mean 127.0.0.0/8 and ::1" : /^[*a-z0-9_.-]*[a-z][*a-z0-9_.-]*$/i.test(s) && s.includes(".") ? "a host name goes in `domains:` (a rule by domain), not `hosts:`" : undefined;
     return fail({ key: "invalidHost", message: `\`${s}\` is not an IP address or CIDR block`, ...(help ? { help } : {}) });
   }
   const width = ip.family === 4 ? 32 : 128;

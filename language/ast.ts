@@ -4,7 +4,7 @@
 import type { Source, Span } from "../diagnostics/source.js";
 import type { PathTemplate } from "../ir/paths.js";
 import type { Access } from "../ir/access.js";
-import type { Action, CommandRule, Decision, Effect, NamespacesMode, NetRule, PatternKind, PolicyTestOf, SyscallRule, UnixOp, Widening } from "../ir/types.js";
+import type { Action, CommandRule, Decision, DomainRule, Effect, NamespacesMode, NetRule, PatternKind, PolicyTestOf, SyscallRule, UnixOp, Widening } from "../ir/types.js";
 
 export interface Spanned<T> {
   readonly value: T;
@@ -54,12 +54,15 @@ export interface FsRuleNode {
 type Node<T, Added extends string = never> = T extends unknown ? Omit<T, "span" | Added> & { readonly span: Span } : never;
 
 export type NetRuleNode = Node<NetRule, "layer">;
+export type DomainRuleNode = Node<DomainRule, "layer">;
 
 export interface NetworkNode {
   /** Set when the section is a mode word (`off`, `on`, ...): it then replaces what bases said. */
   readonly mode?: string;
   readonly unix?: UnixNode;
   readonly rules: readonly NetRuleNode[];
+  /** The rules with `domains:`, in the order written. */
+  readonly domains?: readonly DomainRuleNode[];
   readonly span: Span;
 }
 

@@ -7,7 +7,7 @@
 import { ACCESS_GROUPS, expandAccess, type Access } from "../ir/access.js";
 import { BUILTIN_PARAMS } from "./schema.js";
 import { formatTemplate, parsePath } from "../ir/paths.js";
-import type { Action, ArgCondition, FsRule, IR, NetRule, PolicyTest, SyscallRule, UnixSockets } from "../ir/types.js";
+import type { Action, ArgCondition, DomainRule, FsRule, IR, NetRule, PolicyTest, SyscallRule, UnixSockets } from "../ir/types.js";
 
 export type DocumentValue = Record<string, unknown>;
 
@@ -136,6 +136,19 @@ function netRuleOf(r: NetRule, i: number): DocumentValue {
   return entry;
 }
 
+function domainRuleOf(r: DomainRule, i: number): DocumentValue {
+  checkLayer(r.layer, `network rule ${i + 1}`);
+  const entry: DocumentValue = { [r.effect]: "connect" };
+  const protocols = [...r.protocols].sort().join(",");
+  if (protocols === "udp") entry.protocol = "udp";
+  else if (protocols === "tcp,udp") entry.protocol = "any";
+  entry.domains = [...r.domains];
+  const every = r.ports.length === 1 && r.ports[0]![0] === 0 && r.ports[0]![1] === 65535;
+  if (!every) entry.ports = r.ports.map(portOf);
+  if (r.reason !== undefined) entry.reason = r.reason;
+  return entry;
+}
+
 function unixOf(u: UnixSockets): string | DocumentValue | undefined {
   const [only] = u.paths;
   const everyPath = u.paths.length === 1 && only!.effect === "allow" && only!.path === "/" && only!.ops.length === 2 && only!.reason === undefined && only!.layer === 0;
@@ -155,8 +168,11 @@ function unixOf(u: UnixSockets): string | DocumentValue | undefined {
 function networkOf(ir: IR): DocumentValue | undefined {
   const n = ir.network;
   const unix = unixOf(n.unix);
-  if (unix === undefined && n.rules.length === 0) return undefined;
-  return { ...(unix !== undefined ? { unix } : {}), ...(n.rules.length ? { rules: n.rules.map(netRuleOf) } : {}) };
+  const domains = n.domains ?? [];
+  if (unix === undefined && n.rules.length === 0 && domains.length === 0) return undefined;
+  // Rules by domain after the IP rules: their order has no meaning (deny wins either way).
+  const rules = [...n.rules.map(netRuleOf), ...domains.map((r, i) => domainRuleOf(r, n.rules.length + i))];
+  return { ...(unix !== undefined ? { unix } : {}), ...(rules.length ? { rules } : {}) };
 }
 
 export function actionOf(a: Action): string | { errno: number } | { trace: number } {

@@ -4,7 +4,7 @@
 
 export const validate = validate20;
 export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://sbc.invalid/schema/policy.schema.json","$comment":"Generated from language/schema.ts by `npm run gen`; do not edit.","title":"sbc policy","description":"A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.","type":"object","properties":{"sbc":{"type":"integer","description":"Format version of the policy language; this compiler reads 1."},"name":{"type":"string","description":"Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"description":{"type":"string","description":"What the policy is for."},"extends":{"description":"Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"params":{"type":"object","description":"Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"anyOf":[{"type":"string","description":"The default value."},{"type":"object","properties":{"default":{"type":"string","description":"The default value."},"description":{"type":"string","description":"What the parameter is."}},"additionalProperties":false}]}},"filesystem":{"type":"array","description":"Filesystem rules. Anything no rule allows is denied.","items":{"type":"object","description":"Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).","properties":{"allow":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"deny":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"exact":{"type":"string","description":"This path only, not what is beneath it."},"glob":{"type":"string","description":"Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."},"protect":{"type":"array","description":"Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).","items":{"type":"string"}},"if-missing":{"type":"string","enum":["skip","error"],"description":"What the loader does if the path does not exist at launch (default skip)."},"reason":{"type":"string","description":"Why the rule exists; kept in the IR and shown by `sbc eval`."}},"additionalProperties":false}},"network":{"description":"`off`, `on`, `unix-only`, `loopback`, or a detailed object.","anyOf":[{"type":"string","enum":["off","on","unix-only","loopback"]},{"type":"object","properties":{"mode":{"type":"string","enum":["off","on","unix-only","loopback"],"description":"Start over from this mode, dropping what extended files said, then apply `unix` and `rules`."},"unix":{"description":"AF_UNIX sockets: `allow` or `deny` (pairs, abstract names and every path), or the detailed form.","anyOf":[{"type":"string","enum":["allow","deny"]},{"type":"object","properties":{"pairs":{"type":"string","enum":["allow","deny"],"description":"socketpair(2): pairs whose both ends the sandbox holds."},"abstract":{"type":"string","enum":["allow","deny"],"description":"Connecting or sending to abstract-namespace sockets bound outside the sandbox."},"paths":{"type":"array","description":"Pathname sockets; the deepest path wins, then the later file, then deny. No rule: deny.","items":{"type":"object","description":"Allow or deny binding (creating the socket file) and connecting to pathname sockets beneath a path.","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"reason":{"type":"string","description":"Why the rule exists."}},"required":["path"],"additionalProperties":false}}},"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"protocol":{"type":"string","enum":["tcp","udp","any"],"description":"Default tcp."},"hosts":{"description":"`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.","anyOf":[{"type":"string","enum":["any","loopback"]},{"type":"array","items":{"type":"string"}}]},"ports":{"description":"Ports and ranges (`8000-8999`); default every port.","anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."},{"type":"array","items":{"anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."}]}}]},"reason":{"type":"string","description":"Why the rule exists."}},"additionalProperties":false}}},"additionalProperties":false}]},"syscalls":{"type":"object","properties":{"default":{"description":"What the kernel does: allow, log, trace, trap, errno (EPERM), user-notif, kill-thread, kill-process, {errno: NAME|number} or {trace: number}.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"foreign-arch":{"description":"What a seccomp filter does to a process of an architecture it does not serve (and to x32 calls when it serves x86_64 alone, or x86_64 calls when it serves x32 alone): kill-process by default.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"newer":{"description":"The action for calls newer than the policy, instead of `default`: numbers above the highest one the rules name on each architecture (runc's convention), or with `kernel:` the calls added after that kernel. `{ errno: ENOSYS }` lets libc fall back.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"kernel":{"type":"string","description":"`X.Y`: the newest kernel whose calls the policy knows; with `newer:`, the calls added after it are the newer ones."},"rules":{"type":"array","items":{"type":"object","properties":{"syscalls":{"description":"Syscall names, `@group` names, and `arch:number` (`x86_64:335`, `x86_64:-1`) for a number on one architecture.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"action":{"description":"What the kernel does: allow, log, trace, trap, errno (EPERM), user-notif, kill-thread, kill-process, {errno: NAME|number} or {trace: number}.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"args":{"type":"array","description":"Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"required":["syscalls","action"],"additionalProperties":false}}},"additionalProperties":false},"commands":{"type":"object","properties":{"default":{"type":"string","enum":["allow","prompt","forbidden"],"description":"Decision for a command no rule matches (default prompt)."},"rules":{"type":"array","items":{"type":"object","properties":{"prefix":{"description":"Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.","anyOf":[{"type":"string"},{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}}]},"decision":{"type":"string","enum":["allow","prompt","forbidden"]},"reason":{"type":"string","description":"Why the rule exists."}},"required":["prefix","decision"],"additionalProperties":false}}},"additionalProperties":false},"linux":{"type":"object","description":"How the Linux launcher (`sbc exec`) may enforce the policy.","properties":{"namespaces":{"type":"string","enum":["auto","require","never"],"description":"auto (default): a private mount namespace when one can be created; require: refuse to run without one; never: Landlock and seccomp alone."},"accept-widening":{"type":"array","items":{"type":"string","enum":["hosts","udp"]},"uniqueItems":true,"description":"Widenings the policy accepts on Linux, where a rule can only be enforced more widely than written (otherwise an error, SBC2210): udp (below Landlock ABI 10 UDP is allowed or refused as a whole), hosts (an allow for some hosts opens its ports for every host)."}},"additionalProperties":false},"tests":{"type":"array","items":{"type":"object","description":"One expectation: a query and its expected answer.","properties":{"name":{"type":"string","description":"A label for the test."},"read":{"type":"string","description":"Ask whether `read` on this path is allowed."},"list":{"type":"string","description":"Ask whether `list` on this path is allowed."},"execute":{"type":"string","description":"Ask whether `execute` on this path is allowed."},"write":{"type":"string","description":"Ask whether `write` on this path is allowed."},"truncate":{"type":"string","description":"Ask whether `truncate` on this path is allowed."},"ioctl":{"type":"string","description":"Ask whether `ioctl` on this path is allowed."},"create-file":{"type":"string","description":"Ask whether `create-file` on this path is allowed."},"create-dir":{"type":"string","description":"Ask whether `create-dir` on this path is allowed."},"create-symlink":{"type":"string","description":"Ask whether `create-symlink` on this path is allowed."},"create-special":{"type":"string","description":"Ask whether `create-special` on this path is allowed."},"delete-file":{"type":"string","description":"Ask whether `delete-file` on this path is allowed."},"delete-dir":{"type":"string","description":"Ask whether `delete-dir` on this path is allowed."},"rename":{"type":"string","description":"Ask whether `rename` on this path is allowed."},"connect":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"bind":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"protocol":{"type":"string","enum":["tcp","udp"]},"unix":{"type":"string","enum":["socketpair","connect","bind"],"description":"Ask about AF_UNIX sockets: `socketpair`, or `connect`/`bind` with `path:` (or `connect` with `abstract:`)."},"path":{"type":"string","description":"With `unix: connect` or `unix: bind`: the socket's path."},"abstract":{"type":"string","description":"With `unix: connect`: an abstract socket name."},"syscall":{"type":"string","description":"A syscall name (asked on every architecture that has it), or `arch:number` for one number on one architecture."},"args":{"type":"array","description":"Up to six argument values: numbers or constant expressions.","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}},"command":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"expect":{"description":"allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.","anyOf":[{"type":"string"},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]}},"required":["expect"],"additionalProperties":false}}},"required":["sbc"],"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://sbc.invalid/schema/policy.schema.json","$comment":"Generated from language/schema.ts by `npm run gen`; do not edit.","title":"sbc policy","description":"A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.","type":"object","properties":{"sbc":{"type":"integer","description":"Format version of the policy language; this compiler reads 1."},"name":{"type":"string","description":"Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"description":{"type":"string","description":"What the policy is for."},"extends":{"description":"Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"params":{"type":"object","description":"Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"anyOf":[{"type":"string","description":"The default value."},{"type":"object","properties":{"default":{"type":"string","description":"The default value."},"description":{"type":"string","description":"What the parameter is."}},"additionalProperties":false}]}},"filesystem":{"type":"array","description":"Filesystem rules. Anything no rule allows is denied.","items":{"type":"object","description":"Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).","properties":{"allow":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"deny":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"exact":{"type":"string","description":"This path only, not what is beneath it."},"glob":{"type":"string","description":"Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."},"protect":{"type":"array","description":"Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).","items":{"type":"string"}},"if-missing":{"type":"string","enum":["skip","error"],"description":"What the loader does if the path does not exist at launch (default skip)."},"reason":{"type":"string","description":"Why the rule exists; kept in the IR and shown by `sbc eval`."}},"additionalProperties":false}},"network":{"description":"`off`, `on`, `unix-only`, `loopback`, or a detailed object.","anyOf":[{"type":"string","enum":["off","on","unix-only","loopback"]},{"type":"object","properties":{"mode":{"type":"string","enum":["off","on","unix-only","loopback"],"description":"Start over from this mode, dropping what extended files said, then apply `unix` and `rules`."},"unix":{"description":"AF_UNIX sockets: `allow` or `deny` (pairs, abstract names and every path), or the detailed form.","anyOf":[{"type":"string","enum":["allow","deny"]},{"type":"object","properties":{"pairs":{"type":"string","enum":["allow","deny"],"description":"socketpair(2): pairs whose both ends the sandbox holds."},"abstract":{"type":"string","enum":["allow","deny"],"description":"Connecting or sending to abstract-namespace sockets bound outside the sandbox."},"paths":{"type":"array","description":"Pathname sockets; the deepest path wins, then the later file, then deny. No rule: deny.","items":{"type":"object","description":"Allow or deny binding (creating the socket file) and connecting to pathname sockets beneath a path.","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"reason":{"type":"string","description":"Why the rule exists."}},"required":["path"],"additionalProperties":false}}},"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"protocol":{"type":"string","enum":["tcp","udp","any"],"description":"Default tcp."},"hosts":{"description":"`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.","anyOf":[{"type":"string","enum":["any","loopback"]},{"type":"array","items":{"type":"string"}}]},"domains":{"description":"Instead of `hosts`: domain names to connect to, by pattern: `example.com`, `*.example.com` (exactly one more label), `**.example.com` (any depth). Enforced only by the egress proxy.","type":"array","items":{"type":"string"}},"ports":{"description":"Ports and ranges (`8000-8999`); default every port.","anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."},{"type":"array","items":{"anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."}]}}]},"reason":{"type":"string","description":"Why the rule exists."}},"additionalProperties":false}}},"additionalProperties":false}]},"syscalls":{"type":"object","properties":{"default":{"description":"What the kernel does: allow, log, trace, trap, errno (EPERM), user-notif, kill-thread, kill-process, {errno: NAME|number} or {trace: number}.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"foreign-arch":{"description":"What a seccomp filter does to a process of an architecture it does not serve (and to x32 calls when it serves x86_64 alone, or x86_64 calls when it serves x32 alone): kill-process by default.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"newer":{"description":"The action for calls newer than the policy, instead of `default`: numbers above the highest one the rules name on each architecture (runc's convention), or with `kernel:` the calls added after that kernel. `{ errno: ENOSYS }` lets libc fall back.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"kernel":{"type":"string","description":"`X.Y`: the newest kernel whose calls the policy knows; with `newer:`, the calls added after it are the newer ones."},"rules":{"type":"array","items":{"type":"object","properties":{"syscalls":{"description":"Syscall names, `@group` names, and `arch:number` (`x86_64:335`, `x86_64:-1`) for a number on one architecture.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"action":{"description":"What the kernel does: allow, log, trace, trap, errno (EPERM), user-notif, kill-thread, kill-process, {errno: NAME|number} or {trace: number}.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"args":{"type":"array","description":"Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"required":["syscalls","action"],"additionalProperties":false}}},"additionalProperties":false},"commands":{"type":"object","properties":{"default":{"type":"string","enum":["allow","prompt","forbidden"],"description":"Decision for a command no rule matches (default prompt)."},"rules":{"type":"array","items":{"type":"object","properties":{"prefix":{"description":"Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.","anyOf":[{"type":"string"},{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}}]},"decision":{"type":"string","enum":["allow","prompt","forbidden"]},"reason":{"type":"string","description":"Why the rule exists."}},"required":["prefix","decision"],"additionalProperties":false}}},"additionalProperties":false},"linux":{"type":"object","description":"How the Linux launcher (`sbc exec`) may enforce the policy.","properties":{"namespaces":{"type":"string","enum":["auto","require","never"],"description":"auto (default): a private mount namespace when one can be created; require: refuse to run without one; never: Landlock and seccomp alone."},"accept-widening":{"type":"array","items":{"type":"string","enum":["domains","hosts","udp"]},"uniqueItems":true,"description":"Widenings the policy accepts on Linux, where a rule can only be enforced more widely than written (otherwise an error, SBC2210): udp (below Landlock ABI 10 UDP is allowed or refused as a whole), hosts (an allow for some hosts opens its ports for every host), domains (until the egress proxy exists, an allow by domain opens its ports for every host)."}},"additionalProperties":false},"tests":{"type":"array","items":{"type":"object","description":"One expectation: a query and its expected answer.","properties":{"name":{"type":"string","description":"A label for the test."},"read":{"type":"string","description":"Ask whether `read` on this path is allowed."},"list":{"type":"string","description":"Ask whether `list` on this path is allowed."},"execute":{"type":"string","description":"Ask whether `execute` on this path is allowed."},"write":{"type":"string","description":"Ask whether `write` on this path is allowed."},"truncate":{"type":"string","description":"Ask whether `truncate` on this path is allowed."},"ioctl":{"type":"string","description":"Ask whether `ioctl` on this path is allowed."},"create-file":{"type":"string","description":"Ask whether `create-file` on this path is allowed."},"create-dir":{"type":"string","description":"Ask whether `create-dir` on this path is allowed."},"create-symlink":{"type":"string","description":"Ask whether `create-symlink` on this path is allowed."},"create-special":{"type":"string","description":"Ask whether `create-special` on this path is allowed."},"delete-file":{"type":"string","description":"Ask whether `delete-file` on this path is allowed."},"delete-dir":{"type":"string","description":"Ask whether `delete-dir` on this path is allowed."},"rename":{"type":"string","description":"Ask whether `rename` on this path is allowed."},"connect":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"bind":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"protocol":{"type":"string","enum":["tcp","udp"]},"unix":{"type":"string","enum":["socketpair","connect","bind"],"description":"Ask about AF_UNIX sockets: `socketpair`, or `connect`/`bind` with `path:` (or `connect` with `abstract:`)."},"path":{"type":"string","description":"With `unix: connect` or `unix: bind`: the socket's path."},"abstract":{"type":"string","description":"With `unix: connect`: an abstract socket name."},"syscall":{"type":"string","description":"A syscall name (asked on every architecture that has it), or `arch:number` for one number on one architecture."},"args":{"type":"array","description":"Up to six argument values: numbers or constant expressions.","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}},"command":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"expect":{"description":"allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.","anyOf":[{"type":"string"},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]}},"required":["expect"],"additionalProperties":false}}},"required":["sbc"],"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", "u");
 const pattern5 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
@@ -1067,7 +1067,7 @@ for(let i8=0; i8<len8; i8++){
 let data36 = data35[i8];
 if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
 for(const key8 in data36){
-if(!((((((key8 === "allow") || (key8 === "deny")) || (key8 === "protocol")) || (key8 === "hosts")) || (key8 === "ports")) || (key8 === "reason"))){
+if(!(((((((key8 === "allow") || (key8 === "deny")) || (key8 === "protocol")) || (key8 === "hosts")) || (key8 === "domains")) || (key8 === "ports")) || (key8 === "reason"))){
 const err74 = {instancePath:instancePath+"/network/rules/" + i8,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items,data:data36};
 if(vErrors === null){
 vErrors = [err74];
@@ -1355,13 +1355,14 @@ vErrors = null;
 }
 }
 }
-if(data36.ports !== undefined){
-let data44 = data36.ports;
-const _errs144 = errors;
-let valid44 = false;
-const _errs145 = errors;
-if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
-const err94 = {instancePath:instancePath+"/network/rules/" + i8+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[0],data:data44};
+if(data36.domains !== undefined){
+let data44 = data36.domains;
+if(Array.isArray(data44)){
+const len12 = data44.length;
+for(let i12=0; i12<len12; i12++){
+let data45 = data44[i12];
+if(typeof data45 !== "string"){
+const err94 = {instancePath:instancePath+"/network/rules/" + i8+"/domains/" + i12,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/domains/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.domains.items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.domains.items,data:data45};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1370,11 +1371,10 @@ vErrors.push(err94);
 }
 errors++;
 }
-var _valid11 = _errs145 === errors;
-valid44 = valid44 || _valid11;
-const _errs147 = errors;
-if(typeof data44 !== "string"){
-const err95 = {instancePath:instancePath+"/network/rules/" + i8+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[1],data:data44};
+}
+}
+else {
+const err95 = {instancePath:instancePath+"/network/rules/" + i8+"/domains",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/domains/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.domains.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.domains,data:data44};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1383,18 +1383,14 @@ vErrors.push(err95);
 }
 errors++;
 }
-var _valid11 = _errs147 === errors;
-valid44 = valid44 || _valid11;
+}
+if(data36.ports !== undefined){
+let data46 = data36.ports;
+const _errs148 = errors;
+let valid46 = false;
 const _errs149 = errors;
-if(Array.isArray(data44)){
-const len12 = data44.length;
-for(let i12=0; i12<len12; i12++){
-let data45 = data44[i12];
-const _errs152 = errors;
-let valid47 = false;
-const _errs153 = errors;
-if(!(((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45))) && (isFinite(data45)))){
-const err96 = {instancePath:instancePath+"/network/rules/" + i8+"/ports/" + i12,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[0],data:data45};
+if(!(((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46))) && (isFinite(data46)))){
+const err96 = {instancePath:instancePath+"/network/rules/" + i8+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[0],data:data46};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1403,11 +1399,11 @@ vErrors.push(err96);
 }
 errors++;
 }
-var _valid12 = _errs153 === errors;
-valid47 = valid47 || _valid12;
-const _errs155 = errors;
-if(typeof data45 !== "string"){
-const err97 = {instancePath:instancePath+"/network/rules/" + i8+"/ports/" + i12,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[1],data:data45};
+var _valid11 = _errs149 === errors;
+valid46 = valid46 || _valid11;
+const _errs151 = errors;
+if(typeof data46 !== "string"){
+const err97 = {instancePath:instancePath+"/network/rules/" + i8+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[1],data:data46};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1416,10 +1412,18 @@ vErrors.push(err97);
 }
 errors++;
 }
-var _valid12 = _errs155 === errors;
-valid47 = valid47 || _valid12;
-if(!valid47){
-const err98 = {instancePath:instancePath+"/network/rules/" + i8+"/ports/" + i12,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items,data:data45};
+var _valid11 = _errs151 === errors;
+valid46 = valid46 || _valid11;
+const _errs153 = errors;
+if(Array.isArray(data46)){
+const len13 = data46.length;
+for(let i13=0; i13<len13; i13++){
+let data47 = data46[i13];
+const _errs156 = errors;
+let valid49 = false;
+const _errs157 = errors;
+if(!(((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47))) && (isFinite(data47)))){
+const err98 = {instancePath:instancePath+"/network/rules/" + i8+"/ports/" + i13,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[0].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[0],data:data47};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1428,21 +1432,11 @@ vErrors.push(err98);
 }
 errors++;
 }
-else {
-errors = _errs152;
-if(vErrors !== null){
-if(_errs152){
-vErrors.length = _errs152;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err99 = {instancePath:instancePath+"/network/rules/" + i8+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2],data:data44};
+var _valid12 = _errs157 === errors;
+valid49 = valid49 || _valid12;
+const _errs159 = errors;
+if(typeof data47 !== "string"){
+const err99 = {instancePath:instancePath+"/network/rules/" + i8+"/ports/" + i13,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf[1],data:data47};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1451,10 +1445,10 @@ vErrors.push(err99);
 }
 errors++;
 }
-var _valid11 = _errs149 === errors;
-valid44 = valid44 || _valid11;
-if(!valid44){
-const err100 = {instancePath:instancePath+"/network/rules/" + i8+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports,data:data44};
+var _valid12 = _errs159 === errors;
+valid49 = valid49 || _valid12;
+if(!valid49){
+const err100 = {instancePath:instancePath+"/network/rules/" + i8+"/ports/" + i13,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].items,data:data47};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1464,10 +1458,10 @@ vErrors.push(err100);
 errors++;
 }
 else {
-errors = _errs144;
+errors = _errs156;
 if(vErrors !== null){
-if(_errs144){
-vErrors.length = _errs144;
+if(_errs156){
+vErrors.length = _errs156;
 }
 else {
 vErrors = null;
@@ -1475,10 +1469,9 @@ vErrors = null;
 }
 }
 }
-if(data36.reason !== undefined){
-let data46 = data36.reason;
-if(typeof data46 !== "string"){
-const err101 = {instancePath:instancePath+"/network/rules/" + i8+"/reason",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason,data:data46};
+}
+else {
+const err101 = {instancePath:instancePath+"/network/rules/" + i8+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf[2],data:data46};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1487,10 +1480,10 @@ vErrors.push(err101);
 }
 errors++;
 }
-}
-}
-else {
-const err102 = {instancePath:instancePath+"/network/rules/" + i8,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].properties.rules.items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items,data:data36};
+var _valid11 = _errs153 === errors;
+valid46 = valid46 || _valid11;
+if(!valid46){
+const err102 = {instancePath:instancePath+"/network/rules/" + i8+"/ports",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/ports/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports.anyOf,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.ports,data:data46};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1499,10 +1492,22 @@ vErrors.push(err102);
 }
 errors++;
 }
-}
+else {
+errors = _errs148;
+if(vErrors !== null){
+if(_errs148){
+vErrors.length = _errs148;
 }
 else {
-const err103 = {instancePath:instancePath+"/network/rules",schemaPath:"#/properties/network/anyOf/1/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules,data:data35};
+vErrors = null;
+}
+}
+}
+}
+if(data36.reason !== undefined){
+let data48 = data36.reason;
+if(typeof data48 !== "string"){
+const err103 = {instancePath:instancePath+"/network/rules/" + i8+"/reason",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason,data:data48};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1514,7 +1519,7 @@ errors++;
 }
 }
 else {
-const err104 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1],data:data22};
+const err104 = {instancePath:instancePath+"/network/rules/" + i8,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].properties.rules.items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items,data:data36};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1523,15 +1528,39 @@ vErrors.push(err104);
 }
 errors++;
 }
-var _valid4 = _errs71 === errors;
-valid19 = valid19 || _valid4;
-if(!valid19){
-const err105 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf,parentSchema:schema31.properties.network,data:data22};
+}
+}
+else {
+const err105 = {instancePath:instancePath+"/network/rules",schemaPath:"#/properties/network/anyOf/1/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules,data:data35};
 if(vErrors === null){
 vErrors = [err105];
 }
 else {
 vErrors.push(err105);
+}
+errors++;
+}
+}
+}
+else {
+const err106 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1],data:data22};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+var _valid4 = _errs71 === errors;
+valid19 = valid19 || _valid4;
+if(!valid19){
+const err107 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf,parentSchema:schema31.properties.network,data:data22};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
 }
 errors++;
 }
@@ -1548,37 +1577,11 @@ vErrors = null;
 }
 }
 if(data.syscalls !== undefined){
-let data47 = data.syscalls;
-if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
-for(const key9 in data47){
+let data49 = data.syscalls;
+if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
+for(const key9 in data49){
 if(!(((((key9 === "default") || (key9 === "foreign-arch")) || (key9 === "newer")) || (key9 === "kernel")) || (key9 === "rules"))){
-const err106 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls,data:data47};
-if(vErrors === null){
-vErrors = [err106];
-}
-else {
-vErrors.push(err106);
-}
-errors++;
-}
-}
-if(data47.default !== undefined){
-let data48 = data47.default;
-const _errs163 = errors;
-let valid49 = false;
-const _errs164 = errors;
-if(typeof data48 !== "string"){
-const err107 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data48};
-if(vErrors === null){
-vErrors = [err107];
-}
-else {
-vErrors.push(err107);
-}
-errors++;
-}
-if(!((((((((data48 === "allow") || (data48 === "log")) || (data48 === "trace")) || (data48 === "trap")) || (data48 === "errno")) || (data48 === "user-notif")) || (data48 === "kill-thread")) || (data48 === "kill-process"))){
-const err108 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.default.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.default.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data48};
+const err108 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls,data:data49};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1587,12 +1590,14 @@ vErrors.push(err108);
 }
 errors++;
 }
-var _valid13 = _errs164 === errors;
-valid49 = valid49 || _valid13;
-const _errs166 = errors;
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-if(data48.errno === undefined){
-const err109 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.default.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data48};
+}
+if(data49.default !== undefined){
+let data50 = data49.default;
+const _errs167 = errors;
+let valid51 = false;
+const _errs168 = errors;
+if(typeof data50 !== "string"){
+const err109 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data50};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1601,9 +1606,8 @@ vErrors.push(err109);
 }
 errors++;
 }
-for(const key10 in data48){
-if(!(key10 === "errno")){
-const err110 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data48};
+if(!((((((((data50 === "allow") || (data50 === "log")) || (data50 === "trace")) || (data50 === "trap")) || (data50 === "errno")) || (data50 === "user-notif")) || (data50 === "kill-thread")) || (data50 === "kill-process"))){
+const err110 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.default.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.default.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data50};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1612,14 +1616,12 @@ vErrors.push(err110);
 }
 errors++;
 }
-}
-if(data48.errno !== undefined){
-let data49 = data48.errno;
+var _valid13 = _errs168 === errors;
+valid51 = valid51 || _valid13;
 const _errs170 = errors;
-let valid51 = false;
-const _errs171 = errors;
-if(typeof data49 !== "string"){
-const err111 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0],data:data49};
+if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
+if(data50.errno === undefined){
+const err111 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.default.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data50};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1628,11 +1630,9 @@ vErrors.push(err111);
 }
 errors++;
 }
-var _valid14 = _errs171 === errors;
-valid51 = valid51 || _valid14;
-const _errs173 = errors;
-if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
-const err112 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1],data:data49};
+for(const key10 in data50){
+if(!(key10 === "errno")){
+const err112 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data50};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1641,10 +1641,14 @@ vErrors.push(err112);
 }
 errors++;
 }
-var _valid14 = _errs173 === errors;
-valid51 = valid51 || _valid14;
-if(!valid51){
-const err113 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno,data:data49};
+}
+if(data50.errno !== undefined){
+let data51 = data50.errno;
+const _errs174 = errors;
+let valid53 = false;
+const _errs175 = errors;
+if(typeof data51 !== "string"){
+const err113 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0],data:data51};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1653,21 +1657,11 @@ vErrors.push(err113);
 }
 errors++;
 }
-else {
-errors = _errs170;
-if(vErrors !== null){
-if(_errs170){
-vErrors.length = _errs170;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err114 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.default.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data48};
+var _valid14 = _errs175 === errors;
+valid53 = valid53 || _valid14;
+const _errs177 = errors;
+if(!(((typeof data51 == "number") && (!(data51 % 1) && !isNaN(data51))) && (isFinite(data51)))){
+const err114 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1],data:data51};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1676,15 +1670,10 @@ vErrors.push(err114);
 }
 errors++;
 }
-var _valid13 = _errs166 === errors;
-valid49 = valid49 || _valid13;
-if(_valid13){
-var props3 = true;
-}
-const _errs175 = errors;
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-if(data48.trace === undefined){
-const err115 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties.default.anyOf[2].required,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2],data:data48};
+var _valid14 = _errs177 === errors;
+valid53 = valid53 || _valid14;
+if(!valid53){
+const err115 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno,data:data51};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1693,9 +1682,21 @@ vErrors.push(err115);
 }
 errors++;
 }
-for(const key11 in data48){
-if(!(key11 === "trace")){
-const err116 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2],data:data48};
+else {
+errors = _errs174;
+if(vErrors !== null){
+if(_errs174){
+vErrors.length = _errs174;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err116 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.default.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data50};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1704,11 +1705,15 @@ vErrors.push(err116);
 }
 errors++;
 }
+var _valid13 = _errs170 === errors;
+valid51 = valid51 || _valid13;
+if(_valid13){
+var props3 = true;
 }
-if(data48.trace !== undefined){
-let data50 = data48.trace;
-if(!(((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50))) && (isFinite(data50)))){
-const err117 = {instancePath:instancePath+"/syscalls/default/trace",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.default.anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2].properties.trace,data:data50};
+const _errs179 = errors;
+if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
+if(data50.trace === undefined){
+const err117 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties.default.anyOf[2].required,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2],data:data50};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1717,10 +1722,9 @@ vErrors.push(err117);
 }
 errors++;
 }
-}
-}
-else {
-const err118 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.default.anyOf[2].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2],data:data48};
+for(const key11 in data50){
+if(!(key11 === "trace")){
+const err118 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2],data:data50};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1729,15 +1733,11 @@ vErrors.push(err118);
 }
 errors++;
 }
-var _valid13 = _errs175 === errors;
-valid49 = valid49 || _valid13;
-if(_valid13){
-if(props3 !== true){
-props3 = true;
 }
-}
-if(!valid49){
-const err119 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf,parentSchema:schema31.properties.syscalls.properties.default,data:data48};
+if(data50.trace !== undefined){
+let data52 = data50.trace;
+if(!(((typeof data52 == "number") && (!(data52 % 1) && !isNaN(data52))) && (isFinite(data52)))){
+const err119 = {instancePath:instancePath+"/syscalls/default/trace",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.default.anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2].properties.trace,data:data52};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1746,25 +1746,10 @@ vErrors.push(err119);
 }
 errors++;
 }
-else {
-errors = _errs163;
-if(vErrors !== null){
-if(_errs163){
-vErrors.length = _errs163;
+}
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data47["foreign-arch"] !== undefined){
-let data51 = data47["foreign-arch"];
-const _errs181 = errors;
-let valid53 = false;
-const _errs182 = errors;
-if(typeof data51 !== "string"){
-const err120 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0],data:data51};
+const err120 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.default.anyOf[2].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2],data:data50};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1773,8 +1758,15 @@ vErrors.push(err120);
 }
 errors++;
 }
-if(!((((((((data51 === "allow") || (data51 === "log")) || (data51 === "trace")) || (data51 === "trap")) || (data51 === "errno")) || (data51 === "user-notif")) || (data51 === "kill-thread")) || (data51 === "kill-process"))){
-const err121 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0],data:data51};
+var _valid13 = _errs179 === errors;
+valid51 = valid51 || _valid13;
+if(_valid13){
+if(props3 !== true){
+props3 = true;
+}
+}
+if(!valid51){
+const err121 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf,parentSchema:schema31.properties.syscalls.properties.default,data:data50};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1783,12 +1775,25 @@ vErrors.push(err121);
 }
 errors++;
 }
-var _valid15 = _errs182 === errors;
-valid53 = valid53 || _valid15;
-const _errs184 = errors;
-if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
-if(data51.errno === undefined){
-const err122 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].required,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data51};
+else {
+errors = _errs167;
+if(vErrors !== null){
+if(_errs167){
+vErrors.length = _errs167;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data49["foreign-arch"] !== undefined){
+let data53 = data49["foreign-arch"];
+const _errs185 = errors;
+let valid55 = false;
+const _errs186 = errors;
+if(typeof data53 !== "string"){
+const err122 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0],data:data53};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1797,9 +1802,8 @@ vErrors.push(err122);
 }
 errors++;
 }
-for(const key12 in data51){
-if(!(key12 === "errno")){
-const err123 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data51};
+if(!((((((((data53 === "allow") || (data53 === "log")) || (data53 === "trace")) || (data53 === "trap")) || (data53 === "errno")) || (data53 === "user-notif")) || (data53 === "kill-thread")) || (data53 === "kill-process"))){
+const err123 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0],data:data53};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1808,14 +1812,12 @@ vErrors.push(err123);
 }
 errors++;
 }
-}
-if(data51.errno !== undefined){
-let data52 = data51.errno;
+var _valid15 = _errs186 === errors;
+valid55 = valid55 || _valid15;
 const _errs188 = errors;
-let valid55 = false;
-const _errs189 = errors;
-if(typeof data52 !== "string"){
-const err124 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[0],data:data52};
+if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
+if(data53.errno === undefined){
+const err124 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].required,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data53};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1824,11 +1826,9 @@ vErrors.push(err124);
 }
 errors++;
 }
-var _valid16 = _errs189 === errors;
-valid55 = valid55 || _valid16;
-const _errs191 = errors;
-if(!(((typeof data52 == "number") && (!(data52 % 1) && !isNaN(data52))) && (isFinite(data52)))){
-const err125 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[1],data:data52};
+for(const key12 in data53){
+if(!(key12 === "errno")){
+const err125 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data53};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1837,10 +1837,14 @@ vErrors.push(err125);
 }
 errors++;
 }
-var _valid16 = _errs191 === errors;
-valid55 = valid55 || _valid16;
-if(!valid55){
-const err126 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno,data:data52};
+}
+if(data53.errno !== undefined){
+let data54 = data53.errno;
+const _errs192 = errors;
+let valid57 = false;
+const _errs193 = errors;
+if(typeof data54 !== "string"){
+const err126 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[0],data:data54};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1849,21 +1853,11 @@ vErrors.push(err126);
 }
 errors++;
 }
-else {
-errors = _errs188;
-if(vErrors !== null){
-if(_errs188){
-vErrors.length = _errs188;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err127 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data51};
+var _valid16 = _errs193 === errors;
+valid57 = valid57 || _valid16;
+const _errs195 = errors;
+if(!(((typeof data54 == "number") && (!(data54 % 1) && !isNaN(data54))) && (isFinite(data54)))){
+const err127 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[1],data:data54};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1872,15 +1866,10 @@ vErrors.push(err127);
 }
 errors++;
 }
-var _valid15 = _errs184 === errors;
-valid53 = valid53 || _valid15;
-if(_valid15){
-var props4 = true;
-}
-const _errs193 = errors;
-if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
-if(data51.trace === undefined){
-const err128 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].required,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2],data:data51};
+var _valid16 = _errs195 === errors;
+valid57 = valid57 || _valid16;
+if(!valid57){
+const err128 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno,data:data54};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1889,9 +1878,21 @@ vErrors.push(err128);
 }
 errors++;
 }
-for(const key13 in data51){
-if(!(key13 === "trace")){
-const err129 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2],data:data51};
+else {
+errors = _errs192;
+if(vErrors !== null){
+if(_errs192){
+vErrors.length = _errs192;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err129 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data53};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1900,11 +1901,15 @@ vErrors.push(err129);
 }
 errors++;
 }
+var _valid15 = _errs188 === errors;
+valid55 = valid55 || _valid15;
+if(_valid15){
+var props4 = true;
 }
-if(data51.trace !== undefined){
-let data53 = data51.trace;
-if(!(((typeof data53 == "number") && (!(data53 % 1) && !isNaN(data53))) && (isFinite(data53)))){
-const err130 = {instancePath:instancePath+"/syscalls/foreign-arch/trace",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].properties.trace,data:data53};
+const _errs197 = errors;
+if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
+if(data53.trace === undefined){
+const err130 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].required,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2],data:data53};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1913,10 +1918,9 @@ vErrors.push(err130);
 }
 errors++;
 }
-}
-}
-else {
-const err131 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2],data:data51};
+for(const key13 in data53){
+if(!(key13 === "trace")){
+const err131 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2],data:data53};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1925,15 +1929,11 @@ vErrors.push(err131);
 }
 errors++;
 }
-var _valid15 = _errs193 === errors;
-valid53 = valid53 || _valid15;
-if(_valid15){
-if(props4 !== true){
-props4 = true;
 }
-}
-if(!valid53){
-const err132 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf,parentSchema:schema31.properties.syscalls.properties["foreign-arch"],data:data51};
+if(data53.trace !== undefined){
+let data55 = data53.trace;
+if(!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))){
+const err132 = {instancePath:instancePath+"/syscalls/foreign-arch/trace",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].properties.trace,data:data55};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1942,25 +1942,10 @@ vErrors.push(err132);
 }
 errors++;
 }
-else {
-errors = _errs181;
-if(vErrors !== null){
-if(_errs181){
-vErrors.length = _errs181;
+}
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data47.newer !== undefined){
-let data54 = data47.newer;
-const _errs199 = errors;
-let valid57 = false;
-const _errs200 = errors;
-if(typeof data54 !== "string"){
-const err133 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.newer.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[0],data:data54};
+const err133 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2],data:data53};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1969,8 +1954,15 @@ vErrors.push(err133);
 }
 errors++;
 }
-if(!((((((((data54 === "allow") || (data54 === "log")) || (data54 === "trace")) || (data54 === "trap")) || (data54 === "errno")) || (data54 === "user-notif")) || (data54 === "kill-thread")) || (data54 === "kill-process"))){
-const err134 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.newer.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.newer.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[0],data:data54};
+var _valid15 = _errs197 === errors;
+valid55 = valid55 || _valid15;
+if(_valid15){
+if(props4 !== true){
+props4 = true;
+}
+}
+if(!valid55){
+const err134 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf,parentSchema:schema31.properties.syscalls.properties["foreign-arch"],data:data53};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1979,12 +1971,25 @@ vErrors.push(err134);
 }
 errors++;
 }
-var _valid17 = _errs200 === errors;
-valid57 = valid57 || _valid17;
-const _errs202 = errors;
-if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
-if(data54.errno === undefined){
-const err135 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.newer.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1],data:data54};
+else {
+errors = _errs185;
+if(vErrors !== null){
+if(_errs185){
+vErrors.length = _errs185;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data49.newer !== undefined){
+let data56 = data49.newer;
+const _errs203 = errors;
+let valid59 = false;
+const _errs204 = errors;
+if(typeof data56 !== "string"){
+const err135 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.newer.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[0],data:data56};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1993,9 +1998,8 @@ vErrors.push(err135);
 }
 errors++;
 }
-for(const key14 in data54){
-if(!(key14 === "errno")){
-const err136 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1],data:data54};
+if(!((((((((data56 === "allow") || (data56 === "log")) || (data56 === "trace")) || (data56 === "trap")) || (data56 === "errno")) || (data56 === "user-notif")) || (data56 === "kill-thread")) || (data56 === "kill-process"))){
+const err136 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.newer.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.newer.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[0],data:data56};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -2004,14 +2008,12 @@ vErrors.push(err136);
 }
 errors++;
 }
-}
-if(data54.errno !== undefined){
-let data55 = data54.errno;
+var _valid17 = _errs204 === errors;
+valid59 = valid59 || _valid17;
 const _errs206 = errors;
-let valid59 = false;
-const _errs207 = errors;
-if(typeof data55 !== "string"){
-const err137 = {instancePath:instancePath+"/syscalls/newer/errno",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[0],data:data55};
+if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
+if(data56.errno === undefined){
+const err137 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.newer.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1],data:data56};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -2020,11 +2022,9 @@ vErrors.push(err137);
 }
 errors++;
 }
-var _valid18 = _errs207 === errors;
-valid59 = valid59 || _valid18;
-const _errs209 = errors;
-if(!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))){
-const err138 = {instancePath:instancePath+"/syscalls/newer/errno",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[1],data:data55};
+for(const key14 in data56){
+if(!(key14 === "errno")){
+const err138 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1],data:data56};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -2033,10 +2033,14 @@ vErrors.push(err138);
 }
 errors++;
 }
-var _valid18 = _errs209 === errors;
-valid59 = valid59 || _valid18;
-if(!valid59){
-const err139 = {instancePath:instancePath+"/syscalls/newer/errno",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno,data:data55};
+}
+if(data56.errno !== undefined){
+let data57 = data56.errno;
+const _errs210 = errors;
+let valid61 = false;
+const _errs211 = errors;
+if(typeof data57 !== "string"){
+const err139 = {instancePath:instancePath+"/syscalls/newer/errno",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[0],data:data57};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -2045,21 +2049,11 @@ vErrors.push(err139);
 }
 errors++;
 }
-else {
-errors = _errs206;
-if(vErrors !== null){
-if(_errs206){
-vErrors.length = _errs206;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err140 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.newer.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1],data:data54};
+var _valid18 = _errs211 === errors;
+valid61 = valid61 || _valid18;
+const _errs213 = errors;
+if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
+const err140 = {instancePath:instancePath+"/syscalls/newer/errno",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[1],data:data57};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -2068,15 +2062,10 @@ vErrors.push(err140);
 }
 errors++;
 }
-var _valid17 = _errs202 === errors;
-valid57 = valid57 || _valid17;
-if(_valid17){
-var props5 = true;
-}
-const _errs211 = errors;
-if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
-if(data54.trace === undefined){
-const err141 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties.newer.anyOf[2].required,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2],data:data54};
+var _valid18 = _errs213 === errors;
+valid61 = valid61 || _valid18;
+if(!valid61){
+const err141 = {instancePath:instancePath+"/syscalls/newer/errno",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno,data:data57};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -2085,9 +2074,21 @@ vErrors.push(err141);
 }
 errors++;
 }
-for(const key15 in data54){
-if(!(key15 === "trace")){
-const err142 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2],data:data54};
+else {
+errors = _errs210;
+if(vErrors !== null){
+if(_errs210){
+vErrors.length = _errs210;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err142 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.newer.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1],data:data56};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -2096,11 +2097,15 @@ vErrors.push(err142);
 }
 errors++;
 }
+var _valid17 = _errs206 === errors;
+valid59 = valid59 || _valid17;
+if(_valid17){
+var props5 = true;
 }
-if(data54.trace !== undefined){
-let data56 = data54.trace;
-if(!(((typeof data56 == "number") && (!(data56 % 1) && !isNaN(data56))) && (isFinite(data56)))){
-const err143 = {instancePath:instancePath+"/syscalls/newer/trace",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.newer.anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2].properties.trace,data:data56};
+const _errs215 = errors;
+if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
+if(data56.trace === undefined){
+const err143 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties.newer.anyOf[2].required,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2],data:data56};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -2109,10 +2114,9 @@ vErrors.push(err143);
 }
 errors++;
 }
-}
-}
-else {
-const err144 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.newer.anyOf[2].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2],data:data54};
+for(const key15 in data56){
+if(!(key15 === "trace")){
+const err144 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2],data:data56};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -2121,15 +2125,11 @@ vErrors.push(err144);
 }
 errors++;
 }
-var _valid17 = _errs211 === errors;
-valid57 = valid57 || _valid17;
-if(_valid17){
-if(props5 !== true){
-props5 = true;
 }
-}
-if(!valid57){
-const err145 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.newer.anyOf,parentSchema:schema31.properties.syscalls.properties.newer,data:data54};
+if(data56.trace !== undefined){
+let data58 = data56.trace;
+if(!(((typeof data58 == "number") && (!(data58 % 1) && !isNaN(data58))) && (isFinite(data58)))){
+const err145 = {instancePath:instancePath+"/syscalls/newer/trace",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.newer.anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2].properties.trace,data:data58};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -2138,22 +2138,10 @@ vErrors.push(err145);
 }
 errors++;
 }
-else {
-errors = _errs199;
-if(vErrors !== null){
-if(_errs199){
-vErrors.length = _errs199;
+}
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data47.kernel !== undefined){
-let data57 = data47.kernel;
-if(typeof data57 !== "string"){
-const err146 = {instancePath:instancePath+"/syscalls/kernel",schemaPath:"#/properties/syscalls/properties/kernel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.kernel.type,parentSchema:schema31.properties.syscalls.properties.kernel,data:data57};
+const err146 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.newer.anyOf[2].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2],data:data56};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -2162,16 +2150,15 @@ vErrors.push(err146);
 }
 errors++;
 }
+var _valid17 = _errs215 === errors;
+valid59 = valid59 || _valid17;
+if(_valid17){
+if(props5 !== true){
+props5 = true;
 }
-if(data47.rules !== undefined){
-let data58 = data47.rules;
-if(Array.isArray(data58)){
-const len13 = data58.length;
-for(let i13=0; i13<len13; i13++){
-let data59 = data58[i13];
-if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
-if(data59.syscalls === undefined){
-const err147 = {instancePath:instancePath+"/syscalls/rules/" + i13,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "syscalls"},message:"must have required property '"+"syscalls"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data59};
+}
+if(!valid59){
+const err147 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.newer.anyOf,parentSchema:schema31.properties.syscalls.properties.newer,data:data56};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -2180,8 +2167,22 @@ vErrors.push(err147);
 }
 errors++;
 }
-if(data59.action === undefined){
-const err148 = {instancePath:instancePath+"/syscalls/rules/" + i13,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "action"},message:"must have required property '"+"action"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data59};
+else {
+errors = _errs203;
+if(vErrors !== null){
+if(_errs203){
+vErrors.length = _errs203;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data49.kernel !== undefined){
+let data59 = data49.kernel;
+if(typeof data59 !== "string"){
+const err148 = {instancePath:instancePath+"/syscalls/kernel",schemaPath:"#/properties/syscalls/properties/kernel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.kernel.type,parentSchema:schema31.properties.syscalls.properties.kernel,data:data59};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -2190,9 +2191,16 @@ vErrors.push(err148);
 }
 errors++;
 }
-for(const key16 in data59){
-if(!((((key16 === "syscalls") || (key16 === "action")) || (key16 === "args")) || (key16 === "reason"))){
-const err149 = {instancePath:instancePath+"/syscalls/rules/" + i13,schemaPath:"#/properties/syscalls/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data59};
+}
+if(data49.rules !== undefined){
+let data60 = data49.rules;
+if(Array.isArray(data60)){
+const len14 = data60.length;
+for(let i14=0; i14<len14; i14++){
+let data61 = data60[i14];
+if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
+if(data61.syscalls === undefined){
+const err149 = {instancePath:instancePath+"/syscalls/rules/" + i14,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "syscalls"},message:"must have required property '"+"syscalls"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data61};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -2201,14 +2209,8 @@ vErrors.push(err149);
 }
 errors++;
 }
-}
-if(data59.syscalls !== undefined){
-let data60 = data59.syscalls;
-const _errs224 = errors;
-let valid64 = false;
-const _errs225 = errors;
-if(typeof data60 !== "string"){
-const err150 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0],data:data60};
+if(data61.action === undefined){
+const err150 = {instancePath:instancePath+"/syscalls/rules/" + i14,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "action"},message:"must have required property '"+"action"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data61};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -2217,15 +2219,9 @@ vErrors.push(err150);
 }
 errors++;
 }
-var _valid19 = _errs225 === errors;
-valid64 = valid64 || _valid19;
-const _errs227 = errors;
-if(Array.isArray(data60)){
-const len14 = data60.length;
-for(let i14=0; i14<len14; i14++){
-let data61 = data60[i14];
-if(typeof data61 !== "string"){
-const err151 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/syscalls/" + i14,schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items,data:data61};
+for(const key16 in data61){
+if(!((((key16 === "syscalls") || (key16 === "action")) || (key16 === "args")) || (key16 === "reason"))){
+const err151 = {instancePath:instancePath+"/syscalls/rules/" + i14,schemaPath:"#/properties/syscalls/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data61};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2235,9 +2231,13 @@ vErrors.push(err151);
 errors++;
 }
 }
-}
-else {
-const err152 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1],data:data60};
+if(data61.syscalls !== undefined){
+let data62 = data61.syscalls;
+const _errs228 = errors;
+let valid66 = false;
+const _errs229 = errors;
+if(typeof data62 !== "string"){
+const err152 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0],data:data62};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2246,10 +2246,15 @@ vErrors.push(err152);
 }
 errors++;
 }
-var _valid19 = _errs227 === errors;
-valid64 = valid64 || _valid19;
-if(!valid64){
-const err153 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls,data:data60};
+var _valid19 = _errs229 === errors;
+valid66 = valid66 || _valid19;
+const _errs231 = errors;
+if(Array.isArray(data62)){
+const len15 = data62.length;
+for(let i15=0; i15<len15; i15++){
+let data63 = data62[i15];
+if(typeof data63 !== "string"){
+const err153 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/syscalls/" + i15,schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items,data:data63};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2258,25 +2263,10 @@ vErrors.push(err153);
 }
 errors++;
 }
-else {
-errors = _errs224;
-if(vErrors !== null){
-if(_errs224){
-vErrors.length = _errs224;
+}
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data59.action !== undefined){
-let data62 = data59.action;
-const _errs232 = errors;
-let valid67 = false;
-const _errs233 = errors;
-if(typeof data62 !== "string"){
-const err154 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data62};
+const err154 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1],data:data62};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2285,8 +2275,10 @@ vErrors.push(err154);
 }
 errors++;
 }
-if(!((((((((data62 === "allow") || (data62 === "log")) || (data62 === "trace")) || (data62 === "trap")) || (data62 === "errno")) || (data62 === "user-notif")) || (data62 === "kill-thread")) || (data62 === "kill-process"))){
-const err155 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data62};
+var _valid19 = _errs231 === errors;
+valid66 = valid66 || _valid19;
+if(!valid66){
+const err155 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls,data:data62};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2295,12 +2287,25 @@ vErrors.push(err155);
 }
 errors++;
 }
-var _valid20 = _errs233 === errors;
-valid67 = valid67 || _valid20;
-const _errs235 = errors;
-if(data62 && typeof data62 == "object" && !Array.isArray(data62)){
-if(data62.errno === undefined){
-const err156 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data62};
+else {
+errors = _errs228;
+if(vErrors !== null){
+if(_errs228){
+vErrors.length = _errs228;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data61.action !== undefined){
+let data64 = data61.action;
+const _errs236 = errors;
+let valid69 = false;
+const _errs237 = errors;
+if(typeof data64 !== "string"){
+const err156 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data64};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2309,9 +2314,8 @@ vErrors.push(err156);
 }
 errors++;
 }
-for(const key17 in data62){
-if(!(key17 === "errno")){
-const err157 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data62};
+if(!((((((((data64 === "allow") || (data64 === "log")) || (data64 === "trace")) || (data64 === "trap")) || (data64 === "errno")) || (data64 === "user-notif")) || (data64 === "kill-thread")) || (data64 === "kill-process"))){
+const err157 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data64};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2320,14 +2324,12 @@ vErrors.push(err157);
 }
 errors++;
 }
-}
-if(data62.errno !== undefined){
-let data63 = data62.errno;
+var _valid20 = _errs237 === errors;
+valid69 = valid69 || _valid20;
 const _errs239 = errors;
-let valid69 = false;
-const _errs240 = errors;
-if(typeof data63 !== "string"){
-const err158 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0],data:data63};
+if(data64 && typeof data64 == "object" && !Array.isArray(data64)){
+if(data64.errno === undefined){
+const err158 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data64};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2336,11 +2338,9 @@ vErrors.push(err158);
 }
 errors++;
 }
-var _valid21 = _errs240 === errors;
-valid69 = valid69 || _valid21;
-const _errs242 = errors;
-if(!(((typeof data63 == "number") && (!(data63 % 1) && !isNaN(data63))) && (isFinite(data63)))){
-const err159 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1],data:data63};
+for(const key17 in data64){
+if(!(key17 === "errno")){
+const err159 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data64};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2349,10 +2349,14 @@ vErrors.push(err159);
 }
 errors++;
 }
-var _valid21 = _errs242 === errors;
-valid69 = valid69 || _valid21;
-if(!valid69){
-const err160 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno,data:data63};
+}
+if(data64.errno !== undefined){
+let data65 = data64.errno;
+const _errs243 = errors;
+let valid71 = false;
+const _errs244 = errors;
+if(typeof data65 !== "string"){
+const err160 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0],data:data65};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2361,21 +2365,11 @@ vErrors.push(err160);
 }
 errors++;
 }
-else {
-errors = _errs239;
-if(vErrors !== null){
-if(_errs239){
-vErrors.length = _errs239;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err161 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data62};
+var _valid21 = _errs244 === errors;
+valid71 = valid71 || _valid21;
+const _errs246 = errors;
+if(!(((typeof data65 == "number") && (!(data65 % 1) && !isNaN(data65))) && (isFinite(data65)))){
+const err161 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1],data:data65};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2384,15 +2378,10 @@ vErrors.push(err161);
 }
 errors++;
 }
-var _valid20 = _errs235 === errors;
-valid67 = valid67 || _valid20;
-if(_valid20){
-var props6 = true;
-}
-const _errs244 = errors;
-if(data62 && typeof data62 == "object" && !Array.isArray(data62)){
-if(data62.trace === undefined){
-const err162 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2],data:data62};
+var _valid21 = _errs246 === errors;
+valid71 = valid71 || _valid21;
+if(!valid71){
+const err162 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno,data:data65};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2401,9 +2390,21 @@ vErrors.push(err162);
 }
 errors++;
 }
-for(const key18 in data62){
-if(!(key18 === "trace")){
-const err163 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2],data:data62};
+else {
+errors = _errs243;
+if(vErrors !== null){
+if(_errs243){
+vErrors.length = _errs243;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err163 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data64};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2412,11 +2413,15 @@ vErrors.push(err163);
 }
 errors++;
 }
+var _valid20 = _errs239 === errors;
+valid69 = valid69 || _valid20;
+if(_valid20){
+var props6 = true;
 }
-if(data62.trace !== undefined){
-let data64 = data62.trace;
-if(!(((typeof data64 == "number") && (!(data64 % 1) && !isNaN(data64))) && (isFinite(data64)))){
-const err164 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action/trace",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].properties.trace,data:data64};
+const _errs248 = errors;
+if(data64 && typeof data64 == "object" && !Array.isArray(data64)){
+if(data64.trace === undefined){
+const err164 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2],data:data64};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2425,10 +2430,9 @@ vErrors.push(err164);
 }
 errors++;
 }
-}
-}
-else {
-const err165 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2],data:data62};
+for(const key18 in data64){
+if(!(key18 === "trace")){
+const err165 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2],data:data64};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2437,15 +2441,11 @@ vErrors.push(err165);
 }
 errors++;
 }
-var _valid20 = _errs244 === errors;
-valid67 = valid67 || _valid20;
-if(_valid20){
-if(props6 !== true){
-props6 = true;
 }
-}
-if(!valid67){
-const err166 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action,data:data62};
+if(data64.trace !== undefined){
+let data66 = data64.trace;
+if(!(((typeof data66 == "number") && (!(data66 % 1) && !isNaN(data66))) && (isFinite(data66)))){
+const err166 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action/trace",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].properties.trace,data:data66};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2454,26 +2454,10 @@ vErrors.push(err166);
 }
 errors++;
 }
-else {
-errors = _errs232;
-if(vErrors !== null){
-if(_errs232){
-vErrors.length = _errs232;
+}
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data59.args !== undefined){
-let data65 = data59.args;
-if(Array.isArray(data65)){
-const len15 = data65.length;
-for(let i15=0; i15<len15; i15++){
-let data66 = data65[i15];
-if(typeof data66 !== "string"){
-const err167 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/args/" + i15,schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.args.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args.items,data:data66};
+const err167 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2],data:data64};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2482,10 +2466,15 @@ vErrors.push(err167);
 }
 errors++;
 }
+var _valid20 = _errs248 === errors;
+valid69 = valid69 || _valid20;
+if(_valid20){
+if(props6 !== true){
+props6 = true;
 }
 }
-else {
-const err168 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/args",schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.args.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args,data:data65};
+if(!valid69){
+const err168 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action,data:data64};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2494,11 +2483,26 @@ vErrors.push(err168);
 }
 errors++;
 }
+else {
+errors = _errs236;
+if(vErrors !== null){
+if(_errs236){
+vErrors.length = _errs236;
 }
-if(data59.reason !== undefined){
-let data67 = data59.reason;
-if(typeof data67 !== "string"){
-const err169 = {instancePath:instancePath+"/syscalls/rules/" + i13+"/reason",schemaPath:"#/properties/syscalls/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.reason,data:data67};
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data61.args !== undefined){
+let data67 = data61.args;
+if(Array.isArray(data67)){
+const len16 = data67.length;
+for(let i16=0; i16<len16; i16++){
+let data68 = data67[i16];
+if(typeof data68 !== "string"){
+const err169 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/args/" + i16,schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.args.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args.items,data:data68};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2510,7 +2514,7 @@ errors++;
 }
 }
 else {
-const err170 = {instancePath:instancePath+"/syscalls/rules/" + i13,schemaPath:"#/properties/syscalls/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data59};
+const err170 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/args",schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.args.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args,data:data67};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2520,9 +2524,10 @@ vErrors.push(err170);
 errors++;
 }
 }
-}
-else {
-const err171 = {instancePath:instancePath+"/syscalls/rules",schemaPath:"#/properties/syscalls/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.type,parentSchema:schema31.properties.syscalls.properties.rules,data:data58};
+if(data61.reason !== undefined){
+let data69 = data61.reason;
+if(typeof data69 !== "string"){
+const err171 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/reason",schemaPath:"#/properties/syscalls/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.reason,data:data69};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2534,7 +2539,7 @@ errors++;
 }
 }
 else {
-const err172 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.type,parentSchema:schema31.properties.syscalls,data:data47};
+const err172 = {instancePath:instancePath+"/syscalls/rules/" + i14,schemaPath:"#/properties/syscalls/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data61};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2544,12 +2549,9 @@ vErrors.push(err172);
 errors++;
 }
 }
-if(data.commands !== undefined){
-let data68 = data.commands;
-if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
-for(const key19 in data68){
-if(!((key19 === "default") || (key19 === "rules"))){
-const err173 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands,data:data68};
+}
+else {
+const err173 = {instancePath:instancePath+"/syscalls/rules",schemaPath:"#/properties/syscalls/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.type,parentSchema:schema31.properties.syscalls.properties.rules,data:data60};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2559,10 +2561,9 @@ vErrors.push(err173);
 errors++;
 }
 }
-if(data68.default !== undefined){
-let data69 = data68.default;
-if(typeof data69 !== "string"){
-const err174 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.default.type,parentSchema:schema31.properties.commands.properties.default,data:data69};
+}
+else {
+const err174 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.type,parentSchema:schema31.properties.syscalls,data:data49};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2571,8 +2572,13 @@ vErrors.push(err174);
 }
 errors++;
 }
-if(!(((data69 === "allow") || (data69 === "prompt")) || (data69 === "forbidden"))){
-const err175 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.default.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.default.enum,parentSchema:schema31.properties.commands.properties.default,data:data69};
+}
+if(data.commands !== undefined){
+let data70 = data.commands;
+if(data70 && typeof data70 == "object" && !Array.isArray(data70)){
+for(const key19 in data70){
+if(!((key19 === "default") || (key19 === "rules"))){
+const err175 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands,data:data70};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2582,15 +2588,10 @@ vErrors.push(err175);
 errors++;
 }
 }
-if(data68.rules !== undefined){
-let data70 = data68.rules;
-if(Array.isArray(data70)){
-const len16 = data70.length;
-for(let i16=0; i16<len16; i16++){
-let data71 = data70[i16];
-if(data71 && typeof data71 == "object" && !Array.isArray(data71)){
-if(data71.prefix === undefined){
-const err176 = {instancePath:instancePath+"/commands/rules/" + i16,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "prefix"},message:"must have required property '"+"prefix"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data71};
+if(data70.default !== undefined){
+let data71 = data70.default;
+if(typeof data71 !== "string"){
+const err176 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.default.type,parentSchema:schema31.properties.commands.properties.default,data:data71};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2599,8 +2600,8 @@ vErrors.push(err176);
 }
 errors++;
 }
-if(data71.decision === undefined){
-const err177 = {instancePath:instancePath+"/commands/rules/" + i16,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data71};
+if(!(((data71 === "allow") || (data71 === "prompt")) || (data71 === "forbidden"))){
+const err177 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.default.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.default.enum,parentSchema:schema31.properties.commands.properties.default,data:data71};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2609,9 +2610,16 @@ vErrors.push(err177);
 }
 errors++;
 }
-for(const key20 in data71){
-if(!(((key20 === "prefix") || (key20 === "decision")) || (key20 === "reason"))){
-const err178 = {instancePath:instancePath+"/commands/rules/" + i16,schemaPath:"#/properties/commands/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands.properties.rules.items,data:data71};
+}
+if(data70.rules !== undefined){
+let data72 = data70.rules;
+if(Array.isArray(data72)){
+const len17 = data72.length;
+for(let i17=0; i17<len17; i17++){
+let data73 = data72[i17];
+if(data73 && typeof data73 == "object" && !Array.isArray(data73)){
+if(data73.prefix === undefined){
+const err178 = {instancePath:instancePath+"/commands/rules/" + i17,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "prefix"},message:"must have required property '"+"prefix"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data73};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2620,14 +2628,8 @@ vErrors.push(err178);
 }
 errors++;
 }
-}
-if(data71.prefix !== undefined){
-let data72 = data71.prefix;
-const _errs266 = errors;
-let valid77 = false;
-const _errs267 = errors;
-if(typeof data72 !== "string"){
-const err179 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0],data:data72};
+if(data73.decision === undefined){
+const err179 = {instancePath:instancePath+"/commands/rules/" + i17,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data73};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2636,18 +2638,9 @@ vErrors.push(err179);
 }
 errors++;
 }
-var _valid22 = _errs267 === errors;
-valid77 = valid77 || _valid22;
-const _errs269 = errors;
-if(Array.isArray(data72)){
-const len17 = data72.length;
-for(let i17=0; i17<len17; i17++){
-let data73 = data72[i17];
-const _errs272 = errors;
-let valid80 = false;
-const _errs273 = errors;
-if(typeof data73 !== "string"){
-const err180 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix/" + i17,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0],data:data73};
+for(const key20 in data73){
+if(!(((key20 === "prefix") || (key20 === "decision")) || (key20 === "reason"))){
+const err180 = {instancePath:instancePath+"/commands/rules/" + i17,schemaPath:"#/properties/commands/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands.properties.rules.items,data:data73};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2656,15 +2649,14 @@ vErrors.push(err180);
 }
 errors++;
 }
-var _valid23 = _errs273 === errors;
-valid80 = valid80 || _valid23;
-const _errs275 = errors;
-if(Array.isArray(data73)){
-const len18 = data73.length;
-for(let i18=0; i18<len18; i18++){
-let data74 = data73[i18];
+}
+if(data73.prefix !== undefined){
+let data74 = data73.prefix;
+const _errs270 = errors;
+let valid79 = false;
+const _errs271 = errors;
 if(typeof data74 !== "string"){
-const err181 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix/" + i17+"/" + i18,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items,data:data74};
+const err181 = {instancePath:instancePath+"/commands/rules/" + i17+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0],data:data74};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2673,10 +2665,18 @@ vErrors.push(err181);
 }
 errors++;
 }
-}
-}
-else {
-const err182 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix/" + i17,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1],data:data73};
+var _valid22 = _errs271 === errors;
+valid79 = valid79 || _valid22;
+const _errs273 = errors;
+if(Array.isArray(data74)){
+const len18 = data74.length;
+for(let i18=0; i18<len18; i18++){
+let data75 = data74[i18];
+const _errs276 = errors;
+let valid82 = false;
+const _errs277 = errors;
+if(typeof data75 !== "string"){
+const err182 = {instancePath:instancePath+"/commands/rules/" + i17+"/prefix/" + i18,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0],data:data75};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2685,10 +2685,15 @@ vErrors.push(err182);
 }
 errors++;
 }
-var _valid23 = _errs275 === errors;
-valid80 = valid80 || _valid23;
-if(!valid80){
-const err183 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix/" + i17,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items,data:data73};
+var _valid23 = _errs277 === errors;
+valid82 = valid82 || _valid23;
+const _errs279 = errors;
+if(Array.isArray(data75)){
+const len19 = data75.length;
+for(let i19=0; i19<len19; i19++){
+let data76 = data75[i19];
+if(typeof data76 !== "string"){
+const err183 = {instancePath:instancePath+"/commands/rules/" + i17+"/prefix/" + i18+"/" + i19,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items,data:data76};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2697,21 +2702,10 @@ vErrors.push(err183);
 }
 errors++;
 }
-else {
-errors = _errs272;
-if(vErrors !== null){
-if(_errs272){
-vErrors.length = _errs272;
-}
-else {
-vErrors = null;
-}
-}
-}
 }
 }
 else {
-const err184 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1],data:data72};
+const err184 = {instancePath:instancePath+"/commands/rules/" + i17+"/prefix/" + i18,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1],data:data75};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2720,10 +2714,10 @@ vErrors.push(err184);
 }
 errors++;
 }
-var _valid22 = _errs269 === errors;
-valid77 = valid77 || _valid22;
-if(!valid77){
-const err185 = {instancePath:instancePath+"/commands/rules/" + i16+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix,data:data72};
+var _valid23 = _errs279 === errors;
+valid82 = valid82 || _valid23;
+if(!valid82){
+const err185 = {instancePath:instancePath+"/commands/rules/" + i17+"/prefix/" + i18,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items,data:data75};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2733,10 +2727,10 @@ vErrors.push(err185);
 errors++;
 }
 else {
-errors = _errs266;
+errors = _errs276;
 if(vErrors !== null){
-if(_errs266){
-vErrors.length = _errs266;
+if(_errs276){
+vErrors.length = _errs276;
 }
 else {
 vErrors = null;
@@ -2744,10 +2738,9 @@ vErrors = null;
 }
 }
 }
-if(data71.decision !== undefined){
-let data75 = data71.decision;
-if(typeof data75 !== "string"){
-const err186 = {instancePath:instancePath+"/commands/rules/" + i16+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.decision.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data75};
+}
+else {
+const err186 = {instancePath:instancePath+"/commands/rules/" + i17+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1],data:data74};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2756,8 +2749,10 @@ vErrors.push(err186);
 }
 errors++;
 }
-if(!(((data75 === "allow") || (data75 === "prompt")) || (data75 === "forbidden"))){
-const err187 = {instancePath:instancePath+"/commands/rules/" + i16+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.rules.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.rules.items.properties.decision.enum,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data75};
+var _valid22 = _errs273 === errors;
+valid79 = valid79 || _valid22;
+if(!valid79){
+const err187 = {instancePath:instancePath+"/commands/rules/" + i17+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix,data:data74};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2766,11 +2761,22 @@ vErrors.push(err187);
 }
 errors++;
 }
+else {
+errors = _errs270;
+if(vErrors !== null){
+if(_errs270){
+vErrors.length = _errs270;
 }
-if(data71.reason !== undefined){
-let data76 = data71.reason;
-if(typeof data76 !== "string"){
-const err188 = {instancePath:instancePath+"/commands/rules/" + i16+"/reason",schemaPath:"#/properties/commands/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.reason,data:data76};
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data73.decision !== undefined){
+let data77 = data73.decision;
+if(typeof data77 !== "string"){
+const err188 = {instancePath:instancePath+"/commands/rules/" + i17+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.decision.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data77};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2779,10 +2785,8 @@ vErrors.push(err188);
 }
 errors++;
 }
-}
-}
-else {
-const err189 = {instancePath:instancePath+"/commands/rules/" + i16,schemaPath:"#/properties/commands/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.properties.rules.items.type,parentSchema:schema31.properties.commands.properties.rules.items,data:data71};
+if(!(((data77 === "allow") || (data77 === "prompt")) || (data77 === "forbidden"))){
+const err189 = {instancePath:instancePath+"/commands/rules/" + i17+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.rules.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.rules.items.properties.decision.enum,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data77};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2792,9 +2796,10 @@ vErrors.push(err189);
 errors++;
 }
 }
-}
-else {
-const err190 = {instancePath:instancePath+"/commands/rules",schemaPath:"#/properties/commands/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.type,parentSchema:schema31.properties.commands.properties.rules,data:data70};
+if(data73.reason !== undefined){
+let data78 = data73.reason;
+if(typeof data78 !== "string"){
+const err190 = {instancePath:instancePath+"/commands/rules/" + i17+"/reason",schemaPath:"#/properties/commands/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.reason,data:data78};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2806,7 +2811,7 @@ errors++;
 }
 }
 else {
-const err191 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.type,parentSchema:schema31.properties.commands,data:data68};
+const err191 = {instancePath:instancePath+"/commands/rules/" + i17,schemaPath:"#/properties/commands/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.properties.rules.items.type,parentSchema:schema31.properties.commands.properties.rules.items,data:data73};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2816,12 +2821,9 @@ vErrors.push(err191);
 errors++;
 }
 }
-if(data.linux !== undefined){
-let data77 = data.linux;
-if(data77 && typeof data77 == "object" && !Array.isArray(data77)){
-for(const key21 in data77){
-if(!((key21 === "namespaces") || (key21 === "accept-widening"))){
-const err192 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.linux,data:data77};
+}
+else {
+const err192 = {instancePath:instancePath+"/commands/rules",schemaPath:"#/properties/commands/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.type,parentSchema:schema31.properties.commands.properties.rules,data:data72};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2831,10 +2833,9 @@ vErrors.push(err192);
 errors++;
 }
 }
-if(data77.namespaces !== undefined){
-let data78 = data77.namespaces;
-if(typeof data78 !== "string"){
-const err193 = {instancePath:instancePath+"/linux/namespaces",schemaPath:"#/properties/linux/properties/namespaces/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.linux.properties.namespaces.type,parentSchema:schema31.properties.linux.properties.namespaces,data:data78};
+}
+else {
+const err193 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.type,parentSchema:schema31.properties.commands,data:data70};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2843,8 +2844,13 @@ vErrors.push(err193);
 }
 errors++;
 }
-if(!(((data78 === "auto") || (data78 === "require")) || (data78 === "never"))){
-const err194 = {instancePath:instancePath+"/linux/namespaces",schemaPath:"#/properties/linux/properties/namespaces/enum",keyword:"enum",params:{allowedValues: schema31.properties.linux.properties.namespaces.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.linux.properties.namespaces.enum,parentSchema:schema31.properties.linux.properties.namespaces,data:data78};
+}
+if(data.linux !== undefined){
+let data79 = data.linux;
+if(data79 && typeof data79 == "object" && !Array.isArray(data79)){
+for(const key21 in data79){
+if(!((key21 === "namespaces") || (key21 === "accept-widening"))){
+const err194 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.linux,data:data79};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2854,14 +2860,10 @@ vErrors.push(err194);
 errors++;
 }
 }
-if(data77["accept-widening"] !== undefined){
-let data79 = data77["accept-widening"];
-if(Array.isArray(data79)){
-const len19 = data79.length;
-for(let i19=0; i19<len19; i19++){
-let data80 = data79[i19];
+if(data79.namespaces !== undefined){
+let data80 = data79.namespaces;
 if(typeof data80 !== "string"){
-const err195 = {instancePath:instancePath+"/linux/accept-widening/" + i19,schemaPath:"#/properties/linux/properties/accept-widening/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.linux.properties["accept-widening"].items.type,parentSchema:schema31.properties.linux.properties["accept-widening"].items,data:data80};
+const err195 = {instancePath:instancePath+"/linux/namespaces",schemaPath:"#/properties/linux/properties/namespaces/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.linux.properties.namespaces.type,parentSchema:schema31.properties.linux.properties.namespaces,data:data80};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2870,8 +2872,8 @@ vErrors.push(err195);
 }
 errors++;
 }
-if(!((data80 === "hosts") || (data80 === "udp"))){
-const err196 = {instancePath:instancePath+"/linux/accept-widening/" + i19,schemaPath:"#/properties/linux/properties/accept-widening/items/enum",keyword:"enum",params:{allowedValues: schema31.properties.linux.properties["accept-widening"].items.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.linux.properties["accept-widening"].items.enum,parentSchema:schema31.properties.linux.properties["accept-widening"].items,data:data80};
+if(!(((data80 === "auto") || (data80 === "require")) || (data80 === "never"))){
+const err196 = {instancePath:instancePath+"/linux/namespaces",schemaPath:"#/properties/linux/properties/namespaces/enum",keyword:"enum",params:{allowedValues: schema31.properties.linux.properties.namespaces.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.linux.properties.namespaces.enum,parentSchema:schema31.properties.linux.properties.namespaces,data:data80};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2881,18 +2883,14 @@ vErrors.push(err196);
 errors++;
 }
 }
-let i20 = data79.length;
-let j0;
-if(i20 > 1){
-const indices0 = {};
-for(;i20--;){
-let item0 = data79[i20];
-if(typeof item0 !== "string"){
-continue;
-}
-if(typeof indices0[item0] == "number"){
-j0 = indices0[item0];
-const err197 = {instancePath:instancePath+"/linux/accept-widening",schemaPath:"#/properties/linux/properties/accept-widening/uniqueItems",keyword:"uniqueItems",params:{i: i20, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i20+" are identical)",schema:true,parentSchema:schema31.properties.linux.properties["accept-widening"],data:data79};
+if(data79["accept-widening"] !== undefined){
+let data81 = data79["accept-widening"];
+if(Array.isArray(data81)){
+const len20 = data81.length;
+for(let i20=0; i20<len20; i20++){
+let data82 = data81[i20];
+if(typeof data82 !== "string"){
+const err197 = {instancePath:instancePath+"/linux/accept-widening/" + i20,schemaPath:"#/properties/linux/properties/accept-widening/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.linux.properties["accept-widening"].items.type,parentSchema:schema31.properties.linux.properties["accept-widening"].items,data:data82};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2900,14 +2898,9 @@ else {
 vErrors.push(err197);
 }
 errors++;
-break;
 }
-indices0[item0] = i20;
-}
-}
-}
-else {
-const err198 = {instancePath:instancePath+"/linux/accept-widening",schemaPath:"#/properties/linux/properties/accept-widening/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.linux.properties["accept-widening"].type,parentSchema:schema31.properties.linux.properties["accept-widening"],data:data79};
+if(!(((data82 === "domains") || (data82 === "hosts")) || (data82 === "udp"))){
+const err198 = {instancePath:instancePath+"/linux/accept-widening/" + i20,schemaPath:"#/properties/linux/properties/accept-widening/items/enum",keyword:"enum",params:{allowedValues: schema31.properties.linux.properties["accept-widening"].items.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.linux.properties["accept-widening"].items.enum,parentSchema:schema31.properties.linux.properties["accept-widening"].items,data:data82};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2917,9 +2910,18 @@ vErrors.push(err198);
 errors++;
 }
 }
+let i21 = data81.length;
+let j0;
+if(i21 > 1){
+const indices0 = {};
+for(;i21--;){
+let item0 = data81[i21];
+if(typeof item0 !== "string"){
+continue;
 }
-else {
-const err199 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.linux.type,parentSchema:schema31.properties.linux,data:data77};
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err199 = {instancePath:instancePath+"/linux/accept-widening",schemaPath:"#/properties/linux/properties/accept-widening/uniqueItems",keyword:"uniqueItems",params:{i: i21, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i21+" are identical)",schema:true,parentSchema:schema31.properties.linux.properties["accept-widening"],data:data81};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2927,17 +2929,14 @@ else {
 vErrors.push(err199);
 }
 errors++;
+break;
+}
+indices0[item0] = i21;
 }
 }
-if(data.tests !== undefined){
-let data81 = data.tests;
-if(Array.isArray(data81)){
-const len20 = data81.length;
-for(let i21=0; i21<len20; i21++){
-let data82 = data81[i21];
-if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
-if(data82.expect === undefined){
-const err200 = {instancePath:instancePath+"/tests/" + i21,schemaPath:"#/properties/tests/items/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema31.properties.tests.items.required,parentSchema:schema31.properties.tests.items,data:data82};
+}
+else {
+const err200 = {instancePath:instancePath+"/linux/accept-widening",schemaPath:"#/properties/linux/properties/accept-widening/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.linux.properties["accept-widening"].type,parentSchema:schema31.properties.linux.properties["accept-widening"],data:data81};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2946,9 +2945,10 @@ vErrors.push(err200);
 }
 errors++;
 }
-for(const key22 in data82){
-if(!(func1.call(schema31.properties.tests.items.properties, key22))){
-const err201 = {instancePath:instancePath+"/tests/" + i21,schemaPath:"#/properties/tests/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items,data:data82};
+}
+}
+else {
+const err201 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.linux.type,parentSchema:schema31.properties.linux,data:data79};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2958,10 +2958,15 @@ vErrors.push(err201);
 errors++;
 }
 }
-if(data82.name !== undefined){
-let data83 = data82.name;
-if(typeof data83 !== "string"){
-const err202 = {instancePath:instancePath+"/tests/" + i21+"/name",schemaPath:"#/properties/tests/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.name.type,parentSchema:schema31.properties.tests.items.properties.name,data:data83};
+if(data.tests !== undefined){
+let data83 = data.tests;
+if(Array.isArray(data83)){
+const len21 = data83.length;
+for(let i22=0; i22<len21; i22++){
+let data84 = data83[i22];
+if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
+if(data84.expect === undefined){
+const err202 = {instancePath:instancePath+"/tests/" + i22,schemaPath:"#/properties/tests/items/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema31.properties.tests.items.required,parentSchema:schema31.properties.tests.items,data:data84};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2970,11 +2975,9 @@ vErrors.push(err202);
 }
 errors++;
 }
-}
-if(data82.read !== undefined){
-let data84 = data82.read;
-if(typeof data84 !== "string"){
-const err203 = {instancePath:instancePath+"/tests/" + i21+"/read",schemaPath:"#/properties/tests/items/properties/read/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.read.type,parentSchema:schema31.properties.tests.items.properties.read,data:data84};
+for(const key22 in data84){
+if(!(func1.call(schema31.properties.tests.items.properties, key22))){
+const err203 = {instancePath:instancePath+"/tests/" + i22,schemaPath:"#/properties/tests/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items,data:data84};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2984,10 +2987,10 @@ vErrors.push(err203);
 errors++;
 }
 }
-if(data82.list !== undefined){
-let data85 = data82.list;
+if(data84.name !== undefined){
+let data85 = data84.name;
 if(typeof data85 !== "string"){
-const err204 = {instancePath:instancePath+"/tests/" + i21+"/list",schemaPath:"#/properties/tests/items/properties/list/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.list.type,parentSchema:schema31.properties.tests.items.properties.list,data:data85};
+const err204 = {instancePath:instancePath+"/tests/" + i22+"/name",schemaPath:"#/properties/tests/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.name.type,parentSchema:schema31.properties.tests.items.properties.name,data:data85};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2997,10 +3000,10 @@ vErrors.push(err204);
 errors++;
 }
 }
-if(data82.execute !== undefined){
-let data86 = data82.execute;
+if(data84.read !== undefined){
+let data86 = data84.read;
 if(typeof data86 !== "string"){
-const err205 = {instancePath:instancePath+"/tests/" + i21+"/execute",schemaPath:"#/properties/tests/items/properties/execute/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.execute.type,parentSchema:schema31.properties.tests.items.properties.execute,data:data86};
+const err205 = {instancePath:instancePath+"/tests/" + i22+"/read",schemaPath:"#/properties/tests/items/properties/read/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.read.type,parentSchema:schema31.properties.tests.items.properties.read,data:data86};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -3010,10 +3013,10 @@ vErrors.push(err205);
 errors++;
 }
 }
-if(data82.write !== undefined){
-let data87 = data82.write;
+if(data84.list !== undefined){
+let data87 = data84.list;
 if(typeof data87 !== "string"){
-const err206 = {instancePath:instancePath+"/tests/" + i21+"/write",schemaPath:"#/properties/tests/items/properties/write/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.write.type,parentSchema:schema31.properties.tests.items.properties.write,data:data87};
+const err206 = {instancePath:instancePath+"/tests/" + i22+"/list",schemaPath:"#/properties/tests/items/properties/list/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.list.type,parentSchema:schema31.properties.tests.items.properties.list,data:data87};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -3023,10 +3026,10 @@ vErrors.push(err206);
 errors++;
 }
 }
-if(data82.truncate !== undefined){
-let data88 = data82.truncate;
+if(data84.execute !== undefined){
+let data88 = data84.execute;
 if(typeof data88 !== "string"){
-const err207 = {instancePath:instancePath+"/tests/" + i21+"/truncate",schemaPath:"#/properties/tests/items/properties/truncate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.truncate.type,parentSchema:schema31.properties.tests.items.properties.truncate,data:data88};
+const err207 = {instancePath:instancePath+"/tests/" + i22+"/execute",schemaPath:"#/properties/tests/items/properties/execute/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.execute.type,parentSchema:schema31.properties.tests.items.properties.execute,data:data88};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -3036,10 +3039,10 @@ vErrors.push(err207);
 errors++;
 }
 }
-if(data82.ioctl !== undefined){
-let data89 = data82.ioctl;
+if(data84.write !== undefined){
+let data89 = data84.write;
 if(typeof data89 !== "string"){
-const err208 = {instancePath:instancePath+"/tests/" + i21+"/ioctl",schemaPath:"#/properties/tests/items/properties/ioctl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.ioctl.type,parentSchema:schema31.properties.tests.items.properties.ioctl,data:data89};
+const err208 = {instancePath:instancePath+"/tests/" + i22+"/write",schemaPath:"#/properties/tests/items/properties/write/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.write.type,parentSchema:schema31.properties.tests.items.properties.write,data:data89};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -3049,10 +3052,10 @@ vErrors.push(err208);
 errors++;
 }
 }
-if(data82["create-file"] !== undefined){
-let data90 = data82["create-file"];
+if(data84.truncate !== undefined){
+let data90 = data84.truncate;
 if(typeof data90 !== "string"){
-const err209 = {instancePath:instancePath+"/tests/" + i21+"/create-file",schemaPath:"#/properties/tests/items/properties/create-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-file"].type,parentSchema:schema31.properties.tests.items.properties["create-file"],data:data90};
+const err209 = {instancePath:instancePath+"/tests/" + i22+"/truncate",schemaPath:"#/properties/tests/items/properties/truncate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.truncate.type,parentSchema:schema31.properties.tests.items.properties.truncate,data:data90};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -3062,10 +3065,10 @@ vErrors.push(err209);
 errors++;
 }
 }
-if(data82["create-dir"] !== undefined){
-let data91 = data82["create-dir"];
+if(data84.ioctl !== undefined){
+let data91 = data84.ioctl;
 if(typeof data91 !== "string"){
-const err210 = {instancePath:instancePath+"/tests/" + i21+"/create-dir",schemaPath:"#/properties/tests/items/properties/create-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-dir"].type,parentSchema:schema31.properties.tests.items.properties["create-dir"],data:data91};
+const err210 = {instancePath:instancePath+"/tests/" + i22+"/ioctl",schemaPath:"#/properties/tests/items/properties/ioctl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.ioctl.type,parentSchema:schema31.properties.tests.items.properties.ioctl,data:data91};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -3075,10 +3078,10 @@ vErrors.push(err210);
 errors++;
 }
 }
-if(data82["create-symlink"] !== undefined){
-let data92 = data82["create-symlink"];
+if(data84["create-file"] !== undefined){
+let data92 = data84["create-file"];
 if(typeof data92 !== "string"){
-const err211 = {instancePath:instancePath+"/tests/" + i21+"/create-symlink",schemaPath:"#/properties/tests/items/properties/create-symlink/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-symlink"].type,parentSchema:schema31.properties.tests.items.properties["create-symlink"],data:data92};
+const err211 = {instancePath:instancePath+"/tests/" + i22+"/create-file",schemaPath:"#/properties/tests/items/properties/create-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-file"].type,parentSchema:schema31.properties.tests.items.properties["create-file"],data:data92};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -3088,10 +3091,10 @@ vErrors.push(err211);
 errors++;
 }
 }
-if(data82["create-special"] !== undefined){
-let data93 = data82["create-special"];
+if(data84["create-dir"] !== undefined){
+let data93 = data84["create-dir"];
 if(typeof data93 !== "string"){
-const err212 = {instancePath:instancePath+"/tests/" + i21+"/create-special",schemaPath:"#/properties/tests/items/properties/create-special/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-special"].type,parentSchema:schema31.properties.tests.items.properties["create-special"],data:data93};
+const err212 = {instancePath:instancePath+"/tests/" + i22+"/create-dir",schemaPath:"#/properties/tests/items/properties/create-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-dir"].type,parentSchema:schema31.properties.tests.items.properties["create-dir"],data:data93};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -3101,10 +3104,10 @@ vErrors.push(err212);
 errors++;
 }
 }
-if(data82["delete-file"] !== undefined){
-let data94 = data82["delete-file"];
+if(data84["create-symlink"] !== undefined){
+let data94 = data84["create-symlink"];
 if(typeof data94 !== "string"){
-const err213 = {instancePath:instancePath+"/tests/" + i21+"/delete-file",schemaPath:"#/properties/tests/items/properties/delete-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-file"].type,parentSchema:schema31.properties.tests.items.properties["delete-file"],data:data94};
+const err213 = {instancePath:instancePath+"/tests/" + i22+"/create-symlink",schemaPath:"#/properties/tests/items/properties/create-symlink/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-symlink"].type,parentSchema:schema31.properties.tests.items.properties["create-symlink"],data:data94};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -3114,10 +3117,10 @@ vErrors.push(err213);
 errors++;
 }
 }
-if(data82["delete-dir"] !== undefined){
-let data95 = data82["delete-dir"];
+if(data84["create-special"] !== undefined){
+let data95 = data84["create-special"];
 if(typeof data95 !== "string"){
-const err214 = {instancePath:instancePath+"/tests/" + i21+"/delete-dir",schemaPath:"#/properties/tests/items/properties/delete-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-dir"].type,parentSchema:schema31.properties.tests.items.properties["delete-dir"],data:data95};
+const err214 = {instancePath:instancePath+"/tests/" + i22+"/create-special",schemaPath:"#/properties/tests/items/properties/create-special/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-special"].type,parentSchema:schema31.properties.tests.items.properties["create-special"],data:data95};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -3127,10 +3130,10 @@ vErrors.push(err214);
 errors++;
 }
 }
-if(data82.rename !== undefined){
-let data96 = data82.rename;
+if(data84["delete-file"] !== undefined){
+let data96 = data84["delete-file"];
 if(typeof data96 !== "string"){
-const err215 = {instancePath:instancePath+"/tests/" + i21+"/rename",schemaPath:"#/properties/tests/items/properties/rename/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.rename.type,parentSchema:schema31.properties.tests.items.properties.rename,data:data96};
+const err215 = {instancePath:instancePath+"/tests/" + i22+"/delete-file",schemaPath:"#/properties/tests/items/properties/delete-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-file"].type,parentSchema:schema31.properties.tests.items.properties["delete-file"],data:data96};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -3140,10 +3143,10 @@ vErrors.push(err215);
 errors++;
 }
 }
-if(data82.connect !== undefined){
-let data97 = data82.connect;
+if(data84["delete-dir"] !== undefined){
+let data97 = data84["delete-dir"];
 if(typeof data97 !== "string"){
-const err216 = {instancePath:instancePath+"/tests/" + i21+"/connect",schemaPath:"#/properties/tests/items/properties/connect/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.connect.type,parentSchema:schema31.properties.tests.items.properties.connect,data:data97};
+const err216 = {instancePath:instancePath+"/tests/" + i22+"/delete-dir",schemaPath:"#/properties/tests/items/properties/delete-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-dir"].type,parentSchema:schema31.properties.tests.items.properties["delete-dir"],data:data97};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -3153,10 +3156,10 @@ vErrors.push(err216);
 errors++;
 }
 }
-if(data82.bind !== undefined){
-let data98 = data82.bind;
+if(data84.rename !== undefined){
+let data98 = data84.rename;
 if(typeof data98 !== "string"){
-const err217 = {instancePath:instancePath+"/tests/" + i21+"/bind",schemaPath:"#/properties/tests/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.bind.type,parentSchema:schema31.properties.tests.items.properties.bind,data:data98};
+const err217 = {instancePath:instancePath+"/tests/" + i22+"/rename",schemaPath:"#/properties/tests/items/properties/rename/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.rename.type,parentSchema:schema31.properties.tests.items.properties.rename,data:data98};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -3166,10 +3169,10 @@ vErrors.push(err217);
 errors++;
 }
 }
-if(data82.protocol !== undefined){
-let data99 = data82.protocol;
+if(data84.connect !== undefined){
+let data99 = data84.connect;
 if(typeof data99 !== "string"){
-const err218 = {instancePath:instancePath+"/tests/" + i21+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.protocol.type,parentSchema:schema31.properties.tests.items.properties.protocol,data:data99};
+const err218 = {instancePath:instancePath+"/tests/" + i22+"/connect",schemaPath:"#/properties/tests/items/properties/connect/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.connect.type,parentSchema:schema31.properties.tests.items.properties.connect,data:data99};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -3178,8 +3181,11 @@ vErrors.push(err218);
 }
 errors++;
 }
-if(!((data99 === "tcp") || (data99 === "udp"))){
-const err219 = {instancePath:instancePath+"/tests/" + i21+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.protocol.enum,parentSchema:schema31.properties.tests.items.properties.protocol,data:data99};
+}
+if(data84.bind !== undefined){
+let data100 = data84.bind;
+if(typeof data100 !== "string"){
+const err219 = {instancePath:instancePath+"/tests/" + i22+"/bind",schemaPath:"#/properties/tests/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.bind.type,parentSchema:schema31.properties.tests.items.properties.bind,data:data100};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -3189,10 +3195,10 @@ vErrors.push(err219);
 errors++;
 }
 }
-if(data82.unix !== undefined){
-let data100 = data82.unix;
-if(typeof data100 !== "string"){
-const err220 = {instancePath:instancePath+"/tests/" + i21+"/unix",schemaPath:"#/properties/tests/items/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.unix.type,parentSchema:schema31.properties.tests.items.properties.unix,data:data100};
+if(data84.protocol !== undefined){
+let data101 = data84.protocol;
+if(typeof data101 !== "string"){
+const err220 = {instancePath:instancePath+"/tests/" + i22+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.protocol.type,parentSchema:schema31.properties.tests.items.properties.protocol,data:data101};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -3201,8 +3207,8 @@ vErrors.push(err220);
 }
 errors++;
 }
-if(!(((data100 === "socketpair") || (data100 === "connect")) || (data100 === "bind"))){
-const err221 = {instancePath:instancePath+"/tests/" + i21+"/unix",schemaPath:"#/properties/tests/items/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.unix.enum,parentSchema:schema31.properties.tests.items.properties.unix,data:data100};
+if(!((data101 === "tcp") || (data101 === "udp"))){
+const err221 = {instancePath:instancePath+"/tests/" + i22+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.protocol.enum,parentSchema:schema31.properties.tests.items.properties.protocol,data:data101};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -3212,10 +3218,10 @@ vErrors.push(err221);
 errors++;
 }
 }
-if(data82.path !== undefined){
-let data101 = data82.path;
-if(typeof data101 !== "string"){
-const err222 = {instancePath:instancePath+"/tests/" + i21+"/path",schemaPath:"#/properties/tests/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.path.type,parentSchema:schema31.properties.tests.items.properties.path,data:data101};
+if(data84.unix !== undefined){
+let data102 = data84.unix;
+if(typeof data102 !== "string"){
+const err222 = {instancePath:instancePath+"/tests/" + i22+"/unix",schemaPath:"#/properties/tests/items/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.unix.type,parentSchema:schema31.properties.tests.items.properties.unix,data:data102};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -3224,11 +3230,8 @@ vErrors.push(err222);
 }
 errors++;
 }
-}
-if(data82.abstract !== undefined){
-let data102 = data82.abstract;
-if(typeof data102 !== "string"){
-const err223 = {instancePath:instancePath+"/tests/" + i21+"/abstract",schemaPath:"#/properties/tests/items/properties/abstract/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.abstract.type,parentSchema:schema31.properties.tests.items.properties.abstract,data:data102};
+if(!(((data102 === "socketpair") || (data102 === "connect")) || (data102 === "bind"))){
+const err223 = {instancePath:instancePath+"/tests/" + i22+"/unix",schemaPath:"#/properties/tests/items/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.unix.enum,parentSchema:schema31.properties.tests.items.properties.unix,data:data102};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -3238,10 +3241,10 @@ vErrors.push(err223);
 errors++;
 }
 }
-if(data82.syscall !== undefined){
-let data103 = data82.syscall;
+if(data84.path !== undefined){
+let data103 = data84.path;
 if(typeof data103 !== "string"){
-const err224 = {instancePath:instancePath+"/tests/" + i21+"/syscall",schemaPath:"#/properties/tests/items/properties/syscall/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.syscall.type,parentSchema:schema31.properties.tests.items.properties.syscall,data:data103};
+const err224 = {instancePath:instancePath+"/tests/" + i22+"/path",schemaPath:"#/properties/tests/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.path.type,parentSchema:schema31.properties.tests.items.properties.path,data:data103};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -3251,17 +3254,10 @@ vErrors.push(err224);
 errors++;
 }
 }
-if(data82.args !== undefined){
-let data104 = data82.args;
-if(Array.isArray(data104)){
-const len21 = data104.length;
-for(let i22=0; i22<len21; i22++){
-let data105 = data104[i22];
-const _errs342 = errors;
-let valid92 = false;
-const _errs343 = errors;
-if(!(((typeof data105 == "number") && (!(data105 % 1) && !isNaN(data105))) && (isFinite(data105)))){
-const err225 = {instancePath:instancePath+"/tests/" + i21+"/args/" + i22,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.args.items.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[0],data:data105};
+if(data84.abstract !== undefined){
+let data104 = data84.abstract;
+if(typeof data104 !== "string"){
+const err225 = {instancePath:instancePath+"/tests/" + i22+"/abstract",schemaPath:"#/properties/tests/items/properties/abstract/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.abstract.type,parentSchema:schema31.properties.tests.items.properties.abstract,data:data104};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -3270,11 +3266,11 @@ vErrors.push(err225);
 }
 errors++;
 }
-var _valid24 = _errs343 === errors;
-valid92 = valid92 || _valid24;
-const _errs345 = errors;
+}
+if(data84.syscall !== undefined){
+let data105 = data84.syscall;
 if(typeof data105 !== "string"){
-const err226 = {instancePath:instancePath+"/tests/" + i21+"/args/" + i22,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.args.items.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[1],data:data105};
+const err226 = {instancePath:instancePath+"/tests/" + i22+"/syscall",schemaPath:"#/properties/tests/items/properties/syscall/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.syscall.type,parentSchema:schema31.properties.tests.items.properties.syscall,data:data105};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -3283,10 +3279,18 @@ vErrors.push(err226);
 }
 errors++;
 }
-var _valid24 = _errs345 === errors;
-valid92 = valid92 || _valid24;
-if(!valid92){
-const err227 = {instancePath:instancePath+"/tests/" + i21+"/args/" + i22,schemaPath:"#/properties/tests/items/properties/args/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.args.items.anyOf,parentSchema:schema31.properties.tests.items.properties.args.items,data:data105};
+}
+if(data84.args !== undefined){
+let data106 = data84.args;
+if(Array.isArray(data106)){
+const len22 = data106.length;
+for(let i23=0; i23<len22; i23++){
+let data107 = data106[i23];
+const _errs346 = errors;
+let valid94 = false;
+const _errs347 = errors;
+if(!(((typeof data107 == "number") && (!(data107 % 1) && !isNaN(data107))) && (isFinite(data107)))){
+const err227 = {instancePath:instancePath+"/tests/" + i22+"/args/" + i23,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.args.items.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[0],data:data107};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3295,11 +3299,36 @@ vErrors.push(err227);
 }
 errors++;
 }
+var _valid24 = _errs347 === errors;
+valid94 = valid94 || _valid24;
+const _errs349 = errors;
+if(typeof data107 !== "string"){
+const err228 = {instancePath:instancePath+"/tests/" + i22+"/args/" + i23,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.args.items.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[1],data:data107};
+if(vErrors === null){
+vErrors = [err228];
+}
 else {
-errors = _errs342;
+vErrors.push(err228);
+}
+errors++;
+}
+var _valid24 = _errs349 === errors;
+valid94 = valid94 || _valid24;
+if(!valid94){
+const err229 = {instancePath:instancePath+"/tests/" + i22+"/args/" + i23,schemaPath:"#/properties/tests/items/properties/args/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.args.items.anyOf,parentSchema:schema31.properties.tests.items.properties.args.items,data:data107};
+if(vErrors === null){
+vErrors = [err229];
+}
+else {
+vErrors.push(err229);
+}
+errors++;
+}
+else {
+errors = _errs346;
 if(vErrors !== null){
-if(_errs342){
-vErrors.length = _errs342;
+if(_errs346){
+vErrors.length = _errs346;
 }
 else {
 vErrors = null;
@@ -3309,40 +3338,7 @@ vErrors = null;
 }
 }
 else {
-const err228 = {instancePath:instancePath+"/tests/" + i21+"/args",schemaPath:"#/properties/tests/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.args.type,parentSchema:schema31.properties.tests.items.properties.args,data:data104};
-if(vErrors === null){
-vErrors = [err228];
-}
-else {
-vErrors.push(err228);
-}
-errors++;
-}
-}
-if(data82.command !== undefined){
-let data106 = data82.command;
-const _errs348 = errors;
-let valid93 = false;
-const _errs349 = errors;
-if(typeof data106 !== "string"){
-const err229 = {instancePath:instancePath+"/tests/" + i21+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[0],data:data106};
-if(vErrors === null){
-vErrors = [err229];
-}
-else {
-vErrors.push(err229);
-}
-errors++;
-}
-var _valid25 = _errs349 === errors;
-valid93 = valid93 || _valid25;
-const _errs351 = errors;
-if(Array.isArray(data106)){
-const len22 = data106.length;
-for(let i23=0; i23<len22; i23++){
-let data107 = data106[i23];
-if(typeof data107 !== "string"){
-const err230 = {instancePath:instancePath+"/tests/" + i21+"/command/" + i23,schemaPath:"#/properties/tests/items/properties/command/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[1].items.type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1].items,data:data107};
+const err230 = {instancePath:instancePath+"/tests/" + i22+"/args",schemaPath:"#/properties/tests/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.args.type,parentSchema:schema31.properties.tests.items.properties.args,data:data106};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3352,9 +3348,13 @@ vErrors.push(err230);
 errors++;
 }
 }
-}
-else {
-const err231 = {instancePath:instancePath+"/tests/" + i21+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.command.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1],data:data106};
+if(data84.command !== undefined){
+let data108 = data84.command;
+const _errs352 = errors;
+let valid95 = false;
+const _errs353 = errors;
+if(typeof data108 !== "string"){
+const err231 = {instancePath:instancePath+"/tests/" + i22+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[0],data:data108};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3363,10 +3363,15 @@ vErrors.push(err231);
 }
 errors++;
 }
-var _valid25 = _errs351 === errors;
-valid93 = valid93 || _valid25;
-if(!valid93){
-const err232 = {instancePath:instancePath+"/tests/" + i21+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.command.anyOf,parentSchema:schema31.properties.tests.items.properties.command,data:data106};
+var _valid25 = _errs353 === errors;
+valid95 = valid95 || _valid25;
+const _errs355 = errors;
+if(Array.isArray(data108)){
+const len23 = data108.length;
+for(let i24=0; i24<len23; i24++){
+let data109 = data108[i24];
+if(typeof data109 !== "string"){
+const err232 = {instancePath:instancePath+"/tests/" + i22+"/command/" + i24,schemaPath:"#/properties/tests/items/properties/command/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[1].items.type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1].items,data:data109};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3375,25 +3380,10 @@ vErrors.push(err232);
 }
 errors++;
 }
-else {
-errors = _errs348;
-if(vErrors !== null){
-if(_errs348){
-vErrors.length = _errs348;
+}
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data82.expect !== undefined){
-let data108 = data82.expect;
-const _errs356 = errors;
-let valid96 = false;
-const _errs357 = errors;
-if(typeof data108 !== "string"){
-const err233 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[0],data:data108};
+const err233 = {instancePath:instancePath+"/tests/" + i22+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.command.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1],data:data108};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3402,12 +3392,10 @@ vErrors.push(err233);
 }
 errors++;
 }
-var _valid26 = _errs357 === errors;
-valid96 = valid96 || _valid26;
-const _errs359 = errors;
-if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
-if(data108.errno === undefined){
-const err234 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[1].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data108};
+var _valid25 = _errs355 === errors;
+valid95 = valid95 || _valid25;
+if(!valid95){
+const err234 = {instancePath:instancePath+"/tests/" + i22+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.command.anyOf,parentSchema:schema31.properties.tests.items.properties.command,data:data108};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3416,9 +3404,25 @@ vErrors.push(err234);
 }
 errors++;
 }
-for(const key23 in data108){
-if(!(key23 === "errno")){
-const err235 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data108};
+else {
+errors = _errs352;
+if(vErrors !== null){
+if(_errs352){
+vErrors.length = _errs352;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data84.expect !== undefined){
+let data110 = data84.expect;
+const _errs360 = errors;
+let valid98 = false;
+const _errs361 = errors;
+if(typeof data110 !== "string"){
+const err235 = {instancePath:instancePath+"/tests/" + i22+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[0],data:data110};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3427,14 +3431,12 @@ vErrors.push(err235);
 }
 errors++;
 }
-}
-if(data108.errno !== undefined){
-let data109 = data108.errno;
+var _valid26 = _errs361 === errors;
+valid98 = valid98 || _valid26;
 const _errs363 = errors;
-let valid98 = false;
-const _errs364 = errors;
-if(typeof data109 !== "string"){
-const err236 = {instancePath:instancePath+"/tests/" + i21+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data109};
+if(data110 && typeof data110 == "object" && !Array.isArray(data110)){
+if(data110.errno === undefined){
+const err236 = {instancePath:instancePath+"/tests/" + i22+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[1].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data110};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3443,11 +3445,9 @@ vErrors.push(err236);
 }
 errors++;
 }
-var _valid27 = _errs364 === errors;
-valid98 = valid98 || _valid27;
-const _errs366 = errors;
-if(!(((typeof data109 == "number") && (!(data109 % 1) && !isNaN(data109))) && (isFinite(data109)))){
-const err237 = {instancePath:instancePath+"/tests/" + i21+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data109};
+for(const key23 in data110){
+if(!(key23 === "errno")){
+const err237 = {instancePath:instancePath+"/tests/" + i22+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data110};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3456,10 +3456,14 @@ vErrors.push(err237);
 }
 errors++;
 }
-var _valid27 = _errs366 === errors;
-valid98 = valid98 || _valid27;
-if(!valid98){
-const err238 = {instancePath:instancePath+"/tests/" + i21+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno,data:data109};
+}
+if(data110.errno !== undefined){
+let data111 = data110.errno;
+const _errs367 = errors;
+let valid100 = false;
+const _errs368 = errors;
+if(typeof data111 !== "string"){
+const err238 = {instancePath:instancePath+"/tests/" + i22+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data111};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3468,21 +3472,11 @@ vErrors.push(err238);
 }
 errors++;
 }
-else {
-errors = _errs363;
-if(vErrors !== null){
-if(_errs363){
-vErrors.length = _errs363;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err239 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data108};
+var _valid27 = _errs368 === errors;
+valid100 = valid100 || _valid27;
+const _errs370 = errors;
+if(!(((typeof data111 == "number") && (!(data111 % 1) && !isNaN(data111))) && (isFinite(data111)))){
+const err239 = {instancePath:instancePath+"/tests/" + i22+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data111};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3491,15 +3485,10 @@ vErrors.push(err239);
 }
 errors++;
 }
-var _valid26 = _errs359 === errors;
-valid96 = valid96 || _valid26;
-if(_valid26){
-var props7 = true;
-}
-const _errs368 = errors;
-if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
-if(data108.trace === undefined){
-const err240 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[2].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data108};
+var _valid27 = _errs370 === errors;
+valid100 = valid100 || _valid27;
+if(!valid100){
+const err240 = {instancePath:instancePath+"/tests/" + i22+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno,data:data111};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3508,64 +3497,11 @@ vErrors.push(err240);
 }
 errors++;
 }
-for(const key24 in data108){
-if(!(key24 === "trace")){
-const err241 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data108};
-if(vErrors === null){
-vErrors = [err241];
-}
 else {
-vErrors.push(err241);
-}
-errors++;
-}
-}
-if(data108.trace !== undefined){
-let data110 = data108.trace;
-if(!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))){
-const err242 = {instancePath:instancePath+"/tests/" + i21+"/expect/trace",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[2].properties.trace.type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2].properties.trace,data:data110};
-if(vErrors === null){
-vErrors = [err242];
-}
-else {
-vErrors.push(err242);
-}
-errors++;
-}
-}
-}
-else {
-const err243 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[2].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data108};
-if(vErrors === null){
-vErrors = [err243];
-}
-else {
-vErrors.push(err243);
-}
-errors++;
-}
-var _valid26 = _errs368 === errors;
-valid96 = valid96 || _valid26;
-if(_valid26){
-if(props7 !== true){
-props7 = true;
-}
-}
-if(!valid96){
-const err244 = {instancePath:instancePath+"/tests/" + i21+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf,parentSchema:schema31.properties.tests.items.properties.expect,data:data108};
-if(vErrors === null){
-vErrors = [err244];
-}
-else {
-vErrors.push(err244);
-}
-errors++;
-}
-else {
-errors = _errs356;
+errors = _errs367;
 if(vErrors !== null){
-if(_errs356){
-vErrors.length = _errs356;
+if(_errs367){
+vErrors.length = _errs367;
 }
 else {
 vErrors = null;
@@ -3575,7 +3511,60 @@ vErrors = null;
 }
 }
 else {
-const err245 = {instancePath:instancePath+"/tests/" + i21,schemaPath:"#/properties/tests/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.type,parentSchema:schema31.properties.tests.items,data:data82};
+const err241 = {instancePath:instancePath+"/tests/" + i22+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data110};
+if(vErrors === null){
+vErrors = [err241];
+}
+else {
+vErrors.push(err241);
+}
+errors++;
+}
+var _valid26 = _errs363 === errors;
+valid98 = valid98 || _valid26;
+if(_valid26){
+var props7 = true;
+}
+const _errs372 = errors;
+if(data110 && typeof data110 == "object" && !Array.isArray(data110)){
+if(data110.trace === undefined){
+const err242 = {instancePath:instancePath+"/tests/" + i22+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[2].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data110};
+if(vErrors === null){
+vErrors = [err242];
+}
+else {
+vErrors.push(err242);
+}
+errors++;
+}
+for(const key24 in data110){
+if(!(key24 === "trace")){
+const err243 = {instancePath:instancePath+"/tests/" + i22+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data110};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
+}
+errors++;
+}
+}
+if(data110.trace !== undefined){
+let data112 = data110.trace;
+if(!(((typeof data112 == "number") && (!(data112 % 1) && !isNaN(data112))) && (isFinite(data112)))){
+const err244 = {instancePath:instancePath+"/tests/" + i22+"/expect/trace",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[2].properties.trace.type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2].properties.trace,data:data112};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
+}
+errors++;
+}
+}
+}
+else {
+const err245 = {instancePath:instancePath+"/tests/" + i22+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[2].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data110};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3584,10 +3573,15 @@ vErrors.push(err245);
 }
 errors++;
 }
+var _valid26 = _errs372 === errors;
+valid98 = valid98 || _valid26;
+if(_valid26){
+if(props7 !== true){
+props7 = true;
 }
 }
-else {
-const err246 = {instancePath:instancePath+"/tests",schemaPath:"#/properties/tests/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.type,parentSchema:schema31.properties.tests,data:data81};
+if(!valid98){
+const err246 = {instancePath:instancePath+"/tests/" + i22+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf,parentSchema:schema31.properties.tests.items.properties.expect,data:data110};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3596,15 +3590,50 @@ vErrors.push(err246);
 }
 errors++;
 }
+else {
+errors = _errs360;
+if(vErrors !== null){
+if(_errs360){
+vErrors.length = _errs360;
+}
+else {
+vErrors = null;
+}
+}
+}
 }
 }
 else {
-const err247 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+const err247 = {instancePath:instancePath+"/tests/" + i22,schemaPath:"#/properties/tests/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.type,parentSchema:schema31.properties.tests.items,data:data84};
 if(vErrors === null){
 vErrors = [err247];
 }
 else {
 vErrors.push(err247);
+}
+errors++;
+}
+}
+}
+else {
+const err248 = {instancePath:instancePath+"/tests",schemaPath:"#/properties/tests/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.type,parentSchema:schema31.properties.tests,data:data83};
+if(vErrors === null){
+vErrors = [err248];
+}
+else {
+vErrors.push(err248);
+}
+errors++;
+}
+}
+}
+else {
+const err249 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(vErrors === null){
+vErrors = [err249];
+}
+else {
+vErrors.push(err249);
 }
 errors++;
 }

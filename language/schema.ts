@@ -93,6 +93,11 @@ const netRule = {
       description: "`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.",
       anyOf: [{ type: "string", enum: ["any", "loopback"] }, { type: "array", items: { type: "string" } }],
     },
+    domains: {
+      description: "Instead of `hosts`: domain names to connect to, by pattern: `example.com`, `*.example.com` (exactly one more label), `**.example.com` (any depth). Enforced only by the egress proxy.",
+      type: "array",
+      items: { type: "string" },
+    },
     ports: {
       description: "Ports and ranges (`8000-8999`); default every port.",
       anyOf: [portSpec.anyOf[0], portSpec.anyOf[1], { type: "array", items: portSpec }],
@@ -289,7 +294,7 @@ export const POLICY_SCHEMA = {
           items: { type: "string", enum: [...WIDENINGS] },
           uniqueItems: true,
           description:
-            "Widenings the policy accepts on Linux, where a rule can only be enforced more widely than written (otherwise an error, SBC2210): udp (below Landlock ABI 10 UDP is allowed or refused as a whole), hosts (an allow for some hosts opens its ports for every host).",
+            "Widenings the policy accepts on Linux, where a rule can only be enforced more widely than written (otherwise an error, SBC2210): udp (below Landlock ABI 10 UDP is allowed or refused as a whole), hosts (an allow for some hosts opens its ports for every host), domains (until the egress proxy exists, an allow by domain opens its ports for every host).",
         },
       },
       additionalProperties: false,

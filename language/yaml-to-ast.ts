@@ -10,9 +10,10 @@ import { compareSyscallEntries, formatNumberedEntry } from "../ir/evaluator/sysc
 import { ARCHES, expandSyscallGroup, isKnownSyscall, knownSyscallNames, SYSCALL_GROUPS } from "../linux-abi/index.js";
 import { checkKernelVersion } from "../linux-abi/syscall-versions.js";
 import { ACCESS_CLASSES, expandAccess, type Access } from "../ir/access.js";
-import type { CommandRuleNode, FsRuleNode, LinuxNode, NetRuleNode, NetworkNode, ParamDecl, PathRef, PolicyFile, SyscallRuleNode, SyscallsNode, TestNode, UnixNode, UnixPathRuleNode } from "./ast.js";
+import type { CommandRuleNode, DomainRuleNode, FsRuleNode, LinuxNode, NetRuleNode, NetworkNode, ParamDecl, PathRef, PolicyFile, SyscallRuleNode, SyscallsNode, TestNode, UnixNode, UnixPathRuleNode } from "./ast.js";
 import { formatCidr, formatIp, hex, mergeRanges, parseAction, parseCidr, parseCondition, parseEndpoint, parseNumberedSyscall, parsePort, parseValue, splitWords, type ValueIssue } from "../ir/values.js";
 import type { PathSegment, YamlDocument } from "./yaml-source.js";
+import { formatHost, parseDomainPattern, parseHostPort } from "../ir/hosts.js";
 
 type Obj = Record<string, unknown>;
 
@@ -28,6 +29,38 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
   };
   const report = (issue: ValueIssue | PathIssue, path: readonly PathSegment[]) => {
     diagnostics.push(diag(issue.key, issue.message, { span: doc.subSpan(path, issue.index, issue.length), help: issue.help }));
+  };
+
+  /** A rule's `domains:`, normalized and sorted, or undefined after reporting why it is not a domain rule. */
+  const domainList = (r: Obj, i: number, p: readonly PathSegment[], effect: string, ops: readonly NetOp[]): string[] | undefined => {
+    const list = r.domains as string[];
+    let ok = true;
+    if (r.hosts !== undefined) {
+      diagnostics.push(diag("domainRuleShape", `network rule ${i + 1} has both \`domains\` and \`hosts\``, { span: at([...p, "hosts"]), help: "a rule matches by name or by address: split it in two" }));
+      ok = false;
+    }
+    if (ops.includes("bind")) {
+      diagnostics.push(diag("domainRuleShape", `network rule ${i + 1} ${effect === "allow" ? "allows" : "denies"} \`bind\` by domain`, { span: at([...p, effect]), help: "domain rules are for `connect`; bind by port with `hosts:`" }));
+      ok = false;
+    }
+    if (r.protocol === "udp" || r.protocol === "any") {
+      diagnostics.push(diag("domainRuleShape", `network rule ${i + 1} names UDP by domain`, { span: at([...p, "protocol"]), help: "the egress proxy carries TCP (HTTP CONNECT and SOCKS5), not UDP: leave `protocol` out" }));
+      ok = false;
+    }
+    if (list.length === 0) {
+      diagnostics.push(diag("domainRuleShape", `\`domains\` of network rule ${i + 1} is empty, so the rule matches nothing`, { span: at([...p, "domains"]) }));
+      ok = false;
+    }
+    const out: string[] = [];
+    list.forEach((d, j) => {
+      const parsed = parseDomainPattern(d);
+      if (parsed.ok) out.push(parsed.value);
+      else {
+        report(parsed.issue, [...p, "domains", j]);
+        ok = false;
+      }
+    });
+    return ok ? [...new Set(out)].sort() : undefined;
   };
 
   const pathRef = (raw: string, path: readonly PathSegment[], what: string, glob = false): PathRef | undefined => {
@@ -153,6 +186,7 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
   } else if (root.network && typeof root.network === "object") {
     const n = root.network as Obj;
     const rules: NetRuleNode[] = [];
+    const domainRules: DomainRuleNode[] = [];
     ((n.rules ?? []) as Obj[]).forEach((r, i) => {
       const p = ["network", "rules", i];
       const effect = exactlyOne(r, p, ["allow", "deny"] as const, `network rule ${i + 1}`);
@@ -196,6 +230,11 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
         return;
       }
       if (!okHosts || !okPorts) return;
+      if (r.domains !== undefined) {
+        const domains = domainList(r, i, p, effect, ops);
+        if (domains) domainRules.push({ effect, protocols, domains, ports: mergeRanges(ranges), ...(typeof r.reason === "string" ? { reason: r.reason } : {}), span: at(p) });
+        return;
+      }
       rules.push({ effect, ops, protocols, hosts, ports: mergeRanges(ranges), ...(typeof r.reason === "string" ? { reason: r.reason } : {}), span: at(p) });
     });
     let unix: UnixNode | undefined;
@@ -225,7 +264,7 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
         span: at(["network", "unix"]),
       };
     }
-    network = { ...(typeof n.mode === "string" ? { mode: n.mode } : {}), ...(unix ? { unix } : {}), rules, span: at(["network"]) };
+    network = { ...(typeof n.mode === "string" ? { mode: n.mode } : {}), ...(unix ? { unix } : {}), rules, ...(domainRules.length ? { domains: domainRules } : {}), span: at(["network"]) };
   }
 
   // ---- syscalls ----
@@ -412,10 +451,13 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
     } else if (q === "connect" || q === "bind") {
       const bad = misplaced("args") || unixKeys();
       const ep = parseEndpoint(t[q] as string);
-      if (!ep.ok) report(ep.issue, [...p, q]);
+      // `connect: NAME:PORT` asks the rules by domain (the host stays a normalized name in the test).
+      const byName = !ep.ok && q === "connect" ? parseHostPort(t[q] as string) : undefined;
+      const endpoint = ep.ok ? { host: formatIp(ep.value.host), port: ep.value.port } : byName?.ok ? { host: formatHost(byName.value.host), port: byName.value.port } : undefined;
+      if (!endpoint) report(byName && !byName.ok && /[a-z]/i.test(t[q] as string) ? byName.issue : (ep as { issue: ValueIssue }).issue, [...p, q]);
       const e = expectEffect();
-      if (ep.ok && e && !bad) {
-        tests.push({ kind: "net", op: q, protocol: (t.protocol as Protocol | undefined) ?? "tcp", host: formatIp(ep.value.host), port: ep.value.port, expect: e, ...nameOpt, span: sp });
+      if (endpoint && e && !bad) {
+        tests.push({ kind: "net", op: q, protocol: (t.protocol as Protocol | undefined) ?? "tcp", ...endpoint, expect: e, ...nameOpt, span: sp });
       }
     } else if (q === "unix") {
       const bad = misplaced("args") || misplaced("protocol");

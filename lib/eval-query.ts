@@ -8,7 +8,8 @@ import { oneLine } from "../diagnostics/diagnostic.js";
 import { formatLocation } from "../diagnostics/source.js";
 import { bindIr } from "../ir/bind.js";
 import type { IR, UnixPathRule } from "../ir/types.js";
-import { evaluateCommand, evaluateFs, evaluateNetwork, evaluateSyscall, evaluateUnix, EvaluationError, formatAction, type SyscallVerdict } from "../ir/evaluator/evaluate.js";
+import { parseHostPort } from "../ir/hosts.js";
+import { evaluateCommand, evaluateFs, evaluateName, evaluateNetwork, evaluateSyscall, evaluateUnix, EvaluationError, formatAction, type SyscallVerdict } from "../ir/evaluator/evaluate.js";
 import { parseEndpoint, parseValue, formatIp } from "../ir/values.js";
 import { compilePolicy } from "../compiler/passes/index.js";
 import { policyInput, type CompileInput } from "./compile.js";
@@ -18,7 +19,7 @@ import { UsageError } from "./errors.js";
 export { EvaluationError };
 
 export const EVAL_USAGE =
-  "a query is `ACCESS PATH` (e.g. `write ./x`), `connect|bind HOST:PORT [tcp|udp]`, `unix socketpair`, `unix connect|bind PATH`, `unix connect @NAME`, `syscall NAME [ARG…]` or `command ARGV…`";
+  "a query is `ACCESS PATH` (e.g. `write ./x`), `connect|bind HOST:PORT [tcp|udp]` (connect also takes NAME:PORT), `unix socketpair`, `unix connect|bind PATH`, `unix connect @NAME`, `syscall NAME [ARG…]` or `command ARGV…`";
 
 export interface EvalAnswer {
   query: string;
@@ -59,6 +60,7 @@ export function evalQuery(ir: IR, words: readonly string[], cwd: string): EvalAn
         : null,
     };
   }
+  if (q === "connect" && rest[0] !== undefined && !parseEndpoint(rest[0]).ok) return askName(ir, rest);
   if (q === "connect" || q === "bind") {
     const ep = parseEndpoint(rest[0] ?? "");
     if (!ep.ok) throw new UsageError(ep.issue.message, ep.issue.help);
@@ -126,6 +128,25 @@ export function evalQuery(ir: IR, words: readonly string[], cwd: string): EvalAn
     };
   }
   throw new UsageError(`unknown query \`${q}\``, EVAL_USAGE);
+}
+
+/** `connect NAME:PORT [tcp|udp]`: the domain rules (and any-host IP rules) before resolution. */
+function askName(ir: IR, words: readonly string[]): EvalAnswer {
+  const hp = parseHostPort(words[0]!);
+  if (!hp.ok) throw new UsageError(hp.issue.message, hp.issue.help ?? EVAL_USAGE);
+  const protocol = words[1] ?? "tcp";
+  if (protocol !== "tcp" && protocol !== "udp") throw new UsageError(`protocol must be tcp or udp, found \`${protocol}\``);
+  if (words.length > 2) throw new UsageError("`connect` takes HOST:PORT and an optional protocol", EVAL_USAGE);
+  if (hp.value.host.kind === "ip") return evalQuery(ir, ["connect", hp.value.host.ip.family === 6 ? `[${formatIp(hp.value.host.ip)}]:${hp.value.port}` : `${formatIp(hp.value.host.ip)}:${hp.value.port}`, protocol], "/");
+  const name = hp.value.host.name;
+  const v = evaluateName(ir, { name, port: hp.value.port, protocol });
+  const rule: EvalAnswer["rule"] =
+    v.by === "domain"
+      ? { section: "network domains", index: v.ruleIndex + 1, location: where(v.rule.span), summary: `${v.rule.effect} connect domains ${v.rule.domains.join(",")}`, ...(v.rule.reason ? { reason: v.rule.reason } : {}) }
+      : v.by === "ip"
+        ? { section: "network", index: v.ruleIndex + 1, location: where(v.rule.span), summary: `${v.rule.effect} ${v.rule.ops.join(",")} any host`, ...(v.rule.reason ? { reason: v.rule.reason } : {}) }
+        : null;
+  return { query: `connect ${protocol} ${name}:${hp.value.port}`, decision: v.decision, rule };
 }
 
 function askUnix(ir: IR, words: readonly string[], absolute: (raw: string) => string): EvalAnswer {

@@ -10,6 +10,8 @@ import { diag, type Diagnostic, type Label } from "../diagnostics/diagnostic.js"
 import type { Span } from "../diagnostics/source.js";
 import { formatAction } from "../ir/evaluator/evaluate.js";
 import type { IR, PolicyTest } from "../ir/types.js";
+import { lowerDomainRules } from "../ir/backend.js";
+import { parseIp } from "../ir/values.js";
 import type { Access } from "../ir/access.js";
 import type { Arch } from "../linux-abi/index.js";
 import { bindForTests, describeTest, testBindings, testOutcome } from "../compiler/passes/run-tests.js";
@@ -116,6 +118,8 @@ export async function checkTargetFidelity(ir: IR, options: FidelityOptions): Pro
   for (const target of FIDELITY_TARGETS) {
     if (!options.targets.includes(target)) continue;
     const r = target === "seccomp" ? await seccomp(ir, passing, options) : target === "landlock" ? await landlock(ir, passing, options) : await sbpl(ir, passing);
+    // What each target does with rules by domain (SBC1410, or SBC1411 when accepted), as `compile -t` says it.
+    out.push(...lowerDomainRules(ir, target, target !== "sbpl").diagnostics);
     out.push(...r.diagnostics, ...r.divergences.map((d) => report(d, r.explainWith ?? r.diagnostics)));
   }
   return out;
@@ -156,6 +160,8 @@ function passingTests(ir: IR): { bound?: IR; tests: PassingTest[] } {
   b.tests.forEach((t, i) => {
     // Command rules are the `sbc exec` hook's business: no kernel mechanism decides them.
     if (t.kind === "command") return;
+    // Nor names: rules by domain are the egress proxy's (every target refuses them, SBC1410).
+    if (t.kind === "net" && !parseIp(t.host) && t.host !== "localhost") return;
     const o = testOutcome(b, t);
     if (o.expected !== o.got) return;
     const orig = ir.tests[i]!;

@@ -35,6 +35,7 @@ function diagnosticsDoc(): string {
     "11": "Importing foreign profiles",
     "12": "DSL syntax",
     "13": "Building, reviewing and installing (`sbc build`, `sbc diff`, the native loader)",
+    "14": "Network rules by domain",
     "20": "The seccomp target",
     "21": "The OCI seccomp target",
     "22": "The Linux target (Landlock and the mount layer)",

@@ -6,6 +6,7 @@
 // diagnostics.txt when there are diagnostics (the compiler's and the targets'). `npm run test:update` rewrites the goldens; read that diff like code. A file in a case folder
 // that no test reads is an error, so stale goldens cannot linger.
 
+import { lowerDomainRules } from "../ir/backend.js";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -48,26 +49,33 @@ function compileCase(dir: string): Outcome {
   const diagnostics = [...r.diagnostics];
   if (r.ir && !r.diagnostics.some((d) => d.severity === "error")) {
     outputs["ir.json"] = irToJson(r.ir);
-    const s = compileSeccomp(r.ir, ["x86_64"]);
+    // Rules by domain as each target's compile() lowers them: refused (SBC1410) or widened where accepted (SBC1411).
+    const linuxLowered = lowerDomainRules(r.ir, "linux", true);
+    diagnostics.push(...linuxLowered.diagnostics);
+    const refused = linuxLowered.diagnostics.some((d) => d.severity === "error");
+    const s = refused ? { diagnostics: [], filter: undefined } : compileSeccomp(linuxLowered.ir, ["x86_64"]);
     diagnostics.push(...s.diagnostics);
     if (s.filter) outputs["seccomp.x86_64.txt"] = disassemble(s.filter.program, { comment: (pc) => s.filter!.comments.get(pc) });
-    for (const arch of allArches(dir) ? ARCHES.filter((a) => a !== "x86_64") : []) {
-      const f = compileSeccomp(r.ir, [arch]).filter;
+    for (const arch of allArches(dir) && !refused ? ARCHES.filter((a) => a !== "x86_64") : []) {
+      const f = compileSeccomp(linuxLowered.ir, [arch]).filter;
       if (f) outputs[`seccomp.${arch}.txt`] = disassemble(f.program, { comment: (pc) => f.comments.get(pc), endianness: f.endianness });
     }
     // Landlock needs concrete paths: the policy-test stand-ins bind whatever is still symbolic.
     const bound = bindIr(r.ir, testBindings(r.ir)).ir!;
-    const l = lowerLandlock(bound, { abi: 7 });
+    const linuxBound = lowerDomainRules(bound, "linux", true).ir;
+    const l = refused ? { diagnostics: [], table: undefined } : lowerLandlock(linuxBound, { abi: 7 });
     diagnostics.push(...l.diagnostics);
     if (l.table) outputs["landlock.json"] = tableToJson(l.table);
     // ABI 8–10 (model-tested: this kernel runs ABI 7): only where they change the table (UDP rights, RESOLVE_UNIX).
     const at7 = l.table ? tableToJson({ ...l.table, abi: 0 }) : undefined;
     for (const abi of LATER_ABIS) {
-      const t = lowerLandlock(bound, { abi }).table;
+      const t = lowerLandlock(linuxBound, { abi }).table;
       if (t && tableToJson({ ...t, abi: 0 }) !== at7) outputs[`landlock.abi${abi}.json`] = tableToJson(t);
     }
     // The Seatbelt profile, paths inline, from the same bound IR.
-    const sb = compileSbpl(bound, { params: "inline" });
+    const sbplLowered = lowerDomainRules(bound, "sbpl", false);
+    diagnostics.push(...sbplLowered.diagnostics);
+    const sb = sbplLowered.diagnostics.length ? { diagnostics: [], profile: undefined } : compileSbpl(bound, { params: "inline" });
     diagnostics.push(...sb.diagnostics);
     if (sb.profile !== undefined) outputs["profile.sb"] = sb.profile;
   }

@@ -10,7 +10,7 @@ import { expandAccess } from "../../ir/access.js";
 import type { NetRuleNode, PathRef, PolicyFile } from "../../language/ast.js";
 import { BUILTIN_PARAMS } from "../../language/schema.js";
 import { escapeGlob, formatTemplate, parsePath, type PathTemplate } from "../../ir/paths.js";
-import { IR_VERSION, type Action, type Commands, type Decision, type Effect, type FsRule, type IR, type IRParam, type LinuxLaunch, type NetRule, type Network, type PolicyTest, type Syscalls, type UnixPathRule } from "../../ir/types.js";
+import { IR_VERSION, type Action, type Commands, type Decision, type DomainRule, type Effect, type FsRule, type IR, type IRParam, type LinuxLaunch, type NetRule, type Network, type PolicyTest, type Syscalls, type UnixPathRule } from "../../ir/types.js";
 
 export type Bindings = Readonly<Record<string, string>>;
 
@@ -202,6 +202,7 @@ export function buildIr(files: readonly PolicyFile[], givenBindings: Bindings = 
   let unix: UnixState = { pairs: "deny", abstract: "deny", paths: [] };
   let unixSpan: Span | undefined;
   let netRules: NetRule[] = [];
+  let domainRules: DomainRule[] = [];
   let netSpan: Span | undefined;
   for (const [layer, f] of files.entries()) {
     const n = f.network;
@@ -211,6 +212,7 @@ export function buildIr(files: readonly PolicyFile[], givenBindings: Bindings = 
       const m = modeNetwork(n.mode, n.span, layer);
       unix = m.unix;
       netRules = m.rules;
+      domainRules = [];
       unixSpan = n.span;
     }
     const u = n.unix;
@@ -227,10 +229,12 @@ export function buildIr(files: readonly PolicyFile[], givenBindings: Bindings = 
       unixSpan = n.span;
     }
     netRules.push(...n.rules.map((r) => netRule(r, layer)));
+    for (const d of n.domains ?? []) domainRules.push({ ...d, layer });
   }
   const network: Network = {
     unix: { pairs: unix.pairs, abstract: unix.abstract, paths: unix.paths, ...(unixSpan ? { span: unixSpan } : {}) },
     rules: netRules,
+    ...(domainRules.length ? { domains: domainRules } : {}),
     ...(netSpan ? { span: netSpan } : {}),
   };
 

@@ -5,7 +5,8 @@
 import { diag, type Diagnostic, type Label } from "../../diagnostics/diagnostic.js";
 import { bindIr } from "../../ir/bind.js";
 import type { IR, PolicyTest } from "../../ir/types.js";
-import { evaluateCommand, evaluateFs, evaluateNetwork, evaluateSyscall, evaluateUnix, formatAction, sameAction } from "../../ir/evaluator/evaluate.js";
+import { parseIp } from "../../ir/values.js";
+import { evaluateCommand, evaluateFs, evaluateName, evaluateNetwork, evaluateSyscall, evaluateUnix, formatAction, sameAction } from "../../ir/evaluator/evaluate.js";
 
 export const TEST_PARAM_VALUES: Readonly<Record<string, string>> = {
   workspace: "/home/user/project",
@@ -60,7 +61,8 @@ export function irTestOutcome(b: IR, t: PolicyTest): IrTestOutcome {
       break;
     }
     case "net": {
-      const v = evaluateNetwork(b, { op: t.op, protocol: t.protocol, host: t.host, port: t.port });
+      // A host name (a test of rules by domain) is asked before resolution, as the egress proxy asks it.
+      const v = parseIp(t.host) || t.host === "localhost" ? evaluateNetwork(b, { op: t.op, protocol: t.protocol, host: t.host, port: t.port }) : evaluateName(b, { protocol: t.protocol, name: t.host, port: t.port });
       expected = t.expect;
       got = v.decision;
       if (v.rule?.span) decidedBy = { span: v.rule.span, message: `decided by this rule (${v.rule.effect})` };

@@ -19,6 +19,8 @@
 //   (network-syscalls.ts) are combined with that answer as a second filter would be: the stricter wins.
 //   A condition compares only the bits of its argument that the kernel reads (`int cmd`: the low 32), for
 //   the ABI asked about (x86_64 unless said otherwise).
+// - names (domain rules): matched before resolution by evaluateName, deny wins; the resolved address then
+//   passes checkResolvedAddress (IP denies, and special ranges unless a rule names them).
 // - commands: every matching prefix rule counts and the strictest decision wins (forbidden > prompt > allow),
 //   whatever file it came from: a policy cannot un-forbid what it extends. No rule: the default decision.
 
@@ -27,7 +29,8 @@ import { argBits, narrowCondition, narrowHolds, type ArgBits } from "../arg-widt
 import { ARCHES, errnoName, isArch, syscallNumber, type Arch } from "../../linux-abi/index.js";
 import { cidrContains, LOOPBACK_CIDRS, parseCidr, parseIp, type IpAddress } from "../values.js";
 import { compileGlob, components, depth, globLiteralDepth, isWithin, parsePath, type GlobMatcher } from "../paths.js";
-import type { Action, ArgCondition, CommandRule, Decision, Effect, FsRule, IR, NetOp, NetRule, Protocol, SyscallRule, UnixOp, UnixPathRule } from "../types.js";
+import { domainMatches, specialRange } from "../hosts.js";
+import type { Action, ArgCondition, CommandRule, Decision, DomainRule, Effect, FsRule, IR, NetOp, NetRule, Protocol, SyscallRule, UnixOp, UnixPathRule } from "../types.js";
 import { impliedRuleFor, networkSyscalls, type ImpliedRule } from "./network-syscalls.js";
 import { entriesName, hasNumberedEntries, isNewerCall, numberedEntry, syscallNameAt } from "./syscall-numbers.js";
 
@@ -149,6 +152,73 @@ export function evaluateNetwork(ir: IR, q: NetQuery): NetVerdict {
     allow ??= { rule: r, index: i };
   }
   return allow ? { decision: "allow", rule: allow.rule, ruleIndex: allow.index } : { decision: "deny", rule: null, ruleIndex: null };
+}
+
+/** A connection by name: the domain rules and the IP rules for any host decide; among them deny wins. */
+export interface NameQuery {
+  readonly protocol?: Protocol;
+  /** Normalized (ir/hosts.ts parseHost). */
+  readonly name: string;
+  readonly port: number;
+}
+
+export type NameVerdict =
+  | { readonly decision: Effect; readonly by: "domain"; readonly rule: DomainRule; readonly ruleIndex: number }
+  | { readonly decision: Effect; readonly by: "ip"; readonly rule: NetRule; readonly ruleIndex: number }
+  | { readonly decision: "deny"; readonly by: "default"; readonly rule: null; readonly ruleIndex: null };
+
+/**
+ * May the sandbox connect to a host by name, before it is resolved? A domain rule matches by pattern; an IP
+ * rule matches only when its hosts are `any` (a rule for addresses says nothing about a name until it is
+ * resolved: see checkResolvedAddress). Deny wins over allow, as for IP rules; no match: deny.
+ */
+export function evaluateName(ir: IR, q: NameQuery): NameVerdict {
+  const protocol = q.protocol ?? "tcp";
+  const inPorts = (ports: readonly (readonly [number, number])[]) => ports.some(([lo, hi]) => q.port >= lo && q.port <= hi);
+  let allow: NameVerdict | undefined;
+  const domains = ir.network.domains ?? [];
+  for (let i = 0; i < domains.length; i++) {
+    const r = domains[i]!;
+    if (!r.protocols.includes(protocol) || !inPorts(r.ports) || !r.domains.some((d) => domainMatches(d, q.name))) continue;
+    if (r.effect === "deny") return { decision: "deny", by: "domain", rule: r, ruleIndex: i };
+    allow ??= { decision: "allow", by: "domain", rule: r, ruleIndex: i };
+  }
+  for (let i = 0; i < ir.network.rules.length; i++) {
+    const r = ir.network.rules[i]!;
+    if (r.hosts !== "any" || !r.ops.includes("connect") || !r.protocols.includes(protocol) || !inPorts(r.ports)) continue;
+    if (r.effect === "deny") return { decision: "deny", by: "ip", rule: r, ruleIndex: i };
+    allow ??= { decision: "allow", by: "ip", rule: r, ruleIndex: i };
+  }
+  return allow ?? { decision: "deny", by: "default", rule: null, ruleIndex: null };
+}
+
+export type ResolvedVerdict =
+  | { readonly decision: "allow" }
+  | { readonly decision: "deny"; readonly by: "ip"; readonly rule: NetRule; readonly ruleIndex: number }
+  | { readonly decision: "deny"; readonly by: "special"; readonly range: string; readonly what: string };
+
+/**
+ * The check after resolution, for a name `evaluateName` allowed: the address it resolved to (which is the one
+ * the proxy then connects to). An IP rule denying the address wins; an address in a special range (loopback,
+ * private, link-local and cloud metadata, CGNAT, unique-local; IPv4-mapped forms included) is refused unless
+ * an allow rule names it explicitly (`loopback` or a CIDR list containing it, not `any`). This stops DNS
+ * rebinding into the host's or the cloud's private services.
+ */
+export function checkResolvedAddress(ir: IR, q: { readonly protocol?: Protocol; readonly address: string; readonly port: number }): ResolvedVerdict {
+  const ip = parseIp(q.address);
+  if (!ip) throw new EvaluationError(`\`${q.address}\` is not an IP address`);
+  const protocol = q.protocol ?? "tcp";
+  let named = false;
+  for (let i = 0; i < ir.network.rules.length; i++) {
+    const r = ir.network.rules[i]!;
+    if (!r.ops.includes("connect") || !r.protocols.includes(protocol) || !hostMatches(r, ip)) continue;
+    if (!r.ports.some(([lo, hi]) => q.port >= lo && q.port <= hi)) continue;
+    if (r.effect === "deny") return { decision: "deny", by: "ip", rule: r, ruleIndex: i };
+    if (r.hosts !== "any") named = true;
+  }
+  const special = specialRange(ip);
+  if (special && !named) return { decision: "deny", by: "special", range: special.text, what: special.what };
+  return { decision: "allow" };
 }
 
 // ---- unix sockets -------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import {
   ACTION_STRICTNESS,
   evaluateCommand,
   evaluateFsNormalized,
+  evaluateName,
   evaluateNetwork,
   evaluateSyscall,
   evaluateSyscallEverywhere,
@@ -21,7 +22,7 @@ import { ACCESS_CLASSES, ACCESS_GROUPS, type Access } from "../../ir/access.js";
 import { TEST_PARAM_VALUES } from "../../compiler/passes/run-tests.js";
 import { formatNumberedEntry } from "../../ir/evaluator/syscall-numbers.js";
 import { nameList } from "../../compiler/lint/probe.js";
-import { commandProbes, fsProbes, netProbes, probeBindings, syscallProbes, unixPathProbes } from "./probes.js";
+import { commandProbes, fsProbes, nameProbes, netProbes, probeBindings, syscallProbes, unixPathProbes } from "./probes.js";
 
 export type Direction = "widened" | "narrowed" | "changed";
 export type Section = "filesystem" | "network" | "unix" | "syscalls" | "commands";
@@ -169,6 +170,7 @@ export interface ProbeAnswer {
 export type ProbeQuery =
   | { readonly kind: "fs"; readonly access: Access; readonly path: string }
   | { readonly kind: "net"; readonly op: NetOp; readonly protocol: Protocol; readonly host: string; readonly port: number }
+  | { readonly kind: "name"; readonly protocol: Protocol; readonly name: string; readonly port: number }
   | { readonly kind: "unix"; readonly op: "socketpair" }
   | { readonly kind: "unix"; readonly op: NetOp; readonly path: string }
   | { readonly kind: "unix"; readonly op: "connect"; readonly abstract: string }
@@ -227,6 +229,17 @@ export function probePolicies(oldIr: IR, newIr: IR, options: DiffOptions = {}): 
         const subject = `${op} ${protocol} ${endpoint}`;
         out.push({ section: "network", query: subject, subject, ask: { kind: "net", ...q }, old: side(a), new: side(b) });
       }
+
+  // ---- network by name (rules by domain; the IP rules for any host)
+  for (const [name, port] of nameProbes([oldIr, newIr]))
+    for (const protocol of ["tcp", "udp"] as Protocol[]) {
+      const side = (ir: IR): ProbeAnswer => {
+        const v = evaluateName(ir, { name, port, protocol });
+        return { answer: v.decision, rank: effectRank(v.decision), decider: ruleDecider(v.rule, "no rule (default deny)") };
+      };
+      const subject = `connect ${protocol} ${name}:${port}`;
+      out.push({ section: "network", query: subject, subject, ask: { kind: "name", protocol, name, port }, old: side(a), new: side(b) });
+    }
 
   // ---- unix sockets
   const unixQueries: { query: string; q: Parameters<typeof evaluateUnix>[1] }[] = [

@@ -244,3 +244,36 @@ export function commandProbes(irs: readonly IR[]): string[][] {
   out.set(JSON.stringify(["sbc-diff-unlisted-command"]), ["sbc-diff-unlisted-command"]);
   return [...out.values()].sort((a, b) => (a.join(" ") < b.join(" ") ? -1 : a.join(" ") > b.join(" ") ? 1 : 0));
 }
+
+/**
+ * Names to ask both policies about when either has rules by domain (none otherwise, so such a diff is
+ * unchanged): for each pattern the name itself, or one and two labels under a wildcard and its apex, plus
+ * a name no rule mentions; at 443, each domain rule's port edges and a port none covers.
+ */
+export function nameProbes(irs: readonly IR[]): (readonly [string, number])[] {
+  const rules = irs.flatMap((ir) => ir.network.domains ?? []);
+  if (!rules.length) return [];
+  const names = new Set<string>();
+  const ports = new Set<number>([443]);
+  for (const r of rules) {
+    for (const p of r.domains) {
+      const m = /^(\*\*?)\.(.*)$/.exec(p);
+      if (!m) names.add(p);
+      else names.add(`x.${m[2]}`).add(`x.y.${m[2]}`).add(m[2]!);
+    }
+    for (const [lo, hi] of r.ports) ports.add(lo).add(hi);
+  }
+  names.add("sbc-diff-probe.example");
+  let other = 1;
+  while (other <= 65535 && rules.some((r) => r.ports.some(([lo, hi]) => other >= lo && other <= hi))) other++;
+  if (other <= 65535) ports.add(other);
+  const sortedPorts = [...ports].sort((a, b) => a - b);
+  // Bounded as the address probes are: a hostile file of many patterns costs MAX_ENDPOINTS questions at most.
+  const out: (readonly [string, number])[] = [];
+  for (const n of [...names].sort())
+    for (const p of sortedPorts) {
+      if (out.length >= MAX_ENDPOINTS) return out;
+      out.push([n, p]);
+    }
+  return out;
+}

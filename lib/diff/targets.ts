@@ -42,6 +42,9 @@ function asTest(r: ProbeResult, side: ProbeAnswer, i: number): PolicyTest | unde
     case "command":
       // No kernel mechanism decides command lines: no target to ask.
       return undefined;
+    case "name":
+      // No target enforces names (SBC1410): nothing to ask.
+      return undefined;
   }
 }
 

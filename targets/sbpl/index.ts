@@ -4,7 +4,7 @@
 // parameters that have no value in the IR for the caller to define.
 
 import type { IR } from "../../ir/types.js";
-import type { BackendResult } from "../../ir/backend.js";
+import { withDomainRules, type BackendResult } from "../../ir/backend.js";
 import { lowerSbpl, type SbplOptions, type SbplOutput } from "./lower.js";
 
 export type { SbplOptions, SbplOutput } from "./lower.js";
@@ -17,8 +17,10 @@ export interface SbplProfile {
 
 /** The backend's entry point (ir/backend.ts). */
 export function compile(ir: IR, options: SbplOptions): BackendResult<SbplProfile> {
-  const r = lowerSbpl(ir, options);
-  return { ...(r.profile !== undefined ? { artifact: { profile: r.profile, defines: r.defines } } : {}), diagnostics: r.diagnostics };
+  return withDomainRules(ir, "sbpl", false, (lowered) => {
+    const r = lowerSbpl(lowered, options);
+    return { ...(r.profile !== undefined ? { artifact: { profile: r.profile, defines: r.defines } } : {}), diagnostics: r.diagnostics };
+  });
 }
 
 export function compileSbpl(ir: IR, options: SbplOptions): SbplOutput {

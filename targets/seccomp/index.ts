@@ -6,7 +6,7 @@ import { diag, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import type { Implications, NetworkSyscallOptions } from "../../ir/evaluator/network-syscalls.js";
 import { numberedEntry, syscallNameAt as tableNameAt } from "../../ir/evaluator/syscall-numbers.js";
 import type { IR } from "../../ir/types.js";
-import type { BackendResult } from "../../ir/backend.js";
+import { withDomainRules, type BackendResult } from "../../ir/backend.js";
 import { ARCH_INFO, commonEndianness, syscallNumber, type Arch, type Endianness } from "../../linux-abi/index.js";
 import { formatAction } from "../../ir/evaluator/evaluate.js";
 import { splitBefore, THIRTY_TWO_BIT_ABIS } from "../../ir/arg-widths.js";
@@ -35,8 +35,10 @@ export interface SeccompOptions extends NetworkSyscallOptions {
 /** The backend's entry point (ir/backend.ts): the filter for `options.arches`. */
 export function compile(ir: IR, options: SeccompOptions): BackendResult<SeccompFilter> {
   const { arches, ...rest } = options;
-  const r = compileSeccomp(ir, arches, rest);
-  return { ...(r.filter ? { artifact: r.filter } : {}), diagnostics: r.diagnostics };
+  return withDomainRules(ir, "seccomp", true, (lowered) => {
+    const r = compileSeccomp(lowered, arches, rest);
+    return { ...(r.filter ? { artifact: r.filter } : {}), diagnostics: r.diagnostics };
+  });
 }
 
 /**

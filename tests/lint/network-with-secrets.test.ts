@@ -39,6 +39,37 @@ policy {
     expect(f[0]!.message).toContain("`${workspace}/**/.env`");
   });
 
+  it("counts a rule by domain as egress (YAML and DSL); a denied name is not", () => {
+    const yaml = `sbc: 1
+filesystem:
+  - allow: read-only
+    path: \${home}
+network:
+  rules:
+    - allow: connect
+      domains: ["*.githubusercontent.com"]
+      ports: 443
+`;
+    const f = lintWith(rule, yaml);
+    expect(f.map((x) => [x.code, x.line])).toEqual([["SBC3051", 7]]);
+    expect(f[0]!.message).toContain("`x.githubusercontent.com:443`");
+    const dsl = `sbc 1
+policy {
+  filesystem {
+    allow read-only path "\${home}"
+  }
+  network {
+    allow connect domains ["*.githubusercontent.com"] ports 443
+  }
+}
+`;
+    expect(lintWith(rule, dsl, "policy.sbc").map((x) => [x.code, x.line])).toEqual([["SBC3051", 7]]);
+    const denied = `${yaml}    - deny: connect
+      domains: ["**.githubusercontent.com"]
+`;
+    expect(lintWith(rule, denied)).toEqual([]);
+  });
+
   it("reports at the extends entry when both halves come from a preset", () => {
     const f = lintWith(rule, "sbc: 1\nname: x\nextends: full-access\n");
     expect(f.map((x) => [x.code, x.line])).toEqual([["SBC3051", 3]]);

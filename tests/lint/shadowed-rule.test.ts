@@ -107,6 +107,51 @@ network:
   });
 });
 
+describe("shadowed-rule: network rules by domain", () => {
+  it("reports a rule by domain under `network: on`, and one another rule by domain covers (YAML and DSL)", () => {
+    const yaml = `sbc: 1
+network:
+  mode: on
+  rules:
+    - allow: connect
+      domains: [registry.npmjs.org]
+      ports: 443
+    - deny: connect
+      domains: ["**.example.com"]
+    - deny: connect
+      domains: ["*.example.com", a.b.example.com]
+`;
+    expect(lines(yaml)).toEqual([
+      ["SBC3050", 5, [3]],
+      ["SBC3050", 10, [8]],
+    ]);
+    const dsl = `sbc 1
+policy {
+  network {
+    mode on
+    allow connect domains [registry.npmjs.org] ports 443
+  }
+}
+`;
+    expect(lines(dsl, "policy.sbc")).toEqual([["SBC3050", 5, [3]]]); // the mode's rule points at the network section
+  });
+
+  it("is quiet where the rule decides something: no any-host allow, a narrower pattern before a wider one", () => {
+    const text = `sbc: 1
+network:
+  mode: loopback
+  rules:
+    - deny: connect
+      domains: ["*.example.com"]
+    - deny: connect
+      domains: ["**.example.com"]
+    - allow: connect
+      domains: [registry.npmjs.org]
+`;
+    expect(lines(text)).toEqual([]);
+  });
+});
+
 describe("shadowed-rule: unix socket paths", () => {
   it("reports an allow that a deny on the same path in the same file hides; not a deeper one", () => {
     const text = `sbc: 1

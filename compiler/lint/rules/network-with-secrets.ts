@@ -4,8 +4,8 @@
 // Both halves are asked of the reference evaluator, so the finding follows what the policy means.
 
 import type { Span } from "../../../diagnostics/source.js";
-import { evaluateFs, evaluateNetwork } from "../../../ir/evaluator/evaluate.js";
-import type { FsRule, IR, NetRule, Protocol } from "../../../ir/types.js";
+import { evaluateFs, evaluateName, evaluateNetwork } from "../../../ir/evaluator/evaluate.js";
+import type { DomainRule, FsRule, IR, NetRule, Protocol } from "../../../ir/types.js";
 import { cidrContains, formatIp, LOOPBACK_CIDRS, parseCidr, parseIp } from "../../../ir/values.js";
 import { labelsFor, reportSite } from "../report-site.js";
 import type { LintRule } from "../rule.js";
@@ -22,7 +22,8 @@ export interface Egress {
   readonly host: string;
   readonly port: number;
   readonly protocol: Protocol;
-  readonly rule: NetRule;
+  /** An IP rule, or a rule by domain (a name is beyond loopback whatever it resolves to, for the proxy refuses loopback). */
+  readonly rule: NetRule | DomainRule;
 }
 
 function isLoopback(host: string): boolean {
@@ -73,6 +74,20 @@ export function findEgress(ir: IR): Egress | undefined {
       }
     }
   }
+  // Rules by domain: a name each pattern matches (the wildcard as one label), at the edges of its ports.
+  for (const rule of ir.network.domains ?? []) {
+    if (rule.effect !== "allow") continue;
+    for (const pattern of rule.domains) {
+      const name = pattern.replace(/^\*\*?\./, "x.");
+      for (const protocol of rule.protocols) {
+        for (const port of new Set(rule.ports.flat())) {
+          if (budget-- <= 0) return undefined;
+          const v = evaluateName(ir, { name, port, protocol });
+          if (v.decision === "allow") return { host: name, port, protocol, rule: v.rule };
+        }
+      }
+    }
+  }
   return undefined;
 }
 
@@ -101,7 +116,7 @@ export const networkWithSecrets: LintRule = {
   fixable: false,
   run(context) {
     const ir = context.boundIr;
-    if (!ir || !ir.network.rules.length) return;
+    if (!ir || (!ir.network.rules.length && !ir.network.domains?.length)) return;
     const egress = findEgress(ir);
     if (!egress) return;
     const secrets = readableSecrets(ir);

@@ -12,6 +12,8 @@
 //   `<its literal prefix>/**` of the same file that denies it or comes first with the same effect;
 // - network (IP rules): an allow is hidden where a deny matches (deny wins) or an earlier allow matches;
 //   a deny where an earlier deny matches — checked per operation and protocol, for all its hosts and ports;
+// - network (rules by domain): by an IP rule for `any` host (`network: on`) that allows (or denies) all of it,
+//   or by a rule by domain whose patterns cover its patterns, as for IP rules;
 // - unix socket paths: by a rule on the same path in the same file that denies it (when it allows), or that
 //   comes first with the same effect;
 // - syscalls: within the latest layer, by a rule of the same file that names the call with a subset of its
@@ -21,7 +23,8 @@
 
 import type { Span } from "../../../diagnostics/source.js";
 import { ACTION_STRICTNESS } from "../../../ir/evaluator/evaluate.js";
-import type { ArgCondition, CommandRule, Decision, FsRule, IR, NetRule, SyscallRule } from "../../../ir/types.js";
+import type { ArgCondition, CommandRule, Decision, DomainRule, FsRule, IR, NetRule, SyscallRule } from "../../../ir/types.js";
+import { domainMatches } from "../../../ir/hosts.js";
 import type { Access } from "../../../ir/access.js";
 import { cidrContains, LOOPBACK_CIDRS, parseCidr, type Cidr } from "../../../ir/values.js";
 import { deadFsRules } from "../../passes/checks/dead-fs-rules.js";
@@ -59,6 +62,7 @@ export const shadowedRule: LintRule = {
     const own = (span: Span | undefined): span is Span => inCheckedFile(context, span);
     checkFilesystem(checked, own);
     checkNetwork(checked, own);
+    checkDomains(checked, own);
     checkUnixPaths(checked, own);
     checkSyscalls(checked, own);
     checkCommands(checked, own);
@@ -181,7 +185,7 @@ function hostsCover(outer: readonly Cidr[], inner: readonly Cidr[]): boolean {
   return inner.every((c) => outer.some((o) => inside(c, o)));
 }
 
-const portsCover = (h: NetRule, r: NetRule) => r.ports.every(([lo, hi]) => h.ports.some(([a, b]) => a <= lo && hi <= b));
+const portsCover = (h: { readonly ports: NetRule["ports"] }, r: { readonly ports: NetRule["ports"] }) => r.ports.every(([lo, hi]) => h.ports.some(([a, b]) => a <= lo && hi <= b));
 
 function checkNetwork(context: LintContext, own: Own): void {
   const rules = context.ir.network.rules;
@@ -207,6 +211,47 @@ function checkNetwork(context: LintContext, own: Own): void {
     }
     const what = r.effect === "allow" ? "allows nothing that another rule does not already decide" : "denies nothing that an earlier rule does not already deny";
     report(context, r.span, `this network rule ${what}`, hiders, "remove it; to re-open what a base denies, start the network section over with `mode:`");
+  });
+}
+
+/** Does every name pattern `q` matches also match pattern `p`? (Both normalized: `a.b`, `*.b`, `**.b`.) */
+function patternCovers(p: string, q: string): boolean {
+  if (p === q) return true;
+  const wild = /^\*\*?\./.exec(q)?.[0] ?? "";
+  const base = q.slice(wild.length);
+  if (p.startsWith("**.")) {
+    const suffix = p.slice(3);
+    return base === suffix ? wild !== "" : base.endsWith(`.${suffix}`);
+  }
+  return wild === "" && domainMatches(p, q);
+}
+
+/**
+ * Rules by domain: hidden where an IP rule for any host decides every name the same way or the other way
+ * (deny wins; an allow for any host makes an allow by domain redundant whatever the order), or where another
+ * rule by domain covers it as IP rules cover each other.
+ */
+function checkDomains(context: LintContext, own: Own): void {
+  const rules = context.ir.network.domains ?? [];
+  const ip = context.ir.network.rules;
+  if (rules.length + ip.length > MAX_PAIRWISE_RULES) return;
+  const wins = (r: DomainRule, h: { effect: string }, earlier: boolean) => (r.effect === "allow" && h.effect === "deny") || (h.effect === r.effect && earlier);
+  rules.forEach((r, i) => {
+    if (!own(r.span)) return;
+    const hiders: Hider[] = [];
+    for (const protocol of r.protocols) {
+      const byIp = ip.find((h) => h.hosts === "any" && h.ops.includes("connect") && h.protocols.includes(protocol) && portsCover(h, r) && wins(r, h, true));
+      const byName = byIp
+        ? undefined
+        : rules.find((h, j) => j !== i && h.protocols.includes(protocol) && portsCover(h, r) && r.domains.every((q) => h.domains.some((p) => patternCovers(p, q))) && wins(r, h, j < i));
+      const h = byIp ?? byName;
+      if (!h) return;
+      const why =
+        h.effect !== r.effect ? "denies all of it; a deny wins over any allow" : byIp ? "allows every host on these ports already" : `${h.effect === "allow" ? "allows" : "denies"} all of it already, and comes first`;
+      hiders.push({ span: h.span, why });
+    }
+    const what = r.effect === "allow" ? "allows nothing that another rule does not already decide" : "denies nothing that an earlier rule does not already deny";
+    report(context, r.span!, `this network rule by domain ${what}`, hiders, "remove it; to re-open what a base denies, start the network section over with `mode:`");
   });
 }
 
