@@ -114,10 +114,7 @@ const sbplModules = once(async () => {
  */
 export async function checkTargetFidelity(ir: IR, options: FidelityOptions): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
-  const passing = passingTests(ir);
-  for (const target of FIDELITY_TARGETS) {
-    if (!options.targets.includes(target)) continue;
-    const r = target === "seccomp" ? await seccomp(ir, passing, options) : target === "landlock" ? await landlock(ir, passing, options) : await sbpl(ir, passing);
+  for (const { target, r } of await runModels(ir, options)) {
     // What each target does with rules by domain (SBC1410, or SBC1411 when accepted), as `compile -t` says it.
     out.push(...lowerDomainRules(ir, target, target !== "sbpl").diagnostics);
     out.push(...r.diagnostics, ...r.divergences.map((d) => report(d, r.explainWith ?? r.diagnostics)));
@@ -142,11 +139,20 @@ export interface TargetDivergence {
  */
 export async function targetDivergences(ir: IR, options: FidelityOptions): Promise<TargetDivergence[]> {
   const out: TargetDivergence[] = [];
+  for (const { target, r } of await runModels(ir, options)) {
+    for (const d of r.divergences) out.push({ target, test: d.at.test, where: d.where, got: d.got });
+  }
+  return out;
+}
+
+/** Each target `options` names, in FIDELITY_TARGETS' order, with its model's answers to the tests the IR passes. */
+async function runModels(ir: IR, options: FidelityOptions) {
   const passing = passingTests(ir);
+  const out = [];
   for (const target of FIDELITY_TARGETS) {
     if (!options.targets.includes(target)) continue;
     const r = target === "seccomp" ? await seccomp(ir, passing, options) : target === "landlock" ? await landlock(ir, passing, options) : await sbpl(ir, passing);
-    for (const d of r.divergences) out.push({ target, test: d.at.test, where: d.where, got: d.got });
+    out.push({ target, r });
   }
   return out;
 }
