@@ -7,11 +7,12 @@ import { realpathSync, statSync } from "node:fs";
 import { basename, dirname, relative } from "node:path";
 import { evaluateFs, evaluateNetwork, evaluateSyscall } from "../ir/evaluator/evaluate.js";
 import { syscallNameAt } from "../ir/evaluator/syscall-numbers.js";
-import { sortAccess, type Access } from "../ir/access.js";
+import { ACCESS_CLASSES, ACCESS_GROUPS, sortAccess, type Access } from "../ir/access.js";
 import type { IR } from "../ir/types.js";
 import { expandSyscallGroup, type Arch } from "../linux-abi/index.js";
 import { lintPolicyText } from "../compiler/lint/index.js";
 import { SECRETS, type Secret } from "../compiler/lint/secrets.js";
+import { DANGEROUS_CALLS } from "../compiler/lint/rules/dangerous-syscall.js";
 import { compile as compileSeccomp } from "../targets/seccomp/index.js";
 import { allowsEverything, encode } from "../targets/seccomp/bpf.js";
 import { buildPlan } from "../targets/landlock/plan.js";
@@ -347,6 +348,36 @@ export function grantRoot(path: string, access: Access, b: LearnBindings): { pat
   return { path, exact: !isDir(path) };
 }
 
+const MODIFY = ACCESS_GROUPS.modify!;
+
+/**
+ * The classes a rule grants for the classes seen, closed over what the targets can only grant together, so
+ * that every target enforces the rule as written (`sbc check` runs its tests on each): a subtree that was
+ * changed at all gets every change (Seatbelt makes one operation of the creates and rename, one of the
+ * deletes, one of write and truncate; the mount layer makes a tree writable only where `write` is allowed);
+ * a single file (or a device) gets write with truncate, nothing else added.
+ */
+export function enforceableAccess(seen: Iterable<Access>, single: boolean): Access[] {
+  const set = new Set(seen);
+  if (single) {
+    if (set.has("write") || set.has("truncate")) for (const a of ["write", "truncate"] as const) set.add(a);
+  } else if (MODIFY.some((a) => set.has(a))) for (const a of MODIFY) set.add(a);
+  return sortAccess(set);
+}
+
+/** Classes written with the group words where a group is whole (`[read-only, modify]`), as a person would. */
+function accessWords(access: readonly Access[]): string[] {
+  if (ACCESS_CLASSES.every((a) => access.includes(a))) return ["read-write"];
+  const out: string[] = [];
+  const has = (xs: readonly Access[]) => xs.every((a) => access.includes(a));
+  const ro = has(READ_CLASSES);
+  const mod = has(MODIFY);
+  if (ro) out.push("read-only");
+  for (const a of access) if (!(ro && READ_CLASSES.includes(a)) && !(mod && MODIFY.includes(a))) out.push(a);
+  if (mod) out.push("modify");
+  return out;
+}
+
 /** PATH spelled through the deepest built-in it lies in (`${workspace}/src`), else as it is. */
 function symbolic(path: string, b: LearnBindings): string {
   const named: [string, string][] = [];
@@ -400,7 +431,8 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
           continue;
         }
       }
-      const root = grantRoot(f.path, access, b);
+      // A file the run created is granted through its directory, whatever else it did to it (a log, a temp file).
+      const root = grantRoot(f.path, (access === "write" || access === "truncate") && f.access.includes("create-file") ? "create-file" : access, b);
       if (!root) {
         const prev = review.find((x) => x.path === f.path);
         if (prev) (prev.access as Access[]).push(access);
@@ -410,22 +442,24 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
       const key = `${root.exact ? "=" : ""}${root.path}`;
       const g = grants.get(key) ?? { path: root.path, exact: root.exact, access: new Set<Access>(), example: { access, path: f.path } };
       g.access.add(access);
-      // The shortest path seen under the rule makes the most readable test (`/usr/bin/node`, not a cgroup file).
-      grants.set(key, f.path.length < g.example.path.length ? { ...g, example: { access, path: f.path } } : g);
+      // The shortest path seen beneath the rule makes the most readable test (`/usr/bin/node`, not a cgroup
+      // file); the rule's own path only when nothing else was seen (creating it needs its parent on Landlock).
+      const better = (p: string, than: string) => (p !== g.path) !== (than !== g.path) ? p !== g.path : p.length < than.length;
+      grants.set(key, better(f.path, g.example.path) ? { ...g, example: { access, path: f.path } } : g);
     }
   }
 
   const doc: Record<string, unknown> = { sbc: 1, name: basename(options.path).replace(/\.(ya?ml|sbc)$/, "") || "learned" };
-  doc.description = `Learned by sbc learn from \`${options.command.join(" ").slice(0, 120)}\`${options.extend ? `: what ${options.extend.name} refused` : ""}.`;
+  doc.description = `Learned by sbc learn from \`${shownCommand(options.command, 120)}\`${options.extend ? `: what ${options.extend.name} refused` : ""}.`;
   if (options.extend) doc.extends = options.extend.name;
 
   const filesystem: Record<string, unknown>[] = [];
   const tests: Record<string, unknown>[] = [];
   const sortedGrants = [...grants.values()].sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
   for (const g of sortedGrants) {
-    const access = sortAccess(g.access);
+    const access = enforceableAccess(g.access, g.exact || g.path.startsWith("/dev/"));
     const isWorkspace = g.path === b.workspace;
-    const rule: Record<string, unknown> = { allow: access, [g.exact ? "exact" : "path"]: symbolic(g.path, b) };
+    const rule: Record<string, unknown> = { allow: accessWords(access), [g.exact ? "exact" : "path"]: symbolic(g.path, b) };
     if (isWorkspace && !options.extend) {
       // The repository's metadata stays read-only unless the command changed it (as workspace-write does).
       const changed = (name: string) => observed.files.some((f) => within(f.path, `${b.workspace}/${name}`) && f.access.some((a) => !READ_CLASSES.includes(a)));
@@ -491,8 +525,10 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
   doc.tests = tests;
 
   // A grant that reaches a secret (a collapsed subtree) gets a deny for it: never allowed automatically.
-  const bound = (text: string) => compileToRun({ kind: "text", text, syntax: "yaml", path: options.path }, { workspace: b.workspace, cwd: b.workspace, ...(b.home ? { home: b.home } : {}), ...(b.tmpdir ? { tmpdir: b.tmpdir } : {}) });
-  const yamlOf = async (value: Record<string, unknown>) => convertedText(value, undefined, "yaml", options.path);
+  // Compiled here as YAML whatever the output's syntax, beside the output (a relative `extends:` resolves there).
+  const yamlPath = options.path.replace(/\.sbc$/, ".yaml");
+  const bound = (text: string) => compileToRun({ kind: "text", text, syntax: "yaml", path: yamlPath }, { workspace: b.workspace, cwd: b.workspace, ...(b.home ? { home: b.home } : {}), ...(b.tmpdir ? { tmpdir: b.tmpdir } : {}) });
+  const yamlOf = async (value: Record<string, unknown>) => convertedText(value, undefined, "yaml", yamlPath);
   let yaml = await yamlOf(doc);
   let compiled = bound(yaml);
   if (compiled.ir && filesystem.length) {
@@ -524,7 +560,7 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
   // otherwise (workspace-write lets every path be read, keys included): a test that fails there is dropped
   // and said, so the learned policy passes `sbc check`.
   const findings: string[] = [];
-  const unbound = compileToRun({ kind: "text", text: yaml, syntax: "yaml", path: options.path }, {});
+  const unbound = compileToRun({ kind: "text", text: yaml, syntax: "yaml", path: yamlPath }, {});
   if (unbound.ir) {
     const ir = unbound.ir;
     const failing = ir.tests.map((t, i) => (runPolicyTests(ir, (x) => x === t).length ? i : -1)).filter((i) => i >= 0);
@@ -545,23 +581,31 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
       if (evaluateFs(compiled.ir, a, f.path).decision !== "allow") findings.push(`not allowed by the learned policy: ${a} \`${f.path}\``);
     }
   }
-  const lint = lintPolicyText(yaml, { path: options.path, params: { workspace: b.workspace, cwd: b.workspace, ...(b.home ? { home: b.home } : {}), ...(b.tmpdir ? { tmpdir: b.tmpdir } : {}) } });
+  // dangerous-syscall judges allow-lists only; its list of calls that defeat a sandbox holds under any default.
+  for (const name of seen) if (DANGEROUS_CALLS.some((c) => c.name === name)) findings.push(`dangerous: \`${name}\` is allowed, and it is on the dangerous-syscall lint rule's list of calls that defeat a sandbox (docs/lint.md#dangerous-syscall)`);
+  const lint = lintPolicyText(yaml, { path: yamlPath, params: { workspace: b.workspace, cwd: b.workspace, ...(b.home ? { home: b.home } : {}), ...(b.tmpdir ? { tmpdir: b.tmpdir } : {}) } });
   for (const d of lint) findings.push(`${d.code} (${d.severity}): ${d.message}`);
 
   const header = headerComment(options, secretUses, review, findings);
   const yamlText = header + yaml;
   let policy = yamlText;
   if (options.format === "dsl") {
-    const c = await convert(yamlText, { from: "yaml", to: "dsl", path: options.path.replace(/\.sbc$/, ".yaml") });
+    const c = await convert(yamlText, { from: "yaml", to: "dsl", path: yamlPath });
     if (c.output === undefined) throw new Error(`sbc learn could not convert its policy to the DSL: ${c.diagnostics.map((d) => d.message).join("; ")}`);
     policy = c.output;
   }
   return { policy, yaml: yamlText, observed, secrets: secretUses, review, findings };
 }
 
+/** The command on one line (a comment or a description cannot hold a line break), at most MAX characters. */
+export function shownCommand(command: readonly string[], max: number): string {
+  const line = command.join(" ").replace(/[\u0000-\u001f\u007f`]+/g, " ").replace(/ +/g, " ").trim();
+  return line.length > max ? line.slice(0, max - 3) + "..." : line;
+}
+
 function headerComment(options: LearnOptions, secrets: readonly SecretUse[], review: readonly ReviewUse[], findings: readonly string[]): string {
   const lines = [
-    `Learned by \`sbc learn\` from one run of \`${options.command.join(" ").slice(0, 100)}\`: it allows what that run did${options.extend ? ` beyond ${options.extend.name}` : ""},`,
+    `Learned by \`sbc learn\` from one run of \`${shownCommand(options.command, 100)}\`: it allows what that run did${options.extend ? ` beyond ${options.extend.name}` : ""},`,
     "collapsed to subtrees. Read it before you use it: a run does not show what the command does on other inputs.",
   ];
   if (secrets.length) {
