@@ -4,6 +4,7 @@
 
 import { spawn } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { resolve as resolvePath } from "node:path";
 import { diag } from "../lib/report.js";
 import { environmentBindings } from "../lib/run-policy.js";
@@ -48,7 +49,7 @@ export async function runLearn(argv: readonly string[], opts: LearnCommandOption
   }
   if (found.notice) process.stderr.write(`sbc: ${found.notice}\n`);
 
-  const { compileObserver, observationPlanText, observe, learnPolicy, extendsPath } = await import("../lib/learn.js");
+  const { compileObserver, commandStarted, observationPlanText, observe, learnPolicy, extendsPath } = await import("../lib/learn.js");
   const { TraceCollector } = await import("../lib/explain.js");
   const env = environmentBindings(process.cwd());
   const bindings = { ...env, ...parseParams(opts.param) };
@@ -91,8 +92,12 @@ export async function runLearn(argv: readonly string[], opts: LearnCommandOption
     process.stderr.write(`sbc: cannot start the loader: ${ended.error}\n`);
     return EXIT_CANNOT_RUN;
   }
-  const status = ended.code ?? 128 + 9;
-  if (status === EXIT_CANNOT_RUN && trace.records().length === 0) return EXIT_CANNOT_RUN; // the loader said why
+  const status = ended.code ?? 128 + (ended.signal ? (osConstants.signals[ended.signal] ?? 9) : 9);
+  // Not found, not executable, or the loader refused (it said why): nothing was learned, nothing is written.
+  if (!commandStarted(trace.records(), arch)) {
+    process.stderr.write("sbc learn: the command did not start: no policy written\n");
+    return status === 0 ? EXIT_CANNOT_RUN : status;
+  }
   if (status !== 0) {
     printDiagnostics([diag("learnCommandFailed", `the command ${ended.signal ? `was killed by ${ended.signal}` : `exited with status ${status}`}: the policy covers what it did until then`)], { format: "human", color: opts.color }, process.stderr);
   }

@@ -182,6 +182,11 @@ function accessesOf(name: string, args: readonly bigint[], path: string | undefi
   }
 }
 
+/** Whether the command was started at all: some exec of it succeeded (else the loader could not find it). */
+export function commandStarted(records: readonly TraceRecord[], arch: Arch): boolean {
+  return records.some((r) => r.kind === "exit" && r.errno === 0 && /^execve(at)?$/.test(syscallNameAt(arch, r.nr) ?? ""));
+}
+
 /** Fold the records into what the command used; `base` is the observer, to tell network-implied refusals. */
 export function observe(records: readonly TraceRecord[], base: IR, arch: Arch): Observed {
   const files = new Map<string, { access: Set<Access>; count: number }>();

@@ -221,6 +221,14 @@ describeLoader("sbc learn", () => {
     240_000,
   );
 
+  itKernel("a command that cannot be started: its status, and no policy written", () => {
+    const policy = join(root, "never.yaml");
+    const r = sbc(["learn", "-o", policy, "--", "sbc-no-such-command"]);
+    expect(r.status).toBe(127);
+    expect(r.stderr).toContain("the command did not start: no policy written");
+    expect(existsSync(policy)).toBe(false);
+  });
+
   when(asRoot, "needs root to switch to uid 65534")(
     "as uid 65534: learn, then run under the learned policy; ~/.ssh/x stays refused",
     () => {
