@@ -24,19 +24,23 @@ import type { Diagnostic } from "../diagnostics/diagnostic.js";
 
 /**
  * The syscall section of a standalone learned policy: read-only's (every call, but tracing, administrative
- * calls and io_uring). The run is observed under this section's filter, so a call it would refuse is seen and
- * allowed by name in the learned policy.
+ * calls, io_uring, and typing into the terminal). The run is observed under this section's filter, so a call
+ * it would refuse is seen and allowed by name in the learned policy (but a call refused for some arguments
+ * only: that is listed for a person).
  */
 export const STANDALONE_SYSCALL_GROUPS = ["@debug", "@privileged", "@io-uring"] as const;
-const STANDALONE_OBSERVER = `sbc: 1
-name: sbc-learn-observer
-network: on
-syscalls:
-  default: allow
-  rules:
-    - syscalls: [${STANDALONE_SYSCALL_GROUPS.map((g) => JSON.stringify(g)).join(", ")}]
-      action: { errno: EPERM }
-`;
+const GROUPS_REASON = "tracing, administrative calls and io_uring (read-only's rules)";
+const TERMINAL_RULES: readonly Record<string, unknown>[] = [
+  { syscalls: ["ioctl"], args: ["arg1 == TIOCSTI"], action: { errno: "EPERM" }, reason: "typing into the terminal the sandbox shares with its caller (read-only's rule)" },
+  { syscalls: ["ioctl"], args: ["arg1 == TIOCLINUX"], action: { errno: "EPERM" }, reason: "pasting a virtual console's selection into its input (read-only's rule)" },
+];
+// JSON is YAML: the observer is written from the same rules as the learned section.
+const STANDALONE_OBSERVER = JSON.stringify({
+  sbc: 1,
+  name: "sbc-learn-observer",
+  network: "on",
+  syscalls: { default: "allow", rules: [{ syscalls: [...STANDALONE_SYSCALL_GROUPS], action: { errno: "EPERM" } }, ...TERMINAL_RULES] },
+});
 
 /** What the run is observed under: a preset, a policy file, or the standalone observer. */
 export type LearnBase = { readonly kind: "preset"; readonly name: string } | { readonly kind: "file"; readonly path: string } | { readonly kind: "standalone" };
@@ -91,6 +95,8 @@ export interface NetUse {
 export interface SyscallUse {
   readonly name: string;
   readonly count: number;
+  /** Refused by a rule with argument conditions (ioctl TIOCSTI): not allowed by name, listed instead. */
+  readonly conditional?: true;
 }
 export interface Observed {
   readonly files: readonly FileUse[];
@@ -202,7 +208,8 @@ export function observe(records: readonly TraceRecord[], base: IR, arch: Arch): 
       const v = evaluateSyscall(base, `${arch}:${r.nr}`, args, { arch });
       // A socket the network section refuses is learned from its connect or bind (watched), by address.
       if (v.implied) continue;
-      calls.set(name, (calls.get(name) ?? 0) + n);
+      const key = v.rule?.conditions.length ? `${name}\0args` : name;
+      calls.set(key, (calls.get(key) ?? 0) + n);
       continue;
     }
     if (name === "connect" || name === "bind") {
@@ -242,7 +249,7 @@ export function observe(records: readonly TraceRecord[], base: IR, arch: Arch): 
     files: [...files].map(([path, e]) => ({ path, access: sortAccess(e.access), count: e.count })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     network: [...net.values()],
     unixSockets: [...unix.values()],
-    syscalls: [...calls].map(([name, count]) => ({ name, count })),
+    syscalls: [...calls].map(([key, count]) => (key.endsWith("\0args") ? { name: key.slice(0, -5), count, conditional: true as const } : { name: key, count })),
     failed,
   };
 }
@@ -509,7 +516,9 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
   if (rules.length) doc.linux = { "accept-widening": ["hosts"] };
 
   // Syscalls: what the observation filter would have refused, allowed by name.
-  const seen = observed.syscalls.map((s) => s.name).filter((n) => !n.includes(":")).sort();
+  // A call the base refuses for some arguments only (ioctl TIOCSTI) would be allowed for all of them by name.
+  for (const c of observed.syscalls.filter((x) => x.conditional)) review.push({ path: `syscall ${c.name}`, access: [], why: "the base refuses it for some arguments only (its rule's `args:`); allowing it by name would allow every argument" });
+  const seen = [...new Set(observed.syscalls.filter((x) => !x.conditional).map((x) => x.name).filter((n) => !n.includes(":")))].sort();
   if (options.extend) {
     if (seen.length) doc.syscalls = { rules: [{ syscalls: seen, action: "allow" }] };
   } else {
@@ -520,7 +529,7 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
       if (members.some((m) => seen.includes(m))) denied.push(...members.filter((m) => !seen.includes(m)));
       else denied.push(g);
     }
-    doc.syscalls = { default: "allow", rules: [{ syscalls: denied, action: { errno: "EPERM" }, reason: "tracing, administrative calls and io_uring (read-only's rules), but the calls the command made" }] };
+    doc.syscalls = { default: "allow", rules: [{ syscalls: denied, action: { errno: "EPERM" }, reason: denied.every((d) => d.startsWith("@")) ? GROUPS_REASON : `${GROUPS_REASON}, but the calls the command made` }, ...TERMINAL_RULES] };
   }
   for (const s of seen) tests.push({ syscall: s, expect: "allow" });
 

@@ -97,6 +97,7 @@ describe("observe", () => {
         { ...rec("connect", "", [3, 0, 16], { errno: 111, family: 2, addr: "127.0.0.1", port: 9, socktype: 1 }), path: undefined },
         { ...rec("connect", "", [3, 0, 16], { family: 2, addr: "10.0.0.1", port: 53, socktype: 2 }), path: undefined },
         { kind: "seccomp", pid: 1, nr: nr("ptrace"), errno: 1, args: ["0", "0", "0", "0", "0", "0"] },
+        { kind: "seccomp", pid: 1, nr: nr("ioctl"), errno: 1, args: ["0", String(0x5412), "0", "0", "0", "0"] },
       ],
       ir,
       "x86_64",
@@ -110,7 +111,8 @@ describe("observe", () => {
       { op: "connect", protocol: "tcp", host: "127.0.0.1", port: 9, count: 1 },
       { op: "connect", protocol: "udp", host: "10.0.0.1", port: 53, count: 1 },
     ]);
-    expect(o.syscalls).toEqual([{ name: "ptrace", count: 1 }]);
+    // TIOCSTI is refused for that argument only: never allowed by name (learnPolicy lists it).
+    expect(o.syscalls).toEqual([{ name: "ptrace", count: 1 }, { name: "ioctl", count: 1, conditional: true }]);
   });
 });
 
@@ -129,7 +131,7 @@ describe("learnPolicy", () => {
       { op: "connect", protocol: "udp", host: "10.0.0.1", port: 53, count: 1 },
     ],
     unixSockets: [],
-    syscalls: [{ name: "ptrace", count: 1 }],
+    syscalls: [{ name: "ptrace", count: 1 }, { name: "ioctl", count: 1, conditional: true }],
     failed: 0,
   });
   const opts = (extra: Partial<Parameters<typeof learnPolicy>[1]> = {}) => ({ arch: "x86_64" as const, bindings: b(), command: ["node", "x.js"], path: join(dir, "learned.yaml"), format: "yaml" as const, ...extra });
@@ -154,7 +156,11 @@ describe("learnPolicy", () => {
       { path: "${home}/.ssh/id_ed25519", access: ["read"], what: "ssh keys" },
       { path: "${workspace}/.env", access: ["read"], what: "the project's environment secrets" },
     ]);
-    expect(l.review).toEqual([expect.objectContaining({ path: "udp 10.0.0.1:53" })]);
+    expect(l.review).toEqual([expect.objectContaining({ path: "udp 10.0.0.1:53" }), expect.objectContaining({ path: "syscall ioctl" })]);
+    expect(doc.syscalls.rules.slice(1)).toEqual([
+      expect.objectContaining({ syscalls: ["ioctl"], args: ["arg1 == TIOCSTI"] }),
+      expect.objectContaining({ syscalls: ["ioctl"], args: ["arg1 == TIOCLINUX"] }),
+    ]);
     expect(l.findings.some((f) => f.startsWith("dangerous: `ptrace`"))).toBe(true);
     const ir = boundIr(l.yaml);
     expect(evaluateFs(ir, "read", join(home, ".ssh", "id_ed25519")).decision).toBe("deny");
