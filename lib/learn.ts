@@ -13,6 +13,7 @@ import { expandSyscallGroup, type Arch } from "../linux-abi/index.js";
 import { lintPolicyText } from "../compiler/lint/index.js";
 import { SECRETS, type Secret } from "../compiler/lint/secrets.js";
 import { DANGEROUS_CALLS } from "../compiler/lint/rules/dangerous-syscall.js";
+import { PERSISTENCE_POINTS } from "../compiler/lint/rules/persistence-write.js";
 import { compile as compileSeccomp } from "../targets/seccomp/index.js";
 import { allowsEverything, encode } from "../targets/seccomp/bpf.js";
 import { buildPlan } from "../targets/landlock/plan.js";
@@ -417,10 +418,17 @@ function secretOf(path: string, secrets: ReturnType<typeof boundSecrets>): Secre
   return undefined;
 }
 
+/** The persistence-write rule's places (shell rc files, .git/hooks, directories on PATH …), bound. */
+function boundPersistence(b: LearnBindings): { path: string; probes: string[] }[] {
+  const bind = (p: string) => p.replace("${home}", b.home ?? "\0").replace("${workspace}", b.workspace);
+  return PERSISTENCE_POINTS.map((p) => ({ path: bind(p.path), probes: p.probes.map(bind) })).filter((p) => !p.path.includes("\0"));
+}
+
 /** Learn a policy from OBSERVED. Throws only on a bug (the output is compiled again and must hold). */
 export async function learnPolicy(observed: Observed, options: LearnOptions): Promise<Learned> {
   const b = options.bindings;
   const secrets = boundSecrets(b);
+  const persistence = boundPersistence(b);
   const secretUses: SecretUse[] = [];
   const review: ReviewUse[] = [];
   const grants = new Map<string, Grant>();
@@ -430,7 +438,15 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
       secretUses.push({ path: symbolic(f.path, b), access: f.access, what: secret.what });
       continue;
     }
+    const persistent = persistence.find((p) => within(f.path, p.path));
     for (const access of f.access) {
+      // A place that runs code later is never made writable by learning (the persistence-write lint rule's list).
+      if (persistent && !READ_CLASSES.includes(access)) {
+        const prev = review.find((x) => x.path === symbolic(f.path, b));
+        if (prev) (prev.access as Access[]).push(access);
+        else review.push({ path: symbolic(f.path, b), access: [access], why: "it runs code outside the sandbox later (persistence-write)" });
+        continue;
+      }
       if (options.extend) {
         const v = evaluateFs(options.extend.ir, access, f.path);
         if (v.decision === "allow") continue;
@@ -562,6 +578,13 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
         denies.push({ deny: "read-write", [s.glob ? "glob" : "path"]: s.secret.path, reason: `${s.secret.what}: never allowed by sbc learn (a person decides)` });
       }
     }
+    // The same for the places that run code later, which a collapsed subtree may contain (`.git/hooks` once the
+    // command changed `.git`, `~/.bashrc` under a workspace that is the home directory).
+    const changes: readonly Access[] = ["write", "create-file", "delete-file"];
+    for (const p of persistence) {
+      const reached = p.probes.some((q) => changes.some((a) => evaluateFs(compiled.ir!, a, q).decision === "allow" && (!options.extend || evaluateFs(options.extend.ir, a, q).decision !== "allow")));
+      if (reached) denies.push({ deny: "modify", path: symbolic(p.path, b), reason: "it runs code outside the sandbox later: never made writable by sbc learn (a person decides)" });
+    }
     if (denies.length) {
       doc.filesystem = [...filesystem, ...denies];
       yaml = await yamlOf(doc);
@@ -591,7 +614,7 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
   for (const f of observed.files) {
     if (secretOf(f.path, secrets)) continue;
     for (const a of f.access) {
-      if (review.some((r) => r.path === symbolic(f.path, b) || r.path === f.path)) continue;
+      if (review.some((r) => (r.path === symbolic(f.path, b) || r.path === f.path) && r.access.includes(a))) continue;
       if (evaluateFs(compiled.ir, a, f.path).decision !== "allow") findings.push(`not allowed by the learned policy: ${a} \`${f.path}\``);
     }
   }

@@ -180,6 +180,32 @@ describe("learnPolicy", () => {
     expect(evaluateFs(boundIr(l.yaml), "read", join(home, ".ssh", "id_rsa")).decision).toBe("deny");
   });
 
+  it("places that run code later are never made writable: listed when written, denied when a subtree reaches them", async () => {
+    const o: Observed = {
+      files: [
+        { path: join(ws, ".git", "objects", "ab", "cd"), access: ["create-file", "write"], count: 1 },
+        { path: join(ws, ".git", "hooks", "pre-commit"), access: ["create-file", "write"], count: 1 },
+        { path: join(home, ".bashrc"), access: ["read", "write"], count: 1 },
+      ],
+      network: [],
+      unixSockets: [],
+      syscalls: [],
+      failed: 0,
+    };
+    const l = await learnPolicy(o, opts());
+    expect(l.review).toEqual([
+      { path: "${workspace}/.git/hooks/pre-commit", access: ["create-file", "write"], why: "it runs code outside the sandbox later (persistence-write)" },
+      { path: "${home}/.bashrc", access: ["write"], why: "it runs code outside the sandbox later (persistence-write)" },
+    ]);
+    const ir = boundIr(l.yaml);
+    expect(evaluateFs(ir, "create-file", join(ws, ".git", "objects", "ef", "01")).decision).toBe("allow");
+    expect(evaluateFs(ir, "create-file", join(ws, ".git", "hooks", "pre-push")).decision).toBe("deny");
+    expect(evaluateFs(ir, "write", join(ws, ".git", "config")).decision).toBe("deny");
+    expect(evaluateFs(ir, "write", join(home, ".bashrc")).decision).toBe("deny");
+    expect(evaluateFs(ir, "read", join(home, ".bashrc")).decision).toBe("allow");
+    expect(l.findings.filter((f) => f.startsWith("not allowed"))).toEqual([]);
+  });
+
   it("the DSL output is the same policy", async () => {
     const l = await learnPolicy(observed(), opts({ format: "dsl", path: join(dir, "learned.sbc") }));
     expect(l.policy).not.toBe(l.yaml);
@@ -195,7 +221,7 @@ describe("learnPolicy", () => {
     const o: Observed = {
       files: [
         { path: join(ws, "out.txt"), access: ["write", "create-file"], count: 1 },
-        { path: join(ws, ".git", "config"), access: ["write"], count: 1 },
+        { path: join(ws, ".codex", "config.toml"), access: ["write"], count: 1 },
         { path: join(home, "notes", "n.txt"), access: ["write", "create-file"], count: 1 },
         { path: "/usr/bin/node", access: ["read", "execute"], count: 1 },
       ],
@@ -210,7 +236,7 @@ describe("learnPolicy", () => {
     expect(doc.filesystem).toEqual([{ allow: ["modify"], path: "${home}/notes" }]);
     expect(doc.syscalls).toBeUndefined();
     expect(doc.network).toBeUndefined();
-    expect(l.review).toEqual([{ path: "${workspace}/.git/config", access: ["write"], why: "the base protects `.git`" }]);
+    expect(l.review).toEqual([{ path: "${workspace}/.codex/config.toml", access: ["write"], why: "the base protects `.codex`" }]);
   });
 
   it("a command on one line in the header and the description", () => {
