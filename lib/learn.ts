@@ -368,11 +368,14 @@ const MODIFY = ACCESS_GROUPS.modify!;
  * that every target enforces the rule as written (`sbc check` runs its tests on each): a subtree that was
  * changed at all gets every change (Seatbelt makes one operation of the creates and rename, one of the
  * deletes, one of write and truncate; the mount layer makes a tree writable only where `write` is allowed);
- * a single file (or a device) gets write with truncate, nothing else added.
+ * a single file (or a device) gets write with truncate, and never a create, delete or rename.
  */
 export function enforceableAccess(seen: Iterable<Access>, single: boolean): Access[] {
   const set = new Set(seen);
   if (single) {
+    // Creating, deleting or renaming one file is a right on its directory, which Landlock cannot give for the
+    // file alone: left out (the learner lists what is then not allowed; the file exists after the run).
+    for (const a of MODIFY) if (a !== "write" && a !== "truncate") set.delete(a);
     if (set.has("write") || set.has("truncate")) for (const a of ["write", "truncate"] as const) set.add(a);
   } else if (MODIFY.some((a) => set.has(a))) for (const a of MODIFY) set.add(a);
   return sortAccess(set);
@@ -485,7 +488,9 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
   const tests: Record<string, unknown>[] = [];
   const sortedGrants = [...grants.values()].sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
   for (const g of sortedGrants) {
-    const access = enforceableAccess(g.access, g.exact || g.path.startsWith("/dev/"));
+    // Devices (`/dev/pts`) take no creates; /dev/shm is a temp dir like /tmp.
+    const access = enforceableAccess(g.access, g.exact || (g.path.startsWith("/dev/") && !within(g.path, "/dev/shm")));
+    if (!access.length) continue; // a file created directly where nothing else is granted: listed below
     const isWorkspace = g.path === b.workspace;
     const rule: Record<string, unknown> = { allow: accessWords(access), [g.exact ? "exact" : "path"]: symbolic(g.path, b) };
     if (isWorkspace && !options.extend) {
@@ -495,7 +500,7 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
       if (access.some((a) => !READ_CLASSES.includes(a)) && protect.length) rule.protect = protect;
     }
     filesystem.push(rule);
-    tests.push({ [g.example.access]: symbolic(g.example.path, b), expect: "allow" });
+    tests.push({ [access.includes(g.example.access) ? g.example.access : access[0]!]: symbolic(g.example.path, b), expect: "allow" });
   }
 
   // Network: each TCP peer seen, by port (and host, where it is an address).
@@ -525,7 +530,10 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
     unixPaths.push({ allow: u.op, path: symbolic(u.path, b) });
   }
   if (rules.length || unixPaths.length) {
-    doc.network = { ...(options.extend ? {} : { unix: { pairs: "allow" } }), ...(unixPaths.length ? { unix: { ...(options.extend ? {} : { pairs: "allow" }), paths: unixPaths } } : {}), ...(rules.length ? { rules } : {}) };
+    // Standalone, socket pairs are said (a detailed section without them denies them); extending, the base's
+    // setting is kept, and path rules are appended to its own.
+    const unix = { ...(options.extend ? {} : { pairs: "allow" }), ...(unixPaths.length ? { paths: unixPaths } : {}) };
+    doc.network = { ...(Object.keys(unix).length ? { unix } : {}), ...(rules.length ? { rules } : {}) };
   } else if (!options.extend) doc.network = "off";
   // Landlock sees ports, not hosts: without this the hosts' ports stay closed on Linux. Said by name, and
   // enforced by host where a target can (macOS).

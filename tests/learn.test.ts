@@ -206,6 +206,25 @@ describe("learnPolicy", () => {
     expect(l.findings.filter((f) => f.startsWith("not allowed"))).toEqual([]);
   });
 
+  it("/dev/shm is a temp dir; a file created directly in the home directory is written, not created, and said", async () => {
+    const o: Observed = {
+      files: [
+        { path: "/dev/shm/sem.lock", access: ["create-file", "write"], count: 1 },
+        { path: join(home, ".bash_history"), access: ["create-file", "write"], count: 1 },
+      ],
+      network: [],
+      unixSockets: [],
+      syscalls: [],
+      failed: 0,
+    };
+    const l = await learnPolicy(o, opts());
+    const doc = parseYaml(l.yaml) as { filesystem: Record<string, unknown>[]; tests: Record<string, unknown>[] };
+    expect(doc.filesystem).toContainEqual({ allow: ["modify"], path: "/dev/shm" });
+    expect(doc.filesystem).toContainEqual({ allow: ["write", "truncate"], exact: "${home}/.bash_history" });
+    expect(doc.tests).toContainEqual({ write: "${home}/.bash_history", expect: "allow" });
+    expect(l.findings).toContain(`not allowed by the learned policy: create-file \`${join(home, ".bash_history")}\``);
+  });
+
   it("the DSL output is the same policy", async () => {
     const l = await learnPolicy(observed(), opts({ format: "dsl", path: join(dir, "learned.sbc") }));
     expect(l.policy).not.toBe(l.yaml);
