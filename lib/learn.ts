@@ -427,6 +427,13 @@ function boundPersistence(b: LearnBindings): { path: string; probes: string[] }[
   return PERSISTENCE_POINTS.map((p) => ({ path: bind(p.path), probes: p.probes.map(bind) })).filter((p) => !p.path.includes("\0"));
 }
 
+/** Add ACCESS at PATH to the uses a person is to decide about, one entry per path. */
+function note(review: ReviewUse[], path: string, access: Access, why: string): void {
+  const prev = review.find((x) => x.path === path && x.why === why);
+  if (prev) (prev.access as Access[]).push(access);
+  else review.push({ path, access: [access], why });
+}
+
 /** Learn a policy from OBSERVED. Throws only on a bug (the output is compiled again and must hold). */
 export async function learnPolicy(observed: Observed, options: LearnOptions): Promise<Learned> {
   const b = options.bindings;
@@ -443,31 +450,22 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
     }
     const persistent = persistence.find((p) => within(f.path, p.path));
     for (const access of f.access) {
-      // A place that runs code later is never made writable by learning (the persistence-write lint rule's list).
+      const base = options.extend ? evaluateFs(options.extend.ir, access, f.path) : undefined;
+      if (base?.decision === "allow") continue; // extending: only what the base refuses
       if (persistent && !READ_CLASSES.includes(access)) {
-        const prev = review.find((x) => x.path === symbolic(f.path, b));
-        if (prev) (prev.access as Access[]).push(access);
-        else review.push({ path: symbolic(f.path, b), access: [access], why: "it runs code outside the sandbox later (persistence-write)" });
+        // A place that runs code later is never made writable by learning (the persistence-write lint rule's list).
+        note(review, symbolic(f.path, b), access, "it runs code outside the sandbox later (persistence-write)");
         continue;
       }
-      if (options.extend) {
-        const v = evaluateFs(options.extend.ir, access, f.path);
-        if (v.decision === "allow") continue;
+      if (base?.rule) {
         // An explicit deny or a protected name in the base is its author's decision: a person's to undo.
-        if (v.rule) {
-          const prev = review.find((x) => x.path === symbolic(f.path, b));
-          const why = v.rule.protects !== undefined ? `the base protects \`${v.rule.protects}\`` : `the base denies it explicitly`;
-          if (prev) (prev.access as Access[]).push(access);
-          else review.push({ path: symbolic(f.path, b), access: [access], why });
-          continue;
-        }
+        note(review, symbolic(f.path, b), access, base.rule.protects !== undefined ? `the base protects \`${base.rule.protects}\`` : "the base denies it explicitly");
+        continue;
       }
       // A file the run created is granted through its directory, whatever else it did to it (a log, a temp file).
       const root = grantRoot(f.path, (access === "write" || access === "truncate") && f.access.includes("create-file") ? "create-file" : access, b);
       if (!root) {
-        const prev = review.find((x) => x.path === f.path);
-        if (prev) (prev.access as Access[]).push(access);
-        else review.push({ path: f.path, access: [access], why: "the root directory itself is not granted" });
+        note(review, f.path, access, "the root directory itself is not granted");
         continue;
       }
       const key = `${root.exact ? "=" : ""}${root.path}`;
