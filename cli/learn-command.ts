@@ -121,7 +121,7 @@ export async function runLearn(argv: readonly string[], opts: LearnCommandOption
   const note = [`${observed.files.length} paths, ${observed.network.length} network peers, ${observed.syscalls.length} refused syscalls seen`];
   if (learned.secrets.length) note.push(`${learned.secrets.length} secret${learned.secrets.length === 1 ? "" : "s"} NOT allowed (listed at the top of the policy)`);
   if (learned.review.length) note.push(`${learned.review.length} more for a person to decide`);
-  if (learned.findings.length) note.push(`${learned.findings.length} finding${learned.findings.length === 1 ? "" : "s"} remain`);
+  if (learned.findings.length) note.push(`${learned.findings.length} finding${learned.findings.length === 1 ? " remains" : "s remain"}`);
   process.stderr.write(`sbc learn: ${note.join("; ")}${opts.output ? `; wrote ${opts.output}` : ""}\n`);
   return status;
 }
