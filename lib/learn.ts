@@ -427,6 +427,12 @@ function boundPersistence(b: LearnBindings): { path: string; probes: string[] }[
   return PERSISTENCE_POINTS.map((p) => ({ path: bind(p.path), probes: p.probes.map(bind) })).filter((p) => !p.path.includes("\0"));
 }
 
+/** The policy's `name:` from its file's name, made to fit the schema's pattern (letters, digits, `._-`). */
+export function policyName(path: string): string {
+  const name = basename(path).replace(/\.(ya?ml|sbc)$/, "").replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 64);
+  return name || "learned";
+}
+
 /** Add ACCESS at PATH to the uses a person is to decide about, one entry per path. */
 function note(review: ReviewUse[], path: string, access: Access, why: string): void {
   const prev = review.find((x) => x.path === path && x.why === why);
@@ -478,7 +484,7 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
     }
   }
 
-  const doc: Record<string, unknown> = { sbc: 1, name: basename(options.path).replace(/\.(ya?ml|sbc)$/, "") || "learned" };
+  const doc: Record<string, unknown> = { sbc: 1, name: policyName(options.path) };
   doc.description = `Learned by sbc learn from \`${shownCommand(options.command, 120)}\`${options.extend ? `: what ${options.extend.name} refused` : ""}.`;
   if (options.extend) doc.extends = options.extend.name;
 

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { compileObserver, enforceableAccess, grantRoot, learnPolicy, observe, shownCommand, type Observed } from "../lib/learn.js";
+import { compileObserver, enforceableAccess, grantRoot, learnPolicy, observe, policyName, shownCommand, type Observed } from "../lib/learn.js";
 import type { TraceRecord } from "../lib/explain.js";
 import { evaluateFs } from "../ir/evaluator/evaluate.js";
 import { compileToRun } from "../lib/run-policy.js";
@@ -256,6 +256,13 @@ describe("learnPolicy", () => {
     expect(doc.syscalls).toBeUndefined();
     expect(doc.network).toBeUndefined();
     expect(l.review).toEqual([{ path: "${workspace}/.codex/config.toml", access: ["write"], why: "the base protects `.codex`" }]);
+  });
+
+  it("the policy is named after its file, within the schema's pattern", () => {
+    expect(policyName("/x/agent.yaml")).toBe("agent");
+    expect(policyName("/x/My Policy (v2).sbc")).toBe("My-Policy-v2-");
+    expect(policyName("/x/.hidden.yaml")).toBe("hidden");
+    expect(policyName("/x/---.yaml")).toBe("learned");
   });
 
   it("a command on one line in the header and the description", () => {
