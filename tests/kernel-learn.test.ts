@@ -4,7 +4,7 @@
 // and the same works as an unprivileged user (uid 65534).
 
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -230,7 +230,7 @@ describeLoader("sbc learn", () => {
   });
 
   when(asRoot, "needs root to switch to uid 65534")(
-    "as uid 65534: learn, then run under the learned policy; ~/.ssh/x stays refused",
+    "as uid 65534: learn `npm test`, then run it under the learned policy; ~/.ssh/x stays refused",
     () => {
       const nhome = join(root, "nobody-home");
       const nws = join(root, "nobody-ws");
@@ -239,14 +239,19 @@ describeLoader("sbc learn", () => {
         chownSync(d, NOBODY, NOBODY);
       }
       const policy = join(nws, "learned.yaml");
-      const cmd = ["sh", "-c", "mkdir -p build && echo x > build/a.txt && ls build > /dev/null && cat /etc/hostname > /dev/null"];
+      // The Node project where npm is installed (issue 15's command), else a shell doing the same kinds of things.
+      for (const f of ["package.json", "test.js", "input.txt"]) {
+        writeFileSync(join(nws, f), readFileSync(join(ws, f)));
+        chownSync(join(nws, f), NOBODY, NOBODY);
+      }
+      const cmd = hasNpm ? ["npm", "test"] : ["sh", "-c", "mkdir -p build && echo HELLO > build/out.txt && ls build > /dev/null && cat /etc/hostname > /dev/null"];
       const learned = sbc(["learn", "-o", policy, "--", ...cmd], { cwd: nws, nobody: true, home: nhome });
       expect(learned.status, learned.stderr).toBe(0);
       expect(statSync(policy).uid).toBe(NOBODY);
       rmSync(join(nws, "build"), { recursive: true, force: true });
       const run = sbc(["exec", policy, "--", ...cmd], { cwd: nws, nobody: true, home: nhome });
       expect(run.status, run.stderr).toBe(0);
-      expect(readdirSync(join(nws, "build"))).toEqual(["a.txt"]);
+      expect(readFileSync(join(nws, "build", "out.txt"), "utf8")).toBe("HELLO\n");
       expect(sshProbe(policy, { cwd: nws, nobody: true, home: nhome }).wrote).toBe(false);
     },
     240_000,
