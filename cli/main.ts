@@ -196,6 +196,19 @@ export function buildProgram(): Command {
         process.exitCode = await runExec(opts.preset !== undefined ? undefined : policy, argv, { ...opts, debug });
       });
   execCommand(program, "exec", "run a command under a policy (Linux: Landlock and seccomp through the native loader)", false);
+  program
+    .command("learn")
+    .description("run a command observed, with no sandbox, and write a policy that allows what it did (Linux x86_64; docs/learn.md)")
+    .argument("<command...>", "the command and its arguments, after `--`")
+    .option("--extend <preset|file>", "learn only what this preset or policy refuses; the policy extends it")
+    .addOption(new Option("--format <format>", "the policy as YAML, the DSL, or one JSON document for harnesses (policy, observed, secrets, findings)").choices(["yaml", "dsl", "json"]))
+    .option("-o, --output <file>", "write the policy to a file (atomically) instead of stdout")
+    .option("-p, --param <name=path>", "bind a built-in (workspace, home, tmpdir) for learning; default: this process's environment", collectParam, [])
+    .option("--no-color", "never colour the output")
+    .action(async (command: string[], opts) => {
+      const { runLearn } = await import("./learn-command.js");
+      process.exitCode = await runLearn(command, opts);
+    });
   const debug = program.command("debug").description("show what a target enforces, then run a command under it");
   execCommand(debug, "landlock", "print the effective Landlock rules after ABI negotiation and launch-time expansion, then run the command", true);
 

@@ -152,6 +152,10 @@ export const CODES = {
   loaderUnavailable: def("SBC1364", "loader-unavailable", "error", "The native loader cannot be had on this system (not Linux, or its sources are missing from the package)."),
   explainUnsupported: def("SBC1370", "explain-unsupported", "error", "`sbc exec --explain` traces the command with ptrace, which sbc implements on x86_64 only; on another architecture nothing is run."),
 
+  // 138x — `sbc learn`: a policy from an observed run (lib/learn.ts, the loader's `--trace-learn`)
+  learnUnsupported: def("SBC1380", "learn-unsupported", "error", "`sbc learn` observes the command with ptrace, which sbc implements on x86_64 only; on another architecture nothing is run."),
+  learnCommandFailed: def("SBC1381", "learn-command-failed", "warning", "The observed command did not succeed: the learned policy covers what it did until it ended, which may be less than a successful run needs."),
+
   // 14 — network rules by domain (ir/hosts.ts); enforced by the egress proxy, which no target has yet
   invalidDomain: def("SBC1400", "invalid-domain", "error", "A domain pattern or host name is malformed: a bad label, a wildcard outside the first label, an IP address (write it in `hosts:`) or a whole top-level domain."),
   domainRuleShape: def("SBC1401", "domain-rule-shape", "error", "A network rule with `domains:` also has `hosts:`, allows `bind`, names UDP, or has an empty list: rules by domain are for TCP connections, by name."),

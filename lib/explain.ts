@@ -27,6 +27,8 @@ export interface TraceRecord {
   readonly family?: number;
   readonly addr?: string;
   readonly port?: number;
+  /** With `--trace-learn`, an IP socket's type where the tracer could read it: 1 stream (TCP), 2 datagram (UDP). */
+  readonly socktype?: number;
   /** How many identical records this one stands for (TraceCollector folds repeats). */
   readonly repeat?: number;
 }

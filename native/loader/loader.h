@@ -93,6 +93,7 @@ int trace_supported(void);
 void trace_fork(int fd);
 struct sock_filter *trace_rewrite_filter(const struct sock_filter *in, unsigned short len);
 void trace_install_watch(void);
+void trace_set_learn(void);
 /* Reads fd to EOF into a NUL-terminated heap buffer; at most `max` bytes (else -1 with errno EFBIG). */
 int read_all(int fd, size_t max, char **out, size_t *size);
 

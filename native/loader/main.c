@@ -684,7 +684,7 @@ static void usage(void) __attribute__((noreturn));
 static void usage(void) {
   die(EXIT_LOADER,
       "usage: `sbc-loader --probe`, `sbc-loader --cache-key [--param NAME=PATH]... --cache-input TEXT`, "
-      "`sbc-loader [--check [--explain]] [--report] [--trace-fd N] [--param NAME=PATH]... [--namespaces auto|require|never] "
+      "`sbc-loader [--check [--explain]] [--report] [--trace-fd N [--trace-learn]] [--param NAME=PATH]... [--namespaces auto|require|never] "
       "(--plan-fd N | --cache-dir DIR --cache-input TEXT --cached) [-- CMD [ARGS...]]`, "
       "`sbc-loader [...] [--plan-fd N] [--cache-dir DIR --cache-input TEXT --cached] --else COUNT ARGV... -- CMD [ARGS...]`");
 }
@@ -692,7 +692,7 @@ static void usage(void) {
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "--probe") == 0) return probe();
 
-  int plan_fd = -1, i = 1, key_only = 0, cached = 0, cli_mode = -1, explain = 0, else_argc = 0;
+  int plan_fd = -1, i = 1, key_only = 0, cached = 0, cli_mode = -1, explain = 0, else_argc = 0, learning = 0;
   char **else_argv = NULL;
   const char *cache_dir = NULL, *cache_input = NULL;
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
@@ -738,6 +738,10 @@ int main(int argc, char **argv) {
       if (parse_decimal(argv[++i], INT_MAX, &v) != 0 || v <= 2) die(EXIT_LOADER, "--trace-fd `%s` is not a file descriptor above 2", shown(argv[i]));
       if (!trace_supported()) die(EXIT_LOADER, "%s", "--trace-fd: tracing is implemented for x86_64 only");
       trace_fd = (int)v;
+    } else if (strcmp(a, "--trace-learn") == 0) {
+      /* sbc learn: with --trace-fd, record every watched call and run what the filter would refuse. */
+      trace_set_learn();
+      learning = 1;
     } else if (strcmp(a, "--plan-fd") == 0 && has_value) {
       uint64_t v;
       if (parse_decimal(argv[++i], INT_MAX, &v) != 0) die(EXIT_LOADER, "--plan-fd `%s` is not a file descriptor", shown(argv[i]));
@@ -761,6 +765,7 @@ int main(int argc, char **argv) {
   }
   if (checking ? i != argc : !has_command) usage();
   if (explain && !checking) usage();
+  if (learning && trace_fd < 0) usage();
   /* A check runs no command, so its plan may come on stdin. */
   if (plan_fd >= 0 && plan_fd <= 2 && !(checking && plan_fd == 0))
     die(EXIT_LOADER, "--plan-fd %d: stdin, stdout and stderr belong to the command", plan_fd);

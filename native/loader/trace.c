@@ -1,6 +1,7 @@
 /* `--trace-fd N` (sbc exec --explain): the loader forks; the child applies the sandbox and execs, the parent
  * stays outside it and traces the command with ptrace, writing one JSON line per refused access to fd N.
- * Off unless asked: without the flag nothing here runs and the filter is the plan's, byte for byte. */
+ * With `--trace-learn` too (sbc learn), every watched call is recorded however it ends, and a call the filter
+ * would refuse is recorded and then run. Off unless asked: without the flags nothing here runs. */
 
 #include "loader.h"
 
@@ -34,6 +35,10 @@
 #define WATCH_DATA 0xffffu
 
 int trace_supported(void) { return TRACE_SUPPORTED; }
+
+/* `--trace-learn`: observe, do not enforce (the plan sbc learn sends has no Landlock ruleset and no mounts). */
+static int learn_mode;
+void trace_set_learn(void) { learn_mode = 1; }
 
 #if TRACE_SUPPORTED
 
@@ -89,7 +94,7 @@ struct pending {
   unsigned long long args[6];
   char *path, *path2;
   char addr[64];
-  int family, port;
+  int family, port, socktype;
 };
 enum { N_PENDING = 1024 };
 static struct pending pending[N_PENDING];
@@ -164,6 +169,28 @@ static char *resolve_at(pid_t pid, long dirfd, unsigned long long addr) {
   return full;
 }
 
+/* The type of the tracee's socket FD (SOCK_STREAM, SOCK_DGRAM), through a copy of it (pidfd_getfd, Linux 5.6;
+ * the tracer may take it); 0 when unknown (an older kernel; before 6.9 a thread that is not its process's leader). */
+static int socket_type(pid_t pid, int fd) {
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_getfd)
+  /* PIDFD_THREAD (Linux 6.9) names a thread that is not its process's leader, as tracees often are. */
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, O_EXCL);
+  if (pidfd < 0) pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) return 0;
+  int copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+  close(pidfd);
+  if (copy < 0) return 0;
+  int type = 0;
+  socklen_t n = sizeof type;
+  if (getsockopt(copy, SOL_SOCKET, SO_TYPE, &type, &n) != 0) type = 0;
+  close(copy);
+  return type;
+#else
+  (void)pid, (void)fd;
+  return 0;
+#endif
+}
+
 static void read_sockaddr(pid_t pid, struct pending *p, unsigned long long addr, unsigned long long len) {
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
@@ -217,6 +244,8 @@ static void read_operands(pid_t pid, struct pending *p) {
       break;
     case SYS_connect: case SYS_bind:
       read_sockaddr(pid, p, a[1], a[2]);
+      /* Learning tells a UDP peer from a TCP one (a rule's protocol); --explain asks the policy about TCP. */
+      if (learn_mode && (p->family == AF_INET || p->family == AF_INET6)) p->socktype = socket_type(pid, (int)a[0]);
       break;
   }
   if (p->nr == SYS_openat2 && a[2]) {
@@ -265,6 +294,7 @@ static void emit(const char *kind, struct pending *p, long err) {
     if (len + 128 > cap) cap = (len + 128) * 2, buf = xrealloc(buf, cap, 1);
     len += (size_t)snprintf(buf + len, cap - len, ",\"family\":%d", p->family);
     if (p->addr[0]) len += (size_t)snprintf(buf + len, cap - len, ",\"addr\":\"%s\",\"port\":%d", p->addr, p->port);
+    if (p->socktype) len += (size_t)snprintf(buf + len, cap - len, ",\"socktype\":%d", p->socktype);
   }
   if (len + 3 > cap) cap = len + 3, buf = xrealloc(buf, cap, 1);
   buf[len++] = '}';
@@ -306,7 +336,21 @@ static void trace_loop(pid_t child) {
         continue;
       }
       unsigned long long a[6] = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9};
-      if ((msg & 0xffff) == WATCH_DATA) {
+      int watched = 0;
+      for (int k = 0; k < N_WATCHED && !watched; k++) watched = (long)regs.orig_rax == WATCHED[k];
+      if (learn_mode && (msg & 0xffff) != WATCH_DATA) {
+        /* Learning: what the filter would refuse is recorded, then run, so the command completes. */
+        struct pending d;
+        memset(&d, 0, sizeof d);
+        d.pid = pid;
+        d.nr = (long)regs.orig_rax;
+        memcpy(d.args, a, sizeof a);
+        if (d.nr == SYS_connect || d.nr == SYS_bind) read_operands(pid, &d);
+        emit("seccomp", &d, (long)(msg & 0xffff));
+        free(d.path);
+        free(d.path2);
+      }
+      if ((msg & 0xffff) == WATCH_DATA || (learn_mode && watched)) {
         /* A record is lost when more than N_PENDING tracees are inside watched calls at once; the call is
          * not changed either way. */
         struct pending *p = slot(pid, 1);
@@ -317,7 +361,7 @@ static void trace_loop(pid_t child) {
           read_operands(pid, p);
           resume = PTRACE_SYSCALL; /* the next stop is this call's exit */
         }
-      } else {
+      } else if (!learn_mode) {
         /* The policy denies it: record, then skip the call and return its errno, as RET_ERRNO would. The
          * record is on the stack, so that no table can be too full to deny. */
         struct pending d;
@@ -339,8 +383,8 @@ static void trace_loop(pid_t child) {
     } else if (sig == (SIGTRAP | 0x80)) {
       struct pending *p = slot(pid, 0);
       struct user_regs_struct regs;
-      if (p && p->nr && ptrace(PTRACE_GETREGS, pid, 0, &regs) == 0 && is_refusal((long)regs.rax))
-        emit("exit", p, -(long)regs.rax);
+      if (p && p->nr && ptrace(PTRACE_GETREGS, pid, 0, &regs) == 0 && (learn_mode || is_refusal((long)regs.rax)))
+        emit("exit", p, (long)regs.rax < 0 ? -(long)regs.rax : 0);
       if (p) clear(p);
     } else if (event == PTRACE_EVENT_STOP) {
       /* The initial stop of a new tracee (SIGTRAP), or a group-stop, which must stay stopped. */
