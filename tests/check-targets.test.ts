@@ -84,6 +84,26 @@ tests:
     expect(f.map((d) => d.message)).toEqual(["test 2: write `/work/src/main.c` is denied on landlock (ABI 10, without a mount namespace), though the policy says allow"]);
     expect(f[0]!.help).toMatch(/SBC2201: Landlock cannot match globs; the deny glob `\/work\/\*\*\/\*\.lock` is enforced as a deny of all of `\/work`/);
   });
+
+  it("creating a rule's own directory: Landlock's rights reach only beneath it, and the help says so (not 'please report it')", async () => {
+    const text = `sbc: 1
+name: root-entry
+filesystem:
+  - allow: [list, modify]
+    path: /work/cache
+tests:
+  - create-dir: /work/cache
+    expect: allow
+  - create-dir: /work/cache/sub
+    expect: allow
+`;
+    const { fidelity: out } = await fidelity(text, { targets: ["landlock"] });
+    const f = failures(out);
+    expect(f.map((d) => d.message)).toEqual(["test 1: create-dir `/work/cache` is denied on landlock (ABI 10, in a mount namespace), though the policy says allow"]);
+    expect(f[0]!.help).toBe(
+      "Landlock gives a rule's rights to the entries beneath `/work/cache`, not to `/work/cache` itself: `create-dir` of `/work/cache` takes the right on `/work`; create it before the run, or allow `create-dir` on the parent if the command must make it",
+    );
+  });
 });
 
 describe("seccomp: the BPF interpreter on the compiled filter", () => {
