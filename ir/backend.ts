@@ -34,8 +34,8 @@ export function lowerDomainRules(ir: IR, target: string, linux: boolean): { ir: 
       return diag("domainsUnenforced", `${target} cannot enforce the network rule by domain ${rule}: it sees addresses, not names`, {
         ...span,
         help: linux
-          ? "rules by domain need the egress proxy, which is not built yet: use `hosts:` with addresses, or accept `linux: {accept-widening: [domains]}`"
-          : "rules by domain need the egress proxy, which is not built yet: use `hosts:` with addresses",
+          ? "`sbc exec` and the `linux` target enforce rules by domain through sbc's egress proxy (docs/proxy.md); here use `hosts:` with addresses, or accept `linux: {accept-widening: [domains]}`"
+          : "rules by domain need sbc's egress proxy (docs/proxy.md), which runs on Linux: use `hosts:` with addresses",
       });
     return diag(
       "domainsWidened",
@@ -56,4 +56,32 @@ export function withDomainRules<A>(ir: IR, target: string, linux: boolean, run: 
   const r = run(d.ir);
   const diagnostics = [...d.diagnostics, ...r.diagnostics];
   return diagnostics.some((x) => x.severity === "error") ? { diagnostics } : { ...r, diagnostics };
+}
+
+/** The loopback port inside the sandbox's network namespace where the egress proxy listens (docs/proxy.md). */
+export const DEFAULT_PROXY_PORT = 3128;
+
+/**
+ * The IR a Linux run behind the egress proxy enforces in the kernel: the command is in a network namespace of
+ * its own with loopback only, so its rules by domain are the proxy's to decide (they are dropped here; the
+ * proxy asks the unlowered IR), TCP connect to the proxy's port on loopback is allowed (Landlock's port rule,
+ * and seccomp's AF_INET/AF_INET6 stream sockets), and every IP rule that allows connecting now reaches only
+ * the sandbox's own loopback: each says so in a warning at the rule (through the proxy it applies as written).
+ * UDP stays as the policy says: without a rule allowing it, seccomp refuses datagram sockets.
+ */
+export function lowerDomainRulesForProxy(ir: IR, port: number = DEFAULT_PROXY_PORT): { ir: IR; diagnostics: Diagnostic[] } {
+  const { domains: _d, ...network } = ir.network;
+  const diagnostics = ir.network.rules
+    .filter((r) => r.effect === "allow" && r.ops.includes("connect"))
+    .map((r) => {
+      const hosts = r.hosts === "any" ? "any host" : r.hosts === "loopback" ? "loopback" : r.hosts.join(", ");
+      const ports = r.ports.map(([lo, hi]) => (lo === hi ? `${lo}` : `${lo}-${hi}`)).join(", ");
+      return diag("proxyDirectLoopback", `in the sandbox's network namespace, the rule \`allow connect ${hosts} port ${ports}\` reaches only the sandbox's own loopback when the command connects directly`, {
+        ...(r.span ? { span: r.span } : {}),
+        help: `through the egress proxy (127.0.0.1:${port}, HTTP_PROXY and ALL_PROXY) it applies as written; a server on the host's loopback is reached through the proxy, by a rule naming \`loopback\` or its address`,
+      });
+    });
+  // `any`, not `loopback`: Landlock sees ports only, and in the namespace loopback is every host there is.
+  const proxy: NetRule = { effect: "allow", ops: ["connect"], protocols: ["tcp"], hosts: "any", ports: [[port, port]], layer: 0, reason: "sbc's egress proxy" };
+  return { ir: { ...ir, network: { ...network, rules: [...network.rules, proxy] } }, diagnostics };
 }

@@ -1,0 +1,248 @@
+// The egress proxy's decision service without a kernel: a fake relay writes `Q` lines and reads the `A`
+// lines (lib/proxy/), on IRs compiled from policies here. Host normal forms, the check after resolution (no
+// rebinding into private ranges), --resolve, the refusal texts naming the rule, the network log, and a
+// channel that carries garbage failing closed.
+
+import { Duplex, PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { compilePolicy } from "../compiler/passes/index.js";
+import type { IR } from "../ir/types.js";
+import { decide, parseResolveEntries, resolverWith, type Resolver } from "../lib/proxy/decide.js";
+import { parseRelayLine } from "../lib/proxy/protocol.js";
+import { DecisionService, type NetworkEvent } from "../lib/proxy/service.js";
+
+const POLICY = `sbc: 1
+name: proxy-test
+network:
+  rules:
+    - allow: connect
+      domains: [registry.npmjs.org, "*.githubusercontent.com", "bücher.example"]
+      ports: [443]
+      reason: registries
+    - deny: connect
+      domains: [gist.githubusercontent.com]
+    - allow: connect
+      domains: [local.test]
+      ports: [80, 8080]
+    - allow: connect
+      hosts: [127.0.0.1]
+      ports: [8080]
+    - allow: connect
+      hosts: [93.184.216.0/24]
+      ports: [443]
+    - deny: connect
+      hosts: [93.184.216.99]
+`;
+
+function build(yaml: string): IR {
+  const r = compilePolicy({ kind: "text", path: "/tmp/p.yaml", text: yaml }, { stopAfter: "build-ir" });
+  if (!r.ir) throw new Error(r.diagnostics.map((d) => d.message).join("\n"));
+  return r.ir;
+}
+
+const IR_ = build(POLICY);
+
+/** A resolver from a table; a name not in it does not resolve. */
+function table(t: Record<string, string[]>): Resolver {
+  return async (name) => {
+    const a = t[name];
+    if (!a) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: "ENOTFOUND" });
+    return a;
+  };
+}
+
+const DNS = table({
+  "registry.npmjs.org": ["104.16.0.35", "2606:4700::6810:23"],
+  "raw.githubusercontent.com": ["185.199.108.133"],
+  "evil.githubusercontent.com": ["185.199.108.133", "10.0.0.7"],
+  "meta.githubusercontent.com": ["169.254.169.254"],
+  "mapped.githubusercontent.com": ["::ffff:192.168.1.1"],
+  "xn--bcher-kva.example": ["198.51.100.1"],
+  "local.test": ["127.0.0.1"],
+});
+
+const ask = (host: string, port: number, ir: IR = IR_, resolver: Resolver = DNS) => decide(ir, { kind: "connect", host, port }, resolver);
+
+describe("decisions", () => {
+  it("an allowed name resolves and is answered with its first checked address", async () => {
+    expect(await ask("registry.npmjs.org", 443)).toMatchObject({ decision: "allow", address: "104.16.0.35", port: 443, host: "registry.npmjs.org" });
+    const d = await ask("registry.npmjs.org", 443);
+    expect(d.rule).toMatch(/^`allow connect registry.npmjs.org, \*.githubusercontent.com, xn--bcher-kva.example port 443` at \/tmp\/p.yaml:5:7$|^`allow connect .*` at \/tmp\/p.yaml:5:7$/);
+  });
+
+  it.each([
+    ["Registry.NPMJS.org", "registry.npmjs.org"],
+    ["registry.npmjs.org.", "registry.npmjs.org"],
+    ["RAW.GitHubUserContent.com.", "raw.githubusercontent.com"],
+    ["Bücher.example", "xn--bcher-kva.example"],
+    ["xn--bcher-kva.example", "xn--bcher-kva.example"],
+  ])("the host %s is matched as %s", async (raw, normal) => {
+    const d = await ask(raw, 443);
+    expect(d).toMatchObject({ decision: "allow", host: normal });
+  });
+
+  it("wildcard depth: `*.` is one label, never the bare domain", async () => {
+    expect(await ask("githubusercontent.com", 443)).toMatchObject({ decision: "deny", status: 403 });
+    expect(await ask("a.b.githubusercontent.com", 443)).toMatchObject({ decision: "deny", status: 403 });
+  });
+
+  it("a refusal names the deciding rule and its file:line:col, or the default", async () => {
+    const d = await ask("gist.githubusercontent.com", 443);
+    expect(d).toMatchObject({ decision: "deny", status: 403 });
+    expect(d.decision === "deny" && d.text).toBe("sbc: connecting to `gist.githubusercontent.com:443` is denied by the rule `deny connect gist.githubusercontent.com port any` at /tmp/p.yaml:9:7");
+    const e = await ask("example.com", 443);
+    expect(e.decision === "deny" && e.text).toBe("sbc: connecting to `example.com:443` is denied by the policy: no rule allows it (default deny)");
+    expect(e.rule).toBeNull();
+  });
+
+  it("ports: an allowed name on another port is refused", async () => {
+    expect(await ask("registry.npmjs.org", 80)).toMatchObject({ decision: "deny", status: 403 });
+  });
+
+  it("a name that resolves into a private, link-local or metadata range is refused, even partly", async () => {
+    const evil = await ask("evil.githubusercontent.com", 443);
+    expect(evil).toMatchObject({ decision: "deny", status: 403, rule: "special range 10.0.0.0/8" });
+    expect(evil.decision === "deny" && evil.text).toContain("resolves to 10.0.0.7, in the private range 10.0.0.0/8, which no rule names");
+    expect(await ask("meta.githubusercontent.com", 443)).toMatchObject({ decision: "deny", rule: "special range 169.254.0.0/16" });
+    // An IPv4-mapped IPv6 answer is judged (and would be connected to) as IPv4.
+    expect(await ask("mapped.githubusercontent.com", 443)).toMatchObject({ decision: "deny", rule: "special range 192.168.0.0/16" });
+  });
+
+  it("a private address a rule names is allowed, on that rule's ports only", async () => {
+    expect(await ask("local.test", 8080)).toMatchObject({ decision: "allow", address: "127.0.0.1" });
+    expect(await ask("local.test", 80)).toMatchObject({ decision: "deny", rule: "special range 127.0.0.0/8" });
+  });
+
+  it("a name that does not resolve gets 502, one too slow 504", async () => {
+    const d = await ask("nowhere.githubusercontent.com", 443);
+    expect(d).toMatchObject({ decision: "deny", status: 502 });
+    expect(d.decision === "deny" && d.text).toBe("sbc: `nowhere.githubusercontent.com:443` does not resolve (ENOTFOUND)");
+    const never: Resolver = () => new Promise(() => undefined);
+    expect(await decide(IR_, { kind: "connect", host: "raw.githubusercontent.com", port: 443 }, never, { timeoutMs: 5 })).toMatchObject({ decision: "deny", status: 504 });
+  });
+
+  it("IP literals are judged by the IP rules and the special ranges, v4-mapped as v4", async () => {
+    expect(await ask("93.184.216.34", 443)).toMatchObject({ decision: "allow", address: "93.184.216.34" });
+    expect(await ask("::ffff:93.184.216.34", 443)).toMatchObject({ decision: "allow", address: "93.184.216.34" });
+    expect(await ask("[::ffff:5db8:d822]", 443)).toMatchObject({ decision: "allow", address: "93.184.216.34" });
+    const denied = await ask("93.184.216.99", 443);
+    expect(denied.decision === "deny" && denied.text).toMatch(/denied by the rule `deny connect 93\.184\.216\.99\/32 port any` at \/tmp\/p\.yaml:20:7$/);
+    expect(await ask("8.8.8.8", 443)).toMatchObject({ decision: "deny", status: 403, rule: null });
+    expect(await ask("127.0.0.1", 8080)).toMatchObject({ decision: "allow", address: "127.0.0.1" });
+    expect(await ask("127.0.0.1", 22)).toMatchObject({ decision: "deny" });
+    // A name written as an address in another notation is that address.
+    expect(await ask("0x7f.1", 8080)).toMatchObject({ decision: "allow", address: "127.0.0.1", host: "127.0.0.1" });
+  });
+
+  it("an `any` host rule allows names on its ports but not into special ranges", async () => {
+    const ir = build("sbc: 1\nname: x\nnetwork:\n  rules:\n    - allow: connect\n      hosts: any\n      ports: [443]\n");
+    expect(await ask("example.org", 443, ir, table({ "example.org": ["93.184.216.34"] }))).toMatchObject({ decision: "allow" });
+    expect(await ask("169.254.169.254", 443, ir)).toMatchObject({ decision: "deny", rule: "special range 169.254.0.0/16" });
+    expect(await ask("[fd00:ec2::254]", 443, ir)).toMatchObject({ decision: "deny", rule: "special range fc00::/7" });
+  });
+
+  it.each(["a..b", "-a.example", "exa mple.com", "x".repeat(64) + ".com", "*.example.com"])("a host that is not one (%s) gets 400", async (h) => {
+    expect(await ask(h, 443)).toMatchObject({ decision: "deny", status: 400 });
+  });
+
+  it("port 0 is refused", async () => {
+    expect(await ask("registry.npmjs.org", 0)).toMatchObject({ decision: "deny", status: 400 });
+  });
+});
+
+describe("--resolve", () => {
+  it("maps names (normalized) to addresses before the system resolver", async () => {
+    const p = parseResolveEntries(["Local.Test.=127.0.0.1", "registry.npmjs.org=127.0.0.1,[::1]"]);
+    expect(p.ok).toBe(true);
+    if (!p.ok) return;
+    expect([...p.map]).toEqual([
+      ["local.test", ["127.0.0.1"]],
+      ["registry.npmjs.org", ["127.0.0.1", "::1"]],
+    ]);
+    const fallback = table({ "raw.githubusercontent.com": ["185.199.108.133"] });
+    const r = resolverWith(p.map, fallback);
+    expect(await r("local.test")).toEqual(["127.0.0.1"]);
+    expect(await r("raw.githubusercontent.com")).toEqual(["185.199.108.133"]);
+    // Resolved to loopback, which no rule names for 443: refused.
+    expect(await ask("registry.npmjs.org", 443, IR_, r)).toMatchObject({ decision: "deny", rule: "special range 127.0.0.0/8" });
+  });
+
+  it.each([["x"], ["=1.2.3.4"], ["a.test=not-an-ip"], ["1.2.3.4=1.2.3.4"], ["a.test="]])("refuses %s", (e) => {
+    expect(parseResolveEntries([e]).ok).toBe(false);
+  });
+});
+
+describe("the control protocol", () => {
+  it("parses the relay's lines", () => {
+    expect(parseRelayLine("Q 1 connect registry.npmjs.org 443")).toEqual({ type: "Q", id: "1", request: { kind: "connect", host: "registry.npmjs.org", port: 443 } });
+    expect(parseRelayLine("Q 2 http local.test 80 GET /simple/%20x/")).toEqual({ type: "Q", id: "2", request: { kind: "http", host: "local.test", port: 80, method: "GET", path: "/simple/%20x/" } });
+    expect(parseRelayLine("Q 3 socks5 ::1 80")).toMatchObject({ type: "Q", request: { host: "::1" } });
+    expect(parseRelayLine("R 1 ok")).toEqual({ type: "R", id: "1", ok: true });
+    expect(parseRelayLine("R 1 fail ECONNREFUSED")).toEqual({ type: "R", id: "1", ok: false, errno: "ECONNREFUSED" });
+    expect(parseRelayLine("X 1 10 20")).toEqual({ type: "X", id: "1", up: 10, down: 20 });
+  });
+
+  it.each(["", "Q", "Q x connect a 1", "Q 1 ftp a 21", "Q 1 connect a", "Q 1 connect a 99999999", "Q 1 connect a 80 GET /", "R 1 maybe", "X 1 a b", "Z 1"])("refuses `%s`", (line) => {
+    expect(parseRelayLine(line).type).toBe("error");
+  });
+});
+
+/** A fake relay: what it writes the service reads, and the service's answers come back as lines. */
+function fakeRelay(ir: IR = IR_, resolver: Resolver = DNS) {
+  const toService = new PassThrough();
+  const fromService = new PassThrough();
+  const channel = Duplex.from({ readable: toService, writable: fromService });
+  const events: NetworkEvent[] = [];
+  const warnings: string[] = [];
+  const service = new DecisionService(ir, channel, { resolver, log: (e) => events.push(e), warn: (m) => warnings.push(m) });
+  let out = "";
+  fromService.setEncoding("latin1");
+  fromService.on("data", (s: string) => (out += s));
+  const answers = async (n: number) => {
+    for (let i = 0; i < 100 && out.split("\n").length - 1 < n; i++) await new Promise((r) => setImmediate(r));
+    return out.split("\n").filter(Boolean);
+  };
+  return { send: (s: string) => toService.write(s), answers, service, events, warnings };
+}
+
+describe("the service over a fake relay", () => {
+  it("answers each request by its id, and logs each connection with its bytes", async () => {
+    const r = fakeRelay();
+    r.send("Q 7 connect registry.npmjs.org 443\nQ 8 socks5 example.com 443\nQ 9 http local.test 8080 GET /simple/\n");
+    const a = await r.answers(3);
+    expect(a.sort()).toEqual([
+      "A 7 allow 104.16.0.35 443",
+      "A 8 deny 403 sbc: connecting to `example.com:443` is denied by the policy: no rule allows it (default deny)",
+      "A 9 allow 127.0.0.1 8080",
+    ]);
+    r.send("R 7 ok\nX 7 100 2000\nR 9 fail ECONNREFUSED\n");
+    await new Promise((done) => setImmediate(done));
+    await r.service.finish();
+    expect(r.events.map((e) => [e.id, e.via, e.host, e.port, e.decision, e.address ?? e.status, e.upstream, e.bytesUp, e.bytesDown])).toEqual([
+      ["8", "socks5", "example.com", 443, "deny", 403, undefined, undefined, undefined],
+      ["7", "connect", "registry.npmjs.org", 443, "allow", "104.16.0.35", "ok", 100, 2000],
+      ["9", "http", "local.test", 8080, "allow", "127.0.0.1", "ECONNREFUSED", undefined, undefined],
+    ]);
+    expect(r.events[2]).toMatchObject({ method: "GET", path: "/simple/" });
+    expect(r.service.refusals().map((e) => e.host)).toEqual(["example.com"]);
+    expect(r.warnings).toEqual([]);
+  });
+
+  it("lines split across reads are put together", async () => {
+    const r = fakeRelay();
+    r.send("Q 1 conn");
+    r.send("ect raw.githubuser");
+    r.send("content.com 443\r\n");
+    expect(await r.answers(1)).toEqual(["A 1 allow 185.199.108.133 443"]);
+  });
+
+  it("a malformed line is refused and said once; a connection still open at the end is logged", async () => {
+    const r = fakeRelay();
+    r.send("Q 4 gopher example.com 70\nhello\nQ 5 connect registry.npmjs.org 443\n");
+    expect((await r.answers(2)).sort()).toEqual(["A 4 deny 400 sbc: the request could not be read", "A 5 allow 104.16.0.35 443"]);
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0]).toMatch(/malformed line/);
+    await r.service.finish();
+    expect(r.events.map((e) => [e.id, e.decision, e.bytesUp])).toEqual([["5", "allow", undefined]]);
+  });
+});
