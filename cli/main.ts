@@ -187,6 +187,8 @@ export function buildProgram(): Command {
       .option("--explain", "after the run, list every access the sandbox refused, the layer and the rule that decided it, and what would allow it (x86_64; traces the command with ptrace)")
       .addOption(new Option("--format <format>", "with --explain: the report as text or one JSON document, on stderr").choices(["human", "json"]))
       .option("--kernel <X.Y>", "the newest kernel whose syscalls the policy knows (overrides syscalls.kernel): with syscalls.newer, the calls added after it get that action")
+      .option("--resolve <name=addr[,addr]>", "for rules by domain: the egress proxy resolves NAME to these addresses instead of asking DNS (repeatable; like curl's --resolve, for tests)", collectParam, [])
+      .option("--network-log <file>", "for rules by domain: write each connection through the egress proxy to FILE as a JSON line (time, host, port, decision, rule, address, bytes)")
       .option("--no-color", "never colour the output")
       .action(async (policy: string | undefined, command: string[], opts) => {
         policyBeforeDashDash(program, policy, opts.preset, `sbc ${debug ? "debug landlock" : "exec"} --preset workspace-write -- ${command[0] ?? policy ?? "make"}`);

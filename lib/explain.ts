@@ -13,6 +13,7 @@ import type { IR } from "../ir/types.js";
 import { errnoName, type Arch } from "../linux-abi/index.js";
 import { lintPolicyText } from "../compiler/lint/index.js";
 import { DANGEROUS_CALLS } from "../compiler/lint/rules/dangerous-syscall.js";
+import type { NetworkEvent } from "./proxy/service.js";
 
 /** One line the tracer wrote. `kind`: `seccomp` (the filter refused), `exit` (a watched call failed). */
 export interface TraceRecord {
@@ -31,7 +32,8 @@ export interface TraceRecord {
   readonly repeat?: number;
 }
 
-export type Layer = "seccomp" | "landlock" | "mount";
+/** `proxy`: the egress proxy refused a connection by name or address (lib/proxy/). */
+export type Layer = "seccomp" | "landlock" | "mount" | "proxy";
 
 export interface Denial {
   readonly layer: Layer;
@@ -282,6 +284,38 @@ export class TraceCollector {
   records(): TraceRecord[] {
     return [...this.folded.values()].map(({ record, repeat }) => ({ ...record, pid: 0, repeat }));
   }
+}
+
+/**
+ * The egress proxy's refusals as denials of the `proxy` layer, folded by host, port and answer. A name no rule
+ * allows gets the rule by domain that would allow it; a refusal by a rule or a special range gets none (the
+ * rule was written, or the address is private: say it in `hosts:` knowingly).
+ */
+export function explainProxyRefusals(refused: readonly NetworkEvent[]): Denial[] {
+  const out = new Map<string, Denial>();
+  for (const e of refused) {
+    const address = e.host.includes(":") ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+    const key = `${address}\0${e.status ?? ""}\0${e.rule ?? ""}`;
+    const seen = out.get(key);
+    if (seen) {
+      out.set(key, { ...seen, count: seen.count + 1 });
+      continue;
+    }
+    const byName = /[a-z]/.test(e.host) && !e.host.includes(":");
+    const suggestion = e.rule === null && e.status === 403 && byName ? `network:\n  rules:\n    - allow: connect\n      domains: [${yamlString(e.host)}]\n      ports: [${e.port}]` : undefined;
+    out.set(key, {
+      layer: "proxy",
+      syscall: e.via === "socks5" ? "SOCKS5 CONNECT" : e.via === "http" ? `HTTP ${e.method ?? "request"}` : "HTTP CONNECT",
+      operation: "connect",
+      address,
+      errno: `${e.status ?? 403}`,
+      ...(e.location ? { location: e.location } : {}),
+      decidedBy: e.location ? `\`${e.rule}\`` : e.rule === null && e.status === 403 ? "no rule allows it (default deny)" : (e.text ?? "the egress proxy").replace(/^sbc: /, ""),
+      ...(suggestion ? { suggestion } : {}),
+      count: 1,
+    });
+  }
+  return [...out.values()];
 }
 
 /** The human report: one paragraph per denial. */

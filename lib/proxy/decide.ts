@@ -21,9 +21,16 @@ export interface ProxyRequest {
   readonly path?: string;
 }
 
+/** A rule as a refusal names it: what it says (`deny connect a.example port any`), and its file:line:col. */
+export interface RuleRef {
+  readonly rule: string;
+  readonly location?: string;
+}
+
+/** `rule`: the deciding rule (or the special range), null when the default decided; `host`: normalized. */
 export type Decision =
-  | { readonly decision: "allow"; readonly address: string; readonly port: number; readonly host: string; readonly rule: string | null }
-  | { readonly decision: "deny"; readonly status: 400 | 403 | 502 | 504; readonly text: string; readonly host: string; readonly rule: string | null };
+  | { readonly decision: "allow"; readonly address: string; readonly port: number; readonly host: string; readonly rule: RuleRef | null }
+  | { readonly decision: "deny"; readonly status: 400 | 403 | 502 | 504; readonly text: string; readonly host: string; readonly rule: RuleRef | null };
 
 /** Names to addresses: `--resolve NAME=ADDR[,ADDR]` first, else the system's resolver. */
 export type Resolver = (name: string) => Promise<readonly string[]>;
@@ -60,8 +67,13 @@ export function resolverWith(map: ReadonlyMap<string, readonly string[]>, fallba
   return async (name) => map.get(name) ?? fallback(name);
 }
 
-function where(span: Span | undefined): string {
-  return span ? ` at ${formatLocation(span)}` : "";
+function ref(rule: string, span: Span | undefined): RuleRef {
+  return span ? { rule, location: formatLocation(span) } : { rule };
+}
+
+/** `the rule `…` at file:line:col`. */
+export function ruleText(r: RuleRef): string {
+  return `the rule \`${r.rule}\`${r.location ? ` at ${r.location}` : ""}`;
 }
 
 function portsText(ports: readonly (readonly [number, number])[]): string {
@@ -69,13 +81,13 @@ function portsText(ports: readonly (readonly [number, number])[]): string {
 }
 
 /** A rule as the refusal names it: what it says, and its file:line:col. */
-export function describeDomainRule(r: DomainRule): string {
-  return `\`${r.effect} connect ${r.domains.join(", ")} port ${portsText(r.ports)}\`${where(r.span)}`;
+export function describeDomainRule(r: DomainRule): RuleRef {
+  return ref(`${r.effect} connect ${r.domains.join(", ")} port ${portsText(r.ports)}`, r.span);
 }
 
-export function describeNetRule(r: NetRule): string {
+export function describeNetRule(r: NetRule): RuleRef {
   const hosts = r.hosts === "any" ? "any" : r.hosts === "loopback" ? "loopback" : r.hosts.join(", ");
-  return `\`${r.effect} ${r.ops.join(",")} ${hosts} port ${portsText(r.ports)}\`${where(r.span)}`;
+  return ref(`${r.effect} ${r.ops.join(",")} ${hosts} port ${portsText(r.ports)}`, r.span);
 }
 
 /** One line of plain text for the client: printable ASCII and spaces, never a line break. */
@@ -83,16 +95,16 @@ function oneLine(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, "?");
 }
 
-function deny(status: 400 | 403 | 502 | 504, text: string, host: string, rule: string | null): Decision {
+function deny(status: 400 | 403 | 502 | 504, text: string, host: string, rule: RuleRef | null): Decision {
   return { decision: "deny", status, text: oneLine(`sbc: ${text}`), host, rule };
 }
 
-function afterResolution(v: ResolvedVerdict, what: string, address: string, port: number): { text: string; rule: string | null } | undefined {
+function afterResolution(v: ResolvedVerdict, what: string, address: string, port: number): { text: string; rule: RuleRef } | undefined {
   if (v.decision === "allow") return undefined;
-  if (v.by === "ip") return { text: `${what} resolves to ${address}, which the rule ${describeNetRule(v.rule)} denies on port ${port}`, rule: describeNetRule(v.rule) };
+  if (v.by === "ip") return { text: `${what} resolves to ${address}, which ${ruleText(describeNetRule(v.rule))} denies on port ${port}`, rule: describeNetRule(v.rule) };
   return {
     text: `${what} resolves to ${address}, in the ${v.what} range ${v.range}, which no rule names (name it in \`hosts:\` to allow it)`,
-    rule: `special range ${v.range}`,
+    rule: { rule: `special range ${v.range}` },
   };
 }
 
@@ -131,7 +143,7 @@ export async function decide(ir: IR, q: ProxyRequest, resolver: Resolver, option
     const v = evaluateNetwork(ir, { op: "connect", protocol: "tcp", host: address, port: q.port });
     if (v.decision === "deny") {
       const rule = v.rule ? describeNetRule(v.rule) : null;
-      return deny(403, `connecting to ${what} is denied by ${rule ? `the rule ${rule}` : "the policy: no rule allows it (default deny)"}`, host, rule);
+      return deny(403, `connecting to ${what} is denied by ${rule ? ruleText(rule) : "the policy: no rule allows it (default deny)"}`, host, rule);
     }
     const after = afterResolution(checkResolvedAddress(ir, { address, port: q.port }), what, address, q.port);
     if (after) return deny(403, after.text, host, after.rule);
@@ -140,7 +152,7 @@ export async function decide(ir: IR, q: ProxyRequest, resolver: Resolver, option
   const name = parsed.value.name;
   const v = evaluateName(ir, { name, port: q.port, protocol: "tcp" });
   const rule = v.by === "domain" ? describeDomainRule(v.rule) : v.by === "ip" ? describeNetRule(v.rule) : null;
-  if (v.decision === "deny") return deny(403, `connecting to ${what} is denied by ${rule ? `the rule ${rule}` : "the policy: no rule allows it (default deny)"}`, host, rule);
+  if (v.decision === "deny") return deny(403, `connecting to ${what} is denied by ${rule ? ruleText(rule) : "the policy: no rule allows it (default deny)"}`, host, rule);
   const resolved = await resolveIn(resolver, name, options.timeoutMs ?? RESOLVE_TIMEOUT_MS);
   if (resolved === undefined) return deny(504, `${what} did not resolve in time`, host, rule);
   if (resolved instanceof Error || !resolved.length) return deny(502, `${what} does not resolve${resolved instanceof Error && "code" in resolved ? ` (${String((resolved as { code: unknown }).code)})` : ""}`, host, rule);

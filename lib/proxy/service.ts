@@ -20,8 +20,10 @@ export interface NetworkEvent {
   readonly method?: string;
   readonly path?: string;
   readonly decision: "allow" | "deny";
-  /** The deciding rule and its file:line:col; null when the default decided. */
+  /** The deciding rule (or `special range CIDR`); null when the default decided. */
   readonly rule: string | null;
+  /** The rule's file:line:col. */
+  readonly location?: string;
   /** Allowed: the checked address the relay connects to. */
   readonly address?: string;
   /** Refused: the status the client got and the text. */
@@ -140,7 +142,8 @@ export class DecisionService {
       port: request.port,
       ...(request.method !== undefined ? { method: request.method } : {}),
       ...(request.path !== undefined ? { path: request.path } : {}),
-      rule: d.rule,
+      rule: d.rule?.rule ?? null,
+      ...(d.rule?.location ? { location: d.rule.location } : {}),
     };
     if (d.decision === "allow") this.open.set(id, { ...base, decision: "allow", address: d.address });
     else {
