@@ -30,6 +30,12 @@ export interface PlanOptions {
    * a plan run without Node (bin/sbc's fast path, a cached plan, a bundle) says what a compile would have said.
    */
   readonly diagnostics?: string;
+  /**
+   * The network goes through sbc's egress proxy (`net-proxy 127.0.0.1 PORT`): the command runs in a network
+   * namespace with loopback only, and the loader's relay, outside it, serves a listener on 127.0.0.1:PORT in it.
+   * Only `sbc exec` can run such a plan (it answers the relay's questions on `--proxy-fd`).
+   */
+  readonly netProxy?: { readonly port: number };
 }
 
 /** Percent-encodes a path so any byte string is one field; a leading `${name}` stays as it is (the loader substitutes it). */
@@ -88,6 +94,12 @@ export function buildPlan(table: LandlockTable | undefined, seccomp: Uint8Array 
   if (options.diagnostics) lines.push(`diagnostics ${encodePath(options.diagnostics)}`);
   if (options.cacheKey) lines.push(`cache-key ${options.cacheKey}`);
   for (const d of options.deps ?? []) lines.push(`dep ${encodePath(d.path)} ${d.sha256}`);
+  if (options.netProxy) {
+    const port = options.netProxy.port;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`net-proxy port ${port} is not 1-65535`);
+    lines.push(`net-proxy 127.0.0.1 ${options.netProxy.port}`);
+    report.push(`the network is a namespace with loopback only; 127.0.0.1:${options.netProxy.port} in it is the egress proxy, served from outside`);
+  }
   if (note && mounts.length) lines.push(`fallback-note ${encodePath(note)}`);
   for (const m of mounts) {
     lines.push(`${m.file ? "mount-file" : "mount"} ${encodePath(m.path)} ${m.writable ? "rw" : "ro"} ${m.executable ? "exec" : "noexec"}`);
