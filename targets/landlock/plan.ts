@@ -31,9 +31,8 @@ export interface PlanOptions {
    */
   readonly diagnostics?: string;
   /**
-   * The network goes through sbc's egress proxy (`net-proxy 127.0.0.1 PORT`): the command runs in a network
-   * namespace with loopback only, and the loader's relay, outside it, serves a listener on 127.0.0.1:PORT in it.
-   * Only `sbc exec` can run such a plan (it answers the relay's questions on `--proxy-fd`).
+   * The egress proxy (docs/proxy.md): the loader runs the command in a network namespace of its own with a
+   * listener on 127.0.0.1:port there, relayed to `sbc exec`'s decisions (`--proxy-fd`).
    */
   readonly netProxy?: { readonly port: number };
 }
@@ -83,6 +82,10 @@ export function buildPlan(table: LandlockTable | undefined, seccomp: Uint8Array 
     lines.push("abi 0", "handled-fs 0x0", "handled-net 0x0", "scoped 0x0", "restrict-flags 0x0");
   }
   lines.push(`namespaces ${options.namespaces ?? "auto"}`);
+  if (options.netProxy) {
+    lines.push(`net-proxy 127.0.0.1 ${options.netProxy.port}`);
+    report.push(`the command runs in a network namespace of its own (loopback only); sbc's egress proxy listens on 127.0.0.1:${options.netProxy.port} there`);
+  }
   // A symbolic parameter: the launcher resolves it, then checks the placement the table assumes (an anchor it
   // must lie apart from, or `=anchor`: apart from or equal to).
   for (const p of table?.params ?? []) {
@@ -94,12 +97,6 @@ export function buildPlan(table: LandlockTable | undefined, seccomp: Uint8Array 
   if (options.diagnostics) lines.push(`diagnostics ${encodePath(options.diagnostics)}`);
   if (options.cacheKey) lines.push(`cache-key ${options.cacheKey}`);
   for (const d of options.deps ?? []) lines.push(`dep ${encodePath(d.path)} ${d.sha256}`);
-  if (options.netProxy) {
-    const port = options.netProxy.port;
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`net-proxy port ${port} is not 1-65535`);
-    lines.push(`net-proxy 127.0.0.1 ${options.netProxy.port}`);
-    report.push(`the network is a namespace with loopback only; 127.0.0.1:${options.netProxy.port} in it is the egress proxy, served from outside`);
-  }
   if (note && mounts.length) lines.push(`fallback-note ${encodePath(note)}`);
   for (const m of mounts) {
     lines.push(`${m.file ? "mount-file" : "mount"} ${encodePath(m.path)} ${m.writable ? "rw" : "ro"} ${m.executable ? "exec" : "noexec"}`);
