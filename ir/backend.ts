@@ -66,7 +66,8 @@ export const DEFAULT_PROXY_PORT = 3128;
  * its own with loopback only, so its rules by domain are the proxy's to decide (they are dropped here; the
  * proxy asks the unlowered IR), TCP connect to the proxy's port on loopback is allowed (Landlock's port rule,
  * and seccomp's AF_INET/AF_INET6 stream sockets), and every IP rule that allows connecting now reaches only
- * the sandbox's own loopback: each says so in a warning at the rule (through the proxy it applies as written).
+ * the sandbox's own loopback, whatever hosts it names: each says so in a warning at the rule (through the
+ * proxy it applies as written, to the hosts it names).
  * UDP stays as the policy says: without a rule allowing it, seccomp refuses datagram sockets.
  */
 export function lowerDomainRulesForProxy(ir: IR, port: number = DEFAULT_PROXY_PORT): { ir: IR; diagnostics: Diagnostic[] } {
@@ -82,6 +83,9 @@ export function lowerDomainRulesForProxy(ir: IR, port: number = DEFAULT_PROXY_PO
       });
     });
   // `any`, not `loopback`: Landlock sees ports only, and in the namespace loopback is every host there is.
+  // Inside, every address is the sandbox's own: a direct allow for some hosts is an allow for its ports (which
+  // Landlock can say, where it cannot say hosts), and SBC1420 above says what it reaches.
+  const rules = network.rules.map((r): NetRule => (r.effect === "allow" && r.ops.includes("connect") && r.hosts !== "any" ? { ...r, hosts: "any" } : r));
   const proxy: NetRule = { effect: "allow", ops: ["connect"], protocols: ["tcp"], hosts: "any", ports: [[port, port]], layer: 0, reason: "sbc's egress proxy" };
-  return { ir: { ...ir, network: { ...network, rules: [...network.rules, proxy] } }, diagnostics };
+  return { ir: { ...ir, network: { ...network, rules: [...rules, proxy] } }, diagnostics };
 }
