@@ -112,6 +112,7 @@ describeKernel("sbc exec behind the egress proxy (rules by domain)", () => {
         res.end("not found\n");
         return;
       }
+      if (file.endsWith(".html")) res.setHeader("content-type", "text/html");
       res.end(readFileSync(file));
     });
     await new Promise<void>((r) => server!.listen(0, "127.0.0.1", r));
@@ -251,12 +252,17 @@ except OSError as e:
   });
 
   itKernel("a malformed domain pattern or port gets a coded diagnostic with its span, exit 1", async () => {
-    const bad = writePolicy("bad.yaml", "sbc: 1\nname: bad\nnetwork:\n  rules:\n    - allow: connect\n      domains: [\"*.com\", \"a..b.example\"]\n      ports: [70000]\n");
-    const r = await run(bad, "true");
+    const marker = join(ws, "ran-bad");
+    const bad = writePolicy("bad.yaml", "sbc: 1\nname: bad\nnetwork:\n  rules:\n    - allow: connect\n      domains: [\"*.com\", \"a..b.example\"]\n      ports: [443]\n");
+    const r = await run(bad, `touch ${marker}`);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/error\[SBC1400\]: `\*\.com` covers a whole top-level domain\n\s+--> .*bad\.yaml:6:17/);
-    expect(r.stderr).toMatch(/error\[SBC1400\]: `a\.\.b\.example` is not a valid domain pattern/);
-    expect(r.stderr).toMatch(/error\[SBC\d{4}\]: .*70000.*\n\s+--> .*bad\.yaml:7:\d+/);
+    expect(r.stderr).toMatch(/error\[SBC1400\]: `a\.\.b\.example` is not a valid domain pattern.*\n\s+--> .*bad\.yaml:6:26/);
+    const badPort = writePolicy("bad-port.yaml", "sbc: 1\nname: bad\nnetwork:\n  rules:\n    - allow: connect\n      domains: [a.example]\n      ports: [70000]\n");
+    const p = await run(badPort, `touch ${marker}`);
+    expect(p.code).toBe(1);
+    expect(p.stderr).toMatch(/error\[SBC0701\]: port `70000` is out of 0–65535\n\s+--> .*bad-port\.yaml:7:15/);
+    expect(existsSync(marker)).toBe(false);
   });
 
   itKernel("unprivileged (uid 65534): the same run works in a user namespace", async () => {
@@ -275,7 +281,7 @@ except OSError as e:
         expect(r.stderr).toMatch(/network namespace/);
         return;
       }
-      expect(r.stdout).toBe(`hello through the proxy\nsbc: connecting to \`denied.test:${port}\` is denied by the policy: no rule allows it (default deny)\n`);
+      expect(r.stdout).toBe(`hello through the proxy\nsbc: connecting to \`denied.test:${port}\` is denied by the policy: no rule allows it (default deny)\n\n`);
       expect(r.status).toBe(0);
     } finally {
       rmSync(home, { recursive: true, force: true });
