@@ -4,6 +4,7 @@
 
 import { diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { IR, NetRule } from "./types.js";
+import { cidrContains, LOOPBACK_CIDRS, parseCidr } from "./values.js";
 
 export interface BackendResult<A> {
   /** What the backend made: a filter, a rule table, a profile. Absent when a diagnostic is an error. */
@@ -85,7 +86,44 @@ export function lowerDomainRulesForProxy(ir: IR, port: number = DEFAULT_PROXY_PO
   // `any`, not `loopback`: Landlock sees ports only, and in the namespace loopback is every host there is.
   // Inside, every address is the sandbox's own: a direct allow for some hosts is an allow for its ports (which
   // Landlock can say, where it cannot say hosts), and SBC1420 above says what it reaches.
-  const rules = network.rules.map((r): NetRule => (r.effect === "allow" && r.ops.includes("connect") && r.hosts !== "any" ? { ...r, hosts: "any" } : r));
+  // A deny for hosts outside loopback matches nothing a direct connect can reach there (the proxy enforces it
+  // for connections through it): dropped for the kernel, where Landlock, which cannot tell hosts apart, would
+  // close its ports altogether, the proxy's among them.
+  const rules = network.rules.flatMap((r): NetRule[] => {
+    if (!r.ops.includes("connect")) return [r];
+    if (r.effect === "allow") return [r.hosts !== "any" ? { ...r, hosts: "any" } : r];
+    if (r.hosts === "any" || r.hosts === "loopback" || r.hosts.some(touchesLoopback)) return [r];
+    const ops = r.ops.filter((o) => o !== "connect");
+    return ops.length ? [{ ...r, ops }] : [];
+  });
   const proxy: NetRule = { effect: "allow", ops: ["connect"], protocols: ["tcp"], hosts: "any", ports: [[port, port]], layer: 0, reason: "sbc's egress proxy" };
   return { ir: { ...ir, network: { ...network, rules: [...rules, proxy] } }, diagnostics };
+}
+
+/**
+ * For a target without a network namespace (Seatbelt): the caller says sbc's egress proxy runs on
+ * localhost:port outside the sandbox. The rules by domain become one allow to that port on loopback, and
+ * the names are the proxy's to decide; one warning at the first rule by domain says so (SBC1423). The IP
+ * rules stay as written: on macOS the command can still connect directly where they allow.
+ */
+export function lowerDomainRulesToLocalProxy(ir: IR, target: string, port: number): { ir: IR; diagnostics: Diagnostic[] } {
+  const rules = ir.network.domains ?? [];
+  if (!rules.length) return { ir, diagnostics: [] };
+  const { domains: _d, ...network } = ir.network;
+  const first = rules.find((r) => r.span) ?? rules[0]!;
+  const diagnostics = [
+    diag("proxySbpl", `${target} lets the sandbox connect to the egress proxy on localhost:${port} for the ${rules.length} network rule${rules.length === 1 ? "" : "s"} by domain: only that proxy enforces the names`, {
+      ...(first.span ? { span: first.span } : {}),
+      help: "run sbc's egress proxy there with this policy before the command, or nothing by name is reachable; a tool that ignores HTTP_PROXY gets nowhere",
+    }),
+  ];
+  const proxy: NetRule = { effect: "allow", ops: ["connect"], protocols: ["tcp"], hosts: "loopback", ports: [[port, port]], layer: 0, reason: "sbc's egress proxy" };
+  return { ir: { ...ir, network: { ...network, rules: [...network.rules, proxy] } }, diagnostics };
+}
+
+/** Does a CIDR block share an address with loopback (127.0.0.0/8, ::1)? */
+function touchesLoopback(text: string): boolean {
+  const c = parseCidr(text);
+  if (!c.ok) return true;
+  return LOOPBACK_CIDRS.some((l) => cidrContains(l, c.value) || cidrContains(c.value, l));
 }

@@ -20,6 +20,8 @@ export interface TargetOptions {
   /** From --arch; absent: the target's `defaultArches`. */
   readonly arches: readonly Arch[] | undefined;
   readonly withSpans: boolean;
+  /** Seatbelt: sbc's egress proxy runs on localhost:proxyPort; rules by domain may reach only it. */
+  readonly proxyPort?: number;
 }
 
 export interface TargetOutput {
@@ -94,9 +96,9 @@ async function linuxBundle(source: IR, o: TargetOptions): Promise<TargetOutput> 
   return { output: buildPlan(restricts ? t : undefined, filter, { mounts: t.mounts, namespaces: ir.linux.namespaces, ...(proxied ? { netProxy: { port: DEFAULT_PROXY_PORT } } : {}) }).text, diagnostics };
 }
 
-async function sbpl(ir: IR, params: "inline" | "param"): Promise<TargetOutput> {
+async function sbpl(ir: IR, params: "inline" | "param", proxyPort: number | undefined): Promise<TargetOutput> {
   const backend = await import("../targets/sbpl/index.js");
-  return shown(backend.compile(ir, { params }), (p) => p.profile);
+  return shown(backend.compile(ir, { params, ...(proxyPort !== undefined ? { proxyPort } : {}) }), (p) => p.profile);
 }
 
 async function ociSeccomp(ir: IR, o: TargetOptions): Promise<TargetOutput> {
@@ -119,11 +121,11 @@ export const TARGETS: Readonly<Record<string, Target>> = {
     defaultArches: X86_64,
     emit: linuxBundle,
   },
-  sbpl: { description: "a macOS Seatbelt profile (SBPL) for sandbox-exec -p, paths written inline", binary: false, emit: (ir) => sbpl(ir, "inline") },
+  sbpl: { description: "a macOS Seatbelt profile (SBPL) for sandbox-exec -p, paths written inline", binary: false, emit: (ir, o) => sbpl(ir, "inline", o.proxyPort) },
   "sbpl-params": {
     description: "the Seatbelt profile with every path as a sandbox-exec -D parameter (the same as -t sbpl --sbpl-params)",
     binary: false,
-    emit: (ir) => sbpl(ir, "param"),
+    emit: (ir, o) => sbpl(ir, "param", o.proxyPort),
   },
   "oci-seccomp": {
     description: "the syscalls section as a Docker/OCI seccomp profile",

@@ -233,7 +233,7 @@ except OSError as e:
     const cache = mkdtempSync("/var/tmp/sbc-proxy-cache-");
     try {
       for (let i = 0; i < 2; i++) {
-        const r = await spawnAsync(join(REPO, "bin", "sbc"), ["exec", p, ...RESOLVE, "--", "curl", "-sS", `http://allowed.test:${port}/hello.txt`], { cwd: ws, encoding: "utf8", env: childEnv({ SBC_CACHE_DIR: join(cache, "plans") }) });
+        const r = await spawnAsync(join(REPO, "bin", "sbc"), ["exec", p, ...RESOLVE, "--", "curl", "-sS", `http://allowed.test:${port}/hello.txt`], { cwd: ws, env: childEnv({ SBC_CACHE_DIR: join(cache, "plans") }) });
         expect(r.stdout).toBe("hello through the proxy\n");
         expect(r.status).toBe(0);
       }

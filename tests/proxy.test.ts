@@ -3,6 +3,9 @@
 // rebinding into private ranges), --resolve, the refusal texts naming the rule, the network log, and a
 // channel that carries garbage failing closed.
 
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Duplex, PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { compilePolicy } from "../compiler/passes/index.js";
@@ -10,6 +13,13 @@ import type { IR } from "../ir/types.js";
 import { decide, parseResolveEntries, resolverWith, type Resolver } from "../lib/proxy/decide.js";
 import { parseRelayLine } from "../lib/proxy/protocol.js";
 import { DecisionService, type NetworkEvent } from "../lib/proxy/service.js";
+import { compile } from "../lib/compile.js";
+import { checkablePlanText, negotiateRun, runPlanText } from "../lib/exec-plan.js";
+import { lowerDomainRulesForProxy } from "../ir/backend.js";
+import { impliedRuleFor, networkSyscalls } from "../ir/evaluator/network-syscalls.js";
+import { evaluateNetworkOp } from "../targets/sbpl/model.js";
+import { readSbpl } from "../targets/sbpl/reader.js";
+import { ensureBuilt, sbc, STACK_TRACE } from "./support/cli.js";
 
 const POLICY = `sbc: 1
 name: proxy-test
@@ -244,5 +254,114 @@ describe("the service over a fake relay", () => {
     expect(r.warnings[0]).toMatch(/malformed line/);
     await r.service.finish();
     expect(r.events.map((e) => [e.id, e.decision, e.bytesUp])).toEqual([["5", "allow", undefined]]);
+  });
+});
+
+describe("compiling a policy with rules by domain for the proxy", () => {
+  const TEXT = `${POLICY}    - allow: connect
+      protocol: udp
+      hosts: [10.0.0.53]
+      ports: [53]
+linux:
+  accept-widening: [udp]
+`;
+
+  it("the linux bundle runs it behind the proxy: net-proxy, port 3128 for connect, SBC1420 at each direct allow", async () => {
+    const r = await compile({ kind: "text", text: POLICY, syntax: "yaml", path: "/tmp/p.yaml" }, { target: "linux" });
+    expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    expect(r.ok).toBe(true);
+    const plan = r.output as string;
+    expect(plan).toContain("\nnet-proxy 127.0.0.1 3128\n");
+    expect(plan).toMatch(/\nnet 0x2 3128\n/);
+    expect(plan).toMatch(/\nnet 0x2 8080\n/);
+    const warned = r.diagnostics.filter((d) => d.code === "SBC1420");
+    expect(warned.map((d) => d.message)).toEqual([
+      "in the sandbox's network namespace, the rule `allow connect 127.0.0.1/32 port 8080` reaches only the sandbox's own loopback when the command connects directly",
+      "in the sandbox's network namespace, the rule `allow connect 93.184.216.0/24 port 443` reaches only the sandbox's own loopback when the command connects directly",
+    ]);
+    expect(warned.every((d) => d.span !== undefined)).toBe(true);
+    expect(r.diagnostics.some((d) => d.code === "SBC1410" || d.code === "SBC2201")).toBe(false);
+  });
+
+  it("the lowered IR: TCP sockets allowed, UDP sockets refused unless a rule allows UDP; the rules by domain gone", () => {
+    const AF_INET = "0x2";
+    const socketFor = (ir: IR, type: string) =>
+      impliedRuleFor(networkSyscalls(ir), "socket", (c) => (c.arg === 0 ? c.value === AF_INET : c.arg === 1 ? (BigInt(type) & BigInt(c.mask ?? "0xffffffffffffffff")) === BigInt(c.value) : c.value === "0x0"))?.action.type;
+    const tcpOnly = lowerDomainRulesForProxy(IR_).ir;
+    expect(tcpOnly.network.domains).toBeUndefined();
+    expect(socketFor(tcpOnly, "0x1")).toBe("allow");
+    expect(socketFor(tcpOnly, "0x2")).toBe("errno");
+    const udp = lowerDomainRulesForProxy(build(TEXT)).ir;
+    expect(socketFor(udp, "0x2")).toBe("allow");
+  });
+
+  it("exec's negotiation marks the run for the proxy; the plan for the loader's --check has no net-proxy", () => {
+    const n = negotiateRun(IR_, { arch: "x86_64", kernelAbi: 6, compat: "hard-requirement", probeNamespaces: "admin" });
+    expect(n.kind).toBe("ready");
+    if (n.kind !== "ready") return;
+    expect(n.run.netProxy).toEqual({ port: 3128 });
+    expect(n.run.ir).toBe(IR_);
+    expect(runPlanText(n.run).text).toContain("\nnet-proxy 127.0.0.1 3128\n");
+    expect(checkablePlanText(n.run)).not.toContain("net-proxy");
+    expect(n.run.narrowed.filter((d) => d.code === "SBC1420")).toHaveLength(2);
+    const plain = negotiateRun(build("sbc: 1\nname: x\n"), { arch: "x86_64", kernelAbi: 6, compat: "hard-requirement", probeNamespaces: "admin" });
+    expect(plain.kind === "ready" && plain.run.netProxy).toBeUndefined();
+  });
+
+  it.each(["landlock", "seccomp", "oci-seccomp", "sbpl"])("the standalone target %s still refuses them (SBC1410)", async (target) => {
+    const r = await compile({ kind: "text", text: POLICY, syntax: "yaml", path: "/tmp/p.yaml" }, { target });
+    expect(r.ok).toBe(false);
+    expect(r.diagnostics.some((d) => d.code === "SBC1410")).toBe(true);
+  });
+
+  it("Seatbelt with a proxy on localhost:PORT: outbound only there for the names (SBC1423), checked on the SBPL model", async () => {
+    // Without the deny for one host, which Seatbelt (addresses: localhost or every host) makes a deny of its ports everywhere.
+    const text = POLICY.replace("    - deny: connect\n      hosts: [93.184.216.99]\n", "");
+    expect(text).not.toEqual(POLICY);
+    const r = await compile({ kind: "text", text, syntax: "yaml", path: "/tmp/p.yaml" }, { target: "sbpl", proxyPort: 3128 });
+    expect(r.ok).toBe(true);
+    expect(r.diagnostics.filter((d) => d.code === "SBC1423").map((d) => d.message)).toEqual(["sbpl lets the sandbox connect to the egress proxy on localhost:3128 for the 3 network rules by domain: only that proxy enforces the names"]);
+    const read = readSbpl(r.output as string, "t.sb");
+    if (!read.profile) throw new Error("unreadable profile");
+    const p = read.profile;
+    const out = (host: string, port: number) => evaluateNetworkOp(p, "network-outbound", { kind: "ip", host, port, protocol: "tcp" }).decision;
+    expect(out("127.0.0.1", 3128)).toBe("allow");
+    expect(out("::1", 3128)).toBe("allow");
+    expect(out("127.0.0.1", 3129)).toBe("deny");
+    expect(out("104.16.0.35", 443)).toBe("deny"); // registry.npmjs.org's address: by name only, through the proxy
+    expect(out("93.184.216.34", 443)).toBe("deny"); // the policy's own IP rule: Seatbelt cannot name the block, so it stays closed
+    await expect(compile({ kind: "text", text: POLICY, syntax: "yaml", path: "/tmp/p.yaml" }, { target: "landlock", proxyPort: 3128 })).rejects.toThrow(/sbpl targets/);
+  });
+});
+
+describe("the command line", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sbc-proxy-cli-"));
+  const file = join(dir, "p.yaml");
+  writeFileSync(file, POLICY);
+
+  it("`sbc debug seatbelt` refuses a policy with rules by domain (SBC1421, 125): no proxy runs there", async () => {
+    ensureBuilt();
+    const r = await sbc(["debug", "seatbelt", file, "--", "true"]);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toContain("error[SBC1421]: the policy has rules by domain, which need sbc's egress proxy, and it runs on Linux only; the command is not run");
+    expect(r.stderr).toContain(`${file}:5:7`);
+    expect(r.stdout).toBe("");
+  });
+
+  it("`sbc compile -t sbpl --proxy-port` lets the profile reach only the proxy for the names; other targets refuse the option", async () => {
+    const r = await sbc(["compile", "-t", "sbpl", "--proxy-port", "3128", file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('(remote tcp "localhost:3128")');
+    expect(r.stderr).toContain("warning[SBC1423]");
+    const bad = await sbc(["compile", "-t", "landlock", "--proxy-port", "3128", file]);
+    expect(bad.code).toBe(2);
+    expect((await sbc(["compile", "-t", "sbpl", "--proxy-port", "0", file])).code).toBe(2);
+  });
+
+  it("`sbc exec --resolve` that is not NAME=ADDR is a usage error, before anything runs", async () => {
+    const r = await sbc(["exec", file, "--resolve", "local.test=nowhere", "--", "true"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("`--resolve local.test=nowhere`: `nowhere` is not an IP address");
+    expect(r.stderr).not.toMatch(STACK_TRACE);
   });
 });
