@@ -741,6 +741,14 @@ static void serve_http(struct conn *c) {
   relay_data(c, id, c->buf + header_len, early, body - (long long)early, out_len + early);
 }
 
+/* Connections being served: the relay lets them finish (and send their `X` line) for a moment after the command
+ * has ended. */
+static int active;
+
+void relay_drain(int ms) {
+  for (int waited = 0; __atomic_load_n(&active, __ATOMIC_SEQ_CST) > 0 && waited < ms; waited += 10) usleep(10000);
+}
+
 static void *serve(void *arg) {
   struct conn *c = arg;
   c->upstream = -1;
@@ -754,6 +762,7 @@ static void *serve(void *arg) {
   if (c->upstream >= 0) close(c->upstream);
   close(c->client);
   free(c);
+  __atomic_sub_fetch(&active, 1, __ATOMIC_SEQ_CST);
   return NULL;
 }
 
@@ -778,7 +787,9 @@ static void *accept_loop(void *unused) {
     struct conn *c = calloc(1, sizeof *c);
     if (c) c->client = s;
     pthread_t t;
+    __atomic_add_fetch(&active, 1, __ATOMIC_SEQ_CST);
     if (!c || pthread_create(&t, &attr, serve, c) != 0) {
+      __atomic_sub_fetch(&active, 1, __ATOMIC_SEQ_CST);
       free(c);
       close(s);
     }
