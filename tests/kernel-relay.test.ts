@@ -278,18 +278,20 @@ except OSError as e: print("udp-failed", e.errno)'`,
     expect(r.status).toBe(0);
   });
 
-  it("plain HTTP: one request per connection, the body by Content-Length, nothing pipelined after it", async () => {
+  it("plain HTTP: one request per connection, the body by Content-Length, nothing pipelined, Host replaced", async () => {
     const req =
-      `POST http://allowed.test:${port4}/up HTTP/1.1\r\nHost: allowed.test:${port4}\r\nProxy-Connection: keep-alive\r\n` +
+      `POST http://allowed.test:${port4}/up HTTP/1.1\r\nHost: other.test\r\nProxy-Connection: keep-alive\r\n` +
       `Proxy-Authorization: Basic eDp5\r\nContent-Length: 5\r\n\r\nhello` +
       `GET http://allowed.test:${port4}/second HTTP/1.1\r\nHost: allowed.test\r\n\r\n`;
     const chunked = `POST http://allowed.test:${port4}/c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`;
-    const r = await run([rawClient(Buffer.from(req).toString("hex")), rawClient(Buffer.from(chunked).toString("hex"))].join("; "));
+    const bareLf = `GET http://allowed.test:${port4}/lf HTTP/1.1\r\nX-A: 1\nTransfer-Encoding: chunked\r\n\r\n`;
+    const r = await run([req, chunked, bareLf].map((t) => rawClient(Buffer.from(t).toString("hex"))).join("; "));
     const out = r.stdout.split("\n").map((h) => Buffer.from(h, "hex").toString("latin1"));
     expect(out[0]).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(out[0]).toContain(`POST /up host=allowed.test:${port4} connection=close proxy-connection=- body=hello\n`);
     expect(out[0]).not.toContain("second");
     expect(out[1]).toMatch(/^HTTP\/1\.1 411 Length Required\r\n/);
+    expect(out[2]).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n[^]*a control character in a request header\n$/);
     expect(ids(r.lines, "Q ")).toEqual([`Q 1 http allowed.test ${port4} POST /up`]);
   });
 

@@ -101,10 +101,12 @@ static long long now_ms(void) {
   return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+static void close_channel(const char *why);
+
 /* Under control_lock. */
 static void control_write(const char *line) {
   if (closed_channel) return;
-  if (write_all(control_fd, line, strlen(line)) != 0) closed_channel = 1;
+  if (write_all(control_fd, line, strlen(line)) != 0) close_channel("writing to the control channel to `sbc exec` failed");
 }
 
 static void control_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -262,7 +264,6 @@ static unsigned long ask(const char *kind, const char *host, unsigned port, cons
                       : xasprintf("Q %lu %s %s %u\n", w.id, kind, host, port);
   control_write(line);
   free(line);
-  if (closed_channel) close_channel("the control channel to `sbc exec` failed");
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
   until.tv_sec += DECISION_MS / 1000;
@@ -674,11 +675,17 @@ static void serve_http(struct conn *c) {
 
   /* The body is forwarded only with Content-Length: that is where the one request ends. */
   long long body = 0;
-  int has_host = 0;
   char *out = xasprintf("%s %s %.8s\r\n", method, path, sp2 + 1);
   for (char *h = line_end + 2; h < end + 2;) {
     char *e = strstr(h, "\r\n");
     size_t n = (size_t)(e - h);
+    for (size_t k = 0; k < n; k++)
+      if (((unsigned char)h[k] < 0x20 && h[k] != '\t') || h[k] == 0x7f) {
+        /* A bare CR or LF would end a header line for a lenient server and not for us. */
+        http_reply(c, 400, "sbc: a control character in a request header");
+        free(out), free(path);
+        return;
+      }
     if (header_is(h, n, "Transfer-Encoding")) {
       http_reply(c, 411, "sbc: the egress proxy forwards a plain-HTTP request body only with Content-Length");
       free(out), free(path);
@@ -699,9 +706,10 @@ static void serve_http(struct conn *c) {
       }
       body = (long long)len;
     }
-    if (header_is(h, n, "Host")) has_host = 1;
+    /* The server gets the host the request was decided for (RFC 9112 3.2.2: a proxy replaces Host with the
+     * target's authority), never another name for the same address. */
     int drop = header_is(h, n, "Proxy-Connection") || header_is(h, n, "Proxy-Authorization") ||
-               header_is(h, n, "Connection") || header_is(h, n, "Keep-Alive");
+               header_is(h, n, "Connection") || header_is(h, n, "Keep-Alive") || header_is(h, n, "Host");
     if (!drop) {
       char *next = xasprintf("%s%.*s\r\n", out, (int)n, h);
       free(out);
@@ -709,9 +717,11 @@ static void serve_http(struct conn *c) {
     }
     h = e + 2;
   }
-  char *next = has_host ? xasprintf("%sConnection: close\r\n\r\n", out)
-                        : xasprintf("%sHost: %s%s%s:%u\r\nConnection: close\r\n\r\n", out, strchr(host, ':') ? "[" : "",
-                                    host, strchr(host, ':') ? "]" : "", port);
+  int v6 = strchr(host, ':') != NULL;
+  char *authority = port == 80 ? xasprintf("%s%s%s", v6 ? "[" : "", host, v6 ? "]" : "")
+                               : xasprintf("%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", port);
+  char *next = xasprintf("%sHost: %s\r\nConnection: close\r\n\r\n", out, authority);
+  free(authority);
   free(out);
   out = next;
 
