@@ -3,7 +3,7 @@
 // `sbc exec`: it answers the relay's `Q` lines from a table and records every line; the upstream servers are
 // started here on the host's loopback. The commands inside are curl and small python3 socket clients.
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -35,6 +35,8 @@ interface RelayRun {
 }
 
 interface RunOptions {
+  /** Called once the command has printed its first line on stdout, with the loader's process. */
+  readonly onReady?: (loader: import("node:child_process").ChildProcess) => void;
   readonly asNobody?: boolean;
   readonly mounts?: boolean;
   readonly plan?: string;
@@ -96,7 +98,11 @@ function run(script: string, options: RunOptions = {}): Promise<RelayRun> {
   }
   let stdout = "";
   let stderr = "";
-  child.stdout!.on("data", (c: Buffer) => (stdout += c.toString()));
+  child.stdout!.on("data", (c: Buffer) => {
+    const first = !stdout.includes("\n");
+    stdout += c.toString();
+    if (first && stdout.includes("\n")) options.onReady?.(child);
+  });
   child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
@@ -301,6 +307,27 @@ except OSError as e: print("udp-failed", e.errno)'`,
     expect(killed.signal).toBe("SIGTERM");
     const child = await run("kill -HUP $$", { asNobody: true });
     expect(child.signal).toBe("SIGHUP");
+    // A SIGTERM sent to the loader (the relay) reaches the command, and the relay ends the way it ended.
+    for (const mounts of [false, true]) {
+      const sent = await run(`trap 'echo got-term; exit 3' TERM; echo ready; sleep 20 & wait`, { mounts, onReady: (p) => p.kill("SIGTERM") });
+      expect(sent.stdout).toBe("ready\ngot-term\n");
+      expect(sent.status).toBe(3);
+    }
+  });
+
+  it("--check and --else: a net-proxy plan is checked with a network namespace, and left to the Node CLI without --proxy-fd", () => {
+    const loader = loaderPath()!;
+    const check = (args: readonly string[]) =>
+      spawnSync(loader, ["--check", ...args, "--plan-fd", "0"], { input: proxyPlan(true), encoding: "utf8" });
+    expect(check([]).status).toBe(0);
+    expect(check(["--namespaces", "never"]).status).toBe(1);
+    expect(check(["--proxy-fd", "4"]).status).toBe(1); // a usage error; a check runs nothing, so no control channel
+    const viaElse = spawnSync("/bin/sh", ["-c", `exec "$@" 3<&0 0</dev/null`, "sh", loader, "--plan-fd", "3", "--else", "2", "echo", "fallback", "--", "echo", "command"], {
+      input: proxyPlan(false),
+      encoding: "utf8",
+    });
+    expect(viaElse.status).toBe(0);
+    expect(viaElse.stdout).toBe("fallback -- echo command\n");
   });
 
   it("control channel EOF or a malformed answer: later requests are refused (fail closed), said once", async () => {
