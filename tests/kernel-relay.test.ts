@@ -250,6 +250,8 @@ except OSError as e: print("udp-failed", e.errno)'`,
         rawClient(Buffer.from("GET https://allowed.test/ HTTP/1.1\r\n\r\n").toString("hex")),
         rawClient(Buffer.from("HELLO\r\n\r\n").toString("hex")),
         rawClient(Buffer.from("CONNECT b\u00e4d.test:443 HTTP/1.1\r\n\r\n", "latin1").toString("hex")),
+        rawClient(Buffer.from(`GET http://allowed.test/ HTTP/1.1\r\nX-Big: ${"a".repeat(17000)}\r\n\r\n`).toString("hex")),
+        rawClient("05010205010003"), // SOCKS5 offering username/password only
       ].join("; "),
     );
     const out = r.stdout.split("\n");
@@ -270,6 +272,8 @@ except OSError as e: print("udp-failed", e.errno)'`,
     expect(text(out[9]!)).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n[^]*https:\/\/ goes through CONNECT/);
     expect(text(out[10]!)).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     expect(text(out[11]!)).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(text(out[12]!)).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n[^]*larger than 16 KiB\n$/);
+    expect(out[13]).toBe("05ff");
     // Only well-formed requests were asked; the refused upstream was reported.
     expect(ids(r.lines, "Q ")).toEqual([
       `Q 1 http denied.test ${port4} GET /x`,
@@ -309,7 +313,7 @@ except OSError as e: print("udp-failed", e.errno)'`,
     expect(child.signal).toBe("SIGHUP");
     // A SIGTERM sent to the loader (the relay) reaches the command, and the relay ends the way it ended.
     for (const mounts of [false, true]) {
-      const sent = await run(`trap 'echo got-term; exit 3' TERM; echo ready; sleep 20 & wait`, { mounts, onReady: (p) => p.kill("SIGTERM") });
+      const sent = await run(`trap 'echo got-term; kill $!; exit 3' TERM; echo ready; sleep 20 >/dev/null 2>&1 & wait`, { mounts, onReady: (p) => p.kill("SIGTERM") });
       expect(sent.stdout).toBe("ready\ngot-term\n");
       expect(sent.status).toBe(3);
     }

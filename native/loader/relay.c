@@ -769,6 +769,21 @@ static void *serve(void *arg) {
     if ((unsigned char)c->buf[0] == 5) serve_socks(c);
     else serve_http(c);
   }
+  if (c->upstream < 0) {
+    /* Refused, or never relayed: a close with unread input would reset the connection, and the client could
+     * lose the answer before reading it. So end our side, and read what it still sends, for a moment. */
+    shutdown(c->client, SHUT_WR);
+    char sink[4096];
+    long long until = now_ms() + 1000;
+    for (size_t total = 0; total < (1u << 20);) {
+      long long left = until - now_ms();
+      struct pollfd p = {.fd = c->client, .events = POLLIN};
+      if (left <= 0 || poll(&p, 1, (int)left) <= 0) break;
+      ssize_t n = recv(c->client, sink, sizeof sink, 0);
+      if (n <= 0) break;
+      total += (size_t)n;
+    }
+  }
   if (c->upstream >= 0) close(c->upstream);
   close(c->client);
   free(c);
