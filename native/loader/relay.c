@@ -80,6 +80,7 @@ void netns_listen(const struct plan *plan) {
 #define CONNECT_MS 30000    /* the upstream connect */
 #define MAX_HEADER 16384
 #define MAX_CONTROL_LINE 8192
+#define MAX_CONNECTIONS 1024 /* served at once; one more is closed at once (a thread each, outside the sandbox) */
 
 static int control_fd = -1;
 static pthread_mutex_t control_lock = PTHREAD_MUTEX_INITIALIZER; /* writes, the waiters, the ids */
@@ -808,6 +809,10 @@ static void *accept_loop(void *unused) {
         continue;
       }
       return NULL;
+    }
+    if (__atomic_load_n(&active, __ATOMIC_SEQ_CST) >= MAX_CONNECTIONS) {
+      close(s);
+      continue;
     }
     struct conn *c = calloc(1, sizeof *c);
     if (c) c->client = s;
