@@ -295,13 +295,15 @@ except OSError as e: print("udp-failed", e.errno)'`,
       `GET http://allowed.test:${port4}/second HTTP/1.1\r\nHost: allowed.test\r\n\r\n`;
     const chunked = `POST http://allowed.test:${port4}/c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`;
     const bareLf = `GET http://allowed.test:${port4}/lf HTTP/1.1\r\nX-A: 1\nTransfer-Encoding: chunked\r\n\r\n`;
-    const r = await run([req, chunked, bareLf].map((t) => rawClient(Buffer.from(t).toString("hex"))).join("; "));
+    const twoLengths = `POST http://allowed.test:${port4}/cl HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\nhello`;
+    const r = await run([req, chunked, bareLf, twoLengths].map((t) => rawClient(Buffer.from(t).toString("hex"))).join("; "));
     const out = r.stdout.split("\n").map((h) => Buffer.from(h, "hex").toString("latin1"));
     expect(out[0]).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(out[0]).toContain(`POST /up host=allowed.test:${port4} connection=close proxy-connection=- body=hello\n`);
     expect(out[0]).not.toContain("second");
     expect(out[1]).toMatch(/^HTTP\/1\.1 411 Length Required\r\n/);
     expect(out[2]).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n[^]*a control character in a request header\n$/);
+    expect(out[3]).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n[^]*malformed Content-Length\n$/);
     expect(ids(r.lines, "Q ")).toEqual([`Q 1 http allowed.test ${port4} POST /up`]);
   });
 

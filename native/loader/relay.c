@@ -676,6 +676,7 @@ static void serve_http(struct conn *c) {
 
   /* The body is forwarded only with Content-Length: that is where the one request ends. */
   long long body = 0;
+  int has_length = 0;
   char *out = xasprintf("%s %s %.8s\r\n", method, path, sp2 + 1);
   for (char *h = line_end + 2; h < end + 2;) {
     char *e = strstr(h, "\r\n");
@@ -700,12 +701,13 @@ static void serve_http(struct conn *c) {
       while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t')) vn--;
       uint64_t len;
       if (vn == 0 || vn >= sizeof tmp || (memcpy(tmp, v, vn), tmp[vn] = '\0', parse_decimal(tmp, (1ull << 62), &len) != 0) ||
-          (body && (long long)len != body)) {
+          (has_length && (long long)len != body)) {
         http_reply(c, 400, "sbc: malformed Content-Length");
         free(out), free(path);
         return;
       }
       body = (long long)len;
+      has_length = 1;
     }
     /* The server gets the host the request was decided for (RFC 9112 3.2.2: a proxy replaces Host with the
      * target's authority), never another name for the same address. */
