@@ -314,6 +314,8 @@ void netns_listen(const struct plan *plan);
 /* The relay: receives the listener on `handoff`, then serves it on threads, asking on `control`. 0 when no
  * listener came. */
 int relay_start(int control, int handoff);
+/* Waits up to `ms` for the connections being served to end (they write their `X` lines). */
+void relay_drain(int ms);
 
 /* ---- cache.c ---- */
 

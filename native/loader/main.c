@@ -655,8 +655,13 @@ static void start_relay(const struct plan *plan) {
     if (ranges[r][0] <= ranges[r][1] && syscall(__NR_close_range, ranges[r][0], ranges[r][1], 0u) != 0)
       for (unsigned fd = ranges[r][0]; fd <= ranges[r][1] && fd < 65536; fd++) close((int)fd);
   signal(SIGPIPE, SIG_IGN);
-  relay_start(proxy_fd, sp[0]);
-  exit_like(wait_for(pid));
+  int served = relay_start(proxy_fd, sp[0]);
+  int status = wait_for(pid);
+  child_pid = 0; /* reaped: a signal now must not reach a process that took its pid */
+  /* The command's sockets closed with it: its connections end now, and their `X` lines are worth waiting for.
+   * One a process it left behind still holds is cut when the relay exits. */
+  if (served) relay_drain(500);
+  exit_like(status);
 }
 
 /* ---- --probe ---- */

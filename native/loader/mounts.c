@@ -73,7 +73,15 @@ static int sys_mount_setattr(int dfd, const char *path, unsigned flags, uint64_t
 
 /* ---- failing ---- */
 
+/* netns_setup: a plan with `net-proxy` and no mount lines, which has no status pipe and no fallback. */
+static int netns_alone;
+
 void setup_fail(const char *step, int err) {
+  if (netns_alone && status_fd < 0)
+    die(EXIT_LOADER,
+        "this plan routes the network through sbc's egress proxy, which needs a network namespace, and none can be "
+        "made here: %s: %s\nsbc-loader: help: `sbc doctor` shows what this machine lacks",
+        step, strerror(err));
   if (status_fd >= 0) {
     char *line = xasprintf("fail %s %s\n", step, errno_name(err));
     (void)write_all(status_fd, line, strlen(line));
@@ -141,10 +149,12 @@ static enum ns_kind enter_namespace(int net, int mounts) {
 }
 
 void netns_setup(const struct plan *plan) {
+  netns_alone = 1;
   enum ns_kind kind = enter_namespace(1, 0);
   if (kind == NS_KIND_ADMIN) say("%s", "namespace admin (network namespace only)");
   else say("namespace user uid=%u gid=%u (network namespace only)", (unsigned)geteuid(), (unsigned)getegid());
   netns_listen(plan);
+  netns_alone = 0;
 }
 
 char *namespace_probe(int net) {

@@ -80,6 +80,7 @@ void netns_listen(const struct plan *plan) {
 #define CONNECT_MS 30000    /* the upstream connect */
 #define MAX_HEADER 16384
 #define MAX_CONTROL_LINE 8192
+#define MAX_CONNECTIONS 1024 /* served at once; one more is closed at once (a thread each, outside the sandbox) */
 
 static int control_fd = -1;
 static pthread_mutex_t control_lock = PTHREAD_MUTEX_INITIALIZER; /* writes, the waiters, the ids */
@@ -101,10 +102,12 @@ static long long now_ms(void) {
   return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+static void close_channel(const char *why);
+
 /* Under control_lock. */
 static void control_write(const char *line) {
   if (closed_channel) return;
-  if (write_all(control_fd, line, strlen(line)) != 0) closed_channel = 1;
+  if (write_all(control_fd, line, strlen(line)) != 0) close_channel("writing to the control channel to `sbc exec` failed");
 }
 
 static void control_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -262,7 +265,6 @@ static unsigned long ask(const char *kind, const char *host, unsigned port, cons
                       : xasprintf("Q %lu %s %s %u\n", w.id, kind, host, port);
   control_write(line);
   free(line);
-  if (closed_channel) close_channel("the control channel to `sbc exec` failed");
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
   until.tv_sec += DECISION_MS / 1000;
@@ -674,11 +676,18 @@ static void serve_http(struct conn *c) {
 
   /* The body is forwarded only with Content-Length: that is where the one request ends. */
   long long body = 0;
-  int has_host = 0;
+  int has_length = 0;
   char *out = xasprintf("%s %s %.8s\r\n", method, path, sp2 + 1);
   for (char *h = line_end + 2; h < end + 2;) {
     char *e = strstr(h, "\r\n");
     size_t n = (size_t)(e - h);
+    for (size_t k = 0; k < n; k++)
+      if (((unsigned char)h[k] < 0x20 && h[k] != '\t') || h[k] == 0x7f) {
+        /* A bare CR or LF would end a header line for a lenient server and not for us. */
+        http_reply(c, 400, "sbc: a control character in a request header");
+        free(out), free(path);
+        return;
+      }
     if (header_is(h, n, "Transfer-Encoding")) {
       http_reply(c, 411, "sbc: the egress proxy forwards a plain-HTTP request body only with Content-Length");
       free(out), free(path);
@@ -692,16 +701,18 @@ static void serve_http(struct conn *c) {
       while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t')) vn--;
       uint64_t len;
       if (vn == 0 || vn >= sizeof tmp || (memcpy(tmp, v, vn), tmp[vn] = '\0', parse_decimal(tmp, (1ull << 62), &len) != 0) ||
-          (body && (long long)len != body)) {
+          (has_length && (long long)len != body)) {
         http_reply(c, 400, "sbc: malformed Content-Length");
         free(out), free(path);
         return;
       }
       body = (long long)len;
+      has_length = 1;
     }
-    if (header_is(h, n, "Host")) has_host = 1;
+    /* The server gets the host the request was decided for (RFC 9112 3.2.2: a proxy replaces Host with the
+     * target's authority), never another name for the same address. */
     int drop = header_is(h, n, "Proxy-Connection") || header_is(h, n, "Proxy-Authorization") ||
-               header_is(h, n, "Connection") || header_is(h, n, "Keep-Alive");
+               header_is(h, n, "Connection") || header_is(h, n, "Keep-Alive") || header_is(h, n, "Host");
     if (!drop) {
       char *next = xasprintf("%s%.*s\r\n", out, (int)n, h);
       free(out);
@@ -709,9 +720,11 @@ static void serve_http(struct conn *c) {
     }
     h = e + 2;
   }
-  char *next = has_host ? xasprintf("%sConnection: close\r\n\r\n", out)
-                        : xasprintf("%sHost: %s%s%s:%u\r\nConnection: close\r\n\r\n", out, strchr(host, ':') ? "[" : "",
-                                    host, strchr(host, ':') ? "]" : "", port);
+  int v6 = strchr(host, ':') != NULL;
+  char *authority = port == 80 ? xasprintf("%s%s%s", v6 ? "[" : "", host, v6 ? "]" : "")
+                               : xasprintf("%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", port);
+  char *next = xasprintf("%sHost: %s\r\nConnection: close\r\n\r\n", out, authority);
+  free(authority);
   free(out);
   out = next;
 
@@ -741,6 +754,14 @@ static void serve_http(struct conn *c) {
   relay_data(c, id, c->buf + header_len, early, body - (long long)early, out_len + early);
 }
 
+/* Connections being served: the relay lets them finish (and send their `X` line) for a moment after the command
+ * has ended. */
+static int active;
+
+void relay_drain(int ms) {
+  for (int waited = 0; __atomic_load_n(&active, __ATOMIC_SEQ_CST) > 0 && waited < ms; waited += 10) usleep(10000);
+}
+
 static void *serve(void *arg) {
   struct conn *c = arg;
   c->upstream = -1;
@@ -751,9 +772,25 @@ static void *serve(void *arg) {
     if ((unsigned char)c->buf[0] == 5) serve_socks(c);
     else serve_http(c);
   }
+  if (c->upstream < 0) {
+    /* Refused, or never relayed: a close with unread input would reset the connection, and the client could
+     * lose the answer before reading it. So end our side, and read what it still sends, for a moment. */
+    shutdown(c->client, SHUT_WR);
+    char sink[4096];
+    long long until = now_ms() + 1000;
+    for (size_t total = 0; total < (1u << 20);) {
+      long long left = until - now_ms();
+      struct pollfd p = {.fd = c->client, .events = POLLIN};
+      if (left <= 0 || poll(&p, 1, (int)left) <= 0) break;
+      ssize_t n = recv(c->client, sink, sizeof sink, 0);
+      if (n <= 0) break;
+      total += (size_t)n;
+    }
+  }
   if (c->upstream >= 0) close(c->upstream);
   close(c->client);
   free(c);
+  __atomic_sub_fetch(&active, 1, __ATOMIC_SEQ_CST);
   return NULL;
 }
 
@@ -775,10 +812,16 @@ static void *accept_loop(void *unused) {
       }
       return NULL;
     }
+    if (__atomic_load_n(&active, __ATOMIC_SEQ_CST) >= MAX_CONNECTIONS) {
+      close(s);
+      continue;
+    }
     struct conn *c = calloc(1, sizeof *c);
     if (c) c->client = s;
     pthread_t t;
+    __atomic_add_fetch(&active, 1, __ATOMIC_SEQ_CST);
     if (!c || pthread_create(&t, &attr, serve, c) != 0) {
+      __atomic_sub_fetch(&active, 1, __ATOMIC_SEQ_CST);
       free(c);
       close(s);
     }
