@@ -14,6 +14,8 @@ import { decide, parseResolveEntries, resolverWith, type Resolver } from "../lib
 import { parseRelayLine } from "../lib/proxy/protocol.js";
 import { DecisionService, type NetworkEvent } from "../lib/proxy/service.js";
 import { compile } from "../lib/compile.js";
+import { convert } from "../lib/convert.js";
+import { evalQuery } from "../lib/eval-query.js";
 import { checkablePlanText, negotiateRun, runPlanText } from "../lib/exec-plan.js";
 import { lowerDomainRulesForProxy } from "../ir/backend.js";
 import { impliedRuleFor, networkSyscalls } from "../ir/evaluator/network-syscalls.js";
@@ -363,5 +365,95 @@ describe("the command line", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("`--resolve local.test=nowhere`: `nowhere` is not an IP address");
     expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+});
+
+describe("HTTP method and path rules (plain HTTP only)", () => {
+  const YAML = `sbc: 1
+name: http-rules
+network:
+  rules:
+    - allow: connect
+      domains: [pypi.test]
+      ports: [80]
+      http-methods: [get, HEAD]
+      http-paths: ["/simple/**", "/packages/*/*.whl"]
+    - allow: connect
+      domains: [files.test]
+      ports: [80, 443]
+    - deny: connect
+      domains: [files.test]
+      http-methods: [POST, PUT]
+`;
+  const ir = build(YAML);
+  const http = (host: string, port: number, method: string, path: string) => decide(ir, { kind: "http", host, port, method, path }, table({ "pypi.test": ["93.184.216.1"], "files.test": ["93.184.216.2"] }));
+  const tunnel = (host: string, port: number) => decide(ir, { kind: "connect", host, port }, table({ "pypi.test": ["93.184.216.1"], "files.test": ["93.184.216.2"] }));
+
+  it("the IR keeps the conditions normalized (methods upper case, sorted)", () => {
+    expect(ir.network.domains![0]!.http).toEqual({ methods: ["GET", "HEAD"], paths: ["/packages/*/*.whl", "/simple/**"] });
+    expect(ir.network.domains![1]!.http).toBeUndefined();
+  });
+
+  it.each([
+    ["GET", "/simple/", "allow"],
+    ["GET", "/simple", "allow"],
+    ["HEAD", "/simple/tinypkg/?x=1", "allow"],
+    ["GET", "/packages/ab/tinypkg-1.0-py3-none-any.whl", "allow"],
+    ["GET", "/packages/ab/cd/tinypkg.whl", "deny"],
+    ["POST", "/simple/", "deny"],
+    ["GET", "/admin", "deny"],
+    ["GET", "/simple/../admin", "deny"],
+    ["GET", "/simple/%2e%2e/admin", "deny"],
+    ["GET", "/simple%2F..%2Fadmin", "deny"],
+    ["GET", "/simple/%zz", "deny"], // a path it cannot read: the allow does not apply
+  ])("plain HTTP %s %s to an allow with conditions: %s", async (method, path, expected) => {
+    expect((await http("pypi.test", 80, method, path)).decision).toBe(expected);
+  });
+
+  it("an allow with conditions never allows a tunnel: the proxy cannot see inside", async () => {
+    const d = await tunnel("pypi.test", 80);
+    expect(d).toMatchObject({ decision: "deny", status: 403, rule: null });
+  });
+
+  it("a deny with conditions denies its requests, and every tunnel to the host (fail closed)", async () => {
+    expect((await http("files.test", 80, "GET", "/a")).decision).toBe("allow");
+    const post = await http("files.test", 80, "POST", "/a");
+    expect(post.decision === "deny" && post.text).toContain("denied by the rule `deny connect files.test port any POST,PUT` at /tmp/p.yaml:13:7");
+    expect((await tunnel("files.test", 443)).decision).toBe("deny");
+  });
+
+  it("`sbc eval connect NAME:PORT` asks as a tunnel", () => {
+    expect(evalQuery(ir, ["connect", "pypi.test:80"], "/")).toMatchObject({ decision: "deny" });
+    expect(evalQuery(ir, ["connect", "files.test:443"], "/")).toMatchObject({ decision: "deny", rule: { index: 3 } });
+  });
+
+  it.each([
+    ["http-methods: [\"GE T\"]", "SBC1424", "`GE T` is not an HTTP method"],
+    ["http-paths: [simple/**]", "SBC1424", "`simple/**` is not an absolute path"],
+    ["http-paths: [\"/a/**b\"]", "SBC1424", "has `**` inside a segment"],
+    ["http-paths: [\"/a/../b\"]", "SBC1424", "has a `..` segment"],
+    ["http-paths: [\"/a?x=1\"]", "SBC1424", "has a query"],
+    ["http-paths: []", "SBC1401", "is empty"],
+  ])("`%s` is refused with a span", (line, code, message) => {
+    const r = compilePolicy({ kind: "text", path: "/tmp/p.yaml", text: `sbc: 1\nname: x\nnetwork:\n  rules:\n    - allow: connect\n      domains: [a.test]\n      ${line}\n` }, { stopAfter: "build-ir" });
+    const d = r.diagnostics.find((x) => x.code === code);
+    expect(d?.message).toContain(message);
+    expect(d?.span).toBeDefined();
+  });
+
+  it("conditions without `domains` are refused (SBC1401)", () => {
+    const r = compilePolicy({ kind: "text", path: "/tmp/p.yaml", text: "sbc: 1\nname: x\nnetwork:\n  rules:\n    - allow: connect\n      hosts: [10.0.0.1]\n      http-paths: [\"/x\"]\n" }, { stopAfter: "build-ir" });
+    expect(r.diagnostics.map((d) => `${d.code} ${d.message}`)).toContain("SBC1401 `http-paths` of network rule 1 needs `domains`");
+  });
+
+  it("the DSL says the same, and convert goes both ways", async () => {
+    const dsl = (await convert(YAML, { to: "sbc", path: "/tmp/p.yaml" })).output!;
+    // Convert keeps what was written; the IR normalizes it.
+    expect(dsl).toContain('http-methods ["get", "HEAD"]');
+    expect(dsl).toContain('http-paths ["/simple/**", "/packages/*/*.whl"]');
+    const back = compilePolicy({ kind: "text", path: "/tmp/p.sbc", text: dsl }, { stopAfter: "build-ir" });
+    expect(back.ir!.network.domains!.map((d) => d.http)).toEqual(ir.network.domains!.map((d) => d.http));
+    const yaml = (await convert(dsl, { to: "yaml", path: "/tmp/p.sbc" })).output!;
+    expect(yaml).toMatch(/http-methods: \[ ?"?get"?, "?HEAD"? ?\]/);
   });
 });

@@ -82,7 +82,8 @@ function portsText(ports: readonly (readonly [number, number])[]): string {
 
 /** A rule as the refusal names it: what it says, and its file:line:col. */
 export function describeDomainRule(r: DomainRule): RuleRef {
-  return ref(`${r.effect} connect ${r.domains.join(", ")} port ${portsText(r.ports)}`, r.span);
+  const http = r.http ? `${r.http.methods ? ` ${r.http.methods.join(",")}` : ""}${r.http.paths ? ` ${r.http.paths.join(",")}` : ""}` : "";
+  return ref(`${r.effect} connect ${r.domains.join(", ")} port ${portsText(r.ports)}${http}`, r.span);
 }
 
 export function describeNetRule(r: NetRule): RuleRef {
@@ -150,7 +151,9 @@ export async function decide(ir: IR, q: ProxyRequest, resolver: Resolver, option
     return { decision: "allow", address, port: q.port, host, rule: v.rule ? describeNetRule(v.rule) : null };
   }
   const name = parsed.value.name;
-  const v = evaluateName(ir, { name, port: q.port, protocol: "tcp" });
+  // A plain-HTTP request carries its method and path, which rules with HTTP conditions match; a tunnel none.
+  const http = q.kind === "http" && q.method !== undefined && q.path !== undefined ? { method: q.method, path: q.path } : undefined;
+  const v = evaluateName(ir, { name, port: q.port, protocol: "tcp", ...(http ? { http } : {}) });
   const rule = v.by === "domain" ? describeDomainRule(v.rule) : v.by === "ip" ? describeNetRule(v.rule) : null;
   if (v.decision === "deny") return deny(403, `connecting to ${what} is denied by ${rule ? ruleText(rule) : "the policy: no rule allows it (default deny)"}`, host, rule);
   const resolved = await resolveIn(resolver, name, options.timeoutMs ?? RESOLVE_TIMEOUT_MS);
