@@ -175,6 +175,27 @@ describeKernel("sbc exec behind the egress proxy (rules by domain)", () => {
     expect(readdirSync(dl)).toEqual(["tinypkg-1.0-py3-none-any.whl"]);
   });
 
+  itKernel("HTTP method and path rules: pip reads the index over plain HTTP; another path, a POST and a CONNECT are refused", async () => {
+    const dl = join(ws, "dl-http");
+    const text = policy().replace("domains: [allowed.test, git.test, npm.test, pypi.test]", "domains: [allowed.test, git.test, npm.test]") +
+      `    - allow: connect\n      domains: [pypi.test]\n      ports: [${port}]\n      http-methods: [GET]\n      http-paths: ["/simple/**", "/files/*.whl"]\n`;
+    const p = writePolicy("p-http.yaml", text);
+    const r = await run(
+      p,
+      `python3 -m pip download tinypkg --no-deps --no-cache-dir --index-url http://pypi.test:${port}/simple/ --trusted-host pypi.test -d ${dl} >/dev/null 2>&1; echo pip=$?; ` +
+        `curl -sS -w ' %{http_code}\n' http://pypi.test:${port}/hello.txt; curl -sS -w ' %{http_code}\n' -X POST http://pypi.test:${port}/simple/; curl -sS -p http://pypi.test:${port}/simple/ 2>&1 | head -c 300; echo`,
+      [],
+      { PIP_CONFIG_FILE: "/dev/null", PIP_FIND_LINKS: undefined, PIP_DEFAULT_TIMEOUT: "10" },
+    );
+    expect(r.stdout).toContain("pip=0\n");
+    expect(readdirSync(dl)).toEqual(["tinypkg-1.0-py3-none-any.whl"]);
+    expect(r.stdout).toContain(`sbc: connecting to \`pypi.test:${port}\` is denied by the policy: no rule allows it (default deny)\n 403\n`);
+    // The other path and the POST (and curl's line for the refused tunnel, `response 403`).
+    expect(r.stdout.match(/ 403\n/g)).toHaveLength(3);
+    // CONNECT: curl reports the proxy's refusal of the tunnel.
+    expect(r.stdout).toMatch(/CONNECT.*403|403.*CONNECT|CONNECT tunnel failed, response 403/);
+  });
+
   itKernel("a name no rule allows, or a rule denies, gets the proxy's 403 naming the rule; SOCKS5 its rule-failure code", async () => {
     const p = writePolicy("p.yaml", policy());
     const r = await run(p, `curl -sS -w ' %{http_code}\\n' http://denied.test:${port}/hello.txt; curl -sS -w ' %{http_code}\\n' http://blocked.allowed.test:${port}/; curl -sS -x socks5h://127.0.0.1:3128 http://denied.test:${port}/ 2>&1; echo socks=$?`);
