@@ -16,6 +16,7 @@ import { DecisionService, type NetworkEvent } from "../lib/proxy/service.js";
 import { compile } from "../lib/compile.js";
 import { convert } from "../lib/convert.js";
 import { evalQuery } from "../lib/eval-query.js";
+import { explainProxyRefusals, renderDenials } from "../lib/explain.js";
 import { checkablePlanText, negotiateRun, runPlanText } from "../lib/exec-plan.js";
 import { lowerDomainRulesForProxy } from "../ir/backend.js";
 import { impliedRuleFor, networkSyscalls } from "../ir/evaluator/network-syscalls.js";
@@ -455,5 +456,27 @@ network:
     expect(back.ir!.network.domains!.map((d) => d.http)).toEqual(ir.network.domains!.map((d) => d.http));
     const yaml = (await convert(dsl, { to: "yaml", path: "/tmp/p.sbc" })).output!;
     expect(yaml).toMatch(/http-methods: \[ ?"?get"?, "?HEAD"? ?\]/);
+  });
+});
+
+describe("--explain's proxy layer", () => {
+  it("folds the refusals by host, port and answer, with a rule by domain for a name no rule allows", () => {
+    const base = { time: "t", via: "connect" as const, port: 443, decision: "deny" as const };
+    const denials = explainProxyRefusals([
+      { ...base, id: "1", host: "example.com", rule: null, status: 403, text: "sbc: … default deny" },
+      { ...base, id: "2", host: "example.com", rule: null, status: 403, text: "sbc: … default deny" },
+      { ...base, id: "3", host: "gist.githubusercontent.com", rule: "deny connect gist.githubusercontent.com port any", location: "/tmp/p.yaml:9:7", status: 403, text: "sbc: …" },
+      { ...base, id: "4", via: "socks5", host: "evil.githubusercontent.com", rule: "special range 10.0.0.0/8", status: 403, text: "sbc: `evil.githubusercontent.com:443` resolves to 10.0.0.7, in the private range" },
+      { ...base, id: "5", host: "::1", rule: null, status: 403, text: "sbc: …" },
+    ]);
+    expect(denials.map((d) => [d.layer, d.syscall, d.address, d.errno, d.count, d.location, d.decidedBy])).toEqual([
+      ["proxy", "HTTP CONNECT", "example.com:443", "403", 2, undefined, "no rule allows it (default deny)"],
+      ["proxy", "HTTP CONNECT", "gist.githubusercontent.com:443", "403", 1, "/tmp/p.yaml:9:7", "`deny connect gist.githubusercontent.com port any`"],
+      ["proxy", "SOCKS5 CONNECT", "evil.githubusercontent.com:443", "403", 1, undefined, "`evil.githubusercontent.com:443` resolves to 10.0.0.7, in the private range"],
+      ["proxy", "HTTP CONNECT", "[::1]:443", "403", 1, undefined, "no rule allows it (default deny)"],
+    ]);
+    expect(denials[0]!.suggestion).toBe("network:\n  rules:\n    - allow: connect\n      domains: [example.com]\n      ports: [443]");
+    expect(denials.slice(1).every((d) => d.suggestion === undefined)).toBe(true);
+    expect(renderDenials(denials)).toContain("- proxy: connect `example.com:443` (HTTP CONNECT) → 403 ×2\n  decided by: no rule allows it (default deny)\n");
   });
 });
