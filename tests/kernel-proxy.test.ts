@@ -249,6 +249,20 @@ except OSError as e:
     expect(r.stderr).toMatch(new RegExp(`- allow: connect\\n\\s+domains: \\[denied\\.test\\]\\n\\s+ports: \\[${port}\\]`));
   });
 
+  itKernel("spawnSandboxed runs a policy with rules by domain behind the proxy too (the library, no CLI)", async () => {
+    const { spawnSandboxed } = await import("../lib/spawn.js");
+    const child = await spawnSandboxed({ kind: "text", text: policy(), syntax: "yaml", path: join(ws, "lib.yaml") }, ["sh", "-c", `curl -sS http://allowed.test:${port}/hello.txt; curl -sS http://denied.test:${port}/; echo; echo $HTTPS_PROXY`], {
+      cwd: ws,
+      resolve: { "allowed.test": ["127.0.0.1"], "denied.test": ["127.0.0.1"] },
+    });
+    let out = "";
+    child.stdout!.setEncoding("utf8").on("data", (x: string) => (out += x));
+    const code = await new Promise((r) => child.on("close", r));
+    expect(code).toBe(0);
+    expect(out).toBe(`hello through the proxy\nsbc: connecting to \`denied.test:${port}\` is denied by the policy: no rule allows it (default deny)\n\nhttp://127.0.0.1:3128\n`);
+    expect(child.sandbox.proxy?.fd).toBe(4);
+  });
+
   itKernel("the plan of a run behind the proxy is never cached; bin/sbc runs it through Node every time", async () => {
     const p = writePolicy("p.yaml", policy());
     const cache = mkdtempSync("/var/tmp/sbc-proxy-cache-");
