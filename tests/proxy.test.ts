@@ -83,6 +83,11 @@ describe("decisions", () => {
     expect(d.rule).toEqual({ rule: "allow connect *.githubusercontent.com, registry.npmjs.org, xn--bcher-kva.example port 443", location: "/tmp/p.yaml:5:7" });
   });
 
+  it("a dual-stack name is answered with its IPv4 address first", async () => {
+    expect(await ask("registry.npmjs.org", 443, IR_, table({ "registry.npmjs.org": ["2606:4700::6810:23", "104.16.0.35"] }))).toMatchObject({ decision: "allow", address: "104.16.0.35" });
+    expect(await ask("registry.npmjs.org", 443, IR_, table({ "registry.npmjs.org": ["2606:4700::6810:23"] }))).toMatchObject({ decision: "allow", address: "2606:4700::6810:23" });
+  });
+
   it.each([
     ["Registry.NPMJS.org", "registry.npmjs.org"],
     ["registry.npmjs.org.", "registry.npmjs.org"],
@@ -423,8 +428,11 @@ network:
     expect((await tunnel("files.test", 443)).decision).toBe("deny");
   });
 
-  it("`sbc eval connect NAME:PORT` asks as a tunnel", () => {
+  it("`sbc eval connect NAME:PORT` asks as a tunnel; with METHOD /PATH as a plain-HTTP request", () => {
     expect(evalQuery(ir, ["connect", "pypi.test:80"], "/")).toMatchObject({ decision: "deny" });
+    expect(evalQuery(ir, ["connect", "pypi.test:80", "get", "/simple/x/"], "/")).toMatchObject({ query: "connect tcp pypi.test:80 GET /simple/x/", decision: "allow", rule: { index: 1 } });
+    expect(evalQuery(ir, ["connect", "pypi.test:80", "POST", "/simple/x/"], "/")).toMatchObject({ decision: "deny", rule: null });
+    expect(() => evalQuery(ir, ["connect", "pypi.test:80", "G T", "/x"], "/")).toThrow(/not an HTTP method/);
     expect(evalQuery(ir, ["connect", "files.test:443"], "/")).toMatchObject({ decision: "deny", rule: { index: 3 } });
   });
 

@@ -168,5 +168,7 @@ export async function decide(ir: IR, q: ProxyRequest, resolver: Resolver, option
     if (after) return deny(403, after.text, host, after.rule);
     addresses.push(address);
   }
-  return { decision: "allow", address: addresses[0]!, port: q.port, host, rule };
+  // IPv4 first (in the resolver's order otherwise): a host without IPv6 egress still reaches a dual-stack name.
+  const first = addresses.find((a) => !a.includes(":")) ?? addresses[0]!;
+  return { decision: "allow", address: first, port: q.port, host, rule };
 }
