@@ -3,6 +3,7 @@
 // rebinding into private ranges), --resolve, the refusal texts naming the rule, the network log, and a
 // channel that carries garbage failing closed.
 
+import fc from "fast-check";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +18,9 @@ import { compile } from "../lib/compile.js";
 import { convert } from "../lib/convert.js";
 import { evalQuery } from "../lib/eval-query.js";
 import { explainProxyRefusals, renderDenials } from "../lib/explain.js";
+import { evaluateName } from "../ir/evaluator/evaluate.js";
+import { normalizeHttpPath } from "../ir/http-match.js";
+import { propertyOptions } from "./support/property.js";
 import { checkablePlanText, negotiateRun, runPlanText } from "../lib/exec-plan.js";
 import { lowerDomainRulesForProxy } from "../ir/backend.js";
 import { impliedRuleFor, networkSyscalls } from "../ir/evaluator/network-syscalls.js";
@@ -486,5 +490,51 @@ describe("--explain's proxy layer", () => {
     expect(denials[0]!.suggestion).toBe("network:\n  rules:\n    - allow: connect\n      domains: [example.com]\n      ports: [443]");
     expect(denials.slice(1).every((d) => d.suggestion === undefined)).toBe(true);
     expect(renderDenials(denials)).toContain("- proxy: connect `example.com:443` (HTTP CONNECT) → 403 ×2\n  decided by: no rule allows it (default deny)\n");
+  });
+});
+
+describe("HTTP conditions: properties", () => {
+  const seg = fc.constantFrom("a", "b", "simple", "..", ".", "", "%2e%2e", "%2F", "x%20y", "*");
+  const rawPath = fc.array(seg, { minLength: 0, maxLength: 6 }).map((xs) => "/" + xs.join("/"));
+  const method = fc.constantFrom("GET", "HEAD", "POST", "PUT");
+  const patternSeg = fc.constantFrom("a", "b", "simple", "*", "**", "s*");
+  const pattern = fc.array(patternSeg, { minLength: 1, maxLength: 4 }).map((xs) => "/" + xs.join("/"));
+  const httpCond = fc.record({ methods: fc.option(fc.uniqueArray(method, { minLength: 1, maxLength: 2 }), { nil: undefined }), paths: fc.option(fc.uniqueArray(pattern, { minLength: 1, maxLength: 2 }), { nil: undefined }) });
+  const rule = fc.record({ effect: fc.constantFrom("allow", "deny"), http: fc.option(httpCond, { nil: undefined }) });
+
+  it("a normalized path is its own normal form and has no `.` or `..` segment", () => {
+    fc.assert(
+      fc.property(rawPath, (raw) => {
+        const n = normalizeHttpPath(raw);
+        if (n === undefined) return;
+        // Re-encoding its `%` and normalizing again gives it back (a kept `%2F` included).
+        expect(normalizeHttpPath(n.replace(/%/g, "%25"))).toBe(n);
+        expect(n.slice(1).split("/").some((s) => s === "." || s === "..")).toBe(false);
+      }),
+      propertyOptions(300),
+    );
+  });
+
+  it("fail closed: where a tunnel to a name is allowed, every plain-HTTP request to it is allowed too", () => {
+    fc.assert(
+      fc.property(fc.array(rule, { minLength: 1, maxLength: 4 }), method, rawPath, (rules, m, path) => {
+        const yaml = `sbc: 1\nname: p\nnetwork:\n  rules:\n${rules
+          .map((r) => {
+            const lines = [`    - ${r.effect}: connect`, "      domains: [a.test]"];
+            const methods = r.http?.methods;
+            const paths = r.http?.paths;
+            if (r.http && !methods && !paths) lines.push('      http-methods: [GET]');
+            if (methods) lines.push(`      http-methods: [${methods.join(", ")}]`);
+            if (paths) lines.push(`      http-paths: [${paths.map((p) => JSON.stringify(p)).join(", ")}]`);
+            return lines.join("\n");
+          })
+          .join("\n")}\n`;
+        const ir = build(yaml);
+        const tunnel = evaluateName(ir, { name: "a.test", port: 80 });
+        const request = evaluateName(ir, { name: "a.test", port: 80, http: { method: m, path } });
+        if (tunnel.decision === "allow") expect(request.decision).toBe("allow");
+      }),
+      propertyOptions(200),
+    );
   });
 });
