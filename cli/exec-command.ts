@@ -195,7 +195,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
     const { explainRecords, renderDenials } = await import("../lib/explain.js");
     const { explainProxyRefusals } = await import("../lib/explain.js");
     const denials = [
-      ...explainRecords(ir, trace.records(), { arch, ...(policy !== undefined ? { policyFile: resolvePath(policy) } : { preset: opts.preset! }) }),
+      ...explainRecords(ir, trace.records(), { arch, ...(policy !== undefined ? { policyFile: resolvePath(policy) } : { preset: opts.preset! }), ...(run.netProxy ? { proxied: true } : {}) }),
       ...(service ? explainProxyRefusals(service.refusals()) : []),
     ];
     process.stderr.write(opts.format === "json" ? JSON.stringify({ denials }) + "\n" : renderDenials(denials));

@@ -61,6 +61,7 @@ const O_DIRECTORY = 0o200000;
 const AT_REMOVEDIR = 0x200;
 const AF_INET = 2;
 const AF_INET6 = 10;
+const SOCK_DGRAM = 2;
 
 function ruleText(span: Span | undefined): string | undefined {
   if (!span) return undefined;
@@ -140,6 +141,8 @@ export interface ExplainOptions {
   readonly preset?: string;
   /** Skip linting suggestions (tests of the mapping alone). */
   readonly lint?: boolean;
+  /** The run was behind the egress proxy (rules by domain): UDP has no way out whatever the policy says. */
+  readonly proxied?: boolean;
 }
 
 /** Explained denials, one per distinct refusal, in the order first met. */
@@ -153,7 +156,7 @@ export function explainRecords(ir: IR, records: readonly TraceRecord[], options:
     return found.length ? found : undefined;
   };
   for (const r of records) {
-    const d = explainOne(ir, r, options.arch, lintSuggestion);
+    const d = explainOne(ir, r, options.arch, lintSuggestion, options.proxied === true);
     if (!d) continue;
     const key = [d.layer, d.syscall, d.operation, d.path ?? "", d.address ?? "", d.errno].join("\0");
     const prev = seen.get(key);
@@ -163,7 +166,7 @@ export function explainRecords(ir: IR, records: readonly TraceRecord[], options:
   return [...seen.values()].map(({ denial, count }) => ({ ...denial, count }));
 }
 
-function explainOne(ir: IR, r: TraceRecord, arch: Arch, lint: (snippet: string) => string[] | undefined): Omit<Denial, "count"> | undefined {
+function explainOne(ir: IR, r: TraceRecord, arch: Arch, lint: (snippet: string) => string[] | undefined, proxied: boolean): Omit<Denial, "count"> | undefined {
   const name = syscallNameAt(arch, r.nr) ?? `${arch}:${r.nr}`;
   const args = r.args.map((a) => BigInt(a));
   const errno = errnoName(r.errno) ?? String(r.errno);
@@ -173,6 +176,12 @@ function explainOne(ir: IR, r: TraceRecord, arch: Arch, lint: (snippet: string) 
     const base = { layer: "seccomp" as const, syscall: name, operation: "call", errno, ...(address ? { address } : {}) };
     if (v.implied) {
       const span = ir.network.span;
+      // Behind the egress proxy a datagram socket would reach nothing (the namespace has no route, and the
+      // proxy carries TCP): no rule to suggest. Tools probe with one (curl, for IPv6) and go on.
+      const family = Number(args[0] ?? 0n);
+      if (proxied && name === "socket" && (family === AF_INET || family === AF_INET6) && (Number(args[1] ?? 0n) & 0xf) === SOCK_DGRAM) {
+        return { ...base, ...(span ? { location: formatLocation(span) } : {}), decidedBy: "the network section: behind the egress proxy UDP has no way out (docs/proxy.md), so seccomp refuses datagram sockets" };
+      }
       // The socket was refused before the command chose an address: the port is the user's to fill in.
       const suggestion = `network:\n  rules:\n    - allow: connect\n      ports: [443] # the port the command needs`;
       const dangerous = lint(suggestion);

@@ -17,7 +17,7 @@ import { DecisionService, type NetworkEvent } from "../lib/proxy/service.js";
 import { compile } from "../lib/compile.js";
 import { convert } from "../lib/convert.js";
 import { evalQuery } from "../lib/eval-query.js";
-import { explainProxyRefusals, renderDenials } from "../lib/explain.js";
+import { explainProxyRefusals, explainRecords, renderDenials } from "../lib/explain.js";
 import { evaluateName } from "../ir/evaluator/evaluate.js";
 import { normalizeHttpPath } from "../ir/http-match.js";
 import { propertyOptions } from "./support/property.js";
@@ -536,5 +536,17 @@ describe("HTTP conditions: properties", () => {
       }),
       propertyOptions(200),
     );
+  });
+});
+
+describe("--explain behind the proxy: UDP sockets", () => {
+  it("a refused datagram socket is said to have no way out, with no rule to suggest; a stream socket keeps its suggestion", () => {
+    const ir = build("sbc: 1\nname: x\nnetwork:\n  rules:\n    - allow: connect\n      domains: [a.test]\n");
+    const rec = (type: number) => ({ kind: "seccomp" as const, pid: 1, nr: 41, errno: 1, args: ["10", String(type), "0", "0", "0", "0"] });
+    const [udp] = explainRecords(ir, [rec(2)], { arch: "x86_64", lint: false, proxied: true });
+    expect(udp).toMatchObject({ layer: "seccomp", syscall: "socket", errno: "EPERM", decidedBy: "the network section: behind the egress proxy UDP has no way out (docs/proxy.md), so seccomp refuses datagram sockets" });
+    expect(udp!.suggestion).toBeUndefined();
+    const [plain] = explainRecords(ir, [rec(2)], { arch: "x86_64", lint: false });
+    expect(plain!.suggestion).toBeDefined();
   });
 });
