@@ -69,9 +69,12 @@ export class DecisionService {
     return this.refused;
   }
 
-  /** Every answer sent, then the connections still open logged as they are (no byte counts). */
+  /**
+   * Every answer sent (while the relay can still read them: a lookup still pending when the channel has
+   * closed is not waited for), then the connections still open logged as they are (no byte counts).
+   */
   async finish(): Promise<void> {
-    while (this.pending.size) await Promise.all([...this.pending]);
+    while (this.pending.size && !this.channel.destroyed && this.channel.writable) await Promise.all([...this.pending]);
     for (const e of this.open.values()) this.options.log?.(e);
     this.open.clear();
   }
