@@ -18,6 +18,7 @@ export interface CompileCommandOptions {
   arch?: string;
   stopAfter?: "build-ir" | "check";
   kernel?: string;
+  proxyPort?: string;
   format: string;
   quiet?: boolean;
   color: boolean;
@@ -35,6 +36,11 @@ export async function runCompile(policy: string | undefined, opts: CompileComman
     if (!/^[1-9]\d*$/.test(opts.abi) || Number(opts.abi) > MAX_ABI) throw new UsageError(`--abi takes a Landlock ABI from 1 to ${MAX_ABI}, found \`${opts.abi}\``);
     abi = Number(opts.abi);
   }
+  let proxyPort: number | undefined;
+  if (opts.proxyPort !== undefined) {
+    if (!/^[1-9]\d{0,4}$/.test(opts.proxyPort) || Number(opts.proxyPort) > 65535) throw new UsageError(`--proxy-port takes a port, 1–65535, found \`${opts.proxyPort}\``);
+    proxyPort = Number(opts.proxyPort);
+  }
   const input: CompileInput = policy !== undefined ? { kind: "file", path: policy } : { kind: "preset", name: opts.preset! };
   const r = await compile(input, {
     target: opts.target,
@@ -45,6 +51,7 @@ export async function runCompile(policy: string | undefined, opts: CompileComman
     ...(opts.stopAfter ? { stopAfter: opts.stopAfter } : {}),
     ...(opts.compat ? { compat: opts.compat } : {}),
     ...(opts.strict ? { strict: true } : {}),
+    ...(proxyPort !== undefined ? { proxyPort } : {}),
     withSpans: Boolean(opts.withSpans),
   });
   if (policy !== undefined) throwIfEntryUnreadable({ filesRead: r.files, diagnostics: r.diagnostics });

@@ -8,6 +8,7 @@
 // before it runs the command.
 
 import { spawn } from "node:child_process";
+import type { Duplex } from "node:stream";
 import { resolve as resolvePath } from "node:path";
 import { diag } from "../lib/report.js";
 import type { Diagnostic } from "../lib/report.js";
@@ -39,6 +40,10 @@ export interface ExecOptions {
   explain?: boolean;
   /** `--format`, with --explain: the report as text or JSON. */
   format?: "human" | "json";
+  /** `--resolve NAME=ADDR[,ADDR]`: the egress proxy's names (lib/proxy/decide.ts). */
+  resolve?: string[];
+  /** `--network-log FILE`: the egress proxy's connections, one JSON line each. */
+  networkLog?: string;
   color: boolean;
 }
 
@@ -57,6 +62,9 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   if ((policy === undefined) === (opts.preset === undefined)) throw new UsageError("name a policy file or a --preset, not both and not neither");
   if (!argv.length) throw new UsageError("name the command to run after `--`", "for example `sbc exec --preset workspace-write -- make test`");
   if (opts.format !== undefined && !opts.explain) throw new UsageError("`--format` is the format of the `--explain` report", "add `--explain`");
+  const resolveEntries = opts.resolve ?? [];
+  const resolved = resolveEntries.length ? (await import("../lib/proxy/decide.js")).parseResolveEntries(resolveEntries) : undefined;
+  if (resolved && !resolved.ok) throw new UsageError(resolved.message, "write `--resolve registry.example=127.0.0.1` (several addresses: `NAME=ADDR,ADDR`)");
   if (process.platform !== "linux") {
     return fail(`sbc exec runs on Linux (Landlock and seccomp); this is ${process.platform}`, "on macOS use `sbc debug seatbelt`, which runs the command under the policy compiled to a Seatbelt profile");
   }
@@ -109,7 +117,8 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   // Cache only what bin/sbc could look up: the default compatibility, no debugging, an exact plan.
   const cacheDir = planCacheDir();
   // The cache key does not know `--kernel`, so a run with it neither stores nor (bin/sbc) finds a plan.
-  const caching = kernel === undefined && keyed !== undefined && cacheDir !== undefined && opts.cache !== false && !process.env.SBC_NO_CACHE && !opts.debug && !opts.explain && compat === "hard-requirement" && run.exact;
+  // Nor a plan behind the egress proxy: bin/sbc's Node-free fast path could not answer the relay.
+  const caching = kernel === undefined && keyed !== undefined && cacheDir !== undefined && opts.cache !== false && !process.env.SBC_NO_CACHE && !opts.debug && !opts.explain && compat === "hard-requirement" && run.exact && !run.netProxy;
   const deps = caching ? compiled.filesRead.map((path) => ({ path, sha256: sha256File(path) })) : [];
   const plan = runPlanText(run, caching ? { cacheKey: keyed!.key, deps } : {});
   printDiagnostics(warnings, { format: "human", color: opts.color }, process.stderr);
@@ -122,26 +131,73 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   for (const n of notes) process.stderr.write(`sbc: ${n}\n`);
 
   if (opts.debug) process.stderr.write(describeRun(run, plan, probe.namespaces, opts.namespaces).join("\n") + "\n");
+  if (!run.netProxy && (resolveEntries.length || opts.networkLog !== undefined)) {
+    process.stderr.write(`sbc: the policy has no rules by domain, so no egress proxy runs: ${resolveEntries.length ? "`--resolve`" : "`--network-log`"} has nothing to do\n`);
+  }
+
+  // ---- the egress proxy's side in Node: the decision service, its log (docs/proxy.md) ----
+  const proxy = run.netProxy ? await import("../lib/proxy/index.js") : undefined;
+  let log: import("../lib/proxy/index.js").NetworkLog | undefined;
+  if (proxy && opts.networkLog !== undefined) {
+    const opened = proxy.NetworkLog.open(opts.networkLog);
+    if ("error" in opened) return refuse(diag("proxyStart", `${opened.error}; the command is not run`), opts.color);
+    log = opened;
+  }
 
   // ---- run ----
-  const args = [...(opts.debug ? ["--report"] : []), ...(opts.explain ? ["--trace-fd", "4"] : []), ...(opts.namespaces ? ["--namespaces", opts.namespaces] : []), "--plan-fd", "3", "--", ...argv];
+  const traceFd = opts.explain ? 4 : undefined;
+  const proxyFd = run.netProxy ? (opts.explain ? 5 : 4) : undefined;
+  const args = [
+    ...(opts.debug ? ["--report"] : []),
+    ...(traceFd !== undefined ? ["--trace-fd", `${traceFd}`] : []),
+    ...(proxyFd !== undefined ? ["--proxy-fd", `${proxyFd}`] : []),
+    ...(opts.namespaces ? ["--namespaces", opts.namespaces] : []),
+    "--plan-fd",
+    "3",
+    "--",
+    ...argv,
+  ];
   const trace = opts.explain ? new (await import("../lib/explain.js")).TraceCollector() : undefined;
+  let service: import("../lib/proxy/index.js").DecisionService | undefined;
   const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | number>((resolve) => {
-    const child = spawn(loader, args, { stdio: ["inherit", "inherit", "inherit", "pipe", ...(opts.explain ? (["pipe"] as const) : [])] });
+    const stdio: ("inherit" | "pipe")[] = ["inherit", "inherit", "inherit", "pipe", ...(traceFd !== undefined ? (["pipe"] as const) : []), ...(proxyFd !== undefined ? (["pipe"] as const) : [])];
+    const env = run.netProxy ? { ...process.env, ...proxy!.proxyEnvironment(run.netProxy.port) } : process.env;
+    const child = spawn(loader, args, { stdio, env });
+    if (proxyFd !== undefined) {
+      // The service answers before the plan is written: the loader reads the plan first, so a service that
+      // cannot start stops the run before the command does.
+      const channel = (child.stdio as readonly unknown[])[proxyFd] as Duplex | null;
+      if (!channel) {
+        child.kill("SIGKILL");
+        resolve(refuse(diag("proxyStart", "the egress proxy's control channel could not be opened; the command is not run"), opts.color));
+        return;
+      }
+      service = new proxy!.DecisionService(ir, channel, {
+        resolver: proxy!.resolverWith(resolved?.ok ? resolved.map : new Map()),
+        ...(log ? { log: (e) => log!.write(e) } : {}),
+        warn: (m) => process.stderr.write(`sbc: ${m}\n`),
+      });
+    }
     const pipe = child.stdio[3] as NodeJS.WritableStream;
     pipe.on("error", () => undefined);
     pipe.end(plan.text);
-    if (opts.explain) (child.stdio[4] as NodeJS.ReadableStream).on("data", (b: Buffer) => trace!.add(b));
+    if (traceFd !== undefined) ((child.stdio as readonly unknown[])[traceFd] as NodeJS.ReadableStream).on("data", (b: Buffer) => trace!.add(b));
     forwardSignals(child);
     child.on("error", (e) => resolve(fail(`cannot start the loader: ${e.message}`)));
-    // `close`, not `exit`: every record the tracer wrote has been read.
+    // `close`, not `exit`: every record the tracer wrote has been read, and every line of the relay.
     child.on("close", (code, signal) => resolve({ code, signal }));
   });
+  if (service) await service.finish();
+  log?.close();
   if (typeof ended === "number") return ended;
   if (trace) {
     // Loaded only here: the evaluator's queries and the linter cost a run without --explain nothing.
     const { explainRecords, renderDenials } = await import("../lib/explain.js");
-    const denials = explainRecords(ir, trace.records(), { arch, ...(policy !== undefined ? { policyFile: resolvePath(policy) } : { preset: opts.preset! }) });
+    const { explainProxyRefusals } = await import("../lib/explain.js");
+    const denials = [
+      ...explainRecords(ir, trace.records(), { arch, ...(policy !== undefined ? { policyFile: resolvePath(policy) } : { preset: opts.preset! }), ...(run.netProxy ? { proxied: true } : {}) }),
+      ...(service ? explainProxyRefusals(service.refusals()) : []),
+    ];
     process.stderr.write(opts.format === "json" ? JSON.stringify({ denials }) + "\n" : renderDenials(denials));
   }
   // After the report: a command killed by a signal ends sbc by the same signal.

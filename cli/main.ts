@@ -64,6 +64,7 @@ export function buildProgram(): Command {
     .addOption(new Option("--compat <level>", "for landlock targets: what a launcher does on an older kernel").choices(["best-effort", "soft-requirement", "hard-requirement"]))
     .option("--strict", "for landlock targets: make every narrowing an error instead of a warning")
     .option("--sbpl-params", "for -t sbpl: pass every path as a sandbox-exec -D parameter (listed at the top of the profile) instead of writing it into the profile; parameters without a value stay for the caller to define")
+    .option("--proxy-port <port>", "for -t sbpl: the policy's rules by domain allow outbound only to sbc's egress proxy on localhost:PORT, which the caller runs (docs/proxy.md)")
     .option("--arch <arches>", "for seccomp targets: x86_64, x32, i386, aarch64, arm, riscv64, ppc64le, s390x, loongarch64, or several comma-separated (one multi-arch filter); default x86_64 (oci-seccomp: x86_64,aarch64)")
     .option("-o, --output <file>", "write the result to a file (atomically) instead of stdout")
     .option("-p, --param <name=path>", "bind a parameter (repeatable)", collectParam, [])
@@ -187,6 +188,8 @@ export function buildProgram(): Command {
       .option("--explain", "after the run, list every access the sandbox refused, the layer and the rule that decided it, and what would allow it (x86_64; traces the command with ptrace)")
       .addOption(new Option("--format <format>", "with --explain: the report as text or one JSON document, on stderr").choices(["human", "json"]))
       .option("--kernel <X.Y>", "the newest kernel whose syscalls the policy knows (overrides syscalls.kernel): with syscalls.newer, the calls added after it get that action")
+      .option("--resolve <name=addr[,addr]>", "for rules by domain: the egress proxy resolves NAME to these addresses instead of asking DNS (repeatable; like curl's --resolve, for tests)", collectParam, [])
+      .option("--network-log <file>", "for rules by domain: write each connection through the egress proxy to FILE as a JSON line (time, host, port, decision, rule, address, bytes)")
       .option("--no-color", "never colour the output")
       .action(async (policy: string | undefined, command: string[], opts) => {
         policyBeforeDashDash(program, policy, opts.preset, `sbc ${debug ? "debug landlock" : "exec"} --preset workspace-write -- ${command[0] ?? policy ?? "make"}`);

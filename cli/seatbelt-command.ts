@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { canonicalBindings } from "../lib/spawn.js";
 import { environmentBindings } from "../lib/run-policy.js";
 import { seatbeltProfile } from "../lib/seatbelt.js";
+import { diag } from "../lib/report.js";
 import { EXIT_CANNOT_RUN, EXIT_FINDINGS, UsageError, exitLikeChild, forwardSignals } from "./exit.js";
 import { compileForRun } from "./compile-for-run.js";
 import { parseParams, printDiagnostics } from "./output.js";
@@ -56,6 +57,23 @@ export async function runSeatbelt(policy: string | undefined, argv: readonly str
   const compiled = compileForRun(policy, opts.preset, bindings, opts.color);
   if ("status" in compiled) return compiled.status;
 
+  // Rules by domain need sbc's egress proxy, whose relay (the loader's network namespace) is Linux only: no
+  // proxy runs here, so nothing by name could be reached, and nothing runs (docs/proxy.md, "macOS").
+  const domains = compiled.ir.network.domains ?? [];
+  if (domains.length) {
+    const first = domains.find((r) => r.span) ?? domains[0]!;
+    printDiagnostics(
+      [
+        diag("proxyUnsupported", "the policy has rules by domain, which need sbc's egress proxy, and it runs on Linux only; the command is not run", {
+          ...(first.span ? { span: first.span } : {}),
+          help: "on macOS, run an HTTP proxy that enforces the names yourself and compile with `sbc compile -t sbpl --proxy-port PORT`; or use `hosts:` with addresses",
+        }),
+      ],
+      { format: "human", color: opts.color },
+      process.stderr,
+    );
+    return EXIT_CANNOT_RUN;
+  }
   const out = seatbeltProfile(compiled.ir);
   printDiagnostics(out.diagnostics, { format: "human", color: opts.color }, process.stderr);
   if (out.profile === undefined) return EXIT_FINDINGS;

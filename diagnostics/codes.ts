@@ -158,9 +158,16 @@ export const CODES = {
 
   // 14 — network rules by domain (ir/hosts.ts); enforced by the egress proxy, which no target has yet
   invalidDomain: def("SBC1400", "invalid-domain", "error", "A domain pattern or host name is malformed: a bad label, a wildcard outside the first label, an IP address (write it in `hosts:`) or a whole top-level domain."),
-  domainRuleShape: def("SBC1401", "domain-rule-shape", "error", "A network rule with `domains:` also has `hosts:`, allows `bind`, names UDP, or has an empty list: rules by domain are for TCP connections, by name."),
-  domainsUnenforced: def("SBC1410", "domains-unenforced", "error", "A target cannot enforce network rules by domain (Landlock, seccomp and Seatbelt see addresses, not names) and no egress proxy exists yet: no artifact is emitted (unless a Linux target may widen it, SBC1411).", { tags: ["security"] }),
+  domainRuleShape: def("SBC1401", "domain-rule-shape", "error", "A network rule with `domains:` also has `hosts:`, allows `bind`, names UDP, or has an empty list (or `http-methods`/`http-paths` without `domains:`): rules by domain are for TCP connections, by name."),
+  domainsUnenforced: def("SBC1410", "domains-unenforced", "error", "A standalone target cannot enforce network rules by domain (Landlock, seccomp and Seatbelt see addresses, not names; only the `linux` target and `sbc exec` run them through the egress proxy): no artifact is emitted (unless a Linux target may widen it, SBC1411).", { tags: ["security"] }),
   domainsWidened: def("SBC1411", "domains-widened", "warning", "The policy accepts `linux: {accept-widening: [domains]}`: a Linux target enforces an allow rule by domain as an allow for every host on its ports, and drops a deny rule by domain.", { tags: ["security"] }),
+
+  // 142x–143x — the egress proxy (docs/proxy.md)
+  proxyDirectLoopback: def("SBC1420", "proxy-direct-loopback", "warning", "A policy with rules by domain runs in its own network namespace behind sbc's egress proxy: a direct connection an IP rule allows reaches only the sandbox's own loopback (through the proxy the rule applies as written)."),
+  proxyUnsupported: def("SBC1421", "proxy-unsupported", "error", "Rules by domain need sbc's egress proxy, whose relay runs on Linux only: `sbc exec` elsewhere refuses the policy and runs nothing.", { tags: ["security"] }),
+  proxyStart: def("SBC1422", "proxy-start", "error", "sbc's egress proxy could not start (its decision service or the loader's relay); the command is not run."),
+  invalidHttpMatch: def("SBC1424", "invalid-http-match", "error", "An `http-methods` entry is not an HTTP method, or an `http-paths` entry is not an absolute path pattern (`/simple/**`: `*` within a segment, `**` a whole segment; no query, no `.` or `..`)."),
+  proxySbpl: def("SBC1423", "proxy-sbpl", "warning", "The Seatbelt profile lets the sandbox reach the egress proxy the caller says runs on localhost: the rules by domain are enforced only by that proxy."),
 
   // 20 — the seccomp target
   seccompTooLarge: def("SBC2001", "seccomp-too-large", "error", "The compiled seccomp filter exceeds the kernel's limit of 4096 instructions."),

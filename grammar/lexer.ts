@@ -40,6 +40,8 @@ export const KEYWORDS = [
   "hosts",
   "domains",
   "ports",
+  "http-methods",
+  "http-paths",
   "default",
   "foreign-arch",
   "newer",

@@ -258,7 +258,7 @@ function defineRules(parser: CstParser, t: DslTokens, tokenMatcher: (token: ITok
     $.MANY(() => $.SUBRULE(R.netClause, { LABEL: "clauses" }));
   });
   $.RULE("netClause", () => {
-    words([k.protocol, k.hosts, k.domains, k.ports, k.reason], "keyword");
+    words([k.protocol, k.hosts, k.domains, k.ports, k["http-methods"], k["http-paths"], k.reason], "keyword");
     $.SUBRULE(R.value, { LABEL: "value" });
   });
 

@@ -50,7 +50,7 @@ const SETTING_ORDER = ["mode", "unix", "pairs", "abstract", "default", "foreign-
 const CLAUSE_ORDER: Readonly<Record<string, readonly string[]>> = {
   param: ["description"],
   "fs-rule": ["path", "exact", "glob", "protect", "if-missing", "reason"],
-  "net-rule": ["protocol", "hosts", "domains", "ports", "reason"],
+  "net-rule": ["protocol", "hosts", "domains", "ports", "http-methods", "http-paths", "reason"],
   "unix-rule": ["path", "reason"],
   "syscall-rule": ["args", "reason"],
   "command-rule": ["reason"],

@@ -26,8 +26,8 @@ const BLOCK_CONTENTS: Record<string, { what: string; words: string[]; shape: str
   },
   network: {
     what: "a setting, a rule, a clause",
-    words: ["mode", "unix", "allow", "deny", "protocol", "hosts", "domains", "ports", "reason"],
-    shape: "`mode MODE`, `unix allow|deny`, `unix { ... }`, or a rule `allow|deny OPS` with optional `protocol`, `hosts` or `domains`, `ports`, `reason`",
+    words: ["mode", "unix", "allow", "deny", "protocol", "hosts", "domains", "ports", "http-methods", "http-paths", "reason"],
+    shape: "`mode MODE`, `unix allow|deny`, `unix { ... }`, or a rule `allow|deny OPS` with optional `protocol`, `hosts` or `domains`, `ports`, `http-methods`, `http-paths`, `reason`",
   },
   unix: {
     what: "a setting, a rule, a clause",

@@ -93,9 +93,23 @@ export interface DomainRule {
   /** Normalized patterns (lower case, punycode, no trailing dot): `a.example.com`, `*.example.com`, `**.example.com`; sorted. */
   readonly domains: readonly string[];
   readonly ports: readonly (readonly [number, number])[];
+  /**
+   * `http-methods:` / `http-paths:`: the rule matches plain-HTTP requests only, by method (upper case, sorted)
+   * and path (globs over the normalized path: `*` within a segment, `**` across; sorted). The proxy cannot
+   * see inside an HTTPS (CONNECT) or SOCKS5 tunnel: an allow with them never allows a tunnel, a deny with
+   * them denies every tunnel to the host (fail closed). Absent: every request and tunnel.
+   */
+  readonly http?: HttpMatch;
   readonly layer: number;
   readonly reason?: string;
   readonly span?: Span;
+}
+
+export interface HttpMatch {
+  /** Absent: every method. */
+  readonly methods?: readonly string[];
+  /** Absent: every path. */
+  readonly paths?: readonly string[];
 }
 
 /**

@@ -12,7 +12,7 @@ import { ACCESS_CLASSES } from "../ir/access.js";
 const TOP = ["sbc", "name", "description", "extends", "params", "filesystem", "network", "syscalls", "commands", "linux", "tests"];
 const FS_RULE = ["allow", "deny", "path", "exact", "glob", "protect", "if-missing", "reason"];
 const NET = ["mode", "unix", "rules"];
-const NET_RULE = ["allow", "deny", "protocol", "hosts", "domains", "ports", "reason"];
+const NET_RULE = ["allow", "deny", "protocol", "hosts", "domains", "ports", "http-methods", "http-paths", "reason"];
 const UNIX = ["pairs", "abstract", "paths"];
 const UNIX_PATH_RULE = ["allow", "deny", "path", "reason"];
 const SYSCALLS = ["default", "foreign-arch", "newer", "kernel", "rules"];

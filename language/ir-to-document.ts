@@ -145,6 +145,8 @@ function domainRuleOf(r: DomainRule, i: number): DocumentValue {
   entry.domains = [...r.domains];
   const every = r.ports.length === 1 && r.ports[0]![0] === 0 && r.ports[0]![1] === 65535;
   if (!every) entry.ports = r.ports.map(portOf);
+  if (r.http?.methods) entry["http-methods"] = [...r.http.methods];
+  if (r.http?.paths) entry["http-paths"] = [...r.http.paths];
   if (r.reason !== undefined) entry.reason = r.reason;
   return entry;
 }

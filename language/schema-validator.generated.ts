@@ -4,7 +4,7 @@
 
 export const validate = validate20;
 export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://sbc.invalid/schema/policy.schema.json","$comment":"Generated from language/schema.ts by `npm run gen`; do not edit.","title":"sbc policy","description":"A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.","type":"object","properties":{"sbc":{"type":"integer","description":"Format version of the policy language; this compiler reads 1."},"name":{"type":"string","description":"Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"description":{"type":"string","description":"What the policy is for."},"extends":{"description":"Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"params":{"type":"object","description":"Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"anyOf":[{"type":"string","description":"The default value."},{"type":"object","properties":{"default":{"type":"string","description":"The default value."},"description":{"type":"string","description":"What the parameter is."}},"additionalProperties":false}]}},"filesystem":{"type":"array","description":"Filesystem rules. Anything no rule allows is denied.","items":{"type":"object","description":"Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).","properties":{"allow":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"deny":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"exact":{"type":"string","description":"This path only, not what is beneath it."},"glob":{"type":"string","description":"Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."},"protect":{"type":"array","description":"Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).","items":{"type":"string"}},"if-missing":{"type":"string","enum":["skip","error"],"description":"What the loader does if the path does not exist at launch (default skip)."},"reason":{"type":"string","description":"Why the rule exists; kept in the IR and shown by `sbc eval`."}},"additionalProperties":false}},"network":{"description":"`off`, `on`, `unix-only`, `loopback`, or a detailed object.","anyOf":[{"type":"string","enum":["off","on","unix-only","loopback"]},{"type":"object","properties":{"mode":{"type":"string","enum":["off","on","unix-only","loopback"],"description":"Start over from this mode, dropping what extended files said, then apply `unix` and `rules`."},"unix":{"description":"AF_UNIX sockets: `allow` or `deny` (pairs, abstract names and every path), or the detailed form.","anyOf":[{"type":"string","enum":["allow","deny"]},{"type":"object","properties":{"pairs":{"type":"string","enum":["allow","deny"],"description":"socketpair(2): pairs whose both ends the sandbox holds."},"abstract":{"type":"string","enum":["allow","deny"],"description":"Connecting or sending to abstract-namespace sockets bound outside the sandbox."},"paths":{"type":"array","description":"Pathname sockets; the deepest path wins, then the later file, then deny. No rule: deny.","items":{"type":"object","description":"Allow or deny binding (creating the socket file) and connecting to pathname sockets beneath a path.","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"reason":{"type":"string","description":"Why the rule exists."}},"required":["path"],"additionalProperties":false}}},"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"protocol":{"type":"string","enum":["tcp","udp","any"],"description":"Default tcp."},"hosts":{"description":"`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.","anyOf":[{"type":"string","enum":["any","loopback"]},{"type":"array","items":{"type":"string"}}]},"domains":{"description":"Instead of `hosts`: domain names to connect to, by pattern: `example.com`, `*.example.com` (exactly one more label), `**.example.com` (any depth). Enforced only by the egress proxy.","type":"array","items":{"type":"string"}},"ports":{"description":"Ports and ranges (`8000-8999`); default every port.","anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."},{"type":"array","items":{"anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."}]}}]},"reason":{"type":"string","description":"Why the rule exists."}},"additionalProperties":false}}},"additionalProperties":false}]},"syscalls":{"type":"object","properties":{"default":{"description":"What the kernel does: allow, log, trace, trap, errno (EPERM), user-notif, kill-thread, kill-process, {errno: NAME|number} or {trace: number}.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"foreign-arch":{"description":"What a seccomp filter does to a process of an architecture it does not serve (and to x32 calls when it serves x86_64 alone, or x86_64 calls when it serves x32 alone): kill-process by default.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"newer":{"description":"The action for calls newer than the policy, instead of `default`: numbers above the highest one the rules name on each architecture (runc's convention), or with `kernel:` the calls added after that kernel. `{ errno: ENOSYS }` lets libc fall back.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"kernel":{"type":"string","description":"`X.Y`: the newest kernel whose calls the policy knows; with `newer:`, the calls added after it are the newer ones."},"rules":{"type":"array","items":{"type":"object","properties":{"syscalls":{"description":"Syscall names, `@group` names, and `arch:number` (`x86_64:335`, `x86_64:-1`) for a number on one architecture.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"action":{"description":"What the kernel does: allow, log, trace, trap, errno (EPERM), user-notif, kill-thread, kill-process, {errno: NAME|number} or {trace: number}.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"args":{"type":"array","description":"Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"required":["syscalls","action"],"additionalProperties":false}}},"additionalProperties":false},"commands":{"type":"object","properties":{"default":{"type":"string","enum":["allow","prompt","forbidden"],"description":"Decision for a command no rule matches (default prompt)."},"rules":{"type":"array","items":{"type":"object","properties":{"prefix":{"description":"Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.","anyOf":[{"type":"string"},{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}}]},"decision":{"type":"string","enum":["allow","prompt","forbidden"]},"reason":{"type":"string","description":"Why the rule exists."}},"required":["prefix","decision"],"additionalProperties":false}}},"additionalProperties":false},"linux":{"type":"object","description":"How the Linux launcher (`sbc exec`) may enforce the policy.","properties":{"namespaces":{"type":"string","enum":["auto","require","never"],"description":"auto (default): a private mount namespace when one can be created; require: refuse to run without one; never: Landlock and seccomp alone."},"accept-widening":{"type":"array","items":{"type":"string","enum":["domains","hosts","udp"]},"uniqueItems":true,"description":"Widenings the policy accepts on Linux, where a rule can only be enforced more widely than written (otherwise an error, SBC2210): udp (below Landlock ABI 10 UDP is allowed or refused as a whole), hosts (an allow for some hosts opens its ports for every host), domains (until the egress proxy exists, an allow by domain opens its ports for every host)."}},"additionalProperties":false},"tests":{"type":"array","items":{"type":"object","description":"One expectation: a query and its expected answer.","properties":{"name":{"type":"string","description":"A label for the test."},"read":{"type":"string","description":"Ask whether `read` on this path is allowed."},"list":{"type":"string","description":"Ask whether `list` on this path is allowed."},"execute":{"type":"string","description":"Ask whether `execute` on this path is allowed."},"write":{"type":"string","description":"Ask whether `write` on this path is allowed."},"truncate":{"type":"string","description":"Ask whether `truncate` on this path is allowed."},"ioctl":{"type":"string","description":"Ask whether `ioctl` on this path is allowed."},"create-file":{"type":"string","description":"Ask whether `create-file` on this path is allowed."},"create-dir":{"type":"string","description":"Ask whether `create-dir` on this path is allowed."},"create-symlink":{"type":"string","description":"Ask whether `create-symlink` on this path is allowed."},"create-special":{"type":"string","description":"Ask whether `create-special` on this path is allowed."},"delete-file":{"type":"string","description":"Ask whether `delete-file` on this path is allowed."},"delete-dir":{"type":"string","description":"Ask whether `delete-dir` on this path is allowed."},"rename":{"type":"string","description":"Ask whether `rename` on this path is allowed."},"connect":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"bind":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"protocol":{"type":"string","enum":["tcp","udp"]},"unix":{"type":"string","enum":["socketpair","connect","bind"],"description":"Ask about AF_UNIX sockets: `socketpair`, or `connect`/`bind` with `path:` (or `connect` with `abstract:`)."},"path":{"type":"string","description":"With `unix: connect` or `unix: bind`: the socket's path."},"abstract":{"type":"string","description":"With `unix: connect`: an abstract socket name."},"syscall":{"type":"string","description":"A syscall name (asked on every architecture that has it), or `arch:number` for one number on one architecture."},"args":{"type":"array","description":"Up to six argument values: numbers or constant expressions.","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}},"command":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"expect":{"description":"allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.","anyOf":[{"type":"string"},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]}},"required":["expect"],"additionalProperties":false}}},"required":["sbc"],"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://sbc.invalid/schema/policy.schema.json","$comment":"Generated from language/schema.ts by `npm run gen`; do not edit.","title":"sbc policy","description":"A sandbox policy for sbc, the sandbox policy compiler. See docs/language.md.","type":"object","properties":{"sbc":{"type":"integer","description":"Format version of the policy language; this compiler reads 1."},"name":{"type":"string","description":"Policy name: letters, digits, `.`, `_` and `-`, at most 64 characters.","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"description":{"type":"string","description":"What the policy is for."},"extends":{"description":"Presets (`workspace-write`) or files relative to this one (`./base.yaml`), merged in order before this file.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"params":{"type":"object","description":"Named paths. Built in: workspace, home, tmpdir, cwd. Bind with `--param name=value`.","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"anyOf":[{"type":"string","description":"The default value."},{"type":"object","properties":{"default":{"type":"string","description":"The default value."},"description":{"type":"string","description":"What the parameter is."}},"additionalProperties":false}]}},"filesystem":{"type":"array","description":"Filesystem rules. Anything no rule allows is denied.","items":{"type":"object","description":"Allow or deny access classes on a path subtree (`path`), one exact path (`exact`) or a glob (`glob`).","properties":{"allow":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"deny":{"description":"One access word or a list of them. Classes: read, list, execute, write, truncate, ioctl, create-file, create-dir, create-symlink, create-special, delete-file, delete-dir, rename. Groups: read-only (read files, list directories and execute programs); create (create files, directories, symlinks and special files); delete (delete files and directories); modify (every change: write, truncate, create, delete and rename); read-write (every access class).","anyOf":[{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]},{"type":"array","items":{"type":"string","enum":["read","list","execute","write","truncate","ioctl","create-file","create-dir","create-symlink","create-special","delete-file","delete-dir","rename","read-only","create","delete","modify","read-write"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"exact":{"type":"string","description":"This path only, not what is beneath it."},"glob":{"type":"string","description":"Paths matching a glob: `*` and `?` within a component, `**` across components, `[...]` classes."},"protect":{"type":"array","description":"Names inside `path` that stay read-only even if they do not exist yet (e.g. `.git`).","items":{"type":"string"}},"if-missing":{"type":"string","enum":["skip","error"],"description":"What the loader does if the path does not exist at launch (default skip)."},"reason":{"type":"string","description":"Why the rule exists; kept in the IR and shown by `sbc eval`."}},"additionalProperties":false}},"network":{"description":"`off`, `on`, `unix-only`, `loopback`, or a detailed object.","anyOf":[{"type":"string","enum":["off","on","unix-only","loopback"]},{"type":"object","properties":{"mode":{"type":"string","enum":["off","on","unix-only","loopback"],"description":"Start over from this mode, dropping what extended files said, then apply `unix` and `rules`."},"unix":{"description":"AF_UNIX sockets: `allow` or `deny` (pairs, abstract names and every path), or the detailed form.","anyOf":[{"type":"string","enum":["allow","deny"]},{"type":"object","properties":{"pairs":{"type":"string","enum":["allow","deny"],"description":"socketpair(2): pairs whose both ends the sandbox holds."},"abstract":{"type":"string","enum":["allow","deny"],"description":"Connecting or sending to abstract-namespace sockets bound outside the sandbox."},"paths":{"type":"array","description":"Pathname sockets; the deepest path wins, then the later file, then deny. No rule: deny.","items":{"type":"object","description":"Allow or deny binding (creating the socket file) and connecting to pathname sockets beneath a path.","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"path":{"type":"string","description":"The path and everything beneath it."},"reason":{"type":"string","description":"Why the rule exists."}},"required":["path"],"additionalProperties":false}}},"additionalProperties":false}]},"rules":{"type":"array","items":{"type":"object","properties":{"allow":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"deny":{"anyOf":[{"type":"string","enum":["connect","bind"]},{"type":"array","items":{"type":"string","enum":["connect","bind"]}}]},"protocol":{"type":"string","enum":["tcp","udp","any"],"description":"Default tcp."},"hosts":{"description":"`any` (default), `loopback`, or a list of IP addresses and CIDR blocks.","anyOf":[{"type":"string","enum":["any","loopback"]},{"type":"array","items":{"type":"string"}}]},"domains":{"description":"Instead of `hosts`: domain names to connect to, by pattern: `example.com`, `*.example.com` (exactly one more label), `**.example.com` (any depth). Enforced only by the egress proxy.","type":"array","items":{"type":"string"}},"ports":{"description":"Ports and ranges (`8000-8999`); default every port.","anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."},{"type":"array","items":{"anyOf":[{"type":"integer","description":"A port, 0–65535."},{"type":"string","description":"A port or an inclusive range `lo-hi`."}]}}]},"http-methods":{"description":"With `domains`: plain-HTTP requests with these methods only (`GET`, `HEAD` …). The proxy cannot see inside HTTPS or SOCKS5: an allow with it never allows those, a deny with it denies them.","type":"array","items":{"type":"string"}},"http-paths":{"description":"With `domains`: plain-HTTP requests for these paths only, as globs over the normalized path (`/simple/**`: `*` within a segment, `**` across). Same tunnel rule as `http-methods`.","type":"array","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"additionalProperties":false}}},"additionalProperties":false}]},"syscalls":{"type":"object","properties":{"default":{"description":"What the kernel does: allow, log, trace, trap, errno (EPERM), user-notif, kill-thread, kill-process, {errno: NAME|number} or {trace: number}.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"foreign-arch":{"description":"What a seccomp filter does to a process of an architecture it does not serve (and to x32 calls when it serves x86_64 alone, or x86_64 calls when it serves x32 alone): kill-process by default.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"newer":{"description":"The action for calls newer than the policy, instead of `default`: numbers above the highest one the rules name on each architecture (runc's convention), or with `kernel:` the calls added after that kernel. `{ errno: ENOSYS }` lets libc fall back.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"kernel":{"type":"string","description":"`X.Y`: the newest kernel whose calls the policy knows; with `newer:`, the calls added after it are the newer ones."},"rules":{"type":"array","items":{"type":"object","properties":{"syscalls":{"description":"Syscall names, `@group` names, and `arch:number` (`x86_64:335`, `x86_64:-1`) for a number on one architecture.","anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"action":{"description":"What the kernel does: allow, log, trace, trap, errno (EPERM), user-notif, kill-thread, kill-process, {errno: NAME|number} or {trace: number}.","anyOf":[{"type":"string","enum":["allow","log","trace","trap","errno","user-notif","kill-thread","kill-process"]},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]},"args":{"type":"array","description":"Conditions that must all hold, e.g. `arg0 == AF_UNIX`, `arg1 & CLONE_NEWUSER == 0`.","items":{"type":"string"}},"reason":{"type":"string","description":"Why the rule exists."}},"required":["syscalls","action"],"additionalProperties":false}}},"additionalProperties":false},"commands":{"type":"object","properties":{"default":{"type":"string","enum":["allow","prompt","forbidden"],"description":"Decision for a command no rule matches (default prompt)."},"rules":{"type":"array","items":{"type":"object","properties":{"prefix":{"description":"Words the argv must start with; a word may be a list of alternatives. A string is split on spaces.","anyOf":[{"type":"string"},{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}}]},"decision":{"type":"string","enum":["allow","prompt","forbidden"]},"reason":{"type":"string","description":"Why the rule exists."}},"required":["prefix","decision"],"additionalProperties":false}}},"additionalProperties":false},"linux":{"type":"object","description":"How the Linux launcher (`sbc exec`) may enforce the policy.","properties":{"namespaces":{"type":"string","enum":["auto","require","never"],"description":"auto (default): a private mount namespace when one can be created; require: refuse to run without one; never: Landlock and seccomp alone."},"accept-widening":{"type":"array","items":{"type":"string","enum":["domains","hosts","udp"]},"uniqueItems":true,"description":"Widenings the policy accepts on Linux, where a rule can only be enforced more widely than written (otherwise an error, SBC2210): udp (below Landlock ABI 10 UDP is allowed or refused as a whole), hosts (an allow for some hosts opens its ports for every host), domains (until the egress proxy exists, an allow by domain opens its ports for every host)."}},"additionalProperties":false},"tests":{"type":"array","items":{"type":"object","description":"One expectation: a query and its expected answer.","properties":{"name":{"type":"string","description":"A label for the test."},"read":{"type":"string","description":"Ask whether `read` on this path is allowed."},"list":{"type":"string","description":"Ask whether `list` on this path is allowed."},"execute":{"type":"string","description":"Ask whether `execute` on this path is allowed."},"write":{"type":"string","description":"Ask whether `write` on this path is allowed."},"truncate":{"type":"string","description":"Ask whether `truncate` on this path is allowed."},"ioctl":{"type":"string","description":"Ask whether `ioctl` on this path is allowed."},"create-file":{"type":"string","description":"Ask whether `create-file` on this path is allowed."},"create-dir":{"type":"string","description":"Ask whether `create-dir` on this path is allowed."},"create-symlink":{"type":"string","description":"Ask whether `create-symlink` on this path is allowed."},"create-special":{"type":"string","description":"Ask whether `create-special` on this path is allowed."},"delete-file":{"type":"string","description":"Ask whether `delete-file` on this path is allowed."},"delete-dir":{"type":"string","description":"Ask whether `delete-dir` on this path is allowed."},"rename":{"type":"string","description":"Ask whether `rename` on this path is allowed."},"connect":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"bind":{"type":"string","description":"`host:port` (IPv6 as `[addr]:port`)."},"protocol":{"type":"string","enum":["tcp","udp"]},"unix":{"type":"string","enum":["socketpair","connect","bind"],"description":"Ask about AF_UNIX sockets: `socketpair`, or `connect`/`bind` with `path:` (or `connect` with `abstract:`)."},"path":{"type":"string","description":"With `unix: connect` or `unix: bind`: the socket's path."},"abstract":{"type":"string","description":"With `unix: connect`: an abstract socket name."},"syscall":{"type":"string","description":"A syscall name (asked on every architecture that has it), or `arch:number` for one number on one architecture."},"args":{"type":"array","description":"Up to six argument values: numbers or constant expressions.","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}},"command":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"expect":{"description":"allow/deny for files and network; an action for syscalls; allow/prompt/forbidden for commands.","anyOf":[{"type":"string"},{"type":"object","properties":{"errno":{"description":"An errno name (EPERM) or number (0–4095).","anyOf":[{"type":"string"},{"type":"integer"}]}},"required":["errno"],"additionalProperties":false},{"type":"object","properties":{"trace":{"description":"16 bits of data for the tracer (0–65535), read with PTRACE_GETEVENTMSG.","type":"integer"}},"required":["trace"],"additionalProperties":false}]}},"required":["expect"],"additionalProperties":false}}},"required":["sbc"],"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", "u");
 const pattern5 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
@@ -1067,7 +1067,7 @@ for(let i8=0; i8<len8; i8++){
 let data36 = data35[i8];
 if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
 for(const key8 in data36){
-if(!(((((((key8 === "allow") || (key8 === "deny")) || (key8 === "protocol")) || (key8 === "hosts")) || (key8 === "domains")) || (key8 === "ports")) || (key8 === "reason"))){
+if(!(func1.call(schema31.properties.network.anyOf[1].properties.rules.items.properties, key8))){
 const err74 = {instancePath:instancePath+"/network/rules/" + i8,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items,data:data36};
 if(vErrors === null){
 vErrors = [err74];
@@ -1504,10 +1504,14 @@ vErrors = null;
 }
 }
 }
-if(data36.reason !== undefined){
-let data48 = data36.reason;
-if(typeof data48 !== "string"){
-const err103 = {instancePath:instancePath+"/network/rules/" + i8+"/reason",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason,data:data48};
+if(data36["http-methods"] !== undefined){
+let data48 = data36["http-methods"];
+if(Array.isArray(data48)){
+const len14 = data48.length;
+for(let i14=0; i14<len14; i14++){
+let data49 = data48[i14];
+if(typeof data49 !== "string"){
+const err103 = {instancePath:instancePath+"/network/rules/" + i8+"/http-methods/" + i14,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/http-methods/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties["http-methods"].items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties["http-methods"].items,data:data49};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1519,7 +1523,7 @@ errors++;
 }
 }
 else {
-const err104 = {instancePath:instancePath+"/network/rules/" + i8,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].properties.rules.items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items,data:data36};
+const err104 = {instancePath:instancePath+"/network/rules/" + i8+"/http-methods",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/http-methods/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties["http-methods"].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties["http-methods"],data:data48};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1529,9 +1533,14 @@ vErrors.push(err104);
 errors++;
 }
 }
-}
-else {
-const err105 = {instancePath:instancePath+"/network/rules",schemaPath:"#/properties/network/anyOf/1/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules,data:data35};
+if(data36["http-paths"] !== undefined){
+let data50 = data36["http-paths"];
+if(Array.isArray(data50)){
+const len15 = data50.length;
+for(let i15=0; i15<len15; i15++){
+let data51 = data50[i15];
+if(typeof data51 !== "string"){
+const err105 = {instancePath:instancePath+"/network/rules/" + i8+"/http-paths/" + i15,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/http-paths/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties["http-paths"].items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties["http-paths"].items,data:data51};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1543,7 +1552,7 @@ errors++;
 }
 }
 else {
-const err106 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1],data:data22};
+const err106 = {instancePath:instancePath+"/network/rules/" + i8+"/http-paths",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/http-paths/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties["http-paths"].type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties["http-paths"],data:data50};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1552,15 +1561,64 @@ vErrors.push(err106);
 }
 errors++;
 }
-var _valid4 = _errs71 === errors;
-valid19 = valid19 || _valid4;
-if(!valid19){
-const err107 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf,parentSchema:schema31.properties.network,data:data22};
+}
+if(data36.reason !== undefined){
+let data52 = data36.reason;
+if(typeof data52 !== "string"){
+const err107 = {instancePath:instancePath+"/network/rules/" + i8+"/reason",schemaPath:"#/properties/network/anyOf/1/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items.properties.reason,data:data52};
 if(vErrors === null){
 vErrors = [err107];
 }
 else {
 vErrors.push(err107);
+}
+errors++;
+}
+}
+}
+else {
+const err108 = {instancePath:instancePath+"/network/rules/" + i8,schemaPath:"#/properties/network/anyOf/1/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].properties.rules.items.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules.items,data:data36};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+}
+}
+}
+else {
+const err109 = {instancePath:instancePath+"/network/rules",schemaPath:"#/properties/network/anyOf/1/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.network.anyOf[1].properties.rules.type,parentSchema:schema31.properties.network.anyOf[1].properties.rules,data:data35};
+if(vErrors === null){
+vErrors = [err109];
+}
+else {
+vErrors.push(err109);
+}
+errors++;
+}
+}
+}
+else {
+const err110 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.network.anyOf[1].type,parentSchema:schema31.properties.network.anyOf[1],data:data22};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
+}
+errors++;
+}
+var _valid4 = _errs71 === errors;
+valid19 = valid19 || _valid4;
+if(!valid19){
+const err111 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.network.anyOf,parentSchema:schema31.properties.network,data:data22};
+if(vErrors === null){
+vErrors = [err111];
+}
+else {
+vErrors.push(err111);
 }
 errors++;
 }
@@ -1577,62 +1635,11 @@ vErrors = null;
 }
 }
 if(data.syscalls !== undefined){
-let data49 = data.syscalls;
-if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
-for(const key9 in data49){
+let data53 = data.syscalls;
+if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
+for(const key9 in data53){
 if(!(((((key9 === "default") || (key9 === "foreign-arch")) || (key9 === "newer")) || (key9 === "kernel")) || (key9 === "rules"))){
-const err108 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls,data:data49};
-if(vErrors === null){
-vErrors = [err108];
-}
-else {
-vErrors.push(err108);
-}
-errors++;
-}
-}
-if(data49.default !== undefined){
-let data50 = data49.default;
-const _errs167 = errors;
-let valid51 = false;
-const _errs168 = errors;
-if(typeof data50 !== "string"){
-const err109 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data50};
-if(vErrors === null){
-vErrors = [err109];
-}
-else {
-vErrors.push(err109);
-}
-errors++;
-}
-if(!((((((((data50 === "allow") || (data50 === "log")) || (data50 === "trace")) || (data50 === "trap")) || (data50 === "errno")) || (data50 === "user-notif")) || (data50 === "kill-thread")) || (data50 === "kill-process"))){
-const err110 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.default.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.default.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data50};
-if(vErrors === null){
-vErrors = [err110];
-}
-else {
-vErrors.push(err110);
-}
-errors++;
-}
-var _valid13 = _errs168 === errors;
-valid51 = valid51 || _valid13;
-const _errs170 = errors;
-if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
-if(data50.errno === undefined){
-const err111 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.default.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data50};
-if(vErrors === null){
-vErrors = [err111];
-}
-else {
-vErrors.push(err111);
-}
-errors++;
-}
-for(const key10 in data50){
-if(!(key10 === "errno")){
-const err112 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data50};
+const err112 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls,data:data53};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1642,13 +1649,13 @@ vErrors.push(err112);
 errors++;
 }
 }
-if(data50.errno !== undefined){
-let data51 = data50.errno;
-const _errs174 = errors;
-let valid53 = false;
+if(data53.default !== undefined){
+let data54 = data53.default;
 const _errs175 = errors;
-if(typeof data51 !== "string"){
-const err113 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0],data:data51};
+let valid55 = false;
+const _errs176 = errors;
+if(typeof data54 !== "string"){
+const err113 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data54};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1657,11 +1664,8 @@ vErrors.push(err113);
 }
 errors++;
 }
-var _valid14 = _errs175 === errors;
-valid53 = valid53 || _valid14;
-const _errs177 = errors;
-if(!(((typeof data51 == "number") && (!(data51 % 1) && !isNaN(data51))) && (isFinite(data51)))){
-const err114 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1],data:data51};
+if(!((((((((data54 === "allow") || (data54 === "log")) || (data54 === "trace")) || (data54 === "trap")) || (data54 === "errno")) || (data54 === "user-notif")) || (data54 === "kill-thread")) || (data54 === "kill-process"))){
+const err114 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.default.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.default.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.default.anyOf[0],data:data54};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1670,10 +1674,12 @@ vErrors.push(err114);
 }
 errors++;
 }
-var _valid14 = _errs177 === errors;
-valid53 = valid53 || _valid14;
-if(!valid53){
-const err115 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno,data:data51};
+var _valid13 = _errs176 === errors;
+valid55 = valid55 || _valid13;
+const _errs178 = errors;
+if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
+if(data54.errno === undefined){
+const err115 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.default.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data54};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1682,21 +1688,9 @@ vErrors.push(err115);
 }
 errors++;
 }
-else {
-errors = _errs174;
-if(vErrors !== null){
-if(_errs174){
-vErrors.length = _errs174;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err116 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.default.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data50};
+for(const key10 in data54){
+if(!(key10 === "errno")){
+const err116 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data54};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1705,15 +1699,14 @@ vErrors.push(err116);
 }
 errors++;
 }
-var _valid13 = _errs170 === errors;
-valid51 = valid51 || _valid13;
-if(_valid13){
-var props3 = true;
 }
-const _errs179 = errors;
-if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
-if(data50.trace === undefined){
-const err117 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties.default.anyOf[2].required,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2],data:data50};
+if(data54.errno !== undefined){
+let data55 = data54.errno;
+const _errs182 = errors;
+let valid57 = false;
+const _errs183 = errors;
+if(typeof data55 !== "string"){
+const err117 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[0],data:data55};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1722,9 +1715,11 @@ vErrors.push(err117);
 }
 errors++;
 }
-for(const key11 in data50){
-if(!(key11 === "trace")){
-const err118 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2],data:data50};
+var _valid14 = _errs183 === errors;
+valid57 = valid57 || _valid14;
+const _errs185 = errors;
+if(!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))){
+const err118 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf[1],data:data55};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1733,11 +1728,10 @@ vErrors.push(err118);
 }
 errors++;
 }
-}
-if(data50.trace !== undefined){
-let data52 = data50.trace;
-if(!(((typeof data52 == "number") && (!(data52 % 1) && !isNaN(data52))) && (isFinite(data52)))){
-const err119 = {instancePath:instancePath+"/syscalls/default/trace",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.default.anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2].properties.trace,data:data52};
+var _valid14 = _errs185 === errors;
+valid57 = valid57 || _valid14;
+if(!valid57){
+const err119 = {instancePath:instancePath+"/syscalls/default/errno",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1].properties.errno,data:data55};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1746,10 +1740,21 @@ vErrors.push(err119);
 }
 errors++;
 }
+else {
+errors = _errs182;
+if(vErrors !== null){
+if(_errs182){
+vErrors.length = _errs182;
+}
+else {
+vErrors = null;
+}
+}
+}
 }
 }
 else {
-const err120 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.default.anyOf[2].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2],data:data50};
+const err120 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.default.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[1],data:data54};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1758,15 +1763,15 @@ vErrors.push(err120);
 }
 errors++;
 }
-var _valid13 = _errs179 === errors;
-valid51 = valid51 || _valid13;
+var _valid13 = _errs178 === errors;
+valid55 = valid55 || _valid13;
 if(_valid13){
-if(props3 !== true){
-props3 = true;
+var props3 = true;
 }
-}
-if(!valid51){
-const err121 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf,parentSchema:schema31.properties.syscalls.properties.default,data:data50};
+const _errs187 = errors;
+if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
+if(data54.trace === undefined){
+const err121 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties.default.anyOf[2].required,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2],data:data54};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1775,25 +1780,9 @@ vErrors.push(err121);
 }
 errors++;
 }
-else {
-errors = _errs167;
-if(vErrors !== null){
-if(_errs167){
-vErrors.length = _errs167;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data49["foreign-arch"] !== undefined){
-let data53 = data49["foreign-arch"];
-const _errs185 = errors;
-let valid55 = false;
-const _errs186 = errors;
-if(typeof data53 !== "string"){
-const err122 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0],data:data53};
+for(const key11 in data54){
+if(!(key11 === "trace")){
+const err122 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2],data:data54};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1802,8 +1791,11 @@ vErrors.push(err122);
 }
 errors++;
 }
-if(!((((((((data53 === "allow") || (data53 === "log")) || (data53 === "trace")) || (data53 === "trap")) || (data53 === "errno")) || (data53 === "user-notif")) || (data53 === "kill-thread")) || (data53 === "kill-process"))){
-const err123 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0],data:data53};
+}
+if(data54.trace !== undefined){
+let data56 = data54.trace;
+if(!(((typeof data56 == "number") && (!(data56 % 1) && !isNaN(data56))) && (isFinite(data56)))){
+const err123 = {instancePath:instancePath+"/syscalls/default/trace",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.default.anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2].properties.trace,data:data56};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1812,12 +1804,10 @@ vErrors.push(err123);
 }
 errors++;
 }
-var _valid15 = _errs186 === errors;
-valid55 = valid55 || _valid15;
-const _errs188 = errors;
-if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
-if(data53.errno === undefined){
-const err124 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].required,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data53};
+}
+}
+else {
+const err124 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.default.anyOf[2].type,parentSchema:schema31.properties.syscalls.properties.default.anyOf[2],data:data54};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1826,9 +1816,15 @@ vErrors.push(err124);
 }
 errors++;
 }
-for(const key12 in data53){
-if(!(key12 === "errno")){
-const err125 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data53};
+var _valid13 = _errs187 === errors;
+valid55 = valid55 || _valid13;
+if(_valid13){
+if(props3 !== true){
+props3 = true;
+}
+}
+if(!valid55){
+const err125 = {instancePath:instancePath+"/syscalls/default",schemaPath:"#/properties/syscalls/properties/default/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.default.anyOf,parentSchema:schema31.properties.syscalls.properties.default,data:data54};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1837,14 +1833,25 @@ vErrors.push(err125);
 }
 errors++;
 }
+else {
+errors = _errs175;
+if(vErrors !== null){
+if(_errs175){
+vErrors.length = _errs175;
 }
-if(data53.errno !== undefined){
-let data54 = data53.errno;
-const _errs192 = errors;
-let valid57 = false;
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data53["foreign-arch"] !== undefined){
+let data57 = data53["foreign-arch"];
 const _errs193 = errors;
-if(typeof data54 !== "string"){
-const err126 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[0],data:data54};
+let valid59 = false;
+const _errs194 = errors;
+if(typeof data57 !== "string"){
+const err126 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0],data:data57};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1853,11 +1860,8 @@ vErrors.push(err126);
 }
 errors++;
 }
-var _valid16 = _errs193 === errors;
-valid57 = valid57 || _valid16;
-const _errs195 = errors;
-if(!(((typeof data54 == "number") && (!(data54 % 1) && !isNaN(data54))) && (isFinite(data54)))){
-const err127 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[1],data:data54};
+if(!((((((((data57 === "allow") || (data57 === "log")) || (data57 === "trace")) || (data57 === "trap")) || (data57 === "errno")) || (data57 === "user-notif")) || (data57 === "kill-thread")) || (data57 === "kill-process"))){
+const err127 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[0],data:data57};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1866,10 +1870,12 @@ vErrors.push(err127);
 }
 errors++;
 }
-var _valid16 = _errs195 === errors;
-valid57 = valid57 || _valid16;
-if(!valid57){
-const err128 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno,data:data54};
+var _valid15 = _errs194 === errors;
+valid59 = valid59 || _valid15;
+const _errs196 = errors;
+if(data57 && typeof data57 == "object" && !Array.isArray(data57)){
+if(data57.errno === undefined){
+const err128 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].required,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data57};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1878,21 +1884,9 @@ vErrors.push(err128);
 }
 errors++;
 }
-else {
-errors = _errs192;
-if(vErrors !== null){
-if(_errs192){
-vErrors.length = _errs192;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err129 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data53};
+for(const key12 in data57){
+if(!(key12 === "errno")){
+const err129 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data57};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1901,15 +1895,14 @@ vErrors.push(err129);
 }
 errors++;
 }
-var _valid15 = _errs188 === errors;
-valid55 = valid55 || _valid15;
-if(_valid15){
-var props4 = true;
 }
-const _errs197 = errors;
-if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
-if(data53.trace === undefined){
-const err130 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].required,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2],data:data53};
+if(data57.errno !== undefined){
+let data58 = data57.errno;
+const _errs200 = errors;
+let valid61 = false;
+const _errs201 = errors;
+if(typeof data58 !== "string"){
+const err130 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[0],data:data58};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1918,9 +1911,11 @@ vErrors.push(err130);
 }
 errors++;
 }
-for(const key13 in data53){
-if(!(key13 === "trace")){
-const err131 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2],data:data53};
+var _valid16 = _errs201 === errors;
+valid61 = valid61 || _valid16;
+const _errs203 = errors;
+if(!(((typeof data58 == "number") && (!(data58 % 1) && !isNaN(data58))) && (isFinite(data58)))){
+const err131 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf[1],data:data58};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1929,11 +1924,10 @@ vErrors.push(err131);
 }
 errors++;
 }
-}
-if(data53.trace !== undefined){
-let data55 = data53.trace;
-if(!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))){
-const err132 = {instancePath:instancePath+"/syscalls/foreign-arch/trace",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].properties.trace,data:data55};
+var _valid16 = _errs203 === errors;
+valid61 = valid61 || _valid16;
+if(!valid61){
+const err132 = {instancePath:instancePath+"/syscalls/foreign-arch/errno",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].properties.errno,data:data58};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1942,10 +1936,21 @@ vErrors.push(err132);
 }
 errors++;
 }
+else {
+errors = _errs200;
+if(vErrors !== null){
+if(_errs200){
+vErrors.length = _errs200;
+}
+else {
+vErrors = null;
+}
+}
+}
 }
 }
 else {
-const err133 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2],data:data53};
+const err133 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[1],data:data57};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1954,15 +1959,15 @@ vErrors.push(err133);
 }
 errors++;
 }
-var _valid15 = _errs197 === errors;
-valid55 = valid55 || _valid15;
+var _valid15 = _errs196 === errors;
+valid59 = valid59 || _valid15;
 if(_valid15){
-if(props4 !== true){
-props4 = true;
+var props4 = true;
 }
-}
-if(!valid55){
-const err134 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf,parentSchema:schema31.properties.syscalls.properties["foreign-arch"],data:data53};
+const _errs205 = errors;
+if(data57 && typeof data57 == "object" && !Array.isArray(data57)){
+if(data57.trace === undefined){
+const err134 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].required,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2],data:data57};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1971,25 +1976,9 @@ vErrors.push(err134);
 }
 errors++;
 }
-else {
-errors = _errs185;
-if(vErrors !== null){
-if(_errs185){
-vErrors.length = _errs185;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data49.newer !== undefined){
-let data56 = data49.newer;
-const _errs203 = errors;
-let valid59 = false;
-const _errs204 = errors;
-if(typeof data56 !== "string"){
-const err135 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.newer.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[0],data:data56};
+for(const key13 in data57){
+if(!(key13 === "trace")){
+const err135 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2],data:data57};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1998,8 +1987,11 @@ vErrors.push(err135);
 }
 errors++;
 }
-if(!((((((((data56 === "allow") || (data56 === "log")) || (data56 === "trace")) || (data56 === "trap")) || (data56 === "errno")) || (data56 === "user-notif")) || (data56 === "kill-thread")) || (data56 === "kill-process"))){
-const err136 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.newer.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.newer.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[0],data:data56};
+}
+if(data57.trace !== undefined){
+let data59 = data57.trace;
+if(!(((typeof data59 == "number") && (!(data59 % 1) && !isNaN(data59))) && (isFinite(data59)))){
+const err136 = {instancePath:instancePath+"/syscalls/foreign-arch/trace",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].properties.trace,data:data59};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -2008,12 +2000,10 @@ vErrors.push(err136);
 }
 errors++;
 }
-var _valid17 = _errs204 === errors;
-valid59 = valid59 || _valid17;
-const _errs206 = errors;
-if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
-if(data56.errno === undefined){
-const err137 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.newer.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1],data:data56};
+}
+}
+else {
+const err137 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2].type,parentSchema:schema31.properties.syscalls.properties["foreign-arch"].anyOf[2],data:data57};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -2022,9 +2012,15 @@ vErrors.push(err137);
 }
 errors++;
 }
-for(const key14 in data56){
-if(!(key14 === "errno")){
-const err138 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1],data:data56};
+var _valid15 = _errs205 === errors;
+valid59 = valid59 || _valid15;
+if(_valid15){
+if(props4 !== true){
+props4 = true;
+}
+}
+if(!valid59){
+const err138 = {instancePath:instancePath+"/syscalls/foreign-arch",schemaPath:"#/properties/syscalls/properties/foreign-arch/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties["foreign-arch"].anyOf,parentSchema:schema31.properties.syscalls.properties["foreign-arch"],data:data57};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -2033,14 +2029,25 @@ vErrors.push(err138);
 }
 errors++;
 }
+else {
+errors = _errs193;
+if(vErrors !== null){
+if(_errs193){
+vErrors.length = _errs193;
 }
-if(data56.errno !== undefined){
-let data57 = data56.errno;
-const _errs210 = errors;
-let valid61 = false;
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data53.newer !== undefined){
+let data60 = data53.newer;
 const _errs211 = errors;
-if(typeof data57 !== "string"){
-const err139 = {instancePath:instancePath+"/syscalls/newer/errno",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[0],data:data57};
+let valid63 = false;
+const _errs212 = errors;
+if(typeof data60 !== "string"){
+const err139 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.newer.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[0],data:data60};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -2049,11 +2056,8 @@ vErrors.push(err139);
 }
 errors++;
 }
-var _valid18 = _errs211 === errors;
-valid61 = valid61 || _valid18;
-const _errs213 = errors;
-if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
-const err140 = {instancePath:instancePath+"/syscalls/newer/errno",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[1],data:data57};
+if(!((((((((data60 === "allow") || (data60 === "log")) || (data60 === "trace")) || (data60 === "trap")) || (data60 === "errno")) || (data60 === "user-notif")) || (data60 === "kill-thread")) || (data60 === "kill-process"))){
+const err140 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.newer.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.newer.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[0],data:data60};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -2062,10 +2066,12 @@ vErrors.push(err140);
 }
 errors++;
 }
-var _valid18 = _errs213 === errors;
-valid61 = valid61 || _valid18;
-if(!valid61){
-const err141 = {instancePath:instancePath+"/syscalls/newer/errno",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno,data:data57};
+var _valid17 = _errs212 === errors;
+valid63 = valid63 || _valid17;
+const _errs214 = errors;
+if(data60 && typeof data60 == "object" && !Array.isArray(data60)){
+if(data60.errno === undefined){
+const err141 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.newer.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1],data:data60};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -2074,21 +2080,9 @@ vErrors.push(err141);
 }
 errors++;
 }
-else {
-errors = _errs210;
-if(vErrors !== null){
-if(_errs210){
-vErrors.length = _errs210;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err142 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.newer.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1],data:data56};
+for(const key14 in data60){
+if(!(key14 === "errno")){
+const err142 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1],data:data60};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -2097,15 +2091,14 @@ vErrors.push(err142);
 }
 errors++;
 }
-var _valid17 = _errs206 === errors;
-valid59 = valid59 || _valid17;
-if(_valid17){
-var props5 = true;
 }
-const _errs215 = errors;
-if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
-if(data56.trace === undefined){
-const err143 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties.newer.anyOf[2].required,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2],data:data56};
+if(data60.errno !== undefined){
+let data61 = data60.errno;
+const _errs218 = errors;
+let valid65 = false;
+const _errs219 = errors;
+if(typeof data61 !== "string"){
+const err143 = {instancePath:instancePath+"/syscalls/newer/errno",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[0],data:data61};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -2114,9 +2107,11 @@ vErrors.push(err143);
 }
 errors++;
 }
-for(const key15 in data56){
-if(!(key15 === "trace")){
-const err144 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2],data:data56};
+var _valid18 = _errs219 === errors;
+valid65 = valid65 || _valid18;
+const _errs221 = errors;
+if(!(((typeof data61 == "number") && (!(data61 % 1) && !isNaN(data61))) && (isFinite(data61)))){
+const err144 = {instancePath:instancePath+"/syscalls/newer/errno",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf[1],data:data61};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -2125,11 +2120,10 @@ vErrors.push(err144);
 }
 errors++;
 }
-}
-if(data56.trace !== undefined){
-let data58 = data56.trace;
-if(!(((typeof data58 == "number") && (!(data58 % 1) && !isNaN(data58))) && (isFinite(data58)))){
-const err145 = {instancePath:instancePath+"/syscalls/newer/trace",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.newer.anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2].properties.trace,data:data58};
+var _valid18 = _errs221 === errors;
+valid65 = valid65 || _valid18;
+if(!valid65){
+const err145 = {instancePath:instancePath+"/syscalls/newer/errno",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1].properties.errno,data:data61};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -2138,10 +2132,21 @@ vErrors.push(err145);
 }
 errors++;
 }
+else {
+errors = _errs218;
+if(vErrors !== null){
+if(_errs218){
+vErrors.length = _errs218;
+}
+else {
+vErrors = null;
+}
+}
+}
 }
 }
 else {
-const err146 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.newer.anyOf[2].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2],data:data56};
+const err146 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.newer.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[1],data:data60};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -2150,15 +2155,15 @@ vErrors.push(err146);
 }
 errors++;
 }
-var _valid17 = _errs215 === errors;
-valid59 = valid59 || _valid17;
+var _valid17 = _errs214 === errors;
+valid63 = valid63 || _valid17;
 if(_valid17){
-if(props5 !== true){
-props5 = true;
+var props5 = true;
 }
-}
-if(!valid59){
-const err147 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.newer.anyOf,parentSchema:schema31.properties.syscalls.properties.newer,data:data56};
+const _errs223 = errors;
+if(data60 && typeof data60 == "object" && !Array.isArray(data60)){
+if(data60.trace === undefined){
+const err147 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties.newer.anyOf[2].required,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2],data:data60};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -2167,22 +2172,9 @@ vErrors.push(err147);
 }
 errors++;
 }
-else {
-errors = _errs203;
-if(vErrors !== null){
-if(_errs203){
-vErrors.length = _errs203;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data49.kernel !== undefined){
-let data59 = data49.kernel;
-if(typeof data59 !== "string"){
-const err148 = {instancePath:instancePath+"/syscalls/kernel",schemaPath:"#/properties/syscalls/properties/kernel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.kernel.type,parentSchema:schema31.properties.syscalls.properties.kernel,data:data59};
+for(const key15 in data60){
+if(!(key15 === "trace")){
+const err148 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2],data:data60};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -2192,15 +2184,10 @@ vErrors.push(err148);
 errors++;
 }
 }
-if(data49.rules !== undefined){
-let data60 = data49.rules;
-if(Array.isArray(data60)){
-const len14 = data60.length;
-for(let i14=0; i14<len14; i14++){
-let data61 = data60[i14];
-if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
-if(data61.syscalls === undefined){
-const err149 = {instancePath:instancePath+"/syscalls/rules/" + i14,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "syscalls"},message:"must have required property '"+"syscalls"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data61};
+if(data60.trace !== undefined){
+let data62 = data60.trace;
+if(!(((typeof data62 == "number") && (!(data62 % 1) && !isNaN(data62))) && (isFinite(data62)))){
+const err149 = {instancePath:instancePath+"/syscalls/newer/trace",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.newer.anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2].properties.trace,data:data62};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -2209,8 +2196,10 @@ vErrors.push(err149);
 }
 errors++;
 }
-if(data61.action === undefined){
-const err150 = {instancePath:instancePath+"/syscalls/rules/" + i14,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "action"},message:"must have required property '"+"action"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data61};
+}
+}
+else {
+const err150 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.newer.anyOf[2].type,parentSchema:schema31.properties.syscalls.properties.newer.anyOf[2],data:data60};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -2219,9 +2208,15 @@ vErrors.push(err150);
 }
 errors++;
 }
-for(const key16 in data61){
-if(!((((key16 === "syscalls") || (key16 === "action")) || (key16 === "args")) || (key16 === "reason"))){
-const err151 = {instancePath:instancePath+"/syscalls/rules/" + i14,schemaPath:"#/properties/syscalls/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data61};
+var _valid17 = _errs223 === errors;
+valid63 = valid63 || _valid17;
+if(_valid17){
+if(props5 !== true){
+props5 = true;
+}
+}
+if(!valid63){
+const err151 = {instancePath:instancePath+"/syscalls/newer",schemaPath:"#/properties/syscalls/properties/newer/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.newer.anyOf,parentSchema:schema31.properties.syscalls.properties.newer,data:data60};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2230,14 +2225,22 @@ vErrors.push(err151);
 }
 errors++;
 }
+else {
+errors = _errs211;
+if(vErrors !== null){
+if(_errs211){
+vErrors.length = _errs211;
 }
-if(data61.syscalls !== undefined){
-let data62 = data61.syscalls;
-const _errs228 = errors;
-let valid66 = false;
-const _errs229 = errors;
-if(typeof data62 !== "string"){
-const err152 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0],data:data62};
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data53.kernel !== undefined){
+let data63 = data53.kernel;
+if(typeof data63 !== "string"){
+const err152 = {instancePath:instancePath+"/syscalls/kernel",schemaPath:"#/properties/syscalls/properties/kernel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.kernel.type,parentSchema:schema31.properties.syscalls.properties.kernel,data:data63};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2246,15 +2249,16 @@ vErrors.push(err152);
 }
 errors++;
 }
-var _valid19 = _errs229 === errors;
-valid66 = valid66 || _valid19;
-const _errs231 = errors;
-if(Array.isArray(data62)){
-const len15 = data62.length;
-for(let i15=0; i15<len15; i15++){
-let data63 = data62[i15];
-if(typeof data63 !== "string"){
-const err153 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/syscalls/" + i15,schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items,data:data63};
+}
+if(data53.rules !== undefined){
+let data64 = data53.rules;
+if(Array.isArray(data64)){
+const len16 = data64.length;
+for(let i16=0; i16<len16; i16++){
+let data65 = data64[i16];
+if(data65 && typeof data65 == "object" && !Array.isArray(data65)){
+if(data65.syscalls === undefined){
+const err153 = {instancePath:instancePath+"/syscalls/rules/" + i16,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "syscalls"},message:"must have required property '"+"syscalls"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data65};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2263,10 +2267,8 @@ vErrors.push(err153);
 }
 errors++;
 }
-}
-}
-else {
-const err154 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1],data:data62};
+if(data65.action === undefined){
+const err154 = {instancePath:instancePath+"/syscalls/rules/" + i16,schemaPath:"#/properties/syscalls/properties/rules/items/required",keyword:"required",params:{missingProperty: "action"},message:"must have required property '"+"action"+"'",schema:schema31.properties.syscalls.properties.rules.items.required,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data65};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2275,10 +2277,9 @@ vErrors.push(err154);
 }
 errors++;
 }
-var _valid19 = _errs231 === errors;
-valid66 = valid66 || _valid19;
-if(!valid66){
-const err155 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls,data:data62};
+for(const key16 in data65){
+if(!((((key16 === "syscalls") || (key16 === "action")) || (key16 === "args")) || (key16 === "reason"))){
+const err155 = {instancePath:instancePath+"/syscalls/rules/" + i16,schemaPath:"#/properties/syscalls/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data65};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2287,25 +2288,14 @@ vErrors.push(err155);
 }
 errors++;
 }
-else {
-errors = _errs228;
-if(vErrors !== null){
-if(_errs228){
-vErrors.length = _errs228;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data61.action !== undefined){
-let data64 = data61.action;
+if(data65.syscalls !== undefined){
+let data66 = data65.syscalls;
 const _errs236 = errors;
-let valid69 = false;
+let valid70 = false;
 const _errs237 = errors;
-if(typeof data64 !== "string"){
-const err156 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data64};
+if(typeof data66 !== "string"){
+const err156 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[0],data:data66};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2314,8 +2304,15 @@ vErrors.push(err156);
 }
 errors++;
 }
-if(!((((((((data64 === "allow") || (data64 === "log")) || (data64 === "trace")) || (data64 === "trap")) || (data64 === "errno")) || (data64 === "user-notif")) || (data64 === "kill-thread")) || (data64 === "kill-process"))){
-const err157 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data64};
+var _valid19 = _errs237 === errors;
+valid70 = valid70 || _valid19;
+const _errs239 = errors;
+if(Array.isArray(data66)){
+const len17 = data66.length;
+for(let i17=0; i17<len17; i17++){
+let data67 = data66[i17];
+if(typeof data67 !== "string"){
+const err157 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/syscalls/" + i17,schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].items,data:data67};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2324,12 +2321,10 @@ vErrors.push(err157);
 }
 errors++;
 }
-var _valid20 = _errs237 === errors;
-valid69 = valid69 || _valid20;
-const _errs239 = errors;
-if(data64 && typeof data64 == "object" && !Array.isArray(data64)){
-if(data64.errno === undefined){
-const err158 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data64};
+}
+}
+else {
+const err158 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf[1],data:data66};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2338,148 +2333,15 @@ vErrors.push(err158);
 }
 errors++;
 }
-for(const key17 in data64){
-if(!(key17 === "errno")){
-const err159 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data64};
+var _valid19 = _errs239 === errors;
+valid70 = valid70 || _valid19;
+if(!valid70){
+const err159 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/syscalls",schemaPath:"#/properties/syscalls/properties/rules/items/properties/syscalls/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.syscalls.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.syscalls,data:data66};
 if(vErrors === null){
 vErrors = [err159];
 }
 else {
 vErrors.push(err159);
-}
-errors++;
-}
-}
-if(data64.errno !== undefined){
-let data65 = data64.errno;
-const _errs243 = errors;
-let valid71 = false;
-const _errs244 = errors;
-if(typeof data65 !== "string"){
-const err160 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0],data:data65};
-if(vErrors === null){
-vErrors = [err160];
-}
-else {
-vErrors.push(err160);
-}
-errors++;
-}
-var _valid21 = _errs244 === errors;
-valid71 = valid71 || _valid21;
-const _errs246 = errors;
-if(!(((typeof data65 == "number") && (!(data65 % 1) && !isNaN(data65))) && (isFinite(data65)))){
-const err161 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1],data:data65};
-if(vErrors === null){
-vErrors = [err161];
-}
-else {
-vErrors.push(err161);
-}
-errors++;
-}
-var _valid21 = _errs246 === errors;
-valid71 = valid71 || _valid21;
-if(!valid71){
-const err162 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno,data:data65};
-if(vErrors === null){
-vErrors = [err162];
-}
-else {
-vErrors.push(err162);
-}
-errors++;
-}
-else {
-errors = _errs243;
-if(vErrors !== null){
-if(_errs243){
-vErrors.length = _errs243;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err163 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data64};
-if(vErrors === null){
-vErrors = [err163];
-}
-else {
-vErrors.push(err163);
-}
-errors++;
-}
-var _valid20 = _errs239 === errors;
-valid69 = valid69 || _valid20;
-if(_valid20){
-var props6 = true;
-}
-const _errs248 = errors;
-if(data64 && typeof data64 == "object" && !Array.isArray(data64)){
-if(data64.trace === undefined){
-const err164 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2],data:data64};
-if(vErrors === null){
-vErrors = [err164];
-}
-else {
-vErrors.push(err164);
-}
-errors++;
-}
-for(const key18 in data64){
-if(!(key18 === "trace")){
-const err165 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2],data:data64};
-if(vErrors === null){
-vErrors = [err165];
-}
-else {
-vErrors.push(err165);
-}
-errors++;
-}
-}
-if(data64.trace !== undefined){
-let data66 = data64.trace;
-if(!(((typeof data66 == "number") && (!(data66 % 1) && !isNaN(data66))) && (isFinite(data66)))){
-const err166 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action/trace",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].properties.trace,data:data66};
-if(vErrors === null){
-vErrors = [err166];
-}
-else {
-vErrors.push(err166);
-}
-errors++;
-}
-}
-}
-else {
-const err167 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2],data:data64};
-if(vErrors === null){
-vErrors = [err167];
-}
-else {
-vErrors.push(err167);
-}
-errors++;
-}
-var _valid20 = _errs248 === errors;
-valid69 = valid69 || _valid20;
-if(_valid20){
-if(props6 !== true){
-props6 = true;
-}
-}
-if(!valid69){
-const err168 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action,data:data64};
-if(vErrors === null){
-vErrors = [err168];
-}
-else {
-vErrors.push(err168);
 }
 errors++;
 }
@@ -2495,14 +2357,140 @@ vErrors = null;
 }
 }
 }
-if(data61.args !== undefined){
-let data67 = data61.args;
-if(Array.isArray(data67)){
-const len16 = data67.length;
-for(let i16=0; i16<len16; i16++){
-let data68 = data67[i16];
+if(data65.action !== undefined){
+let data68 = data65.action;
+const _errs244 = errors;
+let valid73 = false;
+const _errs245 = errors;
 if(typeof data68 !== "string"){
-const err169 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/args/" + i16,schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.args.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args.items,data:data68};
+const err160 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data68};
+if(vErrors === null){
+vErrors = [err160];
+}
+else {
+vErrors.push(err160);
+}
+errors++;
+}
+if(!((((((((data68 === "allow") || (data68 === "log")) || (data68 === "trace")) || (data68 === "trap")) || (data68 === "errno")) || (data68 === "user-notif")) || (data68 === "kill-thread")) || (data68 === "kill-process"))){
+const err161 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum},message:"must be equal to one of the allowed values",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0].enum,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[0],data:data68};
+if(vErrors === null){
+vErrors = [err161];
+}
+else {
+vErrors.push(err161);
+}
+errors++;
+}
+var _valid20 = _errs245 === errors;
+valid73 = valid73 || _valid20;
+const _errs247 = errors;
+if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
+if(data68.errno === undefined){
+const err162 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data68};
+if(vErrors === null){
+vErrors = [err162];
+}
+else {
+vErrors.push(err162);
+}
+errors++;
+}
+for(const key17 in data68){
+if(!(key17 === "errno")){
+const err163 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data68};
+if(vErrors === null){
+vErrors = [err163];
+}
+else {
+vErrors.push(err163);
+}
+errors++;
+}
+}
+if(data68.errno !== undefined){
+let data69 = data68.errno;
+const _errs251 = errors;
+let valid75 = false;
+const _errs252 = errors;
+if(typeof data69 !== "string"){
+const err164 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[0],data:data69};
+if(vErrors === null){
+vErrors = [err164];
+}
+else {
+vErrors.push(err164);
+}
+errors++;
+}
+var _valid21 = _errs252 === errors;
+valid75 = valid75 || _valid21;
+const _errs254 = errors;
+if(!(((typeof data69 == "number") && (!(data69 % 1) && !isNaN(data69))) && (isFinite(data69)))){
+const err165 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf[1],data:data69};
+if(vErrors === null){
+vErrors = [err165];
+}
+else {
+vErrors.push(err165);
+}
+errors++;
+}
+var _valid21 = _errs254 === errors;
+valid75 = valid75 || _valid21;
+if(!valid75){
+const err166 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/action/errno",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].properties.errno,data:data69};
+if(vErrors === null){
+vErrors = [err166];
+}
+else {
+vErrors.push(err166);
+}
+errors++;
+}
+else {
+errors = _errs251;
+if(vErrors !== null){
+if(_errs251){
+vErrors.length = _errs251;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err167 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[1],data:data68};
+if(vErrors === null){
+vErrors = [err167];
+}
+else {
+vErrors.push(err167);
+}
+errors++;
+}
+var _valid20 = _errs247 === errors;
+valid73 = valid73 || _valid20;
+if(_valid20){
+var props6 = true;
+}
+const _errs256 = errors;
+if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
+if(data68.trace === undefined){
+const err168 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].required,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2],data:data68};
+if(vErrors === null){
+vErrors = [err168];
+}
+else {
+vErrors.push(err168);
+}
+errors++;
+}
+for(const key18 in data68){
+if(!(key18 === "trace")){
+const err169 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2],data:data68};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2512,9 +2500,10 @@ vErrors.push(err169);
 errors++;
 }
 }
-}
-else {
-const err170 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/args",schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.args.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args,data:data67};
+if(data68.trace !== undefined){
+let data70 = data68.trace;
+if(!(((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70))) && (isFinite(data70)))){
+const err170 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/action/trace",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].properties.trace.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].properties.trace,data:data70};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2524,10 +2513,9 @@ vErrors.push(err170);
 errors++;
 }
 }
-if(data61.reason !== undefined){
-let data69 = data61.reason;
-if(typeof data69 !== "string"){
-const err171 = {instancePath:instancePath+"/syscalls/rules/" + i14+"/reason",schemaPath:"#/properties/syscalls/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.reason,data:data69};
+}
+else {
+const err171 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2].type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf[2],data:data68};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2536,10 +2524,15 @@ vErrors.push(err171);
 }
 errors++;
 }
+var _valid20 = _errs256 === errors;
+valid73 = valid73 || _valid20;
+if(_valid20){
+if(props6 !== true){
+props6 = true;
 }
 }
-else {
-const err172 = {instancePath:instancePath+"/syscalls/rules/" + i14,schemaPath:"#/properties/syscalls/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data61};
+if(!valid73){
+const err172 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/action",schemaPath:"#/properties/syscalls/properties/rules/items/properties/action/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.syscalls.properties.rules.items.properties.action.anyOf,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.action,data:data68};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2548,10 +2541,26 @@ vErrors.push(err172);
 }
 errors++;
 }
-}
+else {
+errors = _errs244;
+if(vErrors !== null){
+if(_errs244){
+vErrors.length = _errs244;
 }
 else {
-const err173 = {instancePath:instancePath+"/syscalls/rules",schemaPath:"#/properties/syscalls/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.type,parentSchema:schema31.properties.syscalls.properties.rules,data:data60};
+vErrors = null;
+}
+}
+}
+}
+if(data65.args !== undefined){
+let data71 = data65.args;
+if(Array.isArray(data71)){
+const len18 = data71.length;
+for(let i18=0; i18<len18; i18++){
+let data72 = data71[i18];
+if(typeof data72 !== "string"){
+const err173 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/args/" + i18,schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.args.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args.items,data:data72};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2563,7 +2572,7 @@ errors++;
 }
 }
 else {
-const err174 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.type,parentSchema:schema31.properties.syscalls,data:data49};
+const err174 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/args",schemaPath:"#/properties/syscalls/properties/rules/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.items.properties.args.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.args,data:data71};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2573,12 +2582,10 @@ vErrors.push(err174);
 errors++;
 }
 }
-if(data.commands !== undefined){
-let data70 = data.commands;
-if(data70 && typeof data70 == "object" && !Array.isArray(data70)){
-for(const key19 in data70){
-if(!((key19 === "default") || (key19 === "rules"))){
-const err175 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands,data:data70};
+if(data65.reason !== undefined){
+let data73 = data65.reason;
+if(typeof data73 !== "string"){
+const err175 = {instancePath:instancePath+"/syscalls/rules/" + i16+"/reason",schemaPath:"#/properties/syscalls/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.syscalls.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.syscalls.properties.rules.items.properties.reason,data:data73};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2588,10 +2595,9 @@ vErrors.push(err175);
 errors++;
 }
 }
-if(data70.default !== undefined){
-let data71 = data70.default;
-if(typeof data71 !== "string"){
-const err176 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.default.type,parentSchema:schema31.properties.commands.properties.default,data:data71};
+}
+else {
+const err176 = {instancePath:instancePath+"/syscalls/rules/" + i16,schemaPath:"#/properties/syscalls/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.properties.rules.items.type,parentSchema:schema31.properties.syscalls.properties.rules.items,data:data65};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2600,8 +2606,10 @@ vErrors.push(err176);
 }
 errors++;
 }
-if(!(((data71 === "allow") || (data71 === "prompt")) || (data71 === "forbidden"))){
-const err177 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.default.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.default.enum,parentSchema:schema31.properties.commands.properties.default,data:data71};
+}
+}
+else {
+const err177 = {instancePath:instancePath+"/syscalls/rules",schemaPath:"#/properties/syscalls/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.syscalls.properties.rules.type,parentSchema:schema31.properties.syscalls.properties.rules,data:data64};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2611,15 +2619,9 @@ vErrors.push(err177);
 errors++;
 }
 }
-if(data70.rules !== undefined){
-let data72 = data70.rules;
-if(Array.isArray(data72)){
-const len17 = data72.length;
-for(let i17=0; i17<len17; i17++){
-let data73 = data72[i17];
-if(data73 && typeof data73 == "object" && !Array.isArray(data73)){
-if(data73.prefix === undefined){
-const err178 = {instancePath:instancePath+"/commands/rules/" + i17,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "prefix"},message:"must have required property '"+"prefix"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data73};
+}
+else {
+const err178 = {instancePath:instancePath+"/syscalls",schemaPath:"#/properties/syscalls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.syscalls.type,parentSchema:schema31.properties.syscalls,data:data53};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2628,8 +2630,13 @@ vErrors.push(err178);
 }
 errors++;
 }
-if(data73.decision === undefined){
-const err179 = {instancePath:instancePath+"/commands/rules/" + i17,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data73};
+}
+if(data.commands !== undefined){
+let data74 = data.commands;
+if(data74 && typeof data74 == "object" && !Array.isArray(data74)){
+for(const key19 in data74){
+if(!((key19 === "default") || (key19 === "rules"))){
+const err179 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands,data:data74};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2638,9 +2645,11 @@ vErrors.push(err179);
 }
 errors++;
 }
-for(const key20 in data73){
-if(!(((key20 === "prefix") || (key20 === "decision")) || (key20 === "reason"))){
-const err180 = {instancePath:instancePath+"/commands/rules/" + i17,schemaPath:"#/properties/commands/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands.properties.rules.items,data:data73};
+}
+if(data74.default !== undefined){
+let data75 = data74.default;
+if(typeof data75 !== "string"){
+const err180 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.default.type,parentSchema:schema31.properties.commands.properties.default,data:data75};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2649,14 +2658,8 @@ vErrors.push(err180);
 }
 errors++;
 }
-}
-if(data73.prefix !== undefined){
-let data74 = data73.prefix;
-const _errs270 = errors;
-let valid79 = false;
-const _errs271 = errors;
-if(typeof data74 !== "string"){
-const err181 = {instancePath:instancePath+"/commands/rules/" + i17+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0],data:data74};
+if(!(((data75 === "allow") || (data75 === "prompt")) || (data75 === "forbidden"))){
+const err181 = {instancePath:instancePath+"/commands/default",schemaPath:"#/properties/commands/properties/default/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.default.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.default.enum,parentSchema:schema31.properties.commands.properties.default,data:data75};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2665,18 +2668,16 @@ vErrors.push(err181);
 }
 errors++;
 }
-var _valid22 = _errs271 === errors;
-valid79 = valid79 || _valid22;
-const _errs273 = errors;
-if(Array.isArray(data74)){
-const len18 = data74.length;
-for(let i18=0; i18<len18; i18++){
-let data75 = data74[i18];
-const _errs276 = errors;
-let valid82 = false;
-const _errs277 = errors;
-if(typeof data75 !== "string"){
-const err182 = {instancePath:instancePath+"/commands/rules/" + i17+"/prefix/" + i18,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0],data:data75};
+}
+if(data74.rules !== undefined){
+let data76 = data74.rules;
+if(Array.isArray(data76)){
+const len19 = data76.length;
+for(let i19=0; i19<len19; i19++){
+let data77 = data76[i19];
+if(data77 && typeof data77 == "object" && !Array.isArray(data77)){
+if(data77.prefix === undefined){
+const err182 = {instancePath:instancePath+"/commands/rules/" + i19,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "prefix"},message:"must have required property '"+"prefix"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data77};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2685,15 +2686,8 @@ vErrors.push(err182);
 }
 errors++;
 }
-var _valid23 = _errs277 === errors;
-valid82 = valid82 || _valid23;
-const _errs279 = errors;
-if(Array.isArray(data75)){
-const len19 = data75.length;
-for(let i19=0; i19<len19; i19++){
-let data76 = data75[i19];
-if(typeof data76 !== "string"){
-const err183 = {instancePath:instancePath+"/commands/rules/" + i17+"/prefix/" + i18+"/" + i19,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items,data:data76};
+if(data77.decision === undefined){
+const err183 = {instancePath:instancePath+"/commands/rules/" + i19,schemaPath:"#/properties/commands/properties/rules/items/required",keyword:"required",params:{missingProperty: "decision"},message:"must have required property '"+"decision"+"'",schema:schema31.properties.commands.properties.rules.items.required,parentSchema:schema31.properties.commands.properties.rules.items,data:data77};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2702,10 +2696,9 @@ vErrors.push(err183);
 }
 errors++;
 }
-}
-}
-else {
-const err184 = {instancePath:instancePath+"/commands/rules/" + i17+"/prefix/" + i18,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1],data:data75};
+for(const key20 in data77){
+if(!(((key20 === "prefix") || (key20 === "decision")) || (key20 === "reason"))){
+const err184 = {instancePath:instancePath+"/commands/rules/" + i19,schemaPath:"#/properties/commands/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.commands.properties.rules.items,data:data77};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2714,10 +2707,14 @@ vErrors.push(err184);
 }
 errors++;
 }
-var _valid23 = _errs279 === errors;
-valid82 = valid82 || _valid23;
-if(!valid82){
-const err185 = {instancePath:instancePath+"/commands/rules/" + i17+"/prefix/" + i18,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items,data:data75};
+}
+if(data77.prefix !== undefined){
+let data78 = data77.prefix;
+const _errs278 = errors;
+let valid83 = false;
+const _errs279 = errors;
+if(typeof data78 !== "string"){
+const err185 = {instancePath:instancePath+"/commands/rules/" + i19+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[0],data:data78};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2726,21 +2723,18 @@ vErrors.push(err185);
 }
 errors++;
 }
-else {
-errors = _errs276;
-if(vErrors !== null){
-if(_errs276){
-vErrors.length = _errs276;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err186 = {instancePath:instancePath+"/commands/rules/" + i17+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1],data:data74};
+var _valid22 = _errs279 === errors;
+valid83 = valid83 || _valid22;
+const _errs281 = errors;
+if(Array.isArray(data78)){
+const len20 = data78.length;
+for(let i20=0; i20<len20; i20++){
+let data79 = data78[i20];
+const _errs284 = errors;
+let valid86 = false;
+const _errs285 = errors;
+if(typeof data79 !== "string"){
+const err186 = {instancePath:instancePath+"/commands/rules/" + i19+"/prefix/" + i20,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[0],data:data79};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2749,10 +2743,15 @@ vErrors.push(err186);
 }
 errors++;
 }
-var _valid22 = _errs273 === errors;
-valid79 = valid79 || _valid22;
-if(!valid79){
-const err187 = {instancePath:instancePath+"/commands/rules/" + i17+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix,data:data74};
+var _valid23 = _errs285 === errors;
+valid86 = valid86 || _valid23;
+const _errs287 = errors;
+if(Array.isArray(data79)){
+const len21 = data79.length;
+for(let i21=0; i21<len21; i21++){
+let data80 = data79[i21];
+if(typeof data80 !== "string"){
+const err187 = {instancePath:instancePath+"/commands/rules/" + i19+"/prefix/" + i20+"/" + i21,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].items,data:data80};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2761,22 +2760,10 @@ vErrors.push(err187);
 }
 errors++;
 }
-else {
-errors = _errs270;
-if(vErrors !== null){
-if(_errs270){
-vErrors.length = _errs270;
+}
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data73.decision !== undefined){
-let data77 = data73.decision;
-if(typeof data77 !== "string"){
-const err188 = {instancePath:instancePath+"/commands/rules/" + i17+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.decision.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data77};
+const err188 = {instancePath:instancePath+"/commands/rules/" + i19+"/prefix/" + i20,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf[1],data:data79};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2785,8 +2772,10 @@ vErrors.push(err188);
 }
 errors++;
 }
-if(!(((data77 === "allow") || (data77 === "prompt")) || (data77 === "forbidden"))){
-const err189 = {instancePath:instancePath+"/commands/rules/" + i17+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.rules.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.rules.items.properties.decision.enum,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data77};
+var _valid23 = _errs287 === errors;
+valid86 = valid86 || _valid23;
+if(!valid86){
+const err189 = {instancePath:instancePath+"/commands/rules/" + i19+"/prefix/" + i20,schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].items,data:data79};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2795,11 +2784,21 @@ vErrors.push(err189);
 }
 errors++;
 }
+else {
+errors = _errs284;
+if(vErrors !== null){
+if(_errs284){
+vErrors.length = _errs284;
 }
-if(data73.reason !== undefined){
-let data78 = data73.reason;
-if(typeof data78 !== "string"){
-const err190 = {instancePath:instancePath+"/commands/rules/" + i17+"/reason",schemaPath:"#/properties/commands/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.reason,data:data78};
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err190 = {instancePath:instancePath+"/commands/rules/" + i19+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1].type,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf[1],data:data78};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2808,10 +2807,10 @@ vErrors.push(err190);
 }
 errors++;
 }
-}
-}
-else {
-const err191 = {instancePath:instancePath+"/commands/rules/" + i17,schemaPath:"#/properties/commands/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.properties.rules.items.type,parentSchema:schema31.properties.commands.properties.rules.items,data:data73};
+var _valid22 = _errs281 === errors;
+valid83 = valid83 || _valid22;
+if(!valid83){
+const err191 = {instancePath:instancePath+"/commands/rules/" + i19+"/prefix",schemaPath:"#/properties/commands/properties/rules/items/properties/prefix/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.commands.properties.rules.items.properties.prefix.anyOf,parentSchema:schema31.properties.commands.properties.rules.items.properties.prefix,data:data78};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2820,10 +2819,22 @@ vErrors.push(err191);
 }
 errors++;
 }
-}
+else {
+errors = _errs278;
+if(vErrors !== null){
+if(_errs278){
+vErrors.length = _errs278;
 }
 else {
-const err192 = {instancePath:instancePath+"/commands/rules",schemaPath:"#/properties/commands/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.type,parentSchema:schema31.properties.commands.properties.rules,data:data72};
+vErrors = null;
+}
+}
+}
+}
+if(data77.decision !== undefined){
+let data81 = data77.decision;
+if(typeof data81 !== "string"){
+const err192 = {instancePath:instancePath+"/commands/rules/" + i19+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.decision.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data81};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2832,10 +2843,8 @@ vErrors.push(err192);
 }
 errors++;
 }
-}
-}
-else {
-const err193 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.type,parentSchema:schema31.properties.commands,data:data70};
+if(!(((data81 === "allow") || (data81 === "prompt")) || (data81 === "forbidden"))){
+const err193 = {instancePath:instancePath+"/commands/rules/" + i19+"/decision",schemaPath:"#/properties/commands/properties/rules/items/properties/decision/enum",keyword:"enum",params:{allowedValues: schema31.properties.commands.properties.rules.items.properties.decision.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.commands.properties.rules.items.properties.decision.enum,parentSchema:schema31.properties.commands.properties.rules.items.properties.decision,data:data81};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2845,12 +2854,10 @@ vErrors.push(err193);
 errors++;
 }
 }
-if(data.linux !== undefined){
-let data79 = data.linux;
-if(data79 && typeof data79 == "object" && !Array.isArray(data79)){
-for(const key21 in data79){
-if(!((key21 === "namespaces") || (key21 === "accept-widening"))){
-const err194 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.linux,data:data79};
+if(data77.reason !== undefined){
+let data82 = data77.reason;
+if(typeof data82 !== "string"){
+const err194 = {instancePath:instancePath+"/commands/rules/" + i19+"/reason",schemaPath:"#/properties/commands/properties/rules/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.commands.properties.rules.items.properties.reason.type,parentSchema:schema31.properties.commands.properties.rules.items.properties.reason,data:data82};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2860,10 +2867,9 @@ vErrors.push(err194);
 errors++;
 }
 }
-if(data79.namespaces !== undefined){
-let data80 = data79.namespaces;
-if(typeof data80 !== "string"){
-const err195 = {instancePath:instancePath+"/linux/namespaces",schemaPath:"#/properties/linux/properties/namespaces/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.linux.properties.namespaces.type,parentSchema:schema31.properties.linux.properties.namespaces,data:data80};
+}
+else {
+const err195 = {instancePath:instancePath+"/commands/rules/" + i19,schemaPath:"#/properties/commands/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.properties.rules.items.type,parentSchema:schema31.properties.commands.properties.rules.items,data:data77};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2872,8 +2878,10 @@ vErrors.push(err195);
 }
 errors++;
 }
-if(!(((data80 === "auto") || (data80 === "require")) || (data80 === "never"))){
-const err196 = {instancePath:instancePath+"/linux/namespaces",schemaPath:"#/properties/linux/properties/namespaces/enum",keyword:"enum",params:{allowedValues: schema31.properties.linux.properties.namespaces.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.linux.properties.namespaces.enum,parentSchema:schema31.properties.linux.properties.namespaces,data:data80};
+}
+}
+else {
+const err196 = {instancePath:instancePath+"/commands/rules",schemaPath:"#/properties/commands/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.commands.properties.rules.type,parentSchema:schema31.properties.commands.properties.rules,data:data76};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2883,14 +2891,9 @@ vErrors.push(err196);
 errors++;
 }
 }
-if(data79["accept-widening"] !== undefined){
-let data81 = data79["accept-widening"];
-if(Array.isArray(data81)){
-const len20 = data81.length;
-for(let i20=0; i20<len20; i20++){
-let data82 = data81[i20];
-if(typeof data82 !== "string"){
-const err197 = {instancePath:instancePath+"/linux/accept-widening/" + i20,schemaPath:"#/properties/linux/properties/accept-widening/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.linux.properties["accept-widening"].items.type,parentSchema:schema31.properties.linux.properties["accept-widening"].items,data:data82};
+}
+else {
+const err197 = {instancePath:instancePath+"/commands",schemaPath:"#/properties/commands/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.commands.type,parentSchema:schema31.properties.commands,data:data74};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2899,8 +2902,13 @@ vErrors.push(err197);
 }
 errors++;
 }
-if(!(((data82 === "domains") || (data82 === "hosts")) || (data82 === "udp"))){
-const err198 = {instancePath:instancePath+"/linux/accept-widening/" + i20,schemaPath:"#/properties/linux/properties/accept-widening/items/enum",keyword:"enum",params:{allowedValues: schema31.properties.linux.properties["accept-widening"].items.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.linux.properties["accept-widening"].items.enum,parentSchema:schema31.properties.linux.properties["accept-widening"].items,data:data82};
+}
+if(data.linux !== undefined){
+let data83 = data.linux;
+if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
+for(const key21 in data83){
+if(!((key21 === "namespaces") || (key21 === "accept-widening"))){
+const err198 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.linux,data:data83};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2910,18 +2918,10 @@ vErrors.push(err198);
 errors++;
 }
 }
-let i21 = data81.length;
-let j0;
-if(i21 > 1){
-const indices0 = {};
-for(;i21--;){
-let item0 = data81[i21];
-if(typeof item0 !== "string"){
-continue;
-}
-if(typeof indices0[item0] == "number"){
-j0 = indices0[item0];
-const err199 = {instancePath:instancePath+"/linux/accept-widening",schemaPath:"#/properties/linux/properties/accept-widening/uniqueItems",keyword:"uniqueItems",params:{i: i21, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i21+" are identical)",schema:true,parentSchema:schema31.properties.linux.properties["accept-widening"],data:data81};
+if(data83.namespaces !== undefined){
+let data84 = data83.namespaces;
+if(typeof data84 !== "string"){
+const err199 = {instancePath:instancePath+"/linux/namespaces",schemaPath:"#/properties/linux/properties/namespaces/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.linux.properties.namespaces.type,parentSchema:schema31.properties.linux.properties.namespaces,data:data84};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2929,14 +2929,9 @@ else {
 vErrors.push(err199);
 }
 errors++;
-break;
 }
-indices0[item0] = i21;
-}
-}
-}
-else {
-const err200 = {instancePath:instancePath+"/linux/accept-widening",schemaPath:"#/properties/linux/properties/accept-widening/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.linux.properties["accept-widening"].type,parentSchema:schema31.properties.linux.properties["accept-widening"],data:data81};
+if(!(((data84 === "auto") || (data84 === "require")) || (data84 === "never"))){
+const err200 = {instancePath:instancePath+"/linux/namespaces",schemaPath:"#/properties/linux/properties/namespaces/enum",keyword:"enum",params:{allowedValues: schema31.properties.linux.properties.namespaces.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.linux.properties.namespaces.enum,parentSchema:schema31.properties.linux.properties.namespaces,data:data84};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2946,9 +2941,14 @@ vErrors.push(err200);
 errors++;
 }
 }
-}
-else {
-const err201 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.linux.type,parentSchema:schema31.properties.linux,data:data79};
+if(data83["accept-widening"] !== undefined){
+let data85 = data83["accept-widening"];
+if(Array.isArray(data85)){
+const len22 = data85.length;
+for(let i22=0; i22<len22; i22++){
+let data86 = data85[i22];
+if(typeof data86 !== "string"){
+const err201 = {instancePath:instancePath+"/linux/accept-widening/" + i22,schemaPath:"#/properties/linux/properties/accept-widening/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.linux.properties["accept-widening"].items.type,parentSchema:schema31.properties.linux.properties["accept-widening"].items,data:data86};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2957,16 +2957,8 @@ vErrors.push(err201);
 }
 errors++;
 }
-}
-if(data.tests !== undefined){
-let data83 = data.tests;
-if(Array.isArray(data83)){
-const len21 = data83.length;
-for(let i22=0; i22<len21; i22++){
-let data84 = data83[i22];
-if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
-if(data84.expect === undefined){
-const err202 = {instancePath:instancePath+"/tests/" + i22,schemaPath:"#/properties/tests/items/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema31.properties.tests.items.required,parentSchema:schema31.properties.tests.items,data:data84};
+if(!(((data86 === "domains") || (data86 === "hosts")) || (data86 === "udp"))){
+const err202 = {instancePath:instancePath+"/linux/accept-widening/" + i22,schemaPath:"#/properties/linux/properties/accept-widening/items/enum",keyword:"enum",params:{allowedValues: schema31.properties.linux.properties["accept-widening"].items.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.linux.properties["accept-widening"].items.enum,parentSchema:schema31.properties.linux.properties["accept-widening"].items,data:data86};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2975,9 +2967,19 @@ vErrors.push(err202);
 }
 errors++;
 }
-for(const key22 in data84){
-if(!(func1.call(schema31.properties.tests.items.properties, key22))){
-const err203 = {instancePath:instancePath+"/tests/" + i22,schemaPath:"#/properties/tests/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items,data:data84};
+}
+let i23 = data85.length;
+let j0;
+if(i23 > 1){
+const indices0 = {};
+for(;i23--;){
+let item0 = data85[i23];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err203 = {instancePath:instancePath+"/linux/accept-widening",schemaPath:"#/properties/linux/properties/accept-widening/uniqueItems",keyword:"uniqueItems",params:{i: i23, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i23+" are identical)",schema:true,parentSchema:schema31.properties.linux.properties["accept-widening"],data:data85};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2985,12 +2987,14 @@ else {
 vErrors.push(err203);
 }
 errors++;
+break;
+}
+indices0[item0] = i23;
 }
 }
-if(data84.name !== undefined){
-let data85 = data84.name;
-if(typeof data85 !== "string"){
-const err204 = {instancePath:instancePath+"/tests/" + i22+"/name",schemaPath:"#/properties/tests/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.name.type,parentSchema:schema31.properties.tests.items.properties.name,data:data85};
+}
+else {
+const err204 = {instancePath:instancePath+"/linux/accept-widening",schemaPath:"#/properties/linux/properties/accept-widening/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.linux.properties["accept-widening"].type,parentSchema:schema31.properties.linux.properties["accept-widening"],data:data85};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -3000,10 +3004,9 @@ vErrors.push(err204);
 errors++;
 }
 }
-if(data84.read !== undefined){
-let data86 = data84.read;
-if(typeof data86 !== "string"){
-const err205 = {instancePath:instancePath+"/tests/" + i22+"/read",schemaPath:"#/properties/tests/items/properties/read/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.read.type,parentSchema:schema31.properties.tests.items.properties.read,data:data86};
+}
+else {
+const err205 = {instancePath:instancePath+"/linux",schemaPath:"#/properties/linux/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.linux.type,parentSchema:schema31.properties.linux,data:data83};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -3013,10 +3016,15 @@ vErrors.push(err205);
 errors++;
 }
 }
-if(data84.list !== undefined){
-let data87 = data84.list;
-if(typeof data87 !== "string"){
-const err206 = {instancePath:instancePath+"/tests/" + i22+"/list",schemaPath:"#/properties/tests/items/properties/list/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.list.type,parentSchema:schema31.properties.tests.items.properties.list,data:data87};
+if(data.tests !== undefined){
+let data87 = data.tests;
+if(Array.isArray(data87)){
+const len23 = data87.length;
+for(let i24=0; i24<len23; i24++){
+let data88 = data87[i24];
+if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
+if(data88.expect === undefined){
+const err206 = {instancePath:instancePath+"/tests/" + i24,schemaPath:"#/properties/tests/items/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema31.properties.tests.items.required,parentSchema:schema31.properties.tests.items,data:data88};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -3025,11 +3033,9 @@ vErrors.push(err206);
 }
 errors++;
 }
-}
-if(data84.execute !== undefined){
-let data88 = data84.execute;
-if(typeof data88 !== "string"){
-const err207 = {instancePath:instancePath+"/tests/" + i22+"/execute",schemaPath:"#/properties/tests/items/properties/execute/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.execute.type,parentSchema:schema31.properties.tests.items.properties.execute,data:data88};
+for(const key22 in data88){
+if(!(func1.call(schema31.properties.tests.items.properties, key22))){
+const err207 = {instancePath:instancePath+"/tests/" + i24,schemaPath:"#/properties/tests/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items,data:data88};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -3039,10 +3045,10 @@ vErrors.push(err207);
 errors++;
 }
 }
-if(data84.write !== undefined){
-let data89 = data84.write;
+if(data88.name !== undefined){
+let data89 = data88.name;
 if(typeof data89 !== "string"){
-const err208 = {instancePath:instancePath+"/tests/" + i22+"/write",schemaPath:"#/properties/tests/items/properties/write/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.write.type,parentSchema:schema31.properties.tests.items.properties.write,data:data89};
+const err208 = {instancePath:instancePath+"/tests/" + i24+"/name",schemaPath:"#/properties/tests/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.name.type,parentSchema:schema31.properties.tests.items.properties.name,data:data89};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -3052,10 +3058,10 @@ vErrors.push(err208);
 errors++;
 }
 }
-if(data84.truncate !== undefined){
-let data90 = data84.truncate;
+if(data88.read !== undefined){
+let data90 = data88.read;
 if(typeof data90 !== "string"){
-const err209 = {instancePath:instancePath+"/tests/" + i22+"/truncate",schemaPath:"#/properties/tests/items/properties/truncate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.truncate.type,parentSchema:schema31.properties.tests.items.properties.truncate,data:data90};
+const err209 = {instancePath:instancePath+"/tests/" + i24+"/read",schemaPath:"#/properties/tests/items/properties/read/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.read.type,parentSchema:schema31.properties.tests.items.properties.read,data:data90};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -3065,10 +3071,10 @@ vErrors.push(err209);
 errors++;
 }
 }
-if(data84.ioctl !== undefined){
-let data91 = data84.ioctl;
+if(data88.list !== undefined){
+let data91 = data88.list;
 if(typeof data91 !== "string"){
-const err210 = {instancePath:instancePath+"/tests/" + i22+"/ioctl",schemaPath:"#/properties/tests/items/properties/ioctl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.ioctl.type,parentSchema:schema31.properties.tests.items.properties.ioctl,data:data91};
+const err210 = {instancePath:instancePath+"/tests/" + i24+"/list",schemaPath:"#/properties/tests/items/properties/list/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.list.type,parentSchema:schema31.properties.tests.items.properties.list,data:data91};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -3078,10 +3084,10 @@ vErrors.push(err210);
 errors++;
 }
 }
-if(data84["create-file"] !== undefined){
-let data92 = data84["create-file"];
+if(data88.execute !== undefined){
+let data92 = data88.execute;
 if(typeof data92 !== "string"){
-const err211 = {instancePath:instancePath+"/tests/" + i22+"/create-file",schemaPath:"#/properties/tests/items/properties/create-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-file"].type,parentSchema:schema31.properties.tests.items.properties["create-file"],data:data92};
+const err211 = {instancePath:instancePath+"/tests/" + i24+"/execute",schemaPath:"#/properties/tests/items/properties/execute/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.execute.type,parentSchema:schema31.properties.tests.items.properties.execute,data:data92};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -3091,10 +3097,10 @@ vErrors.push(err211);
 errors++;
 }
 }
-if(data84["create-dir"] !== undefined){
-let data93 = data84["create-dir"];
+if(data88.write !== undefined){
+let data93 = data88.write;
 if(typeof data93 !== "string"){
-const err212 = {instancePath:instancePath+"/tests/" + i22+"/create-dir",schemaPath:"#/properties/tests/items/properties/create-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-dir"].type,parentSchema:schema31.properties.tests.items.properties["create-dir"],data:data93};
+const err212 = {instancePath:instancePath+"/tests/" + i24+"/write",schemaPath:"#/properties/tests/items/properties/write/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.write.type,parentSchema:schema31.properties.tests.items.properties.write,data:data93};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -3104,10 +3110,10 @@ vErrors.push(err212);
 errors++;
 }
 }
-if(data84["create-symlink"] !== undefined){
-let data94 = data84["create-symlink"];
+if(data88.truncate !== undefined){
+let data94 = data88.truncate;
 if(typeof data94 !== "string"){
-const err213 = {instancePath:instancePath+"/tests/" + i22+"/create-symlink",schemaPath:"#/properties/tests/items/properties/create-symlink/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-symlink"].type,parentSchema:schema31.properties.tests.items.properties["create-symlink"],data:data94};
+const err213 = {instancePath:instancePath+"/tests/" + i24+"/truncate",schemaPath:"#/properties/tests/items/properties/truncate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.truncate.type,parentSchema:schema31.properties.tests.items.properties.truncate,data:data94};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -3117,10 +3123,10 @@ vErrors.push(err213);
 errors++;
 }
 }
-if(data84["create-special"] !== undefined){
-let data95 = data84["create-special"];
+if(data88.ioctl !== undefined){
+let data95 = data88.ioctl;
 if(typeof data95 !== "string"){
-const err214 = {instancePath:instancePath+"/tests/" + i22+"/create-special",schemaPath:"#/properties/tests/items/properties/create-special/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-special"].type,parentSchema:schema31.properties.tests.items.properties["create-special"],data:data95};
+const err214 = {instancePath:instancePath+"/tests/" + i24+"/ioctl",schemaPath:"#/properties/tests/items/properties/ioctl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.ioctl.type,parentSchema:schema31.properties.tests.items.properties.ioctl,data:data95};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -3130,10 +3136,10 @@ vErrors.push(err214);
 errors++;
 }
 }
-if(data84["delete-file"] !== undefined){
-let data96 = data84["delete-file"];
+if(data88["create-file"] !== undefined){
+let data96 = data88["create-file"];
 if(typeof data96 !== "string"){
-const err215 = {instancePath:instancePath+"/tests/" + i22+"/delete-file",schemaPath:"#/properties/tests/items/properties/delete-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-file"].type,parentSchema:schema31.properties.tests.items.properties["delete-file"],data:data96};
+const err215 = {instancePath:instancePath+"/tests/" + i24+"/create-file",schemaPath:"#/properties/tests/items/properties/create-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-file"].type,parentSchema:schema31.properties.tests.items.properties["create-file"],data:data96};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -3143,10 +3149,10 @@ vErrors.push(err215);
 errors++;
 }
 }
-if(data84["delete-dir"] !== undefined){
-let data97 = data84["delete-dir"];
+if(data88["create-dir"] !== undefined){
+let data97 = data88["create-dir"];
 if(typeof data97 !== "string"){
-const err216 = {instancePath:instancePath+"/tests/" + i22+"/delete-dir",schemaPath:"#/properties/tests/items/properties/delete-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-dir"].type,parentSchema:schema31.properties.tests.items.properties["delete-dir"],data:data97};
+const err216 = {instancePath:instancePath+"/tests/" + i24+"/create-dir",schemaPath:"#/properties/tests/items/properties/create-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-dir"].type,parentSchema:schema31.properties.tests.items.properties["create-dir"],data:data97};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -3156,10 +3162,10 @@ vErrors.push(err216);
 errors++;
 }
 }
-if(data84.rename !== undefined){
-let data98 = data84.rename;
+if(data88["create-symlink"] !== undefined){
+let data98 = data88["create-symlink"];
 if(typeof data98 !== "string"){
-const err217 = {instancePath:instancePath+"/tests/" + i22+"/rename",schemaPath:"#/properties/tests/items/properties/rename/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.rename.type,parentSchema:schema31.properties.tests.items.properties.rename,data:data98};
+const err217 = {instancePath:instancePath+"/tests/" + i24+"/create-symlink",schemaPath:"#/properties/tests/items/properties/create-symlink/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-symlink"].type,parentSchema:schema31.properties.tests.items.properties["create-symlink"],data:data98};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -3169,10 +3175,10 @@ vErrors.push(err217);
 errors++;
 }
 }
-if(data84.connect !== undefined){
-let data99 = data84.connect;
+if(data88["create-special"] !== undefined){
+let data99 = data88["create-special"];
 if(typeof data99 !== "string"){
-const err218 = {instancePath:instancePath+"/tests/" + i22+"/connect",schemaPath:"#/properties/tests/items/properties/connect/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.connect.type,parentSchema:schema31.properties.tests.items.properties.connect,data:data99};
+const err218 = {instancePath:instancePath+"/tests/" + i24+"/create-special",schemaPath:"#/properties/tests/items/properties/create-special/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["create-special"].type,parentSchema:schema31.properties.tests.items.properties["create-special"],data:data99};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -3182,10 +3188,10 @@ vErrors.push(err218);
 errors++;
 }
 }
-if(data84.bind !== undefined){
-let data100 = data84.bind;
+if(data88["delete-file"] !== undefined){
+let data100 = data88["delete-file"];
 if(typeof data100 !== "string"){
-const err219 = {instancePath:instancePath+"/tests/" + i22+"/bind",schemaPath:"#/properties/tests/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.bind.type,parentSchema:schema31.properties.tests.items.properties.bind,data:data100};
+const err219 = {instancePath:instancePath+"/tests/" + i24+"/delete-file",schemaPath:"#/properties/tests/items/properties/delete-file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-file"].type,parentSchema:schema31.properties.tests.items.properties["delete-file"],data:data100};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -3195,10 +3201,10 @@ vErrors.push(err219);
 errors++;
 }
 }
-if(data84.protocol !== undefined){
-let data101 = data84.protocol;
+if(data88["delete-dir"] !== undefined){
+let data101 = data88["delete-dir"];
 if(typeof data101 !== "string"){
-const err220 = {instancePath:instancePath+"/tests/" + i22+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.protocol.type,parentSchema:schema31.properties.tests.items.properties.protocol,data:data101};
+const err220 = {instancePath:instancePath+"/tests/" + i24+"/delete-dir",schemaPath:"#/properties/tests/items/properties/delete-dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties["delete-dir"].type,parentSchema:schema31.properties.tests.items.properties["delete-dir"],data:data101};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -3207,8 +3213,11 @@ vErrors.push(err220);
 }
 errors++;
 }
-if(!((data101 === "tcp") || (data101 === "udp"))){
-const err221 = {instancePath:instancePath+"/tests/" + i22+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.protocol.enum,parentSchema:schema31.properties.tests.items.properties.protocol,data:data101};
+}
+if(data88.rename !== undefined){
+let data102 = data88.rename;
+if(typeof data102 !== "string"){
+const err221 = {instancePath:instancePath+"/tests/" + i24+"/rename",schemaPath:"#/properties/tests/items/properties/rename/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.rename.type,parentSchema:schema31.properties.tests.items.properties.rename,data:data102};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -3218,10 +3227,10 @@ vErrors.push(err221);
 errors++;
 }
 }
-if(data84.unix !== undefined){
-let data102 = data84.unix;
-if(typeof data102 !== "string"){
-const err222 = {instancePath:instancePath+"/tests/" + i22+"/unix",schemaPath:"#/properties/tests/items/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.unix.type,parentSchema:schema31.properties.tests.items.properties.unix,data:data102};
+if(data88.connect !== undefined){
+let data103 = data88.connect;
+if(typeof data103 !== "string"){
+const err222 = {instancePath:instancePath+"/tests/" + i24+"/connect",schemaPath:"#/properties/tests/items/properties/connect/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.connect.type,parentSchema:schema31.properties.tests.items.properties.connect,data:data103};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -3230,8 +3239,11 @@ vErrors.push(err222);
 }
 errors++;
 }
-if(!(((data102 === "socketpair") || (data102 === "connect")) || (data102 === "bind"))){
-const err223 = {instancePath:instancePath+"/tests/" + i22+"/unix",schemaPath:"#/properties/tests/items/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.unix.enum,parentSchema:schema31.properties.tests.items.properties.unix,data:data102};
+}
+if(data88.bind !== undefined){
+let data104 = data88.bind;
+if(typeof data104 !== "string"){
+const err223 = {instancePath:instancePath+"/tests/" + i24+"/bind",schemaPath:"#/properties/tests/items/properties/bind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.bind.type,parentSchema:schema31.properties.tests.items.properties.bind,data:data104};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -3241,10 +3253,10 @@ vErrors.push(err223);
 errors++;
 }
 }
-if(data84.path !== undefined){
-let data103 = data84.path;
-if(typeof data103 !== "string"){
-const err224 = {instancePath:instancePath+"/tests/" + i22+"/path",schemaPath:"#/properties/tests/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.path.type,parentSchema:schema31.properties.tests.items.properties.path,data:data103};
+if(data88.protocol !== undefined){
+let data105 = data88.protocol;
+if(typeof data105 !== "string"){
+const err224 = {instancePath:instancePath+"/tests/" + i24+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.protocol.type,parentSchema:schema31.properties.tests.items.properties.protocol,data:data105};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -3253,11 +3265,8 @@ vErrors.push(err224);
 }
 errors++;
 }
-}
-if(data84.abstract !== undefined){
-let data104 = data84.abstract;
-if(typeof data104 !== "string"){
-const err225 = {instancePath:instancePath+"/tests/" + i22+"/abstract",schemaPath:"#/properties/tests/items/properties/abstract/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.abstract.type,parentSchema:schema31.properties.tests.items.properties.abstract,data:data104};
+if(!((data105 === "tcp") || (data105 === "udp"))){
+const err225 = {instancePath:instancePath+"/tests/" + i24+"/protocol",schemaPath:"#/properties/tests/items/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.protocol.enum,parentSchema:schema31.properties.tests.items.properties.protocol,data:data105};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -3267,10 +3276,10 @@ vErrors.push(err225);
 errors++;
 }
 }
-if(data84.syscall !== undefined){
-let data105 = data84.syscall;
-if(typeof data105 !== "string"){
-const err226 = {instancePath:instancePath+"/tests/" + i22+"/syscall",schemaPath:"#/properties/tests/items/properties/syscall/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.syscall.type,parentSchema:schema31.properties.tests.items.properties.syscall,data:data105};
+if(data88.unix !== undefined){
+let data106 = data88.unix;
+if(typeof data106 !== "string"){
+const err226 = {instancePath:instancePath+"/tests/" + i24+"/unix",schemaPath:"#/properties/tests/items/properties/unix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.unix.type,parentSchema:schema31.properties.tests.items.properties.unix,data:data106};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -3279,18 +3288,8 @@ vErrors.push(err226);
 }
 errors++;
 }
-}
-if(data84.args !== undefined){
-let data106 = data84.args;
-if(Array.isArray(data106)){
-const len22 = data106.length;
-for(let i23=0; i23<len22; i23++){
-let data107 = data106[i23];
-const _errs346 = errors;
-let valid94 = false;
-const _errs347 = errors;
-if(!(((typeof data107 == "number") && (!(data107 % 1) && !isNaN(data107))) && (isFinite(data107)))){
-const err227 = {instancePath:instancePath+"/tests/" + i22+"/args/" + i23,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.args.items.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[0],data:data107};
+if(!(((data106 === "socketpair") || (data106 === "connect")) || (data106 === "bind"))){
+const err227 = {instancePath:instancePath+"/tests/" + i24+"/unix",schemaPath:"#/properties/tests/items/properties/unix/enum",keyword:"enum",params:{allowedValues: schema31.properties.tests.items.properties.unix.enum},message:"must be equal to one of the allowed values",schema:schema31.properties.tests.items.properties.unix.enum,parentSchema:schema31.properties.tests.items.properties.unix,data:data106};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3299,11 +3298,11 @@ vErrors.push(err227);
 }
 errors++;
 }
-var _valid24 = _errs347 === errors;
-valid94 = valid94 || _valid24;
-const _errs349 = errors;
+}
+if(data88.path !== undefined){
+let data107 = data88.path;
 if(typeof data107 !== "string"){
-const err228 = {instancePath:instancePath+"/tests/" + i22+"/args/" + i23,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.args.items.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[1],data:data107};
+const err228 = {instancePath:instancePath+"/tests/" + i24+"/path",schemaPath:"#/properties/tests/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.path.type,parentSchema:schema31.properties.tests.items.properties.path,data:data107};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3312,10 +3311,11 @@ vErrors.push(err228);
 }
 errors++;
 }
-var _valid24 = _errs349 === errors;
-valid94 = valid94 || _valid24;
-if(!valid94){
-const err229 = {instancePath:instancePath+"/tests/" + i22+"/args/" + i23,schemaPath:"#/properties/tests/items/properties/args/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.args.items.anyOf,parentSchema:schema31.properties.tests.items.properties.args.items,data:data107};
+}
+if(data88.abstract !== undefined){
+let data108 = data88.abstract;
+if(typeof data108 !== "string"){
+const err229 = {instancePath:instancePath+"/tests/" + i24+"/abstract",schemaPath:"#/properties/tests/items/properties/abstract/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.abstract.type,parentSchema:schema31.properties.tests.items.properties.abstract,data:data108};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3324,21 +3324,11 @@ vErrors.push(err229);
 }
 errors++;
 }
-else {
-errors = _errs346;
-if(vErrors !== null){
-if(_errs346){
-vErrors.length = _errs346;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err230 = {instancePath:instancePath+"/tests/" + i22+"/args",schemaPath:"#/properties/tests/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.args.type,parentSchema:schema31.properties.tests.items.properties.args,data:data106};
+if(data88.syscall !== undefined){
+let data109 = data88.syscall;
+if(typeof data109 !== "string"){
+const err230 = {instancePath:instancePath+"/tests/" + i24+"/syscall",schemaPath:"#/properties/tests/items/properties/syscall/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.syscall.type,parentSchema:schema31.properties.tests.items.properties.syscall,data:data109};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3348,13 +3338,17 @@ vErrors.push(err230);
 errors++;
 }
 }
-if(data84.command !== undefined){
-let data108 = data84.command;
-const _errs352 = errors;
-let valid95 = false;
-const _errs353 = errors;
-if(typeof data108 !== "string"){
-const err231 = {instancePath:instancePath+"/tests/" + i22+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[0],data:data108};
+if(data88.args !== undefined){
+let data110 = data88.args;
+if(Array.isArray(data110)){
+const len24 = data110.length;
+for(let i25=0; i25<len24; i25++){
+let data111 = data110[i25];
+const _errs354 = errors;
+let valid98 = false;
+const _errs355 = errors;
+if(!(((typeof data111 == "number") && (!(data111 % 1) && !isNaN(data111))) && (isFinite(data111)))){
+const err231 = {instancePath:instancePath+"/tests/" + i24+"/args/" + i25,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.args.items.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[0],data:data111};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3363,15 +3357,11 @@ vErrors.push(err231);
 }
 errors++;
 }
-var _valid25 = _errs353 === errors;
-valid95 = valid95 || _valid25;
-const _errs355 = errors;
-if(Array.isArray(data108)){
-const len23 = data108.length;
-for(let i24=0; i24<len23; i24++){
-let data109 = data108[i24];
-if(typeof data109 !== "string"){
-const err232 = {instancePath:instancePath+"/tests/" + i22+"/command/" + i24,schemaPath:"#/properties/tests/items/properties/command/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[1].items.type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1].items,data:data109};
+var _valid24 = _errs355 === errors;
+valid98 = valid98 || _valid24;
+const _errs357 = errors;
+if(typeof data111 !== "string"){
+const err232 = {instancePath:instancePath+"/tests/" + i24+"/args/" + i25,schemaPath:"#/properties/tests/items/properties/args/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.args.items.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.args.items.anyOf[1],data:data111};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3380,10 +3370,10 @@ vErrors.push(err232);
 }
 errors++;
 }
-}
-}
-else {
-const err233 = {instancePath:instancePath+"/tests/" + i22+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.command.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1],data:data108};
+var _valid24 = _errs357 === errors;
+valid98 = valid98 || _valid24;
+if(!valid98){
+const err233 = {instancePath:instancePath+"/tests/" + i24+"/args/" + i25,schemaPath:"#/properties/tests/items/properties/args/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.args.items.anyOf,parentSchema:schema31.properties.tests.items.properties.args.items,data:data111};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3392,10 +3382,21 @@ vErrors.push(err233);
 }
 errors++;
 }
-var _valid25 = _errs355 === errors;
-valid95 = valid95 || _valid25;
-if(!valid95){
-const err234 = {instancePath:instancePath+"/tests/" + i22+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.command.anyOf,parentSchema:schema31.properties.tests.items.properties.command,data:data108};
+else {
+errors = _errs354;
+if(vErrors !== null){
+if(_errs354){
+vErrors.length = _errs354;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err234 = {instancePath:instancePath+"/tests/" + i24+"/args",schemaPath:"#/properties/tests/items/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.args.type,parentSchema:schema31.properties.tests.items.properties.args,data:data110};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3404,25 +3405,14 @@ vErrors.push(err234);
 }
 errors++;
 }
-else {
-errors = _errs352;
-if(vErrors !== null){
-if(_errs352){
-vErrors.length = _errs352;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data84.expect !== undefined){
-let data110 = data84.expect;
+if(data88.command !== undefined){
+let data112 = data88.command;
 const _errs360 = errors;
-let valid98 = false;
+let valid99 = false;
 const _errs361 = errors;
-if(typeof data110 !== "string"){
-const err235 = {instancePath:instancePath+"/tests/" + i22+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[0],data:data110};
+if(typeof data112 !== "string"){
+const err235 = {instancePath:instancePath+"/tests/" + i24+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[0],data:data112};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3431,12 +3421,15 @@ vErrors.push(err235);
 }
 errors++;
 }
-var _valid26 = _errs361 === errors;
-valid98 = valid98 || _valid26;
+var _valid25 = _errs361 === errors;
+valid99 = valid99 || _valid25;
 const _errs363 = errors;
-if(data110 && typeof data110 == "object" && !Array.isArray(data110)){
-if(data110.errno === undefined){
-const err236 = {instancePath:instancePath+"/tests/" + i22+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[1].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data110};
+if(Array.isArray(data112)){
+const len25 = data112.length;
+for(let i26=0; i26<len25; i26++){
+let data113 = data112[i26];
+if(typeof data113 !== "string"){
+const err236 = {instancePath:instancePath+"/tests/" + i24+"/command/" + i26,schemaPath:"#/properties/tests/items/properties/command/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.command.anyOf[1].items.type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1].items,data:data113};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3445,9 +3438,10 @@ vErrors.push(err236);
 }
 errors++;
 }
-for(const key23 in data110){
-if(!(key23 === "errno")){
-const err237 = {instancePath:instancePath+"/tests/" + i22+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data110};
+}
+}
+else {
+const err237 = {instancePath:instancePath+"/tests/" + i24+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.items.properties.command.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.command.anyOf[1],data:data112};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3456,137 +3450,15 @@ vErrors.push(err237);
 }
 errors++;
 }
-}
-if(data110.errno !== undefined){
-let data111 = data110.errno;
-const _errs367 = errors;
-let valid100 = false;
-const _errs368 = errors;
-if(typeof data111 !== "string"){
-const err238 = {instancePath:instancePath+"/tests/" + i22+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data111};
+var _valid25 = _errs363 === errors;
+valid99 = valid99 || _valid25;
+if(!valid99){
+const err238 = {instancePath:instancePath+"/tests/" + i24+"/command",schemaPath:"#/properties/tests/items/properties/command/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.command.anyOf,parentSchema:schema31.properties.tests.items.properties.command,data:data112};
 if(vErrors === null){
 vErrors = [err238];
 }
 else {
 vErrors.push(err238);
-}
-errors++;
-}
-var _valid27 = _errs368 === errors;
-valid100 = valid100 || _valid27;
-const _errs370 = errors;
-if(!(((typeof data111 == "number") && (!(data111 % 1) && !isNaN(data111))) && (isFinite(data111)))){
-const err239 = {instancePath:instancePath+"/tests/" + i22+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data111};
-if(vErrors === null){
-vErrors = [err239];
-}
-else {
-vErrors.push(err239);
-}
-errors++;
-}
-var _valid27 = _errs370 === errors;
-valid100 = valid100 || _valid27;
-if(!valid100){
-const err240 = {instancePath:instancePath+"/tests/" + i22+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno,data:data111};
-if(vErrors === null){
-vErrors = [err240];
-}
-else {
-vErrors.push(err240);
-}
-errors++;
-}
-else {
-errors = _errs367;
-if(vErrors !== null){
-if(_errs367){
-vErrors.length = _errs367;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err241 = {instancePath:instancePath+"/tests/" + i22+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data110};
-if(vErrors === null){
-vErrors = [err241];
-}
-else {
-vErrors.push(err241);
-}
-errors++;
-}
-var _valid26 = _errs363 === errors;
-valid98 = valid98 || _valid26;
-if(_valid26){
-var props7 = true;
-}
-const _errs372 = errors;
-if(data110 && typeof data110 == "object" && !Array.isArray(data110)){
-if(data110.trace === undefined){
-const err242 = {instancePath:instancePath+"/tests/" + i22+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[2].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data110};
-if(vErrors === null){
-vErrors = [err242];
-}
-else {
-vErrors.push(err242);
-}
-errors++;
-}
-for(const key24 in data110){
-if(!(key24 === "trace")){
-const err243 = {instancePath:instancePath+"/tests/" + i22+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data110};
-if(vErrors === null){
-vErrors = [err243];
-}
-else {
-vErrors.push(err243);
-}
-errors++;
-}
-}
-if(data110.trace !== undefined){
-let data112 = data110.trace;
-if(!(((typeof data112 == "number") && (!(data112 % 1) && !isNaN(data112))) && (isFinite(data112)))){
-const err244 = {instancePath:instancePath+"/tests/" + i22+"/expect/trace",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[2].properties.trace.type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2].properties.trace,data:data112};
-if(vErrors === null){
-vErrors = [err244];
-}
-else {
-vErrors.push(err244);
-}
-errors++;
-}
-}
-}
-else {
-const err245 = {instancePath:instancePath+"/tests/" + i22+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[2].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data110};
-if(vErrors === null){
-vErrors = [err245];
-}
-else {
-vErrors.push(err245);
-}
-errors++;
-}
-var _valid26 = _errs372 === errors;
-valid98 = valid98 || _valid26;
-if(_valid26){
-if(props7 !== true){
-props7 = true;
-}
-}
-if(!valid98){
-const err246 = {instancePath:instancePath+"/tests/" + i22+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf,parentSchema:schema31.properties.tests.items.properties.expect,data:data110};
-if(vErrors === null){
-vErrors = [err246];
-}
-else {
-vErrors.push(err246);
 }
 errors++;
 }
@@ -3602,9 +3474,130 @@ vErrors = null;
 }
 }
 }
+if(data88.expect !== undefined){
+let data114 = data88.expect;
+const _errs368 = errors;
+let valid102 = false;
+const _errs369 = errors;
+if(typeof data114 !== "string"){
+const err239 = {instancePath:instancePath+"/tests/" + i24+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[0],data:data114};
+if(vErrors === null){
+vErrors = [err239];
 }
 else {
-const err247 = {instancePath:instancePath+"/tests/" + i22,schemaPath:"#/properties/tests/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.type,parentSchema:schema31.properties.tests.items,data:data84};
+vErrors.push(err239);
+}
+errors++;
+}
+var _valid26 = _errs369 === errors;
+valid102 = valid102 || _valid26;
+const _errs371 = errors;
+if(data114 && typeof data114 == "object" && !Array.isArray(data114)){
+if(data114.errno === undefined){
+const err240 = {instancePath:instancePath+"/tests/" + i24+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/required",keyword:"required",params:{missingProperty: "errno"},message:"must have required property '"+"errno"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[1].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data114};
+if(vErrors === null){
+vErrors = [err240];
+}
+else {
+vErrors.push(err240);
+}
+errors++;
+}
+for(const key23 in data114){
+if(!(key23 === "errno")){
+const err241 = {instancePath:instancePath+"/tests/" + i24+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data114};
+if(vErrors === null){
+vErrors = [err241];
+}
+else {
+vErrors.push(err241);
+}
+errors++;
+}
+}
+if(data114.errno !== undefined){
+let data115 = data114.errno;
+const _errs375 = errors;
+let valid104 = false;
+const _errs376 = errors;
+if(typeof data115 !== "string"){
+const err242 = {instancePath:instancePath+"/tests/" + i24+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[0],data:data115};
+if(vErrors === null){
+vErrors = [err242];
+}
+else {
+vErrors.push(err242);
+}
+errors++;
+}
+var _valid27 = _errs376 === errors;
+valid104 = valid104 || _valid27;
+const _errs378 = errors;
+if(!(((typeof data115 == "number") && (!(data115 % 1) && !isNaN(data115))) && (isFinite(data115)))){
+const err243 = {instancePath:instancePath+"/tests/" + i24+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf[1],data:data115};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
+}
+errors++;
+}
+var _valid27 = _errs378 === errors;
+valid104 = valid104 || _valid27;
+if(!valid104){
+const err244 = {instancePath:instancePath+"/tests/" + i24+"/expect/errno",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/properties/errno/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno.anyOf,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1].properties.errno,data:data115};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
+}
+errors++;
+}
+else {
+errors = _errs375;
+if(vErrors !== null){
+if(_errs375){
+vErrors.length = _errs375;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err245 = {instancePath:instancePath+"/tests/" + i24+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[1].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[1],data:data114};
+if(vErrors === null){
+vErrors = [err245];
+}
+else {
+vErrors.push(err245);
+}
+errors++;
+}
+var _valid26 = _errs371 === errors;
+valid102 = valid102 || _valid26;
+if(_valid26){
+var props7 = true;
+}
+const _errs380 = errors;
+if(data114 && typeof data114 == "object" && !Array.isArray(data114)){
+if(data114.trace === undefined){
+const err246 = {instancePath:instancePath+"/tests/" + i24+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/required",keyword:"required",params:{missingProperty: "trace"},message:"must have required property '"+"trace"+"'",schema:schema31.properties.tests.items.properties.expect.anyOf[2].required,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data114};
+if(vErrors === null){
+vErrors = [err246];
+}
+else {
+vErrors.push(err246);
+}
+errors++;
+}
+for(const key24 in data114){
+if(!(key24 === "trace")){
+const err247 = {instancePath:instancePath+"/tests/" + i24+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data114};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3614,9 +3607,10 @@ vErrors.push(err247);
 errors++;
 }
 }
-}
-else {
-const err248 = {instancePath:instancePath+"/tests",schemaPath:"#/properties/tests/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.type,parentSchema:schema31.properties.tests,data:data83};
+if(data114.trace !== undefined){
+let data116 = data114.trace;
+if(!(((typeof data116 == "number") && (!(data116 % 1) && !isNaN(data116))) && (isFinite(data116)))){
+const err248 = {instancePath:instancePath+"/tests/" + i24+"/expect/trace",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/properties/trace/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.tests.items.properties.expect.anyOf[2].properties.trace.type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2].properties.trace,data:data116};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3628,12 +3622,76 @@ errors++;
 }
 }
 else {
-const err249 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+const err249 = {instancePath:instancePath+"/tests/" + i24+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.properties.expect.anyOf[2].type,parentSchema:schema31.properties.tests.items.properties.expect.anyOf[2],data:data114};
 if(vErrors === null){
 vErrors = [err249];
 }
 else {
 vErrors.push(err249);
+}
+errors++;
+}
+var _valid26 = _errs380 === errors;
+valid102 = valid102 || _valid26;
+if(_valid26){
+if(props7 !== true){
+props7 = true;
+}
+}
+if(!valid102){
+const err250 = {instancePath:instancePath+"/tests/" + i24+"/expect",schemaPath:"#/properties/tests/items/properties/expect/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema31.properties.tests.items.properties.expect.anyOf,parentSchema:schema31.properties.tests.items.properties.expect,data:data114};
+if(vErrors === null){
+vErrors = [err250];
+}
+else {
+vErrors.push(err250);
+}
+errors++;
+}
+else {
+errors = _errs368;
+if(vErrors !== null){
+if(_errs368){
+vErrors.length = _errs368;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err251 = {instancePath:instancePath+"/tests/" + i24,schemaPath:"#/properties/tests/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tests.items.type,parentSchema:schema31.properties.tests.items,data:data88};
+if(vErrors === null){
+vErrors = [err251];
+}
+else {
+vErrors.push(err251);
+}
+errors++;
+}
+}
+}
+else {
+const err252 = {instancePath:instancePath+"/tests",schemaPath:"#/properties/tests/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tests.type,parentSchema:schema31.properties.tests,data:data87};
+if(vErrors === null){
+vErrors = [err252];
+}
+else {
+vErrors.push(err252);
+}
+errors++;
+}
+}
+}
+else {
+const err253 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(vErrors === null){
+vErrors = [err253];
+}
+else {
+vErrors.push(err253);
 }
 errors++;
 }

@@ -102,6 +102,16 @@ const netRule = {
       description: "Ports and ranges (`8000-8999`); default every port.",
       anyOf: [portSpec.anyOf[0], portSpec.anyOf[1], { type: "array", items: portSpec }],
     },
+    "http-methods": {
+      description: "With `domains`: plain-HTTP requests with these methods only (`GET`, `HEAD` …). The proxy cannot see inside HTTPS or SOCKS5: an allow with it never allows those, a deny with it denies them.",
+      type: "array",
+      items: { type: "string" },
+    },
+    "http-paths": {
+      description: "With `domains`: plain-HTTP requests for these paths only, as globs over the normalized path (`/simple/**`: `*` within a segment, `**` across). Same tunnel rule as `http-methods`.",
+      type: "array",
+      items: { type: "string" },
+    },
     reason: str("Why the rule exists."),
   },
   additionalProperties: false,

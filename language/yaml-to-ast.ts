@@ -5,7 +5,7 @@
 import { closest, diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { Span } from "../diagnostics/source.js";
 import { hasWildcard, parsePath, showPath, type PathIssue } from "../ir/paths.js";
-import type { Action, Decision, Effect, NamespacesMode, NetOp, PatternKind, Protocol, Widening } from "../ir/types.js";
+import type { Action, Decision, Effect, HttpMatch, NamespacesMode, NetOp, PatternKind, Protocol, Widening } from "../ir/types.js";
 import { compareSyscallEntries, formatNumberedEntry } from "../ir/evaluator/syscall-numbers.js";
 import { ARCHES, expandSyscallGroup, isKnownSyscall, knownSyscallNames, SYSCALL_GROUPS } from "../linux-abi/index.js";
 import { checkKernelVersion } from "../linux-abi/syscall-versions.js";
@@ -14,6 +14,7 @@ import type { CommandRuleNode, DomainRuleNode, FsRuleNode, LinuxNode, NetRuleNod
 import { formatCidr, formatIp, hex, mergeRanges, parseAction, parseCidr, parseCondition, parseEndpoint, parseNumberedSyscall, parsePort, parseValue, splitWords, type ValueIssue } from "../ir/values.js";
 import type { PathSegment, YamlDocument } from "./yaml-source.js";
 import { formatHost, parseDomainPattern, parseHostPort } from "../ir/hosts.js";
+import { parseHttpMethod, parseHttpPathPattern } from "../ir/http-match.js";
 
 type Obj = Record<string, unknown>;
 
@@ -61,6 +62,39 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
       }
     });
     return ok ? [...new Set(out)].sort() : undefined;
+  };
+
+  /** A domain rule's `http-methods`/`http-paths`: undefined when it has neither, null after reporting an error. */
+  const httpMatch = (r: Obj, i: number, p: readonly PathSegment[]): HttpMatch | undefined | null => {
+    const methods = r["http-methods"] as string[] | undefined;
+    const paths = r["http-paths"] as string[] | undefined;
+    if (methods === undefined && paths === undefined) return undefined;
+    let ok = true;
+    for (const [key, list] of [["http-methods", methods], ["http-paths", paths]] as const) {
+      if (list !== undefined && list.length === 0) {
+        diagnostics.push(diag("domainRuleShape", `\`${key}\` of network rule ${i + 1} is empty, so the rule matches nothing`, { span: at([...p, key]), help: `leave \`${key}\` out to mean every ${key === "http-methods" ? "method" : "path"}` }));
+        ok = false;
+      }
+    }
+    (methods ?? []).forEach((m, j) => {
+      const v = parseHttpMethod(m);
+      if (!v.ok) {
+        report(v.issue, [...p, "http-methods", j]);
+        ok = false;
+      }
+    });
+    (paths ?? []).forEach((m, j) => {
+      const v = parseHttpPathPattern(m);
+      if (!v.ok) {
+        report(v.issue, [...p, "http-paths", j]);
+        ok = false;
+      }
+    });
+    if (!ok) return null;
+    return {
+      ...(methods ? { methods: [...new Set(methods.map((m) => m.toUpperCase()))].sort() } : {}),
+      ...(paths ? { paths: [...new Set(paths)].sort() } : {}),
+    };
   };
 
   const pathRef = (raw: string, path: readonly PathSegment[], what: string, glob = false): PathRef | undefined => {
@@ -232,7 +266,13 @@ export function yamlToAst(doc: YamlDocument): { file?: PolicyFile; diagnostics: 
       if (!okHosts || !okPorts) return;
       if (r.domains !== undefined) {
         const domains = domainList(r, i, p, effect, ops);
-        if (domains) domainRules.push({ effect, protocols, domains, ports: mergeRanges(ranges), ...(typeof r.reason === "string" ? { reason: r.reason } : {}), span: at(p) });
+        const http = httpMatch(r, i, p);
+        if (domains && http !== null) domainRules.push({ effect, protocols, domains, ports: mergeRanges(ranges), ...(http ? { http } : {}), ...(typeof r.reason === "string" ? { reason: r.reason } : {}), span: at(p) });
+        return;
+      }
+      if (r["http-methods"] !== undefined || r["http-paths"] !== undefined) {
+        const key = r["http-methods"] !== undefined ? "http-methods" : "http-paths";
+        diagnostics.push(diag("domainRuleShape", `\`${key}\` of network rule ${i + 1} needs \`domains\``, { span: keyAt([...p, key]), help: "the proxy sees HTTP requests by name: match them in a rule with `domains:`" }));
         return;
       }
       rules.push({ effect, ops, protocols, hosts, ports: mergeRanges(ranges), ...(typeof r.reason === "string" ? { reason: r.reason } : {}), span: at(p) });

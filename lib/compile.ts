@@ -41,6 +41,8 @@ export interface CompileOptions {
   readonly kernel?: string;
   /** `ir` target: keep source spans. */
   readonly withSpans?: boolean;
+  /** `sbpl` targets: sbc's egress proxy runs on localhost:proxyPort; rules by domain may reach only it (1–65535). */
+  readonly proxyPort?: number;
   /** Stop after a front-end stage (`sbc compile --stop-after`): the `ir` target then shows that stage's IR. */
   readonly stopAfter?: "build-ir" | "check";
   /** Directory `extends:` and relative file paths are resolved from (default: the process's). */
@@ -117,6 +119,10 @@ export function checkCompileOptions(options: CompileOptions): void {
   for (const [k, v] of Object.entries(options.params ?? {})) {
     if (typeof v !== "string") throw new UsageError(`the value of parameter \`${k}\` must be a string (a path), found ${v === null ? "null" : typeof v}`);
   }
+  if (options.proxyPort !== undefined && !(Number.isInteger(options.proxyPort) && options.proxyPort >= 1 && options.proxyPort <= 65535)) {
+    throw new UsageError(`\`proxyPort\` is a port, 1–65535, found \`${options.proxyPort}\``);
+  }
+  if (options.proxyPort !== undefined && !(options.target ?? "ir").startsWith("sbpl")) throw new UsageError("`proxyPort` goes with the sbpl targets", "on Linux, `sbc exec` and the `linux` target run the proxy themselves");
   if (options.kernel !== undefined) {
     const bad = checkKernelVersion(options.kernel);
     if (bad) throw new UsageError(`kernel: ${bad.message}`, bad.help);
@@ -149,6 +155,7 @@ export async function compile(input: CompileInput, options: CompileOptions = {})
     ...(options.abi !== undefined ? { abi: options.abi } : {}),
     ...(options.compat ? { compat: options.compat } : {}),
     ...(options.strict ? { strict: true } : {}),
+    ...(options.proxyPort !== undefined ? { proxyPort: options.proxyPort } : {}),
   });
   const diagnostics = [...result.diagnostics, ...emitted.diagnostics];
   const ok = emitted.output !== undefined && !diagnostics.some((d) => d.severity === "error");

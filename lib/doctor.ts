@@ -45,6 +45,11 @@ export interface DoctorReport {
   readonly namespaces: { readonly available: boolean; readonly kind?: string; readonly reason?: string };
   readonly ioUring: string;
   readonly planCache: { readonly dir: string | null; readonly usable: boolean; readonly problem?: string };
+  /**
+   * Whether a policy with rules by domain can run here: its egress proxy needs a network namespace, which the
+   * loader creates with the same unshare as the mount namespace (docs/proxy.md).
+   */
+  readonly egressProxy: { readonly available: boolean; readonly reason?: string };
   /** What `sbc exec` uses here, and what stops or weakens it (none: it runs with everything). */
   readonly exec: { readonly uses: readonly string[]; readonly problems: readonly string[] };
 }
@@ -94,6 +99,7 @@ export function doctorReport(onNotice?: (notice: string) => void): DoctorReport 
     namespaces: ns,
     ioUring,
     planCache: { dir: cacheDir ?? null, usable: !cacheProblem, ...(cacheProblem ? { problem: cacheProblem } : {}) },
+    egressProxy: ns.available ? { available: true } : { available: false, reason: process.platform !== "linux" ? "the relay runs on Linux only" : `no namespace can be created${ns.reason ? `: ${ns.reason}` : ""}` },
     exec: { uses: mechanism, problems },
   };
 }
@@ -117,6 +123,7 @@ export function renderDoctorReport(report: DoctorReport): string {
     `namespaces   ${ns.available ? `available (${ns.kind})` : `unavailable${ns.reason ? `: ${ns.reason}` : ""}`}`,
     `io_uring     ${uring}`,
     `plan cache   ${cacheDir ?? "none ($HOME is not set)"}${cacheProblem ? ` (not used: ${cacheProblem})` : ""}`,
+    `domains      ${report.egressProxy.available ? "rules by domain run behind the egress proxy (a network namespace)" : `rules by domain cannot run: ${report.egressProxy.reason}`}`,
     `sbc exec     ${mechanism.length ? mechanism.join(" + ") : "cannot run"}`,
     ...problems.map((p) => `  ! ${p}`),
   ];

@@ -9,7 +9,8 @@ import { formatLocation } from "../diagnostics/source.js";
 import { bindIr } from "../ir/bind.js";
 import type { IR, UnixPathRule } from "../ir/types.js";
 import { parseHostPort } from "../ir/hosts.js";
-import { evaluateCommand, evaluateFs, evaluateName, evaluateNetwork, evaluateSyscall, evaluateUnix, EvaluationError, formatAction, type SyscallVerdict } from "../ir/evaluator/evaluate.js";
+import { evaluateCommand, evaluateFs, evaluateName, evaluateNetwork, evaluateSyscall, evaluateUnix, EvaluationError, formatAction, type NameVerdict, type SyscallVerdict } from "../ir/evaluator/evaluate.js";
+import { parseHttpMethod } from "../ir/http-match.js";
 import { parseEndpoint, parseValue, formatIp } from "../ir/values.js";
 import { compilePolicy } from "../compiler/passes/index.js";
 import { policyInput, type CompileInput } from "./compile.js";
@@ -130,23 +131,36 @@ export function evalQuery(ir: IR, words: readonly string[], cwd: string): EvalAn
   throw new UsageError(`unknown query \`${q}\``, EVAL_USAGE);
 }
 
-/** `connect NAME:PORT [tcp|udp]`: the domain rules (and any-host IP rules) before resolution. */
+/**
+ * `connect NAME:PORT [tcp|udp]`: the domain rules (and any-host IP rules) before resolution, as the egress
+ * proxy asks them for a tunnel; `connect NAME:PORT METHOD /PATH`: for a plain-HTTP request, which rules with
+ * `http-methods`/`http-paths` match.
+ */
 function askName(ir: IR, words: readonly string[]): EvalAnswer {
   const hp = parseHostPort(words[0]!);
   if (!hp.ok) throw new UsageError(hp.issue.message, hp.issue.help ?? EVAL_USAGE);
+  if (words.length === 3 && words[2]!.startsWith("/") && hp.value.host.kind === "name") {
+    const method = parseHttpMethod(words[1]!);
+    if (!method.ok) throw new UsageError(method.issue.message, method.issue.help);
+    const name = hp.value.host.name;
+    const v = evaluateName(ir, { name, port: hp.value.port, http: { method: method.value, path: words[2]! } });
+    return { query: `connect tcp ${name}:${hp.value.port} ${method.value} ${words[2]}`, decision: v.decision, rule: nameRule(v) };
+  }
   const protocol = words[1] ?? "tcp";
   if (protocol !== "tcp" && protocol !== "udp") throw new UsageError(`protocol must be tcp or udp, found \`${protocol}\``);
   if (words.length > 2) throw new UsageError("`connect` takes HOST:PORT and an optional protocol", EVAL_USAGE);
   if (hp.value.host.kind === "ip") return evalQuery(ir, ["connect", hp.value.host.ip.family === 6 ? `[${formatIp(hp.value.host.ip)}]:${hp.value.port}` : `${formatIp(hp.value.host.ip)}:${hp.value.port}`, protocol], "/");
   const name = hp.value.host.name;
   const v = evaluateName(ir, { name, port: hp.value.port, protocol });
-  const rule: EvalAnswer["rule"] =
-    v.by === "domain"
-      ? { section: "network domains", index: v.ruleIndex + 1, location: where(v.rule.span), summary: `${v.rule.effect} connect domains ${v.rule.domains.join(",")}`, ...(v.rule.reason ? { reason: v.rule.reason } : {}) }
-      : v.by === "ip"
-        ? { section: "network", index: v.ruleIndex + 1, location: where(v.rule.span), summary: `${v.rule.effect} ${v.rule.ops.join(",")} any host`, ...(v.rule.reason ? { reason: v.rule.reason } : {}) }
-        : null;
-  return { query: `connect ${protocol} ${name}:${hp.value.port}`, decision: v.decision, rule };
+  return { query: `connect ${protocol} ${name}:${hp.value.port}`, decision: v.decision, rule: nameRule(v) };
+}
+
+function nameRule(v: NameVerdict): EvalAnswer["rule"] {
+  return v.by === "domain"
+    ? { section: "network domains", index: v.ruleIndex + 1, location: where(v.rule.span), summary: `${v.rule.effect} connect domains ${v.rule.domains.join(",")}`, ...(v.rule.reason ? { reason: v.rule.reason } : {}) }
+    : v.by === "ip"
+      ? { section: "network", index: v.ruleIndex + 1, location: where(v.rule.span), summary: `${v.rule.effect} ${v.rule.ops.join(",")} any host`, ...(v.rule.reason ? { reason: v.rule.reason } : {}) }
+      : null;
 }
 
 function askUnix(ir: IR, words: readonly string[], absolute: (raw: string) => string): EvalAnswer {

@@ -7,6 +7,7 @@ import { diag, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { Span } from "../diagnostics/source.js";
 import { evaluateFs } from "../ir/evaluator/evaluate.js";
 import type { IR } from "../ir/types.js";
+import { DEFAULT_PROXY_PORT, lowerDomainRulesForProxy } from "../ir/backend.js";
 import type { Arch } from "../linux-abi/index.js";
 import { compile as compileLandlock, MAX_ABI, type Compat, type LandlockTable } from "../targets/landlock/index.js";
 import { compile as compileSeccomp } from "../targets/seccomp/index.js";
@@ -28,6 +29,8 @@ export interface RunOptions {
   readonly namespaces?: NamespacesMode;
   /** The probe's `namespaces=` answer: `user`, `admin` or `none:STEP:ERRNO`. */
   readonly probeNamespaces: string;
+  /** The egress proxy's port inside the sandbox, for a policy with rules by domain (default DEFAULT_PROXY_PORT). */
+  readonly proxyPort?: number;
 }
 
 export interface RunPlan {
@@ -51,6 +54,12 @@ export interface RunPlan {
   readonly narrowed: readonly Diagnostic[];
   /** One-line notes on what this kernel costs (`running WITHOUT Landlock …`). */
   readonly notes: readonly string[];
+  /**
+   * Set when the policy has rules by domain: the command runs in a network namespace of its own behind the
+   * egress proxy listening on 127.0.0.1:port there (the plan's `net-proxy`); `ir` keeps the rules by domain,
+   * which the proxy's decision service asks (lib/proxy/).
+   */
+  readonly netProxy?: { readonly port: number };
 }
 
 export type RunNegotiation =
@@ -81,12 +90,23 @@ function abiReason(ir: IR, table: LandlockTable, kernelAbi: number): { what: str
 
 /** Negotiate the policy with what the kernel offers: the plan to run, or why nothing may run. */
 export function negotiateRun(ir: IR, options: RunOptions): RunNegotiation {
+  if (!ir.network.domains?.length) return negotiateKernel(ir, ir, options, []);
+  // Rules by domain: the kernel enforces the namespace's side (only the proxy's port, only loopback), the
+  // proxy the names. The warnings of that lowering are said with the table's and the filter's.
+  const port = options.proxyPort ?? DEFAULT_PROXY_PORT;
+  const lowered = lowerDomainRulesForProxy(ir, port);
+  const r = negotiateKernel(ir, lowered.ir, options, lowered.diagnostics);
+  return r.kind === "ready" ? { kind: "ready", run: { ...r.run, netProxy: { port } } } : r;
+}
+
+/** negotiateRun for the IR the kernel enforces (`kernelIr`: `ir` with its rules by domain lowered for the proxy). */
+function negotiateKernel(ir: IR, kernelIr: IR, options: RunOptions, lowering: readonly Diagnostic[]): RunNegotiation {
   const { compat, arch } = options;
   const policyMode: NamespacesMode = ir.linux.namespaces;
   const mode = options.namespaces ?? policyMode;
   const kernelAbi = Math.min(options.kernelAbi, MAX_ABI);
 
-  const full = compileLandlock(ir, { abi: MAX_ABI, namespaces: mode });
+  const full = compileLandlock(kernelIr, { abi: MAX_ABI, namespaces: mode });
   if (!full.artifact) return { kind: "errors", diagnostics: full.diagnostics };
   const notes: string[] = [];
   const needed = full.artifact.requiredAbi;
@@ -96,7 +116,7 @@ export function negotiateRun(ir: IR, options: RunOptions): RunNegotiation {
   const acceptAlso = compat !== "hard-requirement" && kernelAbi < needed ? (["udp"] as const) : [];
   // Lowered with the policy's own `namespaces`, as `sbc compile` lowers it: the table does not depend on it, and
   // what a run's `--namespaces never` costs is accepted by that choice, not announced (docs/language.md §12).
-  const run = compileLandlock(ir, { abi: kernelAbi, compat, namespaces: policyMode, acceptAlso, abiCheck: false });
+  const run = compileLandlock(kernelIr, { abi: kernelAbi, compat, namespaces: policyMode, acceptAlso, abiCheck: false });
   // A widening at this kernel's ABI the policy does not accept (SBC2210, at the rule): nothing runs.
   if (!run.artifact) return { kind: "errors", diagnostics: run.diagnostics };
   let table = kernelAbi > 0 ? run.artifact : undefined;
@@ -120,7 +140,7 @@ export function negotiateRun(ir: IR, options: RunOptions): RunNegotiation {
     } else notes.push(`${what}: running with what ABI ${kernelAbi} enforces (compatibility: best-effort)${full.artifact.handledAccessNet & ~(table?.handledAccessNet ?? 0) & 0xc ? "; UDP is not restricted" : ""}`);
   }
   if (table && table.handledAccessFs === 0 && table.handledAccessNet === 0 && table.scoped === 0) table = undefined;
-  const filter = compileSeccomp(ir, { arches: [arch], unixPathsByLandlock: table !== undefined && (table.handledAccessFs & ACCESS_FS.resolve_unix) !== 0 });
+  const filter = compileSeccomp(kernelIr, { arches: [arch], unixPathsByLandlock: table !== undefined && (table.handledAccessFs & ACCESS_FS.resolve_unix) !== 0 });
   if (!filter.artifact) return { kind: "errors", diagnostics: filter.diagnostics };
   // A mount namespace the policy or the run requires, on a machine that cannot give one.
   if (mode === "require" && full.artifact.mounts.length && options.probeNamespaces.startsWith("none")) {
@@ -150,7 +170,7 @@ export function negotiateRun(ir: IR, options: RunOptions): RunNegotiation {
       instructions: filter.artifact.program.length,
       arch,
       exact,
-      narrowed: [...run.diagnostics, ...filter.diagnostics],
+      narrowed: [...lowering, ...run.diagnostics, ...filter.diagnostics],
       notes,
     },
   };
@@ -158,11 +178,13 @@ export function negotiateRun(ir: IR, options: RunOptions): RunNegotiation {
 
 /** The plan the loader applies (`extra`: the cache key, the files and the warnings it carries when stored). */
 export function runPlanText(run: RunPlan, extra: Pick<PlanOptions, "cacheKey" | "deps" | "diagnostics"> = {}): Plan {
-  return buildPlan(run.table, run.filter, { mounts: run.full.mounts, namespaces: run.policyMode, ...extra });
+  return buildPlan(run.table, run.filter, { mounts: run.full.mounts, namespaces: run.policyMode, ...(run.netProxy ? { netProxy: run.netProxy } : {}), ...extra });
 }
 
 /** The plan without its filter, for the loader's `--check` of the names it protects. */
 export function checkablePlanText(run: RunPlan): string {
+  // Without `net-proxy`: the check reads the names the plan protects, and a plan that routes the network
+  // through the proxy is one the loader runs only with its control channel (`--proxy-fd`).
   return buildPlan(run.table, undefined, { mounts: run.full.mounts, namespaces: run.policyMode }).text;
 }
 
@@ -180,6 +202,7 @@ export function describeRun(run: RunPlan, plan: Plan, probeNamespaces: string, r
   const { table, full } = run;
   const lines: string[] = [];
   lines.push(`sbc debug landlock: policy \`${run.ir.name}\`, kernel Landlock ABI ${run.kernelAbi}, table ABI ${table?.abi ?? "none"}, compatibility ${run.compat}`);
+  if (run.netProxy) lines.push(`network: a network namespace of its own (loopback only) behind sbc's egress proxy on 127.0.0.1:${run.netProxy.port}; rules by domain are decided by the proxy`);
   lines.push(`mount namespace: ${run.mode}${runNamespaces ? " (this run)" : run.policyMode !== "auto" ? " (the policy)" : ""}; the kernel offers: ${probeNamespaces}`);
   if (full.mounts.length) {
     lines.push("mount layer (in a namespace):");

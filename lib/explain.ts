@@ -13,6 +13,7 @@ import type { IR } from "../ir/types.js";
 import { errnoName, type Arch } from "../linux-abi/index.js";
 import { lintPolicyText } from "../compiler/lint/index.js";
 import { DANGEROUS_CALLS } from "../compiler/lint/rules/dangerous-syscall.js";
+import type { NetworkEvent } from "./proxy/service.js";
 
 /** One line the tracer wrote. `kind`: `seccomp` (the filter refused), `exit` (a watched call failed). */
 export interface TraceRecord {
@@ -33,7 +34,8 @@ export interface TraceRecord {
   readonly repeat?: number;
 }
 
-export type Layer = "seccomp" | "landlock" | "mount";
+/** `proxy`: the egress proxy refused a connection by name or address (lib/proxy/). */
+export type Layer = "seccomp" | "landlock" | "mount" | "proxy";
 
 export interface Denial {
   readonly layer: Layer;
@@ -61,6 +63,7 @@ const O_DIRECTORY = 0o200000;
 const AT_REMOVEDIR = 0x200;
 const AF_INET = 2;
 const AF_INET6 = 10;
+const SOCK_DGRAM = 2;
 
 function ruleText(span: Span | undefined): string | undefined {
   if (!span) return undefined;
@@ -140,6 +143,8 @@ export interface ExplainOptions {
   readonly preset?: string;
   /** Skip linting suggestions (tests of the mapping alone). */
   readonly lint?: boolean;
+  /** The run was behind the egress proxy (rules by domain): UDP has no way out whatever the policy says. */
+  readonly proxied?: boolean;
 }
 
 /** Explained denials, one per distinct refusal, in the order first met. */
@@ -153,7 +158,7 @@ export function explainRecords(ir: IR, records: readonly TraceRecord[], options:
     return found.length ? found : undefined;
   };
   for (const r of records) {
-    const d = explainOne(ir, r, options.arch, lintSuggestion);
+    const d = explainOne(ir, r, options.arch, lintSuggestion, options.proxied === true);
     if (!d) continue;
     const key = [d.layer, d.syscall, d.operation, d.path ?? "", d.address ?? "", d.errno].join("\0");
     const prev = seen.get(key);
@@ -163,7 +168,7 @@ export function explainRecords(ir: IR, records: readonly TraceRecord[], options:
   return [...seen.values()].map(({ denial, count }) => ({ ...denial, count }));
 }
 
-function explainOne(ir: IR, r: TraceRecord, arch: Arch, lint: (snippet: string) => string[] | undefined): Omit<Denial, "count"> | undefined {
+function explainOne(ir: IR, r: TraceRecord, arch: Arch, lint: (snippet: string) => string[] | undefined, proxied: boolean): Omit<Denial, "count"> | undefined {
   const name = syscallNameAt(arch, r.nr) ?? `${arch}:${r.nr}`;
   const args = r.args.map((a) => BigInt(a));
   const errno = errnoName(r.errno) ?? String(r.errno);
@@ -173,6 +178,12 @@ function explainOne(ir: IR, r: TraceRecord, arch: Arch, lint: (snippet: string) 
     const base = { layer: "seccomp" as const, syscall: name, operation: "call", errno, ...(address ? { address } : {}) };
     if (v.implied) {
       const span = ir.network.span;
+      // Behind the egress proxy a datagram socket would reach nothing (the namespace has no route, and the
+      // proxy carries TCP): no rule to suggest. Tools probe with one (curl, for IPv6) and go on.
+      const family = Number(args[0] ?? 0n);
+      if (proxied && name === "socket" && (family === AF_INET || family === AF_INET6) && (Number(args[1] ?? 0n) & 0xf) === SOCK_DGRAM) {
+        return { ...base, ...(span ? { location: formatLocation(span) } : {}), decidedBy: "the network section: behind the egress proxy UDP has no way out (docs/proxy.md), so seccomp refuses datagram sockets" };
+      }
       // The socket was refused before the command chose an address: the port is the user's to fill in.
       const suggestion = `network:\n  rules:\n    - allow: connect\n      ports: [443] # the port the command needs`;
       const dangerous = lint(suggestion);
@@ -284,6 +295,38 @@ export class TraceCollector {
   records(): TraceRecord[] {
     return [...this.folded.values()].map(({ record, repeat }) => ({ ...record, pid: 0, repeat }));
   }
+}
+
+/**
+ * The egress proxy's refusals as denials of the `proxy` layer, folded by host, port and answer. A name no rule
+ * allows gets the rule by domain that would allow it; a refusal by a rule or a special range gets none (the
+ * rule was written, or the address is private: say it in `hosts:` knowingly).
+ */
+export function explainProxyRefusals(refused: readonly NetworkEvent[]): Denial[] {
+  const out = new Map<string, Denial>();
+  for (const e of refused) {
+    const address = e.host.includes(":") ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+    const key = `${address}\0${e.status ?? ""}\0${e.rule ?? ""}`;
+    const seen = out.get(key);
+    if (seen) {
+      out.set(key, { ...seen, count: seen.count + 1 });
+      continue;
+    }
+    const byName = /[a-z]/.test(e.host) && !e.host.includes(":");
+    const suggestion = e.rule === null && e.status === 403 && byName ? `network:\n  rules:\n    - allow: connect\n      domains: [${yamlString(e.host)}]\n      ports: [${e.port}]` : undefined;
+    out.set(key, {
+      layer: "proxy",
+      syscall: e.via === "socks5" ? "SOCKS5 CONNECT" : e.via === "http" ? `HTTP ${e.method ?? "request"}` : "HTTP CONNECT",
+      operation: "connect",
+      address,
+      errno: `${e.status ?? 403}`,
+      ...(e.location ? { location: e.location } : {}),
+      decidedBy: e.location ? `\`${e.rule}\`` : e.rule === null && e.status === 403 ? "no rule allows it (default deny)" : (e.text ?? "the egress proxy").replace(/^sbc: /, ""),
+      ...(suggestion ? { suggestion } : {}),
+      count: 1,
+    });
+  }
+  return [...out.values()];
 }
 
 /** The human report: one paragraph per denial. */

@@ -60,6 +60,8 @@ export {
 export { compile, checkCompileOptions, TARGET_NAMES, type CompileInput, type CompileOptions as CompileTargetOptions, type CompileOutput, type PolicySyntax } from "./compile.js";
 export { UsageError, PolicyError, SandboxUnavailableError } from "./errors.js";
 export { spawnSandboxed, sandboxedCommand, type SpawnSandboxedOptions, type SandboxedCommand, type SandboxedProcess } from "./spawn.js";
+// The egress proxy's decisions, for a harness that starts a `sandboxedCommand` with rules by domain its own way.
+export { decide as decideProxyRequest, DecisionService, proxyEnvironment, resolverWith, systemResolver, type Decision as ProxyDecision, type ProxyRequest, type Resolver, type NetworkEvent } from "./proxy/index.js";
 export {
   loadBuildConfig,
   runBuild,

@@ -13,7 +13,7 @@ import { packageRoot, packageVersion } from "../compiler/package-root.js";
 import { unsafeCacheDir } from "./plan-cache.js";
 
 /** scripts/build-native.mjs's flags; they are part of the hash (tests/loader-cache.test.ts checks the two agree). */
-const CFLAGS = ["-O2", "-Wall"];
+const CFLAGS = ["-O2", "-Wall", "-pthread"];
 
 export type LoaderLookup =
   | {

@@ -13,6 +13,10 @@ import type { Arch } from "../linux-abi/index.js";
 import { compile, type CompileInput } from "./compile.js";
 import { PolicyError, SandboxUnavailableError, UsageError } from "./errors.js";
 import { findLoader } from "./loader.js";
+import type { Duplex } from "node:stream";
+import type { IR } from "../ir/types.js";
+import { DEFAULT_PROXY_PORT } from "../ir/backend.js";
+import { proxyEnvironment } from "./proxy/run.js";
 
 /** The only sandbox-exec run: an absolute path, never looked up in PATH (a planted copy would win). */
 const SANDBOX_EXEC = "/usr/bin/sandbox-exec";
@@ -38,6 +42,8 @@ export interface SpawnSandboxedOptions {
   readonly compat?: "best-effort" | "soft-requirement" | "hard-requirement";
   /** `--kernel X.Y`: the newest kernel whose syscalls the policy knows (overrides `syscalls.kernel`). */
   readonly kernel?: string;
+  /** Linux, a policy with rules by domain: names the egress proxy resolves to these addresses (`sbc exec --resolve`). */
+  readonly resolve?: Readonly<Record<string, readonly string[]>>;
   readonly signal?: AbortSignal;
 }
 
@@ -48,6 +54,12 @@ export interface SandboxedCommand {
   readonly args: readonly string[];
   /** Linux: the loader's plan (the `linux` target's text), written to descriptor `planFd`. */
   readonly plan?: { readonly text: string; readonly fd: number };
+  /**
+   * Linux, a policy with rules by domain: the egress proxy's control channel is descriptor `fd` of the loader
+   * (spawnSandboxed answers it on `ir`, the bound IR the plan was compiled from, docs/proxy.md), and `env`
+   * the proxy variables the command must get.
+   */
+  readonly proxy?: { readonly fd: number; readonly env: Readonly<Record<string, string>>; readonly ir: IR };
   /** Warnings of compiling the policy (the errors are thrown as a PolicyError). */
   readonly diagnostics: readonly Diagnostic[];
   /** Every file the policy was read from (see CompileOutput.files). */
@@ -122,8 +134,10 @@ export async function sandboxedCommand(
   const r = await compile(policy, { target: "linux", arch, params: bound, compat: options.compat ?? "hard-requirement", ...common });
   const text = checked(r, policy);
   const fd = Math.max(3, stdioList(options.stdio).length);
-  const args = [...(options.namespaces ? ["--namespaces", options.namespaces] : []), "--plan-fd", String(fd), "--", ...argv];
-  return { file: loader, args, plan: { text, fd }, diagnostics: r.diagnostics, files: r.files };
+  // Rules by domain: the plan has `net-proxy`, and the loader needs the control channel on the next descriptor.
+  const proxy = r.ir?.network.domains?.length ? { fd: fd + 1, env: proxyEnvironment(DEFAULT_PROXY_PORT), ir: r.ir } : undefined;
+  const args = [...(options.namespaces ? ["--namespaces", options.namespaces] : []), "--plan-fd", String(fd), ...(proxy ? ["--proxy-fd", String(proxy.fd)] : []), "--", ...argv];
+  return { file: loader, args, plan: { text, fd }, ...(proxy ? { proxy } : {}), diagnostics: r.diagnostics, files: r.files };
 }
 
 /** The artifact of a compile that must have succeeded with every parameter bound; else a PolicyError. */
@@ -155,12 +169,25 @@ export async function spawnSandboxed(policy: CompileInput, argv: readonly string
     while (stdio.length < cmd.plan.fd) stdio.push("ignore");
     stdio.push("pipe");
   }
+  if (cmd.proxy) stdio.push("pipe");
+  const env = cmd.proxy ? { ...(options.env ?? process.env), ...cmd.proxy.env } : options.env;
   const child = spawn(cmd.file, [...cmd.args], {
     stdio,
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-    ...(options.env !== undefined ? { env: options.env } : {}),
+    ...(env !== undefined ? { env } : {}),
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
   });
+  if (cmd.proxy) {
+    // The decision service answers the relay on the bound IR the plan was compiled from; if the channel cannot
+    // be had, the loader refuses the plan (exit 125) before the command runs.
+    const channel = (child.stdio as readonly unknown[])[cmd.proxy.fd] as Duplex | null;
+    const ir = cmd.proxy.ir;
+    if (channel) {
+      const { DecisionService } = await import("./proxy/service.js");
+      const { resolverWith } = await import("./proxy/decide.js");
+      new DecisionService(ir, channel, { resolver: resolverWith(new Map(Object.entries(options.resolve ?? {}))) });
+    }
+  }
   if (cmd.plan) {
     const pipe = child.stdio[cmd.plan.fd] as NodeJS.WritableStream | null;
     // The loader reads the plan before anything else; if it died first, the exit status says why.

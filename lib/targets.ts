@@ -8,6 +8,7 @@ import { ARCHES, type Arch } from "../linux-abi/index.js";
 import { irToJson } from "../ir/serialize.js";
 import { packageVersion } from "../compiler/package-root.js";
 import { MAX_ABI } from "../targets/landlock/abi.js";
+import { DEFAULT_PROXY_PORT } from "../ir/backend.js";
 import { UsageError } from "./errors.js";
 export { MAX_ABI };
 
@@ -19,6 +20,8 @@ export interface TargetOptions {
   /** From --arch; absent: the target's `defaultArches`. */
   readonly arches: readonly Arch[] | undefined;
   readonly withSpans: boolean;
+  /** Seatbelt: sbc's egress proxy runs on localhost:proxyPort; rules by domain may reach only it. */
+  readonly proxyPort?: number;
 }
 
 export interface TargetOutput {
@@ -68,7 +71,14 @@ async function landlock(ir: IR, o: TargetOptions, format: "json" | "c"): Promise
   return shown(backend.compile(ir, landlockOptions(ir, o)), (t) => (format === "json" ? tableToJson(t) : tableToCHeader(t, packageVersion())));
 }
 
-async function linuxBundle(ir: IR, o: TargetOptions): Promise<TargetOutput> {
+/**
+ * The plan sbc-loader applies. A policy with rules by domain gets `net-proxy`: the command runs in a network
+ * namespace of its own behind the egress proxy, which only `sbc exec` can answer (the loader refuses such a plan
+ * without it); the kernel's side is the IR lowered for the proxy (ir/backend.ts), with its warnings.
+ */
+async function linuxBundle(source: IR, o: TargetOptions): Promise<TargetOutput> {
+  const proxied = source.network.domains?.length ? (await import("../ir/backend.js")).lowerDomainRulesForProxy(source) : undefined;
+  const ir = proxied?.ir ?? source;
   const landlockBackend = await import("../targets/landlock/index.js");
   const seccompBackend = await import("../targets/seccomp/index.js");
   const { buildPlan } = await import("../targets/landlock/plan.js");
@@ -78,17 +88,17 @@ async function linuxBundle(ir: IR, o: TargetOptions): Promise<TargetOutput> {
   // A table that enforces unix socket paths (RESOLVE_UNIX) takes connect(2) off the filter's hands.
   const unixPathsByLandlock = l.artifact !== undefined && (l.artifact.handledAccessFs & ACCESS_FS.resolve_unix) !== 0;
   const s = seccompBackend.compile(ir, { arches: o.arches ?? X86_64, unixPathsByLandlock });
-  const diagnostics = [...l.diagnostics, ...s.diagnostics];
+  const diagnostics = [...(proxied?.diagnostics ?? []), ...l.diagnostics, ...s.diagnostics];
   if (!l.artifact || !s.artifact) return { diagnostics };
   const t = l.artifact;
   const restricts = t.handledAccessFs || t.handledAccessNet || t.scoped;
   const filter = allowsEverything(s.artifact.program) ? undefined : encode(s.artifact.program, s.artifact.endianness);
-  return { output: buildPlan(restricts ? t : undefined, filter, { mounts: t.mounts, namespaces: ir.linux.namespaces }).text, diagnostics };
+  return { output: buildPlan(restricts ? t : undefined, filter, { mounts: t.mounts, namespaces: ir.linux.namespaces, ...(proxied ? { netProxy: { port: DEFAULT_PROXY_PORT } } : {}) }).text, diagnostics };
 }
 
-async function sbpl(ir: IR, params: "inline" | "param"): Promise<TargetOutput> {
+async function sbpl(ir: IR, params: "inline" | "param", proxyPort: number | undefined): Promise<TargetOutput> {
   const backend = await import("../targets/sbpl/index.js");
-  return shown(backend.compile(ir, { params }), (p) => p.profile);
+  return shown(backend.compile(ir, { params, ...(proxyPort !== undefined ? { proxyPort } : {}) }), (p) => p.profile);
 }
 
 async function ociSeccomp(ir: IR, o: TargetOptions): Promise<TargetOutput> {
@@ -111,11 +121,11 @@ export const TARGETS: Readonly<Record<string, Target>> = {
     defaultArches: X86_64,
     emit: linuxBundle,
   },
-  sbpl: { description: "a macOS Seatbelt profile (SBPL) for sandbox-exec -p, paths written inline", binary: false, emit: (ir) => sbpl(ir, "inline") },
+  sbpl: { description: "a macOS Seatbelt profile (SBPL) for sandbox-exec -p, paths written inline", binary: false, emit: (ir, o) => sbpl(ir, "inline", o.proxyPort) },
   "sbpl-params": {
     description: "the Seatbelt profile with every path as a sandbox-exec -D parameter (the same as -t sbpl --sbpl-params)",
     binary: false,
-    emit: (ir) => sbpl(ir, "param"),
+    emit: (ir, o) => sbpl(ir, "param", o.proxyPort),
   },
   "oci-seccomp": {
     description: "the syscalls section as a Docker/OCI seccomp profile",

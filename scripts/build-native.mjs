@@ -26,7 +26,7 @@ const HASH_FILE = `${BINARY}.sha256`;
 // No -Werror: this build runs on users' machines, on first use too, and a compiler newer than ours may warn
 // where ours does not; a warning must not take `sbc exec` away. tests/loader-cache.test.ts keeps the sources
 // free of warnings (-Wall -Wextra -Werror) with the compiler CI has.
-const CFLAGS = ["-O2", "-Wall"];
+const CFLAGS = ["-O2", "-Wall", "-pthread"];
 
 /** The C compiler: `SBC_CC` if set (a path or a name), else `cc`, `gcc` or `clang` on PATH. */
 function findCompiler() {

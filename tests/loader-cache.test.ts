@@ -84,7 +84,7 @@ describe("the loader's sources", () => {
     const dir = join(REPO, "native", "loader");
     const units = readdirSync(dir).filter((n) => n.endsWith(".c")).map((n) => join(dir, n));
     const cc = process.env.SBC_CC || "cc";
-    const r = spawnSync(cc, ["-fsyntax-only", "-Wall", "-Wextra", "-Werror", ...units], { encoding: "utf8" });
+    const r = spawnSync(cc, ["-fsyntax-only", "-Wall", "-Wextra", "-Werror", "-pthread", ...units], { encoding: "utf8" });
     if (r.error) {
       if (process.env.SBC_REQUIRE_KERNEL === "1") throw r.error;
       return ctx.skip(`no C compiler: ${r.error.message}`);

@@ -20,7 +20,9 @@
 //   A condition compares only the bits of its argument that the kernel reads (`int cmd`: the low 32), for
 //   the ABI asked about (x86_64 unless said otherwise).
 // - names (domain rules): matched before resolution by evaluateName, deny wins; the resolved address then
-//   passes checkResolvedAddress (IP denies, and special ranges unless a rule names them).
+//   passes checkResolvedAddress (IP denies, and special ranges unless a rule names them). A rule with HTTP
+//   conditions matches plain-HTTP requests by method and path; for a tunnel, where the proxy sees neither,
+//   its allow does not apply and its deny does.
 // - commands: every matching prefix rule counts and the strictest decision wins (forbidden > prompt > allow),
 //   whatever file it came from: a policy cannot un-forbid what it extends. No rule: the default decision.
 
@@ -30,6 +32,7 @@ import { ARCHES, errnoName, isArch, syscallNumber, type Arch } from "../../linux
 import { cidrContains, LOOPBACK_CIDRS, parseCidr, parseIp, type IpAddress } from "../values.js";
 import { compileGlob, components, depth, globLiteralDepth, isWithin, parsePath, type GlobMatcher } from "../paths.js";
 import { domainMatches, specialRange } from "../hosts.js";
+import { httpMatches } from "../http-match.js";
 import type { Action, ArgCondition, CommandRule, Decision, DomainRule, Effect, FsRule, IR, NetOp, NetRule, Protocol, SyscallRule, UnixOp, UnixPathRule } from "../types.js";
 import { impliedRuleFor, networkSyscalls, type ImpliedRule } from "./network-syscalls.js";
 import { entriesName, hasNumberedEntries, isNewerCall, numberedEntry, syscallNameAt } from "./syscall-numbers.js";
@@ -160,6 +163,12 @@ export interface NameQuery {
   /** Normalized (ir/hosts.ts parseHost). */
   readonly name: string;
   readonly port: number;
+  /**
+   * A plain-HTTP request's method and path (as on the wire), which rules with `http-methods`/`http-paths`
+   * match; absent for a tunnel (CONNECT, SOCKS5) or a question without HTTP: such a rule then never allows,
+   * and a deny with them denies (ir/http-match.ts).
+   */
+  readonly http?: { readonly method: string; readonly path: string };
 }
 
 export type NameVerdict =
@@ -180,6 +189,10 @@ export function evaluateName(ir: IR, q: NameQuery): NameVerdict {
   for (let i = 0; i < domains.length; i++) {
     const r = domains[i]!;
     if (!r.protocols.includes(protocol) || !inPorts(r.ports) || !r.domains.some((d) => domainMatches(d, q.name))) continue;
+    if (r.http) {
+      const m = httpMatches(r.http, q.http);
+      if (m === false || (m === "unknown" && r.effect === "allow")) continue;
+    }
     if (r.effect === "deny") return { decision: "deny", by: "domain", rule: r, ruleIndex: i };
     allow ??= { decision: "allow", by: "domain", rule: r, ruleIndex: i };
   }

@@ -7,6 +7,7 @@
  *   resolve.c   walking a path component by component without following a link the plan did not name
  *   mounts.c    the mount layer: namespace, phase A (resolve), phase B (apply), pins, created directories
  *   landlock.c  the ruleset: grants, symlink-safe expansion, carving what a denied name resolves to
+ *   relay.c     the egress proxy (`net-proxy`): the listener inside the network namespace, the relay outside
  *   cache.c     the plan cache's key and its safety checks
  *   sha256.c    FIPS 180-4 SHA-256
  *   util.c      messages, memory, paths, errno names
@@ -198,6 +199,7 @@ struct plan {
   size_t n_fs;
   struct net_rule *net;
   size_t n_net;
+  unsigned net_proxy_port;    /* `net-proxy 127.0.0.1 PORT`: the egress proxy's port in the netns, 0 without */
   struct sock_filter *filter; /* NULL when the plan has no seccomp line */
   unsigned short filter_len;
 };
@@ -281,8 +283,12 @@ enum ns_kind { NS_KIND_USER, NS_KIND_ADMIN };
 /* The namespace child's set-up, steps 1-5 (unshare to chdir). A step the kernel refuses ends the child through
  * `fail STEP ERRNO` on the status pipe (exit 125); a refusal through `refuse TEXT`. */
 void namespace_setup(struct plan *plan, const char *saved_cwd);
-/* --probe: the namespace sequence in a throwaway child; "user", "admin" or "none:STEP:ERRNO". */
-char *namespace_probe(void);
+/* --probe: the namespace sequence in a throwaway child; "user", "admin" or "none:STEP:ERRNO". `net`: with a
+ * network namespace too. */
+char *namespace_probe(int net);
+/* A plan with `net-proxy` and no mount lines: a network namespace alone (and a user namespace when needed),
+ * then netns_listen. */
+void netns_setup(const struct plan *plan);
 /* Reports a failed set-up step to the parent and exits 125; outside the child, dies with the step. */
 void setup_fail(const char *step, int err) __attribute__((noreturn));
 int has_effective_cap(int cap);
@@ -298,6 +304,19 @@ long landlock_errata(void);
 /* Creates the ruleset and adds every rule (opening paths now); -1 when the plan handles nothing. */
 int build_ruleset(const struct plan *plan);
 void restrict_self(const struct plan *plan, int ruleset);
+
+/* ---- relay.c ---- */
+
+/* The namespace side's end of the socketpair the listener is passed on (-1 without `net-proxy`). */
+extern int relay_handoff_fd;
+/* In the new network namespace: `lo` up, the listener on 127.0.0.1:PORT, passed to the relay; setup_fail on
+ * any failure. */
+void netns_listen(const struct plan *plan);
+/* The relay: receives the listener on `handoff`, then serves it on threads, asking on `control`. 0 when no
+ * listener came. */
+int relay_start(int control, int handoff);
+/* Waits up to `ms` for the connections being served to end (they write their `X` lines). */
+void relay_drain(int ms);
 
 /* ---- cache.c ---- */
 

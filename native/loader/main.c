@@ -30,6 +30,7 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -180,12 +181,14 @@ static void print_plan_notes(const struct plan *plan) {
 static void enforce_and_exec(const struct plan *plan, char **command) __attribute__((noreturn));
 /* `--trace-fd N`: the fd the tracer writes its records to; -1 without. */
 static int trace_fd = -1;
+/* `--proxy-fd N`: the egress proxy's control channel to `sbc exec` (a plan with `net-proxy`); -1 without. */
+static int proxy_fd = -1;
 
 static void enforce_and_exec(const struct plan *plan, char **command) {
   /* The tracer stays outside the sandbox: it forks off here, before anything is restricted. */
   if (trace_fd >= 0) trace_fork(trace_fd);
   int ruleset = build_ruleset(plan);
-  int restricts = ruleset >= 0 || plan->filter || plan->n_mounts > 0 || trace_fd >= 0;
+  int restricts = ruleset >= 0 || plan->filter || plan->n_mounts > 0 || plan->net_proxy_port || trace_fd >= 0;
   /* Without CAP_SYS_ADMIN the kernel requires no_new_privs for both; we set it even with the capability, so the
    * sandbox cannot be left through a set-user-ID program. A plan that restricts nothing leaves it alone. */
   if (restricts && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail_step("%s", "prctl(PR_SET_NO_NEW_PRIVS)");
@@ -516,6 +519,8 @@ static void run_namespace(struct plan *plan, char **command, enum ns_mode mode) 
     child_pid = pid > 0 ? pid : 0;
     sigprocmask(SIG_SETMASK, &original_mask, NULL);
     close(fds[1]);
+    if (relay_handoff_fd >= 0) close(relay_handoff_fd); /* the child passes the listener, or ends */
+    relay_handoff_fd = -1;
     if (pid < 0) {
       step = "fork", err = fork_errno;
       close(fds[0]);
@@ -575,6 +580,18 @@ static void run_namespace(struct plan *plan, char **command, enum ns_mode mode) 
   free(cwd);
 
   const char *what = child_death ? child_death : errno_name(err);
+  if (plan->net_proxy_port) {
+    /* Never Landlock alone: without the network namespace the command would have the host's network. */
+    if (!checking) {
+      char *detail = child_death ? xasprintf("child: %s", child_death) : xasprintf("%s: %s", step, strerror(err));
+      char *line = xasprintf("sbc-loader: this plan routes the network through sbc's egress proxy, which needs a "
+                             "network namespace, and none can be made here: %s\n"
+                             "sbc-loader: help: `sbc doctor` shows what this machine lacks\n",
+                             detail);
+      (void)write_all(2, line, strlen(line));
+    }
+    exit(checking ? 1 : EXIT_LOADER);
+  }
   if (mode == NS_REQUIRE) {
     if (!checking) {
       char *detail = child_death ? xasprintf("child: %s", child_death) : xasprintf("%s: %s", step, strerror(err));
@@ -593,12 +610,66 @@ static void run_namespace(struct plan *plan, char **command, enum ns_mode mode) 
   free(note);
 }
 
+/* ---- the egress proxy's relay ---- */
+
+/* A plan with `net-proxy`: this process forks before any namespace is made. The parent stays outside as the
+ * relay (relay.c): it receives the listener the child makes inside the new network namespace, serves it, passes
+ * signals on to the child, and ends the way the child ends. The child returns and does everything the loader
+ * does without a proxy, with a network namespace added; it never keeps the control channel. */
+static void start_relay(const struct plan *plan) {
+  int sp[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) fail_step("%s", "socketpair (egress proxy)");
+  install_forwarding();
+  pid_t relay = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    restore_signals();
+    close(sp[0]);
+    close(proxy_fd);
+    proxy_fd = -1;
+    relay_handoff_fd = sp[1];
+    /* The command must not outlive the relay: without it, it has no network, and no one waits for it. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail_step("%s", "prctl(PR_SET_PDEATHSIG)");
+    if (getppid() != relay) _exit(EXIT_LOADER);
+    return;
+  }
+  int fork_errno = errno;
+  child_pid = pid > 0 ? pid : 0;
+  sigprocmask(SIG_SETMASK, &original_mask, NULL);
+  if (pid < 0) {
+    errno = fork_errno;
+    fail_step("%s", "fork (egress proxy)");
+  }
+  close(sp[1]);
+  (void)plan;
+  /* Only stderr stays: the command's stdin and stdout are not the relay's to hold open. */
+  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd >= 0) {
+    dup2(null_fd, 0);
+    dup2(null_fd, 1);
+    if (null_fd > 2) close(null_fd);
+  }
+  int lo = proxy_fd < sp[0] ? proxy_fd : sp[0], hi = proxy_fd < sp[0] ? sp[0] : proxy_fd;
+  unsigned ranges[3][2] = {{3, (unsigned)lo - 1}, {(unsigned)lo + 1, (unsigned)hi - 1}, {(unsigned)hi + 1, ~0u}};
+  for (int r = 0; r < 3; r++)
+    if (ranges[r][0] <= ranges[r][1] && syscall(__NR_close_range, ranges[r][0], ranges[r][1], 0u) != 0)
+      for (unsigned fd = ranges[r][0]; fd <= ranges[r][1] && fd < 65536; fd++) close((int)fd);
+  signal(SIGPIPE, SIG_IGN);
+  int served = relay_start(proxy_fd, sp[0]);
+  int status = wait_for(pid);
+  child_pid = 0; /* reaped: a signal now must not reach a process that took its pid */
+  /* The command's sockets closed with it: its connections end now, and their `X` lines are worth waiting for.
+   * One a process it left behind still holds is cut when the relay exits. */
+  if (served) relay_drain(500);
+  exit_like(status);
+}
+
 /* ---- --probe ---- */
 
 static int probe(void) {
   long abi = landlock_abi();
   long errata = abi > 0 ? landlock_errata() : 0;
-  char *ns = namespace_probe();
+  char *ns = namespace_probe(0);
   char io_uring[32] = "absent";
   int fd = open("/proc/sys/kernel/io_uring_disabled", O_RDONLY | O_CLOEXEC);
   if (fd >= 0) {
@@ -649,9 +720,17 @@ static void load_plan(const struct source *src, struct plan *plan) {
  * end in either, and the two scans differ only in whose the `!` entries are). 1 when the plan would run. */
 static int would_run(const struct plan *plan, enum ns_mode mode, int explain) {
   if (plan->filter && !seccomp_available()) return 0;
+  if (plan->net_proxy_port) {
+    /* The relay needs its control channel (only `sbc exec` has one) and a network namespace. */
+    if (!checking && proxy_fd < 0) return 0;
+    if (mode == NS_NEVER) {
+      if (explain) printf("no-namespace net-proxy:namespaces-never\n");
+      return 0;
+    }
+  }
   int ns = plan->n_mounts > 0 && mode != NS_NEVER;
-  if (ns && mode == NS_REQUIRE) {
-    const char *probe = namespace_probe();
+  if ((ns && mode == NS_REQUIRE) || plan->net_proxy_port) {
+    const char *probe = namespace_probe(plan->net_proxy_port != 0);
     if (strncmp(probe, "none", 4) == 0) {
       if (explain) printf("no-namespace %s\n", probe);
       return 0;
@@ -684,7 +763,7 @@ static void usage(void) __attribute__((noreturn));
 static void usage(void) {
   die(EXIT_LOADER,
       "usage: `sbc-loader --probe`, `sbc-loader --cache-key [--param NAME=PATH]... --cache-input TEXT`, "
-      "`sbc-loader [--check [--explain]] [--report] [--trace-fd N [--trace-learn]] [--param NAME=PATH]... [--namespaces auto|require|never] "
+      "`sbc-loader [--check [--explain]] [--report] [--trace-fd N [--trace-learn]] [--proxy-fd N] [--param NAME=PATH]... [--namespaces auto|require|never] "
       "(--plan-fd N | --cache-dir DIR --cache-input TEXT --cached) [-- CMD [ARGS...]]`, "
       "`sbc-loader [...] [--plan-fd N] [--cache-dir DIR --cache-input TEXT --cached] --else COUNT ARGV... -- CMD [ARGS...]`");
 }
@@ -742,6 +821,10 @@ int main(int argc, char **argv) {
       /* sbc learn: with --trace-fd, record every watched call and run what the filter would refuse. */
       trace_set_learn();
       learning = 1;
+    } else if (strcmp(a, "--proxy-fd") == 0 && has_value) {
+      uint64_t v;
+      if (parse_decimal(argv[++i], INT_MAX, &v) != 0 || v <= 2) die(EXIT_LOADER, "--proxy-fd `%s` is not a file descriptor above 2", shown(argv[i]));
+      proxy_fd = (int)v;
     } else if (strcmp(a, "--plan-fd") == 0 && has_value) {
       uint64_t v;
       if (parse_decimal(argv[++i], INT_MAX, &v) != 0) die(EXIT_LOADER, "--plan-fd `%s` is not a file descriptor", shown(argv[i]));
@@ -766,6 +849,7 @@ int main(int argc, char **argv) {
   if (checking ? i != argc : !has_command) usage();
   if (explain && !checking) usage();
   if (learning && trace_fd < 0) usage();
+  if (proxy_fd >= 0 && (checking || proxy_fd == plan_fd || proxy_fd == trace_fd)) usage();
   /* A check runs no command, so its plan may come on stdin. */
   if (plan_fd >= 0 && plan_fd <= 2 && !(checking && plan_fd == 0))
     die(EXIT_LOADER, "--plan-fd %d: stdin, stdout and stderr belong to the command", plan_fd);
@@ -799,9 +883,19 @@ int main(int argc, char **argv) {
     if (checking) return would_run(&plan, mode, explain) ? 0 : 1;
   }
   char **command = &argv[i + 1];
+  if (plan.net_proxy_port && proxy_fd < 0)
+    die(EXIT_LOADER, "%s", "this plan routes the network through sbc's egress proxy: run it with `sbc exec`");
+  if (!plan.net_proxy_port && proxy_fd >= 0) usage();
+  if (plan.net_proxy_port && mode == NS_NEVER)
+    die(EXIT_LOADER, "%s", "this plan routes the network through sbc's egress proxy, which needs a network namespace: "
+                           "it cannot run with namespaces `never`");
   for (int k = 0; k < plan.n_params; k++) say("param %s=%s", plan.params[k].name, enc(plan.params[k].value));
   print_plan_notes(&plan);
 
+  if (plan.net_proxy_port) {
+    start_relay(&plan);
+    if (plan.n_mounts == 0) netns_setup(&plan);
+  }
   if (plan.n_mounts > 0 && mode != NS_NEVER) run_namespace(&plan, command, mode);
   else if (plan.n_mounts > 0) say("namespaces never: Landlock alone");
   enforce_and_exec(&plan, command);

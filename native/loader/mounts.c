@@ -73,7 +73,15 @@ static int sys_mount_setattr(int dfd, const char *path, unsigned flags, uint64_t
 
 /* ---- failing ---- */
 
+/* netns_setup: a plan with `net-proxy` and no mount lines, which has no status pipe and no fallback. */
+static int netns_alone;
+
 void setup_fail(const char *step, int err) {
+  if (netns_alone && status_fd < 0)
+    die(EXIT_LOADER,
+        "this plan routes the network through sbc's egress proxy, which needs a network namespace, and none can be "
+        "made here: %s: %s\nsbc-loader: help: `sbc doctor` shows what this machine lacks",
+        step, strerror(err));
   if (status_fd >= 0) {
     char *line = xasprintf("fail %s %s\n", step, errno_name(err));
     (void)write_all(status_fd, line, strlen(line));
@@ -113,16 +121,19 @@ static int write_proc(const char *path, const char *text) {
   return r;
 }
 
-/* unshare, the id maps and MS_PRIVATE: what both the real set-up and the probe do first. */
-static enum ns_kind enter_namespace(void) {
+/* unshare, the id maps and MS_PRIVATE: what both the real set-up and the probe do first. `net`: a network
+ * namespace too (a plan with `net-proxy`); `mounts`: a mount namespace (0 only for a plan without mount lines,
+ * which needs the network namespace alone). */
+static enum ns_kind enter_namespace(int net, int mounts) {
+  int extra = (net ? CLONE_NEWNET : 0) | (mounts ? CLONE_NEWNS : 0);
   if (has_effective_cap(CAP_SYS_ADMIN)) {
     /* Already privileged here (root, or inside a user namespace we own): a mount namespace is enough, and
      * ids stay as they are. */
-    if (unshare(CLONE_NEWNS) != 0) setup_fail("unshare", errno);
+    if (unshare(extra) != 0) setup_fail("unshare", errno);
   } else {
     uid_t uid = geteuid();
     gid_t gid = getegid();
-    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) setup_fail("unshare", errno);
+    if (unshare(CLONE_NEWUSER | extra) != 0) setup_fail("unshare", errno);
     /* Ids mapped to themselves: files keep their owners, and exec drops the namespace's capabilities. */
     if (write_proc("/proc/self/setgroups", "deny") != 0 && errno != ENOENT) setup_fail("setgroups", errno);
     char map[64];
@@ -130,14 +141,23 @@ static enum ns_kind enter_namespace(void) {
     if (write_proc("/proc/self/uid_map", map) != 0) setup_fail("uid_map", errno);
     snprintf(map, sizeof map, "%u %u 1", (unsigned)gid, (unsigned)gid);
     if (write_proc("/proc/self/gid_map", map) != 0) setup_fail("gid_map", errno);
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) setup_fail("mount_private", errno);
+    if (mounts && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) setup_fail("mount_private", errno);
     return NS_KIND_USER;
   }
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) setup_fail("mount_private", errno);
+  if (mounts && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) setup_fail("mount_private", errno);
   return NS_KIND_ADMIN;
 }
 
-char *namespace_probe(void) {
+void netns_setup(const struct plan *plan) {
+  netns_alone = 1;
+  enum ns_kind kind = enter_namespace(1, 0);
+  if (kind == NS_KIND_ADMIN) say("%s", "namespace admin (network namespace only)");
+  else say("namespace user uid=%u gid=%u (network namespace only)", (unsigned)geteuid(), (unsigned)getegid());
+  netns_listen(plan);
+  netns_alone = 0;
+}
+
+char *namespace_probe(int net) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return xasprintf("none:pipe:%s", errno_name(errno));
   pid_t pid = fork();
@@ -151,7 +171,7 @@ char *namespace_probe(void) {
     close(fds[0]);
     status_fd = fds[1];
     status_open = 1;
-    enum ns_kind kind = enter_namespace();
+    enum ns_kind kind = enter_namespace(net, 1);
     if (sys_mount_setattr(AT_FDCWD, "/", SBC_AT_RECURSIVE, SBC_MOUNT_ATTR_RDONLY, 0) != 0) setup_fail("mount_setattr", errno);
     int t = sys_open_tree(AT_FDCWD, "/", SBC_OPEN_TREE_CLONE | SBC_OPEN_TREE_CLOEXEC | SBC_AT_RECURSIVE);
     if (t < 0) setup_fail("open_tree", errno);
@@ -710,9 +730,11 @@ static void phase_b(struct plan *plan) {
 }
 
 void namespace_setup(struct plan *plan, const char *saved_cwd) {
-  enum ns_kind kind = enter_namespace();
-  if (kind == NS_KIND_ADMIN) say("namespace admin (mount namespace only)");
-  else say("namespace user uid=%u gid=%u", (unsigned)geteuid(), (unsigned)getegid());
+  enum ns_kind kind = enter_namespace(plan->net_proxy_port != 0, 1);
+  const char *net = plan->net_proxy_port ? " and a network namespace" : "";
+  if (kind == NS_KIND_ADMIN) say("namespace admin (mount namespace%s)", net);
+  else say("namespace user uid=%u gid=%u%s", (unsigned)geteuid(), (unsigned)getegid(), net);
+  if (plan->net_proxy_port) netns_listen(plan);
   phase_a(plan);
   phase_b(plan);
   for (size_t i = 0; i < plan->n_mounts; i++)

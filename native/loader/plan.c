@@ -283,7 +283,7 @@ static const char *const HEADER_NAMES[H_COUNT] = {"abi", "handled-fs", "handled-
 /* Directives allowed between the header and the first rule. */
 static int is_preamble(const char *d) {
   return strcmp(d, "param") == 0 || strcmp(d, "cache-key") == 0 || strcmp(d, "dep") == 0 || strcmp(d, "fallback-note") == 0 ||
-         strcmp(d, "compat") == 0 || strcmp(d, "diagnostics") == 0;
+         strcmp(d, "compat") == 0 || strcmp(d, "diagnostics") == 0 || strcmp(d, "net-proxy") == 0;
 }
 
 static void parse_mount(struct plan *plan, char **f, int nf, unsigned line, int file) {
@@ -464,6 +464,17 @@ void parse_plan(char *text, size_t size, struct plan *plan) {
       if (nf != 2) bad_plan(line, "%s", "expected `diagnostics TEXT`");
       if (plan->diagnostics) bad_plan(line, "%s", "`diagnostics` given twice");
       plan->diagnostics = decode_text(f[1], line, "text");
+      continue;
+    }
+    if (strcmp(d, "net-proxy") == 0) {
+      /* The network goes through sbc's egress proxy: a network namespace with loopback only, and a listener on
+       * 127.0.0.1:PORT in it that the relay (outside) serves. Only that address: the listener is all there is. */
+      if (nf != 3) bad_plan(line, "%s", "expected `net-proxy 127.0.0.1 PORT`");
+      if (plan->net_proxy_port) bad_plan(line, "%s", "`net-proxy` given twice");
+      if (strcmp(f[1], "127.0.0.1") != 0) bad_plan(line, "net-proxy address `%s` is not `127.0.0.1`", shown(f[1]));
+      uint64_t port;
+      if (parse_decimal(f[2], 65535, &port) != 0 || port == 0) bad_plan(line, "`%s` is not a port (1-65535)", shown(f[2]));
+      plan->net_proxy_port = (unsigned)port;
       continue;
     }
     if (strcmp(d, "fallback-note") == 0) {

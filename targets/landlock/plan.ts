@@ -30,6 +30,11 @@ export interface PlanOptions {
    * a plan run without Node (bin/sbc's fast path, a cached plan, a bundle) says what a compile would have said.
    */
   readonly diagnostics?: string;
+  /**
+   * The egress proxy (docs/proxy.md): the loader runs the command in a network namespace of its own with a
+   * listener on 127.0.0.1:port there, relayed to `sbc exec`'s decisions (`--proxy-fd`).
+   */
+  readonly netProxy?: { readonly port: number };
 }
 
 /** Percent-encodes a path so any byte string is one field; a leading `${name}` stays as it is (the loader substitutes it). */
@@ -77,6 +82,10 @@ export function buildPlan(table: LandlockTable | undefined, seccomp: Uint8Array 
     lines.push("abi 0", "handled-fs 0x0", "handled-net 0x0", "scoped 0x0", "restrict-flags 0x0");
   }
   lines.push(`namespaces ${options.namespaces ?? "auto"}`);
+  if (options.netProxy) {
+    lines.push(`net-proxy 127.0.0.1 ${options.netProxy.port}`);
+    report.push(`the command runs in a network namespace of its own (loopback only); sbc's egress proxy listens on 127.0.0.1:${options.netProxy.port} there`);
+  }
   // A symbolic parameter: the launcher resolves it, then checks the placement the table assumes (an anchor it
   // must lie apart from, or `=anchor`: apart from or equal to).
   for (const p of table?.params ?? []) {

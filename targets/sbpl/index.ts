@@ -4,7 +4,7 @@
 // parameters that have no value in the IR for the caller to define.
 
 import type { IR } from "../../ir/types.js";
-import { withDomainRules, type BackendResult } from "../../ir/backend.js";
+import { lowerDomainRulesToLocalProxy, withDomainRules, type BackendResult } from "../../ir/backend.js";
 import { lowerSbpl, type SbplOptions, type SbplOutput } from "./lower.js";
 
 export type { SbplOptions, SbplOutput } from "./lower.js";
@@ -15,12 +15,22 @@ export interface SbplProfile {
   readonly defines: readonly (readonly [string, string])[];
 }
 
-/** The backend's entry point (ir/backend.ts). */
-export function compile(ir: IR, options: SbplOptions): BackendResult<SbplProfile> {
-  return withDomainRules(ir, "sbpl", false, (lowered) => {
+/**
+ * The backend's entry point (ir/backend.ts). `proxyPort`: the caller runs sbc's egress proxy on
+ * localhost:proxyPort, so rules by domain become outbound to that port only (SBC1423); without it they are
+ * an error (SBC1410).
+ */
+export function compile(ir: IR, options: SbplOptions & { readonly proxyPort?: number }): BackendResult<SbplProfile> {
+  const run = (lowered: IR): BackendResult<SbplProfile> => {
     const r = lowerSbpl(lowered, options);
     return { ...(r.profile !== undefined ? { artifact: { profile: r.profile, defines: r.defines } } : {}), diagnostics: r.diagnostics };
-  });
+  };
+  if (options.proxyPort !== undefined && ir.network.domains?.length) {
+    const d = lowerDomainRulesToLocalProxy(ir, "sbpl", options.proxyPort);
+    const r = run(d.ir);
+    return { ...r, diagnostics: [...d.diagnostics, ...r.diagnostics] };
+  }
+  return withDomainRules(ir, "sbpl", false, run);
 }
 
 export function compileSbpl(ir: IR, options: SbplOptions): SbplOutput {

@@ -150,6 +150,33 @@ network:
 `;
     expect(lines(text)).toEqual([]);
   });
+
+  it("a rule with HTTP conditions decides only some requests: it hides nothing, and is hidden by one without (YAML and DSL)", () => {
+    const yaml = `sbc: 1
+network:
+  rules:
+    - deny: connect
+      domains: ["*.example.com"]
+      http-methods: [POST]
+    - deny: connect
+      domains: [a.example.com]
+    - allow: connect
+      domains: [b.example.com]
+    - allow: connect
+      domains: [b.example.com]
+      http-paths: ["/simple/**"]
+`;
+    expect(lines(yaml)).toEqual([["SBC3050", 11, [9]]]);
+    const dsl = `sbc 1
+policy {
+  network {
+    deny connect domains ["*.example.com"] http-methods [POST]
+    deny connect domains [a.example.com]
+  }
+}
+`;
+    expect(lines(dsl, "policy.sbc")).toEqual([]);
+  });
 });
 
 describe("shadowed-rule: unix socket paths", () => {

@@ -13,7 +13,7 @@
 // - network (IP rules): an allow is hidden where a deny matches (deny wins) or an earlier allow matches;
 //   a deny where an earlier deny matches — checked per operation and protocol, for all its hosts and ports;
 // - network (rules by domain): by an IP rule for `any` host (`network: on`) that allows (or denies) all of it,
-//   or by a rule by domain whose patterns cover its patterns, as for IP rules;
+//   or by a rule by domain without HTTP conditions whose patterns cover its patterns, as for IP rules;
 // - unix socket paths: by a rule on the same path in the same file that denies it (when it allows), or that
 //   comes first with the same effect;
 // - syscalls: within the latest layer, by a rule of the same file that names the call with a subset of its
@@ -243,7 +243,8 @@ function checkDomains(context: LintContext, own: Own): void {
       const byIp = ip.find((h) => h.hosts === "any" && h.ops.includes("connect") && h.protocols.includes(protocol) && portsCover(h, r) && wins(r, h, true));
       const byName = byIp
         ? undefined
-        : rules.find((h, j) => j !== i && h.protocols.includes(protocol) && portsCover(h, r) && r.domains.every((q) => h.domains.some((p) => patternCovers(p, q))) && wins(r, h, j < i));
+        : // A rule with HTTP conditions decides only some requests (and every tunnel one way): it hides nothing.
+          rules.find((h, j) => j !== i && !h.http && h.protocols.includes(protocol) && portsCover(h, r) && r.domains.every((q) => h.domains.some((p) => patternCovers(p, q))) && wins(r, h, j < i));
       const h = byIp ?? byName;
       if (!h) return;
       const why =

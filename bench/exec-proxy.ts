@@ -1,0 +1,90 @@
+// `npm run bench:exec-proxy`: what a policy with rules by domain costs `sbc exec` at start-up — the egress
+// proxy's decision service in Node, the loader's relay and network namespace, and the Node CLI every such run
+// goes through (its plan is never cached) — against the same policy without them, side by side, interleaved,
+// in one fresh workspace. Recorded in docs/benchmarks.md ("exec behind the egress proxy"). A benchmark, not a
+// test: exit 2 when it cannot measure (a command fails).
+//
+//   tsx bench/exec-proxy.ts [--quick] [--no-write] [--runs N]
+
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { machine } from "./seccomp/setup.js";
+import { beginMarker, recordInDoc } from "./record.js";
+import { REPO, SBC_CMD, ensureDist, ensureLoader } from "./exec/setup.js";
+import { measure, stats, type Command } from "./exec/timing.js";
+
+const DOC = join(REPO, "docs", "benchmarks.md");
+// Its own directory (not the repository's node_modules): the workspace, the policies and a cold plan cache.
+const WORK = mkdtempSync("/var/tmp/sbc-bench-exec-proxy-");
+const PLAN_CACHE = join(WORK, "plan-cache");
+const log = (line = "") => process.stderr.write(`${line}\n`);
+
+let runs = 30;
+let write = true;
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i++) {
+  if (argv[i] === "--quick") [runs, write] = [5, false];
+  else if (argv[i] === "--no-write") write = false;
+  else if (argv[i] === "--runs") runs = Number(argv[++i]);
+  else {
+    log(`bench:exec-proxy: unknown option \`${argv[i]}\``);
+    process.exit(2);
+  }
+}
+
+ensureDist(log);
+ensureLoader(log);
+const ws = join(WORK, "ws");
+mkdirSync(ws);
+spawnSync("git", ["init", "-q"], { cwd: ws });
+mkdirSync(PLAN_CACHE, { recursive: true, mode: 0o700 });
+const plain = join(WORK, "ws-plain.yaml");
+const domains = join(WORK, "ws-domains.yaml");
+writeFileSync(plain, "sbc: 1\nname: ws-plain\nextends: workspace-write\n");
+writeFileSync(domains, "sbc: 1\nname: ws-domains\nextends: workspace-write\nnetwork:\n  rules:\n    - allow: connect\n      domains: [registry.npmjs.org]\n      ports: [443]\n");
+
+const TRUE = "/usr/bin/true";
+const commands: Command[] = [
+  { key: "preset", shown: "sbc exec --preset workspace-write -- true", what: "bin/sbc's fast path (no Node), the preset's precompiled plan", file: SBC_CMD, args: ["exec", "--preset", "workspace-write", "--", TRUE] },
+  // `--no-cache` sends bin/sbc to the Node CLI (its bundle, as for the proxy's row): the same path without the proxy.
+  { key: "node", shown: "sbc exec --no-cache ws-plain.yaml -- true", what: "the Node CLI (bin/sbc's bundle), workspace-write as a file, no proxy", file: SBC_CMD, args: ["exec", "--no-cache", plain, "--", TRUE] },
+  { key: "proxy", shown: "sbc exec --no-cache ws-domains.yaml -- true", what: "workspace-write plus one rule by domain, the same path: the Node CLI, decision service, relay, network namespace", file: SBC_CMD, args: ["exec", "--no-cache", domains, "--", TRUE] },
+  { key: "proxy-as-used", shown: "sbc exec ws-domains.yaml -- true", what: "as run: bin/sbc's loader first looks for a cached plan (there is none: never stored), then the Node CLI", file: SBC_CMD, args: ["exec", domains, "--", TRUE] },
+];
+
+const env: NodeJS.ProcessEnv = { ...process.env, SBC_CACHE_DIR: PLAN_CACHE };
+delete env.SBC_NO_CACHE;
+delete env.SBC_NO_FAST_PATH;
+const load0 = loadavg()[0]!;
+log(`bench:exec-proxy: ${runs} interleaved rounds of ${commands.length} commands`);
+let samples;
+try {
+  samples = measure(commands, runs, ws, env, log);
+} catch (e) {
+  log(`bench:exec-proxy: ${(e as Error).message}`);
+  process.exit(2);
+}
+const s = new Map(commands.map((c) => [c.key, stats(samples.get(c.key)!.ms)]));
+const fmt = (x: number) => x.toFixed(1);
+const rows = commands.map((c) => {
+  const x = s.get(c.key)!;
+  return `| \`${c.shown}\` | ${fmt(x.median)} | ${fmt(x.min)} | ${fmt(x.max)} | ${c.what} |`;
+});
+const proxyCost = s.get("proxy")!.median - s.get("node")!.median;
+const body = [
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:exec-proxy\` on Linux ${machine().kernel}, ${machine().cpu} (${machine().cpus} CPUs); Node ${process.version}; ${runs} interleaved rounds; load average (1 min) ${load0.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end.`,
+  "",
+  "| command | median ms | min | max | what runs |",
+  "| --- | ---: | ---: | ---: | --- |",
+  ...rows,
+  "",
+  `The proxy's own start-up (the third row against the second, both through Node): **${proxyCost >= 0 ? "+" : ""}${fmt(proxyCost)} ms** at the median; as run (the last row), a run with rules by domain costs ${fmt(s.get("proxy-as-used")!.median - s.get("preset")!.median)} ms more than the preset's fast path.`,
+].join("\n");
+process.stdout.write(body + "\n");
+if (write) {
+  recordInDoc(DOC, "exec-proxy", body);
+  log(`bench:exec-proxy: recorded in ${DOC} (${beginMarker("exec-proxy")})`);
+}
+rmSync(WORK, { recursive: true, force: true });

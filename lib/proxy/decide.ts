@@ -1,0 +1,174 @@
+// The egress proxy's decisions: one request the relay relays (a host as the client named it, a port) in, one
+// answer out — connect to this checked address, or refuse with an HTTP status and a line naming the rule. The
+// name is matched before it is resolved and every address it resolves to is checked after (no DNS rebinding
+// into private ranges); the relay then connects to exactly the address that was checked.
+
+import { lookup } from "node:dns/promises";
+import { formatLocation, type Span } from "../../diagnostics/source.js";
+import { checkResolvedAddress, evaluateName, evaluateNetwork, type ResolvedVerdict } from "../../ir/evaluator/evaluate.js";
+import { formatHost, parseHost } from "../../ir/hosts.js";
+import type { DomainRule, IR, NetRule } from "../../ir/types.js";
+import { formatIp, parseIp, unmapIpv4 } from "../../ir/values.js";
+
+/** What the relay asks: how the client asked (CONNECT, SOCKS5, a plain-HTTP request), the host and port. */
+export interface ProxyRequest {
+  readonly kind: "connect" | "socks5" | "http";
+  /** As the client gave it (an IPv6 literal without brackets). */
+  readonly host: string;
+  readonly port: number;
+  /** Plain HTTP only: the request's method and path (percent-encoded, as on the wire). */
+  readonly method?: string;
+  readonly path?: string;
+}
+
+/** A rule as a refusal names it: what it says (`deny connect a.example port any`), and its file:line:col. */
+export interface RuleRef {
+  readonly rule: string;
+  readonly location?: string;
+}
+
+/** `rule`: the deciding rule (or the special range), null when the default decided; `host`: normalized. */
+export type Decision =
+  | { readonly decision: "allow"; readonly address: string; readonly port: number; readonly host: string; readonly rule: RuleRef | null }
+  | { readonly decision: "deny"; readonly status: 400 | 403 | 502 | 504; readonly text: string; readonly host: string; readonly rule: RuleRef | null };
+
+/** Names to addresses: `--resolve NAME=ADDR[,ADDR]` first, else the system's resolver. */
+export type Resolver = (name: string) => Promise<readonly string[]>;
+
+/** How long a name may take to resolve before the request is answered 504. */
+export const RESOLVE_TIMEOUT_MS = 10_000;
+
+/** The system resolver (getaddrinfo, through libuv's pool): every address, in the order it gives them. */
+export const systemResolver: Resolver = async (name) => (await lookup(name, { all: true, verbatim: true })).map((a) => a.address);
+
+/**
+ * `--resolve NAME=ADDR[,ADDR]` entries (curl's --resolve, by name only: every port) over a fallback resolver.
+ * Names are normalized as the proxy normalizes a request's host, so `Example.COM.` and `example.com` are one.
+ */
+export function parseResolveEntries(entries: readonly string[]): { ok: true; map: ReadonlyMap<string, readonly string[]> } | { ok: false; message: string } {
+  const map = new Map<string, string[]>();
+  for (const e of entries) {
+    const eq = e.indexOf("=");
+    if (eq <= 0) return { ok: false, message: `\`--resolve ${e}\` is not NAME=ADDR[,ADDR]` };
+    const h = parseHost(e.slice(0, eq));
+    if (!h.ok || h.value.kind !== "name") return { ok: false, message: `\`--resolve ${e}\`: \`${e.slice(0, eq)}\` is not a host name` };
+    const addrs: string[] = [];
+    for (const a of e.slice(eq + 1).split(",")) {
+      const ip = parseIp(a.trim().replace(/^\[(.*)\]$/, "$1"));
+      if (!ip) return { ok: false, message: `\`--resolve ${e}\`: \`${a}\` is not an IP address` };
+      addrs.push(formatIp(ip));
+    }
+    map.set(h.value.name, [...(map.get(h.value.name) ?? []), ...addrs]);
+  }
+  return { ok: true, map };
+}
+
+export function resolverWith(map: ReadonlyMap<string, readonly string[]>, fallback: Resolver = systemResolver): Resolver {
+  return async (name) => map.get(name) ?? fallback(name);
+}
+
+function ref(rule: string, span: Span | undefined): RuleRef {
+  return span ? { rule, location: formatLocation(span) } : { rule };
+}
+
+/** `the rule `…` at file:line:col`. */
+export function ruleText(r: RuleRef): string {
+  return `the rule \`${r.rule}\`${r.location ? ` at ${r.location}` : ""}`;
+}
+
+function portsText(ports: readonly (readonly [number, number])[]): string {
+  return ports.map(([lo, hi]) => (lo === hi ? `${lo}` : lo === 0 && hi === 65535 ? "any" : `${lo}-${hi}`)).join(",");
+}
+
+/** A rule as the refusal names it: what it says, and its file:line:col. */
+export function describeDomainRule(r: DomainRule): RuleRef {
+  const http = r.http ? `${r.http.methods ? ` ${r.http.methods.join(",")}` : ""}${r.http.paths ? ` ${r.http.paths.join(",")}` : ""}` : "";
+  return ref(`${r.effect} connect ${r.domains.join(", ")} port ${portsText(r.ports)}${http}`, r.span);
+}
+
+export function describeNetRule(r: NetRule): RuleRef {
+  const hosts = r.hosts === "any" ? "any" : r.hosts === "loopback" ? "loopback" : r.hosts.join(", ");
+  return ref(`${r.effect} ${r.ops.join(",")} ${hosts} port ${portsText(r.ports)}`, r.span);
+}
+
+/** One line of plain text for the client: printable ASCII and spaces, never a line break. */
+function oneLine(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, "?");
+}
+
+function deny(status: 400 | 403 | 502 | 504, text: string, host: string, rule: RuleRef | null): Decision {
+  return { decision: "deny", status, text: oneLine(`sbc: ${text}`), host, rule };
+}
+
+function afterResolution(v: ResolvedVerdict, what: string, address: string, port: number): { text: string; rule: RuleRef } | undefined {
+  if (v.decision === "allow") return undefined;
+  if (v.by === "ip") return { text: `${what} resolves to ${address}, which ${ruleText(describeNetRule(v.rule))} denies on port ${port}`, rule: describeNetRule(v.rule) };
+  return {
+    text: `${what} resolves to ${address}, in the ${v.what} range ${v.range}, which no rule names (name it in \`hosts:\` to allow it)`,
+    rule: { rule: `special range ${v.range}` },
+  };
+}
+
+/** Resolve with a time limit: undefined on time-out. */
+async function resolveIn(resolver: Resolver, name: string, ms: number): Promise<readonly string[] | undefined | Error> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      resolver(name).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
+      new Promise<undefined>((r) => {
+        timer = setTimeout(() => r(undefined), ms);
+        timer.unref?.();
+      }),
+    ]);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+/**
+ * Decide one request on the bound IR the run was compiled from. An IP literal is judged by the IP rules and,
+ * like every resolved address, by checkResolvedAddress (special ranges only where a rule names them); a name
+ * by the rules by domain (evaluateName, deny wins), then each address it resolves to. Any address refused
+ * refuses the request: a name that resolves partly into a private range is not trusted with the rest.
+ */
+export async function decide(ir: IR, q: ProxyRequest, resolver: Resolver, options: { timeoutMs?: number } = {}): Promise<Decision> {
+  const parsed = parseHost(q.host);
+  if (!parsed.ok) return deny(400, `\`${q.host}\` is not a host name or an IP address`, q.host, null);
+  if (!Number.isInteger(q.port) || q.port < 1 || q.port > 65535) return deny(400, `port \`${q.port}\` is out of 1-65535`, q.host, null);
+  const host = formatHost(parsed.value);
+  const what = `\`${host}:${q.port}\``;
+  if (parsed.value.kind === "ip") {
+    // `::ffff:10.0.0.1` is 10.0.0.1: judged and connected to as IPv4.
+    const ip = unmapIpv4(parsed.value.ip) ?? parsed.value.ip;
+    const address = formatIp(ip);
+    const v = evaluateNetwork(ir, { op: "connect", protocol: "tcp", host: address, port: q.port });
+    if (v.decision === "deny") {
+      const rule = v.rule ? describeNetRule(v.rule) : null;
+      return deny(403, `connecting to ${what} is denied by ${rule ? ruleText(rule) : "the policy: no rule allows it (default deny)"}`, host, rule);
+    }
+    const after = afterResolution(checkResolvedAddress(ir, { address, port: q.port }), what, address, q.port);
+    if (after) return deny(403, after.text, host, after.rule);
+    return { decision: "allow", address, port: q.port, host, rule: v.rule ? describeNetRule(v.rule) : null };
+  }
+  const name = parsed.value.name;
+  // A plain-HTTP request carries its method and path, which rules with HTTP conditions match; a tunnel none.
+  const http = q.kind === "http" && q.method !== undefined && q.path !== undefined ? { method: q.method, path: q.path } : undefined;
+  const v = evaluateName(ir, { name, port: q.port, protocol: "tcp", ...(http ? { http } : {}) });
+  const rule = v.by === "domain" ? describeDomainRule(v.rule) : v.by === "ip" ? describeNetRule(v.rule) : null;
+  if (v.decision === "deny") return deny(403, `connecting to ${what} is denied by ${rule ? ruleText(rule) : "the policy: no rule allows it (default deny)"}`, host, rule);
+  const resolved = await resolveIn(resolver, name, options.timeoutMs ?? RESOLVE_TIMEOUT_MS);
+  if (resolved === undefined) return deny(504, `${what} did not resolve in time`, host, rule);
+  if (resolved instanceof Error || !resolved.length) return deny(502, `${what} does not resolve${resolved instanceof Error && "code" in resolved ? ` (${String((resolved as { code: unknown }).code)})` : ""}`, host, rule);
+  const addresses: string[] = [];
+  for (const a of resolved) {
+    const ip = parseIp(a);
+    if (!ip) return deny(502, `${what} resolved to \`${a}\`, which is not an IP address`, host, rule);
+    const address = formatIp(unmapIpv4(ip) ?? ip);
+    const after = afterResolution(checkResolvedAddress(ir, { address, port: q.port }), what, address, q.port);
+    if (after) return deny(403, after.text, host, after.rule);
+    addresses.push(address);
+  }
+  // IPv4 first (in the resolver's order otherwise): a host without IPv6 egress still reaches a dual-stack name.
+  const first = addresses.find((a) => !a.includes(":")) ?? addresses[0]!;
+  return { decision: "allow", address: first, port: q.port, host, rule };
+}

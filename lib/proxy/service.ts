@@ -1,0 +1,158 @@
+// The decision service `sbc exec` runs beside the loader's relay: it reads the relay's lines from the control
+// channel, answers each request by its id (lib/proxy/decide.ts, on the run's bound IR), and keeps what
+// happened for `--network-log` (one JSON line per connection) and `--explain` (the refusals). Anything it
+// cannot understand is refused, and said once: the channel fails closed on both sides.
+
+import type { Duplex } from "node:stream";
+import type { IR } from "../../ir/types.js";
+import { decide, type Decision, type ProxyRequest, type Resolver } from "./decide.js";
+import { answerLine, parseRelayLine } from "./protocol.js";
+
+/** One connection as `--network-log` writes it (docs/proxy.md). */
+export interface NetworkEvent {
+  readonly time: string;
+  readonly id: string;
+  /** How the client asked: `connect` (HTTP CONNECT), `socks5`, `http` (a plain-HTTP request). */
+  readonly via: ProxyRequest["kind"];
+  /** The host as normalized (lower case, punycode, no trailing dot; an IP literal in its short form). */
+  readonly host: string;
+  readonly port: number;
+  readonly method?: string;
+  readonly path?: string;
+  readonly decision: "allow" | "deny";
+  /** The deciding rule (or `special range CIDR`); null when the default decided. */
+  readonly rule: string | null;
+  /** The rule's file:line:col. */
+  readonly location?: string;
+  /** Allowed: the checked address the relay connects to. */
+  readonly address?: string;
+  /** Refused: the status the client got and the text. */
+  readonly status?: number;
+  readonly text?: string;
+  /** The relay's upstream connect: `ok` or an errno name. */
+  readonly upstream?: string;
+  readonly bytesUp?: number;
+  readonly bytesDown?: number;
+}
+
+export interface ServiceOptions {
+  readonly resolver: Resolver;
+  /** Called with each finished record (a refusal at once; an allowed connection when it ends). */
+  readonly log?: (event: NetworkEvent) => void;
+  /** Called once with a line for stderr when the channel breaks or carries something malformed. */
+  readonly warn?: (message: string) => void;
+  readonly timeoutMs?: number;
+}
+
+/** The longest line the relay sends: a request's host is at most 255 bytes, a path at most the 16 KiB header. */
+const MAX_LINE = 20_000;
+
+export class DecisionService {
+  private buffer = "";
+  private warned = false;
+  private readonly open = new Map<string, NetworkEvent>();
+  private readonly refused: NetworkEvent[] = [];
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly ir: IR,
+    private readonly channel: Duplex,
+    private readonly options: ServiceOptions,
+  ) {
+    channel.setEncoding("latin1");
+    channel.on("data", (chunk: string) => this.receive(chunk));
+    channel.on("error", (e: Error) => this.warnOnce(`the egress proxy's control channel failed (${e.message}); the relay refuses every later connection`));
+  }
+
+  /** The refused connections so far (for `--explain`). */
+  refusals(): readonly NetworkEvent[] {
+    return this.refused;
+  }
+
+  /**
+   * Every answer sent (while the relay can still read them: a lookup still pending when the channel has
+   * closed is not waited for), then the connections still open logged as they are (no byte counts).
+   */
+  async finish(): Promise<void> {
+    while (this.pending.size && !this.channel.destroyed && this.channel.writable) await Promise.all([...this.pending]);
+    for (const e of this.open.values()) this.options.log?.(e);
+    this.open.clear();
+  }
+
+  private warnOnce(message: string): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.options.warn?.(message);
+  }
+
+  private receive(chunk: string): void {
+    this.buffer += chunk;
+    let nl: number;
+    while ((nl = this.buffer.indexOf("\n")) >= 0) {
+      const line = this.buffer.slice(0, nl);
+      this.buffer = this.buffer.slice(nl + 1);
+      this.handle(line.endsWith("\r") ? line.slice(0, -1) : line);
+    }
+    if (this.buffer.length > MAX_LINE) {
+      this.buffer = "";
+      this.warnOnce("the egress proxy's relay sent a line longer than the protocol allows; it is ignored");
+    }
+  }
+
+  private handle(line: string): void {
+    const m = parseRelayLine(line);
+    if (m.type === "error") {
+      this.warnOnce(`the egress proxy's relay sent a malformed line (${m.message}); requests the service cannot read are refused`);
+      // A request whose id can be read gets its refusal now rather than waiting for the relay's time-out.
+      if (line.startsWith("Q ") && m.id !== undefined) this.channel.write(`A ${m.id} deny 400 sbc: the request could not be read\n`);
+      return;
+    }
+    if (m.type === "Q") {
+      const p = this.answer(m.id, m.request).finally(() => this.pending.delete(p));
+      this.pending.add(p);
+      return;
+    }
+    const e = this.open.get(m.id);
+    if (!e) return;
+    if (m.type === "R") {
+      if (m.ok) this.open.set(m.id, { ...e, upstream: "ok" });
+      else {
+        this.open.delete(m.id);
+        this.options.log?.({ ...e, upstream: m.errno });
+      }
+      return;
+    }
+    this.open.delete(m.id);
+    this.options.log?.({ ...e, bytesUp: m.up, bytesDown: m.down });
+  }
+
+  private async answer(id: string, request: ProxyRequest): Promise<void> {
+    const time = new Date().toISOString();
+    let d: Decision;
+    try {
+      d = await decide(this.ir, request, this.options.resolver, this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {});
+    } catch (e) {
+      // Fail closed: an evaluator error refuses the connection.
+      d = { decision: "deny", status: 403, text: `sbc: the egress proxy could not decide: ${(e as Error).message}`.replace(/[^\x20-\x7e]/g, "?"), host: request.host, rule: null };
+    }
+    if (!this.channel.writable) return;
+    this.channel.write(answerLine(id, d));
+    const base = {
+      time,
+      id,
+      via: request.kind,
+      host: d.host,
+      port: request.port,
+      ...(request.method !== undefined ? { method: request.method } : {}),
+      ...(request.path !== undefined ? { path: request.path } : {}),
+      rule: d.rule?.rule ?? null,
+      ...(d.rule?.location ? { location: d.rule.location } : {}),
+    };
+    if (d.decision === "allow") this.open.set(id, { ...base, decision: "allow", address: d.address });
+    else {
+      const e: NetworkEvent = { ...base, decision: "deny", status: d.status, text: d.text };
+      this.refused.push(e);
+      this.options.log?.(e);
+    }
+  }
+}
