@@ -10,7 +10,7 @@ import { diag, type Diagnostic, type Label } from "../diagnostics/diagnostic.js"
 import type { Span } from "../diagnostics/source.js";
 import { formatAction } from "../ir/evaluator/evaluate.js";
 import type { IR, PolicyTest } from "../ir/types.js";
-import { lowerDomainRules } from "../ir/backend.js";
+import { lowerDomainRules, lowerDomainRulesForProxy } from "../ir/backend.js";
 import { parseIp } from "../ir/values.js";
 import type { Access } from "../ir/access.js";
 import type { Arch } from "../linux-abi/index.js";
@@ -114,9 +114,15 @@ const sbplModules = once(async () => {
  */
 export async function checkTargetFidelity(ir: IR, options: FidelityOptions): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
+  const proxied = behindProxy(ir);
+  let saidProxy = false;
   for (const { target, r } of await runModels(ir, options)) {
-    // What each target does with rules by domain (SBC1410, or SBC1411 when accepted), as `compile -t` says it.
-    out.push(...lowerDomainRules(ir, target, target !== "sbpl").diagnostics);
+    // Rules by domain: on Linux, what `sbc exec` does (the egress proxy; its lowering's warnings, said once for
+    // both Linux targets); Seatbelt, as `compile -t sbpl` says it (SBC1410).
+    if (proxied && target !== "sbpl") {
+      if (!saidProxy) out.push(...proxied.diagnostics);
+      saidProxy = true;
+    } else out.push(...lowerDomainRules(ir, target, target !== "sbpl").diagnostics);
     out.push(...r.diagnostics, ...r.divergences.map((d) => report(d, r.explainWith ?? r.diagnostics)));
   }
   return out;
@@ -148,17 +154,30 @@ export async function targetDivergences(ir: IR, options: FidelityOptions): Promi
 /** Each target `options` names, in FIDELITY_TARGETS' order, with its model's answers to the tests the IR passes. */
 async function runModels(ir: IR, options: FidelityOptions) {
   const passing = passingTests(ir);
+  // A policy with rules by domain runs on Linux behind the egress proxy: the kernel's side is the IR lowered
+  // for the command's network namespace (lib/exec-plan.ts does the same), and the proxy decides TCP connections
+  // with the IR's own evaluator, so the Linux models are not asked about those.
+  const proxied = behindProxy(ir);
+  const linux = proxied && passing.bound ? { ir: proxied.ir, passing: { ...passing, bound: lowerDomainRulesForProxy(passing.bound).ir, proxied: true } } : { ir, passing };
   const out = [];
   for (const target of FIDELITY_TARGETS) {
     if (!options.targets.includes(target)) continue;
-    const r = target === "seccomp" ? await seccomp(ir, passing, options) : target === "landlock" ? await landlock(ir, passing, options) : await sbpl(ir, passing);
+    const r = target === "seccomp" ? await seccomp(linux.ir, linux.passing, options) : target === "landlock" ? await landlock(linux.ir, linux.passing, options) : await sbpl(ir, passing);
     out.push({ target, r });
   }
   return out;
 }
 
+/** The IR `sbc exec` enforces in the kernel for a policy with rules by domain (memoized per IR). */
+const proxiedIrs = new WeakMap<IR, ReturnType<typeof lowerDomainRulesForProxy> | undefined>();
+function behindProxy(ir: IR): ReturnType<typeof lowerDomainRulesForProxy> | undefined {
+  if (!ir.network.domains?.length) return undefined;
+  if (!proxiedIrs.has(ir)) proxiedIrs.set(ir, lowerDomainRulesForProxy(ir));
+  return proxiedIrs.get(ir);
+}
+
 /** The bound IR and the tests it passes (a failing one is run-tests' to report, once, not once per target). */
-function passingTests(ir: IR): { bound?: IR; tests: PassingTest[] } {
+function passingTests(ir: IR): { bound?: IR; tests: PassingTest[]; proxied?: boolean } {
   if (!ir.tests.length) return { tests: [] };
   const b = bindForTests(ir).ir;
   if (!b) return { tests: [] };
@@ -476,7 +495,9 @@ async function landlock(ir: IR, passing: ReturnType<typeof passingTests>, option
   const abi = options.abi ?? m.abi.MAX_ABI;
   const lowered = memoized("landlock", sectionsOf(ir), () => m.lower.lowerLandlock(ir, { abi, namespaces: ir.linux.namespaces }), `${abi}:`);
   const divergences: Divergence[] = [];
-  const tests = passing.tests.filter((t) => t.test.kind === "fs" || t.test.kind === "net" || (t.test.kind === "unix" && t.test.op === "connect" && "path" in t.test));
+  // Behind the egress proxy a TCP connection goes through the proxy, which decides it by the IR: not Landlock's.
+  const proxyDecides = (t: PassingTest) => passing.proxied === true && t.test.kind === "net" && t.test.protocol === "tcp" && t.test.op === "connect";
+  const tests = passing.tests.filter((t) => !proxyDecides(t) && (t.test.kind === "fs" || t.test.kind === "net" || (t.test.kind === "unix" && t.test.op === "connect" && "path" in t.test)));
   if (!lowered.table || !tests.length || !passing.bound) return { diagnostics: lowered.diagnostics, divergences };
   // Port rules name no path: a policy whose Landlock tests are all about the network asks the table as built.
   // Otherwise, the table as the loader resolves it for the tests' parameter values; lowered from the bound IR

@@ -106,6 +106,45 @@ tests:
   });
 });
 
+describe("rules by domain: the Linux models check what `sbc exec` runs, behind the egress proxy", () => {
+  const DOMAINS = `sbc: 1
+name: registry
+network:
+  rules:
+    - allow: connect
+      domains: [registry.npmjs.org]
+      ports: [443]
+    - allow: connect
+      hosts: [10.0.0.0/8]
+      ports: [5432]
+tests:
+  - connect: 10.1.2.3:5432
+    expect: allow
+  - connect: 8.8.8.8:5432
+    expect: deny
+  - connect: 140.82.112.3:443
+    expect: deny
+  - bind: 127.0.0.1:8080
+    expect: deny
+`;
+  it("no SBC1410 on Linux; the direct allow says once what it reaches in the namespace (SBC1420); the proxy's TCP decisions are not Landlock's", async () => {
+    const { fidelity: out } = await fidelity(DOMAINS, { targets: ["landlock", "seccomp"] });
+    expect(out.map((d) => d.code)).toEqual(["SBC1420"]);
+    expect(out[0]!.message).toContain("reaches only the sandbox's own loopback");
+  });
+
+  it("Seatbelt still refuses them (no proxy runs there): SBC1410", async () => {
+    const { fidelity: out } = await fidelity(DOMAINS, { targets: ["sbpl"] });
+    expect(out.filter((d) => d.code === "SBC1410").map((d) => d.message)).toEqual(["sbpl cannot enforce the network rule by domain `allow connect registry.npmjs.org`: it sees addresses, not names"]);
+  });
+
+  it("without the proxy's view, the deny test of an address outside the rule's hosts would fail on Landlock (the control)", async () => {
+    const noDomains = DOMAINS.replace(/    - allow: connect\n      domains: \[registry.npmjs.org\]\n      ports: \[443\]\n/, "");
+    const { fidelity: out } = await fidelity(noDomains, { targets: ["landlock"] });
+    expect(failures(out).length).toBeGreaterThan(0);
+  });
+});
+
 describe("seccomp: the BPF interpreter on the compiled filter", () => {
   const SOCKETCALL = `sbc: 1
 name: no-connect
