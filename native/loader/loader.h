@@ -229,6 +229,8 @@ struct plan {
   int n_proxy_names, n_proxy_addrs;
   struct proxy_special *proxy_specials;
   int n_proxy_specials;
+  char **proxy_env; /* `proxy-env NAME VALUE`, decoded as `NAME=VALUE`: set for the command */
+  int n_proxy_env;
   struct sock_filter *filter; /* NULL when the plan has no seccomp line */
   unsigned short filter_len;
 };

@@ -625,8 +625,11 @@ static void start_relay(const struct plan *plan) {
   if (pid == 0) {
     restore_signals();
     close(sp[0]);
-    close(proxy_fd);
+    if (proxy_fd >= 0) close(proxy_fd);
     proxy_fd = -1;
+    /* The variables that point the command's tools at the proxy (`sbc exec` sets the same ones itself). */
+    for (int k = 0; k < plan->n_proxy_env; k++)
+      if (putenv(plan->proxy_env[k]) != 0) fail_step("%s", "putenv (egress proxy)");
     relay_handoff_fd = sp[1];
     /* The command must not outlive the relay: without it, it has no network, and no one waits for it. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail_step("%s", "prctl(PR_SET_PDEATHSIG)");

@@ -544,6 +544,17 @@ void parse_plan(char *text, size_t size, struct plan *plan) {
       parse_proxy_rule(plan, f, nf, line, d[6] == 'n');
       continue;
     }
+    if (strcmp(d, "proxy-env") == 0) {
+      if (!plan->proxy_table) bad_plan(line, "%s", "`proxy-env` before `proxy-table`");
+      if (nf != 3) bad_plan(line, "%s", "expected `proxy-env NAME VALUE`");
+      if (strspn(f[1], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != strlen(f[1]) || (f[1][0] >= '0' && f[1][0] <= '9'))
+        bad_plan(line, "`%s` is not an environment variable name", shown(f[1]));
+      char *value = decode_text(f[2], line, "value");
+      plan->proxy_env = xrealloc(plan->proxy_env, (size_t)plan->n_proxy_env + 1, sizeof *plan->proxy_env);
+      plan->proxy_env[plan->n_proxy_env++] = xasprintf("%s=%s", f[1], value);
+      free(value);
+      continue;
+    }
     if (strcmp(d, "proxy-special") == 0) {
       if (!plan->proxy_table) bad_plan(line, "%s", "`proxy-special` before `proxy-table`");
       if (nf != 3) bad_plan(line, "%s", "expected `proxy-special CIDR WHAT`");
