@@ -257,3 +257,36 @@ network:
     );
   });
 });
+
+describe.skipIf(!loader)("the loader refuses a malformed table with its line number", () => {
+  const base = planText(build(POLICY)).split("\n");
+  const at = base.indexOf("proxy-table");
+  const cases: [string, string, RegExp][] = [
+    ["a rule before proxy-table", "proxy-name allow a.example 443-443 x", /`proxy-name` before `proxy-table`/],
+    ["a bad effect", "proxy-name permit a.example 443-443 x", /`permit` is neither `allow` nor `deny`/],
+    ["a pattern not normalized", "proxy-name allow A.Example 443-443 x", /`A.Example` is not a normalized domain pattern/],
+    ["a bad port range", "proxy-addr allow any 443-80 x", /`443-80` is not a port range/],
+    ["a bad block", "proxy-addr allow 10.0.0.0/33 443-443 x", /`10.0.0.0\/33` is not an address or CIDR block/],
+    ["a missing label", "proxy-addr allow any 443-443", /expected `proxy-addr allow\|deny/],
+    ["a raw byte in a label", "proxy-name deny a.example 443-443 caf\u00e9", /must be percent-encoded/],
+  ];
+  for (const [what, line, message] of cases) {
+    it(what, () => {
+      const lines = [...base];
+      // Before the table for the first case, after it for the others.
+      lines.splice(what.startsWith("a rule before") ? at : at + 1, 0, line);
+      const file = join(dir, "bad-plan");
+      writeFileSync(file, lines.join("\n"));
+      const fd = openSync(file, "r");
+      try {
+        const r = spawnSync(loader!, ["--proxy-decide", "--plan-fd", "3"], { input: "", stdio: ["pipe", "pipe", "pipe", fd], encoding: "utf8" });
+        expect(r.status).toBe(125);
+        const n = lines.indexOf(line) + 1;
+        expect(r.stderr).toMatch(new RegExp(`^sbc-loader: plan line ${n}: `));
+        expect(r.stderr).toMatch(message);
+      } finally {
+        closeSync(fd);
+      }
+    });
+  }
+});
