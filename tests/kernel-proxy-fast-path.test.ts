@@ -1,7 +1,8 @@
 // A policy with rules by domain through the `sbc` command twice: the first run compiles with Node (its
 // decision service answers the relay) and stores the plan with its decision table; the second runs that plan
 // from the cache without Node, the loader's relay deciding alone (native/loader/decide.c). curl through the
-// proxy reaches the allowed name and gets the refusal for another, as root and as uid 65534. The allowed name
+// proxy (plain HTTP, CONNECT, SOCKS5) reaches the allowed name and gets the refusal for another, as root and
+// as uid 65534; a policy with HTTP method rules (no table) is never stored. The allowed name
 // is `localhost` (resolved by the relay's getaddrinfo through /etc/hosts: no DNS), and the policy names
 // loopback on the server's port so the check after resolution lets it through.
 
@@ -75,11 +76,13 @@ function setup(owner?: number): string {
 const plans = (root: string) => (existsSync(join(root, "cache")) ? readdirSync(join(root, "cache")).filter((f) => f.endsWith(".plan")) : []);
 
 const SCRIPT = () =>
-  `curl -sS --noproxy '' http://localhost:${port}/hello.txt; echo; curl -sS http://denied.test:${port}/; curl -sS -o /dev/null -w '%{http_code}\n' http://denied.test:${port}/; curl -sS -o /dev/null -w '%{http_code}' --noproxy '*' http://127.0.0.1:${port}/ 2>/dev/null; echo " direct=$?"`;
+  `curl -sS --noproxy '' http://localhost:${port}/hello.txt; echo; curl -sS --noproxy '' -p http://localhost:${port}/; echo; curl -sS --noproxy '' -x "$ALL_PROXY" http://localhost:${port}/; echo; curl -sS http://denied.test:${port}/; curl -sS -o /dev/null -w '%{http_code}\n' http://denied.test:${port}/; curl -sS -o /dev/null -w '%{http_code}' --noproxy '*' http://127.0.0.1:${port}/ 2>/dev/null; echo " direct=$?"`;
 
 function expectConfined(r: Awaited<ReturnType<typeof run>>): void {
   expect(r.status, r.err).toBe(0);
-  expect(r.lines[0]).toBe("hello from the host");
+  // Plain HTTP, a CONNECT tunnel (-p) and SOCKS5 with the name resolved by the proxy (ALL_PROXY, socks5h).
+  expect(r.lines.slice(0, 3)).toEqual(["hello from the host", "hello from the host", "hello from the host"]);
+  r.lines.splice(0, 2);
   expect(r.lines[1]).toBe(`sbc: connecting to \`denied.test:${port}\` is denied by the policy: no rule allows it (default deny)`);
   expect(r.lines[2]).toBe("403");
   // No route out: the host's loopback is not the sandbox's.
@@ -125,6 +128,22 @@ describeLoader("a domain policy from the plan cache, without Node (the relay dec
       const second = await run(root, SCRIPT(), true);
       expectConfined(second);
       expect(second.by).toBe("loader");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 150_000);
+
+  itKernel("a policy with HTTP method rules carries no table: never stored, every run through Node", async () => {
+    const root = setup();
+    try {
+      writeFileSync(join(root, "policy.yaml"), policy().replace("      domains: [localhost]\n", "      domains: [localhost]\n      http-methods: [GET]\n"));
+      for (let i = 0; i < 2; i++) {
+        const r = await run(root, `curl -sS --noproxy '' http://localhost:${port}/x.txt; echo`);
+        expect(r.status, r.err).toBe(0);
+        expect(r.lines[0]).toBe("hello from the host");
+        expect(r.by).toBe("node");
+      }
+      expect(plans(root)).toEqual([]);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
