@@ -660,6 +660,9 @@ static void start_relay(const struct plan *plan) {
       for (unsigned fd = ranges[r][0]; fd <= ranges[r][1] && fd < 65536; fd++) close((int)fd);
   signal(SIGPIPE, SIG_IGN);
   relay_plan = plan;
+  if (proxy_fd < 0)
+    say("net-proxy: no `sbc exec` behind the relay; it decides from the plan's table (%d name and %d address lines)",
+        plan->n_proxy_names, plan->n_proxy_addrs);
   int served = relay_start(proxy_fd, sp[0]);
   int status = wait_for(pid);
   child_pid = 0; /* reaped: a signal now must not reach a process that took its pid */
