@@ -13,7 +13,7 @@ import { resolve as resolvePath } from "node:path";
 import { diag } from "../lib/report.js";
 import type { Diagnostic } from "../lib/report.js";
 import { environmentBindings } from "../lib/run-policy.js";
-import { checkablePlanText, describeRun, negotiateRun, runPlanText, unprotectableDiagnostic } from "../lib/exec-plan.js";
+import { checkablePlanText, describeRun, negotiateRun, runPlanText, runsWithoutNode, unprotectableDiagnostic } from "../lib/exec-plan.js";
 import { checkPlan, probeKernel, type NamespacesMode } from "../lib/loader-probe.js";
 import { findLoader, loaderDiagnostic } from "../lib/loader.js";
 import { EXIT_CANNOT_RUN, EXIT_FINDINGS, UsageError, exitLikeChild, forwardSignals } from "./exit.js";
@@ -117,8 +117,10 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   // Cache only what bin/sbc could look up: the default compatibility, no debugging, an exact plan.
   const cacheDir = planCacheDir();
   // The cache key does not know `--kernel`, so a run with it neither stores nor (bin/sbc) finds a plan.
-  // Nor a plan behind the egress proxy: bin/sbc's Node-free fast path could not answer the relay.
-  const caching = kernel === undefined && keyed !== undefined && cacheDir !== undefined && opts.cache !== false && !process.env.SBC_NO_CACHE && !opts.debug && !opts.explain && compat === "hard-requirement" && run.exact && !run.netProxy;
+  // A plan behind the egress proxy only when its relay can decide alone (the plan's table), and not from a run
+  // that asked for what only Node does (`--network-log`, `--resolve`; bin/sbc never takes the fast path then).
+  const proxyAlone = !run.netProxy || (runsWithoutNode(run) && opts.networkLog === undefined && !resolveEntries.length);
+  const caching = kernel === undefined && keyed !== undefined && cacheDir !== undefined && opts.cache !== false && !process.env.SBC_NO_CACHE && !opts.debug && !opts.explain && compat === "hard-requirement" && run.exact && proxyAlone;
   const deps = caching ? compiled.filesRead.map((path) => ({ path, sha256: sha256File(path) })) : [];
   const plan = runPlanText(run, caching ? { cacheKey: keyed!.key, deps } : {});
   printDiagnostics(warnings, { format: "human", color: opts.color }, process.stderr);

@@ -15,6 +15,7 @@ import { ACCESS_FS, fsRightNames, netRightNames, scopeNames } from "../targets/l
 import { buildPlan, type Plan, type PlanOptions } from "../targets/landlock/plan.js";
 import { allowsEverything, encode } from "../targets/seccomp/bpf.js";
 import type { NamespacesMode } from "./loader-probe.js";
+import { proxyTableLines } from "./proxy/table.js";
 
 export type { Compat, LandlockTable } from "../targets/landlock/index.js";
 export type { Plan } from "../targets/landlock/plan.js";
@@ -178,7 +179,17 @@ function negotiateKernel(ir: IR, kernelIr: IR, options: RunOptions, lowering: re
 
 /** The plan the loader applies (`extra`: the cache key, the files and the warnings it carries when stored). */
 export function runPlanText(run: RunPlan, extra: Pick<PlanOptions, "cacheKey" | "deps" | "diagnostics"> = {}): Plan {
-  return buildPlan(run.table, run.filter, { mounts: run.full.mounts, namespaces: run.policyMode, ...(run.netProxy ? { netProxy: run.netProxy } : {}), ...extra });
+  // A plan with rules by domain carries the proxy's decision table, so a cached run needs no `sbc exec` behind it.
+  const table = run.netProxy ? proxyTableLines(run.ir, run.netProxy.port) : undefined;
+  return buildPlan(run.table, run.filter, { mounts: run.full.mounts, namespaces: run.policyMode, ...(run.netProxy ? { netProxy: { ...run.netProxy, ...(table ? { table } : {}) } } : {}), ...extra });
+}
+
+/**
+ * Can the plan run with no `sbc exec` behind it (bin/sbc's fast path, from the cache)? Always without the
+ * egress proxy; with it, when the relay can decide alone (lib/proxy/table.ts: no HTTP method/path rules).
+ */
+export function runsWithoutNode(run: RunPlan): boolean {
+  return !run.netProxy || proxyTableLines(run.ir, run.netProxy.port) !== undefined;
 }
 
 /** The plan without its filter, for the loader's `--check` of the names it protects. */

@@ -263,7 +263,9 @@ except OSError as e:
     expect(child.sandbox.proxy?.fd).toBe(4);
   });
 
-  itKernel("the plan of a run behind the proxy is never cached; bin/sbc runs it through Node every time", async () => {
+  // A plain run of a domain policy is cached and runs Node-free later (tests/kernel-proxy-fast-path.test.ts); a
+  // run with `--resolve` or `--network-log` needs the decision service, so bin/sbc never takes the fast path.
+  itKernel("the plan of a run with --resolve is never cached; bin/sbc runs it through Node every time", async () => {
     const p = writePolicy("p.yaml", policy());
     const cache = mkdtempSync("/var/tmp/sbc-proxy-cache-");
     try {

@@ -360,11 +360,11 @@ except OSError as e: print("udp-failed", e.errno)'`,
     }
   });
 
-  it("a net-proxy plan without --proxy-fd, --proxy-fd without net-proxy, and namespaces never: 125, nothing runs", async () => {
+  it("a net-proxy plan without a `proxy-table` and without --proxy-fd, --proxy-fd without net-proxy, and namespaces never: 125, nothing runs", async () => {
     const noFd = await run("echo ran", { noProxyFd: true });
     expect(noFd.status).toBe(125);
     expect(noFd.stdout).toBe("");
-    expect(noFd.stderr).toBe("sbc-loader: this plan routes the network through sbc's egress proxy: run it with `sbc exec`\n");
+    expect(noFd.stderr).toBe("sbc-loader: this plan routes the network through sbc's egress proxy and carries no `proxy-table` to decide by: run it with `sbc exec`\n");
     const noDirective = await run("echo ran", { plan: planText({ abi: 0, handledFs: 0 }) });
     expect(noDirective.status).toBe(125);
     expect(noDirective.stdout).toBe("");

@@ -8,6 +8,7 @@
  *   mounts.c    the mount layer: namespace, phase A (resolve), phase B (apply), pins, created directories
  *   landlock.c  the ruleset: grants, symlink-safe expansion, carving what a denied name resolves to
  *   relay.c     the egress proxy (`net-proxy`): the listener inside the network namespace, the relay outside
+ *   decide.c    the relay's own decisions from the plan's `proxy-table` (no `sbc exec` behind it)
  *   cache.c     the plan cache's key and its safety checks
  *   sha256.c    FIPS 180-4 SHA-256
  *   util.c      messages, memory, paths, errno names
@@ -179,6 +180,29 @@ struct param {
 /* What to do when the kernel's Landlock lacks something the plan handles (rust-landlock's levels). */
 enum compat_level { COMPAT_HARD, COMPAT_SOFT, COMPAT_BEST };
 
+/* The egress proxy's decision table (`proxy-table` and its lines; decide.c). */
+struct proxy_ip {
+  int family; /* 4 or 6 */
+  unsigned char b[16];
+};
+struct proxy_cidr {
+  struct proxy_ip ip;
+  int prefix;
+};
+struct proxy_rule {
+  int allow;
+  char *pattern;             /* `proxy-name`: the normalized pattern, NULL for any name */
+  struct proxy_cidr *cidrs;  /* `proxy-addr`: the blocks, or `any` */
+  int n_cidrs, any;
+  unsigned (*ports)[2];
+  int n_ports;
+  char *label;               /* `the rule `...` at file:line:col`, as refusals name it */
+};
+struct proxy_special {
+  struct proxy_cidr cidr;
+  char *text, *what;
+};
+
 struct plan {
   struct param params[MAX_PARAMS];
   int n_params;
@@ -200,6 +224,13 @@ struct plan {
   struct net_rule *net;
   size_t n_net;
   unsigned net_proxy_port;    /* `net-proxy 127.0.0.1 PORT`: the egress proxy's port in the netns, 0 without */
+  int proxy_table;            /* `proxy-table`: the relay can decide without `sbc exec` */
+  struct proxy_rule *proxy_names, *proxy_addrs;
+  int n_proxy_names, n_proxy_addrs;
+  struct proxy_special *proxy_specials;
+  int n_proxy_specials;
+  char **proxy_env; /* `proxy-env NAME VALUE`, decoded as `NAME=VALUE`: set for the command */
+  int n_proxy_env;
   struct sock_filter *filter; /* NULL when the plan has no seccomp line */
   unsigned short filter_len;
 };
@@ -315,6 +346,14 @@ void netns_listen(const struct plan *plan);
 /* The relay: receives the listener on `handoff`, then serves it on threads, asking on `control`. 0 when no
  * listener came. */
 int relay_start(int control, int handoff);
+/* decide.c: the relay's own decisions from the plan's table (when it has no control channel). */
+int proxy_parse_ip(const char *s, struct proxy_ip *ip);
+int proxy_parse_cidr(const char *s, struct proxy_cidr *c);
+void proxy_format_ip(const struct proxy_ip *ip, char out[64]);
+int proxy_parse_host(const char *raw, struct proxy_ip *ip, char name[256]);
+char *proxy_decide(const struct plan *plan, const char *host, unsigned port);
+int proxy_decide_main(const struct plan *plan, char **resolve, int n_resolve);
+extern const struct plan *relay_plan;
 /* Waits up to `ms` for the connections being served to end (they write their `X` lines). */
 void relay_drain(int ms);
 

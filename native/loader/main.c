@@ -625,8 +625,11 @@ static void start_relay(const struct plan *plan) {
   if (pid == 0) {
     restore_signals();
     close(sp[0]);
-    close(proxy_fd);
+    if (proxy_fd >= 0) close(proxy_fd);
     proxy_fd = -1;
+    /* The variables that point the command's tools at the proxy (`sbc exec` sets the same ones itself). */
+    for (int k = 0; k < plan->n_proxy_env; k++)
+      if (putenv(plan->proxy_env[k]) != 0) fail_step("%s", "putenv (egress proxy)");
     relay_handoff_fd = sp[1];
     /* The command must not outlive the relay: without it, it has no network, and no one waits for it. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail_step("%s", "prctl(PR_SET_PDEATHSIG)");
@@ -641,7 +644,6 @@ static void start_relay(const struct plan *plan) {
     fail_step("%s", "fork (egress proxy)");
   }
   close(sp[1]);
-  (void)plan;
   /* Only stderr stays: the command's stdin and stdout are not the relay's to hold open. */
   int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null_fd >= 0) {
@@ -649,12 +651,18 @@ static void start_relay(const struct plan *plan) {
     dup2(null_fd, 1);
     if (null_fd > 2) close(null_fd);
   }
-  int lo = proxy_fd < sp[0] ? proxy_fd : sp[0], hi = proxy_fd < sp[0] ? sp[0] : proxy_fd;
+  /* Without a control channel (the plan's table decides) only sp[0] is kept. */
+  int keep = proxy_fd >= 0 ? proxy_fd : sp[0];
+  int lo = keep < sp[0] ? keep : sp[0], hi = keep < sp[0] ? sp[0] : keep;
   unsigned ranges[3][2] = {{3, (unsigned)lo - 1}, {(unsigned)lo + 1, (unsigned)hi - 1}, {(unsigned)hi + 1, ~0u}};
   for (int r = 0; r < 3; r++)
     if (ranges[r][0] <= ranges[r][1] && syscall(__NR_close_range, ranges[r][0], ranges[r][1], 0u) != 0)
       for (unsigned fd = ranges[r][0]; fd <= ranges[r][1] && fd < 65536; fd++) close((int)fd);
   signal(SIGPIPE, SIG_IGN);
+  relay_plan = plan;
+  if (proxy_fd < 0)
+    say("net-proxy: no `sbc exec` behind the relay; it decides from the plan's table (%d name and %d address lines)",
+        plan->n_proxy_names, plan->n_proxy_addrs);
   int served = relay_start(proxy_fd, sp[0]);
   int status = wait_for(pid);
   child_pid = 0; /* reaped: a signal now must not reach a process that took its pid */
@@ -721,8 +729,9 @@ static void load_plan(const struct source *src, struct plan *plan) {
 static int would_run(const struct plan *plan, enum ns_mode mode, int explain) {
   if (plan->filter && !seccomp_available()) return 0;
   if (plan->net_proxy_port) {
-    /* The relay needs its control channel (only `sbc exec` has one) and a network namespace. */
-    if (!checking && proxy_fd < 0) return 0;
+    /* The relay needs a way to decide (the plan's table, or the control channel only `sbc exec` has) and a
+     * network namespace. */
+    if (!checking && proxy_fd < 0 && !plan->proxy_table) return 0;
     if (mode == NS_NEVER) {
       if (explain) printf("no-namespace net-proxy:namespaces-never\n");
       return 0;
@@ -760,16 +769,44 @@ static void run_fallback(char **fallback, int n, char **command) {
 }
 
 static void usage(void) __attribute__((noreturn));
+
+/* `--proxy-decide --plan-fd N [--resolve NAME=ADDR[,ADDR]]...`: the relay's own decisions on `Q` lines, with
+ * only the names given resolving (tests compare them with lib/proxy's; decide.c). */
+static int proxy_decide_mode(int argc, char **argv) {
+  int plan_fd = -1;
+  char **resolve = xcalloc((size_t)argc, sizeof *resolve);
+  int n_resolve = 0;
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--plan-fd") == 0 && i + 1 < argc) {
+      uint64_t v;
+      if (parse_decimal(argv[++i], INT_MAX, &v) != 0 || v <= 2) die(EXIT_LOADER, "--plan-fd `%s` is not a file descriptor above 2", shown(argv[i]));
+      plan_fd = (int)v;
+    } else if (strcmp(argv[i], "--resolve") == 0 && i + 1 < argc) {
+      resolve[n_resolve++] = argv[++i];
+    } else {
+      usage();
+    }
+  }
+  if (plan_fd < 0) usage();
+  size_t size;
+  char *text = read_plan_fd(plan_fd, &size);
+  struct plan plan;
+  parse_plan(text, size, &plan);
+  return proxy_decide_main(&plan, resolve, n_resolve);
+}
+
 static void usage(void) {
   die(EXIT_LOADER,
       "usage: `sbc-loader --probe`, `sbc-loader --cache-key [--param NAME=PATH]... --cache-input TEXT`, "
       "`sbc-loader [--check [--explain]] [--report] [--trace-fd N [--trace-learn]] [--proxy-fd N] [--param NAME=PATH]... [--namespaces auto|require|never] "
       "(--plan-fd N | --cache-dir DIR --cache-input TEXT --cached) [-- CMD [ARGS...]]`, "
-      "`sbc-loader [...] [--plan-fd N] [--cache-dir DIR --cache-input TEXT --cached] --else COUNT ARGV... -- CMD [ARGS...]`");
+      "`sbc-loader [...] [--plan-fd N] [--cache-dir DIR --cache-input TEXT --cached] --else COUNT ARGV... -- CMD [ARGS...]`, "
+      "`sbc-loader --proxy-decide --plan-fd N [--resolve NAME=ADDR[,ADDR]]...`");
 }
 
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "--probe") == 0) return probe();
+  if (argc >= 2 && strcmp(argv[1], "--proxy-decide") == 0) return proxy_decide_mode(argc, argv);
 
   int plan_fd = -1, i = 1, key_only = 0, cached = 0, cli_mode = -1, explain = 0, else_argc = 0, learning = 0;
   char **else_argv = NULL;
@@ -883,8 +920,8 @@ int main(int argc, char **argv) {
     if (checking) return would_run(&plan, mode, explain) ? 0 : 1;
   }
   char **command = &argv[i + 1];
-  if (plan.net_proxy_port && proxy_fd < 0)
-    die(EXIT_LOADER, "%s", "this plan routes the network through sbc's egress proxy: run it with `sbc exec`");
+  if (plan.net_proxy_port && proxy_fd < 0 && !plan.proxy_table)
+    die(EXIT_LOADER, "%s", "this plan routes the network through sbc's egress proxy and carries no `proxy-table` to decide by: run it with `sbc exec`");
   if (!plan.net_proxy_port && proxy_fd >= 0) usage();
   if (plan.net_proxy_port && mode == NS_NEVER)
     die(EXIT_LOADER, "%s", "this plan routes the network through sbc's egress proxy, which needs a network namespace: "

@@ -283,7 +283,62 @@ static const char *const HEADER_NAMES[H_COUNT] = {"abi", "handled-fs", "handled-
 /* Directives allowed between the header and the first rule. */
 static int is_preamble(const char *d) {
   return strcmp(d, "param") == 0 || strcmp(d, "cache-key") == 0 || strcmp(d, "dep") == 0 || strcmp(d, "fallback-note") == 0 ||
-         strcmp(d, "compat") == 0 || strcmp(d, "diagnostics") == 0 || strcmp(d, "net-proxy") == 0;
+         strcmp(d, "compat") == 0 || strcmp(d, "diagnostics") == 0 || strcmp(d, "net-proxy") == 0 ||
+         strncmp(d, "proxy-", 6) == 0;
+}
+
+/* `lo-hi[,lo-hi]...`, each within 0-65535. */
+static void parse_proxy_ports(struct proxy_rule *r, char *s, unsigned line) {
+  for (char *save = NULL, *p = strtok_r(s, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+    char *dash = strchr(p, '-');
+    uint64_t lo, hi;
+    if (!dash) bad_plan(line, "`%s` is not a port range LO-HI", shown(p));
+    *dash = '\0';
+    if (parse_decimal(p, 65535, &lo) != 0 || parse_decimal(dash + 1, 65535, &hi) != 0 || lo > hi)
+      bad_plan(line, "`%s-%s` is not a port range LO-HI within 0-65535", shown(p), shown(dash + 1));
+    r->ports = xrealloc(r->ports, (size_t)r->n_ports + 1, sizeof *r->ports);
+    r->ports[r->n_ports][0] = (unsigned)lo;
+    r->ports[r->n_ports++][1] = (unsigned)hi;
+  }
+  if (!r->n_ports) bad_plan(line, "%s", "a proxy rule without ports");
+}
+
+/* A normalized domain pattern as ir/hosts.ts writes it: `name`, `*.name` or `**.name`, lower case. */
+static int proxy_pattern_ok(const char *p) {
+  if (strncmp(p, "**.", 3) == 0) p += 3;
+  else if (strncmp(p, "*.", 2) == 0) p += 2;
+  size_t n = strlen(p);
+  if (n == 0 || n > 253 || p[0] == '.' || p[n - 1] == '.' || strstr(p, "..")) return 0;
+  return strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789.-_") == n;
+}
+
+/* `proxy-name allow|deny PATTERN|* PORTS LABEL` and `proxy-addr allow|deny CIDR[,CIDR]|any PORTS LABEL`: the
+ * decision table, in first-match order (the compiler put the denies first). */
+static void parse_proxy_rule(struct plan *plan, char **f, int nf, unsigned line, int name) {
+  if (!plan->proxy_table) bad_plan(line, "`%s` before `proxy-table`", f[0]);
+  if (nf != 5) bad_plan(line, "expected `%s allow|deny %s PORTS LABEL`", f[0], name ? "PATTERN|*" : "CIDR[,CIDR]|any");
+  struct proxy_rule r = {0};
+  if (strcmp(f[1], "allow") == 0) r.allow = 1;
+  else if (strcmp(f[1], "deny") != 0) bad_plan(line, "`%s` is neither `allow` nor `deny`", shown(f[1]));
+  if (name) {
+    if (strcmp(f[2], "*") != 0) {
+      if (!proxy_pattern_ok(f[2])) bad_plan(line, "`%s` is not a normalized domain pattern", shown(f[2]));
+      r.pattern = f[2];
+    }
+  } else if (strcmp(f[2], "any") == 0) {
+    r.any = 1;
+  } else {
+    for (char *save = NULL, *c = strtok_r(f[2], ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+      r.cidrs = xrealloc(r.cidrs, (size_t)r.n_cidrs + 1, sizeof *r.cidrs);
+      if (!proxy_parse_cidr(c, &r.cidrs[r.n_cidrs++])) bad_plan(line, "`%s` is not an address or CIDR block", shown(c));
+    }
+  }
+  parse_proxy_ports(&r, f[3], line);
+  r.label = decode_text(f[4], line, "label");
+  struct proxy_rule **list = name ? &plan->proxy_names : &plan->proxy_addrs;
+  int *n = name ? &plan->n_proxy_names : &plan->n_proxy_addrs;
+  *list = xrealloc(*list, (size_t)*n + 1, sizeof **list);
+  (*list)[(*n)++] = r;
 }
 
 static void parse_mount(struct plan *plan, char **f, int nf, unsigned line, int file) {
@@ -475,6 +530,39 @@ void parse_plan(char *text, size_t size, struct plan *plan) {
       uint64_t port;
       if (parse_decimal(f[2], 65535, &port) != 0 || port == 0) bad_plan(line, "`%s` is not a port (1-65535)", shown(f[2]));
       plan->net_proxy_port = (unsigned)port;
+      continue;
+    }
+    if (strcmp(d, "proxy-table") == 0) {
+      /* The egress proxy's decisions travel with the plan: the relay decides itself without `sbc exec`. */
+      if (nf != 1) bad_plan(line, "%s", "expected `proxy-table`");
+      if (plan->proxy_table) bad_plan(line, "%s", "`proxy-table` given twice");
+      if (!plan->net_proxy_port) bad_plan(line, "%s", "`proxy-table` without `net-proxy` before it");
+      plan->proxy_table = 1;
+      continue;
+    }
+    if (strcmp(d, "proxy-name") == 0 || strcmp(d, "proxy-addr") == 0) {
+      parse_proxy_rule(plan, f, nf, line, d[6] == 'n');
+      continue;
+    }
+    if (strcmp(d, "proxy-env") == 0) {
+      if (!plan->proxy_table) bad_plan(line, "%s", "`proxy-env` before `proxy-table`");
+      if (nf != 3) bad_plan(line, "%s", "expected `proxy-env NAME VALUE`");
+      if (strspn(f[1], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != strlen(f[1]) || (f[1][0] >= '0' && f[1][0] <= '9'))
+        bad_plan(line, "`%s` is not an environment variable name", shown(f[1]));
+      char *value = decode_text(f[2], line, "value");
+      plan->proxy_env = xrealloc(plan->proxy_env, (size_t)plan->n_proxy_env + 1, sizeof *plan->proxy_env);
+      plan->proxy_env[plan->n_proxy_env++] = xasprintf("%s=%s", f[1], value);
+      free(value);
+      continue;
+    }
+    if (strcmp(d, "proxy-special") == 0) {
+      if (!plan->proxy_table) bad_plan(line, "%s", "`proxy-special` before `proxy-table`");
+      if (nf != 3) bad_plan(line, "%s", "expected `proxy-special CIDR WHAT`");
+      plan->proxy_specials = xrealloc(plan->proxy_specials, (size_t)plan->n_proxy_specials + 1, sizeof *plan->proxy_specials);
+      struct proxy_special *sp = &plan->proxy_specials[plan->n_proxy_specials++];
+      sp->text = xstrdup(f[1]);
+      if (!proxy_parse_cidr(f[1], &sp->cidr) || !strchr(f[1], '/')) bad_plan(line, "`%s` is not a CIDR block", shown(f[1]));
+      sp->what = decode_text(f[2], line, "text");
       continue;
     }
     if (strcmp(d, "fallback-note") == 0) {

@@ -1,8 +1,9 @@
 /* The egress proxy's relay (a plan with `net-proxy`; native/README.md, "The egress proxy"). The command runs in
  * a network namespace with loopback only; a listener made inside it on 127.0.0.1:PORT is passed to the relay,
  * which stays outside (host netns, no Landlock, no seccomp), accepts the sandbox's connections on it and
- * connects upstream from the host: one hop, the data spliced in the kernel. It decides nothing: every request
- * is asked of `sbc exec` over the control fd (`Q`), which answers with the checked address to connect to. */
+ * connects upstream from the host: one hop, the data spliced in the kernel. With a control fd every request is
+ * asked of `sbc exec` (`Q`), which answers with the checked address to connect to; without one (the cached,
+ * Node-free run) the plan's `proxy-table` gives the same answer in this process (decide.c). */
 
 #include "loader.h"
 
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 int relay_handoff_fd = -1;
+const struct plan *relay_plan;
 
 /* ---- inside: the network namespace's side ---- */
 
@@ -112,6 +114,7 @@ static void control_write(const char *line) {
 
 static void control_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void control_send(const char *fmt, ...) {
+  if (control_fd < 0) return; /* the plan's table decides: no one to tell */
   va_list ap;
   va_start(ap, fmt);
   char *line = xvasprintf(fmt, ap);
@@ -251,6 +254,14 @@ static int parse_answer(const char *a, struct decision *d) {
 /* Asks `sbc exec`: `Q <id> <kind> <host> <port>[ <METHOD> <path>]`. */
 static unsigned long ask(const char *kind, const char *host, unsigned port, const char *method, const char *path,
                          struct decision *d) {
+  if (control_fd < 0) {
+    /* No `sbc exec` behind the relay: the plan's table decides, with the answer `sbc exec` would give. */
+    char *a = proxy_decide(relay_plan, host, port);
+    if (!parse_answer(a, d)) deny(d, 502, CHANNEL_GONE);
+    free(a);
+    (void)kind, (void)method, (void)path;
+    return 0;
+  }
   struct waiter w = {0};
   pthread_mutex_lock(&control_lock);
   if (closed_channel) {
@@ -851,7 +862,7 @@ int relay_start(int control, int handoff) {
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
   pthread_t t;
-  int ok = pthread_create(&t, NULL, control_reader, NULL) == 0 && pthread_create(&t, NULL, accept_loop, NULL) == 0;
+  int ok = (control < 0 || pthread_create(&t, NULL, control_reader, NULL) == 0) && pthread_create(&t, NULL, accept_loop, NULL) == 0;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (!ok) fail_step("%s", "pthread_create (egress proxy relay)");
   return 1;

@@ -32,9 +32,10 @@ export interface PlanOptions {
   readonly diagnostics?: string;
   /**
    * The egress proxy (docs/proxy.md): the loader runs the command in a network namespace of its own with a
-   * listener on 127.0.0.1:port there, relayed to `sbc exec`'s decisions (`--proxy-fd`).
+   * listener on 127.0.0.1:port there, relayed to `sbc exec`'s decisions (`--proxy-fd`) or, with `table` (the
+   * `proxy-table` lines lib/proxy/table.ts makes), decided by the relay itself when no `sbc exec` is behind it.
    */
-  readonly netProxy?: { readonly port: number };
+  readonly netProxy?: { readonly port: number; readonly table?: readonly string[] };
 }
 
 /** Percent-encodes a path so any byte string is one field; a leading `${name}` stays as it is (the loader substitutes it). */
@@ -83,7 +84,7 @@ export function buildPlan(table: LandlockTable | undefined, seccomp: Uint8Array 
   }
   lines.push(`namespaces ${options.namespaces ?? "auto"}`);
   if (options.netProxy) {
-    lines.push(`net-proxy 127.0.0.1 ${options.netProxy.port}`);
+    lines.push(`net-proxy 127.0.0.1 ${options.netProxy.port}`, ...(options.netProxy.table ?? []));
     report.push(`the command runs in a network namespace of its own (loopback only); sbc's egress proxy listens on 127.0.0.1:${options.netProxy.port} there`);
   }
   // A symbolic parameter: the launcher resolves it, then checks the placement the table assumes (an anchor it
