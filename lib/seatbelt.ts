@@ -15,8 +15,9 @@ export interface SeatbeltRun {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-export function seatbeltProfile(ir: IR): SeatbeltRun {
-  const r = compileSbpl(ir, { params: "param" });
+/** `proxyPort`: sbc's egress proxy listens on localhost:proxyPort, the only way out for rules by domain. */
+export function seatbeltProfile(ir: IR, options: { readonly proxyPort?: number } = {}): SeatbeltRun {
+  const r = compileSbpl(ir, { params: "param", ...(options.proxyPort !== undefined ? { proxyPort: options.proxyPort } : {}) });
   const defines = r.artifact?.defines ?? [];
   const missing = defines.filter(([k, v]) => v === placeholder(k)).map(([k]) => k);
   return { ...(r.artifact ? { profile: r.artifact.profile } : {}), defines, missing, diagnostics: r.diagnostics };
