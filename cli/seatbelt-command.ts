@@ -8,9 +8,8 @@
 import { spawn } from "node:child_process";
 import { canonicalBindings } from "../lib/spawn.js";
 import { environmentBindings } from "../lib/run-policy.js";
-import { seatbeltProfile } from "../lib/seatbelt.js";
+import { DEFAULT_PROXY_PORT, seatbeltProfile } from "../lib/seatbelt.js";
 import { diag } from "../lib/report.js";
-import { DEFAULT_PROXY_PORT } from "../ir/backend.js";
 import { EXIT_CANNOT_RUN, EXIT_FINDINGS, UsageError, exitLikeChild, forwardSignals } from "./exit.js";
 import { compileForRun } from "./compile-for-run.js";
 import { parseParams, printDiagnostics } from "./output.js";
@@ -117,7 +116,7 @@ export async function runSeatbelt(
 
 /** Compile the profile (for the proxy's port, if any), show it, and on macOS run the command under it. */
 async function runProfile(
-  ir: import("../ir/types.js").IR,
+  ir: import("../lib/seatbelt.js").SeatbeltIr,
   argv: readonly string[],
   opts: SeatbeltOptions,
   platform: NodeJS.Platform,

@@ -5,6 +5,11 @@ import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import type { IR } from "../ir/types.js";
 import { compile as compileSbpl, placeholder } from "../targets/sbpl/index.js";
 
+/** The port a profile shows for the egress proxy when none runs (off macOS); a run uses the relay's own. */
+export { DEFAULT_PROXY_PORT } from "../ir/backend.js";
+/** The bound IR a profile is compiled from. */
+export type SeatbeltIr = IR;
+
 export interface SeatbeltRun {
   /** The profile for `sandbox-exec -p`; absent when the policy cannot be written as one. */
   readonly profile?: string;

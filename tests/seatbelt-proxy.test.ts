@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXIT_CANNOT_RUN } from "../cli/exit.js";
 import { runSeatbelt } from "../cli/seatbelt-command.js";
+import { sandboxedCommand, spawnSandboxedOn } from "../lib/spawn.js";
 import { evaluateNetworkOp } from "../targets/sbpl/model.js";
 import { readSbpl } from "../targets/sbpl/reader.js";
 import { startUpstreams, type Upstreams } from "./support/relay-cases.js";
@@ -135,5 +136,38 @@ describe("sbc debug seatbelt behind the Node relay (a stand-in sandbox-exec)", (
 
   it("--resolve that is not NAME=ADDR is a usage error", async () => {
     await expect(runSeatbelt(policy, ["true"], opts({ resolve: ["nonsense"] }), "darwin", fake)).rejects.toThrow(/is not NAME=ADDR/);
+  });
+});
+
+describe("spawnSandboxed on macOS behind the Node relay (a stand-in sandbox-exec)", () => {
+  it("sandboxedCommand says the profile's proxy port and the variables; spawnSandboxed starts the relay there and stops it", async () => {
+    const cmd = await sandboxedCommand({ kind: "file", path: policy }, ["true"], { platform: "darwin" });
+    expect(cmd.proxy?.port).toBe(3128);
+    expect(cmd.proxy?.env.HTTPS_PROXY).toBe("http://127.0.0.1:3128");
+    expect(cmd.diagnostics.map((d) => d.code)).toContain("SBC1423");
+
+    const child = await spawnSandboxedOn("darwin", fake, { kind: "file", path: policy }, ["sh", "-c", `curl -sS --max-time 10 http://allowed.test:${up.port4}/spawned; echo "rc=$?"; curl -sS --max-time 10 http://other.test/; echo`], {
+      resolve: { "allowed.test": ["127.0.0.1"] },
+    });
+    const port = child.sandbox.proxy!.port!;
+    expect(port).not.toBe(3128);
+    const profile = child.sandbox.args[1]!;
+    const p = readSbpl(profile, "spawn.sb").profile!;
+    expect(evaluateNetworkOp(p, "network-outbound", { kind: "ip", host: "127.0.0.1", port, protocol: "tcp" }).decision).toBe("allow");
+    expect(evaluateNetworkOp(p, "network-outbound", { kind: "ip", host: "127.0.0.1", port: 3128, protocol: "tcp" }).decision).toBe(port === 3128 ? "allow" : "deny");
+    let stdout = "";
+    child.stdout!.on("data", (c: Buffer) => (stdout += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(code).toBe(0);
+    expect(stdout).toBe(
+      `GET /spawned host=allowed.test:${up.port4} connection=close proxy-connection=- body=-\nrc=0\n` +
+        "sbc: connecting to `other.test:80` is denied by the policy: no rule allows it (default deny)\n\n",
+    );
+    await expect(
+      new Promise((resolve, reject) => {
+        const s = connect({ host: "127.0.0.1", port }, () => resolve(s.destroy()));
+        s.on("error", reject);
+      }),
+    ).rejects.toThrow(/ECONNREFUSED/);
   });
 });
