@@ -309,7 +309,7 @@ class Connection {
     let end: number;
     for (;;) {
       end = this.buf.subarray(0, MAX_HEADER).indexOf("\r\n\r\n");
-      const nul = this.buf.indexOf(0);
+      const nul = this.buf.subarray(0, MAX_HEADER).indexOf(0);
       if (nul >= 0 && (end < 0 || nul < end)) return this.send(httpReply("sbc: malformed request", 400));
       if (end >= 0) break;
       if (!(await this.more())) {
