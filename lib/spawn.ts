@@ -236,6 +236,7 @@ async function spawnBehindHostProxy(
     } catch (e) {
       throw new SandboxUnavailableError(`sbc's egress proxy could not listen on 127.0.0.1: ${(e as Error).message}`);
     }
+    // Compiled again for the relay's port (the port is known only now); the relay decides on the first IR.
     try {
       cmd = await sandboxedCommand(policy, argv, { ...options, platform: "darwin", proxyPort: proxy.port });
     } catch (e) {

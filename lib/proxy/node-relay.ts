@@ -511,6 +511,8 @@ export async function startNodeRelay(decider: RelayDecider): Promise<NodeRelay> 
     server.once("error", reject);
     server.listen({ host: "127.0.0.1", port: 0, backlog: 512 }, () => resolve());
   });
+  // An accept that fails later (EMFILE) is the server's `error` event: that connection is lost, the relay goes on.
+  server.on("error", () => {});
   const address = server.address();
   if (!address || typeof address === "string") throw new Error("the relay's listener has no port");
   return {
