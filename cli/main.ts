@@ -222,6 +222,8 @@ export function buildProgram(): Command {
     .argument("[command...]", "the command and its arguments, after `--`")
     .option("--preset <name>", "run under a built-in preset")
     .option("-p, --param <name=path>", "bind a parameter (repeatable); built-ins default to this process's environment", collectParam, [])
+    .option("--resolve <name=addr[,addr]>", "for rules by domain: the egress proxy resolves NAME to these addresses instead of asking DNS (repeatable)", collectParam, [])
+    .option("--network-log <file>", "for rules by domain: write each connection through the egress proxy to FILE as a JSON line")
     .option("--no-color", "never colour the output")
     .action(async (policy: string | undefined, command: string[], opts) => {
       policyBeforeDashDash(program, policy, opts.preset, `sbc debug seatbelt --preset workspace-write -- ${command[0] ?? policy ?? "make"}`);

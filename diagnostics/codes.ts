@@ -164,7 +164,7 @@ export const CODES = {
 
   // 142x–143x — the egress proxy (docs/proxy.md)
   proxyDirectLoopback: def("SBC1420", "proxy-direct-loopback", "warning", "A policy with rules by domain runs in its own network namespace behind sbc's egress proxy: a direct connection an IP rule allows reaches only the sandbox's own loopback (through the proxy the rule applies as written)."),
-  proxyUnsupported: def("SBC1421", "proxy-unsupported", "error", "Rules by domain need sbc's egress proxy, whose relay runs on Linux only: `sbc exec` elsewhere refuses the policy and runs nothing.", { tags: ["security"] }),
+  proxyUnsupported: def("SBC1421", "proxy-unsupported", "error", "Rules by domain need sbc's egress proxy. No longer emitted: `sbc debug seatbelt` and spawnSandboxed run the proxy on macOS too (the Node relay), and on Linux the loader's relay; kept so the code is never reused.", { tags: ["security"] }),
   proxyStart: def("SBC1422", "proxy-start", "error", "sbc's egress proxy could not start (its decision service or the loader's relay); the command is not run."),
   invalidHttpMatch: def("SBC1424", "invalid-http-match", "error", "An `http-methods` entry is not an HTTP method, or an `http-paths` entry is not an absolute path pattern (`/simple/**`: `*` within a segment, `**` a whole segment; no query, no `.` or `..`)."),
   proxySbpl: def("SBC1423", "proxy-sbpl", "warning", "The Seatbelt profile lets the sandbox reach the egress proxy the caller says runs on localhost: the rules by domain are enforced only by that proxy."),

@@ -62,6 +62,8 @@ export { UsageError, PolicyError, SandboxUnavailableError } from "./errors.js";
 export { spawnSandboxed, sandboxedCommand, type SpawnSandboxedOptions, type SandboxedCommand, type SandboxedProcess } from "./spawn.js";
 // The egress proxy's decisions, for a harness that starts a `sandboxedCommand` with rules by domain its own way.
 export { decide as decideProxyRequest, DecisionService, proxyEnvironment, resolverWith, systemResolver, type Decision as ProxyDecision, type ProxyRequest, type Resolver, type NetworkEvent } from "./proxy/index.js";
+// macOS: the proxy in Node on the host's loopback (the Node relay and its decision service in process).
+export { startHostProxy, type HostProxy, type HostProxyOptions } from "./proxy/host-proxy.js";
 export {
   loadBuildConfig,
   runBuild,

@@ -5,6 +5,11 @@ import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import type { IR } from "../ir/types.js";
 import { compile as compileSbpl, placeholder } from "../targets/sbpl/index.js";
 
+/** The port a profile shows for the egress proxy when none runs (off macOS); a run uses the relay's own. */
+export { DEFAULT_PROXY_PORT } from "../ir/backend.js";
+/** The bound IR a profile is compiled from. */
+export type SeatbeltIr = IR;
+
 export interface SeatbeltRun {
   /** The profile for `sandbox-exec -p`; absent when the policy cannot be written as one. */
   readonly profile?: string;
@@ -15,8 +20,9 @@ export interface SeatbeltRun {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-export function seatbeltProfile(ir: IR): SeatbeltRun {
-  const r = compileSbpl(ir, { params: "param" });
+/** `proxyPort`: sbc's egress proxy listens on localhost:proxyPort, the only way out for rules by domain. */
+export function seatbeltProfile(ir: IR, options: { readonly proxyPort?: number } = {}): SeatbeltRun {
+  const r = compileSbpl(ir, { params: "param", ...(options.proxyPort !== undefined ? { proxyPort: options.proxyPort } : {}) });
   const defines = r.artifact?.defines ?? [];
   const missing = defines.filter(([k, v]) => v === placeholder(k)).map(([k]) => k);
   return { ...(r.artifact ? { profile: r.artifact.profile } : {}), defines, missing, diagnostics: r.diagnostics };

@@ -1,6 +1,7 @@
 // spawnSandboxed: run a command under a policy from a TypeScript program (an agent harness, a build tool),
 // the way `sbc exec` runs it — on Linux through the native loader with the `linux` target's plan, on macOS
-// through sandbox-exec with the `sbpl` profile — and hand back the ordinary ChildProcess.
+// through sandbox-exec with the `sbpl` profile (behind the Node relay for rules by domain) — and hand back the
+// ordinary ChildProcess.
 
 import { spawn, type ChildProcess, type IOType, type StdioOptions } from "node:child_process";
 import { realpathSync } from "node:fs";
@@ -42,7 +43,7 @@ export interface SpawnSandboxedOptions {
   readonly compat?: "best-effort" | "soft-requirement" | "hard-requirement";
   /** `--kernel X.Y`: the newest kernel whose syscalls the policy knows (overrides `syscalls.kernel`). */
   readonly kernel?: string;
-  /** Linux, a policy with rules by domain: names the egress proxy resolves to these addresses (`sbc exec --resolve`). */
+  /** A policy with rules by domain: names the egress proxy resolves to these addresses (`sbc exec --resolve`). */
   readonly resolve?: Readonly<Record<string, readonly string[]>>;
   readonly signal?: AbortSignal;
 }
@@ -55,11 +56,12 @@ export interface SandboxedCommand {
   /** Linux: the loader's plan (the `linux` target's text), written to descriptor `planFd`. */
   readonly plan?: { readonly text: string; readonly fd: number };
   /**
-   * Linux, a policy with rules by domain: the egress proxy's control channel is descriptor `fd` of the loader
-   * (spawnSandboxed answers it on `ir`, the bound IR the plan was compiled from, docs/proxy.md), and `env`
-   * the proxy variables the command must get.
+   * A policy with rules by domain. Linux: the egress proxy's control channel is descriptor `fd` of the loader
+   * (spawnSandboxed answers it on `ir`, the bound IR the plan was compiled from, docs/proxy.md). macOS: the
+   * profile lets the command reach only localhost:`port`, where the proxy must listen (spawnSandboxed starts
+   * the Node relay there). `env`: the proxy variables the command must get.
    */
-  readonly proxy?: { readonly fd: number; readonly env: Readonly<Record<string, string>>; readonly ir: IR };
+  readonly proxy?: { readonly fd?: number; readonly port?: number; readonly env: Readonly<Record<string, string>>; readonly ir: IR };
   /** Warnings of compiling the policy (the errors are thrown as a PolicyError). */
   readonly diagnostics: readonly Diagnostic[];
   /** Every file the policy was read from (see CompileOutput.files). */
@@ -101,7 +103,7 @@ export function canonicalBindings(bindings: Record<string, string>): Record<stri
 export async function sandboxedCommand(
   policy: CompileInput,
   argv: readonly string[],
-  options: SpawnSandboxedOptions & { readonly platform?: NodeJS.Platform; readonly arch?: NodeJS.Architecture } = {},
+  options: SpawnSandboxedOptions & { readonly platform?: NodeJS.Platform; readonly arch?: NodeJS.Architecture; readonly proxyPort?: number } = {},
 ): Promise<SandboxedCommand> {
   if (!argv.length || argv.some((a) => typeof a !== "string")) throw new UsageError("name the command to run: `argv` is a non-empty list of strings");
   const platform = options.platform ?? process.platform;
@@ -118,9 +120,13 @@ export async function sandboxedCommand(
   const common = { ...(options.kernel !== undefined ? { kernel: options.kernel } : {}) };
 
   if (platform === "darwin") {
-    const r = await compile(policy, { target: "sbpl", params: canonicalBindings(bound), ...common });
+    // Rules by domain reach only the egress proxy on localhost:proxyPort (SBC1423; the default port until the
+    // caller says where its proxy listens: spawnSandboxed compiles again for the Node relay's port).
+    const proxyPort = options.proxyPort ?? DEFAULT_PROXY_PORT;
+    const r = await compile(policy, { target: "sbpl", params: canonicalBindings(bound), proxyPort, ...common });
     const profile = checked(r, policy);
-    return { file: SANDBOX_EXEC, args: ["-p", profile, "--", ...argv], diagnostics: r.diagnostics, files: r.files };
+    const proxy = r.ir?.network.domains?.length ? { port: proxyPort, env: proxyEnvironment(proxyPort), ir: r.ir } : undefined;
+    return { file: SANDBOX_EXEC, args: ["-p", profile, "--", ...argv], ...(proxy ? { proxy } : {}), diagnostics: r.diagnostics, files: r.files };
   }
 
   const arch = SECCOMP_ARCH[options.arch ?? process.arch];
@@ -163,7 +169,19 @@ function checked(r: Awaited<ReturnType<typeof compile>>, policy: CompileInput): 
  * with the reason on its stderr.
  */
 export async function spawnSandboxed(policy: CompileInput, argv: readonly string[], options: SpawnSandboxedOptions = {}): Promise<SandboxedProcess> {
-  const cmd = await sandboxedCommand(policy, argv, options);
+  return spawnSandboxedOn(process.platform, SANDBOX_EXEC, policy, argv, options);
+}
+
+/** spawnSandboxed for `platform`, with sandbox-exec at `sandboxExec` (tests stand one in; not exported by lib/). */
+export async function spawnSandboxedOn(
+  platform: NodeJS.Platform,
+  sandboxExec: string,
+  policy: CompileInput,
+  argv: readonly string[],
+  options: SpawnSandboxedOptions = {},
+): Promise<SandboxedProcess> {
+  const cmd = await sandboxedCommand(policy, argv, { ...options, platform });
+  if (platform === "darwin") return spawnBehindHostProxy(cmd, sandboxExec, policy, argv, options);
   const stdio = stdioList(options.stdio);
   if (cmd.plan) {
     while (stdio.length < cmd.plan.fd) stdio.push("ignore");
@@ -180,7 +198,7 @@ export async function spawnSandboxed(policy: CompileInput, argv: readonly string
   if (cmd.proxy) {
     // The decision service answers the relay on the bound IR the plan was compiled from; if the channel cannot
     // be had, the loader refuses the plan (exit 125) before the command runs.
-    const channel = (child.stdio as readonly unknown[])[cmd.proxy.fd] as Duplex | null;
+    const channel = (child.stdio as readonly unknown[])[cmd.proxy.fd!] as Duplex | null;
     const ir = cmd.proxy.ir;
     if (channel) {
       const { DecisionService } = await import("./proxy/service.js");
@@ -193,6 +211,50 @@ export async function spawnSandboxed(policy: CompileInput, argv: readonly string
     // The loader reads the plan before anything else; if it died first, the exit status says why.
     pipe?.on("error", () => undefined);
     pipe?.end(cmd.plan.text);
+  }
+  return Object.assign(child, { sandbox: cmd });
+}
+
+/**
+ * macOS: with rules by domain, the Node relay starts first (an ephemeral port of 127.0.0.1; SandboxUnavailableError
+ * if it cannot listen), the profile is compiled for its port, the command gets the proxy variables, and the
+ * relay stops when the command has ended.
+ */
+async function spawnBehindHostProxy(
+  first: SandboxedCommand,
+  sandboxExec: string,
+  policy: CompileInput,
+  argv: readonly string[],
+  options: SpawnSandboxedOptions,
+): Promise<SandboxedProcess> {
+  let cmd = first;
+  let proxy: import("./proxy/host-proxy.js").HostProxy | undefined;
+  if (first.proxy) {
+    const { startHostProxy } = await import("./proxy/host-proxy.js");
+    try {
+      proxy = await startHostProxy(first.proxy.ir, { resolve: new Map(Object.entries(options.resolve ?? {})) });
+    } catch (e) {
+      throw new SandboxUnavailableError(`sbc's egress proxy could not listen on 127.0.0.1: ${(e as Error).message}`);
+    }
+    // Compiled again for the relay's port (the port is known only now); the relay decides on the first IR.
+    try {
+      cmd = await sandboxedCommand(policy, argv, { ...options, platform: "darwin", proxyPort: proxy.port });
+    } catch (e) {
+      await proxy.stop();
+      throw e;
+    }
+  }
+  const env = proxy ? { ...(options.env ?? process.env), ...proxy.env } : options.env;
+  const child = spawn(sandboxExec, [...cmd.args], {
+    stdio: options.stdio ?? "pipe",
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    ...(env !== undefined ? { env } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  });
+  if (proxy) {
+    const stop = () => void proxy.stop();
+    child.once("close", stop);
+    child.once("error", stop);
   }
   return Object.assign(child, { sandbox: cmd });
 }

@@ -10,7 +10,7 @@ import { diag, type Diagnostic, type Label } from "../diagnostics/diagnostic.js"
 import type { Span } from "../diagnostics/source.js";
 import { formatAction } from "../ir/evaluator/evaluate.js";
 import type { IR, PolicyTest } from "../ir/types.js";
-import { lowerDomainRules, lowerDomainRulesForProxy } from "../ir/backend.js";
+import { DEFAULT_PROXY_PORT, lowerDomainRules, lowerDomainRulesForProxy, lowerDomainRulesToLocalProxy } from "../ir/backend.js";
 import { parseIp } from "../ir/values.js";
 import type { Access } from "../ir/access.js";
 import type { Arch } from "../linux-abi/index.js";
@@ -117,12 +117,13 @@ export async function checkTargetFidelity(ir: IR, options: FidelityOptions): Pro
   const proxied = behindProxy(ir);
   let saidProxy = false;
   for (const { target, r } of await runModels(ir, options)) {
-    // Rules by domain: on Linux, what `sbc exec` does (the egress proxy; its lowering's warnings, said once for
-    // both Linux targets); Seatbelt, as `compile -t sbpl` says it (SBC1410).
+    // Rules by domain: what `sbc exec` (Linux) and `sbc debug seatbelt` (macOS) do with them — the egress
+    // proxy; on Linux its lowering's warnings, said once for both Linux targets, on macOS SBC1423.
     if (proxied && target !== "sbpl") {
       if (!saidProxy) out.push(...proxied.diagnostics);
       saidProxy = true;
-    } else out.push(...lowerDomainRules(ir, target, target !== "sbpl").diagnostics);
+    } else if (proxied) out.push(...lowerDomainRulesToLocalProxy(ir, "sbpl", DEFAULT_PROXY_PORT).diagnostics);
+    else out.push(...lowerDomainRules(ir, target, target !== "sbpl").diagnostics);
     out.push(...r.diagnostics, ...r.divergences.map((d) => report(d, r.explainWith ?? r.diagnostics)));
   }
   return out;
@@ -159,10 +160,13 @@ async function runModels(ir: IR, options: FidelityOptions) {
   // with the IR's own evaluator, so the Linux models are not asked about those.
   const proxied = behindProxy(ir);
   const linux = proxied && passing.bound ? { ir: proxied.ir, passing: { ...passing, bound: lowerDomainRulesForProxy(passing.bound).ir, proxied: true } } : { ir, passing };
+  // On macOS the proxy listens on the host's loopback (an ephemeral port; the nominal one stands in for it) and
+  // the profile reaches only that port for the names: TCP connections are the proxy's there too.
+  const mac = proxied && passing.bound ? { ir: lowerDomainRulesToLocalProxy(ir, "sbpl", DEFAULT_PROXY_PORT).ir, passing: { ...passing, proxied: true } } : { ir, passing };
   const out = [];
   for (const target of FIDELITY_TARGETS) {
     if (!options.targets.includes(target)) continue;
-    const r = target === "seccomp" ? await seccomp(linux.ir, linux.passing, options) : target === "landlock" ? await landlock(linux.ir, linux.passing, options) : await sbpl(ir, passing);
+    const r = target === "seccomp" ? await seccomp(linux.ir, linux.passing, options) : target === "landlock" ? await landlock(linux.ir, linux.passing, options) : await sbpl(mac.ir, mac.passing);
     out.push({ target, r });
   }
   return out;
@@ -650,7 +654,8 @@ async function sbpl(ir: IR, passing: ReturnType<typeof passingTests>): Promise<T
   // writes the profile inline, so for check that is no difference from the policy, and is not reported.
   const reported = symbolic ? r.diagnostics.filter((d) => d.code !== CODES.sbplNeedsValue.code) : r.diagnostics;
   const divergences: Divergence[] = [];
-  const tests = passing.tests.filter((t) => t.test.kind === "fs" || t.test.kind === "net" || (t.test.kind === "unix" && "path" in t.test));
+  const proxyDecides = (t: PassingTest) => passing.proxied === true && t.test.kind === "net" && t.test.protocol === "tcp" && t.test.op === "connect";
+  const tests = passing.tests.filter((t) => !proxyDecides(t) && (t.test.kind === "fs" || t.test.kind === "net" || (t.test.kind === "unix" && "path" in t.test)));
   if (!tests.length || !passing.bound) return { diagnostics: reported, divergences };
   // Tests are asked of the profile with the tests' parameter values (the stand-ins, in their macOS spelling)
   // given as sandbox-exec would (-D); where param mode could not write the profile, of one written inline.

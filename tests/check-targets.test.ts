@@ -133,9 +133,11 @@ tests:
     expect(out[0]!.message).toContain("reaches only the sandbox's own loopback");
   });
 
-  it("Seatbelt still refuses them (no proxy runs there): SBC1410", async () => {
+  it("Seatbelt as `sbc debug seatbelt` runs it behind the Node relay: the names reach only the proxy's port (SBC1423), no SBC1410", async () => {
     const { fidelity: out } = await fidelity(DOMAINS, { targets: ["sbpl"] });
-    expect(out.filter((d) => d.code === "SBC1410").map((d) => d.message)).toEqual(["sbpl cannot enforce the network rule by domain `allow connect registry.npmjs.org`: it sees addresses, not names"]);
+    expect(out.map((d) => d.code)).toContain("SBC1423");
+    expect(out.map((d) => d.code)).not.toContain("SBC1410");
+    expect(failures(out)).toEqual([]);
   });
 
   it("without the proxy's view, the deny test of an address outside the rule's hosts would fail on Landlock (the control)", async () => {

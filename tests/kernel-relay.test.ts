@@ -4,11 +4,11 @@
 // started here on the host's loopback. The commands inside are curl and small python3 socket clients.
 
 import { spawn, spawnSync } from "node:child_process";
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildPlan } from "../targets/landlock/plan.js";
 import { NOBODY, SETPRIV_NOBODY, describeLoaderAsRoot, loaderPath, planText } from "./support/loader.js";
+import { RELAY_CASES, replyMatches, startUpstreams, tableAnswer, type Upstreams } from "./support/relay-cases.js";
 
 const PROXY_PORT = 3128;
 const PROXY = `127.0.0.1:${PROXY_PORT}`;
@@ -114,51 +114,24 @@ function run(script: string, options: RunOptions = {}): Promise<RelayRun> {
   });
 }
 
-// ---- the host's servers ----
+// ---- the host's servers (tests/support/relay-cases.ts, shared with the Node relay's suite) ----
 
-let http4: Server;
-let http6: Server;
+let upstreams: Upstreams;
 let port4 = 0;
 let port6 = 0;
 /** A port on the host's 127.0.0.1 where nothing listens. */
 let closedPort = 0;
 
-function describeRequest(req: IncomingMessage): string {
-  const h = req.headers;
-  return `${req.method} ${req.url} host=${h.host} connection=${h.connection ?? "-"} proxy-connection=${h["proxy-connection"] ?? "-"}`;
-}
-
 beforeAll(async () => {
-  const handler = (req: IncomingMessage, res: import("node:http").ServerResponse) => {
-    let body = "";
-    req.on("data", (c: Buffer) => (body += c.toString()));
-    req.on("end", () => res.end(`${describeRequest(req)} body=${body || "-"}\n`));
-  };
-  http4 = createServer(handler);
-  http6 = createServer(handler);
-  await new Promise<void>((r) => http4.listen(0, "127.0.0.1", r));
-  await new Promise<void>((r) => http6.listen(0, "::1", r));
-  port4 = (http4.address() as AddressInfo).port;
-  port6 = (http6.address() as AddressInfo).port;
-  const probe = createTcpServer();
-  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
-  closedPort = (probe.address() as AddressInfo).port;
-  await new Promise<void>((r) => probe.close(() => r()));
+  upstreams = await startUpstreams();
+  ({ port4, port6, closedPort } = upstreams);
 });
 
-afterAll(() => {
-  http4?.close();
-  http6?.close();
-});
+afterAll(() => upstreams?.close());
 
-/** allowed.test and IP literals go to the host's servers; refused.test to a closed port; the rest is denied. */
+/** The shared table: allowed.test and IP literals go to the host's servers, refused.test to a closed port. */
 function defaultDecide(q: Request): Answer {
-  if (q.host === "allowed.test" || q.host === "127.0.0.1") return `allow 127.0.0.1 ${q.port}`;
-  if (q.host === "::1") return `allow ::1 ${q.port}`;
-  if (q.host === "refused.test") return `allow 127.0.0.1 ${closedPort}`;
-  if (q.host === "bad-gateway.test") return "deny 502 sbc: bad-gateway.test does not resolve";
-  if (q.host === "odd.test") return "deny 418 sbc: odd";
-  return `deny 403 sbc: ${q.host}:${q.port} is not allowed (policy.yaml:3:5)`;
+  return tableAnswer(q, closedPort);
 }
 
 /** A python3 one-liner inside: sends `hex` to the proxy and prints what comes back, as hex. */
@@ -285,6 +258,19 @@ except OSError as e: print("udp-failed", e.errno)'`,
       "Q 7 socks5 refused.test 80",
     ]);
     expect(ids(r.lines, "R ")).toEqual(["R 3 fail ECONNREFUSED", "R 7 fail ECONNREFUSED"]);
+    expect(r.status).toBe(0);
+  });
+
+  it("the protocol cases both relays run (tests/support/relay-cases.ts): replies, requests asked, upstream results", async () => {
+    const r = await run(RELAY_CASES.map((c) => rawClient(c.send(upstreams).toString("hex"))).join("; "));
+    const out = r.stdout.split("\n");
+    RELAY_CASES.forEach((c, i) => {
+      const got = Buffer.from(out[i]!, "hex").toString("latin1");
+      expect(replyMatches(got, c.reply(upstreams)), `${c.name}: ${JSON.stringify(got.slice(0, 400))}`).toBe(true);
+    });
+    expect(ids(r.lines, "Q ").map((l) => l.replace(/^Q \d+ /, ""))).toEqual(RELAY_CASES.flatMap((c) => c.asks(upstreams)));
+    expect(ids(r.lines, "R ").map((l) => l.replace(/^R \d+ /, ""))).toEqual(RELAY_CASES.flatMap((c) => c.upstream ?? []));
+    expect(ids(r.lines, "X ").filter((l) => /^X \d+ [1-9]\d* [1-9]\d*$/.test(l))).toHaveLength(RELAY_CASES.flatMap((c) => c.upstream ?? []).filter((u) => u === "ok").length);
     expect(r.status).toBe(0);
   });
 

@@ -1,7 +1,8 @@
 // The decision service `sbc exec` runs beside the loader's relay: it reads the relay's lines from the control
 // channel, answers each request by its id (lib/proxy/decide.ts, on the run's bound IR), and keeps what
 // happened for `--network-log` (one JSON line per connection) and `--explain` (the refusals). Anything it
-// cannot understand is refused, and said once: the channel fails closed on both sides.
+// cannot understand is refused, and said once: the channel fails closed on both sides. Without a channel
+// (macOS, lib/proxy/node-relay.ts) the Node relay asks it in process through the same records.
 
 import type { Duplex } from "node:stream";
 import type { IR } from "../../ir/types.js";
@@ -53,15 +54,46 @@ export class DecisionService {
   private readonly open = new Map<string, NetworkEvent>();
   private readonly refused: NetworkEvent[] = [];
   private readonly pending = new Set<Promise<void>>();
+  private nextId = 1;
 
+  /** `channel`: the loader relay's control socket; null when the Node relay asks in process (ask/upstream/done). */
   constructor(
     private readonly ir: IR,
-    private readonly channel: Duplex,
+    private readonly channel: Duplex | null,
     private readonly options: ServiceOptions,
   ) {
+    if (!channel) return;
     channel.setEncoding("latin1");
     channel.on("data", (chunk: string) => this.receive(chunk));
     channel.on("error", (e: Error) => this.warnOnce(`the egress proxy's control channel failed (${e.message}); the relay refuses every later connection`));
+  }
+
+  /** In process (the Node relay): decide one request, recorded under an id of the service's own. */
+  async ask(request: ProxyRequest): Promise<{ readonly id: string; readonly answer: Decision }> {
+    const id = String(this.nextId++);
+    const p = this.answer(id, request);
+    const done = p.then(() => undefined).finally(() => this.pending.delete(done));
+    this.pending.add(done);
+    return { id, answer: await p };
+  }
+
+  /** The upstream connect of an allowed request: null when it succeeded, else the errno's name. */
+  upstream(id: string, errno: string | null): void {
+    const e = this.open.get(id);
+    if (!e) return;
+    if (errno === null) this.open.set(id, { ...e, upstream: "ok" });
+    else {
+      this.open.delete(id);
+      this.options.log?.({ ...e, upstream: errno });
+    }
+  }
+
+  /** A relayed connection ended: the bytes each way. */
+  done(id: string, up: number, down: number): void {
+    const e = this.open.get(id);
+    if (!e) return;
+    this.open.delete(id);
+    this.options.log?.({ ...e, bytesUp: up, bytesDown: down });
   }
 
   /** The refused connections so far (for `--explain`). */
@@ -74,7 +106,7 @@ export class DecisionService {
    * closed is not waited for), then the connections still open logged as they are (no byte counts).
    */
   async finish(): Promise<void> {
-    while (this.pending.size && !this.channel.destroyed && this.channel.writable) await Promise.all([...this.pending]);
+    while (this.pending.size && (!this.channel || (!this.channel.destroyed && this.channel.writable))) await Promise.all([...this.pending]);
     for (const e of this.open.values()) this.options.log?.(e);
     this.open.clear();
   }
@@ -104,29 +136,24 @@ export class DecisionService {
     if (m.type === "error") {
       this.warnOnce(`the egress proxy's relay sent a malformed line (${m.message}); requests the service cannot read are refused`);
       // A request whose id can be read gets its refusal now rather than waiting for the relay's time-out.
-      if (line.startsWith("Q ") && m.id !== undefined) this.channel.write(`A ${m.id} deny 400 sbc: the request could not be read\n`);
+      if (line.startsWith("Q ") && m.id !== undefined) this.channel?.write(`A ${m.id} deny 400 sbc: the request could not be read\n`);
       return;
     }
     if (m.type === "Q") {
-      const p = this.answer(m.id, m.request).finally(() => this.pending.delete(p));
+      const p = this.answer(m.id, m.request)
+        .then((d) => {
+          if (this.channel?.writable) this.channel.write(answerLine(m.id, d));
+        })
+        .finally(() => this.pending.delete(p));
       this.pending.add(p);
       return;
     }
-    const e = this.open.get(m.id);
-    if (!e) return;
-    if (m.type === "R") {
-      if (m.ok) this.open.set(m.id, { ...e, upstream: "ok" });
-      else {
-        this.open.delete(m.id);
-        this.options.log?.({ ...e, upstream: m.errno });
-      }
-      return;
-    }
-    this.open.delete(m.id);
-    this.options.log?.({ ...e, bytesUp: m.up, bytesDown: m.down });
+    if (m.type === "R") this.upstream(m.id, m.ok ? null : m.errno);
+    else this.done(m.id, m.up, m.down);
   }
 
-  private async answer(id: string, request: ProxyRequest): Promise<void> {
+  /** Decides, and records: a refusal logged at once, an allowed connection kept until it ends. */
+  private async answer(id: string, request: ProxyRequest): Promise<Decision> {
     const time = new Date().toISOString();
     let d: Decision;
     try {
@@ -135,8 +162,8 @@ export class DecisionService {
       // Fail closed: an evaluator error refuses the connection.
       d = { decision: "deny", status: 403, text: `sbc: the egress proxy could not decide: ${(e as Error).message}`.replace(/[^\x20-\x7e]/g, "?"), host: request.host, rule: null };
     }
-    if (!this.channel.writable) return;
-    this.channel.write(answerLine(id, d));
+    // A channel that closed while deciding can carry no answer: nothing was connected, nothing to record.
+    if (this.channel && !this.channel.writable) return d;
     const base = {
       time,
       id,
@@ -154,5 +181,6 @@ export class DecisionService {
       this.refused.push(e);
       this.options.log?.(e);
     }
+    return d;
   }
 }

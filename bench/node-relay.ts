@@ -1,0 +1,99 @@
+// `tsx bench/node-relay.ts`: what the Node relay (lib/proxy/node-relay.ts, the egress proxy on macOS) costs,
+// by bench/proxy.ts's method: native/proxy-bench.c's client and sink, each repetition measuring a direct loopback
+// connection and one through the relay (CONNECT) one after the other. Here on Linux, the client runs on the host
+// (macOS has no namespace) and a decider in this process allows every request at once. Recorded in
+// docs/benchmarks.md ("the Node relay"). Measures only; the issue's targets are for the Linux relay.
+//
+//   tsx bench/node-relay.ts [--quick] [--no-write]
+
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startNodeRelay } from "../lib/proxy/node-relay.js";
+import { recordInDoc } from "./record.js";
+
+const REPO = join(import.meta.dirname, "..");
+const SOURCE = join(REPO, "native", "proxy-bench.c");
+const GIB = 2 ** 30;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const fail = (m: string): never => {
+  log(`bench:node-relay: ${m}`);
+  process.exit(2);
+};
+
+const quick = process.argv.includes("--quick");
+const write = !quick && !process.argv.includes("--no-write");
+const [connections, reps, bytes] = quick ? [100, 2, GIB / 4] : [500, 5, GIB];
+
+/** native/proxy-bench.c, built into the temp directory as bench/proxy.ts builds it (the same key, the same file). */
+function buildHelper(): string {
+  const cc = process.env.SBC_CC || "cc";
+  const flags = ["-O2", "-Wall", "-pthread"];
+  const key = createHash("sha256").update(readFileSync(SOURCE)).update(`\0${cc}\0${flags.join(" ")}`).digest("hex").slice(0, 16);
+  const dir = join(tmpdir(), "sbc-bench");
+  const out = join(dir, `proxy-bench-${key}`);
+  if (existsSync(out)) return out;
+  mkdirSync(dir, { recursive: true });
+  const partial = `${out}.${process.pid}.tmp`;
+  const r = spawnSync(cc, [...flags, "-o", partial, SOURCE], { encoding: "utf8" });
+  if (r.status !== 0) {
+    rmSync(partial, { force: true });
+    fail(`\`${cc}\` failed on native/proxy-bench.c: ${(r.error?.message ?? r.stderr).trim()}`);
+  }
+  renameSync(partial, out);
+  return out;
+}
+
+/** The client, asynchronously: the relay answers in this process. */
+function client(helper: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve) => {
+    const c = spawn(helper, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    c.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    c.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    c.on("close", (status) => (status === 0 ? resolve(out) : fail(`proxy-bench ${args.join(" ")}: ${err.trim()}`)));
+  });
+}
+
+const field = (out: string, name: string) => Number(new RegExp(`${name}=([0-9.]+)`).exec(out)?.[1] ?? fail(`no ${name} in \`${out.trim()}\``));
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const helper = buildHelper();
+const sink = spawn(helper, ["sink"], { stdio: ["ignore", "pipe", "inherit"] });
+const sinkPort = await new Promise<number>((resolve) => sink.stdout!.once("data", (c: Buffer) => resolve(Number(c.toString().trim()))));
+process.on("exit", () => sink.kill("SIGKILL"));
+let next = 1;
+const relay = await startNodeRelay({
+  ask: async (q) => ({ id: String(next++), answer: { decision: "allow", address: "127.0.0.1", port: q.port } }),
+  upstream: () => {},
+  done: () => {},
+});
+
+log(`bench:node-relay: ${connections} connections x ${reps}, ${bytes / GIB} GiB streams x ${reps}, sink on 127.0.0.1:${sinkPort}, relay on ${relay.port}`);
+const setup = { direct: [] as number[], relay: [] as number[] };
+const stream = { direct: [] as number[], relay: [] as number[] };
+for (let r = 0; r < reps; r++) {
+  setup.direct.push(field(await client(helper, ["setup", `${sinkPort}`, `${connections}`]), "median_us"));
+  setup.relay.push(field(await client(helper, ["setup", `${sinkPort}`, `${connections}`, `${relay.port}`]), "median_us"));
+  stream.direct.push(field(await client(helper, ["stream", `${sinkPort}`, `${bytes}`]), "gib_per_s"));
+  stream.relay.push(field(await client(helper, ["stream", `${sinkPort}`, `${bytes}`, `${relay.port}`]), "gib_per_s"));
+  log(`  rep ${r + 1}: set-up ${setup.direct.at(-1)} / ${setup.relay.at(-1)} us, stream ${stream.direct.at(-1)} / ${stream.relay.at(-1)} GiB/s`);
+}
+await relay.close();
+
+const f = (n: number, d = 2) => n.toFixed(d);
+const cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? "unknown CPU";
+const body = [
+  `Measured by \`tsx bench/node-relay.ts\` on Linux ${spawnSync("uname", ["-r"], { encoding: "utf8" }).stdout.trim()}, ${cpu}, ${spawnSync("nproc", { encoding: "utf8" }).stdout.trim()} CPUs; Node ${process.version}; ${reps} repetitions, each measuring both ways one after the other.`,
+  "",
+  "| measure | direct loopback | through the Node relay | relay vs direct |",
+  "| --- | --- | --- | --- |",
+  `| connection set-up, median of ${connections} (median of ${reps} runs) | ${f(median(setup.direct) / 1000, 3)} ms | ${f(median(setup.relay) / 1000, 3)} ms | +${f((median(setup.relay) - median(setup.direct)) / 1000, 3)} ms |`,
+  `| ${bytes / GIB} GiB stream, median of ${reps} | ${f(median(stream.direct))} GiB/s | ${f(median(stream.relay))} GiB/s | ${f((median(stream.relay) / median(stream.direct)) * 100, 0)} % |`,
+].join("\n");
+process.stdout.write(`${body}\n`);
+if (write) recordInDoc(join(REPO, "docs", "benchmarks.md"), "node-relay", body);
+process.exit(0);
