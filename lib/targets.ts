@@ -73,8 +73,9 @@ async function landlock(ir: IR, o: TargetOptions, format: "json" | "c"): Promise
 
 /**
  * The plan sbc-loader applies. A policy with rules by domain gets `net-proxy`: the command runs in a network
- * namespace of its own behind the egress proxy, which only `sbc exec` can answer (the loader refuses such a plan
- * without it); the kernel's side is the IR lowered for the proxy (ir/backend.ts), with its warnings.
+ * namespace of its own behind the egress proxy, with the proxy's decision table where the relay can decide alone
+ * (else only `sbc exec` can answer it, and the loader refuses the plan without it); the kernel's side is the IR
+ * lowered for the proxy (ir/backend.ts), with its warnings.
  */
 async function linuxBundle(source: IR, o: TargetOptions): Promise<TargetOutput> {
   const proxied = source.network.domains?.length ? (await import("../ir/backend.js")).lowerDomainRulesForProxy(source) : undefined;
@@ -93,7 +94,11 @@ async function linuxBundle(source: IR, o: TargetOptions): Promise<TargetOutput> 
   const t = l.artifact;
   const restricts = t.handledAccessFs || t.handledAccessNet || t.scoped;
   const filter = allowsEverything(s.artifact.program) ? undefined : encode(s.artifact.program, s.artifact.endianness);
-  return { output: buildPlan(restricts ? t : undefined, filter, { mounts: t.mounts, namespaces: ir.linux.namespaces, ...(proxied ? { netProxy: { port: DEFAULT_PROXY_PORT } } : {}) }).text, diagnostics };
+  // With the proxy's decision table (when the relay can decide alone: no HTTP method/path rules), the loader
+  // runs the bundle without `sbc exec` behind it, as it runs a cached plan.
+  const table = proxied ? (await import("./proxy/table.js")).proxyTableLines(source, DEFAULT_PROXY_PORT) : undefined;
+  const netProxy = proxied ? { netProxy: { port: DEFAULT_PROXY_PORT, ...(table ? { table } : {}) } } : {};
+  return { output: buildPlan(restricts ? t : undefined, filter, { mounts: t.mounts, namespaces: ir.linux.namespaces, ...netProxy }).text, diagnostics };
 }
 
 async function sbpl(ir: IR, params: "inline" | "param", proxyPort: number | undefined): Promise<TargetOutput> {

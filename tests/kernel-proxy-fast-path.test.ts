@@ -6,7 +6,7 @@
 // is `localhost` (resolved by the relay's getaddrinfo through /etc/hosts: no DNS), and the policy names
 // loopback on the server's port so the check after resolution lets it through.
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect } from "vitest";
 import { childEnv, ensureBuilt } from "./support/cli.js";
 import { itKernel } from "./support/kernel.js";
-import { describeLoader } from "./support/loader.js";
+import { describeLoader, loaderPath } from "./support/loader.js";
 
 const SBC = join(import.meta.dirname, "..", "bin", "sbc");
 const NOBODY = 65534;
@@ -128,6 +128,26 @@ describeLoader("a domain policy from the plan cache, without Node (the relay dec
       const second = await run(root, SCRIPT(), true);
       expectConfined(second);
       expect(second.by).toBe("loader");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 150_000);
+
+  itKernel("ahead of time: `sbc compile -t linux` carries the table, and the loader runs the bundle alone, confined alike", async () => {
+    const root = setup();
+    try {
+      const bundle = join(root, "policy.plan");
+      const c = spawnSync(SBC, ["compile", join(root, "policy.yaml"), "-t", "linux", "-q", "-o", bundle, "-p", `workspace=${join(root, "ws")}`, "-p", `home=${root}`, "-p", "tmpdir=/var/tmp/sbc-none"], { encoding: "utf8", env: childEnv() });
+      expect(c.status, c.stderr).toBe(0);
+      expect(readFileSync(bundle, "utf8")).toMatch(/^proxy-name allow localhost /m);
+      // No sbc anywhere: the loader alone, the plan on fd 3 (asynchronous: the server runs in this process).
+      const child = spawn("sh", ["-c", `"${loaderPath()}" --plan-fd 3 -- sh -c "$0" 3< "${bundle}"`, SCRIPT()], { cwd: join(root, "ws"), env: childEnv({ HOME: root }) });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+      const status = await new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+      expectConfined({ status, pid: child.pid!, err, lines: out.trim().split("\n"), by: "loader", chain: new Map() });
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
