@@ -96,9 +96,20 @@ async function linuxBundle(source: IR, o: TargetOptions): Promise<TargetOutput> 
   const filter = allowsEverything(s.artifact.program) ? undefined : encode(s.artifact.program, s.artifact.endianness);
   // With the proxy's decision table (when the relay can decide alone: no HTTP method/path rules), the loader
   // runs the bundle without `sbc exec` behind it, as it runs a cached plan.
-  const table = proxied ? (await import("./proxy/table.js")).proxyTableLines(source, DEFAULT_PROXY_PORT) : undefined;
+  // The refusals' texts name each rule's file:line:col only with --with-spans (as `-t ir`): by default the
+  // bundle's bytes do not depend on where the policy file lies or which syntax it is written in.
+  const table = proxied ? (await import("./proxy/table.js")).proxyTableLines(o.withSpans ? source : withoutNetworkSpans(source), DEFAULT_PROXY_PORT) : undefined;
   const netProxy = proxied ? { netProxy: { port: DEFAULT_PROXY_PORT, ...(table ? { table } : {}) } } : {};
   return { output: buildPlan(restricts ? t : undefined, filter, { mounts: t.mounts, namespaces: ir.linux.namespaces, ...netProxy }).text, diagnostics };
+}
+
+/** The IR with its network rules' spans dropped (the proxy table's labels then name the rule by its text alone). */
+function withoutNetworkSpans(ir: IR): IR {
+  const strip = <T extends { readonly span?: unknown }>(r: T): T => {
+    const { span: _span, ...rest } = r;
+    return rest as T;
+  };
+  return { ...ir, network: { ...ir.network, rules: ir.network.rules.map(strip), ...(ir.network.domains ? { domains: ir.network.domains.map(strip) } : {}) } };
 }
 
 async function sbpl(ir: IR, params: "inline" | "param", proxyPort: number | undefined): Promise<TargetOutput> {
