@@ -7,15 +7,13 @@
 //   tsx bench/node-relay.ts [--quick] [--no-write]
 
 import { spawn, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startNodeRelay } from "../lib/proxy/node-relay.js";
+import { buildProxyBench } from "./proxy-helper.js";
 import { recordInDoc } from "./record.js";
 
 const REPO = join(import.meta.dirname, "..");
-const SOURCE = join(REPO, "native", "proxy-bench.c");
 const GIB = 2 ** 30;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const fail = (m: string): never => {
@@ -27,24 +25,6 @@ const quick = process.argv.includes("--quick");
 const write = !quick && !process.argv.includes("--no-write");
 const [connections, reps, bytes] = quick ? [100, 2, GIB / 4] : [500, 5, GIB];
 
-/** native/proxy-bench.c, built into the temp directory as bench/proxy.ts builds it (the same key, the same file). */
-function buildHelper(): string {
-  const cc = process.env.SBC_CC || "cc";
-  const flags = ["-O2", "-Wall", "-pthread"];
-  const key = createHash("sha256").update(readFileSync(SOURCE)).update(`\0${cc}\0${flags.join(" ")}`).digest("hex").slice(0, 16);
-  const dir = join(tmpdir(), "sbc-bench");
-  const out = join(dir, `proxy-bench-${key}`);
-  if (existsSync(out)) return out;
-  mkdirSync(dir, { recursive: true });
-  const partial = `${out}.${process.pid}.tmp`;
-  const r = spawnSync(cc, [...flags, "-o", partial, SOURCE], { encoding: "utf8" });
-  if (r.status !== 0) {
-    rmSync(partial, { force: true });
-    fail(`\`${cc}\` failed on native/proxy-bench.c: ${(r.error?.message ?? r.stderr).trim()}`);
-  }
-  renameSync(partial, out);
-  return out;
-}
 
 /** The client, asynchronously: the relay answers in this process. */
 function client(helper: string, args: readonly string[]): Promise<string> {
@@ -61,7 +41,7 @@ function client(helper: string, args: readonly string[]): Promise<string> {
 const field = (out: string, name: string) => Number(new RegExp(`${name}=([0-9.]+)`).exec(out)?.[1] ?? fail(`no ${name} in \`${out.trim()}\``));
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const helper = buildHelper();
+const helper = buildProxyBench(fail);
 const sink = spawn(helper, ["sink"], { stdio: ["ignore", "pipe", "inherit"] });
 const sinkPort = await new Promise<number>((resolve) => sink.stdout!.once("data", (c: Buffer) => resolve(Number(c.toString().trim()))));
 process.on("exit", () => sink.kill("SIGKILL"));

@@ -9,16 +9,14 @@
 //   tsx bench/proxy.ts [--quick] [--no-write] [--connections N] [--reps R]
 
 import { spawn, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Socket } from "node:net";
+import { buildProxyBench } from "./proxy-helper.js";
 import { recordInDoc } from "./record.js";
 
 const REPO = join(import.meta.dirname, "..");
-const SOURCE = join(REPO, "native", "proxy-bench.c");
 const DOC = join(REPO, "docs", "benchmarks.md");
 const PROXY_PORT = 3128;
 const GIB = 2 ** 30;
@@ -49,24 +47,6 @@ for (let i = 0; i < argv.length; i++) {
   else usage(`unknown option \`${a}\``);
 }
 
-/** native/proxy-bench.c, built into the temp directory (never into the package), keyed by its source. */
-function buildHelper(): string {
-  const cc = process.env.SBC_CC || "cc";
-  const flags = ["-O2", "-Wall", "-pthread"];
-  const key = createHash("sha256").update(readFileSync(SOURCE)).update(`\0${cc}\0${flags.join(" ")}`).digest("hex").slice(0, 16);
-  const dir = join(tmpdir(), "sbc-bench");
-  const out = join(dir, `proxy-bench-${key}`);
-  if (existsSync(out)) return out;
-  mkdirSync(dir, { recursive: true });
-  const partial = `${out}.${process.pid}.tmp`;
-  const r = spawnSync(cc, [...flags, "-o", partial, SOURCE], { encoding: "utf8" });
-  if (r.status !== 0) {
-    rmSync(partial, { force: true });
-    usage(`\`${cc}\` failed on native/proxy-bench.c: ${(r.error?.message ?? r.stderr).trim()}`);
-  }
-  renameSync(partial, out);
-  return out;
-}
 
 const { buildLoader } = (await import(pathToFileURL(join(REPO, "scripts", "build-native.mjs")).href)) as {
   buildLoader: () => { ok: true; path: string } | { ok: false; reason: string };
@@ -124,7 +104,7 @@ const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.flo
 const built = buildLoader();
 if (!built.ok) usage(`the loader cannot be built: ${built.reason}`);
 const loader = built.path;
-const helper = buildHelper();
+const helper = buildProxyBench(usage);
 const sink = spawn(helper, ["sink"], { stdio: ["ignore", "pipe", "inherit"] });
 const sinkPort = await new Promise<number>((resolve) => sink.stdout!.once("data", (c: Buffer) => resolve(Number(c.toString().trim()))));
 process.on("exit", () => sink.kill("SIGKILL"));

@@ -14,6 +14,7 @@ import { errnoName, type Arch } from "../linux-abi/index.js";
 import { lintPolicyText } from "../compiler/lint/index.js";
 import { DANGEROUS_CALLS } from "../compiler/lint/rules/dangerous-syscall.js";
 import type { NetworkEvent } from "./proxy/service.js";
+import { AF_INET, AF_INET6, AT_REMOVEDIR, O_ACCMODE, O_CREAT, O_DIRECTORY, SOCK_DGRAM } from "./trace-abi.js";
 
 /** One line the tracer wrote. `kind`: `seccomp` (the filter refused), `exit` (a watched call failed). */
 export interface TraceRecord {
@@ -57,13 +58,6 @@ export interface Denial {
   readonly count: number;
 }
 
-const O_ACCMODE = 3;
-const O_CREAT = 0o100;
-const O_DIRECTORY = 0o200000;
-const AT_REMOVEDIR = 0x200;
-const AF_INET = 2;
-const AF_INET6 = 10;
-const SOCK_DGRAM = 2;
 
 function ruleText(span: Span | undefined): string | undefined {
   if (!span) return undefined;

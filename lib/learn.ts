@@ -22,6 +22,7 @@ import { runPolicyTests } from "../compiler/passes/run-tests.js";
 import { convert, convertedText } from "./convert.js";
 import type { TraceRecord } from "./explain.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import { AF_INET, AF_INET6, AF_UNIX, AT_REMOVEDIR, ECONNREFUSED, EINPROGRESS, O_ACCMODE, O_CREAT, O_DIRECTORY, O_TRUNC, SOCK_DGRAM } from "./trace-abi.js";
 
 /**
  * The syscall section of a standalone learned policy: read-only's (every call, but tracing, administrative
@@ -67,17 +68,6 @@ export function observationPlanText(ir: IR, arch: Arch): string {
 
 // ---- records → observations ----
 
-const O_ACCMODE = 3;
-const O_CREAT = 0o100;
-const O_TRUNC = 0o1000;
-const O_DIRECTORY = 0o200000;
-const AT_REMOVEDIR = 0x200;
-const AF_UNIX = 1;
-const AF_INET = 2;
-const AF_INET6 = 10;
-const ECONNREFUSED = 111;
-const EINPROGRESS = 115;
-const SOCK_DGRAM = 2;
 
 export interface FileUse {
   /** Canonical (symlinks resolved), absolute. */

@@ -464,6 +464,21 @@ static int connect_upstream(struct conn *c, const struct decision *d) {
   return 0;
 }
 
+/* The upstream connection of an HTTP request that was allowed, reported on the control channel (`R`); on
+ * failure the client gets 502 naming the errno, and 0 is returned. */
+static int http_upstream(struct conn *c, const struct decision *d, unsigned long id, const char *host, unsigned port) {
+  int err = connect_upstream(c, d);
+  if (err) {
+    control_send("R %lu fail %s\n", id, errno_name(err));
+    char *t = xasprintf("sbc: the upstream connection to %s port %u failed: %s", host, port, strerror(err));
+    http_reply(c, 502, t);
+    free(t);
+    return 0;
+  }
+  control_send("R %lu ok\n", id);
+  return 1;
+}
+
 /* One direction of the copy: src to dst through a pipe, in the kernel. `limit` bytes at most (-1: to EOF).
  * At EOF the write side of dst is shut; on an error both sockets are shut, which ends the other direction. */
 struct pump {
@@ -647,15 +662,7 @@ static void serve_http(struct conn *c) {
       free(d.text);
       return;
     }
-    int err = connect_upstream(c, &d);
-    if (err) {
-      control_send("R %lu fail %s\n", id, errno_name(err));
-      char *t = xasprintf("sbc: the upstream connection to %s port %u failed: %s", host, port, strerror(err));
-      http_reply(c, 502, t);
-      free(t);
-      return;
-    }
-    control_send("R %lu ok\n", id);
+    if (!http_upstream(c, &d, id, host, port)) return;
     static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
     send_all(c->client, ok, sizeof ok - 1);
     relay_data(c, id, c->buf + header_len, c->used - header_len, -1, c->used - header_len);
@@ -747,16 +754,10 @@ static void serve_http(struct conn *c) {
     free(out);
     return;
   }
-  int err = connect_upstream(c, &d);
-  if (err) {
-    control_send("R %lu fail %s\n", id, errno_name(err));
-    char *t = xasprintf("sbc: the upstream connection to %s port %u failed: %s", host, port, strerror(err));
-    http_reply(c, 502, t);
-    free(t);
+  if (!http_upstream(c, &d, id, host, port)) {
     free(out);
     return;
   }
-  control_send("R %lu ok\n", id);
   size_t early = c->used - header_len;
   if ((long long)early > body) early = (size_t)body; /* a second, pipelined request is not forwarded */
   size_t out_len = strlen(out);
