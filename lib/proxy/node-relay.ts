@@ -246,6 +246,17 @@ class Connection {
     }
   }
 
+  /**
+   * The upstream connection of an allowed HTTP request (CONNECT or plain), reported to the decider; on failure
+   * the client gets 502 naming the error and false is returned (the C relay's http_upstream).
+   */
+  private async httpUpstream(id: string | undefined, answer: Extract<RelayAnswer, { decision: "allow" }>, host: string, port: number): Promise<boolean> {
+    const err = await this.connectUpstream(answer.address, answer.port);
+    if (id !== undefined) this.decider.upstream(id, err ? err.code : null);
+    if (err) this.send(httpReply(`sbc: the upstream connection to ${host} port ${port} failed: ${strerror(err.code, err.errno)}`, 502));
+    return err === null;
+  }
+
   /** Connects to the checked address within CONNECT_MS: null, or the error's code and errno. */
   private connectUpstream(address: string, port: number): Promise<{ code: string; errno?: number } | null> {
     return new Promise((resolve) => {
@@ -335,12 +346,7 @@ class Connection {
       if (!a || !hostOk(a.host)) return this.send(httpReply("sbc: CONNECT needs host:port", 400));
       const { id, answer } = await this.ask({ kind: "connect", host: a.host, port: a.port });
       if (answer.decision === "deny") return this.send(httpReply(answer.text, answer.status));
-      const err = await this.connectUpstream(answer.address, answer.port);
-      if (err) {
-        if (id !== undefined) this.decider.upstream(id, err.code);
-        return this.send(httpReply(`sbc: the upstream connection to ${a.host} port ${a.port} failed: ${strerror(err.code, err.errno)}`, 502));
-      }
-      if (id !== undefined) this.decider.upstream(id, null);
+      if (!(await this.httpUpstream(id, answer, a.host, a.port))) return;
       this.send("HTTP/1.1 200 Connection established\r\n\r\n");
       const early = this.buf.subarray(headerLen);
       return this.relay(id, early, -1, early.length);
@@ -387,12 +393,7 @@ class Connection {
 
     const { id, answer } = await this.ask({ kind: "http", host: a.host, port: a.port, method, path });
     if (answer.decision === "deny") return this.send(httpReply(answer.text, answer.status));
-    const err = await this.connectUpstream(answer.address, answer.port);
-    if (err) {
-      if (id !== undefined) this.decider.upstream(id, err.code);
-      return this.send(httpReply(`sbc: the upstream connection to ${a.host} port ${a.port} failed: ${strerror(err.code, err.errno)}`, 502));
-    }
-    if (id !== undefined) this.decider.upstream(id, null);
+    if (!(await this.httpUpstream(id, answer, a.host, a.port))) return;
     const head2 = Buffer.from(out, "latin1");
     // A second, pipelined request is not forwarded: at most the body's bytes follow the header.
     const early = this.buf.subarray(headerLen, headerLen + Math.min(this.buf.length - headerLen, body));

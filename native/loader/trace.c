@@ -303,6 +303,21 @@ static void emit(const char *kind, struct pending *p, long err) {
   free(buf);
 }
 
+/* A record of a call the policy's filter stopped (on the stack: no table can be too full to deny it). */
+static void seccomp_record(struct pending *d, pid_t pid, long nr, const unsigned long long a[6]) {
+  memset(d, 0, sizeof *d);
+  d->pid = pid;
+  d->nr = nr;
+  memcpy(d->args, a, sizeof d->args);
+  if (nr == SYS_connect || nr == SYS_bind) read_operands(pid, d);
+}
+
+static void emit_once(struct pending *d, long err) {
+  emit("seccomp", d, err);
+  free(d->path);
+  free(d->path2);
+}
+
 static int is_refusal(long ret) { return ret == -EACCES || ret == -EPERM || ret == -EXDEV || ret == -EROFS; }
 
 /* Trace CHILD (seized, stopped before its set-up) and everything it starts until none is left; then end the
@@ -341,14 +356,8 @@ static void trace_loop(pid_t child) {
       if (learn_mode && (msg & 0xffff) != WATCH_DATA) {
         /* Learning: what the filter would refuse is recorded, then run, so the command completes. */
         struct pending d;
-        memset(&d, 0, sizeof d);
-        d.pid = pid;
-        d.nr = (long)regs.orig_rax;
-        memcpy(d.args, a, sizeof a);
-        if (d.nr == SYS_connect || d.nr == SYS_bind) read_operands(pid, &d);
-        emit("seccomp", &d, (long)(msg & 0xffff));
-        free(d.path);
-        free(d.path2);
+        seccomp_record(&d, pid, (long)regs.orig_rax, a);
+        emit_once(&d, (long)(msg & 0xffff));
       }
       if ((msg & 0xffff) == WATCH_DATA || (learn_mode && watched)) {
         /* A record is lost when more than N_PENDING tracees are inside watched calls at once; the call is
@@ -365,20 +374,14 @@ static void trace_loop(pid_t child) {
         /* The policy denies it: record, then skip the call and return its errno, as RET_ERRNO would. The
          * record is on the stack, so that no table can be too full to deny. */
         struct pending d;
-        memset(&d, 0, sizeof d);
-        d.pid = pid;
-        d.nr = (long)regs.orig_rax;
-        memcpy(d.args, a, sizeof a);
-        if (d.nr == SYS_connect || d.nr == SYS_bind) read_operands(pid, &d);
+        seccomp_record(&d, pid, (long)regs.orig_rax, a);
         regs.orig_rax = (unsigned long long)-1;
         regs.rax = (unsigned long long)-(long long)(msg & 0xffff);
         if (ptrace(PTRACE_SETREGS, pid, 0, &regs) != 0) {
           kill(pid, SIGKILL);
           continue;
         }
-        emit("seccomp", &d, (long)(msg & 0xffff));
-        free(d.path);
-        free(d.path2);
+        emit_once(&d, (long)(msg & 0xffff));
       }
     } else if (sig == (SIGTRAP | 0x80)) {
       struct pending *p = slot(pid, 0);
