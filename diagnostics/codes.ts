@@ -156,10 +156,10 @@ export const CODES = {
   learnUnsupported: def("SBC1380", "learn-unsupported", "error", "`sbc learn` observes the command with ptrace, which sbc implements on x86_64 only; on another architecture nothing is run."),
   learnCommandFailed: def("SBC1381", "learn-command-failed", "warning", "The observed command did not succeed: the learned policy covers what it did until it ended, which may be less than a successful run needs."),
 
-  // 14 — network rules by domain (ir/hosts.ts); enforced by the egress proxy, which no target has yet
+  // 14 — network rules by domain (ir/hosts.ts), enforced by the egress proxy (lib/proxy/, native/loader/relay.c)
   invalidDomain: def("SBC1400", "invalid-domain", "error", "A domain pattern or host name is malformed: a bad label, a wildcard outside the first label, an IP address (write it in `hosts:`) or a whole top-level domain."),
   domainRuleShape: def("SBC1401", "domain-rule-shape", "error", "A network rule with `domains:` also has `hosts:`, allows `bind`, names UDP, or has an empty list (or `http-methods`/`http-paths` without `domains:`): rules by domain are for TCP connections, by name."),
-  domainsUnenforced: def("SBC1410", "domains-unenforced", "error", "A standalone target cannot enforce network rules by domain (Landlock, seccomp and Seatbelt see addresses, not names; only the `linux` target and `sbc exec` run them through the egress proxy): no artifact is emitted (unless a Linux target may widen it, SBC1411).", { tags: ["security"] }),
+  domainsUnenforced: def("SBC1410", "domains-unenforced", "error", "A standalone target cannot enforce network rules by domain (Landlock, seccomp and Seatbelt see addresses, not names; only `sbc exec`, the `linux` target, `sbc debug seatbelt` and `-t sbpl --proxy-port` run them through the egress proxy): no artifact is emitted (unless a Linux target may widen it, SBC1411).", { tags: ["security"] }),
   domainsWidened: def("SBC1411", "domains-widened", "warning", "The policy accepts `linux: {accept-widening: [domains]}`: a Linux target enforces an allow rule by domain as an allow for every host on its ports, and drops a deny rule by domain.", { tags: ["security"] }),
 
   // 142x–143x — the egress proxy (docs/proxy.md)

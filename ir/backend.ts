@@ -17,8 +17,9 @@ export interface BackendResult<A> {
 export type Backend<O, A> = (ir: IR, options: O) => BackendResult<A>;
 
 /**
- * Network rules by domain need the egress proxy, which no target has yet. Each one is an error naming the
- * rule and the target (the artifact is withheld), unless the policy accepts `linux: {accept-widening:
+ * Network rules by domain need sbc's egress proxy, which a standalone target cannot run (`sbc exec`, the `linux`
+ * bundle and `sbc debug seatbelt` lower them for it: lowerDomainRulesForProxy, lowerDomainRulesToLocalProxy).
+ * Each one is an error naming the rule and the target (the artifact is withheld), unless the policy accepts `linux: {accept-widening:
  * [domains]}` and the target is a Linux one: then each allow rule by domain is lowered as an allow for every
  * host on its ports, each deny rule by domain is dropped, and each says so in a warning. Never in silence.
  */
@@ -36,7 +37,7 @@ export function lowerDomainRules(ir: IR, target: string, linux: boolean): { ir: 
         ...span,
         help: linux
           ? "`sbc exec` and the `linux` target enforce rules by domain through sbc's egress proxy (docs/proxy.md); here use `hosts:` with addresses, or accept `linux: {accept-widening: [domains]}`"
-          : "rules by domain need sbc's egress proxy (docs/proxy.md), which runs on Linux: use `hosts:` with addresses",
+          : "rules by domain need sbc's egress proxy (docs/proxy.md): `sbc debug seatbelt` runs one for the profile, or compile with `--proxy-port PORT` for a proxy you run; else use `hosts:` with addresses",
       });
     return diag(
       "domainsWidened",
