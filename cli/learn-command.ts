@@ -9,7 +9,6 @@ import { resolve as resolvePath } from "node:path";
 import { diag } from "../lib/report.js";
 import { environmentBindings } from "../lib/run-policy.js";
 import { findLoader, loaderDiagnostic } from "../lib/loader.js";
-import { presetNames } from "../lib/index.js";
 import { EXIT_CANNOT_RUN, EXIT_FINDINGS, UsageError, forwardSignals } from "./exit.js";
 import { parseParams, printDiagnostics, writeAtomic } from "./output.js";
 
@@ -49,7 +48,7 @@ export async function runLearn(argv: readonly string[], opts: LearnCommandOption
   }
   if (found.notice) process.stderr.write(`sbc: ${found.notice}\n`);
 
-  const { compileObserver, commandStarted, observationPlanText, observe, learnPolicy, extendsPath } = await import("../lib/learn.js");
+  const { compileObserver, commandStarted, observationPlanText, observe, learnPolicy, extendsPath, presetNames } = await import("../lib/learn.js");
   const { TraceCollector } = await import("../lib/explain.js");
   const env = environmentBindings(process.cwd());
   const bindings = { ...env, ...parseParams(opts.param) };

@@ -60,9 +60,6 @@ export function withDomainRules<A>(ir: IR, target: string, linux: boolean, run: 
   return diagnostics.some((x) => x.severity === "error") ? { diagnostics } : { ...r, diagnostics };
 }
 
-/** The reason of the rule the proxy lowerings add (the connection to the proxy itself): targets know it by this. */
-export const PROXY_RULE_REASON = "sbc's egress proxy";
-
 /** The loopback port inside the sandbox's network namespace where the egress proxy listens (docs/proxy.md). */
 export const DEFAULT_PROXY_PORT = 3128;
 
@@ -100,7 +97,7 @@ export function lowerDomainRulesForProxy(ir: IR, port: number = DEFAULT_PROXY_PO
     const ops = r.ops.filter((o) => o !== "connect");
     return ops.length ? [{ ...r, ops }] : [];
   });
-  const proxy: NetRule = { effect: "allow", ops: ["connect"], protocols: ["tcp"], hosts: "any", ports: [[port, port]], layer: 0, reason: PROXY_RULE_REASON };
+  const proxy: NetRule = { effect: "allow", ops: ["connect"], protocols: ["tcp"], hosts: "any", ports: [[port, port]], layer: 0, reason: "sbc's egress proxy", proxy: true };
   return { ir: { ...ir, network: { ...network, rules: [...rules, proxy] } }, diagnostics };
 }
 
@@ -121,7 +118,7 @@ export function lowerDomainRulesToLocalProxy(ir: IR, target: string, port: numbe
       help: "run sbc's egress proxy there with this policy before the command, or nothing by name is reachable; a tool that ignores HTTP_PROXY gets nowhere",
     }),
   ];
-  const proxy: NetRule = { effect: "allow", ops: ["connect"], protocols: ["tcp"], hosts: "loopback", ports: [[port, port]], layer: 0, reason: PROXY_RULE_REASON };
+  const proxy: NetRule = { effect: "allow", ops: ["connect"], protocols: ["tcp"], hosts: "loopback", ports: [[port, port]], layer: 0, reason: "sbc's egress proxy", proxy: true };
   return { ir: { ...ir, network: { ...network, rules: [...network.rules, proxy] } }, diagnostics };
 }
 

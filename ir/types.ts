@@ -71,6 +71,8 @@ export interface NetRule {
   readonly layer: number;
   readonly reason?: string;
   readonly span?: Span;
+  /** Set only on the rule a proxy lowering adds (ir/backend.ts: the connection to sbc's egress proxy); never from a policy. */
+  readonly proxy?: true;
 }
 
 export interface Network {

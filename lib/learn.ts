@@ -23,6 +23,7 @@ import { convert, convertedText } from "./convert.js";
 import type { TraceRecord } from "./explain.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { AF_INET, AF_INET6, AF_UNIX, AT_REMOVEDIR, ECONNREFUSED, EINPROGRESS, O_ACCMODE, O_CREAT, O_DIRECTORY, O_TRUNC, SOCK_DGRAM } from "./trace-abi.js";
+export { presetNames } from "../compiler/passes/resolve-extends.js";
 
 /**
  * The syscall section of a standalone learned policy: read-only's (every call, but tracing, administrative

@@ -172,6 +172,11 @@ async function runModels(ir: IR, options: FidelityOptions) {
   return out;
 }
 
+/** Behind the egress proxy a TCP connection goes through the proxy, which decides it by the IR: no target model's. */
+function proxyDecides(passing: ReturnType<typeof passingTests>, t: PassingTest): boolean {
+  return passing.proxied === true && t.test.kind === "net" && t.test.protocol === "tcp" && t.test.op === "connect";
+}
+
 /** The IR `sbc exec` enforces in the kernel for a policy with rules by domain (memoized per IR). */
 const proxiedIrs = new WeakMap<IR, ReturnType<typeof lowerDomainRulesForProxy> | undefined>();
 function behindProxy(ir: IR): ReturnType<typeof lowerDomainRulesForProxy> | undefined {
@@ -499,9 +504,7 @@ async function landlock(ir: IR, passing: ReturnType<typeof passingTests>, option
   const abi = options.abi ?? m.abi.MAX_ABI;
   const lowered = memoized("landlock", sectionsOf(ir), () => m.lower.lowerLandlock(ir, { abi, namespaces: ir.linux.namespaces }), `${abi}:`);
   const divergences: Divergence[] = [];
-  // Behind the egress proxy a TCP connection goes through the proxy, which decides it by the IR: not Landlock's.
-  const proxyDecides = (t: PassingTest) => passing.proxied === true && t.test.kind === "net" && t.test.protocol === "tcp" && t.test.op === "connect";
-  const tests = passing.tests.filter((t) => !proxyDecides(t) && (t.test.kind === "fs" || t.test.kind === "net" || (t.test.kind === "unix" && t.test.op === "connect" && "path" in t.test)));
+  const tests = passing.tests.filter((t) => !proxyDecides(passing, t) && (t.test.kind === "fs" || t.test.kind === "net" || (t.test.kind === "unix" && t.test.op === "connect" && "path" in t.test)));
   if (!lowered.table || !tests.length || !passing.bound) return { diagnostics: lowered.diagnostics, divergences };
   // Port rules name no path: a policy whose Landlock tests are all about the network asks the table as built.
   // Otherwise, the table as the loader resolves it for the tests' parameter values; lowered from the bound IR
@@ -654,8 +657,7 @@ async function sbpl(ir: IR, passing: ReturnType<typeof passingTests>): Promise<T
   // writes the profile inline, so for check that is no difference from the policy, and is not reported.
   const reported = symbolic ? r.diagnostics.filter((d) => d.code !== CODES.sbplNeedsValue.code) : r.diagnostics;
   const divergences: Divergence[] = [];
-  const proxyDecides = (t: PassingTest) => passing.proxied === true && t.test.kind === "net" && t.test.protocol === "tcp" && t.test.op === "connect";
-  const tests = passing.tests.filter((t) => !proxyDecides(t) && (t.test.kind === "fs" || t.test.kind === "net" || (t.test.kind === "unix" && "path" in t.test)));
+  const tests = passing.tests.filter((t) => !proxyDecides(passing, t) && (t.test.kind === "fs" || t.test.kind === "net" || (t.test.kind === "unix" && "path" in t.test)));
   if (!tests.length || !passing.bound) return { diagnostics: reported, divergences };
   // Tests are asked of the profile with the tests' parameter values (the stand-ins, in their macOS spelling)
   // given as sandbox-exec would (-D); where param mode could not write the profile, of one written inline.

@@ -344,6 +344,18 @@ linux:
     expect(out("93.184.216.34", 443)).toBe("deny"); // the policy's own IP rule: Seatbelt cannot name the block, so it stays closed
     await expect(compile({ kind: "text", text: POLICY, syntax: "yaml", path: "/tmp/p.yaml" }, { target: "landlock", proxyPort: 3128 })).rejects.toThrow(/sbpl targets/);
   });
+
+  it("Seatbelt's `::ffff:127.0.0.1` narrowing (SBC2301) is not said of sbc's own rule to the proxy, and still said of a policy's loopback rule, whatever its reason", async () => {
+    const domainsOnly = `sbc: 1\nname: t\nnetwork:\n  rules:\n    - allow: connect\n      domains: [registry.npmjs.org]\n      ports: [443]\n`;
+    const proxied = await compile({ kind: "text", text: domainsOnly, syntax: "yaml", path: "/tmp/p.yaml" }, { target: "sbpl", proxyPort: 3128 });
+    expect(proxied.ok).toBe(true);
+    expect(proxied.diagnostics.map((d) => d.code)).toEqual(["SBC1423"]);
+    const own = domainsOnly + `    - allow: connect\n      hosts: loopback\n      ports: [8080]\n      reason: sbc's egress proxy\n`;
+    const r = await compile({ kind: "text", text: own, syntax: "yaml", path: "/tmp/p.yaml" }, { target: "sbpl", proxyPort: 3128 });
+    expect(r.diagnostics.filter((d) => d.code === "SBC2301").map((d) => d.message)).toEqual([
+      "Seatbelt `localhost` is 127.0.0.1 and ::1: the IPv4-mapped `::ffff:127.0.0.1` that the policy's loopback includes stays closed on macOS",
+    ]);
+  });
 });
 
 describe("the command line", () => {

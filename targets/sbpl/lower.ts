@@ -11,7 +11,6 @@ import { evaluateFs } from "../../ir/evaluator/evaluate.js";
 import { ACCESS_CLASSES, type Access } from "../../ir/access.js";
 import { cidrContains, parseCidr, parseIp, type Cidr } from "../../ir/values.js";
 import type { FsRule, IR, NetOp, NetRule, UnixPathRule } from "../../ir/types.js";
-import { PROXY_RULE_REASON } from "../../ir/backend.js";
 import { unixOpen } from "../../ir/evaluator/network-syscalls.js";
 import { components, globLiteralDepth, hasWildcard, parsePath, type PathTemplate } from "../../ir/paths.js";
 import { BASE_DEVICES, BASE_RULES, DEVICE_OPERATIONS, REMOTE_NETWORK_RULES, type BaseDevice } from "./base.js";
@@ -750,7 +749,7 @@ function lowerNetwork(ir: IR, diagnostics: Diagnostic[]): NetItems {
       if (r.effect === "allow") {
         host = "localhost";
         // The proxy listens on 127.0.0.1: nothing the policy wrote is narrowed by sbc's own rule to it.
-        if (r.reason !== PROXY_RULE_REASON)
+        if (!r.proxy)
           narrowed(
           r,
           "`localhost` is 127.0.0.1 and ::1: the IPv4-mapped `::ffff:127.0.0.1` that the policy's loopback includes stays closed on macOS",
