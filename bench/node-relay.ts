@@ -10,7 +10,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startNodeRelay } from "../lib/proxy/node-relay.js";
-import { buildProxyBench } from "./proxy-helper.js";
+import { buildProxyBench, startSink } from "./proxy-helper.js";
 import { recordInDoc } from "./record.js";
 
 const REPO = join(import.meta.dirname, "..");
@@ -42,9 +42,7 @@ const field = (out: string, name: string) => Number(new RegExp(`${name}=([0-9.]+
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const helper = buildProxyBench(fail);
-const sink = spawn(helper, ["sink"], { stdio: ["ignore", "pipe", "inherit"] });
-const sinkPort = await new Promise<number>((resolve) => sink.stdout!.once("data", (c: Buffer) => resolve(Number(c.toString().trim()))));
-process.on("exit", () => sink.kill("SIGKILL"));
+const { sink: sinkPort, source: sourcePort } = await startSink(helper);
 let next = 1;
 const relay = await startNodeRelay({
   ask: async (q) => ({ id: String(next++), answer: { decision: "allow", address: "127.0.0.1", port: q.port } }),
@@ -55,12 +53,17 @@ const relay = await startNodeRelay({
 log(`bench:node-relay: ${connections} connections x ${reps}, ${bytes / GIB} GiB streams x ${reps}, sink on 127.0.0.1:${sinkPort}, relay on ${relay.port}`);
 const setup = { direct: [] as number[], relay: [] as number[] };
 const stream = { direct: [] as number[], relay: [] as number[] };
+const pull = { direct: [] as number[], relay: [] as number[] };
 for (let r = 0; r < reps; r++) {
   setup.direct.push(field(await client(helper, ["setup", `${sinkPort}`, `${connections}`]), "median_us"));
   setup.relay.push(field(await client(helper, ["setup", `${sinkPort}`, `${connections}`, `${relay.port}`]), "median_us"));
   stream.direct.push(field(await client(helper, ["stream", `${sinkPort}`, `${bytes}`]), "gib_per_s"));
   stream.relay.push(field(await client(helper, ["stream", `${sinkPort}`, `${bytes}`, `${relay.port}`]), "gib_per_s"));
-  log(`  rep ${r + 1}: set-up ${setup.direct.at(-1)} / ${setup.relay.at(-1)} us, stream ${stream.direct.at(-1)} / ${stream.relay.at(-1)} GiB/s`);
+  pull.direct.push(field(await client(helper, ["pull", `${sourcePort}`, `${bytes}`]), "gib_per_s"));
+  pull.relay.push(field(await client(helper, ["pull", `${sourcePort}`, `${bytes}`, `${relay.port}`]), "gib_per_s"));
+  log(
+    `  rep ${r + 1}: set-up ${setup.direct.at(-1)} / ${setup.relay.at(-1)} us, upload ${stream.direct.at(-1)} / ${stream.relay.at(-1)} GiB/s, download ${pull.direct.at(-1)} / ${pull.relay.at(-1)} GiB/s`,
+  );
 }
 await relay.close();
 
@@ -72,7 +75,8 @@ const body = [
   "| measure | direct loopback | through the Node relay | relay vs direct |",
   "| --- | --- | --- | --- |",
   `| connection set-up, median of ${connections} (median of ${reps} runs) | ${f(median(setup.direct) / 1000, 3)} ms | ${f(median(setup.relay) / 1000, 3)} ms | +${f((median(setup.relay) - median(setup.direct)) / 1000, 3)} ms |`,
-  `| ${bytes / GIB} GiB stream, median of ${reps} | ${f(median(stream.direct))} GiB/s | ${f(median(stream.relay))} GiB/s | ${f((median(stream.relay) / median(stream.direct)) * 100, 0)} % |`,
+  `| ${bytes / GIB} GiB stream, upload, median of ${reps} | ${f(median(stream.direct))} GiB/s | ${f(median(stream.relay))} GiB/s | ${f((median(stream.relay) / median(stream.direct)) * 100, 0)} % |`,
+  `| ${bytes / GIB} GiB stream, download, median of ${reps} | ${f(median(pull.direct))} GiB/s | ${f(median(pull.relay))} GiB/s | ${f((median(pull.relay) / median(pull.direct)) * 100, 0)} % |`,
 ].join("\n");
 process.stdout.write(`${body}\n`);
 if (write) recordInDoc(join(REPO, "docs", "benchmarks.md"), "node-relay", body);

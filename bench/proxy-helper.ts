@@ -1,7 +1,7 @@
 // Builds native/proxy-bench.c (the sink server and client both proxy benchmarks drive) into the temp
 // directory — never into the package —, keyed by its source, compiler and flags, so an edit rebuilds it.
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,4 +26,13 @@ export function buildProxyBench(fail: (message: string) => never): string {
   }
   renameSync(partial, out);
   return out;
+}
+
+/** Starts `proxy-bench sink` (killed when this process exits): the sink's port (uploads) and the source's (downloads). */
+export async function startSink(helper: string): Promise<{ sink: number; source: number }> {
+  const child = spawn(helper, ["sink"], { stdio: ["ignore", "pipe", "inherit"] });
+  process.on("exit", () => child.kill("SIGKILL"));
+  const line = await new Promise<string>((resolve) => child.stdout!.once("data", (c: Buffer) => resolve(c.toString().trim())));
+  const [sink, source] = line.split(" ").map(Number);
+  return { sink: sink!, source: source! };
 }

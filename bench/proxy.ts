@@ -13,7 +13,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Socket } from "node:net";
-import { buildProxyBench } from "./proxy-helper.js";
+import { buildProxyBench, startSink } from "./proxy-helper.js";
 import { recordInDoc } from "./record.js";
 
 const REPO = join(import.meta.dirname, "..");
@@ -105,13 +105,12 @@ const built = buildLoader();
 if (!built.ok) usage(`the loader cannot be built: ${built.reason}`);
 const loader = built.path;
 const helper = buildProxyBench(usage);
-const sink = spawn(helper, ["sink"], { stdio: ["ignore", "pipe", "inherit"] });
-const sinkPort = await new Promise<number>((resolve) => sink.stdout!.once("data", (c: Buffer) => resolve(Number(c.toString().trim()))));
-process.on("exit", () => sink.kill("SIGKILL"));
+const { sink: sinkPort, source: sourcePort } = await startSink(helper);
 
 log(`bench:proxy: ${connections} connections x ${reps}, ${bytes / GIB} GiB streams x ${reps}, sink on 127.0.0.1:${sinkPort}`);
 const setup = { direct: [] as number[], relay: [] as number[], directP90: [] as number[], relayP90: [] as number[] };
 const stream = { direct: [] as number[], relay: [] as number[] };
+const pull = { direct: [] as number[], relay: [] as number[] };
 for (let r = 0; r < reps; r++) {
   // Side by side: each repetition measures both ways, one after the other.
   const d = direct(helper, ["setup", `${sinkPort}`, `${connections}`]);
@@ -122,7 +121,11 @@ for (let r = 0; r < reps; r++) {
   setup.relayP90.push(field(p, "p90_us"));
   stream.direct.push(field(direct(helper, ["stream", `${sinkPort}`, `${bytes}`]), "gib_per_s"));
   stream.relay.push(field(await relayed(loader, helper, ["stream", `${sinkPort}`, `${bytes}`]), "gib_per_s"));
-  log(`  rep ${r + 1}: set-up ${setup.direct.at(-1)} / ${setup.relay.at(-1)} us, stream ${stream.direct.at(-1)} / ${stream.relay.at(-1)} GiB/s`);
+  pull.direct.push(field(direct(helper, ["pull", `${sourcePort}`, `${bytes}`]), "gib_per_s"));
+  pull.relay.push(field(await relayed(loader, helper, ["pull", `${sourcePort}`, `${bytes}`]), "gib_per_s"));
+  log(
+    `  rep ${r + 1}: set-up ${setup.direct.at(-1)} / ${setup.relay.at(-1)} us, upload ${stream.direct.at(-1)} / ${stream.relay.at(-1)} GiB/s, download ${pull.direct.at(-1)} / ${pull.relay.at(-1)} GiB/s`,
+  );
 }
 
 // The loader's own start-up: `-- true` with a `net-proxy` plan (fork, network namespace, listener, relay)
@@ -142,6 +145,9 @@ const setupAdded = (median(setup.relay) - median(setup.direct)) / 1000;
 const directTp = median(stream.direct);
 const relayTp = median(stream.relay);
 const ratio = relayTp / directTp;
+const pullDirect = median(pull.direct);
+const pullRelay = median(pull.relay);
+const pullRatio = pullRelay / pullDirect;
 const startupAdded = median(startup.proxy) - median(startup.plain);
 const cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? "unknown CPU";
 const kernel = spawnSync("uname", ["-r"], { encoding: "utf8" }).stdout.trim();
@@ -154,9 +160,10 @@ const body = [
   "| --- | --- | --- | --- | --- |",
   `| connection set-up, median of ${connections} (median of ${reps} runs) | ${f(median(setup.direct) / 1000, 3)} ms | ${f(median(setup.relay) / 1000, 3)} ms | +${f(setupAdded, 3)} ms | <= +1 ms: ${ok(setupAdded <= 1)} |`,
   `| connection set-up, p90 (median of ${reps} runs) | ${f(median(setup.directP90) / 1000, 3)} ms | ${f(median(setup.relayP90) / 1000, 3)} ms | +${f((median(setup.relayP90) - median(setup.directP90)) / 1000, 3)} ms | |`,
-  `| ${bytes / GIB} GiB stream, median of ${reps} | ${f(directTp)} GiB/s | ${f(relayTp)} GiB/s | ${f(ratio * 100, 0)} % | >= 1 GiB/s: ${ok(relayTp >= 1)}; >= 50 %: ${ok(ratio >= 0.5)} |`,
+  `| ${bytes / GIB} GiB stream, upload (sandbox to server), median of ${reps} | ${f(directTp)} GiB/s | ${f(relayTp)} GiB/s | ${f(ratio * 100, 0)} % | >= 1 GiB/s: ${ok(relayTp >= 1)}; >= 50 %: ${ok(ratio >= 0.5)} |`,
+  `| ${bytes / GIB} GiB stream, download (server to sandbox), median of ${reps} | ${f(pullDirect)} GiB/s | ${f(pullRelay)} GiB/s | ${f(pullRatio * 100, 0)} % | >= 1 GiB/s: ${ok(pullRelay >= 1)}; >= 50 %: ${ok(pullRatio >= 0.5)} |`,
   `| sbc-loader start-up, \`-- true\`, median of ${startup.plain.length} | ${f(median(startup.plain), 1)} ms (no \`net-proxy\`) | ${f(median(startup.proxy), 1)} ms | +${f(startupAdded, 1)} ms | (reported) |`,
 ].join("\n");
 process.stdout.write(`${body}\n`);
 if (write) recordInDoc(DOC, "proxy", body);
-process.exit(setupAdded <= 1 && relayTp >= 1 && ratio >= 0.5 ? 0 : 1);
+process.exit(setupAdded <= 1 && relayTp >= 1 && ratio >= 0.5 && pullRelay >= 1 && pullRatio >= 0.5 ? 0 : 1);

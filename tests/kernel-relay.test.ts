@@ -4,6 +4,8 @@
 // started here on the host's loopback. The commands inside are curl and small python3 socket clients.
 
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createServer as createTcpServer, type AddressInfo } from "node:net";
 import type { Socket } from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildPlan } from "../targets/landlock/plan.js";
@@ -291,6 +293,84 @@ except OSError as e: print("udp-failed", e.errno)'`,
     expect(out[2]).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n[^]*a control character in a request header\n$/);
     expect(out[3]).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n[^]*malformed Content-Length\n$/);
     expect(ids(r.lines, "Q ")).toEqual([`Q 1 http allowed.test ${port4} POST /up`]);
+  });
+
+  it("bulk data is carried byte for byte: 24 MiB each way at once in a tunnel, a 6 MiB plain-HTTP body and not a byte past it", async () => {
+    // The relay's buffer starts at 64 KiB a direction and grows while reads fill it (native/loader/relay.c,
+    // pump_run): these streams cross every size, in chunks of varying length, both directions at once.
+    const echo = createTcpServer((s) => s.pipe(s));
+    // The plain request's upstream reads its head and body, then waits 100 ms for anything the relay might send
+    // past the body (the client pipelines a second request right behind it) and answers with what it got.
+    const hashing = createTcpServer((sock) => {
+      let got = Buffer.alloc(0);
+      let answered = false;
+      sock.on("data", (c: Buffer) => {
+        got = Buffer.concat([got, c]);
+        const end = got.indexOf("\r\n\r\n");
+        const length = Number(/content-length: *(\d+)/i.exec(got.subarray(0, Math.max(end, 0)).toString("latin1"))?.[1] ?? NaN);
+        if (end < 0 || answered || got.length < end + 4 + length) return;
+        answered = true;
+        setTimeout(() => {
+          const body = got.subarray(end + 4, end + 4 + length);
+          const extra = got.length - (end + 4 + length);
+          sock.end(`HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n${body.length} ${createHash("sha256").update(body).digest("hex")} extra=${extra}\n`);
+        }, 100);
+      });
+    });
+    await new Promise<void>((r) => echo.listen(0, "127.0.0.1", r));
+    await new Promise<void>((r) => hashing.listen(0, "127.0.0.1", r));
+    const echoPort = (echo.address() as AddressInfo).port;
+    const hashPort = (hashing.address() as AddressInfo).port;
+    try {
+      const r = await run(
+        `${PY} -c 'import hashlib,random,socket,sys,threading
+def conn():
+    return socket.create_connection(("127.0.0.1",${PROXY_PORT}))
+rng=random.Random(16)
+data=rng.randbytes(24<<20)
+s=conn()
+s.sendall(b"CONNECT echo.test:1 HTTP/1.1\\r\\n\\r\\n")
+head=b""
+while not head.endswith(b"\\r\\n\\r\\n"): head+=s.recv(1)
+def send():
+    i=0
+    while i<len(data):
+        n=rng.randint(1,3<<20); s.sendall(data[i:i+n]); i+=n
+    s.shutdown(socket.SHUT_WR)
+t=threading.Thread(target=send); t.start()
+h=hashlib.sha256(); n=0
+while True:
+    b=s.recv(rng.choice([4096,65536,1<<20]))
+    if not b: break
+    h.update(b); n+=len(b)
+t.join()
+print(head.split(b"\\r\\n")[0].decode(), n, h.hexdigest()==hashlib.sha256(data).hexdigest())
+body=data[:6<<20]
+p=conn()
+p.sendall(b"POST http://hash.test:1/b HTTP/1.1\\r\\nContent-Length: %d\\r\\n\\r\\n" % len(body) + body + b"GET /past-the-body HTTP/1.1\\r\\n\\r\\n")
+out=b""
+while True:
+    b=p.recv(65536)
+    if not b: break
+    out+=b
+print(out.split(b"\\r\\n")[0].decode(), out.split(b"\\r\\n\\r\\n",1)[1].decode().strip())
+print(hashlib.sha256(body).hexdigest())'`,
+        { decide: (q) => (q.host === "echo.test" ? `allow 127.0.0.1 ${echoPort}` : q.host === "hash.test" ? `allow 127.0.0.1 ${hashPort}` : defaultDecide(q)) },
+      );
+      expect(r.stderr).toBe("");
+      const [tunnel, plain, bodyHash] = r.stdout.trim().split("\n");
+      expect(tunnel).toBe(`HTTP/1.1 200 Connection established ${24 << 20} True`);
+      expect(plain).toBe(`HTTP/1.1 200 OK ${6 << 20} ${bodyHash} extra=0`);
+      expect(r.status).toBe(0);
+      // The relay's own count of each direction: the tunnel's 24 MiB each way; the request's head and body up.
+      const x = ids(r.lines, "X ").map((l) => l.split(" ").slice(2).map(Number));
+      expect(x[0]).toEqual([24 << 20, 24 << 20]);
+      expect(x[1]![0]).toBeGreaterThan(6 << 20);
+      expect(x[1]![0]).toBeLessThan((6 << 20) + 200);
+    } finally {
+      echo.close();
+      hashing.close();
+    }
   });
 
   it("exit status and signals pass through the relay", async () => {
