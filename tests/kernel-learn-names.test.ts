@@ -5,7 +5,7 @@
 // never learned as peers. As the test's user (root in CI) and as uid 65534.
 
 import { spawn, spawnSync, type SpawnOptions } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ import { parse as parseYaml } from "yaml";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { BIN, childEnv, ensureBuilt } from "./support/cli.js";
 import { itKernel } from "./support/kernel.js";
-import { describeLoader, NOBODY, SETPRIV_NOBODY } from "./support/loader.js";
+import { describeLoader, NOBODY, NO_USERNS_WRAPPER, SETPRIV_NOBODY } from "./support/loader.js";
 
 const asRoot = process.getuid?.() === 0 && spawnOk("setpriv");
 let root = "";
@@ -25,8 +25,8 @@ function spawnOk(cmd: string): boolean {
 }
 
 /** `sbc ARGS`, awaited (the server lives in this process: a synchronous spawn would starve it). */
-function sbc(args: readonly string[], opts: { cwd: string; home: string; nobody?: boolean }): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const argv = [...(opts.nobody ? SETPRIV_NOBODY : []), process.execPath, BIN, ...args];
+function sbc(args: readonly string[], opts: { cwd: string; home: string; nobody?: boolean; wrap?: readonly string[] }): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const argv = [...(opts.wrap ?? []), ...(opts.nobody ? SETPRIV_NOBODY : []), process.execPath, BIN, ...args];
   const options: SpawnOptions = { cwd: opts.cwd, env: childEnv({ HOME: opts.home, TMPDIR: "/tmp", SBC_CACHE_DIR: join(opts.home, "plans"), XDG_CACHE_HOME: undefined }) };
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { ...options, stdio: ["ignore", "pipe", "pipe"] });
@@ -143,9 +143,17 @@ describeLoader("sbc learn --network-by name", () => {
     expect(r.stderr).toContain("--network-by name");
   });
 
-  (asRoot ? itKernel : (name: string, fn: () => unknown, ms?: number) => it.skip(`${name} (skipped: needs root to switch to uid 65534)`, fn, ms))(
-    "as uid 65534: the same, in a user namespace",
-    () => learnAndRun({ ...place("nobody", true), nobody: true }),
-    240_000,
-  );
+  const asNobody = asRoot ? itKernel : (name: string, fn: () => unknown, ms?: number) => it.skip(`${name} (skipped: needs root to switch to uid 65534)`, fn, ms);
+  asNobody("as uid 65534: the same, in a user namespace", () => learnAndRun({ ...place("nobody", true), nobody: true }), 240_000);
+
+  asNobody("fails closed where no network namespace can be made: 125, the command not run, no policy written", async () => {
+    const who = place("no-userns", true);
+    const policy = join(who.ws, "never.yaml");
+    const r = await sbc(["learn", "--network-by", "name", "-o", policy, "--", "sh", "-c", "touch ran"], { cwd: who.ws, home: who.home, nobody: true, wrap: NO_USERNS_WRAPPER });
+    expect(r.status, r.stderr).toBe(125);
+    expect(r.stderr).toMatch(/needs a network namespace/);
+    expect(r.stderr).toContain("the command did not start: no policy written");
+    expect(existsSync(policy)).toBe(false);
+    expect(existsSync(join(who.ws, "ran"))).toBe(false);
+  }, 240_000);
 });
