@@ -1,7 +1,8 @@
 // `sbc learn`: from the tracer's records of a run (native/loader/trace.c with `--trace-learn`: every watched
 // call however it ended, and every call the observation filter would refuse), a policy that allows what was
 // seen — accesses collapsed to subtrees, spelled through the built-in parameters, with tests — and never a
-// secret: those are listed for a person. Pure but for the filesystem reads that canonicalize paths.
+// secret: those are listed for a person. With `--network-by name`, the egress proxy's requests too (rules by
+// domain). Pure but for the filesystem reads that canonicalize paths.
 
 import { realpathSync, statSync } from "node:fs";
 import { basename, dirname, relative } from "node:path";
