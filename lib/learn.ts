@@ -651,7 +651,11 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
   }
   for (const u of observed.bypassed ?? []) {
     const at = u.host.includes(":") ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`;
-    review.push({ path: `tcp ${at}`, access: [], why: "connected directly, not through the egress proxy (the tool ignored the proxy variables), and failed in the network namespace: make it use HTTPS_PROXY/ALL_PROXY, or learn with `--network-by address`" });
+    // Loopback is in NO_PROXY (the namespace's own): a server on the host's loopback is reached by a name.
+    const why = isLoopbackAddress(u.host)
+      ? "connected directly to loopback (NO_PROXY lists it), where nothing of the command's listened in the network namespace: reach a server on the host through the proxy by a name (`--resolve NAME=127.0.0.1` for a test server), or learn with `--network-by address`"
+      : "connected directly, not through the egress proxy (the tool ignored the proxy variables), and failed in the network namespace: make it use HTTPS_PROXY/ALL_PROXY, or learn with `--network-by address`";
+    review.push({ path: `tcp ${at}`, access: [], why });
   }
   // One rule per set of ports, its names sorted: the rules are in the order of their first port, then name.
   const groups = new Map<string, { ports: number[]; names: string[] }>();

@@ -65,7 +65,9 @@ interface Rule {
 async function learnAndRun(who: { home: string; ws: string; nobody?: boolean }): Promise<void> {
   const policy = join(who.ws, "L.yaml");
   const url = `http://registry.test:${port}/x`;
-  const script = `curl -sS ${url} && curl -sS -p ${url} && curl -sS --noproxy '*' http://127.0.0.1:${port}/direct; true`;
+  // The last two go around the proxy: to the namespace's own loopback (in NO_PROXY anyway), and to an address
+  // elsewhere (TEST-NET-1) with the proxy variables ignored; neither can connect there.
+  const script = `curl -sS ${url} && curl -sS -p ${url} && curl -sS http://127.0.0.1:${port}/direct; curl -sS --noproxy '*' -m 5 http://192.0.2.1:${port}/direct; true`;
   const learned = await sbc(["learn", "--network-by", "name", "--resolve", "registry.test=127.0.0.1", "-o", policy, "--", "sh", "-c", script], { cwd: who.ws, home: who.home, nobody: who.nobody ?? false });
   if (who.nobody && learned.status === 125 && /network namespace/.test(learned.stderr)) {
     // A kernel without unprivileged user namespaces cannot give the namespace: refused before the command, said.
@@ -82,7 +84,8 @@ async function learnAndRun(who: { home: string; ws: string; nobody?: boolean }):
   expect(rules.filter((r) => r.ports?.includes(3128))).toEqual([]);
   expect(text).not.toMatch(/127\.0\.0\.1:3128/); // not even for a person to review: it is how the names were learned
   expect(rules.filter((r) => r.hosts !== undefined && !/--resolve/.test(JSON.stringify(r)))).toEqual([]);
-  expect(text).toMatch(new RegExp(`^# +tcp 127\\.0\\.0\\.1:${port}: connected directly, not through the egress proxy \\(the tool ignored the proxy variables\\)`, "m"));
+  expect(text).toMatch(new RegExp(`^# +tcp 127\\.0\\.0\\.1:${port}: connected directly to loopback \\(NO_PROXY lists it\\)`, "m"));
+  expect(text).toMatch(new RegExp(`^# +tcp 192\\.0\\.2\\.1:${port}: connected directly, not through the egress proxy \\(the tool ignored the proxy variables\\)`, "m"));
   expect(doc.tests).toContainEqual({ connect: `registry.test:${port}`, expect: "allow" });
 
   const check = await sbc(["check", policy], { cwd: who.ws, home: who.home, nobody: who.nobody ?? false });

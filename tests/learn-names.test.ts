@@ -160,12 +160,16 @@ describe("learnPolicy with names", () => {
   it("a refused name and a connect around the proxy are for a person, never allowed", async () => {
     const l = await learnPolicy(
       observed([{ via: "http", host: "metadata.test", port: 80, decision: "deny", text: "sbc: `metadata.test:80` resolves to 169.254.169.254, in the link-local range 169.254.0.0/16, which no rule names" }], {
-        bypassed: [{ host: "140.82.112.3", port: 443, count: 2 }],
+        bypassed: [
+          { host: "127.0.0.1", port: 8080, count: 1 },
+          { host: "140.82.112.3", port: 443, count: 2 },
+        ],
       }),
       opts(),
     );
     expect(l.review).toEqual([
       { path: "connect metadata.test:80", access: [], why: expect.stringMatching(/^refused while learning: `metadata.test:80` resolves to 169\.254\.169\.254/) },
+      { path: "tcp 127.0.0.1:8080", access: [], why: expect.stringContaining("NO_PROXY") },
       { path: "tcp 140.82.112.3:443", access: [], why: expect.stringContaining("ignored the proxy variables") },
     ]);
     expect(l.yaml).toContain("#   tcp 140.82.112.3:443: connected directly, not through the egress proxy (the tool ignored the proxy variables)");
