@@ -6,7 +6,7 @@
 
 import { realpathSync, statSync } from "node:fs";
 import { basename, dirname, relative } from "node:path";
-import { evaluateFs, evaluateName, evaluateNetwork, evaluateSyscall } from "../ir/evaluator/evaluate.js";
+import { checkResolvedAddress, evaluateFs, evaluateName, evaluateNetwork, evaluateSyscall } from "../ir/evaluator/evaluate.js";
 import { syscallNameAt } from "../ir/evaluator/syscall-numbers.js";
 import { ACCESS_CLASSES, ACCESS_GROUPS, sortAccess, type Access } from "../ir/access.js";
 import type { IR } from "../ir/types.js";
@@ -643,6 +643,7 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
     for (const a of u.addresses) {
       const ip = parseIp(a);
       if (!ip || !specialRange(unmapIpv4(ip) ?? ip) || byPortOp.get(`connect ${u.port}`)?.hosts.has(a)) continue;
+      if (options.extend && checkResolvedAddress(options.extend.ir, { address: a, port: u.port }).decision === "allow") continue; // the base names it
       const e = resolvedPrivate.get(`${u.port}`) ?? { addresses: new Set<string>(), names: new Set<string>() };
       e.addresses.add(a);
       e.names.add(u.host);

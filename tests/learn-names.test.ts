@@ -2,7 +2,7 @@
 // (foldProxyRequests), the tracer's connects sorted into the proxy's own, bypasses and the command's own
 // loopback (observe with a proxy), the rules by domain a learned policy gets, and the learning decider.
 
-import { mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
@@ -142,6 +142,21 @@ describe("learnPolicy with names", () => {
     expect(evaluateName(ir, { name: "evil.example", port: 443, protocol: "tcp" }).decision).toBe("deny");
     // The proxy's own listener is never a learned peer.
     expect(evaluateNetwork(ir, { op: "connect", protocol: "tcp", host: "127.0.0.1", port: 3128 }).decision).toBe("deny");
+  });
+
+  it("--extend: only the names and addresses the base does not allow", async () => {
+    const base = join(dir, "base.yaml");
+    writeFileSync(base, "sbc: 1\nname: base\nnetwork:\n  rules:\n    - allow: connect\n      domains: [registry.npmjs.org, github.com]\n      ports: [443]\n    - allow: connect\n      hosts: [127.0.0.1]\n      ports: [8080]\n");
+    const o = compileObserver({ kind: "file", path: base }, b());
+    if (!("ir" in o)) throw new Error("base");
+    const l = await learnPolicy(observed(requests), { ...opts(), extend: { name: "./base.yaml", ir: o.ir } });
+    const doc = parseYaml(l.yaml) as { extends: string; network: { rules: Record<string, unknown>[] } };
+    expect(doc.extends).toBe("./base.yaml");
+    expect(doc.network.rules).toEqual([
+      { allow: "connect", hosts: ["93.184.216.34"], ports: [443], reason: "seen while learning" },
+      { allow: "connect", domains: ["codeload.github.com"], ports: [80, 443], reason: "seen while learning, through the egress proxy" },
+      { allow: "connect", domains: ["pypi.test"], ports: [8080], reason: "seen while learning, through the egress proxy" },
+    ]);
   });
 
   it("the same requests in any order make the same policy, byte for byte", async () => {
