@@ -100,7 +100,12 @@ export async function runLearn(argv: readonly string[], opts: LearnCommandOption
     const child = spawn(found.path, args, { stdio: ["inherit", opts.output ? "inherit" : 2, "inherit", "pipe", "pipe", ...(byName ? (["pipe"] as const) : [])], env });
     if (proxy) {
       // The service answers before the plan is written (the loader reads the plan first), as in `sbc exec`.
-      const channel = (child.stdio as readonly unknown[])[5] as Duplex;
+      const channel = (child.stdio as readonly unknown[])[5] as Duplex | null;
+      if (!channel) {
+        child.kill("SIGKILL");
+        resolve({ error: "the egress proxy's control channel could not be opened" });
+        return;
+      }
       const map = resolved?.ok ? resolved.map : new Map<string, readonly string[]>();
       const resolver = proxy.resolverWith(map);
       const trusted = new Set(map.keys());
