@@ -3,6 +3,7 @@
 // as YAML, the DSL, or JSON for agent harnesses.
 
 import { spawn } from "node:child_process";
+import type { Duplex } from "node:stream";
 import { existsSync, realpathSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { resolve as resolvePath } from "node:path";
@@ -17,6 +18,10 @@ export interface LearnCommandOptions {
   format?: "yaml" | "dsl" | "json";
   output?: string;
   param: string[];
+  /** `--network-by name`: run behind the egress proxy and learn names (docs/learn.md); default `address`. */
+  networkBy?: "name" | "address";
+  /** `--resolve NAME=ADDR[,ADDR]`, with `--network-by name`: as `sbc exec`'s. */
+  resolve?: string[];
   color: boolean;
 }
 
@@ -32,6 +37,11 @@ function canonical(path: string | undefined): string | undefined {
 export async function runLearn(argv: readonly string[], opts: LearnCommandOptions): Promise<number> {
   if (!argv.length) throw new UsageError("name the command to observe after `--`", "for example `sbc learn -o agent.yaml -- npm test`");
   const format = opts.format ?? (opts.output?.endsWith(".sbc") ? "dsl" : "yaml");
+  const byName = opts.networkBy === "name";
+  const resolveEntries = opts.resolve ?? [];
+  if (resolveEntries.length && !byName) throw new UsageError("`--resolve` names the egress proxy's addresses, which runs only with `--network-by name`", "add `--network-by name`");
+  const resolved = resolveEntries.length ? (await import("../lib/proxy/decide.js")).parseResolveEntries(resolveEntries) : undefined;
+  if (resolved && !resolved.ok) throw new UsageError(resolved.message, "write `--resolve registry.example=127.0.0.1` (several addresses: `NAME=ADDR,ADDR`)");
   if (process.platform !== "linux") {
     process.stderr.write(`sbc: sbc learn runs on Linux (it observes the command with ptrace); this is ${process.platform}\n`);
     return EXIT_CANNOT_RUN;
@@ -48,7 +58,7 @@ export async function runLearn(argv: readonly string[], opts: LearnCommandOption
   }
   if (found.notice) process.stderr.write(`sbc: ${found.notice}\n`);
 
-  const { compileObserver, commandStarted, observationPlanText, observe, learnPolicy, extendsPath, presetNames } = await import("../lib/learn.js");
+  const { compileObserver, commandStarted, observationPlanText, observe, learnPolicy, extendsPath, presetNames, DEFAULT_PROXY_PORT } = await import("../lib/learn.js");
   const { TraceCollector } = await import("../lib/explain.js");
   const env = environmentBindings(process.cwd());
   const bindings = { ...env, ...parseParams(opts.param) };
@@ -74,11 +84,43 @@ export async function runLearn(argv: readonly string[], opts: LearnCommandOption
 
   // ---- run, observed ----
   process.stderr.write(`sbc learn: observing \`${argv.join(" ").slice(0, 80)}\` with NO sandbox (nothing is enforced while learning, as with strace-based learners)\n`);
-  const plan = observationPlanText(observer.ir, arch);
+  // `--network-by name`: in a network namespace behind the egress proxy, as `sbc exec` runs rules by domain;
+  // every name is allowed while learning (nothing else is enforced either), every request recorded.
+  const proxy = byName ? await import("../lib/proxy/index.js") : undefined;
+  const proxyPort = byName ? DEFAULT_PROXY_PORT : undefined;
+  if (byName) process.stderr.write(`sbc learn: the command's network goes through sbc's egress proxy (127.0.0.1:${proxyPort} in a network namespace of its own): names are learned; a tool that ignores the proxy variables cannot connect\n`);
+  const plan = observationPlanText(observer.ir, arch, proxyPort !== undefined ? { port: proxyPort } : undefined);
   const trace = new TraceCollector();
+  const requests: import("../lib/learn.js").ProxyRequestSeen[] = [];
+  let service: import("../lib/proxy/index.js").DecisionService | undefined;
   const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: string }>((resolve) => {
     // The policy goes to stdout unless -o: then the command's own output goes to stderr, not into it.
-    const child = spawn(found.path, ["--trace-fd", "4", "--trace-learn", "--namespaces", "never", "--plan-fd", "3", "--", ...argv], { stdio: ["inherit", opts.output ? "inherit" : 2, "inherit", "pipe", "pipe"] });
+    const args = ["--trace-fd", "4", "--trace-learn", ...(byName ? ["--proxy-fd", "5"] : ["--namespaces", "never"]), "--plan-fd", "3", "--", ...argv];
+    const env = proxy ? { ...process.env, ...proxy.proxyEnvironment(proxyPort!) } : process.env;
+    const child = spawn(found.path, args, { stdio: ["inherit", opts.output ? "inherit" : 2, "inherit", "pipe", "pipe", ...(byName ? (["pipe"] as const) : [])], env });
+    if (proxy) {
+      // The service answers before the plan is written (the loader reads the plan first), as in `sbc exec`.
+      const channel = (child.stdio as readonly unknown[])[5] as Duplex | null;
+      if (!channel) {
+        child.kill("SIGKILL");
+        resolve({ error: "the egress proxy's control channel could not be opened" });
+        return;
+      }
+      const map = resolved?.ok ? resolved.map : new Map<string, readonly string[]>();
+      const resolver = proxy.resolverWith(map);
+      const trusted = new Set(map.keys());
+      service = new proxy.DecisionService(observer.ir, channel, {
+        resolver,
+        decide: async (q) => {
+          const d = await proxy.decideLearning(observer.ir, q, resolver, trusted);
+          if (d.decision === "deny") process.stderr.write(`sbc learn: the egress proxy refused ${q.kind} \`${d.host}:${q.port}\`: ${d.text.replace(/^sbc: /, "")}\n`);
+          return d;
+        },
+        // Every request, allowed or refused, as the service finishes it (an allowed one when it ends).
+        log: (e) => requests.push({ via: e.via, host: e.host, port: e.port, decision: e.decision, ...(e.address !== undefined ? { address: e.address } : {}), ...(e.text !== undefined ? { text: e.text } : {}) }),
+        warn: (m) => process.stderr.write(`sbc: ${m}\n`),
+      });
+    }
     const pipe = child.stdio[3] as NodeJS.WritableStream;
     pipe.on("error", () => undefined);
     pipe.end(plan);
@@ -87,6 +129,7 @@ export async function runLearn(argv: readonly string[], opts: LearnCommandOption
     child.on("error", (e) => resolve({ error: e.message }));
     child.on("close", (code, signal) => resolve({ code, signal }));
   });
+  if (service) await service.finish();
   if ("error" in ended) {
     process.stderr.write(`sbc: cannot start the loader: ${ended.error}\n`);
     return EXIT_CANNOT_RUN;
@@ -102,7 +145,7 @@ export async function runLearn(argv: readonly string[], opts: LearnCommandOption
   }
 
   // ---- the policy ----
-  const observed = observe(trace.records(), observer.ir, arch);
+  const observed = observe(trace.records(), observer.ir, arch, proxyPort !== undefined ? { port: proxyPort, requests } : undefined);
   const learned = await learnPolicy(observed, {
     arch,
     bindings: learnBindings,
@@ -113,14 +156,20 @@ export async function runLearn(argv: readonly string[], opts: LearnCommandOption
   });
   const text =
     format === "json"
-      ? JSON.stringify({ policy: learned.yaml, command: argv, status, observed: learned.observed, secrets: learned.secrets, review: learned.review, findings: learned.findings }, null, 2) + "\n"
+      ? JSON.stringify({ policy: learned.yaml, command: argv, status, ...observedJson(learned.observed), secrets: learned.secrets, review: learned.review, findings: learned.findings }, null, 2) + "\n"
       : learned.policy;
   if (opts.output) writeAtomic(opts.output, text);
   else process.stdout.write(text);
-  const note = [`${observed.files.length} paths, ${observed.network.length} network peers, ${observed.syscalls.length} refused syscalls seen`];
+  const note = [`${observed.files.length} paths, ${observed.network.length} network peers${observed.names ? `, ${observed.names.length} names through the proxy` : ""}, ${observed.syscalls.length} refused syscalls seen`];
   if (learned.secrets.length) note.push(`${learned.secrets.length} secret${learned.secrets.length === 1 ? "" : "s"} NOT allowed (listed at the top of the policy)`);
   if (learned.review.length) note.push(`${learned.review.length} more for a person to decide`);
   if (learned.findings.length) note.push(`${learned.findings.length} finding${learned.findings.length === 1 ? " remains" : "s remain"}`);
   process.stderr.write(`sbc learn: ${note.join("; ")}${opts.output ? `; wrote ${opts.output}` : ""}\n`);
   return status;
+}
+
+/** JSON's `observed` as before, and beside it (`--network-by name`) the names asked of the proxy, with counts. */
+function observedJson(observed: import("../lib/learn.js").Observed): { observed: object; names?: readonly import("../lib/learn.js").NameUse[] } {
+  const { names, ...rest } = observed;
+  return names ? { observed: rest, names } : { observed: rest };
 }

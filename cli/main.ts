@@ -207,6 +207,12 @@ export function buildProgram(): Command {
     .addOption(new Option("--format <format>", "the policy as YAML, the DSL, or one JSON document for harnesses (policy, observed, secrets, findings)").choices(["yaml", "dsl", "json"]))
     .option("-o, --output <file>", "write the policy to a file (atomically) instead of stdout")
     .option("-p, --param <name=path>", "bind a built-in (workspace, home, tmpdir) for learning; default: this process's environment", collectParam, [])
+    .addOption(
+      new Option("--network-by <how>", "learn TCP peers by address and port (default), or by name: the command runs behind sbc's egress proxy, which records the names it asks for (rules by domain; tools that ignore the proxy variables cannot connect)")
+        .choices(["address", "name"])
+        .default("address"),
+    )
+    .option("--resolve <name=addr[,addr]>", "with --network-by name: the egress proxy resolves NAME to these addresses instead of asking DNS, and lets them through though private (repeatable; like curl's --resolve, for tests)", collectParam, [])
     .option("--no-color", "never colour the output")
     .action(async (command: string[], opts) => {
       const { runLearn } = await import("./learn-command.js");

@@ -1,11 +1,12 @@
 // `sbc learn`: from the tracer's records of a run (native/loader/trace.c with `--trace-learn`: every watched
 // call however it ended, and every call the observation filter would refuse), a policy that allows what was
 // seen — accesses collapsed to subtrees, spelled through the built-in parameters, with tests — and never a
-// secret: those are listed for a person. Pure but for the filesystem reads that canonicalize paths.
+// secret: those are listed for a person. With `--network-by name`, the egress proxy's requests too (rules by
+// domain). Pure but for the filesystem reads that canonicalize paths.
 
 import { realpathSync, statSync } from "node:fs";
 import { basename, dirname, relative } from "node:path";
-import { evaluateFs, evaluateNetwork, evaluateSyscall } from "../ir/evaluator/evaluate.js";
+import { checkResolvedAddress, evaluateFs, evaluateName, evaluateNetwork, evaluateSyscall } from "../ir/evaluator/evaluate.js";
 import { syscallNameAt } from "../ir/evaluator/syscall-numbers.js";
 import { ACCESS_CLASSES, ACCESS_GROUPS, sortAccess, type Access } from "../ir/access.js";
 import type { IR } from "../ir/types.js";
@@ -22,8 +23,12 @@ import { runPolicyTests } from "../compiler/passes/run-tests.js";
 import { convert, convertedText } from "./convert.js";
 import type { TraceRecord } from "./explain.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
-import { AF_INET, AF_INET6, AF_UNIX, AT_REMOVEDIR, ECONNREFUSED, EINPROGRESS, O_ACCMODE, O_CREAT, O_DIRECTORY, O_TRUNC, SOCK_DGRAM } from "./trace-abi.js";
+import { parseHost, specialRange } from "../ir/hosts.js";
+import { formatIp, parseIp, unmapIpv4 } from "../ir/values.js";
+import { AF_INET, AF_INET6, AF_UNIX, AT_REMOVEDIR, ECONNREFUSED, EHOSTUNREACH, EINPROGRESS, ENETUNREACH, O_ACCMODE, O_CREAT, O_DIRECTORY, O_TRUNC, SOCK_DGRAM } from "./trace-abi.js";
 export { presetNames } from "../compiler/passes/resolve-extends.js";
+/** `--network-by name`: the egress proxy listens where `sbc exec`'s does, so the learned tools' settings hold. */
+export { DEFAULT_PROXY_PORT } from "../ir/backend.js";
 
 /**
  * The syscall section of a standalone learned policy: read-only's (every call, but tracing, administrative
@@ -60,10 +65,13 @@ export function compileObserver(base: LearnBase, bindings: Readonly<Record<strin
  * The plan the loader observes the command under: no Landlock ruleset, no mounts (nothing is enforced while
  * learning), and the observer's seccomp filter, whose refusals the tracer records and then lets run.
  */
-export function observationPlanText(ir: IR, arch: Arch): string {
+export function observationPlanText(ir: IR, arch: Arch, netProxy?: { readonly port: number }): string {
   const filter = compileSeccomp(ir, { arches: [arch] });
   const program = filter.artifact?.program;
   const bytes = program && !allowsEverything(program) ? encode(program) : undefined;
+  // `--network-by name`: a network namespace of its own behind the egress proxy, as `sbc exec` runs rules by
+  // domain (the loader refuses `net-proxy` without a namespace); its relay asks `sbc learn` over `--proxy-fd`.
+  if (netProxy) return buildPlan(undefined, bytes, { mounts: [], namespaces: "auto", netProxy: { port: netProxy.port } }).text;
   return buildPlan(undefined, bytes, { mounts: [], namespaces: "never" }).text;
 }
 
@@ -84,6 +92,66 @@ export interface NetUse {
   readonly port: number;
   readonly count: number;
 }
+/** A name (or an IP literal) the command asked the egress proxy for, with `--network-by name`. */
+export interface NameUse {
+  /** As matched: lower case, punycode, no trailing dot; an IP literal in its short form. */
+  readonly host: string;
+  readonly port: number;
+  /** How it asked: HTTP `CONNECT`, a plain-HTTP request, SOCKS5. */
+  readonly via: readonly ("connect" | "http" | "socks5")[];
+  /** Requests the proxy allowed while learning. */
+  readonly count: number;
+  /** The addresses they went to (the name's, as resolved). */
+  readonly addresses: readonly string[];
+  /** Requests refused while learning (an address in a private range), and why (the last one's text). */
+  readonly refused: number;
+  readonly why?: string;
+}
+/** A request the egress proxy decided while learning, as its decision service records it (lib/proxy/service.ts). */
+export interface ProxyRequestSeen {
+  readonly via: "connect" | "http" | "socks5";
+  readonly host: string;
+  readonly port: number;
+  readonly decision: "allow" | "deny";
+  readonly address?: string;
+  readonly text?: string;
+}
+/** A TCP connect that went around the egress proxy (`--network-by name`): it cannot succeed in the namespace. */
+export interface BypassUse {
+  readonly host: string;
+  readonly port: number;
+  readonly count: number;
+}
+
+/** The proxy's requests folded by host and port, sorted: what `sbc learn --network-by name` learns from. */
+export function foldProxyRequests(requests: readonly ProxyRequestSeen[]): NameUse[] {
+  const out = new Map<string, { host: string; port: number; via: Set<ProxyRequestSeen["via"]>; count: number; addresses: Set<string>; refused: number; why?: string }>();
+  for (const q of requests) {
+    const key = `${q.host} ${q.port}`;
+    const e = out.get(key) ?? { host: q.host, port: q.port, via: new Set(), count: 0, addresses: new Set<string>(), refused: 0 };
+    e.via.add(q.via);
+    if (q.decision === "allow") {
+      e.count++;
+      if (q.address !== undefined) e.addresses.add(q.address);
+    } else {
+      e.refused++;
+      if (q.text !== undefined) e.why = q.text;
+    }
+    out.set(key, e);
+  }
+  return [...out.values()]
+    .map((e) => ({ host: e.host, port: e.port, via: [...e.via].sort(), count: e.count, addresses: [...e.addresses].sort(), refused: e.refused, ...(e.why !== undefined ? { why: e.why } : {}) }))
+    .sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.port - b.port));
+}
+
+/** Whether ADDRESS is loopback (`127.0.0.0/8`, `::1`, or IPv4-mapped loopback). */
+function isLoopbackAddress(address: string): boolean {
+  const ip = parseIp(address);
+  if (!ip) return false;
+  const plain = formatIp(unmapIpv4(ip) ?? ip);
+  return plain === "::1" || plain.startsWith("127.");
+}
+
 export interface SyscallUse {
   readonly name: string;
   readonly count: number;
@@ -98,6 +166,16 @@ export interface Observed {
   readonly syscalls: readonly SyscallUse[];
   /** Watched calls that failed (ENOENT and the like): not granted. */
   readonly failed: number;
+  /** `--network-by name`: what the command asked the egress proxy for. */
+  readonly names?: readonly NameUse[];
+  /** `--network-by name`: TCP connects around the proxy (they fail in the namespace): listed, never granted. */
+  readonly bypassed?: readonly BypassUse[];
+}
+
+/** `--network-by name`: the proxy's port inside the namespace, and the requests it decided. */
+export interface ProxyObservation {
+  readonly port: number;
+  readonly requests: readonly ProxyRequestSeen[];
 }
 
 function isDir(path: string): boolean {
@@ -185,12 +263,24 @@ export function commandStarted(records: readonly TraceRecord[], arch: Arch): boo
   return records.some((r) => r.kind === "exit" && r.errno === 0 && /^execve(at)?$/.test(syscallNameAt(arch, r.nr) ?? ""));
 }
 
-/** Fold the records into what the command used; `base` is the observer, to tell network-implied refusals. */
-export function observe(records: readonly TraceRecord[], base: IR, arch: Arch): Observed {
+/**
+ * Fold the records into what the command used; `base` is the observer, to tell network-implied refusals.
+ * With `proxy` (`--network-by name`) the command ran in a network namespace with only loopback: its
+ * connections to the proxy are not peers (the names it asked for are), and a TCP connect to any other
+ * address went around the proxy and failed there (unreachable, or nothing listening on the namespace's own
+ * loopback): listed as bypassed, not learned.
+ */
+export function observe(records: readonly TraceRecord[], base: IR, arch: Arch, proxy?: ProxyObservation): Observed {
   const files = new Map<string, { access: Set<Access>; count: number }>();
   const net = new Map<string, NetUse>();
   const unix = new Map<string, { op: "connect" | "bind"; path: string; count: number }>();
   const calls = new Map<string, number>();
+  const bypassed = new Map<string, BypassUse>();
+  // In a fresh namespace only the proxy and what the command bound itself listen: a loopback connect to any
+  // other port went around the proxy (a nonblocking one says EINPROGRESS, refused or not). A bind to port 0
+  // (any port) leaves every loopback port possibly the command's own.
+  const bound = new Set<number>();
+  if (proxy) for (const r of records) if (r.kind === "exit" && r.errno === 0 && r.port !== undefined && syscallNameAt(arch, r.nr) === "bind") bound.add(r.port);
   let failed = 0;
   for (const r of records) {
     const n = r.repeat ?? 1;
@@ -206,7 +296,9 @@ export function observe(records: readonly TraceRecord[], base: IR, arch: Arch): 
     }
     if (name === "connect" || name === "bind") {
       // A connect that was refused or is still in progress names the peer the command wanted all the same.
-      const tried = r.errno === 0 || (name === "connect" && (r.errno === ECONNREFUSED || r.errno === EINPROGRESS));
+      // In the namespace a peer elsewhere is unreachable: wanted all the same (and said, for UDP, as without it).
+      const unreachable = proxy !== undefined && (r.errno === ENETUNREACH || r.errno === EHOSTUNREACH);
+      const tried = r.errno === 0 || (name === "connect" && (r.errno === ECONNREFUSED || r.errno === EINPROGRESS || unreachable));
       if (!tried) {
         failed += n;
         continue;
@@ -215,6 +307,15 @@ export function observe(records: readonly TraceRecord[], base: IR, arch: Arch): 
         // Port 0: a bind to any port, or a UDP "connect" to learn a route: nothing to allow by port.
         if (r.port === 0) continue;
         const protocol = r.socktype === SOCK_DGRAM ? "udp" : "tcp";
+        if (proxy && name === "connect" && protocol === "tcp") {
+          const loopback = isLoopbackAddress(r.addr);
+          if (loopback && r.port === proxy.port) continue; // the egress proxy itself
+          if (!loopback || r.errno === ECONNREFUSED || unreachable || (!bound.has(r.port) && !bound.has(0))) {
+            const k = `${r.addr} ${r.port}`;
+            bypassed.set(k, { host: r.addr, port: r.port, count: (bypassed.get(k)?.count ?? 0) + n });
+            continue;
+          }
+        }
         const key = `${name} ${protocol} ${r.addr} ${r.port}`;
         const prev = net.get(key);
         net.set(key, { op: name, protocol, host: r.addr, port: r.port, count: (prev?.count ?? 0) + n });
@@ -243,6 +344,7 @@ export function observe(records: readonly TraceRecord[], base: IR, arch: Arch): 
     unixSockets: [...unix.values()],
     syscalls: [...calls].map(([key, count]) => (key.endsWith("\0args") ? { name: key.slice(0, -5), count, conditional: true as const } : { name: key, count })),
     failed,
+    ...(proxy ? { names: foldProxyRequests(proxy.requests), bypassed: [...bypassed.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.port - b.port)) } : {}),
   };
 }
 
@@ -514,10 +616,70 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
     e.hosts.add(n.host);
     byPortOp.set(key, e);
   }
+  // `--network-by name`: what the command asked the egress proxy for. A name gets a rule by domain; an IP
+  // literal stays an address (the proxy judges it by the IP rules); a refusal and a bypass are a person's.
+  const byName = new Map<string, Set<number>>();
+  const resolvedPrivate = new Map<string, { addresses: Set<string>; names: Set<string> }>();
+  for (const u of observed.names ?? []) {
+    const at = u.host.includes(":") ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`;
+    if (!u.count) {
+      review.push({ path: `connect ${at}`, access: [], why: `refused while learning: ${(u.why ?? "").replace(/^sbc: /, "")}` });
+      continue;
+    }
+    const parsed = parseHost(u.host);
+    if (!parsed.ok) continue; // the proxy refuses what it cannot parse: never counted as allowed
+    if (parsed.value.kind === "ip") {
+      if (options.extend && evaluateNetwork(options.extend.ir, { op: "connect", protocol: "tcp", host: u.host, port: u.port }).decision === "allow") continue;
+      const key = `connect ${u.port}`;
+      const e = byPortOp.get(key) ?? { op: "connect" as const, port: u.port, hosts: new Set<string>() };
+      e.hosts.add(u.host);
+      byPortOp.set(key, e);
+      continue;
+    }
+    if (options.extend && evaluateName(options.extend.ir, { name: u.host, port: u.port, protocol: "tcp" }).decision === "allow") continue;
+    byName.set(u.host, (byName.get(u.host) ?? new Set()).add(u.port));
+    // An address in a private range passes the proxy's check after resolution only where a rule names it; the
+    // run got one only through `--resolve` (its test servers), so the policy names it, for that port.
+    for (const a of u.addresses) {
+      const ip = parseIp(a);
+      if (!ip || !specialRange(unmapIpv4(ip) ?? ip) || byPortOp.get(`connect ${u.port}`)?.hosts.has(a)) continue;
+      if (options.extend && checkResolvedAddress(options.extend.ir, { address: a, port: u.port }).decision === "allow") continue; // the base names it
+      const e = resolvedPrivate.get(`${u.port}`) ?? { addresses: new Set<string>(), names: new Set<string>() };
+      e.addresses.add(a);
+      e.names.add(u.host);
+      resolvedPrivate.set(`${u.port}`, e);
+    }
+  }
+  for (const u of observed.bypassed ?? []) {
+    const at = u.host.includes(":") ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`;
+    // Loopback is in NO_PROXY (the namespace's own): a server on the host's loopback is reached by a name.
+    const why = isLoopbackAddress(u.host)
+      ? "connected directly to loopback (NO_PROXY lists it), where nothing of the command's listened in the network namespace: reach a server on the host through the proxy by a name (`--resolve NAME=127.0.0.1` for a test server), or learn with `--network-by address`"
+      : "connected directly, not through the egress proxy (the tool ignored the proxy variables), and failed in the network namespace: make it use HTTPS_PROXY/ALL_PROXY, or learn with `--network-by address`";
+    review.push({ path: `tcp ${at}`, access: [], why });
+  }
+  // One rule per set of ports, its names sorted: the rules are in the order of their first port, then name.
+  const groups = new Map<string, { ports: number[]; names: string[] }>();
+  for (const [name, ports] of byName) {
+    const sorted = [...ports].sort((x, y) => x - y);
+    const key = sorted.join(",");
+    const g = groups.get(key) ?? { ports: sorted, names: [] };
+    g.names.push(name);
+    groups.set(key, g);
+  }
+  const domainRules = [...groups.values()].map((g) => ({ ...g, names: g.names.sort() })).sort((x, y) => x.ports[0]! - y.ports[0]! || x.ports.length - y.ports.length || (x.names[0]! < y.names[0]! ? -1 : 1));
   for (const e of [...byPortOp.values()].sort((x, y) => x.port - y.port)) {
     const hosts = [...e.hosts].sort();
     rules.push({ allow: e.op, hosts, ports: [e.port], reason: "seen while learning" });
     tests.push({ [e.op]: hosts[0]!.includes(":") ? `[${hosts[0]}]:${e.port}` : `${hosts[0]}:${e.port}`, expect: "allow" });
+  }
+  const addressRules = rules.length;
+  for (const g of domainRules) {
+    rules.push({ allow: "connect", domains: g.names, ports: g.ports, reason: "seen while learning, through the egress proxy" });
+    for (const n of g.names) tests.push({ connect: `${n}:${g.ports[0]}`, expect: "allow" });
+  }
+  for (const [port, e] of [...resolvedPrivate].sort((x, y) => Number(x[0]) - Number(y[0]))) {
+    rules.push({ allow: "connect", hosts: [...e.addresses].sort(), ports: [Number(port)], reason: `where \`--resolve\` sent ${[...e.names].sort().join(", ")} while learning: a private or loopback address passes the proxy only where a rule names it` });
   }
   const unixPaths: Record<string, unknown>[] = [];
   for (const u of observed.unixSockets) {
@@ -532,7 +694,7 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
   } else if (!options.extend) doc.network = "off";
   // Landlock sees ports, not hosts: without this the hosts' ports stay closed on Linux. Said by name, and
   // enforced by host where a target can (macOS).
-  if (rules.length) doc.linux = { "accept-widening": ["hosts"] };
+  if (addressRules || resolvedPrivate.size) doc.linux = { "accept-widening": ["hosts"] };
 
   // Syscalls: what the observation filter would have refused, allowed by name.
   // A call the base refuses for some arguments only (ioctl TIOCSTI) would be allowed for all of them by name.
@@ -620,6 +782,9 @@ export async function learnPolicy(observed: Observed, options: LearnOptions): Pr
       if (review.some((r) => (r.path === symbolic(f.path, b) || r.path === f.path) && r.access.includes(a))) continue;
       if (evaluateFs(compiled.ir, a, f.path).decision !== "allow") findings.push(`not allowed by the learned policy: ${a} \`${f.path}\``);
     }
+  }
+  for (const [name, ports] of byName) {
+    for (const port of ports) if (evaluateName(compiled.ir, { name, port, protocol: "tcp" }).decision !== "allow") findings.push(`not allowed by the learned policy: connect \`${name}:${port}\``);
   }
   // dangerous-syscall judges allow-lists only; its list of calls that defeat a sandbox holds under any default.
   for (const name of seen) if (DANGEROUS_CALLS.some((c) => c.name === name)) findings.push(`dangerous: \`${name}\` is allowed, and it is on the dangerous-syscall lint rule's list of calls that defeat a sandbox (docs/lint.md#dangerous-syscall)`);

@@ -19,3 +19,5 @@ export const AF_INET6 = c("AF_INET6");
 export const SOCK_DGRAM = c("SOCK_DGRAM");
 export const ECONNREFUSED = errnoValue("ECONNREFUSED")!;
 export const EINPROGRESS = errnoValue("EINPROGRESS")!;
+export const ENETUNREACH = errnoValue("ENETUNREACH")!;
+export const EHOSTUNREACH = errnoValue("EHOSTUNREACH")!;

@@ -156,7 +156,19 @@ export async function decide(ir: IR, q: ProxyRequest, resolver: Resolver, option
   const v = evaluateName(ir, { name, port: q.port, protocol: "tcp", ...(http ? { http } : {}) });
   const rule = v.by === "domain" ? describeDomainRule(v.rule) : v.by === "ip" ? describeNetRule(v.rule) : null;
   if (v.decision === "deny") return deny(403, `connecting to ${what} is denied by ${rule ? ruleText(rule) : "the policy: no rule allows it (default deny)"}`, host, rule);
-  const resolved = await resolveIn(resolver, name, options.timeoutMs ?? RESOLVE_TIMEOUT_MS);
+  return resolveChecked(name, q.port, host, rule, resolver, options.timeoutMs, (address) => {
+    const after = afterResolution(checkResolvedAddress(ir, { address, port: q.port }), what, address, q.port);
+    return after ? deny(403, after.text, host, after.rule) : undefined;
+  });
+}
+
+/**
+ * Resolve NAME and check every address it resolves to (`check`: its refusal, or undefined): the answer is the
+ * first refusal, or an allow to the address the relay is to connect to.
+ */
+async function resolveChecked(name: string, port: number, host: string, rule: RuleRef | null, resolver: Resolver, timeoutMs: number | undefined, check: (address: string) => Decision | undefined): Promise<Decision> {
+  const what = `\`${host}:${port}\``;
+  const resolved = await resolveIn(resolver, name, timeoutMs ?? RESOLVE_TIMEOUT_MS);
   if (resolved === undefined) return deny(504, `${what} did not resolve in time`, host, rule);
   if (resolved instanceof Error || !resolved.length) return deny(502, `${what} does not resolve${resolved instanceof Error && "code" in resolved ? ` (${String((resolved as { code: unknown }).code)})` : ""}`, host, rule);
   const addresses: string[] = [];
@@ -164,11 +176,41 @@ export async function decide(ir: IR, q: ProxyRequest, resolver: Resolver, option
     const ip = parseIp(a);
     if (!ip) return deny(502, `${what} resolved to \`${a}\`, which is not an IP address`, host, rule);
     const address = formatIp(unmapIpv4(ip) ?? ip);
-    const after = afterResolution(checkResolvedAddress(ir, { address, port: q.port }), what, address, q.port);
-    if (after) return deny(403, after.text, host, after.rule);
+    const refused = check(address);
+    if (refused) return refused;
     addresses.push(address);
   }
   // IPv4 first (in the resolver's order otherwise): a host without IPv6 egress still reaches a dual-stack name.
   const first = addresses.find((a) => !a.includes(":")) ?? addresses[0]!;
-  return { decision: "allow", address: first, port: q.port, host, rule };
+  return { decision: "allow", address: first, port, host, rule };
 }
+
+/**
+ * `sbc learn --network-by name`: the command runs unsandboxed while it is learned, so every name and port is
+ * allowed, but an address after resolution is still checked as `sbc exec` checks it without a rule naming it
+ * (private, loopback, link-local and metadata ranges refused), unless `--resolve` gave the name: `trusted`
+ * (the run's own test servers). An IP literal is refused in those ranges too: learning does not reach the
+ * host's or the cloud's services by address. The request's kind and host are the caller's to record.
+ */
+export async function decideLearning(ir: IR, q: ProxyRequest, resolver: Resolver, trusted: ReadonlySet<string>, options: { timeoutMs?: number } = {}): Promise<Decision> {
+  const parsed = parseHost(q.host);
+  if (!parsed.ok) return deny(400, `\`${q.host}\` is not a host name or an IP address`, q.host, null);
+  if (!Number.isInteger(q.port) || q.port < 1 || q.port > 65535) return deny(400, `port \`${q.port}\` is out of 1-65535`, q.host, null);
+  const host = formatHost(parsed.value);
+  const what = `\`${host}:${q.port}\``;
+  // Only the special ranges: none of the base's rules decides while learning, and none names a range.
+  const bare: IR = { ...ir, network: { ...ir.network, rules: [] } };
+  const checked = (address: string): Decision | undefined => {
+    const after = afterResolution(checkResolvedAddress(bare, { address, port: q.port }), what, address, q.port);
+    if (!after) return undefined;
+    const text = after.text.replace(/ \(name it in `hosts:` to allow it\)$/, "");
+    return deny(403, `${text}; learning refuses it unless \`--resolve\` maps the name`, host, after.rule);
+  };
+  if (parsed.value.kind === "ip") {
+    const address = formatIp(unmapIpv4(parsed.value.ip) ?? parsed.value.ip);
+    return checked(address) ?? { decision: "allow", address, port: q.port, host, rule: null };
+  }
+  const name = parsed.value.name;
+  return resolveChecked(name, q.port, host, null, resolver, options.timeoutMs, trusted.has(name) ? () => undefined : checked);
+}
+

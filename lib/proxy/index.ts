@@ -3,7 +3,7 @@
 // the network log; on macOS the relay itself, in Node (node-relay.ts, host-proxy.ts). docs/proxy.md is the
 // user's account; native/README.md the C relay's.
 
-export { decide, parseResolveEntries, resolverWith, systemResolver, type Decision, type ProxyRequest, type Resolver } from "./decide.js";
+export { decide, decideLearning, parseResolveEntries, resolverWith, systemResolver, type Decision, type ProxyRequest, type Resolver } from "./decide.js";
 export { DecisionService, type NetworkEvent } from "./service.js";
 export { NetworkLog, proxyEnvironment } from "./run.js";
 export { startNodeRelay, type NodeRelay, type RelayAnswer, type RelayDecider } from "./node-relay.js";

@@ -43,6 +43,8 @@ export interface ServiceOptions {
   /** Called once with a line for stderr when the channel breaks or carries something malformed. */
   readonly warn?: (message: string) => void;
   readonly timeoutMs?: number;
+  /** Decides instead of the IR's rules (`sbc learn --network-by name`: lib/proxy/decide.ts decideLearning). */
+  readonly decide?: (request: ProxyRequest) => Promise<Decision>;
 }
 
 /** The longest line the relay sends: a request's host is at most 255 bytes, a path at most the 16 KiB header. */
@@ -157,7 +159,7 @@ export class DecisionService {
     const time = new Date().toISOString();
     let d: Decision;
     try {
-      d = await decide(this.ir, request, this.options.resolver, this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {});
+      d = this.options.decide ? await this.options.decide(request) : await decide(this.ir, request, this.options.resolver, this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {});
     } catch (e) {
       // Fail closed: an evaluator error refuses the connection.
       d = { decision: "deny", status: 403, text: `sbc: the egress proxy could not decide: ${(e as Error).message}`.replace(/[^\x20-\x7e]/g, "?"), host: request.host, rule: null };
