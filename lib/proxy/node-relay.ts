@@ -375,6 +375,9 @@ class Connection {
     for (const h of headers) {
       // A bare CR or LF would end a header line for a lenient server and not for us.
       if (/[\x00-\x08\x0a-\x1f\x7f]/.test(h)) return this.send(httpReply("sbc: a control character in a request header", 400));
+      // A field name is a token right before its colon (RFC 9112 5.1, 5.2): `Transfer-Encoding : chunked`, a
+      // folded line or one without a colon is a header a lenient server may read and this relay would not.
+      if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:/.test(h)) return this.send(httpReply("sbc: a malformed request header field name", 400));
       if (headerIs(h, "Transfer-Encoding")) return this.send(httpReply("sbc: the egress proxy forwards a plain-HTTP request body only with Content-Length", 411));
       if (headerIs(h, "Content-Length")) {
         const v = h.slice(15).replace(/^[ \t]+/, "").replace(/[ \t]+$/, "");

@@ -214,6 +214,28 @@ export const RELAY_CASES: readonly RelayCase[] = [
     reply: () => /^HTTP\/1\.1 400 Bad Request\r\n[^]*a control character in a request header\n$/,
     asks: () => [],
   },
+  // Found by fuzzing the C relay (native/fuzz/): a header the relay does not read as Transfer-Encoding but a
+  // lenient server does would frame a second request no decision (and no http-methods/http-paths rule) saw.
+  ...[
+    ["whitespace before a header's colon", "Transfer-Encoding : chunked\r\nContent-Length: 40"],
+    ["a folded header line", "X-A: 1\r\n Transfer-Encoding: chunked"],
+    ["a header line without a colon", "NoColonHere"],
+    ["an empty header name", ": empty-name"],
+  ].map(
+    ([what, lines]): RelayCase => ({
+      name: `${what}: 400, nothing asked`,
+      send: (u) => ascii(`POST http://allowed.test:${u.port4}/h HTTP/1.1\r\n${lines}\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: allowed.test\r\n\r\n`),
+      reply: () => /^HTTP\/1\.1 400 Bad Request\r\n[^]*\r\n\r\nsbc: a malformed request header field name\n$/,
+      asks: () => [],
+    }),
+  ),
+  {
+    name: "a tab around a header's value is allowed (only the name must be a token)",
+    send: (u) => ascii(`GET http://allowed.test:${u.port4}/tab HTTP/1.1\r\nX-Tab:\tv\t\r\n\r\n`),
+    reply: (u) => upstreamSaw(`GET /tab host=allowed.test:${u.port4} connection=close proxy-connection=- body=-`),
+    asks: (u) => [`http allowed.test ${u.port4} GET /tab`],
+    upstream: ["ok"],
+  },
   {
     name: "two different Content-Lengths: 400",
     send: (u) => ascii(`POST http://allowed.test:${u.port4}/cl HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\nhello`),
