@@ -33,7 +33,11 @@ export function parseHttpPathPattern(raw: string): Parsed<string> {
 
 /**
  * A request's path in its normal form, or undefined when it cannot be read: the query dropped, percent-escapes
- * decoded (except `%2F`, kept, so an escaped slash never makes a new segment), `.` and `..` resolved.
+ * decoded (except `%2F`, kept, so an escaped slash never makes a new segment), `.` and `..` resolved. Also
+ * undefined where servers disagree on the segments: a `.` or `..` that another server would see through a
+ * `\` (Windows servers), a decoded `%2F` (servers that allow encoded slashes) or a segment's parameters
+ * (`..;x`, which Tomcat and Jetty resolve as `..`): `/simple/x%2F..%2F..%2Fadmin` is no path under `/simple/`
+ * to such a server.
  */
 export function normalizeHttpPath(raw: string): string | undefined {
   const q = raw.search(/[?#]/);
@@ -48,6 +52,7 @@ export function normalizeHttpPath(raw: string): string | undefined {
   } catch {
     return undefined;
   }
+  if (/%2F|\\|;/.test(decoded) && decoded.slice(1).split(/\/|%2F|\\/).some((s) => /^\.\.?(;|$)/.test(s))) return undefined;
   const out: string[] = [];
   const segs = decoded.slice(1).split("/");
   segs.forEach((seg, i) => {

@@ -429,6 +429,15 @@ network:
     ["GET", "/simple/%2e%2e/admin", "deny"],
     ["GET", "/simple%2F..%2Fadmin", "deny"],
     ["GET", "/simple/%zz", "deny"], // a path it cannot read: the allow does not apply
+    // Segments other servers read differently: through `%2F`, `\`, or `..;` (Tomcat, Jetty) to /admin.
+    ["GET", "/simple/x%2F..%2F..%2Fadmin", "deny"],
+    ["GET", "/simple/x%2f..%2f..%2fadmin", "deny"],
+    ["GET", "/simple/x\\..\\..\\admin", "deny"],
+    ["GET", "/simple/x%5C..%5C..%5Cadmin", "deny"],
+    ["GET", "/simple/..;/admin", "deny"],
+    ["GET", "/simple/x/..;x/..;/admin", "deny"],
+    ["GET", "/simple/a;b/c%2Fd", "allow"], // parameters and an escaped slash without a dot segment: unchanged
+    ["GET", "/simple/x/../y", "allow"], // a plain `..` within the tree is resolved as before
   ])("plain HTTP %s %s to an allow with conditions: %s", async (method, path, expected) => {
     expect((await http("pypi.test", 80, method, path)).decision).toBe(expected);
   });
