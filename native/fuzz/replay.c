@@ -23,6 +23,8 @@ static int run_file(const char *path) {
     return 1;
   }
   close(fd);
+  /* Said before it runs, so the last such line before a sanitizer's report names the input that made it. */
+  fprintf(stderr, "replay: %s\n", path);
   /* A copy of exactly the input's size, so reading past it is a sanitizer report, as under libFuzzer. */
   uint8_t *exact = malloc(size ? size : 1);
   memcpy(exact, data, size);
