@@ -48,7 +48,7 @@ type Built = { ok: true; relay: string; decide: string } | { ok: false; reason: 
 function buildDrivers(): Built {
   if (process.platform !== "linux") return { ok: false, reason: `the relay is Linux-only, this is ${process.platform}` };
   const cc = findCompiler();
-  if (!cc) return { ok: false, reason: "no C compiler (`cc` or `gcc`) on PATH" };
+  if (!cc) return { ok: false, reason: process.env.SBC_CC ? `SBC_CC=\`${process.env.SBC_CC}\` is not executable` : "no C compiler (`cc` or `gcc`) on PATH" };
   const dir = join(tmpdir(), "sbc-fuzz");
   mkdirSync(dir, { recursive: true });
   // Whether the compiler can link a sanitized program at all: a missing libasan is a skip, a harness that does
