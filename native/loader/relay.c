@@ -725,6 +725,17 @@ static void serve_http(struct conn *c) {
         free(out), free(path);
         return;
       }
+    /* A field name is a token right before its colon (RFC 9112 5.1, 5.2): `Transfer-Encoding : chunked`, a
+     * folded line or one without a colon is a header a lenient server may read and we would not. */
+    size_t k = 0;
+    while (k < n && ((h[k] >= 'a' && h[k] <= 'z') || (h[k] >= 'A' && h[k] <= 'Z') || (h[k] >= '0' && h[k] <= '9') ||
+                     (h[k] && strchr("!#$%&'*+-.^_`|~", h[k]))))
+      k++;
+    if (k == 0 || k >= n || h[k] != ':') {
+      http_reply(c, 400, "sbc: a malformed request header field name");
+      free(out), free(path);
+      return;
+    }
     if (header_is(h, n, "Transfer-Encoding")) {
       http_reply(c, 411, "sbc: the egress proxy forwards a plain-HTTP request body only with Content-Length");
       free(out), free(path);
