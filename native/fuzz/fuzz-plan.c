@@ -9,7 +9,10 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <net/if.h>
 #include <pthread.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +83,22 @@ static void *upstream_loop(void *arg) {
   }
 }
 
+/* A network namespace of its own (with `lo` up) where one can be made, before any thread: the fixed ports then
+ * cannot meet another program's server — an ephemeral port of a test running beside the replay, say — and the
+ * relay's connections stay in it. Where none can be made (no user namespaces; or threads already, as under
+ * libFuzzer's RSS watcher) the host's loopback is used, as the README says. */
+static void isolate(void) {
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) return;
+  struct ifreq ifr = {0};
+  strcpy(ifr.ifr_name, "lo");
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) fprintf(stderr, "fuzz: cannot bring lo up in its namespace: %s\n", strerror(errno));
+  }
+  if (s >= 0) close(s);
+}
+
 /* SO_REUSEPORT: a replay run and a campaign may listen at once; both upstreams behave the same. */
 static void start_upstream(int family) {
   int l = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -131,6 +150,7 @@ const struct plan *fuzz_setup(int with_upstream) {
   close(null);
   clearerr(stdin);
   if (with_upstream) {
+    isolate();
     start_upstream(AF_INET);
     start_upstream(AF_INET6);
   }
