@@ -268,6 +268,11 @@ static void lookup_release(struct lookup *l) {
   free(l);
 }
 
+/* Lookups still running: one that timed out goes on until getaddrinfo gives up, its connection long gone, so a
+ * command asking for slow names could otherwise start threads outside the sandbox without bound. */
+enum { MAX_LOOKUPS = 64 };
+static int lookups_running; /* __atomic */
+
 static void *lookup_run(void *arg) {
   struct lookup *l = arg;
   struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
@@ -279,6 +284,7 @@ static void *lookup_run(void *arg) {
   pthread_cond_broadcast(&l->done_cond);
   pthread_mutex_unlock(&l->lock);
   lookup_release(l);
+  __atomic_sub_fetch(&lookups_running, 1, __ATOMIC_SEQ_CST);
   return NULL;
 }
 
@@ -300,23 +306,37 @@ static const char *eai_code(int rc, int err) {
 /* The addresses of a name in getaddrinfo's order: the count, 0 with *code set when it does not resolve, -1 on
  * time-out. */
 static int system_resolve(const char *name, struct proxy_ip *out, int max, const char **code) {
+  if (__atomic_add_fetch(&lookups_running, 1, __ATOMIC_SEQ_CST) > MAX_LOOKUPS) {
+    __atomic_sub_fetch(&lookups_running, 1, __ATOMIC_SEQ_CST);
+    *code = "EAI_AGAIN"; /* refused, as a resolver that cannot answer now */
+    return 0;
+  }
   struct lookup *l = xcalloc(1, sizeof *l);
   pthread_mutex_init(&l->lock, NULL);
-  pthread_cond_init(&l->done_cond, NULL);
+  /* Waited for by a monotonic deadline: a step of the wall clock neither stretches nor cuts it. */
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&l->done_cond, &ca);
+  pthread_condattr_destroy(&ca);
   snprintf(l->name, sizeof l->name, "%s", name);
   l->refs = 2;
   pthread_t t;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  if (pthread_create(&t, &attr, lookup_run, l) != 0) {
+  pthread_attr_setstacksize(&attr, 256 << 10);
+  int started = pthread_create(&t, &attr, lookup_run, l) == 0;
+  pthread_attr_destroy(&attr);
+  if (!started) {
+    __atomic_sub_fetch(&lookups_running, 1, __ATOMIC_SEQ_CST);
     l->refs = 1;
     lookup_release(l);
     *code = "EAI_FAIL";
     return 0;
   }
   struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
+  clock_gettime(CLOCK_MONOTONIC, &until);
   until.tv_sec += RESOLVE_MS / 1000;
   pthread_mutex_lock(&l->lock);
   while (!l->done)

@@ -454,25 +454,30 @@ static int read_child(int fd, struct child_report *rep) {
 
 static int int_order(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
-/* Closes stdin, stdout and every fd from 3 up, except the held locks. */
-static void close_inherited_fds(const struct held_locks *locks) {
-  close(0);
-  close(1);
-  int *keep = xcalloc((size_t)locks->n + 1, sizeof *keep);
-  if (locks->n) {
-    memcpy(keep, locks->fds, (size_t)locks->n * sizeof *keep);
-    qsort(keep, (size_t)locks->n, sizeof *keep, int_order);
+/* Closes every fd from 3 up except the `n` in `fds` (any order; each >= 3). */
+static void close_fds_except(const int *fds, int n) {
+  int *keep = xcalloc((size_t)n + 1, sizeof *keep);
+  if (n) {
+    memcpy(keep, fds, (size_t)n * sizeof *keep);
+    qsort(keep, (size_t)n, sizeof *keep, int_order);
   }
   struct rlimit rl;
   long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 65536 ? (long)rl.rlim_cur : 65536;
   unsigned from = 3;
-  for (int i = 0; i <= locks->n; i++) {
-    unsigned to = i < locks->n ? (unsigned)keep[i] : ~0u; /* close [from, to) */
+  for (int i = 0; i <= n; i++) {
+    unsigned to = i < n ? (unsigned)keep[i] : ~0u; /* close [from, to) */
     if (to > from && syscall(__NR_close_range, from, to == ~0u ? ~0u : to - 1, 0u) != 0)
       for (long fd = from; fd < (to == ~0u ? max : (long)to); fd++) close((int)fd);
-    if (i < locks->n) from = (unsigned)keep[i] + 1;
+    if (i < n) from = (unsigned)keep[i] + 1;
   }
   free(keep);
+}
+
+/* Closes stdin, stdout and every fd from 3 up, except the held locks. */
+static void close_inherited_fds(const struct held_locks *locks) {
+  close(0);
+  close(1);
+  close_fds_except(locks->fds, locks->n);
 }
 
 /* The child: everything happens here, then exec. */
@@ -652,12 +657,8 @@ static void start_relay(const struct plan *plan) {
     if (null_fd > 2) close(null_fd);
   }
   /* Without a control channel (the plan's table decides) only sp[0] is kept. */
-  int keep = proxy_fd >= 0 ? proxy_fd : sp[0];
-  int lo = keep < sp[0] ? keep : sp[0], hi = keep < sp[0] ? sp[0] : keep;
-  unsigned ranges[3][2] = {{3, (unsigned)lo - 1}, {(unsigned)lo + 1, (unsigned)hi - 1}, {(unsigned)hi + 1, ~0u}};
-  for (int r = 0; r < 3; r++)
-    if (ranges[r][0] <= ranges[r][1] && syscall(__NR_close_range, ranges[r][0], ranges[r][1], 0u) != 0)
-      for (unsigned fd = ranges[r][0]; fd <= ranges[r][1] && fd < 65536; fd++) close((int)fd);
+  int keep[2] = {sp[0], proxy_fd};
+  close_fds_except(keep, proxy_fd >= 0 ? 2 : 1);
   signal(SIGPIPE, SIG_IGN);
   relay_plan = plan;
   if (proxy_fd < 0)

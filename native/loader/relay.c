@@ -86,7 +86,7 @@ void netns_listen(const struct plan *plan) {
 
 static int control_fd = -1;
 static pthread_mutex_t control_lock = PTHREAD_MUTEX_INITIALIZER; /* writes, the waiters, the ids */
-static pthread_cond_t answered = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t answered; /* on CLOCK_MONOTONIC: relay_start */
 static unsigned long next_id = 1;
 static int closed_channel; /* the control channel ended or spoke nonsense: every later request is denied */
 
@@ -277,7 +277,7 @@ static unsigned long ask(const char *kind, const char *host, unsigned port, cons
   control_write(line);
   free(line);
   struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
+  clock_gettime(CLOCK_MONOTONIC, &until);
   until.tv_sec += DECISION_MS / 1000;
   while (!w.done)
     if (pthread_cond_timedwait(&answered, &control_lock, &until) == ETIMEDOUT) break;
@@ -338,16 +338,8 @@ static int need(struct conn *c, size_t n) {
   return 0;
 }
 
-static void send_all(int fd, const void *p, size_t n) {
-  const char *s = p;
-  while (n > 0) {
-    ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return;
-    s += w;
-    n -= (size_t)w;
-  }
-}
+/* A reply or request to a peer; a peer gone is its own end (SIGPIPE is ignored in the relay's process). */
+static void send_all(int fd, const void *p, size_t n) { (void)write_all(fd, p, n); }
 
 static const char *reason_phrase(int status) {
   switch (status) {
@@ -446,7 +438,8 @@ static int connect_upstream(struct conn *c, const struct decision *d) {
     int pr;
     while ((pr = poll(&p, 1, CONNECT_MS)) < 0 && errno == EINTR) {
     }
-    if (pr == 0) err = ETIMEDOUT;
+    if (pr < 0) err = errno;
+    else if (pr == 0) err = ETIMEDOUT;
     else {
       socklen_t len = sizeof err;
       if (getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
@@ -490,6 +483,8 @@ static int http_upstream(struct conn *c, const struct decision *d, unsigned long
  * starts small and doubles each time a read fills it, so an idle or chatty connection holds 64 KiB a direction
  * and only a bulk stream grows to PUMP_MAX. */
 enum { PUMP_MIN = 64 << 10, PUMP_MAX = 4 << 20 };
+/* Every relay thread's stack (serving, pumping): their buffers are on the heap. */
+enum { RELAY_STACK = 256 << 10 };
 /* All pumps together grow their buffers past PUMP_MIN only while the total stays under this (1024 connections
  * could otherwise hold 8 GiB); a pump that may not grow goes on with the buffer it has. */
 #define PUMP_BUDGET ((size_t)256 << 20)
@@ -554,7 +549,20 @@ static void relay_data(struct conn *c, unsigned long id, const char *early, size
   struct pump up = {.src = c->client, .dst = c->upstream, .limit = up_limit, .shut_at_end = up_limit < 0};
   struct pump down = {.src = c->upstream, .dst = c->client, .limit = -1, .shut_at_end = 1};
   pthread_t t;
-  int threaded = up_limit != 0 && pthread_create(&t, NULL, pump_run, &up) == 0;
+  int threaded = 0;
+  if (up_limit != 0) {
+    /* The stack of a serving thread (accept_loop): the pump's buffer is on the heap. */
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) == 0) {
+      threaded = pthread_attr_setstacksize(&attr, RELAY_STACK) == 0 && pthread_create(&t, &attr, pump_run, &up) == 0;
+      pthread_attr_destroy(&attr);
+    }
+    if (!threaded) {
+      /* Without the other direction a tunnel would hang, holding a slot: end the connection instead. */
+      shutdown(c->client, SHUT_RDWR);
+      shutdown(c->upstream, SHUT_RDWR);
+    }
+  }
   pump_run(&down);
   if (threaded) {
     /* A plain request: the upstream has answered; a client still sending (beyond the request's body) is not
@@ -696,8 +704,7 @@ static void serve_http(struct conn *c) {
     return;
   }
   const char *auth = target + 7;
-  size_t auth_len = strcspn(auth, "/?# ");
-  if ((size_t)(auth - target) + auth_len > target_len) auth_len = target_len - 7;
+  size_t auth_len = strcspn(auth, "/?# "); /* stops at sp2 at the latest, a space */
   if (!split_authority(auth, auth_len, host, &port, 80) || !host_ok(host)) {
     http_reply(c, 400, "sbc: malformed host in the request");
     return;
@@ -843,7 +850,7 @@ static void *accept_loop(void *unused) {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 256 << 10);
+  pthread_attr_setstacksize(&attr, RELAY_STACK);
   for (;;) {
     int s = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
     if (s < 0) {
@@ -888,6 +895,12 @@ int relay_start(int control, int handoff) {
   if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int))) return 0;
   memcpy(&listener, CMSG_DATA(cm), sizeof listener);
   control_fd = control;
+  /* The wait for an answer has a monotonic deadline: a step of the wall clock neither stretches nor cuts it. */
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&answered, &ca);
+  pthread_condattr_destroy(&ca);
   /* Signals stay with the main thread, which forwards them to the command. */
   sigset_t all, old;
   sigfillset(&all);
