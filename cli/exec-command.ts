@@ -191,6 +191,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   });
   if (service) await service.finish();
   log?.close();
+  if (log?.failure) process.stderr.write(`sbc: ${log.failure}\n`);
   if (typeof ended === "number") return ended;
   if (trace) {
     // Loaded only here: the evaluator's queries and the linter cost a run without --explain nothing.

@@ -111,6 +111,7 @@ export async function runSeatbelt(
   } finally {
     await proxy?.stop();
     log?.close();
+    if (log?.failure) process.stderr.write(`sbc: ${log.failure}\n`);
   }
 }
 

@@ -3,7 +3,7 @@
 // then curl through it (plain HTTP, CONNECT, socks5h) with the real decision service on a policy.
 
 import { spawn, spawnSync } from "node:child_process";
-import { connect } from "node:net";
+import { connect, createServer as createTcpServer, type AddressInfo } from "node:net";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -73,6 +73,42 @@ describe("the Node relay: the C relay's protocol cases", () => {
     expect(relay.port).toBeGreaterThan(0);
     await relay.close();
     await expect(rawClient(relay.port, Buffer.from("x"))).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it("a client gone while its request is decided: the upstream connection is ended, not kept open", async () => {
+    // A server that never hangs up on its own: only the relay's end of the connection closes it.
+    const accepted: import("node:net").Socket[] = [];
+    const closed: Promise<void>[] = [];
+    const server = createTcpServer((s) => {
+      accepted.push(s);
+      closed.push(new Promise((r) => s.once("close", () => r())));
+      s.on("error", () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const serverPort = (server.address() as AddressInfo).port;
+    let answer: (() => void) | undefined;
+    const done: string[] = [];
+    const relay = await startNodeRelay({
+      ask: () => new Promise((r) => (answer = () => r({ id: "1", answer: { decision: "allow", address: "127.0.0.1", port: serverPort } }))),
+      upstream: () => {},
+      done: (id, u, d) => done.push(`X ${id} ${u} ${d}`),
+    });
+    try {
+      const c = connect({ host: "127.0.0.1", port: relay.port });
+      c.on("error", () => {});
+      c.write(`CONNECT slow.test:${serverPort} HTTP/1.1\r\n\r\n`);
+      await new Promise((r) => setTimeout(r, 50));
+      c.resetAndDestroy(); // a reset (a killed client, say): gone before the decision
+      await new Promise((r) => setTimeout(r, 50));
+      answer!();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(accepted).toHaveLength(1);
+      await closed[0]; // times out the test if the relay keeps it open
+      expect(done).toEqual(["X 1 0 0"]);
+    } finally {
+      await relay.close();
+      server.close();
+    }
   });
 
   it("a decider that fails refuses the connection (502), fail closed", async () => {

@@ -13,6 +13,7 @@ import { compilePolicy } from "../compiler/passes/index.js";
 import type { IR } from "../ir/types.js";
 import { decide, parseResolveEntries, resolverWith, type Resolver } from "../lib/proxy/decide.js";
 import { parseRelayLine } from "../lib/proxy/protocol.js";
+import { NetworkLog } from "../lib/proxy/run.js";
 import { DecisionService, type NetworkEvent } from "../lib/proxy/service.js";
 import { compile } from "../lib/compile.js";
 import { convert } from "../lib/convert.js";
@@ -191,6 +192,18 @@ describe("--resolve", () => {
 
   it.each([["x"], ["=1.2.3.4"], ["a.test=not-an-ip"], ["1.2.3.4=1.2.3.4"], ["a.test="]])("refuses %s", (e) => {
     expect(parseResolveEntries([e]).ok).toBe(false);
+  });
+});
+
+describe("--network-log", () => {
+  it("a write that fails (a full disk) stops the log and says why; it never throws into the running service", () => {
+    const log = NetworkLog.open("/dev/full");
+    if ("error" in log) throw new Error(log.error);
+    const event: NetworkEvent = { time: "2026-12-07T00:00:00.000Z", id: "1", via: "connect", host: "example.com", port: 443, decision: "allow", rule: null };
+    expect(() => log.write(event)).not.toThrow();
+    expect(log.failure).toBe("the network log stopped: ENOSPC");
+    expect(() => log.write(event)).not.toThrow(); // stopped: nothing more is tried
+    log.close();
   });
 });
 

@@ -145,6 +145,8 @@ class Connection {
   private eof = false;
   private readonly deadline: NodeJS.Timeout;
   upstream: Socket | undefined;
+  /** The upstream connection being made, until it connects or fails. */
+  private connecting: Socket | undefined;
 
   constructor(
     readonly client: Socket,
@@ -159,6 +161,13 @@ class Connection {
     client.on("error", () => this.stop());
     client.on("close", () => this.stop());
     this.deadline = setTimeout(() => this.stop(), HANDSHAKE_MS);
+  }
+
+  /** Ends the connection now, both sides and an upstream connection still being made (the relay's close). */
+  destroy(): void {
+    this.client.destroy();
+    this.upstream?.destroy();
+    this.connecting?.destroy();
   }
 
   private readonly onData = (chunk: Buffer) => {
@@ -261,10 +270,17 @@ class Connection {
   private connectUpstream(address: string, port: number): Promise<{ code: string; errno?: number } | null> {
     return new Promise((resolve) => {
       const s = netConnect({ host: address, port, allowHalfOpen: true });
+      this.connecting = s;
       const timer = setTimeout(() => {
         s.destroy();
         resolve({ code: "ETIMEDOUT" });
       }, CONNECT_MS);
+      // Destroyed by the relay's close before it connected: settled, and the timer no longer holds the process.
+      s.once("close", () => {
+        if (this.connecting === s) this.connecting = undefined;
+        clearTimeout(timer);
+        resolve({ code: "ECONNABORTED" });
+      });
       s.once("connect", () => {
         clearTimeout(timer);
         s.setNoDelay(true);
@@ -411,6 +427,13 @@ class Connection {
   private relay(id: string | undefined, early: Buffer, upLimit: number, earlyCounted: number): Promise<void> {
     const client = this.client;
     const upstream = this.upstream!;
+    if (client.destroyed) {
+      // The client went away while its request was decided or connected: its `close` is past, so nothing
+      // below would ever end the upstream connection (and the relay's process would stay alive for it).
+      upstream.destroy();
+      if (id !== undefined) this.decider.done(id, 0, 0);
+      return Promise.resolve();
+    }
     // From here the bytes are copied, not collected (the callers took `early` from the buffer just now).
     clearTimeout(this.deadline);
     client.off("data", this.onData);
@@ -500,16 +523,20 @@ class Connection {
 
 /** Starts the relay on 127.0.0.1, an ephemeral port; every request is asked of `decider`. */
 export async function startNodeRelay(decider: RelayDecider): Promise<NodeRelay> {
-  const open = new Set<Socket>();
+  const open = new Set<Connection>();
   const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (client) => {
     if (open.size >= MAX_CONNECTIONS) {
       client.destroy();
       return;
     }
-    open.add(client);
-    client.once("close", () => open.delete(client));
     const c = new Connection(client, decider);
-    void c.serve().catch(() => client.destroy());
+    open.add(c);
+    // Served until serve() settles (not only until the client closes): an upstream connection still being
+    // made is the relay's to end on close().
+    void c
+      .serve()
+      .catch(() => c.destroy())
+      .finally(() => open.delete(c));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -524,7 +551,7 @@ export async function startNodeRelay(decider: RelayDecider): Promise<NodeRelay> 
     async close(drainMs = DRAIN_MS) {
       server.close();
       for (let waited = 0; open.size > 0 && waited < drainMs; waited += 10) await new Promise((r) => setTimeout(r, 10));
-      for (const s of open) s.destroy();
+      for (const c of open) c.destroy();
     },
   };
 }

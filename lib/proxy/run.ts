@@ -36,6 +36,9 @@ export function proxyEnvironment(port: number): Record<string, string> {
 export class NetworkLog {
   private constructor(private fd: number | undefined) {}
 
+  /** Why the log stopped (a write failed: a full disk, say), once; the run goes on without it. */
+  failure: string | undefined;
+
   /** Open the file, or why it cannot be opened. */
   static open(path: string): NetworkLog | { error: string } {
     try {
@@ -48,7 +51,14 @@ export class NetworkLog {
   write(e: NetworkEvent): void {
     if (this.fd === undefined) return;
     const { time, host, port, decision, rule, ...rest } = e;
-    writeSync(this.fd, JSON.stringify({ time, host, port, decision, rule, ...rest }) + "\n");
+    try {
+      writeSync(this.fd, JSON.stringify({ time, host, port, decision, rule, ...rest }) + "\n");
+    } catch (err) {
+      // Thrown here it would be an uncaught exception in the channel's handler, ending `sbc exec` (and the
+      // relay's decisions) while the command runs: the log stops instead, and the caller says so.
+      this.failure = `the network log stopped: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      this.close();
+    }
   }
 
   close(): void {
