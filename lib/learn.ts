@@ -24,7 +24,7 @@ import { convert, convertedText } from "./convert.js";
 import type { TraceRecord } from "./explain.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { parseHost, specialRange } from "../ir/hosts.js";
-import { formatIp, parseIp, unmapIpv4 } from "../ir/values.js";
+import { cidrContains, LOOPBACK_CIDRS, parseIp, unmapIpv4 } from "../ir/values.js";
 import { AF_INET, AF_INET6, AF_UNIX, AT_REMOVEDIR, ECONNREFUSED, EHOSTUNREACH, EINPROGRESS, ENETUNREACH, O_ACCMODE, O_CREAT, O_DIRECTORY, O_TRUNC, SOCK_DGRAM } from "./trace-abi.js";
 export { presetNames } from "../compiler/passes/resolve-extends.js";
 /** `--network-by name`: the egress proxy listens where `sbc exec`'s does, so the learned tools' settings hold. */
@@ -147,9 +147,7 @@ export function foldProxyRequests(requests: readonly ProxyRequestSeen[]): NameUs
 /** Whether ADDRESS is loopback (`127.0.0.0/8`, `::1`, or IPv4-mapped loopback). */
 function isLoopbackAddress(address: string): boolean {
   const ip = parseIp(address);
-  if (!ip) return false;
-  const plain = formatIp(unmapIpv4(ip) ?? ip);
-  return plain === "::1" || plain.startsWith("127.");
+  return ip !== undefined && LOOPBACK_CIDRS.some((c) => cidrContains(c, ip));
 }
 
 export interface SyscallUse {

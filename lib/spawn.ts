@@ -43,7 +43,7 @@ export interface SpawnSandboxedOptions {
   readonly compat?: "best-effort" | "soft-requirement" | "hard-requirement";
   /** `--kernel X.Y`: the newest kernel whose syscalls the policy knows (overrides `syscalls.kernel`). */
   readonly kernel?: string;
-  /** A policy with rules by domain: names the egress proxy resolves to these addresses (`sbc exec --resolve`). */
+  /** A policy with rules by domain: names the egress proxy resolves to these addresses (`sbc exec --resolve`; names are normalized, a bad entry is a UsageError before anything runs). */
   readonly resolve?: Readonly<Record<string, readonly string[]>>;
   readonly signal?: AbortSignal;
 }
@@ -181,7 +181,9 @@ export async function spawnSandboxedOn(
   options: SpawnSandboxedOptions = {},
 ): Promise<SandboxedProcess> {
   const cmd = await sandboxedCommand(policy, argv, { ...options, platform });
-  if (platform === "darwin") return spawnBehindHostProxy(cmd, sandboxExec, policy, argv, options);
+  // Checked before anything starts: a bad entry is a UsageError, never a half-started run.
+  const resolved = cmd.proxy ? await resolveOption(options) : new Map<string, readonly string[]>();
+  if (platform === "darwin") return spawnBehindHostProxy(cmd, sandboxExec, policy, argv, options, resolved);
   const stdio = stdioList(options.stdio);
   if (cmd.plan) {
     while (stdio.length < cmd.plan.fd) stdio.push("ignore");
@@ -203,7 +205,7 @@ export async function spawnSandboxedOn(
     if (channel) {
       const { DecisionService } = await import("./proxy/service.js");
       const { resolverWith } = await import("./proxy/decide.js");
-      new DecisionService(ir, channel, { resolver: resolverWith(new Map(Object.entries(options.resolve ?? {}))) });
+      new DecisionService(ir, channel, { resolver: resolverWith(resolved) });
     }
   }
   if (cmd.plan) {
@@ -213,6 +215,14 @@ export async function spawnSandboxedOn(
     pipe?.end(cmd.plan.text);
   }
   return Object.assign(child, { sandbox: cmd });
+}
+
+/** The `resolve` option as the proxy looks names up (normalized, as `--resolve`); a bad entry is a UsageError. */
+async function resolveOption(options: SpawnSandboxedOptions): Promise<ReadonlyMap<string, readonly string[]>> {
+  const { resolveMap } = await import("./proxy/decide.js");
+  const r = resolveMap(Object.entries(options.resolve ?? {}), (name) => `\`resolve\` entry \`${name}\``);
+  if (!r.ok) throw new UsageError(r.message, "names map to IP addresses: `{ \"registry.test\": [\"127.0.0.1\"] }`");
+  return r.map;
 }
 
 /**
@@ -226,13 +236,14 @@ async function spawnBehindHostProxy(
   policy: CompileInput,
   argv: readonly string[],
   options: SpawnSandboxedOptions,
+  resolved: ReadonlyMap<string, readonly string[]>,
 ): Promise<SandboxedProcess> {
   let cmd = first;
   let proxy: import("./proxy/host-proxy.js").HostProxy | undefined;
   if (first.proxy) {
     const { startHostProxy } = await import("./proxy/host-proxy.js");
     try {
-      proxy = await startHostProxy(first.proxy.ir, { resolve: new Map(Object.entries(options.resolve ?? {})) });
+      proxy = await startHostProxy(first.proxy.ir, { resolve: resolved });
     } catch (e) {
       throw new SandboxUnavailableError(`sbc's egress proxy could not listen on 127.0.0.1: ${(e as Error).message}`);
     }

@@ -253,7 +253,8 @@ except OSError as e:
     const { spawnSandboxed } = await import("../lib/spawn.js");
     const child = await spawnSandboxed({ kind: "text", text: policy(), syntax: "yaml", path: join(ws, "lib.yaml") }, ["sh", "-c", `curl -sS http://allowed.test:${port}/hello.txt; curl -sS http://denied.test:${port}/; echo; echo $HTTPS_PROXY`], {
       cwd: ws,
-      resolve: { "allowed.test": ["127.0.0.1"], "denied.test": ["127.0.0.1"] },
+      // Written as a caller might: the names are normalized as --resolve's are (lookups use the normal form).
+      resolve: { "Allowed.TEST.": ["127.0.0.1"], "denied.test": ["127.0.0.1"] },
     });
     let out = "";
     child.stdout!.setEncoding("utf8").on("data", (x: string) => (out += x));
@@ -261,6 +262,10 @@ except OSError as e:
     expect(code).toBe(0);
     expect(out).toBe(`hello through the proxy\nsbc: connecting to \`denied.test:${port}\` is denied by the policy: no rule allows it (default deny)\n\nhttp://127.0.0.1:3128\n`);
     expect(child.sandbox.proxy?.fd).toBe(4);
+    // A bad entry is refused before anything runs.
+    await expect(spawnSandboxed({ kind: "text", text: policy(), syntax: "yaml", path: join(ws, "lib.yaml") }, ["true"], { cwd: ws, resolve: { "allowed.test": ["not-an-ip"] } })).rejects.toThrow(
+      /`resolve` entry `allowed.test`: `not-an-ip` is not an IP address/,
+    );
   });
 
   // A plain run of a domain policy is cached and runs Node-free later (tests/kernel-proxy-fast-path.test.ts); a

@@ -45,17 +45,31 @@ export const systemResolver: Resolver = async (name) => (await lookup(name, { al
  * `--resolve NAME=ADDR[,ADDR]` entries (curl's --resolve, by name only: every port) over a fallback resolver.
  * Names are normalized as the proxy normalizes a request's host, so `Example.COM.` and `example.com` are one.
  */
-export function parseResolveEntries(entries: readonly string[]): { ok: true; map: ReadonlyMap<string, readonly string[]> } | { ok: false; message: string } {
-  const map = new Map<string, string[]>();
+export function parseResolveEntries(entries: readonly string[]): ResolveMap {
+  const pairs: [string, string[]][] = [];
   for (const e of entries) {
     const eq = e.indexOf("=");
     if (eq <= 0) return { ok: false, message: `\`--resolve ${e}\` is not NAME=ADDR[,ADDR]` };
-    const h = parseHost(e.slice(0, eq));
-    if (!h.ok || h.value.kind !== "name") return { ok: false, message: `\`--resolve ${e}\`: \`${e.slice(0, eq)}\` is not a host name` };
+    pairs.push([e.slice(0, eq), e.slice(eq + 1).split(",")]);
+  }
+  return resolveMap(pairs, (name, addrs) => `\`--resolve ${name}=${addrs.join(",")}\``);
+}
+
+type ResolveMap = { ok: true; map: ReadonlyMap<string, readonly string[]> } | { ok: false; message: string };
+
+/**
+ * Names and their addresses (`--resolve`, or spawnSandboxed's `resolve` option) as the proxy looks them up:
+ * names normalized, addresses in their short form; `what` names an entry in a message.
+ */
+export function resolveMap(pairs: Iterable<readonly [string, readonly string[]]>, what: (name: string, addrs: readonly string[]) => string = (n) => `\`${n}\``): ResolveMap {
+  const map = new Map<string, string[]>();
+  for (const [name, raw] of pairs) {
+    const h = parseHost(name);
+    if (!h.ok || h.value.kind !== "name") return { ok: false, message: `${what(name, raw)}: \`${name}\` is not a host name` };
     const addrs: string[] = [];
-    for (const a of e.slice(eq + 1).split(",")) {
+    for (const a of raw) {
       const ip = parseIp(a.trim().replace(/^\[(.*)\]$/, "$1"));
-      if (!ip) return { ok: false, message: `\`--resolve ${e}\`: \`${a}\` is not an IP address` };
+      if (!ip) return { ok: false, message: `${what(name, raw)}: \`${a}\` is not an IP address` };
       addrs.push(formatIp(ip));
     }
     map.set(h.value.name, [...(map.get(h.value.name) ?? []), ...addrs]);
@@ -92,11 +106,12 @@ export function describeNetRule(r: NetRule): RuleRef {
 }
 
 /** One line of plain text for the client: printable ASCII and spaces, never a line break. */
-function oneLine(s: string): string {
+export function oneLine(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, "?");
 }
 
-function deny(status: 400 | 403 | 502 | 504, text: string, host: string, rule: RuleRef | null): Decision {
+/** A refusal: `text` (after `sbc: `) made one line for the client. */
+export function deny(status: 400 | 403 | 502 | 504, text: string, host: string, rule: RuleRef | null): Decision {
   return { decision: "deny", status, text: oneLine(`sbc: ${text}`), host, rule };
 }
 

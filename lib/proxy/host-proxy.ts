@@ -13,7 +13,6 @@ export interface HostProxy {
   readonly port: number;
   /** The proxy variables for the command (the same as on Linux, with this port). */
   readonly env: Readonly<Record<string, string>>;
-  readonly service: DecisionService;
   /** Stop accepting, let open connections end (0.5 s at most), then finish the log's records. */
   stop(): Promise<void>;
 }
@@ -37,7 +36,6 @@ export async function startHostProxy(ir: IR, options: HostProxyOptions = {}): Pr
   return {
     port: relay.port,
     env: proxyEnvironment(relay.port),
-    service,
     stop() {
       stopped ??= relay.close().then(() => service.finish());
       return stopped;

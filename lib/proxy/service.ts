@@ -6,7 +6,7 @@
 
 import type { Duplex } from "node:stream";
 import type { IR } from "../../ir/types.js";
-import { decide, type Decision, type ProxyRequest, type Resolver } from "./decide.js";
+import { decide, deny, type Decision, type ProxyRequest, type Resolver } from "./decide.js";
 import { answerLine, parseRelayLine } from "./protocol.js";
 
 /** One connection as `--network-log` writes it (docs/proxy.md). */
@@ -162,7 +162,7 @@ export class DecisionService {
       d = this.options.decide ? await this.options.decide(request) : await decide(this.ir, request, this.options.resolver, this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {});
     } catch (e) {
       // Fail closed: an evaluator error refuses the connection.
-      d = { decision: "deny", status: 403, text: `sbc: the egress proxy could not decide: ${(e as Error).message}`.replace(/[^\x20-\x7e]/g, "?"), host: request.host, rule: null };
+      d = deny(403, `the egress proxy could not decide: ${(e as Error).message}`, request.host, null);
     }
     // A channel that closed while deciding can carry no answer: nothing was connected, nothing to record.
     if (this.channel && !this.channel.writable) return d;

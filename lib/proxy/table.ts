@@ -6,12 +6,12 @@ import { SPECIAL_RANGES } from "../../ir/hosts.js";
 import type { IR, NetRule } from "../../ir/types.js";
 import { LOOPBACK_CIDRS, formatIp } from "../../ir/values.js";
 import { encodePath } from "../../targets/landlock/plan.js";
-import { describeDomainRule, describeNetRule, ruleText } from "./decide.js";
+import { describeDomainRule, describeNetRule, oneLine, ruleText } from "./decide.js";
 import { proxyEnvironment } from "./run.js";
 
 /** A label as the client reads it (decide.ts's oneLine, before `sbc: `), percent-encoded as one plan field. */
 function label(text: string): string {
-  return encodePath(text.replace(/[^\x20-\x7e]/g, "?"));
+  return encodePath(oneLine(text));
 }
 
 function ports(p: readonly (readonly [number, number])[]): string {
