@@ -42,6 +42,20 @@ describe("diffPolicies", () => {
     expect(c.probes.map((p) => p.query)).toContain("write ${home}/.ssh/…");
   });
 
+  it("a rule by domain's HTTP paths and methods: widening them is a widening (plain-HTTP requests are asked)", () => {
+    const rules = (methods: string, paths: string) =>
+      `sbc: 1\nname: t\nnetwork:\n  rules:\n    - allow: connect\n      domains: [pypi.test]\n      ports: [80]\n      http-methods: [${methods}]\n      http-paths: [${paths}]\n`;
+    const old = rules("GET", '"/simple/**"');
+    for (const neu of [rules("GET", '"/**"'), rules("GET, POST", '"/simple/**"')]) {
+      const d = diffPolicies(ir(old, "old.yaml"), ir(neu, "new.yaml"));
+      expect(d.counts).toEqual({ widened: 1, narrowed: 0, changed: 0 });
+      expect(d.changes[0]!.section).toBe("network");
+      expect(d.changes[0]!.probes.some((p) => /^(GET|POST) http:\/\/pypi\.test:80\//.test(p.query))).toBe(true);
+      expect(diffPolicies(ir(neu, "new.yaml"), ir(old, "old.yaml")).counts).toEqual({ widened: 0, narrowed: 1, changed: 0 });
+    }
+    expect(diffPolicies(ir(old), ir(old)).changes).toEqual([]);
+  });
+
   it("identical policies: no change", () => {
     const p = readmePolicy();
     const d = diffPolicies(ir(p), ir(p));

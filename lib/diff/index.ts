@@ -22,7 +22,7 @@ import { ACCESS_CLASSES, ACCESS_GROUPS, type Access } from "../../ir/access.js";
 import { TEST_PARAM_VALUES } from "../../compiler/passes/run-tests.js";
 import { formatNumberedEntry } from "../../ir/evaluator/syscall-numbers.js";
 import { nameList } from "../../compiler/lint/probe.js";
-import { commandProbes, fsProbes, nameProbes, netProbes, probeBindings, syscallProbes, unixPathProbes } from "./probes.js";
+import { commandProbes, fsProbes, httpProbes, nameProbes, netProbes, probeBindings, syscallProbes, unixPathProbes } from "./probes.js";
 
 export type Direction = "widened" | "narrowed" | "changed";
 export type Section = "filesystem" | "network" | "unix" | "syscalls" | "commands";
@@ -170,7 +170,7 @@ export interface ProbeAnswer {
 export type ProbeQuery =
   | { readonly kind: "fs"; readonly access: Access; readonly path: string }
   | { readonly kind: "net"; readonly op: NetOp; readonly protocol: Protocol; readonly host: string; readonly port: number }
-  | { readonly kind: "name"; readonly protocol: Protocol; readonly name: string; readonly port: number }
+  | { readonly kind: "name"; readonly protocol: Protocol; readonly name: string; readonly port: number; readonly http?: { readonly method: string; readonly path: string } }
   | { readonly kind: "unix"; readonly op: "socketpair" }
   | { readonly kind: "unix"; readonly op: NetOp; readonly path: string }
   | { readonly kind: "unix"; readonly op: "connect"; readonly abstract: string }
@@ -240,6 +240,18 @@ export function probePolicies(oldIr: IR, newIr: IR, options: DiffOptions = {}): 
       const subject = `connect ${protocol} ${name}:${port}`;
       out.push({ section: "network", query: subject, subject, ask: { kind: "name", protocol, name, port }, old: side(a), new: side(b) });
     }
+  // Plain-HTTP requests, where a rule has method/path conditions (they never answer the questions above).
+  const requests = httpProbes([oldIr, newIr]);
+  if (requests.length)
+    for (const [name, port] of nameProbes([oldIr, newIr]).slice(0, 64))
+      for (const http of requests) {
+        const side = (ir: IR): ProbeAnswer => {
+          const v = evaluateName(ir, { name, port, protocol: "tcp", http });
+          return { answer: v.decision, rank: effectRank(v.decision), decider: ruleDecider(v.rule, "no rule (default deny)") };
+        };
+        const subject = `${http.method} http://${name}:${port}${http.path}`;
+        out.push({ section: "network", query: subject, subject, ask: { kind: "name", protocol: "tcp", name, port, http }, old: side(a), new: side(b) });
+      }
 
   // ---- unix sockets
   const unixQueries: { query: string; q: Parameters<typeof evaluateUnix>[1] }[] = [

@@ -277,3 +277,24 @@ export function nameProbes(irs: readonly IR[]): (readonly [string, number])[] {
     }
   return out;
 }
+
+/**
+ * Plain-HTTP requests to ask about when a rule by domain has `http-methods`/`http-paths` (none otherwise: a
+ * tunnel question already decides such a policy): each named method and one none names, each path pattern
+ * made concrete (`*` → `x`, `**` → `x/y`) and a path none names. Without them a widened method or path list
+ * would show as unchanged, since a rule with conditions never answers a tunnel question.
+ */
+export function httpProbes(irs: readonly IR[]): { readonly method: string; readonly path: string }[] {
+  const rules = irs.flatMap((ir) => (ir.network.domains ?? []).filter((r) => r.http));
+  if (!rules.length) return [];
+  const methods = new Set<string>(["GET"]);
+  const paths = new Set<string>(["/sbc-diff-probe"]);
+  for (const r of rules) {
+    for (const m of r.http!.methods ?? []) methods.add(m);
+    for (const p of r.http!.paths ?? []) paths.add(p.split("/").map((seg) => (seg === "**" ? "x/y" : seg.replace(/\*/g, "x"))).join("/"));
+  }
+  methods.add(["PATCH", "DELETE", "OPTIONS"].find((m) => !methods.has(m)) ?? "TRACE");
+  const out: { method: string; path: string }[] = [];
+  for (const method of [...methods].sort()) for (const path of [...paths].sort()) out.push({ method, path });
+  return out.slice(0, 64);
+}
