@@ -6,7 +6,6 @@
 #include "fuzz.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <net/if.h>
@@ -141,14 +140,7 @@ const struct plan *fuzz_setup(int with_upstream) {
   signal(SIGPIPE, SIG_IGN);
   char *text = xstrdup(PLAN);
   parse_plan(text, strlen(text), &plan);
-  /* decide.c's fixed resolver is set by its test mode, which then reads `Q` lines from stdin: give it none. */
-  int saved = dup(0), null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (saved < 0 || null < 0 || dup2(null, 0) < 0) die(EXIT_LOADER, "%s", "fuzz: cannot point stdin at /dev/null");
-  proxy_decide_main(&plan, RESOLVE, (int)(sizeof RESOLVE / sizeof *RESOLVE));
-  dup2(saved, 0);
-  close(saved);
-  close(null);
-  clearerr(stdin);
+  proxy_set_resolve(RESOLVE, (int)(sizeof RESOLVE / sizeof *RESOLVE)); /* decide.c's fixed resolver */
   if (with_upstream) {
     isolate();
     start_upstream(AF_INET);

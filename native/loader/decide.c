@@ -496,7 +496,7 @@ char *proxy_decide(const struct plan *plan, const char *host, unsigned port) {
 
 /* Reads `Q ID KIND HOST PORT [METHOD PATH]` lines on stdin and prints the `A` line the relay would act on, with
  * only the names given resolving (no DNS): tests compare it with lib/proxy's decision service. */
-int proxy_decide_main(const struct plan *plan, char **resolve, int n_resolve) {
+void proxy_set_resolve(char **resolve, int n_resolve) {
   fixed_names = xcalloc((size_t)n_resolve + 1, sizeof *fixed_names);
   fixed_addrs = xcalloc((size_t)n_resolve + 1, sizeof *fixed_addrs);
   for (int i = 0; i < n_resolve; i++) {
@@ -505,6 +505,10 @@ int proxy_decide_main(const struct plan *plan, char **resolve, int n_resolve) {
     fixed_names[n_fixed] = xasprintf("%.*s", (int)(eq - resolve[i]), resolve[i]);
     fixed_addrs[n_fixed++] = eq + 1;
   }
+}
+
+int proxy_decide_main(const struct plan *plan, char **resolve, int n_resolve) {
+  proxy_set_resolve(resolve, n_resolve);
   if (!plan->proxy_table) die(EXIT_LOADER, "%s", "--proxy-decide: the plan has no `proxy-table`");
   char *line = NULL;
   size_t cap = 0;

@@ -353,6 +353,8 @@ void proxy_format_ip(const struct proxy_ip *ip, char out[64]);
 int proxy_parse_host(const char *raw, struct proxy_ip *ip, char name[256]);
 char *proxy_decide(const struct plan *plan, const char *host, unsigned port);
 int proxy_decide_main(const struct plan *plan, char **resolve, int n_resolve);
+/* `--resolve NAME=ADDR[,ADDR]` entries for proxy_decide (kept, not copied; the fuzz harness sets them too). */
+void proxy_set_resolve(char **resolve, int n_resolve);
 extern const struct plan *relay_plan;
 /* Waits up to `ms` for the connections being served to end (they write their `X` lines). */
 void relay_drain(int ms);
