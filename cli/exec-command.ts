@@ -18,7 +18,7 @@ import { checkPlan, probeKernel, type NamespacesMode } from "../lib/loader-probe
 import { findLoader, loaderDiagnostic } from "../lib/loader.js";
 import { EXIT_CANNOT_RUN, EXIT_FINDINGS, UsageError, exitLikeChild, forwardSignals } from "./exit.js";
 import { compileForRun } from "./compile-for-run.js";
-import { parseKernelOption, parseParams, printDiagnostics, renderPlain } from "./output.js";
+import { parseKernelOption, parseParams, parseResolveOption, printDiagnostics, renderPlain } from "./output.js";
 import { buildId, cacheInput, loaderCacheKey, planCacheDir, sha256File, storePlan } from "../lib/plan-cache.js";
 
 export { EXIT_CANNOT_RUN };
@@ -62,9 +62,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   if ((policy === undefined) === (opts.preset === undefined)) throw new UsageError("name a policy file or a --preset, not both and not neither");
   if (!argv.length) throw new UsageError("name the command to run after `--`", "for example `sbc exec --preset workspace-write -- make test`");
   if (opts.format !== undefined && !opts.explain) throw new UsageError("`--format` is the format of the `--explain` report", "add `--explain`");
-  const resolveEntries = opts.resolve ?? [];
-  const resolved = resolveEntries.length ? (await import("../lib/proxy/decide.js")).parseResolveEntries(resolveEntries) : undefined;
-  if (resolved && !resolved.ok) throw new UsageError(resolved.message, "write `--resolve registry.example=127.0.0.1` (several addresses: `NAME=ADDR,ADDR`)");
+  const resolved = await parseResolveOption(opts.resolve);
   if (process.platform !== "linux") {
     return fail(`sbc exec runs on Linux (Landlock and seccomp); this is ${process.platform}`, "on macOS use `sbc debug seatbelt`, which runs the command under the policy compiled to a Seatbelt profile");
   }
@@ -119,7 +117,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   // The cache key does not know `--kernel`, so a run with it neither stores nor (bin/sbc) finds a plan.
   // A plan behind the egress proxy only when its relay can decide alone (the plan's table), and not from a run
   // that asked for what only Node does (`--network-log`, `--resolve`; bin/sbc never takes the fast path then).
-  const proxyAlone = !run.netProxy || (runsWithoutNode(run) && opts.networkLog === undefined && !resolveEntries.length);
+  const proxyAlone = !run.netProxy || (runsWithoutNode(run) && opts.networkLog === undefined && !resolved);
   const caching = kernel === undefined && keyed !== undefined && cacheDir !== undefined && opts.cache !== false && !process.env.SBC_NO_CACHE && !opts.debug && !opts.explain && compat === "hard-requirement" && run.exact && proxyAlone;
   const deps = caching ? compiled.filesRead.map((path) => ({ path, sha256: sha256File(path) })) : [];
   const plan = runPlanText(run, caching ? { cacheKey: keyed!.key, deps } : {});
@@ -133,8 +131,8 @@ export async function runExec(policy: string | undefined, argv: readonly string[
   for (const n of notes) process.stderr.write(`sbc: ${n}\n`);
 
   if (opts.debug) process.stderr.write(describeRun(run, plan, probe.namespaces, opts.namespaces).join("\n") + "\n");
-  if (!run.netProxy && (resolveEntries.length || opts.networkLog !== undefined)) {
-    process.stderr.write(`sbc: the policy has no rules by domain, so no egress proxy runs: ${resolveEntries.length ? "`--resolve`" : "`--network-log`"} has nothing to do\n`);
+  if (!run.netProxy && (resolved || opts.networkLog !== undefined)) {
+    process.stderr.write(`sbc: the policy has no rules by domain, so no egress proxy runs: ${resolved ? "`--resolve`" : "`--network-log`"} has nothing to do\n`);
   }
 
   // ---- the egress proxy's side in Node: the decision service, its log (docs/proxy.md) ----
@@ -175,7 +173,7 @@ export async function runExec(policy: string | undefined, argv: readonly string[
         return;
       }
       service = new proxy!.DecisionService(ir, channel, {
-        resolver: proxy!.resolverWith(resolved?.ok ? resolved.map : new Map()),
+        resolver: proxy!.resolverWith(resolved ?? new Map()),
         ...(log ? { log: (e) => log!.write(e) } : {}),
         warn: (m) => process.stderr.write(`sbc: ${m}\n`),
       });

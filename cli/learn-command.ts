@@ -11,7 +11,7 @@ import { diag } from "../lib/report.js";
 import { environmentBindings } from "../lib/run-policy.js";
 import { findLoader, loaderDiagnostic } from "../lib/loader.js";
 import { EXIT_CANNOT_RUN, EXIT_FINDINGS, UsageError, forwardSignals } from "./exit.js";
-import { parseParams, printDiagnostics, writeAtomic } from "./output.js";
+import { parseParams, parseResolveOption, printDiagnostics, writeAtomic } from "./output.js";
 
 export interface LearnCommandOptions {
   extend?: string;
@@ -40,8 +40,7 @@ export async function runLearn(argv: readonly string[], opts: LearnCommandOption
   const byName = opts.networkBy === "name";
   const resolveEntries = opts.resolve ?? [];
   if (resolveEntries.length && !byName) throw new UsageError("`--resolve` names the egress proxy's addresses, which runs only with `--network-by name`", "add `--network-by name`");
-  const resolved = resolveEntries.length ? (await import("../lib/proxy/decide.js")).parseResolveEntries(resolveEntries) : undefined;
-  if (resolved && !resolved.ok) throw new UsageError(resolved.message, "write `--resolve registry.example=127.0.0.1` (several addresses: `NAME=ADDR,ADDR`)");
+  const resolved = await parseResolveOption(resolveEntries);
   if (process.platform !== "linux") {
     process.stderr.write(`sbc: sbc learn runs on Linux (it observes the command with ptrace); this is ${process.platform}\n`);
     return EXIT_CANNOT_RUN;
@@ -106,7 +105,7 @@ export async function runLearn(argv: readonly string[], opts: LearnCommandOption
         resolve({ error: "the egress proxy's control channel could not be opened" });
         return;
       }
-      const map = resolved?.ok ? resolved.map : new Map<string, readonly string[]>();
+      const map = resolved ?? new Map<string, readonly string[]>();
       const resolver = proxy.resolverWith(map);
       const trusted = new Set(map.keys());
       service = new proxy.DecisionService(observer.ir, channel, {

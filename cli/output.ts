@@ -55,6 +55,14 @@ export function parseKernelOption(v: string | undefined): string | undefined {
   return checkKernelOption(v);
 }
 
+/** `--resolve NAME=ADDR[,ADDR]` (exec, debug seatbelt, learn): the map the proxy looks names up in, if any. */
+export async function parseResolveOption(entries: readonly string[] | undefined): Promise<ReadonlyMap<string, readonly string[]> | undefined> {
+  if (!entries?.length) return undefined;
+  const r = (await import("../lib/proxy/decide.js")).parseResolveEntries(entries);
+  if (!r.ok) throw new UsageError(r.message, "write `--resolve registry.example=127.0.0.1` (several addresses: `NAME=ADDR,ADDR`)");
+  return r.map;
+}
+
 export function parseParams(list: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of list) {

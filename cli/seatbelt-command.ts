@@ -12,7 +12,7 @@ import { DEFAULT_PROXY_PORT, seatbeltProfile } from "../lib/seatbelt.js";
 import { diag } from "../lib/report.js";
 import { EXIT_CANNOT_RUN, EXIT_FINDINGS, UsageError, exitLikeChild, forwardSignals } from "./exit.js";
 import { compileForRun } from "./compile-for-run.js";
-import { parseParams, printDiagnostics } from "./output.js";
+import { parseParams, parseResolveOption, printDiagnostics } from "./output.js";
 
 /** The only sandbox-exec sbc runs: an absolute path, never looked up in PATH (a planted copy would win). */
 export const SANDBOX_EXEC = "/usr/bin/sandbox-exec";
@@ -62,9 +62,7 @@ export async function runSeatbelt(
   if ((policy === undefined) === (opts.preset === undefined)) throw new UsageError("name a policy file or a --preset, not both and not neither");
   if (!argv.length) throw new UsageError("name the command to run after `--`", "for example `sbc debug seatbelt --preset workspace-write -- make test`");
   const darwin = platform === "darwin";
-  const resolveEntries = opts.resolve ?? [];
-  const resolved = resolveEntries.length ? (await import("../lib/proxy/decide.js")).parseResolveEntries(resolveEntries) : undefined;
-  if (resolved && !resolved.ok) throw new UsageError(resolved.message, "write `--resolve registry.example=127.0.0.1` (several addresses: `NAME=ADDR,ADDR`)");
+  const resolved = await parseResolveOption(opts.resolve);
 
   const explicit = parseParams(opts.param);
   const env = environmentBindings(process.cwd());
@@ -77,8 +75,8 @@ export async function runSeatbelt(
   // and the profile lets the command reach only its port for them. Off macOS nothing runs, so no proxy starts:
   // the profile shown has the default port where the run would have the relay's ephemeral one.
   const proxied = (compiled.ir.network.domains ?? []).length > 0;
-  if (!proxied && (resolveEntries.length || opts.networkLog !== undefined)) {
-    process.stderr.write(`sbc: the policy has no rules by domain, so no egress proxy runs: ${resolveEntries.length ? "`--resolve`" : "`--network-log`"} has nothing to do\n`);
+  if (!proxied && (resolved || opts.networkLog !== undefined)) {
+    process.stderr.write(`sbc: the policy has no rules by domain, so no egress proxy runs: ${resolved ? "`--resolve`" : "`--network-log`"} has nothing to do\n`);
   }
   const cannotStart = (why: string) => {
     printDiagnostics([diag("proxyStart", `${why}; the command is not run`)], { format: "human", color: opts.color }, process.stderr);
@@ -97,7 +95,7 @@ export async function runSeatbelt(
       const { startHostProxy } = await import("../lib/proxy/host-proxy.js");
       const l = log;
       proxy = await startHostProxy(compiled.ir, {
-        ...(resolved?.ok ? { resolve: resolved.map } : {}),
+        ...(resolved ? { resolve: resolved } : {}),
         ...(l ? { log: (e) => l.write(e) } : {}),
         warn: (m) => process.stderr.write(`sbc: ${m}\n`),
       });

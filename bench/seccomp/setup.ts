@@ -10,7 +10,6 @@ import { delimiter, join } from "node:path";
 
 export const REPO = join(import.meta.dirname, "..", "..");
 export const SYSTEM_PYTHON = "/usr/bin/python3";
-const BENCH_SOURCE = join(REPO, "native", "seccomp-bench.c");
 const CACHE_DIR = join(REPO, "node_modules", ".cache", "sbc-native");
 const CFLAGS = ["-O2", "-Wall", "-Werror"];
 
@@ -67,23 +66,31 @@ export function libseccompVersion(): string {
   }
 }
 
-/** The compiled native/seccomp-bench.c, built if this source and compiler have not been built yet. */
-export function buildBench(): string {
+/**
+ * A benchmark's C helper (native/NAME.c), built into node_modules/.cache/sbc-native keyed by its source, the
+ * compiler and the flags (an edit rebuilds it; never into the package); throws when the compiler fails.
+ */
+export function buildBenchTool(name: string, cflags: readonly string[]): string {
   const cc = onPath(process.env.SBC_CC || "cc") ?? onPath("gcc");
   if (cc === undefined) throw new Error("no C compiler (`cc` or `gcc` on PATH, or SBC_CC)");
-  const source = readFileSync(BENCH_SOURCE);
-  const key = createHash("sha256").update(source).update(`\0${cc}\0${CFLAGS.join(" ")}`).digest("hex").slice(0, 16);
-  const out = join(CACHE_DIR, `seccomp-bench-${key}`);
+  const sourcePath = join(REPO, "native", `${name}.c`);
+  const key = createHash("sha256").update(readFileSync(sourcePath)).update(`\0${cc}\0${cflags.join(" ")}`).digest("hex").slice(0, 16);
+  const out = join(CACHE_DIR, `${name}-${key}`);
   if (existsSync(out)) return out;
   mkdirSync(CACHE_DIR, { recursive: true });
   const partial = `${out}.${process.pid}.tmp`;
-  const r = spawnSync(cc, [...CFLAGS, "-o", partial, BENCH_SOURCE], { encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(cc, [...cflags, "-o", partial, sourcePath], { encoding: "utf8", timeout: 60_000 });
   if (r.status !== 0) {
     rmSync(partial, { force: true });
-    throw new Error(`\`${cc} ${CFLAGS.join(" ")}\` failed on native/seccomp-bench.c: ${(r.error?.message ?? `${r.stderr}${r.stdout}`).trim()}`);
+    throw new Error(`\`${cc} ${cflags.join(" ")}\` failed on native/${name}.c: ${(r.error?.message ?? `${r.stderr}${r.stdout}`).trim()}`);
   }
   renameSync(partial, out);
   return out;
+}
+
+/** The compiled native/seccomp-bench.c. */
+export function buildBench(): string {
+  return buildBenchTool("seccomp-bench", CFLAGS);
 }
 
 /** What the timing rows were measured on. */
