@@ -58,9 +58,10 @@ export interface RunPlan {
   /**
    * Set when the policy has rules by domain: the command runs in a network namespace of its own behind the
    * egress proxy listening on 127.0.0.1:port there (the plan's `net-proxy`); `ir` keeps the rules by domain,
-   * which the proxy's decision service asks (lib/proxy/).
+   * which the proxy's decision service asks (lib/proxy/); `table`, the decision table the plan carries where the
+   * relay can decide alone (lib/proxy/table.ts: no HTTP method/path rules).
    */
-  readonly netProxy?: { readonly port: number };
+  readonly netProxy?: { readonly port: number; readonly table?: readonly string[] };
 }
 
 export type RunNegotiation =
@@ -97,7 +98,9 @@ export function negotiateRun(ir: IR, options: RunOptions): RunNegotiation {
   const port = options.proxyPort ?? DEFAULT_PROXY_PORT;
   const lowered = lowerDomainRulesForProxy(ir, port);
   const r = negotiateKernel(ir, lowered.ir, options, lowered.diagnostics);
-  return r.kind === "ready" ? { kind: "ready", run: { ...r.run, netProxy: { port } } } : r;
+  if (r.kind !== "ready") return r;
+  const table = proxyTableLines(r.run.ir, port);
+  return { kind: "ready", run: { ...r.run, netProxy: { port, ...(table ? { table } : {}) } } };
 }
 
 /** negotiateRun for the IR the kernel enforces (`kernelIr`: `ir` with its rules by domain lowered for the proxy). */
@@ -180,8 +183,7 @@ function negotiateKernel(ir: IR, kernelIr: IR, options: RunOptions, lowering: re
 /** The plan the loader applies (`extra`: the cache key, the files and the warnings it carries when stored). */
 export function runPlanText(run: RunPlan, extra: Pick<PlanOptions, "cacheKey" | "deps" | "diagnostics"> = {}): Plan {
   // A plan with rules by domain carries the proxy's decision table, so a cached run needs no `sbc exec` behind it.
-  const table = run.netProxy ? proxyTableLines(run.ir, run.netProxy.port) : undefined;
-  return buildPlan(run.table, run.filter, { mounts: run.full.mounts, namespaces: run.policyMode, ...(run.netProxy ? { netProxy: { ...run.netProxy, ...(table ? { table } : {}) } } : {}), ...extra });
+  return buildPlan(run.table, run.filter, { mounts: run.full.mounts, namespaces: run.policyMode, ...(run.netProxy ? { netProxy: run.netProxy } : {}), ...extra });
 }
 
 /**
@@ -189,7 +191,7 @@ export function runPlanText(run: RunPlan, extra: Pick<PlanOptions, "cacheKey" | 
  * egress proxy; with it, when the relay can decide alone (lib/proxy/table.ts: no HTTP method/path rules).
  */
 export function runsWithoutNode(run: RunPlan): boolean {
-  return !run.netProxy || proxyTableLines(run.ir, run.netProxy.port) !== undefined;
+  return !run.netProxy || run.netProxy.table !== undefined;
 }
 
 /** The plan without its filter, for the loader's `--check` of the names it protects. */

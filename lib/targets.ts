@@ -8,7 +8,7 @@ import { ARCHES, type Arch } from "../linux-abi/index.js";
 import { irToJson } from "../ir/serialize.js";
 import { packageVersion } from "../compiler/package-root.js";
 import { MAX_ABI } from "../targets/landlock/abi.js";
-import { DEFAULT_PROXY_PORT } from "../ir/backend.js";
+import { DEFAULT_PROXY_PORT, lowerDomainRulesForProxy } from "../ir/backend.js";
 import { UsageError } from "./errors.js";
 export { MAX_ABI };
 
@@ -78,7 +78,7 @@ async function landlock(ir: IR, o: TargetOptions, format: "json" | "c"): Promise
  * lowered for the proxy (ir/backend.ts), with its warnings.
  */
 async function linuxBundle(source: IR, o: TargetOptions): Promise<TargetOutput> {
-  const proxied = source.network.domains?.length ? (await import("../ir/backend.js")).lowerDomainRulesForProxy(source) : undefined;
+  const proxied = source.network.domains?.length ? lowerDomainRulesForProxy(source) : undefined;
   const ir = proxied?.ir ?? source;
   const landlockBackend = await import("../targets/landlock/index.js");
   const seccompBackend = await import("../targets/seccomp/index.js");

@@ -324,7 +324,10 @@ linux:
     const n = negotiateRun(IR_, { arch: "x86_64", kernelAbi: 6, compat: "hard-requirement", probeNamespaces: "admin" });
     expect(n.kind).toBe("ready");
     if (n.kind !== "ready") return;
-    expect(n.run.netProxy).toEqual({ port: 3128 });
+    // The port, and the decision table (computed once, here) that the plan carries for the relay.
+    expect(n.run.netProxy?.port).toBe(3128);
+    expect(n.run.netProxy?.table?.length).toBeGreaterThan(0);
+    for (const line of n.run.netProxy!.table!) expect(runPlanText(n.run).text).toContain(`\n${line}\n`);
     expect(n.run.ir).toBe(IR_);
     expect(runPlanText(n.run).text).toContain("\nnet-proxy 127.0.0.1 3128\n");
     expect(checkablePlanText(n.run)).not.toContain("net-proxy");
